@@ -1,0 +1,153 @@
+/**
+ * The configuration schema. Every key is documented in
+ * `config.example.json`; unknown keys are errors (strict objects) so a
+ * typo stops start-up instead of being silently ignored.
+ */
+import { z } from "zod";
+
+const port = z.number().int().min(0).max(65535);
+
+const listener = z.strictObject({
+  /** Addresses to bind; "::" and "0.0.0.0" for every interface. */
+  interfaces: z.array(z.string()).min(1).default(["0.0.0.0", "::"]),
+  port,
+  enabled: z.boolean().default(true),
+});
+
+const tlsFiles = z.strictObject({
+  /** PEM certificate chain. */
+  certificate: z.string(),
+  /** PEM private key. */
+  key: z.string(),
+});
+
+const vhost = z.strictObject({
+  domain: z.string().min(1),
+  /** Per-host certificate; default: the global `tls` pair or a generated one. */
+  tls: tlsFiles.optional(),
+  /** Extra modules for this host, on top of the global list. */
+  modules: z.array(z.string()).default([]),
+  /** Global modules this host does not load. */
+  disabledModules: z.array(z.string()).default([]),
+  admins: z.array(z.string()).default([]),
+});
+
+const throttle = z.strictObject({
+  /** Failures allowed within `windowSeconds` before further attempts are refused. */
+  maxFailures: z.number().int().min(1),
+  windowSeconds: z.number().positive(),
+});
+
+export const configSchema = z.strictObject({
+  /** Hosted domains: names, or objects for per-host settings. */
+  hosts: z.array(z.union([z.string().min(1), vhost])).min(1).default(["localhost"]),
+  /** Where SQLite data and generated certificates live. */
+  dataDir: z.string().default("./data"),
+  listeners: z.strictObject({
+    /** Client-to-server with STARTTLS (RFC 6120). */
+    c2s: listener.default({ interfaces: ["0.0.0.0", "::"], port: 5222, enabled: true }),
+    /** Client-to-server with direct TLS (XEP-0368). */
+    c2sDirectTls: listener.default({ interfaces: ["0.0.0.0", "::"], port: 5223, enabled: true }),
+  }).default({
+    c2s: { interfaces: ["0.0.0.0", "::"], port: 5222, enabled: true },
+    c2sDirectTls: { interfaces: ["0.0.0.0", "::"], port: 5223, enabled: true },
+  }),
+  /** Certificate for every host without its own; generated (self-signed) when absent. */
+  tls: tlsFiles.optional(),
+  c2s: z.strictObject({
+    /**
+     * Allow authentication on unencrypted connections. Only for loopback
+     * test deployments: passwords then cross the wire in the clear.
+     */
+    allowUnencrypted: z.boolean().default(false),
+    /** Allow SASL PLAIN without TLS (needs allowUnencrypted too). */
+    allowPlainWithoutTls: z.boolean().default(false),
+    /** RFC 6120 §7.7.2.2: "replace" the old session, or "reject" the new binding. */
+    resourceConflict: z.enum(["replace", "reject"]).default("replace"),
+    /** Offer the legacy `<session/>` feature (RFC 3921) for old clients. */
+    legacySession: z.boolean().default(true),
+    /** Largest stanza accepted, in bytes. */
+    maxStanzaSize: z.number().int().min(1024).default(262144),
+    /** Seconds a connection may take to authenticate and bind. */
+    authTimeoutSeconds: z.number().positive().default(60),
+    /** Concurrent connections from one IP address. */
+    maxConnectionsPerIp: z.number().int().min(1).default(100),
+    /** Sustained read rate per connection, bytes per second (0 = unlimited). */
+    readRateBytesPerSecond: z.number().int().min(0).default(256 * 1024),
+    /** Burst allowance for the read rate, bytes. */
+    readBurstBytes: z.number().int().min(0).default(1024 * 1024),
+  }).default({
+    allowUnencrypted: false,
+    allowPlainWithoutTls: false,
+    resourceConflict: "replace",
+    legacySession: true,
+    maxStanzaSize: 262144,
+    authTimeoutSeconds: 60,
+    maxConnectionsPerIp: 100,
+    readRateBytesPerSecond: 256 * 1024,
+    readBurstBytes: 1024 * 1024,
+  }),
+  auth: z.strictObject({
+    /**
+     * "internal": SCRAM salted keys in storage. "insecure": accepts any
+     * password and creates accounts on first login; test deployments only.
+     */
+    provider: z.enum(["internal", "insecure"]).default("internal"),
+    /** PBKDF2 iterations for newly stored SCRAM keys. */
+    scramIterations: z.number().int().min(4096).default(4096),
+    /** Failed-auth throttling per client IP. */
+    perIp: throttle.default({ maxFailures: 10, windowSeconds: 60 }),
+    /** Failed-auth throttling per account. */
+    perAccount: throttle.default({ maxFailures: 5, windowSeconds: 60 }),
+  }).default({
+    provider: "internal",
+    scramIterations: 4096,
+    perIp: { maxFailures: 10, windowSeconds: 60 },
+    perAccount: { maxFailures: 5, windowSeconds: 60 },
+  }),
+  storage: z.strictObject({
+    driver: z.enum(["sqlite", "memory"]).default("sqlite"),
+    /** SQLite file; relative paths are inside dataDir. */
+    path: z.string().default("parley.sqlite"),
+  }).default({ driver: "sqlite", path: "parley.sqlite" }),
+  log: z.strictObject({
+    level: z.enum(["trace", "debug", "info", "warning", "error", "fatal"]).default("info"),
+    format: z.enum(["text", "json"]).default("text"),
+    /** Per-category levels, e.g. { "c2s": "debug" }. */
+    categories: z.record(
+      z.string(),
+      z.enum(["trace", "debug", "info", "warning", "error", "fatal"]),
+    ).default({}),
+  }).default({ level: "info", format: "text", categories: {} }),
+  /** Modules loaded on every host. */
+  modules: z.array(z.string()).default([]),
+  /** JIDs with admin rights on every host. */
+  admins: z.array(z.string()).default([]),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type VirtualHostInput = z.infer<typeof vhost>;
+
+/** A host with every default filled in. */
+export interface HostConfig {
+  domain: string;
+  tls?: { certificate: string; key: string };
+  modules: string[];
+  admins: string[];
+}
+
+/** Flatten string and object host entries into one shape. */
+export function hostConfigs(config: Config): HostConfig[] {
+  return config.hosts.map((h) => {
+    if (typeof h === "string") {
+      return { domain: h.toLowerCase(), modules: [...config.modules], admins: [...config.admins] };
+    }
+    const modules = [...config.modules, ...h.modules].filter((m) => !h.disabledModules.includes(m));
+    return {
+      domain: h.domain.toLowerCase(),
+      tls: h.tls,
+      modules: [...new Set(modules)],
+      admins: [...config.admins, ...h.admins],
+    };
+  });
+}

@@ -1,0 +1,184 @@
+/**
+ * The one XML element type of Parley. Stanzas, stream features and
+ * payloads are all `Element`s; there is no second representation.
+ *
+ * Namespaces are carried as plain `xmlns` attributes: an element has an
+ * `xmlns` attribute exactly when its namespace differs from its parent's
+ * (for a stanza, from the stream's default namespace). The parser builds
+ * trees in that shape and the serializer writes attributes as they are,
+ * so a parsed stanza round-trips without namespace bookkeeping.
+ *
+ * Immutable by convention once routed: handlers that need a changed
+ * stanza call `clone()` first.
+ */
+export type Node = Element | string;
+
+export type Attrs = Record<string, string>;
+
+export class Element {
+  name: string;
+  attrs: Attrs;
+  children: Node[];
+
+  constructor(name: string, attrs: Attrs = {}, children: Node[] = []) {
+    this.name = name;
+    this.attrs = attrs;
+    this.children = children;
+  }
+
+  /** The element's own `xmlns` attribute (undefined when inherited). */
+  get xmlns(): string | undefined {
+    return this.attrs.xmlns;
+  }
+
+  attr(name: string): string | undefined {
+    return this.attrs[name];
+  }
+
+  /** Set or (with undefined) remove an attribute; returns this for chaining. */
+  setAttr(name: string, value: string | undefined): this {
+    if (value === undefined) delete this.attrs[name];
+    else this.attrs[name] = value;
+    return this;
+  }
+
+  /** Append a child (element or text) and return this, for building. */
+  append(...nodes: (Node | undefined | null | false)[]): this {
+    for (const n of nodes) if (n !== undefined && n !== null && n !== false) this.children.push(n);
+    return this;
+  }
+
+  /**
+   * First child element called `name` whose own `xmlns` is `xmlns`. With
+   * `xmlns` omitted, a child that inherits its parent's namespace matches.
+   */
+  getChild(name: string, xmlns?: string): Element | undefined {
+    for (const c of this.children) {
+      if (typeof c !== "string" && c.name === name && c.attrs.xmlns === xmlns) return c;
+    }
+    return undefined;
+  }
+
+  /** Like getChild but matches any namespace when `xmlns` is omitted. */
+  findChild(name: string, xmlns?: string): Element | undefined {
+    for (const c of this.children) {
+      if (
+        typeof c !== "string" && c.name === name && (xmlns === undefined || c.attrs.xmlns === xmlns)
+      ) {
+        return c;
+      }
+    }
+    return undefined;
+  }
+
+  getChildren(name?: string, xmlns?: string): Element[] {
+    const out: Element[] = [];
+    for (const c of this.children) {
+      if (typeof c === "string") continue;
+      if (name !== undefined && c.name !== name) continue;
+      if (xmlns !== undefined && c.attrs.xmlns !== xmlns) continue;
+      out.push(c);
+    }
+    return out;
+  }
+
+  /** First child element with any name in namespace `xmlns`. */
+  getChildByNs(xmlns: string): Element | undefined {
+    for (const c of this.children) if (typeof c !== "string" && c.attrs.xmlns === xmlns) return c;
+    return undefined;
+  }
+
+  /** The first child element, whatever its name (the payload of an iq). */
+  firstElement(): Element | undefined {
+    for (const c of this.children) if (typeof c !== "string") return c;
+    return undefined;
+  }
+
+  /** Concatenated direct text children. */
+  text(): string {
+    let s = "";
+    for (const c of this.children) if (typeof c === "string") s += c;
+    return s;
+  }
+
+  getChildText(name: string, xmlns?: string): string | undefined {
+    return this.getChild(name, xmlns)?.text();
+  }
+
+  /** Deep copy; attributes and children are new objects. */
+  clone(): Element {
+    return new Element(
+      this.name,
+      { ...this.attrs },
+      this.children.map((c) => (typeof c === "string" ? c : c.clone())),
+    );
+  }
+
+  toString(): string {
+    return serialize(this);
+  }
+}
+
+/** Build an element: `el("message", { to, type }, el("body", {}, text))`. */
+export function el(
+  name: string,
+  attrs: Record<string, string | undefined> = {},
+  ...children: (Node | undefined | null | false)[]
+): Element {
+  const a: Attrs = {};
+  for (const k in attrs) {
+    const v = attrs[k];
+    if (v !== undefined) a[k] = v;
+  }
+  const kids: Node[] = [];
+  for (const c of children) if (c !== undefined && c !== null && c !== false) kids.push(c);
+  return new Element(name, a, kids);
+}
+
+// Separate non-global patterns for the test: a /g regex's test() keeps state.
+const TEXT_NEEDS = /[&<>]/;
+const ATTR_NEEDS = /[&<>"']/;
+const TEXT_ESCAPE = /[&<>]/g;
+const ATTR_ESCAPE = /[&<>"']/g;
+const ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&apos;",
+};
+const escapeChar = (c: string) => ESCAPES[c];
+
+export function escapeText(s: string): string {
+  // The test first avoids allocating for the common case of nothing to escape.
+  return TEXT_NEEDS.test(s) ? s.replace(TEXT_ESCAPE, escapeChar) : s;
+}
+
+export function escapeAttr(s: string): string {
+  return ATTR_NEEDS.test(s) ? s.replace(ATTR_ESCAPE, escapeChar) : s;
+}
+
+/** Serialize an element tree; attribute values and text are escaped. */
+export function serialize(e: Element): string {
+  let s = "<" + e.name;
+  const attrs = e.attrs;
+  for (const k in attrs) s += " " + k + "='" + escapeAttr(attrs[k]) + "'";
+  const kids = e.children;
+  if (kids.length === 0) return s + "/>";
+  s += ">";
+  for (let i = 0; i < kids.length; i++) {
+    const c = kids[i];
+    s += typeof c === "string" ? escapeText(c) : serialize(c);
+  }
+  return s + "</" + e.name + ">";
+}
+
+/** The opening tag only, for `<stream:stream ...>`. */
+export function openTag(name: string, attrs: Record<string, string | undefined>): string {
+  let s = "<" + name;
+  for (const k in attrs) {
+    const v = attrs[k];
+    if (v !== undefined) s += " " + k + "='" + escapeAttr(v) + "'";
+  }
+  return s + ">";
+}
