@@ -1,0 +1,191 @@
+/**
+ * The default delivery rules of RFC 6121 §8.5 for stanzas addressed to
+ * local users, and the server's own iq dispatch. Registered on every
+ * host at the lowest priority, so modules (offline storage, roster,
+ * presence subscriptions, carbons…) hook the same events above them and
+ * take over what they handle.
+ */
+import type { Element } from "../xml/element.ts";
+import { StanzaError } from "./errors.ts";
+import type { Host } from "./host.ts";
+import type { Router, StanzaEvent } from "./router.ts";
+import type { Session } from "./session.ts";
+import type { SessionRegistry } from "./sessions.ts";
+
+export const DELIVERY_PRIORITY = -1000;
+
+export interface DeliveryContext {
+  router: Router;
+  sessions: SessionRegistry;
+  userExists(host: string, username: string): Promise<boolean>;
+}
+
+/** Available resources with non-negative priority, highest priority first. */
+export function availableResources(
+  sessions: SessionRegistry,
+  host: string,
+  user: string,
+): Session[] {
+  const bare = sessions.bare(host, user);
+  if (!bare) return [];
+  const out: Session[] = [];
+  for (const s of bare.sessions.values()) if (s.presence && s.priority >= 0) out.push(s);
+  out.sort((a, b) => b.priority - a.priority);
+  return out;
+}
+
+export function installDelivery(host: Host, ctx: DeliveryContext): void {
+  const { router, sessions } = ctx;
+  const on = (name: string, fn: (ev: StanzaEvent) => boolean | void | Promise<boolean | void>) =>
+    host.events.on(name, fn, DELIVERY_PRIORITY);
+  const unavailable = (ev: StanzaEvent) =>
+    router.replyError(ev, new StanzaError("cancel", "service-unavailable"));
+
+  /** RFC 6121 §8.5.2: message to a bare JID of a local user. */
+  const messageToBare = (ev: StanzaEvent, user: string): boolean | Promise<boolean> => {
+    const stanza = ev.stanza;
+    const type = stanza.attrs.type ?? "normal";
+    if (type === "error") return true;
+    if (type === "groupchat") {
+      unavailable(ev);
+      return true;
+    }
+    const targets = availableResources(sessions, host.domain, user);
+    if (targets.length > 0) {
+      if (type === "headline") {
+        for (const s of targets) s.send(stanza);
+      } else {
+        // §8.5.2.1.1: chat and normal go to the highest-priority resources.
+        const top = targets[0].priority;
+        for (const s of targets) if (s.priority === top) s.send(stanza);
+      }
+      return true;
+    }
+    if (type === "headline") return true;
+    // Nobody available: offline storage (a module) may take it; otherwise
+    // §8.5.2.2.1 says service-unavailable for a user that exists, and
+    // §8.5.1 allows the same answer for one that does not.
+    const offline = host.events.fire("message/offline", ev);
+    const settle = (handled: boolean) => {
+      if (!handled) unavailable(ev);
+      return true;
+    };
+    return typeof offline === "boolean" ? settle(offline) : offline.then(settle);
+  };
+
+  on("message/bare", (ev) => messageToBare(ev, ev.to!.local!));
+  on("message/self", (ev) => messageToBare(ev, ev.origin!.username!));
+
+  on("message/full", (ev) => {
+    const target = sessions.full(ev.to!.full, host.domain);
+    if (target) {
+      target.send(ev.stanza);
+      return true;
+    }
+    // §8.5.3.2.1: no such resource.
+    const type = ev.stanza.attrs.type ?? "normal";
+    if (type === "error") return true;
+    if (type === "groupchat") {
+      unavailable(ev);
+      return true;
+    }
+    return messageToBare(ev, ev.to!.local!);
+  });
+
+  on("presence/full", (ev) => {
+    // Directed presence to a connected resource; subscription management
+    // and probes belong to the presence module.
+    const type = ev.stanza.attrs.type;
+    if (type === undefined || type === "unavailable") {
+      sessions.full(ev.to!.full, host.domain)?.send(ev.stanza);
+    }
+    return true;
+  });
+
+  on("presence/bare", (ev) => {
+    const type = ev.stanza.attrs.type;
+    if (type === undefined || type === "unavailable") {
+      const bare = sessions.bare(host.domain, ev.to!.local!);
+      if (bare) { for (const s of bare.sessions.values()) if (s.presence) s.send(ev.stanza); }
+    }
+    return true;
+  });
+
+  // Undirected presence: the session's availability and priority, and the
+  // broadcast to the user's own available resources (RFC 6121 §4.2.2).
+  on("presence/self", (ev) => {
+    const origin = ev.origin;
+    if (!origin) return true;
+    const stanza = ev.stanza;
+    const type = stanza.attrs.type;
+    if (type === undefined) {
+      origin.priority = parsePriority(stanza);
+      origin.presence = stanza;
+    } else if (type === "unavailable") {
+      origin.presence = undefined;
+    } else {
+      return true;
+    }
+    const bare = sessions.bare(host.domain, origin.username!);
+    if (bare) {
+      for (const s of bare.sessions.values()) {
+        if (s.presence || s === origin) s.send(stanza);
+      }
+    }
+    return true;
+  });
+
+  on("presence/host", () => true);
+  // RFC 6120 §10.3: a message to the server itself may be ignored.
+  on("message/host", () => true);
+
+  // Other domains: the s2s module hooks these above; until then there is
+  // no route (RFC 6120 §8.3.3.15).
+  const noRoute = (ev: StanzaEvent) => {
+    router.replyError(ev, new StanzaError("cancel", "remote-server-not-found"));
+    return true;
+  };
+  on("message/remote", noRoute);
+  on("iq/remote", noRoute);
+  on("presence/remote", (ev) => {
+    // Presence errors are not bounced for broadcasts, only for directed ones.
+    if (ev.stanza.attrs.type === undefined || ev.stanza.attrs.type === "unavailable") return true;
+    return noRoute(ev);
+  });
+
+  // iq: to a full JID is delivered as is; to the server, the account or
+  // another account it becomes `iq-<type>/<to-type>/<xmlns>:<name>`.
+  on("iq/full", (ev) => {
+    const target = sessions.full(ev.to!.full, host.domain);
+    if (target) {
+      target.send(ev.stanza);
+      return true;
+    }
+    const type = ev.stanza.attrs.type;
+    if (type === "get" || type === "set") unavailable(ev);
+    return true;
+  });
+  for (const toType of ["host", "bare", "self"]) {
+    on("iq/" + toType, (ev) => {
+      const type = ev.stanza.attrs.type;
+      if (type !== "get" && type !== "set") return true;
+      const payload = ev.stanza.firstElement()!;
+      const name = `iq-${type}/${toType}/${payload.attrs.xmlns ?? ""}:${payload.name}`;
+      const r = host.events.fire(name, ev);
+      const settle = (handled: boolean) => {
+        if (!handled) unavailable(ev);
+        return true;
+      };
+      return typeof r === "boolean" ? settle(r) : r.then(settle);
+    });
+  }
+}
+
+/** `<priority/>` as an integer in -128..127, 0 when absent or invalid (RFC 6121 §4.7.2.3). */
+export function parsePriority(presence: Element): number {
+  const text = presence.getChildText("priority");
+  if (text === undefined) return 0;
+  const n = Number.parseInt(text.trim(), 10);
+  if (!Number.isFinite(n)) return 0;
+  return Math.max(-128, Math.min(127, n));
+}

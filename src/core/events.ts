@@ -1,0 +1,77 @@
+/**
+ * The event hub. Handlers run in priority order (higher first, then in
+ * registration order); the first that returns `true` handles the event
+ * and stops it. Handlers may be async: `fire` stays synchronous until a
+ * handler returns a promise, so the common all-sync path allocates no
+ * promise at all.
+ */
+export type HandlerResult = boolean | void | Promise<boolean | void>;
+export type Handler<T> = (event: T) => HandlerResult;
+
+interface Entry {
+  fn: Handler<never>;
+  priority: number;
+}
+
+export class EventHub {
+  #handlers = new Map<string, Entry[]>();
+
+  /** Register `fn` for `name`; returns a function that removes it. */
+  on<T>(name: string, fn: Handler<T>, priority = 0): () => void {
+    const list = this.#handlers.get(name) ?? [];
+    // Copy-on-write: a fire in progress keeps iterating its own snapshot.
+    const next = [...list, { fn: fn as Handler<never>, priority }];
+    next.sort((a, b) => b.priority - a.priority);
+    this.#handlers.set(name, next);
+    return () => {
+      const cur = this.#handlers.get(name);
+      if (!cur) return;
+      const rest = cur.filter((e) => e.fn !== fn);
+      if (rest.length) this.#handlers.set(name, rest);
+      else this.#handlers.delete(name);
+    };
+  }
+
+  has(name: string): boolean {
+    return this.#handlers.has(name);
+  }
+
+  /** True (or a promise of true) when a handler handled the event. */
+  fire<T>(name: string, event: T): boolean | Promise<boolean> {
+    const list = this.#handlers.get(name);
+    if (list === undefined) return false;
+    for (let i = 0; i < list.length; i++) {
+      const r = (list[i].fn as Handler<T>)(event);
+      if (r === true) return true;
+      if (r instanceof Promise) return continueAsync(r, list, i + 1, event);
+    }
+    return false;
+  }
+}
+
+async function continueAsync<T>(
+  pending: Promise<boolean | void>,
+  list: Entry[],
+  from: number,
+  event: T,
+): Promise<boolean> {
+  if ((await pending) === true) return true;
+  for (let i = from; i < list.length; i++) {
+    if ((await (list[i].fn as Handler<T>)(event)) === true) return true;
+  }
+  return false;
+}
+
+/**
+ * Run `then` on a sync-or-async result without forcing a promise; an
+ * async handler's failure goes to `onError` (an unhandled rejection would
+ * end the process).
+ */
+export function whenDone(
+  r: boolean | Promise<boolean>,
+  then: (handled: boolean) => void,
+  onError: (err: unknown) => void,
+): void {
+  if (typeof r === "boolean") then(r);
+  else r.then(then, onError);
+}

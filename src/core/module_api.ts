@@ -1,0 +1,72 @@
+/**
+ * The module API: everything a module may use. A module exports
+ * `{ name, setup(api) }` and is loaded once per host that enables it; it
+ * never imports another module's internals.
+ */
+import type { Config } from "../config/schema.ts";
+import type { AuthProvider } from "../auth/types.ts";
+import type { ArchiveStore, KeyValStore, MapStore, StorageDriver } from "../storage/types.ts";
+import type { Element } from "../xml/element.ts";
+import type { StanzaError } from "./errors.ts";
+import type { Handler } from "./events.ts";
+import type { Host, StreamFeatureProvider } from "./host.ts";
+import type { Router, StanzaEvent } from "./router.ts";
+import type { SessionRegistry } from "./sessions.ts";
+import { type Logger, logger } from "../log.ts";
+
+export interface ModuleApi {
+  readonly host: Host;
+  readonly domain: string;
+  readonly config: Config;
+  readonly log: Logger;
+  readonly sessions: SessionRegistry;
+  readonly auth: AuthProvider;
+  /** Handle an event on this host; return true to stop it there. */
+  hook<T = StanzaEvent>(event: string, handler: Handler<T>, priority?: number): void;
+  /** Fire an event on this host. */
+  fire<T>(event: string, data: T): boolean | Promise<boolean>;
+  /** Advertise a feature in this host's disco#info. */
+  addFeature(ns: string): void;
+  addStreamFeature(provider: StreamFeatureProvider): void;
+  keyval(store: string): KeyValStore;
+  map(store: string): MapStore;
+  archive(store: string): ArchiveStore;
+  /** Route a stanza made by this module (its `to` names the destination). */
+  send(stanza: Element): void;
+  /** Answer a stanza event with an error. */
+  replyError(ev: StanzaEvent, error: StanzaError): void;
+}
+
+export interface ParleyModule {
+  name: string;
+  setup(api: ModuleApi): void | Promise<void>;
+}
+
+export interface ServerParts {
+  config: Config;
+  router: Router;
+  sessions: SessionRegistry;
+  storage: StorageDriver;
+  auth: AuthProvider;
+}
+
+export function createModuleApi(module: string, host: Host, parts: ServerParts): ModuleApi {
+  const { router, storage } = parts;
+  return {
+    host,
+    domain: host.domain,
+    config: parts.config,
+    log: logger("mod", module),
+    sessions: parts.sessions,
+    auth: parts.auth,
+    hook: (event, handler, priority) => void host.events.on(event, handler, priority),
+    fire: (event, data) => host.events.fire(event, data),
+    addFeature: (ns) => void host.discoFeatures.add(ns),
+    addStreamFeature: (provider) => void host.streamFeatures.push(provider),
+    keyval: (store) => storage.keyval(host.domain, store),
+    map: (store) => storage.map(host.domain, store),
+    archive: (store) => storage.archive(host.domain, store),
+    send: (stanza) => router.route(stanza),
+    replyError: (ev, error) => router.replyError(ev, error),
+  };
+}

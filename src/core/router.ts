@@ -1,0 +1,178 @@
+/**
+ * The stanza router. A stanza from a client is checked and stamped (RFC
+ * 6120 §8.1.2.1 `from`, §4.7.4 `xml:lang`), classified by its `to`, and
+ * dispatched as events named like Prosody's: `pre-message/bare` on the
+ * sender's host, then `message/bare` on the recipient's host. Handlers
+ * registered by modules and by `delivery.ts` do the rest.
+ */
+import type { Element } from "../xml/element.ts";
+import { type Jid, parseJid } from "../jid.ts";
+import { errorReply, StanzaError, StreamError } from "./errors.ts";
+import { whenDone } from "./events.ts";
+import type { Host } from "./host.ts";
+import type { Session } from "./session.ts";
+import { logger } from "../log.ts";
+
+const log = logger("router");
+
+/** Where a stanza is addressed, relative to the hosts we serve. */
+export type ToType = "host" | "bare" | "full" | "self" | "remote";
+
+export interface StanzaEvent {
+  /** The local client session it came from; undefined for server-made stanzas. */
+  origin: Session | undefined;
+  stanza: Element;
+  /** Parsed `to`; undefined for stanzas to the sender's own account with no `to`. */
+  to: Jid | undefined;
+  /** The host the event fires on. */
+  host: Host;
+}
+
+const IQ_TYPES = new Set(["get", "set", "result", "error"]);
+
+export class Router {
+  constructor(readonly hosts: Map<string, Host>) {}
+
+  /** Entry point for every stanza a bound client sends. Throws StreamError. */
+  fromClient(origin: Session, stanza: Element): void {
+    const attrs = stanza.attrs;
+    const from = attrs.from;
+    if (from !== undefined && from !== origin.fullJid && from !== origin.bareJid) {
+      log.info("{jid}: stanza with spoofed from {from}", { jid: origin.fullJid, from });
+      throw new StreamError("invalid-from", "The from address does not match this stream");
+    }
+    attrs.from = origin.fullJid!;
+    if (attrs["xml:lang"] === undefined && origin.lang !== undefined) {
+      attrs["xml:lang"] = origin.lang;
+    }
+    const host = this.hosts.get(origin.host!)!;
+    const kind = stanza.name;
+    if (kind === "iq") {
+      const problem = checkIq(stanza);
+      if (problem) return this.replyError({ origin, stanza, to: undefined, host }, problem);
+    }
+    let to: Jid | undefined;
+    let toType: ToType = "self";
+    if (attrs.to !== undefined) {
+      to = parseJid(attrs.to);
+      if (to === undefined) {
+        const ev = { origin, stanza, to: undefined, host };
+        return this.replyError(
+          ev,
+          new StanzaError("modify", "jid-malformed", "Invalid to address"),
+        );
+      }
+      toType = classify(to, this.hosts);
+      if (
+        kind === "iq" && toType === "bare" && to.domain === origin.host &&
+        to.local === origin.username
+      ) {
+        toType = "self";
+      }
+    }
+    const ev: StanzaEvent = { origin, stanza, to, host };
+    const pre = host.events.fire("pre-" + kind + "/" + toType, ev);
+    whenDone(
+      pre,
+      (handled) => {
+        if (!handled) this.#dispatch(ev, kind, toType);
+      },
+      (err) => this.#failed(ev, err),
+    );
+  }
+
+  /**
+   * Route a stanza made by the server or a module, whose `to` names the
+   * destination. Skips the pre-* events (they are for client stanzas).
+   */
+  route(stanza: Element, origin?: Session): void {
+    const toAttr = stanza.attrs.to;
+    const to = toAttr === undefined ? undefined : parseJid(toAttr);
+    if (to === undefined) {
+      log.warn("dropping a server stanza with a missing or invalid to: {to}", { to: toAttr });
+      return;
+    }
+    const toType = classify(to, this.hosts);
+    const host = this.hosts.get(to.domain) ?? this.hosts.get(origin?.host ?? "");
+    if (!host) {
+      // Remote destination and no local host to fire on: the first host routes it.
+      const first = this.hosts.values().next().value!;
+      return this.#dispatch({ origin, stanza, to, host: first }, stanza.name, toType);
+    }
+    this.#dispatch({ origin, stanza, to, host }, stanza.name, toType);
+  }
+
+  #dispatch(ev: StanzaEvent, kind: string, toType: ToType): void {
+    if (toType !== "self" && toType !== "remote") {
+      const target = this.hosts.get(ev.to!.domain);
+      if (target !== ev.host) ev = { ...ev, host: target! };
+    }
+    const r = ev.host.events.fire(kind + "/" + toType, ev);
+    whenDone(
+      r,
+      (handled) => {
+        if (handled) return;
+        if (kind === "iq") {
+          const type = ev.stanza.attrs.type;
+          if (type === "get" || type === "set") {
+            this.replyError(ev, new StanzaError("cancel", "service-unavailable"));
+          }
+          return;
+        }
+        log.debug("unhandled {kind}/{toType} dropped", { kind, toType });
+      },
+      (err) => this.#failed(ev, err),
+    );
+  }
+
+  /**
+   * Send the error reply for `ev.stanza` back to its sender. Never answers
+   * an error with an error (RFC 6120 §8.3.1).
+   */
+  replyError(ev: StanzaEvent, error: StanzaError): void {
+    const stanza = ev.stanza;
+    if (stanza.attrs.type === "error") return;
+    const reply = errorReply(stanza, error);
+    if (ev.to === undefined && ev.origin) reply.setAttr("from", undefined);
+    const origin = ev.origin;
+    if (origin && origin.fullJid === reply.attrs.to && !origin.destroyed) {
+      origin.send(reply);
+      return;
+    }
+    if (reply.attrs.to !== undefined) this.route(reply);
+  }
+
+  #failed(ev: StanzaEvent, err: unknown): void {
+    if (err instanceof StanzaError) return this.replyError(ev, err);
+    log.error("handler failed for {name} from {from}: {err}", {
+      name: ev.stanza.name,
+      from: ev.stanza.attrs.from,
+      err,
+    });
+    this.replyError(ev, new StanzaError("wait", "internal-server-error"));
+  }
+}
+
+/** RFC 6120 §8.2.3: a type and an id; get/set carry exactly one payload. */
+function checkIq(iq: Element): StanzaError | undefined {
+  const type = iq.attrs.type;
+  if (type === undefined || !IQ_TYPES.has(type)) {
+    return new StanzaError("modify", "bad-request", "Invalid iq type");
+  }
+  if (iq.attrs.id === undefined) return new StanzaError("modify", "bad-request", "Missing iq id");
+  if (type === "get" || type === "set") {
+    let payloads = 0;
+    for (const c of iq.children) if (typeof c !== "string") payloads++;
+    if (payloads !== 1) {
+      return new StanzaError("modify", "bad-request", "An iq get/set carries exactly one payload");
+    }
+  }
+  return undefined;
+}
+
+export function classify(to: Jid, hosts: Map<string, Host>): ToType {
+  if (!hosts.has(to.domain)) return "remote";
+  // domain/resource addresses the server itself too (RFC 6120 §4.3.6 says nothing more).
+  if (to.local === undefined) return "host";
+  return to.resource === undefined ? "bare" : "full";
+}

@@ -1,0 +1,145 @@
+/**
+ * The session registry: per host, bare sessions (username → resources and
+ * roster) and full sessions (full JID → session). Binding adds to both,
+ * `destroySession` removes from both. No other file mutates these maps.
+ */
+import { el, type Element } from "../xml/element.ts";
+import { StanzaError, StreamError } from "./errors.ts";
+import type { Session } from "./session.ts";
+import type { EventHub } from "./events.ts";
+import { logger } from "../log.ts";
+
+const log = logger("sessions");
+
+export interface BareSession {
+  sessions: Map<string, Session>;
+  roster: unknown;
+}
+
+interface HostSessions {
+  bareSessions: Map<string, BareSession>;
+  fullSessions: Map<string, Session>;
+  events: EventHub;
+}
+
+export interface RegistryOptions {
+  /** RFC 6120 §7.7.2.2: the new binding replaces the old one, or is refused. */
+  conflict: "replace" | "reject";
+  maxResourcesPerUser: number;
+  /** Route a stanza as if the session sent it (unavailable presence on destroy). */
+  dispatch(session: Session, stanza: Element): void;
+}
+
+export interface SessionEvent {
+  session: Session;
+}
+
+export class SessionRegistry {
+  #hosts = new Map<string, HostSessions>();
+  /** Every live session, bound or not, for shutdown and stats. */
+  readonly live = new Set<Session>();
+
+  constructor(readonly options: RegistryOptions) {}
+
+  addHost(domain: string, events: EventHub): void {
+    this.#hosts.set(domain, { bareSessions: new Map(), fullSessions: new Map(), events });
+  }
+
+  /** A new connection's session, unbound; tracked so shutdown can reach it. */
+  track(session: Session): void {
+    this.live.add(session);
+  }
+
+  full(jid: string, host: string): Session | undefined {
+    return this.#hosts.get(host)?.fullSessions.get(jid);
+  }
+
+  bare(host: string, username: string): BareSession | undefined {
+    return this.#hosts.get(host)?.bareSessions.get(username);
+  }
+
+  /** How many resources are bound across all hosts. */
+  get boundCount(): number {
+    let n = 0;
+    for (const h of this.#hosts.values()) n += h.fullSessions.size;
+    return n;
+  }
+
+  /**
+   * Bind `resource` (already prepared) to an authenticated session. On a
+   * conflict the older session is replaced or the new one refused, by
+   * policy. Returns a StanzaError for the bind iq on refusal.
+   */
+  bind(session: Session, resource: string): StanzaError | undefined {
+    const host = this.#hosts.get(session.host!);
+    if (!host || session.username === undefined || session.fullJid !== undefined) {
+      return new StanzaError("cancel", "not-allowed", "Cannot bind this session");
+    }
+    const username = session.username;
+    let bare = host.bareSessions.get(username);
+    const existing = bare?.sessions.get(resource);
+    if (existing) {
+      if (this.options.conflict === "reject") {
+        return new StanzaError("cancel", "conflict", "Resource already bound");
+      }
+      log.info("{jid}: replacing the existing session for this resource", {
+        jid: existing.fullJid,
+      });
+      this.destroySession(existing, new StreamError("conflict", "Replaced by new connection"));
+      bare = host.bareSessions.get(username);
+    } else if (bare && bare.sessions.size >= this.options.maxResourcesPerUser) {
+      return new StanzaError("wait", "resource-constraint", "Too many resources bound");
+    }
+    if (!bare) {
+      bare = { sessions: new Map(), roster: undefined };
+      host.bareSessions.set(username, bare);
+    }
+    session.resource = resource;
+    session.fullJid = username + "@" + session.host + "/" + resource;
+    session.roster = bare.roster;
+    bare.sessions.set(resource, session);
+    host.fullSessions.set(session.fullJid, session);
+    host.events.fire<SessionEvent>("resource-bind", { session });
+    return undefined;
+  }
+
+  /**
+   * The one way a session ends: unavailable presence for an available
+   * resource, removal from the registry, `resource-unbind`, and the
+   * stream closed (with `error` when given). Safe to call twice.
+   */
+  destroySession(session: Session, error?: StreamError): void {
+    if (session.destroyed) return;
+    session.destroyed = true;
+    this.live.delete(session);
+    const host = session.fullJid ? this.#hosts.get(session.host!) : undefined;
+    if (host) {
+      if (session.presence) {
+        const status = error ? "Disconnected: " + (error.text ?? error.condition) : undefined;
+        this.options.dispatch(
+          session,
+          el("presence", { type: "unavailable" }, status ? el("status", {}, status) : undefined),
+        );
+        session.presence = undefined;
+      }
+      const bare = host.bareSessions.get(session.username!);
+      if (bare?.sessions.get(session.resource!) === session) {
+        bare.sessions.delete(session.resource!);
+        if (bare.sessions.size === 0) host.bareSessions.delete(session.username!);
+      }
+      if (host.fullSessions.get(session.fullJid!) === session) {
+        host.fullSessions.delete(session.fullJid!);
+      }
+      host.events.fire<SessionEvent>("resource-unbind", { session });
+    }
+    session.close(error);
+  }
+
+  /** The roster shared by a user's sessions (set by the roster module). */
+  setRoster(host: string, username: string, roster: unknown): void {
+    const bare = this.#hosts.get(host)?.bareSessions.get(username);
+    if (!bare) return;
+    bare.roster = roster;
+    for (const s of bare.sessions.values()) s.roster = roster;
+  }
+}

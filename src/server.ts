@@ -1,0 +1,141 @@
+/**
+ * Assembles a running server from a validated config: storage, auth,
+ * certificates, hosts with their modules, the router, and the listeners.
+ */
+import { type Config, hostConfigs } from "./config/schema.ts";
+import { openStorage } from "./storage/open.ts";
+import type { StorageDriver } from "./storage/types.ts";
+import { createAuthProvider } from "./auth/provider.ts";
+import type { AuthProvider } from "./auth/types.ts";
+import { FailureThrottle } from "./auth/throttle.ts";
+import { loadOrCreateCertificates } from "./tls/certs.ts";
+import { SecureContexts } from "./net/secure_contexts.ts";
+import { ConnectionLimiter, listen, type Listener } from "./net/listeners.ts";
+import { Host } from "./core/host.ts";
+import { Router } from "./core/router.ts";
+import { SessionRegistry } from "./core/sessions.ts";
+import { installDelivery } from "./core/delivery.ts";
+import { createModuleApi, type ServerParts } from "./core/module_api.ts";
+import { StreamError } from "./core/errors.ts";
+import { type C2sServices, handleC2sConnection } from "./stream/c2s.ts";
+import { CORE_MODULES, MODULES } from "./modules/index.ts";
+import { logger } from "./log.ts";
+
+const log = logger("server");
+
+/** Most resources one account may bind at once. */
+const MAX_RESOURCES_PER_USER = 16;
+
+export interface RunningServer {
+  /** Listener name → first bound port (useful with port 0). */
+  ports: Record<string, number>;
+  hosts: Map<string, Host>;
+  sessions: SessionRegistry;
+  storage: StorageDriver;
+  auth: AuthProvider;
+  /** Close every stream (system-shutdown), stop listening, flush storage. */
+  close(reason?: string): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Use this storage instead of opening the configured one (tests). */
+  storage?: StorageDriver;
+}
+
+export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
+  const storage = opts.storage ?? openStorage(config);
+  const auth = createAuthProvider(config, storage);
+  const certs = await loadOrCreateCertificates(config);
+  const tls = await SecureContexts.create(certs);
+
+  const hosts = new Map<string, Host>();
+  for (const hc of hostConfigs(config)) hosts.set(hc.domain, new Host(hc));
+  const router = new Router(hosts);
+  const sessions = new SessionRegistry({
+    conflict: config.c2s.resourceConflict,
+    maxResourcesPerUser: MAX_RESOURCES_PER_USER,
+    dispatch: (session, stanza) => router.fromClient(session, stanza),
+  });
+  const parts: ServerParts = { config, router, sessions, storage, auth };
+  const userExists = (host: string, user: string) => auth.userExists(host, user);
+  for (const host of hosts.values()) {
+    sessions.addHost(host.domain, host.events);
+    installDelivery(host, { router, sessions, userExists });
+    const names = [
+      ...CORE_MODULES.filter((m) => m !== "session" || config.c2s.legacySession),
+      ...host.config.modules,
+    ];
+    for (const name of new Set(names)) {
+      const module = MODULES.get(name);
+      if (!module) throw new Error(`Unknown module "${name}" for host ${host.domain}`);
+      await module.setup(createModuleApi(name, host, parts));
+    }
+    log.info("serving {domain} with modules {modules}", {
+      domain: host.domain,
+      modules: [...new Set(names)].join(", "),
+    });
+  }
+
+  const c2s: C2sServices = {
+    config,
+    hosts,
+    sessions,
+    router,
+    auth,
+    tls,
+    ipThrottle: new FailureThrottle(config.auth.perIp.maxFailures, config.auth.perIp.windowSeconds),
+    accountThrottle: new FailureThrottle(
+      config.auth.perAccount.maxFailures,
+      config.auth.perAccount.windowSeconds,
+    ),
+  };
+  const limiter = new ConnectionLimiter(config.c2s.maxConnectionsPerIp);
+  const listeners: Listener[] = [];
+  const ports: Record<string, number> = {};
+  const onConnection = (conn: Parameters<typeof handleC2sConnection>[0]) =>
+    handleC2sConnection(conn, c2s);
+  try {
+    const { c2s: plain, c2sDirectTls } = config.listeners;
+    if (plain.enabled) {
+      const l = await listen({ name: "c2s", ...plain, limiter, onConnection });
+      listeners.push(l);
+      ports.c2s = l.addresses[0].port;
+    }
+    if (c2sDirectTls.enabled) {
+      const l = await listen({
+        name: "c2s-direct-tls",
+        ...c2sDirectTls,
+        tls: tls.serverOptions(["xmpp-client"]),
+        limiter,
+        onConnection,
+      });
+      listeners.push(l);
+      ports.c2sDirectTls = l.addresses[0].port;
+    }
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close()));
+    await storage.close();
+    throw err;
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    ports,
+    hosts,
+    sessions,
+    storage,
+    auth,
+    close(reason = "Server shutting down") {
+      closing ??= (async () => {
+        log.info("shutting down: {reason}", { reason });
+        for (const session of [...sessions.live]) {
+          sessions.destroySession(session, new StreamError("system-shutdown", reason));
+        }
+        await Promise.all(listeners.map((l) => l.close()));
+        await storage.close();
+        log.info("stopped");
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,536 @@
+/**
+ * The client-to-server stream: bytes → TextDecoderStream → XmlStreamParser
+ * → this handler, which negotiates STARTTLS, SASL and resource binding
+ * (RFC 6120 §4–§7) and then hands stanzas to the router. One instance per
+ * connection; it owns the connection's `Session`.
+ */
+import type { Connection } from "../net/connection.ts";
+import type { Config } from "../config/schema.ts";
+import type { AuthProvider, SaslContext, SaslExchange, SaslStep } from "../auth/types.ts";
+import {
+  type MechanismOptions,
+  offeredMechanisms,
+  startExchange,
+  unavailableMechanismCondition,
+} from "../auth/mechanisms.ts";
+import type { FailureThrottle } from "../auth/throttle.ts";
+import { el, type Element, openTag, serialize } from "../xml/element.ts";
+import { NS } from "../xml/namespaces.ts";
+import { type Frame, XmlStreamParser } from "../xml/parser.ts";
+import { prepDomain, prepResource } from "../jid.ts";
+import { StanzaError, StreamError } from "../core/errors.ts";
+import type { Host } from "../core/host.ts";
+import type { Router } from "../core/router.ts";
+import { Session } from "../core/session.ts";
+import type { SessionRegistry } from "../core/sessions.ts";
+import type { SecureContexts } from "../net/secure_contexts.ts";
+import { logger } from "../log.ts";
+import { randomId } from "../util/random.ts";
+
+const log = logger("c2s");
+
+/** RFC 6120 §6.4.5: a few retries, then the stream is closed. */
+const MAX_AUTH_ATTEMPTS = 3;
+/** Chunks queued in the pipeline before the socket is paused. */
+const PIPELINE_QUEUE_LIMIT = 8;
+
+export interface C2sServices {
+  config: Config;
+  hosts: Map<string, Host>;
+  sessions: SessionRegistry;
+  router: Router;
+  auth: AuthProvider;
+  tls: SecureContexts;
+  ipThrottle: FailureThrottle;
+  accountThrottle: FailureThrottle;
+}
+
+/** An event fired on the host for elements the core does not know (SM, CSI…). */
+export interface StreamElementEvent {
+  session: Session;
+  element: Element;
+}
+
+export function handleC2sConnection(conn: Connection, services: C2sServices): void {
+  new C2sStream(conn, services).start();
+}
+
+class C2sStream {
+  readonly session: Session;
+  #parser: XmlStreamParser;
+  #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  #headerSent = false;
+  #closed = false;
+  #sasl: SaslExchange | undefined;
+  #authAttempts = 0;
+  #authTimer: ReturnType<typeof setTimeout> | undefined;
+  #tokens: number;
+  #lastRefill = Date.now();
+  #pausedForRate = false;
+  #pausedForQueue = false;
+
+  constructor(readonly conn: Connection, readonly services: C2sServices) {
+    this.session = new Session(conn, randomId(), (err) => this.#closeStream(err));
+    this.#parser = new XmlStreamParser({ maxStanzaSize: services.config.c2s.maxStanzaSize });
+    this.#tokens = services.config.c2s.readBurstBytes;
+  }
+
+  start(): void {
+    const { config, sessions } = this.services;
+    sessions.track(this.session);
+    const decoder = new TextDecoderStream("utf-8", { fatal: true });
+    this.#writer = decoder.writable.getWriter();
+    decoder.readable
+      .pipeThrough(this.#parser)
+      .pipeTo(new WritableStream({ write: (frame) => this.#onFrame(frame) }))
+      .catch((err) => {
+        if (this.#closed) return;
+        // The decoder rejects invalid UTF-8 (RFC 6120 §11.6).
+        log.info("{ip}: unreadable input: {err}", {
+          ip: this.conn.remoteAddress,
+          err: String(err),
+        });
+        this.#fail(new StreamError("not-well-formed", "Invalid UTF-8"));
+      });
+    this.#authTimer = setTimeout(() => {
+      log.info("{ip}: no resource bound in time", { ip: this.conn.remoteAddress });
+      this.#fail(new StreamError("connection-timeout", "Authentication took too long"));
+    }, config.c2s.authTimeoutSeconds * 1000);
+    this.conn.start({
+      onData: (chunk) => this.#onData(chunk),
+      onClose: (error) => this.#onTransportClose(error),
+    });
+  }
+
+  #onData(chunk: Uint8Array): void {
+    const writer = this.#writer;
+    if (!writer || this.#closed) return;
+    const rate = this.services.config.c2s.readRateBytesPerSecond;
+    if (rate > 0) this.#consumeTokens(chunk.length, rate);
+    writer.write(chunk).catch(() => {/* reported by the pipe */});
+    if ((writer.desiredSize ?? 0) <= -PIPELINE_QUEUE_LIMIT && !this.#pausedForQueue) {
+      this.#pausedForQueue = true;
+      this.conn.pause();
+      writer.ready.then(() => {
+        this.#pausedForQueue = false;
+        if (!this.#pausedForRate) this.conn.resume();
+      }, () => {});
+    }
+  }
+
+  /** Token bucket on bytes read: over the rate, stop reading until refilled. */
+  #consumeTokens(bytes: number, rate: number): void {
+    const now = Date.now();
+    const burst = this.services.config.c2s.readBurstBytes;
+    this.#tokens = Math.min(burst, this.#tokens + ((now - this.#lastRefill) * rate) / 1000);
+    this.#lastRefill = now;
+    this.#tokens -= bytes;
+    if (this.#tokens < 0 && !this.#pausedForRate) {
+      this.#pausedForRate = true;
+      this.conn.pause();
+      log.debug("{ip}: read rate limit, pausing", { ip: this.conn.remoteAddress });
+      setTimeout(() => {
+        this.#pausedForRate = false;
+        if (!this.#pausedForQueue) this.conn.resume();
+      }, Math.ceil((-this.#tokens / rate) * 1000));
+    }
+  }
+
+  #onTransportClose(error?: Error): void {
+    if (error) {
+      log.debug("{ip}: connection error: {err}", {
+        ip: this.conn.remoteAddress,
+        err: error.message,
+      });
+    }
+    this.services.sessions.destroySession(this.session);
+  }
+
+  async #onFrame(frame: Frame): Promise<void> {
+    if (this.#closed) return;
+    try {
+      switch (frame.kind) {
+        case "open":
+          return this.#onStreamOpen(frame.name, frame.ns, frame.attrs);
+        case "stanza":
+          return await this.#onElement(frame.element);
+        case "close":
+          log.debug("{jid}: stream closed by peer", { jid: this.#who() });
+          this.services.sessions.destroySession(this.session);
+          return;
+        case "error":
+          log.info("{who}: {condition}: {text}", { who: this.#who(), ...frame });
+          throw new StreamError(frame.condition, frame.text);
+      }
+    } catch (err) {
+      if (err instanceof StreamError) return this.#fail(err);
+      log.error("{who}: internal error: {err}", { who: this.#who(), err });
+      this.#fail(new StreamError("internal-server-error"));
+    }
+  }
+
+  #who(): string {
+    return this.session.fullJid ?? this.session.bareJid ?? this.conn.remoteAddress;
+  }
+
+  #fail(error: StreamError): void {
+    if (this.#closed) return;
+    this.services.sessions.destroySession(this.session, error);
+  }
+
+  // ---- stream header (RFC 6120 §4.7) -------------------------------------
+
+  #onStreamOpen(name: string, ns: string, attrs: Record<string, string>): void {
+    const session = this.session;
+    const to = attrs.to === undefined ? undefined : prepDomain(attrs.to);
+    if (session.host === undefined && to !== undefined && this.services.hosts.has(to)) {
+      session.host = to;
+    }
+    if (name !== "stream:stream" && !name.endsWith(":stream") && name !== "stream") {
+      throw new StreamError("invalid-namespace", "The root element must be a stream");
+    }
+    if (ns !== NS.stream) throw new StreamError("invalid-namespace", "Wrong stream namespace");
+    if (attrs.xmlns !== NS.client) {
+      throw new StreamError("invalid-namespace", "The default namespace must be jabber:client");
+    }
+    if (to === undefined || !this.services.hosts.has(to) || to !== session.host) {
+      throw new StreamError(
+        "host-unknown",
+        "This server does not serve " + (attrs.to ?? "that host"),
+      );
+    }
+    const version = attrs.version;
+    const major = version === undefined ? 0 : Number.parseInt(version.split(".")[0], 10);
+    if (!(major >= 1)) throw new StreamError("unsupported-version", "XMPP 1.0 streams only");
+    const lang = attrs["xml:lang"];
+    if (lang !== undefined && lang.length > 0 && lang.length <= 35) session.lang = lang;
+    session.notopen = false;
+    this.#sendHeader(attrs.from);
+    this.conn.write(serialize(this.#features()));
+  }
+
+  #sendHeader(peer?: string): void {
+    if (this.#headerSent) return;
+    this.#headerSent = true;
+    this.conn.write(
+      "<?xml version='1.0'?>" +
+        openTag("stream:stream", {
+          xmlns: NS.client,
+          "xmlns:stream": NS.stream,
+          id: randomId(),
+          from: this.session.host ?? this.services.hosts.keys().next().value,
+          to: peer && peer.length < 3072 ? peer : undefined,
+          version: "1.0",
+          "xml:lang": "en",
+        }),
+    );
+  }
+
+  #tlsRequired(): boolean {
+    return !this.conn.tls && !this.services.config.c2s.allowUnencrypted;
+  }
+
+  #features(): Element {
+    const session = this.session;
+    const features = el("stream:features");
+    if (session.type === "c2s_unauthed") {
+      if (!this.conn.tls) {
+        features.append(
+          el("starttls", { xmlns: NS.tls }, this.#tlsRequired() ? el("required") : undefined),
+        );
+      }
+      // RFC 6120 §5.3.1: with TLS mandatory, offer nothing else before it.
+      if (this.#tlsRequired()) return features;
+      const mechanisms = offeredMechanisms(this.#saslContext(), this.#mechanismOptions());
+      features.append(
+        el("mechanisms", { xmlns: NS.sasl }, ...mechanisms.map((m) => el("mechanism", {}, m))),
+      );
+    } else if (session.fullJid === undefined) {
+      features.append(el("bind", { xmlns: NS.bind }));
+    }
+    const host = this.services.hosts.get(session.host!);
+    for (const provide of host?.streamFeatures ?? []) features.append(provide(session));
+    return features;
+  }
+
+  // ---- elements ------------------------------------------------------------
+
+  async #onElement(element: Element): Promise<void> {
+    const session = this.session;
+    if (session.notopen) throw new StreamError("not-authorized", "Stream not open");
+    const xmlns = element.attrs.xmlns;
+    const isStanza = xmlns === undefined &&
+      (element.name === "message" || element.name === "presence" || element.name === "iq");
+    if (isStanza && session.fullJid !== undefined) {
+      this.services.router.fromClient(session, element);
+      return;
+    }
+    if (element.name === "stream:error") {
+      log.info("{who}: peer sent a stream error: {err}", {
+        who: this.#who(),
+        err: serialize(element),
+      });
+      this.services.sessions.destroySession(session);
+      return;
+    }
+    if (session.type === "c2s_unauthed") {
+      if (xmlns === NS.tls && element.name === "starttls") return await this.#onStartTls();
+      if (xmlns === NS.sasl) return await this.#onSasl(element);
+    } else if (session.fullJid === undefined && isStanza && element.name === "iq") {
+      const bind = element.getChild("bind", NS.bind);
+      if (bind) return this.#onBind(element, bind);
+    }
+    // Elements from extensions (stream management, CSI, registration…).
+    const host = this.services.hosts.get(session.host!)!;
+    const ev: StreamElementEvent = { session, element };
+    if (await host.events.fire("stream-element", ev)) return;
+    if (isStanza || session.type === "c2s_unauthed") {
+      throw new StreamError("not-authorized", "Authenticate and bind a resource first");
+    }
+    throw new StreamError("unsupported-stanza-type", `<${element.name}/> is not supported`);
+  }
+
+  // ---- STARTTLS (RFC 6120 §5) -----------------------------------------------
+
+  async #onStartTls(): Promise<void> {
+    if (this.conn.tls) {
+      this.conn.write(serialize(el("failure", { xmlns: NS.tls })));
+      this.services.sessions.destroySession(this.session);
+      return;
+    }
+    // The next bytes are a TLS handshake, then a new stream: a fresh parser.
+    this.#parser.reset();
+    this.session.notopen = true;
+    this.#headerSent = false;
+    try {
+      await this.conn.startTls(
+        serialize(el("proceed", { xmlns: NS.tls })),
+        this.services.tls.serverOptions([]),
+      );
+      log.debug("{ip}: TLS established ({protocol})", {
+        ip: this.conn.remoteAddress,
+        protocol: (this.conn as Connection).tls?.protocol,
+      });
+    } catch (err) {
+      log.info("{ip}: TLS handshake failed: {err}", {
+        ip: this.conn.remoteAddress,
+        err: String(err),
+      });
+      this.services.sessions.destroySession(this.session);
+    }
+  }
+
+  // ---- SASL (RFC 6120 §6) ------------------------------------------------------
+
+  #saslContext(): SaslContext {
+    const tls = this.conn.tls;
+    return {
+      host: this.session.host!,
+      provider: this.services.auth,
+      secure: tls !== undefined,
+      tlsServerEndPoint: tls ? this.services.tls.endPointFor(tls.servername) : undefined,
+    };
+  }
+
+  #mechanismOptions(): MechanismOptions {
+    const { c2s, auth } = this.services.config;
+    return {
+      allowPlainWithoutTls: c2s.allowPlainWithoutTls,
+      scramIterations: auth.scramIterations,
+    };
+  }
+
+  #saslFailure(condition: string, text?: string): void {
+    this.conn.write(serialize(el(
+      "failure",
+      { xmlns: NS.sasl },
+      el(condition),
+      text ? el("text", { "xml:lang": "en" }, text) : undefined,
+    )));
+  }
+
+  async #onSasl(element: Element): Promise<void> {
+    if (this.#tlsRequired()) {
+      this.#saslFailure("encryption-required", "Use STARTTLS first");
+      return;
+    }
+    const ip = this.conn.remoteAddress;
+    switch (element.name) {
+      case "auth": {
+        if (this.services.ipThrottle.isBlocked(ip)) {
+          log.warn("{ip}: authentication refused: too many failures", { ip });
+          this.#saslFailure("temporary-auth-failure", "Too many failed attempts; try again later");
+          return;
+        }
+        const mechanism = element.attrs.mechanism ?? "";
+        const ctx = this.#saslContext();
+        const exchange = startExchange(mechanism, ctx, this.#mechanismOptions());
+        if (!exchange) {
+          this.#saslFailure(
+            unavailableMechanismCondition(mechanism, ctx, this.#mechanismOptions()),
+          );
+          return this.#countAttempt();
+        }
+        this.#sasl = exchange;
+        const text = element.text().trim();
+        // RFC 6120 §6.4.2: "=" is an empty initial response, nothing is none.
+        return await this.#saslStep(text === "" ? null : text);
+      }
+      case "response": {
+        if (!this.#sasl) {
+          this.#saslFailure("malformed-request", "No authentication in progress");
+          return;
+        }
+        return await this.#saslStep(element.text().trim());
+      }
+      case "abort": {
+        this.#sasl = undefined;
+        this.#saslFailure("aborted");
+        return;
+      }
+      default:
+        this.#saslFailure("malformed-request");
+    }
+  }
+
+  async #saslStep(text: string | null): Promise<void> {
+    let data: Uint8Array | null = null;
+    if (text !== null && text !== "=") {
+      const decoded = decodeBase64(text);
+      if (!decoded) {
+        this.#sasl = undefined;
+        this.#saslFailure("incorrect-encoding");
+        return this.#countAttempt();
+      }
+      data = decoded;
+    } else if (text === "=") {
+      data = new Uint8Array(0);
+    }
+    const step = await this.#sasl!.step(data);
+    if (this.#closed) return;
+    await this.#afterStep(step);
+  }
+
+  async #afterStep(step: SaslStep): Promise<void> {
+    const ip = this.conn.remoteAddress;
+    const host = this.session.host!;
+    switch (step.kind) {
+      case "challenge":
+        this.conn.write(serialize(el("challenge", { xmlns: NS.sasl }, encodeBase64(step.data))));
+        return;
+      case "failure": {
+        this.#sasl = undefined;
+        this.services.ipThrottle.fail(ip);
+        if (step.username) this.services.accountThrottle.fail(step.username + "@" + host);
+        log.info("{ip}: authentication failed for {user}: {condition}", {
+          ip,
+          user: step.username ?? "?",
+          condition: step.condition,
+        });
+        this.#saslFailure(step.condition, step.text);
+        return this.#countAttempt();
+      }
+      case "success": {
+        this.#sasl = undefined;
+        const account = step.username + "@" + host;
+        if (this.services.accountThrottle.isBlocked(account)) {
+          log.warn("{account}: authentication refused: too many recent failures", { account });
+          this.#saslFailure("temporary-auth-failure", "Too many failed attempts; try again later");
+          return this.#countAttempt();
+        }
+        this.services.ipThrottle.succeed(ip);
+        this.services.accountThrottle.succeed(account);
+        const session = this.session;
+        session.type = "c2s";
+        session.username = step.username;
+        // The client's next bytes open a new stream (RFC 6120 §6.4.6).
+        this.#parser.reset();
+        session.notopen = true;
+        this.#headerSent = false;
+        this.conn.write(serialize(el(
+          "success",
+          { xmlns: NS.sasl },
+          step.data && step.data.length ? encodeBase64(step.data) : undefined,
+        )));
+        log.info("{account} authenticated from {ip}", { account, ip });
+        await this.services.hosts.get(host)!.events.fire("authentication-success", { session });
+        return;
+      }
+    }
+  }
+
+  #countAttempt(): void {
+    if (++this.#authAttempts >= MAX_AUTH_ATTEMPTS) {
+      throw new StreamError("policy-violation", "Too many failed authentication attempts");
+    }
+  }
+
+  // ---- resource binding (RFC 6120 §7) -------------------------------------
+
+  #onBind(iq: Element, bind: Element): void {
+    const session = this.session;
+    const reply = (error?: StanzaError, payload?: Element) => {
+      this.conn.write(serialize(el(
+        "iq",
+        { type: error ? "error" : "result", id: iq.attrs.id },
+        payload,
+        error?.toElement(),
+      )));
+    };
+    if (iq.attrs.type !== "set") return reply(new StanzaError("modify", "bad-request"));
+    const requested = bind.getChildText("resource")?.trim();
+    let resource: string | undefined;
+    if (requested) {
+      resource = prepResource(requested);
+      if (resource === undefined) {
+        return reply(new StanzaError("modify", "bad-request", "Invalid resource"));
+      }
+    } else {
+      resource = randomId();
+    }
+    const refused = this.services.sessions.bind(session, resource);
+    if (refused) return reply(refused);
+    clearTimeout(this.#authTimer);
+    log.info("{jid} bound", { jid: session.fullJid });
+    reply(undefined, el("bind", { xmlns: NS.bind }, el("jid", {}, session.fullJid!)));
+  }
+
+  // ---- closing --------------------------------------------------------------
+
+  /** Called (through Session.close) by destroySession: the last words, then close. */
+  #closeStream(error?: StreamError): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#authTimer);
+    if (!this.conn.closed) {
+      this.#sendHeader();
+      if (error) this.conn.write(serialize(error.toElement()));
+      this.conn.write("</stream:stream>");
+      this.conn.close();
+    }
+    if (error) {
+      log.debug("{who}: closed with {condition}", { who: this.#who(), condition: error.condition });
+    }
+    this.#writer?.abort().catch(() => {});
+    this.#writer = undefined;
+  }
+}
+
+function encodeBase64(data: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < data.length; i++) s += String.fromCharCode(data[i]);
+  return btoa(s);
+}
+
+/** Strict base64 (RFC 6120 §6.4.2): undefined on anything malformed. */
+function decodeBase64(text: string): Uint8Array | undefined {
+  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return undefined;
+  try {
+    const bin = atob(text);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,303 @@
+/**
+ * A small XMPP client for integration tests: real sockets, STARTTLS,
+ * direct TLS, SCRAM and PLAIN, binding, and a frame inbox to wait on.
+ * Every wait has a timeout so a broken server fails a test, not hangs it.
+ */
+import * as net from "node:net";
+import * as tls from "node:tls";
+import { type Frame, XmlFrameParser } from "../../src/xml/parser.ts";
+import type { Element } from "../../src/xml/element.ts";
+import { NS } from "../../src/xml/namespaces.ts";
+
+export interface ClientOptions {
+  port: number;
+  domain?: string;
+  address?: string;
+  directTls?: boolean;
+  /** SNI name for TLS (default: the domain). */
+  servername?: string;
+  /** Override the `to` of the stream header. */
+  streamTo?: string;
+}
+
+const WAIT_MS = 5000;
+
+export class TestClient {
+  socket!: net.Socket;
+  readonly frames: Frame[] = [];
+  #waiters: (() => void)[] = [];
+  #parser: XmlFrameParser;
+  #decoder = new TextDecoder();
+  closed = false;
+  jid: string | undefined;
+  streamHeader: Record<string, string> | undefined;
+  features: Element | undefined;
+  readonly domain: string;
+
+  private constructor(readonly options: ClientOptions) {
+    this.domain = options.domain ?? "localhost";
+    this.#parser = new XmlFrameParser((f) => this.#push(f), { maxStanzaSize: 10_000_000 });
+  }
+
+  static async connect(options: ClientOptions): Promise<TestClient> {
+    const c = new TestClient(options);
+    const host = options.address ?? "127.0.0.1";
+    const socket = options.directTls
+      ? tls.connect({
+        host,
+        port: options.port,
+        servername: options.servername ?? c.domain,
+        rejectUnauthorized: false,
+        ALPNProtocols: ["xmpp-client"],
+      })
+      : net.connect({ host, port: options.port });
+    await new Promise<void>((resolve, reject) => {
+      socket.once(options.directTls ? "secureConnect" : "connect", () => resolve());
+      socket.once("error", reject);
+    });
+    c.#attach(socket);
+    return c;
+  }
+
+  #attach(socket: net.Socket): void {
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.on(
+      "data",
+      (d: Uint8Array) => this.#parser.write(this.#decoder.decode(d, { stream: true })),
+    );
+    socket.on("close", () => {
+      this.closed = true;
+      this.#wake();
+    });
+    socket.on("error", () => {});
+  }
+
+  #push(f: Frame): void {
+    this.frames.push(f);
+    this.#wake();
+  }
+
+  #wake(): void {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const fn of w) fn();
+  }
+
+  send(xml: string | Element): void {
+    this.socket.write(typeof xml === "string" ? xml : xml.toString());
+  }
+
+  /** Wait for (and remove) the first frame matching `pred`. */
+  async next(pred: (f: Frame) => boolean = () => true, ms = WAIT_MS): Promise<Frame> {
+    const deadline = Date.now() + ms;
+    while (true) {
+      const i = this.frames.findIndex(pred);
+      if (i >= 0) return this.frames.splice(i, 1)[0];
+      const left = deadline - Date.now();
+      if (left <= 0 || (this.closed && this.frames.length === 0)) {
+        throw new Error(
+          `timed out waiting for a frame; have: ${this.frames.map(show).join(" | ")}`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** The next stanza element matching `pred`. */
+  async stanza(pred: (e: Element) => boolean = () => true, ms = WAIT_MS): Promise<Element> {
+    const f = await this.next((f) => f.kind === "stanza" && pred(f.element), ms);
+    return (f as { element: Element }).element;
+  }
+
+  /** The stream error condition the server sent (then it closes). */
+  async streamError(ms = WAIT_MS): Promise<string> {
+    const e = await this.stanza((e) => e.name === "stream:error", ms);
+    const cond = e.getChildren().find((c) => c.attrs.xmlns === NS.streams && c.name !== "text");
+    return cond?.name ?? "?";
+  }
+
+  async waitClosed(ms = WAIT_MS): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    if (!this.closed) throw new Error("connection still open");
+  }
+
+  /** Nothing arrives for `ms` (matching `pred`). */
+  async nothing(pred: (e: Element) => boolean = () => true, ms = 200): Promise<void> {
+    await new Promise((r) => setTimeout(r, ms));
+    const f = this.frames.find((f) => f.kind === "stanza" && pred(f.element));
+    if (f) throw new Error("unexpected frame: " + show(f));
+  }
+
+  async open(to = this.options.streamTo ?? this.domain): Promise<Element> {
+    this.#parser.reset();
+    this.send(
+      `<?xml version='1.0'?><stream:stream xmlns='jabber:client' ` +
+        `xmlns:stream='http://etherx.jabber.org/streams' to='${to}' version='1.0' xml:lang='en'>`,
+    );
+    const header = await this.next((f) => f.kind === "open");
+    this.streamHeader = (header as { attrs: Record<string, string> }).attrs;
+    this.features = await this.stanza((e) => e.name === "stream:features");
+    return this.features;
+  }
+
+  async starttls(): Promise<void> {
+    this.send(`<starttls xmlns='${NS.tls}'/>`);
+    await this.stanza((e) => e.name === "proceed");
+    const plain = this.socket;
+    plain.removeAllListeners("data");
+    plain.removeAllListeners("close");
+    const secure = tls.connect({
+      socket: plain,
+      servername: this.options.servername ?? this.domain,
+      rejectUnauthorized: false,
+    });
+    await new Promise<void>((resolve, reject) => {
+      secure.once("secureConnect", () => resolve());
+      secure.once("error", reject);
+    });
+    this.#decoder = new TextDecoder();
+    this.#attach(secure);
+  }
+
+  mechanisms(): string[] {
+    return this.features?.getChild("mechanisms", NS.sasl)?.getChildren("mechanism").map((m) =>
+      m.text()
+    ) ?? [];
+  }
+
+  /** Authenticate; resolves to the success or failure element. */
+  async auth(mechanism: string, user: string, password: string): Promise<Element> {
+    if (mechanism === "PLAIN") {
+      this.send(
+        `<auth xmlns='${NS.sasl}' mechanism='PLAIN'>${b64(`\0${user}\0${password}`)}</auth>`,
+      );
+      return await this.stanza((e) => e.name === "success" || e.name === "failure");
+    }
+    const hash = mechanism.startsWith("SCRAM-SHA-256") ? "SHA-256" : "SHA-1";
+    const nonce = crypto.randomUUID().replaceAll("-", "");
+    const bare = `n=${user},r=${nonce}`;
+    this.send(`<auth xmlns='${NS.sasl}' mechanism='${mechanism}'>${b64("n,," + bare)}</auth>`);
+    const ch = await this.stanza((e) => e.name === "challenge" || e.name === "failure");
+    if (ch.name === "failure") return ch;
+    const serverFirst = unb64(ch.text());
+    const f = Object.fromEntries(serverFirst.split(",").map((p) => [p[0], p.slice(2)]));
+    const salted = await pbkdf2(
+      password,
+      Uint8Array.from(atob(f.s), (c) => c.charCodeAt(0)),
+      +f.i,
+      hash,
+    );
+    const clientKey = await hmac(salted, "Client Key", hash);
+    const storedKey = new Uint8Array(await crypto.subtle.digest(hash, clientKey as BufferSource));
+    const withoutProof = `c=${b64("n,,")},r=${f.r}`;
+    const authMessage = `${bare},${serverFirst},${withoutProof}`;
+    const sig = await hmac(storedKey, authMessage, hash);
+    const proof = clientKey.map((b, i) => b ^ sig[i]);
+    this.send(
+      `<response xmlns='${NS.sasl}'>${
+        b64(`${withoutProof},p=${btoa(String.fromCharCode(...proof))}`)
+      }</response>`,
+    );
+    return await this.stanza((e) => e.name === "success" || e.name === "failure");
+  }
+
+  async bind(resource?: string): Promise<Element> {
+    const inner = resource ? `<resource>${resource}</resource>` : "";
+    this.send(`<iq type='set' id='bind1'><bind xmlns='${NS.bind}'>${inner}</bind></iq>`);
+    const iq = await this.stanza((e) => e.name === "iq" && e.attrs.id === "bind1");
+    if (iq.attrs.type === "result") {
+      this.jid = iq.getChild("bind", NS.bind)?.getChildText("jid");
+    }
+    return iq;
+  }
+
+  /** STARTTLS (unless direct TLS) → SASL → restart → bind → optional presence. */
+  static async login(
+    options: ClientOptions & {
+      user: string;
+      password: string;
+      mechanism?: string;
+      resource?: string;
+      presence?: string | false;
+    },
+  ): Promise<TestClient> {
+    const c = await TestClient.connect(options);
+    await c.open();
+    if (!options.directTls) {
+      await c.starttls();
+      await c.open();
+    }
+    const result = await c.auth(
+      options.mechanism ?? "SCRAM-SHA-256",
+      options.user,
+      options.password,
+    );
+    if (result.name !== "success") throw new Error("auth failed: " + result.toString());
+    await c.open();
+    const bound = await c.bind(options.resource);
+    if (bound.attrs.type !== "result") throw new Error("bind failed: " + bound.toString());
+    if (options.presence !== false) c.send(options.presence ?? "<presence/>");
+    return c;
+  }
+
+  close(): void {
+    if (!this.closed) this.send("</stream:stream>");
+    this.socket.end();
+    this.socket.destroy();
+  }
+}
+
+function show(f: Frame): string {
+  return f.kind === "stanza"
+    ? f.element.toString()
+    : f.kind === "error"
+    ? `error:${f.condition}`
+    : f.kind;
+}
+
+export function b64(s: string): string {
+  return btoa(String.fromCharCode(...new TextEncoder().encode(s)));
+}
+
+function unb64(s: string): string {
+  return new TextDecoder().decode(Uint8Array.from(atob(s), (c) => c.charCodeAt(0)));
+}
+
+async function pbkdf2(password: string, salt: Uint8Array, iterations: number, hash: string) {
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(password),
+    "PBKDF2",
+    false,
+    [
+      "deriveBits",
+    ],
+  );
+  const bits = await crypto.subtle.deriveBits(
+    { name: "PBKDF2", salt: salt as BufferSource, iterations, hash },
+    key,
+    hash === "SHA-1" ? 160 : 256,
+  );
+  return new Uint8Array(bits);
+}
+
+async function hmac(key: Uint8Array, msg: string, hash: string): Promise<Uint8Array> {
+  const k = await crypto.subtle.importKey(
+    "raw",
+    key as BufferSource,
+    { name: "HMAC", hash },
+    false,
+    [
+      "sign",
+    ],
+  );
+  return new Uint8Array(await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(msg)));
+}

@@ -1,0 +1,61 @@
+/**
+ * Starts a real Parley on 127.0.0.1, ports chosen by the OS, memory
+ * storage and a certificate generated into a temporary data directory.
+ */
+import { type Config, configSchema } from "../../src/config/schema.ts";
+import { type RunningServer, startServer } from "../../src/server.ts";
+import { MemoryStorage } from "../../src/storage/memory.ts";
+
+export interface TestServer extends RunningServer {
+  config: Config;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+// Deep-merge plain objects so a test overrides only what it names.
+function merge(
+  base: Record<string, unknown>,
+  over: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = v && typeof v === "object" && !Array.isArray(v) && b && typeof b === "object"
+      ? merge(b as Record<string, unknown>, v as Record<string, unknown>)
+      : v;
+  }
+  return out;
+}
+
+export async function startTestServer(
+  overrides: Record<string, unknown> = {},
+  users: Record<string, string> = { alice: "wonderland", bob: "builder" },
+): Promise<TestServer> {
+  const dataDir = await Deno.makeTempDir({ prefix: "parley-test-" });
+  const base = {
+    hosts: ["localhost"],
+    dataDir,
+    listeners: {
+      c2s: { interfaces: ["127.0.0.1"], port: 0 },
+      c2sDirectTls: { interfaces: ["127.0.0.1"], port: 0 },
+    },
+    storage: { driver: "memory" },
+    log: { level: Deno.env.get("PARLEY_TEST_LOG") ?? "fatal" },
+  };
+  const config = configSchema.parse(merge(base, overrides));
+  const server = await startServer(config, { storage: new MemoryStorage() });
+  for (const host of server.hosts.keys()) {
+    for (const [user, password] of Object.entries(users)) {
+      await server.auth.createUser(host, user, password);
+    }
+  }
+  return {
+    ...server,
+    config,
+    dataDir,
+    async stop() {
+      await server.close();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    },
+  };
+}

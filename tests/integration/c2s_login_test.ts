@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { TestClient } from "../helpers/client.ts";
+import { startTestServer } from "../helpers/server.ts";
+import { NS } from "../../src/xml/namespaces.ts";
+
+Deno.test("STARTTLS + SCRAM-SHA-1 and SCRAM-SHA-256 + bind", async () => {
+  const server = await startTestServer();
+  try {
+    for (const mechanism of ["SCRAM-SHA-1", "SCRAM-SHA-256"]) {
+      const c = await TestClient.connect({ port: server.ports.c2s });
+      const pre = await c.open();
+      assert.ok(pre.getChild("starttls", NS.tls)?.getChild("required"), "TLS is required");
+      assert.equal(pre.getChild("mechanisms", NS.sasl), undefined, "no SASL before TLS");
+      await c.starttls();
+      await c.open();
+      assert.ok(c.mechanisms().includes(mechanism));
+      assert.ok(c.mechanisms().includes("PLAIN"));
+      const ok = await c.auth(mechanism, "alice", "wonderland");
+      assert.equal(ok.name, "success");
+      const post = await c.open();
+      assert.ok(post.getChild("bind", NS.bind));
+      const bound = await c.bind("laptop");
+      assert.equal(bound.attrs.type, "result");
+      assert.equal(c.jid, "alice@localhost/laptop");
+      c.close();
+    }
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("direct TLS (XEP-0368) with PLAIN and a server-generated resource", async () => {
+  const server = await startTestServer();
+  try {
+    const c = await TestClient.login({
+      port: server.ports.c2sDirectTls,
+      directTls: true,
+      user: "bob",
+      password: "builder",
+      mechanism: "PLAIN",
+    });
+    assert.match(c.jid!, /^bob@localhost\/.+/);
+    c.close();
+  } finally {
+    await server.stop();
+  }
+});
