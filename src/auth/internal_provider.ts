@@ -1,0 +1,167 @@
+/**
+ * Accounts kept in our own storage, as SCRAM salted keys only (one set
+ * per hash) so a leaked database does not leak passwords. PLAIN logins are
+ * checked by re-deriving the key with the stored salt and iterations.
+ */
+import type { Json, KeyValStore, StorageDriver } from "../storage/types.ts";
+import { constantTimeEqual, decodeBase64Strict, deriveScramCredentials } from "./scram.ts";
+import type { AuthProvider, ScramCredentials, ScramHash } from "./types.ts";
+import { prepareUsername } from "./username.ts";
+
+/** What `storage.keyval(host, "accounts")` holds per user. */
+export interface AccountRecord {
+  "SCRAM-SHA-1": ScramCredentials;
+  "SCRAM-SHA-256": ScramCredentials;
+  /** ms since the epoch */
+  created: number;
+  updated: number;
+}
+
+export interface InternalAuthProviderOptions {
+  /** PBKDF2 iterations for newly stored keys (config.auth.scramIterations). Default 4096. */
+  iterations?: number;
+  now?: () => number;
+}
+
+const HASHES: readonly ScramHash[] = ["SHA-1", "SHA-256"];
+
+function isCredentials(v: Json | undefined): v is Json & ScramCredentials {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  return typeof v.salt === "string" && typeof v.iterations === "number" &&
+    typeof v.storedKey === "string" && typeof v.serverKey === "string";
+}
+
+function asRecord(v: Json | undefined): AccountRecord | undefined {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+  const sha1 = v["SCRAM-SHA-1"];
+  const sha256 = v["SCRAM-SHA-256"];
+  if (!isCredentials(sha1) || !isCredentials(sha256)) return undefined;
+  const created = typeof v.created === "number" ? v.created : 0;
+  const updated = typeof v.updated === "number" ? v.updated : created;
+  return { "SCRAM-SHA-1": sha1, "SCRAM-SHA-256": sha256, created, updated };
+}
+
+/** The caller promises a prepared localpart; anything else is a bug or an attack. */
+function isPrepared(username: string): boolean {
+  return username !== "" && prepareUsername(username) === username;
+}
+
+export class InternalAuthProvider implements AuthProvider {
+  readonly name: string = "internal";
+  readonly mechanisms: readonly string[] = [
+    "SCRAM-SHA-256-PLUS",
+    "SCRAM-SHA-1-PLUS",
+    "SCRAM-SHA-256",
+    "SCRAM-SHA-1",
+    "PLAIN",
+  ];
+  readonly iterations: number;
+  #now: () => number;
+  /** Per-account queues: KeyValStore has no compare-and-set, so writers take turns. */
+  #locks = new Map<string, Promise<void>>();
+  /** A fixed salt for checking passwords of unknown users (see testPassword). */
+  #dummySalt = crypto.getRandomValues(new Uint8Array(16));
+
+  constructor(private readonly storage: StorageDriver, options: InternalAuthProviderOptions = {}) {
+    this.iterations = options.iterations ?? 4096;
+    this.#now = options.now ?? Date.now;
+  }
+
+  #store(host: string): KeyValStore {
+    return this.storage.keyval(host, "accounts");
+  }
+
+  async #read(host: string, username: string): Promise<AccountRecord | undefined> {
+    if (!isPrepared(username)) return undefined;
+    return asRecord(await this.#store(host).get(username));
+  }
+
+  async userExists(host: string, username: string): Promise<boolean> {
+    return (await this.#read(host, username)) !== undefined;
+  }
+
+  async getScramCredentials(
+    host: string,
+    username: string,
+    hash: ScramHash,
+  ): Promise<ScramCredentials | undefined> {
+    return (await this.#read(host, username))?.[`SCRAM-${hash}`];
+  }
+
+  async testPassword(host: string, username: string, password: string): Promise<boolean> {
+    const record = await this.#read(host, username);
+    // Unknown users pay for a PBKDF2 run too, so the answer's timing does
+    // not tell which accounts exist.
+    const stored = record?.["SCRAM-SHA-256"];
+    const salt = stored ? decodeBase64Strict(stored.salt) : this.#dummySalt;
+    if (!salt) return false;
+    let derived: ScramCredentials;
+    try {
+      derived = await deriveScramCredentials(
+        password,
+        "SHA-256",
+        stored?.iterations ?? this.iterations,
+        salt,
+      );
+    } catch {
+      return false; // not SASLprep-able: no stored password can match
+    }
+    const expected = decodeBase64Strict(stored?.storedKey ?? "") ?? new Uint8Array();
+    const actual = decodeBase64Strict(derived.storedKey)!;
+    return constantTimeEqual(actual, expected) && stored !== undefined;
+  }
+
+  async #credentials(password: string, created: number): Promise<Json> {
+    const [sha1, sha256] = await Promise.all(
+      HASHES.map((h) => deriveScramCredentials(password, h, this.iterations)),
+    );
+    const json = (c: ScramCredentials) => ({ ...c });
+    return {
+      "SCRAM-SHA-1": json(sha1),
+      "SCRAM-SHA-256": json(sha256),
+      created,
+      updated: this.#now(),
+    };
+  }
+
+  async createUser(host: string, username: string, password: string): Promise<boolean> {
+    if (!isPrepared(username)) throw new Error(`not a valid username: ${JSON.stringify(username)}`);
+    return await this.#exclusive(host, username, async () => {
+      if (await this.#read(host, username)) return false;
+      await this.#store(host).set(username, await this.#credentials(password, this.#now()));
+      return true;
+    });
+  }
+
+  setPassword(host: string, username: string, password: string): Promise<boolean> {
+    return this.#exclusive(host, username, async () => {
+      const record = await this.#read(host, username);
+      if (!record) return false;
+      await this.#store(host).set(username, await this.#credentials(password, record.created));
+      return true;
+    });
+  }
+
+  deleteUser(host: string, username: string): Promise<boolean> {
+    return this.#exclusive(host, username, async () => {
+      if (!(await this.#read(host, username))) return false;
+      await this.#store(host).set(username, undefined);
+      return true;
+    });
+  }
+
+  async #exclusive<T>(host: string, username: string, fn: () => Promise<T>): Promise<T> {
+    const key = `${host}\0${username}`;
+    const previous = this.#locks.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = previous.then(() => new Promise<void>((r) => release = r));
+    this.#locks.set(key, mine);
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.#locks.get(key) === mine) this.#locks.delete(key);
+    }
+  }
+}
