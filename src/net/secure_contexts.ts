@@ -18,7 +18,10 @@ export class SecureContexts {
     const self = new SecureContexts(certs);
     for (const cert of new Set([certs.default, ...certs.all])) {
       self.#contexts.set(cert, tls.createSecureContext({ cert: cert.certPem, key: cert.keyPem }));
-      self.#endPoints.set(cert, await tlsServerEndPoint(cert.certDer));
+      // RFC 5929 defines no binding for signatures without one hash
+      // (Ed25519…): such a certificate simply gets no -PLUS mechanisms.
+      const endPoint = await tlsServerEndPoint(cert.certDer).catch(() => undefined);
+      if (endPoint) self.#endPoints.set(cert, endPoint);
     }
     return self;
   }
