@@ -57,10 +57,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     dispatch: (session, stanza) => router.fromClient(session, stanza),
   });
   const parts: ServerParts = { config, router, sessions, storage, auth };
-  const userExists = (host: string, user: string) => auth.userExists(host, user);
   for (const host of hosts.values()) {
     sessions.addHost(host.domain, host.events);
-    installDelivery(host, { router, sessions, userExists });
+    installDelivery(host, { router, sessions });
     const names = [
       ...CORE_MODULES.filter((m) => m !== "session" || config.c2s.legacySession),
       ...host.config.modules,

@@ -17,7 +17,6 @@ export const DELIVERY_PRIORITY = -1000;
 export interface DeliveryContext {
   router: Router;
   sessions: SessionRegistry;
-  userExists(host: string, username: string): Promise<boolean>;
 }
 
 /** Available resources with non-negative priority, highest priority first. */

@@ -184,7 +184,9 @@ export class TestClient {
     const hash = mechanism.startsWith("SCRAM-SHA-256") ? "SHA-256" : "SHA-1";
     const nonce = crypto.randomUUID().replaceAll("-", "");
     const bare = `n=${user},r=${nonce}`;
-    this.send(`<auth xmlns='${NS.sasl}' mechanism='${mechanism}'>${b64("n,," + bare)}</auth>`);
+    const plus = mechanism.endsWith("-PLUS");
+    const gs2 = plus ? "p=tls-server-end-point,," : "n,,";
+    this.send(`<auth xmlns='${NS.sasl}' mechanism='${mechanism}'>${b64(gs2 + bare)}</auth>`);
     const ch = await this.stanza((e) => e.name === "challenge" || e.name === "failure");
     if (ch.name === "failure") return ch;
     const serverFirst = unb64(ch.text());
@@ -197,7 +199,14 @@ export class TestClient {
     );
     const clientKey = await hmac(salted, "Client Key", hash);
     const storedKey = new Uint8Array(await crypto.subtle.digest(hash, clientKey as BufferSource));
-    const withoutProof = `c=${b64("n,,")},r=${f.r}`;
+    let cbind = new TextEncoder().encode(gs2);
+    if (plus) {
+      // tls-server-end-point: SHA-256 of the certificate the server presented.
+      const der = (this.socket as tls.TLSSocket).getPeerCertificate().raw;
+      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", der as BufferSource));
+      cbind = new Uint8Array([...cbind, ...digest]);
+    }
+    const withoutProof = `c=${btoa(String.fromCharCode(...cbind))},r=${f.r}`;
     const authMessage = `${bare},${serverFirst},${withoutProof}`;
     const sig = await hmac(storedKey, authMessage, hash);
     const proof = clientKey.map((b, i) => b ^ sig[i]);

@@ -45,3 +45,23 @@ Deno.test("direct TLS (XEP-0368) with PLAIN and a server-generated resource", as
     await server.stop();
   }
 });
+
+Deno.test("SCRAM-SHA-256-PLUS binds to the certificate (tls-server-end-point)", async () => {
+  const server = await startTestServer();
+  try {
+    for (const directTls of [false, true]) {
+      const port = directTls ? server.ports.c2sDirectTls : server.ports.c2s;
+      const c = await TestClient.connect({ port, directTls });
+      await c.open();
+      if (!directTls) {
+        await c.starttls();
+        await c.open();
+      }
+      assert.deepEqual(c.mechanisms().slice(0, 2), ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"]);
+      assert.equal((await c.auth("SCRAM-SHA-256-PLUS", "alice", "wonderland")).name, "success");
+      c.close();
+    }
+  } finally {
+    await server.stop();
+  }
+});

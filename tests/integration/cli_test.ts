@@ -1,0 +1,186 @@
+/** The `parley` command line, run as a real subprocess: `deno run -A main.ts …`. */
+import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { generateSelfSigned } from "../../src/tls/selfsigned.ts";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function parley(args: string[], stdin?: string): Promise<Result> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(ROOT, "main.ts"), ...args],
+    cwd: ROOT,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+  }
+  const out = await child.output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+/** A config in a fresh directory: SQLite in its own dataDir, no ports opened. */
+async function tempConfig(extra: Record<string, unknown> = {}): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "parley-cli-" });
+  const file = join(dir, "config.json");
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({
+      hosts: ["example.org"],
+      dataDir: "data",
+      storage: { driver: "sqlite" },
+      ...extra,
+    }),
+  );
+  return file;
+}
+
+Deno.test("--help prints the commands and exit codes, exit 0", async () => {
+  const r = await parley(["--help"]);
+  assert.equal(r.code, 0, r.stderr);
+  for (const word of ["serve", "adduser", "passwd", "deluser", "check", "version", "Exit codes"]) {
+    assert.ok(r.stdout.includes(word), `--help mentions ${word}`);
+  }
+  const sub = await parley(["adduser", "-h"]);
+  assert.equal(sub.code, 0);
+  assert.match(sub.stdout, /Usage: parley adduser JID/);
+});
+
+Deno.test("unknown command or option exits 2 with a message on stderr", async () => {
+  const r = await parley(["frobnicate"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /unknown command "frobnicate"/);
+  assert.equal(r.stdout, "");
+  const opt = await parley(["version", "--bogus"]);
+  assert.equal(opt.code, 2);
+  assert.match(opt.stderr, /--bogus/);
+});
+
+Deno.test("version prints the version", async () => {
+  const r = await parley(["version"]);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /^parley 0\.1\.0 \(deno /);
+});
+
+Deno.test("adduser, passwd and deluser with the password on stdin", async () => {
+  const config = await tempConfig();
+  const jid = "alice@example.org";
+  const add = await parley(["adduser", jid, "-c", config], "s3cret\n");
+  assert.equal(add.code, 0, add.stderr);
+  assert.match(add.stdout, /Created alice@example\.org/);
+
+  const again = await parley(["adduser", jid, "-c", config], "other\n");
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /already exists/);
+
+  const passwd = await parley(["passwd", jid, "--config", config], "n3w\n");
+  assert.equal(passwd.code, 0, passwd.stderr);
+  const passwdMissing = await parley(["passwd", "bob@example.org", "-c", config], "x\n");
+  assert.equal(passwdMissing.code, 1);
+
+  const del = await parley(["deluser", jid, "-c", config]);
+  assert.equal(del.code, 0, del.stderr);
+  const delAgain = await parley(["deluser", jid, "-c", config]);
+  assert.equal(delAgain.code, 1);
+  assert.match(delAgain.stderr, /does not exist/);
+
+  // The account is really gone: it can be created again.
+  const readd = await parley(["adduser", jid, "-c", config], "s3cret\n");
+  assert.equal(readd.code, 0, readd.stderr);
+});
+
+Deno.test("account commands reject unhosted domains and bad input", async () => {
+  const config = await tempConfig();
+  const unhosted = await parley(["adduser", "alice@elsewhere.org", "-c", config], "pw\n");
+  assert.equal(unhosted.code, 2);
+  assert.match(unhosted.stderr, /elsewhere\.org is not hosted/);
+  const noUser = await parley(["adduser", "example.org", "-c", config], "pw\n");
+  assert.equal(noUser.code, 2);
+  const missingJid = await parley(["deluser", "-c", config]);
+  assert.equal(missingJid.code, 2);
+  assert.match(missingJid.stderr, /missing JID/);
+  const empty = await parley(["adduser", "carol@example.org", "-c", config], "\n");
+  assert.equal(empty.code, 1);
+  assert.match(empty.stderr, /empty/);
+  const badConfig = await parley(["adduser", "alice@example.org", "-c", config + ".nope"], "x\n");
+  assert.equal(badConfig.code, 2);
+  assert.match(badConfig.stderr, /file not found/);
+});
+
+Deno.test("check passes on a config with a valid certificate", async () => {
+  const config = await tempConfig({ tls: { certificate: "server.crt", key: "server.key" } });
+  const pair = await generateSelfSigned(["example.org"]);
+  await Deno.writeTextFile(join(dirname(config), "server.crt"), pair.certPem);
+  await Deno.writeTextFile(join(dirname(config), "server.key"), pair.keyPem);
+  const r = await parley(["check", "-c", config]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^OK {4}config: /m);
+  assert.match(r.stdout, /^OK {4}example\.org: the private key matches the certificate$/m);
+  assert.match(r.stdout, /^WARN {2}example\.org: self-signed/m);
+  assert.match(r.stdout, /_xmpp-client\._tcp\.example\.org\. 3600 IN SRV 0 5 5222 example\.org\./);
+  assert.match(r.stdout, /_xmpps-client\._tcp\.example\.org\. 3600 IN SRV 0 5 5223/);
+  assert.doesNotMatch(r.stdout, /^FAIL/m);
+});
+
+Deno.test("check fails on a key that does not match, and on a bad config", async () => {
+  const config = await tempConfig({ tls: { certificate: "server.crt", key: "server.key" } });
+  const pair = await generateSelfSigned(["example.org"]);
+  const other = await generateSelfSigned(["example.org"]);
+  await Deno.writeTextFile(join(dirname(config), "server.crt"), pair.certPem);
+  await Deno.writeTextFile(join(dirname(config), "server.key"), other.keyPem);
+  const r = await parley(["check", "-c", config]);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /^FAIL {2}example\.org: .*server\.key is not the certificate's key/m);
+
+  const bad = await tempConfig({ hots: [] });
+  const rb = await parley(["check", "-c", bad]);
+  assert.equal(rb.code, 2);
+  assert.match(rb.stdout, /^FAIL {2}config: .*did you mean "hosts"/m);
+});
+
+Deno.test("serve runs until SIGTERM, then exits 0", async () => {
+  const config = await tempConfig({
+    listeners: {
+      c2s: { port: 0, interfaces: ["127.0.0.1"] },
+      c2sDirectTls: { port: 0, interfaces: ["127.0.0.1"] },
+    },
+  });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(ROOT, "main.ts"), "serve", "-c", config],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // Wait for the listeners' log lines rather than a fixed sleep.
+  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "";
+  while (!/c2s-direct-tls.*listening|listening[\s\S]*listening/.test(log)) {
+    const { value, done } = await lines.read();
+    if (done) break;
+    log += value;
+  }
+  child.kill("SIGTERM");
+  const readRest = (async () => {
+    for (;;) {
+      const { value, done } = await lines.read();
+      if (done) return;
+      log += value;
+    }
+  })();
+  const status = await child.status;
+  await readRest;
+  await child.stdout.cancel();
+  assert.equal(status.code, 0, log);
+  assert.match(log, /SIGTERM/);
+});
