@@ -1,0 +1,75 @@
+/**
+ * Router hot path: a bound client's message to a full JID and to a bare
+ * JID, from stamping to the recipient's serialized write, in process
+ * (connections are stubs that count bytes).
+ */
+import { Host } from "../src/core/host.ts";
+import { Router } from "../src/core/router.ts";
+import { SessionRegistry } from "../src/core/sessions.ts";
+import { Session } from "../src/core/session.ts";
+import { installDelivery } from "../src/core/delivery.ts";
+import type { Connection } from "../src/net/connection.ts";
+import { el, type Element } from "../src/xml/element.ts";
+
+let written = 0;
+const stubConnection = {
+  remoteAddress: "127.0.0.1",
+  remotePort: 1,
+  localPort: 5222,
+  tls: { protocol: "TLSv1.3" },
+  closed: false,
+  start() {},
+  write(data: string) {
+    written += data.length;
+  },
+  pause() {},
+  resume() {},
+  startTls: () => Promise.resolve(),
+  close() {},
+} as Connection;
+
+const host = new Host({ domain: "localhost", modules: [], admins: [] });
+const hosts = new Map([["localhost", host]]);
+const router = new Router(hosts);
+const sessions = new SessionRegistry({
+  conflict: "replace",
+  maxResourcesPerUser: 16,
+  dispatch: (s, st) => router.fromClient(s, st),
+});
+sessions.addHost("localhost", host.events);
+installDelivery(host, { router, sessions });
+
+function bound(user: string, resource: string): Session {
+  const s = new Session(stubConnection, user + resource, () => {});
+  s.type = "c2s";
+  s.host = "localhost";
+  s.username = user;
+  sessions.bind(s, resource);
+  s.presence = el("presence");
+  return s;
+}
+
+const alice = bound("alice", "phone");
+bound("bob", "laptop");
+bound("bob", "phone");
+
+function message(to: string): Element {
+  return el(
+    "message",
+    { to, type: "chat", id: "m1" },
+    el("body", {}, "Art thou not Romeo, & a Montague?"),
+    el("active", { xmlns: "http://jabber.org/protocol/chatstates" }),
+  );
+}
+
+Deno.bench("route message to a full JID", () => {
+  router.fromClient(alice, message("bob@localhost/laptop"));
+});
+
+Deno.bench("route message to a bare JID (2 resources)", () => {
+  router.fromClient(alice, message("bob@localhost"));
+});
+
+globalThis.addEventListener("unload", () => {
+  if (written === 0) throw new Error("nothing was delivered");
+});
