@@ -1,0 +1,177 @@
+/**
+ * JIDs (RFC 7622): splitting and an approximation of PRECIS preparation
+ * that is good enough to compare addresses — full PRECIS tables and IDNA
+ * are not implemented (see each prep function for what is).
+ */
+
+const MAX_PART_BYTES = 1023;
+
+/** Characters RFC 7622 §3.3.1 forbids in a localpart, plus spaces and controls. */
+const LOCAL_FORBIDDEN = /["&'/:<>@\p{Cc}\p{Z}]/u;
+/** Controls and separators other than the ASCII space (mapped below). */
+const RESOURCE_FORBIDDEN = /[\p{Cc}\u2028\u2029]/u;
+/** OpaqueString maps non-ASCII spaces to U+0020 (RFC 8265 §4.2.1). */
+const NON_ASCII_SPACE = /[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/gu;
+/** UsernameCaseMapped applies width mapping to fullwidth/halfwidth forms. */
+const WIDE = /[\uff01-\uffef]/gu;
+/** IDNA treats these as label separators. */
+const IDEO_DOTS = /[\u3002\uff0e\uff61]/g;
+/** ASCII in a domain label is letters, digits, hyphen; underscore is tolerated (SRV-like names). */
+const DOMAIN_ASCII_BAD = /[^a-z0-9._\-\u0080-\uffff]/;
+const NON_ASCII = /[\u0080-\uffff]/;
+
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+function fitsBytes(s: string): boolean {
+  // Most parts are short: skip the count when even 3 bytes per unit fits.
+  return s.length * 3 <= MAX_PART_BYTES || utf8Length(s) <= MAX_PART_BYTES;
+}
+
+const widthMap = (c: string) => c.normalize("NFKC");
+
+/** Localpart (UsernameCaseMapped, approximately); undefined when invalid. */
+export function prepLocal(s: string): string | undefined {
+  if (s.length === 0) return undefined;
+  const out = NON_ASCII.test(s)
+    ? s.replace(WIDE, widthMap).toLowerCase().normalize("NFC")
+    : s.toLowerCase();
+  if (LOCAL_FORBIDDEN.test(out) || !fitsBytes(out)) return undefined;
+  return out;
+}
+
+/** Domainpart: lowercased, one trailing dot removed, labels checked; no IDNA conversion. */
+export function prepDomain(s: string): string | undefined {
+  if (s.length === 0) return undefined;
+  if (s.charCodeAt(0) === 0x5b) return prepIpv6(s);
+  let d = s;
+  if (NON_ASCII.test(d)) d = d.replace(IDEO_DOTS, ".").normalize("NFC");
+  d = d.toLowerCase();
+  if (d.endsWith(".")) d = d.slice(0, -1);
+  if (d.length === 0 || !fitsBytes(d) || DOMAIN_ASCII_BAD.test(d)) return undefined;
+  if (NON_ASCII.test(d) && /[\p{Cc}\p{Z}\p{Cf}]/u.test(d)) return undefined;
+  let start = 0;
+  for (;;) {
+    const dot = d.indexOf(".", start);
+    const len = (dot === -1 ? d.length : dot) - start;
+    if (len === 0 || len > 63) return undefined;
+    if (dot === -1) break;
+    start = dot + 1;
+  }
+  return d;
+}
+
+function prepIpv6(s: string): string | undefined {
+  if (!s.endsWith("]") || !/^\[[0-9a-fA-F:.]+\]$/.test(s)) return undefined;
+  try {
+    // The URL parser is a complete IPv6 literal validator; its form is canonical.
+    return new URL("http://" + s).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resourcepart (OpaqueString, approximately): case kept; undefined when invalid. */
+export function prepResource(s: string): string | undefined {
+  if (s.length === 0) return undefined;
+  let out = s;
+  if (NON_ASCII.test(s)) out = s.replace(NON_ASCII_SPACE, " ").normalize("NFC");
+  if (RESOURCE_FORBIDDEN.test(out) || !fitsBytes(out)) return undefined;
+  return out;
+}
+
+/** An immutable, prepared JID. Build one with parseJid. */
+export class Jid {
+  readonly local?: string;
+  readonly domain: string;
+  readonly resource?: string;
+  // The router asks for these constantly; computing them once saves concatenations.
+  readonly #bare: string;
+  readonly #full: string;
+
+  /** Parts must already be prepared (parseJid and the prep functions do that). */
+  constructor(local: string | undefined, domain: string, resource?: string) {
+    this.local = local;
+    this.domain = domain;
+    this.resource = resource;
+    this.#bare = local === undefined ? domain : local + "@" + domain;
+    this.#full = resource === undefined ? this.#bare : this.#bare + "/" + resource;
+  }
+
+  get bare(): string {
+    return this.#bare;
+  }
+
+  get full(): string {
+    return this.#full;
+  }
+
+  toString(): string {
+    return this.#full;
+  }
+
+  /** This JID with another resource (prepared here); throws RangeError if it is invalid. */
+  withResource(r: string | undefined): Jid {
+    if (r === undefined) {
+      return this.resource === undefined ? this : new Jid(this.local, this.domain);
+    }
+    const prepped = prepResource(r);
+    if (prepped === undefined) throw new RangeError("invalid resourcepart");
+    return new Jid(this.local, this.domain, prepped);
+  }
+
+  equals(o: Jid): boolean {
+    return this.#full === o.#full;
+  }
+
+  isBare(): boolean {
+    return this.resource === undefined;
+  }
+}
+
+const CACHE_MAX = 10000;
+// Invalid strings are cached too (as null) so junk is rejected as cheaply as
+// it is accepted; clearing when full bounds memory whatever peers send.
+const cache = new Map<string, Jid | null>();
+
+/** Parse and prepare a JID; undefined when any part is invalid. */
+export function parseJid(s: string): Jid | undefined {
+  const hit = cache.get(s);
+  if (hit !== undefined) return hit ?? undefined;
+  const jid = parseUncached(s);
+  if (cache.size >= CACHE_MAX) cache.clear();
+  cache.set(s, jid ?? null);
+  return jid;
+}
+
+function parseUncached(s: string): Jid | undefined {
+  // RFC 7622 §3.1: the first '/' starts the resource; in what precedes it,
+  // the first '@' ends the localpart.
+  const slash = s.indexOf("/");
+  const head = slash === -1 ? s : s.slice(0, slash);
+  const at = head.indexOf("@");
+  let local: string | undefined;
+  if (at !== -1) {
+    local = prepLocal(head.slice(0, at));
+    if (local === undefined) return undefined;
+  }
+  const domain = prepDomain(at === -1 ? head : head.slice(at + 1));
+  if (domain === undefined) return undefined;
+  let resource: string | undefined;
+  if (slash !== -1) {
+    resource = prepResource(s.slice(slash + 1));
+    if (resource === undefined) return undefined;
+  }
+  return new Jid(local, domain, resource);
+}

@@ -1,0 +1,378 @@
+/**
+ * The XMPP stream parser: incremental, namespace-aware XML (saxes) turned
+ * into frames — the stream header, one `Element` per depth-1 stanza, the
+ * stream close, or the first error (RFC 6120 §11 restrictions, §4.9.3
+ * conditions). After an error nothing more is parsed: the stream handler
+ * sends the stream error and closes the connection.
+ */
+import { type SaxesAttributeNS, SaxesParser, type SaxesTagNS, type XMLDecl } from "saxes";
+import { Element } from "./element.ts";
+import { NS } from "./namespaces.ts";
+import type { StreamErrorCondition } from "../core/errors.ts";
+
+export type Frame =
+  | { kind: "open"; name: string; ns: string; attrs: Record<string, string> }
+  | { kind: "stanza"; element: Element; size: number }
+  | { kind: "close" }
+  | { kind: "error"; condition: StreamErrorCondition; text: string };
+
+export interface ParserOptions {
+  /** Largest stanza, in UTF-16 code units of source text (≈ bytes for ASCII). */
+  maxStanzaSize: number;
+}
+
+const DEFAULTS: ParserOptions = { maxStanzaSize: 262144 };
+
+/** A stream header never needs more; anything bigger is an attack. */
+const MAX_HEADER = 8192;
+/**
+ * Big chunks are fed in slices so the size limit is checked while a huge
+ * stanza streams in, instead of after saxes has buffered all of it.
+ */
+const SLICE = 16384;
+
+const LT = 0x3c;
+
+// Thrown through saxes to abandon the rest of a chunk at once: saxes keeps
+// parsing after reporting an error, and a reset must not see old input.
+const STOP = Symbol("stop");
+const RESTART = Symbol("restart");
+
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+function allWs(s: string, from: number): boolean {
+  for (let i = from; i < s.length; i++) if (!isWs(s.charCodeAt(i))) return false;
+  return true;
+}
+
+/** Maps a saxes error message to the stream error a peer should get. */
+function conditionFor(message: string): StreamErrorCondition {
+  if (message.includes("prefix")) return "bad-namespace-prefix";
+  if (message.includes("undefined entity") || message.includes("doctype")) {
+    return "restricted-xml";
+  }
+  return "not-well-formed";
+}
+
+type Saxes = SaxesParser<{ xmlns: true; position: false }>;
+
+/**
+ * saxes' handler slots, assigned directly instead of through `on()`: `on()`
+ * adds them with keyed stores, and from the seventh one V8 turns the parser
+ * into a dictionary-mode object, which measured 3× slower parsing. The
+ * forbidden-construct tests fail if a saxes upgrade renames these.
+ */
+interface HandlerSlots {
+  errorHandler: (err: Error) => void;
+  openTagStartHandler: (tag: { name: string }) => void;
+  openTagHandler: (tag: SaxesTagNS) => void;
+  closeTagHandler: () => void;
+  textHandler: (text: string) => void;
+  cdataHandler: (text: string) => void;
+  xmldeclHandler: (decl: XMLDecl) => void;
+  doctypeHandler: () => void;
+  commentHandler: () => void;
+  piHandler: () => void;
+}
+
+export class XmlFrameParser {
+  readonly #onFrame: (f: Frame) => void;
+  readonly #max: number;
+  #sax!: Saxes;
+  /** Open stanza elements, outermost first; empty between stanzas. */
+  #stack: Element[] = [];
+  /** Namespace URI of each open element; [0] is the stream's default namespace. */
+  #nsStack: string[] = [];
+  #opened = false;
+  #stopped = false;
+  /** Between stanzas with only whitespace pending: leading whitespace can be dropped. */
+  #atBoundary = false;
+  /** Source offset of the current stanza's `<` (or of the last boundary). */
+  #segStart = 0;
+  #stanzaStart = 0;
+  /** Source chars received, and chars handed to saxes (dropped whitespace excluded). */
+  #total = 0;
+  #fed = 0;
+  /** Add to saxes' `position` (valid inside callbacks only) to get a source offset. */
+  #delta = 0;
+  /** Source offset just after the last depth-1 event in the current piece, or -1. */
+  #mark = -1;
+  #writing = false;
+  #resetPending = false;
+
+  constructor(onFrame: (f: Frame) => void, options?: Partial<ParserOptions>) {
+    this.#onFrame = onFrame;
+    this.#max = options?.maxStanzaSize ?? DEFAULTS.maxStanzaSize;
+    this.#init();
+  }
+
+  /** Fresh state for a restarted stream (after STARTTLS or SASL success). */
+  reset(): void {
+    // Called from inside onFrame: finish the current callback first, then
+    // write() hands the rest of the chunk to the fresh parser.
+    if (this.#writing) this.#resetPending = true;
+    else this.#init();
+  }
+
+  write(chunk: string): void {
+    if (this.#stopped || chunk.length === 0) return;
+    if (chunk.length <= SLICE) {
+      this.#feed(chunk);
+      return;
+    }
+    for (let i = 0; i < chunk.length && !this.#stopped; i += SLICE) {
+      this.#feed(chunk.slice(i, i + SLICE));
+    }
+  }
+
+  #init(): void {
+    const sax: Saxes = new SaxesParser({ xmlns: true, position: false });
+    const slots = sax as unknown as HandlerSlots;
+    slots.errorHandler = this.#onError;
+    slots.openTagStartHandler = this.#onOpenTagStart;
+    slots.openTagHandler = this.#onOpenTag;
+    slots.closeTagHandler = this.#onCloseTag;
+    slots.textHandler = this.#onText;
+    slots.cdataHandler = this.#onText;
+    slots.xmldeclHandler = this.#onXmlDecl;
+    slots.doctypeHandler = this.#onRestricted;
+    slots.commentHandler = this.#onRestricted;
+    slots.piHandler = this.#onRestricted;
+    this.#sax = sax;
+    this.#stack = [];
+    this.#nsStack = [];
+    this.#opened = false;
+    this.#stopped = false;
+    this.#atBoundary = false;
+    this.#resetPending = false;
+    this.#segStart = 0;
+    this.#stanzaStart = 0;
+    this.#total = 0;
+    this.#fed = 0;
+    this.#delta = 0;
+    this.#mark = -1;
+  }
+
+  #feed(piece: string): void {
+    let s = 0;
+    if (this.#atBoundary) {
+      // Whitespace keepalives are dropped here rather than fed to saxes,
+      // which would buffer them until the next `<` however long that takes.
+      const n = piece.length;
+      while (s < n && isWs(piece.charCodeAt(s))) s++;
+      if (s === n) {
+        this.#total += n;
+        return;
+      }
+      if (piece.charCodeAt(s) !== LT) {
+        this.#fail("not-well-formed", "text directly inside the stream element");
+        return;
+      }
+      this.#atBoundary = false;
+      this.#segStart = this.#total + s;
+    }
+    const pieceStart = this.#total + s;
+    const input = s === 0 ? piece : piece.slice(s);
+    this.#delta = pieceStart - this.#fed;
+    this.#mark = -1;
+    this.#writing = true;
+    try {
+      this.#sax.write(input);
+    } catch (e) {
+      if (e === RESTART) {
+        const rest = piece.slice(this.#mark - pieceStart + s);
+        this.#writing = false;
+        this.#init();
+        if (rest.length !== 0) this.#feed(rest);
+        return;
+      }
+      if (e !== STOP) {
+        // A throwing frame handler left saxes mid-chunk: its state is unusable.
+        this.#stopped = true;
+        throw e;
+      }
+      // The handler of an error or close frame may have asked for a reset.
+      if (this.#resetPending) {
+        this.#writing = false;
+        this.#init();
+      }
+      return;
+    } finally {
+      this.#writing = false;
+    }
+    this.#fed += input.length;
+    this.#total += piece.length;
+    if (!this.#opened) {
+      if (this.#total > MAX_HEADER) this.#fail("policy-violation", "stream header too large");
+      return;
+    }
+    if (this.#mark >= 0) {
+      // What follows the last stanza is either whitespace (a boundary), the
+      // start of more markup, or text that saxes would only report at the next `<`.
+      let i = this.#mark - pieceStart + s;
+      while (i < piece.length && isWs(piece.charCodeAt(i))) i++;
+      this.#atBoundary = i === piece.length;
+      if (!this.#atBoundary && piece.charCodeAt(i) !== LT) {
+        this.#fail("not-well-formed", "text directly inside the stream element");
+        return;
+      }
+    }
+    if (!this.#atBoundary && this.#total - this.#segStart > this.#max) {
+      this.#fail("policy-violation", "stanza too large");
+    }
+  }
+
+  /** Source offset of saxes' current position (inside a callback). */
+  #pos(): number {
+    return this.#sax.position + this.#delta;
+  }
+
+  #emit(f: Frame): void {
+    this.#onFrame(f);
+    if (this.#resetPending) {
+      this.#mark = this.#pos();
+      throw RESTART;
+    }
+  }
+
+  /** Emits the error frame; nothing more is parsed until reset(). */
+  #fail(condition: StreamErrorCondition, text: string): void {
+    this.#stopped = true;
+    this.#onFrame({ kind: "error", condition, text });
+  }
+
+  /** #fail from inside a saxes callback: also abandons the rest of the chunk. */
+  #abort(condition: StreamErrorCondition, text: string): never {
+    this.#fail(condition, text);
+    throw STOP;
+  }
+
+  // Handlers are arrow-function fields: created once per parser, shared by
+  // every saxes instance it makes on reset.
+
+  #onError = (err: Error): void => {
+    this.#abort(conditionFor(err.message), err.message);
+  };
+
+  #onRestricted = (): void => {
+    this.#abort("restricted-xml", "DOCTYPE, comments and processing instructions are not allowed");
+  };
+
+  #onXmlDecl = (decl: XMLDecl): void => {
+    const enc = decl.encoding;
+    if (enc !== undefined && enc.toLowerCase() !== "utf-8") {
+      this.#abort("unsupported-encoding", "streams must be UTF-8");
+    }
+  };
+
+  #onOpenTagStart = (tag: { name: string }): void => {
+    if (this.#opened && this.#stack.length === 0) {
+      // saxes reports the tag once its name and the following character are read.
+      this.#stanzaStart = this.#segStart = this.#pos() - tag.name.length - 2;
+      this.#mark = -1;
+    }
+  };
+
+  #onOpenTag = (tag: SaxesTagNS): void => {
+    if (!this.#opened) return this.#openStream(tag);
+    const stack = this.#stack;
+    const nsStack = this.#nsStack;
+    const uri = tag.uri;
+    const attrs: Record<string, string> = {};
+    // Stream-namespace elements keep the `stream:` prefix the stream header declares.
+    if (uri !== nsStack[nsStack.length - 1] && uri !== NS.stream) attrs.xmlns = uri;
+    const src = tag.attributes;
+    for (const k in src) {
+      const a: SaxesAttributeNS = src[k];
+      const prefix = a.prefix;
+      if (prefix === "") {
+        if (k !== "xmlns") attrs[k] = a.value;
+      } else if (prefix !== "xmlns") {
+        attrs[k] = a.value;
+        // Prefixes of elements are dropped, so a prefixed attribute carries
+        // its own declaration to stay well-formed when serialized.
+        if (prefix !== "xml") attrs["xmlns:" + prefix] = a.uri;
+      }
+    }
+    const name = uri === NS.stream ? "stream:" + tag.local : tag.local;
+    const e = new Element(name, attrs, []);
+    if (stack.length !== 0) stack[stack.length - 1].children.push(e);
+    stack.push(e);
+    nsStack.push(uri);
+  };
+
+  #openStream(tag: SaxesTagNS): void {
+    const attrs: Record<string, string> = {};
+    for (const k in tag.attributes) attrs[k] = tag.attributes[k].value;
+    const end = this.#pos();
+    // Also checked here: a whole oversized header can arrive in one chunk.
+    if (end > MAX_HEADER) this.#abort("policy-violation", "stream header too large");
+    this.#opened = true;
+    this.#nsStack.push(tag.ns[""] ?? "");
+    this.#mark = this.#segStart = end;
+    this.#emit({ kind: "open", name: tag.name, ns: tag.uri, attrs });
+  }
+
+  #onCloseTag = (): void => {
+    const stack = this.#stack;
+    if (stack.length === 0) {
+      this.#stopped = true;
+      this.#emit({ kind: "close" });
+      // Nothing may follow the stream close; the rest of the chunk is dropped.
+      throw STOP;
+    }
+    const e = stack.pop()!;
+    this.#nsStack.pop();
+    if (stack.length !== 0) return;
+    const end = this.#pos();
+    const size = end - this.#stanzaStart;
+    if (size > this.#max) this.#abort("policy-violation", "stanza too large");
+    this.#mark = this.#segStart = end;
+    this.#emit({ kind: "stanza", element: e, size });
+  };
+
+  #onText = (text: string): void => {
+    const stack = this.#stack;
+    if (stack.length === 0) {
+      // Only whitespace may sit between stanzas (text before the root is a saxes error).
+      if (this.#opened && !allWs(text, 0)) {
+        this.#abort("not-well-formed", "text directly inside the stream element");
+      }
+      return;
+    }
+    const kids = stack[stack.length - 1].children;
+    const last = kids.length - 1;
+    // CDATA and text arrive as separate events; the tree keeps one merged string.
+    if (last >= 0 && typeof kids[last] === "string") kids[last] += text;
+    else kids.push(text);
+  };
+}
+
+/**
+ * The parser as a web-streams stage: string chunks (from TextDecoderStream)
+ * in, frames out.
+ */
+export class XmlStreamParser extends TransformStream<string, Frame> {
+  readonly #parser: XmlFrameParser;
+
+  constructor(options?: Partial<ParserOptions>) {
+    let controller: TransformStreamDefaultController<Frame> | undefined;
+    const parser = new XmlFrameParser((f) => controller!.enqueue(f), options);
+    super({
+      start(c) {
+        controller = c;
+      },
+      transform(chunk) {
+        parser.write(chunk);
+      },
+    });
+    this.#parser = parser;
+  }
+
+  /** The next chunk written is parsed by a fresh parser (stream restart). */
+  reset(): void {
+    this.#parser.reset();
+  }
+}
