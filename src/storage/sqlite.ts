@@ -1,0 +1,356 @@
+/**
+ * The embedded default driver: one SQLite file through `node:sqlite`.
+ *
+ * `DatabaseSync` blocks the event loop, and a commit is the expensive
+ * part (about 12 k/s autocommitted against 134 k/s inside a transaction),
+ * so writes are grouped: the first write of an event-loop turn opens a
+ * transaction and one `setImmediate` callback commits it after the turn.
+ * `setImmediate`, not `setTimeout(0)`: measured under Deno 2.9 a zero
+ * timeout fires 1–2 ms later (millisecond timer granularity), which would
+ * hold the write lock that long; setImmediate fires ~5–10 µs after the
+ * turn, once pending I/O callbacks (and their writes) have run.
+ *
+ * A write's promise resolves once the row is in the open transaction, not
+ * after the commit: with synchronous=NORMAL the last commits can already
+ * be lost on power failure, so waiting would buy little and would turn a
+ * loop of awaited writes back into one commit each. Reads use the same
+ * connection and see uncommitted writes. `flush()` commits at once.
+ *
+ * A failing statement inside the batch must not lose the batch's other
+ * writes. SQLite undoes only the failing statement for constraint errors
+ * (the transaction stays open), so single-statement writes need nothing
+ * more; the multi-statement deleteUser runs in a SAVEPOINT. Values are
+ * encoded and checked before any SQL runs.
+ */
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import type {
+  ArchiveItem,
+  ArchiveQuery,
+  ArchiveStore,
+  Json,
+  KeyValStore,
+  MapStore,
+  StorageDriver,
+} from "./types.ts";
+import {
+  decodeValue,
+  duplicateIdError,
+  encodeValue,
+  migrationsFor,
+  prepareArchiveItem,
+  queryLimit,
+  SCHEMA_VERSION,
+  SCHEMA_VERSION_TABLE,
+} from "./schema.ts";
+import { logger } from "../log.ts";
+
+const log = logger("storage");
+
+/** How long a write waits for another process's lock (e.g. the CLI) before failing. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/** SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY extended codes. */
+const UNIQUE_ERRCODES = new Set([2067, 1555]);
+
+/** Wraps synchronous work so that a throw becomes a rejection, as with an async function. */
+function promised<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+export class SqliteStorage implements StorageDriver {
+  readonly name = "sqlite";
+  #db: DatabaseSync;
+  #statements = new Map<string, StatementSync>();
+  #commit: ReturnType<typeof setImmediate> | undefined;
+  #closed = false;
+
+  constructor(path: string) {
+    this.#db = new DatabaseSync(path);
+    try {
+      // WAL: readers never block the writer; NORMAL: fsync at checkpoints,
+      // not per commit (safe against corruption, may lose the last commits
+      // on power loss). No foreign keys: the schema has none.
+      this.#db.exec("PRAGMA journal_mode = WAL");
+      this.#db.exec("PRAGMA synchronous = NORMAL");
+      this.#db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      this.#migrate();
+    } catch (e) {
+      this.#db.close();
+      throw e;
+    }
+  }
+
+  #migrate(): void {
+    const db = this.#db;
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec(SCHEMA_VERSION_TABLE);
+      const row = db.prepare("SELECT max(version) AS v FROM schema_version").get();
+      const current = Number(row?.v ?? 0);
+      if (current > SCHEMA_VERSION) {
+        throw new Error(
+          `storage: database schema version ${current} is newer than this Parley's (${SCHEMA_VERSION})`,
+        );
+      }
+      for (const step of migrationsFor("sqlite", current)) {
+        for (const sql of step.statements) db.exec(sql);
+        db.prepare("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)")
+          .run(step.version, Date.now());
+      }
+      db.exec("COMMIT");
+    } catch (e) {
+      db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  /** Prepared once per distinct SQL text; the query builder yields a bounded set. */
+  #stmt(sql: string): StatementSync {
+    let s = this.#statements.get(sql);
+    if (!s) this.#statements.set(sql, s = this.#db.prepare(sql));
+    return s;
+  }
+
+  #open(): void {
+    if (this.#closed) throw new Error("storage: closed");
+  }
+
+  #read<T>(fn: () => T): Promise<T> {
+    return promised(() => {
+      this.#open();
+      return fn();
+    });
+  }
+
+  /**
+   * Runs a write: `prepare` (encoding, validation) first, outside any
+   * transaction, then `run` inside the current turn's transaction.
+   */
+  #write<P, T>(prepare: () => P, run: (prepared: P) => T): Promise<T> {
+    return promised(() => {
+      this.#open();
+      const prepared = prepare();
+      const db = this.#db;
+      if (!db.isTransaction) {
+        // IMMEDIATE takes the write lock now, so a busy database fails this
+        // write (to its caller) rather than the later, caller-less COMMIT.
+        db.exec("BEGIN IMMEDIATE");
+        this.#commit ??= setImmediate(() => this.#commitBatch(false));
+      }
+      try {
+        return run(prepared);
+      } catch (e) {
+        // Errors such as SQLITE_FULL or IOERR make SQLite roll back the
+        // whole transaction; say so, since earlier writes that already
+        // resolved are then gone.
+        if (!db.isTransaction) {
+          log.error("write batch rolled back by SQLite: {error}", { error: String(e) });
+        }
+        throw e;
+      }
+    });
+  }
+
+  /** Commits the pending batch now rather than after the current turn. */
+  flush(): void {
+    this.#commitBatch(true);
+  }
+
+  #commitBatch(rethrow: boolean): void {
+    if (this.#commit !== undefined) clearImmediate(this.#commit);
+    this.#commit = undefined;
+    if (!this.#db.isTransaction) return;
+    try {
+      this.#db.exec("COMMIT");
+    } catch (e) {
+      // Nobody awaits the scheduled commit, so it logs instead of throwing
+      // (which would be an uncaught exception).
+      log.error("commit failed, write batch lost: {error}", { error: String(e) });
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      if (rethrow) throw e;
+    }
+  }
+
+  keyval(host: string, store: string): KeyValStore {
+    const where = `host = ? AND "user" = ? AND store = ?`;
+    return {
+      get: (user) =>
+        this.#read(() => {
+          const row = this.#stmt(`SELECT value FROM keyval WHERE ${where}`).get(host, user, store);
+          return row ? decodeValue(row.value as string) : undefined;
+        }),
+      set: (user, value) =>
+        this.#write(() => value === undefined ? undefined : encodeValue(value), (text) => {
+          if (text === undefined) {
+            this.#stmt(`DELETE FROM keyval WHERE ${where}`).run(host, user, store);
+          } else {
+            this.#stmt(
+              `INSERT INTO keyval (host, "user", store, value) VALUES (?, ?, ?, ?)
+               ON CONFLICT (host, "user", store) DO UPDATE SET value = excluded.value`,
+            ).run(host, user, store, text);
+          }
+        }),
+    };
+  }
+
+  map(host: string, store: string): MapStore {
+    const where = `host = ? AND "user" = ? AND store = ?`;
+    return {
+      get: (user, key) =>
+        this.#read(() => {
+          const row = this.#stmt(`SELECT value FROM map WHERE ${where} AND key = ?`)
+            .get(host, user, store, key);
+          return row ? decodeValue(row.value as string) : undefined;
+        }),
+      set: (user, key, value) =>
+        this.#write(() => value === undefined ? undefined : encodeValue(value), (text) => {
+          if (text === undefined) {
+            this.#stmt(`DELETE FROM map WHERE ${where} AND key = ?`).run(host, user, store, key);
+          } else {
+            this.#stmt(
+              `INSERT INTO map (host, "user", store, key, value) VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (host, "user", store, key) DO UPDATE SET value = excluded.value`,
+            ).run(host, user, store, key, text);
+          }
+        }),
+      getAll: (user) =>
+        this.#read(() => {
+          const out = new Map<string, Json>();
+          const rows = this.#stmt(`SELECT key, value FROM map WHERE ${where} ORDER BY key`)
+            .all(host, user, store);
+          for (const row of rows) out.set(row.key as string, decodeValue(row.value as string));
+          return out;
+        }),
+      clear: (user) =>
+        this.#write(() => undefined, () => {
+          this.#stmt(`DELETE FROM map WHERE ${where}`).run(host, user, store);
+        }),
+    };
+  }
+
+  archive(host: string, store: string): ArchiveStore {
+    return {
+      append: (user, item) =>
+        this.#write(() => prepareArchiveItem(item), (row) => {
+          try {
+            this.#stmt(
+              `INSERT INTO archive (host, "user", store, id, "when", with_jid, value)
+               VALUES (?, ?, ?, ?, ?, ?, ?)`,
+            ).run(host, user, store, row.id, row.when, row.with, row.text);
+          } catch (e) {
+            if (UNIQUE_ERRCODES.has((e as { errcode?: number }).errcode ?? 0)) {
+              throw duplicateIdError(row.id);
+            }
+            throw e;
+          }
+          return row.id;
+        }),
+      find: (user, query = {}) =>
+        this.#read(() => {
+          const q = selectSql(host, store, user, query, 'id, "when", with_jid, value');
+          if (!q) return [];
+          return this.#stmt(q.sql).all(...q.params).map(toItem);
+        }),
+      count: (user, query = {}) =>
+        this.#read(() => {
+          const q = selectSql(host, store, user, query, "1");
+          if (!q) return 0;
+          const row = this.#stmt(`SELECT count(*) AS n FROM (${q.sql})`).get(...q.params);
+          return Number(row?.n ?? 0);
+        }),
+      delete: (user, query = {}) =>
+        this.#write(() => selectSql(host, store, user, query, "seq"), (q) => {
+          if (!q) return 0;
+          const sql = `DELETE FROM archive WHERE seq IN (${q.sql})`;
+          return Number(this.#stmt(sql).run(...q.params).changes);
+        }),
+    };
+  }
+
+  deleteUser(host: string, user: string): Promise<void> {
+    // Three statements: a savepoint makes them one unit inside the batch.
+    return this.#write(() => undefined, () => {
+      const db = this.#db;
+      db.exec("SAVEPOINT delete_user");
+      try {
+        for (const table of ["keyval", "map", "archive"]) {
+          this.#stmt(`DELETE FROM ${table} WHERE host = ? AND "user" = ?`).run(host, user);
+        }
+        db.exec("RELEASE delete_user");
+      } catch (e) {
+        if (db.isTransaction) db.exec("ROLLBACK TO delete_user; RELEASE delete_user");
+        throw e;
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    try {
+      this.#commitBatch(true);
+    } finally {
+      this.#statements.clear();
+      this.#db.close();
+    }
+    return Promise.resolve();
+  }
+}
+
+function toItem(row: Record<string, SQLInputValue>): ArchiveItem {
+  const item: ArchiveItem = {
+    id: row.id as string,
+    when: Number(row.when),
+    value: decodeValue(row.value as string),
+  };
+  if (row.with_jid !== null) item.with = row.with_jid as string;
+  return item;
+}
+
+/**
+ * The SELECT of the rows a query picks, in result order. find, count and
+ * delete all wrap this one statement, so they always agree on the set
+ * (count(q) === find(q).length, limit included). Returns undefined when
+ * the query can match nothing without asking the database.
+ */
+function selectSql(
+  host: string,
+  store: string,
+  user: string,
+  q: ArchiveQuery,
+  columns: string,
+): { sql: string; params: SQLInputValue[] } | undefined {
+  const limit = queryLimit(q.limit);
+  if (limit === 0 || (q.ids && q.ids.length === 0)) return undefined;
+  const owner = `host = ? AND "user" = ? AND store = ?`;
+  const conds = [owner];
+  const params: SQLInputValue[] = [host, user, store];
+  if (q.start !== undefined) conds.push(`"when" >= ?`), params.push(q.start);
+  if (q.end !== undefined) conds.push(`"when" <= ?`), params.push(q.end);
+  if (q.with !== undefined) conds.push("with_jid = ?"), params.push(q.with);
+  // One parameter however many ids: keeps the statement text (and cache) fixed.
+  if (q.ids) {
+    conds.push("id IN (SELECT value FROM json_each(?))"), params.push(JSON.stringify(q.ids));
+  }
+  // Row-value comparison against the reference item's position; an
+  // unknown id gives an empty subquery, NULL, and so no rows.
+  const position = `(SELECT "when", seq FROM archive WHERE ${owner} AND id = ?)`;
+  if (q.after !== undefined) {
+    conds.push(`("when", seq) > ${position}`), params.push(host, user, store, q.after);
+  }
+  if (q.before !== undefined) {
+    conds.push(`("when", seq) < ${position}`), params.push(host, user, store, q.before);
+  }
+  const dir = q.reverse ? "DESC" : "ASC";
+  // The planner cannot know an id list is short and would walk the user's
+  // whole archive in time order; a lookup per id and a sort is far cheaper.
+  const from = q.ids ? "archive INDEXED BY archive_id" : "archive";
+  let sql = `SELECT ${columns} FROM ${from} WHERE ${conds.join(" AND ")} ` +
+    `ORDER BY "when" ${dir}, seq ${dir}`;
+  if (limit !== undefined) sql += " LIMIT ?", params.push(limit);
+  return { sql, params };
+}
