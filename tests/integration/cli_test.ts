@@ -162,14 +162,22 @@ Deno.test("serve runs until SIGTERM, then exits 0", async () => {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  // Wait for the listeners' log lines rather than a fixed sleep.
+  // Signal handlers are installed before "starting" is logged; then give the
+  // server a moment to log that it listens, so the shutdown path is exercised.
   const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let log = "";
-  while (!/c2s-direct-tls.*listening|listening[\s\S]*listening/.test(log)) {
-    const { value, done } = await lines.read();
+  const deadline = Date.now() + 15_000;
+  while (!/starting[\s\S]*listening/i.test(log) && Date.now() < deadline) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<{ done: true; value: undefined }>((resolve) => {
+      timer = setTimeout(() => resolve({ done: true, value: undefined }), deadline - Date.now());
+    });
+    const { value, done } = await Promise.race([lines.read(), timeout]);
+    clearTimeout(timer);
     if (done) break;
     log += value;
   }
+  assert.match(log, /starting/, log);
   child.kill("SIGTERM");
   const readRest = (async () => {
     for (;;) {

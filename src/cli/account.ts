@@ -1,0 +1,50 @@
+/** What adduser, passwd and deluser share: config, the JID's host and user, storage and auth. */
+import { loadConfig } from "../config/load.ts";
+import { type Config, hostConfigs } from "../config/schema.ts";
+import { configureLogging } from "../log.ts";
+import { parseJid } from "../jid.ts";
+import { openStorage } from "../storage/open.ts";
+import type { StorageDriver } from "../storage/types.ts";
+import { createAuthProvider } from "../auth/provider.ts";
+import type { AuthProvider } from "../auth/types.ts";
+import { UsageError } from "./exit.ts";
+
+export interface Account {
+  config: Config;
+  host: string;
+  user: string;
+  /** `user@host`, prepared, for messages. */
+  jid: string;
+  storage: StorageDriver;
+  provider: AuthProvider;
+  close(): Promise<void>;
+}
+
+/** Validates the JID against the config before anything touches storage. */
+export async function openAccount(jidText: string, configPath?: string): Promise<Account> {
+  const { config } = await loadConfig(configPath);
+  const jid = parseJid(jidText);
+  if (!jid) throw new UsageError(`"${jidText}" is not a valid JID`);
+  if (jid.local === undefined) throw new UsageError(`"${jidText}" has no user part (user@domain)`);
+  if (jid.resource !== undefined) {
+    throw new UsageError(`give the bare JID ${jid.bare}, without the resource`);
+  }
+  const hosts = hostConfigs(config).map((h) => h.domain);
+  if (!hosts.includes(jid.domain)) {
+    throw new UsageError(
+      `${jid.domain} is not hosted by this server (hosts: ${hosts.join(", ")})`,
+    );
+  }
+  // Warnings and errors only: an admin command's output is its own messages.
+  await configureLogging({ level: "warning", format: config.log.format });
+  const storage = openStorage(config);
+  return {
+    config,
+    host: jid.domain,
+    user: jid.local,
+    jid: jid.bare,
+    storage,
+    provider: createAuthProvider(config, storage),
+    close: () => storage.close(),
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * `parley check`: everything that would stop the server or make clients
+ * refuse it, checked without starting it. One line per check so the output
+ * reads as a checklist and greps well.
+ */
+import { CONFIG_HELP, CONFIG_OPTION, HELP_OPTION, parse, positionals } from "./args.ts";
+import { ConfigError, loadConfig } from "../config/load.ts";
+import { type Config, hostConfigs } from "../config/schema.ts";
+import { inspectCertificate } from "../tls/inspect.ts";
+import { certificateSources, type CertSource } from "../tls/sources.ts";
+import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./exit.ts";
+
+export const HELP = `Usage: parley check [options]
+
+Check the configuration and, for each host, its certificate: that its names
+cover the domain, its expiry, and that the private key matches. Prints one
+line per check (OK, WARN or FAIL), then the DNS SRV records each domain should
+publish (DNS is not queried).
+
+Options:
+${CONFIG_HELP}
+  -h, --help          Show this help
+
+${EXIT_CODES_HELP}
+  check exits 1 when any check FAILs, and 2 when the config cannot be loaded.`;
+
+/** Warn this long before a certificate expires (Let's Encrypt renews at 30 days left). */
+const EXPIRY_WARNING_DAYS = 14;
+
+type Level = "OK" | "WARN" | "FAIL";
+
+class Report {
+  failures = 0;
+  line(level: Level, subject: string, text: string): void {
+    if (level === "FAIL") this.failures++;
+    console.log(`${level.padEnd(4)}  ${subject}: ${text}`);
+  }
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals: rest } = parse(args, {
+    options: { ...CONFIG_OPTION, ...HELP_OPTION },
+    allowPositionals: true,
+  });
+  if (values.help) {
+    console.log(HELP);
+    return EXIT_OK;
+  }
+  positionals(rest, []);
+  const report = new Report();
+  let config: Config;
+  try {
+    const loaded = await loadConfig(values.config);
+    config = loaded.config;
+    const hosts = hostConfigs(config).map((h) => h.domain);
+    report.line(
+      "OK",
+      "config",
+      `${loaded.path ?? "embedded default"} is valid (hosts: ${hosts.join(", ")})`,
+    );
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    report.line("FAIL", "config", e.message);
+    return EXIT_USAGE;
+  }
+  for (const source of certificateSources(config)) await checkCertificate(source, report);
+  printSrvHints(config);
+  return report.failures > 0 ? EXIT_FAILURE : EXIT_OK;
+}
+
+async function checkCertificate(source: CertSource, report: Report): Promise<void> {
+  const { domain, files, origin } = source;
+  const generated = origin === "self-signed";
+  let certPem: string, keyPem: string;
+  try {
+    [certPem, keyPem] = await Promise.all([
+      Deno.readTextFile(files.certificate),
+      Deno.readTextFile(files.key),
+    ]);
+  } catch (e) {
+    if (generated && e instanceof Deno.errors.NotFound) {
+      report.line("WARN", domain, "no certificate yet: a self-signed one is generated at start");
+    } else {
+      report.line("FAIL", domain, `cannot read the certificate or key: ${(e as Error).message}`);
+    }
+    return;
+  }
+  let r;
+  try {
+    r = await inspectCertificate(certPem, keyPem, domain);
+  } catch (e) {
+    report.line("FAIL", domain, `${files.certificate}: ${(e as Error).message}`);
+    return;
+  }
+  const which =
+    { host: "this host's own", global: "the global tls pair", "self-signed": "generated" }[origin];
+  report.line("OK", domain, `certificate ${files.certificate} (${which})`);
+  // The server regenerates its own certificate when it stops fitting, so
+  // what would be a failure for an operator's certificate is only a warning.
+  const problem: Level = generated ? "WARN" : "FAIL";
+  const regen = generated ? " (regenerated at next start)" : "";
+  report.line(
+    r.coversDomain ? "OK" : problem,
+    domain,
+    `${r.coversDomain ? "covered by" : "NOT covered by"} its names: ${r.subjectNames.join(", ")}${
+      r.coversDomain ? "" : regen
+    }`,
+  );
+  const until = r.notAfter.toISOString().slice(0, 10);
+  if (r.expired) report.line(problem, domain, `expired on ${until}${regen}`);
+  else if (r.notBefore.getTime() > Date.now()) {
+    report.line("FAIL", domain, `not valid before ${r.notBefore.toISOString()}`);
+  } else if (r.expiresInDays < EXPIRY_WARNING_DAYS) {
+    report.line("WARN", domain, `expires on ${until}, in ${r.expiresInDays} days: renew it`);
+  } else report.line("OK", domain, `valid until ${until} (${r.expiresInDays} days)`);
+  if (r.keyMatches) report.line("OK", domain, "the private key matches the certificate");
+  else {
+    report.line("FAIL", domain, r.keyProblem ?? `${files.key} is not the certificate's key`);
+  }
+  if (r.selfSigned) {
+    report.line("WARN", domain, "self-signed: clients will not trust it without manual approval");
+  }
+}
+
+/**
+ * RFC 6120 §3.2.1 and XEP-0368. The target is assumed to be the domain itself;
+ * point it at the machine's own name when that differs.
+ */
+function printSrvHints(config: Config): void {
+  const { c2s, c2sDirectTls } = config.listeners;
+  console.log("\nDNS records each domain should publish (not queried; target = this server):");
+  for (const { domain } of hostConfigs(config)) {
+    if (domain === "localhost" || domain.endsWith(".localhost")) {
+      console.log(`  ${domain}: local only, no DNS records needed`);
+      continue;
+    }
+    // Port 0 means "any free port", which no DNS record can name.
+    if (c2s.enabled && c2s.port !== 0) {
+      console.log(`  _xmpp-client._tcp.${domain}. 3600 IN SRV 0 5 ${c2s.port} ${domain}.`);
+    }
+    if (c2sDirectTls.enabled && c2sDirectTls.port !== 0) {
+      console.log(
+        `  _xmpps-client._tcp.${domain}. 3600 IN SRV 0 5 ${c2sDirectTls.port} ${domain}.`,
+      );
+    }
+  }
+}

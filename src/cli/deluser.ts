@@ -1,0 +1,44 @@
+/** `parley deluser JID`: delete an account and everything stored for it. */
+import { CONFIG_HELP, CONFIG_OPTION, HELP_OPTION, parse, positionals } from "./args.ts";
+import { openAccount } from "./account.ts";
+import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_OK } from "./exit.ts";
+
+export const HELP = `Usage: parley deluser JID [options]
+
+Delete the account JID and all of its stored data (roster, archive, offline
+messages, vCard …). This cannot be undone. Stop the server first, or the
+user's open sessions keep running until they disconnect.
+
+Options:
+${CONFIG_HELP}
+  -h, --help          Show this help
+
+${EXIT_CODES_HELP}`;
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals: rest } = parse(args, {
+    options: { ...CONFIG_OPTION, ...HELP_OPTION },
+    allowPositionals: true,
+  });
+  if (values.help) {
+    console.log(HELP);
+    return EXIT_OK;
+  }
+  const [jid] = positionals(rest, ["JID"]);
+  const account = await openAccount(jid, values.config);
+  try {
+    if (!await account.provider.userExists(account.host, account.user)) {
+      console.error(`parley deluser: ${account.jid} does not exist`);
+      return EXIT_FAILURE;
+    }
+    // Data first, credentials last: if this is interrupted, the account still
+    // exists and running deluser again finishes the job; the other order
+    // would leave data nobody can log in to remove.
+    await account.storage.deleteUser(account.host, account.user);
+    await account.provider.deleteUser(account.host, account.user);
+    console.log(`Deleted ${account.jid} and all of its data.`);
+    return EXIT_OK;
+  } finally {
+    await account.close();
+  }
+}

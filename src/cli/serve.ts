@@ -1,0 +1,73 @@
+/** `parley serve`: run until SIGINT/SIGTERM, then shut down cleanly. */
+import { CONFIG_HELP, CONFIG_OPTION, HELP_OPTION, parse, positionals } from "./args.ts";
+import { loadConfig } from "../config/load.ts";
+import { configureLogging, logger } from "../log.ts";
+import { startServer } from "../server.ts";
+import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_OK } from "./exit.ts";
+
+export const HELP = `Usage: parley serve [options]
+
+Run the XMPP server until it receives SIGINT (Ctrl-C) or SIGTERM, then close
+every session with a system-shutdown stream error and exit. A second signal
+during shutdown exits at once.
+
+Options:
+${CONFIG_HELP}
+  -h, --help          Show this help
+
+${EXIT_CODES_HELP}`;
+
+const SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals: rest } = parse(args, {
+    options: { ...CONFIG_OPTION, ...HELP_OPTION },
+    allowPositionals: true,
+  });
+  if (values.help) {
+    console.log(HELP);
+    return EXIT_OK;
+  }
+  positionals(rest, []);
+  const { config, path } = await loadConfig(values.config);
+  await configureLogging(config.log);
+  const log = logger("main");
+
+  // Listen before starting, so a signal during start-up is not lost to the default handler.
+  const { promise: stopped, resolve: stop } = Promise.withResolvers<Deno.Signal>();
+  let stopping = false;
+  const onSignal = (signal: Deno.Signal) => () => {
+    if (stopping) {
+      log.warn("Second {signal}: exiting without a clean shutdown", { signal });
+      Deno.exit(EXIT_FAILURE);
+    }
+    stopping = true;
+    stop(signal);
+  };
+  const handlers = SIGNALS.map((signal) => [signal, onSignal(signal)] as const);
+  for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
+  log.info("Parley starting with {config}", { config: path ?? "the embedded default config" });
+  try {
+    let server: Awaited<ReturnType<typeof startServer>>;
+    try {
+      // StartOptions has no configPath (yet); the path is logged above.
+      server = await startServer(config);
+    } catch (e) {
+      log.fatal("Could not start: {error}", { error: e });
+      console.error(`parley serve: could not start: ${(e as Error).message ?? e}`);
+      return EXIT_FAILURE;
+    }
+    const signal = await stopped;
+    log.info("{signal} received, shutting down", { signal });
+    try {
+      await server.close("system-shutdown");
+    } catch (e) {
+      log.error("Shutdown failed: {error}", { error: e });
+      return EXIT_FAILURE;
+    }
+    log.info("Stopped");
+    return EXIT_OK;
+  } finally {
+    for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+  }
+}

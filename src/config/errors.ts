@@ -1,0 +1,100 @@
+/**
+ * Turns zod issues into lines an operator can act on: the key's path, what
+ * is wrong, and how to fix it.
+ */
+import type { z } from "zod";
+import { knownKeysAt } from "./shape.ts";
+import { closest } from "./suggest.ts";
+
+const WHERE_DOCUMENTED = "every key is described in docs/configuration.md and config.example.json";
+
+/** A configuration that cannot be used; the server must not start with it. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  /** One line per problem, `path.to.key: message`. */
+  readonly issues: string[];
+  /** The file the problems are in; undefined for the embedded default. */
+  readonly file?: string;
+
+  constructor(issues: string[], file?: string) {
+    const where = file ?? "the embedded default configuration";
+    super(
+      issues.length === 1
+        ? `${where}: ${issues[0]}`
+        : `${issues.length} problems in ${where}:\n${issues.map((i) => `  - ${i}`).join("\n")}`,
+    );
+    this.issues = issues;
+    this.file = file;
+  }
+}
+
+/** `["hosts", 1, "tls"]` → `hosts[1].tls`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out ? `.${String(key)}` : String(key);
+  }
+  return out || "(top level)";
+}
+
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.flatMap((issue) => describeIssue(issue, issue.path));
+}
+
+function describeIssue(issue: z.core.$ZodIssue, path: readonly PropertyKey[]): string[] {
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return issue.keys.map((key) => {
+        const suggestion = closest(key, knownKeysAt(path));
+        const hint = suggestion ? `did you mean "${suggestion}"? ` : "";
+        return `${formatPath([...path, key])}: unknown key; ${hint}(${WHERE_DOCUMENTED})`;
+      });
+    case "invalid_type":
+      return [`${formatPath(path)}: ${typeProblem(issue)}`];
+    case "invalid_union":
+      return describeUnion(issue, path);
+    case "invalid_value":
+      return [
+        `${formatPath(path)}: expected one of ${
+          issue.values.map((v) => JSON.stringify(v)).join(", ")
+        }`,
+      ];
+    default:
+      return [`${formatPath(path)}: ${issue.message}`];
+  }
+}
+
+function typeProblem(issue: z.core.$ZodIssueInvalidType): string {
+  // zod 4 says "Invalid input: expected string, received number"; the part
+  // after the colon is the useful one, and an absent required key reads better spelled out.
+  if (/received undefined$/.test(issue.message)) {
+    return `missing required key (expected ${issue.expected})`;
+  }
+  const detail = issue.message.replace(/^Invalid input: /, "");
+  return `wrong type: ${detail}`;
+}
+
+/**
+ * A union fails as a whole; when every branch only rejected the value's type
+ * (a number where a host name or host object belongs), say which types fit.
+ * Otherwise report the branch that got furthest.
+ */
+function describeUnion(
+  issue: z.core.$ZodIssueInvalidUnion,
+  path: readonly PropertyKey[],
+): string[] {
+  const branches = issue.errors;
+  const typeOnly = branches.every((b) =>
+    b.length === 1 && b[0].code === "invalid_type" && b[0].path.length === 0
+  );
+  if (typeOnly) {
+    const expected = branches.map((b) => (b[0] as z.core.$ZodIssueInvalidType).expected);
+    return [`${formatPath(path)}: wrong type: expected ${[...new Set(expected)].join(" or ")}`];
+  }
+  const furthest = branches
+    .filter((b) => !(b.length === 1 && b[0].code === "invalid_type" && b[0].path.length === 0))
+    .sort((a, b) => a.length - b.length)[0] ?? [];
+  if (furthest.length === 0) return [`${formatPath(path)}: ${issue.message}`];
+  return furthest.flatMap((inner) => describeIssue(inner, [...path, ...inner.path]));
+}

@@ -1,0 +1,66 @@
+/** The checks zod cannot express: they need the whole config or the file system. */
+import type { Config } from "./schema.ts";
+
+/** One DNS label: letters (any script, for IDNs), digits, inner hyphens. */
+const LABEL = /^[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?$/u;
+
+/** Why `domain` cannot be a hosted XMPP domain, or undefined when it can. */
+export function domainProblem(domain: string): string | undefined {
+  if (domain.length > 253) return "longer than 253 characters";
+  if (/[@/\s]/.test(domain)) {
+    return "a domain has no '@', '/' or spaces (give the domain, not a JID)";
+  }
+  if (domain.endsWith(".")) return "remove the trailing dot";
+  const bad = domain.split(".").find((label) => !LABEL.test(label));
+  if (bad !== undefined) {
+    return bad === ""
+      ? "empty label (two dots in a row?)"
+      : `"${bad}" is not a valid DNS label (letters, digits, inner hyphens, at most 63)`;
+  }
+  return undefined;
+}
+
+/** Problems as `path: message` lines; expects paths already resolved to absolute. */
+export function semanticIssues(config: Config): string[] {
+  const issues: string[] = [];
+  const seen = new Map<string, number>();
+  config.hosts.forEach((host, i) => {
+    const domain = (typeof host === "string" ? host : host.domain).toLowerCase();
+    const at = typeof host === "string" ? `hosts[${i}]` : `hosts[${i}].domain`;
+    const problem = domainProblem(domain);
+    if (problem) issues.push(`${at}: invalid domain "${domain}": ${problem}`);
+    const first = seen.get(domain);
+    if (first !== undefined) {
+      issues.push(`${at}: "${domain}" is already hosted by hosts[${first}]; remove one`);
+    } else seen.set(domain, i);
+    if (typeof host !== "string" && host.tls) {
+      issues.push(...tlsFileIssues(host.tls, `hosts[${i}].tls`));
+    }
+  });
+  if (config.tls) issues.push(...tlsFileIssues(config.tls, "tls"));
+
+  const { c2s, c2sDirectTls } = config.listeners;
+  if (c2s.enabled && c2sDirectTls.enabled && c2s.port !== 0 && c2s.port === c2sDirectTls.port) {
+    issues.push(
+      `listeners.c2sDirectTls.port: ${c2s.port} is also listeners.c2s.port; give each its own port`,
+    );
+  }
+  return issues;
+}
+
+function tlsFileIssues(tls: { certificate: string; key: string }, at: string): string[] {
+  const issues: string[] = [];
+  for (const key of ["certificate", "key"] as const) {
+    const problem = fileProblem(tls[key]);
+    if (problem) issues.push(`${at}.${key}: ${problem}: ${tls[key]}`);
+  }
+  return issues;
+}
+
+function fileProblem(path: string): string | undefined {
+  try {
+    return Deno.statSync(path).isFile ? undefined : "not a file";
+  } catch (e) {
+    return e instanceof Deno.errors.NotFound ? "file not found" : `cannot read (${e})`;
+  }
+}

@@ -1,0 +1,28 @@
+/** Where each host's certificate comes from; shared by start-up and `parley check`. */
+import { join } from "node:path";
+import { type Config, hostConfigs } from "../config/schema.ts";
+
+export interface CertFiles {
+  certificate: string;
+  key: string;
+}
+
+export interface CertSource {
+  domain: string;
+  files: CertFiles;
+  /** "host": its own pair; "global": the top-level `tls`; "self-signed": generated in dataDir. */
+  origin: "host" | "global" | "self-signed";
+}
+
+export function selfSignedFiles(config: Config): CertFiles {
+  const dir = join(config.dataDir, "certs");
+  return { certificate: join(dir, "selfsigned.crt"), key: join(dir, "selfsigned.key") };
+}
+
+export function certificateSources(config: Config): CertSource[] {
+  return hostConfigs(config).map((host): CertSource => {
+    if (host.tls) return { domain: host.domain, files: host.tls, origin: "host" };
+    if (config.tls) return { domain: host.domain, files: config.tls, origin: "global" };
+    return { domain: host.domain, files: selfSignedFiles(config), origin: "self-signed" };
+  });
+}

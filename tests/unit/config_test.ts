@@ -1,0 +1,146 @@
+import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ConfigError, loadConfig } from "../../src/config/load.ts";
+import { allKeyPaths, keyPathsOf } from "../../src/config/shape.ts";
+import { generateSelfSigned } from "../../src/tls/selfsigned.ts";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+async function writeConfig(raw: unknown): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  const file = join(dir, "config.json");
+  await Deno.writeTextFile(file, typeof raw === "string" ? raw : JSON.stringify(raw, null, 2));
+  return file;
+}
+
+async function loadError(raw: unknown): Promise<ConfigError> {
+  const file = await writeConfig(raw);
+  try {
+    await loadConfig(file);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
+    return e;
+  }
+  assert.fail("the config loaded");
+}
+
+Deno.test("unknown keys are reported with the closest known key", async () => {
+  const e = await loadError({ hots: ["a.example"], c2s: { allowUnencryted: true } });
+  assert.equal(e.issues.length, 2);
+  assert.match(e.message, /hots: unknown key; did you mean "hosts"\?/);
+  assert.match(e.message, /c2s\.allowUnencryted: unknown key; did you mean "allowUnencrypted"\?/);
+  assert.match(e.message, /config\.example\.json/);
+  // Inside the host-object branch of the `hosts` union too.
+  const inHost = await loadError({ hosts: [{ domain: "a.example", tsl: {} }] });
+  assert.match(inHost.message, /hosts\[0\]\.tsl: unknown key; did you mean "tls"\?/);
+  // No far-fetched suggestion.
+  const far = await loadError({ zzzzzzzz: 1 });
+  assert.doesNotMatch(far.message, /did you mean/);
+});
+
+Deno.test("wrong types name the expected type", async () => {
+  const e = await loadError({ dataDir: 3, hosts: [5], c2s: { maxStanzaSize: "big" } });
+  assert.match(e.message, /dataDir: wrong type: expected string, received number/);
+  assert.match(e.message, /hosts\[0\]: wrong type: expected string or object/);
+  assert.match(e.message, /c2s\.maxStanzaSize: wrong type: expected number/);
+  const enumError = await loadError({ log: { level: "verbose" } });
+  assert.match(enumError.message, /log\.level: expected one of "trace", "debug"/);
+});
+
+Deno.test("JSON syntax errors give line and column", async () => {
+  const e = await loadError('{\n  "hosts": ["a.example"],\n  dataDir: "x"\n}');
+  assert.match(e.message, /line 3, column 3: invalid JSON/);
+});
+
+Deno.test("bad and duplicate hosts are rejected", async () => {
+  const e = await loadError({
+    hosts: ["a.example", "A.example", "user@b.example", "c..example", "-d.example"],
+  });
+  assert.equal(e.issues.length, 4, e.message);
+  assert.match(e.message, /hosts\[1\]: "a\.example" is already hosted by hosts\[0\]/);
+  assert.match(e.message, /hosts\[2\]: invalid domain "user@b\.example"/);
+  assert.match(e.message, /hosts\[3\]: invalid domain "c\.\.example"/);
+  assert.match(e.message, /hosts\[4\]: invalid domain "-d\.example"/);
+  const ok = await loadConfig(await writeConfig({ hosts: ["localhost", "xn--bcher-kva.example"] }));
+  assert.equal(ok.config.hosts.length, 2);
+});
+
+Deno.test("missing certificate files are reported with their resolved path", async () => {
+  const file = await writeConfig({
+    hosts: [{ domain: "a.example", tls: { certificate: "certs/a.crt", key: "certs/a.key" } }],
+  });
+  const dir = dirname(file);
+  await Deno.mkdir(join(dir, "certs"));
+  await Deno.writeTextFile(join(dir, "certs", "a.crt"), "");
+  const e = await loadConfig(file).then(() => assert.fail("loaded"), (e) => e as ConfigError);
+  assert.deepEqual(e.issues, [`hosts[0].tls.key: file not found: ${join(dir, "certs", "a.key")}`]);
+});
+
+Deno.test("relative paths resolve against the config file's directory", async () => {
+  const file = await writeConfig({ dataDir: "state" });
+  const { config, path } = await loadConfig(file);
+  assert.equal(path, file);
+  assert.equal(config.dataDir, join(dirname(file), "state"));
+  await assert.rejects(loadConfig(join(dirname(file), "missing.json")), /file not found/);
+});
+
+Deno.test("without a path: ./config.json when present, else the embedded default", async () => {
+  // In a child process: chdir would move the cwd under every test running in parallel.
+  const dir = await Deno.realPath(await Deno.makeTempDir());
+  const script = join(dir, "probe.ts");
+  await Deno.writeTextFile(
+    script,
+    `import { loadConfig } from ${JSON.stringify(join(ROOT, "src", "config", "load.ts"))};
+    const { config, path } = await loadConfig();
+    console.log(JSON.stringify({ path, hosts: config.hosts, dataDir: config.dataDir, driver: config.storage.driver }));`,
+  );
+  const probe = async () => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--config", join(ROOT, "deno.json"), script],
+      cwd: dir,
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    return JSON.parse(new TextDecoder().decode(out.stdout));
+  };
+  assert.deepEqual(await probe(), {
+    hosts: ["localhost"],
+    dataDir: join(dir, "data"),
+    driver: "sqlite",
+  });
+  await Deno.writeTextFile(join(dir, "config.json"), JSON.stringify({ hosts: ["here.example"] }));
+  assert.deepEqual(await probe(), {
+    path: join(dir, "config.json"),
+    hosts: ["here.example"],
+    dataDir: join(dir, "data"),
+    driver: "sqlite",
+  });
+});
+
+Deno.test("config.example.json loads and sets every key of the schema", async () => {
+  const text = await Deno.readTextFile(join(ROOT, "config.example.json"));
+  // The example names certificate files; give it real ones in a scratch copy.
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(join(dir, "config.json"), text);
+  const example = JSON.parse(text);
+  for (const tls of [example.tls, ...example.hosts.map((h: { tls?: unknown }) => h.tls)]) {
+    if (!tls) continue;
+    const pair = await generateSelfSigned(["example.net"]);
+    await Deno.mkdir(dirname(join(dir, tls.certificate)), { recursive: true });
+    await Deno.writeTextFile(join(dir, tls.certificate), pair.certPem);
+    await Deno.writeTextFile(join(dir, tls.key), pair.keyPem);
+  }
+  const { config } = await loadConfig(join(dir, "config.json"));
+  assert.equal(config.dataDir, join(dir, "data"));
+  const present = new Set(keyPathsOf(example));
+  const missing = allKeyPaths().filter((k) => !present.has(k));
+  assert.deepEqual(missing, [], "keys missing from config.example.json");
+});
+
+Deno.test("docs/configuration.md describes every key of the schema", async () => {
+  const docs = await Deno.readTextFile(join(ROOT, "docs", "configuration.md"));
+  const keys = allKeyPaths();
+  assert.ok(keys.length > 40, `the walk found only ${keys.length} keys`);
+  const missing = keys.filter((k) => !docs.includes(`\`${k}\``));
+  assert.deepEqual(missing, [], "keys missing from docs/configuration.md");
+});
