@@ -54,7 +54,12 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   const servers: net.Server[] = [];
   const addresses: { address: string; port: number }[] = [];
   const sockets = new Set<net.Socket>();
-  for (const address of options.interfaces) {
+  // "::" first: on Deno it is a dual-stack socket, and the IPv4 wildcard
+  // after it is then skipped below (bound first, it would shut IPv6 out).
+  const interfaces = [...options.interfaces].sort((a, b) =>
+    (b === "::" ? 1 : 0) - (a === "::" ? 1 : 0)
+  );
+  for (const address of interfaces) {
     const server = options.tls
       ? tls.createServer({
         secureContext: options.tls.secureContext,
@@ -98,30 +103,37 @@ export async function listen(options: ListenOptions): Promise<Listener> {
         err: err.message,
       });
     });
-    await new Promise<void>((resolve, reject) => {
+    const bound = await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen({
-        host: address,
-        port: options.port,
-        backlog: 1024,
-        ipv6Only: address.includes(":"),
-      }, () => {
+      server.listen({ host: address, port: options.port, backlog: 1024 }, () => {
         server.off("error", reject);
         resolve();
       });
-    }).catch((err) => {
+    }).then(() => true, (err) => {
+      // Deno ignores `ipv6Only`: a "::" socket is dual-stack (the Linux
+      // default) and collides with the IPv4 wildcard on the same port,
+      // while already serving both families.
+      const other = address === "::" ? "0.0.0.0" : address === "0.0.0.0" ? "::" : undefined;
+      if (err.code === "EADDRINUSE" && other && addresses.some((a) => a.address === other)) {
+        log.debug("{listener}: [{address}] is served by the dual-stack wildcard socket", {
+          listener: options.name,
+          address,
+        });
+        return false;
+      }
       for (const s of servers) s.close();
       throw new Error(
         `${options.name}: cannot listen on [${address}]:${options.port}: ${err.message}`,
       );
     });
-    const bound = server.address() as net.AddressInfo;
-    addresses.push({ address, port: bound.port });
+    if (!bound) continue;
+    const info = server.address() as net.AddressInfo;
+    addresses.push({ address, port: info.port });
     servers.push(server);
     log.info("{listener} listening on [{address}]:{port}", {
       listener: options.name,
       address,
-      port: bound.port,
+      port: info.port,
     });
   }
   return {

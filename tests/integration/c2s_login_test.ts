@@ -65,3 +65,19 @@ Deno.test("SCRAM-SHA-256-PLUS binds to the certificate (tls-server-end-point)", 
     await server.stop();
   }
 });
+
+Deno.test("IPv6: a client logs in over ::1", async () => {
+  const server = await startTestServer({ listeners: { c2s: { interfaces: ["::1"] } } });
+  try {
+    const c = await TestClient.login({
+      port: server.ports.c2s,
+      address: "::1",
+      user: "alice",
+      password: "wonderland",
+    });
+    assert.match(c.jid!, /^alice@localhost\//);
+    c.close();
+  } finally {
+    await server.stop();
+  }
+});
