@@ -30,7 +30,7 @@ import { randomId } from "../util/random.ts";
 const log = logger("c2s");
 
 /** RFC 6120 §6.4.5: a few retries, then the stream is closed. */
-const MAX_AUTH_ATTEMPTS = 3;
+const MAX_AUTH_ATTEMPTS = 5;
 /** Chunks queued in the pipeline before the socket is paused. */
 const PIPELINE_QUEUE_LIMIT = 8;
 
@@ -245,6 +245,14 @@ class C2sStream {
       features.append(
         el("mechanisms", { xmlns: NS.sasl }, ...mechanisms.map((m) => el("mechanism", {}, m))),
       );
+      // XEP-0440: say which binding -PLUS means here, so clients pick one they share.
+      if (mechanisms.some((m) => m.endsWith("-PLUS"))) {
+        features.append(el(
+          "sasl-channel-binding",
+          { xmlns: NS.saslChannelBinding },
+          el("channel-binding", { type: "tls-server-end-point" }),
+        ));
+      }
     } else if (session.fullJid === undefined) {
       features.append(el("bind", { xmlns: NS.bind }));
     }
@@ -420,12 +428,17 @@ class C2sStream {
         return;
       case "failure": {
         this.#sasl = undefined;
-        this.services.ipThrottle.fail(ip);
-        if (step.username) this.services.accountThrottle.fail(step.username + "@" + host);
-        log.info("{ip}: authentication failed for {user}: {condition}", {
+        // Only a checked credential counts towards throttling: a client
+        // probing mechanisms or channel-binding types guesses no password.
+        if (step.username) {
+          this.services.ipThrottle.fail(ip);
+          this.services.accountThrottle.fail(step.username + "@" + host);
+        }
+        log.info("{ip}: authentication failed for {user}: {condition} ({text})", {
           ip,
           user: step.username ?? "?",
           condition: step.condition,
+          text: step.text ?? "",
         });
         this.#saslFailure(step.condition, step.text);
         return this.#countAttempt();

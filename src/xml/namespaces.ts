@@ -7,6 +7,7 @@ export const NS = {
   stanzas: "urn:ietf:params:xml:ns:xmpp-stanzas",
   tls: "urn:ietf:params:xml:ns:xmpp-tls",
   sasl: "urn:ietf:params:xml:ns:xmpp-sasl",
+  saslChannelBinding: "urn:xmpp:sasl-cb:0",
   bind: "urn:ietf:params:xml:ns:xmpp-bind",
   session: "urn:ietf:params:xml:ns:xmpp-session",
   xml: "http://www.w3.org/XML/1998/namespace",

@@ -174,7 +174,12 @@ export class TestClient {
   }
 
   /** Authenticate; resolves to the success or failure element. */
-  async auth(mechanism: string, user: string, password: string): Promise<Element> {
+  async auth(
+    mechanism: string,
+    user: string,
+    password: string,
+    gs2Flag?: string,
+  ): Promise<Element> {
     if (mechanism === "PLAIN") {
       this.send(
         `<auth xmlns='${NS.sasl}' mechanism='PLAIN'>${b64(`\0${user}\0${password}`)}</auth>`,
@@ -185,7 +190,7 @@ export class TestClient {
     const nonce = crypto.randomUUID().replaceAll("-", "");
     const bare = `n=${user},r=${nonce}`;
     const plus = mechanism.endsWith("-PLUS");
-    const gs2 = plus ? "p=tls-server-end-point,," : "n,,";
+    const gs2 = (gs2Flag ?? (plus ? "p=tls-server-end-point" : "n")) + ",,";
     this.send(`<auth xmlns='${NS.sasl}' mechanism='${mechanism}'>${b64(gs2 + bare)}</auth>`);
     const ch = await this.stanza((e) => e.name === "challenge" || e.name === "failure");
     if (ch.name === "failure") return ch;

@@ -81,3 +81,21 @@ Deno.test("IPv6: a client logs in over ::1", async () => {
     await server.stop();
   }
 });
+
+Deno.test("clients without tls-server-end-point fall back from -PLUS to SCRAM with the y flag", async () => {
+  const server = await startTestServer();
+  try {
+    const c = await TestClient.connect({ port: server.ports.c2sDirectTls, directTls: true });
+    const features = await c.open();
+    const cb = features.getChild("sasl-channel-binding", "urn:xmpp:sasl-cb:0");
+    assert.equal(cb?.getChild("channel-binding")?.attrs.type, "tls-server-end-point", "XEP-0440");
+    // What slixmpp does: tls-unique for -PLUS, refused; then "y" on plain SCRAM.
+    const refused = await c.auth("SCRAM-SHA-256-PLUS", "alice", "wonderland", "p=tls-unique");
+    assert.equal(refused.name, "failure");
+    const ok = await c.auth("SCRAM-SHA-256", "alice", "wonderland", "y");
+    assert.equal(ok.name, "success");
+    c.close();
+  } finally {
+    await server.stop();
+  }
+});

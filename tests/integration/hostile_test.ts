@@ -79,7 +79,7 @@ Deno.test("hostile input gets its stream error and the server keeps serving", as
     await t.step("wrong password, then too many attempts", async () => {
       const c = await TestClient.connect({ port: server.ports.c2sDirectTls, directTls: true });
       await c.open();
-      for (const mech of ["SCRAM-SHA-256", "SCRAM-SHA-1"]) {
+      for (const mech of ["SCRAM-SHA-256", "SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-1"]) {
         const f = await c.auth(mech, "alice", "wrong");
         assert.equal(f.name, "failure");
         assert.ok(f.getChild("not-authorized"), f.toString());
