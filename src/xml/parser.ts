@@ -145,7 +145,11 @@ export class XmlFrameParser {
     this.#nsStack = [];
     this.#opened = false;
     this.#stopped = false;
-    this.#atBoundary = false;
+    // Start at a boundary: whitespace before the (new) stream header is
+    // skipped. After `<starttls/>\n` a restart inside the callback hands
+    // the trailing newline to the fresh parser, and saxes would then
+    // refuse the `<?xml?>` that follows (seen with go-sendxmpp).
+    this.#atBoundary = true;
     this.#resetPending = false;
     this.#segStart = 0;
     this.#stanzaStart = 0;

@@ -136,14 +136,15 @@ export class TestClient {
     if (f) throw new Error("unexpected frame: " + show(f));
   }
 
-  async open(to = this.options.streamTo ?? this.domain): Promise<Element> {
+  /** Send a stream header (a given one, verbatim) and read the features. */
+  async open(to = this.options.streamTo ?? this.domain, header?: string): Promise<Element> {
     this.#parser.reset();
     this.send(
-      `<?xml version='1.0'?><stream:stream xmlns='jabber:client' ` +
-        `xmlns:stream='http://etherx.jabber.org/streams' to='${to}' version='1.0' xml:lang='en'>`,
+      header ?? `<?xml version='1.0'?><stream:stream xmlns='jabber:client' ` +
+          `xmlns:stream='http://etherx.jabber.org/streams' to='${to}' version='1.0' xml:lang='en'>`,
     );
-    const header = await this.next((f) => f.kind === "open");
-    this.streamHeader = (header as { attrs: Record<string, string> }).attrs;
+    const opened = await this.next((f) => f.kind === "open");
+    this.streamHeader = (opened as { attrs: Record<string, string> }).attrs;
     this.features = await this.stanza((e) => e.name === "stream:features");
     return this.features;
   }

@@ -269,3 +269,29 @@ Deno.test("XmlStreamParser.reset() applies to the next chunk", async () => {
   assert.equal((await reader.read()).done, true);
   await closed;
 });
+
+Deno.test("a restart after `<starttls/>\\n` accepts the next header with its XML declaration", async () => {
+  // go-sendxmpp ends every element with a newline; the reset happens in the
+  // frame callback, so that newline reaches the fresh parser first.
+  const header = "<?xml version='1.0'?>\n<stream:stream to='localhost' xmlns='jabber:client' " +
+    "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>\n";
+  const decoder = new TextDecoderStream();
+  const parser = new XmlStreamParser();
+  const kinds: string[] = [];
+  const done = decoder.readable.pipeThrough(parser).pipeTo(
+    new WritableStream({
+      write(f) {
+        kinds.push(f.kind);
+        if (f.kind === "stanza") parser.reset();
+      },
+    }),
+  );
+  const writer = decoder.writable.getWriter();
+  const bytes = (s: string) => new TextEncoder().encode(s);
+  await writer.write(bytes(header));
+  await writer.write(bytes("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>\n"));
+  await writer.write(bytes(header));
+  await writer.close();
+  await done;
+  assert.deepEqual(kinds, ["open", "stanza", "open"]);
+});
