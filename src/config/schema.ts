@@ -120,7 +120,7 @@ export const configSchema = z.strictObject({
     ).default({}),
   }).default({ level: "info", format: "text", categories: {} }),
   /** Modules loaded on every host. */
-  modules: z.array(z.string()).default([]),
+  modules: z.array(z.string()).default(["ping"]),
   /** JIDs with admin rights on every host. */
   admins: z.array(z.string()).default([]),
 });

@@ -1,9 +1,10 @@
 /** Every module Parley ships, by the name the config uses. */
 import type { ParleyModule } from "../core/module_api.ts";
+import { pingModule } from "./ping.ts";
 import { sessionModule } from "./session.ts";
 
 export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
-  [sessionModule].map((m) => [m.name, m]),
+  [sessionModule, pingModule].map((m) => [m.name, m]),
 );
 
 /** Loaded on every host whatever the config says: the stream needs them. */

@@ -121,9 +121,23 @@ Deno.test("resource conflict: reject policy refuses the new binding", async () =
   try {
     const first = await login(server, "alice", "same");
     await assert.rejects(login(server, "alice", "same"), /conflict/);
-    first.send("<iq type='get' id='p' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>");
+    first.send("<iq type='get' id='p' to='localhost'><query xmlns='urn:example:x'/></iq>");
     await first.stanza((e) => e.attrs.id === "p");
     first.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("the server answers XEP-0199 pings", async () => {
+  const server = await startTestServer();
+  try {
+    const a = await login(server, "alice", "a");
+    a.send("<iq type='get' id='ping1' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>");
+    const pong = await a.stanza((e) => e.attrs.id === "ping1");
+    assert.equal(pong.attrs.type, "result");
+    assert.equal(pong.attrs.from, "localhost");
+    a.close();
   } finally {
     await server.stop();
   }
