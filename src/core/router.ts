@@ -71,7 +71,7 @@ export class Router {
       }
     }
     const ev: StanzaEvent = { origin, stanza, to, host };
-    const pre = host.events.fire("pre-" + kind + "/" + toType, ev);
+    const pre = this.#fire("pre-" + kind + "/" + toType, ev);
     whenDone(
       pre,
       (handled) => {
@@ -107,7 +107,7 @@ export class Router {
       const target = this.hosts.get(ev.to!.domain);
       if (target !== ev.host) ev = { ...ev, host: target! };
     }
-    const r = ev.host.events.fire(kind + "/" + toType, ev);
+    const r = this.#fire(kind + "/" + toType, ev);
     whenDone(
       r,
       (handled) => {
@@ -123,6 +123,19 @@ export class Router {
       },
       (err) => this.#failed(ev, err),
     );
+  }
+
+  /**
+   * Fire on the event's host; a handler that throws costs its stanza an
+   * error reply, never the sender's stream.
+   */
+  #fire(name: string, ev: StanzaEvent): boolean | Promise<boolean> {
+    try {
+      return ev.host.events.fire(name, ev);
+    } catch (err) {
+      this.#failed(ev, err);
+      return true;
+    }
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
- * The client-to-server stream: bytes → TextDecoderStream → XmlStreamParser
- * → this handler, which negotiates STARTTLS, SASL and resource binding
+ * The client-to-server stream: bytes → FrameInput (UTF-8 decoder and
+ * XmlFrameParser) → this handler, which negotiates STARTTLS, SASL and resource binding
  * (RFC 6120 §4–§7) and then hands stanzas to the router. One instance per
  * connection; it owns the connection's `Session`.
  */
@@ -16,7 +16,8 @@ import {
 import type { FailureThrottle } from "../auth/throttle.ts";
 import { el, type Element, openTag, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
-import { type Frame, XmlStreamParser } from "../xml/parser.ts";
+import type { Frame } from "../xml/parser.ts";
+import { FrameInput } from "./frame_input.ts";
 import { prepDomain, prepResource } from "../jid.ts";
 import { StanzaError, StreamError } from "../core/errors.ts";
 import type { Host } from "../core/host.ts";
@@ -31,8 +32,6 @@ const log = logger("c2s");
 
 /** RFC 6120 §6.4.5: a few retries, then the stream is closed. */
 const MAX_AUTH_ATTEMPTS = 5;
-/** Chunks queued in the pipeline before the socket is paused. */
-const PIPELINE_QUEUE_LIMIT = 8;
 
 export interface C2sServices {
   config: Config;
@@ -57,8 +56,7 @@ export function handleC2sConnection(conn: Connection, services: C2sServices): vo
 
 class C2sStream {
   readonly session: Session;
-  #parser: XmlStreamParser;
-  #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  #input: FrameInput;
   #headerSent = false;
   #closed = false;
   #sasl: SaslExchange | undefined;
@@ -71,27 +69,17 @@ class C2sStream {
 
   constructor(readonly conn: Connection, readonly services: C2sServices) {
     this.session = new Session(conn, randomId(), (err) => this.#closeStream(err));
-    this.#parser = new XmlStreamParser({ maxStanzaSize: services.config.c2s.maxStanzaSize });
+    this.#input = new FrameInput(
+      this.#onFrame,
+      services.config.c2s.maxStanzaSize,
+      (full) => this.#setPaused("queue", full),
+    );
     this.#tokens = services.config.c2s.readBurstBytes;
   }
 
   start(): void {
     const { config, sessions } = this.services;
     sessions.track(this.session);
-    const decoder = new TextDecoderStream("utf-8", { fatal: true });
-    this.#writer = decoder.writable.getWriter();
-    decoder.readable
-      .pipeThrough(this.#parser)
-      .pipeTo(new WritableStream({ write: (frame) => this.#onFrame(frame) }))
-      .catch((err) => {
-        if (this.#closed) return;
-        // The decoder rejects invalid UTF-8 (RFC 6120 §11.6).
-        log.info("{ip}: unreadable input: {err}", {
-          ip: this.conn.remoteAddress,
-          err: String(err),
-        });
-        this.#fail(new StreamError("not-well-formed", "Invalid UTF-8"));
-      });
     this.#authTimer = setTimeout(() => {
       log.info("{ip}: no resource bound in time", { ip: this.conn.remoteAddress });
       this.#fail(new StreamError("connection-timeout", "Authentication took too long"));
@@ -103,19 +91,18 @@ class C2sStream {
   }
 
   #onData(chunk: Uint8Array): void {
-    const writer = this.#writer;
-    if (!writer || this.#closed) return;
+    if (this.#closed) return;
     const rate = this.services.config.c2s.readRateBytesPerSecond;
     if (rate > 0) this.#consumeTokens(chunk.length, rate);
-    writer.write(chunk).catch(() => {/* reported by the pipe */});
-    if ((writer.desiredSize ?? 0) <= -PIPELINE_QUEUE_LIMIT && !this.#pausedForQueue) {
-      this.#pausedForQueue = true;
-      this.conn.pause();
-      writer.ready.then(() => {
-        this.#pausedForQueue = false;
-        if (!this.#pausedForRate) this.conn.resume();
-      }, () => {});
-    }
+    this.#input.push(chunk);
+  }
+
+  /** Reading stops while either the rate limit or a slow handler asks for it. */
+  #setPaused(reason: "rate" | "queue", paused: boolean): void {
+    if (reason === "rate") this.#pausedForRate = paused;
+    else this.#pausedForQueue = paused;
+    if (this.#pausedForRate || this.#pausedForQueue) this.conn.pause();
+    else this.conn.resume();
   }
 
   /** Token bucket on bytes read: over the rate, stop reading until refilled. */
@@ -126,13 +113,9 @@ class C2sStream {
     this.#lastRefill = now;
     this.#tokens -= bytes;
     if (this.#tokens < 0 && !this.#pausedForRate) {
-      this.#pausedForRate = true;
-      this.conn.pause();
+      this.#setPaused("rate", true);
       log.debug("{ip}: read rate limit, pausing", { ip: this.conn.remoteAddress });
-      setTimeout(() => {
-        this.#pausedForRate = false;
-        if (!this.#pausedForQueue) this.conn.resume();
-      }, Math.ceil((-this.#tokens / rate) * 1000));
+      setTimeout(() => this.#setPaused("rate", false), Math.ceil((-this.#tokens / rate) * 1000));
     }
   }
 
@@ -146,27 +129,37 @@ class C2sStream {
     this.services.sessions.destroySession(this.session);
   }
 
-  async #onFrame(frame: Frame): Promise<void> {
+  /** Frames in order; synchronous except where negotiation must wait (SASL). */
+  #onFrame = (frame: Frame): void | Promise<void> => {
     if (this.#closed) return;
     try {
-      switch (frame.kind) {
-        case "open":
-          return this.#onStreamOpen(frame.name, frame.ns, frame.attrs);
-        case "stanza":
-          return await this.#onElement(frame.element);
-        case "close":
-          log.debug("{jid}: stream closed by peer", { jid: this.#who() });
-          this.services.sessions.destroySession(this.session);
-          return;
-        case "error":
-          log.info("{who}: {condition}: {text}", { who: this.#who(), ...frame });
-          throw new StreamError(frame.condition, frame.text);
-      }
+      const pending = this.#handleFrame(frame);
+      if (pending) return pending.catch((err) => this.#onError(err));
     } catch (err) {
-      if (err instanceof StreamError) return this.#fail(err);
-      log.error("{who}: internal error: {err}", { who: this.#who(), err });
-      this.#fail(new StreamError("internal-server-error"));
+      this.#onError(err);
     }
+  };
+
+  #handleFrame(frame: Frame): void | Promise<void> {
+    switch (frame.kind) {
+      case "open":
+        return this.#onStreamOpen(frame.name, frame.ns, frame.attrs);
+      case "stanza":
+        return this.#onElement(frame.element);
+      case "close":
+        log.debug("{jid}: stream closed by peer", { jid: this.#who() });
+        this.services.sessions.destroySession(this.session);
+        return;
+      case "error":
+        log.info("{who}: {condition}: {text}", { who: this.#who(), ...frame });
+        throw new StreamError(frame.condition, frame.text);
+    }
+  }
+
+  #onError(err: unknown): void {
+    if (err instanceof StreamError) return this.#fail(err);
+    log.error("{who}: internal error: {err}", { who: this.#who(), err });
+    this.#fail(new StreamError("internal-server-error"));
   }
 
   #who(): string {
@@ -263,7 +256,7 @@ class C2sStream {
 
   // ---- elements ------------------------------------------------------------
 
-  async #onElement(element: Element): Promise<void> {
+  #onElement(element: Element): void | Promise<void> {
     const session = this.session;
     if (session.notopen) throw new StreamError("not-authorized", "Stream not open");
     const xmlns = element.attrs.xmlns;
@@ -282,8 +275,8 @@ class C2sStream {
       return;
     }
     if (session.type === "c2s_unauthed") {
-      if (xmlns === NS.tls && element.name === "starttls") return await this.#onStartTls();
-      if (xmlns === NS.sasl) return await this.#onSasl(element);
+      if (xmlns === NS.tls && element.name === "starttls") return this.#onStartTls();
+      if (xmlns === NS.sasl) return this.#onSasl(element);
     } else if (session.fullJid === undefined && isStanza && element.name === "iq") {
       const bind = element.getChild("bind", NS.bind);
       if (bind) return this.#onBind(element, bind);
@@ -291,11 +284,18 @@ class C2sStream {
     // Elements from extensions (stream management, CSI, registration…).
     const host = this.services.hosts.get(session.host!)!;
     const ev: StreamElementEvent = { session, element };
-    if (await host.events.fire("stream-element", ev)) return;
-    if (isStanza || session.type === "c2s_unauthed") {
-      throw new StreamError("not-authorized", "Authenticate and bind a resource first");
-    }
-    throw new StreamError("unsupported-stanza-type", `<${element.name}/> is not supported`);
+    const unhandled = () => {
+      if (isStanza || session.type === "c2s_unauthed") {
+        throw new StreamError("not-authorized", "Authenticate and bind a resource first");
+      }
+      throw new StreamError("unsupported-stanza-type", `<${element.name}/> is not supported`);
+    };
+    const handled = host.events.fire("stream-element", ev);
+    if (handled === true) return;
+    if (handled === false) return unhandled();
+    return handled.then((h) => {
+      if (!h) unhandled();
+    });
   }
 
   // ---- STARTTLS (RFC 6120 §5) -----------------------------------------------
@@ -307,7 +307,7 @@ class C2sStream {
       return;
     }
     // The next bytes are a TLS handshake, then a new stream: a fresh parser.
-    this.#parser.reset();
+    this.#input.reset();
     this.session.notopen = true;
     this.#headerSent = false;
     try {
@@ -457,7 +457,7 @@ class C2sStream {
         session.type = "c2s";
         session.username = step.username;
         // The client's next bytes open a new stream (RFC 6120 §6.4.6).
-        this.#parser.reset();
+        this.#input.reset();
         session.notopen = true;
         this.#headerSent = false;
         this.conn.write(serialize(el(
@@ -524,8 +524,7 @@ class C2sStream {
     if (error) {
       log.debug("{who}: closed with {condition}", { who: this.#who(), condition: error.condition });
     }
-    this.#writer?.abort().catch(() => {});
-    this.#writer = undefined;
+    this.#input.stop();
   }
 }
 

@@ -99,3 +99,18 @@ Deno.test("clients without tls-server-end-point fall back from -PLUS to SCRAM wi
     await server.stop();
   }
 });
+
+Deno.test("the insecure provider accepts any password and creates the account (PLAIN only)", async () => {
+  const server = await startTestServer({ auth: { provider: "insecure" } }, {});
+  try {
+    assert.equal(await server.auth.userExists("localhost", "newbie"), false);
+    const c = await TestClient.connect({ port: server.ports.c2sDirectTls, directTls: true });
+    await c.open();
+    assert.deepEqual(c.mechanisms(), ["PLAIN"]);
+    assert.equal((await c.auth("PLAIN", "newbie", "anything")).name, "success");
+    assert.equal(await server.auth.userExists("localhost", "newbie"), true);
+    c.close();
+  } finally {
+    await server.stop();
+  }
+});

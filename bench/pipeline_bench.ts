@@ -1,0 +1,58 @@
+/**
+ * The c2s input pipeline per chunk: socket bytes → TextDecoderStream →
+ * XmlStreamParser → frame sink. Our adapter (the socket's `data` events
+ * written straight into the pipeline's writer, as `src/stream/c2s.ts`
+ * does) against `Duplex.toWeb` of the same socket-like stream.
+ */
+import { PassThrough } from "node:stream";
+import { Duplex } from "node:stream";
+import { XmlStreamParser } from "../src/xml/parser.ts";
+
+const HEADER = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' " +
+  "xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>";
+const MESSAGE = "<message to='romeo@example.net/orchard' type='chat' id='ktx72v49'>" +
+  "<body>Art thou not Romeo, &amp; a Montague?</body>" +
+  "<active xmlns='http://jabber.org/protocol/chatstates'/></message>";
+const CHUNKS = 200;
+const chunk = new TextEncoder().encode(MESSAGE);
+const header = new TextEncoder().encode(HEADER);
+
+function sinkCounting(expected: number): { sink: WritableStream; done: Promise<void> } {
+  let n = 0;
+  let resolve!: () => void;
+  const done = new Promise<void>((r) => resolve = r);
+  const sink = new WritableStream({
+    write(f) {
+      if (f.kind === "stanza" && ++n === expected) resolve();
+    },
+  });
+  return { sink, done };
+}
+
+Deno.bench("adapter: data events → writer (200 one-stanza chunks)", async () => {
+  const socket = new PassThrough();
+  const decoder = new TextDecoderStream("utf-8", { fatal: true });
+  const writer = decoder.writable.getWriter();
+  const { sink, done } = sinkCounting(CHUNKS);
+  decoder.readable.pipeThrough(new XmlStreamParser()).pipeTo(sink).catch(() => {});
+  socket.on("data", (c: Uint8Array) => void writer.write(c).catch(() => {}));
+  socket.write(header);
+  for (let i = 0; i < CHUNKS; i++) socket.write(chunk);
+  await done;
+  writer.abort().catch(() => {});
+});
+
+Deno.bench("Duplex.toWeb (200 one-stanza chunks)", async () => {
+  const socket = new PassThrough();
+  const { readable } = Duplex.toWeb(socket);
+  const { sink, done } = sinkCounting(CHUNKS);
+  (readable as ReadableStream<Uint8Array>)
+    .pipeThrough(new TextDecoderStream("utf-8", { fatal: true }))
+    .pipeThrough(new XmlStreamParser())
+    .pipeTo(sink)
+    .catch(() => {});
+  socket.write(header);
+  for (let i = 0; i < CHUNKS; i++) socket.write(chunk);
+  await done;
+  socket.destroy();
+});

@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { Host } from "../../src/core/host.ts";
+import { Router } from "../../src/core/router.ts";
+import { SessionRegistry } from "../../src/core/sessions.ts";
+import { Session } from "../../src/core/session.ts";
+import { installDelivery } from "../../src/core/delivery.ts";
+import { EventHub } from "../../src/core/events.ts";
+import type { Connection } from "../../src/net/connection.ts";
+import { el } from "../../src/xml/element.ts";
+
+function setup() {
+  const out: string[] = [];
+  const conn = {
+    remoteAddress: "127.0.0.1",
+    remotePort: 1,
+    localPort: 1,
+    tls: undefined,
+    closed: false,
+    start() {},
+    write: (d: string) => void out.push(d),
+    pause() {},
+    resume() {},
+    startTls: () => Promise.resolve(),
+    close() {},
+  } as Connection;
+  const host = new Host({ domain: "example.org", modules: [], admins: [] });
+  const router = new Router(new Map([["example.org", host]]));
+  const sessions = new SessionRegistry({
+    conflict: "replace",
+    maxResourcesPerUser: 4,
+    dispatch: (s, st) => router.fromClient(s, st),
+  });
+  sessions.addHost("example.org", host.events);
+  installDelivery(host, { router, sessions });
+  const session = new Session(conn, "s1", () => {});
+  session.type = "c2s";
+  session.host = "example.org";
+  session.username = "juliet";
+  sessions.bind(session, "balcony");
+  return { out, host, router, session };
+}
+
+Deno.test("a handler that throws costs the stanza an internal-server-error, not the stream", () => {
+  const { out, host, router, session } = setup();
+  host.events.on("iq-get/host/urn:x:boom:boom", () => {
+    throw new Error("bug");
+  });
+  router.fromClient(
+    session,
+    el("iq", { type: "get", id: "1", to: "example.org" }, el("boom", { xmlns: "urn:x:boom" })),
+  );
+  assert.equal(out.length, 1);
+  assert.match(out[0], /type='error'/);
+  assert.match(out[0], /internal-server-error/);
+});
+
+Deno.test("an async handler's rejection is answered too", async () => {
+  const { out, host, router, session } = setup();
+  host.events.on("iq-get/host/urn:x:slow:slow", () => Promise.reject(new Error("bug")));
+  router.fromClient(
+    session,
+    el("iq", { type: "get", id: "2", to: "example.org" }, el("slow", { xmlns: "urn:x:slow" })),
+  );
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(out.length, 1);
+  assert.match(out[0], /internal-server-error/);
+});
+
+Deno.test("a message to the own bare JID with no resource available is refused, not looped", () => {
+  const { out, router, session } = setup();
+  router.fromClient(session, el("message", { id: "m", type: "chat" }, el("body", {}, "note")));
+  assert.equal(out.length, 1);
+  assert.match(out[0], /service-unavailable/);
+});
+
+Deno.test("event handlers run by priority and stop at the first true", async () => {
+  const hub = new EventHub();
+  const calls: string[] = [];
+  hub.on("e", () => void calls.push("low"), -1);
+  hub.on("e", () => {
+    calls.push("high");
+  }, 10);
+  hub.on("e", () => {
+    calls.push("mid");
+    return Promise.resolve(true);
+  }, 5);
+  const r = hub.fire("e", {});
+  assert.ok(r instanceof Promise);
+  assert.equal(await r, true);
+  assert.deepEqual(calls, ["high", "mid"]);
+  assert.equal(hub.fire("nothing", {}), false);
+});
