@@ -6,7 +6,7 @@
  * sends the stream error and closes the connection.
  */
 import { type SaxesAttributeNS, SaxesParser, type SaxesTagNS, type XMLDecl } from "saxes";
-import { Element } from "./element.ts";
+import { Element, escapeAttr } from "./element.ts";
 import { NS } from "./namespaces.ts";
 import type { StreamErrorCondition } from "../core/errors.ts";
 
@@ -80,7 +80,12 @@ interface HandlerSlots {
 export class XmlFrameParser {
   readonly #onFrame: (f: Frame) => void;
   readonly #max: number;
-  #sax!: Saxes;
+  /** Undefined after compact() until the next input rebuilds it. */
+  #sax: Saxes | undefined;
+  /** The stream element's tag with only its namespace declarations, for rebuilding. */
+  #streamTag = "";
+  /** Feeding #streamTag to a rebuilt saxes: its events are not frames. */
+  #replaying = false;
   /** Open stanza elements, outermost first; empty between stanzas. */
   #stack: Element[] = [];
   /** Namespace URI of each open element; [0] is the stream's default namespace. */
@@ -116,6 +121,27 @@ export class XmlFrameParser {
     else this.#init();
   }
 
+  /**
+   * Release saxes' state (about 2.5 KB) while the stream sits between
+   * stanzas; the next write rebuilds it from the stream header's
+   * namespace declarations. For idle sessions, of which a server holds
+   * thousands. Returns false (and does nothing) mid-stanza.
+   */
+  compact(): boolean {
+    if (
+      !this.#opened || this.#stopped || this.#writing || !this.#atBoundary ||
+      this.#stack.length !== 0 || this.#sax === undefined
+    ) {
+      return false;
+    }
+    this.#sax = undefined;
+    return true;
+  }
+
+  get isCompact(): boolean {
+    return this.#sax === undefined;
+  }
+
   write(chunk: string): void {
     if (this.#stopped || chunk.length === 0) return;
     if (chunk.length <= SLICE) {
@@ -128,19 +154,8 @@ export class XmlFrameParser {
   }
 
   #init(): void {
-    const sax: Saxes = new SaxesParser({ xmlns: true, position: false });
-    const slots = sax as unknown as HandlerSlots;
-    slots.errorHandler = this.#onError;
-    slots.openTagStartHandler = this.#onOpenTagStart;
-    slots.openTagHandler = this.#onOpenTag;
-    slots.closeTagHandler = this.#onCloseTag;
-    slots.textHandler = this.#onText;
-    slots.cdataHandler = this.#onText;
-    slots.xmldeclHandler = this.#onXmlDecl;
-    slots.doctypeHandler = this.#onRestricted;
-    slots.commentHandler = this.#onRestricted;
-    slots.piHandler = this.#onRestricted;
-    this.#sax = sax;
+    this.#sax = this.#newSax();
+    this.#streamTag = "";
     this.#stack = [];
     this.#nsStack = [];
     this.#opened = false;
@@ -157,6 +172,37 @@ export class XmlFrameParser {
     this.#fed = 0;
     this.#delta = 0;
     this.#mark = -1;
+  }
+
+  #newSax(): Saxes {
+    const sax: Saxes = new SaxesParser({ xmlns: true, position: false });
+    const slots = sax as unknown as HandlerSlots;
+    slots.errorHandler = this.#onError;
+    slots.openTagStartHandler = this.#onOpenTagStart;
+    slots.openTagHandler = this.#onOpenTag;
+    slots.closeTagHandler = this.#onCloseTag;
+    slots.textHandler = this.#onText;
+    slots.cdataHandler = this.#onText;
+    slots.xmldeclHandler = this.#onXmlDecl;
+    slots.doctypeHandler = this.#onRestricted;
+    slots.commentHandler = this.#onRestricted;
+    slots.piHandler = this.#onRestricted;
+    return sax;
+  }
+
+  /** After compact(): a fresh saxes, put back inside the stream element. */
+  #revive(): Saxes {
+    const sax = this.#newSax();
+    this.#sax = sax;
+    this.#replaying = true;
+    try {
+      sax.write(this.#streamTag);
+    } finally {
+      this.#replaying = false;
+    }
+    // Offsets are computed from saxes' position: it has now seen the tag.
+    this.#fed = this.#streamTag.length;
+    return sax;
   }
 
   #feed(piece: string): void {
@@ -179,11 +225,12 @@ export class XmlFrameParser {
     }
     const pieceStart = this.#total + s;
     const input = s === 0 ? piece : piece.slice(s);
-    this.#delta = pieceStart - this.#fed;
     this.#mark = -1;
+    const sax = this.#sax ?? this.#revive();
+    this.#delta = pieceStart - this.#fed;
     this.#writing = true;
     try {
-      this.#sax.write(input);
+      sax.write(input);
     } catch (e) {
       if (e === RESTART) {
         const rest = piece.slice(this.#mark - pieceStart + s);
@@ -230,7 +277,7 @@ export class XmlFrameParser {
 
   /** Source offset of saxes' current position (inside a callback). */
   #pos(): number {
-    return this.#sax.position + this.#delta;
+    return this.#sax!.position + this.#delta;
   }
 
   #emit(f: Frame): void {
@@ -272,6 +319,7 @@ export class XmlFrameParser {
   };
 
   #onOpenTagStart = (tag: { name: string }): void => {
+    if (this.#replaying) return;
     if (this.#opened && this.#stack.length === 0) {
       // saxes reports the tag once its name and the following character are read.
       this.#stanzaStart = this.#segStart = this.#pos() - tag.name.length - 2;
@@ -280,6 +328,7 @@ export class XmlFrameParser {
   };
 
   #onOpenTag = (tag: SaxesTagNS): void => {
+    if (this.#replaying) return;
     if (!this.#opened) return this.#openStream(tag);
     const stack = this.#stack;
     const nsStack = this.#nsStack;
@@ -309,7 +358,15 @@ export class XmlFrameParser {
 
   #openStream(tag: SaxesTagNS): void {
     const attrs: Record<string, string> = {};
-    for (const k in tag.attributes) attrs[k] = tag.attributes[k].value;
+    let decls = "";
+    for (const k in tag.attributes) {
+      const value = tag.attributes[k].value;
+      attrs[k] = value;
+      if (k === "xmlns" || k.startsWith("xmlns:")) {
+        decls += " " + k + "='" + escapeAttr(value) + "'";
+      }
+    }
+    this.#streamTag = "<" + tag.name + decls + ">";
     const end = this.#pos();
     // Also checked here: a whole oversized header can arrive in one chunk.
     if (end > MAX_HEADER) this.#abort("policy-violation", "stream header too large");

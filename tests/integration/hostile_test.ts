@@ -179,3 +179,31 @@ Deno.test("shutdown closes streams with system-shutdown", async () => {
   assert.equal(await a.streamError(), "system-shutdown");
   await a.waitClosed();
 });
+
+Deno.test("the read rate limit stops reading a flooding connection, losing nothing", async () => {
+  const server = await startTestServer({
+    c2s: { readRateBytesPerSecond: 4096, readBurstBytes: 4096 },
+  });
+  try {
+    const a = await loggedIn(server);
+    const b = await loggedIn(server, "bob", "builder");
+    // ~12 KB against a 4 KB burst: what was read is delivered, in order,
+    // and the 8 KB overdraft stops reading for about two seconds.
+    const body = "y".repeat(1000);
+    for (let i = 0; i < 12; i++) {
+      b.send(`<message to='alice@localhost/r' id='f${i}'><body>${body}</body></message>`);
+    }
+    await a.stanza((e) => e.attrs.id === "f11", 10_000);
+    const order = a.frames.flatMap((f) =>
+      f.kind === "stanza" && f.element.name === "message" ? [f.element.attrs.id] : []
+    );
+    assert.deepEqual(order, ["f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10"]);
+    b.send("<message to='alice@localhost/r' id='late'><body>after the pause</body></message>");
+    await a.nothing((e) => e.attrs.id === "late", 300);
+    await a.stanza((e) => e.attrs.id === "late", 10_000);
+    a.close();
+    b.close();
+  } finally {
+    await server.stop();
+  }
+});

@@ -295,3 +295,45 @@ Deno.test("a restart after `<starttls/>\\n` accepts the next header with its XML
   await done;
   assert.deepEqual(kinds, ["open", "stanza", "open"]);
 });
+
+Deno.test("compact() between stanzas releases saxes and parsing resumes unchanged", () => {
+  const frames: Frame[] = [];
+  const p = new XmlFrameParser((f) => frames.push(f), { maxStanzaSize: 2000 });
+  p.write(
+    "<?xml version='1.0'?><stream:stream xmlns='jabber:client' " +
+      "xmlns:stream='http://etherx.jabber.org/streams' xmlns:x='urn:x' to='localhost' version='1.0'>",
+  );
+  p.write("<message to='a@b'><body>one</body></message>\n ");
+  assert.equal(p.compact(), true);
+  assert.equal(p.compact(), false, "already compact");
+  // Namespaces, the stream prefix and size accounting survive the rebuild.
+  p.write("<iq type='get' id='1'><query xmlns='urn:q'/></iq><stream:features/><x:y/>");
+  assert.equal(p.compact(), true);
+  p.write("<message><body>" + "z".repeat(2100) + "</body></message>");
+  const kinds = frames.map((f) =>
+    f.kind === "stanza" ? serialize(f.element) : f.kind === "error" ? f.condition : f.kind
+  );
+  assert.deepEqual(kinds, [
+    "open",
+    "<message to='a@b'><body>one</body></message>",
+    "<iq type='get' id='1'><query xmlns='urn:q'/></iq>",
+    "<stream:features/>",
+    "<y xmlns='urn:x'/>",
+    "policy-violation",
+  ]);
+});
+
+Deno.test("compact() refuses mid-stanza and before the stream opens", () => {
+  const frames: Frame[] = [];
+  const p = new XmlFrameParser((f) => frames.push(f));
+  assert.equal(p.compact(), false);
+  p.write(
+    "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>" +
+      "<message><bo",
+  );
+  assert.equal(p.compact(), false);
+  p.write("dy>hi</body></message>");
+  assert.equal(p.compact(), true);
+  p.write("</stream:stream>");
+  assert.deepEqual(frames.map((f) => f.kind), ["open", "stanza", "close"]);
+});
