@@ -5,6 +5,14 @@
  */
 import { z } from "zod";
 
+/**
+ * Modules every host loads unless the config says otherwise. Only names
+ * that exist: the loader refuses unknown ones.
+ */
+export const DEFAULT_MODULES = [
+  "ping",
+];
+
 const port = z.number().int().min(0).max(65535);
 
 const listener = z.strictObject({
@@ -120,9 +128,51 @@ export const configSchema = z.strictObject({
     ).default({}),
   }).default({ level: "info", format: "text", categories: {} }),
   /** Modules loaded on every host. */
-  modules: z.array(z.string()).default(["ping"]),
+  modules: z.array(z.string()).default(DEFAULT_MODULES),
   /** JIDs with admin rights on every host. */
   admins: z.array(z.string()).default([]),
+  roster: z.strictObject({
+    /** Items one roster may hold (RFC 6121 §2.5.2 lets a server cap it). */
+    maxItems: z.number().int().min(1).default(1000),
+  }).default({ maxItems: 1000 }),
+  offline: z.strictObject({
+    /** Messages stored per user while offline (XEP-0160); more are bounced. */
+    maxMessages: z.number().int().min(0).default(1000),
+  }).default({ maxMessages: 1000 }),
+  ping: z.strictObject({
+    /** Ping a client silent for this long (XEP-0199); 0 disables it. */
+    idleSeconds: z.number().int().min(0).default(300),
+    /** Close the stream when the ping is not answered within this time. */
+    timeoutSeconds: z.number().int().min(1).default(60),
+  }).default({ idleSeconds: 300, timeoutSeconds: 60 }),
+  vcard: z.strictObject({
+    /** Largest vCard (XEP-0054) stored, in bytes. */
+    maxBytes: z.number().int().min(1024).default(65536),
+  }).default({ maxBytes: 65536 }),
+  privateStorage: z.strictObject({
+    /** Largest private XML item (XEP-0049), in bytes. */
+    maxBytes: z.number().int().min(1024).default(65536),
+  }).default({ maxBytes: 65536 }),
+  blocking: z.strictObject({
+    /** JIDs one user may block (XEP-0191). */
+    maxItems: z.number().int().min(1).default(1000),
+  }).default({ maxItems: 1000 }),
+  registration: z.strictObject({
+    /** In-band registration (XEP-0077) of new accounts; off by default. */
+    enabled: z.boolean().default(false),
+    /** Accounts one IP address may register per window. */
+    maxPerIp: z.number().int().min(1).default(3),
+    windowSeconds: z.number().positive().default(3600),
+  }).default({ enabled: false, maxPerIp: 3, windowSeconds: 3600 }),
+  /** Server contact addresses (XEP-0157), as URIs (mailto:, xmpp:, https:). */
+  contactAddresses: z.strictObject({
+    abuse: z.array(z.string()).default([]),
+    admin: z.array(z.string()).default([]),
+    feedback: z.array(z.string()).default([]),
+    sales: z.array(z.string()).default([]),
+    security: z.array(z.string()).default([]),
+    support: z.array(z.string()).default([]),
+  }).default({ abuse: [], admin: [], feedback: [], sales: [], security: [], support: [] }),
 });
 
 export type Config = z.infer<typeof configSchema>;

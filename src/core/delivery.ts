@@ -10,7 +10,7 @@ import { StanzaError } from "./errors.ts";
 import type { Host } from "./host.ts";
 import type { Router, StanzaEvent } from "./router.ts";
 import type { Session } from "./session.ts";
-import type { SessionRegistry } from "./sessions.ts";
+import type { SessionEvent, SessionRegistry } from "./sessions.ts";
 
 export const DELIVERY_PRIORITY = -1000;
 
@@ -117,6 +117,7 @@ export function installDelivery(host: Host, ctx: DeliveryContext): void {
     if (!origin) return true;
     const stanza = ev.stanza;
     const type = stanza.attrs.type;
+    const initial = type === undefined && origin.presence === undefined;
     if (type === undefined) {
       origin.priority = parsePriority(stanza);
       origin.presence = stanza;
@@ -131,6 +132,8 @@ export function installDelivery(host: Host, ctx: DeliveryContext): void {
         if (s.presence || s === origin) s.send(stanza);
       }
     }
+    // After the broadcast: offline messages and the like follow it (XEP-0160).
+    if (initial) host.events.emit<SessionEvent>("presence/initial", { session: origin });
     return true;
   });
 
@@ -167,7 +170,11 @@ export function installDelivery(host: Host, ctx: DeliveryContext): void {
   for (const toType of ["host", "bare", "self"]) {
     on("iq/" + toType, (ev) => {
       const type = ev.stanza.attrs.type;
-      if (type !== "get" && type !== "set") return true;
+      if (type !== "get" && type !== "set") {
+        // Answers to the server's own requests (pings…): `iq-result/host/<id>`.
+        host.events.emit(`iq-${type}/${toType}/${ev.stanza.attrs.id}`, ev);
+        return true;
+      }
       const payload = ev.stanza.firstElement()!;
       const name = `iq-${type}/${toType}/${payload.attrs.xmlns ?? ""}:${payload.name}`;
       const r = host.events.fire(name, ev);

@@ -5,6 +5,10 @@
  * handler returns a promise, so the common all-sync path allocates no
  * promise at all.
  */
+import { logger } from "../log.ts";
+
+const log = logger("events");
+
 export type HandlerResult = boolean | void | Promise<boolean | void>;
 export type Handler<T> = (event: T) => HandlerResult;
 
@@ -34,6 +38,22 @@ export class EventHub {
 
   has(name: string): boolean {
     return this.#handlers.has(name);
+  }
+
+  /**
+   * Notify without waiting: for events nobody answers (resource-bind,
+   * presence/initial…). A handler's failure, sync or async, is logged and
+   * never becomes an unhandled rejection.
+   */
+  emit<T>(name: string, event: T): void {
+    try {
+      const r = this.fire(name, event);
+      if (r instanceof Promise) {
+        r.catch((err) => log.error("{name} handler failed: {err}", { name, err }));
+      }
+    } catch (err) {
+      log.error("{name} handler failed: {err}", { name, err });
+    }
   }
 
   /** True (or a promise of true) when a handler handled the event. */

@@ -7,6 +7,12 @@ import type { HostConfig } from "../config/schema.ts";
 import { EventHub } from "./events.ts";
 import type { Session } from "./session.ts";
 
+export interface DiscoIdentity {
+  category: string;
+  type: string;
+  name?: string;
+}
+
 /** Offers a stream feature to a session (or nothing, for this stage). */
 export type StreamFeatureProvider = (session: Session) => Element | undefined;
 
@@ -14,6 +20,10 @@ export class Host {
   readonly events = new EventHub();
   /** Features this host lists in disco#info. */
   readonly discoFeatures = new Set<string>();
+  /** Identities this host lists in disco#info (the disco module adds server/im). */
+  readonly discoIdentities: DiscoIdentity[] = [];
+  /** Features listed in disco#info of each user's bare JID (XEP-0030 §3.1 for accounts). */
+  readonly accountFeatures = new Set<string>();
   readonly streamFeatures: StreamFeatureProvider[] = [];
 
   constructor(readonly config: HostConfig) {}

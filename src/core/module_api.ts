@@ -9,7 +9,8 @@ import type { ArchiveStore, KeyValStore, MapStore, StorageDriver } from "../stor
 import type { Element } from "../xml/element.ts";
 import type { StanzaError } from "./errors.ts";
 import type { Handler } from "./events.ts";
-import type { Host, StreamFeatureProvider } from "./host.ts";
+import type { DiscoIdentity, Host, StreamFeatureProvider } from "./host.ts";
+import { deleteAccount } from "./accounts.ts";
 import type { Router, StanzaEvent } from "./router.ts";
 import type { SessionRegistry } from "./sessions.ts";
 import { type Logger, logger } from "../log.ts";
@@ -23,10 +24,20 @@ export interface ModuleApi {
   readonly auth: AuthProvider;
   /** Handle an event on this host; return true to stop it there. */
   hook<T = StanzaEvent>(event: string, handler: Handler<T>, priority?: number): void;
-  /** Fire an event on this host. */
+  /** Fire an event on this host; true (or a promise of it) when handled. */
   fire<T>(event: string, data: T): boolean | Promise<boolean>;
+  /** Notify an event on this host without waiting; failures are logged. */
+  emit<T>(event: string, data: T): void;
   /** Advertise a feature in this host's disco#info. */
   addFeature(ns: string): void;
+  addIdentity(identity: DiscoIdentity): void;
+  /** Advertise a feature in disco#info of every account (user bare JID). */
+  addAccountFeature(ns: string): void;
+  /**
+   * Remove an account for good: its sessions are closed, every stored item
+   * deleted, the credentials removed, and `user-deleted` fired.
+   */
+  deleteAccount(username: string): Promise<void>;
   addStreamFeature(provider: StreamFeatureProvider): void;
   keyval(store: string): KeyValStore;
   map(store: string): MapStore;
@@ -61,7 +72,11 @@ export function createModuleApi(module: string, host: Host, parts: ServerParts):
     auth: parts.auth,
     hook: (event, handler, priority) => void host.events.on(event, handler, priority),
     fire: (event, data) => host.events.fire(event, data),
+    emit: (event, data) => host.events.emit(event, data),
     addFeature: (ns) => void host.discoFeatures.add(ns),
+    addIdentity: (identity) => void host.discoIdentities.push(identity),
+    addAccountFeature: (ns) => void host.accountFeatures.add(ns),
+    deleteAccount: (username) => deleteAccount(parts, host, username),
     addStreamFeature: (provider) => void host.streamFeatures.push(provider),
     keyval: (store) => storage.keyval(host.domain, store),
     map: (store) => storage.map(host.domain, store),

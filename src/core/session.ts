@@ -29,6 +29,8 @@ export class Session {
   lang: string | undefined;
   /** True once destroySession ran. */
   destroyed = false;
+  /** When the peer last sent anything (ms since the epoch), for idle pings. */
+  lastActivity = Date.now();
 
   constructor(
     readonly conn: Connection,

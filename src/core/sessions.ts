@@ -99,7 +99,7 @@ export class SessionRegistry {
     session.roster = bare.roster;
     bare.sessions.set(resource, session);
     host.fullSessions.set(session.fullJid, session);
-    host.events.fire<SessionEvent>("resource-bind", { session });
+    host.events.emit<SessionEvent>("resource-bind", { session });
     return undefined;
   }
 
@@ -130,7 +130,7 @@ export class SessionRegistry {
       if (host.fullSessions.get(session.fullJid!) === session) {
         host.fullSessions.delete(session.fullJid!);
       }
-      host.events.fire<SessionEvent>("resource-unbind", { session });
+      host.events.emit<SessionEvent>("resource-unbind", { session });
     }
     session.close(error);
   }

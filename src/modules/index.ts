@@ -1,10 +1,13 @@
-/** Every module Parley ships, by the name the config uses. */
+/** Every module Parley ships, by the name the config uses. One per line. */
 import type { ParleyModule } from "../core/module_api.ts";
 import { pingModule } from "./ping.ts";
 import { sessionModule } from "./session.ts";
 
 export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
-  [sessionModule, pingModule].map((m) => [m.name, m]),
+  [
+    sessionModule,
+    pingModule,
+  ].map((m) => [m.name, m]),
 );
 
 /** Loaded on every host whatever the config says: the stream needs them. */

@@ -92,6 +92,7 @@ class C2sStream {
 
   #onData(chunk: Uint8Array): void {
     if (this.#closed) return;
+    this.session.lastActivity = Date.now();
     const rate = this.services.config.c2s.readRateBytesPerSecond;
     if (rate > 0) this.#consumeTokens(chunk.length, rate);
     this.#input.push(chunk);
