@@ -1,12 +1,13 @@
 /**
- * The c2s input pipeline per chunk: socket bytes → TextDecoderStream →
- * XmlStreamParser → frame sink. Our adapter (the socket's `data` events
- * written straight into the pipeline's writer, as `src/stream/c2s.ts`
- * does) against `Duplex.toWeb` of the same socket-like stream.
+ * The c2s input path per chunk, three ways: FrameInput (what
+ * `src/stream/c2s.ts` uses: `data` events → streaming TextDecoder →
+ * XmlFrameParser, synchronous), the web-streams pipeline fed from `data`
+ * events (TextDecoderStream → XmlStreamParser), and `Duplex.toWeb`.
  */
 import { PassThrough } from "node:stream";
 import { Duplex } from "node:stream";
 import { XmlStreamParser } from "../src/xml/parser.ts";
+import { FrameInput } from "../src/stream/frame_input.ts";
 
 const HEADER = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' " +
   "xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>";
@@ -29,7 +30,26 @@ function sinkCounting(expected: number): { sink: WritableStream; done: Promise<v
   return { sink, done };
 }
 
-Deno.bench("adapter: data events → writer (200 one-stanza chunks)", async () => {
+Deno.bench("FrameInput: data events → decoder → parser (200 one-stanza chunks)", async () => {
+  const socket = new PassThrough();
+  let n = 0;
+  let resolve!: () => void;
+  const done = new Promise<void>((r) => resolve = r);
+  const input = new FrameInput(
+    (f) => {
+      if (f.kind === "stanza" && ++n === CHUNKS) resolve();
+    },
+    262144,
+    () => {},
+  );
+  socket.on("data", (c: Uint8Array) => input.push(c));
+  socket.write(header);
+  for (let i = 0; i < CHUNKS; i++) socket.write(chunk);
+  await done;
+  input.stop();
+});
+
+Deno.bench("web streams fed by data events (200 one-stanza chunks)", async () => {
   const socket = new PassThrough();
   const decoder = new TextDecoderStream("utf-8", { fatal: true });
   const writer = decoder.writable.getWriter();
