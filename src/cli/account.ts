@@ -7,7 +7,44 @@ import { openStorage } from "../storage/open.ts";
 import type { StorageDriver } from "../storage/types.ts";
 import { createAuthProvider } from "../auth/provider.ts";
 import type { AuthProvider } from "../auth/types.ts";
-import { UsageError } from "./exit.ts";
+import { EXIT_OK, UsageError } from "./exit.ts";
+import { CONFIG_OPTION, HELP_OPTION, parse, positionals } from "./args.ts";
+
+export const PASSWORD_STDIN_OPTION = {
+  "password-stdin": { type: "boolean" },
+} as const;
+
+/**
+ * The frame of adduser, passwd and deluser: options, `--help`, one JID,
+ * the account opened and always closed around `body`.
+ */
+export async function runAccountCommand(
+  args: string[],
+  help: string,
+  acceptsPasswordStdin: boolean,
+  body: (account: Account, passwordFromStdin: boolean) => Promise<number>,
+): Promise<number> {
+  const { values, positionals: rest } = parse(args, {
+    options: {
+      ...CONFIG_OPTION,
+      ...HELP_OPTION,
+      ...(acceptsPasswordStdin ? PASSWORD_STDIN_OPTION : {}),
+    },
+    allowPositionals: true,
+  });
+  const flags = values as { help?: boolean; config?: string; "password-stdin"?: boolean };
+  if (flags.help) {
+    console.log(help);
+    return EXIT_OK;
+  }
+  const [jid] = positionals(rest, ["JID"]);
+  const account = await openAccount(jid, flags.config);
+  try {
+    return await body(account, flags["password-stdin"] === true);
+  } finally {
+    await account.close();
+  }
+}
 
 export interface Account {
   config: Config;

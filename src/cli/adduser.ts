@@ -1,6 +1,6 @@
 /** `parley adduser JID`: create an account. */
-import { CONFIG_HELP, CONFIG_OPTION, HELP_OPTION, parse, positionals } from "./args.ts";
-import { openAccount } from "./account.ts";
+import { CONFIG_HELP } from "./args.ts";
+import { runAccountCommand } from "./account.ts";
 import { readNewPassword } from "./password.ts";
 import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_OK } from "./exit.ts";
 
@@ -17,18 +17,8 @@ ${CONFIG_HELP}
 
 ${EXIT_CODES_HELP}`;
 
-export async function run(args: string[]): Promise<number> {
-  const { values, positionals: rest } = parse(args, {
-    options: { ...CONFIG_OPTION, ...HELP_OPTION, "password-stdin": { type: "boolean" } },
-    allowPositionals: true,
-  });
-  if (values.help) {
-    console.log(HELP);
-    return EXIT_OK;
-  }
-  const [jid] = positionals(rest, ["JID"]);
-  const account = await openAccount(jid, values.config);
-  try {
+export function run(args: string[]): Promise<number> {
+  return runAccountCommand(args, HELP, true, async (account, passwordFromStdin) => {
     // Checked before asking for a password the operator would type for nothing.
     if (await account.provider.userExists(account.host, account.user)) {
       console.error(
@@ -36,14 +26,12 @@ export async function run(args: string[]): Promise<number> {
       );
       return EXIT_FAILURE;
     }
-    const password = await readNewPassword({ fromStdin: values["password-stdin"] });
+    const password = await readNewPassword({ fromStdin: passwordFromStdin });
     if (!await account.provider.createUser(account.host, account.user, password)) {
       console.error(`parley adduser: ${account.jid} already exists`);
       return EXIT_FAILURE;
     }
     console.log(`Created ${account.jid}.`);
     return EXIT_OK;
-  } finally {
-    await account.close();
-  }
+  });
 }

@@ -37,3 +37,20 @@ export function positionals(values: string[], names: string[]): string[] {
   }
   return values;
 }
+
+/**
+ * For commands whose only option is `--config`: its value, or null once
+ * `--help` has been printed.
+ */
+export function parseConfigOnly(args: string[], help: string): { config?: string } | null {
+  const { values, positionals: rest } = parse(args, {
+    options: { ...CONFIG_OPTION, ...HELP_OPTION },
+    allowPositionals: true,
+  });
+  if (values.help) {
+    console.log(help);
+    return null;
+  }
+  positionals(rest, []);
+  return { config: values.config };
+}

@@ -3,7 +3,7 @@
  * refuse it, checked without starting it. One line per check so the output
  * reads as a checklist and greps well.
  */
-import { CONFIG_HELP, CONFIG_OPTION, HELP_OPTION, parse, positionals } from "./args.ts";
+import { CONFIG_HELP, parseConfigOnly } from "./args.ts";
 import { ConfigError, loadConfig } from "../config/load.ts";
 import { type Config, hostConfigs } from "../config/schema.ts";
 import { inspectCertificate } from "../tls/inspect.ts";
@@ -38,15 +38,8 @@ class Report {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals: rest } = parse(args, {
-    options: { ...CONFIG_OPTION, ...HELP_OPTION },
-    allowPositionals: true,
-  });
-  if (values.help) {
-    console.log(HELP);
-    return EXIT_OK;
-  }
-  positionals(rest, []);
+  const values = parseConfigOnly(args, HELP);
+  if (!values) return EXIT_OK;
   const report = new Report();
   let config: Config;
   try {

@@ -1,6 +1,6 @@
 /** `parley deluser JID`: delete an account and everything stored for it. */
-import { CONFIG_HELP, CONFIG_OPTION, HELP_OPTION, parse, positionals } from "./args.ts";
-import { openAccount } from "./account.ts";
+import { CONFIG_HELP } from "./args.ts";
+import { runAccountCommand } from "./account.ts";
 import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_OK } from "./exit.ts";
 
 export const HELP = `Usage: parley deluser JID [options]
@@ -15,18 +15,8 @@ ${CONFIG_HELP}
 
 ${EXIT_CODES_HELP}`;
 
-export async function run(args: string[]): Promise<number> {
-  const { values, positionals: rest } = parse(args, {
-    options: { ...CONFIG_OPTION, ...HELP_OPTION },
-    allowPositionals: true,
-  });
-  if (values.help) {
-    console.log(HELP);
-    return EXIT_OK;
-  }
-  const [jid] = positionals(rest, ["JID"]);
-  const account = await openAccount(jid, values.config);
-  try {
+export function run(args: string[]): Promise<number> {
+  return runAccountCommand(args, HELP, false, async (account) => {
     if (!await account.provider.userExists(account.host, account.user)) {
       console.error(`parley deluser: ${account.jid} does not exist`);
       return EXIT_FAILURE;
@@ -38,7 +28,5 @@ export async function run(args: string[]): Promise<number> {
     await account.provider.deleteUser(account.host, account.user);
     console.log(`Deleted ${account.jid} and all of its data.`);
     return EXIT_OK;
-  } finally {
-    await account.close();
-  }
+  });
 }

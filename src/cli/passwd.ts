@@ -1,6 +1,6 @@
 /** `parley passwd JID`: set a new password. */
-import { CONFIG_HELP, CONFIG_OPTION, HELP_OPTION, parse, positionals } from "./args.ts";
-import { openAccount } from "./account.ts";
+import { CONFIG_HELP } from "./args.ts";
+import { runAccountCommand } from "./account.ts";
 import { readNewPassword } from "./password.ts";
 import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_OK } from "./exit.ts";
 
@@ -17,30 +17,18 @@ ${CONFIG_HELP}
 
 ${EXIT_CODES_HELP}`;
 
-export async function run(args: string[]): Promise<number> {
-  const { values, positionals: rest } = parse(args, {
-    options: { ...CONFIG_OPTION, ...HELP_OPTION, "password-stdin": { type: "boolean" } },
-    allowPositionals: true,
-  });
-  if (values.help) {
-    console.log(HELP);
-    return EXIT_OK;
-  }
-  const [jid] = positionals(rest, ["JID"]);
-  const account = await openAccount(jid, values.config);
-  try {
+export function run(args: string[]): Promise<number> {
+  return runAccountCommand(args, HELP, true, async (account, passwordFromStdin) => {
     if (!await account.provider.userExists(account.host, account.user)) {
       console.error(`parley passwd: ${account.jid} does not exist`);
       return EXIT_FAILURE;
     }
-    const password = await readNewPassword({ fromStdin: values["password-stdin"] });
+    const password = await readNewPassword({ fromStdin: passwordFromStdin });
     if (!await account.provider.setPassword(account.host, account.user, password)) {
       console.error(`parley passwd: ${account.jid} does not exist`);
       return EXIT_FAILURE;
     }
     console.log(`Password of ${account.jid} changed.`);
     return EXIT_OK;
-  } finally {
-    await account.close();
-  }
+  });
 }

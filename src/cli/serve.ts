@@ -1,5 +1,5 @@
 /** `parley serve`: run until SIGINT/SIGTERM, then shut down cleanly. */
-import { CONFIG_HELP, CONFIG_OPTION, HELP_OPTION, parse, positionals } from "./args.ts";
+import { CONFIG_HELP, parseConfigOnly } from "./args.ts";
 import { loadConfig } from "../config/load.ts";
 import { configureLogging, logger } from "../log.ts";
 import { startServer } from "../server.ts";
@@ -20,15 +20,8 @@ ${EXIT_CODES_HELP}`;
 const SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM"];
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals: rest } = parse(args, {
-    options: { ...CONFIG_OPTION, ...HELP_OPTION },
-    allowPositionals: true,
-  });
-  if (values.help) {
-    console.log(HELP);
-    return EXIT_OK;
-  }
-  positionals(rest, []);
+  const values = parseConfigOnly(args, HELP);
+  if (!values) return EXIT_OK;
   const { config, path } = await loadConfig(values.config);
   await configureLogging(config.log);
   const log = logger("main");
