@@ -11,6 +11,7 @@ import { z } from "zod";
  */
 export const DEFAULT_MODULES = [
   "ping",
+  "register",
 ];
 
 const port = z.number().int().min(0).max(65535);

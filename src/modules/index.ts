@@ -1,12 +1,14 @@
 /** Every module Parley ships, by the name the config uses. One per line. */
 import type { ParleyModule } from "../core/module_api.ts";
 import { pingModule } from "./ping.ts";
+import { registerModule } from "./register/index.ts";
 import { sessionModule } from "./session.ts";
 
 export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
   [
     sessionModule,
     pingModule,
+    registerModule,
   ].map((m) => [m.name, m]),
 );
 

@@ -1,0 +1,107 @@
+/**
+ * Creating an account before authentication (XEP-0077 §3.1, §3.1.1). The
+ * core hands every pre-auth element to `stream-element`; this answers the
+ * register iqs among them directly on the stream (no from/to: the client
+ * has no address yet) and leaves everything else to the core, which ends
+ * the stream with not-authorized.
+ */
+import { el, type Element } from "../../xml/element.ts";
+import { StanzaError } from "../../core/errors.ts";
+import type { ModuleApi } from "../../core/module_api.ts";
+import type { Session } from "../../core/session.ts";
+import type { StreamElementEvent } from "../../stream/c2s.ts";
+import { FailureThrottle } from "../../auth/throttle.ts";
+import {
+  checkPassword,
+  checkUsername,
+  NS_REGISTER,
+  registrationFields,
+  submittedFields,
+} from "./fields.ts";
+
+export function setupNewAccounts(api: ModuleApi): void {
+  const settings = api.config.registration;
+  // Counts accounts created per client IP; the throttle class bounds its
+  // memory (oldest windows dropped past its key limit).
+  const perIp = new FailureThrottle(settings.maxPerIp, settings.windowSeconds);
+
+  api.hook<StreamElementEvent>("stream-element", ({ session, element }) => {
+    if (session.type !== "c2s_unauthed" || !isRegisterIq(element, api.domain)) return false;
+    // Credentials never cross an unencrypted stream unless the operator allowed it.
+    if (!session.conn.tls && !api.config.c2s.allowUnencrypted) return false;
+    const type = element.attrs.type;
+    if (type !== "get" && type !== "set") return type === "result" || type === "error";
+    const query = element.getChild("query", NS_REGISTER)!;
+    if (!settings.enabled) {
+      // XEP-0077 §3.1: a host without in-band registration answers service-unavailable.
+      reply(session, element, new StanzaError("cancel", "service-unavailable"));
+      return true;
+    }
+    if (type === "get") {
+      reply(session, element, registrationFields());
+      return true;
+    }
+    return register(session, element, query).then(
+      () => true,
+      (err) => {
+        api.log.error("registration failed: {err}", { err });
+        reply(session, element, new StanzaError("wait", "internal-server-error"));
+        return true;
+      },
+    );
+  });
+
+  async function register(session: Session, iq: Element, query: Element): Promise<void> {
+    if (query.getChild("remove")) {
+      // Nothing to remove before authentication (XEP-0077 §3.2 error table).
+      return reply(session, iq, new StanzaError("cancel", "unexpected-request"));
+    }
+    const fields = submittedFields(query);
+    const username = checkUsername(fields.username);
+    if (username instanceof StanzaError) return reply(session, iq, username);
+    const password = checkPassword(fields.password);
+    if (password instanceof StanzaError) return reply(session, iq, password);
+    const ip = session.conn.remoteAddress;
+    if (perIp.isBlocked(ip)) {
+      api.log.warn("{ip}: registration refused: {max} accounts in the window", {
+        ip,
+        max: settings.maxPerIp,
+      });
+      // XEP-0077 §3.1.1 names not-acceptable for too many registrations; "wait" says retry later.
+      return reply(
+        session,
+        iq,
+        new StanzaError("wait", "not-acceptable", "Too many accounts registered from this address"),
+      );
+    }
+    const created = await api.auth.createUser(api.domain, username, password);
+    if (session.destroyed) return;
+    if (!created) {
+      return reply(session, iq, new StanzaError("cancel", "conflict", "That username is taken"));
+    }
+    perIp.fail(ip);
+    api.log.info("{user}@{host} registered in-band from {ip}", {
+      user: username,
+      host: api.domain,
+      ip,
+    });
+    reply(session, iq);
+  }
+}
+
+function isRegisterIq(element: Element, domain: string): boolean {
+  if (element.name !== "iq" || element.attrs.xmlns !== undefined) return false;
+  const to = element.attrs.to;
+  if (to !== undefined && to.toLowerCase() !== domain) return false;
+  return element.getChild("query", NS_REGISTER) !== undefined;
+}
+
+/** An iq result (with `payload`) or error, written straight to the unbound stream. */
+function reply(session: Session, iq: Element, payload?: Element | StanzaError): void {
+  const id = iq.attrs.id;
+  if (payload instanceof StanzaError) {
+    session.send(el("iq", { type: "error", id }, payload.toElement()));
+  } else {
+    session.send(el("iq", { type: "result", id }, payload));
+  }
+}
