@@ -12,6 +12,7 @@ import { z } from "zod";
 export const DEFAULT_MODULES = [
   "ping",
   "register",
+  "disco",
 ];
 
 const port = z.number().int().min(0).max(65535);

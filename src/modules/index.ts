@@ -1,5 +1,6 @@
 /** Every module Parley ships, by the name the config uses. One per line. */
 import type { ParleyModule } from "../core/module_api.ts";
+import { discoModule } from "./disco.ts";
 import { pingModule } from "./ping.ts";
 import { registerModule } from "./register/index.ts";
 import { sessionModule } from "./session.ts";
@@ -9,6 +10,7 @@ export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
     sessionModule,
     pingModule,
     registerModule,
+    discoModule,
   ].map((m) => [m.name, m]),
 );
 

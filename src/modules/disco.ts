@@ -1,0 +1,216 @@
+/**
+ * Service Discovery (XEP-0030) for the server and, on their behalf, its
+ * accounts; the server's Entity Capabilities (XEP-0115) as a stream
+ * feature; its contact addresses (XEP-0157) as extended info (XEP-0128).
+ *
+ * Contract for other modules (events on the host):
+ *
+ * - `disco-items/host` `{ ev, items: Element[] }`: fired for disco#items
+ *   of the server without a node. Push `<item jid=… name=…/>` elements
+ *   onto `items` and return nothing (returning true would hide later
+ *   handlers' items). Handlers may be async.
+ * - `disco-info-node/<node>` `{ ev, query }`: disco#info of the server
+ *   with `node` (other than the caps node). `query` is the result's
+ *   `<query xmlns='…disco#info' node=…/>`: append identities and features
+ *   and return true. Unhandled → `item-not-found`.
+ * - `disco-items-node/<node>` `{ ev, query }`: the same for disco#items
+ *   (append `<item/>`s, return true). Ad-hoc commands (XEP-0050) hook
+ *   `disco-items-node/http://jabber.org/protocol/commands` and
+ *   `disco-info-node/<command node>`.
+ *
+ * To throw a specific error from a node handler, throw a StanzaError.
+ *
+ * Accounts (XEP-0030 §8, security considerations): disco#info of a bare
+ * JID answers only the account itself and users with a presence
+ * subscription to it (from/both), asked through `roster/get-subscription`
+ * (see `subscriptionOf`); everyone else, and any query about an account
+ * that does not exist, gets `service-unavailable`, so the reply never
+ * tells a stranger whether an account exists. disco#items of an account
+ * is an empty result for now (PEP hooks it later).
+ */
+import { el, type Element } from "../xml/element.ts";
+import { NS } from "../xml/namespaces.ts";
+import { parseJid } from "../jid.ts";
+import { StanzaError } from "../core/errors.ts";
+import type { ModuleApi, ParleyModule } from "../core/module_api.ts";
+import type { StanzaEvent } from "../core/router.ts";
+import type { Config } from "../config/schema.ts";
+import { form, type FormField } from "../util/dataforms.ts";
+import { CAPS_NODE, capsVer } from "./caps.ts";
+
+export const NS_CAPS = "http://jabber.org/protocol/caps";
+const SERVERINFO = "http://jabber.org/network/serverinfo";
+const CONTACT_KINDS = ["abuse", "admin", "feedback", "sales", "security", "support"] as const;
+
+export interface DiscoNodeEvent {
+  ev: StanzaEvent;
+  query: Element;
+}
+
+export interface DiscoItemsEvent {
+  ev: StanzaEvent;
+  items: Element[];
+}
+
+/** `roster/get-subscription`: the roster module fills `subscription` and returns true. */
+export interface SubscriptionQuery {
+  /** Username (localpart) whose roster is asked. */
+  owner: string;
+  /** Bare JID of the contact. */
+  contact: string;
+  subscription?: "none" | "to" | "from" | "both";
+}
+
+/** The subscription `contact` has in `owner`'s roster; "none" without a roster module. */
+export async function subscriptionOf(
+  api: ModuleApi,
+  owner: string,
+  contact: string,
+): Promise<string> {
+  const q: SubscriptionQuery = { owner, contact };
+  await api.fire("roster/get-subscription", q);
+  return q.subscription ?? "none";
+}
+
+/** XEP-0157 contact addresses as a serverinfo form, or undefined when none is configured. */
+export function contactForm(config: Config): Element | undefined {
+  const fields: FormField[] = [];
+  for (const kind of CONTACT_KINDS) {
+    const values = config.contactAddresses[kind];
+    if (values.length > 0) fields.push({ var: `${kind}-addresses`, type: "list-multi", values });
+  }
+  return fields.length > 0 ? form("result", fields, { formType: SERVERINFO }) : undefined;
+}
+
+function result(ev: StanzaEvent, payload: Element): Element {
+  const iq = ev.stanza;
+  return el(
+    "iq",
+    { type: "result", id: iq.attrs.id, to: iq.attrs.from, from: ev.to?.full ?? iq.attrs.to },
+    payload,
+  );
+}
+
+export const discoModule: ParleyModule = {
+  name: "disco",
+  setup(api) {
+    const host = api.host;
+    api.addIdentity({ category: "server", type: "im", name: "Parley" });
+    api.addFeature(NS.discoInfo);
+    api.addFeature(NS.discoItems);
+    api.addFeature(NS_CAPS);
+    api.addAccountFeature(NS.discoInfo);
+    api.addAccountFeature(NS.discoItems);
+    const extended = contactForm(api.config);
+
+    // Features and identities are added during setup (by every module of
+    // the host), so the ver is computed on first use and kept until they
+    // change in number.
+    let cached: { key: string; ver: string } | undefined;
+    const ver = (): string => {
+      const key = host.discoIdentities.length + "/" + host.discoFeatures.size;
+      if (cached?.key !== key) {
+        cached = {
+          key,
+          ver: capsVer(host.discoIdentities, host.discoFeatures, extended ? [extended] : []),
+        };
+      }
+      return cached.ver;
+    };
+
+    const hostInfo = (node: string | undefined): Element => {
+      const query = el("query", { xmlns: NS.discoInfo, node });
+      for (const i of host.discoIdentities) {
+        query.append(el("identity", { category: i.category, type: i.type, name: i.name }));
+      }
+      for (const f of host.discoFeatures) query.append(el("feature", { var: f }));
+      if (extended) query.append(extended);
+      return query;
+    };
+
+    api.addStreamFeature((session) =>
+      session.type === "c2s"
+        ? el("c", { xmlns: NS_CAPS, hash: "sha-1", node: CAPS_NODE, ver: ver() })
+        : undefined
+    );
+
+    const answerNode = async (
+      ev: StanzaEvent,
+      kind: "info" | "items",
+      node: string,
+    ): Promise<boolean> => {
+      const query = el("query", { xmlns: kind === "info" ? NS.discoInfo : NS.discoItems, node });
+      const handled = await api.fire<DiscoNodeEvent>(`disco-${kind}-node/${node}`, { ev, query });
+      if (!handled) throw new StanzaError("cancel", "item-not-found");
+      ev.origin?.send(result(ev, query));
+      return true;
+    };
+
+    api.hook(`iq-get/host/${NS.discoInfo}:query`, (ev: StanzaEvent) => {
+      const node = ev.stanza.firstElement()!.attrs.node;
+      if (node === undefined || node === CAPS_NODE + "#" + ver()) {
+        ev.origin?.send(result(ev, hostInfo(node)));
+        return true;
+      }
+      return answerNode(ev, "info", node);
+    });
+
+    api.hook(`iq-get/host/${NS.discoItems}:query`, async (ev: StanzaEvent) => {
+      const node = ev.stanza.firstElement()!.attrs.node;
+      if (node !== undefined) return answerNode(ev, "items", node);
+      const items: Element[] = [];
+      await api.fire<DiscoItemsEvent>("disco-items/host", { ev, items });
+      ev.origin?.send(result(ev, el("query", { xmlns: NS.discoItems }, ...items)));
+      return true;
+    });
+
+    // Accounts. Self queries come as iq-get/self (no `to`, or the own bare JID).
+    const accountInfo = (node: string | undefined): Element => {
+      const query = el("query", { xmlns: NS.discoInfo, node });
+      query.append(el("identity", { category: "account", type: "registered" }));
+      for (const f of host.accountFeatures) query.append(el("feature", { var: f }));
+      return query;
+    };
+
+    const reply = (ev: StanzaEvent, query: Element, self: boolean) => {
+      const iq = ev.stanza;
+      // A self query without `to` is answered without `from` (RFC 6120 §8.1.2.1).
+      const from = self && iq.attrs.to === undefined ? undefined : iq.attrs.to;
+      ev.origin?.send(
+        el("iq", { type: "result", id: iq.attrs.id, to: iq.attrs.from, from }, query),
+      );
+    };
+
+    api.hook(`iq-get/self/${NS.discoInfo}:query`, (ev: StanzaEvent) => {
+      const node = ev.stanza.firstElement()!.attrs.node;
+      if (node !== undefined) throw new StanzaError("cancel", "item-not-found");
+      reply(ev, accountInfo(undefined), true);
+      return true;
+    });
+
+    api.hook(`iq-get/bare/${NS.discoInfo}:query`, async (ev: StanzaEvent) => {
+      const owner = ev.to!.local!;
+      const requester = parseJid(ev.stanza.attrs.from ?? "")?.bare;
+      const unavailable = new StanzaError("cancel", "service-unavailable");
+      if (requester === undefined || !(await api.auth.userExists(api.domain, owner))) {
+        throw unavailable;
+      }
+      const sub = await subscriptionOf(api, owner, requester);
+      if (sub !== "from" && sub !== "both") throw unavailable;
+      const node = ev.stanza.firstElement()!.attrs.node;
+      if (node !== undefined) throw new StanzaError("cancel", "item-not-found");
+      reply(ev, accountInfo(undefined), false);
+      return true;
+    });
+
+    // §8: an empty result for accounts that do not exist and for strangers
+    // alike; there are no items to show anyone yet.
+    const accountItems = (self: boolean) => (ev: StanzaEvent) => {
+      const node = ev.stanza.firstElement()!.attrs.node;
+      reply(ev, el("query", { xmlns: NS.discoItems, node }), self);
+      return true;
+    };
+    api.hook(`iq-get/self/${NS.discoItems}:query`, accountItems(true));
+    api.hook(`iq-get/bare/${NS.discoItems}:query`, accountItems(false));
+  },
+};
