@@ -13,6 +13,7 @@ export const DEFAULT_MODULES = [
   "ping",
   "register",
   "disco",
+  "offline",
 ];
 
 const port = z.number().int().min(0).max(65535);

@@ -1,6 +1,7 @@
 /** Every module Parley ships, by the name the config uses. One per line. */
 import type { ParleyModule } from "../core/module_api.ts";
 import { discoModule } from "./disco.ts";
+import { offlineModule } from "./offline.ts";
 import { pingModule } from "./ping.ts";
 import { registerModule } from "./register/index.ts";
 import { sessionModule } from "./session.ts";
@@ -11,6 +12,7 @@ export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
     pingModule,
     registerModule,
     discoModule,
+    offlineModule,
   ].map((m) => [m.name, m]),
 );
 

@@ -1,0 +1,166 @@
+/**
+ * Offline messages (XEP-0160), delivered with a delay stamp (XEP-0203).
+ *
+ * Core delivery fires `message/offline` when a message for a local
+ * account finds no available resource with non-negative priority. We
+ * store chat and normal messages worth keeping for accounts that exist,
+ * up to `offline.maxMessages` each; over that the sender gets
+ * service-unavailable (XEP-0160 §2 step 3). At the next available
+ * presence with non-negative priority (XEP-0160 §2 step 5) the stored
+ * messages go to that resource, oldest first, and only those actually
+ * sent are deleted.
+ */
+import { el, type Element, serialize } from "../xml/element.ts";
+import { NS } from "../xml/namespaces.ts";
+import { XmlFrameParser } from "../xml/parser.ts";
+import { parseJid } from "../jid.ts";
+import { StanzaError } from "../core/errors.ts";
+import { parsePriority } from "../core/delivery.ts";
+import type { ParleyModule } from "../core/module_api.ts";
+import type { StanzaEvent } from "../core/router.ts";
+import type { Session } from "../core/session.ts";
+import type { SessionEvent } from "../core/sessions.ts";
+
+const HINTS = "urn:xmpp:hints";
+const CHATSTATES = "http://jabber.org/protocol/chatstates";
+
+/**
+ * Whether a chat/normal message is kept for later. XEP-0334 hints decide
+ * first (`no-store` wins); otherwise anything carrying a payload is kept,
+ * but not chat-state notifications alone (XEP-0160 §3: stale by the time
+ * they would arrive), nor a bare `<thread/>`.
+ */
+export function storeDecision(message: Element): "store" | "refuse" | "drop" {
+  if (message.getChild("no-store", HINTS)) return "refuse";
+  if (message.getChild("store", HINTS)) return "store";
+  for (const c of message.children) {
+    if (typeof c === "string") continue;
+    const ns = c.attrs.xmlns;
+    if (ns === CHATSTATES || ns === HINTS) continue;
+    if (ns === undefined && c.name === "thread") continue;
+    if (ns === undefined && c.name === "error") continue;
+    return "store";
+  }
+  return "drop";
+}
+
+/** XEP-0082 DateTime in UTC, with the Z the XEP-0203 `stamp` requires. */
+export function utcStamp(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** A stored stanza back as an Element (it was written by `serialize`). */
+function parseStored(xml: string): Element | undefined {
+  let out: Element | undefined;
+  const parser = new XmlFrameParser((f) => {
+    if (f.kind === "stanza" && out === undefined) out = f.element;
+  }, { maxStanzaSize: xml.length + 1 });
+  parser.write(
+    `<stream:stream xmlns='${NS.client}' xmlns:stream='${NS.stream}'>` + xml,
+  );
+  return out;
+}
+
+interface Stored {
+  /** The stanza as `serialize` wrote it. */
+  stanza: string;
+}
+
+export const offlineModule: ParleyModule = {
+  name: "offline",
+  setup(api) {
+    const archive = api.archive("offline");
+    const max = api.config.offline.maxMessages;
+    api.addFeature("msgoffline");
+
+    // Storage work for one user runs one job after another: the count check
+    // holds, messages keep the order they came in, and two resources coming
+    // online at once cannot both receive (and delete) the same messages.
+    const queues = new Map<string, Promise<unknown>>();
+    const queued = <T>(user: string, job: () => Promise<T>): Promise<T> => {
+      const run = (queues.get(user) ?? Promise.resolve()).then(job, job);
+      const tail = run.catch(() => {});
+      queues.set(user, tail);
+      void tail.then(() => {
+        if (queues.get(user) === tail) queues.delete(user);
+      });
+      return run;
+    };
+
+    api.hook("message/offline", async (ev: StanzaEvent) => {
+      const stanza = ev.stanza;
+      const type = stanza.attrs.type ?? "normal";
+      if (type !== "chat" && type !== "normal") return false;
+      const decision = storeDecision(stanza);
+      // Not stored: RFC 6121 §8.5.2.2.1 wants the sender told (the core
+      // bounces service-unavailable for unhandled events).
+      if (decision === "refuse") return false;
+      const user = ev.to?.local ?? ev.origin?.username;
+      if (user === undefined) return false;
+      const when = Date.now();
+      const from = parseJid(stanza.attrs.from ?? "")?.bare;
+      return await queued(user, async () => {
+        if (!(await api.auth.userExists(api.domain, user))) return false;
+        // Typing notifications and empty messages: nothing worth an error either.
+        if (decision === "drop") return true;
+        if (await archive.count(user) >= max) {
+          api.replyError(
+            ev,
+            new StanzaError("cancel", "service-unavailable", "Offline storage full"),
+          );
+          return true;
+        }
+        await archive.append(user, { when, with: from, value: { stanza: serialize(stanza) } });
+        return true;
+      });
+    });
+
+    const deliver = (session: Session): Promise<void> =>
+      queued(session.username!, async () => {
+        const user = session.username!;
+        const items = await archive.find(user);
+        const sent: string[] = [];
+        for (const item of items) {
+          // The session may have ended (or gone unavailable) while storage answered.
+          if (session.destroyed || !session.presence || session.priority < 0) break;
+          const stanza = parseStored((item.value as unknown as Stored).stanza);
+          if (stanza) {
+            stanza.append(
+              el(
+                "delay",
+                { xmlns: NS.delay, from: api.domain, stamp: utcStamp(item.when) },
+                "Offline Storage",
+              ),
+            );
+            session.send(stanza);
+          } else {
+            api.log.warn("dropping an unreadable offline message for {user}", { user });
+          }
+          sent.push(item.id);
+        }
+        if (sent.length > 0) await archive.delete(user, { ids: sent });
+      });
+
+    const deliverLater = (session: Session) =>
+      void deliver(session).catch((err) =>
+        api.log.error("offline delivery to {jid} failed: {err}", { jid: session.fullJid, err })
+      );
+
+    // Not awaited: other presence/initial handlers need not wait for storage.
+    api.hook("presence/initial", (ev: SessionEvent) => {
+      if (ev.session.priority >= 0) deliverLater(ev.session);
+    });
+
+    // A resource that was available with a negative priority and now sends
+    // a non-negative one "next sends non-negative available presence"
+    // (XEP-0160 §2 step 5) too. Runs before core delivery applies it.
+    api.hook("presence/self", (ev: StanzaEvent) => {
+      const s = ev.origin;
+      if (!s || ev.stanza.attrs.type !== undefined || s.presence === undefined) return;
+      if (s.priority < 0 && parsePriority(ev.stanza) >= 0) {
+        // After core delivery (a lower priority on this event) has applied it.
+        setTimeout(() => deliverLater(s), 0);
+      }
+    }, 1);
+  },
+};

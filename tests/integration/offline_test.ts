@@ -1,0 +1,162 @@
+import assert from "node:assert/strict";
+import { TestClient } from "../helpers/client.ts";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { NS } from "../../src/xml/namespaces.ts";
+import type { Element } from "../../src/xml/element.ts";
+
+function login(server: TestServer, user: string, resource: string, presence?: string | false) {
+  const password = user === "alice" ? "wonderland" : "builder";
+  return TestClient.login({ port: server.ports.c2s, user, password, resource, presence });
+}
+
+const stored = (server: TestServer, user: string) =>
+  server.storage.archive("localhost", "offline").count(user);
+
+/** Poll storage (bounded) until `user` has `n` offline messages. */
+async function untilStored(server: TestServer, user: string, n: number): Promise<void> {
+  const deadline = Date.now() + 3000;
+  while (await stored(server, user) !== n) {
+    if (Date.now() > deadline) {
+      throw new Error(`expected ${n} stored, have ${await stored(server, user)}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const isMsg = (e: Element) => e.name === "message";
+const condition = (e: Element) =>
+  e.getChild("error")?.getChildren().find((c) => c.attrs.xmlns === NS.stanzas)?.name;
+
+Deno.test("offline: stored while away, delivered in order with a delay stamp, once", async () => {
+  const server = await startTestServer();
+  try {
+    const a = await login(server, "alice", "a");
+    a.send("<message to='bob@localhost' type='chat' id='m1'><body>one</body></message>");
+    a.send("<message to='bob@localhost' id='m2'><body>two</body></message>");
+    // A full JID of a resource that is not there counts as the bare JID.
+    a.send(
+      "<message to='bob@localhost/gone' type='normal' id='m3'><subject>s</subject>" +
+        "<body>three</body><x xmlns='urn:example'>kept</x></message>",
+    );
+    await untilStored(server, "bob", 3);
+    await a.nothing((e) => e.attrs.type === "error", 50);
+
+    const before = Date.now();
+    const b = await login(server, "bob", "b");
+    const got = [await b.stanza(isMsg), await b.stanza(isMsg), await b.stanza(isMsg)];
+    assert.deepEqual(got.map((m) => m.getChildText("body")), ["one", "two", "three"]);
+    assert.deepEqual(got.map((m) => m.attrs.id), ["m1", "m2", "m3"]);
+    for (const m of got) {
+      assert.equal(m.attrs.from, "alice@localhost/a");
+      const delay = m.getChild("delay", NS.delay)!;
+      assert.equal(delay.attrs.from, "localhost");
+      assert.match(delay.attrs.stamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+      assert.ok(Date.parse(delay.attrs.stamp) <= before);
+    }
+    assert.equal(got[2].getChildText("subject"), "s");
+    assert.equal(got[2].getChild("x", "urn:example")?.text(), "kept", "other children kept");
+    await untilStored(server, "bob", 0);
+
+    // Delivered once only: the next login gets nothing.
+    b.close();
+    const again = await login(server, "bob", "b2");
+    await again.stanza((e) => e.name === "presence");
+    await again.nothing(isMsg, 200);
+    // And messages to an available resource are not stored.
+    a.send("<message to='bob@localhost' type='chat'><body>live</body></message>");
+    const live = await again.stanza(isMsg);
+    assert.equal(live.getChild("delay", NS.delay), undefined);
+    assert.equal(await stored(server, "bob"), 0);
+    a.close();
+    again.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("offline: full storage bounces service-unavailable", async () => {
+  const server = await startTestServer({ offline: { maxMessages: 2 } });
+  try {
+    const a = await login(server, "alice", "a");
+    a.send("<message to='bob@localhost' type='chat' id='f1'><body>1</body></message>");
+    a.send("<message to='bob@localhost' type='chat' id='f2'><body>2</body></message>");
+    await untilStored(server, "bob", 2);
+    a.send("<message to='bob@localhost' type='chat' id='f3'><body>3</body></message>");
+    const err = await a.stanza((e) => e.attrs.id === "f3");
+    assert.equal(err.attrs.type, "error");
+    assert.equal(condition(err), "service-unavailable");
+    assert.equal(await stored(server, "bob"), 2);
+    a.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("offline: no-store hint bounced, headline and chat states not stored", async () => {
+  const server = await startTestServer();
+  try {
+    const a = await login(server, "alice", "a");
+    a.send(
+      "<message to='bob@localhost' type='chat' id='h1'><body>x</body>" +
+        "<no-store xmlns='urn:xmpp:hints'/></message>",
+    );
+    assert.equal(condition(await a.stanza((e) => e.attrs.id === "h1")), "service-unavailable");
+    a.send("<message to='bob@localhost' type='headline' id='h2'><body>news</body></message>");
+    a.send(
+      "<message to='bob@localhost' type='chat' id='h3'>" +
+        "<composing xmlns='http://jabber.org/protocol/chatstates'/></message>",
+    );
+    // A store hint keeps even an otherwise empty message.
+    a.send(
+      "<message to='bob@localhost' type='chat' id='h4'><store xmlns='urn:xmpp:hints'/></message>",
+    );
+    await untilStored(server, "bob", 1);
+    await a.nothing((e) => e.attrs.type === "error", 100);
+    const b = await login(server, "bob", "b");
+    assert.equal((await b.stanza(isMsg)).attrs.id, "h4");
+    await b.nothing(isMsg, 150);
+    // Unknown users are not stored for: the core bounces.
+    a.send("<message to='nobody@localhost' type='chat' id='h5'><body>?</body></message>");
+    assert.equal(condition(await a.stanza((e) => e.attrs.id === "h5")), "service-unavailable");
+    a.close();
+    b.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("offline: a negative-priority resource gets nothing until it goes non-negative", async () => {
+  const server = await startTestServer();
+  try {
+    const a = await login(server, "alice", "a");
+    a.send("<message to='bob@localhost' type='chat' id='n1'><body>wait</body></message>");
+    await untilStored(server, "bob", 1);
+    const b = await login(server, "bob", "b", "<presence><priority>-1</priority></presence>");
+    await b.stanza((e) => e.name === "presence");
+    await b.nothing(isMsg, 150);
+    assert.equal(await stored(server, "bob"), 1);
+    b.send("<presence><priority>0</priority></presence>");
+    const m = await b.stanza(isMsg);
+    assert.equal(m.attrs.id, "n1");
+    assert.ok(m.getChild("delay", NS.delay));
+    await untilStored(server, "bob", 0);
+    a.close();
+    b.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("offline: msgoffline is advertised", async () => {
+  const server = await startTestServer();
+  try {
+    const a = await login(server, "alice", "a");
+    a.send(`<iq type='get' id='d1' to='localhost'><query xmlns='${NS.discoInfo}'/></iq>`);
+    const r = await a.stanza((e) => e.attrs.id === "d1");
+    const vars = r.getChild("query", NS.discoInfo)!.getChildren("feature").map((f) => f.attrs.var);
+    assert.ok(vars.includes("msgoffline"));
+    a.close();
+  } finally {
+    await server.stop();
+  }
+});
