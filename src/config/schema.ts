@@ -12,6 +12,7 @@ import { z } from "zod";
 export const DEFAULT_MODULES = [
   "ping",
   "register",
+  "adhoc",
   "disco",
   "offline",
 ];

@@ -1,5 +1,6 @@
 /** Every module Parley ships, by the name the config uses. One per line. */
 import type { ParleyModule } from "../core/module_api.ts";
+import { adhocModule } from "./adhoc/index.ts";
 import { discoModule } from "./disco.ts";
 import { offlineModule } from "./offline.ts";
 import { pingModule } from "./ping.ts";
@@ -11,6 +12,7 @@ export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
     sessionModule,
     pingModule,
     registerModule,
+    adhocModule,
     discoModule,
     offlineModule,
   ].map((m) => [m.name, m]),
