@@ -11,6 +11,8 @@ import { z } from "zod";
  */
 export const DEFAULT_MODULES = [
   "ping",
+  "roster",
+  "presence",
   "register",
   "adhoc",
   "disco",

@@ -6,10 +6,14 @@ import { offlineModule } from "./offline.ts";
 import { pingModule } from "./ping.ts";
 import { registerModule } from "./register/index.ts";
 import { sessionModule } from "./session.ts";
+import { rosterModule } from "./roster/roster_module.ts";
+import { presenceModule } from "./roster/presence_module.ts";
 
 export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
   [
     sessionModule,
+    rosterModule,
+    presenceModule,
     pingModule,
     registerModule,
     adhocModule,

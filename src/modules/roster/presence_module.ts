@@ -1,0 +1,200 @@
+/**
+ * Presence (RFC 6121 §3, §4): subscriptions through the state machine,
+ * initial presence with probes and broadcast, updates, unavailable on
+ * logout or connection loss, directed presence, probes from contacts.
+ *
+ * It takes `presence/self` over from the core default (and still emits
+ * `presence/initial` after the broadcast, for offline delivery), and hooks
+ * the sender side (`pre-presence/*`: outbound processing) and the
+ * recipient side (`presence/bare|full`: inbound processing) separately.
+ */
+import { Element } from "../../xml/element.ts";
+import { parseJid } from "../../jid.ts";
+import { el } from "../../xml/element.ts";
+import type { ParleyModule } from "../../core/module_api.ts";
+import type { StanzaEvent } from "../../core/router.ts";
+import type { Session } from "../../core/session.ts";
+import type { SessionEvent } from "../../core/sessions.ts";
+import { parsePriority } from "../../core/delivery.ts";
+import { type Roster, rosterStore } from "./roster_store.ts";
+import { SubscriptionRouting } from "./subscription_routing.ts";
+import {
+  receivesPresence,
+  sendsPresence,
+  SUBSCRIPTION_TYPES,
+  type SubscriptionType,
+} from "./subscriptions.ts";
+
+const NS_PREAPPROVAL = "urn:xmpp:features:pre-approval";
+
+export const presenceModule: ParleyModule = {
+  name: "presence",
+  setup(api) {
+    const store = rosterStore(api);
+    const subs = new SubscriptionRouting(api, store);
+    /** Where each resource sent directed available presence (RFC 6121 §4.6). */
+    const directed = new WeakMap<Session, Set<string>>();
+
+    api.addStreamFeature((session) =>
+      session.type === "c2s" ? el("sub", { xmlns: NS_PREAPPROVAL }) : undefined
+    );
+
+    const rosterOf = (session: Session): Roster | Promise<Roster> =>
+      (session.roster as Roster | undefined) ?? store.run(session.username!, (r) => r);
+
+    // ---- sender side: outbound processing ---------------------------------
+
+    const outboundPresence = (ev: StanzaEvent) => {
+      const origin = ev.origin;
+      const to = ev.to;
+      if (!origin || !to) return false;
+      const type = ev.stanza.attrs.type;
+      if (type !== undefined && SUBSCRIPTION_TYPES.has(type)) {
+        // §3: subscription stanzas are about bare JIDs whatever the client wrote.
+        if (to.local === undefined && to.domain === api.domain) return true;
+        return subs.outbound(origin.username!, to.bare, type as SubscriptionType, ev.stanza)
+          .then(() => true);
+      }
+      if (to.bare === origin.bareJid) return false;
+      if (type === undefined) {
+        let set = directed.get(origin);
+        if (!set) directed.set(origin, set = new Set());
+        set.add(to.full);
+      } else if (type === "unavailable") {
+        directed.get(origin)?.delete(to.full);
+      }
+      return false;
+    };
+    for (const toType of ["bare", "full", "host", "remote"]) {
+      api.hook("pre-presence/" + toType, outboundPresence);
+    }
+
+    // ---- recipient side: inbound processing -------------------------------
+
+    const inboundPresence = (ev: StanzaEvent) => {
+      const to = ev.to!;
+      const user = to.local!;
+      const stanza = ev.stanza;
+      const type = stanza.attrs.type;
+      const from = stanza.attrs.from === undefined ? undefined : parseJid(stanza.attrs.from);
+      if (type !== undefined && SUBSCRIPTION_TYPES.has(type)) {
+        // §3.1.3 and friends: to a full JID counts as to the bare JID.
+        if (!from) return true;
+        return subs.inbound(user, from.bare, type as SubscriptionType, stanza).then(() => true);
+      }
+      if (type === "probe") {
+        if (!from) return true;
+        return subs.probe(user, from.bare, from.full).then(() => true);
+      }
+      if (type === "error") {
+        // Errors go to the resource they answer, never to the bare JID.
+        if (to.resource !== undefined) api.sessions.full(to.full, api.domain)?.send(stanza);
+        return true;
+      }
+      if (type !== undefined && type !== "unavailable") return true;
+      // Available/unavailable: the core delivers it, but after any pending
+      // roster change for this user (a push before the presence it allows).
+      const busy = store.busy(user);
+      return busy ? store.after(user, () => false) : false;
+    };
+    api.hook("presence/bare", inboundPresence);
+    api.hook("presence/full", inboundPresence);
+
+    // ---- the user's own presence ------------------------------------------
+
+    /** Own resources: every available one, and the sender itself. */
+    const toOwnResources = (origin: Session, stanza: Element) => {
+      const bare = api.sessions.bare(api.domain, origin.username!);
+      if (!bare) return;
+      for (const s of bare.sessions.values()) {
+        if ((s.presence || s === origin) && !s.destroyed) s.send(stanza);
+      }
+    };
+
+    /** To every contact with a from/both subscription; returns their bare JIDs. */
+    const toSubscribers = (roster: Roster, stanza: Element, from: string): Set<string> => {
+      const sent = new Set<string>();
+      for (const item of roster.items.values()) {
+        if (!sendsPresence(item.subscription)) continue;
+        api.send(SubscriptionRouting.readdress(stanza, from, item.jid));
+        sent.add(item.jid);
+      }
+      return sent;
+    };
+
+    const initialPresence = (origin: Session, roster: Roster) => {
+      const userBare = origin.bareJid!;
+      // §4.2.2: the new resource learns about the user's other resources…
+      const bare = api.sessions.bare(api.domain, origin.username!);
+      for (const s of bare?.sessions.values() ?? []) {
+        if (s !== origin && s.presence) origin.send(s.presence);
+      }
+      // …and §4.3.1: about its contacts: probes, answered here for local ones.
+      for (const item of roster.items.values()) {
+        if (!receivesPresence(item.subscription)) continue;
+        const jid = parseJid(item.jid);
+        if (jid?.local !== undefined && jid.domain === api.domain) {
+          subs.answerLocalProbe(jid.local, origin);
+        } else {
+          api.send(el("presence", { type: "probe", from: userBare, to: item.jid }));
+        }
+      }
+      // §3.1.3: subscription requests still waiting for an answer.
+      for (const request of roster.pending.values()) origin.send(request);
+    };
+
+    const selfPresence = (ev: StanzaEvent) => {
+      const origin = ev.origin;
+      if (!origin) return true;
+      const stanza = ev.stanza;
+      const type = stanza.attrs.type;
+      if (type !== undefined && type !== "unavailable") return true;
+      const from = origin.fullJid!;
+      // Everything that reads session state happens now: on connection loss
+      // the registry forgets this session right after this event.
+      const wasAvailable = origin.presence !== undefined;
+      let directedTo: Set<string> | undefined;
+      if (type === undefined) {
+        origin.priority = parsePriority(stanza);
+        origin.presence = stanza;
+      } else {
+        origin.presence = undefined;
+        directedTo = directed.get(origin);
+        directed.delete(origin);
+      }
+      toOwnResources(origin, stanza);
+      const finish = (roster: Roster) => {
+        if (type === undefined) {
+          toSubscribers(roster, stanza, from);
+          if (!wasAvailable && !origin.destroyed) {
+            initialPresence(origin, roster);
+            // After the broadcast: offline messages and the like follow it (XEP-0160).
+            api.emit<SessionEvent>("presence/initial", { session: origin });
+          }
+          return true;
+        }
+        const sent = wasAvailable ? toSubscribers(roster, stanza, from) : new Set<string>();
+        for (const jid of directedTo ?? []) {
+          const target = parseJid(jid);
+          if (target && sent.has(target.bare)) continue;
+          api.send(SubscriptionRouting.readdress(stanza, from, jid));
+        }
+        return true;
+      };
+      const roster = rosterOf(origin);
+      return roster instanceof Promise ? roster.then(finish) : finish(roster);
+    };
+    api.hook("presence/self", selfPresence);
+
+    // A session that ends without unavailable presence (it never sent any)
+    // still owes it to whoever got its directed presence.
+    api.hook<SessionEvent>("resource-unbind", ({ session }) => {
+      const set = directed.get(session);
+      if (!set) return;
+      directed.delete(session);
+      for (const jid of set) {
+        api.send(new Element("presence", { type: "unavailable", from: session.fullJid!, to: jid }));
+      }
+    });
+  },
+};

@@ -1,0 +1,307 @@
+/**
+ * Rosters in memory and in storage. While a user is online their roster
+ * lives in the registry's bare session (`sessions.setRoster`), shared by
+ * their resources; it is always written through to `keyval("roster")`.
+ * Every read-modify-write of one user's roster runs in that user's queue,
+ * so two resources binding at once load it once, and a change made while
+ * the user is offline is never lost to a concurrent load.
+ *
+ * The roster and presence modules share one store per host (the two are
+ * one feature split in two modules, so they live in one folder).
+ */
+import { Element } from "../../xml/element.ts";
+import { el } from "../../xml/element.ts";
+import { randomId } from "../../util/random.ts";
+import type { ModuleApi } from "../../core/module_api.ts";
+import type { Host } from "../../core/host.ts";
+import type { SessionEvent } from "../../core/sessions.ts";
+import type { Json, KeyValStore } from "../../storage/types.ts";
+import { NO_SUBSCRIPTION, type Subscription, type SubState } from "./subscriptions.ts";
+
+export const NS_ROSTER = "jabber:iq:roster";
+
+export interface RosterItem {
+  jid: string;
+  name?: string;
+  groups: string[];
+  subscription: Subscription;
+  /** Pending out: `ask='subscribe'`. */
+  ask: boolean;
+  /** Pre-approved (§3.4): `approved='true'`. */
+  approved: boolean;
+}
+
+export class Roster {
+  /** Bumped on every change; sent as `ver` (RFC 6121 §2.6). */
+  version = 0;
+  readonly items = new Map<string, RosterItem>();
+  /**
+   * Pending inbound subscription requests, by bare JID, with the original
+   * stanza: kept out of the roster itself (RFC 6121 §3.1.3) and delivered
+   * again at the user's next initial presence.
+   */
+  readonly pending = new Map<string, Element>();
+
+  get ver(): string {
+    return String(this.version);
+  }
+
+  state(jid: string): SubState {
+    const item = this.items.get(jid);
+    const pendingIn = this.pending.has(jid);
+    if (!item) return pendingIn ? { ...NO_SUBSCRIPTION, pendingIn } : NO_SUBSCRIPTION;
+    return {
+      subscription: item.subscription,
+      pendingOut: item.ask,
+      pendingIn,
+      preApproved: item.approved,
+    };
+  }
+
+  /**
+   * Apply a new subscription state for `jid`. Returns the roster item when
+   * it changed (for a push); `request` is the stanza to keep when a
+   * request becomes pending.
+   */
+  applyState(jid: string, s: SubState, request?: Element): RosterItem | undefined {
+    if (s.pendingIn) this.pending.set(jid, request ?? this.pending.get(jid)!);
+    else this.pending.delete(jid);
+    let item = this.items.get(jid);
+    const visible = s.subscription !== "none" || s.pendingOut || s.preApproved;
+    if (!item) {
+      // Only an outbound request, an approval or a pre-approval creates an item.
+      if (!visible) return undefined;
+      item = { jid, groups: [], subscription: "none", ask: false, approved: false };
+      this.items.set(jid, item);
+    } else if (
+      item.subscription === s.subscription && item.ask === s.pendingOut &&
+      item.approved === s.preApproved
+    ) {
+      return undefined;
+    }
+    item.subscription = s.subscription;
+    item.ask = s.pendingOut;
+    item.approved = s.preApproved;
+    return item;
+  }
+
+  toJson(): Json {
+    const items: Json[] = [];
+    for (const i of this.items.values()) {
+      const o: { [k: string]: Json } = {
+        jid: i.jid,
+        groups: i.groups,
+        subscription: i.subscription,
+      };
+      if (i.name !== undefined) o.name = i.name;
+      if (i.ask) o.ask = true;
+      if (i.approved) o.approved = true;
+      items.push(o);
+    }
+    const pending: { [k: string]: Json } = {};
+    for (const [jid, stanza] of this.pending) pending[jid] = elementToJson(stanza);
+    return { version: this.version, items, pending };
+  }
+
+  static fromJson(value: Json | undefined): Roster {
+    const r = new Roster();
+    if (!value || typeof value !== "object" || Array.isArray(value)) return r;
+    if (typeof value.version === "number") r.version = value.version;
+    if (Array.isArray(value.items)) {
+      for (const raw of value.items) {
+        if (!raw || typeof raw !== "object" || Array.isArray(raw)) continue;
+        if (typeof raw.jid !== "string") continue;
+        r.items.set(raw.jid, {
+          jid: raw.jid,
+          name: typeof raw.name === "string" ? raw.name : undefined,
+          groups: Array.isArray(raw.groups)
+            ? raw.groups.filter((g): g is string => typeof g === "string")
+            : [],
+          subscription: isSubscription(raw.subscription) ? raw.subscription : "none",
+          ask: raw.ask === true,
+          approved: raw.approved === true,
+        });
+      }
+    }
+    const pending = value.pending;
+    if (pending && typeof pending === "object" && !Array.isArray(pending)) {
+      for (const [jid, stanza] of Object.entries(pending)) {
+        const e = elementFromJson(stanza);
+        if (e) r.pending.set(jid, e);
+      }
+    }
+    return r;
+  }
+}
+
+function isSubscription(s: unknown): s is Subscription {
+  return s === "none" || s === "to" || s === "from" || s === "both";
+}
+
+/** An Element as JSON: [name, attrs, ...children]. */
+function elementToJson(e: Element): Json {
+  return [
+    e.name,
+    { ...e.attrs },
+    ...e.children.map((c) => typeof c === "string" ? c : elementToJson(c)),
+  ];
+}
+
+function elementFromJson(j: Json): Element | undefined {
+  if (!Array.isArray(j) || typeof j[0] !== "string") return undefined;
+  const attrs = j[1];
+  if (!attrs || typeof attrs !== "object" || Array.isArray(attrs)) return undefined;
+  const a: Record<string, string> = {};
+  for (const [k, v] of Object.entries(attrs)) if (typeof v === "string") a[k] = v;
+  const kids: (Element | string)[] = [];
+  for (const c of j.slice(2)) {
+    if (typeof c === "string") kids.push(c);
+    else {
+      const e = elementFromJson(c);
+      if (e) kids.push(e);
+    }
+  }
+  return new Element(j[0], a, kids);
+}
+
+/** `<item/>` as in a roster result or push. */
+export function itemElement(item: RosterItem): Element {
+  return el(
+    "item",
+    {
+      jid: item.jid,
+      name: item.name,
+      subscription: item.subscription,
+      ask: item.ask ? "subscribe" : undefined,
+      approved: item.approved ? "true" : undefined,
+    },
+    ...item.groups.map((g) => el("group", {}, g)),
+  );
+}
+
+export class RosterStore {
+  readonly #api: ModuleApi;
+  readonly #kv: KeyValStore;
+  /** The tail of each user's queue of roster operations. */
+  readonly #queues = new Map<string, Promise<unknown>>();
+
+  constructor(api: ModuleApi) {
+    this.#api = api;
+    this.#kv = api.keyval("roster");
+    // The first resource of a user loads the roster for all of them.
+    api.hook<SessionEvent>("resource-bind", ({ session }) => {
+      const user = session.username!;
+      if (this.cached(user) === undefined) {
+        this.run(user, () => undefined).catch((err) =>
+          api.log.error("loading the roster of {user} failed: {err}", { user, err })
+        );
+      }
+    });
+  }
+
+  /** The in-memory roster of an online user, if loaded. */
+  cached(user: string): Roster | undefined {
+    return this.#api.sessions.bare(this.#api.domain, user)?.roster as Roster | undefined;
+  }
+
+  /**
+   * Run `fn` on the user's roster, after every earlier operation on it.
+   * The roster is the online copy when there is one, else loaded from
+   * storage (and kept in memory if the user is online).
+   */
+  run<T>(user: string, fn: (roster: Roster) => T | Promise<T>): Promise<T> {
+    const prev = this.#queues.get(user) ?? Promise.resolve();
+    const next = prev.then(async () => fn(await this.#get(user)));
+    this.#track(user, next);
+    return next;
+  }
+
+  async #get(user: string): Promise<Roster> {
+    const cached = this.cached(user);
+    if (cached) return cached;
+    const roster = Roster.fromJson(await this.#kv.get(user));
+    const bare = this.#api.sessions.bare(this.#api.domain, user);
+    if (bare && bare.roster === undefined) {
+      this.#api.sessions.setRoster(this.#api.domain, user, roster);
+    }
+    return this.cached(user) ?? roster;
+  }
+
+  /** Record a change: new version, written to storage. Call inside `run`. */
+  async save(user: string, roster: Roster): Promise<void> {
+    roster.version++;
+    await this.#kv.set(user, roster.toJson());
+  }
+
+  /** RFC 6121 §2.1.6: send the changed item to every interested resource. */
+  push(user: string, roster: Roster, item: Element): void {
+    const bare = this.#api.sessions.bare(this.#api.domain, user);
+    if (!bare) return;
+    for (const s of bare.sessions.values()) {
+      if (!s.interested) continue;
+      s.send(
+        el(
+          "iq",
+          { type: "set", id: "push-" + randomId(10), to: s.fullJid },
+          el("query", { xmlns: NS_ROSTER, ver: roster.ver }, item),
+        ),
+      );
+    }
+  }
+
+  /**
+   * Store a new subscription state for `contact` (inside `run`): saved and
+   * pushed when it changed. `request` is kept for a new pending request.
+   */
+  async commit(
+    user: string,
+    roster: Roster,
+    contact: string,
+    s: SubState,
+    request?: Element,
+  ): Promise<boolean> {
+    const before = roster.state(contact);
+    const item = roster.applyState(contact, s, request);
+    const changed = item !== undefined || before.pendingIn !== s.pendingIn;
+    if (changed) await this.save(user, roster);
+    if (item) this.push(user, roster, itemElement(item));
+    return changed;
+  }
+
+  /**
+   * The tail of the user's queue when operations are pending: presence
+   * from a contact waits behind them, so a client sees the roster push for
+   * a new subscription before the presence it allows.
+   */
+  busy(user: string): Promise<unknown> | undefined {
+    return this.#queues.get(user);
+  }
+
+  /** Queue `fn` behind the user's pending roster operations without loading the roster. */
+  after<T>(user: string, fn: () => T | Promise<T>): Promise<T> {
+    const prev = this.#queues.get(user) ?? Promise.resolve();
+    const next = prev.then(fn);
+    this.#track(user, next);
+    return next;
+  }
+
+  #track(user: string, next: Promise<unknown>): void {
+    const tail = next.catch(() => {});
+    this.#queues.set(user, tail);
+    tail.then(() => {
+      if (this.#queues.get(user) === tail) this.#queues.delete(user);
+    });
+  }
+}
+
+const stores = new WeakMap<Host, RosterStore>();
+
+/** The host's roster store, created by whichever of roster/presence sets up first. */
+export function rosterStore(api: ModuleApi): RosterStore {
+  let s = stores.get(api.host);
+  if (!s) {
+    s = new RosterStore(api);
+    stores.set(api.host, s);
+  }
+  return s;
+}

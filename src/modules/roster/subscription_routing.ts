@@ -1,0 +1,152 @@
+/**
+ * Applying the subscription state machine: the outbound half (a local
+ * user sends subscribe/subscribed/unsubscribe/unsubscribed: RFC 6121
+ * §3.1.2, §3.1.5, §3.2.2, §3.3.2, §3.4) and the inbound half (one arrives
+ * for a local user: §3.1.3, §3.1.6, §3.2.3, §3.3.3), and answering
+ * presence probes (§4.3.2). The halves only meet through routed stanzas,
+ * so a remote server can sit between them.
+ */
+import { Element } from "../../xml/element.ts";
+import type { ModuleApi } from "../../core/module_api.ts";
+import type { Session } from "../../core/session.ts";
+import type { Roster, RosterStore } from "./roster_store.ts";
+import { inbound, outbound, sendsPresence, type SubscriptionType } from "./subscriptions.ts";
+
+export class SubscriptionRouting {
+  constructor(readonly api: ModuleApi, readonly store: RosterStore) {}
+
+  #bare(user: string): string {
+    return user + "@" + this.api.domain;
+  }
+
+  /** A copy of `stanza` readdressed; children are shared (stanzas are immutable once routed). */
+  static readdress(stanza: Element, from: string, to: string, type?: string): Element {
+    const attrs: Record<string, string> = { ...stanza.attrs, from, to };
+    if (type !== undefined) attrs.type = type;
+    return new Element(stanza.name, attrs, stanza.children);
+  }
+
+  /** Presence from each of the user's available resources to `to` (or unavailable from each). */
+  sendPresenceOf(user: string, to: string, unavailable: boolean): void {
+    const bare = this.api.sessions.bare(this.api.domain, user);
+    if (!bare) return;
+    for (const s of bare.sessions.values()) {
+      if (!s.presence) continue;
+      this.api.send(
+        unavailable
+          ? new Element("presence", { type: "unavailable", from: s.fullJid!, to })
+          : SubscriptionRouting.readdress(s.presence, s.fullJid!, to),
+      );
+    }
+  }
+
+  /** Outbound processing of a subscription stanza from a local user to `contact` (a bare JID). */
+  async outbound(
+    user: string,
+    contact: string,
+    type: SubscriptionType,
+    stanza: Element,
+  ): Promise<void> {
+    const userBare = this.#bare(user);
+    if (contact === userBare) return;
+    const result = await this.store.run(user, async (roster) => {
+      const r = outbound(type, roster.state(contact));
+      await this.store.commit(user, roster, contact, r.state);
+      return r;
+    });
+    if (!result.route) return;
+    // §3.1.2: the server stamps the user's bare JID and routes to the contact's bare JID.
+    this.api.send(SubscriptionRouting.readdress(stanza, userBare, contact));
+    // §3.1.5: an approval is followed by the user's current presence;
+    // §3.2.2: a cancellation by unavailable presence.
+    if (type === "subscribed") this.sendPresenceOf(user, contact, false);
+    else if (type === "unsubscribed") this.sendPresenceOf(user, contact, true);
+  }
+
+  /**
+   * Inbound processing of a subscription stanza for local `user` from
+   * `contact` (a bare JID). Stanzas for accounts that do not exist are
+   * dropped (RFC 6121 §8.5.1).
+   */
+  async inbound(
+    user: string,
+    contact: string,
+    type: SubscriptionType,
+    stanza: Element,
+  ): Promise<void> {
+    if (!await this.#exists(user)) return;
+    const userBare = this.#bare(user);
+    if (contact === userBare) return;
+    const delivered = SubscriptionRouting.readdress(stanza, contact, userBare);
+    const result = await this.store.run(user, async (roster) => {
+      const r = inbound(type, roster.state(contact));
+      await this.store.commit(user, roster, contact, r.state, delivered);
+      // Delivered inside the queue, after the roster push it caused.
+      if (r.deliver) this.#deliver(user, delivered);
+      return r;
+    });
+    if (result.autoReplySubscribed) {
+      this.api.send(new Element("presence", { type: "subscribed", from: userBare, to: contact }));
+      // A pre-approval just became a subscription: the contact gets our presence.
+      if (result.state.subscription !== "none") this.sendPresenceOf(user, contact, false);
+    }
+    // §3.3.3: a contact that unsubscribed no longer sees us.
+    if (type === "unsubscribe" && result.deliver) this.sendPresenceOf(user, contact, true);
+  }
+
+  #deliver(user: string, stanza: Element): void {
+    const bare = this.api.sessions.bare(this.api.domain, user);
+    if (!bare) return;
+    for (const s of bare.sessions.values()) if (s.presence) s.send(stanza);
+  }
+
+  async #exists(user: string): Promise<boolean> {
+    if (this.api.sessions.bare(this.api.domain, user)) return true;
+    return await this.api.auth.userExists(this.api.domain, user);
+  }
+
+  /**
+   * §4.3.2: a probe for local `user` from `prober` (a bare JID) wanting
+   * answers at `replyTo`. A subscriber gets the last presence of each
+   * available resource (or unavailable); anyone else `unsubscribed`.
+   */
+  async probe(user: string, prober: string, replyTo: string): Promise<void> {
+    const userBare = this.#bare(user);
+    const roster = this.store.cached(user) ??
+      (await this.#exists(user) ? await this.store.run(user, (r) => r) : undefined);
+    const item = roster?.items.get(prober);
+    if (!item || !sendsPresence(item.subscription)) {
+      this.api.send(new Element("presence", { type: "unsubscribed", from: userBare, to: replyTo }));
+      return;
+    }
+    let sent = false;
+    const bare = this.api.sessions.bare(this.api.domain, user);
+    for (const s of bare?.sessions.values() ?? []) {
+      if (!s.presence) continue;
+      this.api.send(SubscriptionRouting.readdress(s.presence, s.fullJid!, replyTo));
+      sent = true;
+    }
+    if (!sent) {
+      this.api.send(new Element("presence", { type: "unavailable", from: userBare, to: replyTo }));
+    }
+  }
+
+  /**
+   * The local shortcut of a probe at login: `session` (just available)
+   * gets the presence of `contact`'s available resources when `contact`
+   * is online here and counts the user as a subscriber. Offline contacts
+   * would only answer "unavailable", which a fresh session assumes.
+   */
+  answerLocalProbe(contact: string, session: Session): void {
+    const bare = this.api.sessions.bare(this.api.domain, contact);
+    if (!bare) return;
+    const roster = bare.roster as Roster | undefined;
+    const item = roster?.items.get(session.bareJid!);
+    if (!item || !sendsPresence(item.subscription)) return;
+    for (const s of bare.sessions.values()) {
+      if (s.presence) {
+        session.send(SubscriptionRouting.readdress(s.presence, s.fullJid!, session.fullJid!));
+      }
+    }
+  }
+}

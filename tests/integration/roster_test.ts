@@ -1,0 +1,214 @@
+import assert from "node:assert/strict";
+import { TestClient } from "../helpers/client.ts";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
+import type { Element } from "../../src/xml/element.ts";
+import { NS } from "../../src/xml/namespaces.ts";
+
+const ROSTER = "jabber:iq:roster";
+const PASSWORDS: Record<string, string> = { alice: "wonderland", bob: "builder" };
+
+function login(server: TestServer, user: string, resource: string, presence?: string | false) {
+  return TestClient.login({
+    port: server.ports.c2s,
+    user,
+    password: PASSWORDS[user],
+    resource,
+    presence,
+  });
+}
+
+async function rosterGet(c: TestClient, id: string, ver?: string): Promise<Element> {
+  const v = ver === undefined ? "" : ` ver='${ver}'`;
+  c.send(`<iq type='get' id='${id}'><query xmlns='${ROSTER}'${v}/></iq>`);
+  return await c.stanza((e) => e.name === "iq" && e.attrs.id === id);
+}
+
+const isPush = (e: Element) =>
+  e.name === "iq" && e.attrs.type === "set" && e.getChild("query", ROSTER) !== undefined;
+
+function pushedItem(e: Element): Element {
+  return e.getChild("query", ROSTER)!.getChild("item")!;
+}
+
+function errorOf(e: Element): string | undefined {
+  return e.getChild("error")?.getChildren().find((c) => c.attrs.xmlns === NS.stanzas)?.name;
+}
+
+Deno.test("roster set, update and remove push to interested resources only", async () => {
+  const server = await startTestServer();
+  try {
+    const r1 = await login(server, "alice", "r1");
+    const r2 = await login(server, "alice", "r2");
+    const r3 = await login(server, "alice", "r3"); // never fetches the roster
+    const empty = await rosterGet(r1, "g1");
+    assert.equal(empty.attrs.type, "result");
+    assert.equal(empty.getChild("query", ROSTER)!.getChildren("item").length, 0);
+    await rosterGet(r2, "g2");
+
+    r1.send(
+      `<iq type='set' id='s1'><query xmlns='${ROSTER}'><item jid='bob@localhost' name='Bob' ` +
+        `subscription='both' ask='subscribe'><group>Friends</group></item></query></iq>`,
+    );
+    assert.equal((await r1.stanza((e) => e.attrs.id === "s1")).attrs.type, "result");
+    for (const c of [r1, r2]) {
+      const push = await c.stanza(isPush);
+      assert.equal(push.attrs.to, c.jid);
+      assert.ok(push.getChild("query", ROSTER)!.attrs.ver, "pushes carry ver");
+      const item = pushedItem(push);
+      assert.equal(item.attrs.jid, "bob@localhost");
+      assert.equal(item.attrs.name, "Bob");
+      // The client's subscription and ask are ignored.
+      assert.equal(item.attrs.subscription, "none");
+      assert.equal(item.attrs.ask, undefined);
+      assert.deepEqual(item.getChildren("group").map((g) => g.text()), ["Friends"]);
+      c.send(`<iq type='result' id='${push.attrs.id}'/>`);
+    }
+    await r3.nothing(isPush);
+
+    // Update: new name, two groups.
+    r2.send(
+      `<iq type='set' id='s2'><query xmlns='${ROSTER}'><item jid='bob@localhost' name='Robert'>` +
+        `<group>A</group><group>B</group></item></query></iq>`,
+    );
+    assert.equal((await r2.stanza((e) => e.attrs.id === "s2")).attrs.type, "result");
+    const upd = pushedItem(await r1.stanza(isPush));
+    assert.equal(upd.attrs.name, "Robert");
+    assert.deepEqual(upd.getChildren("group").map((g) => g.text()), ["A", "B"]);
+    await r2.stanza(isPush);
+
+    const full = await rosterGet(r3, "g3");
+    const items = full.getChild("query", ROSTER)!.getChildren("item");
+    assert.equal(items.length, 1);
+    assert.equal(items[0].attrs.name, "Robert");
+
+    // Remove: a push with subscription='remove' to every interested resource, r3 now included.
+    r1.send(
+      `<iq type='set' id='s3'><query xmlns='${ROSTER}'><item jid='bob@localhost' ` +
+        `subscription='remove'/></query></iq>`,
+    );
+    assert.equal((await r1.stanza((e) => e.attrs.id === "s3")).attrs.type, "result");
+    for (const c of [r1, r2, r3]) {
+      const item = pushedItem(await c.stanza(isPush));
+      assert.equal(item.attrs.subscription, "remove");
+      assert.equal(item.attrs.jid, "bob@localhost");
+    }
+    r1.send(
+      `<iq type='set' id='s4'><query xmlns='${ROSTER}'><item jid='bob@localhost' ` +
+        `subscription='remove'/></query></iq>`,
+    );
+    assert.equal(errorOf(await r1.stanza((e) => e.attrs.id === "s4")), "item-not-found");
+    for (const c of [r1, r2, r3]) c.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("roster set validation and the item limit", async () => {
+  const server = await startTestServer({ roster: { maxItems: 2 } });
+  try {
+    const a = await login(server, "alice", "a");
+    const set = async (id: string, items: string) => {
+      a.send(`<iq type='set' id='${id}'><query xmlns='${ROSTER}'>${items}</query></iq>`);
+      return await a.stanza((e) => e.attrs.id === id);
+    };
+    assert.equal(
+      errorOf(await set("v1", "<item jid='x@localhost'/><item jid='y@localhost'/>")),
+      "bad-request",
+    );
+    assert.equal(
+      errorOf(await set("v2", "<item jid='x@localhost'><group>G</group><group>G</group></item>")),
+      "bad-request",
+    );
+    assert.equal(errorOf(await set("v3", "<item jid='a@@b'/>")), "jid-malformed");
+    assert.equal(errorOf(await set("v4", "<item jid='alice@localhost'/>")), "not-allowed");
+    assert.equal(
+      errorOf(await set("v5", "<item jid='x@localhost'><group></group></item>")),
+      "not-acceptable",
+    );
+    assert.equal(errorOf(await set("v6", "")), "bad-request");
+    assert.equal((await set("ok1", "<item jid='x@localhost'/>")).attrs.type, "result");
+    assert.equal((await set("ok2", "<item jid='y@localhost'/>")).attrs.type, "result");
+    assert.equal(errorOf(await set("full", "<item jid='z@localhost'/>")), "resource-constraint");
+    // Updating an existing item is still allowed at the limit.
+    assert.equal((await set("ok3", "<item jid='y@localhost' name='Y'/>")).attrs.type, "result");
+    // Someone else's roster is not ours to read.
+    a.send(`<iq type='get' id='other' to='bob@localhost'><query xmlns='${ROSTER}'/></iq>`);
+    assert.equal(errorOf(await a.stanza((e) => e.attrs.id === "other")), "forbidden");
+    a.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("roster versioning: same ver gives an empty result, a changed one the roster", async () => {
+  const server = await startTestServer();
+  try {
+    const a = await login(server, "alice", "a");
+    assert.ok(a.features?.getChild("ver", "urn:xmpp:features:rosterver"), "rosterver feature");
+    assert.ok(a.features?.getChild("sub", "urn:xmpp:features:pre-approval"), "pre-approval");
+    const first = await rosterGet(a, "g1", "");
+    const v1 = first.getChild("query", ROSTER)!.attrs.ver;
+    assert.ok(v1 !== undefined);
+    const same = await rosterGet(a, "g2", v1);
+    assert.equal(same.attrs.type, "result");
+    assert.equal(same.children.length, 0, "unchanged roster: empty result");
+
+    a.send(
+      `<iq type='set' id='s1'><query xmlns='${ROSTER}'><item jid='bob@localhost'/></query></iq>`,
+    );
+    const push = await a.stanza(isPush);
+    const v2 = push.getChild("query", ROSTER)!.attrs.ver;
+    assert.notEqual(v2, v1);
+    await a.stanza((e) => e.attrs.id === "s1");
+    const changed = await rosterGet(a, "g3", v1);
+    const q = changed.getChild("query", ROSTER)!;
+    assert.equal(q.attrs.ver, v2);
+    assert.equal(q.getChildren("item").length, 1);
+    assert.equal((await rosterGet(a, "g4", v2)).children.length, 0);
+    a.close();
+
+    // Persisted: a later session sees the same roster and version.
+    const again = await login(server, "alice", "b");
+    const later = await rosterGet(again, "g5", v2);
+    assert.equal(later.children.length, 0);
+    const whole = await rosterGet(again, "g6");
+    assert.equal(
+      whole.getChild("query", ROSTER)!.getChildren("item")[0].attrs.jid,
+      "bob@localhost",
+    );
+    again.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("two resources binding at once share one loaded roster", async () => {
+  const server = await startTestServer();
+  try {
+    await server.storage.keyval("localhost", "roster").set("alice", {
+      version: 7,
+      items: [{ jid: "bob@localhost", groups: ["G"], subscription: "none" }],
+      pending: {},
+    });
+    const [c1, c2] = await Promise.all([
+      login(server, "alice", "c1"),
+      login(server, "alice", "c2"),
+    ]);
+    const g1 = await rosterGet(c1, "g1");
+    const g2 = await rosterGet(c2, "g2");
+    assert.equal(g1.getChild("query", ROSTER)!.attrs.ver, "7");
+    assert.equal(g2.getChild("query", ROSTER)!.attrs.ver, "7");
+    // A change through one resource is seen by the other: the roster object is shared.
+    c1.send(
+      `<iq type='set' id='s1'><query xmlns='${ROSTER}'><item jid='carol@localhost'/></query></iq>`,
+    );
+    await c2.stanza(isPush);
+    const g3 = await rosterGet(c2, "g3");
+    assert.equal(g3.getChild("query", ROSTER)!.getChildren("item").length, 2);
+    assert.equal(server.sessions.bare("localhost", "alice")!.roster !== undefined, true);
+    c1.close();
+    c2.close();
+  } finally {
+    await server.stop();
+  }
+});
