@@ -17,6 +17,8 @@ export const DEFAULT_MODULES = [
   "adhoc",
   "disco",
   "offline",
+  "vcard",
+  "private",
 ];
 
 const port = z.number().int().min(0).max(65535);

@@ -6,6 +6,8 @@ import { offlineModule } from "./offline.ts";
 import { pingModule } from "./ping.ts";
 import { registerModule } from "./register/index.ts";
 import { sessionModule } from "./session.ts";
+import { vcardModule } from "./vcard.ts";
+import { privateModule } from "./private.ts";
 import { rosterModule } from "./roster/roster_module.ts";
 import { presenceModule } from "./roster/presence_module.ts";
 
@@ -19,6 +21,8 @@ export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
     adhocModule,
     discoModule,
     offlineModule,
+    vcardModule,
+    privateModule,
   ].map((m) => [m.name, m]),
 );
 
