@@ -11,6 +11,7 @@ import { z } from "zod";
  */
 export const DEFAULT_MODULES = [
   "ping",
+  "blocking",
   "roster",
   "presence",
   "register",

@@ -4,6 +4,7 @@ import { adhocModule } from "./adhoc/index.ts";
 import { discoModule } from "./disco.ts";
 import { offlineModule } from "./offline.ts";
 import { pingModule } from "./ping.ts";
+import { blockingModule } from "./blocking/index.ts";
 import { registerModule } from "./register/index.ts";
 import { sessionModule } from "./session.ts";
 import { vcardModule } from "./vcard.ts";
@@ -17,6 +18,7 @@ export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
     rosterModule,
     presenceModule,
     pingModule,
+    blockingModule,
     registerModule,
     adhocModule,
     discoModule,

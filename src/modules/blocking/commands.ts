@@ -1,0 +1,150 @@
+/**
+ * The blocking command's iqs (XEP-0191 §3.2–§3.5): retrieve the list,
+ * block, unblock and unblock all, with the pushes to the user's resources
+ * that asked for the list and the presence the contact gets on each side
+ * of a block.
+ */
+import { el, type Element } from "../../xml/element.ts";
+import { parseJid } from "../../jid.ts";
+import { StanzaError } from "../../core/errors.ts";
+import type { ModuleApi } from "../../core/module_api.ts";
+import type { StanzaEvent } from "../../core/router.ts";
+import type { Session } from "../../core/session.ts";
+import { randomId } from "../../util/random.ts";
+import type { BlockLists } from "./lists.ts";
+
+export const NS_BLOCKING = "urn:xmpp:blocking";
+
+/** The roster module's `roster/get-subscription` event: it fills `subscription`. */
+interface SubscriptionQuery {
+  owner: string;
+  contact: string;
+  subscription?: "none" | "to" | "from" | "both";
+}
+
+export interface CommandContext {
+  api: ModuleApi;
+  lists: BlockLists;
+  /** Resources that retrieved the list: they get the pushes (§3.3). */
+  interested: WeakSet<Session>;
+  /** Stanzas this module sends that its own filters must let through. */
+  exempt: WeakSet<Element>;
+}
+
+/** The prepared JIDs of a block/unblock element's items (in order, once each). */
+function itemJids(command: Element): string[] {
+  const out = new Set<string>();
+  for (const item of command.getChildren("item")) {
+    const raw = item.attrs.jid;
+    if (raw === undefined) throw new StanzaError("modify", "bad-request", "An item needs a jid");
+    const jid = parseJid(raw);
+    if (jid === undefined) throw new StanzaError("modify", "jid-malformed", `Invalid JID: ${raw}`);
+    out.add(jid.full);
+  }
+  return [...out];
+}
+
+function itemsOf(jids: Iterable<string>): Element[] {
+  const out: Element[] = [];
+  for (const jid of jids) out.push(el("item", { jid }));
+  return out;
+}
+
+export function installCommands(ctx: CommandContext): void {
+  const { api, lists, interested, exempt } = ctx;
+  const max = api.config.blocking.maxItems;
+
+  const result = (ev: StanzaEvent, payload?: Element) => {
+    const iq = ev.stanza;
+    ev.origin!.send(
+      el("iq", { type: "result", id: iq.attrs.id, to: iq.attrs.from, from: ev.to?.bare }, payload),
+    );
+  };
+
+  /** §3.3/§3.4: an iq set to every resource that retrieved the list. */
+  const push = (user: string, command: Element) => {
+    const bare = api.sessions.bare(api.domain, user);
+    if (!bare) return;
+    for (const s of bare.sessions.values()) {
+      if (!interested.has(s) || s.destroyed) continue;
+      s.send(el("iq", { type: "set", id: "push" + randomId(8), to: s.fullJid }, command.clone()));
+    }
+  };
+
+  const availableResources = (user: string): Session[] => {
+    const bare = api.sessions.bare(api.domain, user);
+    return bare ? [...bare.sessions.values()].filter((s) => s.presence !== undefined) : [];
+  };
+
+  api.hook(`iq-get/self/${NS_BLOCKING}:blocklist`, async (ev: StanzaEvent) => {
+    const origin = ev.origin!;
+    const list = await lists.get(origin.username!);
+    interested.add(origin);
+    result(ev, el("blocklist", { xmlns: NS_BLOCKING }, ...itemsOf(list)));
+    return true;
+  });
+
+  api.hook(`iq-set/self/${NS_BLOCKING}:block`, async (ev: StanzaEvent) => {
+    const user = ev.origin!.username!;
+    const jids = itemJids(ev.stanza.firstElement()!);
+    if (jids.length === 0) {
+      throw new StanzaError("modify", "bad-request", "Block at least one JID");
+    }
+    const list = await lists.get(user);
+    const added = jids.filter((j) => !list.has(j));
+    if (list.size + added.length > max) {
+      // not-acceptable with the limit in the text, like the other
+      // per-user storage limits (vCard, private XML).
+      throw new StanzaError("modify", "not-acceptable", `A block list holds at most ${max} JIDs`);
+    }
+    await lists.add(user, added);
+    // §3.3: the contact stops seeing the user as online. Sent for each
+    // available resource; unavailable presence reveals nothing, so it goes
+    // whether or not the contact was subscribed.
+    for (const s of availableResources(user)) {
+      for (const to of added) {
+        const presence = el("presence", { type: "unavailable", from: s.fullJid, to });
+        exempt.add(presence);
+        api.send(presence);
+      }
+    }
+    push(user, el("block", { xmlns: NS_BLOCKING }, ...itemsOf(jids)));
+    result(ev);
+    return true;
+  });
+
+  api.hook(`iq-set/self/${NS_BLOCKING}:unblock`, async (ev: StanzaEvent) => {
+    const user = ev.origin!.username!;
+    const command = ev.stanza.firstElement()!;
+    const jids = itemJids(command);
+    const list = await lists.get(user);
+    let removed: string[];
+    if (jids.length === 0) {
+      // §3.5: an empty unblock unblocks everyone.
+      removed = [...list];
+      await lists.clear(user);
+    } else {
+      removed = jids.filter((j) => list.has(j));
+      await lists.remove(user, removed);
+    }
+    // §3.4: the contact gets the user's current presence again, but only
+    // if allowed to see it: a subscription from/both in the user's roster
+    // (asked of the roster module through its event). Domain items name
+    // no contact.
+    const resources = availableResources(user);
+    for (const key of removed) {
+      const contact = parseJid(key);
+      if (contact?.local === undefined || resources.length === 0) continue;
+      const q: SubscriptionQuery = { owner: user, contact: contact.bare };
+      await api.fire("roster/get-subscription", q);
+      if (q.subscription !== "from" && q.subscription !== "both") continue;
+      for (const s of resources) {
+        if (s.presence === undefined) continue;
+        api.send(s.presence.clone().setAttr("from", s.fullJid).setAttr("to", contact.bare));
+      }
+    }
+    push(user, el("unblock", { xmlns: NS_BLOCKING }, ...itemsOf(jids)));
+    result(ev);
+    return true;
+  });
+}
