@@ -80,15 +80,15 @@ export class SubscriptionRouting {
     const delivered = SubscriptionRouting.readdress(stanza, contact, userBare);
     const result = await this.store.run(user, async (roster) => {
       const r = inbound(type, roster.state(contact));
-      await this.store.commit(user, roster, contact, r.state, delivered);
+      const changed = await this.store.commit(user, roster, contact, r.state, delivered);
       // Delivered inside the queue, after the roster push it caused.
       if (r.deliver) this.#deliver(user, delivered);
-      return r;
+      return { ...r, changed };
     });
     if (result.autoReplySubscribed) {
       this.api.send(new Element("presence", { type: "subscribed", from: userBare, to: contact }));
       // A pre-approval just became a subscription: the contact gets our presence.
-      if (result.state.subscription !== "none") this.sendPresenceOf(user, contact, false);
+      if (result.changed) this.sendPresenceOf(user, contact, false);
     }
     // §3.3.3: a contact that unsubscribed no longer sees us.
     if (type === "unsubscribe" && result.deliver) this.sendPresenceOf(user, contact, true);
