@@ -20,6 +20,9 @@ export const DEFAULT_MODULES = [
   "offline",
   "vcard",
   "private",
+  "version",
+  "time",
+  "last",
 ];
 
 const port = z.number().int().min(0).max(65535);

@@ -2,15 +2,18 @@
 import type { ParleyModule } from "../core/module_api.ts";
 import { adhocModule } from "./adhoc/index.ts";
 import { discoModule } from "./disco.ts";
+import { lastModule } from "./last.ts";
 import { offlineModule } from "./offline.ts";
 import { pingModule } from "./ping.ts";
 import { blockingModule } from "./blocking/index.ts";
 import { registerModule } from "./register/index.ts";
 import { sessionModule } from "./session.ts";
+import { timeModule } from "./time.ts";
 import { vcardModule } from "./vcard.ts";
 import { privateModule } from "./private.ts";
 import { rosterModule } from "./roster/roster_module.ts";
 import { presenceModule } from "./roster/presence_module.ts";
+import { versionModule } from "./version.ts";
 
 export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
   [
@@ -25,6 +28,9 @@ export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
     offlineModule,
     vcardModule,
     privateModule,
+    versionModule,
+    timeModule,
+    lastModule,
   ].map((m) => [m.name, m]),
 );
 

@@ -115,14 +115,15 @@ export const offlineModule: ParleyModule = {
       });
     });
 
-    const deliver = (session: Session): Promise<void> =>
+    /** `known`: the caller saw a non-negative priority that may not be applied yet. */
+    const deliver = (session: Session, known = false): Promise<void> =>
       queued(session.username!, async () => {
         const user = session.username!;
         const items = await archive.find(user);
         const sent: string[] = [];
         for (const item of items) {
           // The session may have ended (or gone unavailable) while storage answered.
-          if (session.destroyed || !session.presence || session.priority < 0) break;
+          if (session.destroyed || !session.presence || (!known && session.priority < 0)) break;
           const stanza = parseStored((item.value as unknown as Stored).stanza);
           if (stanza) {
             stanza.append(
@@ -141,8 +142,8 @@ export const offlineModule: ParleyModule = {
         if (sent.length > 0) await archive.delete(user, { ids: sent });
       });
 
-    const deliverLater = (session: Session) =>
-      void deliver(session).catch((err) =>
+    const deliverLater = (session: Session, known = false) =>
+      void deliver(session, known).catch((err) =>
         api.log.error("offline delivery to {jid} failed: {err}", { jid: session.fullJid, err })
       );
 
@@ -153,13 +154,13 @@ export const offlineModule: ParleyModule = {
 
     // A resource that was available with a negative priority and now sends
     // a non-negative one "next sends non-negative available presence"
-    // (XEP-0160 §2 step 5) too. Runs before core delivery applies it.
+    // (XEP-0160 §2 step 5) too. Seen before the presence handler (core or
+    // the presence module) applies it; delivery waits a turn.
     api.hook("presence/self", (ev: StanzaEvent) => {
       const s = ev.origin;
       if (!s || ev.stanza.attrs.type !== undefined || s.presence === undefined) return;
       if (s.priority < 0 && parsePriority(ev.stanza) >= 0) {
-        // After core delivery (a lower priority on this event) has applied it.
-        setTimeout(() => deliverLater(s), 0);
+        setTimeout(() => deliverLater(s, true), 0);
       }
     }, 1);
   },

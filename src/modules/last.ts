@@ -1,0 +1,108 @@
+/**
+ * Last Activity (XEP-0012). To the server: its uptime in seconds. To an
+ * account's bare JID, for the account itself and for users subscribed to
+ * its presence (from/both, the same people who would see it go offline):
+ * 0 while it has an available resource, else the seconds since its last
+ * resource ended and the status of that resource's last unavailable
+ * presence. Others get `forbidden`; an account that does not exist
+ * `service-unavailable`.
+ *
+ * The logout time and status are kept in `keyval("lastlog")` as
+ * `{ when: ms, status? }`, written when the last resource unbinds.
+ *
+ * The subscription comes from `subscriptionOf` (disco.ts): the
+ * `roster/get-subscription` event, else the roster module's stored roster.
+ */
+import { el, type Element } from "../xml/element.ts";
+import { parseJid } from "../jid.ts";
+import { StanzaError } from "../core/errors.ts";
+import type { ParleyModule } from "../core/module_api.ts";
+import type { StanzaEvent } from "../core/router.ts";
+import type { Session } from "../core/session.ts";
+import type { SessionEvent } from "../core/sessions.ts";
+// The same subscription rule as disco of accounts: one reading of the roster.
+import { subscriptionOf } from "./disco.ts";
+
+export const NS_LAST = "jabber:iq:last";
+
+interface LastLog {
+  when: number;
+  status?: string;
+}
+
+const seconds = (ms: number) => String(Math.max(0, Math.floor(ms / 1000)));
+
+export const lastModule: ParleyModule = {
+  name: "last",
+  setup(api) {
+    const started = Date.now();
+    const store = api.keyval("lastlog");
+    api.addFeature(NS_LAST);
+    api.addAccountFeature(NS_LAST);
+
+    const answer = (ev: StanzaEvent, secs: string, status?: string, self = false) => {
+      const iq = ev.stanza;
+      const from = self && iq.attrs.to === undefined ? undefined : ev.to?.full ?? api.domain;
+      const query: Element = el("query", { xmlns: NS_LAST, seconds: secs }, status);
+      ev.origin?.send(
+        el("iq", { type: "result", id: iq.attrs.id, to: iq.attrs.from, from }, query),
+      );
+      return true;
+    };
+
+    api.hook(
+      `iq-get/host/${NS_LAST}:query`,
+      (ev: StanzaEvent) => answer(ev, seconds(Date.now() - started)),
+    );
+
+    const account = async (ev: StanzaEvent, user: string, self: boolean): Promise<boolean> => {
+      const bare = api.sessions.bare(api.domain, user);
+      if (bare) {
+        for (const s of bare.sessions.values()) {
+          if (s.presence) return answer(ev, "0", undefined, self);
+        }
+      }
+      const log = await store.get(user) as LastLog | undefined;
+      if (!log) throw new StanzaError("cancel", "item-not-found", "No activity recorded");
+      return answer(ev, seconds(Date.now() - log.when), log.status, self);
+    };
+
+    api.hook(
+      `iq-get/self/${NS_LAST}:query`,
+      (ev: StanzaEvent) => account(ev, ev.origin!.username!, true),
+    );
+
+    api.hook(`iq-get/bare/${NS_LAST}:query`, async (ev: StanzaEvent) => {
+      const owner = ev.to!.local!;
+      if (!(await api.auth.userExists(api.domain, owner))) {
+        throw new StanzaError("cancel", "service-unavailable");
+      }
+      const requester = parseJid(ev.stanza.attrs.from ?? "")?.bare;
+      const sub = requester === undefined ? "none" : await subscriptionOf(api, owner, requester);
+      if (sub !== "from" && sub !== "both") throw new StanzaError("auth", "forbidden");
+      return account(ev, owner, false);
+    });
+
+    // The status of each resource's last unavailable presence (core
+    // delivery clears `session.presence` before the resource unbinds).
+    const lastStatus = new WeakMap<Session, string>();
+    api.hook("presence/self", (ev: StanzaEvent) => {
+      if (ev.origin && ev.stanza.attrs.type === "unavailable") {
+        const status = ev.stanza.getChildText("status");
+        if (status !== undefined) lastStatus.set(ev.origin, status);
+      }
+    }, 1);
+
+    api.hook("resource-unbind", (ev: SessionEvent) => {
+      const s = ev.session;
+      // Only when the account's last resource is gone.
+      if (api.sessions.bare(api.domain, s.username!)) return;
+      const log: { when: number; status?: string } = { when: Date.now() };
+      const status = lastStatus.get(s);
+      if (status !== undefined) log.status = status;
+      return store.set(s.username!, log).then(() => false);
+    });
+    // Storage.deleteUser removes it too; this covers a logout racing the removal.
+    api.hook("user-deleted", (ev: { username: string }) => store.set(ev.username, undefined));
+  },
+};

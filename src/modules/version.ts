@@ -1,0 +1,35 @@
+/**
+ * Software Version (XEP-0092) of the server. The `os` element is left out
+ * on purpose: XEP-0092 makes it optional and warns (Security
+ * Considerations) that revealing the operating system helps attackers;
+ * name and version are enough for clients and for bug reports.
+ */
+import { el } from "../xml/element.ts";
+import type { ParleyModule } from "../core/module_api.ts";
+import type { StanzaEvent } from "../core/router.ts";
+import { VERSION } from "../version.ts";
+
+export const NS_VERSION = "jabber:iq:version";
+
+export const versionModule: ParleyModule = {
+  name: "version",
+  setup(api) {
+    api.addFeature(NS_VERSION);
+    api.hook(`iq-get/host/${NS_VERSION}:query`, (ev: StanzaEvent) => {
+      const iq = ev.stanza;
+      ev.origin?.send(
+        el(
+          "iq",
+          { type: "result", id: iq.attrs.id, to: iq.attrs.from, from: api.domain },
+          el(
+            "query",
+            { xmlns: NS_VERSION },
+            el("name", {}, "Parley"),
+            el("version", {}, VERSION),
+          ),
+        ),
+      );
+      return true;
+    });
+  },
+};
