@@ -212,3 +212,31 @@ Deno.test("two resources binding at once share one loaded roster", async () => {
     await server.stop();
   }
 });
+
+Deno.test("roster/get-subscription answers other modules from the roster", async () => {
+  const server = await startTestServer();
+  try {
+    await server.storage.keyval("localhost", "roster").set("alice", {
+      version: 1,
+      items: [{ jid: "bob@localhost", groups: [], subscription: "from" }],
+      pending: {},
+    });
+    const host = server.hosts.get("localhost")!;
+    const ask = async (contact: string) => {
+      const q: { owner: string; contact: string; subscription?: string } = {
+        owner: "alice",
+        contact,
+      };
+      assert.equal(await host.events.fire("roster/get-subscription", q), true);
+      return q.subscription;
+    };
+    assert.equal(await ask("bob@localhost"), "from"); // offline: from storage
+    assert.equal(await ask("carol@localhost"), "none");
+    const a = await login(server, "alice", "a");
+    await rosterGet(a, "g1");
+    assert.equal(await ask("bob@localhost"), "from"); // online: the live roster
+    a.close();
+  } finally {
+    await server.stop();
+  }
+});

@@ -11,7 +11,14 @@ import type { ParleyModule } from "../../core/module_api.ts";
 import type { StanzaEvent } from "../../core/router.ts";
 import { itemElement, NS_ROSTER, type Roster, rosterStore } from "./roster_store.ts";
 import { SubscriptionRouting } from "./subscription_routing.ts";
-import { receivesPresence, sendsPresence } from "./subscriptions.ts";
+import { receivesPresence, sendsPresence, type Subscription } from "./subscriptions.ts";
+
+/** The `roster/get-subscription` event other modules fire. */
+interface SubscriptionQuery {
+  owner: string;
+  contact: string;
+  subscription?: Subscription;
+}
 
 const NS_ROSTERVER = "urn:xmpp:features:rosterver";
 /** Longest name or group we keep (RFC 6121 §2.3.3 lets the server set one). */
@@ -126,6 +133,17 @@ export const rosterModule: ParleyModule = {
       }
       return true;
     };
+
+    // Other modules (disco, last activity, blocking) ask who may see what:
+    // `{ owner, contact, subscription? }`, filled from the live roster.
+    api.hook("roster/get-subscription", (q: SubscriptionQuery) => {
+      const fill = (roster: Roster) => {
+        q.subscription = roster.items.get(q.contact)?.subscription ?? "none";
+        return true;
+      };
+      const cached = store.cached(q.owner);
+      return cached ? fill(cached) : store.run(q.owner, fill);
+    });
 
     // §2.1.5 / §2.3.3: only the account itself reads or changes its roster.
     const forbidden = () => {
