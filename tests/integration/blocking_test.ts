@@ -296,6 +296,34 @@ Deno.test("blocking: the blocked contact gets unavailable presence and no more b
   }
 });
 
+Deno.test("blocking: a blocked subscriber logging in gets no presence from the blocker", async () => {
+  const server = await startTestServer({}, USERS);
+  try {
+    const alice = await login(server, "alice", "a");
+    let bob = await login(server, "bob", "b");
+    bob.send("<presence to='alice@localhost' type='subscribe'/>");
+    await alice.stanza((e) => e.name === "presence" && e.attrs.type === "subscribe");
+    alice.send("<presence to='bob@localhost' type='subscribed'/>");
+    await bob.stanza((e) =>
+      e.name === "presence" && e.attrs.from === "alice@localhost/a" && !e.attrs.type
+    );
+    await iq(
+      alice,
+      "blk",
+      `<iq type='set' id='blk'><block xmlns='${B}'><item jid='bob@localhost'/></block></iq>`,
+    );
+    bob.close();
+    await bob.waitClosed();
+    // At login, bob's probe of alice (answered by the server) must not leak her presence.
+    bob = await login(server, "bob", "b2");
+    await bob.nothing((e) => e.name === "presence" && e.attrs.from === "alice@localhost/a", 300);
+    alice.close();
+    bob.close();
+  } finally {
+    await server.stop();
+  }
+});
+
 Deno.test("blocking: unblocking sends current presence to a contact allowed to see it", async () => {
   const server = await startTestServer({}, USERS);
   try {

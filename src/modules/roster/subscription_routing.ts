@@ -143,9 +143,11 @@ export class SubscriptionRouting {
     const roster = bare.roster as Roster | undefined;
     const item = roster?.items.get(session.bareJid!);
     if (!item || !sendsPresence(item.subscription)) return;
+    // Routed, not written to the session: the recipient-side hooks
+    // (blocking, privacy) see these like any other presence.
     for (const s of bare.sessions.values()) {
       if (s.presence) {
-        session.send(SubscriptionRouting.readdress(s.presence, s.fullJid!, session.fullJid!));
+        this.api.send(SubscriptionRouting.readdress(s.presence, s.fullJid!, session.fullJid!));
       }
     }
   }
