@@ -12,7 +12,7 @@
  */
 import { el, type Element, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
-import { XmlFrameParser } from "../xml/parser.ts";
+import { parseElement } from "../util/xml_fragment.ts";
 import { parseJid } from "../jid.ts";
 import { StanzaError } from "../core/errors.ts";
 import { parsePriority } from "../core/delivery.ts";
@@ -47,18 +47,6 @@ export function storeDecision(message: Element): "store" | "refuse" | "drop" {
 /** XEP-0082 DateTime in UTC, with the Z the XEP-0203 `stamp` requires. */
 export function utcStamp(ms: number): string {
   return new Date(ms).toISOString();
-}
-
-/** A stored stanza back as an Element (it was written by `serialize`). */
-function parseStored(xml: string): Element | undefined {
-  let out: Element | undefined;
-  const parser = new XmlFrameParser((f) => {
-    if (f.kind === "stanza" && out === undefined) out = f.element;
-  }, { maxStanzaSize: xml.length + 1 });
-  parser.write(
-    `<stream:stream xmlns='${NS.client}' xmlns:stream='${NS.stream}'>` + xml,
-  );
-  return out;
 }
 
 interface Stored {
@@ -124,7 +112,7 @@ export const offlineModule: ParleyModule = {
         for (const item of items) {
           // The session may have ended (or gone unavailable) while storage answered.
           if (session.destroyed || !session.presence || (!known && session.priority < 0)) break;
-          const stanza = parseStored((item.value as unknown as Stored).stanza);
+          const stanza = parseElement((item.value as unknown as Stored).stanza);
           if (stanza) {
             stanza.append(
               el(
