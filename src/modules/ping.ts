@@ -27,13 +27,17 @@ export const pingModule: ParleyModule = {
   name: "ping",
   setup(api) {
     api.addFeature(NS.ping);
-    api.hook(`iq-get/host/${NS.ping}:ping`, (ev: StanzaEvent) => {
+    const pong = (ev: StanzaEvent) => {
       const iq = ev.stanza;
-      ev.origin?.send(
-        el("iq", { type: "result", id: iq.attrs.id, to: iq.attrs.from, from: api.domain }),
-      );
+      // A ping with no `to` is for the account, answered by the server on
+      // its behalf (RFC 6120 §10.3.3): the reply then has no `from` either.
+      const from = iq.attrs.to === undefined ? undefined : iq.attrs.to;
+      ev.origin?.send(el("iq", { type: "result", id: iq.attrs.id, to: iq.attrs.from, from }));
       return true;
-    });
+    };
+    api.hook(`iq-get/host/${NS.ping}:ping`, pong);
+    // profanity's /ping sends one without `to`.
+    api.hook(`iq-get/self/${NS.ping}:ping`, pong);
 
     const idleMs = api.config.ping.idleSeconds * 1000;
     const timeoutMs = api.config.ping.timeoutSeconds * 1000;

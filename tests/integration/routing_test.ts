@@ -137,6 +137,11 @@ Deno.test("the server answers XEP-0199 pings", async () => {
     const pong = await a.stanza((e) => e.attrs.id === "ping1");
     assert.equal(pong.attrs.type, "result");
     assert.equal(pong.attrs.from, "localhost");
+    // Without `to` (profanity's /ping): answered for the account, no from.
+    a.send("<iq type='get' id='ping2'><ping xmlns='urn:xmpp:ping'/></iq>");
+    const own = await a.stanza((e) => e.attrs.id === "ping2");
+    assert.equal(own.attrs.type, "result");
+    assert.equal(own.attrs.from, undefined);
     a.close();
   } finally {
     await server.stop();
