@@ -68,9 +68,18 @@ export const configSchema = z.strictObject({
     c2s: listener.default({ interfaces: ["0.0.0.0", "::"], port: 5222, enabled: true }),
     /** Client-to-server with direct TLS (XEP-0368). */
     c2sDirectTls: listener.default({ interfaces: ["0.0.0.0", "::"], port: 5223, enabled: true }),
+    /** Server-to-server with STARTTLS (RFC 6120). */
+    s2s: listener.default({ interfaces: ["0.0.0.0", "::"], port: 5269, enabled: true }),
+    /** Server-to-server with direct TLS (XEP-0368). */
+    s2sDirectTls: listener.default({ interfaces: ["0.0.0.0", "::"], port: 5270, enabled: false }),
+    /** External components (XEP-0114); only opened when `components` names one. */
+    component: listener.default({ interfaces: ["127.0.0.1", "::1"], port: 5347, enabled: true }),
   }).default({
     c2s: { interfaces: ["0.0.0.0", "::"], port: 5222, enabled: true },
     c2sDirectTls: { interfaces: ["0.0.0.0", "::"], port: 5223, enabled: true },
+    s2s: { interfaces: ["0.0.0.0", "::"], port: 5269, enabled: true },
+    s2sDirectTls: { interfaces: ["0.0.0.0", "::"], port: 5270, enabled: false },
+    component: { interfaces: ["127.0.0.1", "::1"], port: 5347, enabled: true },
   }),
   /** Certificate for every host without its own; generated (self-signed) when absent. */
   tls: tlsFiles.optional(),
@@ -176,6 +185,37 @@ export const configSchema = z.strictObject({
     maxPerIp: z.number().int().min(1).default(3),
     windowSeconds: z.number().positive().default(3600),
   }).default({ enabled: false, maxPerIp: 3, windowSeconds: 3600 }),
+  s2s: z.strictObject({
+    /** Federate with other domains at all. */
+    enabled: z.boolean().default(true),
+    /**
+     * Static routes, domain → "host:port", used instead of DNS (SRV, then
+     * A/AAAA on 5269). For closed federations and tests.
+     */
+    hosts: z.record(z.string(), z.string()).default({}),
+    /** Refuse peers that will not encrypt (RFC 6120 §5; default on). */
+    requireEncryption: z.boolean().default(true),
+    /** Refuse peers whose certificate does not validate for their domain (no dialback). */
+    requireValidCertificates: z.boolean().default(false),
+    /** Allow Server Dialback (XEP-0220) when a certificate does not validate. */
+    allowDialback: z.boolean().default(true),
+    /** Extra CA certificates (PEM file) trusted for peers, besides the system store. */
+    caFile: z.string().optional(),
+    /** Close an s2s connection idle this long. */
+    idleTimeoutSeconds: z.number().int().min(1).default(600),
+    /** Give up connecting (and bounce queued stanzas) after this long. */
+    connectTimeoutSeconds: z.number().int().min(1).default(20),
+  }).default({
+    enabled: true,
+    hosts: {},
+    requireEncryption: true,
+    requireValidCertificates: false,
+    allowDialback: true,
+    idleTimeoutSeconds: 600,
+    connectTimeoutSeconds: 20,
+  }),
+  /** External components (XEP-0114): component domain → its shared secret. */
+  components: z.record(z.string(), z.strictObject({ secret: z.string().min(1) })).default({}),
   /** Server contact addresses (XEP-0157), as URIs (mailto:, xmpp:, https:). */
   contactAddresses: z.strictObject({
     abuse: z.array(z.string()).default([]),

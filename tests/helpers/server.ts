@@ -38,6 +38,9 @@ export async function startTestServer(
     listeners: {
       c2s: { interfaces: ["127.0.0.1"], port: 0 },
       c2sDirectTls: { interfaces: ["127.0.0.1"], port: 0 },
+      s2s: { interfaces: ["127.0.0.1"], port: 0 },
+      s2sDirectTls: { interfaces: ["127.0.0.1"], port: 0 },
+      component: { interfaces: ["127.0.0.1"], port: 0 },
     },
     storage: { driver: "memory" },
     log: { level: Deno.env.get("PARLEY_TEST_LOG") ?? "fatal" },
