@@ -82,6 +82,27 @@ export class Router {
   }
 
   /**
+   * Entry point for a stanza from another server (s2s) or an external
+   * component, whose `from` the stream already checked against what the
+   * peer authenticated. Only stanzas to local hosts are accepted (no
+   * pre-* events: those are for local clients); false means the `to` is
+   * missing, malformed or not ours, and the caller answers the peer.
+   */
+  fromPeer(stanza: Element): boolean {
+    const toAttr = stanza.attrs.to;
+    const to = toAttr === undefined ? undefined : parseJid(toAttr);
+    if (to === undefined) return false;
+    const toType = classify(to, this.hosts);
+    if (toType === "remote") return false;
+    this.#dispatch(
+      { origin: undefined, stanza, to, host: this.hosts.get(to.domain)! },
+      stanza.name,
+      toType,
+    );
+    return true;
+  }
+
+  /**
    * Route a stanza made by the server or a module, whose `to` names the
    * destination. Skips the pre-* events (they are for client stanzas).
    */
