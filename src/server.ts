@@ -19,6 +19,8 @@ import { createModuleApi, type ServerParts } from "./core/module_api.ts";
 import { StreamError } from "./core/errors.ts";
 import { type C2sServices, handleC2sConnection } from "./stream/c2s.ts";
 import { CORE_MODULES, MODULES } from "./modules/index.ts";
+import { ComponentRegistry } from "./core/components.ts";
+import { handleComponentConnection } from "./stream/component.ts";
 import { logger } from "./log.ts";
 
 const log = logger("server");
@@ -56,7 +58,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     maxResourcesPerUser: MAX_RESOURCES_PER_USER,
     dispatch: (session, stanza) => router.fromClient(session, stanza),
   });
-  const parts: ServerParts = { config, router, sessions, storage, auth };
+  const components = new ComponentRegistry(config.components);
+  const parts: ServerParts = { config, router, sessions, storage, auth, components };
   for (const host of hosts.values()) {
     sessions.addHost(host.domain, host.events);
     installDelivery(host, { router, sessions });
@@ -111,6 +114,18 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       listeners.push(l);
       ports.c2sDirectTls = l.addresses[0].port;
     }
+    // External components (XEP-0114): only when the config names one.
+    if (components.size > 0 && config.listeners.component.enabled) {
+      const l = await listen({
+        name: "component",
+        ...config.listeners.component,
+        limiter: new ConnectionLimiter(config.c2s.maxConnectionsPerIp),
+        onConnection: (conn) =>
+          handleComponentConnection(conn, { config, hosts, router, components }),
+      });
+      listeners.push(l);
+      ports.component = l.addresses[0].port;
+    }
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));
     await storage.close();
@@ -130,6 +145,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         for (const session of [...sessions.live]) {
           sessions.destroySession(session, new StreamError("system-shutdown", reason));
         }
+        components.closeAll(new StreamError("system-shutdown", reason));
         await Promise.all(listeners.map((l) => l.close()));
         await storage.close();
         log.info("stopped");

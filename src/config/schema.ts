@@ -23,6 +23,7 @@ export const DEFAULT_MODULES = [
   "version",
   "time",
   "last",
+  "component",
 ];
 
 const port = z.number().int().min(0).max(65535);

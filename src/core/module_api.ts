@@ -13,6 +13,7 @@ import type { DiscoIdentity, Host, StreamFeatureProvider } from "./host.ts";
 import { deleteAccount } from "./accounts.ts";
 import type { Router, StanzaEvent } from "./router.ts";
 import type { SessionRegistry } from "./sessions.ts";
+import type { ComponentRegistry } from "./components.ts";
 import { type Logger, logger } from "../log.ts";
 
 export interface ModuleApi {
@@ -22,6 +23,8 @@ export interface ModuleApi {
   readonly log: Logger;
   readonly sessions: SessionRegistry;
   readonly auth: AuthProvider;
+  /** External components (XEP-0114): configured domains and live streams. */
+  readonly components: ComponentRegistry;
   /** Handle an event on this host; return true to stop it there. */
   hook<T = StanzaEvent>(event: string, handler: Handler<T>, priority?: number): void;
   /** Fire an event on this host; true (or a promise of it) when handled. */
@@ -59,6 +62,7 @@ export interface ServerParts {
   sessions: SessionRegistry;
   storage: StorageDriver;
   auth: AuthProvider;
+  components: ComponentRegistry;
 }
 
 export function createModuleApi(module: string, host: Host, parts: ServerParts): ModuleApi {
@@ -70,6 +74,7 @@ export function createModuleApi(module: string, host: Host, parts: ServerParts):
     log: logger("mod", module),
     sessions: parts.sessions,
     auth: parts.auth,
+    components: parts.components,
     hook: (event, handler, priority) => void host.events.on(event, handler, priority),
     fire: (event, data) => host.events.fire(event, data),
     emit: (event, data) => host.events.emit(event, data),

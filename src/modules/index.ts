@@ -14,6 +14,7 @@ import { privateModule } from "./private.ts";
 import { rosterModule } from "./roster/roster_module.ts";
 import { presenceModule } from "./roster/presence_module.ts";
 import { versionModule } from "./version.ts";
+import { componentModule } from "./component.ts";
 
 export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
   [
@@ -31,6 +32,7 @@ export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
     versionModule,
     timeModule,
     lastModule,
+    componentModule,
   ].map((m) => [m.name, m]),
 );
 

@@ -1,0 +1,245 @@
+/**
+ * External components (XEP-0114): a small component written here over a
+ * raw socket (header, handshake, stanzas) against a real server.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { TestClient } from "../helpers/client.ts";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { NS } from "../../src/xml/namespaces.ts";
+
+const COMPONENT = "bots.localhost";
+const SECRET = "s3cret";
+
+function start(): Promise<TestServer> {
+  return startTestServer({ components: { [COMPONENT]: { secret: SECRET } } });
+}
+
+function login(server: TestServer, user: string) {
+  const password = user === "alice" ? "wonderland" : "builder";
+  return TestClient.login({ port: server.ports.c2s, user, password, resource: "r" });
+}
+
+/** Open a component stream to `domain`; resolves with the server's stream id. */
+async function openComponent(
+  server: TestServer,
+  domain = COMPONENT,
+): Promise<{ c: TestClient; id: string }> {
+  const c = await TestClient.connect({ port: server.ports.component });
+  c.send(
+    `<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' ` +
+      `xmlns:stream='http://etherx.jabber.org/streams' to='${domain}'>`,
+  );
+  const opened = await c.next((f) => f.kind === "open");
+  const attrs = (opened as { attrs: Record<string, string> }).attrs;
+  return { c, id: attrs.id ?? "" };
+}
+
+function digest(id: string, secret: string): string {
+  return createHash("sha1").update(id + secret).digest("hex");
+}
+
+/** A component past its handshake. */
+async function connectComponent(server: TestServer): Promise<TestClient> {
+  const { c, id } = await openComponent(server);
+  c.send(`<handshake>${digest(id, SECRET)}</handshake>`);
+  const ok = await c.stanza((e) => e.name === "handshake");
+  assert.equal(ok.children.length, 0, "an empty <handshake/> on success");
+  return c;
+}
+
+Deno.test("component: the handshake with the shared secret succeeds", async () => {
+  const server = await start();
+  try {
+    const { c, id } = await openComponent(server);
+    assert.ok(id.length > 0, "the reply header carries a stream id");
+    c.send(`<handshake>${digest(id, SECRET).toUpperCase()}</handshake>`);
+    await c.stanza((e) => e.name === "handshake");
+    c.send("</stream:stream>");
+    await c.waitClosed();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("component: a wrong secret gets not-authorized", async () => {
+  const server = await start();
+  try {
+    const { c, id } = await openComponent(server);
+    c.send(`<handshake>${digest(id, "wrong")}</handshake>`);
+    assert.equal(await c.streamError(), "not-authorized");
+    await c.waitClosed();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("component: an unconfigured domain gets host-unknown", async () => {
+  const server = await start();
+  try {
+    const { c } = await openComponent(server, "other.localhost");
+    assert.equal(await c.streamError(), "host-unknown");
+    await c.waitClosed();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("component: stanzas before the handshake get not-authorized", async () => {
+  const server = await start();
+  try {
+    const { c } = await openComponent(server);
+    c.send(`<message from='bot@${COMPONENT}' to='alice@localhost'><body>x</body></message>`);
+    assert.equal(await c.streamError(), "not-authorized");
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("component: a second stream for a connected component gets conflict", async () => {
+  const server = await start();
+  try {
+    const first = await connectComponent(server);
+    const { c, id } = await openComponent(server);
+    c.send(`<handshake>${digest(id, SECRET)}</handshake>`);
+    assert.equal(await c.streamError(), "conflict");
+    // The first one is still the component.
+    const alice = await login(server, "alice");
+    alice.send(`<message to='x@${COMPONENT}' id='m'><body>still</body></message>`);
+    const got = await first.stanza((e) => e.name === "message");
+    assert.equal(got.getChildText("body"), "still");
+    alice.close();
+    first.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("component: messages flow both ways between a user and the component", async () => {
+  const server = await start();
+  try {
+    const comp = await connectComponent(server);
+    const alice = await login(server, "alice");
+    await alice.stanza((e) => e.name === "presence"); // own presence reflected
+    alice.send(`<message to='x@${COMPONENT}' type='chat' id='m1'><body>hello bot</body></message>`);
+    const inbound = await comp.stanza((e) => e.name === "message");
+    assert.equal(inbound.attrs.from, "alice@localhost/r");
+    assert.equal(inbound.attrs.to, `x@${COMPONENT}`);
+    assert.equal(inbound.getChildText("body"), "hello bot");
+    assert.equal(inbound.attrs.xmlns, undefined, "in the stream's default namespace");
+
+    comp.send(
+      `<message from='bot@${COMPONENT}' to='alice@localhost/r' type='chat'><body>hi</body></message>`,
+    );
+    const reply = await alice.stanza((e) => e.name === "message");
+    assert.equal(reply.attrs.from, `bot@${COMPONENT}`);
+    assert.equal(reply.getChildText("body"), "hi");
+
+    // Subdomains of the component are the component's too, both ways.
+    comp.send(
+      `<message from='gw@sub.${COMPONENT}' to='alice@localhost' type='chat'><body>sub</body></message>`,
+    );
+    const sub = await alice.stanza((e) => e.name === "message");
+    assert.equal(sub.attrs.from, `gw@sub.${COMPONENT}`);
+    alice.send(
+      `<iq to='sub.${COMPONENT}' type='get' id='q1'><query xmlns='${NS.discoInfo}'/></iq>`,
+    );
+    const iq = await comp.stanza((e) => e.name === "iq");
+    assert.equal(iq.attrs.to, `sub.${COMPONENT}`);
+    assert.equal(iq.attrs.from, "alice@localhost/r");
+    comp.send(
+      `<iq from='sub.${COMPONENT}' to='alice@localhost/r' type='result' id='q1'>` +
+        `<query xmlns='${NS.discoInfo}'><identity category='gateway' type='irc'/></query></iq>`,
+    );
+    const result = await alice.stanza((e) => e.name === "iq" && e.attrs.id === "q1");
+    assert.equal(result.attrs.type, "result");
+    assert.equal(result.attrs.from, `sub.${COMPONENT}`);
+
+    // No from: stamped with the component's domain.
+    comp.send(`<message to='alice@localhost/r'><body>anon</body></message>`);
+    const stamped = await alice.stanza((e) => e.name === "message");
+    assert.equal(stamped.attrs.from, COMPONENT);
+    alice.close();
+    comp.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("component: an iq to an offline user bounces back to the component", async () => {
+  const server = await start();
+  try {
+    const comp = await connectComponent(server);
+    comp.send(
+      `<iq from='bot@${COMPONENT}/x' to='bob@localhost/gone' type='get' id='p1'>` +
+        `<ping xmlns='urn:xmpp:ping'/></iq>`,
+    );
+    const err = await comp.stanza((e) => e.name === "iq" && e.attrs.id === "p1");
+    assert.equal(err.attrs.type, "error");
+    assert.equal(err.attrs.to, `bot@${COMPONENT}/x`);
+    comp.send(`<message from='bot@${COMPONENT}'><body>no to</body></message>`);
+    const bad = await comp.stanza((e) => e.name === "message");
+    assert.equal(bad.attrs.type, "error");
+    assert.ok(bad.getChild("error")?.getChild("bad-request", NS.stanzas));
+    comp.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("component: a spoofed from gets invalid-from", async () => {
+  const server = await start();
+  try {
+    const comp = await connectComponent(server);
+    const alice = await login(server, "alice");
+    comp.send(
+      `<message from='bob@localhost' to='alice@localhost/r' type='chat'><body>me, bob</body></message>`,
+    );
+    assert.equal(await comp.streamError(), "invalid-from");
+    await comp.waitClosed();
+    await alice.nothing((e) => e.name === "message");
+    // A look-alike suffix is not a subdomain either.
+    const again = await connectComponent(server);
+    again.send(`<message from='x@evil${COMPONENT}' to='alice@localhost/r'/>`);
+    assert.equal(await again.streamError(), "invalid-from");
+    alice.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("component: the host's disco#items lists the component", async () => {
+  const server = await start();
+  try {
+    const alice = await login(server, "alice");
+    alice.send(`<iq to='localhost' type='get' id='d1'><query xmlns='${NS.discoItems}'/></iq>`);
+    const res = await alice.stanza((e) => e.name === "iq" && e.attrs.id === "d1");
+    const jids = res.getChild("query", NS.discoItems)!.getChildren("item").map((i) => i.attrs.jid);
+    assert.ok(jids.includes(COMPONENT), `items: ${jids.join(", ")}`);
+    alice.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("component: stanzas to a disconnected component bounce service-unavailable", async () => {
+  const server = await start();
+  try {
+    const alice = await login(server, "alice");
+    alice.send(`<message to='x@${COMPONENT}' id='m1'><body>anyone?</body></message>`);
+    const bounce = await alice.stanza((e) => e.name === "message" && e.attrs.id === "m1");
+    assert.equal(bounce.attrs.type, "error");
+    assert.ok(bounce.getChild("error")?.getChild("service-unavailable", NS.stanzas));
+    // After a component came and went, the same.
+    const comp = await connectComponent(server);
+    comp.send("</stream:stream>");
+    await comp.waitClosed();
+    alice.send(`<iq to='${COMPONENT}' type='get' id='i1'><query xmlns='${NS.discoInfo}'/></iq>`);
+    const iq = await alice.stanza((e) => e.name === "iq" && e.attrs.id === "i1");
+    assert.equal(iq.attrs.type, "error");
+    assert.ok(iq.getChild("error")?.getChild("service-unavailable", NS.stanzas));
+    alice.close();
+  } finally {
+    await server.stop();
+  }
+});
