@@ -4,9 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { component, xml } from "@xmpp/component";
 import { TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { NS } from "../../src/xml/namespaces.ts";
+
+type XmlElement = ReturnType<typeof xml>;
 
 const COMPONENT = "bots.localhost";
 const SECRET = "s3cret";
@@ -240,6 +243,43 @@ Deno.test("component: stanzas to a disconnected component bounce service-unavail
     assert.ok(iq.getChild("error")?.getChild("service-unavailable", NS.stanzas));
     alice.close();
   } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("component: @xmpp/component connects and exchanges messages", async () => {
+  const server = await start();
+  const xmpp = component({
+    service: `xmpp://127.0.0.1:${server.ports.component}`,
+    domain: COMPONENT,
+    password: SECRET,
+  });
+  try {
+    const online = new Promise<void>((resolve) => xmpp.once("online", () => resolve()));
+    const inbound = new Promise<XmlElement>((resolve) =>
+      xmpp.on("stanza", (s: XmlElement) => s.is("message") && resolve(s))
+    );
+    xmpp.on("error", () => {});
+    await xmpp.start();
+    await online;
+    const alice = await login(server, "alice");
+    alice.send(`<message to='echo@${COMPONENT}' type='chat'><body>ping</body></message>`);
+    const got = await inbound;
+    assert.equal(got.attrs.from, "alice@localhost/r");
+    assert.equal(got.getChildText("body"), "ping");
+    await xmpp.send(
+      xml(
+        "message",
+        { from: `echo@${COMPONENT}`, to: got.attrs.from, type: "chat" },
+        xml("body", {}, "pong"),
+      ),
+    );
+    const reply = await alice.stanza((e) => e.name === "message");
+    assert.equal(reply.attrs.from, `echo@${COMPONENT}`);
+    assert.equal(reply.getChildText("body"), "pong");
+    alice.close();
+  } finally {
+    await xmpp.stop().catch(() => {});
     await server.stop();
   }
 });
