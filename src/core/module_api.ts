@@ -6,7 +6,7 @@
 import type { Config } from "../config/schema.ts";
 import type { AuthProvider } from "../auth/types.ts";
 import type { ArchiveStore, KeyValStore, MapStore, StorageDriver } from "../storage/types.ts";
-import type { Element } from "../xml/element.ts";
+import { el, type Element } from "../xml/element.ts";
 import type { StanzaError } from "./errors.ts";
 import type { Handler } from "./events.ts";
 import type { DiscoIdentity, Host, StreamFeatureProvider } from "./host.ts";
@@ -49,6 +49,18 @@ export interface ModuleApi {
   send(stanza: Element): void;
   /** Answer a stanza event with an error. */
   replyError(ev: StanzaEvent, error: StanzaError): void;
+  /**
+   * Send `stanza` back to whoever sent `ev.stanza`: its session when it
+   * is a local client (dropped if that session ended), else routed (a
+   * peer server or component).
+   */
+  reply(ev: StanzaEvent, stanza: Element): void;
+  /**
+   * Answer an iq get/set with a result carrying `payload`: addressed to
+   * the requester, from the JID it asked (no `from` when it named none,
+   * RFC 6120 §8.1.2.1), delivered as `reply` does.
+   */
+  replyResult(ev: StanzaEvent, payload?: Element): void;
 }
 
 export interface ParleyModule {
@@ -88,5 +100,25 @@ export function createModuleApi(module: string, host: Host, parts: ServerParts):
     archive: (store) => storage.archive(host.domain, store),
     send: (stanza) => router.route(stanza),
     replyError: (ev, error) => router.replyError(ev, error),
+    reply: (ev, stanza) => replyTo(router, ev, stanza),
+    replyResult: (ev, payload) => {
+      const iq = ev.stanza;
+      const result = el("iq", {
+        type: "result",
+        id: iq.attrs.id,
+        to: iq.attrs.from,
+        from: iq.attrs.to,
+      });
+      replyTo(router, ev, payload ? result.append(payload) : result);
+    },
   };
+}
+
+function replyTo(router: Router, ev: StanzaEvent, stanza: Element): void {
+  const origin = ev.origin;
+  if (origin) {
+    if (!origin.destroyed) origin.send(stanza);
+  } else if (stanza.attrs.to !== undefined) {
+    router.route(stanza);
+  }
 }

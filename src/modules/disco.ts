@@ -100,15 +100,6 @@ export function contactForm(config: Config): Element | undefined {
   return fields.length > 0 ? form("result", fields, { formType: SERVERINFO }) : undefined;
 }
 
-function result(ev: StanzaEvent, payload: Element): Element {
-  const iq = ev.stanza;
-  return el(
-    "iq",
-    { type: "result", id: iq.attrs.id, to: iq.attrs.from, from: ev.to?.full ?? iq.attrs.to },
-    payload,
-  );
-}
-
 export const discoModule: ParleyModule = {
   name: "disco",
   setup(api) {
@@ -160,14 +151,14 @@ export const discoModule: ParleyModule = {
       const query = el("query", { xmlns: kind === "info" ? NS.discoInfo : NS.discoItems, node });
       const handled = await api.fire<DiscoNodeEvent>(`disco-${kind}-node/${node}`, { ev, query });
       if (!handled) throw new StanzaError("cancel", "item-not-found");
-      ev.origin?.send(result(ev, query));
+      api.replyResult(ev, query);
       return true;
     };
 
     api.hook(`iq-get/host/${NS.discoInfo}:query`, (ev: StanzaEvent) => {
       const node = ev.stanza.firstElement()!.attrs.node;
       if (node === undefined || node === CAPS_NODE + "#" + ver()) {
-        ev.origin?.send(result(ev, hostInfo(node)));
+        api.replyResult(ev, hostInfo(node));
         return true;
       }
       return answerNode(ev, "info", node);
@@ -178,7 +169,7 @@ export const discoModule: ParleyModule = {
       if (node !== undefined) return answerNode(ev, "items", node);
       const items: Element[] = [];
       await api.fire<DiscoItemsEvent>("disco-items/host", { ev, items });
-      ev.origin?.send(result(ev, el("query", { xmlns: NS.discoItems }, ...items)));
+      api.replyResult(ev, el("query", { xmlns: NS.discoItems }, ...items));
       return true;
     });
 
@@ -190,19 +181,10 @@ export const discoModule: ParleyModule = {
       return query;
     };
 
-    const reply = (ev: StanzaEvent, query: Element, self: boolean) => {
-      const iq = ev.stanza;
-      // A self query without `to` is answered without `from` (RFC 6120 §8.1.2.1).
-      const from = self && iq.attrs.to === undefined ? undefined : iq.attrs.to;
-      ev.origin?.send(
-        el("iq", { type: "result", id: iq.attrs.id, to: iq.attrs.from, from }, query),
-      );
-    };
-
     api.hook(`iq-get/self/${NS.discoInfo}:query`, (ev: StanzaEvent) => {
       const node = ev.stanza.firstElement()!.attrs.node;
       if (node !== undefined) throw new StanzaError("cancel", "item-not-found");
-      reply(ev, accountInfo(undefined), true);
+      api.replyResult(ev, accountInfo(undefined));
       return true;
     });
 
@@ -217,18 +199,18 @@ export const discoModule: ParleyModule = {
       if (sub !== "from" && sub !== "both") throw unavailable;
       const node = ev.stanza.firstElement()!.attrs.node;
       if (node !== undefined) throw new StanzaError("cancel", "item-not-found");
-      reply(ev, accountInfo(undefined), false);
+      api.replyResult(ev, accountInfo(undefined));
       return true;
     });
 
     // §8: an empty result for accounts that do not exist and for strangers
     // alike; there are no items to show anyone yet.
-    const accountItems = (self: boolean) => (ev: StanzaEvent) => {
+    const accountItems = (ev: StanzaEvent) => {
       const node = ev.stanza.firstElement()!.attrs.node;
-      reply(ev, el("query", { xmlns: NS.discoItems, node }), self);
+      api.replyResult(ev, el("query", { xmlns: NS.discoItems, node }));
       return true;
     };
-    api.hook(`iq-get/self/${NS.discoItems}:query`, accountItems(true));
-    api.hook(`iq-get/bare/${NS.discoItems}:query`, accountItems(false));
+    api.hook(`iq-get/self/${NS.discoItems}:query`, accountItems);
+    api.hook(`iq-get/bare/${NS.discoItems}:query`, accountItems);
   },
 };

@@ -13,7 +13,7 @@
  * The subscription comes from `subscriptionOf` (disco.ts): the
  * `roster/get-subscription` event, else the roster module's stored roster.
  */
-import { el, type Element } from "../xml/element.ts";
+import { el } from "../xml/element.ts";
 import { parseJid } from "../jid.ts";
 import { StanzaError } from "../core/errors.ts";
 import type { ParleyModule } from "../core/module_api.ts";
@@ -40,13 +40,8 @@ export const lastModule: ParleyModule = {
     api.addFeature(NS_LAST);
     api.addAccountFeature(NS_LAST);
 
-    const answer = (ev: StanzaEvent, secs: string, status?: string, self = false) => {
-      const iq = ev.stanza;
-      const from = self && iq.attrs.to === undefined ? undefined : ev.to?.full ?? api.domain;
-      const query: Element = el("query", { xmlns: NS_LAST, seconds: secs }, status);
-      ev.origin?.send(
-        el("iq", { type: "result", id: iq.attrs.id, to: iq.attrs.from, from }, query),
-      );
+    const answer = (ev: StanzaEvent, secs: string, status?: string) => {
+      api.replyResult(ev, el("query", { xmlns: NS_LAST, seconds: secs }, status));
       return true;
     };
 
@@ -55,21 +50,21 @@ export const lastModule: ParleyModule = {
       (ev: StanzaEvent) => answer(ev, seconds(Date.now() - started)),
     );
 
-    const account = async (ev: StanzaEvent, user: string, self: boolean): Promise<boolean> => {
+    const account = async (ev: StanzaEvent, user: string): Promise<boolean> => {
       const bare = api.sessions.bare(api.domain, user);
       if (bare) {
         for (const s of bare.sessions.values()) {
-          if (s.presence) return answer(ev, "0", undefined, self);
+          if (s.presence) return answer(ev, "0");
         }
       }
       const log = await store.get(user) as LastLog | undefined;
       if (!log) throw new StanzaError("cancel", "item-not-found", "No activity recorded");
-      return answer(ev, seconds(Date.now() - log.when), log.status, self);
+      return answer(ev, seconds(Date.now() - log.when), log.status);
     };
 
     api.hook(
       `iq-get/self/${NS_LAST}:query`,
-      (ev: StanzaEvent) => account(ev, ev.origin!.username!, true),
+      (ev: StanzaEvent) => account(ev, ev.origin!.username!),
     );
 
     api.hook(`iq-get/bare/${NS_LAST}:query`, async (ev: StanzaEvent) => {
@@ -80,7 +75,7 @@ export const lastModule: ParleyModule = {
       const requester = parseJid(ev.stanza.attrs.from ?? "")?.bare;
       const sub = requester === undefined ? "none" : await subscriptionOf(api, owner, requester);
       if (sub !== "from" && sub !== "both") throw new StanzaError("auth", "forbidden");
-      return account(ev, owner, false);
+      return account(ev, owner);
     });
 
     // The status of each resource's last unavailable presence (core

@@ -27,12 +27,10 @@ export const pingModule: ParleyModule = {
   name: "ping",
   setup(api) {
     api.addFeature(NS.ping);
+    // A ping with no `to` is for the account, answered by the server on
+    // its behalf (RFC 6120 §10.3.3): the reply then has no `from` either.
     const pong = (ev: StanzaEvent) => {
-      const iq = ev.stanza;
-      // A ping with no `to` is for the account, answered by the server on
-      // its behalf (RFC 6120 §10.3.3): the reply then has no `from` either.
-      const from = iq.attrs.to === undefined ? undefined : iq.attrs.to;
-      ev.origin?.send(el("iq", { type: "result", id: iq.attrs.id, to: iq.attrs.from, from }));
+      api.replyResult(ev);
       return true;
     };
     api.hook(`iq-get/host/${NS.ping}:ping`, pong);

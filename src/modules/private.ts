@@ -59,12 +59,7 @@ export const privateModule: ParleyModule = {
     const maxBytes = api.config.privateStorage.maxBytes;
     api.addFeature(NS_PRIVATE);
 
-    const reply = (ev: StanzaEvent, query?: Element) => {
-      const iq = ev.stanza;
-      ev.origin!.send(
-        el("iq", { type: "result", id: iq.attrs.id, to: iq.attrs.from, from: ev.to?.bare }, query),
-      );
-    };
+    const reply = (ev: StanzaEvent, query?: Element) => api.replyResult(ev, query);
 
     api.hook(`iq-get/self/${NS_PRIVATE}:query`, async (ev: StanzaEvent) => {
       const user = ev.origin!.username!;

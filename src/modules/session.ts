@@ -17,8 +17,7 @@ export const sessionModule: ParleyModule = {
         : undefined
     );
     const reply = (ev: StanzaEvent) => {
-      const iq = ev.stanza;
-      ev.origin?.send(el("iq", { type: "result", id: iq.attrs.id, to: iq.attrs.from }));
+      api.replyResult(ev);
       return true;
     };
     api.hook(`iq-set/host/${NS.session}:session`, reply);

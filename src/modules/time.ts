@@ -19,13 +19,9 @@ export const timeModule: ParleyModule = {
   setup(api) {
     api.addFeature(NS_TIME);
     api.hook(`iq-get/host/${NS_TIME}:time`, (ev: StanzaEvent) => {
-      const iq = ev.stanza;
-      ev.origin?.send(
-        el(
-          "iq",
-          { type: "result", id: iq.attrs.id, to: iq.attrs.from, from: api.domain },
-          el("time", { xmlns: NS_TIME }, el("tzo", {}, "+00:00"), el("utc", {}, utcNow())),
-        ),
+      api.replyResult(
+        ev,
+        el("time", { xmlns: NS_TIME }, el("tzo", {}, "+00:00"), el("utc", {}, utcNow())),
       );
       return true;
     });

@@ -27,16 +27,7 @@ export const vcardModule: ParleyModule = {
     };
 
     /** The iq result carrying `vcard`, from the JID the request went to. */
-    const answer = (ev: StanzaEvent, vcard: Element | undefined) => {
-      const iq = ev.stanza;
-      const reply = el(
-        "iq",
-        { type: "result", id: iq.attrs.id, to: iq.attrs.from, from: ev.to?.bare },
-        vcard,
-      );
-      if (ev.origin && !ev.origin.destroyed) ev.origin.send(reply);
-      else if (reply.attrs.to !== undefined) api.send(reply);
-    };
+    const answer = (ev: StanzaEvent, vcard: Element | undefined) => api.replyResult(ev, vcard);
 
     // §3.1: with nothing stored the server may answer item-not-found or an
     // empty vCard; the empty vCard lets clients that read-modify-write

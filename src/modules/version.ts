@@ -16,18 +16,9 @@ export const versionModule: ParleyModule = {
   setup(api) {
     api.addFeature(NS_VERSION);
     api.hook(`iq-get/host/${NS_VERSION}:query`, (ev: StanzaEvent) => {
-      const iq = ev.stanza;
-      ev.origin?.send(
-        el(
-          "iq",
-          { type: "result", id: iq.attrs.id, to: iq.attrs.from, from: api.domain },
-          el(
-            "query",
-            { xmlns: NS_VERSION },
-            el("name", {}, "Parley"),
-            el("version", {}, VERSION),
-          ),
-        ),
+      api.replyResult(
+        ev,
+        el("query", { xmlns: NS_VERSION }, el("name", {}, "Parley"), el("version", {}, VERSION)),
       );
       return true;
     });

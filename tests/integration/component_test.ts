@@ -225,6 +225,28 @@ Deno.test("component: the host's disco#items lists the component", async () => {
   }
 });
 
+Deno.test("component: the server answers the component's own iqs (disco, version, ping)", async () => {
+  const server = await start();
+  try {
+    const bot = await connectComponent(server);
+    bot.send(
+      `<iq from='${COMPONENT}' to='localhost' type='get' id='q1'><query xmlns='${NS.discoInfo}'/></iq>`,
+    );
+    const info = await bot.stanza((e) => e.name === "iq" && e.attrs.id === "q1");
+    assert.equal(info.attrs.type, "result");
+    assert.equal(info.attrs.to, COMPONENT);
+    assert.equal(info.attrs.from, "localhost");
+    assert.ok(info.getChild("query", NS.discoInfo)?.getChild("identity"));
+    bot.send(
+      `<iq from='${COMPONENT}' to='localhost' type='get' id='q2'><ping xmlns='urn:xmpp:ping'/></iq>`,
+    );
+    assert.equal((await bot.stanza((e) => e.attrs.id === "q2")).attrs.type, "result");
+    bot.close();
+  } finally {
+    await server.stop();
+  }
+});
+
 Deno.test("component: stanzas to a disconnected component bounce service-unavailable", async () => {
   const server = await start();
   try {

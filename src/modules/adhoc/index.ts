@@ -32,8 +32,7 @@ export const adhocModule: ParleyModule = {
     /** Straight to the requesting session when local, so it precedes anything `after` does. */
     const send = (ev: StanzaEvent, iq: Element) => {
       iq.setAttr("to", ev.stanza.attrs.from);
-      if (ev.origin && !ev.origin.destroyed) ev.origin.send(iq);
-      else if (!ev.origin) api.send(iq);
+      api.reply(ev, iq);
     };
 
     api.hook(`iq-set/host/${NS_COMMANDS}:command`, async (ev: StanzaEvent) => {

@@ -54,12 +54,7 @@ export function installCommands(ctx: CommandContext): void {
   const { api, lists, interested, exempt } = ctx;
   const max = api.config.blocking.maxItems;
 
-  const result = (ev: StanzaEvent, payload?: Element) => {
-    const iq = ev.stanza;
-    ev.origin!.send(
-      el("iq", { type: "result", id: iq.attrs.id, to: iq.attrs.from, from: ev.to?.bare }, payload),
-    );
-  };
+  const result = (ev: StanzaEvent, payload?: Element) => api.replyResult(ev, payload);
 
   /** §3.3/§3.4: an iq set to every resource that retrieved the list. */
   const push = (user: string, command: Element) => {

@@ -16,7 +16,7 @@ export function setupOwnAccount(api: ModuleApi): void {
     api.hook(`iq-get/${toType}/${NS_REGISTER}:query`, (ev: StanzaEvent) => {
       const username = ownUsername(api, ev);
       if (username === undefined) return true;
-      send(
+      api.replyResult(
         ev,
         el("query", { xmlns: NS_REGISTER }, el("registered"), el("username", {}, username)),
       );
@@ -39,7 +39,7 @@ export function setupOwnAccount(api: ModuleApi): void {
     }
     // §3.2: the result first, then every session of the account ends with
     // not-authorized; the stream writes in order, so the client sees both.
-    send(ev);
+    api.replyResult(ev);
     api.log.info("{user}@{host} removed the account in-band", { user: username, host: api.domain });
     await api.deleteAccount(username);
   }
@@ -67,7 +67,7 @@ export function setupOwnAccount(api: ModuleApi): void {
       user: username,
       host: api.domain,
     });
-    send(ev);
+    api.replyResult(ev);
   }
 }
 
@@ -89,11 +89,4 @@ function namesUser(given: string, username: string, domain: string): boolean {
   const jid = parseJid(value.includes("@") ? value : value + "@" + domain);
   return jid !== undefined && jid.resource === undefined && jid.domain === domain &&
     jid.local === username;
-}
-
-function send(ev: StanzaEvent, payload?: Element): void {
-  const iq = ev.stanza;
-  ev.origin?.send(
-    el("iq", { type: "result", id: iq.attrs.id, to: iq.attrs.from, from: iq.attrs.to }, payload),
-  );
 }

@@ -35,10 +35,7 @@ export const rosterModule: ParleyModule = {
       session.type === "c2s" ? el("ver", { xmlns: NS_ROSTERVER }) : undefined
     );
 
-    const reply = (ev: StanzaEvent, query?: Element) => {
-      const iq = ev.stanza;
-      ev.origin!.send(el("iq", { type: "result", id: iq.attrs.id, to: iq.attrs.from }, query));
-    };
+    const reply = (ev: StanzaEvent, query?: Element) => api.replyResult(ev, query);
 
     api.hook(`iq-get/self/${NS_ROSTER}:query`, (ev: StanzaEvent) => {
       const origin = ev.origin;
