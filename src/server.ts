@@ -21,6 +21,7 @@ import { type C2sServices, handleC2sConnection } from "./stream/c2s.ts";
 import { CORE_MODULES, MODULES } from "./modules/index.ts";
 import { ComponentRegistry } from "./core/components.ts";
 import { handleComponentConnection } from "./stream/component.ts";
+import { type S2sService, startS2s } from "./s2s/start.ts";
 import { logger } from "./log.ts";
 
 const log = logger("server");
@@ -35,6 +36,8 @@ export interface RunningServer {
   sessions: SessionRegistry;
   storage: StorageDriver;
   auth: AuthProvider;
+  /** Federation (undefined when `s2s.enabled` is false). */
+  s2s?: S2sService;
   /** Close every stream (system-shutdown), stop listening, flush storage. */
   close(reason?: string): Promise<void>;
 }
@@ -93,6 +96,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   };
   const limiter = new ConnectionLimiter(config.c2s.maxConnectionsPerIp);
   const listeners: Listener[] = [];
+  let s2s: S2sService | undefined;
   const ports: Record<string, number> = {};
   const onConnection = (conn: Parameters<typeof handleC2sConnection>[0]) =>
     handleC2sConnection(conn, c2s);
@@ -126,6 +130,13 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       listeners.push(l);
       ports.component = l.addresses[0].port;
     }
+    // ---- federation (s2s): manager and listeners -----------------------
+    if (config.s2s.enabled) {
+      s2s = await startS2s(config, hosts, router, tls);
+      listeners.push(...s2s.listeners);
+      Object.assign(ports, s2s.ports);
+    }
+    // ---- end federation ----
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));
     await storage.close();
@@ -139,6 +150,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     sessions,
     storage,
     auth,
+    s2s,
     close(reason = "Server shutting down") {
       closing ??= (async () => {
         log.info("shutting down: {reason}", { reason });
@@ -146,6 +158,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
           sessions.destroySession(session, new StreamError("system-shutdown", reason));
         }
         components.closeAll(new StreamError("system-shutdown", reason));
+        s2s?.manager.closeAll(new StreamError("system-shutdown", reason));
         await Promise.all(listeners.map((l) => l.close()));
         await storage.close();
         log.info("stopped");

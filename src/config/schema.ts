@@ -24,6 +24,7 @@ export const DEFAULT_MODULES = [
   "time",
   "last",
   "component",
+  "s2s",
 ];
 
 const port = z.number().int().min(0).max(65535);

@@ -15,6 +15,7 @@ import { rosterModule } from "./roster/roster_module.ts";
 import { presenceModule } from "./roster/presence_module.ts";
 import { versionModule } from "./version.ts";
 import { componentModule } from "./component.ts";
+import { s2sModule } from "./s2s.ts";
 
 export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
   [
@@ -33,6 +34,7 @@ export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
     timeModule,
     lastModule,
     componentModule,
+    s2sModule,
   ].map((m) => [m.name, m]),
 );
 

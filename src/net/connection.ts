@@ -5,7 +5,12 @@
  * Nothing above `src/net/` knows which API accepted the connection.
  */
 import type { Socket } from "node:net";
-import { type SecureContext, TLSSocket } from "node:tls";
+import {
+  connect as tlsConnect,
+  type ConnectionOptions,
+  type SecureContext,
+  TLSSocket,
+} from "node:tls";
 import { setImmediate } from "node:timers";
 
 export interface ConnectionSink {
@@ -21,6 +26,14 @@ export interface TlsState {
   /** ALPN protocol negotiated, if any. */
   alpn?: string;
   protocol?: string;
+  /**
+   * The peer's certificate chain as DER, leaf first (s2s: the server asks
+   * for client certificates); absent when the peer sent none.
+   */
+  peerChain?: Uint8Array[];
+  /** Client side: node:tls verified the server's chain against the given CAs. */
+  authorized?: boolean;
+  authorizationError?: string;
 }
 
 export interface Connection {
@@ -41,6 +54,11 @@ export interface Connection {
    * the handshake flows to the same sink.
    */
   startTls(lastPlaintext: string, tls: ServerTlsOptions): Promise<void>;
+  /**
+   * Switch to TLS as the client (outgoing s2s after `<proceed/>`). The
+   * certificate is not rejected here: the caller inspects `tls`.
+   */
+  startTlsClient?(options: ConnectionOptions): Promise<void>;
   /** Flush queued output, then close. */
   close(): void;
   readonly closed: boolean;
@@ -50,6 +68,8 @@ export interface ServerTlsOptions {
   secureContext: SecureContext;
   SNICallback: (name: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void;
   ALPNProtocols?: string[];
+  /** Ask the peer for its certificate (s2s, SASL EXTERNAL); never rejects it. */
+  requestCert?: boolean;
 }
 
 /** A `Connection` over a `node:net` or `node:tls` socket. */
@@ -156,6 +176,8 @@ export class SocketConnection implements Connection {
           secureContext: options.secureContext,
           SNICallback: options.SNICallback,
           ALPNProtocols: options.ALPNProtocols,
+          requestCert: options.requestCert,
+          rejectUnauthorized: false,
         });
         this.#socket = secure;
         this.#attach(secure);
@@ -165,6 +187,23 @@ export class SocketConnection implements Connection {
         });
         secure.once("error", reject);
       });
+    });
+  }
+
+  startTlsClient(options: ConnectionOptions): Promise<void> {
+    const plain = this.#socket;
+    this.#flush();
+    this.#detach(plain);
+    return new Promise((resolve, reject) => {
+      const secure = tlsConnect({ ...options, socket: plain, rejectUnauthorized: false });
+      this.#socket = secure;
+      this.#attach(secure);
+      secure.once("secureConnect", () => {
+        secure.setNoDelay(true);
+        this.#tls = tlsStateOf(secure);
+        resolve();
+      });
+      secure.once("error", reject);
     });
   }
 
@@ -190,7 +229,27 @@ export function tlsStateOf(socket: TLSSocket): TlsState {
     servername: (socket as unknown as { servername?: string | false }).servername || undefined,
     alpn: typeof alpn === "string" ? alpn : undefined,
     protocol: socket.getProtocol() ?? undefined,
+    peerChain: peerChainOf(socket),
+    authorized: socket.authorized,
+    authorizationError: socket.authorizationError ? String(socket.authorizationError) : undefined,
   };
+}
+
+/** DER certificates from `getPeerCertificate(true)`, following issuer links. */
+function peerChainOf(socket: TLSSocket): Uint8Array[] | undefined {
+  let cert = socket.getPeerCertificate(true) as
+    | { raw?: Uint8Array; issuerCertificate?: unknown; fingerprint256?: string }
+    | null;
+  const chain: Uint8Array[] = [];
+  const seen = new Set<string>();
+  while (cert && cert.raw && chain.length < 10) {
+    const id = cert.fingerprint256 ?? String(chain.length);
+    if (seen.has(id)) break;
+    seen.add(id);
+    chain.push(new Uint8Array(cert.raw));
+    cert = cert.issuerCertificate as typeof cert;
+  }
+  return chain.length ? chain : undefined;
 }
 
 /** "::ffff:127.0.0.1" → "127.0.0.1", so limits per IP see one address. */

@@ -65,6 +65,8 @@ export async function listen(options: ListenOptions): Promise<Listener> {
         secureContext: options.tls.secureContext,
         SNICallback: options.tls.SNICallback,
         ALPNProtocols: options.tls.ALPNProtocols,
+        requestCert: options.tls.requestCert,
+        rejectUnauthorized: false,
         // A client that never finishes its handshake must not hold a slot forever.
         handshakeTimeout: 30_000,
       })

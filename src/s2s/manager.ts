@@ -1,0 +1,94 @@
+/**
+ * Federation state of one running server: the outgoing stream of each
+ * (local domain, remote domain) pair, the incoming streams, the dialback
+ * secret and the trusted CAs. Stanzas for remote domains come here (from
+ * the s2s module); stanzas that cannot be delivered are bounced to their
+ * local sender with remote-server-not-found or remote-server-timeout.
+ */
+import type { Config } from "../config/schema.ts";
+import type { Host } from "../core/host.ts";
+import type { Router } from "../core/router.ts";
+import { StanzaError, StreamError } from "../core/errors.ts";
+import type { SecureContexts } from "../net/secure_contexts.ts";
+import type { Element } from "../xml/element.ts";
+import { parseJid } from "../jid.ts";
+import { type FailureKind, S2sOutStream } from "../stream/s2s_out.ts";
+import type { DialbackVerdict, S2sInServices } from "../stream/s2s_in.ts";
+import type { TrustAnchors } from "./cert_verify.ts";
+import { DialbackKeys } from "./dialback_key.ts";
+
+export class S2sManager implements S2sInServices {
+  readonly keys = new DialbackKeys();
+  readonly incoming = new Set<{ close(error?: StreamError): void }>();
+  readonly #out = new Map<string, S2sOutStream>();
+
+  constructor(
+    readonly config: Config,
+    readonly hosts: Map<string, Host>,
+    readonly router: Router,
+    readonly tls: SecureContexts,
+    readonly anchors: TrustAnchors,
+  ) {}
+
+  /** Send `stanza` from hosted `local` to `remote`, connecting if needed. */
+  send(local: string, remote: string, stanza: Element): void {
+    this.#stream(local, remote).send(stanza);
+  }
+
+  verifyDialback(
+    receiving: string,
+    originating: string,
+    streamId: string,
+    key: string,
+  ): Promise<DialbackVerdict> {
+    return this.#stream(receiving, originating).verify(streamId, key);
+  }
+
+  /** The live outgoing stream of a pair, if any (tests and diagnostics). */
+  outgoing(local: string, remote: string): S2sOutStream | undefined {
+    return this.#out.get(local + " " + remote);
+  }
+
+  closeAll(error: StreamError): void {
+    for (const stream of [...this.#out.values()]) stream.close(error.toElement());
+    for (const stream of [...this.incoming]) stream.close(error);
+  }
+
+  #stream(local: string, remote: string): S2sOutStream {
+    const id = local + " " + remote;
+    let stream = this.#out.get(id);
+    if (stream && !stream.closed) return stream;
+    stream = new S2sOutStream(local, remote, this, {
+      onFail: (queued, kind, reason) => this.#bounce(local, queued, kind, reason),
+      onClosed: () => {
+        if (this.#out.get(id) === stream) this.#out.delete(id);
+      },
+    });
+    this.#out.set(id, stream);
+    stream.start();
+    return stream;
+  }
+
+  #bounce(local: string, queued: Element[], kind: FailureKind, reason: string): void {
+    const host = this.hosts.get(local);
+    if (!host) return;
+    const error = kind === "timeout"
+      ? new StanzaError("wait", "remote-server-timeout", reason)
+      : new StanzaError("cancel", "remote-server-not-found", reason);
+    for (const stanza of queued) {
+      const to = stanza.attrs.to === undefined ? undefined : parseJid(stanza.attrs.to);
+      this.router.replyError({ origin: undefined, stanza, to, host }, error);
+    }
+  }
+}
+
+/** The manager serving each host, for the s2s module (which sees only its host). */
+const managers = new WeakMap<Host, S2sManager>();
+
+export function attachS2sManager(manager: S2sManager): void {
+  for (const host of manager.hosts.values()) managers.set(host, manager);
+}
+
+export function s2sManagerOf(host: Host): S2sManager | undefined {
+  return managers.get(host);
+}

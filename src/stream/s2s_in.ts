@@ -1,0 +1,437 @@
+/**
+ * An incoming server-to-server stream (RFC 6120, `jabber:server`): header
+ * checks, STARTTLS (the peer's certificate is requested), then the peer
+ * proves its domain by SASL EXTERNAL (XEP-0178, when its certificate
+ * validates) or Server Dialback (XEP-0220, one (from, to) pair per
+ * `<db:result/>`, several on one stream: piggybacking). This stream also
+ * answers `<db:verify/>` for keys this server generated (the
+ * authoritative-server role). Stanzas are accepted only from an
+ * authenticated domain to a hosted one, then go to `router.fromPeer`.
+ */
+import type { Connection } from "../net/connection.ts";
+import type { Config } from "../config/schema.ts";
+import type { Host } from "../core/host.ts";
+import type { Router } from "../core/router.ts";
+import type { SecureContexts } from "../net/secure_contexts.ts";
+import type { TrustAnchors } from "../s2s/cert_verify.ts";
+import type { DialbackKeys } from "../s2s/dialback_key.ts";
+import { decodeBase64, NS_DIALBACK, NS_DIALBACK_FEATURE, streamHeader } from "../s2s/common.ts";
+import { el, type Element, serialize } from "../xml/element.ts";
+import { NS } from "../xml/namespaces.ts";
+import type { Frame } from "../xml/parser.ts";
+import { FrameInput } from "./frame_input.ts";
+import { parseJid, prepDomain } from "../jid.ts";
+import { StreamError } from "../core/errors.ts";
+import { logger } from "../log.ts";
+import { randomId } from "../util/random.ts";
+
+const log = logger("s2s");
+
+/** Outcome of asking the originating domain's server about a dialback key. */
+export type DialbackVerdict = "valid" | "invalid" | "error";
+
+export interface S2sInServices {
+  config: Config;
+  hosts: Map<string, Host>;
+  router: Router;
+  tls: SecureContexts;
+  anchors: TrustAnchors;
+  keys: DialbackKeys;
+  /** Receiving-server role: ask `originating`'s server whether `key` is its. */
+  verifyDialback(
+    receiving: string,
+    originating: string,
+    streamId: string,
+    key: string,
+  ): Promise<DialbackVerdict>;
+  /** Live incoming streams, closed at shutdown. */
+  incoming: Set<{ close(error?: StreamError): void }>;
+}
+
+export function handleS2sInConnection(conn: Connection, services: S2sInServices): void {
+  new S2sInStream(conn, services).start();
+}
+
+class S2sInStream {
+  #input: FrameInput;
+  #open = false;
+  #headerSent = false;
+  #closed = false;
+  #streamId = "";
+  /** Hosted domain named by the header's `to`. */
+  #local: string | undefined;
+  /** The peer's domain from the header's `from`, if given. */
+  #peer: string | undefined;
+  /** Domain proven by SASL EXTERNAL: may send to any hosted domain. */
+  #saslDomain: string | undefined;
+  /** "remote local" pairs proven by dialback. */
+  #pairs = new Set<string>();
+  /** Pairs with a verification in flight (a repeated db:result is ignored). */
+  #pending = new Set<string>();
+  #lastActivity = Date.now();
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(readonly conn: Connection, readonly services: S2sInServices) {
+    this.#input = new FrameInput(this.#onFrame, services.config.c2s.maxStanzaSize, (full) => {
+      if (full) conn.pause();
+      else conn.resume();
+    });
+  }
+
+  start(): void {
+    this.services.incoming.add(this);
+    this.#armIdle();
+    this.conn.start({
+      onData: (chunk) => {
+        this.#lastActivity = Date.now();
+        this.#input.push(chunk);
+      },
+      onClose: (error) => {
+        if (error) log.debug("{ip}: connection error: {err}", { ip: this.#who(), err: error });
+        this.#finish();
+      },
+    });
+  }
+
+  #who(): string {
+    return this.#peer ?? this.conn.remoteAddress;
+  }
+
+  #armIdle(): void {
+    const idleMs = this.services.config.s2s.idleTimeoutSeconds * 1000;
+    const due = this.#lastActivity + idleMs - Date.now();
+    this.#idleTimer = setTimeout(() => {
+      if (Date.now() - this.#lastActivity >= idleMs) {
+        log.debug("{peer}: incoming stream idle, closing", { peer: this.#who() });
+        this.close();
+      } else this.#armIdle();
+    }, Math.max(due, 1000));
+  }
+
+  #onFrame = (frame: Frame): void | Promise<void> => {
+    if (this.#closed) return;
+    try {
+      const pending = this.#handleFrame(frame);
+      if (pending) return pending.catch((err) => this.#onError(err));
+    } catch (err) {
+      this.#onError(err);
+    }
+  };
+
+  #onError(err: unknown): void {
+    if (err instanceof StreamError) {
+      log.info("{peer}: closing incoming stream: {condition} ({text})", {
+        peer: this.#who(),
+        condition: err.condition,
+        text: err.text ?? "",
+      });
+      return this.close(err);
+    }
+    log.error("{peer}: internal error: {err}", { peer: this.#who(), err });
+    this.close(new StreamError("internal-server-error"));
+  }
+
+  #handleFrame(frame: Frame): void | Promise<void> {
+    switch (frame.kind) {
+      case "open":
+        return this.#onStreamOpen(frame.name, frame.ns, frame.attrs);
+      case "stanza":
+        return this.#onElement(frame.element);
+      case "close":
+        return this.close();
+      case "error":
+        throw new StreamError(frame.condition, frame.text);
+    }
+  }
+
+  // ---- stream header (RFC 6120 §4.7) --------------------------------------
+
+  #onStreamOpen(name: string, ns: string, attrs: Record<string, string>): void {
+    const { hosts, config } = this.services;
+    const to = attrs.to === undefined ? undefined : prepDomain(attrs.to);
+    const from = attrs.from === undefined ? undefined : prepDomain(attrs.from);
+    if (to !== undefined && hosts.has(to)) this.#local = to;
+    if (from !== undefined) this.#peer = from;
+    if (name !== "stream:stream" && !name.endsWith(":stream") && name !== "stream") {
+      throw new StreamError("invalid-namespace", "The root element must be a stream");
+    }
+    if (ns !== NS.stream) throw new StreamError("invalid-namespace", "Wrong stream namespace");
+    if (attrs.xmlns !== NS.server) {
+      throw new StreamError("invalid-namespace", "The default namespace must be jabber:server");
+    }
+    if (to === undefined || !hosts.has(to)) {
+      throw new StreamError("host-unknown", "This server does not serve " + (attrs.to ?? "?"));
+    }
+    const major = attrs.version === undefined
+      ? 0
+      : Number.parseInt(attrs.version.split(".")[0], 10);
+    this.#open = true;
+    this.#sendHeader();
+    // RFC 6120 §13.7.2.1 leaves acceptance of unverifiable certificates to policy.
+    if (this.conn.tls && config.s2s.requireValidCertificates) {
+      const verdict = this.#certFor(from);
+      if (!verdict.ok) {
+        log.warn(
+          "{peer}: refusing incoming stream: {reason} (requireValidCertificates is on; " +
+            "the peer needs a CA-issued certificate for its domain, or add its CA to s2s.caFile)",
+          { peer: from ?? this.conn.remoteAddress, reason: verdict.reason },
+        );
+        throw new StreamError(
+          "policy-violation",
+          `Certificate not valid for ${from ?? "your domain"}: ${verdict.reason}`,
+        );
+      }
+    }
+    // Pre-1.0 peers (XEP-0220 §2.1) get no features: dialback goes straight on.
+    if (major >= 1) this.conn.write(serialize(this.#features()));
+  }
+
+  #sendHeader(): void {
+    if (this.#headerSent) return;
+    this.#headerSent = true;
+    this.#streamId = randomId();
+    this.conn.write(streamHeader({
+      id: this.#streamId,
+      from: this.#local ?? this.services.hosts.keys().next().value,
+      to: this.#peer,
+    }));
+  }
+
+  #certFor(domain: string | undefined): { ok: boolean; reason?: string } {
+    if (!this.conn.tls) return { ok: false, reason: "no TLS" };
+    if (domain === undefined) return { ok: false, reason: "the stream header names no domain" };
+    return this.services.anchors.verify(this.conn.tls.peerChain, domain);
+  }
+
+  #tlsRequired(): boolean {
+    return !this.conn.tls && this.services.config.s2s.requireEncryption;
+  }
+
+  #dialbackAllowed(): boolean {
+    const s2s = this.services.config.s2s;
+    return s2s.allowDialback && !s2s.requireValidCertificates;
+  }
+
+  #features(): Element {
+    const features = el("stream:features");
+    if (!this.conn.tls) {
+      features.append(
+        el("starttls", { xmlns: NS.tls }, this.#tlsRequired() ? el("required") : undefined),
+      );
+    }
+    if (this.#tlsRequired()) return features;
+    if (this.#saslDomain === undefined && this.#certFor(this.#peer).ok) {
+      features.append(
+        el("mechanisms", { xmlns: NS.sasl }, el("mechanism", {}, "EXTERNAL")),
+      );
+    }
+    if (this.#dialbackAllowed()) {
+      features.append(el("dialback", { xmlns: NS_DIALBACK_FEATURE }, el("errors")));
+    }
+    return features;
+  }
+
+  // ---- elements --------------------------------------------------------------
+
+  #onElement(element: Element): void | Promise<void> {
+    if (!this.#open) throw new StreamError("not-authorized", "Stream not open");
+    const xmlns = element.attrs.xmlns;
+    if (
+      xmlns === undefined &&
+      (element.name === "message" || element.name === "presence" || element.name === "iq")
+    ) {
+      return this.#onStanza(element);
+    }
+    if (element.name === "stream:error") {
+      log.info("{peer}: peer sent a stream error: {err}", {
+        peer: this.#who(),
+        err: serialize(element),
+      });
+      return this.close();
+    }
+    if (xmlns === NS.tls && element.name === "starttls") return this.#onStartTls();
+    if (xmlns === NS.sasl && element.name === "auth") return this.#onSaslAuth(element);
+    if (xmlns === NS_DIALBACK && element.name === "result") return this.#onDbResult(element);
+    if (xmlns === NS_DIALBACK && element.name === "verify") return this.#onDbVerify(element);
+    throw new StreamError("unsupported-stanza-type", `<${element.name}/> is not supported`);
+  }
+
+  /** RFC 6120 §4.9.3: addressing checked against what the stream authenticated. */
+  #onStanza(stanza: Element): void {
+    if (this.#saslDomain === undefined && this.#pairs.size === 0) {
+      throw new StreamError("not-authorized", "Authenticate (SASL EXTERNAL or dialback) first");
+    }
+    const from = stanza.attrs.from === undefined ? undefined : parseJid(stanza.attrs.from);
+    const to = stanza.attrs.to === undefined ? undefined : parseJid(stanza.attrs.to);
+    if (!from || !to) {
+      throw new StreamError("improper-addressing", "Stanzas need valid from and to addresses");
+    }
+    const viaSasl = from.domain === this.#saslDomain;
+    const known = viaSasl || [...this.#pairs].some((p) => p.startsWith(from.domain + " "));
+    if (!known) {
+      log.warn("{peer}: stanza from unauthenticated domain {domain}", {
+        peer: this.#who(),
+        domain: from.domain,
+      });
+      throw new StreamError("invalid-from", `${from.domain} was not authenticated on this stream`);
+    }
+    if (!this.services.hosts.has(to.domain)) {
+      throw new StreamError("host-unknown", `This server does not serve ${to.domain}`);
+    }
+    if (!viaSasl && !this.#pairs.has(from.domain + " " + to.domain)) {
+      throw new StreamError(
+        "not-authorized",
+        `${from.domain} was not authenticated for ${to.domain}; send <db:result/> for it first`,
+      );
+    }
+    this.#lastActivity = Date.now();
+    if (!this.services.router.fromPeer(stanza)) {
+      throw new StreamError("improper-addressing", "Invalid to address");
+    }
+  }
+
+  // ---- STARTTLS ----------------------------------------------------------------
+
+  async #onStartTls(): Promise<void> {
+    if (this.conn.tls) {
+      this.conn.write(serialize(el("failure", { xmlns: NS.tls })));
+      return this.close();
+    }
+    this.#input.reset();
+    this.#open = false;
+    this.#headerSent = false;
+    try {
+      await this.conn.startTls(serialize(el("proceed", { xmlns: NS.tls })), {
+        ...this.services.tls.serverOptions([]),
+        requestCert: true,
+      });
+    } catch (err) {
+      log.info("{peer}: TLS handshake failed: {err}", { peer: this.#who(), err: String(err) });
+      this.close();
+    }
+  }
+
+  // ---- SASL EXTERNAL (XEP-0178) ------------------------------------------------
+
+  #onSaslAuth(auth: Element): void {
+    const fail = (condition: string, why: string) => {
+      log.info("{peer}: SASL EXTERNAL refused: {why}", { peer: this.#who(), why });
+      this.conn.write(serialize(el("failure", { xmlns: NS.sasl }, el(condition))));
+    };
+    if (!this.conn.tls) return fail("encryption-required", "no TLS");
+    if (auth.attrs.mechanism !== "EXTERNAL") return fail("invalid-mechanism", "not EXTERNAL");
+    if (this.#saslDomain !== undefined) return fail("not-authorized", "already authenticated");
+    const text = auth.text().trim();
+    const authzid = text === "" || text === "=" ? this.#peer : decodeBase64(text);
+    const domain = authzid === undefined ? undefined : prepDomain(authzid);
+    if (domain === undefined) return fail("invalid-authzid", "no domain given");
+    if (this.#peer !== undefined && domain !== this.#peer) {
+      return fail("invalid-authzid", `${domain} is not the stream's ${this.#peer}`);
+    }
+    const verdict = this.#certFor(domain);
+    if (!verdict.ok) return fail("not-authorized", verdict.reason ?? "certificate");
+    this.#saslDomain = domain;
+    this.#peer = domain;
+    this.#input.reset();
+    this.#open = false;
+    this.#headerSent = false;
+    this.conn.write(serialize(el("success", { xmlns: NS.sasl })));
+    log.info("{peer} authenticated by certificate (SASL EXTERNAL)", { peer: domain });
+  }
+
+  // ---- dialback (XEP-0220), receiving-server role --------------------------------
+
+  async #onDbResult(result: Element): Promise<void> {
+    if (result.attrs.type !== undefined) return; // results of our own requests go on outgoing streams
+    const from = prepDomain(result.attrs.from ?? "");
+    const to = prepDomain(result.attrs.to ?? "");
+    const reply = (type: string, error?: Element) =>
+      this.conn.write(serialize(el("db:result", { from: to, to: from, type }, error)));
+    if (from === undefined || to === undefined) {
+      throw new StreamError("improper-addressing", "db:result needs from and to");
+    }
+    if (!this.services.hosts.has(to)) {
+      return reply("error", dbError("cancel", "item-not-found"));
+    }
+    if (this.#tlsRequired()) {
+      throw new StreamError("policy-violation", "Encryption is required: use STARTTLS first");
+    }
+    if (!this.#dialbackAllowed()) {
+      return reply("error", dbError("cancel", "not-allowed"));
+    }
+    const pair = from + " " + to;
+    if (this.#pairs.has(pair) || this.#pending.has(pair)) return;
+    // A certificate valid for the domain proves it already (XEP-0344 §2.4).
+    if (this.#certFor(from).ok) {
+      this.#pairs.add(pair);
+      log.info("{peer} authenticated for {local} by certificate (dialback)", {
+        peer: from,
+        local: to,
+      });
+      return reply("valid");
+    }
+    this.#pending.add(pair);
+    const verdict = await this.services.verifyDialback(to, from, this.#streamId, result.text())
+      .catch(() => "error" as const);
+    this.#pending.delete(pair);
+    if (this.#closed) return;
+    if (verdict === "valid") {
+      this.#pairs.add(pair);
+      this.#peer ??= from;
+      log.info("{peer} authenticated for {local} by dialback", { peer: from, local: to });
+      reply("valid");
+    } else if (verdict === "invalid") {
+      log.warn("{peer}: dialback key refused by its authoritative server", { peer: from });
+      reply("invalid");
+    } else {
+      reply("error", dbError("cancel", "remote-server-not-found"));
+    }
+  }
+
+  /** Authoritative-server role: is this key one we generated? */
+  #onDbVerify(verify: Element): void {
+    const from = prepDomain(verify.attrs.from ?? "");
+    const to = prepDomain(verify.attrs.to ?? "");
+    const id = verify.attrs.id;
+    if (from === undefined || to === undefined || id === undefined) {
+      throw new StreamError("improper-addressing", "db:verify needs from, to and id");
+    }
+    if (this.#tlsRequired()) {
+      throw new StreamError("policy-violation", "Encryption is required: use STARTTLS first");
+    }
+    const attrs = { from: to, to: from, id };
+    if (!this.services.hosts.has(to)) {
+      this.conn.write(serialize(
+        el("db:verify", { ...attrs, type: "error" }, dbError("cancel", "item-not-found")),
+      ));
+      return;
+    }
+    const ok = this.services.keys.verify(from, to, id, verify.text());
+    this.conn.write(serialize(el("db:verify", { ...attrs, type: ok ? "valid" : "invalid" })));
+  }
+
+  // ---- closing --------------------------------------------------------------------
+
+  close(error?: StreamError): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (!this.conn.closed) {
+      this.#sendHeader();
+      if (error) this.conn.write(serialize(error.toElement()));
+      this.conn.write("</stream:stream>");
+      this.conn.close();
+    }
+    this.#finish();
+  }
+
+  #finish(): void {
+    this.#closed = true;
+    clearTimeout(this.#idleTimer);
+    this.#input.stop();
+    this.services.incoming.delete(this);
+  }
+}
+
+function dbError(type: string, condition: string): Element {
+  return el("error", { type }, el(condition, { xmlns: NS.stanzas }));
+}

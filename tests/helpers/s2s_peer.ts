@@ -1,0 +1,158 @@
+/**
+ * A scripted remote server for s2s tests: opens a `jabber:server` stream
+ * to Parley, does STARTTLS and dialback when told to, and then sends
+ * whatever the test wants (spoofed stanzas…). Every wait is bounded.
+ */
+import * as net from "node:net";
+import * as tls from "node:tls";
+import { type Frame, XmlFrameParser } from "../../src/xml/parser.ts";
+import type { Element } from "../../src/xml/element.ts";
+import { NS } from "../../src/xml/namespaces.ts";
+
+const WAIT_MS = 5000;
+
+export class S2sPeer {
+  socket!: net.Socket;
+  #frames: Frame[] = [];
+  #waiters: (() => void)[] = [];
+  #parser = new XmlFrameParser((f) => this.#push(f), { maxStanzaSize: 1_000_000 });
+  #decoder = new TextDecoder();
+  #closed = false;
+  streamId: string | undefined;
+
+  private constructor(readonly from: string, readonly to: string) {}
+
+  /**
+   * Connect and open the stream; unless `openAfterTls` is false, also do
+   * STARTTLS and reopen, so the stream is ready for dialback.
+   */
+  static async connect(
+    port: number,
+    from: string,
+    to: string,
+    { openAfterTls = true } = {},
+  ): Promise<S2sPeer> {
+    const p = new S2sPeer(from, to);
+    const socket = net.connect({ host: "127.0.0.1", port });
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", () => resolve());
+      socket.once("error", reject);
+    });
+    p.#attach(socket);
+    p.open();
+    if (openAfterTls) {
+      await p.features();
+      await p.starttls();
+      p.open();
+      await p.features();
+    }
+    return p;
+  }
+
+  #attach(socket: net.Socket): void {
+    this.socket = socket;
+    socket.on(
+      "data",
+      (d: Uint8Array) => this.#parser.write(this.#decoder.decode(d, { stream: true })),
+    );
+    socket.on("close", () => {
+      this.#closed = true;
+      this.#wake();
+    });
+    socket.on("error", () => {});
+  }
+
+  #push(f: Frame): void {
+    if (f.kind === "open") this.streamId = f.attrs.id;
+    this.#frames.push(f);
+    this.#wake();
+  }
+
+  #wake(): void {
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  send(xml: string): void {
+    this.socket.write(xml);
+  }
+
+  /** A new stream header (fresh parser). */
+  open(): void {
+    this.#parser.reset();
+    this.send(
+      `<?xml version='1.0'?><stream:stream xmlns='jabber:server' ` +
+        `xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' ` +
+        `from='${this.from}' to='${this.to}' version='1.0'>`,
+    );
+  }
+
+  async next(pred: (f: Frame) => boolean, ms = WAIT_MS): Promise<Frame> {
+    const deadline = Date.now() + ms;
+    while (true) {
+      const i = this.#frames.findIndex(pred);
+      if (i >= 0) return this.#frames.splice(i, 1)[0];
+      const left = deadline - Date.now();
+      if (left <= 0 || this.#closed) {
+        throw new Error(
+          "timed out waiting; have " + JSON.stringify(this.#frames.map((f) => f.kind)),
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async element(pred: (e: Element) => boolean, ms = WAIT_MS): Promise<Element> {
+    const f = await this.next((f) => f.kind === "stanza" && pred(f.element), ms);
+    return (f as { element: Element }).element;
+  }
+
+  features(): Promise<Element> {
+    return this.element((e) => e.name === "stream:features");
+  }
+
+  async starttls(): Promise<void> {
+    this.send(`<starttls xmlns='${NS.tls}'/>`);
+    await this.element((e) => e.name === "proceed");
+    const plain = this.socket;
+    plain.removeAllListeners("data");
+    plain.removeAllListeners("close");
+    const secure = tls.connect({ socket: plain, servername: this.to, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      secure.once("secureConnect", () => resolve());
+      secure.once("error", reject);
+    });
+    this.#decoder = new TextDecoder();
+    this.#attach(secure);
+  }
+
+  /** Send db:result with the key made from the stream id; returns the answer. */
+  dialbackResult(key: (streamId: string) => string): Promise<Element> {
+    this.send(
+      `<db:result from='${this.from}' to='${this.to}'>${key(this.streamId ?? "")}</db:result>`,
+    );
+    return this.element((e) => e.name === "result" && e.attrs.type !== undefined);
+  }
+
+  async dialback(key: (streamId: string) => string): Promise<void> {
+    const result = await this.dialbackResult(key);
+    if (result.attrs.type !== "valid") throw new Error("dialback failed: " + result.toString());
+  }
+
+  async streamError(ms = WAIT_MS): Promise<string> {
+    const e = await this.element((e) => e.name === "stream:error", ms);
+    return e.getChildren().find((c) => c.attrs.xmlns === NS.streams && c.name !== "text")?.name ??
+      "?";
+  }
+
+  close(): void {
+    if (!this.#closed) this.send("</stream:stream>");
+    this.socket.end();
+    this.socket.destroy();
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * Federation between two Parley instances on 127.0.0.1 (a.test and
+ * b.test), routed to each other's s2s port through `s2s.hosts` (read at
+ * connect time, so it is filled once both listen). Their certificates are
+ * self-signed, so the servers authenticate each other with dialback.
+ */
+import assert from "node:assert/strict";
+import * as net from "node:net";
+import { TestClient } from "../helpers/client.ts";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { S2sPeer } from "../helpers/s2s_peer.ts";
+import type { Element } from "../../src/xml/element.ts";
+
+const ROSTER = "jabber:iq:roster";
+
+async function pair(
+  overridesA: Record<string, unknown> = {},
+  overridesB: Record<string, unknown> = {},
+): Promise<[TestServer, TestServer]> {
+  const a = await startTestServer({ hosts: ["a.test"], ...overridesA });
+  const b = await startTestServer({ hosts: ["b.test"], ...overridesB });
+  a.config.s2s.hosts["b.test"] = `127.0.0.1:${b.ports.s2s}`;
+  b.config.s2s.hosts["a.test"] = `127.0.0.1:${a.ports.s2s}`;
+  return [a, b];
+}
+
+function login(server: TestServer, user: string, password: string, domain: string) {
+  return TestClient.login({ port: server.ports.c2s, domain, user, password, resource: "r" });
+}
+
+const errorCondition = (e: Element) =>
+  e.getChild("error")?.getChildren().find((c) => c.name !== "text")?.name;
+
+Deno.test("s2s: messages cross between two servers both ways (dialback)", async () => {
+  const [a, b] = await pair();
+  const alice = await login(a, "alice", "wonderland", "a.test");
+  const bob = await login(b, "bob", "builder", "b.test");
+  try {
+    alice.send(`<message to='bob@b.test/r' type='chat' id='m1'><body>hello b</body></message>`);
+    const got = await bob.stanza((e) => e.name === "message" && e.attrs.id === "m1");
+    assert.equal(got.attrs.from, "alice@a.test/r");
+    assert.equal(got.getChildText("body"), "hello b");
+
+    bob.send(`<message to='alice@a.test' type='chat' id='m2'><body>hello a</body></message>`);
+    const back = await alice.stanza((e) => e.name === "message" && e.attrs.id === "m2");
+    assert.equal(back.attrs.from, "bob@b.test/r");
+
+    // Several in a row keep their order on the stream.
+    for (let i = 0; i < 5; i++) {
+      alice.send(`<message to='bob@b.test' type='chat' id='o${i}'><body>${i}</body></message>`);
+    }
+    for (let i = 0; i < 5; i++) {
+      const m = await bob.stanza((e) => e.name === "message" && e.attrs.id?.startsWith("o"));
+      assert.equal(m.attrs.id, `o${i}`);
+    }
+    // One outgoing stream per pair, authenticated.
+    assert.equal(a.s2s!.manager.outgoing("a.test", "b.test")?.ready, true);
+    assert.equal(b.s2s!.manager.outgoing("b.test", "a.test")?.ready, true);
+  } finally {
+    alice.close();
+    bob.close();
+    await a.stop();
+    await b.stop();
+  }
+});
+
+Deno.test("s2s: iq across servers gets its result", async () => {
+  const [a, b] = await pair();
+  const alice = await login(a, "alice", "wonderland", "a.test");
+  try {
+    alice.send(`<iq to='b.test' type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>`);
+    const r = await alice.stanza((e) => e.name === "iq" && e.attrs.id === "p1");
+    assert.equal(r.attrs.type, "result");
+    assert.equal(r.attrs.from, "b.test");
+  } finally {
+    alice.close();
+    await a.stop();
+    await b.stop();
+  }
+});
+
+Deno.test("s2s: subscription and presence across servers", async () => {
+  const [a, b] = await pair();
+  const alice = await login(a, "alice", "wonderland", "a.test");
+  const bob = await login(b, "bob", "builder", "b.test");
+  try {
+    alice.send(`<iq type='get' id='r0'><query xmlns='${ROSTER}'/></iq>`);
+    await alice.stanza((e) => e.attrs.id === "r0");
+    bob.send(`<iq type='get' id='r0'><query xmlns='${ROSTER}'/></iq>`);
+    await bob.stanza((e) => e.attrs.id === "r0");
+
+    alice.send(`<presence to='bob@b.test' type='subscribe'/>`);
+    const request = await bob.stanza((e) => e.name === "presence" && e.attrs.type === "subscribe");
+    assert.equal(request.attrs.from, "alice@a.test");
+    bob.send(`<presence to='alice@a.test' type='subscribed'/>`);
+    const approved = await alice.stanza((e) =>
+      e.name === "presence" && e.attrs.type === "subscribed"
+    );
+    assert.equal(approved.attrs.from, "bob@b.test");
+    // Bob's current presence follows the approval (RFC 6121 §3.1.5).
+    const presence = await alice.stanza((e) =>
+      e.name === "presence" && e.attrs.type === undefined && e.attrs.from === "bob@b.test/r"
+    );
+    assert.ok(presence);
+
+    // Alice's roster now has bob with subscription "to".
+    alice.send(`<iq type='get' id='r1'><query xmlns='${ROSTER}'/></iq>`);
+    const roster = await alice.stanza((e) => e.attrs.id === "r1");
+    const item = roster.getChild("query", ROSTER)?.getChildren("item")
+      .find((i) => i.attrs.jid === "bob@b.test");
+    assert.equal(item?.attrs.subscription, "to");
+
+    // A presence change reaches the subscriber on the other server.
+    bob.send(`<presence><show>away</show></presence>`);
+    const away = await alice.stanza((e) =>
+      e.name === "presence" && e.attrs.from === "bob@b.test/r" && e.getChildText("show") === "away"
+    );
+    assert.ok(away);
+  } finally {
+    alice.close();
+    bob.close();
+    await a.stop();
+    await b.stop();
+  }
+});
+
+Deno.test("s2s: no route (closed port) bounces remote-server-not-found", async () => {
+  const a = await startTestServer({ hosts: ["a.test"] });
+  // A port that was just free and is closed again.
+  const closed = await new Promise<number>((resolve) => {
+    const srv = net.createServer().listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+  a.config.s2s.hosts["nowhere.test"] = `127.0.0.1:${closed}`;
+  const alice = await login(a, "alice", "wonderland", "a.test");
+  try {
+    alice.send(`<message to='x@nowhere.test' type='chat' id='lost'><body>?</body></message>`);
+    const bounce = await alice.stanza((e) => e.attrs.id === "lost");
+    assert.equal(bounce.attrs.type, "error");
+    assert.equal(bounce.attrs.from, "x@nowhere.test");
+    assert.equal(errorCondition(bounce), "remote-server-not-found");
+  } finally {
+    alice.close();
+    await a.stop();
+  }
+});
+
+Deno.test("s2s: a peer that never answers bounces remote-server-timeout", async () => {
+  const a = await startTestServer({ hosts: ["a.test"], s2s: { connectTimeoutSeconds: 1 } });
+  // Accepts TCP and says nothing.
+  const sockets: net.Socket[] = [];
+  const mute = net.createServer((s) => sockets.push(s));
+  await new Promise<void>((r) => mute.listen(0, "127.0.0.1", () => r()));
+  a.config.s2s.hosts["mute.test"] = `127.0.0.1:${(mute.address() as net.AddressInfo).port}`;
+  const alice = await login(a, "alice", "wonderland", "a.test");
+  try {
+    alice.send(`<message to='x@mute.test' type='chat' id='slow'><body>?</body></message>`);
+    const bounce = await alice.stanza((e) => e.attrs.id === "slow");
+    assert.equal(errorCondition(bounce), "remote-server-timeout");
+  } finally {
+    alice.close();
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => mute.close(r));
+    await a.stop();
+  }
+});
+
+Deno.test("s2s: a peer spoofing from is refused with invalid-from", async () => {
+  const [a, b] = await pair();
+  const bob = await login(b, "bob", "builder", "b.test");
+  // Plays a.test's outgoing stream: authenticates by dialback with a key a.test made.
+  const peer = await S2sPeer.connect(b.ports.s2s, "a.test", "b.test");
+  try {
+    await peer.dialback((id) => a.s2s!.manager.keys.generate("b.test", "a.test", id));
+    peer.send(`<message from='alice@a.test/x' to='bob@b.test/r' id='ok'><body>1</body></message>`);
+    await bob.stanza((e) => e.attrs.id === "ok");
+    peer.send(
+      `<message from='mallory@evil.test' to='bob@b.test/r' id='bad'><body>2</body></message>`,
+    );
+    assert.equal(await peer.streamError(), "invalid-from");
+    await bob.nothing((e) => e.attrs.id === "bad", 200);
+  } finally {
+    peer.close();
+    bob.close();
+    await a.stop();
+    await b.stop();
+  }
+});
+
+Deno.test("s2s: dialback with a wrong key is refused", async () => {
+  const [a, b] = await pair();
+  const peer = await S2sPeer.connect(b.ports.s2s, "a.test", "b.test");
+  try {
+    const result = await peer.dialbackResult(() => "0".repeat(64));
+    assert.equal(result.attrs.type, "invalid");
+    peer.send(`<message from='alice@a.test' to='bob@b.test' id='x'/>`);
+    assert.equal(await peer.streamError(), "not-authorized");
+  } finally {
+    peer.close();
+    await a.stop();
+    await b.stop();
+  }
+});
+
+Deno.test("s2s: requireValidCertificates refuses a self-signed peer", async () => {
+  const [a, b] = await pair({}, { s2s: { requireValidCertificates: true } });
+  const alice = await login(a, "alice", "wonderland", "a.test");
+  try {
+    alice.send(`<message to='bob@b.test' type='chat' id='nocert'><body>?</body></message>`);
+    const bounce = await alice.stanza((e) => e.attrs.id === "nocert");
+    assert.equal(bounce.attrs.type, "error");
+    assert.equal(errorCondition(bounce), "remote-server-not-found");
+    // The raw view: b.test closes the stream with policy-violation after TLS.
+    const peer = await S2sPeer.connect(b.ports.s2s, "a.test", "b.test", { openAfterTls: false });
+    try {
+      await peer.starttls();
+      peer.open();
+      assert.equal(await peer.streamError(), "policy-violation");
+    } finally {
+      peer.close();
+    }
+  } finally {
+    alice.close();
+    await a.stop();
+    await b.stop();
+  }
+});
+
+Deno.test("s2s: stream header to a domain we do not host gets host-unknown", async () => {
+  const b = await startTestServer({ hosts: ["b.test"] });
+  const peer = await S2sPeer.connect(b.ports.s2s, "a.test", "c.test", { openAfterTls: false });
+  try {
+    assert.equal(await peer.streamError(), "host-unknown");
+  } finally {
+    peer.close();
+    await b.stop();
+  }
+});
