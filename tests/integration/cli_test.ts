@@ -154,6 +154,7 @@ Deno.test("serve runs until SIGTERM, then exits 0", async () => {
     listeners: {
       c2s: { port: 0, interfaces: ["127.0.0.1"] },
       c2sDirectTls: { port: 0, interfaces: ["127.0.0.1"] },
+      s2s: { port: 0, interfaces: ["127.0.0.1"] },
     },
   });
   const child = new Deno.Command(Deno.execPath(), {

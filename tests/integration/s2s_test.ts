@@ -10,6 +10,7 @@ import { TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { S2sPeer } from "../helpers/s2s_peer.ts";
 import type { Element } from "../../src/xml/element.ts";
+import { generateSelfSigned } from "../../src/tls/selfsigned.ts";
 
 const ROSTER = "jabber:iq:roster";
 
@@ -236,5 +237,48 @@ Deno.test("s2s: stream header to a domain we do not host gets host-unknown", asy
   } finally {
     peer.close();
     await b.stop();
+  }
+});
+
+Deno.test("s2s: certificates trusted through s2s.caFile authenticate with SASL EXTERNAL", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-s2s-ca-" });
+  const files: Record<string, { certificate: string; key: string }> = {};
+  let bundle = "";
+  for (const domain of ["a.test", "b.test"]) {
+    const pair = await generateSelfSigned([domain]);
+    files[domain] = { certificate: `${dir}/${domain}.crt`, key: `${dir}/${domain}.key` };
+    await Deno.writeTextFile(files[domain].certificate, pair.certPem);
+    await Deno.writeTextFile(files[domain].key, pair.keyPem);
+    bundle += pair.certPem;
+  }
+  await Deno.writeTextFile(`${dir}/ca.pem`, bundle);
+  // Dialback off on both sides: only certificates can authenticate.
+  const s2s = { caFile: `${dir}/ca.pem`, allowDialback: false, requireValidCertificates: true };
+  const [a, b] = await pair(
+    { tls: files["a.test"], s2s },
+    { tls: files["b.test"], s2s },
+  );
+  const alice = await login(a, "alice", "wonderland", "a.test");
+  const bob = await login(b, "bob", "builder", "b.test");
+  try {
+    alice.send(`<message to='bob@b.test/r' type='chat' id='ext1'><body>x</body></message>`);
+    await bob.stanza((e) => e.attrs.id === "ext1");
+    bob.send(`<message to='alice@a.test/r' type='chat' id='ext2'><body>y</body></message>`);
+    await alice.stanza((e) => e.attrs.id === "ext2");
+    // A peer whose certificate is not in the bundle gets no EXTERNAL and no dialback.
+    const peer = await S2sPeer.connect(b.ports.s2s, "c.test", "b.test", { openAfterTls: false });
+    try {
+      await peer.starttls();
+      peer.open();
+      assert.equal(await peer.streamError(), "policy-violation");
+    } finally {
+      peer.close();
+    }
+  } finally {
+    alice.close();
+    bob.close();
+    await a.stop();
+    await b.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 });
