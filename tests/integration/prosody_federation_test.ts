@@ -1,0 +1,201 @@
+/**
+ * Federation with a real Prosody (Debian's `prosody` package): Parley
+ * serves parley.test on 127.0.0.2, Prosody serves prosody.test on
+ * 127.0.0.3, both on port 5269. Parley reaches Prosody through
+ * `s2s.hosts`; Prosody finds Parley through /etc/hosts (its unbound
+ * resolver with `hoststxt`). Both certificates are self-signed, so the
+ * servers authenticate each other with dialback.
+ *
+ * `.ci/run` installs Prosody and adds the two /etc/hosts lines. Run by
+ * hand without them, the test is skipped and says why.
+ */
+import assert from "node:assert/strict";
+import * as net from "node:net";
+import { TestClient } from "../helpers/client.ts";
+import { startTestServer } from "../helpers/server.ts";
+import { generateSelfSigned } from "../../src/tls/selfsigned.ts";
+import type { Element } from "../../src/xml/element.ts";
+
+const PARLEY_ADDR = "127.0.0.2";
+const PROSODY_ADDR = "127.0.0.3";
+const PROSODY_C2S = 15222;
+const ROSTER = "jabber:iq:roster";
+
+function whyNot(): string | undefined {
+  for (const tool of ["prosody", "prosodyctl"]) {
+    const found = new Deno.Command("sh", { args: ["-c", `command -v ${tool}`] }).outputSync();
+    if (!found.success) {
+      return "prosody is not installed (apt-get install prosody; .ci/run does it)";
+    }
+  }
+  const hosts = Deno.readTextFileSync("/etc/hosts");
+  if (!/127\.0\.0\.2\s+parley\.test/.test(hosts) || !/127\.0\.0\.3\s+prosody\.test/.test(hosts)) {
+    return "/etc/hosts lacks '127.0.0.2 parley.test' and '127.0.0.3 prosody.test' (.ci/run adds them)";
+  }
+  return undefined;
+}
+
+const skip = whyNot();
+if (skip) console.log(`prosody federation test skipped: ${skip}`);
+
+function prosodyConfig(dir: string): string {
+  return `
+run_as_root = true
+daemonize = false
+pidfile = "${dir}/prosody.pid"
+data_path = "${dir}/data"
+log = { info = "${dir}/prosody.log" }
+interfaces = { "${PROSODY_ADDR}" }
+local_interfaces = { "${PROSODY_ADDR}" }
+c2s_ports = { ${PROSODY_C2S} }
+c2s_direct_tls_ports = { }
+legacy_ssl_ports = { }
+s2s_ports = { 5269 }
+s2s_direct_tls_ports = { }
+component_ports = { }
+http_ports = { }
+https_ports = { }
+modules_enabled = { "roster"; "saslauth"; "tls"; "dialback"; "disco"; "ping"; "presence" }
+authentication = "internal_plain"
+s2s_require_encryption = true
+s2s_secure_auth = false
+unbound = { hoststxt = true }
+ssl = { certificate = "${dir}/prosody.test.crt"; key = "${dir}/prosody.test.key" }
+VirtualHost "prosody.test"
+`;
+}
+
+async function waitForPort(host: string, port: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const open = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host, port });
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on ${host}:${port}`);
+}
+
+const isPresence = (from: string, type?: string) => (e: Element) =>
+  e.name === "presence" && e.attrs.from?.startsWith(from) && e.attrs.type === type;
+
+const rosterPush = (jid: string, subscription: string) => (e: Element) =>
+  e.name === "iq" && e.attrs.type === "set" &&
+  e.getChild("query", ROSTER)?.getChild("item")?.attrs.jid === jid &&
+  e.getChild("query", ROSTER)?.getChild("item")?.attrs.subscription === subscription;
+
+Deno.test({
+  name: "prosody: messages, subscriptions and presence both ways with Prosody 0.12",
+  ignore: skip !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "parley-prosody-" });
+    const pair = await generateSelfSigned(["prosody.test"]);
+    await Deno.writeTextFile(`${dir}/prosody.test.crt`, pair.certPem);
+    await Deno.writeTextFile(`${dir}/prosody.test.key`, pair.keyPem);
+    await Deno.writeTextFile(`${dir}/prosody.cfg.lua`, prosodyConfig(dir));
+    await Deno.mkdir(`${dir}/data`);
+    const cfg = ["--config", `${dir}/prosody.cfg.lua`];
+    const reg = await new Deno.Command("prosodyctl", {
+      args: [...cfg, "register", "romeo", "prosody.test", "montague"],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.ok(reg.success, new TextDecoder().decode(reg.stderr));
+    const prosody = new Deno.Command("prosody", {
+      args: [...cfg, "-F"],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const server = await startTestServer({
+      hosts: ["parley.test"],
+      listeners: {
+        c2s: { interfaces: [PARLEY_ADDR] },
+        c2sDirectTls: { interfaces: [PARLEY_ADDR] },
+        s2s: { interfaces: [PARLEY_ADDR], port: 5269 },
+      },
+      s2s: { hosts: { "prosody.test": `${PROSODY_ADDR}:5269` } },
+    }, { juliet: "capulet" });
+    const clients: TestClient[] = [];
+    try {
+      await waitForPort(PROSODY_ADDR, 5269, 15_000);
+      await waitForPort(PROSODY_ADDR, PROSODY_C2S, 15_000);
+      const juliet = await TestClient.login({
+        port: server.ports.c2s,
+        address: PARLEY_ADDR,
+        domain: "parley.test",
+        user: "juliet",
+        password: "capulet",
+        resource: "balcony",
+      });
+      const romeo = await TestClient.login({
+        port: PROSODY_C2S,
+        address: PROSODY_ADDR,
+        domain: "prosody.test",
+        user: "romeo",
+        password: "montague",
+        mechanism: "SCRAM-SHA-1",
+        resource: "orchard",
+      });
+      clients.push(juliet, romeo);
+      const wait = 20_000;
+      // Roster pushes go to interested resources: those that fetched the roster.
+      for (const c of [juliet, romeo]) {
+        c.send(`<iq type='get' id='roster0'><query xmlns='${ROSTER}'/></iq>`);
+        await c.stanza((e) => e.name === "iq" && e.attrs.id === "roster0");
+      }
+
+      // Messages both ways.
+      juliet.send(
+        "<message to='romeo@prosody.test' type='chat' id='j1'><body>Wherefore art thou</body></message>",
+      );
+      const toRomeo = await romeo.stanza((e) => e.name === "message" && e.attrs.id === "j1", wait);
+      assert.equal(toRomeo.attrs.from, "juliet@parley.test/balcony");
+      romeo.send(
+        "<message to='juliet@parley.test/balcony' type='chat' id='r1'><body>Here</body></message>",
+      );
+      const toJuliet = await juliet.stanza(
+        (e) => e.name === "message" && e.attrs.id === "r1",
+        wait,
+      );
+      assert.equal(toJuliet.attrs.from, "romeo@prosody.test/orchard");
+      assert.equal(toJuliet.getChildText("body"), "Here");
+
+      // juliet subscribes to romeo (Parley → Prosody), romeo approves.
+      juliet.send("<presence to='romeo@prosody.test' type='subscribe'/>");
+      await romeo.stanza(isPresence("juliet@parley.test", "subscribe"), wait);
+      romeo.send("<presence to='juliet@parley.test' type='subscribed'/>");
+      await juliet.stanza(rosterPush("romeo@prosody.test", "to"), wait);
+      await juliet.stanza(isPresence("romeo@prosody.test/orchard"), wait);
+
+      // romeo subscribes to juliet (Prosody → Parley), juliet approves.
+      romeo.send("<presence to='juliet@parley.test' type='subscribe'/>");
+      await juliet.stanza(isPresence("romeo@prosody.test", "subscribe"), wait);
+      juliet.send("<presence to='romeo@prosody.test' type='subscribed'/>");
+      await juliet.stanza(rosterPush("romeo@prosody.test", "both"), wait);
+      await romeo.stanza(isPresence("juliet@parley.test/balcony"), wait);
+
+      // A presence update crosses to the subscriber.
+      juliet.send("<presence><show>away</show></presence>");
+      await romeo.stanza(
+        (e) => isPresence("juliet@parley.test/balcony")(e) && e.getChildText("show") === "away",
+        wait,
+      );
+    } finally {
+      for (const c of clients) c.close();
+      await server.stop();
+      try {
+        prosody.kill("SIGTERM");
+      } catch { /* already gone */ }
+      await prosody.status;
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
