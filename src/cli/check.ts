@@ -58,6 +58,7 @@ export async function run(args: string[]): Promise<number> {
   }
   for (const source of certificateSources(config)) await checkCertificate(source, report);
   printSrvHints(config);
+  if (config.s2s.enabled) await checkFederationDns(config, report);
   return report.failures > 0 ? EXIT_FAILURE : EXIT_OK;
 }
 
@@ -112,6 +113,12 @@ async function checkCertificate(source: CertSource, report: Report): Promise<voi
   }
   if (r.selfSigned) {
     report.line("WARN", domain, "self-signed: clients will not trust it without manual approval");
+    report.line(
+      "WARN",
+      domain,
+      "self-signed: other servers can only authenticate this one with dialback, and those " +
+        "requiring valid certificates (Prosody's s2s_secure_auth) refuse it",
+    );
   }
 }
 
@@ -120,7 +127,7 @@ async function checkCertificate(source: CertSource, report: Report): Promise<voi
  * point it at the machine's own name when that differs.
  */
 function printSrvHints(config: Config): void {
-  const { c2s, c2sDirectTls } = config.listeners;
+  const { c2s, c2sDirectTls, s2s, s2sDirectTls } = config.listeners;
   console.log("\nDNS records each domain should publish (not queried; target = this server):");
   for (const { domain } of hostConfigs(config)) {
     if (domain === "localhost" || domain.endsWith(".localhost")) {
@@ -136,5 +143,77 @@ function printSrvHints(config: Config): void {
         `  _xmpps-client._tcp.${domain}. 3600 IN SRV 0 5 ${c2sDirectTls.port} ${domain}.`,
       );
     }
+    if (config.s2s.enabled && s2s.enabled && s2s.port !== 0) {
+      console.log(`  _xmpp-server._tcp.${domain}. 3600 IN SRV 0 5 ${s2s.port} ${domain}.`);
+    }
+    if (config.s2s.enabled && s2sDirectTls.enabled && s2sDirectTls.port !== 0) {
+      console.log(
+        `  _xmpps-server._tcp.${domain}. 3600 IN SRV 0 5 ${s2sDirectTls.port} ${domain}.`,
+      );
+    }
   }
+}
+
+/** How long one DNS query of `check` may take: it must not hang offline. */
+const DNS_TIMEOUT_MS = 3000;
+
+/**
+ * What other servers will find for each domain (RFC 6120 §3.2): the
+ * server SRV records, else the domain's own addresses on 5269.
+ */
+async function checkFederationDns(config: Config, report: Report): Promise<void> {
+  const port = config.listeners.s2s.port;
+  for (const { domain } of hostConfigs(config)) {
+    if (domain === "localhost" || domain.endsWith(".localhost")) continue;
+    const subject = `${domain} (federation)`;
+    try {
+      const srv = await resolveSrv(`_xmpp-server._tcp.${domain}`);
+      if (srv.length > 0) {
+        for (const r of srv) {
+          const ok = r.port === port || port === 0;
+          report.line(
+            ok ? "OK" : "WARN",
+            subject,
+            `_xmpp-server._tcp SRV → ${r.target}:${r.port}` +
+              (ok ? "" : ` (this server listens on ${port})`),
+          );
+        }
+        continue;
+      }
+      const addrs = [
+        ...await resolveAddresses(domain, "A"),
+        ...await resolveAddresses(domain, "AAAA"),
+      ];
+      if (addrs.length > 0) {
+        report.line("WARN", subject, `no _xmpp-server._tcp SRV record: peers use ${domain}:5269`);
+      } else {
+        // A warning, not a failure: offline or split-horizon DNS looks the same from here.
+        report.line(
+          "WARN",
+          subject,
+          "no SRV and no A/AAAA record found: other servers cannot reach it",
+        );
+      }
+    } catch (e) {
+      report.line("WARN", subject, `DNS could not be queried: ${(e as Error).message}`);
+    }
+  }
+}
+
+/** DNS answers, empty when the name or record type does not exist. */
+async function orEmpty<T>(query: Promise<T[]>): Promise<T[]> {
+  try {
+    return await query;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+}
+
+function resolveSrv(name: string): Promise<Deno.SrvRecord[]> {
+  return orEmpty(Deno.resolveDns(name, "SRV", { signal: AbortSignal.timeout(DNS_TIMEOUT_MS) }));
+}
+
+function resolveAddresses(name: string, type: "A" | "AAAA"): Promise<string[]> {
+  return orEmpty(Deno.resolveDns(name, type, { signal: AbortSignal.timeout(DNS_TIMEOUT_MS) }));
 }

@@ -130,6 +130,14 @@ Deno.test("check passes on a config with a valid certificate", async () => {
   assert.match(r.stdout, /^WARN {2}example\.org: self-signed/m);
   assert.match(r.stdout, /_xmpp-client\._tcp\.example\.org\. 3600 IN SRV 0 5 5222 example\.org\./);
   assert.match(r.stdout, /_xmpps-client\._tcp\.example\.org\. 3600 IN SRV 0 5 5223/);
+  // Federation: the server SRV record to publish, what DNS says (whatever
+  // it says offline), and what a self-signed certificate means for peers.
+  assert.match(r.stdout, /_xmpp-server\._tcp\.example\.org\. 3600 IN SRV 0 5 5269 example\.org\./);
+  assert.match(r.stdout, /^(OK|WARN) +example\.org \(federation\): /m);
+  assert.match(
+    r.stdout,
+    /^WARN {2}example\.org: self-signed: other servers can only authenticate/m,
+  );
   assert.doesNotMatch(r.stdout, /^FAIL/m);
 });
 
