@@ -1,6 +1,6 @@
 /**
- * Where to connect for a remote domain: a static route from `s2s.hosts`,
- * else DNS SRV (`_xmpps-server._tcp` direct TLS and `_xmpp-server._tcp`
+ * Where to connect for a remote domain: a static route from `s2s.hosts`
+ * ("host:port" for STARTTLS, "tls://host:port" for direct TLS), else DNS SRV (`_xmpps-server._tcp` direct TLS and `_xmpp-server._tcp`
  * STARTTLS, merged by priority then weight, XEP-0368), else the domain
  * itself on 5269.
  */
@@ -21,8 +21,8 @@ export async function resolveTargets(
 ): Promise<Target[]> {
   const route = staticRoutes[domain];
   if (route !== undefined) {
-    const parsed = parseHostPort(route);
-    if (parsed) return [{ ...parsed, directTls: false }];
+    const parsed = parseRoute(route);
+    if (parsed) return [parsed];
   }
   const [tlsRecords, plainRecords] = await Promise.all([
     lookup(`_xmpps-server._tcp.${domain}`).catch(() => []),
@@ -50,11 +50,25 @@ export async function resolveTargets(
   }));
 }
 
-/** "host:port", "[v6]:port" or a bare host (port 5269). */
-export function parseHostPort(s: string): { host: string; port: number } | undefined {
+/**
+ * A static route: "host:port" (STARTTLS, port 5269 by default) or
+ * "tls://host:port" (direct TLS, XEP-0368, port 5270 by default). Static
+ * routes have no SRV record to say which a peer offers, hence the prefix.
+ */
+export function parseRoute(s: string): Target | undefined {
+  const directTls = s.startsWith("tls://");
+  const parsed = directTls ? parseHostPort(s.slice(6), 5270) : parseHostPort(s);
+  return parsed && { ...parsed, directTls };
+}
+
+/** "host:port", "[v6]:port" or a bare host (port `defaultPort`). */
+export function parseHostPort(
+  s: string,
+  defaultPort = 5269,
+): { host: string; port: number } | undefined {
   const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s) ?? /^([^:]+)(?::(\d+))?$/.exec(s);
   if (!m) return undefined;
-  const port = m[2] === undefined ? 5269 : Number(m[2]);
+  const port = m[2] === undefined ? defaultPort : Number(m[2]);
   if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
   return { host: m[1], port };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseHostPort, resolveTargets } from "../../src/s2s/resolve.ts";
+import { parseHostPort, parseRoute, resolveTargets } from "../../src/s2s/resolve.ts";
 import { DialbackKeys } from "../../src/s2s/dialback_key.ts";
 
 const srv = (target: string, port: number, priority: number, weight: number) => ({
@@ -14,6 +14,20 @@ Deno.test("s2s resolve: a static route wins over DNS", async () => {
     throw new Error("no DNS expected");
   });
   assert.deepEqual(targets, [{ host: "10.0.0.2", port: 5999, directTls: false }]);
+});
+
+Deno.test("s2s resolve: a tls:// static route selects direct TLS (XEP-0368)", async () => {
+  const targets = await resolveTargets("b.test", { "b.test": "tls://10.0.0.2:5999" }, () => {
+    throw new Error("no DNS expected");
+  });
+  assert.deepEqual(targets, [{ host: "10.0.0.2", port: 5999, directTls: true }]);
+  assert.deepEqual(parseRoute("tls://[::1]"), { host: "::1", port: 5270, directTls: true });
+  assert.deepEqual(parseRoute("xmpp.b.test"), {
+    host: "xmpp.b.test",
+    port: 5269,
+    directTls: false,
+  });
+  assert.equal(parseRoute("tls://"), undefined);
 });
 
 Deno.test("s2s resolve: SRV records merged by priority, weight, direct TLS first (XEP-0368)", async () => {
