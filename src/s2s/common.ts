@@ -5,6 +5,9 @@ import { NS } from "../xml/namespaces.ts";
 export const NS_DIALBACK = "jabber:server:dialback";
 /** XEP-0220 §2.1: the stream feature that says dialback (with errors) is offered. */
 export const NS_DIALBACK_FEATURE = "urn:xmpp:features:dialback";
+/** XEP-0288: the feature a receiving server offers, and the element that takes it up. */
+export const NS_BIDI_FEATURE = "urn:xmpp:features:bidi";
+export const NS_BIDI = "urn:xmpp:bidi";
 
 export function streamHeader(attrs: { from?: string; to?: string; id?: string }): string {
   return "<?xml version='1.0'?>" +

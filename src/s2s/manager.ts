@@ -4,6 +4,9 @@
  * secret and the trusted CAs. Stanzas for remote domains come here (from
  * the s2s module); stanzas that cannot be delivered are bounced to their
  * local sender with remote-server-not-found or remote-server-timeout.
+ * An incoming stream the peer made bidirectional (XEP-0288) also carries
+ * our stanzas for the pairs it authenticated, so no second connection is
+ * opened for them.
  */
 import type { Config } from "../config/schema.ts";
 import type { Host } from "../core/host.ts";
@@ -13,7 +16,7 @@ import type { SecureContexts } from "../net/secure_contexts.ts";
 import type { Element } from "../xml/element.ts";
 import { parseJid } from "../jid.ts";
 import { type FailureKind, S2sOutStream } from "../stream/s2s_out.ts";
-import type { DialbackVerdict, S2sInServices } from "../stream/s2s_in.ts";
+import type { BidiRoute, DialbackVerdict, S2sInServices } from "../stream/s2s_in.ts";
 import type { TrustAnchors } from "./cert_verify.ts";
 import { DialbackKeys } from "./dialback_key.ts";
 
@@ -21,6 +24,8 @@ export class S2sManager implements S2sInServices {
   readonly keys = new DialbackKeys();
   readonly incoming = new Set<{ close(error?: StreamError): void }>();
   readonly #out = new Map<string, S2sOutStream>();
+  /** Incoming streams usable for sending, per "local remote" pair (XEP-0288). */
+  readonly #bidi = new Map<string, BidiRoute>();
 
   constructor(
     readonly config: Config,
@@ -32,7 +37,26 @@ export class S2sManager implements S2sInServices {
 
   /** Send `stanza` from hosted `local` to `remote`, connecting if needed. */
   send(local: string, remote: string, stanza: Element): void {
+    const id = local + " " + remote;
+    const out = this.#out.get(id);
+    const bidi = this.#bidi.get(id);
+    // A live outgoing stream keeps the pair's stanzas (queued ones too) in order on
+    // one connection; the peer's bidirectional stream serves only when there is none.
+    if ((!out || out.closed) && bidi && !bidi.closed) return bidi.send(stanza);
     this.#stream(local, remote).send(stanza);
+  }
+
+  addBidiRoute(local: string, remote: string, route: BidiRoute): void {
+    this.#bidi.set(local + " " + remote, route);
+  }
+
+  removeBidiRoutes(route: BidiRoute): void {
+    for (const [id, r] of this.#bidi) if (r === route) this.#bidi.delete(id);
+  }
+
+  /** The incoming stream that carries a pair's stanzas (XEP-0288), if any. */
+  bidiRoute(local: string, remote: string): BidiRoute | undefined {
+    return this.#bidi.get(local + " " + remote);
   }
 
   verifyDialback(

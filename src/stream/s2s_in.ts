@@ -7,6 +7,8 @@
  * answers `<db:verify/>` for keys this server generated (the
  * authoritative-server role). Stanzas are accepted only from an
  * authenticated domain to a hosted one, then go to `router.fromPeer`.
+ * When the peer asks for it (`<bidi/>`, XEP-0288), the stream also carries
+ * this server's stanzas back, for the pairs the peer authenticated.
  */
 import type { Connection } from "../net/connection.ts";
 import type { Config } from "../config/schema.ts";
@@ -15,7 +17,14 @@ import type { Router } from "../core/router.ts";
 import type { SecureContexts } from "../net/secure_contexts.ts";
 import type { TrustAnchors } from "../s2s/cert_verify.ts";
 import type { DialbackKeys } from "../s2s/dialback_key.ts";
-import { decodeBase64, NS_DIALBACK, NS_DIALBACK_FEATURE, streamHeader } from "../s2s/common.ts";
+import {
+  decodeBase64,
+  NS_BIDI,
+  NS_BIDI_FEATURE,
+  NS_DIALBACK,
+  NS_DIALBACK_FEATURE,
+  streamHeader,
+} from "../s2s/common.ts";
 import { el, type Element, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
@@ -46,6 +55,15 @@ export interface S2sInServices {
   ): Promise<DialbackVerdict>;
   /** Live incoming streams, closed at shutdown. */
   incoming: Set<{ close(error?: StreamError): void }>;
+  /** XEP-0288: `route` may carry stanzas from hosted `local` to `remote`. */
+  addBidiRoute(local: string, remote: string, route: BidiRoute): void;
+  removeBidiRoutes(route: BidiRoute): void;
+}
+
+/** An incoming stream made bidirectional: stanzas can go back over it. */
+export interface BidiRoute {
+  readonly closed: boolean;
+  send(stanza: Element): void;
 }
 
 export function handleS2sInConnection(conn: Connection, services: S2sInServices): void {
@@ -70,6 +88,8 @@ class S2sInStream {
   #pending = new Set<string>();
   #lastActivity = Date.now();
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The peer sent `<bidi/>` (XEP-0288): it takes our stanzas on this stream too. */
+  #bidi = false;
 
   constructor(readonly conn: Connection, readonly services: S2sInServices) {
     this.#input = new FrameInput(this.#onFrame, services.config.c2s.maxStanzaSize, (full) => {
@@ -91,6 +111,34 @@ class S2sInStream {
         this.#finish();
       },
     });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** XEP-0288: our stanza to the peer, over its own stream. */
+  send(stanza: Element): void {
+    if (this.#closed) return;
+    this.#lastActivity = Date.now();
+    this.conn.write(serialize(stanza));
+  }
+
+  /**
+   * Offer this stream for our stanzas, only for what the peer proved
+   * (XEP-0288 §2.2): SASL, the stream's `to` → the peer's domain; dialback,
+   * the inverse of each verified pair. Called once the stream is open (after
+   * a SASL restart, the new header must go out before any stanza).
+   */
+  #offerRoutes(): void {
+    if (!this.#bidi || !this.#open || this.#closed) return;
+    if (this.#saslDomain !== undefined && this.#local !== undefined) {
+      this.services.addBidiRoute(this.#local, this.#saslDomain, this);
+    }
+    for (const pair of this.#pairs) {
+      const [remote, local] = pair.split(" ");
+      this.services.addBidiRoute(local, remote, this);
+    }
   }
 
   #who(): string {
@@ -184,6 +232,7 @@ class S2sInStream {
     }
     // Pre-1.0 peers (XEP-0220 §2.1) get no features: dialback goes straight on.
     if (major >= 1) this.conn.write(serialize(this.#features()));
+    this.#offerRoutes();
   }
 
   #sendHeader(): void {
@@ -228,6 +277,7 @@ class S2sInStream {
     if (this.#dialbackAllowed()) {
       features.append(el("dialback", { xmlns: NS_DIALBACK_FEATURE }, el("errors")));
     }
+    if (!this.#bidi) features.append(el("bidi", { xmlns: NS_BIDI_FEATURE }));
     return features;
   }
 
@@ -253,6 +303,10 @@ class S2sInStream {
     if (xmlns === NS.sasl && element.name === "auth") return this.#onSaslAuth(element);
     if (xmlns === NS_DIALBACK && element.name === "result") return this.#onDbResult(element);
     if (xmlns === NS_DIALBACK && element.name === "verify") return this.#onDbVerify(element);
+    if (xmlns === NS_BIDI && element.name === "bidi") {
+      this.#bidi = true;
+      return this.#offerRoutes();
+    }
     throw new StreamError("unsupported-stanza-type", `<${element.name}/> is not supported`);
   }
 
@@ -368,7 +422,8 @@ class S2sInStream {
         peer: from,
         local: to,
       });
-      return reply("valid");
+      reply("valid");
+      return this.#offerRoutes();
     }
     this.#pending.add(pair);
     const verdict = await this.services.verifyDialback(to, from, this.#streamId, result.text())
@@ -380,6 +435,7 @@ class S2sInStream {
       this.#peer ??= from;
       log.info("{peer} authenticated for {local} by dialback", { peer: from, local: to });
       reply("valid");
+      this.#offerRoutes();
     } else if (verdict === "invalid") {
       log.warn("{peer}: dialback key refused by its authoritative server", { peer: from });
       reply("invalid");
@@ -429,6 +485,7 @@ class S2sInStream {
     clearTimeout(this.#idleTimer);
     this.#input.stop();
     this.services.incoming.delete(this);
+    this.services.removeBidiRoutes(this);
   }
 }
 

@@ -6,7 +6,9 @@
  * in a queue until then and go out in order; if the stream cannot be
  * made, the owner bounces them. The same stream carries `<db:verify/>`
  * requests when this server checks a key the remote domain sent us
- * (receiving-server role): those need no authentication.
+ * (receiving-server role): those need no authentication. When the peer
+ * offers XEP-0288, we send `<bidi/>` before authenticating, and then take
+ * the peer's stanzas from its domain to ours over this stream too.
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
@@ -16,7 +18,17 @@ import type { SecureContexts } from "../net/secure_contexts.ts";
 import type { TrustAnchors } from "../s2s/cert_verify.ts";
 import type { DialbackKeys } from "../s2s/dialback_key.ts";
 import { resolveTargets, type Target } from "../s2s/resolve.ts";
-import { encodeBase64, NS_DIALBACK, NS_DIALBACK_FEATURE, streamHeader } from "../s2s/common.ts";
+import {
+  encodeBase64,
+  NS_BIDI,
+  NS_BIDI_FEATURE,
+  NS_DIALBACK,
+  NS_DIALBACK_FEATURE,
+  streamHeader,
+} from "../s2s/common.ts";
+import type { Router } from "../core/router.ts";
+import { StreamError } from "../core/errors.ts";
+import { parseJid } from "../jid.ts";
 import { el, type Element, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
@@ -31,6 +43,8 @@ export interface S2sOutServices {
   tls: SecureContexts;
   anchors: TrustAnchors;
   keys: DialbackKeys;
+  /** Where the peer's stanzas go when this stream is bidirectional (XEP-0288). */
+  router: Router;
 }
 
 /** Why a stream could not be made: decides the bounce condition. */
@@ -56,6 +70,8 @@ export class S2sOutStream {
   #externalTried = false;
   #saslDone = false;
   #dialbackSent = false;
+  /** We sent `<bidi/>` (XEP-0288): the peer may send its stanzas back here. */
+  #bidi = false;
   /** db:verify requests may go out once TLS (if required) is up. */
   #canVerify = false;
   #verifyQueue: Element[] = [];
@@ -264,11 +280,40 @@ export class S2sOutStream {
       waiter?.(verdict);
       return;
     }
-    // Stanzas from the peer belong on its own outgoing stream (no XEP-0288 here).
+    if (
+      xmlns === undefined && (e.name === "message" || e.name === "presence" || e.name === "iq")
+    ) return this.#onPeerStanza(e);
     log.debug("{local} → {remote}: ignoring <{name}/> on an outgoing stream", {
       ...this.#names(),
       name: e.name,
     });
+  }
+
+  /**
+   * XEP-0288 §2.2: once authenticated, the peer may send from its domain to
+   * ours on this stream, and only that (the pair this stream proved).
+   */
+  #onPeerStanza(stanza: Element): void {
+    if (!this.#bidi || !this.#ready) {
+      // Without XEP-0288 the peer's stanzas belong on its own outgoing stream.
+      log.debug("{local} → {remote}: ignoring <{name}/> on an outgoing stream", {
+        ...this.#names(),
+        name: stanza.name,
+      });
+      return;
+    }
+    const from = stanza.attrs.from === undefined ? undefined : parseJid(stanza.attrs.from);
+    const to = stanza.attrs.to === undefined ? undefined : parseJid(stanza.attrs.to);
+    if (from?.domain !== this.remote) {
+      return this.close(new StreamError("invalid-from", `Only ${this.remote} here`).toElement());
+    }
+    if (to?.domain !== this.local) {
+      return this.close(
+        new StreamError("improper-addressing", `Only ${this.local} here`).toElement(),
+      );
+    }
+    this.#lastActivity = Date.now();
+    this.services.router.fromPeer(stanza);
   }
 
   #names() {
@@ -297,6 +342,11 @@ export class S2sOutStream {
     }
     this.#canVerify = true;
     for (const request of this.#verifyQueue.splice(0)) conn.write(serialize(request));
+    // XEP-0288: asked for before SASL or dialback, once per connection.
+    if (!this.#bidi && features.getChild("bidi", NS_BIDI_FEATURE)) {
+      this.#bidi = true;
+      conn.write(serialize(el("bidi", { xmlns: NS_BIDI })));
+    }
     if (this.#saslDone) return this.#becomeReady();
     this.#authenticate();
   }
