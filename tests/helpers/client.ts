@@ -316,3 +316,14 @@ async function hmac(key: Uint8Array, msg: string, hash: string): Promise<Uint8Ar
   );
   return new Uint8Array(await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(msg)));
 }
+
+/** Send `xml`, an iq whose id is `id`, and wait for the iq answering it. */
+export async function iq(c: TestClient, id: string, xml: string): Promise<Element> {
+  c.send(xml);
+  return await c.stanza((e) => e.name === "iq" && e.attrs.id === id);
+}
+
+/** The RFC 6120 §8.3.3 condition of an error reply, if it is one. */
+export function errorCondition(reply: Element): string | undefined {
+  return reply.getChild("error")?.getChildren().find((c) => c.attrs.xmlns === NS.stanzas)?.name;
+}

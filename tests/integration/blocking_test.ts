@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TestClient } from "../helpers/client.ts";
+import { errorCondition as condition, iq, TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import type { Element } from "../../src/xml/element.ts";
 import { NS } from "../../src/xml/namespaces.ts";
@@ -26,15 +26,6 @@ function login(
     presence: options.presence,
     domain: options.domain,
   });
-}
-
-async function iq(c: TestClient, id: string, xml: string): Promise<Element> {
-  c.send(xml);
-  return await c.stanza((e) => e.name === "iq" && e.attrs.id === id);
-}
-
-function condition(reply: Element): string | undefined {
-  return reply.getChild("error")?.getChildren().find((c) => c.attrs.xmlns === NS.stanzas)?.name;
 }
 
 async function blocklist(c: TestClient, id: string): Promise<string[]> {

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { TestClient } from "../helpers/client.ts";
+import { errorCondition as condition, TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import type { Element } from "../../src/xml/element.ts";
-import { NS } from "../../src/xml/namespaces.ts";
 
 const NS_REGISTER = "jabber:iq:register";
 const NS_FEATURE = "http://jabber.org/features/iq-register";
@@ -19,10 +18,6 @@ async function unauthenticated(server: TestServer): Promise<TestClient> {
 async function iq(c: TestClient, id: string, xml: string, type = "set"): Promise<Element> {
   c.send(`<iq type='${type}' id='${id}'>${xml}</iq>`);
   return await c.stanza((e) => e.name === "iq" && e.attrs.id === id);
-}
-
-function condition(reply: Element): string | undefined {
-  return reply.getChild("error")?.getChildren().find((c) => c.attrs.xmlns === NS.stanzas)?.name;
 }
 
 const query = (inner: string) => `<query xmlns='${NS_REGISTER}'>${inner}</query>`;

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { TestClient } from "../helpers/client.ts";
+import { errorCondition as condition, iq, TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-import type { Element } from "../../src/xml/element.ts";
 import { NS } from "../../src/xml/namespaces.ts";
 
 const PASSWORDS: Record<string, string> = { alice: "wonderland", bob: "builder" };
@@ -17,15 +16,6 @@ function login(server: TestServer, user: string, resource = "r") {
 }
 
 /** Send an iq and wait for its answer. */
-async function iq(c: TestClient, id: string, xml: string): Promise<Element> {
-  c.send(xml);
-  return await c.stanza((e) => e.name === "iq" && e.attrs.id === id);
-}
-
-function condition(reply: Element): string | undefined {
-  return reply.getChild("error")?.getChildren().find((c) => c.attrs.xmlns === NS.stanzas)?.name;
-}
-
 const CARD = "<vCard xmlns='vcard-temp'><FN>Alice Liddell</FN><NICKNAME>alice</NICKNAME>" +
   "<PHOTO><TYPE>image/png</TYPE><BINVAL>iVBORw0KGgo=</BINVAL></PHOTO>" +
   "<X-CUSTOM a='1 &amp; 2'>kept &lt;as is&gt;</X-CUSTOM><ext xmlns='urn:example:ext'><v/></ext>" +
