@@ -41,6 +41,9 @@ Deno.bench("FrameInput: data events → decoder → parser (200 one-stanza chunk
     },
     262144,
     () => {},
+    (e) => {
+      throw e;
+    },
   );
   socket.on("data", (c: Uint8Array) => input.push(c));
   socket.write(header);

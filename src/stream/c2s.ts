@@ -70,9 +70,10 @@ class C2sStream {
   constructor(readonly conn: Connection, readonly services: C2sServices) {
     this.session = new Session(conn, randomId(), (err) => this.#closeStream(err));
     this.#input = new FrameInput(
-      this.#onFrame,
+      (frame) => this.#handleFrame(frame),
       services.config.c2s.maxStanzaSize,
       (full) => this.#setPaused("queue", full),
+      (err) => this.#onError(err),
     );
     this.#tokens = services.config.c2s.readBurstBytes;
   }
@@ -131,16 +132,6 @@ class C2sStream {
   }
 
   /** Frames in order; synchronous except where negotiation must wait (SASL). */
-  #onFrame = (frame: Frame): void | Promise<void> => {
-    if (this.#closed) return;
-    try {
-      const pending = this.#handleFrame(frame);
-      if (pending) return pending.catch((err) => this.#onError(err));
-    } catch (err) {
-      this.#onError(err);
-    }
-  };
-
   #handleFrame(frame: Frame): void | Promise<void> {
     switch (frame.kind) {
       case "open":

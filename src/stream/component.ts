@@ -64,9 +64,14 @@ class ComponentStream implements ComponentLink {
 
   constructor(readonly conn: Connection, readonly services: ComponentServices) {
     this.#input = new FrameInput(
-      this.#onFrame,
+      (frame) => this.#handleFrame(frame),
       services.config.c2s.maxStanzaSize,
       (full) => full ? conn.pause() : conn.resume(),
+      (err) => {
+        if (err instanceof StreamError) return this.close(err);
+        log.error("{who}: internal error: {err}", { who: this.#who(), err });
+        this.close(new StreamError("internal-server-error"));
+      },
     );
   }
 
@@ -87,17 +92,6 @@ class ComponentStream implements ComponentLink {
   #who(): string {
     return this.domain || this.conn.remoteAddress;
   }
-
-  #onFrame = (frame: Frame): void => {
-    if (this.#closed) return;
-    try {
-      this.#handleFrame(frame);
-    } catch (err) {
-      if (err instanceof StreamError) return this.close(err);
-      log.error("{who}: internal error: {err}", { who: this.#who(), err });
-      this.close(new StreamError("internal-server-error"));
-    }
-  };
 
   #handleFrame(frame: Frame): void {
     switch (frame.kind) {

@@ -51,6 +51,8 @@ export class FrameInput {
   #queue: Frame[] = [];
   #busy = false;
   #stopped = false;
+  /** Invalid UTF-8 arrived: nothing after it is read. */
+  #undecodable = false;
   #backlogged = false;
   /** Data arrived since the last sweep. */
   #touched = false;
@@ -60,12 +62,14 @@ export class FrameInput {
     maxStanzaSize: number,
     /** Called with true when the queue is full, false once it drained. */
     readonly onBacklog: (full: boolean) => void,
+    /** What a handler threw or rejected with (a StreamError, usually). */
+    readonly onError: (err: unknown) => void,
   ) {
     this.#parser = new XmlFrameParser(this.#onFrame, { maxStanzaSize });
   }
 
   push(chunk: Uint8Array): void {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#undecodable) return;
     if (!this.#touched) {
       this.#touched = true;
       wake(this);
@@ -74,8 +78,9 @@ export class FrameInput {
     try {
       text = this.#decoder.decode(chunk, { stream: true });
     } catch {
-      // RFC 6120 §11.6: the stream must be UTF-8.
-      this.#stopped = true;
+      // RFC 6120 §11.6: the stream must be UTF-8. The error is the last
+      // frame (it may still wait behind a slow handler); input ends here.
+      this.#undecodable = true;
       this.#onFrame({ kind: "error", condition: "not-well-formed", text: "Invalid UTF-8" });
       return;
     }
@@ -121,10 +126,16 @@ export class FrameInput {
   };
 
   #run(frame: Frame): void {
-    const pending = this.handle(frame);
+    if (this.#stopped) return;
+    let pending: void | Promise<void>;
+    try {
+      pending = this.handle(frame);
+    } catch (err) {
+      return this.onError(err);
+    }
     if (pending !== undefined) {
       this.#busy = true;
-      pending.then(this.#drain, this.#drain);
+      pending.catch(this.onError).then(this.#drain);
     }
   }
 

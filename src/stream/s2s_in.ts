@@ -92,10 +92,12 @@ class S2sInStream {
   #bidi = false;
 
   constructor(readonly conn: Connection, readonly services: S2sInServices) {
-    this.#input = new FrameInput(this.#onFrame, services.config.c2s.maxStanzaSize, (full) => {
-      if (full) conn.pause();
-      else conn.resume();
-    });
+    this.#input = new FrameInput(
+      (frame) => this.#handleFrame(frame),
+      services.config.c2s.maxStanzaSize,
+      (full) => full ? conn.pause() : conn.resume(),
+      (err) => this.#onError(err),
+    );
   }
 
   start(): void {
@@ -155,16 +157,6 @@ class S2sInStream {
       } else this.#armIdle();
     }, Math.max(due, 1000));
   }
-
-  #onFrame = (frame: Frame): void | Promise<void> => {
-    if (this.#closed) return;
-    try {
-      const pending = this.#handleFrame(frame);
-      if (pending) return pending.catch((err) => this.#onError(err));
-    } catch (err) {
-      this.#onError(err);
-    }
-  };
 
   #onError(err: unknown): void {
     if (err instanceof StreamError) {

@@ -185,10 +185,12 @@ export class S2sOutStream {
 
   #attach(conn: Connection): void {
     this.#conn = conn;
-    this.#input = new FrameInput(this.#onFrame, this.services.config.c2s.maxStanzaSize, (full) => {
-      if (full) conn.pause();
-      else conn.resume();
-    });
+    this.#input = new FrameInput(
+      (frame) => this.#handleFrame(frame),
+      this.services.config.c2s.maxStanzaSize,
+      (full) => full ? conn.pause() : conn.resume(),
+      (err) => this.#fail("not-found", String((err as Error)?.message ?? err)),
+    );
     conn.start({
       onData: (chunk) => {
         this.#lastActivity = Date.now();
@@ -208,18 +210,6 @@ export class S2sOutStream {
   }
 
   // ---- negotiation ---------------------------------------------------------------
-
-  #onFrame = (frame: Frame): void | Promise<void> => {
-    if (this.#closed) return;
-    try {
-      const pending = this.#handleFrame(frame);
-      if (pending) {
-        return pending.catch((err) => this.#fail("not-found", String(err?.message ?? err)));
-      }
-    } catch (err) {
-      this.#fail("not-found", String((err as Error)?.message ?? err));
-    }
-  };
 
   #handleFrame(frame: Frame): void | Promise<void> {
     switch (frame.kind) {

@@ -18,6 +18,9 @@ Deno.test("frames wait in order behind an async handler, and reading pauses when
     },
     10_000,
     (full) => backlog.push(full),
+    (e) => {
+      throw e;
+    },
   );
   input.push(bytes(HEADER));
   for (let i = 0; i < 40; i++) input.push(bytes(`<message id='${i}'/>`));
@@ -34,7 +37,9 @@ Deno.test("frames wait in order behind an async handler, and reading pauses when
 
 Deno.test("invalid UTF-8 becomes a not-well-formed error frame", () => {
   const frames: Frame[] = [];
-  const input = new FrameInput((f) => void frames.push(f), 10_000, () => {});
+  const input = new FrameInput((f) => void frames.push(f), 10_000, () => {}, (e) => {
+    throw e;
+  });
   input.push(bytes(HEADER));
   input.push(new Uint8Array([0x3c, 0xff, 0xfe]));
   assert.deepEqual(frames.map((f) => f.kind === "error" ? f.condition : f.kind), [
@@ -46,7 +51,9 @@ Deno.test("invalid UTF-8 becomes a not-well-formed error frame", () => {
 
 Deno.test("an idle input is compacted by the sweep and keeps parsing afterwards", () => {
   const frames: Frame[] = [];
-  const input = new FrameInput((f) => void frames.push(f), 10_000, () => {});
+  const input = new FrameInput((f) => void frames.push(f), 10_000, () => {}, (e) => {
+    throw e;
+  });
   input.push(bytes(HEADER + "<presence/>"));
   assert.equal(input.sweep(), false, "data arrived during this period");
   assert.equal(input.sweep(), true, "idle for a whole period: compacted");
@@ -54,4 +61,28 @@ Deno.test("an idle input is compacted by the sweep and keeps parsing afterwards"
   const last = frames.at(-1)!;
   assert.equal(last.kind === "stanza" && last.element.attrs.id, "after");
   input.stop();
+});
+
+Deno.test("a handler's throw or rejection goes to onError and parsing goes on", async () => {
+  const errors: unknown[] = [];
+  const seen: string[] = [];
+  const input = new FrameInput(
+    (f) => {
+      if (f.kind !== "stanza") return;
+      const id = f.element.attrs.id!;
+      seen.push(id);
+      if (id === "sync") throw new Error("sync");
+      if (id === "async") return Promise.reject(new Error("async"));
+    },
+    10_000,
+    () => {},
+    (e) => void errors.push((e as Error).message),
+  );
+  input.push(bytes(HEADER + "<message id='sync'/><message id='async'/><message id='after'/>"));
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(errors, ["sync", "async"]);
+  assert.deepEqual(seen, ["sync", "async", "after"]);
+  input.stop();
+  input.push(bytes("<message id='stopped'/>"));
+  assert.equal(seen.length, 3, "nothing is handled after stop()");
 });
