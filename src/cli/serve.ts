@@ -18,6 +18,8 @@ ${CONFIG_HELP}
 ${EXIT_CODES_HELP}`;
 
 const SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+/** Signals this close to the first are the same request delivered twice. */
+const REPEAT_GRACE_MS = 1000;
 
 export async function run(args: string[]): Promise<number> {
   const values = parseConfigOnly(args, HELP);
@@ -28,13 +30,17 @@ export async function run(args: string[]): Promise<number> {
 
   // Listen before starting, so a signal during start-up is not lost to the default handler.
   const { promise: stopped, resolve: stop } = Promise.withResolvers<Deno.Signal>();
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const onSignal = (signal: Deno.Signal) => () => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      // `deno task` forwards the terminal's Ctrl-C (or a SIGTERM to the
+      // group) to us a second time at once: only a deliberate second
+      // signal, later, cuts the clean shutdown short.
+      if (Date.now() - stoppingSince < REPEAT_GRACE_MS) return;
       log.warn("Second {signal}: exiting without a clean shutdown", { signal });
       Deno.exit(EXIT_FAILURE);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     stop(signal);
   };
   const handlers = SIGNALS.map((signal) => [signal, onSignal(signal)] as const);
