@@ -4,7 +4,8 @@
  * checked by re-deriving the key with the stored salt and iterations.
  */
 import type { Json, KeyValStore, StorageDriver } from "../storage/types.ts";
-import { constantTimeEqual, decodeBase64Strict, deriveScramCredentials } from "./scram.ts";
+import { constantTimeEqual, deriveScramCredentials } from "./scram.ts";
+import { decodeBase64 } from "../util/base64.ts";
 import type { AuthProvider, ScramCredentials, ScramHash } from "./types.ts";
 import { prepareUsername } from "./username.ts";
 
@@ -93,7 +94,7 @@ export class InternalAuthProvider implements AuthProvider {
     // Unknown users pay for a PBKDF2 run too, so the answer's timing does
     // not tell which accounts exist.
     const stored = record?.["SCRAM-SHA-256"];
-    const salt = stored ? decodeBase64Strict(stored.salt) : this.#dummySalt;
+    const salt = stored ? decodeBase64(stored.salt) : this.#dummySalt;
     if (!salt) return false;
     let derived: ScramCredentials;
     try {
@@ -106,8 +107,8 @@ export class InternalAuthProvider implements AuthProvider {
     } catch {
       return false; // not SASLprep-able: no stored password can match
     }
-    const expected = decodeBase64Strict(stored?.storedKey ?? "") ?? new Uint8Array();
-    const actual = decodeBase64Strict(derived.storedKey)!;
+    const expected = decodeBase64(stored?.storedKey ?? "") ?? new Uint8Array();
+    const actual = decodeBase64(derived.storedKey)!;
     return constantTimeEqual(actual, expected) && stored !== undefined;
   }
 

@@ -4,6 +4,7 @@
  * `tls-server-end-point` channel binding for the -PLUS variants.
  */
 import saslprep from "@mongodb-js/saslprep";
+import { decodeBase64, encodeBase64 } from "../util/base64.ts";
 import { timingSafeEqual } from "node:crypto";
 import type {
   SaslContext,
@@ -34,20 +35,6 @@ export function saslPrep(input: string, allowUnassigned = true): string | undefi
   } catch {
     return undefined;
   }
-}
-
-/** Base64 without whitespace or sloppy padding; undefined when malformed. */
-export function decodeBase64Strict(text: string): Uint8Array | undefined {
-  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return undefined;
-  try {
-    return Uint8Array.fromBase64(text, { lastChunkHandling: "strict" });
-  } catch {
-    return undefined;
-  }
-}
-
-export function encodeBase64(bytes: Uint8Array): string {
-  return bytes.toBase64();
 }
 
 /** Comparison whose time does not depend on where the inputs differ. */
@@ -321,8 +308,8 @@ export class ScramExchange implements SaslExchange {
     ) {
       return fail("malformed-request", "expected c=, r= and p=", username);
     }
-    const binding = decodeBase64Strict(fields[0].slice(2));
-    const proof = decodeBase64Strict(last.slice(2));
+    const binding = decodeBase64(fields[0].slice(2));
+    const proof = decodeBase64(last.slice(2));
     if (!binding || !proof) return fail("malformed-request", "bad base64", username);
 
     const header = encoder.encode(first.gs2Header);
@@ -339,7 +326,7 @@ export class ScramExchange implements SaslExchange {
 
     const withoutProof = text.slice(0, text.length - last.length - 1);
     const authMessage = `${first.bare},${this.#serverFirst},${withoutProof}`;
-    const storedKey = decodeBase64Strict(credentials.storedKey)!;
+    const storedKey = decodeBase64(credentials.storedKey)!;
     const signature = await hmac(this.hash, storedKey, authMessage);
     // Unknown users run the same computation against their fake keys.
     let verified = proof.length === signature.length;
@@ -351,7 +338,7 @@ export class ScramExchange implements SaslExchange {
     if (!isOwnAuthzid(first.authzid, username, this.ctx.host)) {
       return fail("invalid-authzid", undefined, username);
     }
-    const serverKey = decodeBase64Strict(credentials.serverKey)!;
+    const serverKey = decodeBase64(credentials.serverKey)!;
     const serverSignature = await hmac(this.hash, serverKey, authMessage);
     return {
       kind: "success",

@@ -21,20 +21,3 @@ export function streamHeader(attrs: { from?: string; to?: string; id?: string })
       version: "1.0",
     });
 }
-
-export function encodeBase64(s: string): string {
-  return btoa(String.fromCharCode(...new TextEncoder().encode(s)));
-}
-
-/** Strict base64 to UTF-8; undefined when malformed. */
-export function decodeBase64(text: string): string | undefined {
-  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return undefined;
-  try {
-    const bin = atob(text);
-    return new TextDecoder("utf-8", { fatal: true }).decode(
-      Uint8Array.from(bin, (c) => c.charCodeAt(0)),
-    );
-  } catch {
-    return undefined;
-  }
-}

@@ -27,6 +27,7 @@ import type { SessionRegistry } from "../core/sessions.ts";
 import type { SecureContexts } from "../net/secure_contexts.ts";
 import { logger } from "../log.ts";
 import { randomId } from "../util/random.ts";
+import { decodeBase64, encodeBase64 } from "../util/base64.ts";
 
 const log = logger("c2s");
 
@@ -517,24 +518,5 @@ class C2sStream {
       log.debug("{who}: closed with {condition}", { who: this.#who(), condition: error.condition });
     }
     this.#input.stop();
-  }
-}
-
-function encodeBase64(data: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < data.length; i++) s += String.fromCharCode(data[i]);
-  return btoa(s);
-}
-
-/** Strict base64 (RFC 6120 §6.4.2): undefined on anything malformed. */
-function decodeBase64(text: string): Uint8Array | undefined {
-  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return undefined;
-  try {
-    const bin = atob(text);
-    const out = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-    return out;
-  } catch {
-    return undefined;
   }
 }

@@ -18,7 +18,6 @@ import type { SecureContexts } from "../net/secure_contexts.ts";
 import type { TrustAnchors } from "../s2s/cert_verify.ts";
 import type { DialbackKeys } from "../s2s/dialback_key.ts";
 import {
-  decodeBase64,
   NS_BIDI,
   NS_BIDI_FEATURE,
   NS_DIALBACK,
@@ -29,6 +28,7 @@ import { el, type Element, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
 import { FrameInput } from "./frame_input.ts";
+import { decodeBase64Text } from "../util/base64.ts";
 import { parseJid, prepDomain } from "../jid.ts";
 import { StreamError } from "../core/errors.ts";
 import { logger } from "../log.ts";
@@ -368,7 +368,7 @@ class S2sInStream {
     if (auth.attrs.mechanism !== "EXTERNAL") return fail("invalid-mechanism", "not EXTERNAL");
     if (this.#saslDomain !== undefined) return fail("not-authorized", "already authenticated");
     const text = auth.text().trim();
-    const authzid = text === "" || text === "=" ? this.#peer : decodeBase64(text);
+    const authzid = text === "" || text === "=" ? this.#peer : decodeBase64Text(text);
     const domain = authzid === undefined ? undefined : prepDomain(authzid);
     if (domain === undefined) return fail("invalid-authzid", "no domain given");
     if (this.#peer !== undefined && domain !== this.#peer) {

@@ -19,7 +19,6 @@ import type { TrustAnchors } from "../s2s/cert_verify.ts";
 import type { DialbackKeys } from "../s2s/dialback_key.ts";
 import { resolveTargets, type Target } from "../s2s/resolve.ts";
 import {
-  encodeBase64,
   NS_BIDI,
   NS_BIDI_FEATURE,
   NS_DIALBACK,
@@ -33,6 +32,7 @@ import { el, type Element, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
 import { FrameInput } from "./frame_input.ts";
+import { encodeBase64Text } from "../util/base64.ts";
 import type { DialbackVerdict } from "./s2s_in.ts";
 import { logger } from "../log.ts";
 
@@ -351,7 +351,7 @@ export class S2sOutStream {
       conn.write(serialize(el(
         "auth",
         { xmlns: NS.sasl, mechanism: "EXTERNAL" },
-        encodeBase64(
+        encodeBase64Text(
           this.local,
         ),
       )));
