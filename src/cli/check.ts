@@ -7,7 +7,7 @@ import { CONFIG_HELP, parseConfigOnly } from "./args.ts";
 import { ConfigError, loadConfig } from "../config/load.ts";
 import { type Config, hostConfigs } from "../config/schema.ts";
 import { inspectCertificate } from "../tls/inspect.ts";
-import { certificateSources, type CertSource } from "../tls/sources.ts";
+import { certificateSources, type CertSource, readPemPair } from "../tls/sources.ts";
 import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./exit.ts";
 
 export const HELP = `Usage: parley check [options]
@@ -67,10 +67,7 @@ async function checkCertificate(source: CertSource, report: Report): Promise<voi
   const generated = origin === "self-signed";
   let certPem: string, keyPem: string;
   try {
-    [certPem, keyPem] = await Promise.all([
-      Deno.readTextFile(files.certificate),
-      Deno.readTextFile(files.key),
-    ]);
+    ({ certPem, keyPem } = await readPemPair(files));
   } catch (e) {
     if (generated && e instanceof Deno.errors.NotFound) {
       report.line("WARN", domain, "no certificate yet: a self-signed one is generated at start");

@@ -10,7 +10,7 @@ import { leafCertificate } from "./pem.ts";
 import { certificateNames, namesCover } from "./names.ts";
 import { privateKeyMatches } from "./keys.ts";
 import { generateSelfSigned } from "./selfsigned.ts";
-import { type CertFiles, certificateSources, selfSignedFiles } from "./sources.ts";
+import { type CertFiles, certificateSources, readPemPair, selfSignedFiles } from "./sources.ts";
 
 export interface HostCert {
   /** The DNS names the certificate is valid for (SANs; may hold wildcards). */
@@ -75,10 +75,7 @@ export async function loadOrCreateCertificates(config: Config): Promise<CertStor
 }
 
 async function readHostCert(files: CertFiles): Promise<HostCert> {
-  const [certPem, keyPem] = await Promise.all([
-    Deno.readTextFile(files.certificate),
-    Deno.readTextFile(files.key),
-  ]);
+  const { certPem, keyPem } = await readPemPair(files);
   const leaf = leafCertificate(certPem);
   const key = privateKeyMatches(keyPem, new Uint8Array(leaf.publicKey.rawData));
   if (!key.matches) {
@@ -123,10 +120,7 @@ async function ensureSelfSigned(files: CertFiles, domains: string[]): Promise<vo
 async function whyRegenerate(files: CertFiles, domains: string[]): Promise<string | undefined> {
   let certPem: string, keyPem: string;
   try {
-    [certPem, keyPem] = await Promise.all([
-      Deno.readTextFile(files.certificate),
-      Deno.readTextFile(files.key),
-    ]);
+    ({ certPem, keyPem } = await readPemPair(files));
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return "none yet";
     throw e;

@@ -7,6 +7,15 @@ export interface CertFiles {
   key: string;
 }
 
+/** Both PEM files of a pair, read together. */
+export async function readPemPair(files: CertFiles): Promise<{ certPem: string; keyPem: string }> {
+  const [certPem, keyPem] = await Promise.all([
+    Deno.readTextFile(files.certificate),
+    Deno.readTextFile(files.key),
+  ]);
+  return { certPem, keyPem };
+}
+
 export interface CertSource {
   domain: string;
   files: CertFiles;
