@@ -59,8 +59,6 @@ export const privateModule: ParleyModule = {
     const maxBytes = api.config.privateStorage.maxBytes;
     api.addFeature(NS_PRIVATE);
 
-    const reply = (ev: StanzaEvent, query?: Element) => api.replyResult(ev, query);
-
     api.hook(`iq-get/self/${NS_PRIVATE}:query`, async (ev: StanzaEvent) => {
       const user = ev.origin!.username!;
       const out = el("query", { xmlns: NS_PRIVATE });
@@ -71,7 +69,7 @@ export const privateModule: ParleyModule = {
         // Nothing stored: the requested element comes back empty (§2.3 example).
         out.append(found ?? el(wanted.name, { xmlns: wanted.attrs.xmlns }));
       }
-      reply(ev, out);
+      api.replyResult(ev, out);
       return true;
     });
 
@@ -95,7 +93,7 @@ export const privateModule: ParleyModule = {
         writes.push([keyOf(item), empty ? undefined : text]);
       }
       await Promise.all(writes.map(([key, text]) => store.set(user, key, text)));
-      reply(ev);
+      api.replyResult(ev);
       return true;
     });
 

@@ -27,14 +27,13 @@ export const vcardModule: ParleyModule = {
     };
 
     /** The iq result carrying `vcard`, from the JID the request went to. */
-    const answer = (ev: StanzaEvent, vcard: Element | undefined) => api.replyResult(ev, vcard);
 
     // §3.1: with nothing stored the server may answer item-not-found or an
     // empty vCard; the empty vCard lets clients that read-modify-write
     // their own card start from nothing without treating it as a failure.
     api.hook(`iq-get/self/${NS_VCARD}:vCard`, async (ev: StanzaEvent) => {
       const vcard = await load(ev.origin!.username!);
-      answer(ev, vcard ?? el("vCard", { xmlns: NS_VCARD }));
+      api.replyResult(ev, vcard ?? el("vCard", { xmlns: NS_VCARD }));
       return true;
     });
 
@@ -44,7 +43,7 @@ export const vcardModule: ParleyModule = {
       if (vcard.getChildren().length === 0) {
         // An empty vCard clears it: nothing is left worth storing.
         await store.set(user, undefined);
-        answer(ev, undefined);
+        api.replyResult(ev);
         return true;
       }
       const { text, bytes } = serializedBytes(vcard);
@@ -60,7 +59,7 @@ export const vcardModule: ParleyModule = {
         );
       }
       await store.set(user, text);
-      answer(ev, undefined);
+      api.replyResult(ev);
       api.emit("vcard-updated", { username: user, vcard });
       return true;
     });
@@ -74,7 +73,7 @@ export const vcardModule: ParleyModule = {
       if (vcard === undefined || !(await api.auth.userExists(api.domain, user))) {
         throw new StanzaError("cancel", "service-unavailable");
       }
-      answer(ev, vcard);
+      api.replyResult(ev, vcard);
       return true;
     });
 

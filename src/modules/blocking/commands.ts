@@ -54,8 +54,6 @@ export function installCommands(ctx: CommandContext): void {
   const { api, lists, interested, exempt } = ctx;
   const max = api.config.blocking.maxItems;
 
-  const result = (ev: StanzaEvent, payload?: Element) => api.replyResult(ev, payload);
-
   /** §3.3/§3.4: an iq set to every resource that retrieved the list. */
   const push = (user: string, command: Element) => {
     const bare = api.sessions.bare(api.domain, user);
@@ -75,7 +73,7 @@ export function installCommands(ctx: CommandContext): void {
     const origin = ev.origin!;
     const list = await lists.get(origin.username!);
     interested.add(origin);
-    result(ev, el("blocklist", { xmlns: NS_BLOCKING }, ...itemsOf(list)));
+    api.replyResult(ev, el("blocklist", { xmlns: NS_BLOCKING }, ...itemsOf(list)));
     return true;
   });
 
@@ -104,7 +102,7 @@ export function installCommands(ctx: CommandContext): void {
       }
     }
     push(user, el("block", { xmlns: NS_BLOCKING }, ...itemsOf(jids)));
-    result(ev);
+    api.replyResult(ev);
     return true;
   });
 
@@ -139,7 +137,7 @@ export function installCommands(ctx: CommandContext): void {
       }
     }
     push(user, el("unblock", { xmlns: NS_BLOCKING }, ...itemsOf(jids)));
-    result(ev);
+    api.replyResult(ev);
     return true;
   });
 }

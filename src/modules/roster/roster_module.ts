@@ -35,8 +35,6 @@ export const rosterModule: ParleyModule = {
       session.type === "c2s" ? el("ver", { xmlns: NS_ROSTERVER }) : undefined
     );
 
-    const reply = (ev: StanzaEvent, query?: Element) => api.replyResult(ev, query);
-
     api.hook(`iq-get/self/${NS_ROSTER}:query`, (ev: StanzaEvent) => {
       const origin = ev.origin;
       if (!origin) return false;
@@ -46,9 +44,9 @@ export const rosterModule: ParleyModule = {
       return store.run(origin.username!, (roster) => {
         // §2.6.3: an unchanged roster is an empty result; a changed one is
         // sent whole (allowed instead of a push per change).
-        if (ver !== undefined && ver === roster.ver) reply(ev);
+        if (ver !== undefined && ver === roster.ver) api.replyResult(ev);
         else {
-          reply(
+          api.replyResult(
             ev,
             el(
               "query",
@@ -104,7 +102,7 @@ export const rosterModule: ParleyModule = {
         entry.name = name === "" ? undefined : name;
         entry.groups = groups;
         await store.save(user, roster);
-        reply(ev);
+        api.replyResult(ev);
         store.push(user, roster, itemElement(entry));
         return true;
       });
@@ -118,7 +116,7 @@ export const rosterModule: ParleyModule = {
       roster.items.delete(contact);
       roster.pending.delete(contact);
       await store.save(user, roster);
-      reply(ev);
+      api.replyResult(ev);
       store.push(user, roster, el("item", { jid: contact, subscription: "remove" }));
       const userBare = ev.origin!.bareJid!;
       if (entry && (receivesPresence(entry.subscription) || entry.ask)) {
