@@ -327,3 +327,15 @@ export async function iq(c: TestClient, id: string, xml: string): Promise<Elemen
 export function errorCondition(reply: Element): string | undefined {
   return reply.getChild("error")?.getChildren().find((c) => c.attrs.xmlns === NS.stanzas)?.name;
 }
+
+/** The features in the server's disco#info (XEP-0030), asked by `c`. */
+export async function hostFeatures(c: TestClient, domain = c.domain): Promise<string[]> {
+  const id = "features-" + crypto.randomUUID().slice(0, 8);
+  const info = await iq(
+    c,
+    id,
+    `<iq type='get' id='${id}' to='${domain}'><query xmlns='${NS.discoInfo}'/></iq>`,
+  );
+  return info.getChild("query", NS.discoInfo)?.getChildren("feature").map((f) => f.attrs.var) ??
+    [];
+}

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { errorCondition as condition, iq, TestClient } from "../helpers/client.ts";
+import { errorCondition as condition, hostFeatures, iq, TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import type { Element } from "../../src/xml/element.ts";
-import { NS } from "../../src/xml/namespaces.ts";
 
 const PASSWORDS: Record<string, string> = {
   alice: "wonderland",
@@ -190,14 +189,7 @@ Deno.test("blocking: unblock all, bad requests, the item limit and disco", async
     // The list was cleared in storage too.
     assert.equal((await server.storage.map("localhost", "blocking").getAll("alice")).size, 0);
 
-    const info = await iq(
-      a,
-      "d1",
-      `<iq type='get' id='d1' to='localhost'><query xmlns='${NS.discoInfo}'/></iq>`,
-    );
-    const features = info.getChild("query", NS.discoInfo)?.getChildren("feature").map((f) =>
-      f.attrs.var
-    );
+    const features = await hostFeatures(a);
     assert.ok(features?.includes(B), String(features));
     a.close();
     bob.close();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TestClient } from "../helpers/client.ts";
+import { hostFeatures, TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { NS } from "../../src/xml/namespaces.ts";
 import type { Element } from "../../src/xml/element.ts";
@@ -151,9 +151,7 @@ Deno.test("offline: msgoffline is advertised", async () => {
   const server = await startTestServer();
   try {
     const a = await login(server, "alice", "a");
-    a.send(`<iq type='get' id='d1' to='localhost'><query xmlns='${NS.discoInfo}'/></iq>`);
-    const r = await a.stanza((e) => e.attrs.id === "d1");
-    const vars = r.getChild("query", NS.discoInfo)!.getChildren("feature").map((f) => f.attrs.var);
+    const vars = await hostFeatures(a);
     assert.ok(vars.includes("msgoffline"));
     a.close();
   } finally {

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { errorCondition as condition, iq, TestClient } from "../helpers/client.ts";
+import { errorCondition as condition, hostFeatures, iq, TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { NS } from "../../src/xml/namespaces.ts";
 
 const PASSWORDS: Record<string, string> = { alice: "wonderland", bob: "builder" };
 
@@ -198,14 +197,7 @@ Deno.test("private: an element over privateStorage.maxBytes is refused; advertis
       "result",
     );
 
-    const info = await iq(
-      alice,
-      "d1",
-      `<iq type='get' id='d1' to='localhost'><query xmlns='${NS.discoInfo}'/></iq>`,
-    );
-    const features = info.getChild("query", NS.discoInfo)?.getChildren("feature").map((f) =>
-      f.attrs.var
-    );
+    const features = await hostFeatures(alice);
     assert.ok(features?.includes("jabber:iq:private"), String(features));
     alice.close();
   } finally {

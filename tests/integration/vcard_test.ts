@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { errorCondition as condition, iq, TestClient } from "../helpers/client.ts";
+import { errorCondition as condition, hostFeatures, iq, TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { NS } from "../../src/xml/namespaces.ts";
 
@@ -146,14 +146,7 @@ Deno.test("vcard: advertised in the server's disco#info", async () => {
   const server = await startTestServer();
   try {
     const alice = await login(server, "alice");
-    const info = await iq(
-      alice,
-      "d1",
-      `<iq type='get' id='d1' to='localhost'><query xmlns='${NS.discoInfo}'/></iq>`,
-    );
-    const features = info.getChild("query", NS.discoInfo)?.getChildren("feature").map((f) =>
-      f.attrs.var
-    );
+    const features = await hostFeatures(alice);
     assert.ok(features?.includes("vcard-temp"), String(features));
     alice.close();
   } finally {
