@@ -401,3 +401,43 @@ Deno.test("messages of every type keep the RFC 6121 §8.5 rules with roster and 
     await server.stop();
   }
 });
+
+Deno.test("a removed account ends its subscriptions: contacts get unsubscribe/unsubscribed and pushes", async () => {
+  const server = await startTestServer({ registration: { enabled: true } }, USERS);
+  try {
+    await seedRoster(server, "alice", [
+      { jid: "bob@localhost", subscription: "both" },
+      { jid: "carol@localhost", subscription: "to" },
+    ]);
+    await seedRoster(server, "bob", [{ jid: "alice@localhost", subscription: "both" }]);
+    await seedRoster(server, "carol", [{ jid: "alice@localhost", subscription: "from" }]);
+    const bob = await login(server, "bob", "b");
+    const carol = await login(server, "carol", "c");
+    const alice = await login(server, "alice", "a");
+    await bob.stanza(presence(alice.jid!));
+
+    alice.send(`<iq type='set' id='rm'><query xmlns='jabber:iq:register'><remove/></query></iq>`);
+    await alice.waitClosed();
+
+    // bob: alice's resource goes offline, then both directions end.
+    await bob.stanza(presence(alice.jid!, "unavailable"));
+    await bob.stanza(presence("alice@localhost", "unsubscribe"));
+    await bob.stanza(presence("alice@localhost", "unsubscribed"));
+    const bobItem = async () => {
+      const it = await push(bob);
+      assert.equal(it.attrs.jid, "alice@localhost");
+      return it.attrs.subscription;
+    };
+    assert.equal(await bobItem(), "to");
+    assert.equal(await bobItem(), "none");
+    // carol only sent her presence to alice: that subscription ends.
+    await carol.stanza(presence("alice@localhost", "unsubscribe"));
+    const carolItem = await push(carol);
+    assert.equal(carolItem.attrs.subscription, "none");
+    assert.equal(await server.storage.keyval("localhost", "roster").get("alice"), undefined);
+    bob.close();
+    carol.close();
+  } finally {
+    await server.stop();
+  }
+});

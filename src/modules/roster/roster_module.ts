@@ -129,6 +129,26 @@ export const rosterModule: ParleyModule = {
       return true;
     };
 
+    // A removed account ends every subscription it took part in, as if it
+    // had removed each contact (RFC 6121 §2.5.2; XEP-0077 §3.2), so
+    // contacts' rosters and presence stop pointing at it.
+    api.hook(
+      "user-deleting",
+      ({ username }: { username: string }) =>
+        store.run(username, (roster) => {
+          const from = username + "@" + api.domain;
+          for (const contact of new Set([...roster.items.keys(), ...roster.pending.keys()])) {
+            const state = roster.state(contact);
+            if (receivesPresence(state.subscription) || state.pendingOut) {
+              api.send(new Element("presence", { type: "unsubscribe", from, to: contact }));
+            }
+            if (sendsPresence(state.subscription) || state.pendingIn) {
+              api.send(new Element("presence", { type: "unsubscribed", from, to: contact }));
+            }
+          }
+        }),
+    );
+
     // Other modules (disco, last activity, blocking) ask who may see what:
     // `{ owner, contact, subscription? }`, filled from the live roster.
     api.hook("roster/get-subscription", (q: SubscriptionQuery) => {
