@@ -154,6 +154,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     close(reason = "Server shutting down") {
       closing ??= (async () => {
         log.info("shutting down: {reason}", { reason });
+        s2s?.manager.abandonPending(reason);
         for (const session of [...sessions.live]) {
           sessions.destroySession(session, new StreamError("system-shutdown", reason));
         }

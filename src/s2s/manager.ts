@@ -26,6 +26,8 @@ export class S2sManager implements S2sInServices {
   readonly #out = new Map<string, S2sOutStream>();
   /** Incoming streams usable for sending, per "local remote" pair (XEP-0288). */
   readonly #bidi = new Map<string, BidiRoute>();
+  /** Set by `abandonPending`: shutting down, no new outgoing streams. */
+  #closing = false;
 
   constructor(
     readonly config: Config,
@@ -43,6 +45,7 @@ export class S2sManager implements S2sInServices {
     // A live outgoing stream keeps the pair's stanzas (queued ones too) in order on
     // one connection; the peer's bidirectional stream serves only when there is none.
     if ((!out || out.closed) && bidi && !bidi.closed) return bidi.send(stanza);
+    if (this.#closing && !out?.ready) return; // e.g. unavailable presence of sessions closed at shutdown
     this.#stream(local, remote).send(stanza);
   }
 
@@ -73,6 +76,16 @@ export class S2sManager implements S2sInServices {
     return this.#out.get(local + " " + remote);
   }
 
+  /**
+   * Shutdown, first step: streams still connecting will never carry their
+   * queue, so its stanzas are bounced now, while their senders are still
+   * connected to hear it; no new streams are opened from here on.
+   */
+  abandonPending(reason: string): void {
+    this.#closing = true;
+    for (const stream of [...this.#out.values()]) stream.abandon(reason);
+  }
+
   closeAll(error: StreamError): void {
     for (const stream of [...this.#out.values()]) stream.close(error.toElement());
     for (const stream of [...this.incoming]) stream.close(error);
@@ -96,9 +109,9 @@ export class S2sManager implements S2sInServices {
   #bounce(local: string, queued: Element[], kind: FailureKind, reason: string): void {
     const host = this.hosts.get(local);
     if (!host) return;
-    const error = kind === "timeout"
-      ? new StanzaError("wait", "remote-server-timeout", reason)
-      : new StanzaError("cancel", "remote-server-not-found", reason);
+    const error = kind === "not-found"
+      ? new StanzaError("cancel", "remote-server-not-found", reason)
+      : new StanzaError("wait", "remote-server-timeout", reason);
     for (const stanza of queued) {
       const to = stanza.attrs.to === undefined ? undefined : parseJid(stanza.attrs.to);
       this.router.replyError({ origin: undefined, stanza, to, host }, error);

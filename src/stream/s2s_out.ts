@@ -48,7 +48,7 @@ export interface S2sOutServices {
 }
 
 /** Why a stream could not be made: decides the bounce condition. */
-export type FailureKind = "not-found" | "timeout";
+export type FailureKind = "not-found" | "timeout" | "shutdown";
 
 export interface S2sOutEvents {
   /** Never authenticated: the queued stanzas must be bounced. */
@@ -437,12 +437,21 @@ export class S2sOutStream {
       return this.close();
     }
     const queued = this.#queue.splice(0);
-    log.warn(
-      "cannot federate {local} → {remote}: {reason}. {remedy}",
-      { ...this.#names(), reason, remedy: remedyFor(kind, this.remote) },
-    );
+    if (kind === "shutdown") {
+      log.info("{local} → {remote}: abandoned: {reason}", { ...this.#names(), reason });
+    } else {
+      log.warn(
+        "cannot federate {local} → {remote}: {reason}. {remedy}",
+        { ...this.#names(), reason, remedy: remedyFor(kind, this.remote) },
+      );
+    }
     this.close();
     this.events.onFail(queued, kind, reason);
+  }
+
+  /** Give up a stream still being set up: its queued stanzas are bounced (`onFail`). */
+  abandon(reason: string): void {
+    if (!this.#ready) this.#fail("shutdown", reason);
   }
 
   /** Close the stream (with an optional stream error) and forget it. */

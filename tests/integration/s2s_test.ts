@@ -168,6 +168,30 @@ Deno.test("s2s: a peer that never answers bounces remote-server-timeout", async 
   }
 });
 
+Deno.test("s2s: at shutdown, stanzas queued for a stream still connecting are bounced first", async () => {
+  const a = await startTestServer({ hosts: ["a.test"] });
+  const sockets: net.Socket[] = [];
+  const mute = net.createServer((s) => sockets.push(s));
+  await new Promise<void>((r) => mute.listen(0, "127.0.0.1", () => r()));
+  a.config.s2s.hosts["mute.test"] = `127.0.0.1:${(mute.address() as net.AddressInfo).port}`;
+  const alice = await login(a, "alice", "wonderland", "a.test");
+  try {
+    alice.send(`<message to='x@mute.test' type='chat' id='queued'><body>?</body></message>`);
+    // The stream to mute.test is connecting (TCP accepted, no answer) when the server stops.
+    for (let i = 0; i < 500 && sockets.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await a.stop();
+    const bounce = await alice.stanza((e) => e.attrs.id === "queued");
+    assert.equal(errorCondition(bounce), "remote-server-timeout");
+    assert.equal(await alice.streamError(), "system-shutdown");
+  } finally {
+    alice.close();
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => mute.close(r));
+  }
+});
+
 Deno.test("s2s: a peer spoofing from is refused with invalid-from", async () => {
   const [a, b] = await pair();
   const bob = await login(b, "bob", "builder", "b.test");
