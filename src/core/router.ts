@@ -85,7 +85,8 @@ export class Router {
    * Entry point for a stanza from another server (s2s) or an external
    * component, whose `from` the stream already checked against what the
    * peer authenticated. Only stanzas to local hosts are accepted (no
-   * pre-* events: those are for local clients); false means the `to` is
+   * pre-* events: those are for local clients); an invalid iq is answered
+   * like a client's (RFC 6120 §8.2.3); false means the `to` is
    * missing, malformed or not ours, and the caller answers the peer.
    */
   fromPeer(stanza: Element): boolean {
@@ -94,11 +95,10 @@ export class Router {
     if (to === undefined) return false;
     const toType = classify(to, this.hosts);
     if (toType === "remote") return false;
-    this.#dispatch(
-      { origin: undefined, stanza, to, host: this.hosts.get(to.domain)! },
-      stanza.name,
-      toType,
-    );
+    const ev = { origin: undefined, stanza, to, host: this.hosts.get(to.domain)! };
+    const problem = stanza.name === "iq" ? checkIq(stanza) : undefined;
+    if (problem) this.replyError(ev, problem);
+    else this.#dispatch(ev, stanza.name, toType);
     return true;
   }
 

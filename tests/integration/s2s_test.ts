@@ -214,6 +214,35 @@ Deno.test("s2s: a peer spoofing from is refused with invalid-from", async () => 
   }
 });
 
+Deno.test("s2s: an invalid iq from a peer gets bad-request back, like a client's", async () => {
+  const [a, b] = await pair();
+  const alice = await login(a, "alice", "wonderland", "a.test");
+  const bob = await login(b, "bob", "builder", "b.test");
+  const peer = await S2sPeer.connect(b.ports.s2s, "a.test", "b.test");
+  try {
+    await peer.dialback((id) => a.s2s!.manager.keys.generate("b.test", "a.test", id));
+    // Two payloads in a get, and a type iq does not have: RFC 6120 §8.2.3.
+    peer.send(
+      `<iq type='get' id='two' from='alice@a.test/r' to='bob@b.test/r'>` +
+        `<query xmlns='jabber:iq:version'/><ping xmlns='urn:xmpp:ping'/></iq>`,
+    );
+    peer.send(`<iq type='bogus' id='odd' from='alice@a.test/r' to='bob@b.test/r'/>`);
+    for (const id of ["two", "odd"]) {
+      // The error travels back over b.test's own stream to a.test.
+      const reply = await alice.stanza((e) => e.attrs.id === id);
+      assert.equal(reply.attrs.type, "error");
+      assert.equal(errorCondition(reply), "bad-request");
+    }
+    await bob.nothing((e) => e.name === "iq", 200);
+  } finally {
+    peer.close();
+    alice.close();
+    bob.close();
+    await a.stop();
+    await b.stop();
+  }
+});
+
 Deno.test("s2s: dialback with a wrong key is refused", async () => {
   const [a, b] = await pair();
   const peer = await S2sPeer.connect(b.ports.s2s, "a.test", "b.test");
