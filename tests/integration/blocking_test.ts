@@ -307,7 +307,7 @@ Deno.test("blocking: a blocked subscriber logging in gets no presence from the b
   }
 });
 
-Deno.test("blocking: unblocking sends current presence to a contact allowed to see it", async () => {
+Deno.test("blocking: block and unblock send presence only to a contact allowed to see it", async () => {
   const server = await startTestServer({}, USERS);
   try {
     // Subscription state comes from the roster module's
@@ -334,7 +334,9 @@ Deno.test("blocking: unblocking sends current presence to a contact allowed to s
         `<item jid='carol@localhost'/></block></iq>`,
     );
     await bob.stanza((e) => e.name === "presence" && e.attrs.type === "unavailable");
-    await carol.stanza((e) => e.name === "presence" && e.attrs.type === "unavailable");
+    // §3.3: carol never could see alice's presence; blocking her must not
+    // reveal alice's resources either.
+    await carol.nothing((e) => e.name === "presence" && e.attrs.from === "alice@localhost/a", 100);
     await iq(alice, "unb", `<iq type='set' id='unb'><unblock xmlns='${B}'/></iq>`);
     const back = await bob.stanza((e) =>
       e.name === "presence" && e.attrs.from === "alice@localhost/a"

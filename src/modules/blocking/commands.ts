@@ -64,6 +64,19 @@ export function installCommands(ctx: CommandContext): void {
     }
   };
 
+  /**
+   * Whether blocked item `key` names a contact allowed to see the user's
+   * presence: a subscription from/both in the user's roster (asked of the
+   * roster module through its event). Domain items name no contact.
+   */
+  const seesPresence = async (user: string, key: string): Promise<boolean> => {
+    const contact = parseJid(key);
+    if (contact?.local === undefined) return false;
+    const q: SubscriptionQuery = { owner: user, contact: contact.bare };
+    await api.fire("roster/get-subscription", q);
+    return q.subscription === "from" || q.subscription === "both";
+  };
+
   const availableResources = (user: string): Session[] => {
     const bare = api.sessions.bare(api.domain, user);
     return bare ? [...bare.sessions.values()].filter((s) => s.presence !== undefined) : [];
@@ -91,11 +104,13 @@ export function installCommands(ctx: CommandContext): void {
       throw new StanzaError("modify", "not-acceptable", `A block list holds at most ${max} JIDs`);
     }
     await lists.add(user, added);
-    // §3.3: the contact stops seeing the user as online. Sent for each
-    // available resource; unavailable presence reveals nothing, so it goes
-    // whether or not the contact was subscribed.
-    for (const s of availableResources(user)) {
-      for (const to of added) {
+    // §3.3: the contact stops seeing the user as online, from each
+    // available resource, but only a contact that was allowed to see it: a
+    // stranger must not learn the user's resources this way.
+    const resources = availableResources(user);
+    for (const to of added) {
+      if (resources.length === 0 || !await seesPresence(user, to)) continue;
+      for (const s of resources) {
         const presence = el("presence", { type: "unavailable", from: s.fullJid, to });
         exempt.add(presence);
         api.send(presence);
@@ -121,19 +136,14 @@ export function installCommands(ctx: CommandContext): void {
       await lists.remove(user, removed);
     }
     // §3.4: the contact gets the user's current presence again, but only
-    // if allowed to see it: a subscription from/both in the user's roster
-    // (asked of the roster module through its event). Domain items name
-    // no contact.
+    // if allowed to see it.
     const resources = availableResources(user);
     for (const key of removed) {
-      const contact = parseJid(key);
-      if (contact?.local === undefined || resources.length === 0) continue;
-      const q: SubscriptionQuery = { owner: user, contact: contact.bare };
-      await api.fire("roster/get-subscription", q);
-      if (q.subscription !== "from" && q.subscription !== "both") continue;
+      if (resources.length === 0 || !await seesPresence(user, key)) continue;
+      const to = parseJid(key)!.bare;
       for (const s of resources) {
         if (s.presence === undefined) continue;
-        api.send(s.presence.clone().setAttr("from", s.fullJid).setAttr("to", contact.bare));
+        api.send(s.presence.clone().setAttr("from", s.fullJid).setAttr("to", to));
       }
     }
     push(user, el("unblock", { xmlns: NS_BLOCKING }, ...itemsOf(jids)));
