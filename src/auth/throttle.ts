@@ -54,6 +54,12 @@ export class FailureThrottle {
     this.#entries.set(key, { failures: 1, since: this.now() });
   }
 
+  /** Take back one counted event (one counted before an outcome that did not count). */
+  undo(key: string): void {
+    const entry = this.#live(key);
+    if (entry && --entry.failures <= 0) this.#entries.delete(key);
+  }
+
   /** A successful login clears the key's record. */
   succeed(key: string): void {
     this.#entries.delete(key);

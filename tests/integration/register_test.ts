@@ -121,6 +121,27 @@ Deno.test("register: accounts per IP are throttled", async () => {
   }
 });
 
+Deno.test("register: parallel registrations from one IP cannot exceed the limit", async () => {
+  const server = await startTestServer({
+    registration: { enabled: true, maxPerIp: 2, windowSeconds: 3600 },
+  });
+  try {
+    // All requests in flight at once: the limit holds while account creation is pending.
+    const clients = await Promise.all(
+      Array.from({ length: 6 }, () => unauthenticated(server)),
+    );
+    const replies = await Promise.all(
+      clients.map((c, i) => iq(c, "reg", creds(`p${i}`, "pw"))),
+    );
+    for (const c of clients) c.close();
+    const made = replies.filter((r) => r.attrs.type === "result").length;
+    assert.equal(made, 2);
+    assert.equal(replies.filter((r) => condition(r) === "not-acceptable").length, 4);
+  } finally {
+    await server.stop();
+  }
+});
+
 Deno.test("register: without TLS a register iq is refused like any pre-auth stanza", async () => {
   const server = await startTestServer(enabled);
   try {

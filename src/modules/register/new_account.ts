@@ -74,12 +74,19 @@ export function setupNewAccounts(api: ModuleApi): void {
         new StanzaError("wait", "not-acceptable", "Too many accounts registered from this address"),
       );
     }
-    const created = await api.auth.createUser(api.domain, username, password);
+    // Counted before the await, so parallel connections cannot all pass the
+    // check above; taken back when no account was made.
+    perIp.fail(ip);
+    let created = false;
+    try {
+      created = await api.auth.createUser(api.domain, username, password);
+    } finally {
+      if (!created) perIp.undo(ip);
+    }
     if (session.destroyed) return;
     if (!created) {
       return reply(session, iq, new StanzaError("cancel", "conflict", "That username is taken"));
     }
-    perIp.fail(ip);
     api.log.info("{user}@{host} registered in-band from {ip}", {
       user: username,
       host: api.domain,
