@@ -69,9 +69,9 @@ export const lastModule: ParleyModule = {
 
     api.hook(`iq-get/bare/${NS_LAST}:query`, async (ev: StanzaEvent) => {
       const owner = ev.to!.local!;
-      if (!(await api.auth.userExists(api.domain, owner))) {
-        throw new StanzaError("cancel", "service-unavailable");
-      }
+      // Strangers get forbidden whether or not the account exists (an
+      // unknown account has no subscribers), so this query cannot be used
+      // to find out which accounts exist.
       const requester = parseJid(ev.stanza.attrs.from ?? "")?.bare;
       const sub = requester === undefined ? "none" : await subscriptionOf(api, owner, requester);
       if (sub !== "from" && sub !== "both") throw new StanzaError("auth", "forbidden");
