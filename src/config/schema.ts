@@ -175,7 +175,9 @@ export const configSchema = z.strictObject({
   privateStorage: z.strictObject({
     /** Largest private XML item (XEP-0049), in bytes. */
     maxBytes: z.number().int().min(1024).default(65536),
-  }).default({ maxBytes: 65536 }),
+    /** Distinct items (namespaces) one user may store. */
+    maxItems: z.number().int().min(1).default(100),
+  }).default({ maxBytes: 65536, maxItems: 100 }),
   blocking: z.strictObject({
     /** JIDs one user may block (XEP-0191). */
     maxItems: z.number().int().min(1).default(1000),

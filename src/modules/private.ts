@@ -56,7 +56,7 @@ export const privateModule: ParleyModule = {
   name: "private",
   setup(api) {
     const store = api.map("private");
-    const maxBytes = api.config.privateStorage.maxBytes;
+    const { maxBytes, maxItems } = api.config.privateStorage;
     api.addFeature(NS_PRIVATE);
 
     api.hook(`iq-get/self/${NS_PRIVATE}:query`, async (ev: StanzaEvent) => {
@@ -91,6 +91,15 @@ export const privateModule: ParleyModule = {
         // An empty element reads back the same as nothing stored.
         const empty = item.children.length === 0 && Object.keys(item.attrs).length === 1;
         writes.push([keyOf(item), empty ? undefined : text]);
+      }
+      // The per-user total: a flood of namespaces must not fill the disk.
+      const keys = new Set((await store.getAll(user)).keys());
+      for (const [key, text] of writes) {
+        if (text === undefined) keys.delete(key);
+        else keys.add(key);
+      }
+      if (keys.size > maxItems) {
+        throw new StanzaError("modify", "not-acceptable", `At most ${maxItems} items are stored`);
       }
       await Promise.all(writes.map(([key, text]) => store.set(user, key, text)));
       api.replyResult(ev);

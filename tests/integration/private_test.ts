@@ -204,3 +204,23 @@ Deno.test("private: an element over privateStorage.maxBytes is refused; advertis
     await server.stop();
   }
 });
+
+Deno.test("private: privateStorage.maxItems caps the items of one user; removing one frees a slot", async () => {
+  const server = await startTestServer({ privateStorage: { maxItems: 2 } });
+  try {
+    const alice = await login(server, "alice");
+    const set = async (id: string, inner: string) =>
+      await iq(alice, id, `<iq type='set' id='${id}'>${q(inner)}</iq>`);
+    assert.equal((await set("a", "<a xmlns='ex:a'>1</a>")).attrs.type, "result");
+    assert.equal((await set("b", "<b xmlns='ex:b'>1</b>")).attrs.type, "result");
+    // Overwriting an existing item is always fine; a third one is refused.
+    assert.equal((await set("b2", "<b xmlns='ex:b'>2</b>")).attrs.type, "result");
+    assert.equal(condition(await set("c", "<c xmlns='ex:c'>1</c>")), "not-acceptable");
+    // An empty element removes an item, so the third one fits now.
+    assert.equal((await set("a0", "<a xmlns='ex:a'/>")).attrs.type, "result");
+    assert.equal((await set("c2", "<c xmlns='ex:c'>1</c>")).attrs.type, "result");
+    alice.close();
+  } finally {
+    await server.stop();
+  }
+});
