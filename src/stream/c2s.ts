@@ -300,7 +300,7 @@ class C2sStream {
       return;
     }
     // The next bytes are a TLS handshake, then a new stream: a fresh parser.
-    this.#input.reset();
+    this.#input.resetForTls();
     this.session.notopen = true;
     this.#headerSent = false;
     try {

@@ -92,6 +92,17 @@ export class FrameInput {
     this.#parser.reset();
   }
 
+  /**
+   * Stream restart for STARTTLS: like `reset`, but whatever was received
+   * after `<starttls/>` (or `<proceed/>`) in plaintext is thrown away,
+   * parsed or not, so nothing injected before the handshake counts as
+   * part of the secured stream (RFC 6120 §5.4.3.3).
+   */
+  resetForTls(): void {
+    this.#parser.reset(true);
+    this.#queue.length = 0;
+  }
+
   /** Nothing more is parsed or handled. */
   stop(): void {
     this.#stopped = true;

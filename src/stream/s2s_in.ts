@@ -343,7 +343,7 @@ class S2sInStream {
       this.conn.write(serialize(el("failure", { xmlns: NS.tls })));
       return this.close();
     }
-    this.#input.reset();
+    this.#input.resetForTls();
     this.#open = false;
     this.#headerSent = false;
     try {

@@ -375,7 +375,7 @@ export class S2sOutStream {
 
   async #onProceed(): Promise<void> {
     const conn = this.#conn!;
-    this.#input!.reset();
+    this.#input!.resetForTls();
     const cert = this.services.tls.certFor(this.local);
     await conn.startTlsClient!({
       servername: this.remote,

@@ -106,6 +106,10 @@ export class XmlFrameParser {
   #mark = -1;
   #writing = false;
   #resetPending = false;
+  /** The pending reset drops the rest of the input being written. */
+  #discardRest = false;
+  /** Set by such a reset: write() feeds no further slices of its chunk. */
+  #dropChunk = false;
 
   constructor(onFrame: (f: Frame) => void, options?: Partial<ParserOptions>) {
     this.#onFrame = onFrame;
@@ -113,12 +117,19 @@ export class XmlFrameParser {
     this.#init();
   }
 
-  /** Fresh state for a restarted stream (after STARTTLS or SASL success). */
-  reset(): void {
+  /**
+   * Fresh state for a restarted stream (after STARTTLS or SASL success).
+   * With `discardRest` (STARTTLS) the rest of the chunk being parsed is
+   * dropped: it arrived before TLS and must not count as part of the
+   * secured stream (RFC 6120 §5.4.3.3).
+   */
+  reset(discardRest = false): void {
     // Called from inside onFrame: finish the current callback first, then
-    // write() hands the rest of the chunk to the fresh parser.
-    if (this.#writing) this.#resetPending = true;
-    else this.#init();
+    // write() hands the rest of the chunk to the fresh parser (or drops it).
+    if (this.#writing) {
+      this.#resetPending = true;
+      this.#discardRest = discardRest;
+    } else this.#init();
   }
 
   /**
@@ -144,11 +155,12 @@ export class XmlFrameParser {
 
   write(chunk: string): void {
     if (this.#stopped || chunk.length === 0) return;
+    this.#dropChunk = false;
     if (chunk.length <= SLICE) {
       this.#feed(chunk);
       return;
     }
-    for (let i = 0; i < chunk.length && !this.#stopped; i += SLICE) {
+    for (let i = 0; i < chunk.length && !this.#stopped && !this.#dropChunk; i += SLICE) {
       this.#feed(chunk.slice(i, i + SLICE));
     }
   }
@@ -166,6 +178,7 @@ export class XmlFrameParser {
     // refuse the `<?xml?>` that follows (seen with go-sendxmpp).
     this.#atBoundary = true;
     this.#resetPending = false;
+    this.#discardRest = false;
     this.#segStart = 0;
     this.#stanzaStart = 0;
     this.#total = 0;
@@ -233,9 +246,11 @@ export class XmlFrameParser {
       sax.write(input);
     } catch (e) {
       if (e === RESTART) {
-        const rest = piece.slice(this.#mark - pieceStart + s);
+        const discard = this.#discardRest;
+        const rest = discard ? "" : piece.slice(this.#mark - pieceStart + s);
         this.#writing = false;
         this.#init();
+        this.#dropChunk = discard;
         if (rest.length !== 0) this.#feed(rest);
         return;
       }

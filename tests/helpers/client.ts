@@ -149,8 +149,9 @@ export class TestClient {
     return this.features;
   }
 
-  async starttls(): Promise<void> {
-    this.send(`<starttls xmlns='${NS.tls}'/>`);
+  /** STARTTLS; `injected` is sent in the same plaintext write, right after `<starttls/>`. */
+  async starttls(injected = ""): Promise<void> {
+    this.send(`<starttls xmlns='${NS.tls}'/>` + injected);
     await this.stanza((e) => e.name === "proceed");
     const plain = this.socket;
     plain.removeAllListeners("data");

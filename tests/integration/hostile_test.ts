@@ -138,6 +138,28 @@ Deno.test("SASL before TLS gets encryption-required when TLS is mandatory", asyn
   }
 });
 
+Deno.test("plaintext sent after <starttls/> is discarded, not parsed as the secured stream", async () => {
+  const server = await startTestServer();
+  try {
+    const c = await TestClient.connect({ port: server.ports.c2s });
+    await c.open();
+    // An attacker on the wire appends a stream restart and a PLAIN auth to
+    // the client's <starttls/>, all in one plaintext segment (the class of
+    // CVE-2011-0411). None of it may act inside the TLS layer.
+    const plain = btoa("\0alice\0wonderland");
+    await c.starttls(HEADER + `<auth xmlns='${NS.sasl}' mechanism='PLAIN'>${plain}</auth>`);
+    const before = c.frames.length;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(c.frames.length, before, "the server answered injected plaintext");
+    // The real client then opens its stream over TLS: not authenticated.
+    const features = await c.open();
+    assert.ok(features.getChild("mechanisms", NS.sasl), features.toString());
+    c.close();
+  } finally {
+    await server.stop();
+  }
+});
+
 Deno.test("failed-auth throttling per IP", async () => {
   const server = await startTestServer({ auth: { perIp: { maxFailures: 2, windowSeconds: 60 } } });
   try {

@@ -337,3 +337,19 @@ Deno.test("compact() refuses mid-stanza and before the stream opens", () => {
   p.write("</stream:stream>");
   assert.deepEqual(frames.map((f) => f.kind), ["open", "stanza", "close"]);
 });
+
+Deno.test("reset(true) from a frame callback drops the rest of the chunk, however long", () => {
+  const frames: Frame[] = [];
+  const p = new XmlFrameParser((f) => {
+    frames.push(f);
+    if (f.kind === "stanza" && f.element.name === "starttls") p.reset(true);
+  });
+  // Long enough that the parser feeds it in several slices: none may survive.
+  const injected = HEADER + "<iq/>".repeat(20_000);
+  p.write(HEADER + "<starttls/>" + injected);
+  p.write(HEADER + "<presence/>");
+  assert.deepEqual(
+    frames.map((f) => f.kind === "stanza" ? f.element.name : f.kind),
+    ["open", "starttls", "open", "presence"],
+  );
+});
