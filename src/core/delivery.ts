@@ -19,6 +19,17 @@ export interface DeliveryContext {
   sessions: SessionRegistry;
 }
 
+const MESSAGE_TYPES = new Set(["chat", "error", "groupchat", "headline", "normal"]);
+
+/**
+ * A message's type for delivery: no type, or one we do not understand, is
+ * "normal" (RFC 6121 §5.2.2).
+ */
+export function messageType(message: Element): string {
+  const type = message.attrs.type;
+  return type !== undefined && MESSAGE_TYPES.has(type) ? type : "normal";
+}
+
 /** Available resources with non-negative priority, highest priority first. */
 export function availableResources(
   sessions: SessionRegistry,
@@ -43,7 +54,7 @@ export function installDelivery(host: Host, ctx: DeliveryContext): void {
   /** RFC 6121 §8.5.2: message to a bare JID of a local user. */
   const messageToBare = (ev: StanzaEvent, user: string): boolean | Promise<boolean> => {
     const stanza = ev.stanza;
-    const type = stanza.attrs.type ?? "normal";
+    const type = messageType(stanza);
     if (type === "error") return true;
     if (type === "groupchat") {
       unavailable(ev);
@@ -82,7 +93,7 @@ export function installDelivery(host: Host, ctx: DeliveryContext): void {
       return true;
     }
     // §8.5.3.2.1: no such resource.
-    const type = ev.stanza.attrs.type ?? "normal";
+    const type = messageType(ev.stanza);
     if (type === "error") return true;
     if (type === "groupchat") {
       unavailable(ev);

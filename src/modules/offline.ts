@@ -15,7 +15,7 @@ import { NS } from "../xml/namespaces.ts";
 import { parseElement } from "../util/xml_fragment.ts";
 import { parseJid } from "../jid.ts";
 import { StanzaError } from "../core/errors.ts";
-import { parsePriority } from "../core/delivery.ts";
+import { messageType, parsePriority } from "../core/delivery.ts";
 import type { ParleyModule } from "../core/module_api.ts";
 import type { StanzaEvent } from "../core/router.ts";
 import type { Session } from "../core/session.ts";
@@ -77,7 +77,7 @@ export const offlineModule: ParleyModule = {
 
     api.hook("message/offline", async (ev: StanzaEvent) => {
       const stanza = ev.stanza;
-      const type = stanza.attrs.type ?? "normal";
+      const type = messageType(stanza);
       if (type !== "chat" && type !== "normal") return false;
       const decision = storeDecision(stanza);
       // Not stored: RFC 6121 §8.5.2.2.1 wants the sender told (the core

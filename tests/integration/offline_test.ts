@@ -33,19 +33,22 @@ Deno.test("offline: stored while away, delivered in order with a delay stamp, on
     const a = await login(server, "alice", "a");
     a.send("<message to='bob@localhost' type='chat' id='m1'><body>one</body></message>");
     a.send("<message to='bob@localhost' id='m2'><body>two</body></message>");
-    // A full JID of a resource that is not there counts as the bare JID.
+    // A chat message to a resource that is not there counts as sent to the bare JID.
     a.send(
-      "<message to='bob@localhost/gone' type='normal' id='m3'><subject>s</subject>" +
+      "<message to='bob@localhost/gone' type='chat' id='m3'><subject>s</subject>" +
         "<body>three</body><x xmlns='urn:example'>kept</x></message>",
     );
-    await untilStored(server, "bob", 3);
+    // A type the server does not know is "normal" (RFC 6121 §5.2.2): stored too.
+    a.send("<message to='bob@localhost' type='x-new' id='m4'><body>four</body></message>");
+    await untilStored(server, "bob", 4);
     await a.nothing((e) => e.attrs.type === "error", 50);
 
     const before = Date.now();
     const b = await login(server, "bob", "b");
-    const got = [await b.stanza(isMsg), await b.stanza(isMsg), await b.stanza(isMsg)];
-    assert.deepEqual(got.map((m) => m.getChildText("body")), ["one", "two", "three"]);
-    assert.deepEqual(got.map((m) => m.attrs.id), ["m1", "m2", "m3"]);
+    const got = [];
+    for (let i = 0; i < 4; i++) got.push(await b.stanza(isMsg));
+    assert.deepEqual(got.map((m) => m.getChildText("body")), ["one", "two", "three", "four"]);
+    assert.deepEqual(got.map((m) => m.attrs.id), ["m1", "m2", "m3", "m4"]);
     for (const m of got) {
       assert.equal(m.attrs.from, "alice@localhost/a");
       const delay = m.getChild("delay", NS.delay)!;
