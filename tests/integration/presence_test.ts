@@ -182,6 +182,34 @@ Deno.test("a pending request is stored and re-delivered at the next login", asyn
   }
 });
 
+Deno.test("a repeated request while one is pending is not delivered again; the first is kept", async () => {
+  const server = await startTestServer({}, USERS);
+  try {
+    const alice = await login(server, "alice", "a");
+    const bob = await login(server, "bob", "b");
+    alice.send("<presence to='bob@localhost' type='subscribe'><status>first</status></presence>");
+    await push(alice);
+    const req = await bob.stanza(presence("alice@localhost", "subscribe"));
+    assert.equal(req.getChildText("status"), "first");
+    alice.send("<presence to='bob@localhost' type='subscribe'><status>again</status></presence>");
+    await bob.nothing(presence("alice@localhost", "subscribe"), 100);
+    // A second resource (the roster in memory) and a later login get the
+    // stored request once, and it is the first one.
+    for (const resource of ["b2", "b3"]) {
+      const next = await login(server, "bob", resource, false);
+      next.send("<presence/>");
+      const stored = await next.stanza(presence("alice@localhost", "subscribe"));
+      assert.equal(stored.getChildText("status"), "first", resource);
+      await next.nothing(presence("alice@localhost", "subscribe"), 50);
+      next.close();
+      if (resource === "b2") bob.close();
+    }
+    alice.close();
+  } finally {
+    await server.stop();
+  }
+});
+
 Deno.test("pre-approval: a later request is approved by the server", async () => {
   const server = await startTestServer({}, USERS);
   try {

@@ -132,10 +132,10 @@ Deno.test("A.3.1 inbound subscribe", () => {
   checkInbound("subscribe", [
     ["None", "None+PendingIn", true],
     ["None+PendingOut", "None+PendingOut+In", true],
-    ["None+PendingIn", "None+PendingIn", true],
-    ["None+PendingOut+In", "None+PendingOut+In", true],
+    ["None+PendingIn", "None+PendingIn", false],
+    ["None+PendingOut+In", "None+PendingOut+In", false],
     ["To", "To+PendingIn", true],
-    ["To+PendingIn", "To+PendingIn", true],
+    ["To+PendingIn", "To+PendingIn", false],
     ["From", "From", false],
     ["From+PendingOut", "From+PendingOut", false],
     ["Both", "Both", false],

@@ -64,8 +64,9 @@ export class Roster {
    * request becomes pending.
    */
   applyState(jid: string, s: SubState, request?: Element): RosterItem | undefined {
-    if (s.pendingIn) this.pending.set(jid, request ?? this.pending.get(jid)!);
-    else this.pending.delete(jid);
+    // The first request is the one kept: a repeated one changes nothing (A.3.1).
+    if (!s.pendingIn) this.pending.delete(jid);
+    else if (!this.pending.has(jid) && request) this.pending.set(jid, request);
     let item = this.items.get(jid);
     const visible = s.subscription !== "none" || s.pendingOut || s.preApproved;
     if (!item) {

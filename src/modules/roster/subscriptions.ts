@@ -121,6 +121,9 @@ export function inbound(type: SubscriptionType, s: SubState): InboundResult {
     case "subscribe":
       // A.3.1 / §3.1.3: already subscribed → answer for the user.
       if (hasFrom(s.subscription)) return { ...quiet, autoReplySubscribed: true };
+      // A.3.1: a request already pending is not delivered again, and the
+      // one stored first is kept (it is re-delivered at each login anyway).
+      if (s.pendingIn) return quiet;
       if (s.preApproved) {
         return {
           state: {
