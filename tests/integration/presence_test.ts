@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import * as net from "node:net";
 import { TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import type { Element } from "../../src/xml/element.ts";
@@ -41,6 +42,9 @@ async function push(c: TestClient): Promise<Element> {
   c.send(`<iq type='result' id='${iq.attrs.id}'/>`);
   return iq.getChild("query", ROSTER)!.getChild("item")!;
 }
+
+const errorCondition = (e: Element) =>
+  e.getChild("error")?.getChildren().find((c) => c.name !== "text")?.name;
 
 function presence(from: string, type?: string) {
   return (e: Element) => e.name === "presence" && e.attrs.from === from && e.attrs.type === type;
@@ -349,21 +353,57 @@ Deno.test("negative priority: still broadcast, but no bare-JID messages", async 
   }
 });
 
-Deno.test("presence errors go to the full JID they answer", async () => {
+Deno.test("presence errors: to a full JID that resource, to the bare JID every available one", async () => {
   const server = await startTestServer({}, USERS);
   try {
     const alice = await login(server, "alice", "a");
+    const alice2 = await login(server, "alice", "a2");
+    const hidden = await login(server, "alice", "h", false); // bound, not available
     const bob = await login(server, "bob", "b");
     bob.send(
       "<presence to='alice@localhost/a' type='error' id='e1'><error type='cancel'/></presence>",
     );
     await alice.stanza((e) => e.attrs.id === "e1" && e.attrs.type === "error");
+    await alice2.nothing((e) => e.attrs.id === "e1", 50);
+    // To the bare JID: it answers something the server sent from it (a
+    // subscription request), so the user's available resources get it.
     bob.send(
       "<presence to='alice@localhost' type='error' id='e2'><error type='cancel'/></presence>",
     );
-    await alice.nothing((e) => e.attrs.id === "e2", 100);
+    await alice.stanza((e) => e.attrs.id === "e2" && e.attrs.type === "error");
+    await alice2.stanza((e) => e.attrs.id === "e2" && e.attrs.type === "error");
+    await hidden.nothing((e) => e.attrs.id === "e2", 50);
     alice.close();
+    alice2.close();
+    hidden.close();
     bob.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("a subscription request that cannot be routed comes back to the user as an error", async () => {
+  const server = await startTestServer({}, USERS);
+  // A port that was just free and is closed again: no server for nowhere.test.
+  const closed = await new Promise<number>((resolve) => {
+    const srv = net.createServer().listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+  server.config.s2s.hosts["nowhere.test"] = `127.0.0.1:${closed}`;
+  try {
+    const alice = await login(server, "alice", "a");
+    alice.send("<presence to='x@nowhere.test' type='subscribe' id='far'/>");
+    const item = await push(alice);
+    assert.deepEqual([item.attrs.jid, item.attrs.ask], ["x@nowhere.test", "subscribe"]);
+    // Sent from her bare JID, bounced to it: delivered all the same (§3.1.2).
+    const bounce = await alice.stanza((e) => e.attrs.id === "far");
+    assert.equal(bounce.attrs.type, "error");
+    assert.equal(bounce.attrs.from, "x@nowhere.test");
+    assert.equal(bounce.attrs.to, "alice@localhost");
+    assert.equal(errorCondition(bounce), "remote-server-not-found");
+    alice.close();
   } finally {
     await server.stop();
   }

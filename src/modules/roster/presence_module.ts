@@ -87,8 +87,12 @@ export const presenceModule: ParleyModule = {
         return subs.probe(user, from.bare, from.full).then(() => true);
       }
       if (type === "error") {
-        // Errors go to the resource they answer, never to the bare JID.
+        // An error to a full JID answers that resource. One to the bare JID
+        // answers what the server sent from it, e.g. a subscription request
+        // (§3.1.2: the user's server MUST deliver such an error to the
+        // user): every available resource gets it, as Prosody does.
         if (to.resource !== undefined) api.sessions.full(to.full, api.domain)?.send(stanza);
+        else subs.toAvailable(user, stanza);
         return true;
       }
       if (type !== undefined && type !== "unavailable") return true;

@@ -82,7 +82,7 @@ export class SubscriptionRouting {
       const r = inbound(type, roster.state(contact));
       const changed = await this.store.commit(user, roster, contact, r.state, delivered);
       // Delivered inside the queue, after the roster push it caused.
-      if (r.deliver) this.#deliver(user, delivered);
+      if (r.deliver) this.toAvailable(user, delivered);
       return { ...r, changed };
     });
     if (result.autoReplySubscribed) {
@@ -94,7 +94,8 @@ export class SubscriptionRouting {
     if (type === "unsubscribe" && result.deliver) this.sendPresenceOf(user, contact, true);
   }
 
-  #deliver(user: string, stanza: Element): void {
+  /** Write `stanza` to each available resource of local `user`. */
+  toAvailable(user: string, stanza: Element): void {
     const bare = this.api.sessions.bare(this.api.domain, user);
     if (!bare) return;
     for (const s of bare.sessions.values()) if (s.presence) s.send(stanza);
