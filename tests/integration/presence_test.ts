@@ -214,6 +214,40 @@ Deno.test("a repeated request while one is pending is not delivered again; the f
   }
 });
 
+Deno.test("a stored request from a contact the user has since blocked is not re-delivered", async () => {
+  const server = await startTestServer({}, USERS);
+  try {
+    const alice = await login(server, "alice", "a");
+    const carol = await login(server, "carol", "c");
+    alice.send("<presence to='bob@localhost' type='subscribe' id='from-alice'/>");
+    carol.send("<presence to='bob@localhost' type='subscribe' id='from-carol'/>");
+    await push(alice);
+    await push(carol);
+    // bob (offline until now) blocks alice before sending initial presence.
+    const bob = await login(server, "bob", "b", false);
+    bob.send(
+      "<iq type='set' id='blk'><block xmlns='urn:xmpp:blocking'>" +
+        "<item jid='alice@localhost'/></block></iq>",
+    );
+    await bob.stanza((e) => e.attrs.id === "blk" && e.attrs.type === "result");
+    bob.send("<presence/>");
+    await bob.stanza((e) => e.attrs.id === "from-carol");
+    await bob.nothing((e) => e.attrs.id === "from-alice", 100);
+    // Unblocked, the request (still stored) comes at the next login.
+    bob.send(
+      "<iq type='set' id='unblk'><unblock xmlns='urn:xmpp:blocking'>" +
+        "<item jid='alice@localhost'/></unblock></iq>",
+    );
+    await bob.stanza((e) => e.attrs.id === "unblk" && e.attrs.type === "result");
+    const bob2 = await login(server, "bob", "b2", false);
+    bob2.send("<presence/>");
+    await bob2.stanza((e) => e.attrs.id === "from-alice");
+    for (const c of [alice, carol, bob, bob2]) c.close();
+  } finally {
+    await server.stop();
+  }
+});
+
 Deno.test("pre-approval: a later request is approved by the server", async () => {
   const server = await startTestServer({}, USERS);
   try {

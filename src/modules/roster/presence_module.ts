@@ -27,6 +27,13 @@ import {
 
 const NS_PREAPPROVAL = "urn:xmpp:features:pre-approval";
 
+/** The `blocking/is-blocked` event of the blocking module: does `owner` block `jid`? */
+interface BlockQuery {
+  owner: string;
+  jid: string;
+  blocked?: boolean;
+}
+
 export const presenceModule: ParleyModule = {
   name: "presence",
   setup(api) {
@@ -144,7 +151,24 @@ export const presenceModule: ParleyModule = {
         }
       }
       // §3.1.3: subscription requests still waiting for an answer.
-      for (const request of roster.pending.values()) origin.send(request);
+      redeliverPending(origin, [...roster.pending]).catch((err) =>
+        api.log.error("re-delivering subscription requests failed: {err}", { err })
+      );
+    };
+
+    /**
+     * Stored requests are written to the session, not routed (routing would
+     * run them through the state machine again), so the blocking module is
+     * asked here: nothing from a blocked contact is delivered (XEP-0191 §3.3).
+     * The request stays stored, for a login after an unblock.
+     */
+    const redeliverPending = async (origin: Session, pending: [string, Element][]) => {
+      for (const [contact, request] of pending) {
+        const q: BlockQuery = { owner: origin.username!, jid: contact };
+        await api.fire("blocking/is-blocked", q);
+        if (q.blocked || origin.destroyed) continue;
+        origin.send(request);
+      }
     };
 
     const selfPresence = (ev: StanzaEvent) => {
