@@ -5,7 +5,12 @@ import type { Element } from "../../src/xml/element.ts";
 import { NS } from "../../src/xml/namespaces.ts";
 
 const ROSTER = "jabber:iq:roster";
-const PASSWORDS: Record<string, string> = { alice: "wonderland", bob: "builder" };
+const PASSWORDS: Record<string, string> = {
+  alice: "wonderland",
+  bob: "builder",
+  carol: "c",
+  dave: "d",
+};
 
 function login(server: TestServer, user: string, resource: string, presence?: string | false) {
   return TestClient.login({
@@ -135,6 +140,58 @@ Deno.test("roster set validation and the item limit", async () => {
     a.send(`<iq type='get' id='other' to='bob@localhost'><query xmlns='${ROSTER}'/></iq>`);
     assert.equal(errorOf(await a.stanza((e) => e.attrs.id === "other")), "forbidden");
     a.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("roster.maxItems also bounds subscriptions: new items refused, requests dropped", async () => {
+  const server = await startTestServer({ roster: { maxItems: 2 } }, PASSWORDS);
+  try {
+    const [alice, bob, carol, dave] = await Promise.all(
+      ["alice", "bob", "carol", "dave"].map((u) => login(server, u, "r")),
+    );
+    await rosterGet(alice, "g0"); // interested: gets pushes
+    await rosterGet(bob, "g1");
+    for (const jid of ["bob@localhost", "carol@localhost"]) {
+      alice.send(
+        `<iq type='set' id='${jid}'><query xmlns='${ROSTER}'><item jid='${jid}'/></query></iq>`,
+      );
+      await alice.stanza((e) => e.attrs.id === jid && e.attrs.type === "result");
+      await alice.stanza(isPush);
+    }
+    // alice's roster is full: a subscribe or a pre-approval that needs a
+    // new item comes back as an error and is not routed.
+    for (const type of ["subscribe", "subscribed"]) {
+      alice.send(`<presence to='dave@localhost' type='${type}' id='${type}'/>`);
+      const err = await alice.stanza((e) => e.attrs.id === type);
+      assert.equal(err.attrs.type, "error");
+      assert.equal(errorOf(err), "resource-constraint");
+    }
+    await dave.nothing((e) => e.name === "presence" && e.attrs.from === "alice@localhost", 50);
+    await alice.nothing(isPush, 50);
+    // An existing item may still be subscribed to.
+    alice.send("<presence to='bob@localhost' type='subscribe'/>");
+    assert.equal(pushedItem(await alice.stanza(isPush)).attrs.ask, "subscribe");
+    await bob.stanza((e) => e.attrs.type === "subscribe" && e.attrs.from === "alice@localhost");
+    // Requests for alice: her contacts' get through, strangers' are dropped.
+    const requestFrom = (from: string) => (e: Element) =>
+      e.name === "presence" && e.attrs.type === "subscribe" && e.attrs.from === from;
+    dave.send("<presence to='alice@localhost' type='subscribe'/>");
+    carol.send("<presence to='alice@localhost' type='subscribe'/>");
+    await alice.stanza(requestFrom("carol@localhost"));
+    await alice.nothing(requestFrom("dave@localhost"), 50);
+    // bob's roster is empty, but pending requests count: alice's and
+    // carol's fill it, dave's is dropped, also at the next login.
+    carol.send("<presence to='bob@localhost' type='subscribe'/>");
+    await bob.stanza(requestFrom("carol@localhost"));
+    dave.send("<presence to='bob@localhost' type='subscribe'/>");
+    await bob.nothing(requestFrom("dave@localhost"), 50);
+    const bob2 = await login(server, "bob", "r2");
+    await bob2.stanza(requestFrom("alice@localhost"));
+    await bob2.stanza(requestFrom("carol@localhost"));
+    await bob2.nothing(requestFrom("dave@localhost"), 50);
+    for (const c of [alice, bob, bob2, carol, dave]) c.close();
   } finally {
     await server.stop();
   }

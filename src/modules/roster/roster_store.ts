@@ -58,6 +58,25 @@ export class Roster {
     };
   }
 
+  /** Whether `s` for `jid` adds a roster item. */
+  createsItem(jid: string, s: SubState): boolean {
+    // Only an outbound request, an approval or a pre-approval creates an item.
+    return !this.items.has(jid) && (s.subscription !== "none" || s.pendingOut || s.preApproved);
+  }
+
+  /**
+   * The contacts this roster keeps anything for: its items, and pending
+   * requests from JIDs that are not items. `roster.maxItems` bounds it for
+   * requests that arrive (a roster set only counts items, so strangers'
+   * requests never keep the user from adding contacts; the total stays
+   * under twice the limit).
+   */
+  get entries(): number {
+    let n = this.items.size;
+    for (const jid of this.pending.keys()) if (!this.items.has(jid)) n++;
+    return n;
+  }
+
   /**
    * Apply a new subscription state for `jid`. Returns the roster item when
    * it changed (for a push); `request` is the stanza to keep when a
@@ -68,10 +87,8 @@ export class Roster {
     if (!s.pendingIn) this.pending.delete(jid);
     else if (!this.pending.has(jid) && request) this.pending.set(jid, request);
     let item = this.items.get(jid);
-    const visible = s.subscription !== "none" || s.pendingOut || s.preApproved;
     if (!item) {
-      // Only an outbound request, an approval or a pre-approval creates an item.
-      if (!visible) return undefined;
+      if (!this.createsItem(jid, s)) return undefined;
       item = { jid, groups: [], subscription: "none", ask: false, approved: false };
       this.items.set(jid, item);
     } else if (

@@ -8,12 +8,17 @@
  */
 import { Element } from "../../xml/element.ts";
 import type { ModuleApi } from "../../core/module_api.ts";
+import { StanzaError } from "../../core/errors.ts";
 import type { Session } from "../../core/session.ts";
 import type { Roster, RosterStore } from "./roster_store.ts";
 import { inbound, outbound, sendsPresence, type SubscriptionType } from "./subscriptions.ts";
 
 export class SubscriptionRouting {
-  constructor(readonly api: ModuleApi, readonly store: RosterStore) {}
+  readonly #maxItems: number;
+
+  constructor(readonly api: ModuleApi, readonly store: RosterStore) {
+    this.#maxItems = api.config.roster.maxItems;
+  }
 
   #bare(user: string): string {
     return user + "@" + this.api.domain;
@@ -51,6 +56,11 @@ export class SubscriptionRouting {
     if (contact === userBare) return;
     const result = await this.store.run(user, async (roster) => {
       const r = outbound(type, roster.state(contact));
+      // A request, approval or pre-approval that needs a new item obeys
+      // the same limit as a roster set; nothing is routed.
+      if (roster.createsItem(contact, r.state) && roster.items.size >= this.#maxItems) {
+        throw new StanzaError("cancel", "resource-constraint", "The roster is full");
+      }
       await this.store.commit(user, roster, contact, r.state);
       return r;
     });
@@ -79,7 +89,19 @@ export class SubscriptionRouting {
     if (contact === userBare) return;
     const delivered = SubscriptionRouting.readdress(stanza, contact, userBare);
     const result = await this.store.run(user, async (roster) => {
-      const r = inbound(type, roster.state(contact));
+      const before = roster.state(contact);
+      const r = inbound(type, before);
+      if (r.state.pendingIn && !before.pendingIn && !roster.items.has(contact)) {
+        // Every pending request is stored and re-sent at each login: a full
+        // roster takes no more of them (see Roster.entries).
+        if (roster.entries >= this.#maxItems) {
+          this.api.log.info("roster of {user} full: dropping the request of {contact}", {
+            user,
+            contact,
+          });
+          return { ...r, deliver: false, changed: false };
+        }
+      }
       const changed = await this.store.commit(user, roster, contact, r.state, delivered);
       // Delivered inside the queue, after the roster push it caused.
       if (r.deliver) this.toAvailable(user, delivered);
