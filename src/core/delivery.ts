@@ -92,14 +92,13 @@ export function installDelivery(host: Host, ctx: DeliveryContext): void {
       target.send(ev.stanza);
       return true;
     }
-    // §8.5.3.2.1: no such resource.
+    // §8.5.3.2.1: no such resource. Only chat goes on as if sent to the
+    // bare JID; normal and groupchat are answered (the sender may retry the
+    // bare JID), headline and error silently dropped.
     const type = messageType(ev.stanza);
-    if (type === "error") return true;
-    if (type === "groupchat") {
-      unavailable(ev);
-      return true;
-    }
-    return messageToBare(ev, ev.to!.local!);
+    if (type === "chat") return messageToBare(ev, ev.to!.local!);
+    if (type === "normal" || type === "groupchat") unavailable(ev);
+    return true;
   });
 
   on("presence/full", (ev) => {

@@ -461,10 +461,16 @@ Deno.test("messages of every type keep the RFC 6121 §8.5 rules with roster and 
       await bob.stanza((e) => e.attrs.id === "bare-" + type);
       send("bob@localhost/b", type, "full-" + type);
       await bob.stanza((e) => e.attrs.id === "full-" + type);
-      // An unknown resource of an available user: treated as the bare JID.
-      send("bob@localhost/zz", type, "other-" + type);
-      await bob.stanza((e) => e.attrs.id === "other-" + type);
     }
+    // A resource that is not there (§8.5.3.2.1): chat goes to the bare JID,
+    // normal is answered with service-unavailable, headline is dropped.
+    send("bob@localhost/zz", "chat", "other-chat");
+    await bob.stanza((e) => e.attrs.id === "other-chat");
+    send("bob@localhost/zz", "normal", "other-normal");
+    assert.equal(await errorCondition("other-normal"), "service-unavailable");
+    send("bob@localhost/zz", "headline", "other-headline");
+    await bob.nothing((e) => e.attrs.id === "other-headline", 50);
+    await alice.nothing((e) => e.attrs.id === "other-headline", 1);
     send("bob@localhost", "groupchat", "gc1");
     assert.equal(await errorCondition("gc1"), "service-unavailable");
     send("bob@localhost/b", "groupchat", "gc2");
