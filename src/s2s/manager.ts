@@ -37,7 +37,10 @@ export class S2sManager implements S2sInServices {
     readonly anchors: TrustAnchors,
   ) {}
 
-  /** Send `stanza` from hosted `local` to `remote`, connecting if needed. */
+  /**
+   * Send `stanza` from `local` (a hosted domain or a component's: the
+   * stream is authenticated as that domain) to `remote`, connecting if needed.
+   */
   send(local: string, remote: string, stanza: Element): void {
     const id = local + " " + remote;
     const out = this.#out.get(id);
@@ -60,6 +63,11 @@ export class S2sManager implements S2sInServices {
   /** The incoming stream that carries a pair's stanzas (XEP-0288), if any. */
   bidiRoute(local: string, remote: string): BidiRoute | undefined {
     return this.#bidi.get(local + " " + remote);
+  }
+
+  /** Hosted domains and external components' (and their subdomains). */
+  isLocalDomain(domain: string): boolean {
+    return this.router.isLocalDomain(domain);
   }
 
   verifyDialback(
@@ -107,12 +115,15 @@ export class S2sManager implements S2sInServices {
   }
 
   #bounce(local: string, queued: Element[], kind: FailureKind, reason: string): void {
-    const host = this.hosts.get(local);
+    // A component's domain has no host of its own: the bounce is routed like any stanza.
+    const host = this.hosts.get(local) ?? this.hosts.values().next().value;
     if (!host) return;
     const error = kind === "not-found"
       ? new StanzaError("cancel", "remote-server-not-found", reason)
       : new StanzaError("wait", "remote-server-timeout", reason);
     for (const stanza of queued) {
+      // RFC 6120 §8.2.3: an iq result or error is never answered (errors aren't, below).
+      if (stanza.name === "iq" && stanza.attrs.type === "result") continue;
       const to = stanza.attrs.to === undefined ? undefined : parseJid(stanza.attrs.to);
       this.router.replyError({ origin: undefined, stanza, to, host }, error);
     }

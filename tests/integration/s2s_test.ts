@@ -32,6 +32,16 @@ function login(server: TestServer, user: string, password: string, domain: strin
 const errorCondition = (e: Element) =>
   e.getChild("error")?.getChildren().find((c) => c.name !== "text")?.name;
 
+/** A port that was just free and is closed again. */
+function closedPort(): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const srv = net.createServer().listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 Deno.test("s2s: messages cross between two servers both ways (dialback)", async () => {
   const [a, b] = await pair();
   const alice = await login(a, "alice", "wonderland", "a.test");
@@ -127,14 +137,7 @@ Deno.test("s2s: subscription and presence across servers", async () => {
 
 Deno.test("s2s: no route (closed port) bounces remote-server-not-found", async () => {
   const a = await startTestServer({ hosts: ["a.test"] });
-  // A port that was just free and is closed again.
-  const closed = await new Promise<number>((resolve) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-  a.config.s2s.hosts["nowhere.test"] = `127.0.0.1:${closed}`;
+  a.config.s2s.hosts["nowhere.test"] = `127.0.0.1:${await closedPort()}`;
   const alice = await login(a, "alice", "wonderland", "a.test");
   try {
     alice.send(`<message to='x@nowhere.test' type='chat' id='lost'><body>?</body></message>`);
@@ -142,6 +145,23 @@ Deno.test("s2s: no route (closed port) bounces remote-server-not-found", async (
     assert.equal(bounce.attrs.type, "error");
     assert.equal(bounce.attrs.from, "x@nowhere.test");
     assert.equal(errorCondition(bounce), "remote-server-not-found");
+  } finally {
+    alice.close();
+    await a.stop();
+  }
+});
+
+Deno.test("s2s: an undeliverable iq result is not answered with an error (RFC 6120 §8.2.3)", async () => {
+  const a = await startTestServer({ hosts: ["a.test"] });
+  a.config.s2s.hosts["nowhere.test"] = `127.0.0.1:${await closedPort()}`;
+  const alice = await login(a, "alice", "wonderland", "a.test");
+  try {
+    alice.send(`<iq to='x@nowhere.test' type='result' id='res'/>`);
+    alice.send(`<message to='x@nowhere.test' type='chat' id='after'><body>?</body></message>`);
+    // Both wait in the same queue: the message's bounce comes after any for the iq.
+    const bounce = await alice.stanza((e) => e.attrs.id === "after");
+    assert.equal(errorCondition(bounce), "remote-server-not-found");
+    await alice.nothing((e) => e.attrs.id === "res", 200);
   } finally {
     alice.close();
     await a.stop();
