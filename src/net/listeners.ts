@@ -18,6 +18,8 @@ export interface ListenOptions {
   tls?: ServerTlsOptions;
   limiter: ConnectionLimiter;
   onConnection(conn: Connection): void;
+  /** Direct TLS: milliseconds a client may take to finish its handshake (default 30 s). */
+  handshakeTimeoutMs?: number;
 }
 
 export interface Listener {
@@ -59,6 +61,46 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   const interfaces = [...options.interfaces].sort((a, b) =>
     (b === "::" ? 1 : 0) - (a === "::" ? 1 : 0)
   );
+  /**
+   * Counts the TCP connection against the per-IP limit, or drops it. For
+   * direct TLS this runs on the raw socket, before the handshake: a client
+   * that never finishes one must still use up its share (the slot is freed
+   * when the TCP connection closes).
+   */
+  const admit = (socket: net.Socket): boolean => {
+    const ip = normalizeAddress(socket.remoteAddress ?? "");
+    if (!options.limiter.acquire(ip)) {
+      log.warn("{listener}: refusing connection from {ip}: too many connections", {
+        listener: options.name,
+        ip,
+      });
+      socket.destroy();
+      return false;
+    }
+    sockets.add(socket);
+    socket.once("close", () => {
+      sockets.delete(socket);
+      options.limiter.release(ip);
+    });
+    return true;
+  };
+  // Direct TLS: raw sockets by peer address and port, so the secured socket
+  // takes the raw one's place in `sockets` (close() must see whether the
+  // TLS layer is ending; the raw socket under it never says so).
+  const handshaking = new Map<string, net.Socket>();
+  const peerKey = (s: net.Socket) => `${s.remoteAddress}|${s.remotePort}`;
+  const start = (socket: net.Socket) => {
+    const conn = new SocketConnection(
+      socket,
+      options.tls ? tlsStateOf(socket as tls.TLSSocket) : undefined,
+    );
+    try {
+      options.onConnection(conn);
+    } catch (err) {
+      log.error("{listener}: connection setup failed: {err}", { listener: options.name, err });
+      socket.destroy();
+    }
+  };
   for (const address of interfaces) {
     const server = options.tls
       ? tls.createServer({
@@ -68,42 +110,43 @@ export async function listen(options: ListenOptions): Promise<Listener> {
         requestCert: options.tls.requestCert,
         rejectUnauthorized: false,
         // A client that never finishes its handshake must not hold a slot forever.
-        handshakeTimeout: 30_000,
+        handshakeTimeout: options.handshakeTimeoutMs ?? 30_000,
       })
       : net.createServer();
-    const event = options.tls ? "secureConnection" : "connection";
-    server.on(event, (socket: net.Socket) => {
-      const ip = normalizeAddress(socket.remoteAddress ?? "");
-      if (!options.limiter.acquire(ip)) {
-        log.warn("{listener}: refusing connection from {ip}: too many connections", {
-          listener: options.name,
-          ip,
+    if (options.tls) {
+      server.on("connection", (raw: net.Socket) => {
+        if (!admit(raw)) return;
+        const key = peerKey(raw);
+        handshaking.set(key, raw);
+        raw.once("close", () => {
+          if (handshaking.get(key) === raw) handshaking.delete(key);
         });
-        socket.destroy();
-        return;
-      }
-      sockets.add(socket);
-      socket.once("close", () => {
-        sockets.delete(socket);
-        options.limiter.release(ip);
       });
-      const conn = new SocketConnection(
-        socket,
-        options.tls ? tlsStateOf(socket as tls.TLSSocket) : undefined,
-      );
-      try {
-        options.onConnection(conn);
-      } catch (err) {
-        log.error("{listener}: connection setup failed: {err}", { listener: options.name, err });
-        socket.destroy();
-      }
-    });
+      server.on("secureConnection", (socket: tls.TLSSocket) => {
+        const key = peerKey(socket);
+        const raw = handshaking.get(key);
+        handshaking.delete(key);
+        if (raw) {
+          sockets.delete(raw);
+          sockets.add(socket);
+          raw.once("close", () => sockets.delete(socket));
+        }
+        start(socket);
+      });
+    } else {
+      server.on("connection", (socket: net.Socket) => {
+        if (admit(socket)) start(socket);
+      });
+    }
     server.on("tlsClientError", (err: Error, socket: net.Socket) => {
       log.debug("{listener}: TLS handshake failed from {ip}: {err}", {
         listener: options.name,
         ip: socket.remoteAddress,
         err: err.message,
       });
+      // Measured on Deno 2.9: after a handshake timeout the socket stays
+      // open (and keeps its per-IP slot) unless destroyed here.
+      socket.destroy();
     });
     const bound = await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
