@@ -9,7 +9,10 @@ export const NS_DIALBACK_FEATURE = "urn:xmpp:features:dialback";
 export const NS_BIDI_FEATURE = "urn:xmpp:features:bidi";
 export const NS_BIDI = "urn:xmpp:bidi";
 
-export function streamHeader(attrs: { from?: string; to?: string; id?: string }): string {
+/** `version` null: none (the answer to a peer that sent none); absent: ours, "1.0". */
+export function streamHeader(
+  attrs: { from?: string; to?: string; id?: string; version?: string | null },
+): string {
   return "<?xml version='1.0'?>" +
     openTag("stream:stream", {
       xmlns: NS.server,
@@ -18,6 +21,19 @@ export function streamHeader(attrs: { from?: string; to?: string; id?: string })
       id: attrs.id,
       from: attrs.from,
       to: attrs.to,
-      version: "1.0",
+      version: attrs.version === null ? undefined : attrs.version ?? "1.0",
     });
+}
+
+/**
+ * RFC 6120 §4.7.5: the response header carries the lower of the peer's
+ * version and ours (1.0); a peer that sent none is taken as 0.9 and gets
+ * none back (null). An unreadable version counts as none.
+ */
+export function replyVersion(peer: string | undefined): string | null {
+  const m = peer === undefined ? null : /^(\d+)\.(\d+)$/.exec(peer);
+  if (!m) return null;
+  const major = Number(m[1]);
+  const minor = Number(m[2]);
+  return major > 1 || (major === 1 && minor > 0) ? "1.0" : `${major}.${minor}`;
 }

@@ -6,7 +6,8 @@
  * `<db:result/>`, several on one stream: piggybacking). This stream also
  * answers `<db:verify/>` for keys this server generated (the
  * authoritative-server role). Stanzas are accepted only from an
- * authenticated domain to a hosted one, then go to `router.fromPeer`.
+ * authenticated domain to a hosted one (or an external component's), then
+ * go to `router.fromPeer`.
  * When the peer asks for it (`<bidi/>`, XEP-0288), the stream also carries
  * this server's stanzas back, for the pairs the peer authenticated.
  */
@@ -22,6 +23,7 @@ import {
   NS_BIDI_FEATURE,
   NS_DIALBACK,
   NS_DIALBACK_FEATURE,
+  replyVersion,
   streamHeader,
 } from "../s2s/common.ts";
 import { el, type Element, serialize } from "../xml/element.ts";
@@ -46,6 +48,11 @@ export interface S2sInServices {
   tls: SecureContexts;
   anchors: TrustAnchors;
   keys: DialbackKeys;
+  /**
+   * A domain this server answers for over s2s: a hosted one or an external
+   * component's (stream `to`, dialback `to`, stanza `to`).
+   */
+  isLocalDomain(domain: string): boolean;
   /** Receiving-server role: ask `originating`'s server whether `key` is its. */
   verifyDialback(
     receiving: string,
@@ -74,9 +81,11 @@ class S2sInStream {
   #input: FrameInput;
   #open = false;
   #headerSent = false;
+  /** The version our header answers with (RFC 6120 §4.7.5); null: none. */
+  #version: string | null = "1.0";
   #closed = false;
   #streamId = "";
-  /** Hosted domain named by the header's `to`. */
+  /** Local domain (hosted or a component's) named by the header's `to`. */
   #local: string | undefined;
   /** The peer's domain from the header's `from`, if given. */
   #peer: string | undefined;
@@ -187,11 +196,13 @@ class S2sInStream {
   // ---- stream header (RFC 6120 §4.7) --------------------------------------
 
   #onStreamOpen(name: string, ns: string, attrs: Record<string, string>): void {
-    const { hosts, config } = this.services;
+    const { config } = this.services;
     const to = attrs.to === undefined ? undefined : prepDomain(attrs.to);
+    const local = to !== undefined && this.services.isLocalDomain(to) ? to : undefined;
     const from = attrs.from === undefined ? undefined : prepDomain(attrs.from);
-    if (to !== undefined && hosts.has(to)) this.#local = to;
+    if (local !== undefined) this.#local = local;
     if (from !== undefined) this.#peer = from;
+    this.#version = replyVersion(attrs.version);
     if (name !== "stream:stream" && !name.endsWith(":stream") && name !== "stream") {
       throw new StreamError("invalid-namespace", "The root element must be a stream");
     }
@@ -199,12 +210,9 @@ class S2sInStream {
     if (attrs.xmlns !== NS.server) {
       throw new StreamError("invalid-namespace", "The default namespace must be jabber:server");
     }
-    if (to === undefined || !hosts.has(to)) {
+    if (local === undefined) {
       throw new StreamError("host-unknown", "This server does not serve " + (attrs.to ?? "?"));
     }
-    const major = attrs.version === undefined
-      ? 0
-      : Number.parseInt(attrs.version.split(".")[0], 10);
     this.#open = true;
     this.#sendHeader();
     // RFC 6120 §13.7.2.1 leaves acceptance of unverifiable certificates to policy.
@@ -223,7 +231,7 @@ class S2sInStream {
       }
     }
     // Pre-1.0 peers (XEP-0220 §2.1) get no features: dialback goes straight on.
-    if (major >= 1) this.conn.write(serialize(this.#features()));
+    if (this.#version === "1.0") this.conn.write(serialize(this.#features()));
     this.#offerRoutes();
   }
 
@@ -235,6 +243,7 @@ class S2sInStream {
       id: this.#streamId,
       from: this.#local ?? this.services.hosts.keys().next().value,
       to: this.#peer,
+      version: this.#version,
     }));
   }
 
@@ -321,7 +330,7 @@ class S2sInStream {
       });
       throw new StreamError("invalid-from", `${from.domain} was not authenticated on this stream`);
     }
-    if (!this.services.hosts.has(to.domain)) {
+    if (!this.services.isLocalDomain(to.domain)) {
       throw new StreamError("host-unknown", `This server does not serve ${to.domain}`);
     }
     if (!viaSasl && !this.#pairs.has(from.domain + " " + to.domain)) {
@@ -396,7 +405,7 @@ class S2sInStream {
     if (from === undefined || to === undefined) {
       throw new StreamError("improper-addressing", "db:result needs from and to");
     }
-    if (!this.services.hosts.has(to)) {
+    if (!this.services.isLocalDomain(to)) {
       return reply("error", dbError("cancel", "item-not-found"));
     }
     if (this.#tlsRequired()) {
@@ -448,7 +457,7 @@ class S2sInStream {
       throw new StreamError("policy-violation", "Encryption is required: use STARTTLS first");
     }
     const attrs = { from: to, to: from, id };
-    if (!this.services.hosts.has(to)) {
+    if (!this.services.isLocalDomain(to)) {
       this.conn.write(serialize(
         el("db:verify", { ...attrs, type: "error" }, dbError("cancel", "item-not-found")),
       ));

@@ -11,6 +11,12 @@ import { NS } from "../../src/xml/namespaces.ts";
 
 const WAIT_MS = 5000;
 
+/** A certificate and its key, PEM (what `generateSelfSigned` returns). */
+export interface PemPair {
+  certPem: string;
+  keyPem: string;
+}
+
 export class S2sPeer {
   socket!: net.Socket;
   #frames: Frame[] = [];
@@ -19,20 +25,32 @@ export class S2sPeer {
   #decoder = new TextDecoder();
   #closed = false;
   streamId: string | undefined;
+  /** The attributes of the last stream header Parley sent. */
+  header: Record<string, string> | undefined;
 
-  private constructor(readonly from: string, readonly to: string) {}
+  private constructor(
+    readonly from: string,
+    readonly to: string,
+    /** Our header's version; null sends none (a pre-1.0 server). */
+    readonly version: string | null = "1.0",
+  ) {}
 
   /**
    * Connect and open the stream; unless `openAfterTls` is false, also do
-   * STARTTLS and reopen, so the stream is ready for dialback.
+   * STARTTLS (presenting `cert` when given) and reopen, so the stream is
+   * ready for dialback.
    */
   static async connect(
     port: number,
     from: string,
     to: string,
-    { openAfterTls = true } = {},
+    {
+      openAfterTls = true,
+      version = "1.0" as string | null,
+      cert = undefined as PemPair | undefined,
+    } = {},
   ): Promise<S2sPeer> {
-    const p = new S2sPeer(from, to);
+    const p = new S2sPeer(from, to, version);
     const socket = net.connect({ host: "127.0.0.1", port });
     await new Promise<void>((resolve, reject) => {
       socket.once("connect", () => resolve());
@@ -42,7 +60,7 @@ export class S2sPeer {
     p.open();
     if (openAfterTls) {
       await p.features();
-      await p.starttls();
+      await p.starttls(cert);
       p.open();
       await p.features();
     }
@@ -63,7 +81,10 @@ export class S2sPeer {
   }
 
   #push(f: Frame): void {
-    if (f.kind === "open") this.streamId = f.attrs.id;
+    if (f.kind === "open") {
+      this.streamId = f.attrs.id;
+      this.header = f.attrs;
+    }
     this.#frames.push(f);
     this.#wake();
   }
@@ -82,7 +103,8 @@ export class S2sPeer {
     this.send(
       `<?xml version='1.0'?><stream:stream xmlns='jabber:server' ` +
         `xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' ` +
-        `from='${this.from}' to='${this.to}' version='1.0'>`,
+        `from='${this.from}' to='${this.to}'` +
+        (this.version === null ? ">" : ` version='${this.version}'>`),
     );
   }
 
@@ -116,13 +138,18 @@ export class S2sPeer {
     return this.element((e) => e.name === "stream:features");
   }
 
-  async starttls(): Promise<void> {
+  async starttls(cert?: PemPair): Promise<void> {
     this.send(`<starttls xmlns='${NS.tls}'/>`);
     await this.element((e) => e.name === "proceed");
     const plain = this.socket;
     plain.removeAllListeners("data");
     plain.removeAllListeners("close");
-    const secure = tls.connect({ socket: plain, servername: this.to, rejectUnauthorized: false });
+    const secure = tls.connect({
+      socket: plain,
+      servername: this.to,
+      rejectUnauthorized: false,
+      ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}),
+    });
     await new Promise<void>((resolve, reject) => {
       secure.once("secureConnect", () => resolve());
       secure.once("error", reject);
@@ -142,6 +169,13 @@ export class S2sPeer {
   async dialback(key: (streamId: string) => string): Promise<void> {
     const result = await this.dialbackResult(key);
     if (result.attrs.type !== "valid") throw new Error("dialback failed: " + result.toString());
+  }
+
+  /** Nothing matching arrives within `ms` (the frame is left for later waits). */
+  async nothing(pred: (e: Element) => boolean, ms: number): Promise<void> {
+    const found = await this.next((f) => f.kind === "stanza" && pred(f.element), ms)
+      .then((f) => f, () => undefined);
+    if (found) throw new Error("unexpected " + (found as { element: Element }).element.toString());
   }
 
   async streamError(ms = WAIT_MS): Promise<string> {
