@@ -78,10 +78,11 @@ export class FrameInput {
     try {
       text = this.#decoder.decode(chunk, { stream: true });
     } catch {
-      // RFC 6120 §11.6: the stream must be UTF-8. The error is the last
-      // frame (it may still wait behind a slow handler); input ends here.
+      // RFC 6120 §11.6: the stream must be UTF-8; §4.9.3.22 names the
+      // condition for a stream that violates its rules. The error is the
+      // last frame (it may still wait behind a slow handler); input ends here.
       this.#undecodable = true;
-      this.#onFrame({ kind: "error", condition: "not-well-formed", text: "Invalid UTF-8" });
+      this.#onFrame({ kind: "error", condition: "unsupported-encoding", text: "Invalid UTF-8" });
       return;
     }
     this.#parser.write(text);

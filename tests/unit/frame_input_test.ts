@@ -35,7 +35,7 @@ Deno.test("frames wait in order behind an async handler, and reading pauses when
   input.stop();
 });
 
-Deno.test("invalid UTF-8 becomes a not-well-formed error frame", () => {
+Deno.test("invalid UTF-8 becomes an unsupported-encoding error frame (RFC 6120 §4.9.3.22)", () => {
   const frames: Frame[] = [];
   const input = new FrameInput((f) => void frames.push(f), 10_000, () => {}, (e) => {
     throw e;
@@ -44,7 +44,7 @@ Deno.test("invalid UTF-8 becomes a not-well-formed error frame", () => {
   input.push(new Uint8Array([0x3c, 0xff, 0xfe]));
   assert.deepEqual(frames.map((f) => f.kind === "error" ? f.condition : f.kind), [
     "open",
-    "not-well-formed",
+    "unsupported-encoding",
   ]);
   input.stop();
 });
