@@ -55,13 +55,13 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 
   const hosts = new Map<string, Host>();
   for (const hc of hostConfigs(config)) hosts.set(hc.domain, new Host(hc));
-  const router = new Router(hosts);
+  const components = new ComponentRegistry(config.components);
+  const router = new Router(hosts, components);
   const sessions = new SessionRegistry({
     conflict: config.c2s.resourceConflict,
     maxResourcesPerUser: MAX_RESOURCES_PER_USER,
     dispatch: (session, stanza) => router.fromClient(session, stanza),
   });
-  const components = new ComponentRegistry(config.components);
   const parts: ServerParts = { config, router, sessions, storage, auth, components };
   for (const host of hosts.values()) {
     sessions.addHost(host.domain, host.events);

@@ -11,6 +11,7 @@ import { errorReply, StanzaError, StreamError } from "./errors.ts";
 import { whenDone } from "./events.ts";
 import type { Host } from "./host.ts";
 import type { Session } from "./session.ts";
+import type { ComponentRegistry } from "./components.ts";
 import { logger } from "../log.ts";
 
 const log = logger("router");
@@ -31,7 +32,20 @@ export interface StanzaEvent {
 const IQ_TYPES = new Set(["get", "set", "result", "error"]);
 
 export class Router {
-  constructor(readonly hosts: Map<string, Host>) {}
+  constructor(
+    readonly hosts: Map<string, Host>,
+    /** External components (XEP-0114): their domains are this server's too. */
+    readonly components?: ComponentRegistry,
+  ) {}
+
+  /**
+   * A domain this server answers for: a hosted one, or a configured
+   * component's domain or subdomain of it (federation accepts and sends
+   * stanzas for all of them).
+   */
+  isLocalDomain(domain: string): boolean {
+    return this.hosts.has(domain) || this.components?.owner(domain) !== undefined;
+  }
 
   /** Entry point for every stanza a bound client sends. Throws StreamError. */
   fromClient(origin: Session, stanza: Element): void {
@@ -84,18 +98,20 @@ export class Router {
   /**
    * Entry point for a stanza from another server (s2s) or an external
    * component, whose `from` the stream already checked against what the
-   * peer authenticated. Only stanzas to local hosts are accepted (no
-   * pre-* events: those are for local clients); an invalid iq is answered
-   * like a client's (RFC 6120 §8.2.3); false means the `to` is
-   * missing, malformed or not ours, and the caller answers the peer.
+   * peer authenticated. Only stanzas to local hosts and components'
+   * domains are accepted (no pre-* events: those are for local clients;
+   * a component's get `<kind>/remote`, which the component module
+   * delivers); an invalid iq is answered like a client's (RFC 6120
+   * §8.2.3); false means the `to` is missing, malformed or not ours, and
+   * the caller answers the peer.
    */
   fromPeer(stanza: Element): boolean {
     const toAttr = stanza.attrs.to;
     const to = toAttr === undefined ? undefined : parseJid(toAttr);
     if (to === undefined) return false;
     const toType = classify(to, this.hosts);
-    if (toType === "remote") return false;
-    const ev = { origin: undefined, stanza, to, host: this.hosts.get(to.domain)! };
+    if (toType === "remote" && this.components?.owner(to.domain) === undefined) return false;
+    const ev = { origin: undefined, stanza, to, host: this.#hostFor(to.domain) };
     const problem = stanza.name === "iq" ? checkIq(stanza) : undefined;
     if (problem) this.replyError(ev, problem);
     else this.#dispatch(ev, stanza.name, toType);
@@ -121,6 +137,17 @@ export class Router {
       return this.#dispatch({ origin, stanza, to, host: first }, stanza.name, toType);
     }
     this.#dispatch({ origin, stanza, to, host }, stanza.name, toType);
+  }
+
+  /** The host serving `domain`, or its nearest hosted parent (a component's), else the first. */
+  #hostFor(domain: string): Host {
+    for (let d = domain; d !== "";) {
+      const host = this.hosts.get(d);
+      if (host) return host;
+      const dot = d.indexOf(".");
+      d = dot === -1 ? "" : d.slice(dot + 1);
+    }
+    return this.hosts.values().next().value!;
   }
 
   #dispatch(ev: StanzaEvent, kind: string, toType: ToType): void {
