@@ -1,5 +1,7 @@
 /** The checks zod cannot express: they need the whole config or the file system. */
 import type { Config } from "./schema.ts";
+import { MODULES } from "../modules/index.ts";
+import { closest } from "./suggest.ts";
 
 /** One DNS label: letters (any script, for IDNs), digits, inner hyphens. */
 const LABEL = /^[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?$/u;
@@ -36,7 +38,12 @@ export function semanticIssues(config: Config): string[] {
     if (typeof host !== "string" && host.tls) {
       issues.push(...tlsFileIssues(host.tls, `hosts[${i}].tls`));
     }
+    if (typeof host !== "string") {
+      issues.push(...moduleIssues(host.modules, `hosts[${i}].modules`));
+      issues.push(...moduleIssues(host.disabledModules, `hosts[${i}].disabledModules`));
+    }
   });
+  issues.push(...moduleIssues(config.modules, "modules"));
   if (config.tls) issues.push(...tlsFileIssues(config.tls, "tls"));
 
   const { c2s, c2sDirectTls } = config.listeners;
@@ -46,6 +53,17 @@ export function semanticIssues(config: Config): string[] {
     );
   }
   return issues;
+}
+
+/** Names that are not a module Parley ships (the server would refuse to start). */
+function moduleIssues(names: readonly string[], at: string): string[] {
+  const known = [...MODULES.keys()].sort();
+  return names.flatMap((name, i) => {
+    if (MODULES.has(name)) return [];
+    const suggestion = closest(name, known);
+    const hint = suggestion ? `did you mean "${suggestion}"? ` : "";
+    return [`${at}[${i}]: unknown module "${name}"; ${hint}(modules: ${known.join(", ")})`];
+  });
 }
 
 function tlsFileIssues(tls: { certificate: string; key: string }, at: string): string[] {

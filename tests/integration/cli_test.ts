@@ -157,6 +157,20 @@ Deno.test("check fails on a key that does not match, and on a bad config", async
   assert.match(rb.stdout, /^FAIL {2}config: .*did you mean "hosts"/m);
 });
 
+Deno.test("an unknown module name fails check and serve with exit 2 and a hint, no stack trace", async () => {
+  const config = await tempConfig({ modules: ["ping", "pingg"] });
+  const check = await parley(["check", "-c", config]);
+  assert.equal(check.code, 2, check.stdout + check.stderr);
+  assert.match(
+    check.stdout,
+    /^FAIL {2}config: .*modules\[1\]: unknown module "pingg"; did you mean "ping"\?/m,
+  );
+  const serve = await parley(["serve", "-c", config]);
+  assert.equal(serve.code, 2, serve.stderr);
+  assert.match(serve.stderr, /modules\[1\]: unknown module "pingg"/);
+  assert.doesNotMatch(serve.stderr, /\n\s+at /, "no stack trace");
+});
+
 Deno.test("serve runs until SIGTERM, then exits 0", async () => {
   const config = await tempConfig({
     listeners: {

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { ConfigError, loadConfig } from "../../src/config/load.ts";
 import { allKeyPaths, keyPathsOf } from "../../src/config/shape.ts";
 import { generateSelfSigned } from "../../src/tls/selfsigned.ts";
+import { MODULES } from "../../src/modules/index.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -64,6 +65,29 @@ Deno.test("bad and duplicate hosts are rejected", async () => {
   assert.match(e.message, /hosts\[4\]: invalid domain "-d\.example"/);
   const ok = await loadConfig(await writeConfig({ hosts: ["localhost", "xn--bcher-kva.example"] }));
   assert.equal(ok.config.hosts.length, 2);
+});
+
+Deno.test("unknown module names are rejected with the closest module, globally and per host", async () => {
+  const e = await loadError({
+    modules: ["ping", "pingg"],
+    hosts: [
+      "a.example",
+      { domain: "b.example", modules: ["vcrad"], disabledModules: ["offline", "zzzzzzzzzz"] },
+    ],
+  });
+  assert.equal(e.issues.length, 3, e.message);
+  assert.match(e.message, /modules\[1\]: unknown module "pingg"; did you mean "ping"\?/);
+  assert.match(
+    e.message,
+    /hosts\[1\]\.modules\[0\]: unknown module "vcrad"; did you mean "vcard"\?/,
+  );
+  assert.match(
+    e.message,
+    /hosts\[1\]\.disabledModules\[1\]: unknown module "zzzzzzzzzz"; \(modules: /,
+  );
+  // Every shipped module name is accepted, including the core "session".
+  const ok = await loadConfig(await writeConfig({ modules: [...MODULES.keys()] }));
+  assert.equal(ok.config.modules.length, MODULES.size);
 });
 
 Deno.test("missing certificate files are reported with their resolved path", async () => {
