@@ -118,9 +118,9 @@ export class S2sManager implements S2sInServices {
     // A component's domain has no host of its own: the bounce is routed like any stanza.
     const host = this.hosts.get(local) ?? this.hosts.values().next().value;
     if (!host) return;
-    const error = kind === "not-found"
-      ? new StanzaError("cancel", "remote-server-not-found", reason)
-      : new StanzaError("wait", "remote-server-timeout", reason);
+    const error = kind === "timeout" || kind === "shutdown"
+      ? new StanzaError("wait", "remote-server-timeout", reason)
+      : new StanzaError("cancel", "remote-server-not-found", reason);
     for (const stanza of queued) {
       // RFC 6120 §8.2.3: an iq result or error is never answered (errors aren't, below).
       if (stanza.name === "iq" && stanza.attrs.type === "result") continue;

@@ -47,8 +47,41 @@ export interface S2sOutServices {
   router: Router;
 }
 
-/** Why a stream could not be made: decides the bounce condition. */
-export type FailureKind = "not-found" | "timeout" | "shutdown";
+/**
+ * Why a stream could not be made: decides the bounce condition (timeout and
+ * shutdown: remote-server-timeout; the rest: remote-server-not-found) and
+ * the remedy the log gives (`failureRemedy`).
+ */
+export type FailureKind =
+  /** The domain does not resolve, or DNS says it offers no s2s service. */
+  | "dns"
+  /** No address accepted a TCP connection. */
+  | "connect"
+  /** No authenticated stream within s2s.connectTimeoutSeconds. */
+  | "timeout"
+  /** The TLS handshake (direct or after STARTTLS) failed. */
+  | "tls"
+  /** Its certificate is not valid for it and s2s.requireValidCertificates is on. */
+  | "certificate"
+  /** It will not encrypt and s2s.requireEncryption is on. */
+  | "policy"
+  /** No authentication method in common (or dialback is off here). */
+  | "auth"
+  /** It refused or could not check our dialback key. */
+  | "dialback"
+  /** It closed the stream with a stream error (the detail names the condition). */
+  | "stream-error"
+  /** The connection ended, or the peer broke the protocol, during negotiation. */
+  | "closed"
+  /** This server is stopping. */
+  | "shutdown";
+
+/** A negotiation failure of a known cause, thrown inside the stream's handlers. */
+class NegotiationError extends Error {
+  constructor(readonly kind: FailureKind, message: string, readonly detail?: string) {
+    super(message);
+  }
+}
 
 export interface S2sOutEvents {
   /** Never authenticated: the queued stanzas must be bounced. */
@@ -74,6 +107,8 @@ export class S2sOutStream {
   #bidi = false;
   /** db:verify requests may go out once TLS (if required) is up. */
   #canVerify = false;
+  /** A STARTTLS handshake is under way: a connection lost now is a TLS failure. */
+  #tlsStarting = false;
   #verifyQueue: Element[] = [];
   #verifies = new Map<string, (v: DialbackVerdict) => void>();
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -101,7 +136,7 @@ export class S2sOutStream {
       () => this.#fail("timeout", `no authenticated stream within ${seconds} s`),
       seconds * 1000,
     );
-    this.#connect().catch((err) => this.#fail("not-found", String(err?.message ?? err)));
+    this.#connect().catch((err) => this.#failWith(err, "connect"));
   }
 
   send(stanza: Element): void {
@@ -133,9 +168,13 @@ export class S2sOutStream {
   async #connect(): Promise<void> {
     const targets = await resolveTargets(this.remote, this.services.config.s2s.hosts);
     if (targets.length === 0) {
-      throw new Error(`DNS says ${this.remote} offers no XMPP server-to-server service`);
+      throw new NegotiationError(
+        "dns",
+        `DNS says ${this.remote} offers no XMPP server-to-server service`,
+      );
     }
     const errors: string[] = [];
+    const kinds = new Set<FailureKind>();
     for (const target of targets) {
       if (this.#closed) return;
       try {
@@ -148,14 +187,22 @@ export class S2sOutStream {
         return;
       } catch (err) {
         errors.push(`${target.host}:${target.port}: ${(err as Error).message}`);
+        kinds.add(err instanceof NegotiationError ? err.kind : "connect");
       }
     }
-    throw new Error(`cannot connect (${errors.join("; ")})`);
+    // The most telling cause: a TLS failure means it was reachable; DNS only if all were.
+    const kind = kinds.has("tls") ? "tls" : kinds.has("connect") ? "connect" : "dns";
+    throw new NegotiationError(kind, `cannot connect (${errors.join("; ")})`);
   }
 
   #open(target: Target): Promise<Connection> {
     return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
+      let connected = false;
+      const onError = (err: Error) => {
+        const code = (err as { code?: string }).code ?? "";
+        const kind = connected ? "tls" : DNS_ERRORS.has(code) ? "dns" : "connect";
+        reject(new NegotiationError(kind, err.message));
+      };
       if (target.directTls) {
         const cert = this.services.tls.certFor(this.local);
         const socket = tls.connect({
@@ -168,6 +215,7 @@ export class S2sOutStream {
           key: cert.keyPem,
         });
         socket.once("error", onError);
+        socket.once("connect", () => connected = true);
         socket.once("secureConnect", () => {
           socket.off("error", onError);
           resolve(new SocketConnection(socket, tlsStateOf(socket)));
@@ -189,7 +237,7 @@ export class S2sOutStream {
       (frame) => this.#handleFrame(frame),
       this.services.config.c2s.maxStanzaSize,
       (full) => full ? conn.pause() : conn.resume(),
-      (err) => this.#fail("not-found", String((err as Error)?.message ?? err)),
+      (err) => this.#failWith(err, "closed"),
     );
     conn.start({
       onData: (chunk) => {
@@ -198,7 +246,10 @@ export class S2sOutStream {
       },
       onClose: (error) => {
         if (!this.#ready) {
-          this.#fail("not-found", error ? error.message : "connection closed during negotiation");
+          this.#fail(
+            this.#tlsStarting ? "tls" : "closed",
+            error ? error.message : "connection closed during negotiation",
+          );
         } else this.#finish();
       },
     });
@@ -217,19 +268,25 @@ export class S2sOutStream {
         this.#streamId = frame.attrs.id;
         this.#peerDialback = frame.attrs["xmlns:db"] === NS_DIALBACK;
         if (frame.attrs.version === undefined) {
-          // A pre-1.0 server sends no features: dialback right away.
+          // A pre-1.0 server sends no features (so no STARTTLS either): the policy
+          // decides whether this unencrypted stream may be used, then dialback.
           this.#features = el("stream:features");
+          this.#checkSecurity();
+          this.#allowVerify();
+          if (this.#saslDone) return this.#becomeReady();
           return this.#authenticate();
         }
         return;
       case "stanza":
         return this.#onElement(frame.element);
       case "close":
-        if (!this.#ready) throw new Error("the remote server closed the stream");
+        if (!this.#ready) {
+          throw new NegotiationError("closed", "the remote server closed the stream");
+        }
         this.close();
         return;
       case "error":
-        throw new Error(`the remote server sent malformed XML: ${frame.text}`);
+        throw new NegotiationError("closed", `the remote server sent malformed XML: ${frame.text}`);
     }
   }
 
@@ -239,13 +296,17 @@ export class S2sOutStream {
     if (e.name === "stream:error") {
       const cond = e.getChildren().find((c) => c.attrs.xmlns === NS.streams && c.name !== "text");
       const text = e.getChild("text", NS.streams)?.text();
-      throw new Error(
-        `the remote server sent <${cond?.name}/>${text ? ` (${text})` : ""}; ` +
-          "its administrator's logs say why (often its certificate or dialback policy)",
+      const name = cond?.name ?? "undefined-condition";
+      throw new NegotiationError(
+        "stream-error",
+        `the remote server sent the stream error <${name}/>${text ? ` (${text})` : ""}`,
+        name,
       );
     }
     if (xmlns === NS.tls && e.name === "proceed") return this.#onProceed();
-    if (xmlns === NS.tls && e.name === "failure") throw new Error("STARTTLS failed");
+    if (xmlns === NS.tls && e.name === "failure") {
+      throw new NegotiationError("tls", "the remote server refused STARTTLS (<failure/>)");
+    }
     if (xmlns === NS.sasl && e.name === "success") {
       this.#saslDone = true;
       this.#restart();
@@ -313,25 +374,12 @@ export class S2sOutStream {
   #onFeatures(features: Element): void {
     this.#features = features;
     const conn = this.#conn!;
-    const s2s = this.services.config.s2s;
-    if (!conn.tls) {
-      if (features.getChild("starttls", NS.tls)) {
-        conn.write(serialize(el("starttls", { xmlns: NS.tls })));
-        return;
-      }
-      if (s2s.requireEncryption) {
-        throw new Error("the remote server does not offer TLS and s2s.requireEncryption is on");
-      }
-    } else {
-      const verdict = this.services.anchors.verify(conn.tls.peerChain, this.remote);
-      if (!verdict.ok && s2s.requireValidCertificates) {
-        throw new Error(
-          `its certificate is not valid (${verdict.reason}) and s2s.requireValidCertificates is on`,
-        );
-      }
+    if (!conn.tls && features.getChild("starttls", NS.tls)) {
+      conn.write(serialize(el("starttls", { xmlns: NS.tls })));
+      return;
     }
-    this.#canVerify = true;
-    for (const request of this.#verifyQueue.splice(0)) conn.write(serialize(request));
+    this.#checkSecurity();
+    this.#allowVerify();
     // XEP-0288: asked for before SASL or dialback, once per connection.
     if (!this.#bidi && features.getChild("bidi", NS_BIDI_FEATURE)) {
       this.#bidi = true;
@@ -339,6 +387,48 @@ export class S2sOutStream {
     }
     if (this.#saslDone) return this.#becomeReady();
     this.#authenticate();
+  }
+
+  /**
+   * The stream as it is now (no TLS on offer, or TLS done) must satisfy the
+   * policy before anything (dialback keys, db:verify, stanzas) goes out:
+   * RFC 6120 §5.3.1, encryption required by default.
+   */
+  #checkSecurity(): void {
+    const conn = this.#conn!;
+    const s2s = this.services.config.s2s;
+    if (!conn.tls) {
+      if (s2s.requireEncryption) {
+        throw new NegotiationError(
+          "policy",
+          "the remote server does not offer TLS and s2s.requireEncryption is on",
+        );
+      }
+      if (s2s.requireValidCertificates) {
+        throw new NegotiationError(
+          "certificate",
+          "the remote server does not offer TLS, so no certificate, and " +
+            "s2s.requireValidCertificates is on",
+          "no TLS, so no certificate",
+        );
+      }
+      return;
+    }
+    const verdict = this.services.anchors.verify(conn.tls.peerChain, this.remote);
+    if (!verdict.ok && s2s.requireValidCertificates) {
+      throw new NegotiationError(
+        "certificate",
+        `its certificate is not valid (${verdict.reason}) and s2s.requireValidCertificates is on`,
+        verdict.reason,
+      );
+    }
+  }
+
+  /** Queued db:verify requests go out once the stream meets the policy. */
+  #allowVerify(): void {
+    if (this.#canVerify) return;
+    this.#canVerify = true;
+    for (const request of this.#verifyQueue.splice(0)) this.#conn!.write(serialize(request));
   }
 
   #authenticate(): void {
@@ -360,12 +450,13 @@ export class S2sOutStream {
     const offered = features.getChild("dialback", NS_DIALBACK_FEATURE) !== undefined ||
       this.#peerDialback;
     if (!offered) {
-      throw new Error(
+      throw new NegotiationError(
+        "auth",
         "no authentication method in common (neither SASL EXTERNAL with our certificate nor dialback)",
       );
     }
     if (!this.services.config.s2s.allowDialback) {
-      throw new Error("only dialback is offered and s2s.allowDialback is off");
+      throw new NegotiationError("auth", "only dialback is offered and s2s.allowDialback is off");
     }
     if (this.#dialbackSent) return;
     this.#dialbackSent = true;
@@ -377,11 +468,18 @@ export class S2sOutStream {
     const conn = this.#conn!;
     this.#input!.resetForTls();
     const cert = this.services.tls.certFor(this.local);
-    await conn.startTlsClient!({
-      servername: this.remote,
-      cert: cert.certPem,
-      key: cert.keyPem,
-    });
+    this.#tlsStarting = true;
+    try {
+      await conn.startTlsClient!({
+        servername: this.remote,
+        cert: cert.certPem,
+        key: cert.keyPem,
+      });
+    } catch (err) {
+      throw new NegotiationError("tls", `TLS handshake failed: ${(err as Error)?.message ?? err}`);
+    } finally {
+      this.#tlsStarting = false;
+    }
     this.#sendHeader();
   }
 
@@ -398,11 +496,12 @@ export class S2sOutStream {
       return this.#becomeReady();
     }
     const cond = result.getChild("error")?.getChildren()[0]?.name;
-    throw new Error(
+    throw new NegotiationError(
+      "dialback",
       type === "invalid"
-        ? "it refused our dialback key (it could not verify it with us: check that our s2s " +
-          "port is reachable from it and that DNS for our domain points at us)"
-        : `dialback error${cond ? ` <${cond}/>` : ""}`,
+        ? "it refused our dialback key"
+        : `it answered our dialback request with an error${cond ? ` <${cond}/>` : ""}`,
+      type === "invalid" ? undefined : cond,
     );
   }
 
@@ -429,7 +528,13 @@ export class S2sOutStream {
 
   // ---- ending -----------------------------------------------------------------------
 
-  #fail(kind: FailureKind, reason: string): void {
+  /** A thrown error: its own kind if it is a NegotiationError, else `kind`. */
+  #failWith(err: unknown, kind: FailureKind): void {
+    if (err instanceof NegotiationError) return this.#fail(err.kind, err.message, err.detail);
+    this.#fail(kind, String((err as Error)?.message ?? err));
+  }
+
+  #fail(kind: FailureKind, reason: string, detail?: string): void {
     if (this.#closed) return;
     if (this.#ready) {
       // Nothing is queued once ready: the next stanza opens a new stream.
@@ -442,7 +547,7 @@ export class S2sOutStream {
     } else {
       log.warn(
         "cannot federate {local} → {remote}: {reason}. {remedy}",
-        { ...this.#names(), reason, remedy: remedyFor(kind, this.remote) },
+        { ...this.#names(), reason, remedy: failureRemedy(kind, this.remote, detail) },
       );
     }
     this.close();
@@ -479,9 +584,51 @@ export class S2sOutStream {
   }
 }
 
-function remedyFor(kind: FailureKind, remote: string): string {
-  return kind === "timeout"
-    ? `Check that ${remote}'s server is up and reachable on its s2s port, or raise s2s.connectTimeoutSeconds.`
-    : `Check the _xmpp-server._tcp.${remote} SRV record (or an s2s.hosts route) and that its ` +
-      "server accepts connections on that port.";
+/** Error codes of a failed name lookup (node:net). */
+const DNS_ERRORS = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_NONAME", "EAI_NODATA", "EAI_FAIL"]);
+
+/**
+ * What the administrator can do about a failure, for the log line.
+ * `detail`: the certificate's problem, or the peer's stream error condition.
+ */
+export function failureRemedy(kind: FailureKind, remote: string, detail?: string): string {
+  switch (kind) {
+    case "dns":
+      return `Check DNS for ${remote}: its _xmpp-server._tcp / _xmpps-server._tcp SRV records, ` +
+        `or A/AAAA records for port 5269 (or add an s2s.hosts route for ${remote}).`;
+    case "connect":
+      return `Nothing accepted the connection: check that ${remote}'s SRV record (or s2s.hosts ` +
+        "route) names the right host and port, that its server is running, and that no " +
+        "firewall blocks the port.";
+    case "timeout":
+      return `Check that ${remote}'s server is up and reachable on its s2s port, or raise ` +
+        "s2s.connectTimeoutSeconds.";
+    case "tls":
+      return `The TLS handshake with ${remote} failed: check that its s2s port speaks TLS as ` +
+        "its SRV record says (direct TLS or STARTTLS), that both sides share a TLS version and " +
+        "cipher, and that our own certificate and key load.";
+    case "certificate":
+      return `${remote}'s certificate is not acceptable (${detail ?? "invalid"}): it needs one ` +
+        `from a trusted CA that names ${remote}; add a private CA to s2s.caFile, or turn ` +
+        "s2s.requireValidCertificates off to accept dialback instead.";
+    case "policy":
+      return `${remote} does not offer TLS: its administrator must enable TLS for s2s; turning ` +
+        "s2s.requireEncryption off here would send everything in the clear.";
+    case "auth":
+      return `We share no way to authenticate with ${remote}: SASL EXTERNAL needs our ` +
+        "certificate to be valid for our domain (from a CA it trusts); dialback needs " +
+        "s2s.allowDialback on here and offered there.";
+    case "dialback":
+      return `${remote} could not verify our dialback key with us: check that our s2s port is ` +
+        "reachable from it and that DNS (SRV or A/AAAA) for our domain points at this server.";
+    case "stream-error":
+      return `${remote} closed the stream with <${detail ?? "undefined-condition"}/>: its ` +
+        "server's logs say why (often its certificate or dialback policy, or a host it does " +
+        "not serve).";
+    case "closed":
+      return `${remote}'s server ended the negotiation without saying why: check that an XMPP ` +
+        "server listens on that port; its logs may say more.";
+    case "shutdown":
+      return "";
+  }
 }

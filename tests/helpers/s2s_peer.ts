@@ -190,3 +190,74 @@ export class S2sPeer {
     this.socket.destroy();
   }
 }
+
+/**
+ * A scripted remote server that Parley's outgoing streams connect to (in
+ * the clear, so the test sees every byte): `script` answers each chunk.
+ */
+export class FakeS2sServer {
+  readonly sockets: net.Socket[] = [];
+  /** Everything Parley sent, on every connection. */
+  received = "";
+  #waiters: (() => void)[] = [];
+
+  private constructor(
+    readonly server: net.Server,
+    readonly script: (text: string, socket: net.Socket) => void,
+  ) {}
+
+  static async start(
+    script: (text: string, socket: net.Socket) => void,
+  ): Promise<FakeS2sServer> {
+    const fake: FakeS2sServer = new FakeS2sServer(
+      net.createServer((s) => fake.#accept(s)),
+      script,
+    );
+    await new Promise<void>((r) => fake.server.listen(0, "127.0.0.1", () => r()));
+    return fake;
+  }
+
+  /** The `s2s.hosts` route to this server. */
+  get route(): string {
+    return `127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+  }
+
+  #accept(socket: net.Socket): void {
+    this.sockets.push(socket);
+    socket.on("error", () => {});
+    socket.on("data", (d: Uint8Array) => {
+      const text = new TextDecoder().decode(d);
+      this.received += text;
+      this.script(text, socket);
+      for (const w of this.#waiters.splice(0)) w();
+    });
+  }
+
+  /** Wait (bounded) until what Parley sent satisfies `pred`. */
+  async until(pred: (received: string) => boolean, ms = WAIT_MS): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!pred(this.received)) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error("timed out; received: " + this.received);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise((r) => this.server.close(r));
+  }
+}
+
+/** The stream header a fake remote server answers with; `version` null sends none. */
+export function fakeHeader(from: string, id: string, version: string | null = "1.0"): string {
+  return `<?xml version='1.0'?><stream:stream xmlns='jabber:server' ` +
+    `xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' ` +
+    `id='${id}' from='${from}'${version === null ? "" : ` version='${version}'`}>`;
+}
