@@ -341,6 +341,11 @@ class C2sStream {
     };
   }
 
+  /**
+   * Every failure counts towards the retry limit, whatever its cause
+   * (TLS missing, a throttled IP, a malformed request): otherwise one
+   * connection could retry forever (RFC 6120 §6.4.5).
+   */
   #saslFailure(condition: string, text?: string): void {
     this.conn.write(serialize(el(
       "failure",
@@ -348,6 +353,7 @@ class C2sStream {
       el(condition),
       text ? el("text", { "xml:lang": "en" }, text) : undefined,
     )));
+    this.#countAttempt();
   }
 
   async #onSasl(element: Element): Promise<void> {
@@ -367,10 +373,9 @@ class C2sStream {
         const ctx = this.#saslContext();
         const exchange = startExchange(mechanism, ctx, this.#mechanismOptions());
         if (!exchange) {
-          this.#saslFailure(
+          return this.#saslFailure(
             unavailableMechanismCondition(mechanism, ctx, this.#mechanismOptions()),
           );
-          return this.#countAttempt();
         }
         this.#sasl = exchange;
         const text = element.text().trim();
@@ -400,8 +405,7 @@ class C2sStream {
       const decoded = decodeBase64(text);
       if (!decoded) {
         this.#sasl = undefined;
-        this.#saslFailure("incorrect-encoding");
-        return this.#countAttempt();
+        return this.#saslFailure("incorrect-encoding");
       }
       data = decoded;
     } else if (text === "=") {
@@ -433,16 +437,17 @@ class C2sStream {
           condition: step.condition,
           text: step.text ?? "",
         });
-        this.#saslFailure(step.condition, step.text);
-        return this.#countAttempt();
+        return this.#saslFailure(step.condition, step.text);
       }
       case "success": {
         this.#sasl = undefined;
         const account = step.username + "@" + host;
         if (this.services.accountThrottle.isBlocked(account)) {
           log.warn("{account}: authentication refused: too many recent failures", { account });
-          this.#saslFailure("temporary-auth-failure", "Too many failed attempts; try again later");
-          return this.#countAttempt();
+          return this.#saslFailure(
+            "temporary-auth-failure",
+            "Too many failed attempts; try again later",
+          );
         }
         this.services.ipThrottle.succeed(ip);
         this.services.accountThrottle.succeed(account);

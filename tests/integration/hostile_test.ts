@@ -138,6 +138,43 @@ Deno.test("SASL before TLS gets encryption-required when TLS is mandatory", asyn
   }
 });
 
+Deno.test("encryption-required failures count towards the SASL retry limit (RFC 6120 §6.4.5)", async () => {
+  const server = await startTestServer();
+  try {
+    const c = await TestClient.connect({ port: server.ports.c2s });
+    await c.open();
+    for (let i = 0; i < 4; i++) {
+      const f = await c.auth("PLAIN", "alice", "wonderland");
+      assert.ok(f.getChild("encryption-required"), f.toString());
+    }
+    assert.ok((await c.auth("PLAIN", "alice", "wonderland")).getChild("encryption-required"));
+    assert.equal(await c.streamError(), "policy-violation");
+    await c.waitClosed();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("temporary-auth-failure for a throttled IP counts towards the SASL retry limit", async () => {
+  const server = await startTestServer({ auth: { perIp: { maxFailures: 1, windowSeconds: 60 } } });
+  try {
+    const first = await TestClient.connect({ port: server.ports.c2sDirectTls, directTls: true });
+    await first.open();
+    assert.ok((await first.auth("PLAIN", "alice", "nope")).getChild("not-authorized"));
+    first.close();
+    const c = await TestClient.connect({ port: server.ports.c2sDirectTls, directTls: true });
+    await c.open();
+    for (let i = 0; i < 5; i++) {
+      const f = await c.auth("PLAIN", "alice", "wonderland");
+      assert.ok(f.getChild("temporary-auth-failure"), f.toString());
+    }
+    assert.equal(await c.streamError(), "policy-violation");
+    await c.waitClosed();
+  } finally {
+    await server.stop();
+  }
+});
+
 Deno.test("plaintext sent after <starttls/> is discarded, not parsed as the secured stream", async () => {
   const server = await startTestServer();
   try {
