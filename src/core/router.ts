@@ -31,6 +31,16 @@ export interface StanzaEvent {
 
 const IQ_TYPES = new Set(["get", "set", "result", "error"]);
 
+/**
+ * A `from` that differs from the session's JIDs as a string may still name
+ * them once prepared (`ALICE@localhost/r` is alice's own full JID, RFC 7622
+ * §3.3): checked after the string comparisons, which are the hot path.
+ */
+function isOwnAddress(from: string, origin: Session): boolean {
+  const jid = parseJid(from);
+  return jid !== undefined && (jid.full === origin.fullJid || jid.full === origin.bareJid);
+}
+
 export class Router {
   constructor(
     readonly hosts: Map<string, Host>,
@@ -51,7 +61,10 @@ export class Router {
   fromClient(origin: Session, stanza: Element): void {
     const attrs = stanza.attrs;
     const from = attrs.from;
-    if (from !== undefined && from !== origin.fullJid && from !== origin.bareJid) {
+    if (
+      from !== undefined && from !== origin.fullJid && from !== origin.bareJid &&
+      !isOwnAddress(from, origin)
+    ) {
       log.info("{jid}: stanza with spoofed from {from}", { jid: origin.fullJid, from });
       throw new StreamError("invalid-from", "The from address does not match this stream");
     }

@@ -35,6 +35,25 @@ Deno.test("messages between two resources of two users, with from stamped", asyn
   }
 });
 
+Deno.test("a from naming the sender's own JID in another case is accepted and stamped canonical", async () => {
+  const server = await startTestServer();
+  try {
+    const a1 = await login(server, "alice", "a1");
+    const b1 = await login(server, "bob", "b1");
+    for (const [id, from] of [["full", "ALICE@LocalHost/a1"], ["bare", "Alice@localhost"]]) {
+      a1.send(`<message from='${from}' to='bob@localhost/b1' id='${id}'><body>x</body></message>`);
+      const got = await b1.stanza((e) => e.name === "message" && e.attrs.id === id);
+      assert.equal(got.attrs.from, "alice@localhost/a1");
+    }
+    // The resourcepart is case-sensitive: another resource is still someone else.
+    a1.send("<message from='alice@localhost/A1' to='bob@localhost/b1'><body>x</body></message>");
+    assert.equal(await a1.streamError(), "invalid-from");
+    b1.close();
+  } finally {
+    await server.stop();
+  }
+});
+
 Deno.test("bare-JID messages go to the highest-priority available resources", async () => {
   const server = await startTestServer();
   try {
