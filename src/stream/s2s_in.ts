@@ -93,10 +93,12 @@ class S2sInStream {
   #saslDomain: string | undefined;
   /** "remote local" pairs proven by dialback. */
   #pairs = new Set<string>();
-  /** Pairs with a verification in flight (a repeated db:result is ignored). */
-  #pending = new Set<string>();
+  /** Pairs with a verification in flight: a repeated db:result gets the same answer. */
+  #pending = new Map<string, Promise<DialbackVerdict>>();
   #lastActivity = Date.now();
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Closes the stream if no domain authenticates in time (whitespace keeps only idleness away). */
+  #authTimer: ReturnType<typeof setTimeout> | undefined;
   /** The peer sent `<bidi/>` (XEP-0288): it takes our stanzas on this stream too. */
   #bidi = false;
 
@@ -112,6 +114,15 @@ class S2sInStream {
   start(): void {
     this.services.incoming.add(this);
     this.#armIdle();
+    // As for clients and components (c2s.authTimeoutSeconds): a stream that never proves a
+    // domain must not hold a connection for the whole idle timeout.
+    this.#authTimer = setTimeout(() => {
+      if (this.#authenticated()) return;
+      log.info("{peer}: incoming stream not authenticated in time, closing", {
+        peer: this.#who(),
+      });
+      this.close(new StreamError("connection-timeout", "No domain authenticated in time"));
+    }, this.services.config.c2s.authTimeoutSeconds * 1000);
     this.conn.start({
       onData: (chunk) => {
         this.#lastActivity = Date.now();
@@ -154,6 +165,10 @@ class S2sInStream {
 
   #who(): string {
     return this.#peer ?? this.conn.remoteAddress;
+  }
+
+  #authenticated(): boolean {
+    return this.#saslDomain !== undefined || this.#pairs.size > 0;
   }
 
   #armIdle(): void {
@@ -275,7 +290,8 @@ class S2sInStream {
         el("mechanisms", { xmlns: NS.sasl }, el("mechanism", {}, "EXTERNAL")),
       );
     }
-    if (this.#dialbackAllowed()) {
+    // Under requireValidCertificates, only certificate-backed dialback (XEP-0344) is left.
+    if (this.#dialbackAllowed() || this.#certFor(this.#peer).ok) {
       features.append(el("dialback", { xmlns: NS_DIALBACK_FEATURE }, el("errors")));
     }
     if (!this.#bidi) features.append(el("bidi", { xmlns: NS_BIDI_FEATURE }));
@@ -386,6 +402,7 @@ class S2sInStream {
     const verdict = this.#certFor(domain);
     if (!verdict.ok) return fail("not-authorized", verdict.reason ?? "certificate");
     this.#saslDomain = domain;
+    clearTimeout(this.#authTimer);
     this.#peer = domain;
     this.#input.reset();
     this.#open = false;
@@ -411,14 +428,14 @@ class S2sInStream {
     if (this.#tlsRequired()) {
       throw new StreamError("policy-violation", "Encryption is required: use STARTTLS first");
     }
-    if (!this.#dialbackAllowed()) {
-      return reply("error", dbError("cancel", "not-allowed"));
-    }
     const pair = from + " " + to;
-    if (this.#pairs.has(pair) || this.#pending.has(pair)) return;
-    // A certificate valid for the domain proves it already (XEP-0344 §2.4).
+    // Every request gets an answer (XEP-0220 §2.1.2), a repeated one the known result.
+    if (this.#pairs.has(pair)) return reply("valid");
+    // A certificate valid for the domain proves it already (XEP-0344 §2.4), whatever the
+    // dialback policy: that is how a peer with a valid certificate adds a second domain.
     if (this.#certFor(from).ok) {
       this.#pairs.add(pair);
+      clearTimeout(this.#authTimer);
       log.info("{peer} authenticated for {local} by certificate (dialback)", {
         peer: from,
         local: to,
@@ -426,19 +443,32 @@ class S2sInStream {
       reply("valid");
       return this.#offerRoutes();
     }
-    this.#pending.add(pair);
-    const verdict = await this.services.verifyDialback(to, from, this.#streamId, result.text())
-      .catch(() => "error" as const);
+    if (!this.#dialbackAllowed()) {
+      return reply("error", dbError("cancel", "not-allowed"));
+    }
+    let pending = this.#pending.get(pair);
+    const first = pending === undefined;
+    if (pending === undefined) {
+      pending = this.services.verifyDialback(to, from, this.#streamId, result.text())
+        .catch(() => "error" as const);
+      this.#pending.set(pair, pending);
+    }
+    const verdict = await pending;
     this.#pending.delete(pair);
     if (this.#closed) return;
     if (verdict === "valid") {
-      this.#pairs.add(pair);
-      this.#peer ??= from;
-      log.info("{peer} authenticated for {local} by dialback", { peer: from, local: to });
+      if (first) {
+        this.#pairs.add(pair);
+        clearTimeout(this.#authTimer);
+        this.#peer ??= from;
+        log.info("{peer} authenticated for {local} by dialback", { peer: from, local: to });
+      }
       reply("valid");
       this.#offerRoutes();
     } else if (verdict === "invalid") {
-      log.warn("{peer}: dialback key refused by its authoritative server", { peer: from });
+      if (first) {
+        log.warn("{peer}: dialback key refused by its authoritative server", { peer: from });
+      }
       reply("invalid");
     } else {
       reply("error", dbError("cancel", "remote-server-not-found"));
@@ -484,6 +514,7 @@ class S2sInStream {
   #finish(): void {
     this.#closed = true;
     clearTimeout(this.#idleTimer);
+    clearTimeout(this.#authTimer);
     this.#input.stop();
     this.services.incoming.delete(this);
     this.services.removeBidiRoutes(this);

@@ -147,15 +147,34 @@ export class S2sOutStream {
     } else this.#queue.push(stanza);
   }
 
-  /** Ask the remote (authoritative) server whether it made `key` (XEP-0220 §2.2). */
+  /**
+   * Ask the remote (authoritative) server whether it made `key` (XEP-0220
+   * §2.2). No answer within s2s.connectTimeoutSeconds counts as "error", so
+   * the peer waiting on the receiving side is answered rather than left hanging.
+   */
   verify(streamId: string, key: string): Promise<DialbackVerdict> {
     if (this.#closed) return Promise.resolve("error");
     return new Promise((resolve) => {
       const id = streamId;
+      const seconds = this.services.config.s2s.connectTimeoutSeconds;
+      const timer = setTimeout(() => {
+        log.info("{local} → {remote}: no answer to db:verify within {seconds} s", {
+          ...this.#names(),
+          seconds,
+        });
+        done("error");
+      }, seconds * 1000);
+      let settled = false;
+      const done = (v: DialbackVerdict) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(v);
+      };
       const previous = this.#verifies.get(id);
       this.#verifies.set(id, (v) => {
         previous?.(v);
-        resolve(v);
+        done(v);
       });
       const request = el("db:verify", { from: this.local, to: this.remote, id }, key);
       if (this.#canVerify) this.#conn!.write(serialize(request));

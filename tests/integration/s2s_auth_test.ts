@@ -9,6 +9,8 @@ import { configure, type LogRecord } from "@logtape/logtape";
 import { TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { fakeHeader, FakeS2sServer, S2sPeer } from "../helpers/s2s_peer.ts";
+import { createTestCa, type PemPair } from "../helpers/test_ca.ts";
+import { encodeBase64Text } from "../../src/util/base64.ts";
 import { NS } from "../../src/xml/namespaces.ts";
 import { NS_DIALBACK_FEATURE } from "../../src/s2s/common.ts";
 import type { Element } from "../../src/xml/element.ts";
@@ -196,5 +198,157 @@ Deno.test("s2s out: a peer's stream error is logged with its condition, not a DN
     alice.close();
     await fake.close();
     await a.stop();
+  }
+});
+
+Deno.test("s2s in: a stream that authenticates no domain in time is closed, whitespace or not", async () => {
+  const b = await startTestServer({ hosts: ["b.test"], c2s: { authTimeoutSeconds: 1 } });
+  const peer = await S2sPeer.connect(b.ports.s2s, "a.test", "b.test");
+  // Keepalives reset the idle timer, not the authentication deadline.
+  const keepalive = setInterval(() => peer.send(" "), 200);
+  try {
+    assert.equal(await peer.streamError(), "connection-timeout");
+  } finally {
+    clearInterval(keepalive);
+    peer.close();
+    await b.stop();
+  }
+});
+
+Deno.test("s2s: a db:verify the authoritative server never answers ends in a dialback error", async () => {
+  const b = await startTestServer({
+    hosts: ["b.test"],
+    s2s: { requireEncryption: false, connectTimeoutSeconds: 1 },
+  });
+  // Authenticates b.test's stream to it, then ignores db:verify.
+  const fake = await FakeS2sServer.start((text, s) => {
+    if (text.includes("<stream:stream")) s.write(fakeHeader("mute.test", "s4", null));
+    if (text.includes("<db:result")) {
+      s.write(`<db:result from='mute.test' to='b.test' type='valid'/>`);
+    }
+  });
+  b.config.s2s.hosts["mute.test"] = fake.route;
+  const peer = await S2sPeer.connect(b.ports.s2s, "mute.test", "b.test");
+  try {
+    const result = await peer.dialbackResult(() => "k".repeat(64));
+    assert.equal(result.attrs.type, "error");
+    assert.ok(fake.received.includes("<db:verify"));
+  } finally {
+    peer.close();
+    await fake.close();
+    await b.stop();
+  }
+});
+
+Deno.test("s2s in: a repeated db:result is answered again, pending or verified", async () => {
+  const [a, b] = await pair();
+  const peer = await S2sPeer.connect(b.ports.s2s, "a.test", "b.test");
+  try {
+    const key = a.s2s!.manager.keys.generate("b.test", "a.test", peer.streamId!);
+    const request = `<db:result from='a.test' to='b.test'>${key}</db:result>`;
+    // Twice before any answer (the first is still being verified), once after.
+    peer.send(request + request);
+    for (let i = 0; i < 2; i++) {
+      const r = await peer.element(dbAnswer);
+      assert.equal(r.attrs.type, "valid");
+    }
+    peer.send(request);
+    const again = await peer.element(dbAnswer);
+    assert.equal(again.attrs.type, "valid");
+  } finally {
+    peer.close();
+    await a.stop();
+    await b.stop();
+  }
+});
+
+/** A test CA in `s2s.caFile` form, and certificates it issues. */
+async function testCa(): Promise<{ caFile: string; issue(d: string[]): Promise<PemPair> }> {
+  const ca = await createTestCa();
+  const caFile = await Deno.makeTempFile({ prefix: "parley-s2s-ca-", suffix: ".pem" });
+  await Deno.writeTextFile(caFile, ca.certPem);
+  return { caFile, issue: (domains) => ca.issue(domains) };
+}
+
+const dbAnswer = (e: Element) => e.name === "result" && e.attrs.type !== undefined;
+
+Deno.test("s2s in: under requireValidCertificates a peer adds a second domain its certificate covers (XEP-0344)", async () => {
+  const ca = await testCa();
+  const b = await startTestServer({
+    hosts: ["b.test"],
+    s2s: { caFile: ca.caFile, requireValidCertificates: true },
+  });
+  const bob = await login(b, "bob", "builder", "b.test");
+  const cert = await ca.issue(["a.test", "a2.test"]);
+  const peer = await S2sPeer.connect(b.ports.s2s, "a.test", "b.test", { cert });
+  try {
+    for (const domain of ["a.test", "a2.test"]) {
+      peer.send(`<db:result from='${domain}' to='b.test'>${"0".repeat(64)}</db:result>`);
+      const r = await peer.element(dbAnswer);
+      assert.deepEqual([r.attrs.to, r.attrs.type], [domain, "valid"]);
+    }
+    // A domain the certificate does not name has no way in: dialback alone is not enough.
+    peer.send(`<db:result from='a3.test' to='b.test'>${"0".repeat(64)}</db:result>`);
+    const refused = await peer.element(dbAnswer);
+    assert.equal(refused.attrs.type, "error");
+    assert.ok(refused.findChild("error")?.findChild("not-allowed"), refused.toString());
+    peer.send(`<message from='x@a2.test' to='bob@b.test/r' id='pb'><body>2</body></message>`);
+    const got = await bob.stanza((e) => e.attrs.id === "pb");
+    assert.equal(got.attrs.from, "x@a2.test");
+  } finally {
+    peer.close();
+    bob.close();
+    await b.stop();
+    await Deno.remove(ca.caFile);
+  }
+});
+
+Deno.test("s2s in: SASL EXTERNAL for a domain other than the stream's from is refused", async () => {
+  const ca = await testCa();
+  const b = await startTestServer({ hosts: ["b.test"], s2s: { caFile: ca.caFile } });
+  // The certificate is good for both: only the stream header says which one this is.
+  const cert = await ca.issue(["a.test", "c.test"]);
+  const peer = await S2sPeer.connect(b.ports.s2s, "a.test", "b.test", { cert });
+  try {
+    peer.send(`<auth xmlns='${NS.sasl}' mechanism='EXTERNAL'>${encodeBase64Text("c.test")}</auth>`);
+    const failure = await peer.element((e) => e.name === "failure");
+    assert.equal(failure.getChildren()[0]?.name, "invalid-authzid");
+    peer.send(`<message from='x@c.test' to='bob@b.test' id='no'/>`);
+    assert.equal(await peer.streamError(), "not-authorized");
+  } finally {
+    peer.close();
+    await b.stop();
+    await Deno.remove(ca.caFile);
+  }
+});
+
+Deno.test("s2s in: a CA-issued certificate for another domain does not authenticate the peer", async () => {
+  const ca = await testCa();
+  const cert = await ca.issue(["c.test"]);
+  const b = await startTestServer({ hosts: ["b.test"], s2s: { caFile: ca.caFile } });
+  const strict = await startTestServer({
+    hosts: ["b.test"],
+    s2s: { caFile: ca.caFile, requireValidCertificates: true },
+  });
+  const peer = await S2sPeer.connect(b.ports.s2s, "a.test", "b.test", { cert });
+  const refused = await S2sPeer.connect(strict.ports.s2s, "a.test", "b.test", {
+    openAfterTls: false,
+  });
+  try {
+    // No EXTERNAL on offer, and asking anyway fails.
+    peer.send(`<auth xmlns='${NS.sasl}' mechanism='EXTERNAL'>=</auth>`);
+    const failure = await peer.element((e) => e.name === "failure");
+    assert.equal(failure.getChildren()[0]?.name, "not-authorized");
+    // Under requireValidCertificates the stream itself is refused after TLS.
+    await refused.features();
+    await refused.starttls(cert);
+    refused.open();
+    assert.equal(await refused.streamError(), "policy-violation");
+  } finally {
+    peer.close();
+    refused.close();
+    await b.stop();
+    await strict.stop();
+    await Deno.remove(ca.caFile);
   }
 });
