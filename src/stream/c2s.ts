@@ -34,6 +34,15 @@ const log = logger("c2s");
 /** RFC 6120 §6.4.5: a few retries, then the stream is closed. */
 const MAX_AUTH_ATTEMPTS = 5;
 
+/**
+ * What the stream takes as a client's xml:lang: a BCP 47-shaped tag
+ * (`en`, `de-CH`, `zh-Hant-TW`), at most 35 characters. Anything else is
+ * ignored and the server's default applies.
+ */
+const LANGUAGE_TAG = /^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*$/;
+/** The server's own default language (RFC 6120 §4.7.4). */
+const DEFAULT_LANG = "en";
+
 export interface C2sServices {
   config: Config;
   hosts: Map<string, Host>;
@@ -188,8 +197,12 @@ class C2sStream {
     const version = attrs.version;
     const major = version === undefined ? 0 : Number.parseInt(version.split(".")[0], 10);
     if (!(major >= 1)) throw new StreamError("unsupported-version", "XMPP 1.0 streams only");
+    // RFC 6120 §4.7.4: each header (restarts too) sets the stream's
+    // language; one without xml:lang leaves none from the previous header.
     const lang = attrs["xml:lang"];
-    if (lang !== undefined && lang.length > 0 && lang.length <= 35) session.lang = lang;
+    session.lang = lang !== undefined && lang.length <= 35 && LANGUAGE_TAG.test(lang)
+      ? lang
+      : undefined;
     session.notopen = false;
     this.#sendHeader(attrs.from);
     this.conn.write(serialize(this.#features()));
@@ -207,7 +220,8 @@ class C2sStream {
           from: this.session.host ?? this.services.hosts.keys().next().value,
           to: peer && peer.length < 3072 ? peer : undefined,
           version: "1.0",
-          "xml:lang": "en",
+          // The client's language reflected (§4.7.4), else the server's default.
+          "xml:lang": this.session.lang ?? DEFAULT_LANG,
         }),
     );
   }

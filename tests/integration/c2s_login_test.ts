@@ -114,3 +114,54 @@ Deno.test("the insecure provider accepts any password and creates the account (P
     await server.stop();
   }
 });
+
+/** A stream header to localhost, with `lang` as xml:lang unless undefined. */
+function header(lang?: string): string {
+  return `<?xml version='1.0'?><stream:stream xmlns='jabber:client' ` +
+    `xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'` +
+    (lang === undefined ? "" : ` xml:lang='${lang}'`) + ">";
+}
+
+Deno.test("the reply header reflects the client's xml:lang, else says en (RFC 6120 §4.7.4)", async () => {
+  const server = await startTestServer();
+  try {
+    for (
+      const [sent, expected] of [["de-CH", "de-CH"], [undefined, "en"], ["not a tag!", "en"]]
+    ) {
+      const c = await TestClient.connect({ port: server.ports.c2s });
+      await c.open("localhost", header(sent));
+      assert.equal(c.streamHeader?.["xml:lang"], expected, `client sent ${sent}`);
+      c.close();
+    }
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("a restart without xml:lang drops the language of the previous header", async () => {
+  const server = await startTestServer();
+  try {
+    const bob = await TestClient.login({
+      port: server.ports.c2s,
+      user: "bob",
+      password: "builder",
+      resource: "b",
+    });
+    const c = await TestClient.connect({ port: server.ports.c2s });
+    await c.open("localhost", header("de"));
+    await c.starttls();
+    await c.open("localhost", header("de"));
+    assert.equal(c.streamHeader?.["xml:lang"], "de");
+    assert.equal((await c.auth("SCRAM-SHA-256", "alice", "wonderland")).name, "success");
+    await c.open("localhost", header());
+    assert.equal(c.streamHeader?.["xml:lang"], "en");
+    assert.equal((await c.bind("a")).attrs.type, "result");
+    c.send("<message to='bob@localhost/b' id='m'><body>hi</body></message>");
+    const got = await bob.stanza((e) => e.name === "message" && e.attrs.id === "m");
+    assert.equal(got.attrs["xml:lang"], undefined, "no stream language left to apply");
+    c.close();
+    bob.close();
+  } finally {
+    await server.stop();
+  }
+});
