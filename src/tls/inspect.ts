@@ -1,5 +1,6 @@
 /** What an operator needs to know about a certificate/key pair for one domain. */
 import { leafCertificate } from "./pem.ts";
+import { PemConverter } from "./x509.ts";
 import { certificateNames, namesCover } from "./names.ts";
 import { privateKeyMatches } from "./keys.ts";
 
@@ -42,4 +43,14 @@ export async function inspectCertificate(
     // tells a self-signed cert from one whose issuer merely shares its name.
     selfSigned: cert.issuer === cert.subject && await cert.isSelfSigned().catch(() => false),
   };
+}
+
+/**
+ * Every certificate of a PEM file as DER, in file order (leaf first, then
+ * the intermediates): the chain the server sends in its TLS handshake.
+ */
+export function pemChain(certPem: string): Uint8Array[] {
+  return PemConverter.decodeWithHeaders(certPem)
+    .filter((block) => block.type === "CERTIFICATE")
+    .map((block) => new Uint8Array(block.rawData));
 }

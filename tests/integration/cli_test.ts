@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateSelfSigned } from "../../src/tls/selfsigned.ts";
+import { createTestCa } from "../helpers/test_ca.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -118,27 +119,106 @@ Deno.test("account commands reject unhosted domains and bad input", async () => 
   assert.match(badConfig.stderr, /file not found/);
 });
 
+// `--no-dns` throughout: a test's DNS queries must not leave the machine
+// (tests/unit/check_dns_test.ts covers the DNS report with a fake resolver).
 Deno.test("check passes on a config with a valid certificate", async () => {
   const config = await tempConfig({ tls: { certificate: "server.crt", key: "server.key" } });
   const pair = await generateSelfSigned(["example.org"]);
   await Deno.writeTextFile(join(dirname(config), "server.crt"), pair.certPem);
   await Deno.writeTextFile(join(dirname(config), "server.key"), pair.keyPem);
-  const r = await parley(["check", "-c", config]);
+  const r = await parley(["check", "--no-dns", "-c", config]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /^OK {4}config: /m);
   assert.match(r.stdout, /^OK {4}example\.org: the private key matches the certificate$/m);
   assert.match(r.stdout, /^WARN {2}example\.org: self-signed/m);
   assert.match(r.stdout, /_xmpp-client\._tcp\.example\.org\. 3600 IN SRV 0 5 5222 example\.org\./);
   assert.match(r.stdout, /_xmpps-client\._tcp\.example\.org\. 3600 IN SRV 0 5 5223/);
-  // Federation: the server SRV record to publish, what DNS says (whatever
-  // it says offline), and what a self-signed certificate means for peers.
+  // Federation: the server SRV record to publish, and what a self-signed
+  // certificate means for peers (a warning: dialback is allowed).
   assert.match(r.stdout, /_xmpp-server\._tcp\.example\.org\. 3600 IN SRV 0 5 5269 example\.org\./);
-  assert.match(r.stdout, /^(OK|WARN) +example\.org \(federation\): /m);
   assert.match(
     r.stdout,
-    /^WARN {2}example\.org: self-signed: other servers can only authenticate/m,
+    /^WARN {2}example\.org: certificate not trusted by other servers: self-signed certificate; federation will fall back to dialback \(or fail with requireValidCertificates/m,
   );
+  assert.match(r.stdout, /^DNS not queried \(--no-dns\)\.$/m);
   assert.doesNotMatch(r.stdout, /^FAIL/m);
+});
+
+Deno.test("check verifies each host's chain as peers do: system CAs and s2s.caFile", async () => {
+  const config = await tempConfig();
+  const dir = dirname(config);
+  const ca = await createTestCa("Check Test CA");
+  const intermediate = await ca.intermediate("Check Test Intermediate");
+  const direct = await ca.issue(["a.example"]);
+  const viaIntermediate = await intermediate.issue(["b.example"]);
+  const write = (name: string, text: string) => Deno.writeTextFile(join(dir, name), text);
+  await write("ca.pem", ca.certPem);
+  await write("a.crt", direct.certPem);
+  await write("a.key", direct.keyPem);
+  // b.example serves its leaf alone, without the intermediate that links it to the CA.
+  await write("b.crt", viaIntermediate.certPem);
+  await write("b.key", viaIntermediate.keyPem);
+  await write("b-full.crt", viaIntermediate.certPem + intermediate.certPem);
+  const hosts = (bCert: string) => [
+    { domain: "a.example", tls: { certificate: "a.crt", key: "a.key" } },
+    { domain: "b.example", tls: { certificate: bCert, key: "b.key" } },
+  ];
+  const check = async (extra: Record<string, unknown>) => {
+    const file = join(dir, "check.json");
+    const raw = JSON.parse(await Deno.readTextFile(config));
+    await Deno.writeTextFile(file, JSON.stringify({ ...raw, ...extra }));
+    return await parley(["check", "--no-dns", "-c", file]);
+  };
+  const caFile = join(dir, "ca.pem");
+  const notTrusted = (domain: string) =>
+    new RegExp(
+      `^WARN {2}${domain.replace(".", "\\.")}: certificate not trusted by other servers: ` +
+        "unknown issuer; federation will fall back to dialback \\(or fail with " +
+        "requireValidCertificates",
+      "m",
+    );
+
+  // Without s2s.caFile, nothing anchors the test CA: both are refused, each
+  // with its remedy; still warnings, since dialback can stand in.
+  const without = await check({ hosts: hosts("b.crt") });
+  assert.equal(without.code, 0, without.stdout + without.stderr);
+  assert.match(without.stdout, notTrusted("a.example"));
+  assert.match(without.stdout, notTrusted("b.example"));
+  assert.match(
+    without.stdout,
+    /^WARN {2}b\.example: .*b\.crt holds the certificate alone, issued by CN=Check Test Intermediate: append the missing intermediate/m,
+  );
+  assert.doesNotMatch(without.stdout, /^WARN {2}a\.example: self-signed/m);
+
+  // With the CA in s2s.caFile: a.example verifies; b.example still not,
+  // its chain stops at the intermediate nobody has…
+  const withCa = await check({ hosts: hosts("b.crt"), s2s: { caFile } });
+  assert.equal(withCa.code, 0, withCa.stdout + withCa.stderr);
+  assert.match(
+    withCa.stdout,
+    /^OK {4}s2s: s2s\.caFile .*ca\.pem: 1 extra CA certificate\(s\) trusted$/m,
+  );
+  assert.match(
+    withCa.stdout,
+    /^OK {4}a\.example: certificate chains to a CA in s2s\.caFile: servers that trust the same CA accept it/m,
+  );
+  assert.match(withCa.stdout, notTrusted("b.example"));
+  // …until the file carries the full chain.
+  const full = await check({ hosts: hosts("b-full.crt"), s2s: { caFile } });
+  assert.match(full.stdout, /^OK {4}b\.example: certificate chains to a CA in s2s\.caFile/m);
+  assert.doesNotMatch(full.stdout, /not trusted/);
+
+  // Dialback off: an untrusted certificate leaves no way to authenticate.
+  const strict = await check({ hosts: hosts("b.crt"), s2s: { caFile, allowDialback: false } });
+  assert.equal(strict.code, 1, strict.stdout);
+  assert.match(
+    strict.stdout,
+    /^FAIL {2}b\.example: certificate not trusted by other servers: unknown issuer; federation will fail: s2s\.allowDialback is off/m,
+  );
+  // An unreadable s2s.caFile stops the server, so check fails on it too.
+  const missing = await check({ hosts: hosts("b-full.crt"), s2s: { caFile: caFile + ".nope" } });
+  assert.equal(missing.code, 1, missing.stdout);
+  assert.match(missing.stdout, /^FAIL {2}s2s: s2s\.caFile .*ca\.pem\.nope cannot be read/m);
 });
 
 Deno.test("check fails on a key that does not match, and on a bad config", async () => {
@@ -147,7 +227,7 @@ Deno.test("check fails on a key that does not match, and on a bad config", async
   const other = await generateSelfSigned(["example.org"]);
   await Deno.writeTextFile(join(dirname(config), "server.crt"), pair.certPem);
   await Deno.writeTextFile(join(dirname(config), "server.key"), other.keyPem);
-  const r = await parley(["check", "-c", config]);
+  const r = await parley(["check", "--no-dns", "-c", config]);
   assert.equal(r.code, 1);
   assert.match(r.stdout, /^FAIL {2}example\.org: .*server\.key is not the certificate's key/m);
 
