@@ -16,8 +16,32 @@ import {
 
 export type { Logger };
 
-export function logger(...category: string[]): Logger {
-  return getLogger(["parley", ...category]);
+/**
+ * Every subsystem that logs, by its category under "parley". The config's
+ * `log.categories` keys are checked against this list (plus `mod.<module>`,
+ * the category of each module's api.log), and `logger()` only takes these,
+ * so a new category cannot be used without being listed here.
+ */
+export const LOG_CATEGORIES = [
+  "auth",
+  "c2s",
+  "component",
+  "events",
+  "main",
+  "mod",
+  "net",
+  "router",
+  "s2s",
+  "server",
+  "sessions",
+  "storage",
+  "tls",
+] as const;
+
+export type LogCategory = typeof LOG_CATEGORIES[number];
+
+export function logger(category: LogCategory, ...sub: string[]): Logger {
+  return getLogger(["parley", category, ...sub]);
 }
 
 export interface LogSettings {

@@ -2,6 +2,7 @@
 import type { Config } from "./schema.ts";
 import { MODULES } from "../modules/index.ts";
 import { closest } from "./suggest.ts";
+import { LOG_CATEGORIES } from "../log.ts";
 
 /** One DNS label: letters (any script, for IDNs), digits, inner hyphens. */
 const LABEL = /^[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?$/u;
@@ -46,6 +47,14 @@ export function semanticIssues(config: Config): string[] {
   issues.push(...moduleIssues(config.modules, "modules"));
   if (config.tls) issues.push(...tlsFileIssues(config.tls, "tls"));
 
+  issues.push(...logCategoryIssues(Object.keys(config.log.categories)));
+  if (config.c2s.allowPlainWithoutTls && !config.c2s.allowUnencrypted) {
+    issues.push(
+      "c2s.allowPlainWithoutTls: has no effect without c2s.allowUnencrypted (no authentication " +
+        "happens before TLS otherwise); set c2s.allowUnencrypted to true as well, or remove it",
+    );
+  }
+
   const { c2s, c2sDirectTls } = config.listeners;
   if (c2s.enabled && c2sDirectTls.enabled && c2s.port !== 0 && c2s.port === c2sDirectTls.port) {
     issues.push(
@@ -63,6 +72,23 @@ function moduleIssues(names: readonly string[], at: string): string[] {
     const suggestion = closest(name, known);
     const hint = suggestion ? `did you mean "${suggestion}"? ` : "";
     return [`${at}[${i}]: unknown module "${name}"; ${hint}(modules: ${known.join(", ")})`];
+  });
+}
+
+/**
+ * `log.categories` keys: a subsystem ("c2s"), "mod", or "mod.<module>". A
+ * typo would otherwise configure a logger nothing writes to.
+ */
+function logCategoryIssues(keys: readonly string[]): string[] {
+  const valid = [...LOG_CATEGORIES, ...[...MODULES.keys()].map((m) => `mod.${m}`)];
+  return keys.flatMap((key) => {
+    if (valid.includes(key)) return [];
+    const suggestion = closest(key, valid);
+    const hint = suggestion ? `did you mean "${suggestion}"? ` : "";
+    return [
+      `log.categories.${key}: unknown logger category; ${hint}` +
+      `(categories: ${LOG_CATEGORIES.join(", ")}, or mod.<module>)`,
+    ];
   });
 }
 

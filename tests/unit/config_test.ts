@@ -90,6 +90,35 @@ Deno.test("unknown module names are rejected with the closest module, globally a
   assert.equal(ok.config.modules.length, MODULES.size);
 });
 
+Deno.test("log.categories keys must be logger categories, with the closest one as a hint", async () => {
+  const e = await loadError({
+    log: { categories: { c2ss: "debug", "mod.pnig": "debug", zzzzzzzz: "info" } },
+  });
+  assert.equal(e.issues.length, 3, e.message);
+  assert.match(e.message, /log\.categories\.c2ss: unknown logger category; did you mean "c2s"\?/);
+  assert.match(e.message, /log\.categories\.mod\.pnig: .*did you mean "mod\.ping"\?/);
+  assert.match(
+    e.message,
+    /log\.categories\.zzzzzzzz: unknown logger category; \(categories: auth, /,
+  );
+  const ok = await loadConfig(
+    await writeConfig({ log: { categories: { c2s: "debug", mod: "info", "mod.ping": "trace" } } }),
+  );
+  assert.equal(ok.config.log.categories["mod.ping"], "trace");
+});
+
+Deno.test("allowPlainWithoutTls without allowUnencrypted is rejected with a hint", async () => {
+  const e = await loadError({ c2s: { allowPlainWithoutTls: true } });
+  assert.match(
+    e.message,
+    /c2s\.allowPlainWithoutTls: has no effect without c2s\.allowUnencrypted.*set c2s\.allowUnencrypted to true/,
+  );
+  const ok = await loadConfig(
+    await writeConfig({ c2s: { allowPlainWithoutTls: true, allowUnencrypted: true } }),
+  );
+  assert.equal(ok.config.c2s.allowPlainWithoutTls, true);
+});
+
 Deno.test("missing certificate files are reported with their resolved path", async () => {
   const file = await writeConfig({
     hosts: [{ domain: "a.example", tls: { certificate: "certs/a.crt", key: "certs/a.key" } }],
