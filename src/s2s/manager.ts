@@ -6,7 +6,9 @@
  * local sender with remote-server-not-found or remote-server-timeout.
  * An incoming stream the peer made bidirectional (XEP-0288) also carries
  * our stanzas for the pairs it authenticated, so no second connection is
- * opened for them.
+ * opened for them. Likewise a hosted domain with no stream of its own to a
+ * remote joins a live one another hosted domain has there (piggybacking,
+ * XEP-0220 §2.4): both pairs then map to that stream.
  */
 import type { Config } from "../config/schema.ts";
 import type { Host } from "../core/host.ts";
@@ -23,7 +25,10 @@ import { DialbackKeys } from "./dialback_key.ts";
 export class S2sManager implements S2sInServices {
   readonly keys = new DialbackKeys();
   readonly incoming = new Set<{ close(error?: StreamError): void }>();
+  /** Per "local remote" pair; piggybacked pairs share their host stream. */
   readonly #out = new Map<string, S2sOutStream>();
+  /** Pairs whose piggybacking was refused once: they get streams of their own. */
+  readonly #ownStream = new Set<string>();
   /** Incoming streams usable for sending, per "local remote" pair (XEP-0288). */
   readonly #bidi = new Map<string, BidiRoute>();
   /** Set by `abandonPending`: shutting down, no new outgoing streams. */
@@ -49,7 +54,25 @@ export class S2sManager implements S2sInServices {
     // one connection; the peer's bidirectional stream serves only when there is none.
     if ((!out || out.closed) && bidi && !bidi.closed) return bidi.send(stanza);
     if (this.#closing && !out?.ready) return; // e.g. unavailable presence of sessions closed at shutdown
-    this.#stream(local, remote).send(stanza);
+    if (!out || out.closed) {
+      const shared = this.#piggybackable(local, remote);
+      if (shared?.piggyback(local)) {
+        this.#out.set(id, shared);
+        return shared.sendAs(local, stanza);
+      }
+    }
+    this.#stream(local, remote).sendAs(local, stanza);
+  }
+
+  /** A live authenticated stream to `remote` that `local` may join, if any. */
+  #piggybackable(local: string, remote: string): S2sOutStream | undefined {
+    if (this.#ownStream.has(local + " " + remote)) return undefined;
+    for (const stream of this.#out.values()) {
+      if (stream.remote === remote && stream.local !== local && stream.canPiggyback) {
+        return stream;
+      }
+    }
+    return undefined;
   }
 
   addBidiRoute(local: string, remote: string, route: BidiRoute): void {
@@ -76,7 +99,7 @@ export class S2sManager implements S2sInServices {
     streamId: string,
     key: string,
   ): Promise<DialbackVerdict> {
-    return this.#stream(receiving, originating).verify(streamId, key);
+    return this.#stream(receiving, originating).verify(streamId, key, receiving);
   }
 
   /** The live outgoing stream of a pair, if any (tests and diagnostics). */
@@ -103,12 +126,21 @@ export class S2sManager implements S2sInServices {
     const id = local + " " + remote;
     let stream = this.#out.get(id);
     if (stream && !stream.closed) return stream;
-    stream = new S2sOutStream(local, remote, this, {
+    const created: S2sOutStream = new S2sOutStream(local, remote, this, {
       onFail: (queued, kind, reason) => this.#bounce(local, queued, kind, reason),
       onClosed: () => {
-        if (this.#out.get(id) === stream) this.#out.delete(id);
+        for (const [pair, s] of this.#out) if (s === created) this.#out.delete(pair);
+      },
+      onPiggybackFailed: (other, queued) => {
+        const pair = other + " " + remote;
+        if (this.#out.get(pair) === created) this.#out.delete(pair);
+        if (this.#closing) return this.#bounce(other, queued, "shutdown", "server shutting down");
+        this.#ownStream.add(pair);
+        const own = this.#stream(other, remote);
+        for (const stanza of queued) own.sendAs(other, stanza);
       },
     });
+    stream = created;
     this.#out.set(id, stream);
     stream.start();
     return stream;

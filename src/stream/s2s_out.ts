@@ -9,6 +9,9 @@
  * (receiving-server role): those need no authentication. When the peer
  * offers XEP-0288, we send `<bidi/>` before authenticating, and then take
  * the peer's stanzas from its domain to ours over this stream too.
+ * Once authenticated, another hosted domain can join the stream with its
+ * own `<db:result/>` (piggybacking, XEP-0220 §2.4; XEP-0344 when the peer
+ * checks our certificate instead): the manager sends its stanzas here too.
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
@@ -88,6 +91,18 @@ export interface S2sOutEvents {
   onFail(queued: Element[], kind: FailureKind, reason: string): void;
   /** The stream is gone (after failure, idle close or shutdown). */
   onClosed(): void;
+  /**
+   * A domain that was joining this stream (`piggyback`) will not be
+   * carried by it (refused, or the stream ended first): its queued
+   * stanzas need another way.
+   */
+  onPiggybackFailed(local: string, queued: Element[]): void;
+}
+
+/** Another hosted domain on this stream: verified, or still waiting (with its stanzas). */
+interface Piggyback {
+  valid: boolean;
+  queue: Element[];
 }
 
 export class S2sOutStream {
@@ -114,6 +129,8 @@ export class S2sOutStream {
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #lastActivity = Date.now();
+  /** Hosted domains besides `local` that asked to send on this stream. */
+  #extra = new Map<string, Piggyback>();
 
   constructor(
     readonly local: string,
@@ -147,12 +164,57 @@ export class S2sOutStream {
     } else this.#queue.push(stanza);
   }
 
+  /** Send from `local`: this stream's own domain, or one that joined it (`piggyback`). */
+  sendAs(local: string, stanza: Element): void {
+    if (local === this.local || this.#closed) return this.send(stanza);
+    const extra = this.#extra.get(local);
+    // Never sent under a domain the peer was not asked about: it needs a stream of its own.
+    if (!extra) return this.events.onPiggybackFailed(local, [stanza]);
+    if (!extra.valid) return void extra.queue.push(stanza);
+    this.#lastActivity = Date.now();
+    this.#conn!.write(serialize(stanza));
+  }
+
+  /**
+   * Can another hosted domain join this stream with a `<db:result/>`?
+   * Authenticated, and the peer does dialback (its feature or, before 1.0,
+   * its header), which our policy allows.
+   */
+  get canPiggyback(): boolean {
+    if (!this.#ready || this.#closed || !this.services.config.s2s.allowDialback) return false;
+    return this.#peerDialback ||
+      this.#features?.getChild("dialback", NS_DIALBACK_FEATURE) !== undefined;
+  }
+
+  /** The domains this stream sends from (its own and those that joined it). */
+  get domains(): string[] {
+    return [this.local, ...this.#extra.keys()];
+  }
+
+  /**
+   * Authenticate `local` too on this live stream (XEP-0220 §2.4): its
+   * stanzas (`sendAs`) wait until the peer says valid. False: it cannot.
+   */
+  piggyback(local: string): boolean {
+    if (local === this.local || this.#extra.has(local)) return true;
+    if (!this.canPiggyback) return false;
+    this.#extra.set(local, { valid: false, queue: [] });
+    const key = this.services.keys.generate(this.remote, local, this.#streamId ?? "");
+    this.#lastActivity = Date.now();
+    this.#conn!.write(serialize(el("db:result", { from: local, to: this.remote }, key)));
+    log.debug("{local} → {remote}: {extra} asks to join the stream (dialback)", {
+      ...this.#names(),
+      extra: local,
+    });
+    return true;
+  }
+
   /**
    * Ask the remote (authoritative) server whether it made `key` (XEP-0220
    * §2.2). No answer within s2s.connectTimeoutSeconds counts as "error", so
    * the peer waiting on the receiving side is answered rather than left hanging.
    */
-  verify(streamId: string, key: string): Promise<DialbackVerdict> {
+  verify(streamId: string, key: string, from = this.local): Promise<DialbackVerdict> {
     if (this.#closed) return Promise.resolve("error");
     return new Promise((resolve) => {
       const id = streamId;
@@ -176,7 +238,7 @@ export class S2sOutStream {
         previous?.(v);
         done(v);
       });
-      const request = el("db:verify", { from: this.local, to: this.remote, id }, key);
+      const request = el("db:verify", { from, to: this.remote, id }, key);
       if (this.#canVerify) this.#conn!.write(serialize(request));
       else this.#verifyQueue.push(request);
     });
@@ -377,7 +439,7 @@ export class S2sOutStream {
     if (from?.domain !== this.remote) {
       return this.close(new StreamError("invalid-from", `Only ${this.remote} here`).toElement());
     }
-    if (to?.domain !== this.local) {
+    if (to?.domain !== this.local && !this.#extra.get(to?.domain ?? "")?.valid) {
       return this.close(
         new StreamError("improper-addressing", `Only ${this.local} here`).toElement(),
       );
@@ -508,7 +570,10 @@ export class S2sOutStream {
   }
 
   #onDbResult(result: Element): void {
-    if (result.attrs.from !== this.remote || result.attrs.to !== this.local) return;
+    if (result.attrs.from !== this.remote) return;
+    const extra = this.#extra.get(result.attrs.to ?? "");
+    if (extra) return this.#onPiggybackResult(result.attrs.to!, extra, result);
+    if (result.attrs.to !== this.local || this.#ready) return;
     const type = result.attrs.type;
     if (type === "valid") {
       log.info("{local} → {remote}: authenticated by dialback", this.#names());
@@ -522,6 +587,27 @@ export class S2sOutStream {
         : `it answered our dialback request with an error${cond ? ` <${cond}/>` : ""}`,
       type === "invalid" ? undefined : cond,
     );
+  }
+
+  #onPiggybackResult(local: string, extra: Piggyback, result: Element): void {
+    if (extra.valid) return;
+    if (result.attrs.type === "valid") {
+      extra.valid = true;
+      log.info("{extra} → {remote}: authenticated by dialback on {local}'s stream", {
+        ...this.#names(),
+        extra: local,
+      });
+      this.#lastActivity = Date.now();
+      for (const stanza of extra.queue.splice(0)) this.#conn!.write(serialize(stanza));
+      return;
+    }
+    log.info("{extra} → {remote}: refused on {local}'s stream ({type}), connecting on its own", {
+      ...this.#names(),
+      extra: local,
+      type: result.attrs.type ?? "?",
+    });
+    this.#extra.delete(local);
+    this.events.onPiggybackFailed(local, extra.queue);
   }
 
   #becomeReady(): void {
@@ -600,6 +686,11 @@ export class S2sOutStream {
     for (const waiter of this.#verifies.values()) waiter("error");
     this.#verifies.clear();
     this.events.onClosed();
+    // Domains still waiting to join: their stanzas were never sent.
+    for (const [local, extra] of this.#extra) {
+      if (!extra.valid) this.events.onPiggybackFailed(local, extra.queue);
+    }
+    this.#extra.clear();
   }
 }
 

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as net from "node:net";
 import { TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { S2sPeer } from "../helpers/s2s_peer.ts";
+import { fakeHeader, FakeS2sServer, S2sPeer } from "../helpers/s2s_peer.ts";
 import type { Element } from "../../src/xml/element.ts";
 import { generateSelfSigned } from "../../src/tls/selfsigned.ts";
 
@@ -353,5 +353,74 @@ Deno.test("s2s: certificates trusted through s2s.caFile authenticate with SASL E
     await a.stop();
     await b.stop();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("s2s: a second hosted domain joins the live stream to the same remote (piggybacking)", async () => {
+  const a = await startTestServer({ hosts: ["a.test", "a2.test"] });
+  const b = await startTestServer({ hosts: ["b.test"] });
+  a.config.s2s.hosts["b.test"] = `127.0.0.1:${b.ports.s2s}`;
+  b.config.s2s.hosts["a.test"] = `127.0.0.1:${a.ports.s2s}`;
+  b.config.s2s.hosts["a2.test"] = `127.0.0.1:${a.ports.s2s}`;
+  const alice = await login(a, "alice", "wonderland", "a.test");
+  const alice2 = await login(a, "alice", "wonderland", "a2.test");
+  const bob = await login(b, "bob", "builder", "b.test");
+  try {
+    alice.send(`<message to='bob@b.test/r' type='chat' id='p1'><body>1</body></message>`);
+    await bob.stanza((e) => e.attrs.id === "p1");
+    const stream = a.s2s!.manager.outgoing("a.test", "b.test");
+    assert.equal(stream?.ready, true);
+    // a2.test has no stream of its own: it authenticates on a.test's with a db:result.
+    alice2.send(`<message to='bob@b.test/r' type='chat' id='p2'><body>2</body></message>`);
+    const got = await bob.stanza((e) => e.attrs.id === "p2");
+    assert.equal(got.attrs.from, "alice@a2.test/r");
+    assert.equal(a.s2s!.manager.outgoing("a2.test", "b.test"), stream);
+    assert.deepEqual(stream!.domains, ["a.test", "a2.test"]);
+    assert.equal(b.s2s!.manager.incoming.size, 1);
+    // Later stanzas from both go the same way, and answers come back.
+    alice2.send(`<message to='bob@b.test/r' type='chat' id='p3'><body>3</body></message>`);
+    await bob.stanza((e) => e.attrs.id === "p3");
+    bob.send(`<message to='alice@a2.test/r' type='chat' id='p4'><body>4</body></message>`);
+    await alice2.stanza((e) => e.attrs.id === "p4");
+  } finally {
+    alice.close();
+    alice2.close();
+    bob.close();
+    await a.stop();
+    await b.stop();
+  }
+});
+
+Deno.test("s2s: a domain refused on a shared stream gets a stream of its own", async () => {
+  const a = await startTestServer({
+    hosts: ["a.test", "a2.test"],
+    s2s: { requireEncryption: false },
+  });
+  // Accepts each domain's key, except a2.test's on the first connection.
+  let first: unknown;
+  const fake = await FakeS2sServer.start((text, s) => {
+    first ??= s;
+    if (text.includes("<stream:stream")) s.write(fakeHeader("fb.test", "f1", null));
+    for (const [, from] of text.matchAll(/<db:result from='([^']+)'/g)) {
+      const type = from === "a2.test" && s === first ? "invalid" : "valid";
+      s.write(`<db:result from='fb.test' to='${from}' type='${type}'/>`);
+    }
+  });
+  a.config.s2s.hosts["fb.test"] = fake.route;
+  const alice = await login(a, "alice", "wonderland", "a.test");
+  const alice2 = await login(a, "alice", "wonderland", "a2.test");
+  try {
+    alice.send(`<message to='x@fb.test' id='f1'><body>1</body></message>`);
+    await fake.until((r) => r.includes("id='f1'"));
+    alice2.send(`<message to='x@fb.test' id='f2'><body>2</body></message>`);
+    await fake.until((r) => r.includes("id='f2'"));
+    assert.equal(fake.sockets.length, 2);
+    assert.equal(fake.received.split("<db:result from='a2.test'").length - 1, 2);
+    await alice2.nothing((e) => e.attrs.id === "f2", 200);
+  } finally {
+    alice.close();
+    alice2.close();
+    await fake.close();
+    await a.stop();
   }
 });
