@@ -99,7 +99,10 @@ export const configSchema = z.strictObject({
     legacySession: z.boolean().default(true),
     /** Largest stanza accepted, in bytes. */
     maxStanzaSize: z.number().int().min(1024).default(262144),
-    /** Seconds a connection may take to authenticate and bind. */
+    /**
+     * Seconds a connection may take to authenticate and bind (also an
+     * incoming s2s stream to authenticate a domain, a component its handshake).
+     */
     authTimeoutSeconds: z.number().positive().default(60),
     /** Concurrent connections from one IP address. */
     maxConnectionsPerIp: z.number().int().min(1).default(100),
@@ -199,7 +202,10 @@ export const configSchema = z.strictObject({
     hosts: z.record(z.string(), z.string()).default({}),
     /** Refuse peers that will not encrypt (RFC 6120 §5; default on). */
     requireEncryption: z.boolean().default(true),
-    /** Refuse peers whose certificate does not validate for their domain (no dialback). */
+    /**
+     * Refuse peers whose certificate does not validate for their domain; dialback
+     * then only for domains their certificate covers (XEP-0344).
+     */
     requireValidCertificates: z.boolean().default(false),
     /** Allow Server Dialback (XEP-0220) when a certificate does not validate. */
     allowDialback: z.boolean().default(true),
@@ -207,7 +213,7 @@ export const configSchema = z.strictObject({
     caFile: z.string().optional(),
     /** Close an s2s connection idle this long. */
     idleTimeoutSeconds: z.number().int().min(1).default(600),
-    /** Give up connecting (and bounce queued stanzas) after this long. */
+    /** Give up connecting (and bounce queued stanzas), or waiting for a db:verify answer, after this long. */
     connectTimeoutSeconds: z.number().int().min(1).default(20),
   }).default({
     enabled: true,
