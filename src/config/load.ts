@@ -57,7 +57,8 @@ function validate(raw: unknown, baseDir: string, file?: string): Config {
 /**
  * Relative file paths are relative to the config file's directory (the cwd
  * for the embedded default), so `parley serve -c /etc/parley/config.json`
- * behaves the same from any directory. `storage.path` stays as written: it
+ * behaves the same from any directory (certificates, keys, `s2s.caFile`).
+ * `storage.path` stays as written: it
  * is relative to dataDir, which becomes absolute here.
  */
 export function resolvePaths(config: Config, baseDir: string): Config {
@@ -68,6 +69,9 @@ export function resolvePaths(config: Config, baseDir: string): Config {
     ...config,
     dataDir: abs(config.dataDir),
     tls: tls(config.tls),
+    s2s: config.s2s.caFile === undefined
+      ? config.s2s
+      : { ...config.s2s, caFile: abs(config.s2s.caFile) },
     hosts: config.hosts.map((
       h,
     ) => (typeof h === "string" || !h.tls ? h : { ...h, tls: tls(h.tls) })),

@@ -131,10 +131,11 @@ Deno.test("missing certificate files are reported with their resolved path", asy
 });
 
 Deno.test("relative paths resolve against the config file's directory", async () => {
-  const file = await writeConfig({ dataDir: "state" });
+  const file = await writeConfig({ dataDir: "state", s2s: { caFile: "ca.pem" } });
   const { config, path } = await loadConfig(file);
   assert.equal(path, file);
   assert.equal(config.dataDir, join(dirname(file), "state"));
+  assert.equal(config.s2s.caFile, join(dirname(file), "ca.pem"));
   await assert.rejects(loadConfig(join(dirname(file), "missing.json")), /file not found/);
 });
 
