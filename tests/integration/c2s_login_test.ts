@@ -165,3 +165,23 @@ Deno.test("a restart without xml:lang drops the language of the previous header"
     await server.stop();
   }
 });
+
+Deno.test("c2s.legacySession: false removes the <session/> feature and its iq", async () => {
+  for (const legacySession of [true, false]) {
+    const server = await startTestServer({ c2s: { legacySession } });
+    try {
+      const c = await TestClient.connect({ port: server.ports.c2sDirectTls, directTls: true });
+      await c.open();
+      assert.equal((await c.auth("PLAIN", "alice", "wonderland")).name, "success");
+      const features = await c.open();
+      assert.equal(features.getChild("session", NS.session) !== undefined, legacySession);
+      await c.bind("r");
+      c.send(`<iq type='set' id='s1'><session xmlns='${NS.session}'/></iq>`);
+      const reply = await c.stanza((e) => e.attrs.id === "s1");
+      assert.equal(reply.attrs.type, legacySession ? "result" : "error", reply.toString());
+      c.close();
+    } finally {
+      await server.stop();
+    }
+  }
+});

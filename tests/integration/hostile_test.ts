@@ -37,6 +37,7 @@ Deno.test("hostile input gets its stream error and the server keeps serving", as
       ["undeclared prefix", "<foo:bar/>", "bad-namespace-prefix"],
       ["stanza before authentication", "<message to='bob@localhost'/>", "not-authorized"],
       ["unknown host", "", "host-unknown"],
+      ["no to", "", "host-unknown"],
       ["wrong default namespace", "", "invalid-namespace"],
       ["old stream version", "", "unsupported-version"],
     ];
@@ -44,6 +45,7 @@ Deno.test("hostile input gets its stream error and the server keeps serving", as
       await t.step(name, async () => {
         let header = HEADER;
         if (name === "unknown host") header = HEADER.replace("to='localhost'", "to='evil.example'");
+        if (name === "no to") header = HEADER.replace(" to='localhost'", "");
         if (name === "wrong default namespace") {
           header = HEADER.replace("jabber:client", "jabber:server");
         }
@@ -211,6 +213,35 @@ Deno.test("failed-auth throttling per IP", async () => {
     const f = await c.auth("PLAIN", "alice", "wonderland");
     assert.ok(f.getChild("temporary-auth-failure"), f.toString());
     c.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("failed-auth throttling per account: that account is refused from any connection, others are not", async () => {
+  const server = await startTestServer({
+    auth: { perAccount: { maxFailures: 2, windowSeconds: 60 } },
+  });
+  const direct = async () => {
+    const c = await TestClient.connect({ port: server.ports.c2sDirectTls, directTls: true });
+    await c.open();
+    return c;
+  };
+  try {
+    const c = await direct();
+    for (let i = 0; i < 2; i++) {
+      assert.ok((await c.auth("SCRAM-SHA-1", "alice", "nope")).getChild("not-authorized"));
+    }
+    // The right password no longer helps, on this connection or a new one.
+    const f = await c.auth("SCRAM-SHA-1", "alice", "wonderland");
+    assert.ok(f.getChild("temporary-auth-failure"), f.toString());
+    c.close();
+    const d = await direct();
+    const g = await d.auth("PLAIN", "alice", "wonderland");
+    assert.ok(g.getChild("temporary-auth-failure"), g.toString());
+    // Another account from the same IP is not affected (per-IP allows 10).
+    assert.equal((await d.auth("PLAIN", "bob", "builder")).name, "success");
+    d.close();
   } finally {
     await server.stop();
   }
