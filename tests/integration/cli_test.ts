@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateSelfSigned } from "../../src/tls/selfsigned.ts";
+import { TestClient } from "../helpers/client.ts";
 import { createTestCa } from "../helpers/test_ca.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -251,47 +252,94 @@ Deno.test("an unknown module name fails check and serve with exit 2 and a hint, 
   assert.doesNotMatch(serve.stderr, /\n\s+at /, "no stack trace");
 });
 
-Deno.test("serve runs until SIGTERM, then exits 0", async () => {
-  const config = await tempConfig({
-    listeners: {
-      c2s: { port: 0, interfaces: ["127.0.0.1"] },
-      c2sDirectTls: { port: 0, interfaces: ["127.0.0.1"] },
-      s2s: { port: 0, interfaces: ["127.0.0.1"] },
-    },
-  });
+/** `parley serve` as a subprocess, its stderr (the log) collected as it comes. */
+function serve(config: string) {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", join(ROOT, "main.ts"), "serve", "-c", config],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  // Signal handlers are installed before "starting" is logged; then give the
-  // server a moment to log that it listens, so the shutdown path is exercised.
   const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let log = "";
-  const deadline = Date.now() + 15_000;
-  while (!/starting[\s\S]*listening/i.test(log) && Date.now() < deadline) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<{ done: true; value: undefined }>((resolve) => {
-      timer = setTimeout(() => resolve({ done: true, value: undefined }), deadline - Date.now());
-    });
-    const { value, done } = await Promise.race([lines.read(), timeout]);
-    clearTimeout(timer);
-    if (done) break;
-    log += value;
-  }
-  assert.match(log, /starting/, log);
-  child.kill("SIGTERM");
-  const readRest = (async () => {
-    for (;;) {
-      const { value, done } = await lines.read();
-      if (done) return;
-      log += value;
-    }
-  })();
-  const status = await child.status;
-  await readRest;
-  await child.stdout.cancel();
-  assert.equal(status.code, 0, log);
-  assert.match(log, /SIGTERM/);
+  return {
+    child,
+    get log() {
+      return log;
+    },
+    /** Read the log until it matches `pattern` (or 15 s pass); the match, if any. */
+    async waitFor(pattern: RegExp): Promise<RegExpMatchArray | null> {
+      const deadline = Date.now() + 15_000;
+      while (!pattern.test(log) && Date.now() < deadline) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const timeout = new Promise<{ done: true; value: undefined }>((resolve) => {
+          timer = setTimeout(
+            () => resolve({ done: true, value: undefined }),
+            deadline - Date.now(),
+          );
+        });
+        const { value, done } = await Promise.race([lines.read(), timeout]);
+        clearTimeout(timer);
+        if (done) break;
+        log += value;
+      }
+      return log.match(pattern);
+    },
+    /** Send `signal`, then the exit code once the process ended and its log is read. */
+    async stop(signal: Deno.Signal): Promise<number> {
+      child.kill(signal);
+      const readRest = (async () => {
+        for (;;) {
+          const { value, done } = await lines.read();
+          if (done) return;
+          log += value;
+        }
+      })();
+      const status = await child.status;
+      await readRest;
+      await child.stdout.cancel();
+      return status.code;
+    },
+  };
+}
+
+const LOCAL_LISTENERS = {
+  listeners: {
+    c2s: { port: 0, interfaces: ["127.0.0.1"] },
+    c2sDirectTls: { port: 0, interfaces: ["127.0.0.1"] },
+    s2s: { port: 0, interfaces: ["127.0.0.1"] },
+  },
+};
+
+Deno.test("serve runs until SIGTERM, then exits 0", async () => {
+  const config = await tempConfig(LOCAL_LISTENERS);
+  const server = serve(config);
+  // Signal handlers are installed before "starting" is logged; then give the
+  // server a moment to log that it listens, so the shutdown path is exercised.
+  await server.waitFor(/starting[\s\S]*listening/i);
+  assert.match(server.log, /starting/, server.log);
+  const code = await server.stop("SIGTERM");
+  assert.equal(code, 0, server.log);
+  assert.match(server.log, /SIGTERM/);
+});
+
+Deno.test("SIGINT (Ctrl-C) closes client streams with system-shutdown, then exits 0", async () => {
+  const config = await tempConfig(LOCAL_LISTENERS);
+  const add = await parley(["adduser", "alice@example.org", "-c", config], "s3cret\n");
+  assert.equal(add.code, 0, add.stderr);
+  const server = serve(config);
+  // The text log quotes string values: `"c2s" listening on ["127.0.0.1"]:5222`.
+  const listening = await server.waitFor(/\bc2s"? listening on \[[^\]]*\]:(\d+)/);
+  assert.ok(listening, server.log);
+  const client = await TestClient.login({
+    port: Number(listening[1]),
+    domain: "example.org",
+    user: "alice",
+    password: "s3cret",
+  });
+  const code = await server.stop("SIGINT");
+  assert.equal(await client.streamError(), "system-shutdown");
+  await client.waitClosed();
+  assert.equal(code, 0, server.log);
+  assert.match(server.log, /SIGINT/);
 });
