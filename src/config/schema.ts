@@ -97,7 +97,10 @@ export const configSchema = z.strictObject({
     resourceConflict: z.enum(["replace", "reject"]).default("replace"),
     /** Offer the legacy `<session/>` feature (RFC 3921) for old clients. */
     legacySession: z.boolean().default(true),
-    /** Largest stanza accepted, in bytes. */
+    /**
+     * Largest stanza accepted, counted in characters as decoded (UTF-16
+     * code units): bytes for ASCII, up to 3 bytes each for other text.
+     */
     maxStanzaSize: z.number().int().min(1024).default(262144),
     /**
      * Seconds a connection may take to authenticate and bind (also an
