@@ -29,12 +29,31 @@ export const DEFAULT_MODULES = [
 
 const port = z.number().int().min(0).max(65535);
 
-const listener = z.strictObject({
+interface ListenerSettings {
   /** Addresses to bind; "::" and "0.0.0.0" for every interface. */
-  interfaces: z.array(z.string()).min(1).default(["0.0.0.0", "::"]),
-  port,
-  enabled: z.boolean().default(true),
-});
+  interfaces: string[];
+  port: number;
+  enabled: boolean;
+}
+
+const ALL_INTERFACES = ["0.0.0.0", "::"];
+
+/** Each listener's defaults, per key: a partial object keeps the rest (component: loopback). */
+const LISTENER_DEFAULTS = {
+  c2s: { interfaces: ALL_INTERFACES, port: 5222, enabled: true },
+  c2sDirectTls: { interfaces: ALL_INTERFACES, port: 5223, enabled: true },
+  s2s: { interfaces: ALL_INTERFACES, port: 5269, enabled: true },
+  s2sDirectTls: { interfaces: ALL_INTERFACES, port: 5270, enabled: false },
+  component: { interfaces: ["127.0.0.1", "::1"], port: 5347, enabled: true },
+} satisfies Record<string, ListenerSettings>;
+
+function listener(defaults: ListenerSettings) {
+  return z.strictObject({
+    interfaces: z.array(z.string()).min(1).default(defaults.interfaces),
+    port: port.default(defaults.port),
+    enabled: z.boolean().default(defaults.enabled),
+  }).default(defaults);
+}
 
 const tlsFiles = z.strictObject({
   /** PEM certificate chain. */
@@ -67,22 +86,16 @@ export const configSchema = z.strictObject({
   dataDir: z.string().default("./data"),
   listeners: z.strictObject({
     /** Client-to-server with STARTTLS (RFC 6120). */
-    c2s: listener.default({ interfaces: ["0.0.0.0", "::"], port: 5222, enabled: true }),
+    c2s: listener(LISTENER_DEFAULTS.c2s),
     /** Client-to-server with direct TLS (XEP-0368). */
-    c2sDirectTls: listener.default({ interfaces: ["0.0.0.0", "::"], port: 5223, enabled: true }),
+    c2sDirectTls: listener(LISTENER_DEFAULTS.c2sDirectTls),
     /** Server-to-server with STARTTLS (RFC 6120). */
-    s2s: listener.default({ interfaces: ["0.0.0.0", "::"], port: 5269, enabled: true }),
+    s2s: listener(LISTENER_DEFAULTS.s2s),
     /** Server-to-server with direct TLS (XEP-0368). */
-    s2sDirectTls: listener.default({ interfaces: ["0.0.0.0", "::"], port: 5270, enabled: false }),
+    s2sDirectTls: listener(LISTENER_DEFAULTS.s2sDirectTls),
     /** External components (XEP-0114); only opened when `components` names one. */
-    component: listener.default({ interfaces: ["127.0.0.1", "::1"], port: 5347, enabled: true }),
-  }).default({
-    c2s: { interfaces: ["0.0.0.0", "::"], port: 5222, enabled: true },
-    c2sDirectTls: { interfaces: ["0.0.0.0", "::"], port: 5223, enabled: true },
-    s2s: { interfaces: ["0.0.0.0", "::"], port: 5269, enabled: true },
-    s2sDirectTls: { interfaces: ["0.0.0.0", "::"], port: 5270, enabled: false },
-    component: { interfaces: ["127.0.0.1", "::1"], port: 5347, enabled: true },
-  }),
+    component: listener(LISTENER_DEFAULTS.component),
+  }).default(LISTENER_DEFAULTS),
   /** Certificate for every host without its own; generated (self-signed) when absent. */
   tls: tlsFiles.optional(),
   c2s: z.strictObject({

@@ -198,3 +198,20 @@ Deno.test("docs/configuration.md describes every key of the schema", async () =>
   const missing = keys.filter((k) => !docs.includes(`\`${k}\``));
   assert.deepEqual(missing, [], "keys missing from docs/configuration.md");
 });
+
+Deno.test("a partial listener keeps that listener's own defaults (component stays on loopback)", async () => {
+  const { config } = await loadConfig(
+    await writeConfig({ listeners: { component: { port: 5348 }, s2s: { enabled: false } } }),
+  );
+  assert.deepEqual(config.listeners.component, {
+    interfaces: ["127.0.0.1", "::1"],
+    port: 5348,
+    enabled: true,
+  });
+  assert.deepEqual(config.listeners.s2s, {
+    interfaces: ["0.0.0.0", "::"],
+    port: 5269,
+    enabled: false,
+  });
+  assert.equal(config.listeners.c2s.port, 5222);
+});
