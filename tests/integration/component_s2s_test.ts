@@ -10,22 +10,15 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { TestClient } from "../helpers/client.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import type { TestServer } from "../helpers/server.ts";
+import { loginAt, serverPair } from "../helpers/federation.ts";
 
 const COMPONENT = "comp.a.test";
 const SECRET = "s3cret";
 
 /** a.test with the component configured, b.test routing a.test and comp.a.test to a. */
-async function pair(): Promise<[TestServer, TestServer]> {
-  const a = await startTestServer({
-    hosts: ["a.test"],
-    components: { [COMPONENT]: { secret: SECRET } },
-  });
-  const b = await startTestServer({ hosts: ["b.test"] });
-  a.config.s2s.hosts["b.test"] = `127.0.0.1:${b.ports.s2s}`;
-  b.config.s2s.hosts["a.test"] = `127.0.0.1:${a.ports.s2s}`;
-  b.config.s2s.hosts[COMPONENT] = `127.0.0.1:${a.ports.s2s}`;
-  return [a, b];
+function pair(): Promise<[TestServer, TestServer]> {
+  return serverPair({ components: { [COMPONENT]: { secret: SECRET } } }, {}, [COMPONENT]);
 }
 
 async function connectComponent(server: TestServer): Promise<TestClient> {
@@ -41,15 +34,7 @@ async function connectComponent(server: TestServer): Promise<TestClient> {
   return c;
 }
 
-function loginBob(b: TestServer): Promise<TestClient> {
-  return TestClient.login({
-    port: b.ports.c2s,
-    domain: "b.test",
-    user: "bob",
-    password: "builder",
-    resource: "r",
-  });
-}
+const loginBob = (b: TestServer) => loginAt(b, "bob", "builder", "b.test");
 
 Deno.test("component over s2s: the component and a remote user exchange messages", async () => {
   const [a, b] = await pair();

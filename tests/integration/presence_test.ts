@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as net from "node:net";
 import { TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { imLogin } from "../helpers/im.ts";
 import type { Element } from "../../src/xml/element.ts";
 import type { Json } from "../../src/storage/types.ts";
 
@@ -10,28 +11,8 @@ const PASSWORDS: Record<string, string> = { alice: "wonderland", bob: "builder",
 const USERS = PASSWORDS;
 
 /** Log in and fetch the roster first (an interested resource), then send presence. */
-async function login(
-  server: TestServer,
-  user: string,
-  resource: string,
-  presence: string | false = "<presence/>",
-): Promise<TestClient> {
-  const c = await TestClient.login({
-    port: server.ports.c2s,
-    user,
-    password: PASSWORDS[user],
-    resource,
-    presence: false,
-  });
-  c.send(`<iq type='get' id='roster0'><query xmlns='${ROSTER}'/></iq>`);
-  await c.stanza((e) => e.attrs.id === "roster0");
-  if (presence !== false) {
-    c.send(presence);
-    // Our own presence comes back: everything the login caused precedes it or follows it.
-    await c.stanza((e) => e.name === "presence" && e.attrs.from === c.jid);
-  }
-  return c;
-}
+const login = (server: TestServer, user: string, resource: string, presence?: string | false) =>
+  imLogin(server, user, PASSWORDS[user], resource, presence);
 
 const isPush = (e: Element) =>
   e.name === "iq" && e.attrs.type === "set" && e.getChild("query", ROSTER) !== undefined;

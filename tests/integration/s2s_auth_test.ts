@@ -6,8 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { configure, type LogRecord } from "@logtape/logtape";
-import { TestClient } from "../helpers/client.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { errorCondition } from "../helpers/client.ts";
+import { loginAt as login, serverPair as pair } from "../helpers/federation.ts";
+import { startTestServer } from "../helpers/server.ts";
 import { fakeHeader, FakeS2sServer, S2sPeer } from "../helpers/s2s_peer.ts";
 import { createTestCa, type PemPair } from "../helpers/test_ca.ts";
 import { encodeBase64Text } from "../../src/util/base64.ts";
@@ -33,24 +34,6 @@ function warningAbout(remote: string): string {
   assert.ok(line, `a warning about ${remote} in ${JSON.stringify(warnings)}`);
   return line;
 }
-
-async function pair(
-  overridesA: Record<string, unknown> = {},
-  overridesB: Record<string, unknown> = {},
-): Promise<[TestServer, TestServer]> {
-  const a = await startTestServer({ hosts: ["a.test"], ...overridesA });
-  const b = await startTestServer({ hosts: ["b.test"], ...overridesB });
-  a.config.s2s.hosts["b.test"] = `127.0.0.1:${b.ports.s2s}`;
-  b.config.s2s.hosts["a.test"] = `127.0.0.1:${a.ports.s2s}`;
-  return [a, b];
-}
-
-function login(server: TestServer, user: string, password: string, domain: string) {
-  return TestClient.login({ port: server.ports.c2s, domain, user, password, resource: "r" });
-}
-
-const errorCondition = (e: Element) =>
-  e.getChild("error")?.getChildren().find((c) => c.name !== "text")?.name;
 
 Deno.test("s2s in: a peer that sends no version gets none back and no features (RFC 6120 §4.7.5)", async () => {
   const b = await startTestServer({ hosts: ["b.test"] });

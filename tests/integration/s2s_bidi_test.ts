@@ -4,14 +4,10 @@
  * b.test's stanzas back, so no second connection is made.
  */
 import assert from "node:assert/strict";
-import { TestClient } from "../helpers/client.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { startTestServer } from "../helpers/server.ts";
+import { loginAt as login } from "../helpers/federation.ts";
 import { S2sPeer } from "../helpers/s2s_peer.ts";
 import { generateSelfSigned } from "../../src/tls/selfsigned.ts";
-
-function login(server: TestServer, user: string, password: string, domain: string) {
-  return TestClient.login({ port: server.ports.c2s, domain, user, password, resource: "r" });
-}
 
 Deno.test("s2s bidi: one connection carries messages both ways (SASL EXTERNAL)", async () => {
   // Certificates trusted through s2s.caFile, dialback off: no verification connection either.

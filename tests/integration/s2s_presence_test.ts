@@ -6,23 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { TestClient } from "../helpers/client.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { loginAt as login, serverPair as pair } from "../helpers/federation.ts";
 import type { Element } from "../../src/xml/element.ts";
 
 const ROSTER = "jabber:iq:roster";
-
-/** Two servers that route to each other's s2s port (as in s2s_test.ts). */
-async function pair(): Promise<[TestServer, TestServer]> {
-  const a = await startTestServer({ hosts: ["a.test"] });
-  const b = await startTestServer({ hosts: ["b.test"] });
-  a.config.s2s.hosts["b.test"] = `127.0.0.1:${b.ports.s2s}`;
-  b.config.s2s.hosts["a.test"] = `127.0.0.1:${a.ports.s2s}`;
-  return [a, b];
-}
-
-function login(server: TestServer, user: string, password: string, domain: string, resource = "r") {
-  return TestClient.login({ port: server.ports.c2s, domain, user, password, resource });
-}
 
 const presenceFrom = (from: string, type?: string) => (e: Element) =>
   e.name === "presence" && e.attrs.from === from && e.attrs.type === type;

@@ -6,31 +6,13 @@
  */
 import assert from "node:assert/strict";
 import * as net from "node:net";
-import { TestClient } from "../helpers/client.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { errorCondition } from "../helpers/client.ts";
+import { loginAt as login, serverPair as pair } from "../helpers/federation.ts";
+import { startTestServer } from "../helpers/server.ts";
 import { fakeHeader, FakeS2sServer, S2sPeer } from "../helpers/s2s_peer.ts";
-import type { Element } from "../../src/xml/element.ts";
 import { generateSelfSigned } from "../../src/tls/selfsigned.ts";
 
 const ROSTER = "jabber:iq:roster";
-
-async function pair(
-  overridesA: Record<string, unknown> = {},
-  overridesB: Record<string, unknown> = {},
-): Promise<[TestServer, TestServer]> {
-  const a = await startTestServer({ hosts: ["a.test"], ...overridesA });
-  const b = await startTestServer({ hosts: ["b.test"], ...overridesB });
-  a.config.s2s.hosts["b.test"] = `127.0.0.1:${b.ports.s2s}`;
-  b.config.s2s.hosts["a.test"] = `127.0.0.1:${a.ports.s2s}`;
-  return [a, b];
-}
-
-function login(server: TestServer, user: string, password: string, domain: string) {
-  return TestClient.login({ port: server.ports.c2s, domain, user, password, resource: "r" });
-}
-
-const errorCondition = (e: Element) =>
-  e.getChild("error")?.getChildren().find((c) => c.name !== "text")?.name;
 
 /** A port that was just free and is closed again. */
 function closedPort(): Promise<number> {

@@ -4,12 +4,8 @@
  * outgoing direct TLS (XEP-0368) through a `tls://` static route.
  */
 import assert from "node:assert/strict";
-import { TestClient } from "../helpers/client.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
-
-function login(server: TestServer, user: string, password: string, domain: string) {
-  return TestClient.login({ port: server.ports.c2s, domain, user, password, resource: "r" });
-}
+import { startTestServer } from "../helpers/server.ts";
+import { loginAt as login } from "../helpers/federation.ts";
 
 /** Polls `check` until it holds; fails after `ms` (a bound, not a timing goal). */
 async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {

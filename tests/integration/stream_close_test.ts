@@ -1,25 +1,13 @@
 import assert from "node:assert/strict";
-import { TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { imLogin } from "../helpers/im.ts";
 import type { Element } from "../../src/xml/element.ts";
 
 const PASSWORDS: Record<string, string> = { alice: "wonderland", bob: "builder" };
 
 /** Logged in, roster fetched (so subscription requests reach it), presence sent and echoed. */
-async function online(server: TestServer, user: string, resource: string): Promise<TestClient> {
-  const c = await TestClient.login({
-    port: server.ports.c2s,
-    user,
-    password: PASSWORDS[user],
-    resource,
-    presence: false,
-  });
-  c.send("<iq type='get' id='r0'><query xmlns='jabber:iq:roster'/></iq>");
-  await c.stanza((e) => e.attrs.id === "r0");
-  c.send("<presence/>");
-  await c.stanza((e) => e.name === "presence" && e.attrs.from === c.jid);
-  return c;
-}
+const online = (server: TestServer, user: string, resource: string) =>
+  imLogin(server, user, PASSWORDS[user], resource);
 
 const presenceFrom = (from: string, type?: string) => (e: Element) =>
   e.name === "presence" && e.attrs.from === from && e.attrs.type === type;
