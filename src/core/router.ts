@@ -205,7 +205,16 @@ export class Router {
    */
   replyError(ev: StanzaEvent, error: StanzaError): void {
     const stanza = ev.stanza;
-    if (stanza.attrs.type === "error") return;
+    const type = stanza.attrs.type;
+    // Nor an iq result (§8.2.3), even a malformed one.
+    if (type === "error" || (type === "result" && stanza.name === "iq")) {
+      log.debug("not answering {name} of type {type} with {condition}", {
+        name: stanza.name,
+        type,
+        condition: error.condition,
+      });
+      return;
+    }
     const reply = errorReply(stanza, error);
     if (ev.to === undefined && ev.origin) reply.setAttr("from", undefined);
     const origin = ev.origin;

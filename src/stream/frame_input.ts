@@ -102,6 +102,10 @@ export class FrameInput {
   resetForTls(): void {
     this.#parser.reset(true);
     this.#queue.length = 0;
+    // A partial (or invalid) UTF-8 sequence injected in plaintext must not
+    // be glued onto the first decrypted bytes.
+    this.#decoder = new TextDecoder("utf-8", { fatal: true });
+    this.#undecodable = false;
   }
 
   /** Nothing more is parsed or handled. */

@@ -150,8 +150,14 @@ export class TestClient {
   }
 
   /** STARTTLS; `injected` is sent in the same plaintext write, right after `<starttls/>`. */
-  async starttls(injected = ""): Promise<void> {
-    this.send(`<starttls xmlns='${NS.tls}'/>` + injected);
+  async starttls(injected: string | Uint8Array = ""): Promise<void> {
+    const request = new TextEncoder().encode(`<starttls xmlns='${NS.tls}'/>`);
+    const extra = typeof injected === "string" ? new TextEncoder().encode(injected) : injected;
+    // One write: the injected bytes travel in the same segment as the request.
+    const bytes = new Uint8Array(request.length + extra.length);
+    bytes.set(request);
+    bytes.set(extra, request.length);
+    this.socket.write(bytes);
     await this.stanza((e) => e.name === "proceed");
     const plain = this.socket;
     plain.removeAllListeners("data");

@@ -199,6 +199,21 @@ Deno.test("plaintext sent after <starttls/> is discarded, not parsed as the secu
   }
 });
 
+Deno.test("a partial UTF-8 sequence injected after <starttls/> is not glued onto the TLS stream", async () => {
+  const server = await startTestServer();
+  try {
+    const c = await TestClient.connect({ port: server.ports.c2s });
+    await c.open();
+    // The first two bytes of "€": the decoder would keep them for the next chunk.
+    await c.starttls(new Uint8Array([0xe2, 0x82]));
+    const features = await c.open();
+    assert.ok(features.getChild("mechanisms", NS.sasl), features.toString());
+    c.close();
+  } finally {
+    await server.stop();
+  }
+});
+
 Deno.test("failed-auth throttling per IP", async () => {
   const server = await startTestServer({ auth: { perIp: { maxFailures: 2, windowSeconds: 60 } } });
   try {

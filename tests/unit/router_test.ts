@@ -90,3 +90,14 @@ Deno.test("event handlers run by priority and stop at the first true", async () 
   assert.deepEqual(calls, ["high", "mid"]);
   assert.equal(hub.fire("nothing", {}), false);
 });
+
+Deno.test("a malformed iq result is dropped, never answered with an error (RFC 6120 §8.2.3)", () => {
+  const { out, router, session } = setup();
+  router.fromClient(session, el("iq", { type: "result", to: "example.org" }));
+  router.fromClient(session, el("iq", { type: "error", to: "example.org" }));
+  assert.equal(out.length, 0);
+  // A malformed get still is answered.
+  router.fromClient(session, el("iq", { type: "get", to: "example.org" }));
+  assert.equal(out.length, 1);
+  assert.match(out[0], /bad-request/);
+});
