@@ -353,3 +353,26 @@ Deno.test("blocking: block and unblock send presence only to a contact allowed t
     await server.stop();
   }
 });
+
+Deno.test("blocking: a contact holding directed presence (no subscription) is told the user went offline", async () => {
+  const server = await startTestServer({}, USERS);
+  try {
+    const alice = await login(server, "alice", "a");
+    const carol = await login(server, "carol", "c");
+    // Directed presence (RFC 6121 §4.6): carol sees alice online without a subscription.
+    alice.send("<presence to='carol@localhost/c'><status>hi</status></presence>");
+    await carol.stanza((e) => e.name === "presence" && e.getChildText("status") === "hi");
+    await iq(
+      alice,
+      "blk",
+      `<iq type='set' id='blk'><block xmlns='${B}'><item jid='carol@localhost'/></block></iq>`,
+    );
+    const p = await carol.stanza((e) => e.name === "presence" && e.attrs.type === "unavailable");
+    assert.equal(p.attrs.from, "alice@localhost/a");
+    // Once only.
+    await carol.nothing((e) => e.name === "presence" && e.attrs.type === "unavailable", 100);
+    for (const c of [alice, carol]) c.close();
+  } finally {
+    await server.stop();
+  }
+});

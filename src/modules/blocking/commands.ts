@@ -5,13 +5,13 @@
  * of a block.
  */
 import { el, type Element } from "../../xml/element.ts";
-import { parseJid } from "../../jid.ts";
+import { type Jid, parseJid } from "../../jid.ts";
 import { StanzaError } from "../../core/errors.ts";
 import type { ModuleApi } from "../../core/module_api.ts";
 import type { StanzaEvent } from "../../core/router.ts";
 import type { Session } from "../../core/session.ts";
 import { randomId } from "../../util/random.ts";
-import type { BlockLists } from "./lists.ts";
+import { type BlockLists, isBlocked } from "./lists.ts";
 
 export const NS_BLOCKING = "urn:xmpp:blocking";
 
@@ -20,6 +20,13 @@ interface SubscriptionQuery {
   owner: string;
   contact: string;
   subscription?: "none" | "to" | "from" | "both";
+}
+
+/** The presence module's `presence/directed` event: it fills `found`. */
+interface DirectedQuery {
+  owner: string;
+  covers(jid: Jid): boolean;
+  found: { from: string; to: string }[];
 }
 
 export interface CommandContext {
@@ -108,13 +115,29 @@ export function installCommands(ctx: CommandContext): void {
     // available resource, but only a contact that was allowed to see it: a
     // stranger must not learn the user's resources this way.
     const resources = availableResources(user);
+    const sent = new Set<string>();
+    const goOffline = (from: string, to: string) => {
+      if (sent.has(from + " " + to)) return;
+      sent.add(from + " " + to);
+      const presence = el("presence", { type: "unavailable", from, to });
+      exempt.add(presence);
+      api.send(presence);
+    };
     for (const to of added) {
       if (resources.length === 0 || !await seesPresence(user, to)) continue;
-      for (const s of resources) {
-        const presence = el("presence", { type: "unavailable", from: s.fullJid, to });
-        exempt.add(presence);
-        api.send(presence);
-      }
+      for (const s of resources) goOffline(s.fullJid!, to);
+    }
+    // Those the user's resources sent directed presence to (RFC 6121 §4.6)
+    // saw them online too, subscribed or not (asked of the presence module).
+    if (resources.length > 0) {
+      const newly = new Set(added);
+      const q: DirectedQuery = {
+        owner: user,
+        covers: (jid) => isBlocked(newly, jid),
+        found: [],
+      };
+      await api.fire("presence/directed", q);
+      for (const { from, to } of q.found) goOffline(from, to);
     }
     push(user, el("block", { xmlns: NS_BLOCKING }, ...itemsOf(jids)));
     api.replyResult(ev);

@@ -9,7 +9,7 @@
  * recipient side (`presence/bare|full`: inbound processing) separately.
  */
 import { Element } from "../../xml/element.ts";
-import { parseJid } from "../../jid.ts";
+import { type Jid, parseJid } from "../../jid.ts";
 import { el } from "../../xml/element.ts";
 import type { ParleyModule } from "../../core/module_api.ts";
 import type { StanzaEvent } from "../../core/router.ts";
@@ -34,6 +34,13 @@ interface BlockQuery {
   blocked?: boolean;
 }
 
+/** The `presence/directed` event other modules fire. */
+interface DirectedQuery {
+  owner: string;
+  covers(jid: Jid): boolean;
+  found: { from: string; to: string }[];
+}
+
 export const presenceModule: ParleyModule = {
   name: "presence",
   setup(api) {
@@ -45,6 +52,18 @@ export const presenceModule: ParleyModule = {
     api.addStreamFeature((session) =>
       session.type === "c2s" ? el("sub", { xmlns: NS_PREAPPROVAL }) : undefined
     );
+
+    // Other modules (blocking) ask where `owner`'s resources sent directed
+    // presence that is still standing, among the addresses `covers` accepts.
+    api.hook("presence/directed", (q: DirectedQuery) => {
+      for (const s of api.sessions.bare(api.domain, q.owner)?.sessions.values() ?? []) {
+        for (const to of directed.get(s) ?? []) {
+          const jid = parseJid(to);
+          if (jid && q.covers(jid)) q.found.push({ from: s.fullJid!, to });
+        }
+      }
+      return true;
+    });
 
     const rosterOf = (session: Session): Roster | Promise<Roster> =>
       (session.roster as Roster | undefined) ?? store.run(session.username!, (r) => r);
