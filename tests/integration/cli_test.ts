@@ -262,6 +262,24 @@ function serve(config: string) {
   }).spawn();
   const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let log = "";
+  // One read at a time, kept across waits: a read that lost a race against a
+  // timeout still delivers its chunk later instead of dropping it.
+  let reading: Promise<ReadableStreamReadResult<string>> | undefined;
+  let ended = false;
+  /** The next chunk into `log`; false if `ms` pass first (the read stays pending). */
+  async function readFor(ms: number): Promise<boolean> {
+    reading ??= lines.read();
+    const result = await within(reading, ms);
+    if (result === undefined) return false;
+    reading = undefined;
+    if (result.done) ended = true;
+    else log += result.value;
+    return true;
+  }
+  /** Everything up to the end of stderr. */
+  async function readRest(): Promise<void> {
+    while (!ended) await readFor(60_000);
+  }
   return {
     child,
     get log() {
@@ -270,37 +288,43 @@ function serve(config: string) {
     /** Read the log until it matches `pattern` (or 15 s pass); the match, if any. */
     async waitFor(pattern: RegExp): Promise<RegExpMatchArray | null> {
       const deadline = Date.now() + 15_000;
-      while (!pattern.test(log) && Date.now() < deadline) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const timeout = new Promise<{ done: true; value: undefined }>((resolve) => {
-          timer = setTimeout(
-            () => resolve({ done: true, value: undefined }),
-            deadline - Date.now(),
-          );
-        });
-        const { value, done } = await Promise.race([lines.read(), timeout]);
-        clearTimeout(timer);
-        if (done) break;
-        log += value;
-      }
+      while (!pattern.test(log) && !ended && await readFor(deadline - Date.now()));
       return log.match(pattern);
     },
-    /** Send `signal`, then the exit code once the process ended and its log is read. */
+    /**
+     * Send `signal`, then the exit code once the process ended and its log is
+     * read; one still running 15 s later is killed and the test fails.
+     */
     async stop(signal: Deno.Signal): Promise<number> {
       child.kill(signal);
-      const readRest = (async () => {
-        for (;;) {
-          const { value, done } = await lines.read();
-          if (done) return;
-          log += value;
-        }
-      })();
-      const status = await child.status;
-      await readRest;
+      // Read while waiting: a child blocked on a full stderr pipe would never exit.
+      const rest = readRest();
+      const status = await within(child.status, 15_000);
+      if (status === undefined) child.kill("SIGKILL");
+      // Once the process is gone its stderr ends: this wait is bounded too.
+      const read = await within(rest.then(() => true), 15_000);
       await child.stdout.cancel();
+      if (status === undefined) {
+        await child.status;
+        throw new Error(`parley serve did not exit within 15 s of ${signal}; log:\n${log}`);
+      }
+      assert.ok(read, `stderr did not end after exit; log:\n${log}`);
       return status.code;
     },
   };
+}
+
+/** `promise`'s value, or undefined if `ms` pass first (the promise is left running). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(ms, 0));
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const LOCAL_LISTENERS = {
