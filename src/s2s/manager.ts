@@ -27,7 +27,10 @@ export class S2sManager implements S2sInServices {
   readonly incoming = new Set<{ close(error?: StreamError): void }>();
   /** Per "local remote" pair; piggybacked pairs share their host stream. */
   readonly #out = new Map<string, S2sOutStream>();
-  /** Pairs whose piggybacking was refused once: they get streams of their own. */
+  /**
+   * Pairs the peer refused to take on a shared stream: they get streams of their own,
+   * until that stream closes (a later attempt may piggyback again).
+   */
   readonly #ownStream = new Set<string>();
   /** Incoming streams usable for sending, per "local remote" pair (XEP-0288). */
   readonly #bidi = new Map<string, BidiRoute>();
@@ -130,12 +133,16 @@ export class S2sManager implements S2sInServices {
       onFail: (queued, kind, reason) => this.#bounce(local, queued, kind, reason),
       onClosed: () => {
         for (const [pair, s] of this.#out) if (s === created) this.#out.delete(pair);
+        this.#ownStream.delete(id);
       },
-      onPiggybackFailed: (other, queued) => {
+      onPiggybackFailed: (other, queued, refused) => {
         const pair = other + " " + remote;
         if (this.#out.get(pair) === created) this.#out.delete(pair);
         if (this.#closing) return this.#bounce(other, queued, "shutdown", "server shutting down");
-        this.#ownStream.add(pair);
+        // Only the peer's no is remembered: a shared stream that merely ended (or a db:result
+        // it never answered) says nothing about the next attempt.
+        if (refused) this.#ownStream.add(pair);
+        if (queued.length === 0) return;
         const own = this.#stream(other, remote);
         for (const stanza of queued) own.sendAs(other, stanza);
       },

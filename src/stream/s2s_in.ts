@@ -97,7 +97,11 @@ class S2sInStream {
   #pending = new Map<string, Promise<DialbackVerdict>>();
   #lastActivity = Date.now();
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Closes the stream if no domain authenticates in time (whitespace keeps only idleness away). */
+  /**
+   * Closes the stream if no domain authenticates in time (whitespace keeps only idleness
+   * away); each db:verify answered re-arms it, so a stream the peer uses only to check
+   * keys (authoritative-server role) stays while it is used.
+   */
   #authTimer: ReturnType<typeof setTimeout> | undefined;
   /** The peer sent `<bidi/>` (XEP-0288): it takes our stanzas on this stream too. */
   #bidi = false;
@@ -114,15 +118,7 @@ class S2sInStream {
   start(): void {
     this.services.incoming.add(this);
     this.#armIdle();
-    // As for clients and components (c2s.authTimeoutSeconds): a stream that never proves a
-    // domain must not hold a connection for the whole idle timeout.
-    this.#authTimer = setTimeout(() => {
-      if (this.#authenticated()) return;
-      log.info("{peer}: incoming stream not authenticated in time, closing", {
-        peer: this.#who(),
-      });
-      this.close(new StreamError("connection-timeout", "No domain authenticated in time"));
-    }, this.services.config.c2s.authTimeoutSeconds * 1000);
+    this.#armAuth();
     this.conn.start({
       onData: (chunk) => {
         this.#lastActivity = Date.now();
@@ -169,6 +165,21 @@ class S2sInStream {
 
   #authenticated(): boolean {
     return this.#saslDomain !== undefined || this.#pairs.size > 0;
+  }
+
+  /**
+   * As for clients and components (c2s.authTimeoutSeconds): a stream that never proves a
+   * domain must not hold a connection for the whole idle timeout.
+   */
+  #armAuth(): void {
+    clearTimeout(this.#authTimer);
+    this.#authTimer = setTimeout(() => {
+      if (this.#authenticated()) return;
+      log.info("{peer}: incoming stream not authenticated in time, closing", {
+        peer: this.#who(),
+      });
+      this.close(new StreamError("connection-timeout", "No domain authenticated in time"));
+    }, this.services.config.c2s.authTimeoutSeconds * 1000);
   }
 
   #armIdle(): void {
@@ -413,7 +424,7 @@ class S2sInStream {
 
   // ---- dialback (XEP-0220), receiving-server role --------------------------------
 
-  async #onDbResult(result: Element): Promise<void> {
+  #onDbResult(result: Element): void {
     if (result.attrs.type !== undefined) return; // results of our own requests go on outgoing streams
     const from = prepDomain(result.attrs.from ?? "");
     const to = prepDomain(result.attrs.to ?? "");
@@ -446,10 +457,20 @@ class S2sInStream {
     if (!this.#dialbackAllowed()) {
       return reply("error", dbError("cancel", "not-allowed"));
     }
+    // Detached: asking the authoritative server may take up to s2s.connectTimeoutSeconds,
+    // and the stream's other traffic (stanzas of domains already proven, db:verify) must
+    // not wait behind it. Errors from here on only close the stream.
+    void this.#checkDialback(pair, from, to, result.text()).catch((err) => this.#onError(err));
+  }
+
+  /** Receiving-server role (XEP-0220 §2.1.2): the verdict of `from`'s server, then the answer. */
+  async #checkDialback(pair: string, from: string, to: string, key: string): Promise<void> {
+    const reply = (type: string, error?: Element) =>
+      this.conn.write(serialize(el("db:result", { from: to, to: from, type }, error)));
     let pending = this.#pending.get(pair);
     const first = pending === undefined;
     if (pending === undefined) {
-      pending = this.services.verifyDialback(to, from, this.#streamId, result.text())
+      pending = this.services.verifyDialback(to, from, this.#streamId, key)
         .catch(() => "error" as const);
       this.#pending.set(pair, pending);
     }
@@ -495,6 +516,9 @@ class S2sInStream {
     }
     const ok = this.services.keys.verify(from, to, id, verify.text());
     this.conn.write(serialize(el("db:verify", { ...attrs, type: ok ? "valid" : "invalid" })));
+    // A peer may keep this stream only for checking keys: while it does, the authentication
+    // deadline must not cut it off with a request in flight.
+    if (!this.#authenticated()) this.#armAuth();
   }
 
   // ---- closing --------------------------------------------------------------------

@@ -26,6 +26,7 @@ import {
   NS_BIDI_FEATURE,
   NS_DIALBACK,
   NS_DIALBACK_FEATURE,
+  replyVersion,
   streamHeader,
 } from "../s2s/common.ts";
 import type { Router } from "../core/router.ts";
@@ -93,16 +94,19 @@ export interface S2sOutEvents {
   onClosed(): void;
   /**
    * A domain that was joining this stream (`piggyback`) will not be
-   * carried by it (refused, or the stream ended first): its queued
-   * stanzas need another way.
+   * carried by it: its queued stanzas need another way. `refused`: the
+   * peer answered its db:result with invalid or error; otherwise the stream
+   * ended first or the peer did not answer in time.
    */
-  onPiggybackFailed(local: string, queued: Element[]): void;
+  onPiggybackFailed(local: string, queued: Element[], refused: boolean): void;
 }
 
 /** Another hosted domain on this stream: verified, or still waiting (with its stanzas). */
 interface Piggyback {
   valid: boolean;
   queue: Element[];
+  /** While waiting: gives up after s2s.connectTimeoutSeconds without an answer. */
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 export class S2sOutStream {
@@ -169,7 +173,7 @@ export class S2sOutStream {
     if (local === this.local || this.#closed) return this.send(stanza);
     const extra = this.#extra.get(local);
     // Never sent under a domain the peer was not asked about: it needs a stream of its own.
-    if (!extra) return this.events.onPiggybackFailed(local, [stanza]);
+    if (!extra) return this.events.onPiggybackFailed(local, [stanza], false);
     if (!extra.valid) return void extra.queue.push(stanza);
     this.#lastActivity = Date.now();
     this.#conn!.write(serialize(stanza));
@@ -198,7 +202,21 @@ export class S2sOutStream {
   piggyback(local: string): boolean {
     if (local === this.local || this.#extra.has(local)) return true;
     if (!this.canPiggyback) return false;
-    this.#extra.set(local, { valid: false, queue: [] });
+    const extra: Piggyback = { valid: false, queue: [] };
+    // The stream's own traffic keeps it open: without a deadline of its own, a db:result
+    // the peer never answers would hold this domain's stanzas forever.
+    const seconds = this.services.config.s2s.connectTimeoutSeconds;
+    extra.timer = setTimeout(() => {
+      if (this.#extra.get(local) !== extra || extra.valid) return;
+      log.info("{extra} → {remote}: no answer on {local}'s stream in {seconds} s, going alone", {
+        ...this.#names(),
+        extra: local,
+        seconds,
+      });
+      this.#extra.delete(local);
+      this.events.onPiggybackFailed(local, extra.queue, false);
+    }, seconds * 1000);
+    this.#extra.set(local, extra);
     const key = this.services.keys.generate(this.remote, local, this.#streamId ?? "");
     this.#lastActivity = Date.now();
     this.#conn!.write(serialize(el("db:result", { from: local, to: this.remote }, key)));
@@ -348,9 +366,10 @@ export class S2sOutStream {
       case "open":
         this.#streamId = frame.attrs.id;
         this.#peerDialback = frame.attrs["xmlns:db"] === NS_DIALBACK;
-        if (frame.attrs.version === undefined) {
-          // A pre-1.0 server sends no features (so no STARTTLS either): the policy
-          // decides whether this unencrypted stream may be used, then dialback.
+        // Pre-1.0 (no version, or one below 1.0, read as for our reply header: RFC 6120
+        // §4.7.5): such a server sends no features (so no STARTTLS either): the policy
+        // decides whether this unencrypted stream may be used, then dialback.
+        if (replyVersion(frame.attrs.version) !== "1.0") {
           this.#features = el("stream:features");
           this.#checkSecurity();
           this.#allowVerify();
@@ -591,6 +610,7 @@ export class S2sOutStream {
 
   #onPiggybackResult(local: string, extra: Piggyback, result: Element): void {
     if (extra.valid) return;
+    clearTimeout(extra.timer);
     if (result.attrs.type === "valid") {
       extra.valid = true;
       log.info("{extra} → {remote}: authenticated by dialback on {local}'s stream", {
@@ -607,7 +627,7 @@ export class S2sOutStream {
       type: result.attrs.type ?? "?",
     });
     this.#extra.delete(local);
-    this.events.onPiggybackFailed(local, extra.queue);
+    this.events.onPiggybackFailed(local, extra.queue, true);
   }
 
   #becomeReady(): void {
@@ -688,7 +708,8 @@ export class S2sOutStream {
     this.events.onClosed();
     // Domains still waiting to join: their stanzas were never sent.
     for (const [local, extra] of this.#extra) {
-      if (!extra.valid) this.events.onPiggybackFailed(local, extra.queue);
+      clearTimeout(extra.timer);
+      if (!extra.valid) this.events.onPiggybackFailed(local, extra.queue, false);
     }
     this.#extra.clear();
   }

@@ -193,12 +193,16 @@ export class S2sPeer {
 
 /**
  * A scripted remote server that Parley's outgoing streams connect to (in
- * the clear, so the test sees every byte): `script` answers each chunk.
+ * the clear, so the test sees every byte): `script` answers what arrives,
+ * given in whole top-level pieces (the stream header, complete elements,
+ * the close tag), however TCP split them.
  */
 export class FakeS2sServer {
   readonly sockets: net.Socket[] = [];
   /** Everything Parley sent, on every connection. */
   received = "";
+  /** What Parley sent on each connection. */
+  readonly receivedOn = new Map<net.Socket, string>();
   #waiters: (() => void)[] = [];
 
   private constructor(
@@ -224,11 +228,22 @@ export class FakeS2sServer {
 
   #accept(socket: net.Socket): void {
     this.sockets.push(socket);
+    this.receivedOn.set(socket, "");
     socket.on("error", () => {});
+    const decoder = new TextDecoder();
+    // Text not yet given to the script: an element still incomplete at the end of a chunk.
+    let pending = "";
     socket.on("data", (d: Uint8Array) => {
-      const text = new TextDecoder().decode(d);
+      const text = decoder.decode(d, { stream: true });
       this.received += text;
-      this.script(text, socket);
+      this.receivedOn.set(socket, this.receivedOn.get(socket) + text);
+      pending += text;
+      const end = completeUpTo(pending);
+      if (end > 0) {
+        const whole = pending.slice(0, end);
+        pending = pending.slice(end);
+        this.script(whole, socket);
+      }
       for (const w of this.#waiters.splice(0)) w();
     });
   }
@@ -252,6 +267,46 @@ export class FakeS2sServer {
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise((r) => this.server.close(r));
+  }
+}
+
+/**
+ * How much of `text` is whole top-level pieces: a stream header or close
+ * tag, an XML declaration, or an element with all its children. Only tags
+ * are followed (quoted attribute values may hold `>`); `<` never appears
+ * unescaped in text.
+ */
+export function completeUpTo(text: string): number {
+  let depth = 0;
+  let end = 0;
+  let i = 0;
+  while (true) {
+    const open = text.indexOf("<", i);
+    if (open < 0) return depth === 0 ? text.length : end;
+    let close = -1;
+    let quote = "";
+    for (let j = open + 1; j < text.length; j++) {
+      const c = text[j];
+      if (quote) {
+        if (c === quote) quote = "";
+      } else if (c === "'" || c === '"') quote = c;
+      else if (c === ">") {
+        close = j;
+        break;
+      }
+    }
+    if (close < 0) return end;
+    const tag = text.slice(open, close + 1);
+    i = close + 1;
+    if (tag.startsWith("<?") || /^<\/?stream:stream[\s>]/.test(tag)) {
+      // Declarations and the stream's own tags stand alone, outside any element.
+      if (depth === 0) end = i;
+    } else if (tag.startsWith("</")) {
+      depth--;
+      if (depth === 0) end = i;
+    } else if (tag.endsWith("/>")) {
+      if (depth === 0) end = i;
+    } else depth++;
   }
 }
 

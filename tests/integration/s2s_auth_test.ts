@@ -139,6 +139,26 @@ Deno.test("s2s out: with encryption not required, a pre-1.0 peer gets dialback, 
   }
 });
 
+Deno.test("s2s out: a peer whose header says version 0.9 is pre-1.0: no features awaited", async () => {
+  const b = await startTestServer({ hosts: ["b.test"], s2s: { requireEncryption: false } });
+  const fake = await FakeS2sServer.start((text, s) => {
+    if (text.includes("<stream:stream")) s.write(fakeHeader("old.test", "s9", "0.9"));
+    if (text.includes("<db:result")) {
+      s.write(`<db:result from='old.test' to='b.test' type='valid'/>`);
+    }
+  });
+  b.config.s2s.hosts["old.test"] = fake.route;
+  const bob = await login(b, "bob", "builder", "b.test");
+  try {
+    bob.send(`<message to='x@old.test' id='o9'><body>hi</body></message>`);
+    await fake.until((r) => r.includes("id='o9'"));
+  } finally {
+    bob.close();
+    await fake.close();
+    await b.stop();
+  }
+});
+
 Deno.test("s2s out: a certificate refused by requireValidCertificates logs a certificate remedy", async () => {
   const [a, b] = await pair({ s2s: { requireValidCertificates: true } });
   const alice = await login(a, "alice", "wonderland", "a.test");
@@ -223,24 +243,108 @@ Deno.test("s2s: a db:verify the authoritative server never answers ends in a dia
   }
 });
 
+/**
+ * A fake authoritative server for any domain routed to it (pre-1.0, in the
+ * clear): it takes Parley's own db:result at once and answers each
+ * db:verify with valid, those for a domain in `hold` only at `release()`.
+ */
+async function authoritative(hold: string[]) {
+  const held: (() => void)[] = [];
+  const fake = await FakeS2sServer.start((text, s) => {
+    const to = /<stream:stream [^>]*\bto='([^']+)'/.exec(text)?.[1];
+    if (to) s.write(fakeHeader(to, "auth-" + to, null));
+    for (const [, from, to] of text.matchAll(/<db:result from='([^']+)' to='([^']+)'/g)) {
+      s.write(`<db:result from='${to}' to='${from}' type='valid'/>`);
+    }
+    for (const m of text.matchAll(/<db:verify from='([^']+)' to='([^']+)' id='([^']+)'/g)) {
+      const [, from, to, id] = m;
+      const answer = () =>
+        s.write(`<db:verify from='${to}' to='${from}' id='${id}' type='valid'/>`);
+      if (hold.includes(to)) held.push(answer);
+      else answer();
+    }
+  });
+  return { fake, release: () => held.splice(0).forEach((answer) => answer()) };
+}
+
 Deno.test("s2s in: a repeated db:result is answered again, pending or verified", async () => {
-  const [a, b] = await pair();
-  const peer = await S2sPeer.connect(b.ports.s2s, "a.test", "b.test");
+  const b = await startTestServer({ hosts: ["b.test"], s2s: { requireEncryption: false } });
+  const auth = await authoritative(["slow.test"]);
+  b.config.s2s.hosts["slow.test"] = auth.fake.route;
+  const peer = await S2sPeer.connect(b.ports.s2s, "slow.test", "b.test");
   try {
-    const key = a.s2s!.manager.keys.generate("b.test", "a.test", peer.streamId!);
-    const request = `<db:result from='a.test' to='b.test'>${key}</db:result>`;
-    // Twice before any answer (the first is still being verified), once after.
-    peer.send(request + request);
+    const request = `<db:result from='slow.test' to='b.test'>${"k".repeat(64)}</db:result>`;
+    peer.send(request);
+    await auth.fake.until((r) => r.includes("<db:verify"));
+    // slow.test's server holds its answer: the repeat arrives while the first is pending.
+    // b.test answers a db:verify sent after it at once (it is authoritative for its own
+    // keys), which shows it has read the repeat.
+    peer.send(request + `<db:verify from='slow.test' to='b.test' id='probe'>0</db:verify>`);
+    await peer.element((e) => e.name === "verify" && e.attrs.id === "probe");
+    await peer.nothing(dbAnswer, 0);
+    auth.release();
     for (let i = 0; i < 2; i++) {
       const r = await peer.element(dbAnswer);
       assert.equal(r.attrs.type, "valid");
     }
+    // Both were settled by one question to slow.test's server.
+    assert.equal(auth.fake.received.split("<db:verify").length - 1, 1);
     peer.send(request);
     const again = await peer.element(dbAnswer);
     assert.equal(again.attrs.type, "valid");
   } finally {
     peer.close();
-    await a.stop();
+    await auth.fake.close();
+    await b.stop();
+  }
+});
+
+Deno.test("s2s in: stanzas on a stream go on while another domain's db:result is being checked", async () => {
+  const b = await startTestServer({ hosts: ["b.test"], s2s: { requireEncryption: false } });
+  const auth = await authoritative(["slow.test"]);
+  b.config.s2s.hosts["fast.test"] = auth.fake.route;
+  b.config.s2s.hosts["slow.test"] = auth.fake.route;
+  const bob = await login(b, "bob", "builder", "b.test");
+  const peer = await S2sPeer.connect(b.ports.s2s, "fast.test", "b.test");
+  try {
+    await peer.dialback(() => "k".repeat(64));
+    // slow.test joins the stream; its server keeps b.test waiting for the verdict.
+    peer.send(`<db:result from='slow.test' to='b.test'>${"k".repeat(64)}</db:result>`);
+    await auth.fake.until((r) => r.includes("<db:verify from='b.test' to='slow.test'"));
+    peer.send(`<message from='x@fast.test' to='bob@b.test/r' id='during'><body>1</body></message>`);
+    const got = await bob.stanza((e) => e.attrs.id === "during");
+    assert.equal(got.attrs.from, "x@fast.test");
+    await peer.nothing(dbAnswer, 0);
+    auth.release();
+    const answer = await peer.element(dbAnswer);
+    assert.deepEqual([answer.attrs.to, answer.attrs.type], ["slow.test", "valid"]);
+  } finally {
+    peer.close();
+    bob.close();
+    await auth.fake.close();
+    await b.stop();
+  }
+});
+
+Deno.test("s2s in: a stream used only for db:verify stays open while it is used", async () => {
+  const b = await startTestServer({ hosts: ["b.test"], c2s: { authTimeoutSeconds: 1.5 } });
+  const peer = await S2sPeer.connect(b.ports.s2s, "a.test", "b.test");
+  try {
+    // a.test's server checks keys here (authoritative-server role) and never authenticates
+    // a domain of its own: over longer than the authentication deadline, every request
+    // is still answered.
+    for (let i = 0; i < 4; i++) {
+      const id = `v${i}`;
+      const key = b.s2s!.manager.keys.generate("a.test", "b.test", id);
+      peer.send(`<db:verify from='a.test' to='b.test' id='${id}'>${key}</db:verify>`);
+      const answer = await peer.element((e) => e.name === "verify" && e.attrs.id === id);
+      assert.equal(answer.attrs.type, "valid");
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    // Left unused, it is closed like any stream that authenticates nothing.
+    assert.equal(await peer.streamError(), "connection-timeout");
+  } finally {
+    peer.close();
     await b.stop();
   }
 });

@@ -406,3 +406,112 @@ Deno.test("s2s: a domain refused on a shared stream gets a stream of its own", a
     await a.stop();
   }
 });
+
+Deno.test("s2s: a domain whose db:result goes unanswered on a shared stream gets a stream of its own", async () => {
+  const a = await startTestServer({
+    hosts: ["a.test", "a2.test"],
+    s2s: { requireEncryption: false, connectTimeoutSeconds: 1 },
+  });
+  // Accepts each domain's key, but never answers a2.test's on the first connection.
+  let first: unknown;
+  const fake = await FakeS2sServer.start((text, s) => {
+    first ??= s;
+    if (text.includes("<stream:stream")) s.write(fakeHeader("fb.test", "f1", null));
+    for (const [, from] of text.matchAll(/<db:result from='([^']+)'/g)) {
+      if (from === "a2.test" && s === first) continue;
+      s.write(`<db:result from='fb.test' to='${from}' type='valid'/>`);
+    }
+  });
+  a.config.s2s.hosts["fb.test"] = fake.route;
+  const alice = await login(a, "alice", "wonderland", "a.test");
+  const alice2 = await login(a, "alice", "wonderland", "a2.test");
+  try {
+    alice.send(`<message to='x@fb.test' id='u1'><body>1</body></message>`);
+    await fake.until((r) => r.includes("id='u1'"));
+    alice2.send(`<message to='x@fb.test' id='u2'><body>2</body></message>`);
+    // After s2s.connectTimeoutSeconds without an answer, a2.test connects on its own.
+    await fake.until((r) => r.includes("id='u2'"));
+    assert.equal(fake.sockets.length, 2);
+    const [shared, own] = fake.sockets.map((s) => fake.receivedOn.get(s)!);
+    assert.ok(own.includes("id='u2'"), own);
+    assert.ok(!shared.includes("id='u2'"), shared);
+    // The shared stream still carries a.test's stanzas.
+    alice.send(`<message to='x@fb.test' id='u3'><body>3</body></message>`);
+    await fake.until(() => fake.receivedOn.get(fake.sockets[0])!.includes("id='u3'"));
+  } finally {
+    alice.close();
+    alice2.close();
+    await fake.close();
+    await a.stop();
+  }
+});
+
+Deno.test("s2s: once a refused domain's own stream closes, it may join the shared stream again", async () => {
+  const a = await startTestServer({
+    hosts: ["a.test", "a2.test"],
+    s2s: { requireEncryption: false },
+  });
+  // Refuses a2.test on the first connection once, then accepts every key.
+  let first: unknown;
+  let refused = false;
+  const fake = await FakeS2sServer.start((text, s) => {
+    first ??= s;
+    if (text.includes("<stream:stream")) s.write(fakeHeader("fb.test", "f1", null));
+    for (const [, from] of text.matchAll(/<db:result from='([^']+)'/g)) {
+      const refuse = from === "a2.test" && s === first && !refused;
+      if (refuse) refused = true;
+      s.write(`<db:result from='fb.test' to='${from}' type='${refuse ? "invalid" : "valid"}'/>`);
+    }
+  });
+  a.config.s2s.hosts["fb.test"] = fake.route;
+  const alice = await login(a, "alice", "wonderland", "a.test");
+  const alice2 = await login(a, "alice", "wonderland", "a2.test");
+  const on = (i: number) => fake.receivedOn.get(fake.sockets[i]) ?? "";
+  try {
+    alice.send(`<message to='x@fb.test' id='r1'><body>1</body></message>`);
+    await fake.until((r) => r.includes("id='r1'"));
+    alice2.send(`<message to='x@fb.test' id='r2'><body>2</body></message>`);
+    await fake.until((r) => r.includes("id='r2'"));
+    assert.equal(fake.sockets.length, 2);
+    assert.ok(on(1).includes("id='r2'"), on(1));
+    // The peer ends a2.test's own stream; Parley's closing tag says it is forgotten.
+    fake.sockets[1].write("</stream:stream>");
+    await fake.until(() => on(1).includes("</stream:stream>"));
+    alice2.send(`<message to='x@fb.test' id='r3'><body>3</body></message>`);
+    await fake.until((r) => r.includes("id='r3'"));
+    // No third connection: a2.test asked again on the shared stream and was taken.
+    assert.equal(fake.sockets.length, 2);
+    assert.ok(on(0).includes("id='r3'"), on(0));
+    assert.equal(on(0).split("<db:result from='a2.test'").length - 1, 2);
+  } finally {
+    alice.close();
+    alice2.close();
+    await fake.close();
+    await a.stop();
+  }
+});
+
+Deno.test("s2s: the fake remote server answers an element that TCP split in two", async () => {
+  const fake = await FakeS2sServer.start((text, s) => {
+    if (text.includes("<db:result from='x.test'")) s.write("<answered/>");
+  });
+  const [host, port] = fake.route.split(":");
+  const socket = net.connect({ host, port: Number(port) });
+  let answer = "";
+  socket.on("data", (d) => answer += d);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", () => resolve());
+      socket.once("error", reject);
+    });
+    socket.write("<db:res");
+    await fake.until((r) => r === "<db:res");
+    socket.write("ult from='x.test' to='y.test'>k</db:result>");
+    await fake.until((r) => r.endsWith("</db:result>"));
+    for (let i = 0; i < 500 && answer === ""; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(answer, "<answered/>");
+  } finally {
+    socket.destroy();
+    await fake.close();
+  }
+});
