@@ -20,7 +20,13 @@ import { type Connection, SocketConnection, tlsStateOf } from "../net/connection
 import type { SecureContexts } from "../net/secure_contexts.ts";
 import type { TrustAnchors } from "../s2s/cert_verify.ts";
 import type { DialbackKeys } from "../s2s/dialback_key.ts";
-import { resolveTargets, type Target } from "../s2s/resolve.ts";
+import {
+  connectionAttempts,
+  type Resolver,
+  resolveTargets,
+  systemResolver,
+  type Target,
+} from "../s2s/resolve.ts";
 import {
   NS_BIDI,
   NS_BIDI_FEATURE,
@@ -49,7 +55,29 @@ export interface S2sOutServices {
   keys: DialbackKeys;
   /** Where the peer's stanzas go when this stream is bidirectional (XEP-0288). */
   router: Router;
+  /** Test hooks for connecting: unset in production. */
+  connect?: S2sConnectHooks;
 }
+
+export interface S2sConnectHooks {
+  /** DNS (SRV and A/AAAA) instead of the system's: tests send no query off the machine. */
+  resolver?: Resolver;
+  /** Per-address attempt limit instead of `ATTEMPT_TIMEOUT_MS`. */
+  attemptTimeoutMs?: number;
+  /** The draw for RFC 2782 weighted ordering, in [0, 1). */
+  random?: () => number;
+}
+
+/**
+ * How long one address may take to accept TCP (and, for direct TLS, finish
+ * the handshake) and then answer our stream header, before the next address
+ * or SRV target is tried (RFC 6120 §3.2.1). Without it a host that accepts
+ * TCP and then hangs would use all of s2s.connectTimeoutSeconds, and later
+ * targets would never be tried. A few seconds is ample for a working server
+ * across the world; the last candidate gets whatever remains of
+ * s2s.connectTimeoutSeconds, since there is nothing left to move on to.
+ */
+const ATTEMPT_TIMEOUT_MS = 5000;
 
 /**
  * Why a stream could not be made: decides the bounce condition (timeout and
@@ -131,6 +159,14 @@ export class S2sOutStream {
   #verifyQueue: Element[] = [];
   #verifies = new Map<string, (v: DialbackVerdict) => void>();
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** What was tried and how it failed, for the log line if nothing works. */
+  #tried: string[] = [];
+  /** The address being tried now, for that log line. */
+  #trying: string | undefined;
+  /** While an address is being tried: ends that attempt (see #attempt). */
+  #abortAttempt: (() => void) | undefined;
+  /** Connected, waiting for the peer's first data: called with it (or with why not). */
+  #pendingAnswer: ((err?: Error) => void) | undefined;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #lastActivity = Date.now();
   /** Hosted domains besides `local` that asked to send on this stream. */
@@ -153,10 +189,11 @@ export class S2sOutStream {
 
   start(): void {
     const seconds = this.services.config.s2s.connectTimeoutSeconds;
-    this.#connectTimer = setTimeout(
-      () => this.#fail("timeout", `no authenticated stream within ${seconds} s`),
-      seconds * 1000,
-    );
+    this.#connectTimer = setTimeout(() => {
+      const all = [...this.#tried, ...this.#trying ? [`${this.#trying}: no answer yet`] : []];
+      const tried = all.length ? ` (tried ${all.join("; ")})` : "";
+      this.#fail("timeout", `no authenticated stream within ${seconds} s${tried}`);
+    }, seconds * 1000);
     this.#connect().catch((err) => this.#failWith(err, "connect"));
   }
 
@@ -265,37 +302,106 @@ export class S2sOutStream {
   // ---- connecting ------------------------------------------------------------------
 
   async #connect(): Promise<void> {
-    const targets = await resolveTargets(this.remote, this.services.config.s2s.hosts);
+    const hooks = this.services.connect ?? {};
+    const resolver = hooks.resolver ?? systemResolver;
+    const deadline = Date.now() + this.services.config.s2s.connectTimeoutSeconds * 1000;
+    const perAttempt = hooks.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS;
+    const targets = await resolveTargets(
+      this.remote,
+      this.services.config.s2s.hosts,
+      resolver.srv,
+      hooks.random,
+    );
     if (targets.length === 0) {
       throw new NegotiationError(
         "dns",
         `DNS says ${this.remote} offers no XMPP server-to-server service`,
       );
     }
-    const errors: string[] = [];
+    const errors = this.#tried;
     const kinds = new Set<FailureKind>();
-    for (const target of targets) {
+    for await (const attempt of connectionAttempts(targets, resolver.addresses)) {
       if (this.#closed) return;
+      const { target } = attempt;
+      const where = `${target.directTls ? "tls://" : ""}${target.host}:${target.port}`;
+      if ("error" in attempt) {
+        errors.push(`${where}: ${attempt.error.message}`);
+        const code = (attempt.error as { code?: string }).code ?? "";
+        kinds.add(DNS_ERRORS.has(code) || !code ? "dns" : "connect");
+        continue;
+      }
+      const label = attempt.address === target.host ? where : `${where} (${attempt.address})`;
+      const left = deadline - Date.now();
+      if (left <= 0) return; // the stream's own timer is about to report the timeout
+      const ms = attempt.last ? left : Math.min(perAttempt, left);
+      this.#trying = label;
       try {
-        const conn = await this.#open(target);
-        if (this.#closed) {
-          conn.close();
-          return;
-        }
-        this.#attach(conn);
+        await this.#attempt(target, attempt.address, ms);
         return;
       } catch (err) {
-        errors.push(`${target.host}:${target.port}: ${(err as Error).message}`);
+        this.#trying = undefined;
+        if (this.#closed) return;
+        errors.push(`${label}: ${(err as Error).message}`);
         kinds.add(err instanceof NegotiationError ? err.kind : "connect");
+        log.debug("{local} → {remote}: {label} failed: {error}", {
+          ...this.#names(),
+          label,
+          error: (err as Error).message,
+        });
       }
     }
-    // The most telling cause: a TLS failure means it was reachable; DNS only if all were.
-    const kind = kinds.has("tls") ? "tls" : kinds.has("connect") ? "connect" : "dns";
-    throw new NegotiationError(kind, `cannot connect (${errors.join("; ")})`);
+    // The most telling cause: a TLS failure, a silent host or one that hung up means it was
+    // reachable; DNS only if nothing resolved.
+    const kind = FAILURE_PRECEDENCE.find((k) => kinds.has(k)) ?? "connect";
+    throw new NegotiationError(kind, `cannot connect (tried ${errors.join("; ")})`);
   }
 
-  #open(target: Target): Promise<Connection> {
+  /**
+   * Connect to one address of `target` and send our stream header; done when
+   * the peer answers with any data (its header), within `ms`. Until then a
+   * failure or silence only ends this attempt: the connection is dropped and
+   * the stream is as before, ready for the next address.
+   */
+  #attempt(target: Target, address: string, ms: number): Promise<void> {
     return new Promise((resolve, reject) => {
+      let conn: Connection | undefined;
+      let settled = false;
+      const end = (err?: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.#abortAttempt = undefined;
+        this.#pendingAnswer = undefined;
+        if (!err) return resolve();
+        // Forget this connection before closing it: its close callback then finds it stale.
+        if (conn && this.#conn === conn) {
+          this.#conn = undefined;
+          this.#input?.stop();
+          this.#input = undefined;
+        }
+        conn?.close();
+        opening.cancel();
+        reject(err);
+      };
+      const timer = setTimeout(
+        () => end(new NegotiationError("timeout", `no answer within ${formatSeconds(ms)}`)),
+        ms,
+      );
+      this.#abortAttempt = () => end(new NegotiationError("shutdown", "stream closed"));
+      const opening = this.#open(target, address);
+      opening.promise.then((opened) => {
+        if (settled) return opened.close();
+        conn = opened;
+        this.#pendingAnswer = end;
+        this.#attach(opened);
+      }, (err) => end(err as Error));
+    });
+  }
+
+  #open(target: Target, address: string): { promise: Promise<Connection>; cancel(): void } {
+    let socket: net.Socket | undefined;
+    let opened = false;
+    const promise = new Promise<Connection>((resolve, reject) => {
       let connected = false;
       const onError = (err: Error) => {
         const code = (err as { code?: string }).code ?? "";
@@ -304,8 +410,8 @@ export class S2sOutStream {
       };
       if (target.directTls) {
         const cert = this.services.tls.certFor(this.local);
-        const socket = tls.connect({
-          host: target.host,
+        const secure = tls.connect({
+          host: address,
           port: target.port,
           servername: this.remote,
           ALPNProtocols: ["xmpp-server"],
@@ -313,21 +419,33 @@ export class S2sOutStream {
           cert: cert.certPem,
           key: cert.keyPem,
         });
-        socket.once("error", onError);
-        socket.once("connect", () => connected = true);
-        socket.once("secureConnect", () => {
-          socket.off("error", onError);
-          resolve(new SocketConnection(socket, tlsStateOf(socket)));
+        socket = secure;
+        secure.once("error", onError);
+        secure.once("connect", () => connected = true);
+        secure.once("secureConnect", () => {
+          secure.off("error", onError);
+          opened = true;
+          resolve(new SocketConnection(secure, tlsStateOf(secure)));
         });
       } else {
-        const socket = net.connect({ host: target.host, port: target.port });
-        socket.once("error", onError);
-        socket.once("connect", () => {
-          socket.off("error", onError);
-          resolve(new SocketConnection(socket));
+        const plain = net.connect({ host: address, port: target.port });
+        socket = plain;
+        plain.once("error", onError);
+        plain.once("connect", () => {
+          plain.off("error", onError);
+          opened = true;
+          resolve(new SocketConnection(plain));
         });
       }
     });
+    // Given up before it connected (or finished the TLS handshake): no socket may linger.
+    // Once open, the Connection owns the socket.
+    return {
+      promise,
+      cancel: () => {
+        if (!opened) socket?.destroy();
+      },
+    };
   }
 
   #attach(conn: Connection): void {
@@ -340,10 +458,19 @@ export class S2sOutStream {
     );
     conn.start({
       onData: (chunk) => {
+        if (this.#conn !== conn) return;
         this.#lastActivity = Date.now();
+        // The peer answered: this address is the one (see #attempt).
+        this.#pendingAnswer?.();
         this.#input!.push(chunk);
       },
       onClose: (error) => {
+        if (this.#conn !== conn) return; // an attempt given up (see #attempt)
+        if (this.#pendingAnswer) {
+          return this.#pendingAnswer(
+            new NegotiationError("closed", error?.message ?? "closed without answering"),
+          );
+        }
         if (!this.#ready) {
           this.#fail(
             this.#tlsStarting ? "tls" : "closed",
@@ -702,6 +829,7 @@ export class S2sOutStream {
     this.#closed = true;
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#idleTimer);
+    this.#abortAttempt?.();
     this.#input?.stop();
     for (const waiter of this.#verifies.values()) waiter("error");
     this.#verifies.clear();
@@ -713,6 +841,13 @@ export class S2sOutStream {
     }
     this.#extra.clear();
   }
+}
+
+/** Which failure the log and bounce report when every attempt failed differently. */
+const FAILURE_PRECEDENCE: FailureKind[] = ["tls", "timeout", "closed", "connect", "dns"];
+
+function formatSeconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
 }
 
 /** Error codes of a failed name lookup (node:net). */
