@@ -457,6 +457,12 @@ class S2sInStream {
     if (!this.#dialbackAllowed()) {
       return reply("error", dbError("cancel", "not-allowed"));
     }
+    // Each distinct pending check may open an outgoing stream (DNS + TCP) to a domain the
+    // peer names, before it has proven anything: cap them per stream; a repeat of a pending
+    // pair joins its check and costs nothing.
+    if (!this.#pending.has(pair) && this.#pending.size >= MAX_PENDING_DIALBACK) {
+      return reply("error", dbError("wait", "resource-constraint"));
+    }
     // Detached: asking the authoritative server may take up to s2s.connectTimeoutSeconds,
     // and the stream's other traffic (stanzas of domains already proven, db:verify) must
     // not wait behind it. Errors from here on only close the stream.
@@ -544,6 +550,12 @@ class S2sInStream {
     this.services.removeBidiRoutes(this);
   }
 }
+
+/**
+ * Distinct db:result checks one incoming stream may have in flight at once. A real server
+ * adds its domains a few at a time; more waits (XEP-0220 error result, type wait).
+ */
+const MAX_PENDING_DIALBACK = 8;
 
 function dbError(type: string, condition: string): Element {
   return el("error", { type }, el(condition, { xmlns: NS.stanzas }));

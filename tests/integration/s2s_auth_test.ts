@@ -326,6 +326,56 @@ Deno.test("s2s in: stanzas on a stream go on while another domain's db:result is
   }
 });
 
+Deno.test("s2s in: one stream has at most 8 distinct db:result checks pending; more get a wait error", async () => {
+  const b = await startTestServer({ hosts: ["b.test"], s2s: { requireEncryption: false } });
+  const names = Array.from({ length: 10 }, (_, i) => `x${i}.test`);
+  const auth = await authoritative(names);
+  for (const name of names) b.config.s2s.hosts[name] = auth.fake.route;
+  const peer = await S2sPeer.connect(b.ports.s2s, "x0.test", "b.test");
+  try {
+    peer.send(
+      names.map((n) => `<db:result from='${n}' to='b.test'>${"k".repeat(64)}</db:result>`)
+        .join(""),
+    );
+    // The two beyond the cap are answered at once, with no stream opened for them.
+    for (const n of names.slice(8)) {
+      const r = await peer.element((e) => dbAnswer(e) && e.attrs.to === n);
+      assert.equal(r.attrs.type, "error");
+      const error = r.findChild("error");
+      assert.equal(error?.attrs.type, "wait");
+      assert.ok(error?.getChild("resource-constraint", NS.stanzas));
+    }
+    await auth.fake.until((r) => r.split("<db:verify").length - 1 === 8);
+    assert.ok(!/to='x[89]\.test'/.test(auth.fake.received));
+    // A repeat of a pending pair joins its check rather than being refused.
+    // (b.test answers the db:verify after it at once, which shows it has read the repeat.)
+    peer.send(
+      `<db:result from='x0.test' to='b.test'>${"k".repeat(64)}</db:result>` +
+        `<db:verify from='x0.test' to='b.test' id='probe'>0</db:verify>`,
+    );
+    await peer.element((e) => e.name === "verify" && e.attrs.id === "probe");
+    await peer.nothing(dbAnswer, 0);
+    auth.release();
+    const valid = new Set<string>();
+    for (let i = 0; i < 9; i++) {
+      const r = await peer.element(dbAnswer);
+      assert.equal(r.attrs.type, "valid");
+      valid.add(r.attrs.to);
+    }
+    assert.equal(valid.size, 8);
+    // Settled checks free their places.
+    peer.send(`<db:result from='x9.test' to='b.test'>${"k".repeat(64)}</db:result>`);
+    await auth.fake.until((r) => r.includes("<db:verify from='b.test' to='x9.test'"));
+    auth.release();
+    const last = await peer.element((e) => dbAnswer(e) && e.attrs.to === "x9.test");
+    assert.equal(last.attrs.type, "valid");
+  } finally {
+    peer.close();
+    await auth.fake.close();
+    await b.stop();
+  }
+});
+
 Deno.test("s2s in: a stream used only for db:verify stays open while it is used", async () => {
   const b = await startTestServer({ hosts: ["b.test"], c2s: { authTimeoutSeconds: 1.5 } });
   const peer = await S2sPeer.connect(b.ports.s2s, "a.test", "b.test");
