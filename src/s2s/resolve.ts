@@ -118,17 +118,24 @@ export type Attempt =
  * RFC 6120 §3.2.1: the targets in order, each expanded into its A/AAAA
  * addresses, resolved only when its turn comes (a connection to an earlier
  * one spares the later lookups). `last`: nothing comes after this attempt.
+ * `lookupLimitMs(last)`: how long a target's address lookup may take; past
+ * it the target fails, so a lookup that hangs (dead name servers) cannot use
+ * up the whole connect time and leave later targets untried.
  */
 export async function* connectionAttempts(
   targets: Target[],
   addresses: AddressLookup = defaultAddresses,
+  lookupLimitMs?: (last: boolean) => number,
 ): AsyncGenerator<Attempt> {
   for (let t = 0; t < targets.length; t++) {
     const target = targets[t];
     const lastTarget = t === targets.length - 1;
     let found: string[];
     try {
-      found = await addresses(target.host);
+      const lookup = addresses(target.host);
+      found = lookupLimitMs === undefined
+        ? await lookup
+        : await withLimit(lookup, lookupLimitMs(lastTarget));
       if (found.length === 0) throw new Error(`${target.host} has no address`);
     } catch (err) {
       yield { target, error: err as Error, last: lastTarget };
@@ -137,6 +144,21 @@ export async function* connectionAttempts(
     for (let a = 0; a < found.length; a++) {
       yield { target, address: found[a], last: lastTarget && a === found.length - 1 };
     }
+  }
+}
+
+/** `p`, or a rejection "address lookup timed out" after `ms`. */
+async function withLimit<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("address lookup timed out")), Math.max(0, ms));
+  });
+  // The abandoned lookup may still fail later: that must not be an unhandled rejection.
+  p.catch(() => {});
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -320,7 +320,12 @@ export class S2sOutStream {
     }
     const errors = this.#tried;
     const kinds = new Set<FailureKind>();
-    for await (const attempt of connectionAttempts(targets, resolver.addresses)) {
+    // A target's A/AAAA lookup gets the same share of the time as a connection attempt.
+    const lookupLimit = (last: boolean) => {
+      const left = deadline - Date.now();
+      return last ? left : Math.min(perAttempt, left);
+    };
+    for await (const attempt of connectionAttempts(targets, resolver.addresses, lookupLimit)) {
       if (this.#closed) return;
       const { target } = attempt;
       const where = `${target.directTls ? "tls://" : ""}${target.host}:${target.port}`;

@@ -17,8 +17,8 @@ const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 interface Dns {
   /** SRV name → records. */
   srv: Record<string, Deno.SrvRecord[]>;
-  /** Host → its A/AAAA addresses. */
-  addresses: Record<string, string[]>;
+  /** Host → its A/AAAA addresses; null: the lookup never answers (dead name servers). */
+  addresses: Record<string, string[] | null>;
 }
 
 /**
@@ -44,6 +44,7 @@ async function federate(
       addresses: (host) => {
         asked.push(`A/AAAA ${host}`);
         const found = addresses[host];
+        if (found === null) return new Promise<string[]>(() => {});
         return found ? Promise.resolve(found) : Promise.reject(new Error(`${host}: no address`));
       },
     },
@@ -110,6 +111,28 @@ Deno.test("s2s connect: a target that accepts TCP and hangs gives way to the nex
     ]);
   } finally {
     silent.close();
+    await a.stop();
+    await b.stop();
+  }
+});
+
+Deno.test("s2s connect: a target whose address lookup hangs gives way to the next SRV target", async () => {
+  const { a, b, asked } = await federate((b) => ({
+    srv: {
+      "_xmpp-server._tcp.b.test": [
+        record("backup.b.test.", b.ports.s2s, 20),
+        record("dead.b.test.", b.ports.s2s, 10),
+      ],
+    },
+    addresses: { "dead.b.test": null, "backup.b.test": ["127.0.0.1"] },
+  }));
+  try {
+    await messageArrives(a, b, "d1");
+    assert.deepEqual(asked.filter((q) => q.startsWith("A/AAAA")), [
+      "A/AAAA dead.b.test",
+      "A/AAAA backup.b.test",
+    ]);
+  } finally {
     await a.stop();
     await b.stop();
   }

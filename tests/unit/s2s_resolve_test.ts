@@ -138,6 +138,23 @@ Deno.test("s2s resolve: every address of every target, in order, resolved only w
   assert.deepEqual(asked, ["first.b.test"]);
 });
 
+Deno.test("s2s resolve: a target whose address lookup hangs fails after its limit; the next is tried", async () => {
+  const targets: Target[] = [
+    { host: "hangs.b.test", port: 5269, directTls: false },
+    { host: "ok.b.test", port: 5269, directTls: false },
+  ];
+  // The first lookup never settles (dead name servers).
+  const addresses = (host: string) =>
+    host === "ok.b.test" ? Promise.resolve(["192.0.2.7"]) : new Promise<string[]>(() => {});
+  const limits: boolean[] = [];
+  const seen: string[] = [];
+  for await (const a of connectionAttempts(targets, addresses, (last) => (limits.push(last), 20))) {
+    seen.push(`${a.target.host} ${"error" in a ? a.error.message : a.address}`);
+  }
+  assert.deepEqual(seen, ["hangs.b.test address lookup timed out", "ok.b.test 192.0.2.7"]);
+  assert.deepEqual(limits, [false, true]);
+});
+
 Deno.test("s2s resolve: no SRV falls back to the domain on 5269; '.' means no service", async () => {
   assert.deepEqual(
     await resolveTargets("b.test", {}, () => Promise.reject(new Error("NXDOMAIN"))),
