@@ -32,12 +32,38 @@ export interface CertVerdict {
   reason?: string;
 }
 
+/** Does `issuer`'s key verify `cert`'s signature? Injectable so tests can count the checks. */
+export type SignatureCheck = (cert: X509Certificate, issuer: X509Certificate) => boolean;
+
+const checkSignature: SignatureCheck = (cert, issuer) => cert.verify(issuer.publicKey);
+
+/**
+ * One verification's state: the visit budget, and each answer to "did
+ * this certificate issue that one?", so that a pair costs at most one
+ * signature check however often the search comes back to it (certificates
+ * that all sign one another, with keys the peer chose, before it has
+ * authenticated).
+ */
+interface Search {
+  sent: X509Certificate[];
+  now: Date;
+  visits: number;
+  /** leaf → 0, sent[i] → i + 1 */
+  index: Map<X509Certificate, number>;
+  /** "issuer cert" (indexes) → issued */
+  issued: Map<string, boolean>;
+  /** cert index → the anchors that are it or signed it */
+  anchors: Map<number, X509Certificate[]>;
+}
+
 export class TrustAnchors {
   readonly #anchors: X509Certificate[] = [];
   /** PEM list for node:tls `ca` (client side). */
   readonly pems: string[];
+  readonly #check: SignatureCheck;
 
-  constructor(extraPem?: string) {
+  constructor(extraPem?: string, check: SignatureCheck = checkSignature) {
+    this.#check = check;
     const extra = extraPem ? splitPem(extraPem) : [];
     this.pems = [...rootCertificates, ...extra];
     for (const pem of this.pems) {
@@ -80,7 +106,9 @@ export class TrustAnchors {
         // not a path candidate
       }
     }
-    const found = this.#walk([leaf], sent, now, { visits: 0 });
+    const index = new Map([leaf, ...sent].map((c, i) => [c, i]));
+    const search: Search = { sent, now, visits: 0, index, issued: new Map(), anchors: new Map() };
+    const found = this.#walk([leaf], search);
     if (found.kind === "ok") return { ok: true };
     if (found.kind === "expired") return outside(found.cert);
     return {
@@ -96,35 +124,48 @@ export class TrustAnchors {
    * with a certificate outside its dates is remembered, and the search
    * goes on for another (an expired cross-sign next to a valid one).
    */
-  #walk(
-    path: X509Certificate[],
-    sent: X509Certificate[],
-    now: Date,
-    budget: { visits: number },
-  ): PathOutcome {
-    budget.visits++;
+  #walk(path: X509Certificate[], search: Search): PathOutcome {
+    const { sent, now } = search;
+    search.visits++;
     const cert = path[path.length - 1];
     let best: PathOutcome = { kind: "dead-end", end: cert, depth: path.length };
-    for (const anchor of this.#anchorsOf(cert)) {
+    for (const anchor of this.#anchorsOf(cert, search)) {
       const stale = [...path, anchor].find((c) => !within(c, now));
       if (!stale) return { kind: "ok" };
       best = better(best, { kind: "expired", cert: stale });
     }
     for (const issuer of sent) {
-      if (path.length >= MAX_DEPTH || budget.visits >= MAX_VISITS) break;
-      if (path.includes(issuer) || !issued(issuer, cert)) continue;
-      const outcome = this.#walk([...path, issuer], sent, now, budget);
+      if (path.length >= MAX_DEPTH || search.visits >= MAX_VISITS) break;
+      if (path.includes(issuer) || !this.#issuedOnce(issuer, cert, search)) continue;
+      const outcome = this.#walk([...path, issuer], search);
       if (outcome.kind === "ok") return outcome;
       best = better(best, outcome);
     }
     return best;
   }
 
-  /** Anchors that are `cert` itself or signed it. */
-  *#anchorsOf(cert: X509Certificate): Generator<X509Certificate> {
-    for (const a of this.#anchors) {
-      if (a.fingerprint256 === cert.fingerprint256 || issued(a, cert)) yield a;
+  /** `issued(issuer, cert)`, worked out once per pair in a search. */
+  #issuedOnce(issuer: X509Certificate, cert: X509Certificate, search: Search): boolean {
+    const key = search.index.get(issuer) + " " + search.index.get(cert);
+    let known = search.issued.get(key);
+    if (known === undefined) {
+      known = issued(issuer, cert, this.#check);
+      search.issued.set(key, known);
     }
+    return known;
+  }
+
+  /** Anchors that are `cert` itself or signed it (worked out once per certificate). */
+  #anchorsOf(cert: X509Certificate, search: Search): X509Certificate[] {
+    const i = search.index.get(cert)!;
+    let found = search.anchors.get(i);
+    if (found === undefined) {
+      found = this.#anchors.filter((a) =>
+        a.fingerprint256 === cert.fingerprint256 || issued(a, cert, this.#check)
+      );
+      search.anchors.set(i, found);
+    }
+    return found;
   }
 }
 
@@ -140,8 +181,8 @@ function better(a: PathOutcome, b: PathOutcome): PathOutcome {
   return a.kind === "dead-end" && a.depth >= b.depth ? a : b;
 }
 
-function issued(issuer: X509Certificate, cert: X509Certificate): boolean {
-  return issuer.ca && cert.checkIssued(issuer) && cert.verify(issuer.publicKey);
+function issued(issuer: X509Certificate, cert: X509Certificate, check: SignatureCheck): boolean {
+  return issuer.ca && cert.checkIssued(issuer) && check(cert, issuer);
 }
 
 function within(cert: X509Certificate, now: Date): boolean {

@@ -196,3 +196,24 @@ Deno.test("cert verify: certificates that all sign one another do not make the s
     reason: "self-signed certificate",
   });
 });
+
+Deno.test("cert verify: each pair of certificates costs at most one signature check per verification", async () => {
+  const rogue = await createTestCa("Rogue CA");
+  const leaf = await rogue.issue(["a.test"]);
+  // Six certificates that all sign one another (the leaf aside): the path search comes back
+  // to the same pairs again and again.
+  const copies = await Promise.all(Array.from({ length: 4 }, () => rogue.crossSign(rogue)));
+  const chain = [leaf.certPem, rogue.certPem, ...copies].flatMap(pemChain);
+  const { ca } = await testCa();
+  let checks = 0;
+  const anchors = new TrustAnchors(ca.certPem, (cert, issuer) => {
+    checks++;
+    return cert.verify(issuer.publicKey);
+  });
+  assert.deepEqual(anchors.verify(chain, "a.test"), {
+    ok: false,
+    reason: "self-signed certificate",
+  });
+  assert.ok(checks > 0);
+  assert.ok(checks <= chain.length ** 2, `${checks} signature checks for ${chain.length}`);
+});
