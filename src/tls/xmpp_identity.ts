@@ -103,7 +103,7 @@ const IA5_STRING = 0x16;
 /** [0] constructed: otherName inside GeneralName, and its EXPLICIT value. */
 const CONTEXT_0 = 0xa0;
 
-interface Tlv {
+export interface Tlv {
   tag: number;
   body: Uint8Array;
 }
@@ -115,31 +115,42 @@ interface OtherName {
   text: string;
 }
 
-/** The otherName entries of a DER GeneralNames; malformed data yields none. */
+/**
+ * The otherName entries of a DER GeneralNames. A malformed entry is left
+ * out (never matched); a SAN whose outer structure is malformed yields none.
+ */
 export function otherNames(generalNames: Uint8Array): OtherName[] {
   const out: OtherName[] = [];
+  let entries: Tlv[];
   try {
     const [seq] = readAll(generalNames);
     if (!seq || seq.tag !== SEQUENCE) return out;
-    for (const gn of readAll(seq.body)) {
-      if (gn.tag !== CONTEXT_0) continue;
+    entries = readAll(seq.body);
+  } catch {
+    return out; // A SAN we cannot read presents no otherName identifiers.
+  }
+  for (const gn of entries) {
+    if (gn.tag !== CONTEXT_0) continue;
+    try {
       const [oid, wrapped] = readAll(gn.body);
       if (oid?.tag !== OID || wrapped?.tag !== CONTEXT_0) continue;
+      const typeId = decodeOid(oid.body);
       const [value] = readAll(wrapped.body);
-      if (!value) continue;
+      if (typeId === undefined || !value) continue;
       out.push({
-        typeId: decodeOid(oid.body),
+        typeId,
         tag: value.tag,
         text: new TextDecoder("utf-8", { fatal: true }).decode(value.body),
       });
+    } catch {
+      // This entry is malformed: it identifies nothing.
     }
-  } catch {
-    // A SAN we cannot read presents no otherName identifiers.
   }
   return out;
 }
 
-function readAll(bytes: Uint8Array): Tlv[] {
+/** The TLVs `bytes` holds, in order; throws on anything truncated or unsupported. Exported for tests. */
+export function readAll(bytes: Uint8Array): Tlv[] {
   const out: Tlv[] = [];
   let i = 0;
   while (i < bytes.length) {
@@ -150,6 +161,8 @@ function readAll(bytes: Uint8Array): Tlv[] {
     if (len & 0x80) {
       const count = len & 0x7f;
       if (count === 0 || count > 4) throw new Error("unsupported length");
+      // A length cut off by the end of the data is malformed, not a NaN taken as 0.
+      if (i + count > bytes.length) throw new Error("truncated");
       len = 0;
       for (let k = 0; k < count; k++) len = len * 256 + bytes[i++];
     }
@@ -160,7 +173,13 @@ function readAll(bytes: Uint8Array): Tlv[] {
   return out;
 }
 
-function decodeOid(body: Uint8Array): string {
+/**
+ * Dotted form of an OID body; undefined when malformed: empty, or ending
+ * mid-arc (a last byte with the continuation bit set), which must not read
+ * as the OID without that byte. Exported for tests.
+ */
+export function decodeOid(body: Uint8Array): string | undefined {
+  if (body.length === 0 || body[body.length - 1] & 0x80) return undefined;
   const arcs: number[] = [];
   let value = 0;
   for (const b of body) {
