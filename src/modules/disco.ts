@@ -22,7 +22,8 @@
  *
  * Accounts (XEP-0030 §8, security considerations): disco#info of a bare
  * JID answers only the account itself and users with a presence
- * subscription to it (from/both; see `subscriptionOf`); everyone else, and any query about an account
+ * subscription to it (from/both; see `subscriptionOf` in
+ * core/subscription.ts); everyone else, and any query about an account
  * that does not exist, gets `service-unavailable`, so the reply never
  * tells a stranger whether an account exists. disco#items of an account
  * is an empty result for now (PEP hooks it later).
@@ -31,7 +32,8 @@ import { el, type Element } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import { parseJid } from "../jid.ts";
 import { StanzaError } from "../core/errors.ts";
-import type { ModuleApi, ParleyModule } from "../core/module_api.ts";
+import type { ParleyModule } from "../core/module_api.ts";
+import { subscriptionOf } from "../core/subscription.ts";
 import type { StanzaEvent } from "../core/router.ts";
 import type { Config } from "../config/schema.ts";
 import { form, type FormField } from "../util/dataforms.ts";
@@ -49,45 +51,6 @@ export interface DiscoNodeEvent {
 export interface DiscoItemsEvent {
   ev: StanzaEvent;
   items: Element[];
-}
-
-/**
- * `roster/get-subscription`: a roster module may answer by filling
- * `subscription` and returning true.
- */
-export interface SubscriptionQuery {
-  /** Username (localpart) whose roster is asked. */
-  owner: string;
-  /** Bare JID of the contact. */
-  contact: string;
-  subscription?: "none" | "to" | "from" | "both";
-}
-
-/**
- * The subscription `contact` has in `owner`'s roster. Asked through the
- * `roster/get-subscription` event first; unanswered, read (never written)
- * from the roster module's store, `keyval("roster")`, which it writes
- * through on every change: `{ items: [{ jid, subscription, … }], … }`.
- * "none" when neither knows the contact. Shared with the last-activity
- * module, which has the same access rule.
- */
-export async function subscriptionOf(
-  api: ModuleApi,
-  owner: string,
-  contact: string,
-): Promise<string> {
-  const q: SubscriptionQuery = { owner, contact };
-  if (await api.fire("roster/get-subscription", q) && q.subscription) return q.subscription;
-  const stored = await api.keyval("roster").get(owner);
-  if (!stored || typeof stored !== "object" || Array.isArray(stored)) return "none";
-  const items = stored.items;
-  if (!Array.isArray(items)) return "none";
-  for (const item of items) {
-    if (item && typeof item === "object" && !Array.isArray(item) && item.jid === contact) {
-      return typeof item.subscription === "string" ? item.subscription : "none";
-    }
-  }
-  return "none";
 }
 
 /** XEP-0157 contact addresses as a serverinfo form, or undefined when none is configured. */

@@ -10,7 +10,7 @@
  * The logout time and status are kept in `keyval("lastlog")` as
  * `{ when: ms, status? }`, written when the last resource unbinds.
  *
- * The subscription comes from `subscriptionOf` (disco.ts): the
+ * The subscription comes from `subscriptionOf` (core/subscription.ts): the
  * `roster/get-subscription` event, else the roster module's stored roster.
  */
 import { el } from "../xml/element.ts";
@@ -21,7 +21,7 @@ import type { StanzaEvent } from "../core/router.ts";
 import type { Session } from "../core/session.ts";
 import type { SessionEvent } from "../core/sessions.ts";
 // The same subscription rule as disco of accounts: one reading of the roster.
-import { subscriptionOf } from "./disco.ts";
+import { subscriptionOf } from "../core/subscription.ts";
 
 export const NS_LAST = "jabber:iq:last";
 

@@ -8,19 +8,13 @@ import { el, type Element } from "../../xml/element.ts";
 import { type Jid, parseJid } from "../../jid.ts";
 import { StanzaError } from "../../core/errors.ts";
 import type { ModuleApi } from "../../core/module_api.ts";
+import { subscriptionOf } from "../../core/subscription.ts";
 import type { StanzaEvent } from "../../core/router.ts";
 import type { Session } from "../../core/session.ts";
 import { randomId } from "../../util/random.ts";
 import { type BlockLists, isBlocked } from "./lists.ts";
 
 export const NS_BLOCKING = "urn:xmpp:blocking";
-
-/** The roster module's `roster/get-subscription` event: it fills `subscription`. */
-interface SubscriptionQuery {
-  owner: string;
-  contact: string;
-  subscription?: "none" | "to" | "from" | "both";
-}
 
 /** The presence module's `presence/directed` event: it fills `found`. */
 interface DirectedQuery {
@@ -73,15 +67,13 @@ export function installCommands(ctx: CommandContext): void {
 
   /**
    * Whether blocked item `key` names a contact allowed to see the user's
-   * presence: a subscription from/both in the user's roster (asked of the
-   * roster module through its event). Domain items name no contact.
+   * presence: a subscription from/both in the user's roster. Domain items name no contact.
    */
   const seesPresence = async (user: string, key: string): Promise<boolean> => {
     const contact = parseJid(key);
     if (contact?.local === undefined) return false;
-    const q: SubscriptionQuery = { owner: user, contact: contact.bare };
-    await api.fire("roster/get-subscription", q);
-    return q.subscription === "from" || q.subscription === "both";
+    const sub = await subscriptionOf(api, user, contact.bare);
+    return sub === "from" || sub === "both";
   };
 
   const availableResources = (user: string): Session[] => {

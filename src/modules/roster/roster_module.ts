@@ -8,17 +8,11 @@ import { el } from "../../xml/element.ts";
 import { parseJid } from "../../jid.ts";
 import { StanzaError } from "../../core/errors.ts";
 import type { ParleyModule } from "../../core/module_api.ts";
+import type { SubscriptionQuery } from "../../core/subscription.ts";
 import type { StanzaEvent } from "../../core/router.ts";
 import { itemElement, NS_ROSTER, type Roster, rosterStore } from "./roster_store.ts";
 import { SubscriptionRouting } from "./subscription_routing.ts";
-import { receivesPresence, sendsPresence, type Subscription } from "./subscriptions.ts";
-
-/** The `roster/get-subscription` event other modules fire. */
-interface SubscriptionQuery {
-  owner: string;
-  contact: string;
-  subscription?: Subscription;
-}
+import { receivesPresence, sendsPresence } from "./subscriptions.ts";
 
 const NS_ROSTERVER = "urn:xmpp:features:rosterver";
 /** Longest name or group we keep (RFC 6121 §2.3.3 lets the server set one). */

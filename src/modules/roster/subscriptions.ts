@@ -10,7 +10,10 @@
  * federation put a remote server between them.
  */
 
-export type Subscription = "none" | "to" | "from" | "both";
+import type { SubscriptionState } from "../../core/subscription.ts";
+
+/** The same states other modules ask for through `roster/get-subscription`. */
+export type Subscription = SubscriptionState;
 export type SubscriptionType = "subscribe" | "subscribed" | "unsubscribe" | "unsubscribed";
 
 export const SUBSCRIPTION_TYPES: ReadonlySet<string> = new Set([
