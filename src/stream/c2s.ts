@@ -18,6 +18,7 @@ import { el, type Element, openTag, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
 import { FrameInput } from "./frame_input.ts";
+import { checkStreamRoot } from "./stream_root.ts";
 import { prepDomain, prepResource } from "../jid.ts";
 import { StanzaError, StreamError } from "../core/errors.ts";
 import type { Host } from "../core/host.ts";
@@ -181,13 +182,7 @@ class C2sStream {
     if (session.host === undefined && to !== undefined && this.services.hosts.has(to)) {
       session.host = to;
     }
-    if (name !== "stream:stream" && !name.endsWith(":stream") && name !== "stream") {
-      throw new StreamError("invalid-namespace", "The root element must be a stream");
-    }
-    if (ns !== NS.stream) throw new StreamError("invalid-namespace", "Wrong stream namespace");
-    if (attrs.xmlns !== NS.client) {
-      throw new StreamError("invalid-namespace", "The default namespace must be jabber:client");
-    }
+    checkStreamRoot(name, ns, attrs.xmlns, NS.client);
     if (to === undefined || !this.services.hosts.has(to) || to !== session.host) {
       throw new StreamError(
         "host-unknown",

@@ -24,6 +24,7 @@ import { el, type Element, openTag, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
 import { FrameInput } from "./frame_input.ts";
+import { checkStreamRoot } from "./stream_root.ts";
 import { parseJid, prepDomain } from "../jid.ts";
 import { errorReply, StanzaError, StreamError } from "../core/errors.ts";
 import type { Host } from "../core/host.ts";
@@ -112,13 +113,7 @@ class ComponentStream implements ComponentLink {
 
   #onStreamOpen(name: string, ns: string, attrs: Record<string, string>): void {
     if (this.#opened) throw new StreamError("bad-format", "The stream is already open");
-    if (name !== "stream:stream" && !name.endsWith(":stream") && name !== "stream") {
-      throw new StreamError("invalid-namespace", "The root element must be a stream");
-    }
-    if (ns !== NS.stream) throw new StreamError("invalid-namespace", "Wrong stream namespace");
-    if (attrs.xmlns !== NS_COMPONENT) {
-      throw new StreamError("invalid-namespace", "The default namespace must be " + NS_COMPONENT);
-    }
+    checkStreamRoot(name, ns, attrs.xmlns, NS_COMPONENT);
     const to = attrs.to === undefined ? undefined : prepDomain(attrs.to);
     if (to === undefined || this.services.components.secretOf(to) === undefined) {
       throw new StreamError("host-unknown", "No component is configured as " + (attrs.to ?? "?"));

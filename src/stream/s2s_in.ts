@@ -30,6 +30,7 @@ import { el, type Element, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
 import { FrameInput } from "./frame_input.ts";
+import { checkStreamRoot } from "./stream_root.ts";
 import { decodeBase64Text } from "../util/base64.ts";
 import { parseJid, prepDomain } from "../jid.ts";
 import { StreamError } from "../core/errors.ts";
@@ -229,13 +230,7 @@ class S2sInStream {
     if (local !== undefined) this.#local = local;
     if (from !== undefined) this.#peer = from;
     this.#version = replyVersion(attrs.version);
-    if (name !== "stream:stream" && !name.endsWith(":stream") && name !== "stream") {
-      throw new StreamError("invalid-namespace", "The root element must be a stream");
-    }
-    if (ns !== NS.stream) throw new StreamError("invalid-namespace", "Wrong stream namespace");
-    if (attrs.xmlns !== NS.server) {
-      throw new StreamError("invalid-namespace", "The default namespace must be jabber:server");
-    }
+    checkStreamRoot(name, ns, attrs.xmlns, NS.server);
     if (local === undefined) {
       throw new StreamError("host-unknown", "This server does not serve " + (attrs.to ?? "?"));
     }
