@@ -4,7 +4,7 @@
  */
 import type { z } from "zod";
 import { knownKeysAt } from "./shape.ts";
-import { closest } from "./suggest.ts";
+import { didYouMean } from "./suggest.ts";
 
 const WHERE_DOCUMENTED = "every key is described in docs/configuration.md and config.example.json";
 
@@ -46,8 +46,7 @@ function describeIssue(issue: z.core.$ZodIssue, path: readonly PropertyKey[]): s
   switch (issue.code) {
     case "unrecognized_keys":
       return issue.keys.map((key) => {
-        const suggestion = closest(key, knownKeysAt(path));
-        const hint = suggestion ? `did you mean "${suggestion}"? ` : "";
+        const hint = didYouMean(key, knownKeysAt(path));
         return `${formatPath([...path, key])}: unknown key; ${hint}(${WHERE_DOCUMENTED})`;
       });
     case "invalid_type":

@@ -1,7 +1,7 @@
 /** The checks zod cannot express: they need the whole config or the file system. */
 import type { Config } from "./schema.ts";
 import { MODULES } from "../modules/index.ts";
-import { closest } from "./suggest.ts";
+import { didYouMean } from "./suggest.ts";
 import { LOG_CATEGORIES } from "../log.ts";
 
 /** One DNS label: letters (any script, for IDNs), digits, inner hyphens. */
@@ -69,8 +69,7 @@ function moduleIssues(names: readonly string[], at: string): string[] {
   const known = [...MODULES.keys()].sort();
   return names.flatMap((name, i) => {
     if (MODULES.has(name)) return [];
-    const suggestion = closest(name, known);
-    const hint = suggestion ? `did you mean "${suggestion}"? ` : "";
+    const hint = didYouMean(name, known);
     return [`${at}[${i}]: unknown module "${name}"; ${hint}(modules: ${known.join(", ")})`];
   });
 }
@@ -83,10 +82,8 @@ function logCategoryIssues(keys: readonly string[]): string[] {
   const valid = [...LOG_CATEGORIES, ...[...MODULES.keys()].map((m) => `mod.${m}`)];
   return keys.flatMap((key) => {
     if (valid.includes(key)) return [];
-    const suggestion = closest(key, valid);
-    const hint = suggestion ? `did you mean "${suggestion}"? ` : "";
     return [
-      `log.categories.${key}: unknown logger category; ${hint}` +
+      `log.categories.${key}: unknown logger category; ${didYouMean(key, valid)}` +
       `(categories: ${LOG_CATEGORIES.join(", ")}, or mod.<module>)`,
     ];
   });

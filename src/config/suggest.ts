@@ -21,7 +21,7 @@ export function editDistance(a: string, b: string): number {
  * (a third of the word's length, at least 2): suggesting `tls` for
  * `storage` would only confuse.
  */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
+function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
@@ -33,4 +33,10 @@ export function closest(word: string, candidates: readonly string[]): string | u
   }
   const limit = Math.max(2, Math.floor(word.length / 3));
   return bestDistance <= limit ? best : undefined;
+}
+
+/** `did you mean "x"? ` for the closest candidate, or "" when none is close. */
+export function didYouMean(word: string, candidates: readonly string[]): string {
+  const suggestion = closest(word, candidates);
+  return suggestion ? `did you mean "${suggestion}"? ` : "";
 }
