@@ -36,12 +36,8 @@ export function availableResources(
   host: string,
   user: string,
 ): Session[] {
-  const bare = sessions.bare(host, user);
-  if (!bare) return [];
-  const out: Session[] = [];
-  for (const s of bare.sessions.values()) if (s.presence && s.priority >= 0) out.push(s);
-  out.sort((a, b) => b.priority - a.priority);
-  return out;
+  return sessions.available(host, user).filter((s) => s.priority >= 0)
+    .sort((a, b) => b.priority - a.priority);
 }
 
 export function installDelivery(host: Host, ctx: DeliveryContext): void {

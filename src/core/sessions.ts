@@ -58,6 +58,15 @@ export class SessionRegistry {
     return this.#hosts.get(host)?.bareSessions.get(username);
   }
 
+  /**
+   * The user's available resources (those with an undirected available
+   * presence), whatever their priority, in bind order.
+   */
+  available(host: string, username: string): Session[] {
+    const bare = this.bare(host, username);
+    return bare ? [...bare.sessions.values()].filter((s) => s.presence !== undefined) : [];
+  }
+
   /** How many resources are bound across all hosts. */
   get boundCount(): number {
     let n = 0;

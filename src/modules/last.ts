@@ -51,12 +51,7 @@ export const lastModule: ParleyModule = {
     );
 
     const account = async (ev: StanzaEvent, user: string): Promise<boolean> => {
-      const bare = api.sessions.bare(api.domain, user);
-      if (bare) {
-        for (const s of bare.sessions.values()) {
-          if (s.presence) return answer(ev, "0");
-        }
-      }
+      if (api.sessions.available(api.domain, user).length > 0) return answer(ev, "0");
       const log = await store.get(user) as LastLog | undefined;
       if (!log) throw new StanzaError("cancel", "item-not-found", "No activity recorded");
       return answer(ev, seconds(Date.now() - log.when), log.status);

@@ -76,11 +76,6 @@ export function installCommands(ctx: CommandContext): void {
     return sub === "from" || sub === "both";
   };
 
-  const availableResources = (user: string): Session[] => {
-    const bare = api.sessions.bare(api.domain, user);
-    return bare ? [...bare.sessions.values()].filter((s) => s.presence !== undefined) : [];
-  };
-
   api.hook(`iq-get/self/${NS_BLOCKING}:blocklist`, async (ev: StanzaEvent) => {
     const origin = ev.origin!;
     const list = await lists.get(origin.username!);
@@ -106,7 +101,7 @@ export function installCommands(ctx: CommandContext): void {
     // §3.3: the contact stops seeing the user as online, from each
     // available resource, but only a contact that was allowed to see it: a
     // stranger must not learn the user's resources this way.
-    const resources = availableResources(user);
+    const resources = api.sessions.available(api.domain, user);
     const sent = new Set<string>();
     const goOffline = (from: string, to: string) => {
       if (sent.has(from + " " + to)) return;
@@ -152,7 +147,7 @@ export function installCommands(ctx: CommandContext): void {
     }
     // §3.4: the contact gets the user's current presence again, but only
     // if allowed to see it.
-    const resources = availableResources(user);
+    const resources = api.sessions.available(api.domain, user);
     for (const key of removed) {
       if (resources.length === 0 || !await seesPresence(user, key)) continue;
       const to = parseJid(key)!.bare;

@@ -33,14 +33,11 @@ export class SubscriptionRouting {
 
   /** Presence from each of the user's available resources to `to` (or unavailable from each). */
   sendPresenceOf(user: string, to: string, unavailable: boolean): void {
-    const bare = this.api.sessions.bare(this.api.domain, user);
-    if (!bare) return;
-    for (const s of bare.sessions.values()) {
-      if (!s.presence) continue;
+    for (const s of this.api.sessions.available(this.api.domain, user)) {
       this.api.send(
         unavailable
           ? new Element("presence", { type: "unavailable", from: s.fullJid!, to })
-          : SubscriptionRouting.readdress(s.presence, s.fullJid!, to),
+          : SubscriptionRouting.readdress(s.presence!, s.fullJid!, to),
       );
     }
   }
@@ -118,9 +115,7 @@ export class SubscriptionRouting {
 
   /** Write `stanza` to each available resource of local `user`. */
   toAvailable(user: string, stanza: Element): void {
-    const bare = this.api.sessions.bare(this.api.domain, user);
-    if (!bare) return;
-    for (const s of bare.sessions.values()) if (s.presence) s.send(stanza);
+    for (const s of this.api.sessions.available(this.api.domain, user)) s.send(stanza);
   }
 
   async #exists(user: string): Promise<boolean> {
@@ -142,14 +137,11 @@ export class SubscriptionRouting {
       this.api.send(new Element("presence", { type: "unsubscribed", from: userBare, to: replyTo }));
       return;
     }
-    let sent = false;
-    const bare = this.api.sessions.bare(this.api.domain, user);
-    for (const s of bare?.sessions.values() ?? []) {
-      if (!s.presence) continue;
-      this.api.send(SubscriptionRouting.readdress(s.presence, s.fullJid!, replyTo));
-      sent = true;
+    const available = this.api.sessions.available(this.api.domain, user);
+    for (const s of available) {
+      this.api.send(SubscriptionRouting.readdress(s.presence!, s.fullJid!, replyTo));
     }
-    if (!sent) {
+    if (available.length === 0) {
       this.api.send(new Element("presence", { type: "unavailable", from: userBare, to: replyTo }));
     }
   }
@@ -168,10 +160,8 @@ export class SubscriptionRouting {
     if (!item || !sendsPresence(item.subscription)) return;
     // Routed, not written to the session: the recipient-side hooks
     // (blocking, privacy) see these like any other presence.
-    for (const s of bare.sessions.values()) {
-      if (s.presence) {
-        this.api.send(SubscriptionRouting.readdress(s.presence, s.fullJid!, session.fullJid!));
-      }
+    for (const s of this.api.sessions.available(this.api.domain, contact)) {
+      this.api.send(SubscriptionRouting.readdress(s.presence!, s.fullJid!, session.fullJid!));
     }
   }
 }
