@@ -2,8 +2,7 @@
  * A connection's input: bytes → streaming UTF-8 decoder → XmlFrameParser
  * → the stream handler, one frame at a time and in order.
  *
- * This is the synchronous form of the TextDecoderStream → XmlStreamParser
- * pipeline. Measured with the shared load generator, the web-streams
+ * It replaced a TextDecoderStream → web-streams parser pipeline. Measured with the shared load generator, the web-streams
  * chain cost ~20 KB per idle connection (65 KB per TLS session against
  * Prosody's 47), and each chunk paid several promise hops; frames here
  * reach the handler inside the socket's `data` event.

@@ -425,30 +425,3 @@ export class XmlFrameParser {
     else kids.push(text);
   };
 }
-
-/**
- * The parser as a web-streams stage: string chunks (from TextDecoderStream)
- * in, frames out.
- */
-export class XmlStreamParser extends TransformStream<string, Frame> {
-  readonly #parser: XmlFrameParser;
-
-  constructor(options?: Partial<ParserOptions>) {
-    let controller: TransformStreamDefaultController<Frame> | undefined;
-    const parser = new XmlFrameParser((f) => controller!.enqueue(f), options);
-    super({
-      start(c) {
-        controller = c;
-      },
-      transform(chunk) {
-        parser.write(chunk);
-      },
-    });
-    this.#parser = parser;
-  }
-
-  /** The next chunk written is parsed by a fresh parser (stream restart). */
-  reset(): void {
-    this.#parser.reset();
-  }
-}
