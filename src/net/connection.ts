@@ -31,9 +31,6 @@ export interface TlsState {
    * for client certificates); absent when the peer sent none.
    */
   peerChain?: Uint8Array[];
-  /** Client side: node:tls verified the server's chain against the given CAs. */
-  authorized?: boolean;
-  authorizationError?: string;
 }
 
 export interface Connection {
@@ -230,8 +227,6 @@ export function tlsStateOf(socket: TLSSocket): TlsState {
     alpn: typeof alpn === "string" ? alpn : undefined,
     protocol: socket.getProtocol() ?? undefined,
     peerChain: peerChainOf(socket),
-    authorized: socket.authorized,
-    authorizationError: socket.authorizationError ? String(socket.authorizationError) : undefined,
   };
 }
 
