@@ -176,38 +176,38 @@ export const configSchema = z.strictObject({
   roster: z.strictObject({
     /** Items one roster may hold (RFC 6121 §2.5.2 lets a server cap it). */
     maxItems: z.number().int().min(1).default(1000),
-  }).default({ maxItems: 1000 }),
+  }).prefault({}),
   offline: z.strictObject({
     /** Messages stored per user while offline (XEP-0160); more are bounced. */
     maxMessages: z.number().int().min(0).default(1000),
-  }).default({ maxMessages: 1000 }),
+  }).prefault({}),
   ping: z.strictObject({
     /** Ping a client silent for this long (XEP-0199); 0 disables it. */
     idleSeconds: z.number().int().min(0).default(300),
     /** Close the stream when the ping is not answered within this time. */
     timeoutSeconds: z.number().int().min(1).default(60),
-  }).default({ idleSeconds: 300, timeoutSeconds: 60 }),
+  }).prefault({}),
   vcard: z.strictObject({
     /** Largest vCard (XEP-0054) stored, in bytes. */
     maxBytes: z.number().int().min(1024).default(65536),
-  }).default({ maxBytes: 65536 }),
+  }).prefault({}),
   privateStorage: z.strictObject({
     /** Largest private XML item (XEP-0049), in bytes. */
     maxBytes: z.number().int().min(1024).default(65536),
     /** Distinct items (namespaces) one user may store. */
     maxItems: z.number().int().min(1).default(100),
-  }).default({ maxBytes: 65536, maxItems: 100 }),
+  }).prefault({}),
   blocking: z.strictObject({
     /** JIDs one user may block (XEP-0191). */
     maxItems: z.number().int().min(1).default(1000),
-  }).default({ maxItems: 1000 }),
+  }).prefault({}),
   registration: z.strictObject({
     /** In-band registration (XEP-0077) of new accounts; off by default. */
     enabled: z.boolean().default(false),
     /** Accounts one IP address may register per window. */
     maxPerIp: z.number().int().min(1).default(3),
     windowSeconds: z.number().positive().default(3600),
-  }).default({ enabled: false, maxPerIp: 3, windowSeconds: 3600 }),
+  }).prefault({}),
   s2s: z.strictObject({
     /** Federate with other domains at all. */
     enabled: z.boolean().default(true),
@@ -231,15 +231,7 @@ export const configSchema = z.strictObject({
     idleTimeoutSeconds: z.number().int().min(1).default(600),
     /** Give up connecting (and bounce queued stanzas), or waiting for a db:verify answer, after this long. */
     connectTimeoutSeconds: z.number().int().min(1).default(20),
-  }).default({
-    enabled: true,
-    hosts: {},
-    requireEncryption: true,
-    requireValidCertificates: false,
-    allowDialback: true,
-    idleTimeoutSeconds: 600,
-    connectTimeoutSeconds: 20,
-  }),
+  }).prefault({}),
   /** External components (XEP-0114): component domain → its shared secret. */
   components: z.record(z.string(), z.strictObject({ secret: z.string().min(1) })).default({}),
   /** Server contact addresses (XEP-0157), as URIs (mailto:, xmpp:, https:). */
@@ -250,7 +242,7 @@ export const configSchema = z.strictObject({
     sales: z.array(z.string()).default([]),
     security: z.array(z.string()).default([]),
     support: z.array(z.string()).default([]),
-  }).default({ abuse: [], admin: [], feedback: [], sales: [], security: [], support: [] }),
+  }).prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
