@@ -93,13 +93,22 @@ export const privateModule: ParleyModule = {
         writes.push([keyOf(item), empty ? undefined : text]);
       }
       // The per-user total: a flood of namespaces must not fill the disk.
-      const keys = new Set((await store.getAll(user)).keys());
-      for (const [key, text] of writes) {
-        if (text === undefined) keys.delete(key);
-        else keys.add(key);
-      }
-      if (keys.size > maxItems) {
-        throw new StanzaError("modify", "not-acceptable", `At most ${maxItems} items are stored`);
+      // Only a set that adds a key can grow it, so updates and removals
+      // (the usual case) cost a read per element, not a read of every item.
+      const adds = await Promise.all(
+        writes.map(([key, text]) =>
+          text !== undefined && store.get(user, key).then((v) => v === undefined)
+        ),
+      );
+      if (adds.some((added) => added)) {
+        const keys = new Set((await store.getAll(user)).keys());
+        for (const [key, text] of writes) {
+          if (text === undefined) keys.delete(key);
+          else keys.add(key);
+        }
+        if (keys.size > maxItems) {
+          throw new StanzaError("modify", "not-acceptable", `At most ${maxItems} items are stored`);
+        }
       }
       await Promise.all(writes.map(([key, text]) => store.set(user, key, text)));
       api.replyResult(ev);
