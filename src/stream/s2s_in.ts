@@ -343,9 +343,11 @@ class S2sInStream {
     if (!from || !to) {
       throw new StreamError("improper-addressing", "Stanzas need valid from and to addresses");
     }
-    const viaSasl = from.domain === this.#saslDomain;
-    const known = viaSasl || [...this.#pairs].some((p) => p.startsWith(from.domain + " "));
-    if (!known) {
+    // The exact pair is the usual case; the scan over all pairs only tells
+    // the two refusals apart.
+    const allowed = from.domain === this.#saslDomain ||
+      this.#pairs.has(from.domain + " " + to.domain);
+    if (!allowed && ![...this.#pairs].some((p) => p.startsWith(from.domain + " "))) {
       log.warn("{peer}: stanza from unauthenticated domain {domain}", {
         peer: this.#who(),
         domain: from.domain,
@@ -355,13 +357,12 @@ class S2sInStream {
     if (!this.services.isLocalDomain(to.domain)) {
       throw new StreamError("host-unknown", `This server does not serve ${to.domain}`);
     }
-    if (!viaSasl && !this.#pairs.has(from.domain + " " + to.domain)) {
+    if (!allowed) {
       throw new StreamError(
         "not-authorized",
         `${from.domain} was not authenticated for ${to.domain}; send <db:result/> for it first`,
       );
     }
-    this.#lastActivity = Date.now();
     if (!this.services.router.fromPeer(stanza)) {
       throw new StreamError("improper-addressing", "Invalid to address");
     }
