@@ -7,20 +7,22 @@
 import {
   AuthorityKeyIdentifierExtension,
   BasicConstraintsExtension,
-  ExtendedKeyUsage,
-  ExtendedKeyUsageExtension,
   Extension,
   KeyUsageFlags,
   KeyUsagesExtension,
-  PemConverter,
   SubjectAlternativeNameExtension,
   SubjectKeyIdentifierExtension,
   type X509Certificate,
   X509CertificateGenerator,
 } from "../../src/tls/x509.ts";
+import {
+  newKeyPair,
+  privateKeyPem,
+  randomSerial,
+  serverExtensions,
+  SIGNING,
+} from "../../src/tls/selfsigned.ts";
 
-const ALGORITHM = { name: "ECDSA", namedCurve: "P-256" } as const;
-const SIGNING = { name: "ECDSA", hash: "SHA-256" } as const;
 const DAY_MS = 86_400_000;
 
 export interface PemPair {
@@ -61,16 +63,16 @@ export async function createTestCa(
   name = "Parley Test CA",
   options: Validity = {},
 ): Promise<TestCa> {
-  const keys = await newKeys();
+  const keys = await newKeyPair();
   const cert = await X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(),
+    serialNumber: randomSerial(),
     name: `CN=${name}`,
     ...validity(options),
     signingAlgorithm: SIGNING,
     keys,
     extensions: await caExtensions(keys.publicKey, keys.publicKey),
   });
-  return { ...authority(cert, keys), keyPem: await keyPem(keys) };
+  return { ...authority(cert, keys), keyPem: await privateKeyPem(keys) };
 }
 
 function authority(cert: X509Certificate, keys: CryptoKeyPair): TestCa {
@@ -81,7 +83,7 @@ function authority(cert: X509Certificate, keys: CryptoKeyPair): TestCa {
     dates: Validity = {},
   ) =>
     await X509CertificateGenerator.create({
-      serialNumber: serial(),
+      serialNumber: randomSerial(),
       subject,
       issuer: cert.subject,
       ...validity(dates),
@@ -96,7 +98,7 @@ function authority(cert: X509Certificate, keys: CryptoKeyPair): TestCa {
     subject: cert.subject,
     publicKey: keys.publicKey,
     async issue(domains, options = {}) {
-      const leafKeys = await newKeys();
+      const leafKeys = await newKeyPair();
       const san = options.san === undefined
         ? [
           new SubjectAlternativeNameExtension(
@@ -107,24 +109,22 @@ function authority(cert: X509Certificate, keys: CryptoKeyPair): TestCa {
         ? [sanExtension(options.san)]
         : [];
       const leaf = await signed(`CN=${options.cn ?? domains[0]}`, leafKeys.publicKey, [
-        new BasicConstraintsExtension(false, undefined, true),
-        new KeyUsagesExtension(KeyUsageFlags.digitalSignature, true),
-        new ExtendedKeyUsageExtension([ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth]),
+        ...serverExtensions(),
         ...san,
         await SubjectKeyIdentifierExtension.create(leafKeys.publicKey),
         await AuthorityKeyIdentifierExtension.create(keys.publicKey),
       ], options);
-      return { certPem: leaf.toString("pem") + "\n", keyPem: await keyPem(leafKeys) };
+      return { certPem: leaf.toString("pem") + "\n", keyPem: await privateKeyPem(leafKeys) };
     },
     async intermediate(name, options) {
-      const subKeys = await newKeys();
+      const subKeys = await newKeyPair();
       const sub = await signed(
         `CN=${name}`,
         subKeys.publicKey,
         await caExtensions(subKeys.publicKey, keys.publicKey),
         options,
       );
-      return { ...authority(sub, subKeys), keyPem: await keyPem(subKeys) };
+      return { ...authority(sub, subKeys), keyPem: await privateKeyPem(subKeys) };
     },
     async crossSign(other, options) {
       const cross = await signed(
@@ -199,15 +199,6 @@ async function caExtensions(own: CryptoKey, issuer: CryptoKey): Promise<Extensio
   ];
 }
 
-function newKeys(): Promise<CryptoKeyPair> {
-  return crypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]) as Promise<CryptoKeyPair>;
-}
-
-async function keyPem(keys: CryptoKeyPair): Promise<string> {
-  const pkcs8 = await crypto.subtle.exportKey("pkcs8", keys.privateKey);
-  return PemConverter.encode(pkcs8, "PRIVATE KEY") + "\n";
-}
-
 /** Backdated an hour, valid a month: enough for any test run (unless `dates` say otherwise). */
 function validity(dates: Validity = {}) {
   const now = Date.now();
@@ -215,10 +206,4 @@ function validity(dates: Validity = {}) {
     notBefore: dates.notBefore ?? new Date(now - 3_600_000),
     notAfter: dates.notAfter ?? new Date(now + 30 * DAY_MS),
   };
-}
-
-function serial(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[0] &= 0x7f; // positive, RFC 5280 §4.1.2.2
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
