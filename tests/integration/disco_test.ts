@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { TestClient } from "../helpers/client.ts";
+import type { SubscriptionQuery } from "../../src/core/subscription.ts";
+import { errorCondition as condition, TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { NS } from "../../src/xml/namespaces.ts";
 import type { Element } from "../../src/xml/element.ts";
@@ -24,9 +25,6 @@ const items = (node?: string) =>
   `<query xmlns='${NS.discoItems}'${node ? ` node='${node}'` : ""}/>`;
 const features = (iq: Element) =>
   iq.getChild("query", NS.discoInfo)!.getChildren("feature").map((f) => f.attrs.var);
-const condition = (iq: Element) =>
-  iq.getChild("error")?.getChildren().find((c) => c.attrs.xmlns === NS.stanzas)?.name;
-
 Deno.test("disco: host info lists server/im, features and no contact form by default", async () => {
   const server = await startTestServer();
   try {
@@ -180,7 +178,7 @@ Deno.test("disco: a subscriber (roster/get-subscription says from) sees the acco
     // Stands in for the roster module's answer: bob's roster has alice with from.
     host.events.on(
       "roster/get-subscription",
-      (q: { owner: string; contact: string; subscription?: string }) => {
+      (q: SubscriptionQuery) => {
         if (q.owner === "bob" && q.contact === "alice@localhost") q.subscription = "from";
         return true;
       },

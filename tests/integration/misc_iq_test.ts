@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { hostFeatures, TestClient } from "../helpers/client.ts";
+import type { SubscriptionQuery } from "../../src/core/subscription.ts";
+import { errorCondition as condition, hostFeatures, TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { NS } from "../../src/xml/namespaces.ts";
 import type { Element } from "../../src/xml/element.ts";
@@ -18,8 +19,6 @@ async function iq(c: TestClient, to: string | undefined, payload: string): Promi
   return await c.stanza((e) => e.name === "iq" && e.attrs.id === id);
 }
 
-const condition = (e: Element) =>
-  e.getChild("error")?.getChildren().find((c) => c.attrs.xmlns === NS.stanzas)?.name;
 const LAST = "<query xmlns='jabber:iq:last'/>";
 
 async function lastLogStored(server: TestServer, user: string): Promise<void> {
@@ -106,7 +105,7 @@ Deno.test("last: seconds since the last logout and its status", async () => {
     // Bob's roster gives alice a from subscription (the roster module's answer).
     host.events.on(
       "roster/get-subscription",
-      (q: { owner: string; contact: string; subscription?: string }) => {
+      (q: SubscriptionQuery) => {
         if (q.owner !== "bob" || q.contact !== "alice@localhost") return false;
         q.subscription = "from";
         return true;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { hostFeatures, TestClient } from "../helpers/client.ts";
+import { errorCondition as condition, hostFeatures, TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { NS } from "../../src/xml/namespaces.ts";
 import type { Element } from "../../src/xml/element.ts";
@@ -24,9 +24,6 @@ async function untilStored(server: TestServer, user: string, n: number): Promise
 }
 
 const isMsg = (e: Element) => e.name === "message";
-const condition = (e: Element) =>
-  e.getChild("error")?.getChildren().find((c) => c.attrs.xmlns === NS.stanzas)?.name;
-
 Deno.test("offline: stored while away, delivered in order with a delay stamp, once", async () => {
   const server = await startTestServer();
   try {
