@@ -1,6 +1,6 @@
 /** What adduser, passwd and deluser share: config, the JID's host and user, storage and auth. */
 import { loadConfig } from "../config/load.ts";
-import { type Config, hostConfigs } from "../config/schema.ts";
+import { hostConfigs } from "../config/schema.ts";
 import { configureLogging } from "../log.ts";
 import { parseJid } from "../jid.ts";
 import { openStorage } from "../storage/open.ts";
@@ -10,7 +10,7 @@ import type { AuthProvider } from "../auth/types.ts";
 import { EXIT_OK, UsageError } from "./exit.ts";
 import { CONFIG_OPTION, HELP_OPTION, parse, positionals } from "./args.ts";
 
-export const PASSWORD_STDIN_OPTION = {
+const PASSWORD_STDIN_OPTION = {
   "password-stdin": { type: "boolean" },
 } as const;
 
@@ -47,7 +47,6 @@ export async function runAccountCommand(
 }
 
 export interface Account {
-  config: Config;
   host: string;
   user: string;
   /** `user@host`, prepared, for messages. */
@@ -58,7 +57,7 @@ export interface Account {
 }
 
 /** Validates the JID against the config before anything touches storage. */
-export async function openAccount(jidText: string, configPath?: string): Promise<Account> {
+async function openAccount(jidText: string, configPath?: string): Promise<Account> {
   const { config } = await loadConfig(configPath);
   const jid = parseJid(jidText);
   if (!jid) throw new UsageError(`"${jidText}" is not a valid JID`);
@@ -76,7 +75,6 @@ export async function openAccount(jidText: string, configPath?: string): Promise
   await configureLogging({ level: "warning", format: config.log.format });
   const storage = openStorage(config);
   return {
-    config,
     host: jid.domain,
     user: jid.local,
     jid: jid.bare,

@@ -18,7 +18,7 @@ export interface DnsResolver {
 /** How long one DNS query may take: `check` must not hang offline. */
 const DNS_TIMEOUT_MS = 3000;
 
-export const systemResolver: DnsResolver = {
+const systemResolver: DnsResolver = {
   srv: (name) => orEmpty(Deno.resolveDns(name, "SRV", timeout())),
   async addresses(name) {
     const [a, aaaa] = await Promise.all([
