@@ -49,7 +49,7 @@ export function handleComponentConnection(conn: Connection, services: ComponentS
 }
 
 /** XEP-0114 §3: the handshake is the lowercase hex SHA-1 of stream id + secret. */
-export function handshakeDigest(streamId: string, secret: string): string {
+function handshakeDigest(streamId: string, secret: string): string {
   return createHash("sha1").update(streamId + secret, "utf8").digest("hex");
 }
 

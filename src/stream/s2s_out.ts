@@ -862,7 +862,7 @@ const DNS_ERRORS = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_NONAME", "EAI_NODATA"
  * What the administrator can do about a failure, for the log line.
  * `detail`: the certificate's problem, or the peer's stream error condition.
  */
-export function failureRemedy(kind: FailureKind, remote: string, detail?: string): string {
+function failureRemedy(kind: FailureKind, remote: string, detail?: string): string {
   switch (kind) {
     case "dns":
       return `Check DNS for ${remote}: its _xmpp-server._tcp / _xmpps-server._tcp SRV records, ` +
