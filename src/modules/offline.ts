@@ -13,6 +13,7 @@
 import { el, type Element, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import { parseElement } from "../util/xml_fragment.ts";
+import { KeyedQueue } from "../util/keyed_queue.ts";
 import { parseJid } from "../jid.ts";
 import { StanzaError } from "../core/errors.ts";
 import { messageType, parsePriority } from "../core/delivery.ts";
@@ -64,16 +65,7 @@ export const offlineModule: ParleyModule = {
     // Storage work for one user runs one job after another: the count check
     // holds, messages keep the order they came in, and two resources coming
     // online at once cannot both receive (and delete) the same messages.
-    const queues = new Map<string, Promise<unknown>>();
-    const queued = <T>(user: string, job: () => Promise<T>): Promise<T> => {
-      const run = (queues.get(user) ?? Promise.resolve()).then(job, job);
-      const tail = run.catch(() => {});
-      queues.set(user, tail);
-      void tail.then(() => {
-        if (queues.get(user) === tail) queues.delete(user);
-      });
-      return run;
-    };
+    const queue = new KeyedQueue();
 
     api.hook("message/offline", async (ev: StanzaEvent) => {
       const stanza = ev.stanza;
@@ -87,7 +79,7 @@ export const offlineModule: ParleyModule = {
       if (user === undefined) return false;
       const when = Date.now();
       const from = parseJid(stanza.attrs.from ?? "")?.bare;
-      return await queued(user, async () => {
+      return await queue.run(user, async () => {
         if (!(await api.auth.userExists(api.domain, user))) return false;
         // Typing notifications and empty messages: nothing worth an error either.
         if (decision === "drop") return true;
@@ -105,7 +97,7 @@ export const offlineModule: ParleyModule = {
 
     /** `known`: the caller saw a non-negative priority that may not be applied yet. */
     const deliver = (session: Session, known = false): Promise<void> =>
-      queued(session.username!, async () => {
+      queue.run(session.username!, async () => {
         const user = session.username!;
         const items = await archive.find(user);
         const sent: string[] = [];

@@ -10,6 +10,7 @@
  * one feature split in two modules, so they live in one folder).
  */
 import { Element } from "../../xml/element.ts";
+import { KeyedQueue } from "../../util/keyed_queue.ts";
 import { el } from "../../xml/element.ts";
 import { randomId } from "../../util/random.ts";
 import type { ModuleApi } from "../../core/module_api.ts";
@@ -200,8 +201,8 @@ export function itemElement(item: RosterItem): Element {
 export class RosterStore {
   readonly #api: ModuleApi;
   readonly #kv: KeyValStore;
-  /** The tail of each user's queue of roster operations. */
-  readonly #queues = new Map<string, Promise<unknown>>();
+  /** Each user's queue of roster operations. */
+  readonly #queue = new KeyedQueue();
 
   constructor(api: ModuleApi) {
     this.#api = api;
@@ -228,10 +229,7 @@ export class RosterStore {
    * storage (and kept in memory if the user is online).
    */
   run<T>(user: string, fn: (roster: Roster) => T | Promise<T>): Promise<T> {
-    const prev = this.#queues.get(user) ?? Promise.resolve();
-    const next = prev.then(async () => fn(await this.#get(user)));
-    this.#track(user, next);
-    return next;
+    return this.#queue.run(user, async () => fn(await this.#get(user)));
   }
 
   async #get(user: string): Promise<Roster> {
@@ -292,23 +290,12 @@ export class RosterStore {
    * a new subscription before the presence it allows.
    */
   busy(user: string): Promise<unknown> | undefined {
-    return this.#queues.get(user);
+    return this.#queue.pending(user);
   }
 
   /** Queue `fn` behind the user's pending roster operations without loading the roster. */
   after<T>(user: string, fn: () => T | Promise<T>): Promise<T> {
-    const prev = this.#queues.get(user) ?? Promise.resolve();
-    const next = prev.then(fn);
-    this.#track(user, next);
-    return next;
-  }
-
-  #track(user: string, next: Promise<unknown>): void {
-    const tail = next.catch(() => {});
-    this.#queues.set(user, tail);
-    tail.then(() => {
-      if (this.#queues.get(user) === tail) this.#queues.delete(user);
-    });
+    return this.#queue.run(user, fn);
   }
 }
 

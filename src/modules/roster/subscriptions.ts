@@ -167,11 +167,6 @@ export function inbound(type: SubscriptionType, s: SubState): InboundResult {
   }
 }
 
-export function sameState(a: SubState, b: SubState): boolean {
-  return a.subscription === b.subscription && a.pendingOut === b.pendingOut &&
-    a.pendingIn === b.pendingIn && a.preApproved === b.preApproved;
-}
-
 /** The user receives the contact's presence. */
 export const receivesPresence = hasTo;
 /** The contact receives the user's presence. */
