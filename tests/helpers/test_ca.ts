@@ -16,6 +16,7 @@ import {
   X509CertificateGenerator,
 } from "../../src/tls/x509.ts";
 import {
+  type GeneratedPair as PemPair,
   newKeyPair,
   privateKeyPem,
   randomSerial,
@@ -25,10 +26,8 @@ import {
 
 const DAY_MS = 86_400_000;
 
-export interface PemPair {
-  certPem: string;
-  keyPem: string;
-}
+/** A PEM certificate and its PKCS#8 private key, as `generateSelfSigned` returns. */
+export type { PemPair };
 
 /** Dates for a certificate; by default backdated an hour and valid a month. */
 export interface Validity {
