@@ -10,7 +10,7 @@ import type { AuthProvider } from "./auth/types.ts";
 import { FailureThrottle } from "./auth/throttle.ts";
 import { loadOrCreateCertificates } from "./tls/certs.ts";
 import { SecureContexts } from "./net/secure_contexts.ts";
-import { ConnectionLimiter, listen, type Listener } from "./net/listeners.ts";
+import { ConnectionLimiter, listen, type Listener, type ListenOptions } from "./net/listeners.ts";
 import { Host } from "./core/host.ts";
 import { Router } from "./core/router.ts";
 import { SessionRegistry } from "./core/sessions.ts";
@@ -100,35 +100,33 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const ports: Record<string, number> = {};
   const onConnection = (conn: Parameters<typeof handleC2sConnection>[0]) =>
     handleC2sConnection(conn, c2s);
+  /** Listen, keep the listener for close(), and record its port under `key`. */
+  const open = async (key: string, options: ListenOptions) => {
+    const l = await listen(options);
+    listeners.push(l);
+    ports[key] = l.addresses[0].port;
+  };
   try {
     const { c2s: plain, c2sDirectTls } = config.listeners;
-    if (plain.enabled) {
-      const l = await listen({ name: "c2s", ...plain, limiter, onConnection });
-      listeners.push(l);
-      ports.c2s = l.addresses[0].port;
-    }
+    if (plain.enabled) await open("c2s", { name: "c2s", ...plain, limiter, onConnection });
     if (c2sDirectTls.enabled) {
-      const l = await listen({
+      await open("c2sDirectTls", {
         name: "c2s-direct-tls",
         ...c2sDirectTls,
         tls: tls.serverOptions(["xmpp-client"]),
         limiter,
         onConnection,
       });
-      listeners.push(l);
-      ports.c2sDirectTls = l.addresses[0].port;
     }
     // External components (XEP-0114): only when the config names one.
     if (components.size > 0 && config.listeners.component.enabled) {
-      const l = await listen({
+      await open("component", {
         name: "component",
         ...config.listeners.component,
         limiter: new ConnectionLimiter(config.c2s.maxConnectionsPerIp),
         onConnection: (conn) =>
           handleComponentConnection(conn, { config, hosts, router, components }),
       });
-      listeners.push(l);
-      ports.component = l.addresses[0].port;
     }
     // ---- federation (s2s): manager and listeners -----------------------
     if (config.s2s.enabled) {
