@@ -40,6 +40,23 @@ export function availableResources(
     .sort((a, b) => b.priority - a.priority);
 }
 
+/**
+ * RFC 6121 §4.2.2 / §4.5.2: the user's own undirected presence goes to
+ * each of their available resources and back to the sender.
+ */
+export function toOwnResources(
+  sessions: SessionRegistry,
+  host: string,
+  origin: Session,
+  stanza: Element,
+): void {
+  const bare = sessions.bare(host, origin.username!);
+  if (!bare) return;
+  for (const s of bare.sessions.values()) {
+    if ((s.presence || s === origin) && !s.destroyed) s.send(stanza);
+  }
+}
+
 export function installDelivery(host: Host, ctx: DeliveryContext): void {
   const { router, sessions } = ctx;
   const on = (name: string, fn: (ev: StanzaEvent) => boolean | void | Promise<boolean | void>) =>
@@ -132,12 +149,7 @@ export function installDelivery(host: Host, ctx: DeliveryContext): void {
     } else {
       return true;
     }
-    const bare = sessions.bare(host.domain, origin.username!);
-    if (bare) {
-      for (const s of bare.sessions.values()) {
-        if (s.presence || s === origin) s.send(stanza);
-      }
-    }
+    toOwnResources(sessions, host.domain, origin, stanza);
     // After the broadcast: offline messages and the like follow it (XEP-0160).
     if (initial) host.events.emit<SessionEvent>("presence/initial", { session: origin });
     return true;

@@ -15,7 +15,7 @@ import type { ParleyModule } from "../../core/module_api.ts";
 import type { StanzaEvent } from "../../core/router.ts";
 import type { Session } from "../../core/session.ts";
 import type { SessionEvent } from "../../core/sessions.ts";
-import { parsePriority } from "../../core/delivery.ts";
+import { parsePriority, toOwnResources } from "../../core/delivery.ts";
 import { type Roster, rosterStore } from "./roster_store.ts";
 import { SubscriptionRouting } from "./subscription_routing.ts";
 import {
@@ -132,15 +132,6 @@ export const presenceModule: ParleyModule = {
 
     // ---- the user's own presence ------------------------------------------
 
-    /** Own resources: every available one, and the sender itself. */
-    const toOwnResources = (origin: Session, stanza: Element) => {
-      const bare = api.sessions.bare(api.domain, origin.username!);
-      if (!bare) return;
-      for (const s of bare.sessions.values()) {
-        if ((s.presence || s === origin) && !s.destroyed) s.send(stanza);
-      }
-    };
-
     /** To every contact with a from/both subscription; returns their bare JIDs. */
     const toSubscribers = (roster: Roster, stanza: Element, from: string): Set<string> => {
       const sent = new Set<string>();
@@ -209,7 +200,7 @@ export const presenceModule: ParleyModule = {
         directedTo = directed.get(origin);
         directed.delete(origin);
       }
-      toOwnResources(origin, stanza);
+      toOwnResources(api.sessions, api.domain, origin, stanza);
       const finish = (roster: Roster) => {
         if (type === undefined) {
           toSubscribers(roster, stanza, from);
