@@ -5,9 +5,10 @@
  * of a block.
  */
 import { el, type Element } from "../../xml/element.ts";
-import { type Jid, parseJid } from "../../jid.ts";
+import { parseJid } from "../../jid.ts";
 import { StanzaError } from "../../core/errors.ts";
 import type { ModuleApi } from "../../core/module_api.ts";
+import type { DirectedQuery } from "../../core/presence_queries.ts";
 import { subscriptionOf } from "../../core/subscription.ts";
 import type { StanzaEvent } from "../../core/router.ts";
 import type { Session } from "../../core/session.ts";
@@ -15,13 +16,6 @@ import { randomId } from "../../util/random.ts";
 import { type BlockLists, isBlocked } from "./lists.ts";
 
 export const NS_BLOCKING = "urn:xmpp:blocking";
-
-/** The presence module's `presence/directed` event: it fills `found`. */
-interface DirectedQuery {
-  owner: string;
-  covers(jid: Jid): boolean;
-  found: { from: string; to: string }[];
-}
 
 export interface CommandContext {
   api: ModuleApi;

@@ -5,19 +5,13 @@
  */
 import type { Element } from "../../xml/element.ts";
 import type { ParleyModule } from "../../core/module_api.ts";
+import type { BlockQuery } from "../../core/presence_queries.ts";
 import type { Session } from "../../core/session.ts";
 import type { UserDeletedEvent } from "../../core/accounts.ts";
 import { parseJid } from "../../jid.ts";
 import { BlockLists, isBlocked } from "./lists.ts";
 import { installCommands, NS_BLOCKING } from "./commands.ts";
 import { installEnforcement } from "./enforce.ts";
-
-/** `blocking/is-blocked`: does `owner` (a localpart) block `jid`? */
-export interface BlockQuery {
-  owner: string;
-  jid: string;
-  blocked?: boolean;
-}
 
 export const blockingModule: ParleyModule = {
   name: "blocking",

@@ -9,9 +9,10 @@
  * recipient side (`presence/bare|full`: inbound processing) separately.
  */
 import { Element } from "../../xml/element.ts";
-import { type Jid, parseJid } from "../../jid.ts";
+import { parseJid } from "../../jid.ts";
 import { el } from "../../xml/element.ts";
 import type { ParleyModule } from "../../core/module_api.ts";
+import type { BlockQuery, DirectedQuery } from "../../core/presence_queries.ts";
 import type { StanzaEvent } from "../../core/router.ts";
 import type { Session } from "../../core/session.ts";
 import type { SessionEvent } from "../../core/sessions.ts";
@@ -26,20 +27,6 @@ import {
 } from "./subscriptions.ts";
 
 const NS_PREAPPROVAL = "urn:xmpp:features:pre-approval";
-
-/** The `blocking/is-blocked` event of the blocking module: does `owner` block `jid`? */
-interface BlockQuery {
-  owner: string;
-  jid: string;
-  blocked?: boolean;
-}
-
-/** The `presence/directed` event other modules fire. */
-interface DirectedQuery {
-  owner: string;
-  covers(jid: Jid): boolean;
-  found: { from: string; to: string }[];
-}
 
 export const presenceModule: ParleyModule = {
   name: "presence",
