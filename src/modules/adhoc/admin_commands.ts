@@ -10,6 +10,7 @@ import { type Jid, parseJid } from "../../jid.ts";
 import { saslPrep } from "../../auth/scram.ts";
 import { StanzaError } from "../../core/errors.ts";
 import type { ModuleApi } from "../../core/module_api.ts";
+import type { Session } from "../../core/session.ts";
 import { form, type FormField, formValue, type FormValues } from "../../util/dataforms.ts";
 import type { AdhocCommand, CommandContext, Stage } from "./types.ts";
 
@@ -192,7 +193,7 @@ export function adminCommands(api: ModuleApi): AdhocCommand[] {
       for (const session of onlineSessions(api)) {
         api.send(el(
           "message",
-          { type: "headline", from: api.domain, to: session },
+          { type: "headline", from: api.domain, to: session.fullJid },
           subject ? el("subject", {}, subject) : undefined,
           el("body", {}, body),
         ));
@@ -207,20 +208,14 @@ function isRequester(requester: Jid, user: string, domain: string): boolean {
   return requester.domain === domain && requester.local === user;
 }
 
-/** Full JIDs of every bound session of this host. */
-function onlineSessions(api: ModuleApi): string[] {
-  const out: string[] = [];
-  for (const s of api.sessions.live) {
-    if (s.host === api.domain && s.fullJid !== undefined && !s.destroyed) out.push(s.fullJid);
-  }
-  return out;
+/** Every bound session of this host. */
+function onlineSessions(api: ModuleApi): Session[] {
+  return [...api.sessions.live].filter((s) =>
+    s.host === api.domain && s.fullJid !== undefined && !s.destroyed
+  );
 }
 
 /** Accounts of this host with at least one bound session. */
 function onlineUsers(api: ModuleApi): Set<string> {
-  const users = new Set<string>();
-  for (const s of api.sessions.live) {
-    if (s.host === api.domain && s.fullJid !== undefined && !s.destroyed) users.add(s.username!);
-  }
-  return users;
+  return new Set(onlineSessions(api).map((s) => s.username!));
 }
