@@ -73,7 +73,14 @@ export class TestClient {
     socket.on("error", () => {});
   }
 
+  /**
+   * Sees every frame first; a frame it returns true for is consumed and
+   * never queued (long-running load tools that must not keep frames).
+   */
+  tap: ((f: Frame) => boolean) | undefined;
+
   #push(f: Frame): void {
+    if (this.tap?.(f)) return;
     this.frames.push(f);
     this.#wake();
   }
