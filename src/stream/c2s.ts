@@ -332,13 +332,26 @@ class C2sStream {
 
   // ---- SASL (RFC 6120 §6) ------------------------------------------------------
 
+  /**
+   * No channel binding (no -PLUS mechanism) in this SASL profile (RFC 6120
+   * §6). RFC 5802 §6 makes a server that offers -PLUS refuse the `y` flag
+   * ("I could bind, but the server cannot"), which is how a client notices
+   * that someone stripped -PLUS from the list. Here, `y` is also what
+   * every client sends whose only binding types are tls-unique or
+   * tls-exporter, which Deno cannot provide (slixmpp 1.8 does, on every
+   * SCRAM login over TLS): refusing it would lock them out, and accepting
+   * it beside -PLUS is exactly the undetectable downgrade the rule forbids.
+   * SASL1 has no way out of that, so it offers no -PLUS and `y` is then
+   * the truth. Channel binding (tls-server-end-point, still computed per
+   * certificate in SecureContexts) comes back with SASL2 (XEP-0388), whose
+   * clients learn the server's types from XEP-0440 and detect a stripped
+   * list with XEP-0474, so refusing `y` there locks nobody out.
+   */
   #saslContext(): SaslContext {
-    const tls = this.conn.tls;
     return {
       host: this.session.host!,
       provider: this.services.auth,
-      secure: tls !== undefined,
-      tlsServerEndPoint: tls ? this.services.tls.endPointFor(tls.servername) : undefined,
+      secure: this.conn.tls !== undefined,
     };
   }
 
