@@ -13,7 +13,7 @@ import {
   startExchange,
   unavailableMechanismCondition,
 } from "../auth/mechanisms.ts";
-import type { FailureThrottle } from "../auth/throttle.ts";
+import type { LoginThrottle, ThrottleRefusal } from "../auth/login_throttle.ts";
 import { el, type Element, openTag, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
@@ -51,8 +51,7 @@ export interface C2sServices {
   router: Router;
   auth: AuthProvider;
   tls: SecureContexts;
-  ipThrottle: FailureThrottle;
-  accountThrottle: FailureThrottle;
+  loginThrottle: LoginThrottle;
 }
 
 /** An event fired on the host for elements the core does not know (SM, CSI…). */
@@ -386,7 +385,7 @@ class C2sStream {
     const ip = this.conn.remoteAddress;
     switch (element.name) {
       case "auth": {
-        if (this.services.ipThrottle.isBlocked(ip)) {
+        if (this.services.loginThrottle.ipBlocked(ip)) {
           log.warn("{ip}: authentication refused: too many failures", { ip });
           this.#saslFailure("temporary-auth-failure", "Too many failed attempts; try again later");
           return;
@@ -448,10 +447,14 @@ class C2sStream {
       case "failure": {
         this.#sasl = undefined;
         // Only a checked credential counts towards throttling: a client
-        // probing mechanisms or channel-binding types guesses no password.
-        if (step.username) {
-          this.services.ipThrottle.fail(ip);
-          this.services.accountThrottle.fail(step.username + "@" + host);
+        // probing mechanisms or channel-binding types guesses no password,
+        // and a storage outage (temporary-auth-failure) is not the user's.
+        if (step.username && step.condition !== "temporary-auth-failure") {
+          const account = step.username + "@" + host;
+          const refused = this.services.loginThrottle.refusal(account, ip);
+          this.services.loginThrottle.failed(account, ip);
+          // Past a limit a wrong password gets the same answer as a right one.
+          if (refused) return this.#throttled(account, refused);
         }
         log.info("{ip}: authentication failed for {user}: {condition} ({text})", {
           ip,
@@ -464,15 +467,9 @@ class C2sStream {
       case "success": {
         this.#sasl = undefined;
         const account = step.username + "@" + host;
-        if (this.services.accountThrottle.isBlocked(account)) {
-          log.warn("{account}: authentication refused: too many recent failures", { account });
-          return this.#saslFailure(
-            "temporary-auth-failure",
-            "Too many failed attempts; try again later",
-          );
-        }
-        this.services.ipThrottle.succeed(ip);
-        this.services.accountThrottle.succeed(account);
+        const refused = this.services.loginThrottle.refusal(account, ip);
+        if (refused) return this.#throttled(account, refused);
+        this.services.loginThrottle.succeeded(account, ip);
         const session = this.session;
         session.type = "c2s";
         session.username = step.username;
@@ -490,6 +487,16 @@ class C2sStream {
         return;
       }
     }
+  }
+
+  /** A verdict withheld by the login throttle (see LoginThrottle). */
+  #throttled(account: string, limit: ThrottleRefusal): void {
+    log.warn("{account} from {ip}: authentication refused: too many failures ({limit})", {
+      account,
+      ip: this.conn.remoteAddress,
+      limit,
+    });
+    this.#saslFailure("temporary-auth-failure", "Too many failed attempts; try again later");
   }
 
   #countAttempt(): void {
