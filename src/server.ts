@@ -7,7 +7,7 @@ import { openStorage } from "./storage/open.ts";
 import type { StorageDriver } from "./storage/types.ts";
 import { createAuthProvider } from "./auth/provider.ts";
 import type { AuthProvider } from "./auth/types.ts";
-import { FailureThrottle } from "./auth/throttle.ts";
+import { LoginThrottle } from "./auth/login_throttle.ts";
 import { loadOrCreateCertificates } from "./tls/certs.ts";
 import { SecureContexts } from "./net/secure_contexts.ts";
 import { ConnectionLimiter, listen, type Listener, type ListenOptions } from "./net/listeners.ts";
@@ -88,11 +88,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     router,
     auth,
     tls,
-    ipThrottle: new FailureThrottle(config.auth.perIp.maxFailures, config.auth.perIp.windowSeconds),
-    accountThrottle: new FailureThrottle(
-      config.auth.perAccount.maxFailures,
-      config.auth.perAccount.windowSeconds,
-    ),
+    loginThrottle: new LoginThrottle(config.auth),
   };
   const limiter = new ConnectionLimiter(config.c2s.maxConnectionsPerIp);
   const listeners: Listener[] = [];

@@ -271,13 +271,13 @@ export class ScramExchange implements SaslExchange {
   #checkChannelBindingFlag(flag: string): SaslStep | undefined {
     if (flag === "n" || flag === "y") {
       if (this.plus) return fail("malformed-request", "-PLUS requires channel binding");
-      // "y": the client could bind but believes we cannot. RFC 5802 §6
-      // reads that as a stripped advertisement, but "y" cannot tell it
-      // apart from a client whose only binding types are tls-unique or
-      // tls-exporter, which Deno cannot give us: such clients (slixmpp,
-      // measured) try -PLUS, fail on the type, then fall back with "y".
-      // Refusing them would lock them out, so "y" is accepted; clients
-      // that do speak tls-server-end-point learn it from XEP-0440.
+      // "y": the client could bind but believes we cannot. Where -PLUS was
+      // offered that belief can only come from someone who removed it from
+      // the list on the way, so RFC 5802 §6 makes the server fail. Where
+      // it was not offered (SASL1 here, see c2s.ts), "y" is simply true.
+      if (flag === "y" && this.ctx.tlsServerEndPoint) {
+        return fail("malformed-request", "channel binding was offered: downgrade refused");
+      }
       return undefined;
     }
     if (!flag.startsWith("p=")) return fail("malformed-request", "bad channel binding flag");

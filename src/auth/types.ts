@@ -58,7 +58,12 @@ export interface SaslContext {
   provider: AuthProvider;
   /** True when the stream is encrypted. */
   secure: boolean;
-  /** `tls-server-end-point` data (RFC 5929) when the transport is TLS. */
+  /**
+   * `tls-server-end-point` data (RFC 5929), given only where the SASL
+   * profile offers channel binding: its presence is what offering -PLUS
+   * means, both for the mechanism list and for refusing the `y` flag
+   * (RFC 5802 §6). Absent in SASL1 (see the c2s stream handler).
+   */
   tlsServerEndPoint?: Uint8Array;
 }
 

@@ -145,15 +145,24 @@ export const configSchema = z.strictObject({
     provider: z.enum(["internal", "insecure"]).default("internal"),
     /** PBKDF2 iterations for newly stored SCRAM keys. */
     scramIterations: z.number().int().min(4096).default(4096),
-    /** Failed-auth throttling per client IP. */
+    /** Failed logins from one client address (an IPv6 /64), whatever the accounts. */
     perIp: throttle.default({ maxFailures: 10, windowSeconds: 60 }),
-    /** Failed-auth throttling per account. */
-    perAccount: throttle.default({ maxFailures: 5, windowSeconds: 60 }),
+    /**
+     * Failed logins to one account from one address: only that address is
+     * then refused for the account, so nobody can lock its owner out.
+     */
+    perIpAndAccount: throttle.default({ maxFailures: 5, windowSeconds: 60 }),
+    /**
+     * Failed logins to one account from all addresses together: a ceiling
+     * for guessing spread over many addresses, far above `perIpAndAccount`.
+     */
+    perAccount: throttle.default({ maxFailures: 100, windowSeconds: 60 }),
   }).default({
     provider: "internal",
     scramIterations: 4096,
     perIp: { maxFailures: 10, windowSeconds: 60 },
-    perAccount: { maxFailures: 5, windowSeconds: 60 },
+    perIpAndAccount: { maxFailures: 5, windowSeconds: 60 },
+    perAccount: { maxFailures: 100, windowSeconds: 60 },
   }),
   storage: z.strictObject({
     driver: z.enum(["sqlite", "memory"]).default("sqlite"),

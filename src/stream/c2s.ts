@@ -13,7 +13,7 @@ import {
   startExchange,
   unavailableMechanismCondition,
 } from "../auth/mechanisms.ts";
-import type { FailureThrottle } from "../auth/throttle.ts";
+import type { LoginThrottle, ThrottleRefusal } from "../auth/login_throttle.ts";
 import { el, type Element, openTag, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
@@ -51,8 +51,7 @@ export interface C2sServices {
   router: Router;
   auth: AuthProvider;
   tls: SecureContexts;
-  ipThrottle: FailureThrottle;
-  accountThrottle: FailureThrottle;
+  loginThrottle: LoginThrottle;
 }
 
 /** An event fired on the host for elements the core does not know (SM, CSI…). */
@@ -332,13 +331,26 @@ class C2sStream {
 
   // ---- SASL (RFC 6120 §6) ------------------------------------------------------
 
+  /**
+   * No channel binding (no -PLUS mechanism) in this SASL profile (RFC 6120
+   * §6). RFC 5802 §6 makes a server that offers -PLUS refuse the `y` flag
+   * ("I could bind, but the server cannot"), which is how a client notices
+   * that someone stripped -PLUS from the list. Here, `y` is also what
+   * every client sends whose only binding types are tls-unique or
+   * tls-exporter, which Deno cannot provide (slixmpp 1.8 does, on every
+   * SCRAM login over TLS): refusing it would lock them out, and accepting
+   * it beside -PLUS is exactly the undetectable downgrade the rule forbids.
+   * SASL1 has no way out of that, so it offers no -PLUS and `y` is then
+   * the truth. Channel binding (tls-server-end-point, still computed per
+   * certificate in SecureContexts) comes back with SASL2 (XEP-0388), whose
+   * clients learn the server's types from XEP-0440 and detect a stripped
+   * list with XEP-0474, so refusing `y` there locks nobody out.
+   */
   #saslContext(): SaslContext {
-    const tls = this.conn.tls;
     return {
       host: this.session.host!,
       provider: this.services.auth,
-      secure: tls !== undefined,
-      tlsServerEndPoint: tls ? this.services.tls.endPointFor(tls.servername) : undefined,
+      secure: this.conn.tls !== undefined,
     };
   }
 
@@ -373,7 +385,7 @@ class C2sStream {
     const ip = this.conn.remoteAddress;
     switch (element.name) {
       case "auth": {
-        if (this.services.ipThrottle.isBlocked(ip)) {
+        if (this.services.loginThrottle.ipBlocked(ip)) {
           log.warn("{ip}: authentication refused: too many failures", { ip });
           this.#saslFailure("temporary-auth-failure", "Too many failed attempts; try again later");
           return;
@@ -435,10 +447,14 @@ class C2sStream {
       case "failure": {
         this.#sasl = undefined;
         // Only a checked credential counts towards throttling: a client
-        // probing mechanisms or channel-binding types guesses no password.
-        if (step.username) {
-          this.services.ipThrottle.fail(ip);
-          this.services.accountThrottle.fail(step.username + "@" + host);
+        // probing mechanisms or channel-binding types guesses no password,
+        // and a storage outage (temporary-auth-failure) is not the user's.
+        if (step.username && step.condition !== "temporary-auth-failure") {
+          const account = step.username + "@" + host;
+          const refused = this.services.loginThrottle.refusal(account, ip);
+          this.services.loginThrottle.failed(account, ip);
+          // Past a limit a wrong password gets the same answer as a right one.
+          if (refused) return this.#throttled(account, refused);
         }
         log.info("{ip}: authentication failed for {user}: {condition} ({text})", {
           ip,
@@ -451,15 +467,9 @@ class C2sStream {
       case "success": {
         this.#sasl = undefined;
         const account = step.username + "@" + host;
-        if (this.services.accountThrottle.isBlocked(account)) {
-          log.warn("{account}: authentication refused: too many recent failures", { account });
-          return this.#saslFailure(
-            "temporary-auth-failure",
-            "Too many failed attempts; try again later",
-          );
-        }
-        this.services.ipThrottle.succeed(ip);
-        this.services.accountThrottle.succeed(account);
+        const refused = this.services.loginThrottle.refusal(account, ip);
+        if (refused) return this.#throttled(account, refused);
+        this.services.loginThrottle.succeeded(account, ip);
         const session = this.session;
         session.type = "c2s";
         session.username = step.username;
@@ -477,6 +487,16 @@ class C2sStream {
         return;
       }
     }
+  }
+
+  /** A verdict withheld by the login throttle (see LoginThrottle). */
+  #throttled(account: string, limit: ThrottleRefusal): void {
+    log.warn("{account} from {ip}: authentication refused: too many failures ({limit})", {
+      account,
+      ip: this.conn.remoteAddress,
+      limit,
+    });
+    this.#saslFailure("temporary-auth-failure", "Too many failed attempts; try again later");
   }
 
   #countAttempt(): void {

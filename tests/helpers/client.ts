@@ -13,6 +13,8 @@ export interface ClientOptions {
   port: number;
   domain?: string;
   address?: string;
+  /** Local address to connect from, e.g. 127.0.0.2 to act as a second client host. */
+  localAddress?: string;
   directTls?: boolean;
   /** SNI name for TLS (default: the domain). */
   servername?: string;
@@ -42,15 +44,16 @@ export class TestClient {
   static async connect(options: ClientOptions): Promise<TestClient> {
     const c = new TestClient(options);
     const host = options.address ?? "127.0.0.1";
+    const tcp = () => net.connect({ host, port: options.port, localAddress: options.localAddress });
     const socket = options.directTls
       ? tls.connect({
-        host,
-        port: options.port,
+        // tls.connect has no localAddress: bind through our own TCP socket then.
+        ...(options.localAddress ? { socket: tcp() } : { host, port: options.port }),
         servername: options.servername ?? c.domain,
         rejectUnauthorized: false,
         ALPNProtocols: ["xmpp-client"],
       })
-      : net.connect({ host, port: options.port });
+      : tcp();
     await new Promise<void>((resolve, reject) => {
       socket.once(options.directTls ? "secureConnect" : "connect", () => resolve());
       socket.once("error", reject);

@@ -285,14 +285,27 @@ Deno.test("channel binding requested of a non-PLUS mechanism is malformed", asyn
   assertFailure(await login(ctx, { gs2, cbData: cb }), "malformed-request");
 });
 
-Deno.test("the y flag is accepted, with or without -PLUS offered", async () => {
-  // Clients that bind only with tls-unique/tls-exporter fall back with "y"
-  // after failing -PLUS on the type; see #checkChannelBindingFlag.
+Deno.test("the y flag is refused where -PLUS is offered (RFC 5802 §6), accepted where not", async () => {
   const withPlus = await context({ tlsServerEndPoint: new Uint8Array(32) });
-  assert.equal((await login(withPlus, { gs2: "y,," })).kind, "success");
-  const withoutPlus = await context();
-  assert.equal((await login(withoutPlus, { gs2: "y,," })).kind, "success");
+  for (const hash of ["SHA-1", "SHA-256"] as const) {
+    // Someone stripped -PLUS from the list the client saw: fail, whatever the password.
+    const step = await login(withPlus, { hash, gs2: "y,," });
+    assertFailure(step, "malformed-request");
+    assert.equal(step.kind === "failure" && step.username, undefined, "no password was checked");
+    assertFailure(
+      await login(withPlus, { hash, gs2: "y,a=user@example.com," }),
+      "malformed-request",
+    );
+  }
+  // "n" (the client cannot bind) stays fine beside -PLUS.
   assert.equal((await login(withPlus, { gs2: "n,," })).kind, "success");
+  // Without -PLUS on offer (SASL1), "y" is the truth: slixmpp 1.8 sends it on every login.
+  const withoutPlus = await context();
+  for (const hash of ["SHA-1", "SHA-256"] as const) {
+    assert.equal((await login(withoutPlus, { hash, gs2: "y,," })).kind, "success");
+    assert.equal((await login(withoutPlus, { hash, gs2: "n,," })).kind, "success");
+  }
+  assertFailure(await login(withoutPlus, { gs2: "y,,", password: "x" }), "not-authorized");
 });
 
 Deno.test("deriveScramCredentials SASLpreps the password and rejects what it prohibits", async () => {
