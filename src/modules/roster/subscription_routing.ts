@@ -81,11 +81,16 @@ export class SubscriptionRouting {
     type: SubscriptionType,
     stanza: Element,
   ): Promise<void> {
-    if (!await this.#exists(user)) return;
     const userBare = this.#bare(user);
     if (contact === userBare) return;
     const delivered = SubscriptionRouting.readdress(stanza, contact, userBare);
+    // Queued now, before anything is awaited: presence from the contact
+    // routed right behind this stanza (§3.1.5: an approval is followed by
+    // the contact's presence) waits behind the queue (RosterStore.busy),
+    // so the client gets the roster push and this stanza before the
+    // presence they allow. An await before queuing let it overtake them.
     const result = await this.store.run(user, async (roster) => {
+      if (!await this.#exists(user)) return undefined;
       const before = roster.state(contact);
       const r = inbound(type, before);
       if (r.state.pendingIn && !before.pendingIn && !roster.items.has(contact)) {
@@ -104,6 +109,7 @@ export class SubscriptionRouting {
       if (r.deliver) this.toAvailable(user, delivered);
       return { ...r, changed };
     });
+    if (!result) return;
     if (result.autoReplySubscribed) {
       this.api.send(new Element("presence", { type: "subscribed", from: userBare, to: contact }));
       // A pre-approval just became a subscription: the contact gets our presence.
