@@ -156,11 +156,23 @@ export class SubscriptionRouting {
    * The local shortcut of a probe at login: `session` (just available)
    * gets the presence of `contact`'s available resources when `contact`
    * is online here and counts the user as a subscriber. Offline contacts
-   * would only answer "unavailable", which a fresh session assumes.
+   * would only answer "unavailable", which a fresh session assumes; but
+   * one whose account does not exist (never created, or deleted without
+   * telling its contacts, as `parley deluser` does) answers `unsubscribed`
+   * as a probe would (§4.3.2), which ends the user's stale subscription.
    */
   answerLocalProbe(contact: string, session: Session): void {
     const bare = this.api.sessions.bare(this.api.domain, contact);
-    if (!bare) return;
+    if (!bare) {
+      this.api.auth.userExists(this.api.domain, contact).then((exists) => {
+        if (exists) return;
+        const to = session.bareJid!;
+        this.api.send(
+          new Element("presence", { type: "unsubscribed", from: this.#bare(contact), to }),
+        );
+      }).catch((err) => this.api.log.error("probe of {contact} failed: {err}", { contact, err }));
+      return;
+    }
     const roster = bare.roster as Roster | undefined;
     const item = roster?.items.get(session.bareJid!);
     if (!item || !sendsPresence(item.subscription)) return;
