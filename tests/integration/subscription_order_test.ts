@@ -70,6 +70,38 @@ Deno.test("an approval reaches the subscriber as push, then subscribed, then pre
   }
 });
 
+Deno.test("a pre-approved request: the server's approval comes in the same order", async () => {
+  const users: Record<string, string> = { alice: "a" };
+  for (let i = 0; i < ROUNDS; i++) users[`juliet${i}`] = "j";
+  const server = await startTestServer({}, users);
+  try {
+    const romeo = await imLogin(server, "alice", "a", "r");
+    for (let i = 0; i < ROUNDS; i++) {
+      const juliet = await imLogin(server, `juliet${i}`, "j", "j");
+      const jid = `juliet${i}@localhost`;
+      // §3.4: juliet approves before romeo asks; her server answers for her.
+      juliet.send(`<presence to='alice@localhost' type='subscribed'/>`);
+      await juliet.stanza((e) => e.name === "iq" && e.attrs.type === "set");
+      romeo.send(`<presence to='${jid}' type='subscribe'/>`);
+      assert.deepEqual(
+        await nextStanzas(romeo, 4),
+        [
+          `push ${jid} none ask`,
+          `push ${jid} to`,
+          `presence subscribed ${jid}`,
+          `presence available ${jid}/j`,
+        ],
+        `round ${i}`,
+      );
+      juliet.close();
+      await romeo.stanza((e) => e.attrs.from === `${jid}/j` && e.attrs.type === "unavailable");
+    }
+    romeo.close();
+  } finally {
+    await server.stop();
+  }
+});
+
 Deno.test("the same order when the approval and the presence cross an s2s link", async () => {
   const [a, b] = await serverPair();
   const rounds = 3;
