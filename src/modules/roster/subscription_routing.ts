@@ -89,8 +89,7 @@ export class SubscriptionRouting {
     // the contact's presence) waits behind the queue (RosterStore.busy),
     // so the client gets the roster push and this stanza before the
     // presence they allow. An await before queuing let it overtake them.
-    const result = await this.store.run(user, async (roster) => {
-      if (!await this.#exists(user)) return undefined;
+    const result = await this.store.runIf(user, () => this.#exists(user), async (roster) => {
       const before = roster.state(contact);
       const r = inbound(type, before);
       if (r.state.pendingIn && !before.pendingIn && !roster.items.has(contact)) {
