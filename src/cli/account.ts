@@ -7,12 +7,29 @@ import { openStorage } from "../storage/open.ts";
 import type { StorageDriver } from "../storage/types.ts";
 import { createAuthProvider } from "../auth/provider.ts";
 import type { AuthProvider } from "../auth/types.ts";
+import type { AccountStores } from "../core/accounts.ts";
+import { Tombstones } from "../core/tombstones.ts";
 import { EXIT_OK, UsageError } from "./exit.ts";
 import { CONFIG_OPTION, HELP_OPTION, parse, positionals } from "./args.ts";
 
 const PASSWORD_STDIN_OPTION = {
   "password-stdin": { type: "boolean" },
 } as const;
+
+const FORCE_OPTION = {
+  force: { type: "boolean" },
+} as const;
+
+/** The options a command takes besides --config and --help. */
+export interface AccountCommandOptions {
+  passwordStdin?: boolean;
+  force?: boolean;
+}
+
+export interface AccountCommandFlags {
+  passwordFromStdin: boolean;
+  force: boolean;
+}
 
 /**
  * The frame of adduser, passwd and deluser: options, `--help`, one JID,
@@ -21,18 +38,24 @@ const PASSWORD_STDIN_OPTION = {
 export async function runAccountCommand(
   args: string[],
   help: string,
-  acceptsPasswordStdin: boolean,
-  body: (account: Account, passwordFromStdin: boolean) => Promise<number>,
+  accepts: AccountCommandOptions,
+  body: (account: Account, flags: AccountCommandFlags) => Promise<number>,
 ): Promise<number> {
   const { values, positionals: rest } = parse(args, {
     options: {
       ...CONFIG_OPTION,
       ...HELP_OPTION,
-      ...(acceptsPasswordStdin ? PASSWORD_STDIN_OPTION : {}),
+      ...(accepts.passwordStdin ? PASSWORD_STDIN_OPTION : {}),
+      ...(accepts.force ? FORCE_OPTION : {}),
     },
     allowPositionals: true,
   });
-  const flags = values as { help?: boolean; config?: string; "password-stdin"?: boolean };
+  const flags = values as {
+    help?: boolean;
+    config?: string;
+    "password-stdin"?: boolean;
+    force?: boolean;
+  };
   if (flags.help) {
     console.log(help);
     return EXIT_OK;
@@ -40,7 +63,10 @@ export async function runAccountCommand(
   const [jid] = positionals(rest, ["JID"]);
   const account = await openAccount(jid, flags.config);
   try {
-    return await body(account, flags["password-stdin"] === true);
+    return await body(account, {
+      passwordFromStdin: flags["password-stdin"] === true,
+      force: flags.force === true,
+    });
   } finally {
     await account.close();
   }
@@ -53,6 +79,8 @@ export interface Account {
   jid: string;
   storage: StorageDriver;
   provider: AuthProvider;
+  /** The same stores, for core/accounts.ts (tombstones as configured). */
+  stores: AccountStores;
   close(): Promise<void>;
 }
 
@@ -74,12 +102,15 @@ async function openAccount(jidText: string, configPath?: string): Promise<Accoun
   // Warnings and errors only: an admin command's output is its own messages.
   await configureLogging({ level: "warning", format: config.log.format });
   const storage = openStorage(config);
+  const provider = createAuthProvider(config, storage);
+  const tombstones = new Tombstones(storage, config.accounts.tombstoneDays);
   return {
     host: jid.domain,
     user: jid.local,
     jid: jid.bare,
     storage,
-    provider: createAuthProvider(config, storage),
+    provider,
+    stores: { auth: provider, storage, tombstones },
     close: () => storage.close(),
   };
 }

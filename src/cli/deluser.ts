@@ -1,6 +1,7 @@
 /** `parley deluser JID`: delete an account and everything stored for it. */
 import { CONFIG_HELP } from "./args.ts";
 import { runAccountCommand } from "./account.ts";
+import { removeAccountData } from "../core/accounts.ts";
 import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_OK } from "./exit.ts";
 
 export const HELP = `Usage: parley deluser JID [options]
@@ -9,6 +10,9 @@ Delete the account JID and all of its stored data (roster, archive, offline
 messages, vCard …). This cannot be undone. Stop the server first, or the
 user's open sessions keep running until they disconnect.
 
+The name stays reserved for accounts.tombstoneDays (default 365): "parley
+adduser" refuses it until then unless given --force.
+
 Options:
 ${CONFIG_HELP}
   -h, --help          Show this help
@@ -16,16 +20,14 @@ ${CONFIG_HELP}
 ${EXIT_CODES_HELP}`;
 
 export function run(args: string[]): Promise<number> {
-  return runAccountCommand(args, HELP, false, async (account) => {
+  return runAccountCommand(args, HELP, {}, async (account) => {
     if (!await account.provider.userExists(account.host, account.user)) {
       console.error(`parley deluser: ${account.jid} does not exist`);
       return EXIT_FAILURE;
     }
-    // Data first, credentials last: if this is interrupted, the account still
-    // exists and running deluser again finishes the job; the other order
-    // would leave data nobody can log in to remove.
-    await account.storage.deleteUser(account.host, account.user);
-    await account.provider.deleteUser(account.host, account.user);
+    // Tombstone, data, then credentials: if this is interrupted, the account
+    // still exists and running deluser again finishes the job.
+    await removeAccountData(account.stores, account.host, account.user);
     console.log(`Deleted ${account.jid} and all of its data.`);
     return EXIT_OK;
   });

@@ -18,12 +18,12 @@ ${CONFIG_HELP}
 ${EXIT_CODES_HELP}`;
 
 export function run(args: string[]): Promise<number> {
-  return runAccountCommand(args, HELP, true, async (account, passwordFromStdin) => {
+  return runAccountCommand(args, HELP, { passwordStdin: true }, async (account, flags) => {
     if (!await account.provider.userExists(account.host, account.user)) {
       console.error(`parley passwd: ${account.jid} does not exist`);
       return EXIT_FAILURE;
     }
-    const password = await readNewPassword({ fromStdin: passwordFromStdin });
+    const password = await readNewPassword({ fromStdin: flags.passwordFromStdin });
     if (!await account.provider.setPassword(account.host, account.user, password)) {
       console.error(`parley passwd: ${account.jid} does not exist`);
       return EXIT_FAILURE;

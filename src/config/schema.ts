@@ -217,6 +217,14 @@ export const configSchema = z.strictObject({
     maxPerIp: z.number().int().min(1).default(3),
     windowSeconds: z.number().positive().default(3600),
   }).prefault({}),
+  accounts: z.strictObject({
+    /**
+     * Days a deleted account's name stays reserved (its tombstone), so that
+     * nobody new inherits the trust its contacts gave it; 0 keeps none.
+     * Fractions are allowed. ejabberd keeps 365 days, Prosody forever.
+     */
+    tombstoneDays: z.number().min(0).default(365),
+  }).prefault({}),
   s2s: z.strictObject({
     /** Federate with other domains at all. */
     enabled: z.boolean().default(true),

@@ -10,7 +10,7 @@ import { el, type Element } from "../xml/element.ts";
 import type { StanzaError } from "./errors.ts";
 import type { Handler } from "./events.ts";
 import type { DiscoIdentity, Host, StreamFeatureProvider } from "./host.ts";
-import { deleteAccount } from "./accounts.ts";
+import { type AccountCreation, accountStores, createAccount, deleteAccount } from "./accounts.ts";
 import type { Router, StanzaEvent } from "./router.ts";
 import type { SessionRegistry } from "./sessions.ts";
 import type { ComponentRegistry } from "./components.ts";
@@ -37,8 +37,13 @@ export interface ModuleApi {
   /** Advertise a feature in disco#info of every account (user bare JID). */
   addAccountFeature(ns: string): void;
   /**
+   * Create an account; refused when the name exists or is held by a
+   * deleted account's tombstone (`accounts.tombstoneDays`).
+   */
+  createAccount(username: string, password: string): Promise<AccountCreation>;
+  /**
    * Remove an account for good: its sessions are closed, every stored item
-   * deleted, the credentials removed, and `user-deleted` fired.
+   * deleted, the credentials removed, a tombstone left, and `user-deleted` fired.
    */
   deleteAccount(username: string): Promise<void>;
   addStreamFeature(provider: StreamFeatureProvider): void;
@@ -93,6 +98,8 @@ export function createModuleApi(module: string, host: Host, parts: ServerParts):
     addFeature: (ns) => void host.discoFeatures.add(ns),
     addIdentity: (identity) => void host.discoIdentities.push(identity),
     addAccountFeature: (ns) => void host.accountFeatures.add(ns),
+    createAccount: (username, password) =>
+      createAccount(accountStores(parts), host.domain, username, password),
     deleteAccount: (username) => deleteAccount(parts, host, username),
     addStreamFeature: (provider) => void host.streamFeatures.push(provider),
     keyval: (store) => storage.keyval(host.domain, store),

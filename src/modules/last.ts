@@ -8,7 +8,11 @@
  * `service-unavailable`.
  *
  * The logout time and status are kept in `keyval("lastlog")` as
- * `{ when: ms, status? }`, written when the last resource unbinds.
+ * `{ when: ms, status? }`, written when the last resource unbinds. While
+ * the account is still connected but no resource is available (the last
+ * available one sent unavailable presence and stayed), the answer is the
+ * time since that presence and its status, kept in memory: the stored
+ * logout, if any, is older than that and would be wrong.
  *
  * The subscription comes from `subscriptionOf` (core/subscription.ts): the
  * `roster/get-subscription` event, else the roster module's stored roster.
@@ -25,10 +29,8 @@ import { subscriptionOf } from "../core/subscription.ts";
 
 export const NS_LAST = "jabber:iq:last";
 
-interface LastLog {
-  when: number;
-  status?: string;
-}
+// A type, not an interface: it must be assignable to storage's Json.
+type LastLog = { when: number; status?: string };
 
 const seconds = (ms: number) => String(Math.max(0, Math.floor(ms / 1000)));
 
@@ -50,9 +52,16 @@ export const lastModule: ParleyModule = {
       (ev: StanzaEvent) => answer(ev, seconds(Date.now() - started)),
     );
 
+    /**
+     * Connected accounts whose last available resource went unavailable:
+     * when, and its status. One entry per connected user at most (removed
+     * when the last resource unbinds), so it is bounded by the sessions.
+     */
+    const unavailableSince = new Map<string, LastLog>();
+
     const account = async (ev: StanzaEvent, user: string): Promise<boolean> => {
       if (api.sessions.available(api.domain, user).length > 0) return answer(ev, "0");
-      const log = await store.get(user) as LastLog | undefined;
+      const log = unavailableSince.get(user) ?? await store.get(user) as LastLog | undefined;
       if (!log) throw new StanzaError("cancel", "item-not-found", "No activity recorded");
       return answer(ev, seconds(Date.now() - log.when), log.status);
     };
@@ -75,19 +84,28 @@ export const lastModule: ParleyModule = {
 
     // The status of each resource's last unavailable presence (core
     // delivery clears `session.presence` before the resource unbinds).
+    // Runs before that: `presence` still says whether it was available.
     const lastStatus = new WeakMap<Session, string>();
     api.hook("presence/self", (ev: StanzaEvent) => {
-      if (ev.origin && ev.stanza.attrs.type === "unavailable") {
-        const status = ev.stanza.getChildText("status");
-        if (status !== undefined) lastStatus.set(ev.origin, status);
-      }
+      const origin = ev.origin;
+      if (!origin || ev.stanza.attrs.type !== "unavailable") return;
+      const status = ev.stanza.getChildText("status");
+      if (status !== undefined) lastStatus.set(origin, status);
+      if (origin.presence === undefined) return;
+      const user = origin.username!;
+      const others = api.sessions.available(api.domain, user).some((s) => s !== origin);
+      if (others) return;
+      const log: LastLog = { when: Date.now() };
+      if (status !== undefined) log.status = status;
+      unavailableSince.set(user, log);
     }, 1);
 
     api.hook("resource-unbind", (ev: SessionEvent) => {
       const s = ev.session;
       // Only when the account's last resource is gone.
       if (api.sessions.bare(api.domain, s.username!)) return;
-      const log: { when: number; status?: string } = { when: Date.now() };
+      unavailableSince.delete(s.username!);
+      const log: LastLog = { when: Date.now() };
       const status = lastStatus.get(s);
       if (status !== undefined) log.status = status;
       return store.set(s.username!, log).then(() => false);

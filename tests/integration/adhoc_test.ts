@@ -179,6 +179,12 @@ Deno.test("adhoc: delete-user closes the user's sessions and removes every store
     assert.equal(await s.archive("localhost", "offline").count("bob"), 0);
     await assert.rejects(login(server, "bob"), /auth failed/);
     assert.equal(await server.auth.userExists("localhost", "alice"), true);
+    // The name stays reserved (accounts.tombstoneDays), even for an admin.
+    const again = await run(boss, "add-user", { accountjid: "bob@localhost", password: "x" });
+    assert.deepEqual(condition(again), ["conflict"]);
+    const text = again.getChild("error")!.getChildren().find((c) => c.name === "text")!.text();
+    assert.match(text, /reserved until .*--force/);
+    assert.equal(await server.auth.userExists("localhost", "bob"), false);
     boss.close();
   } finally {
     await server.stop();

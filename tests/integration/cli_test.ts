@@ -97,8 +97,22 @@ Deno.test("adduser, passwd and deluser with the password on stdin", async () => 
   assert.equal(delAgain.code, 1);
   assert.match(delAgain.stderr, /does not exist/);
 
-  // The account is really gone: it can be created again.
+  // The account is really gone, but its name is reserved (a tombstone)…
   const readd = await parley(["adduser", jid, "-c", config], "s3cret\n");
+  assert.equal(readd.code, 1);
+  assert.match(readd.stderr, /deleted account; the name is reserved until .*--force/);
+  // …until an operator who means it forces it.
+  const forced = await parley(["adduser", jid, "--force", "-c", config], "s3cret\n");
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.match(forced.stdout, /Created alice@example\.org/);
+});
+
+Deno.test("deluser leaves no tombstone when accounts.tombstoneDays is 0", async () => {
+  const config = await tempConfig({ accounts: { tombstoneDays: 0 } });
+  const jid = "bob@example.org";
+  assert.equal((await parley(["adduser", jid, "-c", config], "pw\n")).code, 0);
+  assert.equal((await parley(["deluser", jid, "-c", config])).code, 0);
+  const readd = await parley(["adduser", jid, "-c", config], "pw\n");
   assert.equal(readd.code, 0, readd.stderr);
 });
 

@@ -135,6 +135,55 @@ Deno.test("last: seconds since the last logout and its status", async () => {
   }
 });
 
+Deno.test("last: connected but unavailable, the time since that presence and its status", async () => {
+  const server = await startTestServer();
+  try {
+    const host = server.hosts.get("localhost")!;
+    host.events.on("roster/get-subscription", (q: SubscriptionQuery) => {
+      if (q.owner !== "bob" || q.contact !== "alice@localhost") return false;
+      q.subscription = "both";
+      return true;
+    }, 10);
+    // An older logout is on record; what follows must not answer with it.
+    const dayAgo = Date.now() - 86_400_000;
+    await server.storage.keyval("localhost", "lastlog").set("bob", { when: dayAgo, status: "old" });
+    const b = await login(server, "bob", "b1");
+    const b2 = await login(server, "bob", "b2", false); // connected, never available
+    const a = await login(server, "alice");
+    const last = async (c: TestClient, to?: string) => {
+      const r = await iq(c, to, LAST);
+      assert.equal(r.attrs.type, "result", r.toString());
+      const q = r.getChild("query", "jabber:iq:last")!;
+      return { seconds: Number(q.attrs.seconds), status: q.text() };
+    };
+    assert.deepEqual(await last(b2), { seconds: 0, status: "" });
+
+    b.send("<presence type='unavailable'><status>brb</status></presence>");
+    await b.stanza((e) => e.name === "presence" && e.attrs.type === "unavailable");
+    const at = Date.now();
+    // Own account (no to, and its bare JID), from either resource, and a subscriber.
+    for (const [c, to] of [[b, undefined], [b2, "bob@localhost"], [a, "bob@localhost"]] as const) {
+      const r = await last(c, to);
+      assert.equal(r.status, "brb");
+      assert.ok(r.seconds <= Math.ceil((Date.now() - at) / 1000), `${r.seconds} s`);
+    }
+    // The count runs from that presence.
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.ok((await last(b)).seconds >= 1);
+
+    // Available again: 0; b2 leaving changes nothing while b is available.
+    b.send("<presence/>");
+    await b.stanza((e) => e.name === "presence" && e.attrs.from === b.jid);
+    assert.deepEqual(await last(a, "bob@localhost"), { seconds: 0, status: "" });
+    b2.close();
+    assert.deepEqual(await last(a, "bob@localhost"), { seconds: 0, status: "" });
+    a.close();
+    b.close();
+  } finally {
+    await server.stop();
+  }
+});
+
 Deno.test({
   name: "last: a real presence subscription (roster module) authorizes the query",
   ignore: !MODULES.has("roster"),

@@ -247,3 +247,53 @@ Deno.test("register: <remove/> with other children is a bad request and removes 
     await server.stop();
   }
 });
+
+/** Wait (bounded) until the account's credentials are gone: its removal has finished. */
+async function gone(server: TestServer, user: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (await server.auth.userExists("localhost", user)) {
+    if (Date.now() > deadline) throw new Error(user + " still exists");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+Deno.test("register: a removed account's name is refused with conflict until its tombstone expires", async () => {
+  // Four seconds: long enough to be refused right after the removal even on
+  // a loaded machine, short enough to see it expire.
+  const tombstoneSeconds = 4;
+  const server = await startTestServer({
+    registration: { enabled: true, maxPerIp: 100 },
+    accounts: { tombstoneDays: tombstoneSeconds / 86_400 },
+  });
+  try {
+    assert.equal((await registerAccount(server, "romeo", "pw")).attrs.type, "result");
+    const romeo = await login(server, "romeo", "pw");
+    const removedAt = Date.now();
+    romeo.send(`<iq type='set' id='rm'>${query("<remove/>")}</iq>`);
+    await romeo.waitClosed();
+    await gone(server, "romeo");
+
+    const refused = await registerAccount(server, "romeo", "other");
+    assert.equal(refused.attrs.type, "error");
+    assert.equal(condition(refused), "conflict");
+    assert.equal(refused.getChild("error")!.attrs.type, "cancel");
+    const text = refused.getChild("error")!.getChildren().find((c) => c.name === "text");
+    assert.match(text?.text() ?? "", /deleted account/);
+    assert.equal(await server.auth.userExists("localhost", "romeo"), false);
+    // Other names are not affected.
+    assert.equal((await registerAccount(server, "juliet", "pw")).attrs.type, "result");
+
+    // After the tombstone expires the name is free again.
+    const deadline = Date.now() + tombstoneSeconds * 1000 + 10_000;
+    let reply = refused;
+    while (reply.attrs.type !== "result" && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      reply = await registerAccount(server, "romeo", "new");
+    }
+    assert.equal(reply.attrs.type, "result", reply.toString());
+    assert.ok(Date.now() - removedAt >= tombstoneSeconds * 1000 - 100, "not before it expired");
+    (await login(server, "romeo", "new")).close();
+  } finally {
+    await server.stop();
+  }
+});

@@ -92,8 +92,20 @@ export function adminCommands(api: ModuleApi): AdhocCommand[] {
     ], async (values) => {
       const user = account(formValue(values, "accountjid"));
       const pw = password(values, true);
-      if (!(await api.auth.createUser(api.domain, user, pw))) {
+      const result = await api.createAccount(user, pw);
+      if (!result.created && result.reason === "exists") {
         throw new StanzaError("cancel", "conflict", `${user}@${api.domain} already exists`);
+      }
+      if (!result.created) {
+        // The operator's override is `parley adduser --force`: recreating a
+        // deleted name is rare and deliberate, not a form field to tick.
+        const until = new Date(result.until).toISOString();
+        throw new StanzaError(
+          "cancel",
+          "conflict",
+          `${user}@${api.domain} was deleted; the name is reserved until ${until} ` +
+            `("parley adduser --force" overrides)`,
+        );
       }
       api.log.info("{user}@{host} added by an admin", { user, host: api.domain });
       return done(`Account ${user}@${api.domain} created.`);

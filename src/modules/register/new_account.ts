@@ -78,12 +78,29 @@ export function setupNewAccounts(api: ModuleApi): void {
     // check above; taken back when no account was made.
     perIp.fail(ip);
     let created = false;
+    let reserved = false;
     try {
-      created = await api.auth.createUser(api.domain, username, password);
+      const result = await api.createAccount(username, password);
+      created = result.created;
+      reserved = !result.created && result.reason === "reserved";
     } finally {
       if (!created) perIp.undo(ip);
     }
     if (session.destroyed) return;
+    if (reserved) {
+      // A deleted account's name (core/tombstones.ts). conflict, as for a
+      // name in use (XEP-0077 §3.1): the remedy is the same, choose another;
+      // not-acceptable would tell the client its form was incomplete.
+      api.log.info("{ip}: registration of {user} refused: the name of a deleted account", {
+        ip,
+        user: username,
+      });
+      return reply(
+        session,
+        iq,
+        new StanzaError("cancel", "conflict", "That username belonged to a deleted account"),
+      );
+    }
     if (!created) {
       return reply(session, iq, new StanzaError("cancel", "conflict", "That username is taken"));
     }

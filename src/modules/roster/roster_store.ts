@@ -232,6 +232,21 @@ export class RosterStore {
     return this.#queue.run(user, async () => fn(await this.#get(user)));
   }
 
+  /**
+   * `run`, but only when `guard` (checked in the queue, before the roster
+   * is loaded) holds; undefined otherwise. Queued at once, like `run`.
+   */
+  runIf<T>(
+    user: string,
+    guard: () => boolean | Promise<boolean>,
+    fn: (roster: Roster) => T | Promise<T>,
+  ): Promise<T | undefined> {
+    return this.#queue.run(
+      user,
+      async () => (await guard()) ? fn(await this.#get(user)) : undefined,
+    );
+  }
+
   async #get(user: string): Promise<Roster> {
     const cached = this.cached(user);
     if (cached) return cached;

@@ -81,11 +81,15 @@ export class SubscriptionRouting {
     type: SubscriptionType,
     stanza: Element,
   ): Promise<void> {
-    if (!await this.#exists(user)) return;
     const userBare = this.#bare(user);
     if (contact === userBare) return;
     const delivered = SubscriptionRouting.readdress(stanza, contact, userBare);
-    const result = await this.store.run(user, async (roster) => {
+    // Queued now, before anything is awaited: presence from the contact
+    // routed right behind this stanza (§3.1.5: an approval is followed by
+    // the contact's presence) waits behind the queue (RosterStore.busy),
+    // so the client gets the roster push and this stanza before the
+    // presence they allow. An await before queuing let it overtake them.
+    const result = await this.store.runIf(user, () => this.#exists(user), async (roster) => {
       const before = roster.state(contact);
       const r = inbound(type, before);
       if (r.state.pendingIn && !before.pendingIn && !roster.items.has(contact)) {
@@ -104,6 +108,7 @@ export class SubscriptionRouting {
       if (r.deliver) this.toAvailable(user, delivered);
       return { ...r, changed };
     });
+    if (!result) return;
     if (result.autoReplySubscribed) {
       this.api.send(new Element("presence", { type: "subscribed", from: userBare, to: contact }));
       // A pre-approval just became a subscription: the contact gets our presence.
@@ -150,11 +155,23 @@ export class SubscriptionRouting {
    * The local shortcut of a probe at login: `session` (just available)
    * gets the presence of `contact`'s available resources when `contact`
    * is online here and counts the user as a subscriber. Offline contacts
-   * would only answer "unavailable", which a fresh session assumes.
+   * would only answer "unavailable", which a fresh session assumes; but
+   * one whose account does not exist (never created, or deleted without
+   * telling its contacts, as `parley deluser` does) answers `unsubscribed`
+   * as a probe would (§4.3.2), which ends the user's stale subscription.
    */
   answerLocalProbe(contact: string, session: Session): void {
     const bare = this.api.sessions.bare(this.api.domain, contact);
-    if (!bare) return;
+    if (!bare) {
+      this.api.auth.userExists(this.api.domain, contact).then((exists) => {
+        if (exists) return;
+        const to = session.bareJid!;
+        this.api.send(
+          new Element("presence", { type: "unsubscribed", from: this.#bare(contact), to }),
+        );
+      }).catch((err) => this.api.log.error("probe of {contact} failed: {err}", { contact, err }));
+      return;
+    }
     const roster = bare.roster as Roster | undefined;
     const item = roster?.items.get(session.bareJid!);
     if (!item || !sendsPresence(item.subscription)) return;
