@@ -216,10 +216,33 @@ Deno.test("check verifies each host's chain as peers do: system CAs and s2s.caFi
     strict.stdout,
     /^FAIL {2}b\.example: certificate not trusted by other servers: unknown issuer; federation will fail: s2s\.allowDialback is off/m,
   );
-  // An unreadable s2s.caFile stops the server, so check fails on it too.
+  // An unreadable s2s.caFile stops the server: a config problem, with the
+  // other checks still run.
   const missing = await check({ hosts: hosts("b-full.crt"), s2s: { caFile: caFile + ".nope" } });
-  assert.equal(missing.code, 1, missing.stdout);
-  assert.match(missing.stdout, /^FAIL {2}s2s: s2s\.caFile .*ca\.pem\.nope cannot be read/m);
+  assert.equal(missing.code, 2, missing.stdout);
+  assert.match(missing.stdout, /^FAIL {2}config: s2s\.caFile: file not found: .*ca\.pem\.nope$/m);
+  assert.match(missing.stdout, /^OK {4}b\.example: the private key matches the certificate$/m);
+});
+
+Deno.test("check reports config, file and certificate problems in one run", async () => {
+  const config = await tempConfig({
+    hosts: ["example.org", { domain: "b.example", tls: { certificate: "b.crt", key: "b.key" } }],
+    tls: { certificate: "server.crt", key: "server.key" },
+    c2s: { maxStanzaSize: 12, allowUnencryted: true },
+  });
+  const pair = await generateSelfSigned(["example.org"]);
+  const other = await generateSelfSigned(["example.org"]);
+  await Deno.writeTextFile(join(dirname(config), "server.crt"), pair.certPem);
+  await Deno.writeTextFile(join(dirname(config), "server.key"), other.keyPem);
+  const r = await parley(["check", "--no-dns", "-c", config]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stdout, /^4 problems in .*config\.json:$/m);
+  assert.match(r.stdout, /^FAIL {2}config: c2s\.maxStanzaSize: 12 is too small: at least 1024$/m);
+  assert.match(r.stdout, /^FAIL {2}config: c2s\.allowUnencryted: unknown key; did you mean/m);
+  assert.match(r.stdout, /^FAIL {2}config: hosts\[1\]\.tls\.certificate: file not found: /m);
+  assert.match(r.stdout, /^FAIL {2}config: hosts\[1\]\.tls\.key: file not found: /m);
+  // The certificate checks ran despite the config's problems.
+  assert.match(r.stdout, /^FAIL {2}example\.org: .*server\.key is not the certificate's key/m);
 });
 
 Deno.test("check fails on a key that does not match, and on a bad config", async () => {
