@@ -66,7 +66,29 @@ Deno.test("unknown command or option exits 2 with a message on stderr", async ()
   assert.equal(r.stdout, "");
   const opt = await parley(["version", "--bogus"]);
   assert.equal(opt.code, 2);
-  assert.match(opt.stderr, /--bogus/);
+  assert.equal(
+    opt.stderr,
+    'parley version: unknown option "--bogus"\nRun "parley version --help" for usage.\n',
+  );
+});
+
+Deno.test("option errors are worded by the CLI, not by node's parseArgs", async () => {
+  const cases: [string[], string][] = [
+    [["check", "-c"], "parley check: option -c, --config needs a value"],
+    [["check", "--help=yes"], 'parley check: option -h, --help takes no value (got "yes")'],
+    [
+      ["check", "-c", "--no-dns"],
+      'parley check: option -c, --config needs a value, not "--no-dns" (for a value that starts ' +
+      'with "-", write --config=--no-dns)',
+    ],
+    [["adduser", "-hx"], 'parley adduser: unknown option "-x"'],
+  ];
+  for (const [args, message] of cases) {
+    const r = await parley(args);
+    assert.equal(r.code, 2, args.join(" "));
+    assert.equal(r.stderr.split("\n")[0], message);
+    assert.doesNotMatch(r.stderr, /To specify a positional|argument missing|ambiguous/);
+  }
 });
 
 Deno.test("version prints the version", async () => {
@@ -109,6 +131,15 @@ Deno.test("account commands reject unhosted domains and bad input", async () => 
   assert.match(unhosted.stderr, /elsewhere\.org is not hosted/);
   const noUser = await parley(["adduser", "example.org", "-c", config], "pw\n");
   assert.equal(noUser.code, 2);
+  // An invalid JID: why, not only that.
+  const badJid = await parley(["adduser", "al ice@example.org", "-c", config], "pw\n");
+  assert.equal(badJid.code, 2);
+  assert.match(
+    badJid.stderr,
+    /^parley adduser: "al ice@example\.org" is not a valid JID: forbidden character space \(U\+0020\) in localpart$/m,
+  );
+  const emptyLocal = await parley(["deluser", "@example.org", "-c", config]);
+  assert.match(emptyLocal.stderr, /is not a valid JID: empty localpart$/m);
   const missingJid = await parley(["deluser", "-c", config]);
   assert.equal(missingJid.code, 2);
   assert.match(missingJid.stderr, /missing JID/);
