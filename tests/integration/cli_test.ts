@@ -349,23 +349,32 @@ function serve(config: string) {
      * Send `signal`, then the exit code once the process ended and its log is
      * read; one still running 15 s later is killed and the test fails.
      */
-    async stop(signal: Deno.Signal): Promise<number> {
+    stop(signal: Deno.Signal): Promise<number> {
       child.kill(signal);
-      // Read while waiting: a child blocked on a full stderr pipe would never exit.
-      const rest = readRest();
-      const status = await within(child.status, 15_000);
-      if (status === undefined) child.kill("SIGKILL");
-      // Once the process is gone its stderr ends: this wait is bounded too.
-      const read = await within(rest.then(() => true), 15_000);
-      await child.stdout.cancel();
-      if (status === undefined) {
-        await child.status;
-        throw new Error(`parley serve did not exit within 15 s of ${signal}; log:\n${log}`);
-      }
-      assert.ok(read, `stderr did not end after exit; log:\n${log}`);
-      return status.code;
+      return exited(`of ${signal}`);
     },
+    /** The exit code of a server that stops by itself (e.g. cannot start). */
+    exited: () => exited("of starting"),
   };
+  /**
+   * The exit code once the process ended and its log is read; one still
+   * running 15 s later is killed (by its PID) and the test fails.
+   */
+  async function exited(after: string): Promise<number> {
+    // Read while waiting: a child blocked on a full stderr pipe would never exit.
+    const rest = readRest();
+    const status = await within(child.status, 15_000);
+    if (status === undefined) child.kill("SIGKILL");
+    // Once the process is gone its stderr ends: this wait is bounded too.
+    const read = await within(rest.then(() => true), 15_000);
+    await child.stdout.cancel();
+    if (status === undefined) {
+      await child.status;
+      throw new Error(`parley serve did not exit within 15 s ${after}; log:\n${log}`);
+    }
+    assert.ok(read, `stderr did not end after exit; log:\n${log}`);
+    return status.code;
+  }
 }
 
 /** `promise`'s value, or undefined if `ms` pass first (the promise is left running). */
@@ -420,4 +429,32 @@ Deno.test("SIGINT (Ctrl-C) closes client streams with system-shutdown, then exit
   await client.waitClosed();
   assert.equal(code, 0, server.log);
   assert.match(server.log, /SIGINT/);
+});
+
+Deno.test("a port in use: the listener, the port and the remedy, without a stack trace", async () => {
+  const first = serve(await tempConfig(LOCAL_LISTENERS));
+  try {
+    const listening = await first.waitFor(/\bc2s"? listening on \[[^\]]*\]:(\d+)/);
+    assert.ok(listening, first.log);
+    const port = Number(listening[1]);
+    const second = serve(
+      await tempConfig({
+        listeners: { ...LOCAL_LISTENERS.listeners, c2s: { port, interfaces: ["127.0.0.1"] } },
+      }),
+    );
+    const code = await second.exited();
+    assert.equal(code, 1, second.log);
+    assert.match(
+      second.log,
+      new RegExp(
+        `^parley serve: could not start: listener "c2s" cannot listen on 127\\.0\\.0\\.1:${port}: ` +
+          `port ${port} is in use: another process holds it \\(another Parley or XMPP server\\?\\): ` +
+          "stop it, or change listeners\\.c2s\\.port$",
+        "m",
+      ),
+    );
+    assert.doesNotMatch(second.log, /\n\s+at /, "no stack trace");
+  } finally {
+    assert.equal(await first.stop("SIGTERM"), 0, first.log);
+  }
 });
