@@ -175,3 +175,65 @@ function parseUncached(s: string): Jid | undefined {
   }
   return new Jid(local, domain, resource);
 }
+
+/** A character for a message: itself when printable, else its code point. */
+function describeChar(c: string): string {
+  const code = c.codePointAt(0)!;
+  const hex = `U+${code.toString(16).toUpperCase().padStart(4, "0")}`;
+  if (c === " ") return `space (${hex})`;
+  return /[\p{Cc}\p{Cf}\p{Z}]/u.test(c) ? hex : `'${c}' (${hex})`;
+}
+
+function partProblem(
+  part: "localpart" | "domainpart" | "resourcepart",
+  raw: string,
+  forbidden: RegExp,
+): string | undefined {
+  if (raw.length === 0) return `empty ${part}`;
+  const bad = raw.match(forbidden);
+  if (bad) return `forbidden character ${describeChar(bad[0])} in ${part}`;
+  if (!fitsBytes(raw)) return `${part} longer than ${MAX_PART_BYTES} bytes`;
+  return undefined;
+}
+
+function domainProblem(raw: string): string | undefined {
+  if (raw.length === 0) return "empty domainpart";
+  if (raw.charCodeAt(0) === 0x5b) return prepIpv6(raw) ? undefined : "invalid IPv6 address literal";
+  const d = raw.toLowerCase().replace(/\.$/, "");
+  if (d.length === 0) return "empty domainpart";
+  if (!fitsBytes(d)) return `domainpart longer than ${MAX_PART_BYTES} bytes`;
+  const bad = d.match(/[^a-z0-9._\-\u0080-\uffff]|[\p{Cc}\p{Z}\p{Cf}]/u);
+  if (bad) return `forbidden character ${describeChar(bad[0])} in domainpart`;
+  const labels = d.split(".");
+  if (labels.some((l) => l.length === 0)) return "empty label in domainpart (two dots in a row?)";
+  const long = labels.find((l) => l.length > 63);
+  if (long) return `domain label longer than 63 characters ("${long.slice(0, 20)}…")`;
+  return prepDomain(raw) === undefined ? "invalid domainpart" : undefined;
+}
+
+/**
+ * Why `s` is not a valid JID, for messages to people (the CLI, config
+ * checks); undefined when it is one. Follows parseJid's steps, so the
+ * reason given is the one that made parseJid refuse it.
+ */
+export function jidProblem(s: string): string | undefined {
+  if (parseJid(s) !== undefined) return undefined;
+  const slash = s.indexOf("/");
+  const head = slash === -1 ? s : s.slice(0, slash);
+  const at = head.indexOf("@");
+  if (at !== -1) {
+    const local = head.slice(0, at);
+    const prepped = prepLocal(local);
+    if (prepped === undefined) {
+      const mapped = NON_ASCII.test(local) ? local.normalize("NFKC").toLowerCase() : local;
+      return partProblem("localpart", mapped, LOCAL_FORBIDDEN) ?? "invalid localpart";
+    }
+  }
+  const domain = domainProblem(at === -1 ? head : head.slice(at + 1));
+  if (domain) return domain;
+  if (slash !== -1) {
+    return partProblem("resourcepart", s.slice(slash + 1), RESOURCE_FORBIDDEN) ??
+      "invalid resourcepart";
+  }
+  return "invalid JID";
+}

@@ -107,7 +107,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     if (plain.enabled) await open("c2s", { name: "c2s", ...plain, limiter, onConnection });
     if (c2sDirectTls.enabled) {
       await open("c2sDirectTls", {
-        name: "c2s-direct-tls",
+        name: "c2sDirectTls",
         ...c2sDirectTls,
         tls: tls.serverOptions(["xmpp-client"]),
         limiter,

@@ -2,7 +2,7 @@
 import { loadConfig } from "../config/load.ts";
 import { hostConfigs } from "../config/schema.ts";
 import { configureLogging } from "../log.ts";
-import { parseJid } from "../jid.ts";
+import { jidProblem, parseJid } from "../jid.ts";
 import { openStorage } from "../storage/open.ts";
 import type { StorageDriver } from "../storage/types.ts";
 import { createAuthProvider } from "../auth/provider.ts";
@@ -88,7 +88,7 @@ export interface Account {
 async function openAccount(jidText: string, configPath?: string): Promise<Account> {
   const { config } = await loadConfig(configPath);
   const jid = parseJid(jidText);
-  if (!jid) throw new UsageError(`"${jidText}" is not a valid JID`);
+  if (!jid) throw new UsageError(`"${jidText}" is not a valid JID: ${jidProblem(jidText)}`);
   if (jid.local === undefined) throw new UsageError(`"${jidText}" has no user part (user@domain)`);
   if (jid.resource !== undefined) {
     throw new UsageError(`give the bare JID ${jid.bare}, without the resource`);

@@ -4,7 +4,7 @@
  * reads as a checklist and greps well.
  */
 import { CONFIG_HELP, CONFIG_OPTION, HELP_OPTION, parse, positionals } from "./args.ts";
-import { ConfigError, loadConfig } from "../config/load.ts";
+import { inspectConfig } from "../config/load.ts";
 import { type Config, hostConfigs } from "../config/schema.ts";
 import { inspectCertificate, pemChain } from "../tls/inspect.ts";
 import { certificateSources, type CertSource, readPemPair } from "../tls/sources.ts";
@@ -29,7 +29,8 @@ ${CONFIG_HELP}
   -h, --help          Show this help
 
 ${EXIT_CODES_HELP}
-  check exits 1 when any check FAILs, and 2 when the config cannot be loaded.`;
+  check exits 2 when the config has problems (every one is listed, and the
+  other checks still run on the rest of it), else 1 when any check FAILs.`;
 
 /** Warn this long before a certificate expires (Let's Encrypt renews at 30 days left). */
 const EXPIRY_WARNING_DAYS = 14;
@@ -45,29 +46,30 @@ export async function run(args: string[]): Promise<number> {
   }
   positionals(rest, []);
   const report = new Report();
-  let config: Config;
-  try {
-    const loaded = await loadConfig(values.config);
-    config = loaded.config;
+  // Every problem at once: the config's, then the checks below on what the
+  // config accepted (a rejected value replaced by its default).
+  const { config, issues, path } = await inspectConfig(values.config);
+  const where = path ?? "embedded default";
+  if (issues.length === 0 && config) {
     const hosts = hostConfigs(config).map((h) => h.domain);
-    report.line(
-      "OK",
-      "config",
-      `${loaded.path ?? "embedded default"} is valid (hosts: ${hosts.join(", ")})`,
-    );
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    report.line("FAIL", "config", e.message);
-    return EXIT_USAGE;
+    report.line("OK", "config", `${where} is valid (hosts: ${hosts.join(", ")})`);
+  } else {
+    const count = issues.length === 1 ? "1 problem" : `${issues.length} problems`;
+    report.text(`${count} in ${where}:`);
+    for (const issue of issues) report.line("FAIL", "config", issue);
   }
+  if (!config) return EXIT_USAGE;
   // Federation: whether peers can verify each host's certificate chain.
-  const anchors = config.s2s.enabled ? await loadAnchors(config, report) : undefined;
+  // An unreadable s2s.caFile is already a config problem above.
+  const caFailed = issues.some((i) => i.startsWith("s2s.caFile:"));
+  const anchors = config.s2s.enabled && !caFailed ? await loadAnchors(config, report) : undefined;
   for (const source of certificateSources(config)) {
     await checkCertificate(source, config, anchors, report);
   }
   printSrvHints(config, report);
   if (values["no-dns"]) report.text("\nDNS not queried (--no-dns).");
   else await checkDns(config, report);
+  if (issues.length > 0) return EXIT_USAGE;
   return report.failures > 0 ? EXIT_FAILURE : EXIT_OK;
 }
 

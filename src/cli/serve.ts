@@ -3,6 +3,7 @@ import { CONFIG_HELP, parseConfigOnly } from "./args.ts";
 import { loadConfig } from "../config/load.ts";
 import { configureLogging, logger } from "../log.ts";
 import { startServer } from "../server.ts";
+import { ListenError } from "../net/listen_error.ts";
 import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_OK } from "./exit.ts";
 
 export const HELP = `Usage: parley serve [options]
@@ -52,6 +53,18 @@ export async function run(args: string[]): Promise<number> {
       // StartOptions has no configPath (yet); the path is logged above.
       server = await startServer(config);
     } catch (e) {
+      if (e instanceof ListenError) {
+        // An operator's problem with a known remedy: no stack trace.
+        const where = e.address.includes(":")
+          ? `[${e.address}]:${e.port}`
+          : `${e.address}:${e.port}`;
+        log.fatal("Could not start: {error}", { error: e.message });
+        console.error(
+          `parley serve: could not start: listener "${e.listener}" cannot listen on ${where}: ` +
+            e.remedy,
+        );
+        return EXIT_FAILURE;
+      }
       log.fatal("Could not start: {error}", { error: e });
       console.error(`parley serve: could not start: ${(e as Error).message ?? e}`);
       return EXIT_FAILURE;

@@ -55,23 +55,66 @@ function describeIssue(issue: z.core.$ZodIssue, path: readonly PropertyKey[]): s
       return describeUnion(issue, path);
     case "invalid_value":
       return [
-        `${formatPath(path)}: expected one of ${
+        `${formatPath(path)}: ${shown(issue.input)} is not allowed: expected one of ${
           issue.values.map((v) => JSON.stringify(v)).join(", ")
         }`,
       ];
+    case "too_small":
+      return [`${formatPath(path)}: ${boundProblem(issue, issue.minimum, "small")}`];
+    case "too_big":
+      return [`${formatPath(path)}: ${boundProblem(issue, issue.maximum, "big")}`];
     default:
       return [`${formatPath(path)}: ${issue.message}`];
   }
 }
 
+/** A value as the operator wrote it, shortened: the file may hold something huge. */
+export function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
 function typeProblem(issue: z.core.$ZodIssueInvalidType): string {
-  // zod 4 says "Invalid input: expected string, received number"; the part
-  // after the colon is the useful one, and an absent required key reads better spelled out.
-  if (/received undefined$/.test(issue.message)) {
-    return `missing required key (expected ${issue.expected})`;
-  }
-  const detail = issue.message.replace(/^Invalid input: /, "");
-  return `wrong type: ${detail}`;
+  // An absent required key reads better spelled out.
+  if (issue.input === undefined) return `missing required key (expected ${issue.expected})`;
+  if (issue.expected === "int") return `${shown(issue.input)} is not a whole number`;
+  const got = issue.input === null
+    ? "null"
+    : Array.isArray(issue.input)
+    ? "array"
+    : typeof issue.input;
+  return `wrong type: expected ${issue.expected}, received ${got} ${shown(issue.input)}`;
+}
+
+/** Unit names for length bounds, by zod's `origin`. */
+const UNITS: Record<string, [one: string, many: string]> = {
+  string: ["character", "characters"],
+  array: ["item", "items"],
+  set: ["item", "items"],
+};
+
+/**
+ * `12 is too small: at least 1024`, `"" is too short: at least 1 character`,
+ * `[] has too few items: at least 1 item`: the value and the bound, in the
+ * CLI's words rather than zod's.
+ */
+function boundProblem(
+  issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig,
+  boundValue: number | bigint,
+  side: "small" | "big",
+): string {
+  const bound = Number(boundValue);
+  const inclusive = issue.inclusive !== false;
+  const limit = side === "small"
+    ? (inclusive ? `at least ${bound}` : `more than ${bound}`)
+    : (inclusive ? `at most ${bound}` : `less than ${bound}`);
+  const units = UNITS[issue.origin];
+  if (!units) return `${shown(issue.input)} is too ${side}: ${limit}`;
+  const unit = bound === 1 ? units[0] : units[1];
+  const what = issue.origin === "string"
+    ? (side === "small" ? "is too short" : "is too long")
+    : (side === "small" ? `has too few ${units[1]}` : `has too many ${units[1]}`);
+  return `${shown(issue.input)} ${what}: ${limit} ${unit}`;
 }
 
 /**

@@ -4,9 +4,10 @@
  * returned config holds absolute paths so nothing later depends on the cwd.
  */
 import { dirname, isAbsolute, resolve } from "node:path";
-import { type Config, configSchema } from "./schema.ts";
-import { ConfigError, describeIssues } from "./errors.ts";
+import type { Config } from "./schema.ts";
+import { ConfigError, describeIssues, formatPath } from "./errors.ts";
 import { semanticIssues } from "./semantics.ts";
+import { parseBestEffort } from "./best_effort.ts";
 
 export { ConfigError };
 
@@ -20,19 +21,41 @@ export interface LoadedConfig {
 }
 
 export async function loadConfig(path?: string): Promise<LoadedConfig> {
+  const { config, issues, path: file } = await inspectConfig(path);
+  if (issues.length > 0 || config === undefined) throw new ConfigError(issues, file);
+  return { config, path: file };
+}
+
+export interface ConfigInspection {
+  /** Absolute path of the file read; undefined for the embedded default. */
+  path?: string;
+  /** Every problem found, one `path.to.key: message` line each; empty when the config is valid. */
+  issues: string[];
+  /**
+   * The config with the rejected values replaced by their defaults, for
+   * checks that can still run (`parley check`: certificates, DNS); undefined
+   * when the file cannot be read or parsed at all.
+   */
+  config?: Config;
+}
+
+/** Like loadConfig, but returns the problems (all of them) instead of throwing. */
+export async function inspectConfig(path?: string): Promise<ConfigInspection> {
   const file = path !== undefined ? resolve(path) : await defaultFile();
   if (file === undefined) {
     // The embedded default: localhost, SQLite and certificates under ./data.
-    return { config: validate({}, Deno.cwd()) };
+    return validate({}, Deno.cwd());
   }
   let text: string;
   try {
     text = await Deno.readTextFile(file);
   } catch (e) {
     const why = e instanceof Deno.errors.NotFound ? "file not found" : `cannot read: ${e}`;
-    throw new ConfigError([why], file);
+    return { path: file, issues: [why] };
   }
-  return { config: validate(parseJson(text, file), dirname(file), file), path: file };
+  const raw = parseJson(text);
+  if (typeof raw === "string") return { path: file, issues: [raw] };
+  return { ...validate(raw.value, dirname(file)), path: file };
 }
 
 async function defaultFile(): Promise<string | undefined> {
@@ -44,14 +67,26 @@ async function defaultFile(): Promise<string | undefined> {
   }
 }
 
-/** Schema, then paths, then the checks that need absolute paths. */
-function validate(raw: unknown, baseDir: string, file?: string): Config {
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error.issues), file);
-  const config = resolvePaths(parsed.data, baseDir);
-  const issues = semanticIssues(config);
-  if (issues.length > 0) throw new ConfigError(issues, file);
-  return config;
+/**
+ * Schema, then paths, then the checks that need absolute paths. Those run
+ * even when the schema found problems, on what it accepted; a check under
+ * a value the schema rejected is left out, as it would be about the default
+ * that replaced the value (or an array item that moved), not the file.
+ */
+function validate(raw: unknown, baseDir: string): ConfigInspection {
+  const { issues, config, removed } = parseBestEffort(raw);
+  const described = describeIssues(issues);
+  if (config === undefined) return { issues: described };
+  const resolved = resolvePaths(config, baseDir);
+  const replaced = removed.map(formatPath);
+  const about = (line: string) => line.slice(0, line.indexOf(": "));
+  const underReplaced = (line: string) =>
+    replaced.some((r) => {
+      const at = about(line);
+      return at === r || at.startsWith(`${r}.`) || at.startsWith(`${r}[`);
+    });
+  const semantic = semanticIssues(resolved).filter((line) => !underReplaced(line));
+  return { issues: [...described, ...semantic], config: resolved };
 }
 
 /**
@@ -78,10 +113,10 @@ export function resolvePaths(config: Config, baseDir: string): Config {
   };
 }
 
-/** JSON.parse, with the error's position given as line and column. */
-function parseJson(text: string, file: string): unknown {
+/** JSON.parse; on a syntax error, its message with the position as line and column. */
+function parseJson(text: string): { value: unknown } | string {
   try {
-    return JSON.parse(text);
+    return { value: JSON.parse(text) };
   } catch (e) {
     const message = (e as Error).message;
     const explicit = /\(line (\d+) column (\d+)\)/.exec(message);
@@ -94,7 +129,7 @@ function parseJson(text: string, file: string): unknown {
       / in JSON at position \d+/,
       "",
     );
-    throw new ConfigError([`${where}invalid JSON: ${detail}`], file);
+    return `${where}invalid JSON: ${detail}`;
   }
 }
 

@@ -46,6 +46,10 @@ export function semanticIssues(config: Config): string[] {
   });
   issues.push(...moduleIssues(config.modules, "modules"));
   if (config.tls) issues.push(...tlsFileIssues(config.tls, "tls"));
+  // Read at start (the server would not start without it), so checked here with the others.
+  const caFile = config.s2s.enabled ? config.s2s.caFile : undefined;
+  const caProblem = caFile === undefined ? undefined : fileProblem(caFile);
+  if (caProblem) issues.push(`s2s.caFile: ${caProblem}: ${caFile}`);
 
   issues.push(...logCategoryIssues(Object.keys(config.log.categories)));
   if (config.c2s.allowPlainWithoutTls && !config.c2s.allowUnencrypted) {

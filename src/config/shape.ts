@@ -68,6 +68,26 @@ export function allKeyPaths(root: z.ZodType = configSchema, prefix = ""): string
   return [...new Set(out)];
 }
 
+/**
+ * The keys that are optional with no default (absent unless the file sets
+ * them, like `tls` or `s2s.caFile`), in the same notation.
+ */
+export function optionalKeyPaths(root: z.ZodType = configSchema, prefix = ""): string[] {
+  const out: string[] = [];
+  for (const s of expandUnion(root)) {
+    if (s instanceof z.ZodObject) {
+      for (const [key, child] of Object.entries(s.shape)) {
+        const path = prefix ? `${prefix}.${key}` : key;
+        if (child instanceof z.ZodOptional) out.push(path);
+        out.push(...optionalKeyPaths(child as z.ZodType, path));
+      }
+    } else if (s instanceof z.ZodArray) {
+      out.push(...optionalKeyPaths(s.element as z.ZodType, `${prefix}[]`));
+    }
+  }
+  return [...new Set(out)];
+}
+
 /** The same notation for the keys present in a JSON value. */
 export function keyPathsOf(value: unknown, prefix = ""): string[] {
   const out: string[] = [];

@@ -7,10 +7,12 @@ import * as tls from "node:tls";
 import { normalizeAddress, SocketConnection, tlsStateOf } from "./connection.ts";
 import type { Connection, ServerTlsOptions } from "./connection.ts";
 import { logger } from "../log.ts";
+import { ListenError } from "./listen_error.ts";
 
 const log = logger("net");
 
 export interface ListenOptions {
+  /** For logs and errors: the listener's key under `listeners` in the config. */
   name: string;
   interfaces: string[];
   port: number;
@@ -167,9 +169,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
         return false;
       }
       for (const s of servers) s.close();
-      throw new Error(
-        `${options.name}: cannot listen on [${address}]:${options.port}: ${err.message}`,
-      );
+      throw new ListenError(options.name, address, options.port, err.code, err);
     });
     if (!bound) continue;
     const info = server.address() as net.AddressInfo;

@@ -40,7 +40,7 @@ export async function startS2s(
     }
     if (s2sDirectTls.enabled) {
       const l = await listen({
-        name: "s2s-direct-tls",
+        name: "s2sDirectTls",
         ...s2sDirectTls,
         tls: { ...tls.serverOptions(["xmpp-server"]), requestCert: true },
         limiter,

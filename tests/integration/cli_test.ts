@@ -66,7 +66,29 @@ Deno.test("unknown command or option exits 2 with a message on stderr", async ()
   assert.equal(r.stdout, "");
   const opt = await parley(["version", "--bogus"]);
   assert.equal(opt.code, 2);
-  assert.match(opt.stderr, /--bogus/);
+  assert.equal(
+    opt.stderr,
+    'parley version: unknown option "--bogus"\nRun "parley version --help" for usage.\n',
+  );
+});
+
+Deno.test("option errors are worded by the CLI, not by node's parseArgs", async () => {
+  const cases: [string[], string][] = [
+    [["check", "-c"], "parley check: option -c, --config needs a value"],
+    [["check", "--help=yes"], 'parley check: option -h, --help takes no value (got "yes")'],
+    [
+      ["check", "-c", "--no-dns"],
+      'parley check: option -c, --config needs a value, not "--no-dns" (for a value that starts ' +
+      'with "-", write --config=--no-dns)',
+    ],
+    [["adduser", "-hx"], 'parley adduser: unknown option "-x"'],
+  ];
+  for (const [args, message] of cases) {
+    const r = await parley(args);
+    assert.equal(r.code, 2, args.join(" "));
+    assert.equal(r.stderr.split("\n")[0], message);
+    assert.doesNotMatch(r.stderr, /To specify a positional|argument missing|ambiguous/);
+  }
 });
 
 Deno.test("version prints the version", async () => {
@@ -123,6 +145,15 @@ Deno.test("account commands reject unhosted domains and bad input", async () => 
   assert.match(unhosted.stderr, /elsewhere\.org is not hosted/);
   const noUser = await parley(["adduser", "example.org", "-c", config], "pw\n");
   assert.equal(noUser.code, 2);
+  // An invalid JID: why, not only that.
+  const badJid = await parley(["adduser", "al ice@example.org", "-c", config], "pw\n");
+  assert.equal(badJid.code, 2);
+  assert.match(
+    badJid.stderr,
+    /^parley adduser: "al ice@example\.org" is not a valid JID: forbidden character space \(U\+0020\) in localpart$/m,
+  );
+  const emptyLocal = await parley(["deluser", "@example.org", "-c", config]);
+  assert.match(emptyLocal.stderr, /is not a valid JID: empty localpart$/m);
   const missingJid = await parley(["deluser", "-c", config]);
   assert.equal(missingJid.code, 2);
   assert.match(missingJid.stderr, /missing JID/);
@@ -230,10 +261,33 @@ Deno.test("check verifies each host's chain as peers do: system CAs and s2s.caFi
     strict.stdout,
     /^FAIL {2}b\.example: certificate not trusted by other servers: unknown issuer; federation will fail: s2s\.allowDialback is off/m,
   );
-  // An unreadable s2s.caFile stops the server, so check fails on it too.
+  // An unreadable s2s.caFile stops the server: a config problem, with the
+  // other checks still run.
   const missing = await check({ hosts: hosts("b-full.crt"), s2s: { caFile: caFile + ".nope" } });
-  assert.equal(missing.code, 1, missing.stdout);
-  assert.match(missing.stdout, /^FAIL {2}s2s: s2s\.caFile .*ca\.pem\.nope cannot be read/m);
+  assert.equal(missing.code, 2, missing.stdout);
+  assert.match(missing.stdout, /^FAIL {2}config: s2s\.caFile: file not found: .*ca\.pem\.nope$/m);
+  assert.match(missing.stdout, /^OK {4}b\.example: the private key matches the certificate$/m);
+});
+
+Deno.test("check reports config, file and certificate problems in one run", async () => {
+  const config = await tempConfig({
+    hosts: ["example.org", { domain: "b.example", tls: { certificate: "b.crt", key: "b.key" } }],
+    tls: { certificate: "server.crt", key: "server.key" },
+    c2s: { maxStanzaSize: 12, allowUnencryted: true },
+  });
+  const pair = await generateSelfSigned(["example.org"]);
+  const other = await generateSelfSigned(["example.org"]);
+  await Deno.writeTextFile(join(dirname(config), "server.crt"), pair.certPem);
+  await Deno.writeTextFile(join(dirname(config), "server.key"), other.keyPem);
+  const r = await parley(["check", "--no-dns", "-c", config]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stdout, /^4 problems in .*config\.json:$/m);
+  assert.match(r.stdout, /^FAIL {2}config: c2s\.maxStanzaSize: 12 is too small: at least 1024$/m);
+  assert.match(r.stdout, /^FAIL {2}config: c2s\.allowUnencryted: unknown key; did you mean/m);
+  assert.match(r.stdout, /^FAIL {2}config: hosts\[1\]\.tls\.certificate: file not found: /m);
+  assert.match(r.stdout, /^FAIL {2}config: hosts\[1\]\.tls\.key: file not found: /m);
+  // The certificate checks ran despite the config's problems.
+  assert.match(r.stdout, /^FAIL {2}example\.org: .*server\.key is not the certificate's key/m);
 });
 
 Deno.test("check fails on a key that does not match, and on a bad config", async () => {
@@ -309,23 +363,32 @@ function serve(config: string) {
      * Send `signal`, then the exit code once the process ended and its log is
      * read; one still running 15 s later is killed and the test fails.
      */
-    async stop(signal: Deno.Signal): Promise<number> {
+    stop(signal: Deno.Signal): Promise<number> {
       child.kill(signal);
-      // Read while waiting: a child blocked on a full stderr pipe would never exit.
-      const rest = readRest();
-      const status = await within(child.status, 15_000);
-      if (status === undefined) child.kill("SIGKILL");
-      // Once the process is gone its stderr ends: this wait is bounded too.
-      const read = await within(rest.then(() => true), 15_000);
-      await child.stdout.cancel();
-      if (status === undefined) {
-        await child.status;
-        throw new Error(`parley serve did not exit within 15 s of ${signal}; log:\n${log}`);
-      }
-      assert.ok(read, `stderr did not end after exit; log:\n${log}`);
-      return status.code;
+      return exited(`of ${signal}`);
     },
+    /** The exit code of a server that stops by itself (e.g. cannot start). */
+    exited: () => exited("of starting"),
   };
+  /**
+   * The exit code once the process ended and its log is read; one still
+   * running 15 s later is killed (by its PID) and the test fails.
+   */
+  async function exited(after: string): Promise<number> {
+    // Read while waiting: a child blocked on a full stderr pipe would never exit.
+    const rest = readRest();
+    const status = await within(child.status, 15_000);
+    if (status === undefined) child.kill("SIGKILL");
+    // Once the process is gone its stderr ends: this wait is bounded too.
+    const read = await within(rest.then(() => true), 15_000);
+    await child.stdout.cancel();
+    if (status === undefined) {
+      await child.status;
+      throw new Error(`parley serve did not exit within 15 s ${after}; log:\n${log}`);
+    }
+    assert.ok(read, `stderr did not end after exit; log:\n${log}`);
+    return status.code;
+  }
 }
 
 /** `promise`'s value, or undefined if `ms` pass first (the promise is left running). */
@@ -380,4 +443,32 @@ Deno.test("SIGINT (Ctrl-C) closes client streams with system-shutdown, then exit
   await client.waitClosed();
   assert.equal(code, 0, server.log);
   assert.match(server.log, /SIGINT/);
+});
+
+Deno.test("a port in use: the listener, the port and the remedy, without a stack trace", async () => {
+  const first = serve(await tempConfig(LOCAL_LISTENERS));
+  try {
+    const listening = await first.waitFor(/\bc2s"? listening on \[[^\]]*\]:(\d+)/);
+    assert.ok(listening, first.log);
+    const port = Number(listening[1]);
+    const second = serve(
+      await tempConfig({
+        listeners: { ...LOCAL_LISTENERS.listeners, c2s: { port, interfaces: ["127.0.0.1"] } },
+      }),
+    );
+    const code = await second.exited();
+    assert.equal(code, 1, second.log);
+    assert.match(
+      second.log,
+      new RegExp(
+        `^parley serve: could not start: listener "c2s" cannot listen on 127\\.0\\.0\\.1:${port}: ` +
+          `port ${port} is in use: another process holds it \\(another Parley or XMPP server\\?\\): ` +
+          "stop it, or change listeners\\.c2s\\.port$",
+        "m",
+      ),
+    );
+    assert.doesNotMatch(second.log, /\n\s+at /, "no stack trace");
+  } finally {
+    assert.equal(await first.stop("SIGTERM"), 0, first.log);
+  }
 });

@@ -1,40 +1,65 @@
 /**
- * Federation with a real Prosody (Debian's `prosody` package): Parley
- * serves parley.test on 127.0.0.2, Prosody serves prosody.test on
- * 127.0.0.3, both on port 5269. Parley reaches Prosody through
- * `s2s.hosts`; Prosody finds Parley through /etc/hosts (its unbound
- * resolver with `hoststxt`). Two runs, one after the other (both bind
- * 5269): with self-signed certificates the servers authenticate each other
- * with dialback; with certificates from a test CA made here, both require
- * valid certificates and authenticate with SASL EXTERNAL (XEP-0178), which
- * Prosody's debug log confirms for each direction.
+ * Federation with a real Prosody: the scenario (tests/helpers/prosody_interop.ts)
+ * runs in a private network namespace of its own (`unshare --net`, with a
+ * PID namespace so nothing it started can outlive it), where Parley and
+ * Prosody bind fixed addresses and ports and resolve each other's names
+ * without touching anything on the machine: no other server's port, no
+ * /etc/hosts, no other Prosody.
  *
- * `.ci/run` installs Prosody and adds the two /etc/hosts lines. Run by
- * hand without them, the test is skipped and says why.
+ * Needs Debian's `prosody`, `unshare` (util-linux), `ip` (iproute2) and the
+ * right to create a network namespace (root, or unprivileged user
+ * namespaces); without them the test is skipped and says why. `.ci/run`
+ * installs Prosody.
  */
 import assert from "node:assert/strict";
-import * as net from "node:net";
-import { TestClient } from "../helpers/client.ts";
-import { startTestServer } from "../helpers/server.ts";
-import { generateSelfSigned } from "../../src/tls/selfsigned.ts";
-import { createTestCa, type PemPair } from "../helpers/test_ca.ts";
-import type { Element } from "../../src/xml/element.ts";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+// Imported for type-checking and so every module the child needs is cached
+// before it starts in a namespace without network.
+import type { Auth } from "../helpers/prosody_interop.ts";
 
-const PARLEY_ADDR = "127.0.0.2";
-const PROSODY_ADDR = "127.0.0.3";
-const PROSODY_C2S = 15222;
-const ROSTER = "jabber:iq:roster";
+const INTEROP = join(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "helpers",
+  "prosody_interop.ts",
+);
+/** Both runs together take ~10 s; this only catches a hang. */
+const RUN_LIMIT_MS = 180_000;
+
+/**
+ * A new network namespace (only a loopback, brought up here) and a PID
+ * namespace whose init is the child: `--kill-child` ends it when unshare
+ * ends, and the kernel ends everything else in it with its init. Not root:
+ * a user namespace maps us to root inside it, where the kernel allows it.
+ */
+const UNSHARE = [
+  "--net",
+  "--pid",
+  "--fork",
+  "--kill-child",
+  ...(Deno.uid() === 0 ? [] : ["--map-root-user"]),
+];
+
+function found(tool: string): boolean {
+  return new Deno.Command("sh", { args: ["-c", `command -v ${tool}`], stdout: "null" })
+    .outputSync().success;
+}
 
 function whyNot(): string | undefined {
   for (const tool of ["prosody", "prosodyctl"]) {
-    const found = new Deno.Command("sh", { args: ["-c", `command -v ${tool}`] }).outputSync();
-    if (!found.success) {
-      return "prosody is not installed (apt-get install prosody; .ci/run does it)";
-    }
+    if (!found(tool)) return "prosody is not installed (apt-get install prosody; .ci/run does it)";
   }
-  const hosts = Deno.readTextFileSync("/etc/hosts");
-  if (!/127\.0\.0\.2\s+parley\.test/.test(hosts) || !/127\.0\.0\.3\s+prosody\.test/.test(hosts)) {
-    return "/etc/hosts lacks '127.0.0.2 parley.test' and '127.0.0.3 prosody.test' (.ci/run adds them)";
+  if (!found("unshare")) return "unshare (util-linux) is not installed";
+  if (!found("ip")) return "ip (iproute2) is not installed";
+  const probe = new Deno.Command("unshare", {
+    args: [...UNSHARE, "--", "ip", "link", "set", "lo", "up"],
+    stdout: "null",
+    stderr: "piped",
+  }).outputSync();
+  if (!probe.success) {
+    const why = new TextDecoder().decode(probe.stderr).trim();
+    return `cannot create a private network namespace (needs root or user namespaces): ${why}`;
   }
   return undefined;
 }
@@ -42,229 +67,53 @@ function whyNot(): string | undefined {
 const skip = whyNot();
 if (skip) console.log(`prosody federation test skipped: ${skip}`);
 
-/** Dialback between self-signed servers, or SASL EXTERNAL with a test CA. */
-type Auth = "dialback" | "ca";
-
-function prosodyConfig(dir: string, auth: Auth): string {
-  const cafile = auth === "ca" ? `; cafile = "${dir}/ca.crt"` : "";
-  return `
-run_as_root = true
-daemonize = false
-pidfile = "${dir}/prosody.pid"
-data_path = "${dir}/data"
-log = { debug = "${dir}/prosody.log" }
-interfaces = { "${PROSODY_ADDR}" }
-local_interfaces = { "${PROSODY_ADDR}" }
-c2s_ports = { ${PROSODY_C2S} }
-c2s_direct_tls_ports = { }
-legacy_ssl_ports = { }
-s2s_ports = { 5269 }
-s2s_direct_tls_ports = { }
-component_ports = { }
-http_ports = { }
-https_ports = { }
-modules_enabled = { "roster"; "saslauth"; "tls"; "dialback"; "disco"; "ping"; "presence" }
-authentication = "internal_plain"
-s2s_require_encryption = true
-s2s_secure_auth = ${auth === "ca"}
-unbound = { hoststxt = true }
-ssl = { certificate = "${dir}/prosody.test.crt"; key = "${dir}/prosody.test.key"${cafile} }
-VirtualHost "prosody.test"
-`;
-}
-
-async function waitForPort(host: string, port: number, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host, port });
-      s.once("connect", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing listens on ${host}:${port}`);
-}
-
-const isPresence = (from: string, type?: string) => (e: Element) =>
-  e.name === "presence" && e.attrs.from?.startsWith(from) && e.attrs.type === type;
-
-const rosterPush = (jid: string, subscription: string) => (e: Element) =>
-  e.name === "iq" && e.attrs.type === "set" &&
-  e.getChild("query", ROSTER)?.getChild("item")?.attrs.jid === jid &&
-  e.getChild("query", ROSTER)?.getChild("item")?.attrs.subscription === subscription;
-
-/** The certificates each side serves, and Parley's s2s policy for the run. */
-async function certificates(dir: string, auth: Auth): Promise<Record<string, unknown>> {
-  let prosody: PemPair;
-  let parley: Record<string, unknown> = {};
-  if (auth === "dialback") {
-    // Parley generates its own self-signed certificate.
-    prosody = await generateSelfSigned(["prosody.test"]);
-  } else {
-    const ca = await createTestCa("Parley Interop Test CA");
-    await Deno.writeTextFile(`${dir}/ca.crt`, ca.certPem);
-    prosody = await ca.issue(["prosody.test"]);
-    const own = await ca.issue(["parley.test"]);
-    await Deno.writeTextFile(`${dir}/parley.test.crt`, own.certPem);
-    await Deno.writeTextFile(`${dir}/parley.test.key`, own.keyPem);
-    parley = {
-      tls: { certificate: `${dir}/parley.test.crt`, key: `${dir}/parley.test.key` },
-      // Dialback off: a certificate is the only way either side gets in.
-      s2s: { caFile: `${dir}/ca.crt`, requireValidCertificates: true, allowDialback: false },
-    };
-  }
-  await Deno.writeTextFile(`${dir}/prosody.test.crt`, prosody.certPem);
-  await Deno.writeTextFile(`${dir}/prosody.test.key`, prosody.keyPem);
-  return parley;
-}
-
-/** Start Prosody and Parley, exchange messages, subscriptions and presence, stop both. */
-async function federate(auth: Auth): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "parley-prosody-" });
-  const parleyOverrides = await certificates(dir, auth);
-  await Deno.writeTextFile(`${dir}/prosody.cfg.lua`, prosodyConfig(dir, auth));
-  await Deno.mkdir(`${dir}/data`);
-  const cfg = ["--config", `${dir}/prosody.cfg.lua`];
-  const reg = await new Deno.Command("prosodyctl", {
-    args: [...cfg, "register", "romeo", "prosody.test", "montague"],
-    stdout: "null",
+/** The scenario in its own namespaces; its output is the failure message. */
+async function federateInNamespace(auth: Auth): Promise<void> {
+  const child = new Deno.Command("unshare", {
+    args: [
+      ...UNSHARE,
+      "--",
+      "sh",
+      "-c",
+      'ip link set lo up && exec "$@"',
+      "sh",
+      Deno.execPath(),
+      "run",
+      "--allow-all",
+      INTEROP,
+      auth,
+    ],
+    env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
     stderr: "piped",
-  }).output();
-  assert.ok(reg.success, new TextDecoder().decode(reg.stderr));
-  const prosody = new Deno.Command("prosody", {
-    args: [...cfg, "-F"],
-    stdout: "null",
-    stderr: "null",
   }).spawn();
-  const prosodyLog = () => Deno.readTextFile(`${dir}/prosody.log`).catch(() => "");
-  const clients: TestClient[] = [];
-  let server: Awaited<ReturnType<typeof startTestServer>> | undefined;
-  try {
-    server = await startTestServer({
-      hosts: ["parley.test"],
-      listeners: {
-        c2s: { interfaces: [PARLEY_ADDR] },
-        c2sDirectTls: { interfaces: [PARLEY_ADDR] },
-        s2s: { interfaces: [PARLEY_ADDR], port: 5269 },
-      },
-      ...parleyOverrides,
-      s2s: {
-        ...(parleyOverrides.s2s as Record<string, unknown> | undefined),
-        hosts: { "prosody.test": `${PROSODY_ADDR}:5269` },
-      },
-    }, { juliet: "capulet" });
-    await waitForPort(PROSODY_ADDR, 5269, 15_000);
-    await waitForPort(PROSODY_ADDR, PROSODY_C2S, 15_000);
-    const juliet = await TestClient.login({
-      port: server.ports.c2s,
-      address: PARLEY_ADDR,
-      domain: "parley.test",
-      user: "juliet",
-      password: "capulet",
-      resource: "balcony",
-    });
-    clients.push(juliet);
-    const romeo = await TestClient.login({
-      port: PROSODY_C2S,
-      address: PROSODY_ADDR,
-      domain: "prosody.test",
-      user: "romeo",
-      password: "montague",
-      mechanism: "SCRAM-SHA-1",
-      resource: "orchard",
-    });
-    clients.push(romeo);
-    const wait = 20_000;
-    // Roster pushes go to interested resources: those that fetched the roster.
-    for (const c of [juliet, romeo]) {
-      c.send(`<iq type='get' id='roster0'><query xmlns='${ROSTER}'/></iq>`);
-      await c.stanza((e) => e.name === "iq" && e.attrs.id === "roster0");
-    }
-
-    // Messages both ways.
-    juliet.send(
-      "<message to='romeo@prosody.test' type='chat' id='j1'><body>Wherefore art thou</body></message>",
-    );
-    const toRomeo = await romeo.stanza((e) => e.name === "message" && e.attrs.id === "j1", wait);
-    assert.equal(toRomeo.attrs.from, "juliet@parley.test/balcony");
-    romeo.send(
-      "<message to='juliet@parley.test/balcony' type='chat' id='r1'><body>Here</body></message>",
-    );
-    const toJuliet = await juliet.stanza(
-      (e) => e.name === "message" && e.attrs.id === "r1",
-      wait,
-    );
-    assert.equal(toJuliet.attrs.from, "romeo@prosody.test/orchard");
-    assert.equal(toJuliet.getChildText("body"), "Here");
-
-    // juliet subscribes to romeo (Parley → Prosody), romeo approves.
-    juliet.send("<presence to='romeo@prosody.test' type='subscribe'/>");
-    await romeo.stanza(isPresence("juliet@parley.test", "subscribe"), wait);
-    romeo.send("<presence to='juliet@parley.test' type='subscribed'/>");
-    await juliet.stanza(rosterPush("romeo@prosody.test", "to"), wait);
-    await juliet.stanza(isPresence("romeo@prosody.test/orchard"), wait);
-
-    // romeo subscribes to juliet (Prosody → Parley), juliet approves.
-    romeo.send("<presence to='juliet@parley.test' type='subscribe'/>");
-    await juliet.stanza(isPresence("romeo@prosody.test", "subscribe"), wait);
-    juliet.send("<presence to='romeo@prosody.test' type='subscribed'/>");
-    await juliet.stanza(rosterPush("romeo@prosody.test", "both"), wait);
-    await romeo.stanza(isPresence("juliet@parley.test/balcony"), wait);
-
-    // A presence update crosses to the subscriber.
-    juliet.send("<presence><show>away</show></presence>");
-    await romeo.stanza(
-      (e) => isPresence("juliet@parley.test/balcony")(e) && e.getChildText("show") === "away",
-      wait,
-    );
-
-    // How each direction authenticated, as Prosody logged it (debug level).
-    const log = await prosodyLog();
-    const dialbackElement = /Received\[s2s\w*\]: <\w+ [^>]*xmlns='jabber:server:dialback'/;
-    if (auth === "ca") {
-      // Prosody accepted Parley's EXTERNAL on its incoming stream, and
-      // Parley accepted Prosody's on the outgoing one; no dialback at all.
-      assert.match(log, /Accepting SASL EXTERNAL identity from parley\.test/, "Parley → Prosody");
-      assert.match(log, /SASL EXTERNAL with parley\.test succeeded/, "Prosody → Parley");
-      assert.doesNotMatch(log, dialbackElement);
-    } else {
-      assert.match(log, dialbackElement);
-      assert.doesNotMatch(log, /SASL EXTERNAL with parley\.test succeeded/);
-    }
-  } catch (e) {
-    // What Prosody thought of it is the first thing to read when this fails.
-    const tail = (await prosodyLog()).split("\n").slice(-40).join("\n");
-    console.error(`prosody.log (last lines):\n${tail}`);
-    throw e;
-  } finally {
-    for (const c of clients) c.close();
-    await server?.stop();
-    try {
-      prosody.kill("SIGTERM");
-    } catch { /* already gone */ }
-    await prosody.status;
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), RUN_LIMIT_MS);
+  });
+  const output = child.output();
+  const first = await Promise.race([output, timedOut]);
+  clearTimeout(timer);
+  if (first === "timeout") {
+    // unshare by its PID; its --kill-child takes the namespace down with it.
+    child.kill("SIGKILL");
   }
+  const out = await output;
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assert.notEqual(first, "timeout", `still running after ${RUN_LIMIT_MS} ms:\n${text}`);
+  assert.equal(out.code, 0, text);
+  assert.match(text, new RegExp(`prosody federation \\(${auth}\\): ok`));
 }
 
-// One after the other (Deno runs a file's tests sequentially): both bind 5269.
 Deno.test({
   name: "prosody: messages, subscriptions and presence both ways with Prosody 0.12 (dialback)",
   ignore: skip !== undefined,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: () => federate("dialback"),
+  fn: () => federateInNamespace("dialback"),
 });
 
 Deno.test({
   name: "prosody: the same with certificates from a test CA, SASL EXTERNAL both ways, required",
   ignore: skip !== undefined,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: () => federate("ca"),
+  fn: () => federateInNamespace("ca"),
 });

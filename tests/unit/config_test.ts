@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, loadConfig } from "../../src/config/load.ts";
-import { allKeyPaths, keyPathsOf } from "../../src/config/shape.ts";
+import { isDeepStrictEqual } from "node:util";
+import { allKeyPaths, keyPathsOf, optionalKeyPaths } from "../../src/config/shape.ts";
+import { configSchema } from "../../src/config/schema.ts";
 import { generateSelfSigned } from "../../src/tls/selfsigned.ts";
 import { MODULES } from "../../src/modules/index.ts";
 
@@ -42,11 +44,69 @@ Deno.test("unknown keys are reported with the closest known key", async () => {
 
 Deno.test("wrong types name the expected type", async () => {
   const e = await loadError({ dataDir: 3, hosts: [5], c2s: { maxStanzaSize: "big" } });
-  assert.match(e.message, /dataDir: wrong type: expected string, received number/);
+  assert.match(e.message, /dataDir: wrong type: expected string, received number 3$/m);
   assert.match(e.message, /hosts\[0\]: wrong type: expected string or object/);
-  assert.match(e.message, /c2s\.maxStanzaSize: wrong type: expected number/);
+  assert.match(e.message, /c2s\.maxStanzaSize: wrong type: expected number, received string "big"/);
   const enumError = await loadError({ log: { level: "verbose" } });
-  assert.match(enumError.message, /log\.level: expected one of "trace", "debug"/);
+  assert.match(
+    enumError.message,
+    /log\.level: "verbose" is not allowed: expected one of "trace", "debug"/,
+  );
+});
+
+Deno.test("out-of-range values are echoed with the bound, in plain words", async () => {
+  const e = await loadError({
+    c2s: { maxStanzaSize: 12, authTimeoutSeconds: 0, maxConnectionsPerIp: 1.5 },
+    listeners: { c2s: { port: 70000, interfaces: [] } },
+    hosts: [""],
+    components: { "gw.example": { secret: "" } },
+  });
+  const lines = e.issues.join("\n");
+  for (
+    const expected of [
+      "c2s.maxStanzaSize: 12 is too small: at least 1024",
+      "c2s.authTimeoutSeconds: 0 is too small: more than 0",
+      "c2s.maxConnectionsPerIp: 1.5 is not a whole number",
+      "listeners.c2s.port: 70000 is too big: at most 65535",
+      "listeners.c2s.interfaces: [] has too few items: at least 1 item",
+      'hosts[0]: "" is too short: at least 1 character',
+      'components.gw.example.secret: "" is too short: at least 1 character',
+    ]
+  ) assert.ok(e.issues.includes(expected), `${expected}\nnot in:\n${lines}`);
+  // None of zod's own wording.
+  assert.doesNotMatch(lines, /Too small|Too big|expected number to be|Invalid input/);
+});
+
+Deno.test("schema, semantic and file problems are all reported at once", async () => {
+  const e = await loadError({
+    hots: [],
+    hosts: ["a.example", "a.example"],
+    c2s: { maxStanzaSize: 12 },
+    modules: ["pingg"],
+    tls: { certificate: "missing.crt", key: "missing.key" },
+    s2s: { caFile: "missing-ca.pem" },
+  });
+  const at = e.issues.map((i) => i.slice(0, i.indexOf(": ")));
+  assert.deepEqual(at.sort(), [
+    "c2s.maxStanzaSize",
+    "hosts[1]",
+    "hots",
+    "modules[0]",
+    "s2s.caFile",
+    "tls.certificate",
+    "tls.key",
+  ]);
+});
+
+Deno.test("a check under a rejected value is left out: it would be about the default", async () => {
+  // listeners.c2sDirectTls.port is rejected; its default 5223 must not be
+  // reported as clashing with the c2s port the file sets to 5223.
+  const e = await loadError({
+    listeners: { c2s: { port: 5223 }, c2sDirectTls: { port: "x" } },
+  });
+  assert.deepEqual(e.issues, [
+    'listeners.c2sDirectTls.port: wrong type: expected number, received string "x"',
+  ]);
 });
 
 Deno.test("JSON syntax errors give line and column", async () => {
@@ -132,6 +192,7 @@ Deno.test("missing certificate files are reported with their resolved path", asy
 
 Deno.test("relative paths resolve against the config file's directory", async () => {
   const file = await writeConfig({ dataDir: "state", s2s: { caFile: "ca.pem" } });
+  await Deno.writeTextFile(join(dirname(file), "ca.pem"), "");
   const { config, path } = await loadConfig(file);
   assert.equal(path, file);
   assert.equal(config.dataDir, join(dirname(file), "state"));
@@ -171,9 +232,50 @@ Deno.test("without a path: ./config.json when present, else the embedded default
   });
 });
 
-Deno.test("config.example.json loads and sets every key of the schema", async () => {
+/**
+ * Where config.example.json differs from the defaults, on purpose: copied
+ * as it is, it behaves like no config at all except for these.
+ */
+const EXAMPLE_EXCEPTIONS: Record<string, string> = {
+  hosts: "a second host, to show the per-host settings",
+  tls: "certificate files, to show where they go",
+};
+
+/** `path: example …, default …` for every leaf where the two differ. */
+function differences(example: unknown, defaults: unknown, path = ""): string[] {
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === "object" && !Array.isArray(v);
+  if (isObject(example) && isObject(defaults)) {
+    const keys = new Set([...Object.keys(example), ...Object.keys(defaults)]);
+    return [...keys].flatMap((k) =>
+      differences(example[k], defaults[k], path ? `${path}.${k}` : k)
+    );
+  }
+  if (isDeepStrictEqual(example, defaults)) return [];
+  const show = (v: unknown) => v === undefined ? "(absent)" : JSON.stringify(v);
+  return [`${path}: example ${show(example)}, default ${show(defaults)}`];
+}
+
+Deno.test("config.example.json holds every key at its default, except the documented exceptions", async () => {
+  const example = JSON.parse(await Deno.readTextFile(join(ROOT, "config.example.json")));
+  const defaults = configSchema.parse({});
+  const unexpected = differences(example, defaults).filter((line) =>
+    !Object.keys(EXAMPLE_EXCEPTIONS).some((k) =>
+      line.startsWith(`${k}:`) || line.startsWith(`${k}.`)
+    )
+  );
+  assert.deepEqual(unexpected, [], "set these keys to their defaults in config.example.json");
+  // And it shows every key, but those that are absent by default (documented in docs/).
+  const present = new Set(keyPathsOf(example));
+  const optional = optionalKeyPaths();
+  const missing = allKeyPaths().filter((k) =>
+    !present.has(k) && !optional.some((o) => k === o || k.startsWith(`${o}.`))
+  );
+  assert.deepEqual(missing, [], "keys missing from config.example.json");
+});
+
+Deno.test("config.example.json loads once its certificate files exist", async () => {
   const text = await Deno.readTextFile(join(ROOT, "config.example.json"));
-  // The example names certificate files; give it real ones in a scratch copy.
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(join(dir, "config.json"), text);
   const example = JSON.parse(text);
@@ -186,9 +288,6 @@ Deno.test("config.example.json loads and sets every key of the schema", async ()
   }
   const { config } = await loadConfig(join(dir, "config.json"));
   assert.equal(config.dataDir, join(dir, "data"));
-  const present = new Set(keyPathsOf(example));
-  const missing = allKeyPaths().filter((k) => !present.has(k));
-  assert.deepEqual(missing, [], "keys missing from config.example.json");
 });
 
 Deno.test("docs/configuration.md describes every key of the schema", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Jid, parseJid, prepDomain, prepLocal, prepResource } from "../../src/jid.ts";
+import { Jid, jidProblem, parseJid, prepDomain, prepLocal, prepResource } from "../../src/jid.ts";
 
 Deno.test("parses the three parts", () => {
   const j = parseJid("juliet@example.com/balcony")!;
@@ -101,4 +101,29 @@ Deno.test("the cache returns equal results and stays bounded", () => {
   }
   assert.equal(parseJid("Cache@Example.com/R")?.full, "cache@example.com/R");
   assert.equal(parseJid("bad@"), undefined);
+});
+
+Deno.test("jidProblem says why a JID is invalid, part by part", () => {
+  const cases: [string, string | undefined][] = [
+    ["alice@example.org/phone", undefined],
+    ["@example.org", "empty localpart"],
+    ["a b@example.org", "forbidden character space (U+0020) in localpart"],
+    ['a"b@example.org', "forbidden character '\"' (U+0022) in localpart"],
+    ["a@b@example.org", "forbidden character '@' (U+0040) in domainpart"],
+    ["x".repeat(1024) + "@example.org", "localpart longer than 1023 bytes"],
+    ["alice@", "empty domainpart"],
+    ["alice@exa..mple", "empty label in domainpart (two dots in a row?)"],
+    [
+      "alice@" + "d".repeat(64) + ".org",
+      `domain label longer than 63 characters ("${"d".repeat(20)}…")`,
+    ],
+    ["alice@" + "d.".repeat(600) + "org", "domainpart longer than 1023 bytes"],
+    ["alice@[::zz]", "invalid IPv6 address literal"],
+    ["alice@example.org/", "empty resourcepart"],
+    ["alice@example.org/a\u0007", "forbidden character U+0007 in resourcepart"],
+  ];
+  for (const [jid, why] of cases) {
+    assert.equal(jidProblem(jid), why, jid.slice(0, 40));
+    assert.equal(parseJid(jid) === undefined, why !== undefined, jid.slice(0, 40));
+  }
 });
