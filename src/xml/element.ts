@@ -108,24 +108,22 @@ export class Element {
   /**
    * Deep copy; attributes and children are new objects. Iterative: a
    * peer's tree may be far deeper than the call stack (see `serialize`).
+   * Each copy starts with a copy of the original's children array, whose
+   * elements are then replaced by their copies in place: measured as fast
+   * as the recursive version on a message, faster on wide trees.
    */
   clone(): Element {
-    const root = new Element(this.name, { ...this.attrs }, []);
-    // Pairs (original, its copy) whose children are still to be copied.
-    const todo: Element[] = [this, root];
+    const root = new Element(this.name, { ...this.attrs }, this.children.slice());
+    // Copies whose children are still the originals.
+    const todo: Element[] = [root];
     while (todo.length !== 0) {
-      const copy = todo.pop()!;
       const kids = todo.pop()!.children;
-      const out = copy.children;
       for (let i = 0; i < kids.length; i++) {
         const c = kids[i];
-        if (typeof c === "string") {
-          out.push(c);
-        } else {
-          const d = new Element(c.name, { ...c.attrs }, []);
-          out.push(d);
-          if (c.children.length !== 0) todo.push(c, d);
-        }
+        if (typeof c === "string") continue;
+        const copy = new Element(c.name, { ...c.attrs }, c.children.slice());
+        kids[i] = copy;
+        if (copy.children.length !== 0) todo.push(copy);
       }
     }
     return root;
