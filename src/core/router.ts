@@ -265,8 +265,9 @@ export class Router {
       log.error("{session}: handling <{name} type={type} id={id}> failed: {err}", {
         session: describeSender(ev),
         name: stanza.name,
-        type: stanza.attrs.type ?? "",
-        id: stanza.attrs.id ?? "",
+        // A peer chooses these: a bounded excerpt is enough to find the stanza.
+        type: (stanza.attrs.type ?? "").slice(0, 32),
+        id: (stanza.attrs.id ?? "").slice(0, 64),
         err,
       });
       const type = stanza.attrs.type;
