@@ -5,6 +5,7 @@ import { configureLogging, logger } from "../log.ts";
 import { startServer } from "../server.ts";
 import { ListenError } from "../net/listen_error.ts";
 import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_OK } from "./exit.ts";
+import { installLastResort } from "./last_resort.ts";
 
 export const HELP = `Usage: parley serve [options]
 
@@ -46,6 +47,8 @@ export async function run(args: string[]): Promise<number> {
   };
   const handlers = SIGNALS.map((signal) => [signal, onSignal(signal)] as const);
   for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
+  // A bug reached by one peer's input must not end the process for everybody.
+  const removeLastResort = installLastResort(log);
   log.info("Parley starting with {config}", { config: path ?? "the embedded default config" });
   try {
     let server: Awaited<ReturnType<typeof startServer>>;
@@ -81,5 +84,6 @@ export async function run(args: string[]): Promise<number> {
     return EXIT_OK;
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+    removeLastResort();
   }
 }

@@ -5,6 +5,7 @@
  */
 import { el, Element } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
+import { type TreeLimits, withinLimits } from "../xml/tree_bounds.ts";
 
 export type StreamErrorCondition =
   | "bad-format"
@@ -97,14 +98,27 @@ export class StanzaError extends Error {
 }
 
 /**
+ * How much of a stanza's payload an error reply may echo. RFC 6120 §8.3.1
+ * lets the server include the original payload (so the sender can tell
+ * what failed) but does not require it, and the sender already has it:
+ * the id correlates the reply. These bounds keep every real payload —
+ * XHTML-IM, forwarded carbons, data forms: a few levels, a few dozen
+ * nodes — while a reply never costs more than a small stanza to build or
+ * write, whatever a hostile sender nested or packed into the original.
+ * Deciding costs at most `maxNodes` steps (withinLimits stops early).
+ */
+export const ECHO_LIMITS: TreeLimits = { maxDepth: 16, maxNodes: 256, maxChars: 16 * 1024 };
+
+/**
  * The error reply to `stanza` (RFC 6120 §8.3.1): addresses swapped, type
- * "error", the original payload kept so the sender can correlate it.
+ * "error", the original payload kept so the sender can correlate it when
+ * it is within ECHO_LIMITS, else left out.
  */
 export function errorReply(stanza: Element, error: StanzaError): Element {
-  const reply = new Element(stanza.name, { ...stanza.attrs }, [...stanza.children]);
-  reply.setAttr("to", stanza.attrs.from).setAttr("from", stanza.attrs.to).setAttr("type", "error");
   // An iq's error echoes nothing but the error, which keeps replies small.
-  if (stanza.name === "iq") reply.children = [];
+  const echo = stanza.name !== "iq" && withinLimits(stanza.children, ECHO_LIMITS);
+  const reply = new Element(stanza.name, { ...stanza.attrs }, echo ? [...stanza.children] : []);
+  reply.setAttr("to", stanza.attrs.from).setAttr("from", stanza.attrs.to).setAttr("type", "error");
   reply.children.push(error.toElement());
   return reply;
 }

@@ -83,9 +83,10 @@ async function continueAsync<T>(
 }
 
 /**
- * Run `then` on a sync-or-async result without forcing a promise; an
- * async handler's failure goes to `onError` (an unhandled rejection would
- * end the process).
+ * Run `then` on a sync-or-async result without forcing a promise. An
+ * async handler's failure, or `then` throwing after it, goes to
+ * `onError`; if that throws too it is logged: nothing here may become an
+ * unhandled rejection, which would end the process.
  */
 export function whenDone(
   r: boolean | Promise<boolean>,
@@ -93,5 +94,13 @@ export function whenDone(
   onError: (err: unknown) => void,
 ): void {
   if (typeof r === "boolean") then(r);
-  else r.then(then, onError);
+  else {
+    r.then(then).catch((err) => {
+      try {
+        onError(err);
+      } catch (again) {
+        log.error("error handling failed: {again} (handling {err})", { again, err });
+      }
+    });
+  }
 }

@@ -57,8 +57,24 @@ export class Router {
     return this.hosts.has(domain) || this.components?.owner(domain) !== undefined;
   }
 
-  /** Entry point for every stanza a bound client sends. Throws StreamError. */
+  /**
+   * Entry point for every stanza a bound client sends. Throws StreamError
+   * (the stream must end); any other failure costs only this stanza.
+   */
   fromClient(origin: Session, stanza: Element): void {
+    try {
+      this.#fromClient(origin, stanza);
+    } catch (err) {
+      if (err instanceof StreamError) throw err;
+      this.failed(this.#clientEvent(origin, stanza), err);
+    }
+  }
+
+  #clientEvent(origin: Session, stanza: Element): StanzaEvent {
+    return { origin, stanza, to: undefined, host: this.#hostFor(origin.host ?? "") };
+  }
+
+  #fromClient(origin: Session, stanza: Element): void {
     const attrs = stanza.attrs;
     const from = attrs.from;
     if (
@@ -104,7 +120,7 @@ export class Router {
       (handled) => {
         if (!handled) this.#dispatch(ev, kind, toType);
       },
-      (err) => this.#failed(ev, err),
+      (err) => this.failed(ev, err),
     );
   }
 
@@ -125,9 +141,13 @@ export class Router {
     const toType = classify(to, this.hosts);
     if (toType === "remote" && this.components?.owner(to.domain) === undefined) return false;
     const ev = { origin: undefined, stanza, to, host: this.#hostFor(to.domain) };
-    const problem = stanza.name === "iq" ? checkIq(stanza) : undefined;
-    if (problem) this.replyError(ev, problem);
-    else this.#dispatch(ev, stanza.name, toType);
+    try {
+      const problem = stanza.name === "iq" ? checkIq(stanza) : undefined;
+      if (problem) this.replyError(ev, problem);
+      else this.#dispatch(ev, stanza.name, toType);
+    } catch (err) {
+      this.failed(ev, err);
+    }
     return true;
   }
 
@@ -143,13 +163,15 @@ export class Router {
       return;
     }
     const toType = classify(to, this.hosts);
-    const host = this.hosts.get(to.domain) ?? this.hosts.get(origin?.host ?? "");
-    if (!host) {
-      // Remote destination and no local host to fire on: the first host routes it.
-      const first = this.hosts.values().next().value!;
-      return this.#dispatch({ origin, stanza, to, host: first }, stanza.name, toType);
+    // Remote destination and no local host to fire on: the first host routes it.
+    const host = this.hosts.get(to.domain) ?? this.hosts.get(origin?.host ?? "") ??
+      this.hosts.values().next().value!;
+    const ev = { origin, stanza, to, host };
+    try {
+      this.#dispatch(ev, stanza.name, toType);
+    } catch (err) {
+      this.failed(ev, err);
     }
-    this.#dispatch({ origin, stanza, to, host }, stanza.name, toType);
   }
 
   /** The host serving `domain`, or its nearest hosted parent (a component's), else the first. */
@@ -182,7 +204,7 @@ export class Router {
         }
         log.debug("unhandled {kind}/{toType} dropped", { kind, toType });
       },
-      (err) => this.#failed(ev, err),
+      (err) => this.failed(ev, err),
     );
   }
 
@@ -194,7 +216,7 @@ export class Router {
     try {
       return ev.host.events.fire(name, ev);
     } catch (err) {
-      this.#failed(ev, err);
+      this.failed(ev, err);
       return true;
     }
   }
@@ -218,22 +240,54 @@ export class Router {
     const reply = errorReply(stanza, error);
     if (ev.to === undefined && ev.origin) reply.setAttr("from", undefined);
     const origin = ev.origin;
-    if (origin && origin.fullJid === reply.attrs.to && !origin.destroyed) {
+    // No `to`: the stanza failed before the router stamped its `from`.
+    const to = reply.attrs.to;
+    if (origin && (to === undefined || to === origin.fullJid) && !origin.destroyed) {
       origin.send(reply);
       return;
     }
-    if (reply.attrs.to !== undefined) this.route(reply);
+    if (to !== undefined) this.route(reply);
   }
 
-  #failed(ev: StanzaEvent, err: unknown): void {
-    if (err instanceof StanzaError) return this.replyError(ev, err);
-    log.error("handler failed for {name} from {from}: {err}", {
-      name: ev.stanza.name,
-      from: ev.stanza.attrs.from,
-      err,
-    });
-    this.replyError(ev, new StanzaError("wait", "internal-server-error"));
+  /**
+   * A handler (or the router itself) failed on `ev.stanza`. A thrown
+   * StanzaError is the reply; anything else is a bug, logged with the
+   * sender's session, and only an iq get/set, whose sender waits for an
+   * answer, gets one (`internal-server-error`, RFC 6120 §8.2.3); other
+   * stanzas are dropped with the log line. Never throws: a reply that
+   * cannot be sent is logged too, so one stanza can end neither the
+   * sender's stream nor the process.
+   */
+  failed(ev: StanzaEvent, err: unknown): void {
+    try {
+      if (err instanceof StanzaError) return this.replyError(ev, err);
+      const stanza = ev.stanza;
+      log.error("{session}: handling <{name} type={type} id={id}> failed: {err}", {
+        session: describeSender(ev),
+        name: stanza.name,
+        // A peer chooses these: a bounded excerpt is enough to find the stanza.
+        type: (stanza.attrs.type ?? "").slice(0, 32),
+        id: (stanza.attrs.id ?? "").slice(0, 64),
+        err,
+      });
+      const type = stanza.attrs.type;
+      if (stanza.name === "iq" && (type === "get" || type === "set")) {
+        this.replyError(ev, new StanzaError("cancel", "internal-server-error"));
+      }
+    } catch (again) {
+      log.error("{session}: the error reply failed too: {again}", {
+        session: describeSender(ev),
+        again,
+      });
+    }
   }
+}
+
+/** Who sent the stanza, for logs: the client session (JID and id) or the peer's address. */
+function describeSender(ev: StanzaEvent): string {
+  const origin = ev.origin;
+  if (origin) return `${origin.fullJid ?? origin.bareJid ?? "unbound"} (session ${origin.id})`;
+  return ev.stanza.attrs.from ?? "?";
 }
 
 /** RFC 6120 §8.2.3: a type and an id; get/set carry exactly one payload. */

@@ -83,7 +83,7 @@ class C2sStream {
       (frame) => this.#handleFrame(frame),
       services.config.c2s.maxStanzaSize,
       (full) => this.#setPaused("queue", full),
-      (err) => this.#onError(err),
+      (err, frame) => this.#onError(err, frame),
     );
     this.#tokens = services.config.c2s.readBurstBytes;
   }
@@ -158,9 +158,30 @@ class C2sStream {
     }
   }
 
-  #onError(err: unknown): void {
+  /**
+   * A frame's handling failed. A StreamError ends the stream, as meant.
+   * Anything else is a bug: once the session is bound it costs only that
+   * element (logged with the session; an iq get/set answered with
+   * internal-server-error, the router decides), so one bad stanza ends
+   * neither the session nor the process. During negotiation the stream's
+   * state is unknown after a bug, so it ends with internal-server-error.
+   */
+  #onError(err: unknown, frame?: Frame): void {
     if (err instanceof StreamError) return this.#fail(err);
-    log.error("{who}: internal error: {err}", { who: this.#who(), err });
+    const session = this.session;
+    if (frame?.kind === "stanza" && session.fullJid !== undefined && !this.#closed) {
+      const host = this.services.hosts.get(session.host!)!;
+      this.services.router.failed(
+        { origin: session, stanza: frame.element, to: undefined, host },
+        err,
+      );
+      return;
+    }
+    log.error("{who} (session {id}): internal error: {err}", {
+      who: this.#who(),
+      id: session.id,
+      err,
+    });
     this.#fail(new StreamError("internal-server-error"));
   }
 

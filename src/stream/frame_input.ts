@@ -12,6 +12,9 @@
  * when that queue fills.
  */
 import { type Frame, XmlFrameParser } from "../xml/parser.ts";
+import { logger } from "../log.ts";
+
+const log = logger("net");
 
 /** Frames queued behind a slow handler before reading pauses. */
 const QUEUE_LIMIT = 32;
@@ -61,8 +64,12 @@ export class FrameInput {
     maxStanzaSize: number,
     /** Called with true when the queue is full, false once it drained. */
     readonly onBacklog: (full: boolean) => void,
-    /** What a handler threw or rejected with (a StreamError, usually). */
-    readonly onError: (err: unknown) => void,
+    /**
+     * What a handler threw or rejected with (a StreamError, usually), and
+     * the frame it was handling: the owner decides whether the stream
+     * ends or only that frame is answered.
+     */
+    readonly onError: (err: unknown, frame: Frame) => void,
   ) {
     this.#parser = new XmlFrameParser(this.#onFrame, { maxStanzaSize });
   }
@@ -146,11 +153,25 @@ export class FrameInput {
     try {
       pending = this.handle(frame);
     } catch (err) {
-      return this.onError(err);
+      return this.#failed(err, frame);
     }
     if (pending !== undefined) {
       this.#busy = true;
-      pending.catch(this.onError).then(this.#drain);
+      // The queue drains whatever happened: a failed frame never stalls the ones behind it.
+      pending.catch((err) => this.#failed(err, frame)).finally(this.#drain);
+    }
+  }
+
+  /** Hand a failure to the owner; if the owner's handling throws, log it (never reject). */
+  #failed(err: unknown, frame: Frame): void {
+    try {
+      this.onError(err, frame);
+    } catch (again) {
+      log.error("handling a failed {kind} frame failed: {again} (the failure: {err})", {
+        kind: frame.kind,
+        again,
+        err,
+      });
     }
   }
 

@@ -105,13 +105,28 @@ export class Element {
     return this.getChild(name, xmlns)?.text();
   }
 
-  /** Deep copy; attributes and children are new objects. */
+  /**
+   * Deep copy; attributes and children are new objects. Iterative: a
+   * peer's tree may be far deeper than the call stack (see `serialize`).
+   * Each copy starts with a copy of the original's children array, whose
+   * elements are then replaced by their copies in place: measured as fast
+   * as the recursive version on a message, faster on wide trees.
+   */
   clone(): Element {
-    return new Element(
-      this.name,
-      { ...this.attrs },
-      this.children.map((c) => (typeof c === "string" ? c : c.clone())),
-    );
+    const root = new Element(this.name, { ...this.attrs }, this.children.slice());
+    // Copies whose children are still the originals.
+    const todo: Element[] = [root];
+    while (todo.length !== 0) {
+      const kids = todo.pop()!.children;
+      for (let i = 0; i < kids.length; i++) {
+        const c = kids[i];
+        if (typeof c === "string") continue;
+        const copy = new Element(c.name, { ...c.attrs }, c.children.slice());
+        kids[i] = copy;
+        if (copy.children.length !== 0) todo.push(copy);
+      }
+    }
+    return root;
   }
 
   toString(): string {
@@ -158,8 +173,30 @@ export function escapeAttr(s: string): string {
   return ATTR_NEEDS.test(s) ? s.replace(ATTR_ESCAPE, escapeChar) : s;
 }
 
-/** Serialize an element tree; attribute values and text are escaped. */
+/**
+ * Levels `serialize` descends by recursion before it hands a subtree to
+ * the iterative walk. Real stanzas are a handful of levels deep (XHTML-IM
+ * and forwarded MAM results ~10), so they never leave the recursive path;
+ * 32 frames of a few hundred bytes is a bounded, small use of the stack.
+ */
+const RECURSION_BUDGET = 32;
+
+/**
+ * Serialize an element tree; attribute values and text are escaped.
+ *
+ * A stanza nested thousands of levels deep fits in the stanza size limit
+ * (7 bytes a level) but not in the call stack of a plain recursive
+ * serializer. This runs on every routed stanza, so it stays the plain
+ * recursive writer for the first RECURSION_BUDGET levels — measured as
+ * fast as before (bench/element_bench.ts), where a fully iterative walk
+ * was 10–40 % slower on a chat message before the string is flattened —
+ * and continues below that with an explicit stack.
+ */
 export function serialize(e: Element): string {
+  return write(e, RECURSION_BUDGET);
+}
+
+function write(e: Element, budget: number): string {
   let s = "<" + e.name;
   const attrs = e.attrs;
   for (const k in attrs) s += " " + k + "='" + escapeAttr(attrs[k]) + "'";
@@ -168,9 +205,56 @@ export function serialize(e: Element): string {
   s += ">";
   for (let i = 0; i < kids.length; i++) {
     const c = kids[i];
-    s += typeof c === "string" ? escapeText(c) : serialize(c);
+    s += typeof c === "string" ? escapeText(c) : budget !== 0 ? write(c, budget - 1) : writeDeep(c);
   }
   return s + "</" + e.name + ">";
+}
+
+/**
+ * The same output as `write`, with an explicit stack instead of the call
+ * stack: the element being written and the index of its next child live
+ * in locals and are pushed only when descending.
+ */
+function writeDeep(root: Element): string {
+  let s = startTag(root);
+  if (root.children.length === 0) return s + "/>";
+  s += ">";
+  const parents: Element[] = [];
+  const resume: number[] = [];
+  let e = root;
+  let kids = root.children;
+  let i = 0;
+  while (true) {
+    if (i < kids.length) {
+      const c = kids[i++];
+      if (typeof c === "string") {
+        s += escapeText(c);
+      } else if (c.children.length === 0) {
+        s += startTag(c) + "/>";
+      } else {
+        s += startTag(c) + ">";
+        parents.push(e);
+        resume.push(i);
+        e = c;
+        kids = c.children;
+        i = 0;
+      }
+      continue;
+    }
+    s += "</" + e.name + ">";
+    if (parents.length === 0) return s;
+    e = parents.pop()!;
+    kids = e.children;
+    i = resume.pop()!;
+  }
+}
+
+/** `<name attr='value'…` without the closing `>` or `/>`. */
+function startTag(e: Element): string {
+  let s = "<" + e.name;
+  const attrs = e.attrs;
+  for (const k in attrs) s += " " + k + "='" + escapeAttr(attrs[k]) + "'";
+  return s;
 }
 
 /** The opening tag only, for `<stream:stream ...>`. */

@@ -97,3 +97,69 @@ Deno.test("clone is deep and independent", () => {
   assert.equal(c.attr("to"), undefined);
   assert.equal(e.attr("to"), "a@b");
 });
+
+/** A chain `depth` levels below a message, each level with an attribute, text and a sibling. */
+function deepTree(depth: number): Element {
+  const root = el("message", { to: "a@b" });
+  let cur = root;
+  for (let i = 0; i < depth; i++) {
+    const next = el("a", { n: String(i % 10) });
+    cur.append(i % 2 ? "t&" : "", next, el("s"));
+    cur = next;
+  }
+  return root;
+}
+
+/** What `serialize(deepTree(depth))` must give, built without walking a tree. */
+function deepTreeXml(depth: number): string {
+  if (depth === 0) return "<message to='a@b'/>";
+  const open: string[] = [];
+  const close: string[] = [];
+  for (let i = 0; i < depth; i++) {
+    const leaf = i === depth - 1;
+    open.push((i % 2 ? "t&amp;" : "") + `<a n='${i % 10}'` + (leaf ? "/>" : ">"));
+    close.push((leaf ? "" : "</a>") + "<s/>");
+  }
+  return "<message to='a@b'>" + open.join("") + close.reverse().join("") + "</message>";
+}
+
+/** Equal strings, without printing megabytes when they are not. */
+function sameXml(actual: string, expected: string, what = ""): void {
+  if (actual === expected) return;
+  let i = 0;
+  while (actual[i] === expected[i]) i++;
+  assert.fail(
+    `${what} differs at ${i}: ${actual.slice(i, i + 60)} vs ${expected.slice(i, i + 60)}`,
+  );
+}
+
+Deno.test("serialize and clone handle a 100 000-deep tree (no recursion over the tree)", () => {
+  const depth = 100_000;
+  const tree = deepTree(depth);
+  const xml = serialize(tree);
+  sameXml(xml, deepTreeXml(depth));
+  const copy = tree.clone();
+  sameXml(serialize(copy), xml, "the copy");
+  // The copy is independent all the way down.
+  let orig: Element = tree;
+  let dup: Element = copy;
+  for (let i = 0; i < depth; i++) {
+    assert.notEqual(dup, orig);
+    assert.notEqual(dup.attrs, orig.attrs);
+    orig = orig.children.find((c): c is Element => typeof c !== "string" && c.name === "a")!;
+    dup = dup.children.find((c): c is Element => typeof c !== "string" && c.name === "a")!;
+  }
+});
+
+Deno.test("serialize is the same on both sides of its recursion budget", () => {
+  // Depths around the switch from the recursive writer to the explicit stack.
+  for (const depth of [0, 1, 31, 32, 33, 34, 40, 70]) {
+    sameXml(serialize(deepTree(depth)), deepTreeXml(depth), `depth ${depth}`);
+  }
+  const wide = el("q", {}, ...Array.from({ length: 5 }, (_, i) => deepTree(40 + i)));
+  const expected = "<q>" + Array.from({ length: 5 }, (_, i) => deepTreeXml(40 + i)).join("") +
+    "</q>";
+  sameXml(serialize(wide), expected, "siblings");
+  // And it round-trips through the parser.
+  sameXml(serialize(parseStanza(serialize(deepTree(60)))), deepTreeXml(60), "round trip");
+});

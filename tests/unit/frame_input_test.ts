@@ -86,3 +86,29 @@ Deno.test("a handler's throw or rejection goes to onError and parsing goes on", 
   input.push(bytes("<message id='stopped'/>"));
   assert.equal(seen.length, 3, "nothing is handled after stop()");
 });
+
+Deno.test("onError gets the failed frame; if onError throws too, the queue still drains", async () => {
+  const failed: string[] = [];
+  const seen: string[] = [];
+  const input = new FrameInput(
+    (f) => {
+      if (f.kind !== "stanza") return;
+      const id = f.element.attrs.id!;
+      seen.push(id);
+      if (id === "sync") throw new Error("sync");
+      if (id === "async") return Promise.reject(new Error("async"));
+    },
+    10_000,
+    () => {},
+    (e, frame) => {
+      failed.push(`${(e as Error).message}:${frame.kind === "stanza" && frame.element.attrs.id}`);
+      // An owner whose error handling is itself broken.
+      throw new Error("onError failed");
+    },
+  );
+  input.push(bytes(HEADER + "<message id='sync'/><message id='async'/><message id='after'/>"));
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(failed, ["sync:sync", "async:async"]);
+  assert.deepEqual(seen, ["sync", "async", "after"], "the frame after the failure was handled");
+  input.stop();
+});

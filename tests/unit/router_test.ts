@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { Host } from "../../src/core/host.ts";
-import { Router } from "../../src/core/router.ts";
+import { Router, type StanzaEvent } from "../../src/core/router.ts";
 import { SessionRegistry } from "../../src/core/sessions.ts";
 import { Session } from "../../src/core/session.ts";
 import { installDelivery } from "../../src/core/delivery.ts";
-import { EventHub } from "../../src/core/events.ts";
+import { EventHub, whenDone } from "../../src/core/events.ts";
 import type { Connection } from "../../src/net/connection.ts";
 import { el } from "../../src/xml/element.ts";
 
@@ -100,4 +100,53 @@ Deno.test("a malformed iq result is dropped, never answered with an error (RFC 6
   router.fromClient(session, el("iq", { type: "get", to: "example.org" }));
   assert.equal(out.length, 1);
   assert.match(out[0], /bad-request/);
+});
+
+Deno.test("a message whose handler throws, sync or async, is dropped; the sender's stream stays", async () => {
+  const { out, host, router, session } = setup();
+  host.events.on("message/bare", (ev: StanzaEvent) => {
+    if (ev.stanza.attrs.id === "sync") throw new Error("bug");
+    return Promise.reject(new Error("async bug"));
+  }, 10);
+  router.fromClient(session, el("message", { to: "romeo@example.org", id: "sync" }));
+  router.fromClient(session, el("message", { to: "romeo@example.org", id: "async" }));
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(out, []);
+  assert.equal(session.destroyed, false);
+});
+
+Deno.test("a failure while answering a failure is logged, never thrown nor left unhandled", async () => {
+  const { out, host, router, session } = setup();
+  // The reply path is broken too: every write to the sender throws.
+  session.conn.write = () => {
+    throw new RangeError("broken writer");
+  };
+  host.events.on("iq-get/host/urn:x:boom:boom", () => {
+    throw new Error("bug");
+  });
+  host.events.on("iq-get/host/urn:x:slow:slow", () => Promise.reject(new Error("bug")));
+  // An async pre-* handler: dispatch continues inside a promise callback.
+  host.events.on("pre-iq/host", () => Promise.resolve(false));
+  for (const name of ["boom", "slow"]) {
+    router.fromClient(
+      session,
+      el("iq", { type: "get", id: name, to: "example.org" }, el(name, { xmlns: `urn:x:${name}` })),
+    );
+  }
+  // A deno test fails on an unhandled rejection; give the async paths time to settle.
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(out, []);
+});
+
+Deno.test("whenDone hands a throw in its continuation to onError, and logs a throwing onError", async () => {
+  const errors: string[] = [];
+  whenDone(Promise.resolve(true), () => {
+    throw new Error("then");
+  }, (err) => void errors.push((err as Error).message));
+  whenDone(Promise.reject(new Error("rejected")), () => {}, (err) => {
+    errors.push((err as Error).message);
+    throw new Error("onError");
+  });
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(errors.sort(), ["rejected", "then"]);
 });

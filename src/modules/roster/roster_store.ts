@@ -157,30 +157,60 @@ function isSubscription(s: unknown): s is Subscription {
   return s === "none" || s === "to" || s === "from" || s === "both";
 }
 
-/** An Element as JSON: [name, attrs, ...children]. */
-function elementToJson(e: Element): Json {
-  return [
-    e.name,
-    { ...e.attrs },
-    ...e.children.map((c) => typeof c === "string" ? c : elementToJson(c)),
-  ];
+/**
+ * An Element as JSON: [name, attrs, ...children]. A kept subscription
+ * request comes from a peer and may be nested thousands of levels deep,
+ * so both conversions walk with an explicit stack, not recursion.
+ */
+function elementToJson(root: Element): Json {
+  const out: Json[] = [root.name, { ...root.attrs }];
+  const todo: [Element, Json[]][] = [[root, out]];
+  while (todo.length !== 0) {
+    const [e, arr] = todo.pop()!;
+    for (const c of e.children) {
+      if (typeof c === "string") {
+        arr.push(c);
+      } else {
+        const a: Json[] = [c.name, { ...c.attrs }];
+        arr.push(a);
+        if (c.children.length !== 0) todo.push([c, a]);
+      }
+    }
+  }
+  return out;
 }
 
-function elementFromJson(j: Json): Element | undefined {
+/** The element `j` stores, without its children; undefined when `j` is not one. */
+function shellFromJson(j: Json): Element | undefined {
   if (!Array.isArray(j) || typeof j[0] !== "string") return undefined;
   const attrs = j[1];
   if (!attrs || typeof attrs !== "object" || Array.isArray(attrs)) return undefined;
   const a: Record<string, string> = {};
   for (const [k, v] of Object.entries(attrs)) if (typeof v === "string") a[k] = v;
-  const kids: (Element | string)[] = [];
-  for (const c of j.slice(2)) {
-    if (typeof c === "string") kids.push(c);
-    else {
-      const e = elementFromJson(c);
-      if (e) kids.push(e);
+  return new Element(j[0], a, []);
+}
+
+/** Malformed children are skipped, as a malformed root gives undefined. */
+function elementFromJson(j: Json): Element | undefined {
+  const root = shellFromJson(j);
+  if (!root) return undefined;
+  const todo: [Json[], Element][] = [[j as Json[], root]];
+  while (todo.length !== 0) {
+    const [arr, e] = todo.pop()!;
+    for (let i = 2; i < arr.length; i++) {
+      const c = arr[i];
+      if (typeof c === "string") {
+        e.children.push(c);
+      } else {
+        const kid = shellFromJson(c);
+        if (kid) {
+          e.children.push(kid);
+          todo.push([c as Json[], kid]);
+        }
+      }
     }
   }
-  return new Element(j[0], a, kids);
+  return root;
 }
 
 /** `<item/>` as in a roster result or push. */
