@@ -126,6 +126,11 @@ export const configSchema = z.strictObject({
     readRateBytesPerSecond: z.number().int().min(0).default(256 * 1024),
     /** Burst allowance for the read rate, bytes. */
     readBurstBytes: z.number().int().min(0).default(1024 * 1024),
+    /**
+     * Output waiting for a client that does not read (bytes for ASCII) past
+     * which its stream is closed and its undelivered messages go offline.
+     */
+    maxOutputBytes: z.number().int().min(65536).default(2 * 1024 * 1024),
   }).default({
     allowUnencrypted: false,
     allowPlainWithoutTls: false,
@@ -136,6 +141,7 @@ export const configSchema = z.strictObject({
     maxConnectionsPerIp: 100,
     readRateBytesPerSecond: 256 * 1024,
     readBurstBytes: 1024 * 1024,
+    maxOutputBytes: 2 * 1024 * 1024,
   }),
   auth: z.strictObject({
     /**
@@ -231,6 +237,15 @@ export const configSchema = z.strictObject({
     idleTimeoutSeconds: z.number().int().min(1).default(600),
     /** Give up connecting (and bounce queued stanzas), or waiting for a db:verify answer, after this long. */
     connectTimeoutSeconds: z.number().int().min(1).default(20),
+    /**
+     * Sustained read rate per s2s (and component) connection, bytes per
+     * second (0 = unlimited); higher than c2s: one stream carries many users.
+     */
+    readRateBytesPerSecond: z.number().int().min(0).default(1024 * 1024),
+    /** Burst allowance for the s2s read rate, bytes. */
+    readBurstBytes: z.number().int().min(0).default(4 * 1024 * 1024),
+    /** Output waiting for an s2s peer or component that does not read, past which its stream is closed. */
+    maxOutputBytes: z.number().int().min(65536).default(8 * 1024 * 1024),
   }).prefault({}),
   /** External components (XEP-0114): component domain → its shared secret. */
   components: z.record(z.string(), z.strictObject({ secret: z.string().min(1) })).default({}),
