@@ -120,8 +120,15 @@ export const configSchema = z.strictObject({
      * incoming s2s stream to authenticate a domain, a component its handshake).
      */
     authTimeoutSeconds: z.number().positive().default(60),
-    /** Concurrent connections from one IP address. */
-    maxConnectionsPerIp: z.number().int().min(1).default(100),
+    /** Client connections at once, over both client listeners (also caps components). */
+    maxConnections: z.number().int().min(1).default(10000),
+    /**
+     * Concurrent connections from one IP address, authenticated or not
+     * (high: many users may share one address behind NAT).
+     */
+    maxConnectionsPerIp: z.number().int().min(1).default(1000),
+    /** Connections from one IP address that have not authenticated yet (also s2s, components). */
+    maxUnauthenticatedPerIp: z.number().int().min(1).default(10),
     /** Sustained read rate per connection, bytes per second (0 = unlimited). */
     readRateBytesPerSecond: z.number().int().min(0).default(256 * 1024),
     /** Burst allowance for the read rate, bytes. */
@@ -138,7 +145,9 @@ export const configSchema = z.strictObject({
     legacySession: true,
     maxStanzaSize: 262144,
     authTimeoutSeconds: 60,
-    maxConnectionsPerIp: 100,
+    maxConnections: 10000,
+    maxConnectionsPerIp: 1000,
+    maxUnauthenticatedPerIp: 10,
     readRateBytesPerSecond: 256 * 1024,
     readBurstBytes: 1024 * 1024,
     maxOutputBytes: 2 * 1024 * 1024,
@@ -237,6 +246,8 @@ export const configSchema = z.strictObject({
     idleTimeoutSeconds: z.number().int().min(1).default(600),
     /** Give up connecting (and bounce queued stanzas), or waiting for a db:verify answer, after this long. */
     connectTimeoutSeconds: z.number().int().min(1).default(20),
+    /** Incoming s2s connections at once, over both s2s listeners. */
+    maxConnections: z.number().int().min(1).default(1000),
     /**
      * Sustained read rate per s2s (and component) connection, bytes per
      * second (0 = unlimited); higher than c2s: one stream carries many users.
