@@ -14,6 +14,8 @@
 import assert from "node:assert/strict";
 import { TestClient } from "../helpers/client.ts";
 import { startServerProcess } from "../helpers/server_process.ts";
+import { startTestServer } from "../helpers/server.ts";
+import { createHash } from "node:crypto";
 import { NS } from "../../src/xml/namespaces.ts";
 import type { Element } from "../../src/xml/element.ts";
 import type { Frame } from "../../src/xml/parser.ts";
@@ -164,4 +166,40 @@ Deno.test({
       await server.stop();
     }
   },
+});
+
+Deno.test("slow reader: an external component that stops reading is disconnected", async () => {
+  const server = await startTestServer({
+    components: { "bots.localhost": { secret: "s3cret" } },
+    c2s: { readRateBytesPerSecond: 0 },
+    s2s: { maxOutputBytes: 65536 },
+  });
+  try {
+    const bot = await TestClient.connect({ port: server.ports.component });
+    bot.send(
+      `<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' ` +
+        `xmlns:stream='${NS.stream}' to='bots.localhost'>`,
+    );
+    const opened = await bot.next((f) => f.kind === "open");
+    const id = (opened as { attrs: Record<string, string> }).attrs.id;
+    bot.send(`<handshake>${createHash("sha1").update(id + "s3cret").digest("hex")}</handshake>`);
+    await bot.stanza((e) => e.name === "handshake");
+    bot.stopReading();
+    const alice = await TestClient.login({
+      port: server.ports.c2s,
+      user: "alice",
+      password: "wonderland",
+    });
+    // 16 MiB: more than the kernel's buffers and the mark.
+    await send(
+      alice,
+      1024,
+      (i) => `<message to='echo@bots.localhost' id='m${i}'><body>${BODY}</body></message>`,
+    );
+    bot.resumeReading();
+    await bot.waitClosed(15_000);
+    alice.close();
+  } finally {
+    await server.stop();
+  }
 });
