@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { NS } from "../../src/xml/namespaces.ts";
+import { startServerProcess } from "../helpers/server_process.ts";
 
 const login = (server: TestServer, user = "alice", directTls = false) =>
   TestClient.login({
@@ -96,3 +97,26 @@ async function loginWithRetry(server: TestServer, user = "alice"): Promise<TestC
     }
   }
 }
+
+Deno.test({
+  name: "limits: refusals from one address are logged once per window, not once each",
+  // The server runs as a child process; its stderr pipe is read to the end.
+  sanitizeResources: false,
+  fn: async () => {
+    const server = await startServerProcess({ c2s: { maxUnauthenticatedPerIp: 1 } });
+    const clients: TestClient[] = [];
+    try {
+      const port = server.ports["c2s"];
+      const first = await TestClient.connect({ port });
+      await first.open();
+      clients.push(first);
+      for (let i = 0; i < 5; i++) assert.equal(await refused(port), "policy-violation");
+      const lines = server.log().split("\n").filter((l) => l.includes("refusing connections"));
+      assert.equal(lines.length, 1, lines.join("\n"));
+      assert.match(lines[0], /127\.0\.0\.1.*policy-violation/);
+    } finally {
+      for (const c of clients) c.close();
+      await server.stop();
+    }
+  },
+});

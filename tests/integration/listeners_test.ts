@@ -32,8 +32,10 @@ Deno.test("direct TLS: TCP connections count against the per-IP limit before any
   const raws: { socket: net.Socket; closed: Promise<void> }[] = [];
   try {
     for (let i = 0; i < 6; i++) raws.push(await rawTcp(server.ports.c2sDirectTls));
-    // The last three are over the limit and dropped at once (the handshake
-    // timeout is 30 s); the first three keep their slots.
+    // The last three are over the limit: they would get their stream error
+    // after a handshake, and are dropped when they do not start one within
+    // the refusal grace (2 s; the handshake timeout is 30 s). The first
+    // three keep their slots.
     await Promise.race([
       Promise.all(raws.slice(3).map((r) => r.closed)),
       new Promise((_, reject) => setTimeout(() => reject(new Error("not refused")), 5000)),
