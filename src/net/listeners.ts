@@ -41,6 +41,13 @@ export interface Listener {
  */
 const REFUSAL_GRACE_MS = 2000;
 
+/**
+ * Refused sockets waiting out their grace, per listener, past which more
+ * are cut at once without a stream error: a flood of connections must not
+ * turn the grace into a way to hold file descriptors.
+ */
+const MAX_REFUSING = 256;
+
 export async function listen(options: ListenOptions): Promise<Listener> {
   const servers: net.Server[] = [];
   const addresses: { address: string; port: number }[] = [];
@@ -55,6 +62,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   const slots = new WeakMap<net.Socket, Slot>();
   /** Refused sockets waiting for their stream error (direct TLS: for the handshake first). */
   const refused = new WeakMap<net.Socket, Refusal>();
+  let refusing = 0;
   /**
    * Counts the TCP connection against the limits, or refuses it. For
    * direct TLS this runs on the raw socket, before the handshake: a client
@@ -82,10 +90,18 @@ export async function listen(options: ListenOptions): Promise<Listener> {
           },
         );
       }
+      if (refusing >= MAX_REFUSING) {
+        socket.destroy();
+        return false;
+      }
       refused.set(socket, slot);
+      refusing++;
       // A refused peer may not hold the socket: cut it after a short grace.
       const cut = setTimeout(() => socket.destroy(), REFUSAL_GRACE_MS);
-      socket.once("close", () => clearTimeout(cut));
+      socket.once("close", () => {
+        clearTimeout(cut);
+        refusing--;
+      });
       if (!options.tls) refuse(socket, slot);
       return false;
     }
