@@ -22,6 +22,10 @@ const stubConnection = {
   write(data: string) {
     written += data.length;
   },
+  written: 0,
+  pending: 0,
+  writable: () => Promise.resolve(),
+  authenticated() {},
   pause() {},
   resume() {},
   startTls: () => Promise.resolve(),

@@ -10,7 +10,10 @@ import type { AuthProvider } from "./auth/types.ts";
 import { LoginThrottle } from "./auth/login_throttle.ts";
 import { loadOrCreateCertificates } from "./tls/certs.ts";
 import { SecureContexts } from "./net/secure_contexts.ts";
-import { ConnectionLimiter, listen, type Listener, type ListenOptions } from "./net/listeners.ts";
+import { listen, type Listener, type ListenOptions } from "./net/listeners.ts";
+import { ConnectionLimiter } from "./net/connection_limiter.ts";
+import { RefusalLog } from "./net/refusal.ts";
+import { NS } from "./xml/namespaces.ts";
 import { Host } from "./core/host.ts";
 import { Router } from "./core/router.ts";
 import { SessionRegistry } from "./core/sessions.ts";
@@ -20,7 +23,7 @@ import { StreamError } from "./core/errors.ts";
 import { type C2sServices, handleC2sConnection } from "./stream/c2s.ts";
 import { CORE_MODULES, MODULES } from "./modules/index.ts";
 import { ComponentRegistry } from "./core/components.ts";
-import { handleComponentConnection } from "./stream/component.ts";
+import { handleComponentConnection, NS_COMPONENT } from "./stream/component.ts";
 import { type S2sService, startS2s } from "./s2s/start.ts";
 import { logger } from "./log.ts";
 
@@ -90,7 +93,15 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     tls,
     loginThrottle: new LoginThrottle(config.auth),
   };
-  const limiter = new ConnectionLimiter(config.c2s.maxConnectionsPerIp);
+  // Both client listeners share one limiter (and one refusal log), so the
+  // limits hold for a client whatever port it uses.
+  const limiter = new ConnectionLimiter({
+    maxTotal: config.c2s.maxConnections,
+    maxPerIp: config.c2s.maxConnectionsPerIp,
+    maxUnauthenticatedPerIp: config.c2s.maxUnauthenticatedPerIp,
+  });
+  const refusalLog = new RefusalLog();
+  const clientStreams = { limiter, refusalLog, streamNamespace: NS.client };
   const listeners: Listener[] = [];
   let s2s: S2sService | undefined;
   const ports: Record<string, number> = {};
@@ -104,13 +115,13 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   };
   try {
     const { c2s: plain, c2sDirectTls } = config.listeners;
-    if (plain.enabled) await open("c2s", { name: "c2s", ...plain, limiter, onConnection });
+    if (plain.enabled) await open("c2s", { name: "c2s", ...plain, ...clientStreams, onConnection });
     if (c2sDirectTls.enabled) {
       await open("c2sDirectTls", {
         name: "c2sDirectTls",
         ...c2sDirectTls,
         tls: tls.serverOptions(["xmpp-client"]),
-        limiter,
+        ...clientStreams,
         onConnection,
       });
     }
@@ -119,7 +130,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       await open("component", {
         name: "component",
         ...config.listeners.component,
-        limiter: new ConnectionLimiter(config.c2s.maxConnectionsPerIp),
+        limiter: new ConnectionLimiter({
+          maxTotal: config.c2s.maxConnections,
+          maxPerIp: config.c2s.maxConnectionsPerIp,
+          maxUnauthenticatedPerIp: config.c2s.maxUnauthenticatedPerIp,
+        }),
+        streamNamespace: NS_COMPONENT,
         onConnection: (conn) =>
           handleComponentConnection(conn, { config, hosts, router, components }),
       });

@@ -120,12 +120,24 @@ export const configSchema = z.strictObject({
      * incoming s2s stream to authenticate a domain, a component its handshake).
      */
     authTimeoutSeconds: z.number().positive().default(60),
-    /** Concurrent connections from one IP address. */
-    maxConnectionsPerIp: z.number().int().min(1).default(100),
+    /** Client connections at once, over both client listeners (also caps components). */
+    maxConnections: z.number().int().min(1).default(10000),
+    /**
+     * Concurrent connections from one IP address, authenticated or not
+     * (high: many users may share one address behind NAT).
+     */
+    maxConnectionsPerIp: z.number().int().min(1).default(1000),
+    /** Connections from one IP address that have not authenticated yet (also s2s, components). */
+    maxUnauthenticatedPerIp: z.number().int().min(1).default(10),
     /** Sustained read rate per connection, bytes per second (0 = unlimited). */
     readRateBytesPerSecond: z.number().int().min(0).default(256 * 1024),
     /** Burst allowance for the read rate, bytes. */
     readBurstBytes: z.number().int().min(0).default(1024 * 1024),
+    /**
+     * Output waiting for a client that does not read (bytes for ASCII) past
+     * which its stream is closed and its undelivered messages go offline.
+     */
+    maxOutputBytes: z.number().int().min(65536).default(2 * 1024 * 1024),
   }).default({
     allowUnencrypted: false,
     allowPlainWithoutTls: false,
@@ -133,9 +145,12 @@ export const configSchema = z.strictObject({
     legacySession: true,
     maxStanzaSize: 262144,
     authTimeoutSeconds: 60,
-    maxConnectionsPerIp: 100,
+    maxConnections: 10000,
+    maxConnectionsPerIp: 1000,
+    maxUnauthenticatedPerIp: 10,
     readRateBytesPerSecond: 256 * 1024,
     readBurstBytes: 1024 * 1024,
+    maxOutputBytes: 2 * 1024 * 1024,
   }),
   auth: z.strictObject({
     /**
@@ -248,6 +263,17 @@ export const configSchema = z.strictObject({
     idleTimeoutSeconds: z.number().int().min(1).default(600),
     /** Give up connecting (and bounce queued stanzas), or waiting for a db:verify answer, after this long. */
     connectTimeoutSeconds: z.number().int().min(1).default(20),
+    /** Incoming s2s connections at once, over both s2s listeners. */
+    maxConnections: z.number().int().min(1).default(1000),
+    /**
+     * Sustained read rate per s2s (and component) connection, bytes per
+     * second (0 = unlimited); higher than c2s: one stream carries many users.
+     */
+    readRateBytesPerSecond: z.number().int().min(0).default(1024 * 1024),
+    /** Burst allowance for the s2s read rate, bytes. */
+    readBurstBytes: z.number().int().min(0).default(4 * 1024 * 1024),
+    /** Output waiting for an s2s peer or component that does not read, past which its stream is closed. */
+    maxOutputBytes: z.number().int().min(65536).default(8 * 1024 * 1024),
   }).prefault({}),
   /** External components (XEP-0114): component domain → its shared secret. */
   components: z.record(z.string(), z.strictObject({ secret: z.string().min(1) })).default({}),

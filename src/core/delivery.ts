@@ -9,10 +9,14 @@ import type { Element } from "../xml/element.ts";
 import { StanzaError } from "./errors.ts";
 import type { Host } from "./host.ts";
 import type { Router, StanzaEvent } from "./router.ts";
-import type { Session } from "./session.ts";
+import type { Session, UndeliveredEvent } from "./session.ts";
+import { parseJid } from "../jid.ts";
+import { logger } from "../log.ts";
 import type { SessionEvent, SessionRegistry } from "./sessions.ts";
 
 export const DELIVERY_PRIORITY = -1000;
+
+const log = logger("router");
 
 export interface DeliveryContext {
   router: Router;
@@ -154,6 +158,33 @@ export function installDelivery(host: Host, ctx: DeliveryContext): void {
     if (initial) host.events.emit<SessionEvent>("presence/initial", { session: origin });
     return true;
   });
+
+  // A session that stopped reading was closed with messages it never got
+  // (its output overflowed): they are offline messages now, in order, as
+  // if they had come in after it left. The offline module decides which it
+  // keeps (chat and normal worth storing, RFC 6121 §8.5.2.2); the rest of
+  // chat and normal is bounced like any message offline storage refuses.
+  host.events.on<UndeliveredEvent>("undelivered", ({ session, stanzas }) => {
+    const to = parseJid(session.bareJid ?? "");
+    if (!to) return true;
+    for (const stanza of stanzas) {
+      const type = messageType(stanza);
+      if (type !== "chat" && type !== "normal") continue;
+      const ev: StanzaEvent = { origin: undefined, stanza, to, host };
+      // Fired one after another without waiting, so storage keeps their order.
+      const stored = host.events.fire("message/offline", ev);
+      const settle = (handled: boolean) => {
+        if (!handled) unavailable(ev);
+      };
+      if (typeof stored === "boolean") settle(stored);
+      else {
+        stored.then(settle, (err) => {
+          log.error("storing an undelivered message failed: {err}", { err });
+        });
+      }
+    }
+    return true;
+  }, DELIVERY_PRIORITY);
 
   on("presence/host", () => true);
   // RFC 6120 §10.3: a message to the server itself may be ignored.

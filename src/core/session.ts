@@ -10,6 +10,22 @@ import type { StreamError } from "./errors.ts";
 
 export type SessionType = "c2s_unauthed" | "c2s";
 
+/**
+ * Fired on the host (`undelivered`) when a session ended with messages
+ * written to it that never reached its client (its output overflowed);
+ * core delivery hands them to offline storage, oldest first.
+ */
+export interface UndeliveredEvent {
+  session: Session;
+  stanzas: Element[];
+}
+
+/** A message written to the connection; `end` is its last character's offset there. */
+interface Unsent {
+  end: number;
+  stanza: Element;
+}
+
 export class Session {
   /** True until the peer's stream header arrives; set again on every restart. */
   notopen = true;
@@ -31,6 +47,15 @@ export class Session {
   destroyed = false;
   /** When the peer last sent anything (ms since the epoch), for idle pings. */
   lastActivity = Date.now();
+  /**
+   * Messages whose bytes may not have reached the kernel yet, oldest
+   * first: what an output overflow would lose. Pruned on every message
+   * sent, so it never holds more than the connection's output mark.
+   */
+  #unsent: Unsent[] = [];
+  /** Set once the output overflowed: messages collected here instead of sent. */
+  #undelivered: Element[] | undefined;
+  #stopped = false;
 
   constructor(
     readonly conn: Connection,
@@ -43,7 +68,56 @@ export class Session {
   }
 
   send(x: Element | string): void {
-    this.conn.write(typeof x === "string" ? x : serialize(x));
+    const message = typeof x !== "string" && x.name === "message";
+    if (this.#stopped) {
+      if (message) this.#undelivered?.push(x);
+      return;
+    }
+    const data = typeof x === "string" ? x : serialize(x);
+    if (message) {
+      this.#prune();
+      // Recorded before writing: the write may be the one that overflows.
+      this.#unsent.push({ end: this.conn.written + data.length, stanza: x });
+    }
+    this.conn.write(data);
+  }
+
+  /**
+   * Resolves when the client has taken most of what was sent (or the
+   * session ended): a module sending a burst (offline messages, history)
+   * waits on it between stanzas, so a client that reads at its own pace is
+   * not mistaken for one that stopped reading.
+   */
+  writable(): Promise<void> {
+    return this.conn.writable();
+  }
+
+  /** Forget messages whose bytes are all in the kernel's hands. */
+  #prune(): void {
+    const flushed = this.conn.written - this.conn.pending;
+    let i = 0;
+    while (i < this.#unsent.length && this.#unsent[i].end <= flushed) i++;
+    if (i > 0) this.#unsent.splice(0, i);
+  }
+
+  /**
+   * The output overflowed (the client is not reading): nothing more is
+   * written; the messages not yet handed to the kernel, and those sent
+   * from now on, are kept for `takeUndelivered`.
+   */
+  stopSending(): void {
+    if (this.#stopped) return;
+    this.#prune();
+    this.#stopped = true;
+    this.#undelivered = this.#unsent.map((u) => u.stanza);
+    this.#unsent = [];
+  }
+
+  /** The messages kept by `stopSending`, once; later ones are dropped. */
+  takeUndelivered(): Element[] {
+    const out = this.#undelivered ?? [];
+    this.#undelivered = undefined;
+    return out;
   }
 
   /**

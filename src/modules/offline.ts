@@ -103,6 +103,8 @@ export const offlineModule: ParleyModule = {
         const sent: string[] = [];
         for (const item of items) {
           // The session may have ended (or gone unavailable) while storage answered.
+          // A client reading slower than storage answers must not overflow its output mark.
+          await session.writable();
           if (session.destroyed || !session.presence || (!known && session.priority < 0)) break;
           const stanza = parseElement((item.value as unknown as Stored).stanza);
           if (stanza) {

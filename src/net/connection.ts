@@ -3,6 +3,10 @@
  * byte source, a writer that batches one tick's output into one socket
  * write, the peer address, the TLS state and a way to upgrade to TLS.
  * Nothing above `src/net/` knows which API accepted the connection.
+ *
+ * It also holds the transport's limits: a read rate (token bucket, reading
+ * stops when it runs dry) and an output high-water mark (a peer that does
+ * not read cannot make us buffer without bound).
  */
 import type { Socket } from "node:net";
 import {
@@ -12,12 +16,32 @@ import {
   TLSSocket,
 } from "node:tls";
 import { setImmediate } from "node:timers";
+import { type ReadRate, ReadRateBucket } from "./read_rate.ts";
 
 export interface ConnectionSink {
   /** Bytes as they arrive (after TLS decryption). */
   onData(chunk: Uint8Array): void;
   /** The transport closed; `error` when it failed. Called once. */
   onClose(error?: Error): void;
+  /**
+   * Output waiting to reach the kernel passed `maxOutputBytes`: the peer
+   * is not reading. Called once, from inside `write`; the owner closes the
+   * stream (soon, not from inside this call). What was queued in our
+   * writer is dropped right after this returns. Without this callback the
+   * connection is destroyed.
+   */
+  onOverflow?(): void;
+}
+
+export interface ConnectionLimits {
+  /** Bytes read per second and burst; reading pauses while over it. */
+  readRate?: ReadRate;
+  /**
+   * Characters (bytes for ASCII) written but not yet handed to the kernel
+   * (our writer's queue plus the socket's own buffer, after TLS too) past
+   * which the sink's `onOverflow` fires; 0 or absent: no mark.
+   */
+  maxOutputBytes?: number;
 }
 
 export interface TlsState {
@@ -38,13 +62,29 @@ export interface Connection {
   readonly remotePort: number;
   readonly localPort: number;
   readonly tls: TlsState | undefined;
-  /** Start delivering data to `sink`. */
-  start(sink: ConnectionSink): void;
+  /** Start delivering data to `sink`, within `limits`. */
+  start(sink: ConnectionSink, limits?: ConnectionLimits): void;
   /** Queue output; everything queued in one tick goes out in one write. */
   write(data: string): void;
-  /** Stop / restart reading (backpressure and rate limiting). */
+  /** Characters passed to `write` since the connection opened. */
+  readonly written: number;
+  /** Of those, how many have not reached the kernel yet (queued, or in the socket's buffer). */
+  readonly pending: number;
+  /**
+   * Resolves once the pending output is down to a quarter of the output
+   * mark (at once when it is, or there is no mark), or the connection
+   * closed: a producer of a burst (offline messages…) waits on it so that
+   * a client that reads does not overflow its mark.
+   */
+  writable(): Promise<void>;
+  /** Stop / restart reading (backpressure); the read rate limit pauses on its own. */
   pause(): void;
   resume(): void;
+  /**
+   * The peer authenticated: limits on unauthenticated connections (per
+   * IP) no longer count it.
+   */
+  authenticated(): void;
   /**
    * Write `lastPlaintext` (e.g. `<proceed/>`), then switch the transport to
    * TLS as the server. Data already read is unaffected; data arriving after
@@ -69,21 +109,42 @@ export interface ServerTlsOptions {
   requestCert?: boolean;
 }
 
+export interface SocketConnectionOptions {
+  /** Called once when the peer authenticates (the listener's connection limits). */
+  onAuthenticated?: () => void;
+}
+
+/** Why reading is stopped: the owner (backpressure) and/or the read rate. */
+const HELD_BY_OWNER = 1;
+const HELD_BY_RATE = 2;
+
 /** A `Connection` over a `node:net` or `node:tls` socket. */
 export class SocketConnection implements Connection {
   #socket: Socket;
   #sink: ConnectionSink | undefined;
   #queue: string[] = [];
+  #queued = 0;
   #flushScheduled = false;
   #closed = false;
   #tls: TlsState | undefined;
+  #written = 0;
+  /** Characters handed to the current socket's `write` (or dropped at overflow). */
+  #sent = 0;
+  #maxOutput = 0;
+  #overflowed = false;
+  #bucket: ReadRateBucket | undefined;
+  #holds = 0;
+  #rateTimer: ReturnType<typeof setTimeout> | undefined;
+  #onAuthenticated: (() => void) | undefined;
+  #writableWaiters: (() => void)[] = [];
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly localPort: number;
 
-  constructor(socket: Socket, tls?: TlsState) {
+  constructor(socket: Socket, tls?: TlsState, options: SocketConnectionOptions = {}) {
     this.#socket = socket;
     this.#tls = tls;
+    this.#onAuthenticated = options.onAuthenticated;
     this.remoteAddress = normalizeAddress(socket.remoteAddress ?? "");
     this.remotePort = socket.remotePort ?? 0;
     this.localPort = socket.localPort ?? 0;
@@ -98,12 +159,55 @@ export class SocketConnection implements Connection {
     return this.#closed;
   }
 
-  start(sink: ConnectionSink): void {
+  get written(): number {
+    return this.#written;
+  }
+
+  get pending(): number {
+    return this.#written - this.#sent + this.#socket.writableLength;
+  }
+
+  writable(): Promise<void> {
+    if (this.#closed || this.#maxOutput === 0 || this.pending <= this.#maxOutput / 4) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#writableWaiters.push(resolve));
+  }
+
+  #wakeWriters = (): void => {
+    if (this.#writableWaiters.length === 0) return;
+    if (!this.#closed && this.pending > this.#maxOutput / 4) return;
+    const waiters = this.#writableWaiters;
+    this.#writableWaiters = [];
+    for (const w of waiters) w();
+  };
+
+  start(sink: ConnectionSink, limits: ConnectionLimits = {}): void {
     this.#sink = sink;
+    this.#maxOutput = limits.maxOutputBytes ?? 0;
+    if (limits.readRate && limits.readRate.bytesPerSecond > 0) {
+      this.#bucket = new ReadRateBucket(limits.readRate);
+    }
     this.#attach(this.#socket);
   }
 
-  #onData = (chunk: Uint8Array) => this.#sink?.onData(chunk);
+  authenticated(): void {
+    const fn = this.#onAuthenticated;
+    this.#onAuthenticated = undefined;
+    fn?.();
+  }
+
+  #onData = (chunk: Uint8Array) => {
+    const wait = this.#bucket?.consume(chunk.length) ?? 0;
+    if (wait > 0 && !(this.#holds & HELD_BY_RATE)) {
+      this.#hold(HELD_BY_RATE, true);
+      this.#rateTimer = setTimeout(() => {
+        this.#rateTimer = undefined;
+        this.#hold(HELD_BY_RATE, false);
+      }, wait);
+    }
+    this.#sink?.onData(chunk);
+  };
   #onError = (err: Error) => this.#finish(err);
   #onClose = () => this.#finish();
 
@@ -122,6 +226,8 @@ export class SocketConnection implements Connection {
   #finish(error?: Error): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#rateTimer);
+    this.#wakeWriters();
     this.#queue.length = 0;
     this.#socket.destroy();
     const sink = this.#sink;
@@ -132,10 +238,30 @@ export class SocketConnection implements Connection {
   write(data: string): void {
     if (this.#closed) return;
     this.#queue.push(data);
+    this.#queued += data.length;
+    this.#written += data.length;
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(this.#flush);
     }
+    if (this.#maxOutput > 0 && !this.#overflowed && this.pending > this.#maxOutput) {
+      this.#overflow();
+    }
+  }
+
+  /**
+   * The peer stopped reading. Our queue is dropped (the owner kept what it
+   * must not lose, e.g. messages for offline storage, in `onOverflow`);
+   * what the socket already holds goes when the owner's close destroys it.
+   */
+  #overflow(): void {
+    this.#overflowed = true;
+    const sink = this.#sink;
+    if (sink?.onOverflow) sink.onOverflow();
+    else this.#finish(new Error("output buffer overflow"));
+    this.#sent += this.#queued;
+    this.#queue.length = 0;
+    this.#queued = 0;
   }
 
   #flush = () => {
@@ -143,15 +269,24 @@ export class SocketConnection implements Connection {
     if (this.#closed || this.#queue.length === 0) return;
     const out = this.#queue.length === 1 ? this.#queue[0] : this.#queue.join("");
     this.#queue.length = 0;
-    this.#socket.write(out);
+    this.#queued = 0;
+    this.#sent += out.length;
+    this.#socket.write(out, this.#wakeWriters);
   };
 
   pause(): void {
-    this.#socket.pause();
+    this.#hold(HELD_BY_OWNER, true);
   }
 
   resume(): void {
-    if (!this.#closed) this.#socket.resume();
+    this.#hold(HELD_BY_OWNER, false);
+  }
+
+  #hold(reason: number, on: boolean): void {
+    const before = this.#holds;
+    this.#holds = on ? before | reason : before & ~reason;
+    if (this.#closed || (before === 0) === (this.#holds === 0)) return;
+    setReading(this.#socket, this.#holds === 0);
   }
 
   startTls(lastPlaintext: string, options: ServerTlsOptions): Promise<void> {
@@ -180,6 +315,8 @@ export class SocketConnection implements Connection {
         this.#attach(secure);
         secure.once("secure", () => {
           this.#tls = tlsStateOf(secure);
+          // Reading stopped meanwhile (rate, backpressure) stays stopped on the TLS socket.
+          if (this.#holds !== 0) setReading(secure, false);
           resolve();
         });
         secure.once("error", reject);
@@ -198,6 +335,7 @@ export class SocketConnection implements Connection {
       secure.once("secureConnect", () => {
         secure.setNoDelay(true);
         this.#tls = tlsStateOf(secure);
+        if (this.#holds !== 0) setReading(secure, false);
         resolve();
       });
       secure.once("error", reject);
@@ -208,6 +346,8 @@ export class SocketConnection implements Connection {
     if (this.#closed) return;
     this.#flush();
     this.#closed = true;
+    clearTimeout(this.#rateTimer);
+    this.#wakeWriters();
     const socket = this.#socket;
     socket.end();
     // A peer that never closes its side must not pin the socket.
@@ -217,6 +357,32 @@ export class SocketConnection implements Connection {
     this.#sink = undefined;
     sink?.onClose();
   }
+}
+
+/**
+ * Start or stop reading a socket. Measured on Deno 2.9.6: `pause()` on a
+ * TLS socket (STARTTLS or direct) stops its `data` events, but the TLS
+ * layer keeps reading the TCP socket under it and buffers the plaintext
+ * without bound (a paused connection accepted 64 MiB in 0.6 s, +120 MB
+ * RSS). Only stopping the TCP handle itself pushes back on the peer; the
+ * TLS handle keeps it as `_nativeTcpHandle`. A plain socket's `pause()`
+ * already does. tests/integration/read_rate_test.ts guards this
+ * against a Deno upgrade that moves the handle.
+ */
+function setReading(socket: Socket, on: boolean): void {
+  if (on) socket.resume();
+  else socket.pause();
+  const tcp = (socket as unknown as { _handle?: { _nativeTcpHandle?: TcpHandle } })._handle
+    ?._nativeTcpHandle;
+  if (tcp && typeof tcp.readStop === "function") {
+    if (on) tcp.readStart();
+    else tcp.readStop();
+  }
+}
+
+interface TcpHandle {
+  readStart(): number;
+  readStop(): number;
 }
 
 export function tlsStateOf(socket: TLSSocket): TlsState {

@@ -6,6 +6,8 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { normalizeAddress, SocketConnection, tlsStateOf } from "./connection.ts";
 import type { Connection, ServerTlsOptions } from "./connection.ts";
+import type { ConnectionLimiter, Refusal, Slot } from "./connection_limiter.ts";
+import { refusalCondition, RefusalLog, refusalReason, refusalStream } from "./refusal.ts";
 import { logger } from "../log.ts";
 import { ListenError } from "./listen_error.ts";
 
@@ -19,6 +21,10 @@ export interface ListenOptions {
   /** Set for direct TLS (XEP-0368). */
   tls?: ServerTlsOptions;
   limiter: ConnectionLimiter;
+  /** The stream namespace a refused connection's stream error is written in (`jabber:client`…). */
+  streamNamespace: string;
+  /** Shared by the listeners of one family, so an address is logged once for all of them. */
+  refusalLog?: RefusalLog;
   onConnection(conn: Connection): void;
   /** Direct TLS: milliseconds a client may take to finish its handshake (default 30 s). */
   handshakeTimeoutMs?: number;
@@ -30,29 +36,19 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-/** Counts open connections per IP and refuses those over the limit. */
-export class ConnectionLimiter {
-  #counts = new Map<string, number>();
-  constructor(readonly maxPerIp: number) {}
+/**
+ * How long a refused connection may take to receive its stream error
+ * (and, on a direct-TLS port, to finish the handshake it needs first)
+ * before it is cut.
+ */
+const REFUSAL_GRACE_MS = 2000;
 
-  /** False when the address already holds its share; the caller drops the socket. */
-  acquire(ip: string): boolean {
-    const n = this.#counts.get(ip) ?? 0;
-    if (n >= this.maxPerIp) return false;
-    this.#counts.set(ip, n + 1);
-    return true;
-  }
-
-  release(ip: string): void {
-    const n = this.#counts.get(ip) ?? 0;
-    if (n <= 1) this.#counts.delete(ip);
-    else this.#counts.set(ip, n - 1);
-  }
-
-  count(ip: string): number {
-    return this.#counts.get(ip) ?? 0;
-  }
-}
+/**
+ * Refused sockets waiting out their grace, per listener, past which more
+ * are cut at once without a stream error: a flood of connections must not
+ * turn the grace into a way to hold file descriptors.
+ */
+const MAX_REFUSING = 256;
 
 export async function listen(options: ListenOptions): Promise<Listener> {
   const servers: net.Server[] = [];
@@ -63,38 +59,72 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   const interfaces = [...options.interfaces].sort((a, b) =>
     (b === "::" ? 1 : 0) - (a === "::" ? 1 : 0)
   );
+  const refusalLog = options.refusalLog ?? new RefusalLog();
+  /** Admitted sockets' slots (the raw socket's, for direct TLS). */
+  const slots = new WeakMap<net.Socket, Slot>();
+  /** Refused sockets waiting for their stream error (direct TLS: for the handshake first). */
+  const refused = new WeakMap<net.Socket, Refusal>();
+  let refusing = 0;
   /**
-   * Counts the TCP connection against the per-IP limit, or drops it. For
+   * Counts the TCP connection against the limits, or refuses it. For
    * direct TLS this runs on the raw socket, before the handshake: a client
    * that never finishes one must still use up its share (the slot is freed
    * when the TCP connection closes).
    */
   const admit = (socket: net.Socket): boolean => {
     const ip = normalizeAddress(socket.remoteAddress ?? "");
-    if (!options.limiter.acquire(ip)) {
-      log.warn("{listener}: refusing connection from {ip}: too many connections", {
-        listener: options.name,
-        ip,
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    const slot = options.limiter.acquire(ip);
+    if (typeof slot === "string") {
+      const silent = refusalLog.note(ip);
+      if (silent !== undefined) {
+        log.warn(
+          "{listener}: refusing connections from {ip}: {condition} ({reason}); " +
+            "{silent} refused since the last such line; quiet for this address for {window} s",
+          {
+            listener: options.name,
+            ip,
+            condition: refusalCondition(slot),
+            reason: refusalReason(slot),
+            silent,
+            window: refusalLog.windowMs / 1000,
+          },
+        );
+      }
+      if (refusing >= MAX_REFUSING) {
+        socket.destroy();
+        return false;
+      }
+      refused.set(socket, slot);
+      refusing++;
+      // A refused peer may not hold the socket: cut it after a short grace.
+      const cut = setTimeout(() => socket.destroy(), REFUSAL_GRACE_MS);
+      socket.once("close", () => {
+        clearTimeout(cut);
+        refusing--;
       });
-      socket.destroy();
+      if (!options.tls) refuse(socket, slot);
       return false;
     }
-    sockets.add(socket);
-    socket.once("close", () => {
-      sockets.delete(socket);
-      options.limiter.release(ip);
-    });
+    slots.set(socket, slot);
+    socket.once("close", () => options.limiter.release(slot));
     return true;
+  };
+  const refuse = (socket: net.Socket, refusal: Refusal) => {
+    socket.on("error", () => {});
+    socket.end(refusalStream(options.streamNamespace, refusal));
   };
   // Direct TLS: raw sockets by peer address and port, so the secured socket
   // takes the raw one's place in `sockets` (close() must see whether the
   // TLS layer is ending; the raw socket under it never says so).
   const handshaking = new Map<string, net.Socket>();
   const peerKey = (s: net.Socket) => `${s.remoteAddress}|${s.remotePort}`;
-  const start = (socket: net.Socket) => {
+  const start = (socket: net.Socket, slot: Slot) => {
     const conn = new SocketConnection(
       socket,
       options.tls ? tlsStateOf(socket as tls.TLSSocket) : undefined,
+      { onAuthenticated: () => options.limiter.authenticated(slot) },
     );
     try {
       options.onConnection(conn);
@@ -117,7 +147,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
       : net.createServer();
     if (options.tls) {
       server.on("connection", (raw: net.Socket) => {
-        if (!admit(raw)) return;
+        admit(raw);
         const key = peerKey(raw);
         handshaking.set(key, raw);
         raw.once("close", () => {
@@ -133,11 +163,15 @@ export async function listen(options: ListenOptions): Promise<Listener> {
           sockets.add(socket);
           raw.once("close", () => sockets.delete(socket));
         }
-        start(socket);
+        const refusal = raw && refused.get(raw);
+        if (refusal) return refuse(socket, refusal);
+        const slot = raw && slots.get(raw);
+        if (!slot) return socket.destroy();
+        start(socket, slot);
       });
     } else {
       server.on("connection", (socket: net.Socket) => {
-        if (admit(socket)) start(socket);
+        if (admit(socket)) start(socket, slots.get(socket)!);
       });
     }
     server.on("tlsClientError", (err: Error, socket: net.Socket) => {

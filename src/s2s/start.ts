@@ -6,7 +6,10 @@ import type { Config } from "../config/schema.ts";
 import type { Host } from "../core/host.ts";
 import type { Router } from "../core/router.ts";
 import type { SecureContexts } from "../net/secure_contexts.ts";
-import { ConnectionLimiter, listen, type Listener } from "../net/listeners.ts";
+import { listen, type Listener } from "../net/listeners.ts";
+import { ConnectionLimiter } from "../net/connection_limiter.ts";
+import { RefusalLog } from "../net/refusal.ts";
+import { NS } from "../xml/namespaces.ts";
 import { handleS2sInConnection } from "../stream/s2s_in.ts";
 import { TrustAnchors } from "./cert_verify.ts";
 import { attachS2sManager, S2sManager } from "./manager.ts";
@@ -26,7 +29,14 @@ export async function startS2s(
   const anchors = await TrustAnchors.load(config.s2s.caFile);
   const manager = new S2sManager(config, hosts, router, tls, anchors);
   attachS2sManager(manager);
-  const limiter = new ConnectionLimiter(config.c2s.maxConnectionsPerIp);
+  // Both s2s listeners share the limits; per IP they are the clients' (a
+  // peer server has no business holding more unauthenticated streams).
+  const limiter = new ConnectionLimiter({
+    maxTotal: config.s2s.maxConnections,
+    maxPerIp: config.c2s.maxConnectionsPerIp,
+    maxUnauthenticatedPerIp: config.c2s.maxUnauthenticatedPerIp,
+  });
+  const streams = { limiter, refusalLog: new RefusalLog(), streamNamespace: NS.server };
   const onConnection = (conn: Parameters<typeof handleS2sInConnection>[0]) =>
     handleS2sInConnection(conn, manager);
   const listeners: Listener[] = [];
@@ -34,7 +44,7 @@ export async function startS2s(
   try {
     const { s2s, s2sDirectTls } = config.listeners;
     if (s2s.enabled) {
-      const l = await listen({ name: "s2s", ...s2s, limiter, onConnection });
+      const l = await listen({ name: "s2s", ...s2s, ...streams, onConnection });
       listeners.push(l);
       ports.s2s = l.addresses[0].port;
     }
@@ -43,7 +53,7 @@ export async function startS2s(
         name: "s2sDirectTls",
         ...s2sDirectTls,
         tls: { ...tls.serverOptions(["xmpp-server"]), requestCert: true },
-        limiter,
+        ...streams,
         onConnection,
       });
       listeners.push(l);

@@ -19,11 +19,12 @@ import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
 import { FrameInput } from "./frame_input.ts";
 import { checkStreamRoot } from "./stream_root.ts";
+import { clientLimits } from "./limits.ts";
 import { prepDomain, prepResource } from "../jid.ts";
 import { StanzaError, StreamError } from "../core/errors.ts";
 import type { Host } from "../core/host.ts";
 import type { Router } from "../core/router.ts";
-import { Session } from "../core/session.ts";
+import { Session, type UndeliveredEvent } from "../core/session.ts";
 import type { SessionRegistry } from "../core/sessions.ts";
 import type { SecureContexts } from "../net/secure_contexts.ts";
 import { logger } from "../log.ts";
@@ -72,20 +73,15 @@ class C2sStream {
   #sasl: SaslExchange | undefined;
   #authAttempts = 0;
   #authTimer: ReturnType<typeof setTimeout> | undefined;
-  #tokens: number;
-  #lastRefill = Date.now();
-  #pausedForRate = false;
-  #pausedForQueue = false;
 
   constructor(readonly conn: Connection, readonly services: C2sServices) {
     this.session = new Session(conn, randomId(), (err) => this.#closeStream(err));
     this.#input = new FrameInput(
       (frame) => this.#handleFrame(frame),
       services.config.c2s.maxStanzaSize,
-      (full) => this.#setPaused("queue", full),
+      (full) => full ? conn.pause() : conn.resume(),
       (err, frame) => this.#onError(err, frame),
     );
-    this.#tokens = services.config.c2s.readBurstBytes;
   }
 
   start(): void {
@@ -98,37 +94,43 @@ class C2sStream {
     this.conn.start({
       onData: (chunk) => this.#onData(chunk),
       onClose: (error) => this.#onTransportClose(error),
-    });
+      onOverflow: () => this.#onOverflow(),
+    }, clientLimits(config));
   }
 
   #onData(chunk: Uint8Array): void {
     if (this.#closed) return;
     this.session.lastActivity = Date.now();
-    const rate = this.services.config.c2s.readRateBytesPerSecond;
-    if (rate > 0) this.#consumeTokens(chunk.length, rate);
     this.#input.push(chunk);
   }
 
-  /** Reading stops while either the rate limit or a slow handler asks for it. */
-  #setPaused(reason: "rate" | "queue", paused: boolean): void {
-    if (reason === "rate") this.#pausedForRate = paused;
-    else this.#pausedForQueue = paused;
-    if (this.#pausedForRate || this.#pausedForQueue) this.conn.pause();
-    else this.conn.resume();
-  }
-
-  /** Token bucket on bytes read: over the rate, stop reading until refilled. */
-  #consumeTokens(bytes: number, rate: number): void {
-    const now = Date.now();
-    const burst = this.services.config.c2s.readBurstBytes;
-    this.#tokens = Math.min(burst, this.#tokens + ((now - this.#lastRefill) * rate) / 1000);
-    this.#lastRefill = now;
-    this.#tokens -= bytes;
-    if (this.#tokens < 0 && !this.#pausedForRate) {
-      this.#setPaused("rate", true);
-      log.debug("{ip}: read rate limit, pausing", { ip: this.conn.remoteAddress });
-      setTimeout(() => this.#setPaused("rate", false), Math.ceil((-this.#tokens / rate) * 1000));
-    }
+  /**
+   * The client stopped reading and its output passed the mark. Called from
+   * inside a send: the session ends a moment later, outside whatever
+   * routing loop is sending; messages it will never get go to offline
+   * storage (the `undelivered` event) instead of being lost.
+   */
+  #onOverflow(): void {
+    const session = this.session;
+    session.stopSending();
+    log.warn("{who}: not reading its stream; output passed {max} bytes, closing", {
+      who: this.#who(),
+      max: this.services.config.c2s.maxOutputBytes,
+    });
+    queueMicrotask(() => {
+      this.services.sessions.destroySession(
+        session,
+        new StreamError(
+          "resource-constraint",
+          "Too much output waiting: the client is not reading",
+        ),
+      );
+      const stanzas = session.takeUndelivered();
+      const host = session.host === undefined ? undefined : this.services.hosts.get(session.host);
+      if (host && stanzas.length > 0) {
+        host.events.emit<UndeliveredEvent>("undelivered", { session, stanzas });
+      }
+    });
   }
 
   #onTransportClose(error?: Error): void {
@@ -491,6 +493,7 @@ class C2sStream {
         const refused = this.services.loginThrottle.refusal(account, ip);
         if (refused) return this.#throttled(account, refused);
         this.services.loginThrottle.succeeded(account, ip);
+        this.conn.authenticated();
         const session = this.session;
         session.type = "c2s";
         session.username = step.username;

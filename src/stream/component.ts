@@ -25,6 +25,7 @@ import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
 import { FrameInput } from "./frame_input.ts";
 import { checkStreamRoot } from "./stream_root.ts";
+import { serverLimits } from "./limits.ts";
 import { parseJid, prepDomain } from "../jid.ts";
 import { errorReply, StanzaError, StreamError } from "../core/errors.ts";
 import type { Host } from "../core/host.ts";
@@ -87,7 +88,14 @@ class ComponentStream implements ComponentLink {
         if (error) log.debug("{who}: connection error: {err}", { who: this.#who(), err: error });
         this.close();
       },
-    });
+      // Called from inside a write: close a moment later, outside the sender's loop.
+      onOverflow: () => {
+        log.warn("{who}: not reading its stream; closing", { who: this.#who() });
+        queueMicrotask(() =>
+          this.close(new StreamError("resource-constraint", "Too much output waiting"))
+        );
+      },
+    }, serverLimits(this.services.config));
   }
 
   #who(): string {
@@ -157,6 +165,7 @@ class ComponentStream implements ComponentLink {
     }
     this.#authenticated = true;
     clearTimeout(this.#timer);
+    this.conn.authenticated();
     this.conn.write(serialize(el("handshake")));
     log.info("{domain}: component connected from {ip}", {
       domain: this.domain,

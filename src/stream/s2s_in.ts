@@ -31,6 +31,7 @@ import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
 import { FrameInput } from "./frame_input.ts";
 import { checkStreamRoot } from "./stream_root.ts";
+import { serverLimits } from "./limits.ts";
 import { decodeBase64Text } from "../util/base64.ts";
 import { parseJid, prepDomain } from "../jid.ts";
 import { StreamError } from "../core/errors.ts";
@@ -129,7 +130,14 @@ class S2sInStream {
         if (error) log.debug("{ip}: connection error: {err}", { ip: this.#who(), err: error });
         this.#finish();
       },
-    });
+      // Called from inside a write: close a moment later, outside the sender's loop.
+      onOverflow: () => {
+        log.warn("{who}: not reading its stream; closing", { who: this.#who() });
+        queueMicrotask(() =>
+          this.close(new StreamError("resource-constraint", "Too much output waiting"))
+        );
+      },
+    }, serverLimits(this.services.config));
   }
 
   get closed(): boolean {
@@ -410,6 +418,7 @@ class S2sInStream {
     if (!verdict.ok) return fail("not-authorized", verdict.reason ?? "certificate");
     this.#saslDomain = domain;
     clearTimeout(this.#authTimer);
+    this.conn.authenticated();
     this.#peer = domain;
     this.#input.reset();
     this.#open = false;
@@ -443,6 +452,7 @@ class S2sInStream {
     if (this.#certFor(from).ok) {
       this.#pairs.add(pair);
       clearTimeout(this.#authTimer);
+      this.conn.authenticated();
       log.info("{peer} authenticated for {local} by certificate (dialback)", {
         peer: from,
         local: to,
@@ -483,6 +493,7 @@ class S2sInStream {
       if (first) {
         this.#pairs.add(pair);
         clearTimeout(this.#authTimer);
+        this.conn.authenticated();
         this.#peer ??= from;
         log.info("{peer} authenticated for {local} by dialback", { peer: from, local: to });
       }

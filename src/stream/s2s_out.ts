@@ -37,6 +37,7 @@ import {
 } from "../s2s/common.ts";
 import type { Router } from "../core/router.ts";
 import { StreamError } from "../core/errors.ts";
+import { serverLimits } from "./limits.ts";
 import { parseJid } from "../jid.ts";
 import { el, type Element, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
@@ -483,7 +484,16 @@ export class S2sOutStream {
           );
         } else this.#finish();
       },
-    });
+      // The peer stopped reading. Called from inside a write: close a moment
+      // later; the next stanza for the peer opens a new stream.
+      onOverflow: () => {
+        if (this.#conn !== conn) return;
+        log.warn("{local} → {remote}: peer not reading its stream; closing", this.#names());
+        queueMicrotask(() =>
+          this.close(new StreamError("resource-constraint", "Too much output waiting").toElement())
+        );
+      },
+    }, serverLimits(this.services.config));
     this.#sendHeader();
   }
 

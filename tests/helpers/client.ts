@@ -280,6 +280,29 @@ export class TestClient {
     return c;
   }
 
+  /**
+   * Stop reading the socket, as a client that hangs would: the server's
+   * output backs up in the kernel. A TLS socket's pause() alone keeps
+   * reading underneath on Deno (see src/net/connection.ts), so the TCP
+   * handle is stopped too.
+   */
+  stopReading(): void {
+    this.#reading(false);
+  }
+
+  resumeReading(): void {
+    this.#reading(true);
+  }
+
+  #reading(on: boolean): void {
+    if (on) this.socket.resume();
+    else this.socket.pause();
+    const tcp = (this.socket as unknown as {
+      _handle?: { _nativeTcpHandle?: { readStart(): number; readStop(): number } };
+    })._handle?._nativeTcpHandle;
+    if (tcp) on ? tcp.readStart() : tcp.readStop();
+  }
+
   close(): void {
     if (!this.closed) this.send("</stream:stream>");
     this.socket.end();

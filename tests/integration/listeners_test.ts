@@ -3,7 +3,8 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { TestClient } from "../helpers/client.ts";
 import { startTestServer } from "../helpers/server.ts";
-import { ConnectionLimiter, listen } from "../../src/net/listeners.ts";
+import { listen } from "../../src/net/listeners.ts";
+import { ConnectionLimiter } from "../../src/net/connection_limiter.ts";
 import { generateSelfSigned } from "../../src/tls/selfsigned.ts";
 
 /** A plain TCP connection that never starts a TLS handshake; `closed` resolves when the server drops it. */
@@ -27,12 +28,14 @@ async function settledWithin(promises: Promise<void>[], ms: number): Promise<boo
 }
 
 Deno.test("direct TLS: TCP connections count against the per-IP limit before any handshake", async () => {
-  const server = await startTestServer({ c2s: { maxConnectionsPerIp: 3 } });
+  const server = await startTestServer({ c2s: { maxUnauthenticatedPerIp: 3 } });
   const raws: { socket: net.Socket; closed: Promise<void> }[] = [];
   try {
     for (let i = 0; i < 6; i++) raws.push(await rawTcp(server.ports.c2sDirectTls));
-    // The last three are over the limit and dropped at once (the handshake
-    // timeout is 30 s); the first three keep their slots.
+    // The last three are over the limit: they would get their stream error
+    // after a handshake, and are dropped when they do not start one within
+    // the refusal grace (2 s; the handshake timeout is 30 s). The first
+    // three keep their slots.
     await Promise.race([
       Promise.all(raws.slice(3).map((r) => r.closed)),
       new Promise((_, reject) => setTimeout(() => reject(new Error("not refused")), 5000)),
@@ -66,13 +69,14 @@ Deno.test("direct TLS: TCP connections count against the per-IP limit before any
 Deno.test("direct TLS: a client that never finishes its handshake is dropped at the timeout and frees its slot", async () => {
   const pair = await generateSelfSigned(["localhost"]);
   const secureContext = tls.createSecureContext({ cert: pair.certPem, key: pair.keyPem });
-  const limiter = new ConnectionLimiter(1);
+  const limiter = new ConnectionLimiter({ maxTotal: 10, maxPerIp: 1, maxUnauthenticatedPerIp: 1 });
   const listener = await listen({
     name: "test-direct-tls",
     interfaces: ["127.0.0.1"],
     port: 0,
     tls: { secureContext, SNICallback: (_name, cb) => cb(null, secureContext) },
     limiter,
+    streamNamespace: "jabber:client",
     handshakeTimeoutMs: 200,
     onConnection: (conn) => conn.start({ onData: () => {}, onClose: () => {} }),
   });

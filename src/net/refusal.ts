@@ -1,0 +1,70 @@
+/**
+ * What a refused connection gets before it is closed: a minimal stream
+ * header and a stream error (RFC 6120 §4.9.1.1: the header first, even
+ * for an error), `resource-constraint` when the server is full
+ * (§4.9.3.18), `policy-violation` when the address is over its share
+ * (§4.9.3.17). And a log that says so once per address per window, not
+ * once per refused connection.
+ */
+import type { Refusal } from "./connection_limiter.ts";
+
+const STREAM_NS = "http://etherx.jabber.org/streams";
+const STREAMS_NS = "urn:ietf:params:xml:ns:xmpp-streams";
+
+const REASONS: Record<Refusal, { condition: string; text: string }> = {
+  total: { condition: "resource-constraint", text: "Too many connections; try again later" },
+  "per-ip": { condition: "policy-violation", text: "Too many connections from your address" },
+  unauthenticated: {
+    condition: "policy-violation",
+    text: "Too many unauthenticated connections from your address",
+  },
+};
+
+/** The whole answer to a refused connection, for a stream of `streamNamespace`. */
+export function refusalStream(streamNamespace: string, refusal: Refusal): string {
+  const { condition, text } = REASONS[refusal];
+  return `<?xml version='1.0'?><stream:stream xmlns='${streamNamespace}' ` +
+    `xmlns:stream='${STREAM_NS}' version='1.0'>` +
+    `<stream:error><${condition} xmlns='${STREAMS_NS}'/>` +
+    `<text xmlns='${STREAMS_NS}' xml:lang='en'>${text}</text></stream:error></stream:stream>`;
+}
+
+export function refusalCondition(refusal: Refusal): string {
+  return REASONS[refusal].condition;
+}
+
+export function refusalReason(refusal: Refusal): string {
+  return REASONS[refusal].text;
+}
+
+/** Most addresses remembered; past it the oldest window's entries are forgotten. */
+const MAX_TRACKED = 10_000;
+
+/**
+ * Decides which refusals are logged: the first from an address in each
+ * window, which then says how many were refused silently since the last
+ * line.
+ */
+export class RefusalLog {
+  #seen = new Map<string, { since: number; silent: number }>();
+
+  constructor(readonly windowMs = 60_000) {}
+
+  /** The number of refusals not logged since the last line, or undefined to stay silent. */
+  note(ip: string, now = Date.now()): number | undefined {
+    const entry = this.#seen.get(ip);
+    if (entry && now - entry.since < this.windowMs) {
+      entry.silent++;
+      return undefined;
+    }
+    if (!entry && this.#seen.size >= MAX_TRACKED) this.#forgetOld(now);
+    this.#seen.set(ip, { since: now, silent: 0 });
+    return entry?.silent ?? 0;
+  }
+
+  #forgetOld(now: number): void {
+    for (const [ip, e] of this.#seen) if (now - e.since >= this.windowMs) this.#seen.delete(ip);
+    // Every entry is recent (a flood from many addresses): start over rather than grow.
+    if (this.#seen.size >= MAX_TRACKED) this.#seen.clear();
+  }
+}
