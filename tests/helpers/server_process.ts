@@ -64,7 +64,7 @@ export async function startServerProcess(
       for (const m of text.matchAll(/"([\w-]+)" listening on \[[^\]]*\]:(\d+)/g)) {
         ports[m[1]] = Number(m[2]);
       }
-      if (ports["c2s"] && ports["c2s-direct-tls"]) started.resolve();
+      if (ports["c2s"] && ports["c2sDirectTls"]) started.resolve();
     }
     started.reject(new Error("server exited:\n" + text));
   })();
