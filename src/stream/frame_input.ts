@@ -11,10 +11,27 @@
  * meanwhile wait in a short queue, and the owner is told to stop reading
  * when that queue fills.
  */
-import { type Frame, XmlFrameParser } from "../xml/parser.ts";
+import { type Frame, type ParserOptions, XmlFrameParser } from "../xml/parser.ts";
 
 /** Frames queued behind a slow handler before reading pauses. */
 const QUEUE_LIMIT = 32;
+
+/** The parser limits a stream applies (`c2s.maxStanzaSize`, `c2s.maxStanzaDepth`). */
+export type StreamLimits = Pick<ParserOptions, "maxStanzaSize" | "maxStanzaDepth">;
+
+/**
+ * Server-to-server and component streams carry what a server wrapped
+ * around a client's stanza (a forwarded carbon, a MAM result: 2 levels
+ * each); refusing it would tear down the link for every user behind it.
+ */
+export const RELAY_DEPTH_ALLOWANCE = 8;
+
+export function relayLimits(limits: StreamLimits): StreamLimits {
+  return {
+    maxStanzaSize: limits.maxStanzaSize,
+    maxStanzaDepth: limits.maxStanzaDepth + RELAY_DEPTH_ALLOWANCE,
+  };
+}
 
 /**
  * Idle inputs give back their parser state (XmlFrameParser.compact):
@@ -58,13 +75,16 @@ export class FrameInput {
 
   constructor(
     readonly handle: FrameHandler,
-    maxStanzaSize: number,
+    limits: StreamLimits,
     /** Called with true when the queue is full, false once it drained. */
     readonly onBacklog: (full: boolean) => void,
     /** What a handler threw or rejected with (a StreamError, usually). */
     readonly onError: (err: unknown) => void,
   ) {
-    this.#parser = new XmlFrameParser(this.#onFrame, { maxStanzaSize });
+    this.#parser = new XmlFrameParser(this.#onFrame, {
+      maxStanzaSize: limits.maxStanzaSize,
+      maxStanzaDepth: limits.maxStanzaDepth,
+    });
   }
 
   push(chunk: Uint8Array): void {

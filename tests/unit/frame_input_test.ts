@@ -3,6 +3,7 @@ import { FrameInput } from "../../src/stream/frame_input.ts";
 import type { Frame } from "../../src/xml/parser.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
+const LIMITS = { maxStanzaSize: 10_000, maxStanzaDepth: 32 };
 const HEADER =
   "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
 
@@ -16,7 +17,7 @@ Deno.test("frames wait in order behind an async handler, and reading pauses when
       seen.push(f.kind === "stanza" ? f.element.attrs.id! : f.kind);
       if (f.kind === "stanza" && f.element.attrs.id === "0") return gate;
     },
-    10_000,
+    LIMITS,
     (full) => backlog.push(full),
     (e) => {
       throw e;
@@ -37,7 +38,7 @@ Deno.test("frames wait in order behind an async handler, and reading pauses when
 
 Deno.test("invalid UTF-8 becomes an unsupported-encoding error frame (RFC 6120 ยง4.9.3.22)", () => {
   const frames: Frame[] = [];
-  const input = new FrameInput((f) => void frames.push(f), 10_000, () => {}, (e) => {
+  const input = new FrameInput((f) => void frames.push(f), LIMITS, () => {}, (e) => {
     throw e;
   });
   input.push(bytes(HEADER));
@@ -51,7 +52,7 @@ Deno.test("invalid UTF-8 becomes an unsupported-encoding error frame (RFC 6120 ย
 
 Deno.test("an idle input is compacted by the sweep and keeps parsing afterwards", () => {
   const frames: Frame[] = [];
-  const input = new FrameInput((f) => void frames.push(f), 10_000, () => {}, (e) => {
+  const input = new FrameInput((f) => void frames.push(f), LIMITS, () => {}, (e) => {
     throw e;
   });
   input.push(bytes(HEADER + "<presence/>"));
@@ -74,7 +75,7 @@ Deno.test("a handler's throw or rejection goes to onError and parsing goes on", 
       if (id === "sync") throw new Error("sync");
       if (id === "async") return Promise.reject(new Error("async"));
     },
-    10_000,
+    LIMITS,
     () => {},
     (e) => void errors.push((e as Error).message),
   );
