@@ -88,13 +88,16 @@ interface HandlerSlots {
   openTagStartHandler: (tag: { name: string }) => void;
   attributeHandler: () => void;
   openTagHandler: (tag: SaxesTagNS) => void;
-  closeTagHandler: () => void;
+  closeTagHandler: (tag: SaxesTagNS) => void;
   textHandler: (text: string) => void;
   cdataHandler: (text: string) => void;
   xmldeclHandler: (decl: XMLDecl) => void;
   doctypeHandler: () => void;
   commentHandler: () => void;
   piHandler: () => void;
+  /** saxes' end-tag step and the name it is about to close (cleared before the callback). */
+  closeTag: () => void;
+  name: string;
 }
 
 export class XmlFrameParser {
@@ -104,6 +107,8 @@ export class XmlFrameParser {
   readonly #maxAttributes: number;
   /** Attributes seen so far on the element being opened. */
   #attributes = 0;
+  /** Name written in the end tag being processed; saxes reports only the open tag. */
+  #endTagName = "";
   /** Undefined after compact() until the next input rebuilds it. */
   #sax: Saxes | undefined;
   /** The stream element's tag with only its namespace declarations, for rebuilding. */
@@ -227,6 +232,14 @@ export class XmlFrameParser {
     slots.doctypeHandler = this.#onRestricted;
     slots.commentHandler = this.#onRestricted;
     slots.piHandler = this.#onRestricted;
+    // saxes checks that an end tag matches only after the close callback
+    // has run, so the callback could emit a stanza (or the stream close)
+    // for `<message></iq>` or `</foo>`. Keep the end tag's name to check first.
+    const closeTag = slots.closeTag;
+    slots.closeTag = () => {
+      this.#endTagName = slots.name;
+      closeTag.call(sax);
+    };
     return sax;
   }
 
@@ -433,7 +446,14 @@ export class XmlFrameParser {
     this.#emit({ kind: "open", name: tag.name, ns: tag.uri, attrs });
   }
 
-  #onCloseTag = (): void => {
+  #onCloseTag = (tag: SaxesTagNS): void => {
+    if (!tag.isSelfClosing && tag.name !== this.#endTagName) {
+      // `</stream:foo>` where `</stream:stream>` is due is not a stream close.
+      this.#abort(
+        "not-well-formed",
+        "end tag </" + this.#endTagName + "> does not match <" + tag.name + ">",
+      );
+    }
     const stack = this.#stack;
     if (stack.length === 0) {
       this.#stopped = true;

@@ -360,3 +360,25 @@ Deno.test("more than maxAttributes attributes on one element is a policy-violati
     "policy-violation",
   );
 });
+
+Deno.test("an end tag that does not match is not-well-formed, at stream level too", () => {
+  for (const end of ["</foo>", "</stream:foo>", "</stream>", "</x:stream>", "</stream:stream >"]) {
+    const frames = parse([HEADER + "<a/>" + end]);
+    const kinds = frames.map((f) => f.kind === "error" ? f.condition : f.kind);
+    if (end === "</stream:stream >") assert.deepEqual(kinds, ["open", "stanza", "close"], end);
+    else assert.deepEqual(kinds, ["open", "stanza", "not-well-formed"], end);
+    // Also byte by byte.
+    assert.equal(
+      lastError(parse((HEADER + end).split(""))),
+      end.includes(" >") ? undefined : "not-well-formed",
+    );
+  }
+  // Inside a stanza: no stanza frame for `<message></iq>`, only the error.
+  const frames = parse([HEADER + "<message><body>x</body></iq>"]);
+  assert.deepEqual(frames.map((f) => f.kind), ["open", "error"]);
+  // A stream opened without a prefix closes with the same name.
+  const plain = parse([
+    "<stream xmlns='http://etherx.jabber.org/streams'><a xmlns='jabber:client'/></stream>",
+  ]);
+  assert.deepEqual(plain.map((f) => f.kind), ["open", "stanza", "close"]);
+});
