@@ -90,6 +90,8 @@ export class FrameInput {
   #undecodable = false;
   /** Its error frame was given out, after the text before it. */
   #undecodableReported = false;
+  /** The parser gave its last frame (an error or the close) for this stream. */
+  #ended = false;
   #backlogged = false;
   /** Data arrived since the last sweep. */
   #touched = false;
@@ -133,6 +135,7 @@ export class FrameInput {
   /** Stream restart: what follows is parsed as a new document. */
   reset(): void {
     this.#parser.reset();
+    this.#ended = false;
   }
 
   /**
@@ -151,6 +154,7 @@ export class FrameInput {
     this.#decoder = new TextDecoder("utf-8", { fatal: true });
     this.#undecodable = false;
     this.#undecodableReported = false;
+    this.#ended = false;
   }
 
   /** Nothing more is parsed or handled. */
@@ -197,7 +201,7 @@ export class FrameInput {
         }
         // Frames come back through #onFrame, run at once while time is left.
         this.#parser.write(piece);
-      } else if (this.#undecodable && !this.#undecodableReported) {
+      } else if (this.#undecodable && !this.#undecodableReported && !this.#ended) {
         this.#undecodableReported = true;
         this.#run({ kind: "error", condition: "unsupported-encoding", text: "Invalid UTF-8" });
       } else break;
@@ -213,7 +217,7 @@ export class FrameInput {
 
   #hasWork(): boolean {
     return this.#queue.length !== 0 || this.#offset < this.#pending.length ||
-      (this.#undecodable && !this.#undecodableReported);
+      (this.#undecodable && !this.#undecodableReported && !this.#ended);
   }
 
   #setBacklogged(full: boolean): void {
@@ -223,6 +227,8 @@ export class FrameInput {
   }
 
   #onFrame = (frame: Frame): void => {
+    // Undecodable bytes after a parse error (or the close) add no second error.
+    if (frame.kind === "error" || frame.kind === "close") this.#ended = true;
     // In order: behind queued frames and a pending handler. Over the
     // budget, the parser finishes its slice but the frames wait.
     if (
