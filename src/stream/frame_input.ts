@@ -24,6 +24,13 @@ import { type Frame, type ParserOptions, XmlFrameParser } from "../xml/parser.ts
 
 /** Text handed to the parser at once: small enough to check the budget often. */
 const SLICE = 1024;
+/**
+ * Reading pauses while work waits for a later turn, or when this much
+ * (frames plus KB of text) waits behind a slow handler. Not sooner: a
+ * short wait for SASL hashing or storage is common, and each pause and
+ * resume is a call into the socket (and may meet a TLS upgrade under way).
+ */
+const BACKLOG_LIMIT = 32;
 /** Time one input may work in one event-loop turn before letting others run. */
 const TURN_BUDGET_MS = 2;
 
@@ -212,8 +219,13 @@ export class FrameInput {
       }
     }
     this.#deadline = 0;
-    if (!this.#stopped) this.#setBacklogged(this.#hasWork());
+    if (!this.#stopped) this.#setBacklogged(this.#scheduled || this.#waiting() > BACKLOG_LIMIT);
   };
+
+  /** Frames and text (in 1 KB units) waiting behind a pending handler. */
+  #waiting(): number {
+    return this.#queue.length + (this.#pending.length - this.#offset) / SLICE;
+  }
 
   #hasWork(): boolean {
     return this.#queue.length !== 0 || this.#offset < this.#pending.length ||

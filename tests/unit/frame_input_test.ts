@@ -29,7 +29,11 @@ Deno.test("frames wait in order behind an async handler, and reading pauses when
     },
   );
   input.push(bytes(HEADER));
-  for (let i = 0; i < 40; i++) input.push(bytes(`<message id='${i}'/>`));
+  // 40 KB waiting behind the handler: over the backlog limit (32 KB or frames).
+  const body = "x".repeat(1000);
+  for (let i = 0; i < 40; i++) {
+    input.push(bytes(`<message id='${i}'><body>${body}</body></message>`));
+  }
   await until(() => seen.length >= 2);
   await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(seen, ["open", "0"], "the rest waits for the slow handler");
