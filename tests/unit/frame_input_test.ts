@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FrameInput } from "../../src/stream/frame_input.ts";
+import { FrameInput, RELAY_DEPTH_ALLOWANCE, relayLimits } from "../../src/stream/frame_input.ts";
 import type { Frame } from "../../src/xml/parser.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -182,4 +182,25 @@ Deno.test("resetForTls drops text waiting to be parsed", () => {
   input.push(bytes(HEADER + "<presence/>"));
   assert.deepEqual(names, ["open", "starttls", "open", "presence"]);
   input.stop();
+});
+
+Deno.test("s2s and component streams allow 8 more levels than clients, for wrapped stanzas", async () => {
+  const kinds = async (
+    limits: { maxStanzaSize: number; maxStanzaDepth: number },
+    depth: number,
+  ) => {
+    const frames: Frame[] = [];
+    const input = new FrameInput((f) => void frames.push(f), limits, () => {}, (e) => {
+      throw e;
+    });
+    input.push(bytes(HEADER + "<a>".repeat(depth) + "</a>".repeat(depth)));
+    await until(() => frames.length === 2);
+    input.stop();
+    return frames.map((f) => f.kind === "error" ? f.condition : f.kind);
+  };
+  const relay = relayLimits(LIMITS);
+  assert.equal(relay.maxStanzaDepth, LIMITS.maxStanzaDepth + RELAY_DEPTH_ALLOWANCE);
+  assert.deepEqual(await kinds(LIMITS, 33), ["open", "policy-violation"]);
+  assert.deepEqual(await kinds(relay, 40), ["open", "stanza"]);
+  assert.deepEqual(await kinds(relay, 41), ["open", "policy-violation"]);
 });
