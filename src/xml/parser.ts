@@ -2,7 +2,8 @@
  * The XMPP stream parser: incremental, namespace-aware XML (saxes) turned
  * into frames — the stream header, one `Element` per depth-1 stanza, the
  * stream close, or the first error (RFC 6120 §11 restrictions, §4.9.3
- * conditions). After an error nothing more is parsed: the stream handler
+ * conditions, and limits on stanza size, nesting depth and attributes per
+ * element, checked while the input streams in). After an error nothing more is parsed: the stream handler
  * sends the stream error and closes the connection.
  */
 import { type SaxesAttributeNS, SaxesParser, type SaxesTagNS, type XMLDecl } from "saxes";
@@ -449,9 +450,10 @@ export class XmlFrameParser {
   #onCloseTag = (tag: SaxesTagNS): void => {
     if (!tag.isSelfClosing && tag.name !== this.#endTagName) {
       // `</stream:foo>` where `</stream:stream>` is due is not a stream close.
+      // Names are cut short: the text goes back to the peer that sent them.
       this.#abort(
         "not-well-formed",
-        "end tag </" + this.#endTagName + "> does not match <" + tag.name + ">",
+        `end tag </${this.#endTagName.slice(0, 64)}> does not match <${tag.name.slice(0, 64)}>`,
       );
     }
     const stack = this.#stack;
