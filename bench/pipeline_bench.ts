@@ -58,7 +58,7 @@ Deno.bench("FrameInput: data events → decoder → parser (200 one-stanza chunk
     (f) => {
       if (f.kind === "stanza" && ++n === CHUNKS) resolve();
     },
-    262144,
+    { maxStanzaSize: 262144, maxStanzaDepth: 32 },
     () => {},
     (e) => {
       throw e;

@@ -116,6 +116,12 @@ export const configSchema = z.strictObject({
      */
     maxStanzaSize: z.number().int().min(1024).default(262144),
     /**
+     * Deepest element nesting accepted in a stanza: the stanza itself is
+     * depth 1. Server-to-server and component streams allow 8 more levels
+     * for what servers wrap around a client's stanza (carbons, MAM).
+     */
+    maxStanzaDepth: z.number().int().min(8).max(1000).default(32),
+    /**
      * Seconds a connection may take to authenticate and bind (also an
      * incoming s2s stream to authenticate a domain, a component its handshake).
      */
@@ -144,6 +150,7 @@ export const configSchema = z.strictObject({
     resourceConflict: "replace",
     legacySession: true,
     maxStanzaSize: 262144,
+    maxStanzaDepth: 32,
     authTimeoutSeconds: 60,
     maxConnections: 10000,
     maxConnectionsPerIp: 1000,

@@ -78,7 +78,7 @@ class C2sStream {
     this.session = new Session(conn, randomId(), (err) => this.#closeStream(err));
     this.#input = new FrameInput(
       (frame) => this.#handleFrame(frame),
-      services.config.c2s.maxStanzaSize,
+      services.config.c2s,
       (full) => full ? conn.pause() : conn.resume(),
       (err, frame) => this.#onError(err, frame),
     );

@@ -23,7 +23,7 @@ import type { Config } from "../config/schema.ts";
 import { el, type Element, openTag, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
-import { FrameInput } from "./frame_input.ts";
+import { FrameInput, relayLimits } from "./frame_input.ts";
 import { checkStreamRoot } from "./stream_root.ts";
 import { serverLimits } from "./limits.ts";
 import { parseJid, prepDomain } from "../jid.ts";
@@ -67,7 +67,7 @@ class ComponentStream implements ComponentLink {
   constructor(readonly conn: Connection, readonly services: ComponentServices) {
     this.#input = new FrameInput(
       (frame) => this.#handleFrame(frame),
-      services.config.c2s.maxStanzaSize,
+      relayLimits(services.config.c2s),
       (full) => full ? conn.pause() : conn.resume(),
       (err) => {
         if (err instanceof StreamError) return this.close(err);

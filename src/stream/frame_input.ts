@@ -8,16 +8,51 @@
  * reach the handler inside the socket's `data` event.
  *
  * A handler may return a promise (SASL hashing, storage): frames parsed
- * meanwhile wait in a short queue, and the owner is told to stop reading
- * when that queue fills.
+ * meanwhile wait in a short queue, text not parsed yet waits too, and the
+ * owner is told to stop reading while anything waits.
+ *
+ * No connection holds the event loop for long: text is parsed in slices
+ * and frames handled one by one until TURN_BUDGET_MS is spent; the rest
+ * waits for a later turn (setImmediate, after other sockets' I/O), with
+ * reading paused. Worst-case input under the parser's limits costs
+ * 20–30 ms per 64 KB chunk to parse alone, and a chunk of tiny stanzas
+ * thousands of handler calls: done in one go, that was a stall for every
+ * other connection.
  */
-import { type Frame, XmlFrameParser } from "../xml/parser.ts";
+import { setImmediate } from "node:timers";
+import { type Frame, type ParserOptions, XmlFrameParser } from "../xml/parser.ts";
 import { logger } from "../log.ts";
 
 const log = logger("net");
 
-/** Frames queued behind a slow handler before reading pauses. */
-const QUEUE_LIMIT = 32;
+/** Text handed to the parser at once: small enough to check the budget often. */
+const SLICE = 1024;
+/**
+ * Reading pauses while work waits for a later turn, or when this much
+ * (frames plus KB of text) waits behind a slow handler. Not sooner: a
+ * short wait for SASL hashing or storage is common, and each pause and
+ * resume is a call into the socket (and may meet a TLS upgrade under way).
+ */
+const BACKLOG_LIMIT = 32;
+/** Time one input may work in one event-loop turn before letting others run. */
+const TURN_BUDGET_MS = 2;
+
+/** The parser limits a stream applies (`c2s.maxStanzaSize`, `c2s.maxStanzaDepth`). */
+export type StreamLimits = Pick<ParserOptions, "maxStanzaSize" | "maxStanzaDepth">;
+
+/**
+ * Server-to-server and component streams carry what a server wrapped
+ * around a client's stanza (a forwarded carbon, a MAM result: 2 levels
+ * each); refusing it would tear down the link for every user behind it.
+ */
+export const RELAY_DEPTH_ALLOWANCE = 8;
+
+export function relayLimits(limits: StreamLimits): StreamLimits {
+  return {
+    maxStanzaSize: limits.maxStanzaSize,
+    maxStanzaDepth: limits.maxStanzaDepth + RELAY_DEPTH_ALLOWANCE,
+  };
+}
 
 /**
  * Idle inputs give back their parser state (XmlFrameParser.compact):
@@ -51,18 +86,30 @@ export class FrameInput {
   #decoder = new TextDecoder("utf-8", { fatal: true });
   #parser: XmlFrameParser;
   #queue: Frame[] = [];
+  /** Decoded text not parsed yet, from #offset on. */
+  #pending = "";
+  #offset = 0;
+  /** A handler's promise is pending: nothing else runs until it settles. */
   #busy = false;
+  /** #work is scheduled for a later turn. */
+  #scheduled = false;
+  /** End of the current turn's budget (performance.now()), while #work runs. */
+  #deadline = 0;
   #stopped = false;
   /** Invalid UTF-8 arrived: nothing after it is read. */
   #undecodable = false;
+  /** Its error frame was given out, after the text before it. */
+  #undecodableReported = false;
+  /** The parser gave its last frame (an error or the close) for this stream. */
+  #ended = false;
   #backlogged = false;
   /** Data arrived since the last sweep. */
   #touched = false;
 
   constructor(
     readonly handle: FrameHandler,
-    maxStanzaSize: number,
-    /** Called with true when the queue is full, false once it drained. */
+    limits: StreamLimits,
+    /** Called with true when input waits (reading should pause), false once it is done. */
     readonly onBacklog: (full: boolean) => void,
     /**
      * What a handler threw or rejected with (a StreamError, usually), and
@@ -71,7 +118,10 @@ export class FrameInput {
      */
     readonly onError: (err: unknown, frame: Frame) => void,
   ) {
-    this.#parser = new XmlFrameParser(this.#onFrame, { maxStanzaSize });
+    this.#parser = new XmlFrameParser(this.#onFrame, {
+      maxStanzaSize: limits.maxStanzaSize,
+      maxStanzaDepth: limits.maxStanzaDepth,
+    });
   }
 
   push(chunk: Uint8Array): void {
@@ -80,23 +130,26 @@ export class FrameInput {
       this.#touched = true;
       wake(this);
     }
-    let text: string;
     try {
-      text = this.#decoder.decode(chunk, { stream: true });
+      const text = this.#decoder.decode(chunk, { stream: true });
+      // What was parsed already is dropped, not kept in front of the new text.
+      this.#pending = this.#offset === this.#pending.length
+        ? text
+        : this.#pending.slice(this.#offset) + text;
+      this.#offset = 0;
     } catch {
       // RFC 6120 §11.6: the stream must be UTF-8; §4.9.3.22 names the
       // condition for a stream that violates its rules. The error is the
-      // last frame (it may still wait behind a slow handler); input ends here.
+      // last frame, after the text that came before; input ends here.
       this.#undecodable = true;
-      this.#onFrame({ kind: "error", condition: "unsupported-encoding", text: "Invalid UTF-8" });
-      return;
     }
-    this.#parser.write(text);
+    if (!this.#scheduled) this.#work();
   }
 
   /** Stream restart: what follows is parsed as a new document. */
   reset(): void {
     this.#parser.reset();
+    this.#ended = false;
   }
 
   /**
@@ -108,16 +161,22 @@ export class FrameInput {
   resetForTls(): void {
     this.#parser.reset(true);
     this.#queue.length = 0;
+    this.#pending = "";
+    this.#offset = 0;
     // A partial (or invalid) UTF-8 sequence injected in plaintext must not
     // be glued onto the first decrypted bytes.
     this.#decoder = new TextDecoder("utf-8", { fatal: true });
     this.#undecodable = false;
+    this.#undecodableReported = false;
+    this.#ended = false;
   }
 
   /** Nothing more is parsed or handled. */
   stop(): void {
     this.#stopped = true;
     this.#queue.length = 0;
+    this.#pending = "";
+    this.#offset = 0;
     awake.delete(this);
   }
 
@@ -131,20 +190,72 @@ export class FrameInput {
       this.#touched = false;
       return false;
     }
-    // Mid-stanza or waiting on a handler: stay awake and try next time.
-    return this.#busy ? false : this.#parser.compact() || this.#parser.isCompact;
+    // Mid-stanza or with work waiting: stay awake and try next time.
+    if (this.#busy || this.#scheduled || this.#offset < this.#pending.length) return false;
+    return this.#parser.compact() || this.#parser.isCompact;
+  }
+
+  /**
+   * Handles queued frames and parses waiting text, in order, until
+   * everything is done, a handler is pending, or the turn's budget is
+   * spent (then it continues in a later turn).
+   */
+  #work = (): void => {
+    this.#scheduled = false;
+    this.#deadline = performance.now() + TURN_BUDGET_MS;
+    while (!this.#stopped && !this.#busy) {
+      if (this.#queue.length !== 0) this.#run(this.#queue.shift()!);
+      else if (this.#offset < this.#pending.length) {
+        const end = Math.min(this.#offset + SLICE, this.#pending.length);
+        const piece = this.#pending.slice(this.#offset, end);
+        this.#offset = end;
+        if (end === this.#pending.length) {
+          this.#pending = "";
+          this.#offset = 0;
+        }
+        // Frames come back through #onFrame, run at once while time is left.
+        this.#parser.write(piece);
+      } else if (this.#undecodable && !this.#undecodableReported && !this.#ended) {
+        this.#undecodableReported = true;
+        this.#run({ kind: "error", condition: "unsupported-encoding", text: "Invalid UTF-8" });
+      } else break;
+      if (performance.now() > this.#deadline && !this.#busy && this.#hasWork()) {
+        this.#scheduled = true;
+        setImmediate(this.#work);
+        break;
+      }
+    }
+    this.#deadline = 0;
+    if (!this.#stopped) this.#setBacklogged(this.#scheduled || this.#waiting() > BACKLOG_LIMIT);
+  };
+
+  /** Frames and text (in 1 KB units) waiting behind a pending handler. */
+  #waiting(): number {
+    return this.#queue.length + (this.#pending.length - this.#offset) / SLICE;
+  }
+
+  #hasWork(): boolean {
+    return this.#queue.length !== 0 || this.#offset < this.#pending.length ||
+      (this.#undecodable && !this.#undecodableReported && !this.#ended);
+  }
+
+  #setBacklogged(full: boolean): void {
+    if (full === this.#backlogged) return;
+    this.#backlogged = full;
+    this.onBacklog(full);
   }
 
   #onFrame = (frame: Frame): void => {
-    if (this.#busy) {
+    // Undecodable bytes after a parse error (or the close) add no second error.
+    if (frame.kind === "error" || frame.kind === "close") this.#ended = true;
+    // In order: behind queued frames and a pending handler. Over the
+    // budget, the parser finishes its slice but the frames wait.
+    if (
+      this.#busy || this.#queue.length !== 0 || this.#deadline === 0 ||
+      performance.now() > this.#deadline
+    ) {
       this.#queue.push(frame);
-      if (this.#queue.length >= QUEUE_LIMIT && !this.#backlogged) {
-        this.#backlogged = true;
-        this.onBacklog(true);
-      }
-      return;
-    }
-    this.#run(frame);
+    } else this.#run(frame);
   };
 
   #run(frame: Frame): void {
@@ -177,12 +288,6 @@ export class FrameInput {
 
   #drain = (): void => {
     this.#busy = false;
-    while (!this.#busy && !this.#stopped && this.#queue.length > 0) {
-      this.#run(this.#queue.shift()!);
-    }
-    if (!this.#busy && this.#backlogged) {
-      this.#backlogged = false;
-      this.onBacklog(false);
-    }
+    if (!this.#scheduled) this.#work();
   };
 }

@@ -29,7 +29,7 @@ import {
 import { el, type Element, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
-import { FrameInput } from "./frame_input.ts";
+import { FrameInput, relayLimits } from "./frame_input.ts";
 import { checkStreamRoot } from "./stream_root.ts";
 import { serverLimits } from "./limits.ts";
 import { decodeBase64Text } from "../util/base64.ts";
@@ -111,7 +111,7 @@ class S2sInStream {
   constructor(readonly conn: Connection, readonly services: S2sInServices) {
     this.#input = new FrameInput(
       (frame) => this.#handleFrame(frame),
-      services.config.c2s.maxStanzaSize,
+      relayLimits(services.config.c2s),
       (full) => full ? conn.pause() : conn.resume(),
       (err) => this.#onError(err),
     );

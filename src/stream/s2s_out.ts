@@ -42,7 +42,7 @@ import { parseJid } from "../jid.ts";
 import { el, type Element, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
-import { FrameInput } from "./frame_input.ts";
+import { FrameInput, relayLimits } from "./frame_input.ts";
 import { encodeBase64Text } from "../util/base64.ts";
 import type { DialbackVerdict } from "./s2s_in.ts";
 import { logger } from "../log.ts";
@@ -458,7 +458,7 @@ export class S2sOutStream {
     this.#conn = conn;
     this.#input = new FrameInput(
       (frame) => this.#handleFrame(frame),
-      this.services.config.c2s.maxStanzaSize,
+      relayLimits(this.services.config.c2s),
       (full) => full ? conn.pause() : conn.resume(),
       (err) => this.#failWith(err, "closed"),
     );

@@ -2,7 +2,8 @@
  * The XMPP stream parser: incremental, namespace-aware XML (saxes) turned
  * into frames — the stream header, one `Element` per depth-1 stanza, the
  * stream close, or the first error (RFC 6120 §11 restrictions, §4.9.3
- * conditions). After an error nothing more is parsed: the stream handler
+ * conditions, and limits on stanza size, nesting depth and attributes per
+ * element, checked while the input streams in). After an error nothing more is parsed: the stream handler
  * sends the stream error and closes the connection.
  */
 import { type SaxesAttributeNS, SaxesParser, type SaxesTagNS, type XMLDecl } from "saxes";
@@ -19,9 +20,28 @@ export type Frame =
 export interface ParserOptions {
   /** Largest stanza, in UTF-16 code units of source text (≈ bytes for ASCII). */
   maxStanzaSize: number;
+  /**
+   * Deepest element allowed, counted from the stanza: the stanza itself is
+   * depth 1, its children depth 2 (the stream element is depth 0).
+   */
+  maxStanzaDepth: number;
+  /** Most attributes on one element, namespace declarations included. */
+  maxAttributes: number;
 }
 
-const DEFAULTS: ParserOptions = { maxStanzaSize: 262144 };
+/**
+ * Depth 32 is well above the deepest legitimate stanzas (a MAM result
+ * holding a forwarded carbon of a pubsub event with an Atom entry and
+ * XHTML content is about 20 deep), and saxes resolves every unprefixed
+ * name by walking the open elements, so parse cost per byte grows with
+ * the depth allowed. 64 attributes: Jingle candidates, the busiest
+ * standard element, carry 12; Tigase caps elements at 50.
+ */
+export const PARSER_DEFAULTS: ParserOptions = {
+  maxStanzaSize: 262144,
+  maxStanzaDepth: 32,
+  maxAttributes: 64,
+};
 
 /** A stream header never needs more; anything bigger is an attack. */
 const MAX_HEADER = 8192;
@@ -67,19 +87,29 @@ type Saxes = SaxesParser<{ xmlns: true; position: false }>;
 interface HandlerSlots {
   errorHandler: (err: Error) => void;
   openTagStartHandler: (tag: { name: string }) => void;
+  attributeHandler: () => void;
   openTagHandler: (tag: SaxesTagNS) => void;
-  closeTagHandler: () => void;
+  closeTagHandler: (tag: SaxesTagNS) => void;
   textHandler: (text: string) => void;
   cdataHandler: (text: string) => void;
   xmldeclHandler: (decl: XMLDecl) => void;
   doctypeHandler: () => void;
   commentHandler: () => void;
   piHandler: () => void;
+  /** saxes' end-tag step and the name it is about to close (cleared before the callback). */
+  closeTag: () => void;
+  name: string;
 }
 
 export class XmlFrameParser {
   readonly #onFrame: (f: Frame) => void;
   readonly #max: number;
+  readonly #maxDepth: number;
+  readonly #maxAttributes: number;
+  /** Attributes seen so far on the element being opened. */
+  #attributes = 0;
+  /** Name written in the end tag being processed; saxes reports only the open tag. */
+  #endTagName = "";
   /** Undefined after compact() until the next input rebuilds it. */
   #sax: Saxes | undefined;
   /** The stream element's tag with only its namespace declarations, for rebuilding. */
@@ -113,7 +143,9 @@ export class XmlFrameParser {
 
   constructor(onFrame: (f: Frame) => void, options?: Partial<ParserOptions>) {
     this.#onFrame = onFrame;
-    this.#max = options?.maxStanzaSize ?? DEFAULTS.maxStanzaSize;
+    this.#max = options?.maxStanzaSize ?? PARSER_DEFAULTS.maxStanzaSize;
+    this.#maxDepth = options?.maxStanzaDepth ?? PARSER_DEFAULTS.maxStanzaDepth;
+    this.#maxAttributes = options?.maxAttributes ?? PARSER_DEFAULTS.maxAttributes;
     this.#init();
   }
 
@@ -192,6 +224,7 @@ export class XmlFrameParser {
     const slots = sax as unknown as HandlerSlots;
     slots.errorHandler = this.#onError;
     slots.openTagStartHandler = this.#onOpenTagStart;
+    slots.attributeHandler = this.#onAttribute;
     slots.openTagHandler = this.#onOpenTag;
     slots.closeTagHandler = this.#onCloseTag;
     slots.textHandler = this.#onText;
@@ -200,6 +233,14 @@ export class XmlFrameParser {
     slots.doctypeHandler = this.#onRestricted;
     slots.commentHandler = this.#onRestricted;
     slots.piHandler = this.#onRestricted;
+    // saxes checks that an end tag matches only after the close callback
+    // has run, so the callback could emit a stanza (or the stream close)
+    // for `<message></iq>` or `</foo>`. Keep the end tag's name to check first.
+    const closeTag = slots.closeTag;
+    slots.closeTag = () => {
+      this.#endTagName = slots.name;
+      closeTag.call(sax);
+    };
     return sax;
   }
 
@@ -335,10 +376,25 @@ export class XmlFrameParser {
 
   #onOpenTagStart = (tag: { name: string }): void => {
     if (this.#replaying) return;
+    this.#attributes = 0;
+    // Checked before saxes reads the attributes and resolves the name's
+    // namespace, which walks every open element: the cost of depth is never paid.
+    if (this.#stack.length >= this.#maxDepth) {
+      this.#abort("policy-violation", "stanza nested too deeply");
+    }
     if (this.#opened && this.#stack.length === 0) {
       // saxes reports the tag once its name and the following character are read.
       this.#stanzaStart = this.#segStart = this.#pos() - tag.name.length - 2;
       this.#mark = -1;
+    }
+  };
+
+  // saxes collects every attribute of an element before it reports any,
+  // and handling tens of thousands at once stalls the process: count them
+  // as they are read.
+  #onAttribute = (): void => {
+    if (++this.#attributes > this.#maxAttributes && !this.#replaying) {
+      this.#abort("policy-violation", "too many attributes");
     }
   };
 
@@ -391,7 +447,15 @@ export class XmlFrameParser {
     this.#emit({ kind: "open", name: tag.name, ns: tag.uri, attrs });
   }
 
-  #onCloseTag = (): void => {
+  #onCloseTag = (tag: SaxesTagNS): void => {
+    if (!tag.isSelfClosing && tag.name !== this.#endTagName) {
+      // `</stream:foo>` where `</stream:stream>` is due is not a stream close.
+      // Names are cut short: the text goes back to the peer that sent them.
+      this.#abort(
+        "not-well-formed",
+        `end tag </${this.#endTagName.slice(0, 64)}> does not match <${tag.name.slice(0, 64)}>`,
+      );
+    }
     const stack = this.#stack;
     if (stack.length === 0) {
       this.#stopped = true;

@@ -8,7 +8,6 @@
 import assert from "node:assert/strict";
 import { errorCondition, TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { configSchema } from "../../src/config/schema.ts";
 
 /**
  * Deep enough to overflow a recursive serializer by far (6 000 levels did
@@ -18,14 +17,16 @@ import { configSchema } from "../../src/config/schema.ts";
 const DEPTH = 15_000;
 
 /**
- * The parser's own nesting limit (`c2s.maxStanzaDepth`, added by another
- * change of the same issue) rejects this input before it reaches the
- * serializer. Where the schema knows that key, it is raised above DEPTH so
- * these tests still exercise serialization, cloning and error replies.
+ * The parser's own nesting limit (`c2s.maxStanzaDepth`, at most 1000 in
+ * the schema) rejects this input before it reaches the serializer. These
+ * tests raise it past DEPTH on the running server's parsed config (read
+ * per connection), beyond what an operator may set, so that they still
+ * exercise serialization, cloning and error replies over real sockets.
  */
-function depthOverride(): Record<string, unknown> {
-  const c2s = configSchema.shape.c2s.parse(undefined) as Record<string, unknown>;
-  return "maxStanzaDepth" in c2s ? { c2s: { maxStanzaDepth: DEPTH + 100 } } : {};
+async function deepServer(): Promise<TestServer> {
+  const server = await startTestServer({}, USERS);
+  server.config.c2s.maxStanzaDepth = DEPTH + 100;
+  return server;
 }
 
 function deepMessage(to: string, depth = DEPTH): string {
@@ -71,7 +72,7 @@ async function stillServing(server: TestServer): Promise<void> {
 }
 
 Deno.test("a deeply nested message to an offline contact does not end the server", async () => {
-  const server = await startTestServer(depthOverride(), USERS);
+  const server = await deepServer();
   try {
     const alice = await login(server, "alice", "wonderland");
     alice.send(deepMessage("bob@localhost"));
@@ -91,7 +92,7 @@ Deno.test("a deeply nested message to an offline contact does not end the server
 });
 
 Deno.test("the error reply to a deeply nested message leaves the payload out", async () => {
-  const server = await startTestServer(depthOverride(), USERS);
+  const server = await deepServer();
   try {
     const alice = await login(server, "alice", "wonderland");
     // No such account: service-unavailable (RFC 6121 §8.5.1), built from the deep stanza.
@@ -112,7 +113,7 @@ Deno.test("the error reply to a deeply nested message leaves the payload out", a
 });
 
 Deno.test("a deeply nested message to an online contact does not end the server", async () => {
-  const server = await startTestServer(depthOverride(), USERS);
+  const server = await deepServer();
   try {
     const bob = await login(server, "bob", "builder");
     await bob.stanza((e) => e.name === "presence");

@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
-import { FrameInput } from "../../src/stream/frame_input.ts";
+import { FrameInput, RELAY_DEPTH_ALLOWANCE, relayLimits } from "../../src/stream/frame_input.ts";
 import type { Frame } from "../../src/xml/parser.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
+/** Waits (bounded) for work FrameInput left for later turns. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !done(); i++) await new Promise((r) => setTimeout(r, 5));
+}
+
+const LIMITS = { maxStanzaSize: 10_000, maxStanzaDepth: 32 };
 const HEADER =
   "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
 
@@ -16,32 +22,39 @@ Deno.test("frames wait in order behind an async handler, and reading pauses when
       seen.push(f.kind === "stanza" ? f.element.attrs.id! : f.kind);
       if (f.kind === "stanza" && f.element.attrs.id === "0") return gate;
     },
-    10_000,
+    LIMITS,
     (full) => backlog.push(full),
     (e) => {
       throw e;
     },
   );
   input.push(bytes(HEADER));
-  for (let i = 0; i < 40; i++) input.push(bytes(`<message id='${i}'/>`));
+  // 40 KB waiting behind the handler: over the backlog limit (32 KB or frames).
+  const body = "x".repeat(1000);
+  for (let i = 0; i < 40; i++) {
+    input.push(bytes(`<message id='${i}'><body>${body}</body></message>`));
+  }
+  await until(() => seen.length >= 2);
+  await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(seen, ["open", "0"], "the rest waits for the slow handler");
   assert.deepEqual(backlog, [true]);
   release();
   await gate;
-  await new Promise((r) => setTimeout(r, 0));
+  await until(() => seen.length === 41);
   assert.equal(seen.length, 41);
   assert.deepEqual(seen.slice(2, 5), ["1", "2", "3"]);
   assert.deepEqual(backlog, [true, false]);
   input.stop();
 });
 
-Deno.test("invalid UTF-8 becomes an unsupported-encoding error frame (RFC 6120 §4.9.3.22)", () => {
+Deno.test("invalid UTF-8 becomes an unsupported-encoding error frame (RFC 6120 §4.9.3.22)", async () => {
   const frames: Frame[] = [];
-  const input = new FrameInput((f) => void frames.push(f), 10_000, () => {}, (e) => {
+  const input = new FrameInput((f) => void frames.push(f), LIMITS, () => {}, (e) => {
     throw e;
   });
   input.push(bytes(HEADER));
   input.push(new Uint8Array([0x3c, 0xff, 0xfe]));
+  await until(() => frames.length >= 2);
   assert.deepEqual(frames.map((f) => f.kind === "error" ? f.condition : f.kind), [
     "open",
     "unsupported-encoding",
@@ -49,15 +62,17 @@ Deno.test("invalid UTF-8 becomes an unsupported-encoding error frame (RFC 6120 �
   input.stop();
 });
 
-Deno.test("an idle input is compacted by the sweep and keeps parsing afterwards", () => {
+Deno.test("an idle input is compacted by the sweep and keeps parsing afterwards", async () => {
   const frames: Frame[] = [];
-  const input = new FrameInput((f) => void frames.push(f), 10_000, () => {}, (e) => {
+  const input = new FrameInput((f) => void frames.push(f), LIMITS, () => {}, (e) => {
     throw e;
   });
   input.push(bytes(HEADER + "<presence/>"));
+  await until(() => frames.length === 2);
   assert.equal(input.sweep(), false, "data arrived during this period");
   assert.equal(input.sweep(), true, "idle for a whole period: compacted");
   input.push(bytes("<message id='after'/>"));
+  await until(() => frames.length === 3);
   const last = frames.at(-1)!;
   assert.equal(last.kind === "stanza" && last.element.attrs.id, "after");
   input.stop();
@@ -74,12 +89,12 @@ Deno.test("a handler's throw or rejection goes to onError and parsing goes on", 
       if (id === "sync") throw new Error("sync");
       if (id === "async") return Promise.reject(new Error("async"));
     },
-    10_000,
+    LIMITS,
     () => {},
     (e) => void errors.push((e as Error).message),
   );
   input.push(bytes(HEADER + "<message id='sync'/><message id='async'/><message id='after'/>"));
-  await new Promise((r) => setTimeout(r, 0));
+  await until(() => seen.length === 3 && errors.length === 2);
   assert.deepEqual(errors, ["sync", "async"]);
   assert.deepEqual(seen, ["sync", "async", "after"]);
   input.stop();
@@ -98,7 +113,7 @@ Deno.test("onError gets the failed frame; if onError throws too, the queue still
       if (id === "sync") throw new Error("sync");
       if (id === "async") return Promise.reject(new Error("async"));
     },
-    10_000,
+    LIMITS,
     () => {},
     (e, frame) => {
       failed.push(`${(e as Error).message}:${frame.kind === "stanza" && frame.element.attrs.id}`);
@@ -111,4 +126,107 @@ Deno.test("onError gets the failed frame; if onError throws too, the queue still
   assert.deepEqual(failed, ["sync:sync", "async:async"]);
   assert.deepEqual(seen, ["sync", "async", "after"], "the frame after the failure was handled");
   input.stop();
+});
+
+Deno.test("a chunk that takes long is handled over several turns, reading paused meanwhile", async () => {
+  const ids: number[] = [];
+  const backlog: boolean[] = [];
+  const spin = (ms: number) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end) { /* a slow synchronous handler */ }
+  };
+  const input = new FrameInput(
+    (f) => {
+      if (f.kind !== "stanza") return;
+      ids.push(Number(f.element.attrs.id));
+      spin(0.2);
+    },
+    LIMITS,
+    (full) => backlog.push(full),
+    (e) => {
+      throw e;
+    },
+  );
+  input.push(bytes(HEADER));
+  // 2 000 stanzas × 0.2 ms: 400 ms of work arriving in one chunk.
+  let chunk = "";
+  for (let i = 0; i < 2000; i++) chunk += `<message id='${i}'/>`;
+  const t0 = performance.now();
+  input.push(bytes(chunk));
+  const held = performance.now() - t0;
+  assert.ok(held < 100, `push() held the event loop ${held.toFixed(1)} ms`);
+  assert.ok(ids.length < 2000, "the rest waits for later turns");
+  assert.deepEqual(backlog, [true]);
+  // Text arriving meanwhile queues behind, in order.
+  input.push(bytes("<message id='2000'/>"));
+  await until(() => ids.length === 2001);
+  assert.deepEqual(ids, Array.from({ length: 2001 }, (_, i) => i));
+  assert.deepEqual(backlog, [true, false]);
+  input.stop();
+});
+
+Deno.test("invalid UTF-8 reports its error after the frames of the text before it", async () => {
+  const kinds: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  const input = new FrameInput(
+    (f) => {
+      kinds.push(f.kind === "error" ? f.condition : f.kind);
+      if (f.kind === "stanza" && f.element.attrs.id === "slow") return gate;
+    },
+    LIMITS,
+    () => {},
+    (e) => {
+      throw e;
+    },
+  );
+  input.push(bytes(HEADER + "<message id='slow'/>"));
+  input.push(bytes("<message id='next'/>"));
+  input.push(new Uint8Array([0xff]));
+  release();
+  await gate;
+  await until(() => kinds.length === 4);
+  assert.deepEqual(kinds, ["open", "stanza", "stanza", "unsupported-encoding"]);
+  input.stop();
+});
+
+Deno.test("resetForTls drops text waiting to be parsed", () => {
+  const names: string[] = [];
+  const input = new FrameInput(
+    (f) => {
+      names.push(f.kind === "stanza" ? f.element.name : f.kind);
+      if (f.kind === "stanza" && f.element.name === "starttls") input.resetForTls();
+    },
+    LIMITS,
+    () => {},
+    (e) => {
+      throw e;
+    },
+  );
+  // Far longer than one slice: the injected stanzas must not survive.
+  input.push(bytes(HEADER + "<starttls/>" + "<iq/>".repeat(5000)));
+  input.push(bytes(HEADER + "<presence/>"));
+  assert.deepEqual(names, ["open", "starttls", "open", "presence"]);
+  input.stop();
+});
+
+Deno.test("s2s and component streams allow 8 more levels than clients, for wrapped stanzas", async () => {
+  const kinds = async (
+    limits: { maxStanzaSize: number; maxStanzaDepth: number },
+    depth: number,
+  ) => {
+    const frames: Frame[] = [];
+    const input = new FrameInput((f) => void frames.push(f), limits, () => {}, (e) => {
+      throw e;
+    });
+    input.push(bytes(HEADER + "<a>".repeat(depth) + "</a>".repeat(depth)));
+    await until(() => frames.length === 2);
+    input.stop();
+    return frames.map((f) => f.kind === "error" ? f.condition : f.kind);
+  };
+  const relay = relayLimits(LIMITS);
+  assert.equal(relay.maxStanzaDepth, LIMITS.maxStanzaDepth + RELAY_DEPTH_ALLOWANCE);
+  assert.deepEqual(await kinds(LIMITS, 33), ["open", "policy-violation"]);
+  assert.deepEqual(await kinds(relay, 40), ["open", "stanza"]);
+  assert.deepEqual(await kinds(relay, 41), ["open", "policy-violation"]);
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Frame, XmlFrameParser } from "../../src/xml/parser.ts";
+import { type Frame, type ParserOptions, XmlFrameParser } from "../../src/xml/parser.ts";
 import { serialize } from "../../src/xml/element.ts";
 
 const HEADER = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' " +
@@ -21,9 +21,12 @@ function show(frames: Frame[]): unknown[] {
   );
 }
 
-function parse(chunks: string[], max?: number): Frame[] {
+function parse(chunks: string[], max?: number, options: Partial<ParserOptions> = {}): Frame[] {
   const frames: Frame[] = [];
-  const p = new XmlFrameParser((f) => frames.push(f), max ? { maxStanzaSize: max } : {});
+  const p = new XmlFrameParser(
+    (f) => frames.push(f),
+    max ? { ...options, maxStanzaSize: max } : options,
+  );
   for (const c of chunks) p.write(c);
   return frames;
 }
@@ -308,4 +311,74 @@ Deno.test("reset(true) from a frame callback drops the rest of the chunk, howeve
     frames.map((f) => f.kind === "stanza" ? f.element.name : f.kind),
     ["open", "starttls", "open", "presence"],
   );
+});
+
+Deno.test("nesting past maxStanzaDepth is a policy-violation, found before the deep tags are parsed", () => {
+  const nest = (n: number) => "<a>".repeat(n) + "</a>".repeat(n);
+  // Depth counts from the stanza: the stanza element is depth 1.
+  const ok = parse([HEADER + nest(32)]);
+  assert.equal(ok[1].kind, "stanza");
+  assert.equal(lastError(parse([HEADER + nest(33)])), "policy-violation");
+  assert.equal(
+    lastError(parse([HEADER + nest(5)], undefined, { maxStanzaDepth: 4 })),
+    "policy-violation",
+  );
+  // The issue's attack, 80 000 opening tags (240 KB, under the size limit):
+  // the error comes at tag 33, so the frame arrives while the first slice is parsed.
+  const frames: Frame[] = [];
+  const p = new XmlFrameParser((f) => frames.push(f));
+  p.write(HEADER);
+  const t0 = performance.now();
+  p.write("<a>".repeat(80_000));
+  assert.equal(lastError(frames), "policy-violation");
+  assert.ok(performance.now() - t0 < 500, "no quadratic namespace walk");
+  // Reset for a new stream: the depth count starts again.
+  p.reset();
+  frames.length = 0;
+  p.write(HEADER + nest(32));
+  assert.deepEqual(frames.map((f) => f.kind), ["open", "stanza"]);
+  // Byte by byte, the same.
+  assert.equal(lastError(parse((HEADER + nest(33)).split(""))), "policy-violation");
+});
+
+Deno.test("more than maxAttributes attributes on one element is a policy-violation", () => {
+  const attrs = (n: number, name = (i: number) => "a" + i) =>
+    Array.from({ length: n }, (_, i) => ` ${name(i)}='v'`).join("");
+  assert.equal(parse([HEADER + `<message${attrs(64)}/>`])[1].kind, "stanza");
+  assert.equal(lastError(parse([HEADER + `<message${attrs(65)}/>`])), "policy-violation");
+  // Namespace declarations count: they cost saxes the same.
+  const decls = attrs(65, (i) => "xmlns:p" + i);
+  assert.equal(lastError(parse([HEADER + `<message><x${decls}/></message>`])), "policy-violation");
+  // Detected while the attributes stream in, not at the end of the tag.
+  const frames: Frame[] = [];
+  const p = new XmlFrameParser((f) => frames.push(f));
+  p.write(HEADER + "<message");
+  p.write(attrs(20_000));
+  assert.equal(lastError(frames), "policy-violation");
+  assert.equal(
+    lastError(parse([HEADER + `<m${attrs(9)}/>`], undefined, { maxAttributes: 8 })),
+    "policy-violation",
+  );
+});
+
+Deno.test("an end tag that does not match is not-well-formed, at stream level too", () => {
+  for (const end of ["</foo>", "</stream:foo>", "</stream>", "</x:stream>", "</stream:stream >"]) {
+    const frames = parse([HEADER + "<a/>" + end]);
+    const kinds = frames.map((f) => f.kind === "error" ? f.condition : f.kind);
+    if (end === "</stream:stream >") assert.deepEqual(kinds, ["open", "stanza", "close"], end);
+    else assert.deepEqual(kinds, ["open", "stanza", "not-well-formed"], end);
+    // Also byte by byte.
+    assert.equal(
+      lastError(parse((HEADER + end).split(""))),
+      end.includes(" >") ? undefined : "not-well-formed",
+    );
+  }
+  // Inside a stanza: no stanza frame for `<message></iq>`, only the error.
+  const frames = parse([HEADER + "<message><body>x</body></iq>"]);
+  assert.deepEqual(frames.map((f) => f.kind), ["open", "error"]);
+  // A stream opened without a prefix closes with the same name.
+  const plain = parse([
+    "<stream xmlns='http://etherx.jabber.org/streams'><a xmlns='jabber:client'/></stream>",
+  ]);
+  assert.deepEqual(plain.map((f) => f.kind), ["open", "stanza", "close"]);
 });
