@@ -349,7 +349,12 @@ export class SocketConnection implements Connection {
     clearTimeout(this.#rateTimer);
     this.#wakeWriters();
     const socket = this.#socket;
-    socket.end();
+    if (this.#overflowed) {
+      // What the socket still buffers was counted as undelivered and handed
+      // to the owner (offline storage): a peer that starts reading during a
+      // graceful close would get it twice. It gets a dropped connection.
+      socket.destroy();
+    } else socket.end();
     // A peer that never closes its side must not pin the socket.
     const timer = setTimeout(() => socket.destroy(), 2000);
     socket.once("close", () => clearTimeout(timer));

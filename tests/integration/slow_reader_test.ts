@@ -9,7 +9,10 @@
  * (the offline ids are exactly a suffix of what the sender sent). What the
  * kernel had already taken (socket buffers, a few MiB on loopback) is lost
  * if the client never reads it, as with any dropped TCP connection without
- * stream management.
+ * stream management. The other way round, a socket counts a write as
+ * pending until all of it is in the kernel, so the front of the write in
+ * flight may reach the client and be stored too: at most a mark's worth
+ * arrives twice (measured: 0–5 messages of 16 KiB), never one is missing.
  */
 import assert from "node:assert/strict";
 import { TestClient } from "../helpers/client.ts";
@@ -109,7 +112,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "slow reader: what it did not get is stored offline, in order, and nothing it read twice",
+  name:
+    "slow reader: what it did not get is stored offline, in order, at most a mark's worth twice",
   sanitizeResources: false,
   fn: async () => {
     const server = await startServerProcess({
@@ -144,10 +148,14 @@ Deno.test({
       const first = offline[0];
       console.log(
         `bob read ${read.length}, offline m${first}..m${offline.at(-1)} (${offline.length}); ` +
-          `lost in kernel buffers: ${first - read.length}`,
+          `lost in kernel buffers: ${Math.max(0, first - read.length)}, ` +
+          `stored twice: ${Math.max(0, read.length - first)}`,
       );
       assert.deepEqual(read, read.map((_, i) => i), "what bob read came in order");
-      assert.ok(first >= read.length, "nothing bob read is stored again");
+      assert.ok(
+        (read.length - first) * BODY.length <= MARK,
+        `${read.length - first} messages bob read are stored again, more than a mark's worth`,
+      );
       assert.deepEqual(
         offline,
         Array.from({ length: CHAT_COUNT - first }, (_, i) => first + i),
