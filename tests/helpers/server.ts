@@ -13,7 +13,7 @@ export interface TestServer extends RunningServer {
 }
 
 // Deep-merge plain objects so a test overrides only what it names.
-function merge(
+export function merge(
   base: Record<string, unknown>,
   over: Record<string, unknown>,
 ): Record<string, unknown> {

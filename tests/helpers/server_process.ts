@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { merge } from "./server.ts";
 
 export interface ServerProcess {
   pid: number;
@@ -19,17 +20,6 @@ export interface ServerProcess {
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const START_MS = 20_000;
-
-function merge(base: Record<string, unknown>, over: Record<string, unknown>) {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    const b = out[k];
-    out[k] = v && typeof v === "object" && !Array.isArray(v) && b && typeof b === "object"
-      ? merge(b as Record<string, unknown>, v as Record<string, unknown>)
-      : v;
-  }
-  return out;
-}
 
 export async function startServerProcess(
   overrides: Record<string, unknown> = {},
