@@ -85,7 +85,11 @@ await Deno.writeTextFile(
       component: { enabled: false },
     },
     // Every client comes from 127.0.0.1: the per-address limits would refuse them.
-    c2s: { maxConnectionsPerIp: 100_000, readRateBytesPerSecond: 0 },
+    c2s: {
+      maxConnectionsPerIp: 100_000,
+      maxUnauthenticatedPerIp: 100_000,
+      readRateBytesPerSecond: 0,
+    },
     auth: { perIp: { maxFailures: 1_000_000, windowSeconds: 1 } },
     log: { level: "warning" },
   }),
@@ -101,6 +105,15 @@ const server = new Deno.Command(Deno.execPath(), {
   stderr: "inherit",
 }).spawn();
 const pid = server.pid;
+// Whatever ends this tool (an error included) must not leave the server running.
+const killServer = () => {
+  try {
+    server.kill("SIGKILL");
+  } catch { /* already gone */ }
+};
+for (const event of ["unload", "error", "unhandledrejection"]) {
+  globalThis.addEventListener(event, killServer);
+}
 for (let i = 0; i < 300; i++) {
   const up = await new Promise<boolean>((resolve) => {
     const s = net.connect({ host: "127.0.0.1", port }, () => {

@@ -197,9 +197,7 @@ export function serialize(e: Element): string {
 }
 
 function write(e: Element, budget: number): string {
-  let s = "<" + e.name;
-  const attrs = e.attrs;
-  for (const k in attrs) s += " " + k + "='" + escapeAttr(attrs[k]) + "'";
+  let s = startTag(e);
   const kids = e.children;
   if (kids.length === 0) return s + "/>";
   s += ">";
