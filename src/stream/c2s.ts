@@ -13,7 +13,13 @@ import {
   startExchange,
   unavailableMechanismCondition,
 } from "../auth/mechanisms.ts";
-import type { LoginThrottle, ThrottleRefusal } from "../auth/login_throttle.ts";
+import {
+  accountKey,
+  addressKey,
+  type LoginThrottle,
+  type ThrottleRefusal,
+} from "../auth/login_throttle.ts";
+import { OncePerWindow } from "../util/once_per_window.ts";
 import { el, type Element, openTag, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
@@ -30,6 +36,13 @@ import type { SecureContexts } from "../net/secure_contexts.ts";
 import { logger } from "../log.ts";
 import { randomId } from "../util/random.ts";
 import { decodeBase64, encodeBase64 } from "../util/base64.ts";
+
+/**
+ * Logins refused by the throttle, logged once per address (or account) per
+ * minute: each attempt costs the peer a round trip, a log line would cost
+ * the operator's disk.
+ */
+const refusedLogins = new OncePerWindow();
 
 const log = logger("c2s");
 
@@ -409,7 +422,14 @@ class C2sStream {
     switch (element.name) {
       case "auth": {
         if (this.services.loginThrottle.ipBlocked(ip)) {
-          log.warn("{ip}: authentication refused: too many failures", { ip });
+          const silent = refusedLogins.note("ip " + addressKey(ip));
+          if (silent !== undefined) {
+            log.warn(
+              "{ip}: authentication refused: too many failures; {silent} refused since the " +
+                "last such line; quiet for this address for {window} s",
+              { ip, silent, window: refusedLogins.windowMs / 1000 },
+            );
+          }
           this.#saslFailure("temporary-auth-failure", "Too many failed attempts; try again later");
           return;
         }
@@ -515,11 +535,22 @@ class C2sStream {
 
   /** A verdict withheld by the login throttle (see LoginThrottle). */
   #throttled(account: string, limit: ThrottleRefusal): void {
-    log.warn("{account} from {ip}: authentication refused: too many failures ({limit})", {
-      account,
-      ip: this.conn.remoteAddress,
-      limit,
-    });
+    const ip = this.conn.remoteAddress;
+    // Keyed like the limit that refused: an account-wide refusal is logged
+    // once per window however many addresses try.
+    const key = limit === "account"
+      ? accountKey(account)
+      : limit === "ip"
+      ? addressKey(ip)
+      : accountKey(account) + " " + addressKey(ip);
+    const silent = refusedLogins.note(limit + " " + key);
+    if (silent !== undefined) {
+      log.warn(
+        "{account} from {ip}: authentication refused: too many failures ({limit}); " +
+          "{silent} refused since the last such line; quiet for {window} s",
+        { account, ip, limit, silent, window: refusedLogins.windowMs / 1000 },
+      );
+    }
     this.#saslFailure("temporary-auth-failure", "Too many failed attempts; try again later");
   }
 
