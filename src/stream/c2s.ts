@@ -43,6 +43,12 @@ import { decodeBase64, encodeBase64 } from "../util/base64.ts";
  * the operator's disk.
  */
 const refusedLogins = new OncePerWindow();
+/**
+ * Streams a peer broke (invalid XML, a failed TLS handshake), logged once
+ * per address per minute: one costs the peer a connection, which it may
+ * open and drop at will.
+ */
+const brokenStreams = new OncePerWindow();
 
 const log = logger("c2s");
 
@@ -167,9 +173,20 @@ class C2sStream {
         log.debug("{jid}: stream closed by peer", { jid: this.#who() });
         this.services.sessions.destroySession(this.session);
         return;
-      case "error":
-        log.info("{who}: {condition}: {text}", { who: this.#who(), ...frame });
+      case "error": {
+        const silent = brokenStreams.note(this.conn.remoteAddress);
+        if (silent !== undefined) {
+          log.info(
+            "{who}: {condition}: {text} ({silent} more from this address since the last such line)",
+            {
+              who: this.#who(),
+              ...frame,
+              silent,
+            },
+          );
+        }
         throw new StreamError(frame.condition, frame.text);
+      }
     }
   }
 
@@ -357,10 +374,17 @@ class C2sStream {
         protocol: (this.conn as Connection).tls?.protocol,
       });
     } catch (err) {
-      log.info("{ip}: TLS handshake failed: {err}", {
-        ip: this.conn.remoteAddress,
-        err: String(err),
-      });
+      const silent = brokenStreams.note(this.conn.remoteAddress);
+      if (silent !== undefined) {
+        log.info(
+          "{ip}: TLS handshake failed: {err} ({silent} more from this address since the last such line)",
+          {
+            ip: this.conn.remoteAddress,
+            err: String(err),
+            silent,
+          },
+        );
+      }
       this.services.sessions.destroySession(this.session);
     }
   }

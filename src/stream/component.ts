@@ -41,6 +41,8 @@ const log = logger("component");
  * peer can reconnect and fail at will.
  */
 const refusedHandshakes = new OncePerWindow();
+/** Streams a peer broke (invalid XML), logged once per address per minute. */
+const brokenStreams = new OncePerWindow();
 
 export const NS_COMPONENT = "jabber:component:accept";
 
@@ -117,9 +119,20 @@ class ComponentStream implements ComponentLink {
       case "close":
         log.debug("{who}: stream closed by peer", { who: this.#who() });
         return this.close();
-      case "error":
-        log.info("{who}: {condition}: {text}", { who: this.#who(), ...frame });
+      case "error": {
+        const silent = brokenStreams.note(this.conn.remoteAddress);
+        if (silent !== undefined) {
+          log.info(
+            "{who}: {condition}: {text} ({silent} more from this address since the last such line)",
+            {
+              who: this.#who(),
+              ...frame,
+              silent,
+            },
+          );
+        }
         throw new StreamError(frame.condition, frame.text);
+      }
     }
   }
 
