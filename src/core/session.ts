@@ -5,6 +5,7 @@
  * connection, thousands at once).
  */
 import type { Connection } from "../net/connection.ts";
+import { UnsentTracker } from "../net/unsent_tracker.ts";
 import { type Element, serialize } from "../xml/element.ts";
 import type { StreamError } from "./errors.ts";
 
@@ -18,12 +19,6 @@ export type SessionType = "c2s_unauthed" | "c2s";
 export interface UndeliveredEvent {
   session: Session;
   stanzas: Element[];
-}
-
-/** A message written to the connection; `end` is its last character's offset there. */
-interface Unsent {
-  end: number;
-  stanza: Element;
 }
 
 export class Session {
@@ -48,20 +43,18 @@ export class Session {
   /** When the peer last sent anything (ms since the epoch), for idle pings. */
   lastActivity = Date.now();
   /**
-   * Messages whose bytes may not have reached the kernel yet, oldest
-   * first: what an output overflow would lose. Pruned on every message
-   * sent, so it never holds more than the connection's output mark.
+   * Messages whose bytes may not have reached the kernel yet: what an
+   * output overflow would lose, kept then for offline storage.
    */
-  #unsent: Unsent[] = [];
-  /** Set once the output overflowed: messages collected here instead of sent. */
-  #undelivered: Element[] | undefined;
-  #stopped = false;
+  #unsent: UnsentTracker<Element>;
 
   constructor(
     readonly conn: Connection,
     readonly id: string,
     readonly closeStream: (error?: StreamError) => void,
-  ) {}
+  ) {
+    this.#unsent = new UnsentTracker(conn);
+  }
 
   get bareJid(): string | undefined {
     return this.username === undefined ? undefined : this.username + "@" + this.host;
@@ -69,16 +62,12 @@ export class Session {
 
   send(x: Element | string): void {
     const message = typeof x !== "string" && x.name === "message";
-    if (this.#stopped) {
-      if (message) this.#undelivered?.push(x);
+    if (this.#unsent.stopped) {
+      if (message) this.#unsent.keep(x);
       return;
     }
     const data = typeof x === "string" ? x : serialize(x);
-    if (message) {
-      this.#prune();
-      // Recorded before writing: the write may be the one that overflows.
-      this.#unsent.push({ end: this.conn.written + data.length, stanza: x });
-    }
+    if (message) this.#unsent.record(x, data.length);
     this.conn.write(data);
   }
 
@@ -92,32 +81,18 @@ export class Session {
     return this.conn.writable();
   }
 
-  /** Forget messages whose bytes are all in the kernel's hands. */
-  #prune(): void {
-    const flushed = this.conn.written - this.conn.pending;
-    let i = 0;
-    while (i < this.#unsent.length && this.#unsent[i].end <= flushed) i++;
-    if (i > 0) this.#unsent.splice(0, i);
-  }
-
   /**
    * The output overflowed (the client is not reading): nothing more is
    * written; the messages not yet handed to the kernel, and those sent
    * from now on, are kept for `takeUndelivered`.
    */
   stopSending(): void {
-    if (this.#stopped) return;
-    this.#prune();
-    this.#stopped = true;
-    this.#undelivered = this.#unsent.map((u) => u.stanza);
-    this.#unsent = [];
+    this.#unsent.stop();
   }
 
   /** The messages kept by `stopSending`, once; later ones are dropped. */
   takeUndelivered(): Element[] {
-    const out = this.#undelivered ?? [];
-    this.#undelivered = undefined;
-    return out;
+    return this.#unsent.take();
   }
 
   /**

@@ -134,6 +134,11 @@ export class SocketConnection implements Connection {
   #overflowed = false;
   #bucket: ReadRateBucket | undefined;
   #holds = 0;
+  /**
+   * A STARTTLS upgrade is under way: holds are only recorded, and applied
+   * to the TLS socket once its handshake is done (see #hold).
+   */
+  #upgrading = false;
   #rateTimer: ReturnType<typeof setTimeout> | undefined;
   #onAuthenticated: (() => void) | undefined;
   #writableWaiters: (() => void)[] = [];
@@ -285,8 +290,20 @@ export class SocketConnection implements Connection {
   #hold(reason: number, on: boolean): void {
     const before = this.#holds;
     this.#holds = on ? before | reason : before & ~reason;
-    if (this.#closed || (before === 0) === (this.#holds === 0)) return;
+    if (this.#closed || this.#upgrading || (before === 0) === (this.#holds === 0)) return;
     setReading(this.#socket, this.#holds === 0);
+  }
+
+  /**
+   * The upgrade is over: the TLS socket reads unless held. During the
+   * upgrade the socket under us changes twice (the plaintext one, paused
+   * and without listeners, then the TLS one mid-handshake): resuming the
+   * first let it read the ClientHello into nobody's hands, and stopping
+   * the second's TCP handle stalled the handshake.
+   */
+  #upgraded(secure: Socket): void {
+    this.#upgrading = false;
+    if (this.#holds !== 0 && !this.#closed) setReading(secure, false);
   }
 
   startTls(lastPlaintext: string, options: ServerTlsOptions): Promise<void> {
@@ -297,9 +314,11 @@ export class SocketConnection implements Connection {
     // stop reading, write, and upgrade in the write callback.
     this.#detach(plain);
     plain.pause();
+    this.#upgrading = true;
     return new Promise((resolve, reject) => {
       plain.write(lastPlaintext, (err) => {
         if (err) {
+          this.#upgrading = false;
           this.#finish(err);
           return reject(err);
         }
@@ -315,8 +334,7 @@ export class SocketConnection implements Connection {
         this.#attach(secure);
         secure.once("secure", () => {
           this.#tls = tlsStateOf(secure);
-          // Reading stopped meanwhile (rate, backpressure) stays stopped on the TLS socket.
-          if (this.#holds !== 0) setReading(secure, false);
+          this.#upgraded(secure);
           resolve();
         });
         secure.once("error", reject);
@@ -328,6 +346,7 @@ export class SocketConnection implements Connection {
     const plain = this.#socket;
     this.#flush();
     this.#detach(plain);
+    this.#upgrading = true;
     return new Promise((resolve, reject) => {
       const secure = tlsConnect({ ...options, socket: plain, rejectUnauthorized: false });
       this.#socket = secure;
@@ -335,7 +354,7 @@ export class SocketConnection implements Connection {
       secure.once("secureConnect", () => {
         secure.setNoDelay(true);
         this.#tls = tlsStateOf(secure);
-        if (this.#holds !== 0) setReading(secure, false);
+        this.#upgraded(secure);
         resolve();
       });
       secure.once("error", reject);

@@ -37,34 +37,5 @@ export function refusalReason(refusal: Refusal): string {
   return REASONS[refusal].text;
 }
 
-/** Most addresses remembered; past it the oldest window's entries are forgotten. */
-const MAX_TRACKED = 10_000;
-
-/**
- * Decides which refusals are logged: the first from an address in each
- * window, which then says how many were refused silently since the last
- * line.
- */
-export class RefusalLog {
-  #seen = new Map<string, { since: number; silent: number }>();
-
-  constructor(readonly windowMs = 60_000) {}
-
-  /** The number of refusals not logged since the last line, or undefined to stay silent. */
-  note(ip: string, now = Date.now()): number | undefined {
-    const entry = this.#seen.get(ip);
-    if (entry && now - entry.since < this.windowMs) {
-      entry.silent++;
-      return undefined;
-    }
-    if (!entry && this.#seen.size >= MAX_TRACKED) this.#forgetOld(now);
-    this.#seen.set(ip, { since: now, silent: 0 });
-    return entry?.silent ?? 0;
-  }
-
-  #forgetOld(now: number): void {
-    for (const [ip, e] of this.#seen) if (now - e.since >= this.windowMs) this.#seen.delete(ip);
-    // Every entry is recent (a flood from many addresses): start over rather than grow.
-    if (this.#seen.size >= MAX_TRACKED) this.#seen.clear();
-  }
-}
+/** Refusals are logged once per address per window (see OncePerWindow). */
+export { OncePerWindow as RefusalLog } from "../util/once_per_window.ts";

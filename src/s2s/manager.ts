@@ -131,6 +131,8 @@ export class S2sManager implements S2sInServices {
     if (stream && !stream.closed) return stream;
     const created: S2sOutStream = new S2sOutStream(local, remote, this, {
       onFail: (queued, kind, reason) => this.#bounce(local, queued, kind, reason),
+      // Written, never read by the peer: bounced like a stream that timed out.
+      onUndelivered: (stanzas, reason) => this.#bounce(local, stanzas, "timeout", reason),
       onClosed: () => {
         for (const [pair, s] of this.#out) if (s === created) this.#out.delete(pair);
         this.#ownStream.delete(id);

@@ -13,7 +13,13 @@ import {
   startExchange,
   unavailableMechanismCondition,
 } from "../auth/mechanisms.ts";
-import type { LoginThrottle, ThrottleRefusal } from "../auth/login_throttle.ts";
+import {
+  accountKey,
+  addressKey,
+  type LoginThrottle,
+  type ThrottleRefusal,
+} from "../auth/login_throttle.ts";
+import { OncePerWindow } from "../util/once_per_window.ts";
 import { el, type Element, openTag, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
@@ -30,6 +36,19 @@ import type { SecureContexts } from "../net/secure_contexts.ts";
 import { logger } from "../log.ts";
 import { randomId } from "../util/random.ts";
 import { decodeBase64, encodeBase64 } from "../util/base64.ts";
+
+/**
+ * Logins refused by the throttle, logged once per address (or account) per
+ * minute: each attempt costs the peer a round trip, a log line would cost
+ * the operator's disk.
+ */
+const refusedLogins = new OncePerWindow();
+/**
+ * Streams a peer broke (invalid XML, a failed TLS handshake), logged once
+ * per address per minute: one costs the peer a connection, which it may
+ * open and drop at will.
+ */
+const brokenStreams = new OncePerWindow();
 
 const log = logger("c2s");
 
@@ -154,9 +173,20 @@ class C2sStream {
         log.debug("{jid}: stream closed by peer", { jid: this.#who() });
         this.services.sessions.destroySession(this.session);
         return;
-      case "error":
-        log.info("{who}: {condition}: {text}", { who: this.#who(), ...frame });
+      case "error": {
+        const silent = brokenStreams.note(this.conn.remoteAddress);
+        if (silent !== undefined) {
+          log.info(
+            "{who}: {condition}: {text} ({silent} more from this address since the last such line)",
+            {
+              who: this.#who(),
+              ...frame,
+              silent,
+            },
+          );
+        }
         throw new StreamError(frame.condition, frame.text);
+      }
     }
   }
 
@@ -344,10 +374,17 @@ class C2sStream {
         protocol: (this.conn as Connection).tls?.protocol,
       });
     } catch (err) {
-      log.info("{ip}: TLS handshake failed: {err}", {
-        ip: this.conn.remoteAddress,
-        err: String(err),
-      });
+      const silent = brokenStreams.note(this.conn.remoteAddress);
+      if (silent !== undefined) {
+        log.info(
+          "{ip}: TLS handshake failed: {err} ({silent} more from this address since the last such line)",
+          {
+            ip: this.conn.remoteAddress,
+            err: String(err),
+            silent,
+          },
+        );
+      }
       this.services.sessions.destroySession(this.session);
     }
   }
@@ -409,7 +446,14 @@ class C2sStream {
     switch (element.name) {
       case "auth": {
         if (this.services.loginThrottle.ipBlocked(ip)) {
-          log.warn("{ip}: authentication refused: too many failures", { ip });
+          const silent = refusedLogins.note("ip " + addressKey(ip));
+          if (silent !== undefined) {
+            log.warn(
+              "{ip}: authentication refused: too many failures; {silent} refused since the " +
+                "last such line; quiet for this address for {window} s",
+              { ip, silent, window: refusedLogins.windowMs / 1000 },
+            );
+          }
           this.#saslFailure("temporary-auth-failure", "Too many failed attempts; try again later");
           return;
         }
@@ -515,11 +559,22 @@ class C2sStream {
 
   /** A verdict withheld by the login throttle (see LoginThrottle). */
   #throttled(account: string, limit: ThrottleRefusal): void {
-    log.warn("{account} from {ip}: authentication refused: too many failures ({limit})", {
-      account,
-      ip: this.conn.remoteAddress,
-      limit,
-    });
+    const ip = this.conn.remoteAddress;
+    // Keyed like the limit that refused: an account-wide refusal is logged
+    // once per window however many addresses try.
+    const key = limit === "account"
+      ? accountKey(account)
+      : limit === "ip"
+      ? addressKey(ip)
+      : accountKey(account) + " " + addressKey(ip);
+    const silent = refusedLogins.note(limit + " " + key);
+    if (silent !== undefined) {
+      log.warn(
+        "{account} from {ip}: authentication refused: too many failures ({limit}); " +
+          "{silent} refused since the last such line; quiet for {window} s",
+        { account, ip, limit, silent, window: refusedLogins.windowMs / 1000 },
+      );
+    }
     this.#saslFailure("temporary-auth-failure", "Too many failed attempts; try again later");
   }
 

@@ -31,10 +31,18 @@ import { errorReply, StanzaError, StreamError } from "../core/errors.ts";
 import type { Host } from "../core/host.ts";
 import type { Router } from "../core/router.ts";
 import type { ComponentLink, ComponentRegistry } from "../core/components.ts";
+import { OncePerWindow } from "../util/once_per_window.ts";
 import { logger } from "../log.ts";
 import { randomId } from "../util/random.ts";
 
 const log = logger("component");
+/**
+ * Refused handshakes, logged once per (domain, address) per minute: a
+ * peer can reconnect and fail at will.
+ */
+const refusedHandshakes = new OncePerWindow();
+/** Streams a peer broke (invalid XML), logged once per address per minute. */
+const brokenStreams = new OncePerWindow();
 
 export const NS_COMPONENT = "jabber:component:accept";
 
@@ -111,9 +119,20 @@ class ComponentStream implements ComponentLink {
       case "close":
         log.debug("{who}: stream closed by peer", { who: this.#who() });
         return this.close();
-      case "error":
-        log.info("{who}: {condition}: {text}", { who: this.#who(), ...frame });
+      case "error": {
+        const silent = brokenStreams.note(this.conn.remoteAddress);
+        if (silent !== undefined) {
+          log.info(
+            "{who}: {condition}: {text} ({silent} more from this address since the last such line)",
+            {
+              who: this.#who(),
+              ...frame,
+              silent,
+            },
+          );
+        }
         throw new StreamError(frame.condition, frame.text);
+      }
     }
   }
 
@@ -145,22 +164,27 @@ class ComponentStream implements ComponentLink {
     );
   }
 
+  #logRefusal(what: string): void {
+    const ip = this.conn.remoteAddress;
+    const silent = refusedHandshakes.note(`${what} ${this.domain} ${ip}`);
+    if (silent === undefined) return;
+    log.warn(
+      "{domain}: component {what} from {ip}; {silent} more since the last such line; " +
+        "quiet for {window} s",
+      { domain: this.domain, what, ip, silent, window: refusedHandshakes.windowMs / 1000 },
+    );
+  }
+
   #onHandshake(element: Element): void {
     const secret = this.services.components.secretOf(this.domain)!;
     const expected = new TextEncoder().encode(handshakeDigest(this.#id, secret));
     const given = new TextEncoder().encode(element.text().trim().toLowerCase());
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      log.warn("{domain}: component handshake failed from {ip}", {
-        domain: this.domain,
-        ip: this.conn.remoteAddress,
-      });
+      this.#logRefusal("handshake failed");
       throw new StreamError("not-authorized", "Wrong handshake");
     }
     if (!this.services.components.attach(this)) {
-      log.warn("{domain}: already connected; refusing a second stream from {ip}", {
-        domain: this.domain,
-        ip: this.conn.remoteAddress,
-      });
+      this.#logRefusal("already connected; refusing a second stream");
       throw new StreamError("conflict", "This component is already connected");
     }
     this.#authenticated = true;

@@ -36,6 +36,16 @@ const SLICE = 1024;
 const BACKLOG_LIMIT = 32;
 /** Time one input may work in one event-loop turn before letting others run. */
 const TURN_BUDGET_MS = 2;
+/**
+ * Text waiting to be parsed may reach this many stanzas' worth
+ * (maxStanzaSize each), plus WAITING_SLACK, before the stream is ended
+ * with policy-violation. Reading is paused long before that, but what
+ * arrives before the pause takes effect still appends (one socket read is
+ * 64 KB or more, TLS delivers the records it already holds): without a
+ * bound, a handler that never settles let a peer grow it forever.
+ */
+const WAITING_STANZAS = 4;
+const WAITING_SLACK = 256 * 1024;
 
 /** The parser limits a stream applies (`c2s.maxStanzaSize`, `c2s.maxStanzaDepth`). */
 export type StreamLimits = Pick<ParserOptions, "maxStanzaSize" | "maxStanzaDepth">;
@@ -105,6 +115,8 @@ export class FrameInput {
   #backlogged = false;
   /** Data arrived since the last sweep. */
   #touched = false;
+  /** Most text (UTF-16 units) that may wait unparsed (WAITING_STANZAS). */
+  #maxWaiting: number;
 
   constructor(
     readonly handle: FrameHandler,
@@ -118,6 +130,7 @@ export class FrameInput {
      */
     readonly onError: (err: unknown, frame: Frame) => void,
   ) {
+    this.#maxWaiting = WAITING_STANZAS * limits.maxStanzaSize + WAITING_SLACK;
     this.#parser = new XmlFrameParser(this.#onFrame, {
       maxStanzaSize: limits.maxStanzaSize,
       maxStanzaDepth: limits.maxStanzaDepth,
@@ -143,7 +156,22 @@ export class FrameInput {
       // last frame, after the text that came before; input ends here.
       this.#undecodable = true;
     }
+    if (this.#pending.length - this.#offset > this.#maxWaiting) return this.#overrun();
     if (!this.#scheduled) this.#work();
+  }
+
+  /**
+   * Too much text waits (see WAITING_STANZAS): the stream ends now with a
+   * policy-violation frame, even while a handler is pending (it may never
+   * settle); nothing waiting is handled.
+   */
+  #overrun(): void {
+    this.#queue.length = 0;
+    this.#pending = "";
+    this.#offset = 0;
+    this.#ended = true;
+    this.#run({ kind: "error", condition: "policy-violation", text: "Too much input waiting" });
+    this.stop();
   }
 
   /** Stream restart: what follows is parsed as a new document. */

@@ -42,6 +42,7 @@ import { parseJid } from "../jid.ts";
 import { el, type Element, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
+import { UnsentTracker } from "../net/unsent_tracker.ts";
 import { FrameInput, relayLimits } from "./frame_input.ts";
 import { encodeBase64Text } from "../util/base64.ts";
 import type { DialbackVerdict } from "./s2s_in.ts";
@@ -128,6 +129,12 @@ export interface S2sOutEvents {
    * ended first or the peer did not answer in time.
    */
   onPiggybackFailed(local: string, queued: Element[], refused: boolean): void;
+  /**
+   * The peer stopped reading (the output passed s2s.maxOutputBytes): these
+   * stanzas were written but never reached it, oldest first. They are
+   * bounced (remote-server-timeout), as for a stream that could not be made.
+   */
+  onUndelivered(stanzas: Element[], reason: string): void;
 }
 
 /** Another hosted domain on this stream: verified, or still waiting (with its stanzas). */
@@ -141,6 +148,8 @@ interface Piggyback {
 export class S2sOutStream {
   #conn: Connection | undefined;
   #input: FrameInput | undefined;
+  /** Stanzas written to the authenticated stream and not yet flushed: an overflow bounces them. */
+  #unsent: UnsentTracker<Element> | undefined;
   #queue: Element[] = [];
   #ready = false;
   #closed = false;
@@ -202,7 +211,7 @@ export class S2sOutStream {
     if (this.#closed) return;
     if (this.#ready) {
       this.#lastActivity = Date.now();
-      this.#conn!.write(serialize(stanza));
+      this.#writeStanza(stanza);
     } else this.#queue.push(stanza);
   }
 
@@ -214,7 +223,16 @@ export class S2sOutStream {
     if (!extra) return this.events.onPiggybackFailed(local, [stanza], false);
     if (!extra.valid) return void extra.queue.push(stanza);
     this.#lastActivity = Date.now();
-    this.#conn!.write(serialize(stanza));
+    this.#writeStanza(stanza);
+  }
+
+  /** A stanza onto the stream, tracked so that an output overflow bounces it. */
+  #writeStanza(stanza: Element): void {
+    const unsent = this.#unsent!;
+    if (unsent.stopped) return unsent.keep(stanza);
+    const data = serialize(stanza);
+    unsent.record(stanza, data.length);
+    this.#conn!.write(data);
   }
 
   /**
@@ -456,6 +474,7 @@ export class S2sOutStream {
 
   #attach(conn: Connection): void {
     this.#conn = conn;
+    this.#unsent = new UnsentTracker(conn);
     this.#input = new FrameInput(
       (frame) => this.#handleFrame(frame),
       relayLimits(this.services.config.c2s),
@@ -488,6 +507,8 @@ export class S2sOutStream {
       // later; the next stanza for the peer opens a new stream.
       onOverflow: () => {
         if (this.#conn !== conn) return;
+        // Before the connection drops its queue: what it holds is bounced when the stream ends.
+        this.#unsent!.stop();
         log.warn("{local} → {remote}: peer not reading its stream; closing", this.#names());
         queueMicrotask(() =>
           this.close(new StreamError("resource-constraint", "Too much output waiting").toElement())
@@ -760,7 +781,7 @@ export class S2sOutStream {
         extra: local,
       });
       this.#lastActivity = Date.now();
-      for (const stanza of extra.queue.splice(0)) this.#conn!.write(serialize(stanza));
+      for (const stanza of extra.queue.splice(0)) this.#writeStanza(stanza);
       return;
     }
     log.info("{extra} → {remote}: refused on {local}'s stream ({type}), connecting on its own", {
@@ -776,8 +797,7 @@ export class S2sOutStream {
     if (this.#ready) return;
     this.#ready = true;
     clearTimeout(this.#connectTimer);
-    const conn = this.#conn!;
-    for (const stanza of this.#queue.splice(0)) conn.write(serialize(stanza));
+    for (const stanza of this.#queue.splice(0)) this.#writeStanza(stanza);
     this.#lastActivity = Date.now();
     this.#armIdle();
   }
@@ -849,6 +869,10 @@ export class S2sOutStream {
     for (const waiter of this.#verifies.values()) waiter("error");
     this.#verifies.clear();
     this.events.onClosed();
+    const lost = this.#unsent?.take() ?? [];
+    if (lost.length !== 0) {
+      this.events.onUndelivered(lost, "the remote server is not reading its stream");
+    }
     // Domains still waiting to join: their stanzas were never sent.
     for (const [local, extra] of this.#extra) {
       clearTimeout(extra.timer);

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { component, xml } from "@xmpp/component";
 import { TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { startServerProcess } from "../helpers/server_process.ts";
 import { NS } from "../../src/xml/namespaces.ts";
 
 type XmlElement = ReturnType<typeof xml>;
@@ -304,4 +305,38 @@ Deno.test("component: @xmpp/component connects and exchanges messages", async ()
     await xmpp.stop().catch(() => {});
     await server.stop();
   }
+});
+
+Deno.test({
+  name: "component: failed handshakes from one address are logged once per window",
+  // The server runs as a child process; its stderr pipe is read to the end.
+  sanitizeResources: false,
+  fn: async () => {
+    const server = await startServerProcess({
+      listeners: { component: { interfaces: ["127.0.0.1"], port: 0 } },
+      components: { [COMPONENT]: { secret: SECRET } },
+    });
+    try {
+      // The helper waits for the client listeners only: the component one may log later.
+      for (let i = 0; i < 100 && !server.ports["component"]; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      for (let i = 0; i < 4; i++) {
+        const c = await TestClient.connect({ port: server.ports["component"] });
+        c.send(
+          `<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' ` +
+            `xmlns:stream='http://etherx.jabber.org/streams' to='${COMPONENT}'>`,
+        );
+        await c.next((f) => f.kind === "open");
+        c.send(`<handshake>${"0".repeat(40)}</handshake>`);
+        assert.equal(await c.streamError(), "not-authorized");
+        c.close();
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      const lines = server.log().split("\n").filter((l) => l.includes("handshake failed"));
+      assert.equal(lines.length, 1, lines.join("\n"));
+    } finally {
+      await server.stop();
+    }
+  },
 });

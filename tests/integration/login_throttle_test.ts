@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { startServerProcess } from "../helpers/server_process.ts";
 
 const ATTACKER = "127.0.0.1";
 const OWNER = "127.0.0.2";
@@ -107,4 +108,53 @@ Deno.test("the per-account ceiling refuses every address once many have failed",
   } finally {
     await server.stop();
   }
+});
+
+Deno.test({
+  name: "throttled logins are logged once per window, not once per attempt",
+  // The server runs as a child process; its stderr pipe is read to the end.
+  sanitizeResources: false,
+  fn: async () => {
+    // One failure per (account, address), 8 per address: the 2nd to 8th
+    // attempts are refused by the first limit, the 9th on by the second.
+    const server = await startServerProcess({
+      auth: {
+        provider: "internal",
+        perIpAndAccount: { maxFailures: 1, windowSeconds: 60 },
+        perIp: { maxFailures: 8, windowSeconds: 60 },
+      },
+    });
+    try {
+      const conditions: string[] = [];
+      // RFC 6120 §6.4.5: 5 attempts per connection.
+      for (let conn = 0; conn < 4; conn++) {
+        const c = await TestClient.connect({ port: server.ports["c2sDirectTls"], directTls: true });
+        await c.open();
+        for (let i = 0; i < 4; i++) {
+          const f = await c.auth("PLAIN", "nobody", `guess${conn}-${i}`);
+          conditions.push(
+            f.getChild("temporary-auth-failure")
+              ? "temporary-auth-failure"
+              : f.getChild("not-authorized")
+              ? "not-authorized"
+              : f.toString(),
+          );
+        }
+        c.close();
+      }
+      assert.equal(conditions[0], "not-authorized");
+      assert.ok(
+        conditions.slice(1).every((c) => c === "temporary-auth-failure"),
+        String(conditions),
+      );
+      // Let the log reach the pipe.
+      await new Promise((r) => setTimeout(r, 200));
+      const lines = server.log().split("\n").filter((l) => l.includes("authentication refused"));
+      assert.equal(lines.length, 2, lines.join("\n"));
+      assert.match(lines[0], /nobody@localhost.*127\.0\.0\.1.*ip-and-account/);
+      assert.match(lines[1], /"127\.0\.0\.1": authentication refused/);
+    } finally {
+      await server.stop();
+    }
+  },
 });

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { TestClient } from "../helpers/client.ts";
 import { startTestServer } from "../helpers/server.ts";
+import { startServerProcess } from "../helpers/server_process.ts";
 
 const HEADER = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' " +
   "xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>";
@@ -164,4 +165,27 @@ Deno.test("a fresh login stays fast while other connections send the worst input
     for (const c of attackers) c.close();
     await server.stop();
   }
+});
+
+Deno.test({
+  name: "limits: streams one address breaks are logged once per window, not once each",
+  // The server runs as a child process; its stderr pipe is read to the end.
+  sanitizeResources: false,
+  fn: async () => {
+    const server = await startServerProcess();
+    try {
+      for (let i = 0; i < 5; i++) {
+        const c = await TestClient.connect({ port: server.ports["c2s"] });
+        await c.open();
+        c.send("<message></iq>");
+        assert.equal(await c.streamError(), "not-well-formed");
+        c.close();
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      const lines = server.log().split("\n").filter((l) => l.includes("not-well-formed"));
+      assert.equal(lines.length, 1, lines.join("\n"));
+    } finally {
+      await server.stop();
+    }
+  },
 });

@@ -15,7 +15,8 @@
  * arrives twice (measured: 0–5 messages of 16 KiB), never one is missing.
  */
 import assert from "node:assert/strict";
-import { TestClient } from "../helpers/client.ts";
+import { errorCondition, TestClient } from "../helpers/client.ts";
+import { fakeHeader, FakeS2sServer } from "../helpers/s2s_peer.ts";
 import { startServerProcess } from "../helpers/server_process.ts";
 import { startTestServer } from "../helpers/server.ts";
 import { createHash } from "node:crypto";
@@ -208,6 +209,51 @@ Deno.test("slow reader: an external component that stops reading is disconnected
     await bot.waitClosed(15_000);
     alice.close();
   } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("slow reader: a remote server that stops reading gets its stream closed, the stanzas it did not take bounced", async () => {
+  const server = await startTestServer({
+    c2s: { readRateBytesPerSecond: 0 },
+    s2s: { maxOutputBytes: 65536, requireEncryption: false },
+  });
+  // A pre-1.0 server (no TLS, so the test sees every byte) that accepts
+  // dialback, then stops reading at the first message.
+  const fake = await FakeS2sServer.start((text, s) => {
+    if (text.includes("<stream:stream")) s.write(fakeHeader("stuck.test", "s1", null));
+    if (text.includes("<db:result")) {
+      s.write(`<db:result from='stuck.test' to='localhost' type='valid'/>`);
+    }
+    if (text.includes("<message")) s.pause();
+  });
+  server.config.s2s.hosts["stuck.test"] = fake.route;
+  const alice = await TestClient.login({
+    port: server.ports.c2s,
+    user: "alice",
+    password: "wonderland",
+  });
+  try {
+    // 16 MiB: more than the kernel's buffers and the mark.
+    await send(
+      alice,
+      1024,
+      (i) => `<message to='x@stuck.test' id='m${i}'><body>${BODY}</body></message>`,
+    );
+    const bounce = await alice.stanza(
+      (e) => e.attrs.type === "error" && e.attrs.id?.startsWith("m") === true,
+      15_000,
+    );
+    assert.equal(errorCondition(bounce), "remote-server-timeout");
+    const bounced = ids(alice, (e) => e.attrs.type === "error");
+    // Oldest first, each once; m0 reached the peer.
+    assert.ok(bounced.every((i, k) => i > 0 && i <= 1024 && (k === 0 || i > bounced[k - 1])));
+    // None the peer got is bounced.
+    const got = bounced.filter((i) => fake.received.includes(`id='m${i}'`));
+    assert.deepEqual(got, []);
+  } finally {
+    alice.close();
+    await fake.close();
     await server.stop();
   }
 });

@@ -230,3 +230,40 @@ Deno.test("s2s and component streams allow 8 more levels than clients, for wrapp
   assert.deepEqual(await kinds(relay, 40), ["open", "stanza"]);
   assert.deepEqual(await kinds(relay, 41), ["open", "policy-violation"]);
 });
+
+Deno.test("text waiting behind a handler that never settles is bounded: policy-violation, then nothing", async () => {
+  const frames: Frame[] = [];
+  const input = new FrameInput(
+    (f) => {
+      frames.push(f);
+      // The first stanza's handler never settles (a stuck storage call, say).
+      if (f.kind === "stanza") return new Promise<void>(() => {});
+    },
+    LIMITS,
+    () => {}, // the owner's pause has not taken effect: input keeps arriving
+    (e) => {
+      throw e;
+    },
+  );
+  input.push(bytes(HEADER));
+  // 64 KB of small stanzas, each well under maxStanzaSize.
+  const chunk = bytes(`<message><body>${"x".repeat(1000)}</body></message>`.repeat(64));
+  // 64 MiB offered; the input must give up long before.
+  let pushed = 0;
+  for (let i = 0; i < 1024 && frames.every((f) => f.kind !== "error"); i++) {
+    input.push(chunk);
+    pushed += chunk.length;
+  }
+  await until(() => frames.some((f) => f.kind === "error"));
+  const last = frames.at(-1)!;
+  assert.equal(last.kind === "error" && last.condition, "policy-violation");
+  assert.equal(frames.filter((f) => f.kind === "stanza").length, 1, "only the first stanza ran");
+  assert.ok(
+    pushed <= 4 * LIMITS.maxStanzaSize + 256 * 1024 + 2 * chunk.length,
+    `took ${pushed} bytes`,
+  );
+  const count = frames.length;
+  input.push(chunk);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(frames.length, count, "nothing is handled after the error");
+});
