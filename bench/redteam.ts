@@ -235,6 +235,121 @@ const attacks: Record<string, Attack> = {
   },
 };
 
+Object.assign(attacks, {
+  async deeppreauth(port: number, until: number) {
+    const results: string[] = [];
+    for (let round = 0; Date.now() < until; round++) {
+      const c = await TestClient.connect({ port });
+      await c.open();
+      c.socket.write("<a>".repeat(80_000));
+      const err = await c.streamError(3000).catch(() => "none");
+      results.push(err);
+      c.socket.destroy();
+    }
+    return `${results.length} rounds of 80 000 opening tags: ${[...new Set(results)].join(",")}`;
+  },
+  async deepstanza(port: number, until: number) {
+    (await user(port, "off0")).close();
+    const online = await user(port, "on0");
+    const out: string[] = [];
+    for (let round = 0; Date.now() < until; round++) {
+      const c = await user(port, "att");
+      const depth = round % 2 === 0 ? 6000 : 10000;
+      const to = round % 2 === 0 ? "off0" : "on0";
+      c.socket.write(
+        `<message type='chat' to='${to}@localhost'><body>x</body>${"<a>".repeat(depth)}${
+          "</a>".repeat(depth)
+        }</message>`,
+      );
+      out.push(await c.streamError(3000).catch(() => "none"));
+      c.socket.destroy();
+    }
+    online.close();
+    return `${out.length} deep messages: ${[...new Set(out)].join(",")}`;
+  },
+  async slowreader(port: number, until: number) {
+    const victim = await user(port, "victim");
+    victim.stopReading();
+    const senders = await Promise.all([0, 1, 2].map((i) => user(port, "s" + i)));
+    const body = "m".repeat(4000);
+    const n = await Promise.all(
+      senders.map((c) =>
+        pump(
+          c,
+          until,
+          () => `<message type='chat' to='victim@localhost/'><body>${body}</body></message>`,
+        )
+      ),
+    );
+    return `${n.reduce((a, b) => a + b)} messages to a non-reader`;
+  },
+  async readrate(port: number, until: number) {
+    const out: string[] = [];
+    for (const directTls of [false, true]) {
+      const c = await TestClient.connect({ port: directTls ? tlsPort : port, directTls });
+      await c.open();
+      if (!directTls) {
+        await c.starttls();
+        await c.open();
+      }
+      const half = (until - Date.now()) / (directTls ? 1 : 2);
+      const stop = Date.now() + half;
+      const start = Date.now();
+      const sent = await pump(c, stop, () => " ".repeat(1024));
+      const secs = (Date.now() - start) / 1000;
+      out.push(
+        `${directTls ? "direct TLS" : "STARTTLS"}: ${
+          (sent / secs).toFixed(0)
+        } KiB/s written (minus ~8 MiB kernel slack over ${secs.toFixed(0)} s)`,
+      );
+      c.socket.destroy();
+    }
+    return out.join("; ");
+  },
+  async idle(port: number, until: number) {
+    const list: TestClient[] = [];
+    const errors = new Map<string, number>();
+    for (let i = 0; i < 150; i++) {
+      try {
+        const c = await TestClient.connect({ port });
+        list.push(c);
+        c.send(
+          "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>",
+        );
+      } catch (e) {
+        errors.set(String(e).slice(0, 40), (errors.get(String(e).slice(0, 40)) ?? 0) + 1);
+      }
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    let refused = 0;
+    for (const c of list) {
+      if (c.frames.some((f) => f.kind === "stanza" && f.element.name === "stream:error")) refused++;
+    }
+    const t = performance.now();
+    const other = await TestClient.login({
+      port,
+      user: "other",
+      password: "pw",
+      mechanism: "PLAIN",
+      localAddress: "127.0.0.2",
+    }).then(() => `ok in ${Math.round(performance.now() - t)} ms`, (e) => "failed " + e);
+    while (Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    for (const c of list) c.socket.destroy();
+    return `150 idle from 127.0.0.1: ${refused} got a stream error; login from 127.0.0.2 ${other}`;
+  },
+  async endtag(port: number) {
+    const out: string[] = [];
+    for (const tag of ["</foo>", "</stream:foo>"]) {
+      const c = await TestClient.connect({ port });
+      await c.open();
+      c.send(tag);
+      out.push(tag + " → " + await c.streamError(3000).catch(() => "none"));
+      c.socket.destroy();
+    }
+    return out.join("; ");
+  },
+});
+
 if (!(attack in attacks)) {
   console.log("attacks:", Object.keys(attacks).join(" "));
   Deno.exit(0);
@@ -243,6 +358,7 @@ const server = await startServerProcess({
   storage: driver === "sqlite" ? { driver: "sqlite", path: "parley.sqlite" } : { driver: "memory" },
 });
 const port = server.ports.c2s;
+const tlsPort = server.ports.c2sDirectTls;
 async function freshLogin(): Promise<number> {
   const t = performance.now();
   const c = await user(port, "probe" + uid());
