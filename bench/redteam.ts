@@ -193,8 +193,8 @@ const attacks: Record<string, Attack> = {
     );
     return `${n} stream headers, closed=${c.socket.destroyed}`;
   },
-  async sasl(port, until) {
-    const c = await TestClient.connect({ port, directTls: true });
+  async sasl(_port, until) {
+    const c = await TestClient.connect({ port: tlsPort, directTls: true });
     await c.open();
     const n = await pump(
       c,
@@ -337,6 +337,23 @@ Object.assign(attacks, {
     for (const c of list) c.socket.destroy();
     return `150 idle from 127.0.0.1: ${refused} got a stream error; login from 127.0.0.2 ${other}`;
   },
+  async hugeattr(port: number, until: number) {
+    const c = await user(port, "att");
+    const big = "a".repeat(200_000);
+    const n = await pump(
+      c,
+      until,
+      (i) =>
+        i % 3 === 0
+          ? `<message type='chat' to='${big}@localhost'><body>x</body></message>`
+          : i % 3 === 1
+          ? `<iq type='get' id='${big}' to='localhost'><nope xmlns='urn:x'/></iq>`
+          : `<presence to='victim@localhost/${big}'><status>${
+            big.slice(0, 50_000)
+          }</status></presence>`,
+    );
+    return `${n} stanzas with 200 KB attributes, closed=${c.socket.destroyed}`;
+  },
   async endtag(port: number) {
     const out: string[] = [];
     for (const tag of ["</foo>", "</stream:foo>"]) {
@@ -429,6 +446,7 @@ try {
       first: series.slice(0, 12),
     },
     harnessLagMs: Math.round(harnessLag),
+    overflowClosed: (server.log().match(/not reading|Too much output|output/gi) ?? []).length,
     warnings: server.log().split("\n").filter((l) => /WARN|ERROR|FATAL/i.test(l)).length,
     lastLog: server.log().split("\n").filter(Boolean).slice(-3).map((l) => l.slice(0, 200)),
   }));
