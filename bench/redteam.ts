@@ -354,6 +354,30 @@ Object.assign(attacks, {
     );
     return `${n} stanzas with 200 KB attributes, closed=${c.socket.destroyed}`;
   },
+  async rostergroups(port: number, until: number) {
+    // 8 resources (each under its own read rate) fill one roster with ~200 KB items.
+    const rs = await Promise.all(
+      [0, 1, 2, 3, 4, 5, 6, 7].map((i) => user(port, "att", "g" + i, false)),
+    );
+    let accepted = 0, refused = 0;
+    await Promise.all(rs.map(async (c, r) => {
+      for (let i = 0; Date.now() < until; i++) {
+        const groups = Array.from(
+          { length: 200 },
+          (_, g) => `<group>${g}-${"g".repeat(990)}</group>`,
+        ).join("");
+        const id = `g${r}-${i}`;
+        c.send(
+          `<iq type='set' id='${id}'><query xmlns='jabber:iq:roster'><item jid='c${r}-${i}@x.example'>${groups}</item></query></iq>`,
+        );
+        const reply = await c.stanza((e) => e.attrs.id === id, 60_000).catch(() => undefined);
+        if (reply?.attrs.type === "result") accepted++;
+        else refused++;
+        c.frames.length = 0;
+      }
+    }));
+    return `${accepted} items of ~200 KB accepted, ${refused} refused`;
+  },
   async endtag(port: number) {
     const out: string[] = [];
     for (const tag of ["</foo>", "</stream:foo>"]) {
