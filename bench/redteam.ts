@@ -3,6 +3,7 @@
  * one named attack at a time through real sockets, sampling the server's
  * RSS and the time a fresh login takes while the attack runs.
  *   deno run -A bench/redteam.ts <attack> [seconds] [sqlite|memory]
+ * RT_BURST=<bytes> sets c2s.readBurstBytes for the run.
  */
 import { startServerProcess } from "../tests/helpers/server_process.ts";
 import { TestClient } from "../tests/helpers/client.ts";
@@ -396,6 +397,9 @@ if (!(attack in attacks)) {
   Deno.exit(0);
 }
 const server = await startServerProcess({
+  ...(Deno.env.get("RT_BURST")
+    ? { c2s: { readBurstBytes: Number(Deno.env.get("RT_BURST")) } }
+    : {}),
   storage: driver === "sqlite" ? { driver: "sqlite", path: "parley.sqlite" } : { driver: "memory" },
 });
 const port = server.ports.c2s;
