@@ -211,6 +211,11 @@ export const configSchema = z.strictObject({
   offline: z.strictObject({
     /** Messages stored per user while offline (XEP-0160); more are bounced. */
     maxMessages: z.number().int().min(0).default(1000),
+    /**
+     * Of those, messages from one sender (bare JID): one user flooding an
+     * absent one must not fill the box and bounce everybody else's messages.
+     */
+    maxMessagesPerSender: z.number().int().min(0).default(200),
   }).prefault({}),
   ping: z.strictObject({
     /** Ping a client silent for this long (XEP-0199); 0 disables it. */

@@ -86,21 +86,23 @@ async function continueAsync<T>(
  * Run `then` on a sync-or-async result without forcing a promise. An
  * async handler's failure, or `then` throwing after it, goes to
  * `onError`; if that throws too it is logged: nothing here may become an
- * unhandled rejection, which would end the process.
+ * unhandled rejection, which would end the process. What it returns is
+ * undefined or a promise that settles once all of it is done (the
+ * promise `then` returned included, which must not reject): a stream
+ * counts it against the stanzas it may have in the works.
  */
 export function whenDone(
   r: boolean | Promise<boolean>,
-  then: (handled: boolean) => void,
+  then: (handled: boolean) => void | Promise<void>,
   onError: (err: unknown) => void,
-): void {
-  if (typeof r === "boolean") then(r);
-  else {
-    r.then(then).catch((err) => {
-      try {
-        onError(err);
-      } catch (again) {
-        log.error("error handling failed: {again} (handling {err})", { again, err });
-      }
-    });
-  }
+): void | Promise<void> {
+  if (typeof r === "boolean") return then(r);
+  // The returned promise settles when `then` (and what it returned) has, and never rejects.
+  return r.then(then).catch((err) => {
+    try {
+      onError(err);
+    } catch (again) {
+      log.error("error handling failed: {again} (handling {err})", { again, err });
+    }
+  });
 }

@@ -61,9 +61,14 @@ export class Router {
    * Entry point for every stanza a bound client sends. Throws StreamError
    * (the stream must end); any other failure costs only this stanza.
    */
-  fromClient(origin: Session, stanza: Element): void {
+  /**
+   * A stanza from a bound client session. Returns a promise when its
+   * handling continues asynchronously (it settles when all of it is done,
+   * and never rejects), for the stream to bound its stanzas in the works.
+   */
+  fromClient(origin: Session, stanza: Element): void | Promise<void> {
     try {
-      this.#fromClient(origin, stanza);
+      return this.#fromClient(origin, stanza);
     } catch (err) {
       if (err instanceof StreamError) throw err;
       this.failed(this.#clientEvent(origin, stanza), err);
@@ -74,7 +79,7 @@ export class Router {
     return { origin, stanza, to: undefined, host: this.#hostFor(origin.host ?? "") };
   }
 
-  #fromClient(origin: Session, stanza: Element): void {
+  #fromClient(origin: Session, stanza: Element): void | Promise<void> {
     const attrs = stanza.attrs;
     const from = attrs.from;
     if (
@@ -115,10 +120,10 @@ export class Router {
     }
     const ev: StanzaEvent = { origin, stanza, to, host };
     const pre = this.#fire("pre-" + kind + "/" + toType, ev);
-    whenDone(
+    return whenDone(
       pre,
       (handled) => {
-        if (!handled) this.#dispatch(ev, kind, toType);
+        if (!handled) return this.#dispatch(ev, kind, toType);
       },
       (err) => this.failed(ev, err),
     );
@@ -132,9 +137,10 @@ export class Router {
    * a component's get `<kind>/remote`, which the component module
    * delivers); an invalid iq is answered like a client's (RFC 6120
    * §8.2.3); false means the `to` is missing, malformed or not ours, and
-   * the caller answers the peer.
+   * the caller answers the peer. Accepted, it returns true, or a promise
+   * when the handling continues asynchronously (as `fromClient`).
    */
-  fromPeer(stanza: Element): boolean {
+  fromPeer(stanza: Element): boolean | Promise<void> {
     const toAttr = stanza.attrs.to;
     const to = toAttr === undefined ? undefined : parseJid(toAttr);
     if (to === undefined) return false;
@@ -144,7 +150,7 @@ export class Router {
     try {
       const problem = stanza.name === "iq" ? checkIq(stanza) : undefined;
       if (problem) this.replyError(ev, problem);
-      else this.#dispatch(ev, stanza.name, toType);
+      else return this.#dispatch(ev, stanza.name, toType) ?? true;
     } catch (err) {
       this.failed(ev, err);
     }
@@ -185,13 +191,13 @@ export class Router {
     return this.hosts.values().next().value!;
   }
 
-  #dispatch(ev: StanzaEvent, kind: string, toType: ToType): void {
+  #dispatch(ev: StanzaEvent, kind: string, toType: ToType): void | Promise<void> {
     if (toType !== "self" && toType !== "remote") {
       const target = this.hosts.get(ev.to!.domain);
       if (target !== ev.host) ev = { ...ev, host: target! };
     }
     const r = this.#fire(kind + "/" + toType, ev);
-    whenDone(
+    return whenDone(
       r,
       (handled) => {
         if (handled) return;

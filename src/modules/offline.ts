@@ -4,7 +4,8 @@
  * Core delivery fires `message/offline` when a message for a local
  * account finds no available resource with non-negative priority. We
  * store chat and normal messages worth keeping for accounts that exist,
- * up to `offline.maxMessages` each; over that the sender gets
+ * up to `offline.maxMessages` each, `offline.maxMessagesPerSender` of
+ * them from one sender; over that the sender gets
  * service-unavailable (XEP-0160 §2 step 3). At the next available
  * presence with non-negative priority (XEP-0160 §2 step 5) the stored
  * messages go to that resource, oldest first, and only those actually
@@ -59,7 +60,7 @@ export const offlineModule: ParleyModule = {
   name: "offline",
   setup(api) {
     const archive = api.archive("offline");
-    const max = api.config.offline.maxMessages;
+    const { maxMessages: max, maxMessagesPerSender: maxPerSender } = api.config.offline;
     api.addFeature("msgoffline");
 
     // Storage work for one user runs one job after another: the count check
@@ -83,7 +84,12 @@ export const offlineModule: ParleyModule = {
         if (!(await api.auth.userExists(api.domain, user))) return false;
         // Typing notifications and empty messages: nothing worth an error either.
         if (decision === "drop") return true;
-        if (await archive.count(user) >= max) {
+        // One sender gets a share of the box, not all of it: else a flood from one
+        // user bounces every other sender's messages until the owner comes back.
+        if (
+          await archive.count(user) >= max ||
+          (from !== undefined && await archive.count(user, { with: from }) >= maxPerSender)
+        ) {
           api.replyError(
             ev,
             new StanzaError("cancel", "service-unavailable", "Offline storage full"),

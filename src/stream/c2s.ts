@@ -4,6 +4,7 @@
  * (RFC 6120 §4–§7) and then hands stanzas to the router. One instance per
  * connection; it owns the connection's `Session`.
  */
+import { InFlight } from "./in_flight.ts";
 import type { Connection } from "../net/connection.ts";
 import type { Config } from "../config/schema.ts";
 import type { AuthProvider, SaslContext, SaslExchange, SaslStep } from "../auth/types.ts";
@@ -86,6 +87,7 @@ export function handleC2sConnection(conn: Connection, services: C2sServices): vo
 
 class C2sStream {
   readonly session: Session;
+  #inFlight = new InFlight();
   #input: FrameInput;
   #headerSent = false;
   #closed = false;
@@ -317,8 +319,7 @@ class C2sStream {
     const isStanza = xmlns === undefined &&
       (element.name === "message" || element.name === "presence" || element.name === "iq");
     if (isStanza && session.fullJid !== undefined) {
-      this.services.router.fromClient(session, element);
-      return;
+      return this.#inFlight.track(this.services.router.fromClient(session, element));
     }
     if (element.name === "stream:error") {
       log.info("{who}: peer sent a stream error: {err}", {

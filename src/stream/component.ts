@@ -17,6 +17,7 @@
  * - No handshake within the c2s authentication timeout: `connection-timeout`.
  * - Stanzas are limited to `c2s.maxStanzaSize`, as for clients.
  */
+import { InFlight, MAX_STANZAS_IN_FLIGHT } from "./in_flight.ts";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Connection } from "../net/connection.ts";
 import type { Config } from "../config/schema.ts";
@@ -65,6 +66,8 @@ function handshakeDigest(streamId: string, secret: string): string {
 class ComponentStream implements ComponentLink {
   domain = "";
   #id = randomId();
+  /** Links carry many users' traffic: a larger share of stanzas in the works. */
+  #inFlight = new InFlight(4 * MAX_STANZAS_IN_FLIGHT);
   #input: FrameInput;
   #headerSent = false;
   #opened = false;
@@ -110,7 +113,7 @@ class ComponentStream implements ComponentLink {
     return this.domain || this.conn.remoteAddress;
   }
 
-  #handleFrame(frame: Frame): void {
+  #handleFrame(frame: Frame): void | Promise<void> {
     switch (frame.kind) {
       case "open":
         return this.#onStreamOpen(frame.name, frame.ns, frame.attrs);
@@ -199,7 +202,7 @@ class ComponentStream implements ComponentLink {
 
   // ---- stanzas ------------------------------------------------------------
 
-  #onElement(element: Element): void {
+  #onElement(element: Element): void | Promise<void> {
     if (!this.#opened) throw new StreamError("not-authorized", "Stream not open");
     if (element.name === "stream:error") {
       log.info("{who}: peer sent a stream error: {err}", {
@@ -218,10 +221,10 @@ class ComponentStream implements ComponentLink {
     if (!isStanza) {
       throw new StreamError("unsupported-stanza-type", `<${element.name}/> is not supported`);
     }
-    this.#onStanza(element);
+    return this.#onStanza(element);
   }
 
-  #onStanza(stanza: Element): void {
+  #onStanza(stanza: Element): void | Promise<void> {
     const attrs = stanza.attrs;
     if (attrs.from === undefined) {
       attrs.from = this.domain;
@@ -249,7 +252,8 @@ class ComponentStream implements ComponentLink {
       return this.#bounce(stanza, new StanzaError("cancel", "service-unavailable"));
     }
     if (hosts.has(to.domain)) {
-      router.fromPeer(stanza);
+      const accepted = router.fromPeer(stanza);
+      if (typeof accepted !== "boolean") return this.#inFlight.track(accepted);
       return;
     }
     // Another server's: s2s takes it, or core delivery bounces it.

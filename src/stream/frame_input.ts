@@ -105,6 +105,8 @@ export class FrameInput {
   #scheduled = false;
   /** End of the current turn's budget (performance.now()), while #work runs. */
   #deadline = 0;
+  /** End of the last turn's budget, kept after #work returns (see #drain). */
+  #turnEnd = 0;
   #stopped = false;
   /** Invalid UTF-8 arrived: nothing after it is read. */
   #undecodable = false;
@@ -231,6 +233,12 @@ export class FrameInput {
   #work = (): void => {
     this.#scheduled = false;
     this.#deadline = performance.now() + TURN_BUDGET_MS;
+    this.#turnEnd = this.#deadline;
+    this.#continue();
+  };
+
+  /** #work's loop, within the budget #deadline sets. */
+  #continue(): void {
     while (!this.#stopped && !this.#busy) {
       if (this.#queue.length !== 0) this.#run(this.#queue.shift()!);
       else if (this.#offset < this.#pending.length) {
@@ -255,7 +263,7 @@ export class FrameInput {
     }
     this.#deadline = 0;
     if (!this.#stopped) this.#setBacklogged(this.#scheduled || this.#waiting() > BACKLOG_LIMIT);
-  };
+  }
 
   /** Frames and text (in 1 KB units) waiting behind a pending handler. */
   #waiting(): number {
@@ -314,8 +322,24 @@ export class FrameInput {
     }
   }
 
+  /**
+   * A handler's promise settled. It often settles in a microtask of the
+   * same turn (storage answered synchronously, a per-user queue moved
+   * on): starting a fresh budget then would chain every frame's handling
+   * into one microtask run that never yields (a roster-set flood held the
+   * event loop for 2 s that way). Within the turn's budget the work goes
+   * on; past it, it waits for a later turn. Reading is not paused for
+   * that short wait (#work decides again when it runs).
+   */
   #drain = (): void => {
     this.#busy = false;
-    if (!this.#scheduled) this.#work();
+    if (this.#scheduled) return;
+    if (performance.now() <= this.#turnEnd) {
+      this.#deadline = this.#turnEnd;
+      this.#continue();
+    } else {
+      this.#scheduled = true;
+      setImmediate(this.#work);
+    }
   };
 }

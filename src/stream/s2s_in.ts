@@ -11,6 +11,7 @@
  * When the peer asks for it (`<bidi/>`, XEP-0288), the stream also carries
  * this server's stanzas back, for the pairs the peer authenticated.
  */
+import { InFlight, MAX_STANZAS_IN_FLIGHT } from "./in_flight.ts";
 import type { Connection } from "../net/connection.ts";
 import type { Config } from "../config/schema.ts";
 import type { Host } from "../core/host.ts";
@@ -87,6 +88,8 @@ export function handleS2sInConnection(conn: Connection, services: S2sInServices)
 }
 
 class S2sInStream {
+  /** Links carry many users' traffic: a larger share of stanzas in the works. */
+  #inFlight = new InFlight(4 * MAX_STANZAS_IN_FLIGHT);
   #input: FrameInput;
   #open = false;
   #headerSent = false;
@@ -352,7 +355,7 @@ class S2sInStream {
   }
 
   /** RFC 6120 §4.9.3: addressing checked against what the stream authenticated. */
-  #onStanza(stanza: Element): void {
+  #onStanza(stanza: Element): void | Promise<void> {
     if (this.#saslDomain === undefined && this.#pairs.size === 0) {
       throw new StreamError("not-authorized", "Authenticate (SASL EXTERNAL or dialback) first");
     }
@@ -381,9 +384,9 @@ class S2sInStream {
         `${from.domain} was not authenticated for ${to.domain}; send <db:result/> for it first`,
       );
     }
-    if (!this.services.router.fromPeer(stanza)) {
-      throw new StreamError("improper-addressing", "Invalid to address");
-    }
+    const accepted = this.services.router.fromPeer(stanza);
+    if (!accepted) throw new StreamError("improper-addressing", "Invalid to address");
+    if (accepted !== true) return this.#inFlight.track(accepted);
   }
 
   // ---- STARTTLS ----------------------------------------------------------------

@@ -38,7 +38,15 @@ export async function startServerProcess(
   const file = join(dir, "config.json");
   await Deno.writeTextFile(file, JSON.stringify(config));
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN, "serve", "-c", file],
+    args: [
+      "run",
+      "--allow-all",
+      ...(Deno.env.get("PARLEY_PROC_FLAGS")?.split(" ").filter(Boolean) ?? []),
+      MAIN,
+      "serve",
+      "-c",
+      file,
+    ],
     stdin: "null",
     stdout: "null",
     stderr: "piped",

@@ -92,6 +92,29 @@ Deno.test("offline: full storage bounces service-unavailable", async () => {
   }
 });
 
+Deno.test("offline: one sender fills at most its share of the box; others still get through", async () => {
+  const server = await startTestServer(
+    { offline: { maxMessages: 10, maxMessagesPerSender: 2 } },
+    { alice: "wonderland", bob: "builder", carol: "builder" },
+  );
+  try {
+    const a = await login(server, "alice", "a");
+    for (let i = 1; i <= 2; i++) {
+      a.send(`<message to='bob@localhost' type='chat' id='s${i}'><body>${i}</body></message>`);
+    }
+    await untilStored(server, "bob", 2);
+    a.send("<message to='bob@localhost' type='chat' id='s3'><body>3</body></message>");
+    assert.equal(condition(await a.stanza((e) => e.attrs.id === "s3")), "service-unavailable");
+    const c = await login(server, "carol", "c");
+    c.send("<message to='bob@localhost' type='chat' id='c1'><body>hi</body></message>");
+    await untilStored(server, "bob", 3);
+    a.close();
+    c.close();
+  } finally {
+    await server.stop();
+  }
+});
+
 Deno.test("offline: no-store hint bounced, headline and chat states not stored", async () => {
   const server = await startTestServer();
   try {

@@ -297,3 +297,38 @@ Deno.test("roster/get-subscription answers other modules from the roster", async
     await server.stop();
   }
 });
+
+Deno.test("roster: names and groups are bounded in total, so no roster grows too large to rewrite on each change", async () => {
+  // Without the bound, 1000 items of ~250 KB of groups each were accepted: every
+  // later change re-serialized hundreds of MB while everybody waited.
+  const server = await startTestServer({ c2s: { readRateBytesPerSecond: 0 } });
+  try {
+    const a = await login(server, "alice", "r1", false);
+    const groups = (i: number) =>
+      Array.from({ length: 200 }, (_, g) => `<group>${i}-${g}-${"g".repeat(990)}</group>`).join("");
+    const set = async (id: string, jid: string, body: string) => {
+      a.send(
+        `<iq type='set' id='${id}'><query xmlns='${ROSTER}'><item jid='${jid}'>${body}` +
+          `</item></query></iq>`,
+      );
+      return await a.stanza((e) => e.name === "iq" && e.attrs.id === id, 10_000);
+    };
+    // ~203 KB each: five fit in the 1 MiB the items may take, the sixth does not.
+    for (let i = 0; i < 5; i++) {
+      const r = await set(`big${i}`, `c${i}@example.net`, groups(i));
+      assert.equal(r.attrs.type, "result", r.toString().slice(0, 300));
+    }
+    const refused = await set("big5", "c5@example.net", groups(5));
+    assert.equal(refused.attrs.type, "error");
+    assert.equal(errorOf(refused), "resource-constraint");
+    // Small changes still fit, and shrinking an item is always allowed.
+    assert.equal(
+      (await set("small", "d@example.net", "<group>Friends</group>")).attrs.type,
+      "result",
+    );
+    assert.equal((await set("shrink", "c0@example.net", "")).attrs.type, "result");
+    a.close();
+  } finally {
+    await server.stop();
+  }
+});

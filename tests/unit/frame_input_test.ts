@@ -267,3 +267,34 @@ Deno.test("text waiting behind a handler that never settles is bounded: policy-v
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(frames.length, count, "nothing is handled after the error");
 });
+
+Deno.test("handlers whose promises settle at once still yield to other work after the turn's budget", async () => {
+  // Each stanza costs ~0.5 ms and answers with an already-settled promise (storage
+  // that answered synchronously): the chain of settlements must not run as one
+  // microtask run past the budget, starving timers and other sockets.
+  let handled = 0;
+  const input = new FrameInput(
+    (f: Frame) => {
+      if (f.kind !== "stanza") return;
+      const end = performance.now() + 0.5;
+      while (performance.now() < end) { /* the handler's work */ }
+      handled++;
+      return Promise.resolve();
+    },
+    LIMITS,
+    () => {},
+    (e) => {
+      throw e;
+    },
+  );
+  input.push(bytes(HEADER));
+  let text = "";
+  for (let i = 0; i < 400; i++) text += `<iq type='set' id='${i}'/>`;
+  input.push(bytes(text));
+  // A timer due at once runs only when the input yields.
+  const atTimer = await new Promise<number>((r) => setTimeout(() => r(handled), 0));
+  assert.ok(atTimer < 100, `${atTimer} of 400 stanzas handled before a timer could run`);
+  await until(() => handled === 400);
+  assert.equal(handled, 400);
+  input.stop();
+});

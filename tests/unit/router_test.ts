@@ -154,3 +154,43 @@ Deno.test("whenDone hands a throw in its continuation to onError, and logs a thr
   await new Promise((r) => setTimeout(r, 10));
   assert.deepEqual(errors.sort(), ["rejected", "then"]);
 });
+
+Deno.test("fromClient and fromPeer return a promise while handling goes on, settled when it is done (streams count it)", async () => {
+  const { out, host, router, session } = setup();
+  const gate = Promise.withResolvers<void>();
+  host.events.on("iq-set/host/urn:x:slow:q", async () => {
+    await gate.promise;
+    return false;
+  });
+  host.events.on("iq-get/host/urn:x:fast:q", () => true);
+  const slow = (id: string) =>
+    el("iq", { type: "set", id, to: "example.org" }, el("q", { xmlns: "urn:x:slow" }));
+  const fast = el(
+    "iq",
+    { type: "get", id: "f", to: "example.org" },
+    el("q", { xmlns: "urn:x:fast" }),
+  );
+  assert.equal(router.fromClient(session, fast), undefined, "handled at once: nothing to wait for");
+  const fromClient = router.fromClient(session, slow("c"));
+  const fromPeer = router.fromPeer(
+    el(
+      "iq",
+      { type: "set", id: "p", from: "a@remote.example", to: "example.org" },
+      el("q", {
+        xmlns: "urn:x:slow",
+      }),
+    ),
+  );
+  assert.ok(fromClient instanceof Promise);
+  assert.ok(fromPeer instanceof Promise);
+  let settled = 0;
+  void fromClient.then(() => settled++);
+  void fromPeer.then(() => settled++);
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(settled, 0);
+  gate.resolve();
+  await Promise.all([fromClient, fromPeer]);
+  assert.equal(settled, 2);
+  // Both unhandled in the end: the client's answered service-unavailable.
+  assert.ok(out.some((x) => /id='c'/.test(x) && /service-unavailable/.test(x)));
+});

@@ -10,7 +10,14 @@ import { StanzaError } from "../../core/errors.ts";
 import type { ParleyModule } from "../../core/module_api.ts";
 import type { SubscriptionQuery } from "../../core/subscription.ts";
 import type { StanzaEvent } from "../../core/router.ts";
-import { itemElement, NS_ROSTER, type Roster, rosterStore } from "./roster_store.ts";
+import {
+  itemBytes,
+  itemElement,
+  MAX_ROSTER_ITEM_BYTES,
+  NS_ROSTER,
+  type Roster,
+  rosterStore,
+} from "./roster_store.ts";
 import { SubscriptionRouting } from "./subscription_routing.ts";
 import { receivesPresence, sendsPresence } from "./subscriptions.ts";
 
@@ -86,6 +93,15 @@ export const rosterModule: ParleyModule = {
       }
       return store.run(user, async (roster) => {
         let entry = roster.items.get(contact);
+        const grown = itemBytes(contact, name, groups) -
+          (entry ? itemBytes(entry.jid, entry.name, entry.groups) : 0);
+        if (grown > 0 && roster.itemBytes + grown > MAX_ROSTER_ITEM_BYTES) {
+          throw new StanzaError(
+            "cancel",
+            "resource-constraint",
+            "The roster's names and groups take too much space",
+          );
+        }
         if (!entry) {
           if (roster.items.size >= maxItems) {
             throw new StanzaError("cancel", "resource-constraint", "The roster is full");

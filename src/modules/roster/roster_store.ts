@@ -13,6 +13,7 @@ import { Element } from "../../xml/element.ts";
 import { KeyedQueue } from "../../util/keyed_queue.ts";
 import { el } from "../../xml/element.ts";
 import { randomId } from "../../util/random.ts";
+import { serializedBytes } from "../../util/xml_fragment.ts";
 import type { ModuleApi } from "../../core/module_api.ts";
 import type { Host } from "../../core/host.ts";
 import type { SessionEvent } from "../../core/sessions.ts";
@@ -86,7 +87,7 @@ export class Roster {
   applyState(jid: string, s: SubState, request?: Element): RosterItem | undefined {
     // The first request is the one kept: a repeated one changes nothing (A.3.1).
     if (!s.pendingIn) this.pending.delete(jid);
-    else if (!this.pending.has(jid) && request) this.pending.set(jid, request);
+    else if (!this.pending.has(jid) && request) this.pending.set(jid, keptRequest(request));
     let item = this.items.get(jid);
     if (!item) {
       if (!this.createsItem(jid, s)) return undefined;
@@ -102,6 +103,17 @@ export class Roster {
     item.ask = s.pendingOut;
     item.approved = s.preApproved;
     return item;
+  }
+
+  /**
+   * What the items take when stored, roughly (JID, name and groups, plus
+   * a fixed overhead per item and group). Counted in O(items) on each
+   * set, still far cheaper than the write that follows.
+   */
+  get itemBytes(): number {
+    let n = 0;
+    for (const i of this.items.values()) n += itemBytes(i.jid, i.name, i.groups);
+    return n;
   }
 
   toJson(): Json {
@@ -151,6 +163,48 @@ export class Roster {
     }
     return r;
   }
+}
+
+/**
+ * What of a subscription request is kept: its children (a status, a
+ * nickname) up to this many bytes (with `roster.maxItems` pending, 1 MB). A request is re-sent at each login and
+ * lives in the roster, which is written whole on every change: kept as
+ * sent (up to the stanza size limit, 256 KiB) from each of up to
+ * `roster.maxItems` strangers, one victim's roster grew to hundreds of MB,
+ * rewritten on each change and re-sent at each login.
+ */
+export const MAX_KEPT_REQUEST_BYTES = 1024;
+
+/** `request` with its attributes and, in order, the children that fit MAX_KEPT_REQUEST_BYTES. */
+export function keptRequest(request: Element): Element {
+  const kept = new Element(request.name, { ...request.attrs }, []);
+  let bytes = 0;
+  for (const c of request.children) {
+    const size = typeof c === "string" ? encoder.encode(c).length : serializedBytes(c).bytes;
+    if (bytes + size > MAX_KEPT_REQUEST_BYTES) continue;
+    bytes += size;
+    kept.children.push(typeof c === "string" ? c : c.clone());
+  }
+  return kept;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The stored size a roster's items may reach, with `itemBytes`. The roster
+ * is written whole on every change: with only `roster.maxItems` and the
+ * length of each name and group bounded, a user could fill 1000 items
+ * with ~250 KB of groups each (one set per stanza) and make each later
+ * change serialize hundreds of MB (1 s per 23 MB), stalling everybody.
+ * A real roster of 1000 contacts takes about 150 KB.
+ */
+export const MAX_ROSTER_ITEM_BYTES = 1024 * 1024;
+
+/** An item's share of MAX_ROSTER_ITEM_BYTES. */
+export function itemBytes(jid: string, name: string | undefined, groups: string[]): number {
+  let n = 64 + jid.length + (name?.length ?? 0);
+  for (const g of groups) n += 16 + g.length;
+  return n;
 }
 
 function isSubscription(s: unknown): s is Subscription {
