@@ -286,6 +286,11 @@ export const configSchema = z.strictObject({
     readBurstBytes: z.number().int().min(0).default(4 * 1024 * 1024),
     /** Output waiting for an s2s peer or component that does not read, past which its stream is closed. */
     maxOutputBytes: z.number().int().min(65536).default(8 * 1024 * 1024),
+    /**
+     * Dialback checks (XEP-0220) pending at once over all incoming streams: each
+     * costs an outgoing DNS lookup and connection to a domain the peer names.
+     */
+    maxPendingDialbackChecks: z.number().int().min(1).default(256),
   }).prefault({}),
   /** External components (XEP-0114): component domain → its shared secret. */
   components: z.record(z.string(), z.strictObject({ secret: z.string().min(1) })).default({}),

@@ -34,6 +34,8 @@ export class S2sManager implements S2sInServices {
   readonly #ownStream = new Set<string>();
   /** Incoming streams usable for sending, per "local remote" pair (XEP-0288). */
   readonly #bidi = new Map<string, BidiRoute>();
+  /** Dialback checks in flight for incoming streams (s2s.maxPendingDialbackChecks). */
+  #dialbackChecks = 0;
   /** Set by `abandonPending`: shutting down, no new outgoing streams. */
   #closing = false;
 
@@ -101,8 +103,13 @@ export class S2sManager implements S2sInServices {
     originating: string,
     streamId: string,
     key: string,
-  ): Promise<DialbackVerdict> {
-    return this.#stream(receiving, originating).verify(streamId, key, receiving);
+  ): Promise<DialbackVerdict> | undefined {
+    // Each check may cost a DNS lookup and a connection to a domain a peer chose: the
+    // per-stream cap alone would let many streams multiply them.
+    if (this.#dialbackChecks >= this.config.s2s.maxPendingDialbackChecks) return undefined;
+    this.#dialbackChecks++;
+    return this.#stream(receiving, originating).verify(streamId, key, receiving)
+      .finally(() => this.#dialbackChecks--);
   }
 
   /** The live outgoing stream of a pair, if any (tests and diagnostics). */

@@ -63,13 +63,17 @@ export interface S2sInServices {
    * component's (stream `to`, dialback `to`, stanza `to`).
    */
   isLocalDomain(domain: string): boolean;
-  /** Receiving-server role: ask `originating`'s server whether `key` is its. */
+  /**
+   * Receiving-server role: ask `originating`'s server whether `key` is its.
+   * Undefined: too many checks are in flight over all streams
+   * (s2s.maxPendingDialbackChecks); none was started.
+   */
   verifyDialback(
     receiving: string,
     originating: string,
     streamId: string,
     key: string,
-  ): Promise<DialbackVerdict>;
+  ): Promise<DialbackVerdict> | undefined;
   /** Live incoming streams, closed at shutdown. */
   incoming: Set<{ close(error?: StreamError): void }>;
   /** XEP-0288: `route` may carry stanzas from hosted `local` to `remote`. */
@@ -489,27 +493,31 @@ class S2sInStream {
     // Each distinct pending check may open an outgoing stream (DNS + TCP) to a domain the
     // peer names, before it has proven anything: cap them per stream; a repeat of a pending
     // pair joins its check and costs nothing.
-    if (!this.#pending.has(pair) && this.#pending.size >= MAX_PENDING_DIALBACK) {
-      return reply("error", dbError("wait", "resource-constraint"));
+    const first = !this.#pending.has(pair);
+    if (first) {
+      if (this.#pending.size >= MAX_PENDING_DIALBACK) {
+        return reply("error", dbError("wait", "resource-constraint"));
+      }
+      // Streams (and peers) multiply that: the server as a whole caps them too.
+      const check = this.services.verifyDialback(to, from, this.#streamId, result.text());
+      if (check === undefined) return reply("error", dbError("wait", "resource-constraint"));
+      this.#pending.set(pair, check.catch(() => "error" as const));
     }
     // Detached: asking the authoritative server may take up to s2s.connectTimeoutSeconds,
     // and the stream's other traffic (stanzas of domains already proven, db:verify) must
     // not wait behind it. Errors from here on only close the stream.
-    void this.#checkDialback(pair, from, to, result.text()).catch((err) => this.#onError(err));
+    void this.#checkDialback(pair, from, to, first).catch((err) => this.#onError(err));
   }
 
-  /** Receiving-server role (XEP-0220 §2.1.2): the verdict of `from`'s server, then the answer. */
-  async #checkDialback(pair: string, from: string, to: string, key: string): Promise<void> {
+  /**
+   * Receiving-server role (XEP-0220 §2.1.2): the verdict of `from`'s server
+   * (the check `#pending` holds for `pair`), then the answer. `first`: this
+   * request started the check (a repeat gets the same answer, logged once).
+   */
+  async #checkDialback(pair: string, from: string, to: string, first: boolean): Promise<void> {
     const reply = (type: string, error?: Element) =>
       this.conn.write(serialize(el("db:result", { from: to, to: from, type }, error)));
-    let pending = this.#pending.get(pair);
-    const first = pending === undefined;
-    if (pending === undefined) {
-      pending = this.services.verifyDialback(to, from, this.#streamId, key)
-        .catch(() => "error" as const);
-      this.#pending.set(pair, pending);
-    }
-    const verdict = await pending;
+    const verdict = await this.#pending.get(pair)!;
     this.#pending.delete(pair);
     if (this.#closed) return;
     if (verdict === "valid") {

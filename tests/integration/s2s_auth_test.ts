@@ -376,6 +376,52 @@ Deno.test("s2s in: one stream has at most 8 distinct db:result checks pending; m
   }
 });
 
+Deno.test("s2s in: dialback checks pending over all streams are capped (s2s.maxPendingDialbackChecks); more get a wait error", async () => {
+  const b = await startTestServer({
+    hosts: ["b.test"],
+    s2s: { requireEncryption: false, maxPendingDialbackChecks: 3 },
+  });
+  const names = ["g0.test", "g1.test", "g2.test", "g3.test"];
+  const auth = await authoritative(names);
+  for (const name of names) b.config.s2s.hosts[name] = auth.fake.route;
+  const request = (n: string) => `<db:result from='${n}' to='b.test'>${"k".repeat(64)}</db:result>`;
+  const verifies = (r: string) => r.split("<db:verify").length - 1;
+  // Two streams (as from two peers), each far below its own cap of 8.
+  const first = await S2sPeer.connect(b.ports.s2s, "g0.test", "b.test");
+  const second = await S2sPeer.connect(b.ports.s2s, "g2.test", "b.test");
+  try {
+    first.send(request("g0.test") + request("g1.test"));
+    await auth.fake.until((r) => verifies(r) === 2);
+    second.send(request("g2.test") + request("g3.test"));
+    // g2 takes the last place; g3 is refused at once, with no stream opened for it.
+    const refused = await second.element((e) => dbAnswer(e) && e.attrs.to === "g3.test");
+    assert.equal(refused.attrs.type, "error");
+    const error = refused.findChild("error");
+    assert.equal(error?.attrs.type, "wait");
+    assert.ok(error?.getChild("resource-constraint", NS.stanzas));
+    await auth.fake.until((r) => verifies(r) === 3);
+    assert.ok(!auth.fake.received.includes("to='g3.test'"));
+    auth.release();
+    for (
+      const [peer, n] of [[first, "g0.test"], [first, "g1.test"], [second, "g2.test"]] as const
+    ) {
+      const r = await peer.element((e) => dbAnswer(e) && e.attrs.to === n);
+      assert.equal(r.attrs.type, "valid");
+    }
+    // Settled checks free their places.
+    second.send(request("g3.test"));
+    await auth.fake.until((r) => r.includes("<db:verify from='b.test' to='g3.test'"));
+    auth.release();
+    const last = await second.element((e) => dbAnswer(e) && e.attrs.to === "g3.test");
+    assert.equal(last.attrs.type, "valid");
+  } finally {
+    first.close();
+    second.close();
+    await auth.fake.close();
+    await b.stop();
+  }
+});
+
 Deno.test("s2s in: a stream used only for db:verify stays open while it is used", async () => {
   const b = await startTestServer({ hosts: ["b.test"], c2s: { authTimeoutSeconds: 1.5 } });
   const peer = await S2sPeer.connect(b.ports.s2s, "a.test", "b.test");
