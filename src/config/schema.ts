@@ -287,6 +287,11 @@ export const configSchema = z.strictObject({
     /** Output waiting for an s2s peer or component that does not read, past which its stream is closed. */
     maxOutputBytes: z.number().int().min(65536).default(8 * 1024 * 1024),
     /**
+     * Stanzas (serialized bytes) that may wait for one outgoing stream while it
+     * connects and authenticates; more are bounced at once with resource-constraint.
+     */
+    maxQueuedBytes: z.number().int().min(65536).default(8 * 1024 * 1024),
+    /**
      * Dialback checks (XEP-0220) pending at once over all incoming streams: each
      * costs an outgoing DNS lookup and connection to a domain the peer names.
      */

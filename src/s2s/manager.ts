@@ -140,6 +140,15 @@ export class S2sManager implements S2sInServices {
       onFail: (queued, kind, reason) => this.#bounce(local, queued, kind, reason),
       // Written, never read by the peer: bounced like a stream that timed out.
       onUndelivered: (stanzas, reason) => this.#bounce(local, stanzas, "timeout", reason),
+      // RFC 6120 §8.3.3.18: this server lacks the resources (queue space) for it right now,
+      // which says "try later" (wait); remote-server-timeout would blame a peer we may
+      // still reach, remote-server-not-found one that may well exist.
+      onQueueFull: (from, stanza) =>
+        this.#bounceWith(
+          from,
+          [stanza],
+          new StanzaError("wait", "resource-constraint", `Too many stanzas waiting for ${remote}`),
+        ),
       onClosed: () => {
         for (const [pair, s] of this.#out) if (s === created) this.#out.delete(pair);
         this.#ownStream.delete(id);
@@ -163,12 +172,16 @@ export class S2sManager implements S2sInServices {
   }
 
   #bounce(local: string, queued: Element[], kind: FailureKind, reason: string): void {
-    // A component's domain has no host of its own: the bounce is routed like any stanza.
-    const host = this.hosts.get(local) ?? this.hosts.values().next().value;
-    if (!host) return;
     const error = kind === "timeout" || kind === "shutdown"
       ? new StanzaError("wait", "remote-server-timeout", reason)
       : new StanzaError("cancel", "remote-server-not-found", reason);
+    this.#bounceWith(local, queued, error);
+  }
+
+  #bounceWith(local: string, queued: Element[], error: StanzaError): void {
+    // A component's domain has no host of its own: the bounce is routed like any stanza.
+    const host = this.hosts.get(local) ?? this.hosts.values().next().value;
+    if (!host) return;
     for (const stanza of queued) {
       // RFC 6120 §8.2.3: an iq result or error is never answered (errors aren't, below).
       if (stanza.name === "iq" && stanza.attrs.type === "result") continue;

@@ -135,12 +135,24 @@ export interface S2sOutEvents {
    * bounced (remote-server-timeout), as for a stream that could not be made.
    */
   onUndelivered(stanzas: Element[], reason: string): void;
+  /**
+   * Stanzas waiting for this stream (to connect, or for a joining domain's
+   * answer, or to be flushed) already take s2s.maxQueuedBytes: `stanza`
+   * from `local` was not queued and must be bounced at once.
+   */
+  onQueueFull(local: string, stanza: Element): void;
+}
+
+/** A stanza waiting to be written, with its serialized form (counted against the bound). */
+interface Queued {
+  stanza: Element;
+  data: string;
 }
 
 /** Another hosted domain on this stream: verified, or still waiting (with its stanzas). */
 interface Piggyback {
   valid: boolean;
-  queue: Element[];
+  queue: Queued[];
   /** While waiting: gives up after s2s.connectTimeoutSeconds without an answer. */
   timer?: ReturnType<typeof setTimeout>;
 }
@@ -150,7 +162,17 @@ export class S2sOutStream {
   #input: FrameInput | undefined;
   /** Stanzas written to the authenticated stream and not yet flushed: an overflow bounces them. */
   #unsent: UnsentTracker<Element> | undefined;
-  #queue: Element[] = [];
+  /**
+   * Stanzas not yet written: while connecting, and once ready while the
+   * pump (`#pump`) flushes them at the pace the peer reads. From `#queueHead` on.
+   */
+  #queue: Queued[] = [];
+  #queueHead = 0;
+  /** Serialized size of every queued stanza (here and in joining domains' queues). */
+  #queuedBytes = 0;
+  #pumping = false;
+  /** The queue was found full once: logged once per stream, not once per bounce. */
+  #queueFullLogged = false;
   #ready = false;
   #closed = false;
   #streamId: string | undefined;
@@ -208,11 +230,17 @@ export class S2sOutStream {
   }
 
   send(stanza: Element): void {
+    this.#sendFrom(this.local, stanza);
+  }
+
+  /** `local`: this stream's domain or a verified joined one (whom a bounce goes to). */
+  #sendFrom(local: string, stanza: Element): void {
     if (this.#closed) return;
-    if (this.#ready) {
+    // Behind the queue while it is flushed, so the pair's stanzas stay in order.
+    if (this.#ready && this.#queueHead === this.#queue.length) {
       this.#lastActivity = Date.now();
-      this.#writeStanza(stanza);
-    } else this.#queue.push(stanza);
+      this.#writeStanza(stanza, serialize(stanza));
+    } else this.#enqueue(this.#queue, local, stanza);
   }
 
   /** Send from `local`: this stream's own domain, or one that joined it (`piggyback`). */
@@ -221,16 +249,96 @@ export class S2sOutStream {
     const extra = this.#extra.get(local);
     // Never sent under a domain the peer was not asked about: it needs a stream of its own.
     if (!extra) return this.events.onPiggybackFailed(local, [stanza], false);
-    if (!extra.valid) return void extra.queue.push(stanza);
-    this.#lastActivity = Date.now();
-    this.#writeStanza(stanza);
+    if (!extra.valid) return this.#enqueue(extra.queue, local, stanza);
+    this.#sendFrom(local, stanza);
+  }
+
+  /**
+   * Queue `stanza` (from `local`) on `queue`, within s2s.maxQueuedBytes for
+   * the whole stream; past it the stanza is bounced at once. Without the
+   * bound, senders could grow memory without limit for as long as a slow or
+   * unreachable domain keeps the stream connecting.
+   */
+  #enqueue(queue: Queued[], local: string, stanza: Element): void {
+    const data = serialize(stanza);
+    const max = this.services.config.s2s.maxQueuedBytes;
+    if (this.#queuedBytes + data.length > max) {
+      // The stream is up and its queue still grows: the peer does not read what the pump
+      // writes (it waits on `writable`), as when the output mark is passed.
+      if (this.#ready && queue === this.#queue) return this.#notReading(stanza, data);
+      if (!this.#queueFullLogged) {
+        this.#queueFullLogged = true;
+        log.warn(
+          "{local} → {remote}: {max} bytes of stanzas already wait for the stream; " +
+            "bouncing more with resource-constraint",
+          { ...this.#names(), max },
+        );
+      }
+      return this.events.onQueueFull(local, stanza);
+    }
+    this.#queuedBytes += data.length;
+    queue.push({ stanza, data });
+  }
+
+  /**
+   * The peer stopped reading while the queue was being flushed: the stream is
+   * closed and what it did not take (`stanza` last) is bounced as undelivered.
+   */
+  #notReading(stanza: Element, data: string): void {
+    this.#unsent!.stop();
+    this.#queue.push({ stanza, data });
+    this.#queuedBytes += data.length;
+    log.warn("{local} → {remote}: peer not reading its stream; closing", this.#names());
+    this.close(new StreamError("resource-constraint", "Too much output waiting").toElement());
+  }
+
+  /** The main queue's stanzas, oldest first, removed from it. */
+  #takeQueued(): Element[] {
+    const taken = this.#queue.slice(this.#queueHead);
+    this.#queue = [];
+    this.#queueHead = 0;
+    for (const q of taken) this.#queuedBytes -= q.data.length;
+    return taken.map((q) => q.stanza);
+  }
+
+  /** A joining domain's queued stanzas, removed from the count. */
+  #takeExtra(extra: Piggyback): Element[] {
+    const taken = extra.queue.splice(0);
+    for (const q of taken) this.#queuedBytes -= q.data.length;
+    return taken.map((q) => q.stanza);
+  }
+
+  /**
+   * Write the queue out once the stream is ready, one stanza at a time as
+   * the connection can take it (`writable`): written in one go, a queue
+   * bigger than s2s.maxOutputBytes would pass the output mark by itself and
+   * close the stream even though the peer reads.
+   */
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    const conn = this.#conn!;
+    try {
+      while (this.#queueHead < this.#queue.length) {
+        await conn.writable();
+        // Closed meanwhile: #finish bounced what is left.
+        if (this.#closed || this.#conn !== conn) return;
+        const next = this.#queue[this.#queueHead++];
+        this.#queuedBytes -= next.data.length;
+        this.#lastActivity = Date.now();
+        this.#writeStanza(next.stanza, next.data);
+      }
+      this.#queue = [];
+      this.#queueHead = 0;
+    } finally {
+      this.#pumping = false;
+    }
   }
 
   /** A stanza onto the stream, tracked so that an output overflow bounces it. */
-  #writeStanza(stanza: Element): void {
+  #writeStanza(stanza: Element, data: string): void {
     const unsent = this.#unsent!;
     if (unsent.stopped) return unsent.keep(stanza);
-    const data = serialize(stanza);
     unsent.record(stanza, data.length);
     this.#conn!.write(data);
   }
@@ -270,7 +378,7 @@ export class S2sOutStream {
         seconds,
       });
       this.#extra.delete(local);
-      this.events.onPiggybackFailed(local, extra.queue, false);
+      this.events.onPiggybackFailed(local, this.#takeExtra(extra), false);
     }, seconds * 1000);
     this.#extra.set(local, extra);
     const key = this.services.keys.generate(this.remote, local, this.#streamId ?? "");
@@ -780,8 +888,9 @@ export class S2sOutStream {
         ...this.#names(),
         extra: local,
       });
-      this.#lastActivity = Date.now();
-      for (const stanza of extra.queue.splice(0)) this.#writeStanza(stanza);
+      // Behind whatever the stream still has to flush, paced like it.
+      for (const q of extra.queue.splice(0)) this.#queue.push(q);
+      void this.#pump();
       return;
     }
     log.info("{extra} → {remote}: refused on {local}'s stream ({type}), connecting on its own", {
@@ -790,15 +899,15 @@ export class S2sOutStream {
       type: result.attrs.type ?? "?",
     });
     this.#extra.delete(local);
-    this.events.onPiggybackFailed(local, extra.queue, true);
+    this.events.onPiggybackFailed(local, this.#takeExtra(extra), true);
   }
 
   #becomeReady(): void {
     if (this.#ready) return;
     this.#ready = true;
     clearTimeout(this.#connectTimer);
-    for (const stanza of this.#queue.splice(0)) this.#writeStanza(stanza);
     this.#lastActivity = Date.now();
+    void this.#pump();
     this.#armIdle();
   }
 
@@ -824,11 +933,11 @@ export class S2sOutStream {
   #fail(kind: FailureKind, reason: string, detail?: string): void {
     if (this.#closed) return;
     if (this.#ready) {
-      // Nothing is queued once ready: the next stanza opens a new stream.
+      // What is still queued is bounced as undelivered (#finish); the next stanza opens a new stream.
       log.info("{local} → {remote}: stream ended: {reason}", { ...this.#names(), reason });
       return this.close();
     }
-    const queued = this.#queue.splice(0);
+    const queued = this.#takeQueued();
     if (kind === "shutdown") {
       log.info("{local} → {remote}: abandoned: {reason}", { ...this.#names(), reason });
     } else {
@@ -869,14 +978,15 @@ export class S2sOutStream {
     for (const waiter of this.#verifies.values()) waiter("error");
     this.#verifies.clear();
     this.events.onClosed();
-    const lost = this.#unsent?.take() ?? [];
+    // Written and not taken by the kernel, then never written (the pump's rest), oldest first.
+    const lost = [...this.#unsent?.take() ?? [], ...this.#takeQueued()];
     if (lost.length !== 0) {
       this.events.onUndelivered(lost, "the remote server is not reading its stream");
     }
     // Domains still waiting to join: their stanzas were never sent.
     for (const [local, extra] of this.#extra) {
       clearTimeout(extra.timer);
-      if (!extra.valid) this.events.onPiggybackFailed(local, extra.queue, false);
+      if (!extra.valid) this.events.onPiggybackFailed(local, this.#takeExtra(extra), false);
     }
     this.#extra.clear();
   }
