@@ -291,6 +291,8 @@ export const configSchema = z.strictObject({
      * connects and authenticates; more are bounced at once with resource-constraint.
      */
     maxQueuedBytes: z.number().int().min(65536).default(8 * 1024 * 1024),
+    /** The same over all outgoing streams: many domains would multiply maxQueuedBytes. */
+    maxQueuedBytesTotal: z.number().int().min(65536).default(64 * 1024 * 1024),
     /**
      * Dialback checks (XEP-0220) pending at once over all incoming streams: each
      * costs an outgoing DNS lookup and connection to a domain the peer names.

@@ -34,6 +34,8 @@ export class S2sManager implements S2sInServices {
   readonly #ownStream = new Set<string>();
   /** Incoming streams usable for sending, per "local remote" pair (XEP-0288). */
   readonly #bidi = new Map<string, BidiRoute>();
+  /** Stanza bytes queued over all outgoing streams (s2s.maxQueuedBytesTotal). */
+  readonly queued = { bytes: 0 };
   /** Dialback checks in flight for incoming streams (s2s.maxPendingDialbackChecks). */
   #dialbackChecks = 0;
   /** Set by `abandonPending`: shutting down, no new outgoing streams. */

@@ -57,6 +57,8 @@ export interface S2sOutServices {
   keys: DialbackKeys;
   /** Where the peer's stanzas go when this stream is bidirectional (XEP-0288). */
   router: Router;
+  /** Bytes queued over all outgoing streams, within s2s.maxQueuedBytesTotal. */
+  queued: { bytes: number };
   /** Test hooks for connecting: unset in production. */
   connect?: S2sConnectHooks;
 }
@@ -137,7 +139,8 @@ export interface S2sOutEvents {
   onUndelivered(stanzas: Element[], reason: string): void;
   /**
    * Stanzas waiting for this stream (to connect, or for a joining domain's
-   * answer, or to be flushed) already take s2s.maxQueuedBytes: `stanza`
+   * answer, or to be flushed) already take s2s.maxQueuedBytes (or all
+   * streams' take s2s.maxQueuedBytesTotal): `stanza`
    * from `local` was not queued and must be bounced at once.
    */
   onQueueFull(local: string, stanza: Element): void;
@@ -255,28 +258,33 @@ export class S2sOutStream {
 
   /**
    * Queue `stanza` (from `local`) on `queue`, within s2s.maxQueuedBytes for
-   * the whole stream; past it the stanza is bounced at once. Without the
+   * the whole stream and s2s.maxQueuedBytesTotal for all outgoing streams;
+   * past either the stanza is bounced at once. Without the
    * bound, senders could grow memory without limit for as long as a slow or
    * unreachable domain keeps the stream connecting.
    */
   #enqueue(queue: Queued[], local: string, stanza: Element): void {
     const data = serialize(stanza);
-    const max = this.services.config.s2s.maxQueuedBytes;
-    if (this.#queuedBytes + data.length > max) {
-      // The stream is up and its queue still grows: the peer does not read what the pump
-      // writes (it waits on `writable`), as when the output mark is passed.
-      if (this.#ready && queue === this.#queue) return this.#notReading(stanza, data);
+    const { maxQueuedBytes: max, maxQueuedBytesTotal: total } = this.services.config.s2s;
+    const streamFull = this.#queuedBytes + data.length > max;
+    // Over all streams too: many senders could otherwise fill one queue per domain.
+    if (streamFull || this.services.queued.bytes + data.length > total) {
+      // The stream is up and its own queue still grows: the peer does not read what the
+      // pump writes (it waits on `writable`), as when the output mark is passed.
+      if (streamFull && this.#ready && queue === this.#queue) {
+        return this.#notReading(stanza, data);
+      }
       if (!this.#queueFullLogged) {
         this.#queueFullLogged = true;
         log.warn(
-          "{local} → {remote}: {max} bytes of stanzas already wait for the stream; " +
-            "bouncing more with resource-constraint",
-          { ...this.#names(), max },
+          "{local} → {remote}: {bytes} bytes of stanzas already wait for the stream " +
+            "({total} for all streams); bouncing more with resource-constraint",
+          { ...this.#names(), bytes: this.#queuedBytes, total: this.services.queued.bytes },
         );
       }
       return this.events.onQueueFull(local, stanza);
     }
-    this.#queuedBytes += data.length;
+    this.#count(data.length);
     queue.push({ stanza, data });
   }
 
@@ -287,9 +295,14 @@ export class S2sOutStream {
   #notReading(stanza: Element, data: string): void {
     this.#unsent!.stop();
     this.#queue.push({ stanza, data });
-    this.#queuedBytes += data.length;
+    this.#count(data.length);
     log.warn("{local} → {remote}: peer not reading its stream; closing", this.#names());
     this.close(new StreamError("resource-constraint", "Too much output waiting").toElement());
+  }
+
+  #count(bytes: number): void {
+    this.#queuedBytes += bytes;
+    this.services.queued.bytes += bytes;
   }
 
   /** The main queue's stanzas, oldest first, removed from it. */
@@ -297,14 +310,14 @@ export class S2sOutStream {
     const taken = this.#queue.slice(this.#queueHead);
     this.#queue = [];
     this.#queueHead = 0;
-    for (const q of taken) this.#queuedBytes -= q.data.length;
+    for (const q of taken) this.#count(-q.data.length);
     return taken.map((q) => q.stanza);
   }
 
   /** A joining domain's queued stanzas, removed from the count. */
   #takeExtra(extra: Piggyback): Element[] {
     const taken = extra.queue.splice(0);
-    for (const q of taken) this.#queuedBytes -= q.data.length;
+    for (const q of taken) this.#count(-q.data.length);
     return taken.map((q) => q.stanza);
   }
 
@@ -324,7 +337,7 @@ export class S2sOutStream {
         // Closed meanwhile: #finish bounced what is left.
         if (this.#closed || this.#conn !== conn) return;
         const next = this.#queue[this.#queueHead++];
-        this.#queuedBytes -= next.data.length;
+        this.#count(-next.data.length);
         this.#lastActivity = Date.now();
         this.#writeStanza(next.stanza, next.data);
       }

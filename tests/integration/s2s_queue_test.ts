@@ -81,3 +81,53 @@ Deno.test("s2s out: stanzas queued while connecting are bounded, the rest bounce
     await server.stop();
   }
 });
+
+Deno.test("s2s out: stanzas queued over all connecting streams are bounded too (s2s.maxQueuedBytesTotal)", async () => {
+  const server = await startTestServer({
+    c2s: { readRateBytesPerSecond: 0 },
+    s2s: {
+      maxQueuedBytes: 12 * 16 * 1024,
+      maxQueuedBytesTotal: QUEUE,
+      requireEncryption: false,
+      connectTimeoutSeconds: 1,
+    },
+  });
+  // Never answers dialback: both streams stay connecting until they time out.
+  const fake = await FakeS2sServer.start((text, s) => {
+    const to = /<stream:stream [^>]*\bto='([^']+)'/.exec(text)?.[1];
+    if (to) s.write(fakeHeader(to, "q-" + to, null));
+  });
+  server.config.s2s.hosts["a.test"] = fake.route;
+  server.config.s2s.hosts["b.test"] = fake.route;
+  const alice = await TestClient.login({
+    port: server.ports.c2s,
+    user: "alice",
+    password: "wonderland",
+  });
+  const flood = (domain: string, from: number) => {
+    for (let i = from; i < from + 10; i++) {
+      alice.send(`<message to='x@${domain}' id='q${i}'><body>${BODY}</body></message>`);
+    }
+  };
+  try {
+    // 10 for a.test fit its stream's bound (12); b.test's stream has room for 12 of its
+    // own, but only ~5 more fit the total of 16.
+    flood("a.test", 0);
+    flood("b.test", 10);
+    const last = await alice.stanza((e) => e.attrs.id === "q19");
+    assert.equal(errorCondition(last), "resource-constraint");
+    const refused = [...bounced(alice, "resource-constraint"), 19];
+    assert.ok(refused.every((i) => i >= 10), `${refused}`);
+    assert.ok(refused.length >= 3 && refused.length <= 7, `${refused}`);
+    // The streams time out: what they held is bounced and its room given back.
+    await alice.stanza((e) => e.attrs.id === "q9" && errorCondition(e) === "remote-server-timeout");
+    flood("b.test", 20);
+    const again = await alice.stanza((e) => e.attrs.id === "q29");
+    assert.equal(errorCondition(again), "remote-server-timeout");
+    assert.ok(bounced(alice, "resource-constraint").every((i) => i < 20));
+  } finally {
+    alice.close();
+    await fake.close();
+    await server.stop();
+  }
+});
