@@ -216,6 +216,13 @@ export const configSchema = z.strictObject({
      * absent one must not fill the box and bounce everybody else's messages.
      */
     maxMessagesPerSender: z.number().int().min(0).default(200),
+    /**
+     * Bytes one user's stored messages may take (their serialized stanzas):
+     * each may be up to c2s.maxStanzaSize, so the count alone let one box
+     * reach hundreds of MB. 10 MiB holds the full 1000 messages at 10 KiB
+     * each; a chat message with an XHTML or OMEMO payload takes a few KiB.
+     */
+    maxBytes: z.number().int().min(0).default(10 * 1024 * 1024),
   }).prefault({}),
   ping: z.strictObject({
     /** Ping a client silent for this long (XEP-0199); 0 disables it. */

@@ -1,0 +1,101 @@
+/**
+ * What each user's offline box holds: how many messages, and how many
+ * bytes their stored stanzas take, so the byte limit is checked without
+ * reading the box for every new message.
+ *
+ * The totals live in memory only. A user's is derived from storage the
+ * first time it is needed (after a restart, say), then kept up to date as
+ * messages are added and delivered. Storage's own count, which the caller
+ * reads anyway for the count limit, tells when the box changed behind our
+ * back (an account removed and created again, a CLI command on the
+ * database): a total whose count disagrees is derived again.
+ *
+ * Callers hold the user's storage queue around each call, so no two
+ * changes to one box interleave.
+ */
+import type { ArchiveItem, ArchiveStore } from "../storage/types.ts";
+import { utf8Length } from "../util/utf8_length.ts";
+
+export interface BoxUsage {
+  count: number;
+  bytes: number;
+}
+
+/** Items read per storage query while deriving a total: a box stored before
+ * the byte limit existed may hold hundreds of MB, never all in memory. */
+const PAGE = 64;
+
+/** The bytes one stored message counts for: its serialized stanza in UTF-8. */
+export function storedBytes(stanza: string): number {
+  return utf8Length(stanza);
+}
+
+/** The serialized stanza of a stored item ("" when it is not one). */
+export function storedStanza(item: ArchiveItem): string {
+  const value = item.value as { stanza?: unknown } | null;
+  return typeof value?.stanza === "string" ? value.stanza : "";
+}
+
+export class OfflineUsage {
+  readonly #archive: ArchiveStore;
+  /** Only users with messages stored: an emptied box drops its entry. */
+  readonly #known = new Map<string, BoxUsage>();
+
+  constructor(archive: ArchiveStore) {
+    this.#archive = archive;
+  }
+
+  /** `count`: what storage counts for `user` now. */
+  async get(user: string, count: number): Promise<BoxUsage> {
+    const known = this.#known.get(user);
+    if (known?.count === count) return { ...known };
+    this.#known.delete(user);
+    if (count === 0) return { count: 0, bytes: 0 };
+    const usage = await this.#derive(user);
+    if (usage.count > 0) this.#known.set(user, usage);
+    return { ...usage };
+  }
+
+  /** A message of `bytes` was stored; `before` is what `get` returned. */
+  added(user: string, before: BoxUsage, bytes: number): void {
+    this.#known.set(user, { count: before.count + 1, bytes: before.bytes + bytes });
+  }
+
+  /**
+   * Messages were deleted: `deleted` as storage counted them, `bytes` what
+   * the ones asked for took. When storage deleted fewer than asked (some
+   * were gone already), the total is derived again next time.
+   */
+  removed(user: string, asked: number, deleted: number, bytes: number): void {
+    const known = this.#known.get(user);
+    if (!known) return;
+    if (deleted !== asked || known.count - deleted <= 0) {
+      this.#known.delete(user);
+      return;
+    }
+    this.#known.set(user, {
+      count: known.count - deleted,
+      bytes: Math.max(0, known.bytes - bytes),
+    });
+  }
+
+  /** Users with a total in memory (for tests). */
+  get size(): number {
+    return this.#known.size;
+  }
+
+  async #derive(user: string): Promise<BoxUsage> {
+    const usage = { count: 0, bytes: 0 };
+    let after: string | undefined;
+    // Bounded: each round reads a page past the last id, and the box is finite.
+    for (;;) {
+      const items = await this.#archive.find(user, { after, limit: PAGE });
+      for (const item of items) {
+        usage.count++;
+        usage.bytes += storedBytes(storedStanza(item));
+      }
+      if (items.length < PAGE) return usage;
+      after = items[items.length - 1].id;
+    }
+  }
+}
