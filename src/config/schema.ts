@@ -223,6 +223,12 @@ export const configSchema = z.strictObject({
      * each; a chat message with an XHTML or OMEMO payload takes a few KiB.
      */
     maxBytes: z.number().int().min(0).default(10 * 1024 * 1024),
+    /**
+     * Of those, bytes from one sender: the byte limit is the same shared
+     * space as the count, and 40 messages of 256 KiB from one sender
+     * would fill it. A fifth, as maxMessagesPerSender is of maxMessages.
+     */
+    maxBytesPerSender: z.number().int().min(0).default(2 * 1024 * 1024),
   }).prefault({}),
   ping: z.strictObject({
     /** Ping a client silent for this long (XEP-0199); 0 disables it. */

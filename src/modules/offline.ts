@@ -5,8 +5,8 @@
  * account finds no available resource with non-negative priority. We
  * store chat and normal messages worth keeping for accounts that exist,
  * up to `offline.maxMessages` and `offline.maxBytes` (their serialized
- * stanzas) each, `offline.maxMessagesPerSender` of them from one sender;
- * over that the sender gets service-unavailable (XEP-0160 §2 step 3). At the next available
+ * stanzas) each, `offline.maxMessagesPerSender` and
+ * `offline.maxBytesPerSender` of them from one sender; over that the sender gets service-unavailable (XEP-0160 §2 step 3). At the next available
  * presence with non-negative priority (XEP-0160 §2 step 5) the stored
  * messages go to that resource, oldest first, and only those actually
  * sent are deleted.
@@ -15,7 +15,7 @@ import { el, type Element, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import { parseElement } from "../util/xml_fragment.ts";
 import { KeyedQueue } from "../util/keyed_queue.ts";
-import { OfflineUsage, storedBytes, storedStanza } from "./offline_usage.ts";
+import { OfflineUsage, type RemovedItem, storedBytes, storedStanza } from "./offline_usage.ts";
 import { parseJid } from "../jid.ts";
 import { StanzaError } from "../core/errors.ts";
 import { messageType, parsePriority } from "../core/delivery.ts";
@@ -56,7 +56,12 @@ export const offlineModule: ParleyModule = {
   name: "offline",
   setup(api) {
     const archive = api.archive("offline");
-    const { maxMessages: max, maxMessagesPerSender: maxPerSender, maxBytes } = api.config.offline;
+    const {
+      maxMessages: max,
+      maxMessagesPerSender: maxPerSender,
+      maxBytes,
+      maxBytesPerSender,
+    } = api.config.offline;
     // Per-user byte totals, kept as messages come and go instead of summed
     // from storage for each new message.
     const usage = new OfflineUsage(archive);
@@ -100,11 +105,15 @@ export const offlineModule: ParleyModule = {
         if (before.bytes + bytes > maxBytes) return full();
         // One sender gets a share of the box, not all of it: else a flood from one
         // user bounces every other sender's messages until the owner comes back.
-        if (from !== undefined && await archive.count(user, { with: from }) >= maxPerSender) {
+        if (
+          from !== undefined &&
+          ((before.bySender.get(from) ?? 0) + bytes > maxBytesPerSender ||
+            await archive.count(user, { with: from }) >= maxPerSender)
+        ) {
           return full();
         }
         await archive.append(user, { when, with: from, value: { stanza: text } });
-        usage.added(user, before, bytes);
+        usage.added(user, from, bytes);
         return true;
       });
     });
@@ -115,7 +124,7 @@ export const offlineModule: ParleyModule = {
         const user = session.username!;
         const items = await archive.find(user);
         const sent: string[] = [];
-        let sentBytes = 0;
+        const sentItems: RemovedItem[] = [];
         for (const item of items) {
           // The session may have ended (or gone unavailable) while storage answered.
           // A client reading slower than storage answers must not overflow its output mark.
@@ -136,11 +145,11 @@ export const offlineModule: ParleyModule = {
             api.log.warn("dropping an unreadable offline message for {user}", { user });
           }
           sent.push(item.id);
-          sentBytes += storedBytes(text);
+          sentItems.push({ with: item.with, bytes: storedBytes(text) });
         }
         if (sent.length > 0) {
           const deleted = await archive.delete(user, { ids: sent });
-          usage.removed(user, sent.length, deleted, sentBytes);
+          usage.removed(user, sentItems, deleted);
         }
       });
 

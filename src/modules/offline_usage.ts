@@ -19,6 +19,14 @@ import { utf8Length } from "../util/utf8_length.ts";
 export interface BoxUsage {
   count: number;
   bytes: number;
+  /** Bytes per sender (the items' `with`; messages without one are not in it). */
+  bySender: Map<string, number>;
+}
+
+/** What `removed` needs of each message deleted. */
+export interface RemovedItem {
+  with?: string;
+  bytes: number;
 }
 
 /** Items read per storage query while deriving a total: a box stored before
@@ -36,6 +44,8 @@ export function storedStanza(item: ArchiveItem): string {
   return typeof value?.stanza === "string" ? value.stanza : "";
 }
 
+const empty = (): BoxUsage => ({ count: 0, bytes: 0, bySender: new Map() });
+
 export class OfflineUsage {
   readonly #archive: ArchiveStore;
   /** Only users with messages stored: an emptied box drops its entry. */
@@ -45,38 +55,37 @@ export class OfflineUsage {
     this.#archive = archive;
   }
 
-  /** `count`: what storage counts for `user` now. */
-  async get(user: string, count: number): Promise<BoxUsage> {
+  /** `count`: what storage counts for `user` now. Read only; change it through added/removed. */
+  async get(user: string, count: number): Promise<Readonly<BoxUsage>> {
     const known = this.#known.get(user);
-    if (known?.count === count) return { ...known };
+    if (known?.count === count) return known;
     this.#known.delete(user);
-    if (count === 0) return { count: 0, bytes: 0 };
+    if (count === 0) return empty();
     const usage = await this.#derive(user);
     if (usage.count > 0) this.#known.set(user, usage);
-    return { ...usage };
+    return usage;
   }
 
-  /** A message of `bytes` was stored; `before` is what `get` returned. */
-  added(user: string, before: BoxUsage, bytes: number): void {
-    this.#known.set(user, { count: before.count + 1, bytes: before.bytes + bytes });
+  /** A message of `bytes` from `sender` was stored; `get` was called first, in the same job. */
+  added(user: string, sender: string | undefined, bytes: number): void {
+    let usage = this.#known.get(user);
+    if (!usage) this.#known.set(user, usage = empty());
+    add(usage, sender, bytes, 1);
   }
 
   /**
-   * Messages were deleted: `deleted` as storage counted them, `bytes` what
-   * the ones asked for took. When storage deleted fewer than asked (some
-   * were gone already), the total is derived again next time.
+   * Messages were deleted: `deleted` as storage counted them, `items` the
+   * ones asked for. When storage deleted fewer than asked (some were gone
+   * already), the total is derived again next time.
    */
-  removed(user: string, asked: number, deleted: number, bytes: number): void {
-    const known = this.#known.get(user);
-    if (!known) return;
-    if (deleted !== asked || known.count - deleted <= 0) {
+  removed(user: string, items: RemovedItem[], deleted: number): void {
+    const usage = this.#known.get(user);
+    if (!usage) return;
+    if (deleted !== items.length || usage.count - deleted <= 0) {
       this.#known.delete(user);
       return;
     }
-    this.#known.set(user, {
-      count: known.count - deleted,
-      bytes: Math.max(0, known.bytes - bytes),
-    });
+    for (const item of items) add(usage, item.with, item.bytes, -1);
   }
 
   /** Users with a total in memory (for tests). */
@@ -85,17 +94,24 @@ export class OfflineUsage {
   }
 
   async #derive(user: string): Promise<BoxUsage> {
-    const usage = { count: 0, bytes: 0 };
+    const usage = empty();
     let after: string | undefined;
     // Bounded: each round reads a page past the last id, and the box is finite.
     for (;;) {
       const items = await this.#archive.find(user, { after, limit: PAGE });
-      for (const item of items) {
-        usage.count++;
-        usage.bytes += storedBytes(storedStanza(item));
-      }
+      for (const item of items) add(usage, item.with, storedBytes(storedStanza(item)), 1);
       if (items.length < PAGE) return usage;
       after = items[items.length - 1].id;
     }
   }
+}
+
+/** Count one message in (`sign` 1) or out (-1). */
+function add(usage: BoxUsage, sender: string | undefined, bytes: number, sign: 1 | -1): void {
+  usage.count += sign;
+  usage.bytes = Math.max(0, usage.bytes + sign * bytes);
+  if (sender === undefined) return;
+  const left = (usage.bySender.get(sender) ?? 0) + sign * bytes;
+  if (left > 0) usage.bySender.set(sender, left);
+  else usage.bySender.delete(sender);
 }

@@ -125,3 +125,33 @@ Deno.test("offline: over s2s, the per-sender and byte limits hold and bounces go
     await b.stop();
   }
 });
+
+Deno.test("offline: one sender takes at most maxBytesPerSender of the box; others still get through", async () => {
+  const server = await startTestServer(
+    { offline: { maxBytes: 10_000, maxBytesPerSender: 3000 } },
+    { alice: "wonderland", bob: "builder", carol: "builder" },
+  );
+  try {
+    const a = await alice(server);
+    a.send(msg("bob@localhost", "a1", 1200));
+    a.send(msg("bob@localhost", "a2", 1200));
+    await untilStored(server, "bob", 2);
+    // 2.4 KB from alice, far below every count limit: a third 1.2 KB would pass 3000.
+    a.send(msg("bob@localhost", "a3", 1200));
+    assert.equal(condition(await a.stanza((e) => e.attrs.id === "a3")), "service-unavailable");
+    const c = await TestClient.login({
+      port: server.ports.c2s,
+      user: "carol",
+      password: "builder",
+      resource: "c",
+    });
+    c.send(msg("bob@localhost", "c1", 1200));
+    c.send(msg("bob@localhost", "c2", 1200));
+    await untilStored(server, "bob", 4);
+    await c.nothing((e) => e.attrs.type === "error", 50);
+    a.close();
+    c.close();
+  } finally {
+    await server.stop();
+  }
+});
