@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { errorCondition as condition, TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { loginAt, serverPair } from "../helpers/federation.ts";
+import { startServerProcess } from "../helpers/server_process.ts";
 
 /** A chat message of a little over `size` bytes as stored. */
 const msg = (to: string, id: string, size: number) =>
@@ -154,4 +155,47 @@ Deno.test("offline: one sender takes at most maxBytesPerSender of the box; other
   } finally {
     await server.stop();
   }
+});
+
+Deno.test({
+  name: "offline: maxBytes holds across a restart (SQLite storage, totals derived again)",
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "parley-offline-" });
+    const config = {
+      storage: { driver: "sqlite", path: `${dir}/parley.sqlite` },
+      offline: { maxBytes: 2500 },
+    };
+    // The insecure provider makes accounts at their first login.
+    const login = (port: number, user: string) =>
+      TestClient.login({ port, user, password: "x", resource: "r", mechanism: "PLAIN" });
+    try {
+      let server = await startServerProcess(config);
+      try {
+        const port = server.ports["c2s"];
+        (await login(port, "bob")).close();
+        const a = await login(port, "alice");
+        a.send(msg("bob@localhost", "r1", 1000));
+        a.send(msg("bob@localhost", "r2", 1000));
+        // Bounced once the first two are stored: proof they are.
+        a.send(msg("bob@localhost", "r3", 1000));
+        assert.equal(condition(await a.stanza((e) => e.attrs.id === "r3")), "service-unavailable");
+        a.close();
+      } finally {
+        await server.stop();
+      }
+      server = await startServerProcess(config);
+      try {
+        const a = await login(server.ports["c2s"], "alice");
+        a.send(msg("bob@localhost", "r4", 1000));
+        const err = await a.stanza((e) => e.attrs.id === "r4");
+        assert.equal(condition(err), "service-unavailable", "the box is as full as it was");
+        a.close();
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
 });
