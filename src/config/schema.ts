@@ -229,6 +229,13 @@ export const configSchema = z.strictObject({
      * would fill it. A fifth, as maxMessagesPerSender is of maxMessages.
      */
     maxBytesPerSender: z.number().int().min(0).default(2 * 1024 * 1024),
+    /**
+     * Of maxMessages and maxBytes, the percentage all senders at one domain
+     * this server does not host (a remote server, a component) may hold
+     * together: such a domain may send as any user of it, and a handful of
+     * made-up senders, each within its share, would fill the box.
+     */
+    maxPercentPerOtherDomain: z.number().int().min(0).max(100).default(50),
   }).prefault({}),
   ping: z.strictObject({
     /** Ping a client silent for this long (XEP-0199); 0 disables it. */

@@ -6,7 +6,9 @@
  * store chat and normal messages worth keeping for accounts that exist,
  * up to `offline.maxMessages` and `offline.maxBytes` (their serialized
  * stanzas) each, `offline.maxMessagesPerSender` and
- * `offline.maxBytesPerSender` of them from one sender; over that the sender gets service-unavailable (XEP-0160 §2 step 3). At the next available
+ * `offline.maxBytesPerSender` of them from one sender, and
+ * `offline.maxPercentPerOtherDomain` percent of the box from all senders
+ * at one domain not served here; over that the sender gets service-unavailable (XEP-0160 §2 step 3). At the next available
  * presence with non-negative priority (XEP-0160 §2 step 5) the stored
  * messages go to that resource, oldest first, and only those actually
  * sent are deleted.
@@ -15,7 +17,15 @@ import { el, type Element, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import { parseElement } from "../util/xml_fragment.ts";
 import { KeyedQueue } from "../util/keyed_queue.ts";
-import { OfflineUsage, type RemovedItem, storedBytes, storedStanza } from "./offline_usage.ts";
+import {
+  domainOf,
+  OfflineUsage,
+  type RemovedItem,
+  storedBytes,
+  storedStanza,
+  tallyOf,
+} from "./offline_usage.ts";
+import { hostConfigs } from "../config/schema.ts";
 import { parseJid } from "../jid.ts";
 import { StanzaError } from "../core/errors.ts";
 import { messageType, parsePriority } from "../core/delivery.ts";
@@ -61,9 +71,14 @@ export const offlineModule: ParleyModule = {
       maxMessagesPerSender: maxPerSender,
       maxBytes,
       maxBytesPerSender,
+      maxPercentPerOtherDomain: percent,
     } = api.config.offline;
-    // Per-user byte totals, kept as messages come and go instead of summed
-    // from storage for each new message.
+    // What all senders at one domain not served here may hold together.
+    const maxPerDomain = Math.floor(max * percent / 100);
+    const maxBytesPerDomain = Math.floor(maxBytes * percent / 100);
+    const ownDomains = new Set(hostConfigs(api.config).map((h) => h.domain));
+    // Per-user totals (messages and bytes, per sender and per domain), kept as
+    // messages come and go instead of read from storage for each new message.
     const usage = new OfflineUsage(archive);
     api.addFeature("msgoffline");
 
@@ -103,14 +118,23 @@ export const offlineModule: ParleyModule = {
         const bytes = storedBytes(text);
         const before = await usage.get(user, count);
         if (before.bytes + bytes > maxBytes) return full();
-        // One sender gets a share of the box, not all of it: else a flood from one
-        // user bounces every other sender's messages until the owner comes back.
-        if (
-          from !== undefined &&
-          ((before.bySender.get(from) ?? 0) + bytes > maxBytesPerSender ||
-            await archive.count(user, { with: from }) >= maxPerSender)
-        ) {
-          return full();
+        if (from !== undefined) {
+          // One sender gets a share of the box, not all of it: else a flood from one
+          // user bounces every other sender's messages until the owner comes back.
+          const sender = tallyOf(before.bySender, from);
+          if (sender.count >= maxPerSender || sender.bytes + bytes > maxBytesPerSender) {
+            return full();
+          }
+          // A remote server (or a component) may send as any user of its domain:
+          // made-up senders, each within its share, must not fill the box either.
+          const domain = domainOf(from);
+          const others = tallyOf(before.byDomain, domain);
+          if (
+            !ownDomains.has(domain) &&
+            (others.count >= maxPerDomain || others.bytes + bytes > maxBytesPerDomain)
+          ) {
+            return full();
+          }
         }
         await archive.append(user, { when, with: from, value: { stanza: text } });
         usage.added(user, from, bytes);

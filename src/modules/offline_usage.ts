@@ -16,11 +16,27 @@
 import type { ArchiveItem, ArchiveStore } from "../storage/types.ts";
 import { utf8Length } from "../util/utf8_length.ts";
 
-export interface BoxUsage {
+export interface Tally {
   count: number;
   bytes: number;
-  /** Bytes per sender (the items' `with`; messages without one are not in it). */
-  bySender: Map<string, number>;
+}
+
+export interface BoxUsage extends Tally {
+  /** Per sender: the items' `with` (a bare JID); messages without one are not in it. */
+  bySender: Map<string, Tally>;
+  /** Per sender's domain: a server or component may send as any user of its domain. */
+  byDomain: Map<string, Tally>;
+}
+
+const NONE: Readonly<Tally> = { count: 0, bytes: 0 };
+
+/** What `sender` (or `domain`) holds in the box. */
+export const tallyOf = (map: Map<string, Tally>, key: string): Readonly<Tally> =>
+  map.get(key) ?? NONE;
+
+/** The domain of a bare JID (what follows the @; a domain JID is its own). */
+export function domainOf(bare: string): string {
+  return bare.slice(bare.indexOf("@") + 1);
 }
 
 /** What `removed` needs of each message deleted. */
@@ -44,7 +60,7 @@ export function storedStanza(item: ArchiveItem): string {
   return typeof value?.stanza === "string" ? value.stanza : "";
 }
 
-const empty = (): BoxUsage => ({ count: 0, bytes: 0, bySender: new Map() });
+const empty = (): BoxUsage => ({ count: 0, bytes: 0, bySender: new Map(), byDomain: new Map() });
 
 export class OfflineUsage {
   readonly #archive: ArchiveStore;
@@ -108,10 +124,21 @@ export class OfflineUsage {
 
 /** Count one message in (`sign` 1) or out (-1). */
 function add(usage: BoxUsage, sender: string | undefined, bytes: number, sign: 1 | -1): void {
-  usage.count += sign;
-  usage.bytes = Math.max(0, usage.bytes + sign * bytes);
+  tally(usage, bytes, sign);
   if (sender === undefined) return;
-  const left = (usage.bySender.get(sender) ?? 0) + sign * bytes;
-  if (left > 0) usage.bySender.set(sender, left);
-  else usage.bySender.delete(sender);
+  tallyIn(usage.bySender, sender, bytes, sign);
+  tallyIn(usage.byDomain, domainOf(sender), bytes, sign);
+}
+
+function tally(t: Tally, bytes: number, sign: 1 | -1): void {
+  t.count += sign;
+  t.bytes = Math.max(0, t.bytes + sign * bytes);
+}
+
+/** An entry that reaches no messages goes: the maps hold only who is in the box. */
+function tallyIn(map: Map<string, Tally>, key: string, bytes: number, sign: 1 | -1): void {
+  let t = map.get(key);
+  if (!t) map.set(key, t = { count: 0, bytes: 0 });
+  tally(t, bytes, sign);
+  if (t.count <= 0) map.delete(key);
 }

@@ -344,7 +344,7 @@ Deno.test({
 Deno.test("component: offline storage's per-sender and byte limits hold for its messages", async () => {
   const server = await startTestServer({
     components: { [COMPONENT]: { secret: SECRET } },
-    offline: { maxMessagesPerSender: 2, maxBytes: 3000 },
+    offline: { maxMessagesPerSender: 2, maxBytes: 3000, maxPercentPerOtherDomain: 100 },
   });
   try {
     const c = await connectComponent(server);

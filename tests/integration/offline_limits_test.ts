@@ -7,6 +7,7 @@ import { errorCondition as condition, TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { loginAt, serverPair } from "../helpers/federation.ts";
 import { startServerProcess } from "../helpers/server_process.ts";
+import { S2sPeer } from "../helpers/s2s_peer.ts";
 
 /** A chat message of a little over `size` bytes as stored. */
 const msg = (to: string, id: string, size: number) =>
@@ -98,7 +99,8 @@ Deno.test("offline: maxBytes counts what storage held before the server started,
 
 Deno.test("offline: over s2s, the per-sender and byte limits hold and bounces go back to the remote sender", async () => {
   const [a, b] = await serverPair({}, {
-    offline: { maxMessagesPerSender: 2, maxBytes: 3000 },
+    // One other domain's share is tested below: here a.test may fill the box.
+    offline: { maxMessagesPerSender: 2, maxBytes: 3000, maxPercentPerOtherDomain: 100 },
   });
   const alice = await loginAt(a, "alice", "wonderland", "a.test");
   const bobA = await loginAt(a, "bob", "builder", "a.test");
@@ -154,6 +156,44 @@ Deno.test("offline: one sender takes at most maxBytesPerSender of the box; other
     c.close();
   } finally {
     await server.stop();
+  }
+});
+
+Deno.test("offline: made-up senders of one remote domain fill at most its share of the box", async () => {
+  const [a, b] = await serverPair({}, {
+    offline: { maxMessages: 10, maxMessagesPerSender: 2, maxPercentPerOtherDomain: 50 },
+  });
+  const alice = await loginAt(a, "alice", "wonderland", "a.test");
+  const bobB = await loginAt(b, "bob", "builder", "b.test");
+  bobB.close();
+  await bobB.waitClosed();
+  // Plays a.test's outgoing stream, which may send as any user of a.test.
+  const peer = await S2sPeer.connect(b.ports.s2s, "a.test", "b.test");
+  try {
+    await peer.dialback((id) => a.s2s!.manager.keys.generate("b.test", "a.test", id));
+    const spoof = (from: string, id: string) =>
+      peer.send(
+        `<message from='${from}' to='bob@b.test' type='chat' id='${id}'><body>hi</body></message>`,
+      );
+    // Five made-up senders, each within its own share of two: half the box.
+    for (let i = 0; i < 5; i++) spoof(`u${i}@a.test/r`, `u${i}`);
+    await untilStored(b, "bob", 5, "b.test");
+    // One more from a.test, even from a sender with nothing stored, is past a.test's half.
+    spoof("alice@a.test/r", "over");
+    const err = await alice.stanza((e) => e.attrs.id === "over");
+    assert.equal(err.attrs.type, "error");
+    assert.equal(condition(err), "service-unavailable");
+    assert.equal(await box(b, "b.test").count("bob"), 5);
+    // Users of b.test itself are not held to a.test's share.
+    const local = await loginAt(b, "alice", "wonderland", "b.test");
+    local.send(msg("bob@b.test", "local", 10));
+    await untilStored(b, "bob", 6, "b.test");
+    local.close();
+  } finally {
+    peer.close();
+    alice.close();
+    await a.stop();
+    await b.stop();
   }
 });
 
