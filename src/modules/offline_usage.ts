@@ -118,6 +118,9 @@ export class OfflineUsage {
       for (const item of items) add(usage, item.with, storedBytes(storedStanza(item)), 1);
       if (items.length < PAGE) return usage;
       after = items[items.length - 1].id;
+      // SQLite answers synchronously: a box from before the byte limit (up to
+      // 256 MB) must not hold the event loop for the whole read.
+      await new Promise((r) => setTimeout(r, 0));
     }
   }
 }
