@@ -3,6 +3,7 @@
  * that is good enough to compare addresses — full PRECIS tables and IDNA
  * are not implemented (see each prep function for what is).
  */
+import { utf8Length } from "./util/utf8_length.ts";
 
 const MAX_PART_BYTES = 1023;
 
@@ -19,20 +20,6 @@ const IDEO_DOTS = /[\u3002\uff0e\uff61]/g;
 /** ASCII in a domain label is letters, digits, hyphen; underscore is tolerated (SRV-like names). */
 const DOMAIN_ASCII_BAD = /[^a-z0-9._\-\u0080-\uffff]/;
 const NON_ASCII = /[\u0080-\uffff]/;
-
-function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
-}
 
 function fitsBytes(s: string): boolean {
   // Most parts are short: skip the count when even 3 bytes per unit fits.

@@ -216,6 +216,26 @@ export const configSchema = z.strictObject({
      * absent one must not fill the box and bounce everybody else's messages.
      */
     maxMessagesPerSender: z.number().int().min(0).default(200),
+    /**
+     * Bytes one user's stored messages may take (their serialized stanzas):
+     * each may be up to c2s.maxStanzaSize, so the count alone let one box
+     * reach hundreds of MB. 10 MiB holds the full 1000 messages at 10 KiB
+     * each; a chat message with an XHTML or OMEMO payload takes a few KiB.
+     */
+    maxBytes: z.number().int().min(0).default(10 * 1024 * 1024),
+    /**
+     * Of those, bytes from one sender: the byte limit is the same shared
+     * space as the count, and 40 messages of 256 KiB from one sender
+     * would fill it. A fifth, as maxMessagesPerSender is of maxMessages.
+     */
+    maxBytesPerSender: z.number().int().min(0).default(2 * 1024 * 1024),
+    /**
+     * Of maxMessages and maxBytes, the percentage all senders at one domain
+     * this server does not host (a remote server, a component) may hold
+     * together: such a domain may send as any user of it, and a handful of
+     * made-up senders, each within its share, would fill the box.
+     */
+    maxPercentPerOtherDomain: z.number().int().min(0).max(100).default(50),
   }).prefault({}),
   ping: z.strictObject({
     /** Ping a client silent for this long (XEP-0199); 0 disables it. */

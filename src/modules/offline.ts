@@ -4,9 +4,11 @@
  * Core delivery fires `message/offline` when a message for a local
  * account finds no available resource with non-negative priority. We
  * store chat and normal messages worth keeping for accounts that exist,
- * up to `offline.maxMessages` each, `offline.maxMessagesPerSender` of
- * them from one sender; over that the sender gets
- * service-unavailable (XEP-0160 §2 step 3). At the next available
+ * up to `offline.maxMessages` and `offline.maxBytes` (their serialized
+ * stanzas) each, `offline.maxMessagesPerSender` and
+ * `offline.maxBytesPerSender` of them from one sender, and
+ * `offline.maxPercentPerOtherDomain` percent of the box from all senders
+ * at one domain not served here; over that the sender gets service-unavailable (XEP-0160 §2 step 3). At the next available
  * presence with non-negative priority (XEP-0160 §2 step 5) the stored
  * messages go to that resource, oldest first, and only those actually
  * sent are deleted.
@@ -15,6 +17,15 @@ import { el, type Element, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import { parseElement } from "../util/xml_fragment.ts";
 import { KeyedQueue } from "../util/keyed_queue.ts";
+import {
+  domainOf,
+  OfflineUsage,
+  type RemovedItem,
+  storedBytes,
+  storedStanza,
+  tallyOf,
+} from "./offline_usage.ts";
+import { hostConfigs } from "../config/schema.ts";
 import { parseJid } from "../jid.ts";
 import { StanzaError } from "../core/errors.ts";
 import { messageType, parsePriority } from "../core/delivery.ts";
@@ -51,16 +62,24 @@ export function utcStamp(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-interface Stored {
-  /** The stanza as `serialize` wrote it. */
-  stanza: string;
-}
-
 export const offlineModule: ParleyModule = {
   name: "offline",
   setup(api) {
     const archive = api.archive("offline");
-    const { maxMessages: max, maxMessagesPerSender: maxPerSender } = api.config.offline;
+    const {
+      maxMessages: max,
+      maxMessagesPerSender: maxPerSender,
+      maxBytes,
+      maxBytesPerSender,
+      maxPercentPerOtherDomain: percent,
+    } = api.config.offline;
+    // What all senders at one domain not served here may hold together.
+    const maxPerDomain = Math.floor(max * percent / 100);
+    const maxBytesPerDomain = Math.floor(maxBytes * percent / 100);
+    const ownDomains = new Set(hostConfigs(api.config).map((h) => h.domain));
+    // Per-user totals (messages and bytes, per sender and per domain), kept as
+    // messages come and go instead of read from storage for each new message.
+    const usage = new OfflineUsage(archive);
     api.addFeature("msgoffline");
 
     // Storage work for one user runs one job after another: the count check
@@ -84,19 +103,41 @@ export const offlineModule: ParleyModule = {
         if (!(await api.auth.userExists(api.domain, user))) return false;
         // Typing notifications and empty messages: nothing worth an error either.
         if (decision === "drop") return true;
-        // One sender gets a share of the box, not all of it: else a flood from one
-        // user bounces every other sender's messages until the owner comes back.
-        if (
-          await archive.count(user) >= max ||
-          (from !== undefined && await archive.count(user, { with: from }) >= maxPerSender)
-        ) {
+        const full = () => {
           api.replyError(
             ev,
             new StanzaError("cancel", "service-unavailable", "Offline storage full"),
           );
           return true;
+        };
+        const count = await archive.count(user);
+        if (count >= max) return full();
+        // Bytes as well as messages: each may be up to c2s.maxStanzaSize, and a
+        // count limit alone let one box grow to hundreds of MB.
+        const text = serialize(stanza);
+        const bytes = storedBytes(text);
+        const before = await usage.get(user, count);
+        if (before.bytes + bytes > maxBytes) return full();
+        if (from !== undefined) {
+          // One sender gets a share of the box, not all of it: else a flood from one
+          // user bounces every other sender's messages until the owner comes back.
+          const sender = tallyOf(before.bySender, from);
+          if (sender.count >= maxPerSender || sender.bytes + bytes > maxBytesPerSender) {
+            return full();
+          }
+          // A remote server (or a component) may send as any user of its domain:
+          // made-up senders, each within its share, must not fill the box either.
+          const domain = domainOf(from);
+          const others = tallyOf(before.byDomain, domain);
+          if (
+            !ownDomains.has(domain) &&
+            (others.count >= maxPerDomain || others.bytes + bytes > maxBytesPerDomain)
+          ) {
+            return full();
+          }
         }
-        await archive.append(user, { when, with: from, value: { stanza: serialize(stanza) } });
+        await archive.append(user, { when, with: from, value: { stanza: text } });
+        usage.added(user, from, bytes);
         return true;
       });
     });
@@ -107,12 +148,14 @@ export const offlineModule: ParleyModule = {
         const user = session.username!;
         const items = await archive.find(user);
         const sent: string[] = [];
+        const sentItems: RemovedItem[] = [];
         for (const item of items) {
           // The session may have ended (or gone unavailable) while storage answered.
           // A client reading slower than storage answers must not overflow its output mark.
           await session.writable();
           if (session.destroyed || !session.presence || (!known && session.priority < 0)) break;
-          const stanza = parseElement((item.value as unknown as Stored).stanza);
+          const text = storedStanza(item);
+          const stanza = parseElement(text);
           if (stanza) {
             stanza.append(
               el(
@@ -126,8 +169,12 @@ export const offlineModule: ParleyModule = {
             api.log.warn("dropping an unreadable offline message for {user}", { user });
           }
           sent.push(item.id);
+          sentItems.push({ with: item.with, bytes: storedBytes(text) });
         }
-        if (sent.length > 0) await archive.delete(user, { ids: sent });
+        if (sent.length > 0) {
+          const deleted = await archive.delete(user, { ids: sent });
+          usage.removed(user, sentItems, deleted);
+        }
       });
 
     const deliverLater = (session: Session, known = false) =>

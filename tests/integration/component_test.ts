@@ -340,3 +340,36 @@ Deno.test({
     }
   },
 });
+
+Deno.test("component: offline storage's per-sender and byte limits hold for its messages", async () => {
+  const server = await startTestServer({
+    components: { [COMPONENT]: { secret: SECRET } },
+    offline: { maxMessagesPerSender: 2, maxBytes: 3000, maxPercentPerOtherDomain: 100 },
+  });
+  try {
+    const c = await connectComponent(server);
+    const send = (from: string, id: string, size: number) =>
+      c.send(
+        `<message from='${from}' to='bob@localhost' type='chat' id='${id}'>` +
+          `<body>${"x".repeat(size)}</body></message>`,
+      );
+    const count = () => server.storage.archive("localhost", "offline").count("bob");
+    const bounced = async (id: string) => {
+      const err = await c.stanza((e) => e.attrs.id === id);
+      assert.equal(err.attrs.type, "error");
+      assert.ok(err.getChild("error")?.getChild("service-unavailable", NS.stanzas));
+    };
+    send(`a@${COMPONENT}`, "p1", 10);
+    send(`a@${COMPONENT}`, "p2", 10);
+    send(`a@${COMPONENT}`, "p3", 10);
+    await bounced("p3");
+    assert.equal(await count(), 2);
+    send(`b@${COMPONENT}`, "q1", 2500);
+    send(`b@${COMPONENT}`, "q2", 500);
+    await bounced("q2");
+    assert.equal(await count(), 3);
+    c.close();
+  } finally {
+    await server.stop();
+  }
+});

@@ -119,7 +119,12 @@ Deno.test({
   fn: async () => {
     const server = await startServerProcess({
       c2s: { maxOutputBytes: MARK, readRateBytesPerSecond: 0 },
-      offline: { maxMessages: 100_000, maxMessagesPerSender: 100_000 },
+      offline: {
+        maxMessages: 100_000,
+        maxMessagesPerSender: 100_000,
+        maxBytes: 1 << 30,
+        maxBytesPerSender: 1 << 30,
+      },
     });
     const clients: TestClient[] = [];
     try {
