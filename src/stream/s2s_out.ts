@@ -419,6 +419,8 @@ export class S2sOutStream {
           ...this.#names(),
           seconds,
         });
+        // No longer pending: the stream may go idle again.
+        if (this.#verifies.get(id) === waiter) this.#verifies.delete(id);
         done("error");
       }, seconds * 1000);
       let settled = false;
@@ -429,11 +431,15 @@ export class S2sOutStream {
         resolve(v);
       };
       const previous = this.#verifies.get(id);
-      this.#verifies.set(id, (v) => {
+      const waiter = (v: DialbackVerdict) => {
         previous?.(v);
         done(v);
-      });
+      };
+      this.#verifies.set(id, waiter);
       const request = el("db:verify", { from, to: this.remote, id }, key);
+      // A request out is activity, and the idle timer waits for its answer
+      // (see #armIdle): closing under it failed the peer's new stream.
+      this.#lastActivity = Date.now();
       if (this.#canVerify) this.#conn!.write(serialize(request));
       else this.#verifyQueue.push(request);
     });
@@ -928,7 +934,7 @@ export class S2sOutStream {
     const idleMs = this.services.config.s2s.idleTimeoutSeconds * 1000;
     const due = this.#lastActivity + idleMs - Date.now();
     this.#idleTimer = setTimeout(() => {
-      if (Date.now() - this.#lastActivity >= idleMs) {
+      if (Date.now() - this.#lastActivity >= idleMs && this.#verifies.size === 0) {
         log.debug("{local} → {remote}: idle, closing", this.#names());
         this.close();
       } else this.#armIdle();

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { startTestServer } from "../helpers/server.ts";
 import { loginAt as login } from "../helpers/federation.ts";
+import { fakeHeader, FakeS2sServer, S2sPeer } from "../helpers/s2s_peer.ts";
 
 /** Polls `check` until it holds; fails after `ms` (a bound, not a timing goal). */
 async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
@@ -74,6 +75,50 @@ Deno.test("s2s: a tls:// static route connects to the peer's direct-TLS listener
     alice.close();
     bob.close();
     await a.stop();
+    await b.stop();
+  }
+});
+
+Deno.test("s2s: an outgoing stream waiting for a db:verify answer is not closed as idle", async () => {
+  // Seen as a flaky reconnect: the idle timer closed the stream that carried a
+  // db:verify for the peer's new stream, failing that stream's dialback.
+  const b = await startTestServer({
+    hosts: ["b.test"],
+    s2s: { requireEncryption: false, idleTimeoutSeconds: 1 },
+  });
+  const ANSWER_AFTER_MS = 1500;
+  const fake = await FakeS2sServer.start((text, s) => {
+    if (text.includes("<stream:stream")) s.write(fakeHeader("old.test", "s3", null));
+    if (text.includes("<db:result")) {
+      s.write(`<db:result from='old.test' to='b.test' type='valid'/>`);
+    }
+    const verify = /<db:verify [^>]*id='([^']+)'/.exec(text);
+    if (verify) {
+      // Slower than the idle timeout: the answer must still find the stream open.
+      setTimeout(() => {
+        if (!s.destroyed) {
+          s.write(`<db:verify from='old.test' to='b.test' id='${verify[1]}' type='valid'/>`);
+        }
+      }, ANSWER_AFTER_MS);
+    }
+  });
+  b.config.s2s.hosts["old.test"] = fake.route;
+  const bob = await login(b, "bob", "builder", "b.test");
+  let peer: S2sPeer | undefined;
+  try {
+    // The outgoing stream comes up and carries one stanza, then nothing.
+    bob.send(`<message to='x@old.test' id='out1'><body>hi</body></message>`);
+    await fake.until((r) => r.includes("id='out1'"));
+    await new Promise((r) => setTimeout(r, 600));
+    // old.test's own stream to b.test: its key is checked over that idle stream.
+    peer = await S2sPeer.connect(b.ports.s2s, "old.test", "b.test");
+    const result = await peer.dialbackResult(() => "k".repeat(64));
+    assert.equal(result.attrs.type, "valid");
+    assert.equal(fake.sockets.length, 1, "the verification used the existing stream");
+  } finally {
+    peer?.close();
+    bob.close();
+    await fake.close();
     await b.stop();
   }
 });
