@@ -145,6 +145,13 @@ export class SocketConnection implements Connection {
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly localPort: number;
+  #socketGone = Promise.withResolvers<void>();
+  /**
+   * Resolves once the socket (the TLS one after an upgrade) has closed: a
+   * listener shutting down waits on it for a connection that is ending, so
+   * its last words (a stream error) are flushed before the process exits.
+   */
+  readonly gone: Promise<void> = this.#socketGone.promise;
 
   constructor(socket: Socket, tls?: TlsState, options: SocketConnectionOptions = {}) {
     this.#socket = socket;
@@ -214,7 +221,10 @@ export class SocketConnection implements Connection {
     this.#sink?.onData(chunk);
   };
   #onError = (err: Error) => this.#finish(err);
-  #onClose = () => this.#finish();
+  #onClose = () => {
+    this.#socketGone.resolve();
+    this.#finish();
+  };
 
   #attach(socket: Socket): void {
     socket.on("data", this.#onData);

@@ -13,6 +13,9 @@ import { ListenError } from "./listen_error.ts";
 
 const log = logger("net");
 
+/** Longest a closing listener waits for ending connections (they are cut at 2 s anyway). */
+const ENDING_WAIT_MS = 3000;
+
 export interface ListenOptions {
   /** For logs and errors: the listener's key under `listeners` in the config. */
   name: string;
@@ -120,12 +123,15 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   // TLS layer is ending; the raw socket under it never says so).
   const handshaking = new Map<string, net.Socket>();
   const peerKey = (s: net.Socket) => `${s.remoteAddress}|${s.remotePort}`;
+  /** The connection over each started socket, for close(). */
+  const connections = new WeakMap<net.Socket, SocketConnection>();
   const start = (socket: net.Socket, slot: Slot) => {
     const conn = new SocketConnection(
       socket,
       options.tls ? tlsStateOf(socket as tls.TLSSocket) : undefined,
       { onAuthenticated: () => options.limiter.authenticated(slot) },
     );
+    connections.set(socket, conn);
     try {
       options.onConnection(conn);
     } catch (err) {
@@ -219,9 +225,25 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     addresses,
     async close() {
       const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
-      // Sockets already ending are flushing their last words (a stream
-      // error); they close themselves. Anything else is cut now.
-      for (const s of sockets) if (!s.writableEnded) s.destroy();
+      // Connections already ending are flushing their last words (a stream
+      // error); they close themselves (SocketConnection destroys a socket
+      // its peer does not close within 2 s). Anything else is cut now. After
+      // STARTTLS the socket here is the raw one, which never says it is
+      // ending: its connection does.
+      const ending: Promise<void>[] = [];
+      for (const s of sockets) {
+        const conn = connections.get(s);
+        if (conn?.closed) ending.push(conn.gone);
+        else if (s.writableEnded) ending.push(new Promise((r) => s.once("close", () => r())));
+        else s.destroy();
+      }
+      // The process may exit right after: wait (bounded) for those flushes.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.all(ending),
+        new Promise<void>((r) => timer = setTimeout(r, ENDING_WAIT_MS)),
+      ]);
+      clearTimeout(timer);
       await Promise.all(closed);
     },
   };
