@@ -37,6 +37,7 @@ import type { SecureContexts } from "../net/secure_contexts.ts";
 import { logger } from "../log.ts";
 import { randomId } from "../util/random.ts";
 import { decodeBase64, encodeBase64 } from "../util/base64.ts";
+import { BrokenStreamLog } from "./broken_streams.ts";
 
 /**
  * Logins refused by the throttle, logged once per address (or account) per
@@ -44,14 +45,9 @@ import { decodeBase64, encodeBase64 } from "../util/base64.ts";
  * the operator's disk.
  */
 const refusedLogins = new OncePerWindow();
-/**
- * Streams a peer broke (invalid XML, a failed TLS handshake), logged once
- * per address per minute: one costs the peer a connection, which it may
- * open and drop at will.
- */
-const brokenStreams = new OncePerWindow();
 
 const log = logger("c2s");
+const brokenStreams = new BrokenStreamLog(log);
 
 /** RFC 6120 §6.4.5: a few retries, then the stream is closed. */
 const MAX_AUTH_ATTEMPTS = 5;
@@ -175,20 +171,13 @@ class C2sStream {
         log.debug("{jid}: stream closed by peer", { jid: this.#who() });
         this.services.sessions.destroySession(this.session);
         return;
-      case "error": {
-        const silent = brokenStreams.note(this.conn.remoteAddress);
-        if (silent !== undefined) {
-          log.info(
-            "{who}: {condition}: {text} ({silent} more from this address since the last such line)",
-            {
-              who: this.#who(),
-              ...frame,
-              silent,
-            },
-          );
-        }
+      case "error":
+        brokenStreams.note(
+          this.conn.remoteAddress,
+          this.#who(),
+          `${frame.condition}: ${frame.text}`,
+        );
         throw new StreamError(frame.condition, frame.text);
-      }
     }
   }
 
@@ -375,17 +364,8 @@ class C2sStream {
         protocol: (this.conn as Connection).tls?.protocol,
       });
     } catch (err) {
-      const silent = brokenStreams.note(this.conn.remoteAddress);
-      if (silent !== undefined) {
-        log.info(
-          "{ip}: TLS handshake failed: {err} ({silent} more from this address since the last such line)",
-          {
-            ip: this.conn.remoteAddress,
-            err: String(err),
-            silent,
-          },
-        );
-      }
+      const ip = this.conn.remoteAddress;
+      brokenStreams.note(ip, ip, `TLS handshake failed: ${err}`);
       this.services.sessions.destroySession(this.session);
     }
   }

@@ -35,6 +35,7 @@ import type { ComponentLink, ComponentRegistry } from "../core/components.ts";
 import { OncePerWindow } from "../util/once_per_window.ts";
 import { logger } from "../log.ts";
 import { randomId } from "../util/random.ts";
+import { BrokenStreamLog } from "./broken_streams.ts";
 
 const log = logger("component");
 /**
@@ -42,8 +43,7 @@ const log = logger("component");
  * peer can reconnect and fail at will.
  */
 const refusedHandshakes = new OncePerWindow();
-/** Streams a peer broke (invalid XML), logged once per address per minute. */
-const brokenStreams = new OncePerWindow();
+const brokenStreams = new BrokenStreamLog(log);
 
 export const NS_COMPONENT = "jabber:component:accept";
 
@@ -122,20 +122,13 @@ class ComponentStream implements ComponentLink {
       case "close":
         log.debug("{who}: stream closed by peer", { who: this.#who() });
         return this.close();
-      case "error": {
-        const silent = brokenStreams.note(this.conn.remoteAddress);
-        if (silent !== undefined) {
-          log.info(
-            "{who}: {condition}: {text} ({silent} more from this address since the last such line)",
-            {
-              who: this.#who(),
-              ...frame,
-              silent,
-            },
-          );
-        }
+      case "error":
+        brokenStreams.note(
+          this.conn.remoteAddress,
+          this.#who(),
+          `${frame.condition}: ${frame.text}`,
+        );
         throw new StreamError(frame.condition, frame.text);
-      }
     }
   }
 

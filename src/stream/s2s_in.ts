@@ -36,17 +36,12 @@ import { serverLimits } from "./limits.ts";
 import { decodeBase64Text } from "../util/base64.ts";
 import { parseJid, prepDomain } from "../jid.ts";
 import { StreamError } from "../core/errors.ts";
-import { OncePerWindow } from "../util/once_per_window.ts";
 import { logger } from "../log.ts";
 import { randomId } from "../util/random.ts";
+import { BrokenStreamLog } from "./broken_streams.ts";
 
 const log = logger("s2s");
-/**
- * Streams a peer broke or was refused on (invalid XML, a stream error, a
- * failed TLS handshake), logged once per address per minute: any host can
- * open and drop s2s connections at will.
- */
-const brokenStreams = new OncePerWindow();
+const brokenStreams = new BrokenStreamLog(log);
 
 /** Outcome of asking the originating domain's server about a dialback key. */
 export type DialbackVerdict = "valid" | "invalid" | "error";
@@ -218,14 +213,8 @@ class S2sInStream {
 
   #onError(err: unknown): void {
     if (err instanceof StreamError) {
-      const silent = brokenStreams.note(this.conn.remoteAddress);
-      if (silent !== undefined) {
-        log.info(
-          "{peer}: closing incoming stream: {condition} ({text}); {silent} more from this " +
-            "address since the last such line",
-          { peer: this.#who(), condition: err.condition, text: err.text ?? "", silent },
-        );
-      }
+      const what = `closing incoming stream: ${err.condition} (${err.text ?? ""})`;
+      brokenStreams.note(this.conn.remoteAddress, this.#who(), what);
       return this.close(err);
     }
     log.error("{peer}: internal error: {err}", { peer: this.#who(), err });
@@ -409,17 +398,7 @@ class S2sInStream {
         requestCert: true,
       });
     } catch (err) {
-      const silent = brokenStreams.note(this.conn.remoteAddress);
-      if (silent !== undefined) {
-        log.info(
-          "{peer}: TLS handshake failed: {err} ({silent} more from this address since the last such line)",
-          {
-            peer: this.#who(),
-            err: String(err),
-            silent,
-          },
-        );
-      }
+      brokenStreams.note(this.conn.remoteAddress, this.#who(), `TLS handshake failed: ${err}`);
       this.close();
     }
   }
