@@ -28,6 +28,15 @@ const limited = {
   s2s: { readRateBytesPerSecond: RATE, readBurstBytes: BURST },
 };
 
+/** Floods `socket` and checks the server took no more than the limit allows. */
+async function floodWithinLimit(socket: net.Socket): Promise<void> {
+  const { accepted, elapsedMs } = await flood(socket, FLOOD, WAIT_MS);
+  assert.ok(
+    accepted <= allowed(elapsedMs),
+    `server took ${accepted} bytes in ${elapsedMs} ms (allowed ${allowed(elapsedMs)})`,
+  );
+}
+
 for (const directTls of [false, true]) {
   const how = directTls ? "direct TLS" : "STARTTLS";
   Deno.test(`read rate: a logged-in client over ${how} cannot push faster than the limit`, async () => {
@@ -39,11 +48,7 @@ for (const directTls of [false, true]) {
         user: "alice",
         password: "wonderland",
       });
-      const { accepted, elapsedMs } = await flood(c.socket, FLOOD, WAIT_MS);
-      assert.ok(
-        accepted <= allowed(elapsedMs),
-        `server took ${accepted} bytes in ${elapsedMs} ms (allowed ${allowed(elapsedMs)})`,
-      );
+      await floodWithinLimit(c.socket);
       c.socket.destroy();
     } finally {
       await server.stop();
@@ -72,11 +77,7 @@ Deno.test("read rate: an s2s peer over direct TLS cannot push faster than the li
     );
     // The server's answer (header and features): the stream is open.
     await new Promise((r) => socket.once("data", r));
-    const { accepted, elapsedMs } = await flood(socket, FLOOD, WAIT_MS);
-    assert.ok(
-      accepted <= allowed(elapsedMs),
-      `server took ${accepted} bytes in ${elapsedMs} ms (allowed ${allowed(elapsedMs)})`,
-    );
+    await floodWithinLimit(socket);
     socket.destroy();
   } finally {
     await server.stop();
@@ -100,11 +101,7 @@ Deno.test("read rate: an external component cannot push faster than the limit", 
         `xmlns:stream='${NS.stream}' to='comp.localhost'>`,
     );
     await new Promise((r) => socket.once("data", r));
-    const { accepted, elapsedMs } = await flood(socket, FLOOD, WAIT_MS);
-    assert.ok(
-      accepted <= allowed(elapsedMs),
-      `server took ${accepted} bytes in ${elapsedMs} ms (allowed ${allowed(elapsedMs)})`,
-    );
+    await floodWithinLimit(socket);
     socket.destroy();
   } finally {
     await server.stop();

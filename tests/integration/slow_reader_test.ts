@@ -64,6 +64,15 @@ async function send(alice: TestClient, count: number, stanza: (i: number) => str
 const login = (port: number, user: string, resource?: string) =>
   TestClient.login({ port, user, password: "x", resource, mechanism: "PLAIN" });
 
+/** Bob and alice online; bob has seen his presence echo, then stops reading. */
+async function bobStopsReading(port: number): Promise<{ bob: TestClient; alice: TestClient }> {
+  const bob = await login(port, "bob", "r");
+  const alice = await login(port, "alice");
+  await bob.stanza((e) => e.name === "presence");
+  bob.stopReading();
+  return { bob, alice };
+}
+
 Deno.test({
   name: "slow reader: the server's memory stays bounded and the reader is disconnected",
   // The server runs as a child process; its stderr pipe is read to the end.
@@ -76,11 +85,8 @@ Deno.test({
     let sampling = true;
     try {
       const port = server.ports["c2s"];
-      const bob = await login(port, "bob", "r");
-      const alice = await login(port, "alice");
+      const { bob, alice } = await bobStopsReading(port);
       clients.push(bob, alice);
-      await bob.stanza((e) => e.name === "presence");
-      bob.stopReading();
       const base = await server.rssKb();
       let peak = base;
       const sampler = (async () => {
@@ -129,11 +135,8 @@ Deno.test({
     const clients: TestClient[] = [];
     try {
       const port = server.ports["c2s"];
-      const bob = await login(port, "bob", "r");
-      const alice = await login(port, "alice");
+      const { bob, alice } = await bobStopsReading(port);
       clients.push(bob, alice);
-      await bob.stanza((e) => e.name === "presence");
-      bob.stopReading();
       await send(
         alice,
         CHAT_COUNT,
