@@ -12,7 +12,7 @@ import { loadOrCreateCertificates } from "./tls/certs.ts";
 import { SecureContexts } from "./net/secure_contexts.ts";
 import { listen, type Listener, type ListenOptions } from "./net/listeners.ts";
 import { ConnectionLimiter } from "./net/connection_limiter.ts";
-import { RefusalLog } from "./net/refusal.ts";
+import { OncePerWindow } from "./util/once_per_window.ts";
 import { NS } from "./xml/namespaces.ts";
 import { Host } from "./core/host.ts";
 import { Router } from "./core/router.ts";
@@ -100,7 +100,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     maxPerIp: config.c2s.maxConnectionsPerIp,
     maxUnauthenticatedPerIp: config.c2s.maxUnauthenticatedPerIp,
   });
-  const refusalLog = new RefusalLog();
+  const refusalLog = new OncePerWindow();
   const clientStreams = { limiter, refusalLog, streamNamespace: NS.client };
   const listeners: Listener[] = [];
   let s2s: S2sService | undefined;

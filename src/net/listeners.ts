@@ -7,7 +7,8 @@ import * as tls from "node:tls";
 import { normalizeAddress, SocketConnection, tlsStateOf } from "./connection.ts";
 import type { Connection, ServerTlsOptions } from "./connection.ts";
 import type { ConnectionLimiter, Refusal, Slot } from "./connection_limiter.ts";
-import { refusalCondition, RefusalLog, refusalReason, refusalStream } from "./refusal.ts";
+import { OncePerWindow } from "../util/once_per_window.ts";
+import { refusalCondition, refusalReason, refusalStream } from "./refusal.ts";
 import { logger } from "../log.ts";
 import { ListenError } from "./listen_error.ts";
 
@@ -27,7 +28,7 @@ export interface ListenOptions {
   /** The stream namespace a refused connection's stream error is written in (`jabber:client`…). */
   streamNamespace: string;
   /** Shared by the listeners of one family, so an address is logged once for all of them. */
-  refusalLog?: RefusalLog;
+  refusalLog?: OncePerWindow;
   onConnection(conn: Connection): void;
   /** Direct TLS: milliseconds a client may take to finish its handshake (default 30 s). */
   handshakeTimeoutMs?: number;
@@ -62,7 +63,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   const interfaces = [...options.interfaces].sort((a, b) =>
     (b === "::" ? 1 : 0) - (a === "::" ? 1 : 0)
   );
-  const refusalLog = options.refusalLog ?? new RefusalLog();
+  const refusalLog = options.refusalLog ?? new OncePerWindow();
   /** Admitted sockets' slots (the raw socket's, for direct TLS). */
   const slots = new WeakMap<net.Socket, Slot>();
   /** Refused sockets waiting for their stream error (direct TLS: for the handshake first). */

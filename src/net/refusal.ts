@@ -36,6 +36,3 @@ export function refusalCondition(refusal: Refusal): string {
 export function refusalReason(refusal: Refusal): string {
   return REASONS[refusal].text;
 }
-
-/** Refusals are logged once per address per window (see OncePerWindow). */
-export { OncePerWindow as RefusalLog } from "../util/once_per_window.ts";

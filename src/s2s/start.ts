@@ -8,7 +8,7 @@ import type { Router } from "../core/router.ts";
 import type { SecureContexts } from "../net/secure_contexts.ts";
 import { listen, type Listener } from "../net/listeners.ts";
 import { ConnectionLimiter } from "../net/connection_limiter.ts";
-import { RefusalLog } from "../net/refusal.ts";
+import { OncePerWindow } from "../util/once_per_window.ts";
 import { NS } from "../xml/namespaces.ts";
 import { handleS2sInConnection } from "../stream/s2s_in.ts";
 import { TrustAnchors } from "./cert_verify.ts";
@@ -36,7 +36,7 @@ export async function startS2s(
     maxPerIp: config.c2s.maxConnectionsPerIp,
     maxUnauthenticatedPerIp: config.c2s.maxUnauthenticatedPerIp,
   });
-  const streams = { limiter, refusalLog: new RefusalLog(), streamNamespace: NS.server };
+  const streams = { limiter, refusalLog: new OncePerWindow(), streamNamespace: NS.server };
   const onConnection = (conn: Parameters<typeof handleS2sInConnection>[0]) =>
     handleS2sInConnection(conn, manager);
   const listeners: Listener[] = [];

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ConnectionLimiter, type Slot } from "../../src/net/connection_limiter.ts";
-import { RefusalLog, refusalStream } from "../../src/net/refusal.ts";
+import { OncePerWindow } from "../../src/util/once_per_window.ts";
+import { refusalStream } from "../../src/net/refusal.ts";
 
 Deno.test("ConnectionLimiter: unauthenticated per IP, all per IP, and the total", () => {
   const limiter = new ConnectionLimiter({ maxTotal: 5, maxPerIp: 3, maxUnauthenticatedPerIp: 2 });
@@ -28,8 +29,8 @@ Deno.test("ConnectionLimiter: unauthenticated per IP, all per IP, and the total"
   assert.equal(limiter.total, 2);
 });
 
-Deno.test("RefusalLog: one line per address per window, saying how many went unlogged", () => {
-  const log = new RefusalLog(1000);
+Deno.test("OncePerWindow: one line per address per window, saying how many went unlogged", () => {
+  const log = new OncePerWindow(1000);
   assert.equal(log.note("a", 0), 0);
   assert.equal(log.note("a", 10), undefined);
   assert.equal(log.note("a", 999), undefined);
