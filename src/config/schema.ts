@@ -4,6 +4,7 @@
  * typo stops start-up instead of being silently ignored.
  */
 import { z } from "zod";
+import { MAX_STANZA_DEPTH } from "../xml/parser.ts";
 
 /**
  * Modules every host loads unless the config says otherwise. Only names
@@ -120,7 +121,7 @@ export const configSchema = z.strictObject({
      * depth 1. Server-to-server and component streams allow 8 more levels
      * for what servers wrap around a client's stanza (carbons, MAM).
      */
-    maxStanzaDepth: z.number().int().min(8).max(1000).default(32),
+    maxStanzaDepth: z.number().int().min(8).max(MAX_STANZA_DEPTH).default(32),
     /**
      * Seconds a connection may take to authenticate and bind (also an
      * incoming s2s stream to authenticate a domain, a component its handshake).

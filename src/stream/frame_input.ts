@@ -20,7 +20,13 @@
  * other connection.
  */
 import { setImmediate } from "node:timers";
-import { type Frame, type ParserOptions, XmlFrameParser } from "../xml/parser.ts";
+import {
+  type Frame,
+  type ParserOptions,
+  RELAY_DEPTH_ALLOWANCE,
+  XmlFrameParser,
+} from "../xml/parser.ts";
+
 import { logger } from "../log.ts";
 
 const log = logger("net");
@@ -49,13 +55,6 @@ const WAITING_SLACK = 256 * 1024;
 
 /** The parser limits a stream applies (`c2s.maxStanzaSize`, `c2s.maxStanzaDepth`). */
 export type StreamLimits = Pick<ParserOptions, "maxStanzaSize" | "maxStanzaDepth">;
-
-/**
- * Server-to-server and component streams carry what a server wrapped
- * around a client's stanza (a forwarded carbon, a MAM result: 2 levels
- * each); refusing it would tear down the link for every user behind it.
- */
-export const RELAY_DEPTH_ALLOWANCE = 8;
 
 export function relayLimits(limits: StreamLimits): StreamLimits {
   return {

@@ -5,7 +5,8 @@
  * comes out is shaped exactly like what a client sent.
  */
 import { type Element, serialize } from "../xml/element.ts";
-import { XmlFrameParser } from "../xml/parser.ts";
+import { MAX_STANZA_DEPTH, RELAY_DEPTH_ALLOWANCE, XmlFrameParser } from "../xml/parser.ts";
+import { utf8Length } from "./utf8_length.ts";
 
 // Stored elements always carry their own xmlns, so the wrapper's default
 // namespace never leaks into them.
@@ -19,7 +20,9 @@ export function parseElement(xml: string): Element | undefined {
   const parser = new XmlFrameParser((f) => {
     if (f.kind === "stanza" && out === undefined) out = f.element;
     else if (f.kind !== "open") bad = true;
-  }, { maxStanzaSize: xml.length + 1 });
+    // Our own storage, written from stanzas the streams accepted: any depth
+    // a stream could have let through reads back (not the client default).
+  }, { maxStanzaSize: xml.length + 1, maxStanzaDepth: MAX_STANZA_DEPTH + RELAY_DEPTH_ALLOWANCE });
   parser.write(WRAPPER + xml);
   return bad ? undefined : out;
 }
@@ -27,5 +30,5 @@ export function parseElement(xml: string): Element | undefined {
 /** UTF-8 length of an element as it is stored. */
 export function serializedBytes(e: Element): { text: string; bytes: number } {
   const text = serialize(e);
-  return { text, bytes: new TextEncoder().encode(text).length };
+  return { text, bytes: utf8Length(text) };
 }

@@ -43,6 +43,20 @@ export const PARSER_DEFAULTS: ParserOptions = {
   maxAttributes: 64,
 };
 
+/**
+ * Server-to-server and component streams carry what a server wrapped
+ * around a client's stanza (a forwarded carbon, a MAM result: 2 levels
+ * each); refusing it would tear down the link for every user behind it.
+ */
+export const RELAY_DEPTH_ALLOWANCE = 8;
+
+/**
+ * The deepest nesting any stream may be configured to accept (with the
+ * server-to-server allowance on top): the schema's bound on
+ * `c2s.maxStanzaDepth`, and what stored stanzas are read back with.
+ */
+export const MAX_STANZA_DEPTH = 1000;
+
 /** A stream header never needs more; anything bigger is an attack. */
 const MAX_HEADER = 8192;
 /**

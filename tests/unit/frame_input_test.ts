@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { FrameInput, RELAY_DEPTH_ALLOWANCE, relayLimits } from "../../src/stream/frame_input.ts";
+import { FrameInput, relayLimits } from "../../src/stream/frame_input.ts";
+import { RELAY_DEPTH_ALLOWANCE } from "../../src/xml/parser.ts";
 import type { Frame } from "../../src/xml/parser.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);

@@ -14,6 +14,7 @@ import { KeyedQueue } from "../../util/keyed_queue.ts";
 import { el } from "../../xml/element.ts";
 import { randomId } from "../../util/random.ts";
 import { serializedBytes } from "../../util/xml_fragment.ts";
+import { utf8Length } from "../../util/utf8_length.ts";
 import type { ModuleApi } from "../../core/module_api.ts";
 import type { Host } from "../../core/host.ts";
 import type { SessionEvent } from "../../core/sessions.ts";
@@ -180,15 +181,13 @@ export function keptRequest(request: Element): Element {
   const kept = new Element(request.name, { ...request.attrs }, []);
   let bytes = 0;
   for (const c of request.children) {
-    const size = typeof c === "string" ? encoder.encode(c).length : serializedBytes(c).bytes;
+    const size = typeof c === "string" ? utf8Length(c) : serializedBytes(c).bytes;
     if (bytes + size > MAX_KEPT_REQUEST_BYTES) continue;
     bytes += size;
     kept.children.push(typeof c === "string" ? c : c.clone());
   }
   return kept;
 }
-
-const encoder = new TextEncoder();
 
 /**
  * The stored size a roster's items may reach, with `itemBytes`. The roster
