@@ -1,24 +1,39 @@
 /**
  * A client session, shaped as session-model.md states it. Everything that
  * negotiates the stream lives in the stream handler; this object is the
- * part the rest of the server sees, so it stays small (one per
- * connection, thousands at once).
+ * part the rest of the server sees, so it stays small (thousands at once).
+ *
+ * A session outlives its transport: output goes through its `Outbox` to
+ * whichever stream drives it now (`attach`/`detach`). Stream management
+ * keeps a session whose connection dropped (hibernation) and attaches it
+ * to the stream that resumes it; WebSocket and BOSH sessions attach the
+ * same way.
  */
-import type { Connection } from "../net/connection.ts";
-import { UnsentTracker } from "../net/unsent_tracker.ts";
-import { type Element, serialize } from "../xml/element.ts";
+import { Outbox, type OutboxOptions } from "./outbox.ts";
+import type { Element } from "../xml/element.ts";
 import type { StreamError } from "./errors.ts";
+import type { StreamTransport } from "../stream/transport.ts";
 
 export type SessionType = "c2s_unauthed" | "c2s";
 
 /**
  * Fired on the host (`undelivered`) when a session ended with messages
- * written to it that never reached its client (its output overflowed);
- * core delivery hands them to offline storage, oldest first.
+ * sent to it that never reached its client (its output overflowed, or
+ * they were never acknowledged); core delivery hands them to offline
+ * storage, oldest first.
  */
 export interface UndeliveredEvent {
   session: Session;
   stanzas: Element[];
+}
+
+/** The stream that currently carries a session. */
+export interface SessionDriver {
+  readonly transport: StreamTransport;
+  /** End the stream (with a stream error if given) and its transport. */
+  close(error?: StreamError): void;
+  /** From now on this stream's input belongs to `session` (XEP-0198 resumption). */
+  adopt(session: Session): void;
 }
 
 export class Session {
@@ -42,57 +57,66 @@ export class Session {
   destroyed = false;
   /** When the peer last sent anything (ms since the epoch), for idle pings. */
   lastActivity = Date.now();
-  /**
-   * Messages whose bytes may not have reached the kernel yet: what an
-   * output overflow would lose, kept then for offline storage.
-   */
-  #unsent: UnsentTracker<Element>;
+  /** Set by a module (stream management) while it keeps the session without a stream. */
+  hibernating = false;
+  /** Per-session state of stream-level extensions (stream management, CSI…). */
+  readonly ext = new Map<string, unknown>();
+  readonly outbox: Outbox;
+  #driver: SessionDriver | undefined;
 
-  constructor(
-    readonly conn: Connection,
-    readonly id: string,
-    readonly closeStream: (error?: StreamError) => void,
-  ) {
-    this.#unsent = new UnsentTracker(conn);
+  constructor(readonly id: string, driver?: SessionDriver, outbox?: OutboxOptions) {
+    this.outbox = new Outbox(outbox);
+    if (driver) this.attach(driver);
   }
 
   get bareJid(): string | undefined {
     return this.username === undefined ? undefined : this.username + "@" + this.host;
   }
 
+  /** The stream carrying the session now; undefined while hibernating. */
+  get driver(): SessionDriver | undefined {
+    return this.#driver;
+  }
+
+  /** The current transport (address, TLS state); undefined while hibernating. */
+  get transport(): StreamTransport | undefined {
+    return this.#driver?.transport;
+  }
+
+  attach(driver: SessionDriver): void {
+    this.#driver = driver;
+    this.hibernating = false;
+    this.outbox.attach(driver.transport);
+  }
+
+  /** The stream is gone but the session stays (hibernation): output is kept, not written. */
+  detach(): void {
+    this.#driver = undefined;
+    this.outbox.detach();
+  }
+
   send(x: Element | string): void {
-    const message = typeof x !== "string" && x.name === "message";
-    if (this.#unsent.stopped) {
-      if (message) this.#unsent.keep(x);
-      return;
-    }
-    const data = typeof x === "string" ? x : serialize(x);
-    if (message) this.#unsent.record(x, data.length);
-    this.conn.write(data);
+    this.outbox.send(x);
   }
 
   /**
    * Resolves when the client has taken most of what was sent (or the
-   * session ended): a module sending a burst (offline messages, history)
-   * waits on it between stanzas, so a client that reads at its own pace is
-   * not mistaken for one that stopped reading.
+   * session has no transport): a module sending a burst (offline
+   * messages, history) waits on it between stanzas, so a client that
+   * reads at its own pace is not mistaken for one that stopped reading.
    */
   writable(): Promise<void> {
-    return this.conn.writable();
+    return this.transport?.writable() ?? Promise.resolve();
   }
 
-  /**
-   * The output overflowed (the client is not reading): nothing more is
-   * written; the messages not yet handed to the kernel, and those sent
-   * from now on, are kept for `takeUndelivered`.
-   */
+  /** See Outbox.stopSending. */
   stopSending(): void {
-    this.#unsent.stop();
+    this.outbox.stopSending();
   }
 
-  /** The messages kept by `stopSending`, once; later ones are dropped. */
+  /** See Outbox.takeUndelivered. */
   takeUndelivered(): Element[] {
-    return this.#unsent.take();
+    return this.outbox.takeUndelivered();
   }
 
   /**
@@ -101,6 +125,6 @@ export class Session {
    * and presence.
    */
   close(error?: StreamError): void {
-    this.closeStream(error);
+    this.#driver?.close(error);
   }
 }

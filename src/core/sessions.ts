@@ -34,6 +34,17 @@ export interface SessionEvent {
   session: Session;
 }
 
+/**
+ * Fired (synchronously) on the host as `session-disconnected` when a bound
+ * session's stream is gone without a close from the client. A handler
+ * that returns `true` keeps the session (stream management hibernates it
+ * and destroys it later itself); otherwise it is destroyed at once.
+ */
+export interface SessionDisconnectedEvent {
+  session: Session;
+  error?: StreamError;
+}
+
 export class SessionRegistry {
   #hosts = new Map<string, HostSessions>();
   /** Every live session, bound or not, for shutdown and stats. */
@@ -48,6 +59,16 @@ export class SessionRegistry {
   /** A new connection's session, unbound; tracked so shutdown can reach it. */
   track(session: Session): void {
     this.live.add(session);
+  }
+
+  /**
+   * Stop tracking an unbound session without ending its stream: the
+   * stream now carries another session (XEP-0198 resumption).
+   */
+  forget(session: Session): void {
+    if (session.fullJid !== undefined) return;
+    session.destroyed = true;
+    this.live.delete(session);
   }
 
   full(jid: string, host: string): Session | undefined {
@@ -110,6 +131,33 @@ export class SessionRegistry {
     host.fullSessions.set(session.fullJid, session);
     host.events.emit<SessionEvent>("resource-bind", { session });
     return undefined;
+  }
+
+  /**
+   * The session's stream is gone (transport closed, or the peer stopped
+   * reading): the point where a module may keep the session instead of
+   * destroying it. Nothing a module does here may wait.
+   */
+  disconnected(session: Session, error?: StreamError): void {
+    if (session.destroyed) return;
+    // The stream's last words (the error) still go out if it has a transport.
+    const driver = session.driver;
+    session.detach();
+    driver?.close(error);
+    const host = session.fullJid ? this.#hosts.get(session.host!) : undefined;
+    if (host) {
+      const kept = host.events.fire<SessionDisconnectedEvent>("session-disconnected", {
+        session,
+        error,
+      });
+      if (kept === true) return;
+      if (kept !== false) {
+        log.error("{jid}: a session-disconnected handler returned a promise; destroying", {
+          jid: session.fullJid,
+        });
+      }
+    }
+    this.destroySession(session, error);
   }
 
   /**

@@ -4,7 +4,6 @@
  * (RFC 6120 §4–§7) and then hands stanzas to the router. One instance per
  * connection; it owns the connection's `Session`.
  */
-import { InFlight } from "./in_flight.ts";
 import type { Connection } from "../net/connection.ts";
 import type { Config } from "../config/schema.ts";
 import type { AuthProvider, SaslContext, SaslExchange, SaslStep } from "../auth/types.ts";
@@ -21,17 +20,19 @@ import {
   type ThrottleRefusal,
 } from "../auth/login_throttle.ts";
 import { OncePerWindow } from "../util/once_per_window.ts";
-import { el, type Element, openTag, serialize } from "../xml/element.ts";
+import { el, type Element, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
-import { FrameInput } from "./frame_input.ts";
 import { checkStreamRoot } from "./stream_root.ts";
-import { clientLimits } from "./limits.ts";
+import { StreamCore } from "./core.ts";
+import type { StreamOpenAttrs, StreamTransport } from "./transport.ts";
+import { XmlStreamTransport } from "./xml_stream.ts";
+import { clientTransportLimits } from "./limits.ts";
 import { prepDomain, prepResource } from "../jid.ts";
 import { StanzaError, StreamError } from "../core/errors.ts";
 import type { Host } from "../core/host.ts";
 import type { Router } from "../core/router.ts";
-import { Session, type UndeliveredEvent } from "../core/session.ts";
+import { Session, type SessionDriver, type UndeliveredEvent } from "../core/session.ts";
 import type { SessionRegistry } from "../core/sessions.ts";
 import type { SecureContexts } from "../net/secure_contexts.ts";
 import { logger } from "../log.ts";
@@ -75,73 +76,73 @@ export interface C2sServices {
 export interface StreamElementEvent {
   session: Session;
   element: Element;
+  /** The stream it came on: stream management's resumption hands it another session. */
+  stream: C2sStream;
 }
 
 export function handleC2sConnection(conn: Connection, services: C2sServices): void {
-  new C2sStream(conn, services).start();
+  new C2sStream(new XmlStreamTransport(conn), services).start();
 }
 
-class C2sStream {
-  readonly session: Session;
-  #inFlight = new InFlight();
-  #input: FrameInput;
-  #headerSent = false;
-  #closed = false;
+/**
+ * A client stream over any transport (TCP, WebSocket, BOSH): the stream
+ * core's lifecycle plus what RFC 6120 gives a client stream. It drives
+ * its session (`SessionDriver`) until the transport goes; stream
+ * management may then keep the session and a later stream adopt it.
+ */
+export class C2sStream extends StreamCore implements SessionDriver {
+  session: Session;
   #sasl: SaslExchange | undefined;
   #authAttempts = 0;
-  #authTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(readonly conn: Connection, readonly services: C2sServices) {
-    this.session = new Session(conn, randomId(), (err) => this.#closeStream(err));
-    this.#input = new FrameInput(
-      (frame) => this.#handleFrame(frame),
-      services.config.c2s,
-      (full) => full ? conn.pause() : conn.resume(),
-      (err, frame) => this.#onError(err, frame),
-    );
+  constructor(transport: StreamTransport, readonly services: C2sServices) {
+    super(transport, {
+      log,
+      broken: brokenStreams,
+      limits: clientTransportLimits(services.config),
+      authTimeoutMs: services.config.c2s.authTimeoutSeconds * 1000,
+      authTimeoutText: "Authentication took too long",
+    });
+    this.session = new Session(randomId(), this);
   }
 
-  start(): void {
-    const { config, sessions } = this.services;
-    sessions.track(this.session);
-    this.#authTimer = setTimeout(() => {
-      log.info("{ip}: no resource bound in time", { ip: this.conn.remoteAddress });
-      this.#fail(new StreamError("connection-timeout", "Authentication took too long"));
-    }, config.c2s.authTimeoutSeconds * 1000);
-    this.conn.start({
-      onData: (chunk) => this.#onData(chunk),
-      onClose: (error) => this.#onTransportClose(error),
-      onOverflow: () => this.#onOverflow(),
-    }, clientLimits(config));
+  override start(): void {
+    this.services.sessions.track(this.session);
+    super.start();
   }
 
-  #onData(chunk: Uint8Array): void {
-    if (this.#closed) return;
-    this.session.lastActivity = Date.now();
-    this.#input.push(chunk);
+  /** SessionDriver: from now on this stream's input is `session`'s (a resumption). */
+  adopt(session: Session): void {
+    const previous = this.session;
+    this.session = session;
+    session.attach(this);
+    // The stream's own session was only a vehicle for authentication.
+    if (previous !== session) this.services.sessions.forget(previous);
   }
 
   /**
    * The client stopped reading and its output passed the mark. Called from
-   * inside a send: the session ends a moment later, outside whatever
-   * routing loop is sending; messages it will never get go to offline
-   * storage (the `undelivered` event) instead of being lost.
+   * inside a send: the session's stream ends a moment later, outside
+   * whatever routing loop is sending. Messages it will never get go to
+   * offline storage (the `undelivered` event) instead of being lost —
+   * unless a module keeps the session (stream management resends them).
    */
-  #onOverflow(): void {
+  protected override onOverflow(): void {
     const session = this.session;
-    session.stopSending();
+    if (session.driver !== this) return;
     log.warn("{who}: not reading its stream; output passed {max} bytes, closing", {
-      who: this.#who(),
+      who: this.who(),
       max: this.services.config.c2s.maxOutputBytes,
     });
+    if (!session.outbox.acking) session.stopSending();
     queueMicrotask(() => {
-      this.services.sessions.destroySession(
-        session,
-        new StreamError(
-          "resource-constraint",
-          "Too much output waiting: the client is not reading",
-        ),
+      const error = new StreamError(
+        "resource-constraint",
+        "Too much output waiting: the client is not reading",
       );
+      if (session.fullJid === undefined) return this.fail(error);
+      this.services.sessions.disconnected(session, error);
+      if (!session.destroyed) return;
       const stanzas = session.takeUndelivered();
       const host = session.host === undefined ? undefined : this.services.hosts.get(session.host);
       if (host && stanzas.length > 0) {
@@ -150,49 +151,40 @@ class C2sStream {
     });
   }
 
-  #onTransportClose(error?: Error): void {
+  protected override onActivity(): void {
+    this.session.lastActivity = Date.now();
+  }
+
+  protected override onTransportClose(error?: Error): void {
     if (error) {
       log.debug("{ip}: connection error: {err}", {
-        ip: this.conn.remoteAddress,
+        ip: this.transport.remoteAddress,
         err: error.message,
       });
     }
+    this.#stop();
+    const session = this.session;
+    // A stream that handed its session on (resumed elsewhere) has nothing to end.
+    if (session.driver !== this) return;
+    if (session.fullJid === undefined) this.services.sessions.destroySession(session);
+    else this.services.sessions.disconnected(session);
+  }
+
+  protected override onPeerClose(): void {
     this.services.sessions.destroySession(this.session);
   }
 
-  /** Frames in order; synchronous except where negotiation must wait (SASL). */
-  #handleFrame(frame: Frame): void | Promise<void> {
-    switch (frame.kind) {
-      case "open":
-        return this.#onStreamOpen(frame.name, frame.ns, frame.attrs);
-      case "stanza":
-        return this.#onElement(frame.element);
-      case "close":
-        log.debug("{jid}: stream closed by peer", { jid: this.#who() });
-        this.services.sessions.destroySession(this.session);
-        return;
-      case "error":
-        brokenStreams.note(
-          this.conn.remoteAddress,
-          this.#who(),
-          `${frame.condition}: ${frame.text}`,
-        );
-        throw new StreamError(frame.condition, frame.text);
-    }
-  }
-
   /**
-   * A frame's handling failed. A StreamError ends the stream, as meant.
-   * Anything else is a bug: once the session is bound it costs only that
-   * element (logged with the session; an iq get/set answered with
-   * internal-server-error, the router decides), so one bad stanza ends
-   * neither the session nor the process. During negotiation the stream's
-   * state is unknown after a bug, so it ends with internal-server-error.
+   * A frame's handling failed with something other than a StreamError.
+   * Once the session is bound it costs only that element (logged with the
+   * session; an iq get/set answered with internal-server-error, the
+   * router decides), so one bad stanza ends neither the session nor the
+   * process. During negotiation the stream's state is unknown after a
+   * bug, so it ends with internal-server-error.
    */
-  #onError(err: unknown, frame?: Frame): void {
-    if (err instanceof StreamError) return this.#fail(err);
+  protected override onInternalError(err: unknown, frame: Frame): void {
     const session = this.session;
-    if (frame?.kind === "stanza" && session.fullJid !== undefined && !this.#closed) {
+    if (frame.kind === "stanza" && session.fullJid !== undefined) {
       const host = this.services.hosts.get(session.host!)!;
       this.services.router.failed(
         { origin: session, stanza: frame.element, to: undefined, host },
@@ -201,30 +193,45 @@ class C2sStream {
       return;
     }
     log.error("{who} (session {id}): internal error: {err}", {
-      who: this.#who(),
+      who: this.who(),
       id: session.id,
       err,
     });
-    this.#fail(new StreamError("internal-server-error"));
+    this.fail(new StreamError("internal-server-error"));
   }
 
-  #who(): string {
-    return this.session.fullJid ?? this.session.bareJid ?? this.conn.remoteAddress;
+  protected override who(): string {
+    return this.session.fullJid ?? this.session.bareJid ?? this.transport.remoteAddress;
   }
 
-  #fail(error: StreamError): void {
-    if (this.#closed) return;
-    this.services.sessions.destroySession(this.session, error);
+  /** Every stream error goes through the registry, which cleans up the session first. */
+  override fail(error: StreamError): void {
+    if (this.closed) return;
+    if (this.session.driver === this) this.services.sessions.destroySession(this.session, error);
+    else super.close(error);
+  }
+
+  /** SessionDriver: called (through Session.close) by destroySession: the last words. */
+  override close(error?: StreamError): void {
+    if (this.closed) return;
+    super.close(error);
+    this.#stop();
+  }
+
+  /** No more input reaches this stream's session. */
+  #stop(): void {
+    this.#sasl = undefined;
   }
 
   // ---- stream header (RFC 6120 §4.7) -------------------------------------
 
-  #onStreamOpen(name: string, ns: string, attrs: Record<string, string>): void {
+  protected override onOpen(attrs: Record<string, string>, name: string, ns: string): void {
     const session = this.session;
     const to = attrs.to === undefined ? undefined : prepDomain(attrs.to);
     if (session.host === undefined && to !== undefined && this.services.hosts.has(to)) {
       session.host = to;
     }
+    this.#peer = attrs.from;
     checkStreamRoot(name, ns, attrs.xmlns, NS.client);
     if (to === undefined || !this.services.hosts.has(to) || to !== session.host) {
       throw new StreamError(
@@ -242,37 +249,35 @@ class C2sStream {
       ? lang
       : undefined;
     session.notopen = false;
-    this.#sendHeader(attrs.from);
-    this.conn.write(serialize(this.#features()));
+    this.sendHeader();
+    this.send(this.#features());
   }
 
-  #sendHeader(peer?: string): void {
-    if (this.#headerSent) return;
-    this.#headerSent = true;
-    this.conn.write(
-      "<?xml version='1.0'?>" +
-        openTag("stream:stream", {
-          xmlns: NS.client,
-          "xmlns:stream": NS.stream,
-          id: randomId(),
-          from: this.session.host ?? this.services.hosts.keys().next().value,
-          to: peer && peer.length < 3072 ? peer : undefined,
-          version: "1.0",
-          // The client's language reflected (§4.7.4), else the server's default.
-          "xml:lang": this.session.lang ?? DEFAULT_LANG,
-        }),
-    );
+  /** The `from` of the client's last header, reflected as our `to` (RFC 6120 §4.7.2). */
+  #peer: string | undefined;
+
+  protected override headerAttrs(): StreamOpenAttrs {
+    const peer = this.#peer;
+    return {
+      xmlns: NS.client,
+      id: randomId(),
+      from: this.session.host ?? this.services.hosts.keys().next().value!,
+      to: peer && peer.length < 3072 ? peer : undefined,
+      version: "1.0",
+      // The client's language reflected (§4.7.4), else the server's default.
+      "xml:lang": this.session.lang ?? DEFAULT_LANG,
+    };
   }
 
   #tlsRequired(): boolean {
-    return !this.conn.tls && !this.services.config.c2s.allowUnencrypted;
+    return !this.transport.secure && !this.services.config.c2s.allowUnencrypted;
   }
 
   #features(): Element {
     const session = this.session;
     const features = el("stream:features");
     if (session.type === "c2s_unauthed") {
-      if (!this.conn.tls) {
+      if (this.transport.canStartTls && !this.transport.secure) {
         features.append(
           el("starttls", { xmlns: NS.tls }, this.#tlsRequired() ? el("required") : undefined),
         );
@@ -301,18 +306,21 @@ class C2sStream {
 
   // ---- elements ------------------------------------------------------------
 
-  #onElement(element: Element): void | Promise<void> {
+  protected override onElement(element: Element): void | Promise<void> {
     const session = this.session;
     if (session.notopen) throw new StreamError("not-authorized", "Stream not open");
     const xmlns = element.attrs.xmlns;
     const isStanza = xmlns === undefined &&
       (element.name === "message" || element.name === "presence" || element.name === "iq");
     if (isStanza && session.fullJid !== undefined) {
-      return this.#inFlight.track(this.services.router.fromClient(session, element));
+      // Returned, not tracked: the next frame waits until this stanza's
+      // handling is done, so one session's stanzas are handled in order
+      // (as Prosody does) even when handlers wait for storage.
+      return this.services.router.fromClient(session, element);
     }
     if (element.name === "stream:error") {
       log.info("{who}: peer sent a stream error: {err}", {
-        who: this.#who(),
+        who: this.who(),
         err: serialize(element),
       });
       this.services.sessions.destroySession(session);
@@ -327,7 +335,7 @@ class C2sStream {
     }
     // Elements from extensions (stream management, CSI, registration…).
     const host = this.services.hosts.get(session.host!)!;
-    const ev: StreamElementEvent = { session, element };
+    const ev: StreamElementEvent = { session, element, stream: this };
     const unhandled = () => {
       if (isStanza || session.type === "c2s_unauthed") {
         throw new StreamError("not-authorized", "Authenticate and bind a resource first");
@@ -345,26 +353,23 @@ class C2sStream {
   // ---- STARTTLS (RFC 6120 §5) -----------------------------------------------
 
   async #onStartTls(): Promise<void> {
-    if (this.conn.tls) {
-      this.conn.write(serialize(el("failure", { xmlns: NS.tls })));
+    if (!this.transport.canStartTls || this.transport.secure) {
+      this.send(el("failure", { xmlns: NS.tls }));
       this.services.sessions.destroySession(this.session);
       return;
     }
-    // The next bytes are a TLS handshake, then a new stream: a fresh parser.
-    this.#input.resetForTls();
     this.session.notopen = true;
-    this.#headerSent = false;
     try {
-      await this.conn.startTls(
+      await this.startTls(
         serialize(el("proceed", { xmlns: NS.tls })),
         this.services.tls.serverOptions([]),
       );
       log.debug("{ip}: TLS established ({protocol})", {
-        ip: this.conn.remoteAddress,
-        protocol: (this.conn as Connection).tls?.protocol,
+        ip: this.transport.remoteAddress,
+        protocol: this.transport.tls?.protocol,
       });
     } catch (err) {
-      const ip = this.conn.remoteAddress;
+      const ip = this.transport.remoteAddress;
       brokenStreams.note(ip, ip, `TLS handshake failed: ${err}`);
       this.services.sessions.destroySession(this.session);
     }
@@ -391,7 +396,7 @@ class C2sStream {
     return {
       host: this.session.host!,
       provider: this.services.auth,
-      secure: this.conn.tls !== undefined,
+      secure: this.transport.secure,
     };
   }
 
@@ -409,12 +414,12 @@ class C2sStream {
    * connection could retry forever (RFC 6120 §6.4.5).
    */
   #saslFailure(condition: string, text?: string): void {
-    this.conn.write(serialize(el(
+    this.send(el(
       "failure",
       { xmlns: NS.sasl },
       el(condition),
       text ? el("text", { "xml:lang": "en" }, text) : undefined,
-    )));
+    ));
     this.#countAttempt();
   }
 
@@ -423,7 +428,7 @@ class C2sStream {
       this.#saslFailure("encryption-required", "Use STARTTLS first");
       return;
     }
-    const ip = this.conn.remoteAddress;
+    const ip = this.transport.remoteAddress;
     switch (element.name) {
       case "auth": {
         if (this.services.loginThrottle.ipBlocked(ip)) {
@@ -481,16 +486,16 @@ class C2sStream {
       data = new Uint8Array(0);
     }
     const step = await this.#sasl!.step(data);
-    if (this.#closed) return;
+    if (this.closed) return;
     await this.#afterStep(step);
   }
 
   async #afterStep(step: SaslStep): Promise<void> {
-    const ip = this.conn.remoteAddress;
+    const ip = this.transport.remoteAddress;
     const host = this.session.host!;
     switch (step.kind) {
       case "challenge":
-        this.conn.write(serialize(el("challenge", { xmlns: NS.sasl }, encodeBase64(step.data))));
+        this.send(el("challenge", { xmlns: NS.sasl }, encodeBase64(step.data)));
         return;
       case "failure": {
         this.#sasl = undefined;
@@ -518,19 +523,18 @@ class C2sStream {
         const refused = this.services.loginThrottle.refusal(account, ip);
         if (refused) return this.#throttled(account, refused);
         this.services.loginThrottle.succeeded(account, ip);
-        this.conn.authenticated();
+        this.transport.authenticated();
         const session = this.session;
         session.type = "c2s";
         session.username = step.username;
         // The client's next bytes open a new stream (RFC 6120 §6.4.6).
-        this.#input.reset();
+        this.restart();
         session.notopen = true;
-        this.#headerSent = false;
-        this.conn.write(serialize(el(
+        this.send(el(
           "success",
           { xmlns: NS.sasl },
           step.data && step.data.length ? encodeBase64(step.data) : undefined,
-        )));
+        ));
         log.info("{account} authenticated from {ip}", { account, ip });
         await this.services.hosts.get(host)!.events.fire("authentication-success", { session });
         return;
@@ -540,7 +544,7 @@ class C2sStream {
 
   /** A verdict withheld by the login throttle (see LoginThrottle). */
   #throttled(account: string, limit: ThrottleRefusal): void {
-    const ip = this.conn.remoteAddress;
+    const ip = this.transport.remoteAddress;
     // Keyed like the limit that refused: an account-wide refusal is logged
     // once per window however many addresses try.
     const key = limit === "account"
@@ -570,12 +574,12 @@ class C2sStream {
   #onBind(iq: Element, bind: Element): void {
     const session = this.session;
     const reply = (error?: StanzaError, payload?: Element) => {
-      this.conn.write(serialize(el(
+      this.send(el(
         "iq",
         { type: error ? "error" : "result", id: iq.attrs.id },
         payload,
         error?.toElement(),
-      )));
+      ));
     };
     if (iq.attrs.type !== "set") return reply(new StanzaError("modify", "bad-request"));
     const requested = bind.getChildText("resource")?.trim();
@@ -590,27 +594,8 @@ class C2sStream {
     }
     const refused = this.services.sessions.bind(session, resource);
     if (refused) return reply(refused);
-    clearTimeout(this.#authTimer);
+    this.authenticated();
     log.info("{jid} bound", { jid: session.fullJid });
     reply(undefined, el("bind", { xmlns: NS.bind }, el("jid", {}, session.fullJid!)));
-  }
-
-  // ---- closing --------------------------------------------------------------
-
-  /** Called (through Session.close) by destroySession: the last words, then close. */
-  #closeStream(error?: StreamError): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    clearTimeout(this.#authTimer);
-    if (!this.conn.closed) {
-      this.#sendHeader();
-      if (error) this.conn.write(serialize(error.toElement()));
-      this.conn.write("</stream:stream>");
-      this.conn.close();
-    }
-    if (error) {
-      log.debug("{who}: closed with {condition}", { who: this.#who(), condition: error.condition });
-    }
-    this.#input.stop();
   }
 }

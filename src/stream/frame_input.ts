@@ -159,6 +159,11 @@ export class FrameInput {
     }
     if (this.#pending.length - this.#offset > this.#maxWaiting) return this.#overrun();
     if (!this.#scheduled) this.#work();
+    // Work waits for a later turn (a handler settled past the turn's
+    // budget, see #drain) and more keeps coming: stop reading meanwhile,
+    // or a fast writer whose every stanza is handled asynchronously (in
+    // order, one at a time) piles up text without bound.
+    else if (this.#waiting() > BACKLOG_LIMIT) this.#setBacklogged(true);
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { ConnectionLimits } from "../net/connection.ts";
+import type { TransportLimits } from "./transport.ts";
 
 export function clientLimits(config: Config): ConnectionLimits {
   const { c2s } = config;
@@ -19,5 +20,15 @@ export function serverLimits(config: Config): ConnectionLimits {
   return {
     readRate: { bytesPerSecond: s2s.readRateBytesPerSecond, burstBytes: s2s.readBurstBytes },
     maxOutputBytes: s2s.maxOutputBytes,
+  };
+}
+
+/** A client stream's limits, parser's included, whatever its transport. */
+export function clientTransportLimits(config: Config): TransportLimits {
+  const { c2s } = config;
+  return {
+    ...clientLimits(config),
+    maxStanzaSize: c2s.maxStanzaSize,
+    maxStanzaDepth: c2s.maxStanzaDepth,
   };
 }

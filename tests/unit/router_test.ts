@@ -1,3 +1,4 @@
+import { XmlStreamTransport } from "../../src/stream/xml_stream.ts";
 import assert from "node:assert/strict";
 import { Host } from "../../src/core/host.ts";
 import { Router, type StanzaEvent } from "../../src/core/router.ts";
@@ -36,7 +37,11 @@ function setup() {
   });
   sessions.addHost("example.org", host.events);
   installDelivery(host, { router, sessions });
-  const session = new Session(conn, "s1", () => {});
+  const session = new Session("s1", {
+    transport: new XmlStreamTransport(conn),
+    close() {},
+    adopt() {},
+  });
   session.type = "c2s";
   session.host = "example.org";
   session.username = "juliet";
@@ -122,7 +127,7 @@ Deno.test("a message whose handler throws, sync or async, is dropped; the sender
 Deno.test("a failure while answering a failure is logged, never thrown nor left unhandled", async () => {
   const { out, host, router, session } = setup();
   // The reply path is broken too: every write to the sender throws.
-  session.conn.write = () => {
+  session.transport!.send = () => {
     throw new RangeError("broken writer");
   };
   host.events.on("iq-get/host/urn:x:boom:boom", () => {

@@ -28,7 +28,7 @@ export function setupNewAccounts(api: ModuleApi): void {
   api.hook<StreamElementEvent>("stream-element", ({ session, element }) => {
     if (session.type !== "c2s_unauthed" || !isRegisterIq(element, api.domain)) return false;
     // Credentials never cross an unencrypted stream unless the operator allowed it.
-    if (!session.conn.tls && !api.config.c2s.allowUnencrypted) return false;
+    if (!session.transport?.secure && !api.config.c2s.allowUnencrypted) return false;
     const type = element.attrs.type;
     if (type !== "get" && type !== "set") return type === "result" || type === "error";
     const query = element.getChild("query", NS_REGISTER)!;
@@ -61,7 +61,7 @@ export function setupNewAccounts(api: ModuleApi): void {
     if (username instanceof StanzaError) return reply(session, iq, username);
     const password = checkPassword(fields.password);
     if (password instanceof StanzaError) return reply(session, iq, password);
-    const ip = session.conn.remoteAddress;
+    const ip = session.transport?.remoteAddress ?? "";
     if (perIp.isBlocked(ip)) {
       api.log.warn("{ip}: registration refused: {max} accounts in the window", {
         ip,
