@@ -44,7 +44,8 @@ const log = logger("s2s");
 const brokenStreams = new BrokenStreamLog(log);
 
 /** Outcome of asking the originating domain's server about a dialback key. */
-export type DialbackVerdict = "valid" | "invalid" | "error";
+export type { DialbackVerdict } from "../s2s/common.ts";
+import type { DialbackVerdict } from "../s2s/common.ts";
 
 export interface S2sInServices {
   config: Config;
