@@ -136,8 +136,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
           maxUnauthenticatedPerIp: config.c2s.maxUnauthenticatedPerIp,
         }),
         streamNamespace: NS_COMPONENT,
-        onConnection: (conn) =>
-          handleComponentConnection(conn, { config, hosts, router, components }),
+        onConnection: (conn) => handleComponentConnection(conn, { config, router, components }),
       });
     }
     // ---- federation (s2s): manager and listeners -----------------------

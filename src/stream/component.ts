@@ -29,7 +29,6 @@ import { checkStreamRoot } from "./stream_root.ts";
 import { serverLimits } from "./limits.ts";
 import { parseJid, prepDomain } from "../jid.ts";
 import { errorReply, StanzaError, StreamError } from "../core/errors.ts";
-import type { Host } from "../core/host.ts";
 import type { Router } from "../core/router.ts";
 import type { ComponentLink, ComponentRegistry } from "../core/components.ts";
 import { OncePerWindow } from "../util/once_per_window.ts";
@@ -49,7 +48,6 @@ export const NS_COMPONENT = "jabber:component:accept";
 
 export interface ComponentServices {
   config: Config;
-  hosts: Map<string, Host>;
   router: Router;
   components: ComponentRegistry;
 }
@@ -236,21 +234,14 @@ class ComponentStream implements ComponentLink {
     if (to === undefined) {
       return this.#bounce(stanza, new StanzaError("modify", "jid-malformed", "Invalid to"));
     }
-    const { components, hosts, router } = this.services;
-    // Components first: their domains are never local hosts.
-    const owner = components.owner(to.domain);
-    if (owner !== undefined && !hosts.has(to.domain)) {
-      const link = components.link(owner);
-      if (link) return link.send(stanza);
-      return this.#bounce(stanza, new StanzaError("cancel", "service-unavailable"));
-    }
-    if (hosts.has(to.domain)) {
-      const accepted = router.fromPeer(stanza);
-      if (typeof accepted !== "boolean") return this.#inFlight.track(accepted);
-      return;
-    }
+    // Local hosts and components (this one's or another's) through the router, like a
+    // peer server's stanzas: delivery to a component, and its bounces, live only in the
+    // component module.
+    const { router } = this.services;
+    const accepted = router.fromPeer(stanza);
+    if (typeof accepted !== "boolean") return this.#inFlight.track(accepted);
     // Another server's: s2s takes it, or core delivery bounces it.
-    router.route(stanza);
+    if (!accepted) router.route(stanza);
   }
 
   #serves(domain: string): boolean {
