@@ -14,8 +14,8 @@
  *   spoofing attempt: `invalid-from` ends the stream.
  * - A stanza without `to` (or with a malformed one) is bounced to the
  *   component (`bad-request` / `jid-malformed`); the stream stays.
- * - No handshake within the c2s authentication timeout: `connection-timeout`.
- * - Stanzas are limited to `c2s.maxStanzaSize`, as for clients.
+ * - No handshake within component.authTimeoutSeconds: `connection-timeout`.
+ * - Its limits (stanza size and depth, read rate, output) are `component.*`.
  */
 import { InFlight, MAX_STANZAS_IN_FLIGHT } from "./in_flight.ts";
 import { createHash, timingSafeEqual } from "node:crypto";
@@ -24,9 +24,9 @@ import type { Config } from "../config/schema.ts";
 import { el, type Element, openTag, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
-import { FrameInput, relayLimits } from "./frame_input.ts";
+import { FrameInput } from "./frame_input.ts";
 import { checkStreamRoot } from "./stream_root.ts";
-import { serverLimits } from "./limits.ts";
+import { componentLimits, parserLimits } from "./limits.ts";
 import { parseJid, prepDomain } from "../jid.ts";
 import { errorReply, StanzaError, StreamError } from "../core/errors.ts";
 import type { Router } from "../core/router.ts";
@@ -76,7 +76,7 @@ class ComponentStream implements ComponentLink {
   constructor(readonly conn: Connection, readonly services: ComponentServices) {
     this.#input = new FrameInput(
       (frame) => this.#handleFrame(frame),
-      relayLimits(services.config.c2s),
+      parserLimits(services.config.component),
       (full) => full ? conn.pause() : conn.resume(),
       (err) => {
         if (err instanceof StreamError) return this.close(err);
@@ -90,7 +90,7 @@ class ComponentStream implements ComponentLink {
     this.#timer = setTimeout(() => {
       log.info("{ip}: no handshake in time", { ip: this.conn.remoteAddress });
       this.close(new StreamError("connection-timeout", "No handshake in time"));
-    }, this.services.config.c2s.authTimeoutSeconds * 1000);
+    }, this.services.config.component.authTimeoutSeconds * 1000);
     this.conn.start({
       onData: (chunk) => this.#input.push(chunk),
       onClose: (error) => {
@@ -104,7 +104,7 @@ class ComponentStream implements ComponentLink {
           this.close(new StreamError("resource-constraint", "Too much output waiting"))
         );
       },
-    }, serverLimits(this.services.config));
+    }, componentLimits(this.services.config));
   }
 
   #who(): string {

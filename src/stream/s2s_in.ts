@@ -30,9 +30,9 @@ import {
 import { el, type Element, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
-import { FrameInput, relayLimits } from "./frame_input.ts";
+import { FrameInput } from "./frame_input.ts";
 import { checkStreamRoot } from "./stream_root.ts";
-import { serverLimits } from "./limits.ts";
+import { parserLimits, serverLimits } from "./limits.ts";
 import { decodeBase64Text } from "../util/base64.ts";
 import { parseJid, prepDomain } from "../jid.ts";
 import { StreamError } from "../core/errors.ts";
@@ -121,7 +121,7 @@ class S2sInStream {
   constructor(readonly conn: Connection, readonly services: S2sInServices) {
     this.#input = new FrameInput(
       (frame) => this.#handleFrame(frame),
-      relayLimits(services.config.c2s),
+      parserLimits(services.config.s2s),
       (full) => full ? conn.pause() : conn.resume(),
       (err) => this.#onError(err),
     );
@@ -187,7 +187,7 @@ class S2sInStream {
   }
 
   /**
-   * As for clients and components (c2s.authTimeoutSeconds): a stream that never proves a
+   * s2s.authTimeoutSeconds, as clients and components have theirs: a stream that never proves a
    * domain must not hold a connection for the whole idle timeout.
    */
   #armAuth(): void {
@@ -198,7 +198,7 @@ class S2sInStream {
         peer: this.#who(),
       });
       this.close(new StreamError("connection-timeout", "No domain authenticated in time"));
-    }, this.services.config.c2s.authTimeoutSeconds * 1000);
+    }, this.services.config.s2s.authTimeoutSeconds * 1000);
   }
 
   #armIdle(): void {

@@ -36,13 +36,13 @@ import {
 } from "../s2s/common.ts";
 import type { Router } from "../core/router.ts";
 import { StreamError } from "../core/errors.ts";
-import { serverLimits } from "./limits.ts";
+import { parserLimits, serverLimits } from "./limits.ts";
 import { parseJid } from "../jid.ts";
 import { el, type Element, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
 import { UnsentTracker } from "../net/unsent_tracker.ts";
-import { FrameInput, relayLimits } from "./frame_input.ts";
+import { FrameInput } from "./frame_input.ts";
 import { encodeBase64Text } from "../util/base64.ts";
 import {
   attemptAddress,
@@ -382,7 +382,7 @@ export class S2sOutStream {
     this.#unsent = new UnsentTracker(conn);
     this.#input = new FrameInput(
       (frame) => this.#handleFrame(frame),
-      relayLimits(this.services.config.c2s),
+      parserLimits(this.services.config.s2s),
       (full) => full ? conn.pause() : conn.resume(),
       (err) => this.#failWith(err, "closed"),
     );
