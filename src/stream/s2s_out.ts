@@ -14,10 +14,11 @@
  * checks our certificate instead): the manager sends its stanzas here too.
  *
  * This class coordinates; each job lives in src/s2s/out/: connect.ts
- * (targets, address attempts, TCP/TLS), negotiation.ts (policy and
- * authentication choices), dialback.ts (db:verify requests, joined
- * domains), queue.ts (bounded queue and pump), failure.ts (failure kinds
- * and the log's remedies).
+ * (targets, address attempts, TCP/TLS), negotiator.ts (the negotiation
+ * state machine), policy.ts (security policy and authentication
+ * choices), dialback.ts (db:verify requests, joined domains), queue.ts
+ * (bounded queue and pump), failure.ts (failure kinds and the log's
+ * remedies).
  */
 import type { Config } from "../config/schema.ts";
 import type { Connection } from "../net/connection.ts";
@@ -25,25 +26,14 @@ import type { SecureContexts } from "../net/secure_contexts.ts";
 import type { TrustAnchors } from "../s2s/cert_verify.ts";
 import type { DialbackKeys } from "../s2s/dialback_key.ts";
 import { systemResolver, type Target } from "../s2s/resolve.ts";
-import {
-  type DialbackVerdict,
-  NS_BIDI,
-  NS_BIDI_FEATURE,
-  NS_DIALBACK,
-  NS_DIALBACK_FEATURE,
-  replyVersion,
-  streamHeader,
-} from "../s2s/common.ts";
+import type { DialbackVerdict } from "../s2s/common.ts";
 import type { Router } from "../core/router.ts";
 import { StreamError } from "../core/errors.ts";
 import { parserLimits, serverLimits } from "./limits.ts";
 import { parseJid } from "../jid.ts";
 import { el, type Element, serialize } from "../xml/element.ts";
-import { NS } from "../xml/namespaces.ts";
-import type { Frame } from "../xml/parser.ts";
 import { UnsentTracker } from "../net/unsent_tracker.ts";
 import { FrameInput } from "./frame_input.ts";
-import { encodeBase64Text } from "../util/base64.ts";
 import {
   attemptAddress,
   openConnection,
@@ -51,15 +41,9 @@ import {
   walkTargets,
 } from "../s2s/out/connect.ts";
 import { type FailureKind, failureRemedy, NegotiationError } from "../s2s/out/failure.ts";
-import {
-  checkSecurity,
-  chooseAuth,
-  dialbackRefused,
-  peerStreamError,
-  verdictOf,
-} from "../s2s/out/negotiation.ts";
 import { JoinedDomains, type Piggyback, VerifyRequests } from "../s2s/out/dialback.ts";
 import { OutQueue } from "../s2s/out/queue.ts";
+import { OutNegotiator } from "../s2s/out/negotiator.ts";
 import { logger } from "../log.ts";
 
 export type { FailureKind } from "../s2s/out/failure.ts";
@@ -118,17 +102,8 @@ export class S2sOutStream {
   #queueFullLogged = false;
   #ready = false;
   #closed = false;
-  #streamId: string | undefined;
-  /** The server's header declared the dialback namespace. */
-  #peerDialback = false;
-  #features: Element | undefined;
-  #externalTried = false;
-  #saslDone = false;
-  #dialbackSent = false;
-  /** We sent `<bidi/>` (XEP-0288): the peer may send its stanzas back here. */
-  #bidi = false;
-  /** A STARTTLS handshake is under way: a connection lost now is a TLS failure. */
-  #tlsStarting = false;
+  /** Header, features, STARTTLS, SASL EXTERNAL, dialback, bidi (OutNegotiator). */
+  #negotiation: OutNegotiator;
   #verifies = new VerifyRequests();
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   /** What was tried and how it failed, for the log line if nothing works. */
@@ -151,6 +126,20 @@ export class S2sOutStream {
     readonly events: S2sOutEvents,
   ) {
     this.#queue = new OutQueue(() => services.config.s2s, services.queued);
+    this.#negotiation = new OutNegotiator({
+      local,
+      remote,
+      services,
+      conn: () => this.#conn!,
+      input: () => this.#input!,
+      ready: () => this.#ready,
+      becomeReady: () => this.#becomeReady(),
+      allowVerify: () => this.#verifies.allow((data) => this.#conn!.write(data)),
+      verifyAnswered: (id, verdict) => this.#verifies.answer(id, verdict),
+      joinedResult: (result) => this.#joinedResult(result),
+      peerStanza: (stanza) => this.#onPeerStanza(stanza),
+      close: () => this.close(),
+    });
   }
 
   get ready(): boolean {
@@ -261,8 +250,7 @@ export class S2sOutStream {
    */
   get canPiggyback(): boolean {
     if (!this.#ready || this.#closed || !this.services.config.s2s.allowDialback) return false;
-    return this.#peerDialback ||
-      this.#features?.getChild("dialback", NS_DIALBACK_FEATURE) !== undefined;
+    return this.#negotiation.peerDoesDialback;
   }
 
   /** The domains this stream sends from (its own and those that joined it). */
@@ -286,7 +274,7 @@ export class S2sOutStream {
       });
       this.events.onPiggybackFailed(local, this.#queue.takeFrom(extra.queue), false);
     });
-    const key = this.services.keys.generate(this.remote, local, this.#streamId ?? "");
+    const key = this.services.keys.generate(this.remote, local, this.#negotiation.streamId);
     this.#lastActivity = Date.now();
     this.#conn!.write(serialize(el("db:result", { from: local, to: this.remote }, key)));
     log.debug("{local} → {remote}: {extra} asks to join the stream (dialback)", {
@@ -381,7 +369,7 @@ export class S2sOutStream {
     this.#conn = conn;
     this.#unsent = new UnsentTracker(conn);
     this.#input = new FrameInput(
-      (frame) => this.#handleFrame(frame),
+      (frame) => this.#negotiation.handleFrame(frame),
       parserLimits(this.services.config.s2s),
       (full) => full ? conn.pause() : conn.resume(),
       (err) => this.#failWith(err, "closed"),
@@ -403,7 +391,7 @@ export class S2sOutStream {
         }
         if (!this.#ready) {
           this.#fail(
-            this.#tlsStarting ? "tls" : "closed",
+            this.#negotiation.tlsStarting ? "tls" : "closed",
             error ? error.message : "connection closed during negotiation",
           );
         } else this.#finish();
@@ -420,81 +408,17 @@ export class S2sOutStream {
         );
       },
     }, serverLimits(this.services.config));
-    this.#sendHeader();
+    this.#negotiation.sendHeader();
   }
 
-  #sendHeader(): void {
-    this.#conn!.write(streamHeader({ from: this.local, to: this.remote }));
-  }
-
-  // ---- negotiation ---------------------------------------------------------------
-
-  #handleFrame(frame: Frame): void | Promise<void> {
-    switch (frame.kind) {
-      case "open":
-        this.#streamId = frame.attrs.id;
-        this.#peerDialback = frame.attrs["xmlns:db"] === NS_DIALBACK;
-        // Pre-1.0 (no version, or one below 1.0, read as for our reply header: RFC 6120
-        // §4.7.5): such a server sends no features (so no STARTTLS either): the policy
-        // decides whether this unencrypted stream may be used, then dialback.
-        if (replyVersion(frame.attrs.version) !== "1.0") {
-          this.#features = el("stream:features");
-          this.#checkSecurity();
-          this.#allowVerify();
-          if (this.#saslDone) return this.#becomeReady();
-          return this.#authenticate();
-        }
-        return;
-      case "stanza":
-        return this.#onElement(frame.element);
-      case "close":
-        if (!this.#ready) {
-          throw new NegotiationError("closed", "the remote server closed the stream");
-        }
-        this.close();
-        return;
-      case "error":
-        throw new NegotiationError("closed", `the remote server sent malformed XML: ${frame.text}`);
-    }
-  }
-
-  #onElement(e: Element): void | Promise<void> {
-    const xmlns = e.attrs.xmlns;
-    if (e.name === "stream:features") return this.#onFeatures(e);
-    if (e.name === "stream:error") throw peerStreamError(e);
-    if (xmlns === NS.tls && e.name === "proceed") return this.#onProceed();
-    if (xmlns === NS.tls && e.name === "failure") {
-      throw new NegotiationError("tls", "the remote server refused STARTTLS (<failure/>)");
-    }
-    if (xmlns === NS.sasl && e.name === "success") {
-      this.#saslDone = true;
-      this.#restart();
-      log.info("{local} → {remote}: authenticated by certificate (SASL EXTERNAL)", this.#names());
-      return;
-    }
-    if (xmlns === NS.sasl && e.name === "failure") {
-      log.info("{local} → {remote}: SASL EXTERNAL refused, trying dialback", this.#names());
-      return this.#authenticate();
-    }
-    if (xmlns === NS_DIALBACK && e.name === "result") return this.#onDbResult(e);
-    if (xmlns === NS_DIALBACK && e.name === "verify") {
-      return this.#verifies.answer(e.attrs.id ?? "", verdictOf(e.attrs.type));
-    }
-    if (
-      xmlns === undefined && (e.name === "message" || e.name === "presence" || e.name === "iq")
-    ) return this.#onPeerStanza(e);
-    log.debug("{local} → {remote}: ignoring <{name}/> on an outgoing stream", {
-      ...this.#names(),
-      name: e.name,
-    });
-  }
+  // ---- after negotiation -------------------------------------------------------
 
   /**
    * XEP-0288 §2.2: once authenticated, the peer may send from its domain to
    * ours on this stream, and only that (the pair this stream proved).
    */
   #onPeerStanza(stanza: Element): void {
-    if (!this.#bidi || !this.#ready) {
+    if (!this.#negotiation.bidi || !this.#ready) {
       // Without XEP-0288 the peer's stanzas belong on its own outgoing stream.
       log.debug("{local} → {remote}: ignoring <{name}/> on an outgoing stream", {
         ...this.#names(),
@@ -520,93 +444,13 @@ export class S2sOutStream {
     return { local: this.local, remote: this.remote };
   }
 
-  #onFeatures(features: Element): void {
-    this.#features = features;
-    const conn = this.#conn!;
-    if (!conn.tls && features.getChild("starttls", NS.tls)) {
-      conn.write(serialize(el("starttls", { xmlns: NS.tls })));
-      return;
-    }
-    this.#checkSecurity();
-    this.#allowVerify();
-    // XEP-0288: asked for before SASL or dialback, once per connection.
-    if (!this.#bidi && features.getChild("bidi", NS_BIDI_FEATURE)) {
-      this.#bidi = true;
-      conn.write(serialize(el("bidi", { xmlns: NS_BIDI })));
-    }
-    if (this.#saslDone) return this.#becomeReady();
-    this.#authenticate();
-  }
-
-  /** The stream must meet the policy before anything goes out (negotiation.ts). */
-  #checkSecurity(): void {
-    const { config, anchors } = this.services;
-    checkSecurity(this.#conn!.tls, config.s2s, anchors, this.remote);
-  }
-
-  /** Held db:verify requests go out once the stream meets the policy. */
-  #allowVerify(): void {
-    this.#verifies.allow((data) => this.#conn!.write(data));
-  }
-
-  #authenticate(): void {
-    const conn = this.#conn!;
-    const how = chooseAuth({
-      features: this.#features!,
-      peerDialback: this.#peerDialback,
-      encrypted: conn.tls !== undefined,
-      externalTried: this.#externalTried,
-      allowDialback: this.services.config.s2s.allowDialback,
-    });
-    if (how === "external") {
-      this.#externalTried = true;
-      conn.write(serialize(el(
-        "auth",
-        { xmlns: NS.sasl, mechanism: "EXTERNAL" },
-        encodeBase64Text(this.local),
-      )));
-      return;
-    }
-    if (this.#dialbackSent) return;
-    this.#dialbackSent = true;
-    const key = this.services.keys.generate(this.remote, this.local, this.#streamId ?? "");
-    conn.write(serialize(el("db:result", { from: this.local, to: this.remote }, key)));
-  }
-
-  async #onProceed(): Promise<void> {
-    const conn = this.#conn!;
-    this.#input!.resetForTls();
-    const cert = this.services.tls.certFor(this.local);
-    this.#tlsStarting = true;
-    try {
-      await conn.startTlsClient!({
-        servername: this.remote,
-        cert: cert.certPem,
-        key: cert.keyPem,
-      });
-    } catch (err) {
-      throw new NegotiationError("tls", `TLS handshake failed: ${(err as Error)?.message ?? err}`);
-    } finally {
-      this.#tlsStarting = false;
-    }
-    this.#sendHeader();
-  }
-
-  #restart(): void {
-    this.#input!.reset();
-    this.#sendHeader();
-  }
-
-  #onDbResult(result: Element): void {
-    if (result.attrs.from !== this.remote) return;
-    const extra = this.#extra.get(result.attrs.to ?? "");
-    if (extra) return this.#onPiggybackResult(result.attrs.to!, extra, result);
-    if (result.attrs.to !== this.local || this.#ready) return;
-    if (result.attrs.type === "valid") {
-      log.info("{local} → {remote}: authenticated by dialback", this.#names());
-      return this.#becomeReady();
-    }
-    throw dialbackRefused(result);
+  /** A db:result answer for a domain that joined the stream: true if it was one. */
+  #joinedResult(result: Element): boolean {
+    const local = result.attrs.to ?? "";
+    const extra = this.#extra.get(local);
+    if (!extra) return false;
+    this.#onPiggybackResult(local, extra, result);
+    return true;
   }
 
   #onPiggybackResult(local: string, extra: Piggyback, result: Element): void {
