@@ -24,6 +24,7 @@ import { type C2sServices, handleC2sConnection } from "./stream/c2s.ts";
 import { CORE_MODULES, MODULES } from "./modules/index.ts";
 import { ComponentRegistry } from "./core/components.ts";
 import { handleComponentConnection, NS_COMPONENT } from "./stream/component.ts";
+import { listenerCaps } from "./stream/limits.ts";
 import { type S2sService, startS2s } from "./s2s/start.ts";
 import { logger } from "./log.ts";
 
@@ -95,11 +96,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   };
   // Both client listeners share one limiter (and one refusal log), so the
   // limits hold for a client whatever port it uses.
-  const limiter = new ConnectionLimiter({
-    maxTotal: config.c2s.maxConnections,
-    maxPerIp: config.c2s.maxConnectionsPerIp,
-    maxUnauthenticatedPerIp: config.c2s.maxUnauthenticatedPerIp,
-  });
+  const limiter = new ConnectionLimiter(listenerCaps(config.c2s));
   const refusalLog = new OncePerWindow();
   const clientStreams = { limiter, refusalLog, streamNamespace: NS.client };
   const listeners: Listener[] = [];
@@ -130,14 +127,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       await open("component", {
         name: "component",
         ...config.listeners.component,
-        limiter: new ConnectionLimiter({
-          maxTotal: config.c2s.maxConnections,
-          maxPerIp: config.c2s.maxConnectionsPerIp,
-          maxUnauthenticatedPerIp: config.c2s.maxUnauthenticatedPerIp,
-        }),
+        limiter: new ConnectionLimiter(listenerCaps(config.component)),
         streamNamespace: NS_COMPONENT,
-        onConnection: (conn) =>
-          handleComponentConnection(conn, { config, hosts, router, components }),
+        onConnection: (conn) => handleComponentConnection(conn, { config, router, components }),
       });
     }
     // ---- federation (s2s): manager and listeners -----------------------

@@ -4,7 +4,7 @@
  * typo stops start-up instead of being silently ignored.
  */
 import { z } from "zod";
-import { MAX_STANZA_DEPTH } from "../xml/parser.ts";
+import { MAX_STANZA_DEPTH, RELAY_DEPTH_ALLOWANCE } from "../xml/parser.ts";
 
 /**
  * Modules every host loads unless the config says otherwise. Only names
@@ -118,23 +118,19 @@ export const configSchema = z.strictObject({
     maxStanzaSize: z.number().int().min(1024).default(262144),
     /**
      * Deepest element nesting accepted in a stanza: the stanza itself is
-     * depth 1. Server-to-server and component streams allow 8 more levels
-     * for what servers wrap around a client's stanza (carbons, MAM).
+     * depth 1.
      */
     maxStanzaDepth: z.number().int().min(8).max(MAX_STANZA_DEPTH).default(32),
-    /**
-     * Seconds a connection may take to authenticate and bind (also an
-     * incoming s2s stream to authenticate a domain, a component its handshake).
-     */
+    /** Seconds a connection may take to authenticate and bind. */
     authTimeoutSeconds: z.number().positive().default(60),
-    /** Client connections at once, over both client listeners (also caps components). */
+    /** Client connections at once, over both client listeners. */
     maxConnections: z.number().int().min(1).default(10000),
     /**
      * Concurrent connections from one IP address, authenticated or not
      * (high: many users may share one address behind NAT).
      */
     maxConnectionsPerIp: z.number().int().min(1).default(1000),
-    /** Connections from one IP address that have not authenticated yet (also s2s, components). */
+    /** Client connections from one IP address that have not authenticated yet. */
     maxUnauthenticatedPerIp: z.number().int().min(1).default(10),
     /** Sustained read rate per connection, bytes per second (0 = unlimited). */
     readRateBytesPerSecond: z.number().int().min(0).default(256 * 1024),
@@ -298,14 +294,36 @@ export const configSchema = z.strictObject({
     connectTimeoutSeconds: z.number().int().min(1).default(20),
     /** Incoming s2s connections at once, over both s2s listeners. */
     maxConnections: z.number().int().min(1).default(1000),
+    /** Incoming s2s connections from one IP address, authenticated or not. */
+    maxConnectionsPerIp: z.number().int().min(1).default(1000),
+    /** Incoming s2s connections from one IP address that have not authenticated a domain yet. */
+    maxUnauthenticatedPerIp: z.number().int().min(1).default(10),
     /**
-     * Sustained read rate per s2s (and component) connection, bytes per
-     * second (0 = unlimited); higher than c2s: one stream carries many users.
+     * Largest stanza accepted from a peer server, in characters as decoded
+     * (as c2s.maxStanzaSize).
+     */
+    maxStanzaSize: z.number().int().min(1024).default(262144),
+    /**
+     * Deepest element nesting accepted in a stanza from a peer server: 8
+     * levels above the client default (32), for what servers wrap around a
+     * client's stanza (carbons, MAM: 2 levels each); refusing it would tear
+     * down the link for every user behind it.
+     */
+    maxStanzaDepth: z.number().int().min(8).max(MAX_STANZA_DEPTH + RELAY_DEPTH_ALLOWANCE)
+      .default(32 + RELAY_DEPTH_ALLOWANCE),
+    /**
+     * Seconds an incoming s2s stream may take to authenticate a domain
+     * (one used only for db:verify stays open while it is used).
+     */
+    authTimeoutSeconds: z.number().positive().default(60),
+    /**
+     * Sustained read rate per s2s connection, incoming and outgoing, bytes
+     * per second (0 = unlimited); higher than c2s: one stream carries many users.
      */
     readRateBytesPerSecond: z.number().int().min(0).default(1024 * 1024),
     /** Burst allowance for the s2s read rate, bytes. */
     readBurstBytes: z.number().int().min(0).default(4 * 1024 * 1024),
-    /** Output waiting for an s2s peer or component that does not read, past which its stream is closed. */
+    /** Output waiting for an s2s peer that does not read, past which its stream is closed. */
     maxOutputBytes: z.number().int().min(65536).default(8 * 1024 * 1024),
     /**
      * Stanzas (serialized bytes) that may wait for one outgoing stream while it
@@ -319,6 +337,37 @@ export const configSchema = z.strictObject({
      * costs an outgoing DNS lookup and connection to a domain the peer names.
      */
     maxPendingDialbackChecks: z.number().int().min(1).default(256),
+  }).prefault({}),
+  /**
+   * Limits of external component streams (XEP-0114), the components listener's
+   * connections; which components exist is `components`.
+   */
+  component: z.strictObject({
+    /** Component connections at once. */
+    maxConnections: z.number().int().min(1).default(10000),
+    /** Component connections from one IP address, handshake done or not. */
+    maxConnectionsPerIp: z.number().int().min(1).default(1000),
+    /** Component connections from one IP address that have not completed the handshake. */
+    maxUnauthenticatedPerIp: z.number().int().min(1).default(10),
+    /** Largest stanza accepted from a component, in characters as decoded. */
+    maxStanzaSize: z.number().int().min(1024).default(262144),
+    /**
+     * Deepest element nesting accepted in a component's stanza: as for s2s,
+     * 8 levels above the client default for what it relays.
+     */
+    maxStanzaDepth: z.number().int().min(8).max(MAX_STANZA_DEPTH + RELAY_DEPTH_ALLOWANCE)
+      .default(32 + RELAY_DEPTH_ALLOWANCE),
+    /** Seconds a component may take to complete its handshake. */
+    authTimeoutSeconds: z.number().positive().default(60),
+    /**
+     * Sustained read rate per component connection, bytes per second
+     * (0 = unlimited); as high as s2s: a component carries many users.
+     */
+    readRateBytesPerSecond: z.number().int().min(0).default(1024 * 1024),
+    /** Burst allowance for the component read rate, bytes. */
+    readBurstBytes: z.number().int().min(0).default(4 * 1024 * 1024),
+    /** Output waiting for a component that does not read, past which its stream is closed. */
+    maxOutputBytes: z.number().int().min(65536).default(8 * 1024 * 1024),
   }).prefault({}),
   /** External components (XEP-0114): component domain → its shared secret. */
   components: z.record(z.string(), z.strictObject({ secret: z.string().min(1) })).default({}),

@@ -37,3 +37,6 @@ export function replyVersion(peer: string | undefined): string | null {
   const minor = Number(m[2]);
   return major > 1 || (major === 1 && minor > 0) ? "1.0" : `${major}.${minor}`;
 }
+
+/** The answer to a dialback key check (XEP-0220): anything but valid or invalid is error. */
+export type DialbackVerdict = "valid" | "invalid" | "error";

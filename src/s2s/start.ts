@@ -3,6 +3,7 @@
  * (STARTTLS on `listeners.s2s`, direct TLS on `listeners.s2sDirectTls`).
  */
 import type { Config } from "../config/schema.ts";
+import { listenerCaps } from "../stream/limits.ts";
 import type { Host } from "../core/host.ts";
 import type { Router } from "../core/router.ts";
 import type { SecureContexts } from "../net/secure_contexts.ts";
@@ -29,13 +30,8 @@ export async function startS2s(
   const anchors = await TrustAnchors.load(config.s2s.caFile);
   const manager = new S2sManager(config, hosts, router, tls, anchors);
   attachS2sManager(manager);
-  // Both s2s listeners share the limits; per IP they are the clients' (a
-  // peer server has no business holding more unauthenticated streams).
-  const limiter = new ConnectionLimiter({
-    maxTotal: config.s2s.maxConnections,
-    maxPerIp: config.c2s.maxConnectionsPerIp,
-    maxUnauthenticatedPerIp: config.c2s.maxUnauthenticatedPerIp,
-  });
+  // Both s2s listeners share the limits (s2s.maxConnections and per IP).
+  const limiter = new ConnectionLimiter(listenerCaps(config.s2s));
   const streams = { limiter, refusalLog: new OncePerWindow(), streamNamespace: NS.server };
   const onConnection = (conn: Parameters<typeof handleS2sInConnection>[0]) =>
     handleS2sInConnection(conn, manager);

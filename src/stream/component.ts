@@ -14,8 +14,8 @@
  *   spoofing attempt: `invalid-from` ends the stream.
  * - A stanza without `to` (or with a malformed one) is bounced to the
  *   component (`bad-request` / `jid-malformed`); the stream stays.
- * - No handshake within the c2s authentication timeout: `connection-timeout`.
- * - Stanzas are limited to `c2s.maxStanzaSize`, as for clients.
+ * - No handshake within component.authTimeoutSeconds: `connection-timeout`.
+ * - Its limits (stanza size and depth, read rate, output) are `component.*`.
  */
 import { InFlight, MAX_STANZAS_IN_FLIGHT } from "./in_flight.ts";
 import { createHash, timingSafeEqual } from "node:crypto";
@@ -24,12 +24,11 @@ import type { Config } from "../config/schema.ts";
 import { el, type Element, openTag, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
-import { FrameInput, relayLimits } from "./frame_input.ts";
+import { FrameInput } from "./frame_input.ts";
 import { checkStreamRoot } from "./stream_root.ts";
-import { serverLimits } from "./limits.ts";
+import { componentLimits, parserLimits } from "./limits.ts";
 import { parseJid, prepDomain } from "../jid.ts";
 import { errorReply, StanzaError, StreamError } from "../core/errors.ts";
-import type { Host } from "../core/host.ts";
 import type { Router } from "../core/router.ts";
 import type { ComponentLink, ComponentRegistry } from "../core/components.ts";
 import { OncePerWindow } from "../util/once_per_window.ts";
@@ -49,7 +48,6 @@ export const NS_COMPONENT = "jabber:component:accept";
 
 export interface ComponentServices {
   config: Config;
-  hosts: Map<string, Host>;
   router: Router;
   components: ComponentRegistry;
 }
@@ -78,7 +76,7 @@ class ComponentStream implements ComponentLink {
   constructor(readonly conn: Connection, readonly services: ComponentServices) {
     this.#input = new FrameInput(
       (frame) => this.#handleFrame(frame),
-      relayLimits(services.config.c2s),
+      parserLimits(services.config.component),
       (full) => full ? conn.pause() : conn.resume(),
       (err) => {
         if (err instanceof StreamError) return this.close(err);
@@ -92,7 +90,7 @@ class ComponentStream implements ComponentLink {
     this.#timer = setTimeout(() => {
       log.info("{ip}: no handshake in time", { ip: this.conn.remoteAddress });
       this.close(new StreamError("connection-timeout", "No handshake in time"));
-    }, this.services.config.c2s.authTimeoutSeconds * 1000);
+    }, this.services.config.component.authTimeoutSeconds * 1000);
     this.conn.start({
       onData: (chunk) => this.#input.push(chunk),
       onClose: (error) => {
@@ -106,7 +104,7 @@ class ComponentStream implements ComponentLink {
           this.close(new StreamError("resource-constraint", "Too much output waiting"))
         );
       },
-    }, serverLimits(this.services.config));
+    }, componentLimits(this.services.config));
   }
 
   #who(): string {
@@ -236,21 +234,14 @@ class ComponentStream implements ComponentLink {
     if (to === undefined) {
       return this.#bounce(stanza, new StanzaError("modify", "jid-malformed", "Invalid to"));
     }
-    const { components, hosts, router } = this.services;
-    // Components first: their domains are never local hosts.
-    const owner = components.owner(to.domain);
-    if (owner !== undefined && !hosts.has(to.domain)) {
-      const link = components.link(owner);
-      if (link) return link.send(stanza);
-      return this.#bounce(stanza, new StanzaError("cancel", "service-unavailable"));
-    }
-    if (hosts.has(to.domain)) {
-      const accepted = router.fromPeer(stanza);
-      if (typeof accepted !== "boolean") return this.#inFlight.track(accepted);
-      return;
-    }
+    // Local hosts and components (this one's or another's) through the router, like a
+    // peer server's stanzas: delivery to a component, and its bounces, live only in the
+    // component module.
+    const { router } = this.services;
+    const accepted = router.fromPeer(stanza);
+    if (typeof accepted !== "boolean") return this.#inFlight.track(accepted);
     // Another server's: s2s takes it, or core delivery bounces it.
-    router.route(stanza);
+    if (!accepted) router.route(stanza);
   }
 
   #serves(domain: string): boolean {

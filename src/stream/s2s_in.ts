@@ -10,6 +10,7 @@
  * go to `router.fromPeer`.
  * When the peer asks for it (`<bidi/>`, XEP-0288), the stream also carries
  * this server's stanzas back, for the pairs the peer authenticated.
+ * Both dialback roles live in src/s2s/in/dialback.ts (DialbackReceiver).
  */
 import { InFlight, MAX_STANZAS_IN_FLIGHT } from "./in_flight.ts";
 import type { Connection } from "../net/connection.ts";
@@ -30,21 +31,23 @@ import {
 import { el, type Element, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import type { Frame } from "../xml/parser.ts";
-import { FrameInput, relayLimits } from "./frame_input.ts";
+import { FrameInput } from "./frame_input.ts";
 import { checkStreamRoot } from "./stream_root.ts";
-import { serverLimits } from "./limits.ts";
+import { parserLimits, serverLimits } from "./limits.ts";
 import { decodeBase64Text } from "../util/base64.ts";
 import { parseJid, prepDomain } from "../jid.ts";
 import { StreamError } from "../core/errors.ts";
 import { logger } from "../log.ts";
 import { randomId } from "../util/random.ts";
 import { BrokenStreamLog } from "./broken_streams.ts";
+import { DialbackReceiver } from "../s2s/in/dialback.ts";
 
 const log = logger("s2s");
 const brokenStreams = new BrokenStreamLog(log);
 
 /** Outcome of asking the originating domain's server about a dialback key. */
-export type DialbackVerdict = "valid" | "invalid" | "error";
+export type { DialbackVerdict } from "../s2s/common.ts";
+import type { DialbackVerdict } from "../s2s/common.ts";
 
 export interface S2sInServices {
   config: Config;
@@ -104,8 +107,8 @@ class S2sInStream {
   #saslDomain: string | undefined;
   /** "remote local" pairs proven by dialback. */
   #pairs = new Set<string>();
-  /** Pairs with a verification in flight: a repeated db:result gets the same answer. */
-  #pending = new Map<string, Promise<DialbackVerdict>>();
+  /** db:result and db:verify from the peer (DialbackReceiver). */
+  #dialback: DialbackReceiver;
   #lastActivity = Date.now();
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   /**
@@ -120,10 +123,31 @@ class S2sInStream {
   constructor(readonly conn: Connection, readonly services: S2sInServices) {
     this.#input = new FrameInput(
       (frame) => this.#handleFrame(frame),
-      relayLimits(services.config.c2s),
+      parserLimits(services.config.s2s),
       (full) => full ? conn.pause() : conn.resume(),
       (err) => this.#onError(err),
     );
+    this.#dialback = new DialbackReceiver({
+      write: (data) => conn.write(data),
+      streamId: () => this.#streamId,
+      closed: () => this.#closed,
+      pairs: this.#pairs,
+      isLocalDomain: (domain) => services.isLocalDomain(domain),
+      verifyDialback: (receiving, originating, streamId, key) =>
+        services.verifyDialback(receiving, originating, streamId, key),
+      keys: services.keys,
+      tlsRequired: () => this.#tlsRequired(),
+      certValidFor: (domain) => this.#certFor(domain).ok,
+      dialbackAllowed: () => this.#dialbackAllowed(),
+      proven: (from, to, how) => this.#proven(from, to, how),
+      offerRoutes: () => this.#offerRoutes(),
+      // A peer may keep this stream only for checking keys: while it does, the
+      // authentication deadline must not cut it off with a request in flight.
+      keyChecked: () => {
+        if (!this.#authenticated()) this.#armAuth();
+      },
+      onError: (err) => this.#onError(err),
+    });
   }
 
   start(): void {
@@ -186,7 +210,7 @@ class S2sInStream {
   }
 
   /**
-   * As for clients and components (c2s.authTimeoutSeconds): a stream that never proves a
+   * s2s.authTimeoutSeconds, as clients and components have theirs: a stream that never proves a
    * domain must not hold a connection for the whole idle timeout.
    */
   #armAuth(): void {
@@ -197,7 +221,7 @@ class S2sInStream {
         peer: this.#who(),
       });
       this.close(new StreamError("connection-timeout", "No domain authenticated in time"));
-    }, this.services.config.c2s.authTimeoutSeconds * 1000);
+    }, this.services.config.s2s.authTimeoutSeconds * 1000);
   }
 
   #armIdle(): void {
@@ -338,8 +362,8 @@ class S2sInStream {
     }
     if (xmlns === NS.tls && element.name === "starttls") return this.#onStartTls();
     if (xmlns === NS.sasl && element.name === "auth") return this.#onSaslAuth(element);
-    if (xmlns === NS_DIALBACK && element.name === "result") return this.#onDbResult(element);
-    if (xmlns === NS_DIALBACK && element.name === "verify") return this.#onDbVerify(element);
+    if (xmlns === NS_DIALBACK && element.name === "result") return this.#dialback.onResult(element);
+    if (xmlns === NS_DIALBACK && element.name === "verify") return this.#dialback.onVerify(element);
     if (xmlns === NS_BIDI && element.name === "bidi") {
       this.#bidi = true;
       return this.#offerRoutes();
@@ -435,113 +459,15 @@ class S2sInStream {
 
   // ---- dialback (XEP-0220), receiving-server role --------------------------------
 
-  #onDbResult(result: Element): void {
-    if (result.attrs.type !== undefined) return; // results of our own requests go on outgoing streams
-    const from = prepDomain(result.attrs.from ?? "");
-    const to = prepDomain(result.attrs.to ?? "");
-    const reply = (type: string, error?: Element) =>
-      this.conn.write(serialize(el("db:result", { from: to, to: from, type }, error)));
-    if (from === undefined || to === undefined) {
-      throw new StreamError("improper-addressing", "db:result needs from and to");
-    }
-    if (!this.services.isLocalDomain(to)) {
-      return reply("error", dbError("cancel", "item-not-found"));
-    }
-    if (this.#tlsRequired()) {
-      throw new StreamError("policy-violation", "Encryption is required: use STARTTLS first");
-    }
-    const pair = from + " " + to;
-    // Every request gets an answer (XEP-0220 §2.1.2), a repeated one the known result.
-    if (this.#pairs.has(pair)) return reply("valid");
-    // A certificate valid for the domain proves it already (XEP-0344 §2.4), whatever the
-    // dialback policy: that is how a peer with a valid certificate adds a second domain.
-    if (this.#certFor(from).ok) {
-      this.#pairs.add(pair);
-      clearTimeout(this.#authTimer);
-      this.conn.authenticated();
-      log.info("{peer} authenticated for {local} by certificate (dialback)", {
-        peer: from,
-        local: to,
-      });
-      reply("valid");
-      return this.#offerRoutes();
-    }
-    if (!this.#dialbackAllowed()) {
-      return reply("error", dbError("cancel", "not-allowed"));
-    }
-    // Each distinct pending check may open an outgoing stream (DNS + TCP) to a domain the
-    // peer names, before it has proven anything: cap them per stream; a repeat of a pending
-    // pair joins its check and costs nothing.
-    const first = !this.#pending.has(pair);
-    if (first) {
-      if (this.#pending.size >= MAX_PENDING_DIALBACK) {
-        return reply("error", dbError("wait", "resource-constraint"));
-      }
-      // Streams (and peers) multiply that: the server as a whole caps them too.
-      const check = this.services.verifyDialback(to, from, this.#streamId, result.text());
-      if (check === undefined) return reply("error", dbError("wait", "resource-constraint"));
-      this.#pending.set(pair, check.catch(() => "error" as const));
-    }
-    // Detached: asking the authoritative server may take up to s2s.connectTimeoutSeconds,
-    // and the stream's other traffic (stanzas of domains already proven, db:verify) must
-    // not wait behind it. Errors from here on only close the stream.
-    void this.#checkDialback(pair, from, to, first).catch((err) => this.#onError(err));
-  }
-
-  /**
-   * Receiving-server role (XEP-0220 §2.1.2): the verdict of `from`'s server
-   * (the check `#pending` holds for `pair`), then the answer. `first`: this
-   * request started the check (a repeat gets the same answer, logged once).
-   */
-  async #checkDialback(pair: string, from: string, to: string, first: boolean): Promise<void> {
-    const reply = (type: string, error?: Element) =>
-      this.conn.write(serialize(el("db:result", { from: to, to: from, type }, error)));
-    const verdict = await this.#pending.get(pair)!;
-    this.#pending.delete(pair);
-    if (this.#closed) return;
-    if (verdict === "valid") {
-      if (first) {
-        this.#pairs.add(pair);
-        clearTimeout(this.#authTimer);
-        this.conn.authenticated();
-        this.#peer ??= from;
-        log.info("{peer} authenticated for {local} by dialback", { peer: from, local: to });
-      }
-      reply("valid");
-      this.#offerRoutes();
-    } else if (verdict === "invalid") {
-      if (first) {
-        log.warn("{peer}: dialback key refused by its authoritative server", { peer: from });
-      }
-      reply("invalid");
-    } else {
-      reply("error", dbError("cancel", "remote-server-not-found"));
-    }
-  }
-
-  /** Authoritative-server role: is this key one we generated? */
-  #onDbVerify(verify: Element): void {
-    const from = prepDomain(verify.attrs.from ?? "");
-    const to = prepDomain(verify.attrs.to ?? "");
-    const id = verify.attrs.id;
-    if (from === undefined || to === undefined || id === undefined) {
-      throw new StreamError("improper-addressing", "db:verify needs from, to and id");
-    }
-    if (this.#tlsRequired()) {
-      throw new StreamError("policy-violation", "Encryption is required: use STARTTLS first");
-    }
-    const attrs = { from: to, to: from, id };
-    if (!this.services.isLocalDomain(to)) {
-      this.conn.write(serialize(
-        el("db:verify", { ...attrs, type: "error" }, dbError("cancel", "item-not-found")),
-      ));
-      return;
-    }
-    const ok = this.services.keys.verify(from, to, id, verify.text());
-    this.conn.write(serialize(el("db:verify", { ...attrs, type: ok ? "valid" : "invalid" })));
-    // A peer may keep this stream only for checking keys: while it does, the authentication
-    // deadline must not cut it off with a request in flight.
-    if (!this.#authenticated()) this.#armAuth();
+  /** A pair proven by dialback (or a certificate, on a db:result): see DialbackReceiver. */
+  #proven(from: string, to: string, how: "certificate" | "dialback"): void {
+    this.#pairs.add(from + " " + to);
+    clearTimeout(this.#authTimer);
+    this.conn.authenticated();
+    if (how === "dialback") this.#peer ??= from;
+    const names = { peer: from, local: to };
+    if (how === "dialback") log.info("{peer} authenticated for {local} by dialback", names);
+    else log.info("{peer} authenticated for {local} by certificate (dialback)", names);
   }
 
   // ---- closing --------------------------------------------------------------------
@@ -566,14 +492,4 @@ class S2sInStream {
     this.services.incoming.delete(this);
     this.services.removeBidiRoutes(this);
   }
-}
-
-/**
- * Distinct db:result checks one incoming stream may have in flight at once. A real server
- * adds its domains a few at a time; more waits (XEP-0220 error result, type wait).
- */
-const MAX_PENDING_DIALBACK = 8;
-
-function dbError(type: string, condition: string): Element {
-  return el("error", { type }, el(condition, { xmlns: NS.stanzas }));
 }

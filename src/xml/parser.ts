@@ -47,6 +47,9 @@ export const PARSER_DEFAULTS: ParserOptions = {
  * Server-to-server and component streams carry what a server wrapped
  * around a client's stanza (a forwarded carbon, a MAM result: 2 levels
  * each); refusing it would tear down the link for every user behind it.
+ * Their defaults (`s2s.maxStanzaDepth`, `component.maxStanzaDepth`) are
+ * the client default plus this, and their schema bound MAX_STANZA_DEPTH
+ * plus this.
  */
 export const RELAY_DEPTH_ALLOWANCE = 8;
 

@@ -189,3 +189,46 @@ Deno.test({
     }
   },
 });
+
+Deno.test("s2s and component streams have their own depth limits, not c2s.maxStanzaDepth", async () => {
+  const deep = `<message>${nest(20)}</message>`;
+  const components = { "bots.localhost": { secret: "s3cret" } };
+  // A small client limit leaves server and component streams alone: the stanza is parsed
+  // and refused for what it is (no authentication yet), not for its depth.
+  const lax = await startTestServer({ components, c2s: { maxStanzaDepth: 8 } });
+  try {
+    for (
+      const [port, header] of [[lax.ports.s2s, S2S_HEADER], [
+        lax.ports.component!,
+        COMPONENT_HEADER,
+      ]] as const
+    ) {
+      const c = await rawStream(port, header);
+      c.send(deep);
+      assert.notEqual(await c.streamError(), "policy-violation", header);
+      await c.waitClosed();
+    }
+  } finally {
+    await lax.stop();
+  }
+  const strict = await startTestServer({
+    components,
+    s2s: { maxStanzaDepth: 8 },
+    component: { maxStanzaDepth: 8 },
+  });
+  try {
+    for (
+      const [port, header] of [[strict.ports.s2s, S2S_HEADER], [
+        strict.ports.component!,
+        COMPONENT_HEADER,
+      ]] as const
+    ) {
+      const c = await rawStream(port, header);
+      c.send(deep);
+      assert.equal(await c.streamError(), "policy-violation", header);
+      await c.waitClosed();
+    }
+  } finally {
+    await strict.stop();
+  }
+});

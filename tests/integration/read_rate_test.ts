@@ -26,6 +26,7 @@ const limited = {
   listeners: { s2sDirectTls: { enabled: true } },
   c2s: { readRateBytesPerSecond: RATE, readBurstBytes: BURST },
   s2s: { readRateBytesPerSecond: RATE, readBurstBytes: BURST },
+  component: { readRateBytesPerSecond: RATE, readBurstBytes: BURST },
 };
 
 /** Floods `socket` and checks the server took no more than the limit allows. */
@@ -105,5 +106,47 @@ Deno.test("read rate: an external component cannot push faster than the limit", 
     socket.destroy();
   } finally {
     await server.stop();
+  }
+});
+
+Deno.test("read rate: a peer on an outgoing s2s stream cannot push faster than the limit", async () => {
+  // The peer is a bare TCP listener that a.test's outgoing stream connects to (a static
+  // route): it answers the header and then floods the connection it was given.
+  const accepted = Promise.withResolvers<net.Socket>();
+  const peer = net.createServer((socket) => {
+    socket.on("error", () => {});
+    accepted.resolve(socket);
+  });
+  await new Promise<void>((resolve) => peer.listen(0, "127.0.0.1", resolve));
+  const port = (peer.address() as net.AddressInfo).port;
+  const server = await startTestServer({
+    ...limited,
+    s2s: {
+      ...limited.s2s,
+      requireEncryption: false,
+      hosts: { "remote.example": `127.0.0.1:${port}` },
+    },
+  });
+  try {
+    const alice = await TestClient.login({
+      port: server.ports.c2s,
+      user: "alice",
+      password: "wonderland",
+    });
+    alice.send(`<message to='x@remote.example' id='m1'><body>hi</body></message>`);
+    const socket = await accepted.promise;
+    // Our header: the outgoing stream's first bytes.
+    await new Promise((r) => socket.once("data", r));
+    socket.write(
+      `<?xml version='1.0'?><stream:stream xmlns='${NS.server}' xmlns:stream='${NS.stream}' ` +
+        `xmlns:db='jabber:server:dialback' from='remote.example' to='localhost' ` +
+        `id='s1' version='1.0'>`,
+    );
+    await floodWithinLimit(socket);
+    socket.destroy();
+    alice.close();
+  } finally {
+    await server.stop();
+    await new Promise((r) => peer.close(r));
   }
 });

@@ -205,7 +205,11 @@ Deno.test("s2s out: a peer's stream error is logged with its condition, not a DN
 });
 
 Deno.test("s2s in: a stream that authenticates no domain in time is closed, whitespace or not", async () => {
-  const b = await startTestServer({ hosts: ["b.test"], c2s: { authTimeoutSeconds: 1 } });
+  const b = await startTestServer({
+    hosts: ["b.test"],
+    c2s: { authTimeoutSeconds: 1 },
+    s2s: { authTimeoutSeconds: 1 },
+  });
   const peer = await S2sPeer.connect(b.ports.s2s, "a.test", "b.test");
   // Keepalives reset the idle timer, not the authentication deadline.
   const keepalive = setInterval(() => peer.send(" "), 200);
@@ -423,7 +427,11 @@ Deno.test("s2s in: dialback checks pending over all streams are capped (s2s.maxP
 });
 
 Deno.test("s2s in: a stream used only for db:verify stays open while it is used", async () => {
-  const b = await startTestServer({ hosts: ["b.test"], c2s: { authTimeoutSeconds: 1.5 } });
+  const b = await startTestServer({
+    hosts: ["b.test"],
+    c2s: { authTimeoutSeconds: 1.5 },
+    s2s: { authTimeoutSeconds: 1.5 },
+  });
   const peer = await S2sPeer.connect(b.ports.s2s, "a.test", "b.test");
   try {
     // a.test's server checks keys here (authoritative-server role) and never authenticates

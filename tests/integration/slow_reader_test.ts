@@ -190,6 +190,7 @@ Deno.test("slow reader: an external component that stops reading is disconnected
     components: { "bots.localhost": { secret: "s3cret" } },
     c2s: { readRateBytesPerSecond: 0 },
     s2s: { maxOutputBytes: 65536 },
+    component: { maxOutputBytes: 65536 },
   });
   try {
     const bot = await TestClient.connect({ port: server.ports.component });

@@ -1,0 +1,255 @@
+/**
+ * The outgoing stream's negotiation as a state machine over the peer's
+ * frames (RFC 6120 §4–§6, XEP-0220, XEP-0288): the header, features,
+ * STARTTLS, SASL EXTERNAL, our own dialback result, bidi. It owns the
+ * negotiation state; the stream (`NegotiationHost`) owns the connection,
+ * the queue and what "ready" means. Throws NegotiationError when the
+ * stream cannot go on; the stream turns that into a failure.
+ */
+import type { Config } from "../../config/schema.ts";
+import type { Connection } from "../../net/connection.ts";
+import type { SecureContexts } from "../../net/secure_contexts.ts";
+import type { TrustAnchors } from "../cert_verify.ts";
+import type { DialbackKeys } from "../dialback_key.ts";
+import {
+  NS_BIDI,
+  NS_BIDI_FEATURE,
+  NS_DIALBACK,
+  NS_DIALBACK_FEATURE,
+  replyVersion,
+  streamHeader,
+} from "../common.ts";
+import type { FrameInput } from "../../stream/frame_input.ts";
+import { el, type Element, serialize } from "../../xml/element.ts";
+import { NS } from "../../xml/namespaces.ts";
+import type { Frame } from "../../xml/parser.ts";
+import { encodeBase64Text } from "../../util/base64.ts";
+import { NegotiationError } from "./failure.ts";
+import {
+  checkSecurity,
+  chooseAuth,
+  dialbackRefused,
+  peerStreamError,
+  verdictOf,
+} from "./policy.ts";
+import { logger } from "../../log.ts";
+
+const log = logger("s2s");
+
+/** What the negotiation needs from the stream it runs on. */
+export interface NegotiationHost {
+  readonly local: string;
+  readonly remote: string;
+  readonly services: {
+    config: Config;
+    tls: SecureContexts;
+    anchors: TrustAnchors;
+    keys: DialbackKeys;
+  };
+  /** The live connection and its input. */
+  conn(): Connection;
+  input(): FrameInput;
+  ready(): boolean;
+  /** Authenticated: flush the queue, start the idle timer. */
+  becomeReady(): void;
+  /** The stream meets the policy: held db:verify requests may go out. */
+  allowVerify(): void;
+  /** The peer's answer to one of our db:verify requests. */
+  verifyAnswered(id: string, verdict: "valid" | "invalid" | "error"): void;
+  /** A db:result answer for a domain that joined the stream: true if it was one. */
+  joinedResult(result: Element): boolean;
+  /** A stanza from the peer (XEP-0288, when `bidi`). */
+  peerStanza(stanza: Element): void;
+  /** The peer closed the stream after negotiation. */
+  close(): void;
+}
+
+export class OutNegotiator {
+  #streamId: string | undefined;
+  /** The server's header declared the dialback namespace. */
+  #peerDialback = false;
+  #features: Element | undefined;
+  #externalTried = false;
+  #saslDone = false;
+  #dialbackSent = false;
+  /** We sent `<bidi/>` (XEP-0288): the peer may send its stanzas back here. */
+  #bidi = false;
+  /** A STARTTLS handshake is under way: a connection lost now is a TLS failure. */
+  #tlsStarting = false;
+
+  constructor(readonly host: NegotiationHost) {}
+
+  /** The peer's stream id (for dialback keys). */
+  get streamId(): string {
+    return this.#streamId ?? "";
+  }
+
+  get bidi(): boolean {
+    return this.#bidi;
+  }
+
+  get tlsStarting(): boolean {
+    return this.#tlsStarting;
+  }
+
+  /** The peer does dialback: its feature or, before 1.0, its header. */
+  get peerDoesDialback(): boolean {
+    return this.#peerDialback ||
+      this.#features?.getChild("dialback", NS_DIALBACK_FEATURE) !== undefined;
+  }
+
+  #names() {
+    return { local: this.host.local, remote: this.host.remote };
+  }
+
+  sendHeader(): void {
+    this.host.conn().write(streamHeader({ from: this.host.local, to: this.host.remote }));
+  }
+
+  handleFrame(frame: Frame): void | Promise<void> {
+    switch (frame.kind) {
+      case "open":
+        this.#streamId = frame.attrs.id;
+        this.#peerDialback = frame.attrs["xmlns:db"] === NS_DIALBACK;
+        // Pre-1.0 (no version, or one below 1.0, read as for our reply header: RFC 6120
+        // §4.7.5): such a server sends no features (so no STARTTLS either): the policy
+        // decides whether this unencrypted stream may be used, then dialback.
+        if (replyVersion(frame.attrs.version) !== "1.0") {
+          this.#features = el("stream:features");
+          this.#checkSecurity();
+          this.host.allowVerify();
+          if (this.#saslDone) return this.host.becomeReady();
+          return this.#authenticate();
+        }
+        return;
+      case "stanza":
+        return this.#onElement(frame.element);
+      case "close":
+        if (!this.host.ready()) {
+          throw new NegotiationError("closed", "the remote server closed the stream");
+        }
+        this.host.close();
+        return;
+      case "error":
+        throw new NegotiationError("closed", `the remote server sent malformed XML: ${frame.text}`);
+    }
+  }
+
+  #onElement(e: Element): void | Promise<void> {
+    const xmlns = e.attrs.xmlns;
+    if (e.name === "stream:features") return this.#onFeatures(e);
+    if (e.name === "stream:error") throw peerStreamError(e);
+    if (xmlns === NS.tls && e.name === "proceed") return this.#onProceed();
+    if (xmlns === NS.tls && e.name === "failure") {
+      throw new NegotiationError("tls", "the remote server refused STARTTLS (<failure/>)");
+    }
+    if (xmlns === NS.sasl && e.name === "success") {
+      this.#saslDone = true;
+      this.#restart();
+      log.info("{local} → {remote}: authenticated by certificate (SASL EXTERNAL)", this.#names());
+      return;
+    }
+    if (xmlns === NS.sasl && e.name === "failure") {
+      log.info("{local} → {remote}: SASL EXTERNAL refused, trying dialback", this.#names());
+      return this.#authenticate();
+    }
+    if (xmlns === NS_DIALBACK && e.name === "result") return this.#onDbResult(e);
+    if (xmlns === NS_DIALBACK && e.name === "verify") {
+      return this.host.verifyAnswered(e.attrs.id ?? "", verdictOf(e.attrs.type));
+    }
+    if (
+      xmlns === undefined && (e.name === "message" || e.name === "presence" || e.name === "iq")
+    ) return this.host.peerStanza(e);
+    log.debug("{local} → {remote}: ignoring <{name}/> on an outgoing stream", {
+      ...this.#names(),
+      name: e.name,
+    });
+  }
+
+  #onFeatures(features: Element): void {
+    this.#features = features;
+    const conn = this.host.conn();
+    if (!conn.tls && features.getChild("starttls", NS.tls)) {
+      conn.write(serialize(el("starttls", { xmlns: NS.tls })));
+      return;
+    }
+    this.#checkSecurity();
+    this.host.allowVerify();
+    // XEP-0288: asked for before SASL or dialback, once per connection.
+    if (!this.#bidi && features.getChild("bidi", NS_BIDI_FEATURE)) {
+      this.#bidi = true;
+      conn.write(serialize(el("bidi", { xmlns: NS_BIDI })));
+    }
+    if (this.#saslDone) return this.host.becomeReady();
+    this.#authenticate();
+  }
+
+  /** The stream must meet the policy before anything goes out (policy.ts). */
+  #checkSecurity(): void {
+    const { config, anchors } = this.host.services;
+    checkSecurity(this.host.conn().tls, config.s2s, anchors, this.host.remote);
+  }
+
+  #authenticate(): void {
+    const conn = this.host.conn();
+    const how = chooseAuth({
+      features: this.#features!,
+      peerDialback: this.#peerDialback,
+      encrypted: conn.tls !== undefined,
+      externalTried: this.#externalTried,
+      allowDialback: this.host.services.config.s2s.allowDialback,
+    });
+    if (how === "external") {
+      this.#externalTried = true;
+      conn.write(serialize(el(
+        "auth",
+        { xmlns: NS.sasl, mechanism: "EXTERNAL" },
+        encodeBase64Text(this.host.local),
+      )));
+      return;
+    }
+    if (this.#dialbackSent) return;
+    this.#dialbackSent = true;
+    const key = this.host.services.keys.generate(
+      this.host.remote,
+      this.host.local,
+      this.#streamId ?? "",
+    );
+    conn.write(serialize(el("db:result", { from: this.host.local, to: this.host.remote }, key)));
+  }
+
+  async #onProceed(): Promise<void> {
+    const conn = this.host.conn();
+    this.host.input().resetForTls();
+    const cert = this.host.services.tls.certFor(this.host.local);
+    this.#tlsStarting = true;
+    try {
+      await conn.startTlsClient!({
+        servername: this.host.remote,
+        cert: cert.certPem,
+        key: cert.keyPem,
+      });
+    } catch (err) {
+      throw new NegotiationError("tls", `TLS handshake failed: ${(err as Error)?.message ?? err}`);
+    } finally {
+      this.#tlsStarting = false;
+    }
+    this.sendHeader();
+  }
+
+  #restart(): void {
+    this.host.input().reset();
+    this.sendHeader();
+  }
+
+  #onDbResult(result: Element): void {
+    if (result.attrs.from !== this.host.remote) return;
+    if (this.host.joinedResult(result)) return;
+    if (result.attrs.to !== this.host.local || this.host.ready()) return;
+    if (result.attrs.type === "valid") {
+      log.info("{local} → {remote}: authenticated by dialback", this.#names());
+      return this.host.becomeReady();
+    }
+    throw dialbackRefused(result);
+  }
+}
