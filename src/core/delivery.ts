@@ -145,6 +145,7 @@ export function installDelivery(host: Host, ctx: DeliveryContext): void {
     const stanza = ev.stanza;
     const type = stanza.attrs.type;
     const initial = type === undefined && origin.presence === undefined;
+    const previousPriority = origin.priority;
     if (type === undefined) {
       origin.priority = parsePriority(stanza);
       origin.presence = stanza;
@@ -154,8 +155,7 @@ export function installDelivery(host: Host, ctx: DeliveryContext): void {
       return true;
     }
     toOwnResources(sessions, host.domain, origin, stanza);
-    // After the broadcast: offline messages and the like follow it (XEP-0160).
-    if (initial) host.events.emit<SessionEvent>("presence/initial", { session: origin });
+    presenceApplied(host, origin, type === undefined ? initial : undefined, previousPriority);
     return true;
   });
 
@@ -233,6 +233,39 @@ export function installDelivery(host: Host, ctx: DeliveryContext): void {
       };
       return typeof r === "boolean" ? settle(r) : r.then(settle);
     });
+  }
+}
+
+/**
+ * Fired (emitted) on the host as `presence/updated` once an already
+ * available resource's new available presence is applied (its `priority`
+ * and `presence` set) and broadcast; `presence/initial` (a SessionEvent)
+ * is its counterpart for the first one. What must follow the presence
+ * (XEP-0160 offline delivery when the priority becomes non-negative)
+ * hooks these instead of `presence/self`, whose handlers run before it
+ * is applied.
+ */
+export interface PresenceUpdatedEvent {
+  session: Session;
+  /** The priority the resource had before this presence. */
+  previousPriority: number;
+}
+
+/**
+ * What every `presence/self` handler that applies undirected presence
+ * (the core's below, the presence module's) calls after the broadcast:
+ * `initial` true for the first available presence, false for an update,
+ * undefined for unavailable presence (nothing is fired).
+ */
+export function presenceApplied(
+  host: Host,
+  session: Session,
+  initial: boolean | undefined,
+  previousPriority: number,
+): void {
+  if (initial === true) host.events.emit<SessionEvent>("presence/initial", { session });
+  else if (initial === false) {
+    host.events.emit<PresenceUpdatedEvent>("presence/updated", { session, previousPriority });
   }
 }
 

@@ -50,8 +50,13 @@ export interface ModuleApi {
   keyval(store: string): KeyValStore;
   map(store: string): MapStore;
   archive(store: string): ArchiveStore;
-  /** Route a stanza made by this module (its `to` names the destination). */
-  send(stanza: Element): void;
+  /**
+   * Route a stanza made by this module (its `to` names the destination).
+   * A promise means the recipient side is still handling it (it settles
+   * when done and never rejects); await it where what this module sends
+   * next must come after that handling's effects (see Router.route).
+   */
+  send(stanza: Element): void | Promise<void>;
   /** Answer a stanza event with an error. */
   replyError(ev: StanzaEvent, error: StanzaError): void;
   /**

@@ -381,20 +381,6 @@ export class RosterStore {
     if (item) this.push(user, roster, itemElement(item));
     return changed;
   }
-
-  /**
-   * The tail of the user's queue when operations are pending: presence
-   * from a contact waits behind them, so a client sees the roster push for
-   * a new subscription before the presence it allows.
-   */
-  busy(user: string): Promise<unknown> | undefined {
-    return this.#queue.pending(user);
-  }
-
-  /** Queue `fn` behind the user's pending roster operations without loading the roster. */
-  after<T>(user: string, fn: () => T | Promise<T>): Promise<T> {
-    return this.#queue.run(user, fn);
-  }
 }
 
 const stores = new WeakMap<Host, RosterStore>();
