@@ -44,7 +44,7 @@ export const presenceModule: ParleyModule = {
     // Other modules (blocking) ask where `owner`'s resources sent directed
     // presence that is still standing, among the addresses `covers` accepts.
     api.hook("presence/directed", (q: DirectedQuery) => {
-      for (const s of api.sessions.bare(api.domain, q.owner)?.sessions.values() ?? []) {
+      for (const s of api.sessions.resources(api.domain, q.owner)) {
         for (const to of directed.get(s) ?? []) {
           const jid = parseJid(to);
           if (jid && q.covers(jid)) q.found.push({ from: s.fullJid!, to });
@@ -142,8 +142,7 @@ export const presenceModule: ParleyModule = {
     const initialPresence = (origin: Session, roster: Roster) => {
       const userBare = origin.bareJid!;
       // §4.2.2: the new resource learns about the user's other resources…
-      const bare = api.sessions.bare(api.domain, origin.username!);
-      for (const s of bare?.sessions.values() ?? []) {
+      for (const s of api.sessions.resources(api.domain, origin.username!)) {
         if (s !== origin && s.presence) origin.send(s.presence);
       }
       // …and §4.3.1: about its contacts: probes, answered here for local ones.

@@ -134,7 +134,7 @@ export class SubscriptionRouting {
   }
 
   async #exists(user: string): Promise<boolean> {
-    if (this.api.sessions.bare(this.api.domain, user)) return true;
+    if (this.api.sessions.resources(this.api.domain, user).length > 0) return true;
     return await this.api.auth.userExists(this.api.domain, user);
   }
 
@@ -171,8 +171,7 @@ export class SubscriptionRouting {
    * as a probe would (§4.3.2), which ends the user's stale subscription.
    */
   answerLocalProbe(contact: string, session: Session): void {
-    const bare = this.api.sessions.bare(this.api.domain, contact);
-    if (!bare) {
+    if (this.api.sessions.resources(this.api.domain, contact).length === 0) {
       this.api.auth.userExists(this.api.domain, contact).then((exists) => {
         if (exists) return;
         const to = session.bareJid!;
@@ -182,7 +181,7 @@ export class SubscriptionRouting {
       }).catch((err) => this.api.log.error("probe of {contact} failed: {err}", { contact, err }));
       return;
     }
-    const roster = bare.roster as Roster | undefined;
+    const roster = this.api.sessions.roster(this.api.domain, contact) as Roster | undefined;
     const item = roster?.items.get(session.bareJid!);
     if (!item || !sendsPresence(item.subscription)) return;
     // Routed, not written to the session: the recipient-side hooks
