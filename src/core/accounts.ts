@@ -84,11 +84,8 @@ export async function deleteAccount(
   host: Host,
   username: string,
 ): Promise<void> {
-  const bare = parts.sessions.bare(host.domain, username);
-  if (bare) {
-    for (const session of [...bare.sessions.values()]) {
-      parts.sessions.destroySession(session, new StreamError("not-authorized", "Account removed"));
-    }
+  for (const session of parts.sessions.resources(host.domain, username)) {
+    parts.sessions.destroySession(session, new StreamError("not-authorized", "Account removed"));
   }
   // Modules that must still read the account's data (the roster, to end
   // its subscriptions) act before it is gone.

@@ -12,7 +12,8 @@ import type { Router, StanzaEvent } from "./router.ts";
 import type { Session, UndeliveredEvent } from "./session.ts";
 import { parseJid } from "../jid.ts";
 import { logger } from "../log.ts";
-import type { SessionEvent, SessionRegistry } from "./sessions.ts";
+import type { SessionEvent } from "./sessions.ts";
+import type { SessionLookup } from "./session_lookup.ts";
 
 export const DELIVERY_PRIORITY = -1000;
 
@@ -20,7 +21,7 @@ const log = logger("router");
 
 export interface DeliveryContext {
   router: Router;
-  sessions: SessionRegistry;
+  sessions: SessionLookup;
 }
 
 const MESSAGE_TYPES = new Set(["chat", "error", "groupchat", "headline", "normal"]);
@@ -34,29 +35,17 @@ export function messageType(message: Element): string {
   return type !== undefined && MESSAGE_TYPES.has(type) ? type : "normal";
 }
 
-/** Available resources with non-negative priority, highest priority first. */
-export function availableResources(
-  sessions: SessionRegistry,
-  host: string,
-  user: string,
-): Session[] {
-  return sessions.available(host, user).filter((s) => s.priority >= 0)
-    .sort((a, b) => b.priority - a.priority);
-}
-
 /**
  * RFC 6121 §4.2.2 / §4.5.2: the user's own undirected presence goes to
  * each of their available resources and back to the sender.
  */
 export function toOwnResources(
-  sessions: SessionRegistry,
+  sessions: SessionLookup,
   host: string,
   origin: Session,
   stanza: Element,
 ): void {
-  const bare = sessions.bare(host, origin.username!);
-  if (!bare) return;
-  for (const s of bare.sessions.values()) {
+  for (const s of sessions.resources(host, origin.username!)) {
     if ((s.presence || s === origin) && !s.destroyed) s.send(stanza);
   }
 }
@@ -77,7 +66,7 @@ export function installDelivery(host: Host, ctx: DeliveryContext): void {
       unavailable(ev);
       return true;
     }
-    const targets = availableResources(sessions, host.domain, user);
+    const targets = sessions.bareTargets(host.domain, user);
     if (targets.length > 0) {
       if (type === "headline") {
         for (const s of targets) s.send(stanza);
@@ -131,8 +120,7 @@ export function installDelivery(host: Host, ctx: DeliveryContext): void {
   on("presence/bare", (ev) => {
     const type = ev.stanza.attrs.type;
     if (type === undefined || type === "unavailable") {
-      const bare = sessions.bare(host.domain, ev.to!.local!);
-      if (bare) { for (const s of bare.sessions.values()) if (s.presence) s.send(ev.stanza); }
+      for (const s of sessions.available(host.domain, ev.to!.local!)) s.send(ev.stanza);
     }
     return true;
   });
@@ -145,6 +133,7 @@ export function installDelivery(host: Host, ctx: DeliveryContext): void {
     const stanza = ev.stanza;
     const type = stanza.attrs.type;
     const initial = type === undefined && origin.presence === undefined;
+    const previousPriority = origin.priority;
     if (type === undefined) {
       origin.priority = parsePriority(stanza);
       origin.presence = stanza;
@@ -154,8 +143,7 @@ export function installDelivery(host: Host, ctx: DeliveryContext): void {
       return true;
     }
     toOwnResources(sessions, host.domain, origin, stanza);
-    // After the broadcast: offline messages and the like follow it (XEP-0160).
-    if (initial) host.events.emit<SessionEvent>("presence/initial", { session: origin });
+    presenceApplied(host, origin, type === undefined ? initial : undefined, previousPriority);
     return true;
   });
 
@@ -233,6 +221,39 @@ export function installDelivery(host: Host, ctx: DeliveryContext): void {
       };
       return typeof r === "boolean" ? settle(r) : r.then(settle);
     });
+  }
+}
+
+/**
+ * Fired (emitted) on the host as `presence/updated` once an already
+ * available resource's new available presence is applied (its `priority`
+ * and `presence` set) and broadcast; `presence/initial` (a SessionEvent)
+ * is its counterpart for the first one. What must follow the presence
+ * (XEP-0160 offline delivery when the priority becomes non-negative)
+ * hooks these instead of `presence/self`, whose handlers run before it
+ * is applied.
+ */
+export interface PresenceUpdatedEvent {
+  session: Session;
+  /** The priority the resource had before this presence. */
+  previousPriority: number;
+}
+
+/**
+ * What every `presence/self` handler that applies undirected presence
+ * (the core's below, the presence module's) calls after the broadcast:
+ * `initial` true for the first available presence, false for an update,
+ * undefined for unavailable presence (nothing is fired).
+ */
+export function presenceApplied(
+  host: Host,
+  session: Session,
+  initial: boolean | undefined,
+  previousPriority: number,
+): void {
+  if (initial === true) host.events.emit<SessionEvent>("presence/initial", { session });
+  else if (initial === false) {
+    host.events.emit<PresenceUpdatedEvent>("presence/updated", { session, previousPriority });
   }
 }
 

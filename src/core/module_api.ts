@@ -7,12 +7,14 @@ import type { Config } from "../config/schema.ts";
 import type { AuthProvider } from "../auth/types.ts";
 import type { ArchiveStore, KeyValStore, MapStore, StorageDriver } from "../storage/types.ts";
 import { el, type Element } from "../xml/element.ts";
-import type { StanzaError } from "./errors.ts";
+import type { StanzaError, StreamError } from "./errors.ts";
 import type { Handler } from "./events.ts";
 import type { DiscoIdentity, Host, StreamFeatureProvider } from "./host.ts";
 import { type AccountCreation, accountStores, createAccount, deleteAccount } from "./accounts.ts";
 import type { Router, StanzaEvent } from "./router.ts";
 import type { SessionRegistry } from "./sessions.ts";
+import type { SessionLookup } from "./session_lookup.ts";
+import type { Session } from "./session.ts";
 import type { ComponentRegistry } from "./components.ts";
 import { type Logger, logger } from "../log.ts";
 
@@ -21,7 +23,14 @@ export interface ModuleApi {
   readonly domain: string;
   readonly config: Config;
   readonly log: Logger;
-  readonly sessions: SessionRegistry;
+  /** Finding sessions: by full JID, by account with priorities (see SessionLookup). */
+  readonly sessions: SessionLookup;
+  /**
+   * End a session for good (a ping unanswered, an account removed): the
+   * registry's destroySession (unavailable presence, unbind, stream closed
+   * with `error`).
+   */
+  endSession(session: Session, error?: StreamError): void;
   readonly auth: AuthProvider;
   /** External components (XEP-0114): configured domains and live streams. */
   readonly components: ComponentRegistry;
@@ -50,8 +59,13 @@ export interface ModuleApi {
   keyval(store: string): KeyValStore;
   map(store: string): MapStore;
   archive(store: string): ArchiveStore;
-  /** Route a stanza made by this module (its `to` names the destination). */
-  send(stanza: Element): void;
+  /**
+   * Route a stanza made by this module (its `to` names the destination).
+   * A promise means the recipient side is still handling it (it settles
+   * when done and never rejects); await it where what this module sends
+   * next must come after that handling's effects (see Router.route).
+   */
+  send(stanza: Element): void | Promise<void>;
   /** Answer a stanza event with an error. */
   replyError(ev: StanzaEvent, error: StanzaError): void;
   /**
@@ -90,6 +104,7 @@ export function createModuleApi(module: string, host: Host, parts: ServerParts):
     config: parts.config,
     log: logger("mod", module),
     sessions: parts.sessions,
+    endSession: (session, error) => parts.sessions.destroySession(session, error),
     auth: parts.auth,
     components: parts.components,
     hook: (event, handler, priority) => void host.events.on(event, handler, priority),

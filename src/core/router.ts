@@ -147,7 +147,34 @@ export class Router {
     const toType = classify(to, this.hosts);
     if (toType === "remote" && this.components?.owner(to.domain) === undefined) return false;
     const ev = { origin: undefined, stanza, to, host: this.#hostFor(to.domain) };
+    // RFC 6120 §10.1: stanzas from one sender are handled in the order they
+    // came, as a client's are (its stream waits for each). A peer stream may
+    // have several stanzas in the works, so the order is kept here, per
+    // sending entity (bare JID): a contact's `subscribed` has updated the
+    // user's roster (and pushed it) before the contact's presence behind it
+    // is delivered. Other senders on the same stream do not wait.
+    const sender = bareOf(stanza.attrs.from ?? "");
+    const tail = this.#peerTails.get(sender);
+    if (tail) return this.#keepOrder(sender, tail.then((): unknown => this.#fromPeer(ev, toType)));
+    const r = this.#fromPeer(ev, toType);
+    return r === true ? true : this.#keepOrder(sender, r);
+  }
+
+  /** Senders (bare JIDs) whose stanzas from a peer are still being handled: their tails. */
+  readonly #peerTails = new Map<string, Promise<void>>();
+
+  /** `handling` is the sender's tail until it settles (it never rejects: see whenDone). */
+  #keepOrder(sender: string, handling: Promise<unknown>): Promise<void> {
+    const tail = handling.then(() => {
+      if (this.#peerTails.get(sender) === tail) this.#peerTails.delete(sender);
+    });
+    this.#peerTails.set(sender, tail);
+    return tail;
+  }
+
+  #fromPeer(ev: StanzaEvent, toType: ToType): true | Promise<void> {
     try {
+      const stanza = ev.stanza;
       const problem = stanza.name === "iq" ? checkIq(stanza) : undefined;
       if (problem) this.replyError(ev, problem);
       else return this.#dispatch(ev, stanza.name, toType) ?? true;
@@ -160,8 +187,12 @@ export class Router {
   /**
    * Route a stanza made by the server or a module, whose `to` names the
    * destination. Skips the pre-* events (they are for client stanzas).
+   * Returns a promise when the recipient side's handling continues
+   * asynchronously (it settles when all of it is done and never rejects):
+   * a module that must order what it sends next after the effects of this
+   * stanza (a roster push before the presence it allows) awaits it.
    */
-  route(stanza: Element, origin?: Session): void {
+  route(stanza: Element, origin?: Session): void | Promise<void> {
     const toAttr = stanza.attrs.to;
     const to = toAttr === undefined ? undefined : parseJid(toAttr);
     if (to === undefined) {
@@ -174,7 +205,7 @@ export class Router {
       this.hosts.values().next().value!;
     const ev = { origin, stanza, to, host };
     try {
-      this.#dispatch(ev, stanza.name, toType);
+      return this.#dispatch(ev, stanza.name, toType);
     } catch (err) {
       this.failed(ev, err);
     }
@@ -294,6 +325,12 @@ function describeSender(ev: StanzaEvent): string {
   const origin = ev.origin;
   if (origin) return `${origin.fullJid ?? origin.bareJid ?? "unbound"} (session ${origin.id})`;
   return ev.stanza.attrs.from ?? "?";
+}
+
+/** The bare part of a JID string (no preparation: the peer's stream checked its `from`). */
+function bareOf(jid: string): string {
+  const slash = jid.indexOf("/");
+  return slash === -1 ? jid : jid.slice(0, slash);
 }
 
 /** RFC 6120 §8.2.3: a type and an id; get/set carry exactly one payload. */

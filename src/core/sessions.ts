@@ -2,11 +2,13 @@
  * The session registry: per host, bare sessions (username → resources and
  * roster) and full sessions (full JID → session). Binding adds to both,
  * `destroySession` removes from both. No other file mutates these maps.
+ * Modules see it only as a SessionLookup (`api.sessions`).
  */
 import { el, type Element } from "../xml/element.ts";
 import { StanzaError, StreamError } from "./errors.ts";
 import type { Session } from "./session.ts";
 import type { EventHub } from "./events.ts";
+import type { SessionLookup } from "./session_lookup.ts";
 import { logger } from "../log.ts";
 
 const log = logger("sessions");
@@ -45,7 +47,7 @@ export interface SessionDisconnectedEvent {
   error?: StreamError;
 }
 
-export class SessionRegistry {
+export class SessionRegistry implements SessionLookup {
   #hosts = new Map<string, HostSessions>();
   /** Every live session, bound or not, for shutdown and stats. */
   readonly live = new Set<Session>();
@@ -79,13 +81,33 @@ export class SessionRegistry {
     return this.#hosts.get(host)?.bareSessions.get(username);
   }
 
-  /**
-   * The user's available resources (those with an undirected available
-   * presence), whatever their priority, in bind order.
-   */
+  resources(host: string, username: string): Session[] {
+    const bare = this.bare(host, username);
+    return bare ? [...bare.sessions.values()] : [];
+  }
+
   available(host: string, username: string): Session[] {
     const bare = this.bare(host, username);
     return bare ? [...bare.sessions.values()].filter((s) => s.presence !== undefined) : [];
+  }
+
+  bareTargets(host: string, username: string): Session[] {
+    const bare = this.bare(host, username);
+    if (!bare) return [];
+    const out: Session[] = [];
+    for (const s of bare.sessions.values()) {
+      if (s.presence !== undefined && s.priority >= 0) out.push(s);
+    }
+    return out.sort((a, b) => b.priority - a.priority);
+  }
+
+  bound(host: string): Session[] {
+    const h = this.#hosts.get(host);
+    return h ? [...h.fullSessions.values()] : [];
+  }
+
+  roster(host: string, username: string): unknown {
+    return this.bare(host, username)?.roster;
   }
 
   /** How many resources are bound across all hosts. */
@@ -192,7 +214,6 @@ export class SessionRegistry {
     session.close(error);
   }
 
-  /** The roster shared by a user's sessions (set by the roster module). */
   setRoster(host: string, username: string, roster: unknown): void {
     const bare = this.#hosts.get(host)?.bareSessions.get(username);
     if (!bare) return;

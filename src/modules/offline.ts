@@ -28,7 +28,7 @@ import {
 import { hostConfigs } from "../config/schema.ts";
 import { parseJid } from "../jid.ts";
 import { StanzaError } from "../core/errors.ts";
-import { messageType, parsePriority } from "../core/delivery.ts";
+import { messageType, type PresenceUpdatedEvent } from "../core/delivery.ts";
 import type { ParleyModule } from "../core/module_api.ts";
 import type { StanzaEvent } from "../core/router.ts";
 import type { Session } from "../core/session.ts";
@@ -142,8 +142,7 @@ export const offlineModule: ParleyModule = {
       });
     });
 
-    /** `known`: the caller saw a non-negative priority that may not be applied yet. */
-    const deliver = (session: Session, known = false): Promise<void> =>
+    const deliver = (session: Session): Promise<void> =>
       queue.run(session.username!, async () => {
         const user = session.username!;
         const items = await archive.find(user);
@@ -153,7 +152,7 @@ export const offlineModule: ParleyModule = {
           // The session may have ended (or gone unavailable) while storage answered.
           // A client reading slower than storage answers must not overflow its output mark.
           await session.writable();
-          if (session.destroyed || !session.presence || (!known && session.priority < 0)) break;
+          if (session.destroyed || !session.presence || session.priority < 0) break;
           const text = storedStanza(item);
           const stanza = parseElement(text);
           if (stanza) {
@@ -177,26 +176,23 @@ export const offlineModule: ParleyModule = {
         }
       });
 
-    const deliverLater = (session: Session, known = false) =>
-      void deliver(session, known).catch((err) =>
+    const deliverLater = (session: Session) =>
+      void deliver(session).catch((err) =>
         api.log.error("offline delivery to {jid} failed: {err}", { jid: session.fullJid, err })
       );
 
-    // Not awaited: other presence/initial handlers need not wait for storage.
+    // Both fire once the presence is applied and broadcast (delivery.ts
+    // presenceApplied), so the stored messages follow the presence and the
+    // priority they are checked against is the new one. Not awaited: other
+    // handlers need not wait for storage.
     api.hook("presence/initial", (ev: SessionEvent) => {
       if (ev.session.priority >= 0) deliverLater(ev.session);
     });
-
     // A resource that was available with a negative priority and now sends
     // a non-negative one "next sends non-negative available presence"
-    // (XEP-0160 §2 step 5) too. Seen before the presence handler (core or
-    // the presence module) applies it; delivery waits a turn.
-    api.hook("presence/self", (ev: StanzaEvent) => {
-      const s = ev.origin;
-      if (!s || ev.stanza.attrs.type !== undefined || s.presence === undefined) return;
-      if (s.priority < 0 && parsePriority(ev.stanza) >= 0) {
-        setTimeout(() => deliverLater(s, true), 0);
-      }
-    }, 1);
+    // (XEP-0160 §2 step 5) too.
+    api.hook("presence/updated", (ev: PresenceUpdatedEvent) => {
+      if (ev.previousPriority < 0 && ev.session.priority >= 0) deliverLater(ev.session);
+    });
   },
 };

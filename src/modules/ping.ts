@@ -60,7 +60,7 @@ export const pingModule: ParleyModule = {
             pinged.delete(s); // it spoke: alive
           } else if (now - sentAt >= timeoutMs) {
             api.log.info("{jid}: no answer to a ping, closing", { jid: s.fullJid });
-            api.sessions.destroySession(
+            api.endSession(
               s,
               new StreamError("connection-timeout", "No answer to a ping"),
             );

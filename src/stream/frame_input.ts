@@ -2,10 +2,19 @@
  * A connection's input: bytes → streaming UTF-8 decoder → XmlFrameParser
  * → the stream handler, one frame at a time and in order.
  *
- * It replaced a TextDecoderStream → web-streams parser pipeline. Measured with the shared load generator, the web-streams
- * chain cost ~20 KB per idle connection (65 KB per TLS session against
- * Prosody's 47), and each chunk paid several promise hops; frames here
- * reach the handler inside the socket's `data` event.
+ * It replaced a TextDecoderStream → TransformStream(parser) chain. Why,
+ * measured (bench/results/frame_input.md; bench/frame_input_bench.ts and
+ * frame_input_memory.ts rebuild the chain beside this class):
+ * - memory: 10 000 idle instances cost 20.2 KB of heap each as the chain,
+ *   5.7 KB as FrameInput, 2.5 KB once the idle sweep compacted the
+ *   parser; the load generator had seen the same ~20 KB per connection
+ *   (65 KB per TLS session against Prosody's 47);
+ * - time: parsing dominates a 64 KB chunk (best case ~1.3 ms both ways);
+ *   the chain pays promise hops per chunk (one-stanza chunk, best case
+ *   3.9 µs here, 4.7 µs there) and, on a loaded machine, its averages
+ *   were up to 2× FrameInput's. Frames here reach the handler inside the
+ *   socket's `data` event, and a handler's promise holds back the next
+ *   frame (in-order processing) without a stream's queueing machinery.
  *
  * A handler may return a promise (SASL hashing, storage): frames parsed
  * meanwhile wait in a short queue, text not parsed yet waits too, and the

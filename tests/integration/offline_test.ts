@@ -170,6 +170,32 @@ Deno.test("offline: a negative-priority resource gets nothing until it goes non-
   }
 });
 
+Deno.test("offline: going non-negative, the stored messages follow the presence", async () => {
+  const server = await startTestServer();
+  try {
+    const a = await login(server, "alice", "a");
+    const b = await login(server, "bob", "b", "<presence><priority>-5</priority></presence>");
+    await b.stanza((e) => e.name === "presence");
+    a.send("<message to='bob@localhost' type='chat' id='p1'><body>one</body></message>");
+    a.send("<message to='bob@localhost' type='chat' id='p2'><body>two</body></message>");
+    await untilStored(server, "bob", 2);
+    // XEP-0160 §2 step 5: the new priority applies (the echo of the presence
+    // comes first), then the messages stored meanwhile arrive, in order.
+    b.send("<presence><priority>3</priority></presence>");
+    const got: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const e = await b.stanza((e) => e.name === "presence" || isMsg(e));
+      got.push(e.name === "presence" ? `presence ${e.getChildText("priority")}` : e.attrs.id!);
+    }
+    assert.deepEqual(got, ["presence 3", "p1", "p2"]);
+    await untilStored(server, "bob", 0);
+    a.close();
+    b.close();
+  } finally {
+    await server.stop();
+  }
+});
+
 Deno.test("offline: msgoffline is advertised", async () => {
   const server = await startTestServer();
   try {

@@ -222,9 +222,7 @@ function isRequester(requester: Jid, user: string, domain: string): boolean {
 
 /** Every bound session of this host. */
 function onlineSessions(api: ModuleApi): Session[] {
-  return [...api.sessions.live].filter((s) =>
-    s.host === api.domain && s.fullJid !== undefined && !s.destroyed
-  );
+  return api.sessions.bound(api.domain).filter((s) => !s.destroyed);
 }
 
 /** Accounts of this host with at least one bound session. */

@@ -51,9 +51,7 @@ export function installCommands(ctx: CommandContext): void {
 
   /** §3.3/§3.4: an iq set to every resource that retrieved the list. */
   const push = (user: string, command: Element) => {
-    const bare = api.sessions.bare(api.domain, user);
-    if (!bare) return;
-    for (const s of bare.sessions.values()) {
+    for (const s of api.sessions.resources(api.domain, user)) {
       if (!interested.has(s) || s.destroyed) continue;
       s.send(el("iq", { type: "set", id: "push" + randomId(8), to: s.fullJid }, command.clone()));
     }

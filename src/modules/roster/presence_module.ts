@@ -4,7 +4,8 @@
  * logout or connection loss, directed presence, probes from contacts.
  *
  * It takes `presence/self` over from the core default (and still emits
- * `presence/initial` after the broadcast, for offline delivery), and hooks
+ * `presence/initial` / `presence/updated` after the broadcast, for offline
+ * delivery: see presenceApplied), and hooks
  * the sender side (`pre-presence/*`: outbound processing) and the
  * recipient side (`presence/bare|full`: inbound processing) separately.
  */
@@ -16,7 +17,7 @@ import type { BlockQuery, DirectedQuery } from "../../core/presence_queries.ts";
 import type { StanzaEvent } from "../../core/router.ts";
 import type { Session } from "../../core/session.ts";
 import type { SessionEvent } from "../../core/sessions.ts";
-import { parsePriority, toOwnResources } from "../../core/delivery.ts";
+import { parsePriority, presenceApplied, toOwnResources } from "../../core/delivery.ts";
 import { type Roster, rosterStore } from "./roster_store.ts";
 import { SubscriptionRouting } from "./subscription_routing.ts";
 import {
@@ -43,7 +44,7 @@ export const presenceModule: ParleyModule = {
     // Other modules (blocking) ask where `owner`'s resources sent directed
     // presence that is still standing, among the addresses `covers` accepts.
     api.hook("presence/directed", (q: DirectedQuery) => {
-      for (const s of api.sessions.bare(api.domain, q.owner)?.sessions.values() ?? []) {
+      for (const s of api.sessions.resources(api.domain, q.owner)) {
         for (const to of directed.get(s) ?? []) {
           const jid = parseJid(to);
           if (jid && q.covers(jid)) q.found.push({ from: s.fullJid!, to });
@@ -108,11 +109,19 @@ export const presenceModule: ParleyModule = {
         else subs.toAvailable(user, stanza);
         return true;
       }
-      if (type !== undefined && type !== "unavailable") return true;
-      // Available/unavailable: the core delivers it, but after any pending
-      // roster change for this user (a push before the presence it allows).
-      const busy = store.busy(user);
-      return busy ? store.after(user, () => false) : false;
+      // Available/unavailable: the core delivers it. No waiting for the
+      // user's roster here: whatever roster change a contact's earlier
+      // stanza caused is done (and pushed) already, because
+      // - a local contact's stream handles its next stanza only once the
+      //   previous one's handling settled (c2s in-order processing: the
+      //   stream awaits router.fromClient), and that handling awaited the
+      //   routed subscription stanza's inbound side, roster push included
+      //   (SubscriptionRouting.outbound awaits api.send); pushes and
+      //   presence are written to this user's sessions in that order;
+      // - a remote contact's stanzas are handled in order per sender
+      //   (Router.fromPeer), and its server sends the presence after the
+      //   subscription stanza.
+      return type !== undefined && type !== "unavailable";
     };
     api.hook("presence/bare", inboundPresence);
     api.hook("presence/full", inboundPresence);
@@ -133,8 +142,7 @@ export const presenceModule: ParleyModule = {
     const initialPresence = (origin: Session, roster: Roster) => {
       const userBare = origin.bareJid!;
       // §4.2.2: the new resource learns about the user's other resources…
-      const bare = api.sessions.bare(api.domain, origin.username!);
-      for (const s of bare?.sessions.values() ?? []) {
+      for (const s of api.sessions.resources(api.domain, origin.username!)) {
         if (s !== origin && s.presence) origin.send(s.presence);
       }
       // …and §4.3.1: about its contacts: probes, answered here for local ones.
@@ -178,6 +186,7 @@ export const presenceModule: ParleyModule = {
       // Everything that reads session state happens now: on connection loss
       // the registry forgets this session right after this event.
       const wasAvailable = origin.presence !== undefined;
+      const previousPriority = origin.priority;
       let directedTo: Set<string> | undefined;
       if (type === undefined) {
         origin.priority = parsePriority(stanza);
@@ -191,11 +200,9 @@ export const presenceModule: ParleyModule = {
       const finish = (roster: Roster) => {
         if (type === undefined) {
           toSubscribers(roster, stanza, from);
-          if (!wasAvailable && !origin.destroyed) {
-            initialPresence(origin, roster);
-            // After the broadcast: offline messages and the like follow it (XEP-0160).
-            api.emit<SessionEvent>("presence/initial", { session: origin });
-          }
+          if (!wasAvailable && !origin.destroyed) initialPresence(origin, roster);
+          // After the broadcast: offline messages and the like follow it (XEP-0160).
+          if (!origin.destroyed) presenceApplied(api.host, origin, !wasAvailable, previousPriority);
           return true;
         }
         const sent = wasAvailable ? toSubscribers(roster, stanza, from) : new Set<string>();

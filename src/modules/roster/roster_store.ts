@@ -1,6 +1,6 @@
 /**
  * Rosters in memory and in storage. While a user is online their roster
- * lives in the registry's bare session (`sessions.setRoster`), shared by
+ * is kept by the session lookup (`api.sessions.setRoster`), shared by
  * their resources; it is always written through to `keyval("roster")`.
  * Every read-modify-write of one user's roster runs in that user's queue,
  * so two resources binding at once load it once, and a change made while
@@ -303,7 +303,7 @@ export class RosterStore {
 
   /** The in-memory roster of an online user, if loaded. */
   cached(user: string): Roster | undefined {
-    return this.#api.sessions.bare(this.#api.domain, user)?.roster as Roster | undefined;
+    return this.#api.sessions.roster(this.#api.domain, user) as Roster | undefined;
   }
 
   /**
@@ -334,8 +334,8 @@ export class RosterStore {
     const cached = this.cached(user);
     if (cached) return cached;
     const roster = Roster.fromJson(await this.#kv.get(user));
-    const bare = this.#api.sessions.bare(this.#api.domain, user);
-    if (bare && bare.roster === undefined) {
+    // Kept for the online user's resources (a no-op when none is online).
+    if (this.cached(user) === undefined) {
       this.#api.sessions.setRoster(this.#api.domain, user, roster);
     }
     return this.cached(user) ?? roster;
@@ -349,9 +349,7 @@ export class RosterStore {
 
   /** RFC 6121 §2.1.6: send the changed item to every interested resource. */
   push(user: string, roster: Roster, item: Element): void {
-    const bare = this.#api.sessions.bare(this.#api.domain, user);
-    if (!bare) return;
-    for (const s of bare.sessions.values()) {
+    for (const s of this.#api.sessions.resources(this.#api.domain, user)) {
       if (!s.interested) continue;
       s.send(
         el(
@@ -380,20 +378,6 @@ export class RosterStore {
     if (changed) await this.save(user, roster);
     if (item) this.push(user, roster, itemElement(item));
     return changed;
-  }
-
-  /**
-   * The tail of the user's queue when operations are pending: presence
-   * from a contact waits behind them, so a client sees the roster push for
-   * a new subscription before the presence it allows.
-   */
-  busy(user: string): Promise<unknown> | undefined {
-    return this.#queue.pending(user);
-  }
-
-  /** Queue `fn` behind the user's pending roster operations without loading the roster. */
-  after<T>(user: string, fn: () => T | Promise<T>): Promise<T> {
-    return this.#queue.run(user, fn);
   }
 }
 

@@ -63,7 +63,11 @@ export class SubscriptionRouting {
     });
     if (!result.route) return;
     // §3.1.2: the server stamps the user's bare JID and routes to the contact's bare JID.
-    this.api.send(SubscriptionRouting.readdress(stanza, userBare, contact));
+    // Awaited: for a local contact that is the contact's roster change and
+    // push (inbound below); only then does the user's presence follow, so
+    // the contact's client sees the push before the presence it allows.
+    // Why this also orders the user's *next* stanzas: see presenceModule.
+    await this.api.send(SubscriptionRouting.readdress(stanza, userBare, contact));
     // §3.1.5: an approval is followed by the user's current presence;
     // §3.2.2: a cancellation by unavailable presence.
     if (type === "subscribed") this.sendPresenceOf(user, contact, false);
@@ -84,11 +88,13 @@ export class SubscriptionRouting {
     const userBare = this.#bare(user);
     if (contact === userBare) return;
     const delivered = SubscriptionRouting.readdress(stanza, contact, userBare);
-    // Queued now, before anything is awaited: presence from the contact
-    // routed right behind this stanza (§3.1.5: an approval is followed by
-    // the contact's presence) waits behind the queue (RosterStore.busy),
-    // so the client gets the roster push and this stanza before the
-    // presence they allow. An await before queuing let it overtake them.
+    // The contact's presence that follows this stanza (§3.1.5: an approval
+    // is followed by the contact's presence) is routed only once this
+    // returns: a local contact's server side awaits it (outbound above), a
+    // remote one's arrives behind it in the router's per-sender order
+    // (Router.fromPeer). So the client gets the roster push and this stanza
+    // before the presence they allow. The roster queue (RosterStore.run)
+    // is only for the read-modify-write of the roster.
     const result = await this.store.runIf(user, () => this.#exists(user), async (roster) => {
       const before = roster.state(contact);
       const r = inbound(type, before);
@@ -110,7 +116,11 @@ export class SubscriptionRouting {
     });
     if (!result) return;
     if (result.autoReplySubscribed) {
-      this.api.send(new Element("presence", { type: "subscribed", from: userBare, to: contact }));
+      // Awaited like an approval the user sends (outbound): the contact's
+      // roster push before our presence.
+      await this.api.send(
+        new Element("presence", { type: "subscribed", from: userBare, to: contact }),
+      );
       // A pre-approval just became a subscription: the contact gets our presence.
       if (result.changed) this.sendPresenceOf(user, contact, false);
     }
@@ -124,7 +134,7 @@ export class SubscriptionRouting {
   }
 
   async #exists(user: string): Promise<boolean> {
-    if (this.api.sessions.bare(this.api.domain, user)) return true;
+    if (this.api.sessions.resources(this.api.domain, user).length > 0) return true;
     return await this.api.auth.userExists(this.api.domain, user);
   }
 
@@ -161,8 +171,7 @@ export class SubscriptionRouting {
    * as a probe would (§4.3.2), which ends the user's stale subscription.
    */
   answerLocalProbe(contact: string, session: Session): void {
-    const bare = this.api.sessions.bare(this.api.domain, contact);
-    if (!bare) {
+    if (this.api.sessions.resources(this.api.domain, contact).length === 0) {
       this.api.auth.userExists(this.api.domain, contact).then((exists) => {
         if (exists) return;
         const to = session.bareJid!;
@@ -172,7 +181,7 @@ export class SubscriptionRouting {
       }).catch((err) => this.api.log.error("probe of {contact} failed: {err}", { contact, err }));
       return;
     }
-    const roster = bare.roster as Roster | undefined;
+    const roster = this.api.sessions.roster(this.api.domain, contact) as Roster | undefined;
     const item = roster?.items.get(session.bareJid!);
     if (!item || !sendsPresence(item.subscription)) return;
     // Routed, not written to the session: the recipient-side hooks
