@@ -7,6 +7,7 @@ import { Host } from "../src/core/host.ts";
 import { Router } from "../src/core/router.ts";
 import { SessionRegistry } from "../src/core/sessions.ts";
 import { Session } from "../src/core/session.ts";
+import { XmlStreamTransport } from "../src/stream/xml_stream.ts";
 import { installDelivery } from "../src/core/delivery.ts";
 import type { Connection } from "../src/net/connection.ts";
 import { el, type Element } from "../src/xml/element.ts";
@@ -44,7 +45,11 @@ sessions.addHost("localhost", host.events);
 installDelivery(host, { router, sessions });
 
 function bound(user: string, resource: string): Session {
-  const s = new Session(stubConnection, user + resource, () => {});
+  const s = new Session(user + resource, {
+    transport: new XmlStreamTransport(stubConnection),
+    close() {},
+    adopt() {},
+  });
   s.type = "c2s";
   s.host = "localhost";
   s.username = user;
