@@ -1,0 +1,184 @@
+/** The HTTP server over real sockets: host-meta, limits, forwarded addresses, HTTPS, shutdown. */
+import assert from "node:assert/strict";
+import * as https from "node:https";
+import * as net from "node:net";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
+
+async function withServer(
+  overrides: Record<string, unknown>,
+  fn: (server: TestServer) => Promise<void>,
+): Promise<void> {
+  const server = await startTestServer(overrides);
+  try {
+    await fn(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+/** A route that reports what the server believes about the request. */
+function addEcho(server: TestServer): void {
+  server.httpRoutes.add("/test/echo", (_request, info) => Response.json(info));
+}
+
+Deno.test("host-meta (XRD) and host-meta.json name WebSocket and BOSH from the Host header", async () => {
+  await withServer({}, async (server) => {
+    const base = `http://127.0.0.1:${server.ports.http}`;
+    const xml = await fetch(`${base}/.well-known/host-meta`);
+    assert.equal(xml.status, 200);
+    assert.equal(xml.headers.get("access-control-allow-origin"), "*");
+    assert.match(xml.headers.get("content-type") ?? "", /^application\/xrd\+xml/);
+    const body = await xml.text();
+    assert.match(body, /<XRD xmlns="http:\/\/docs\.oasis-open\.org\/ns\/xri\/xrd-1\.0">/);
+    assert.ok(
+      body.includes(
+        `<Link rel="urn:xmpp:alt-connections:websocket" href="ws://127.0.0.1:${server.ports.http}/xmpp-websocket"/>`,
+      ),
+      body,
+    );
+    assert.ok(
+      body.includes(
+        `<Link rel="urn:xmpp:alt-connections:xbosh" href="http://127.0.0.1:${server.ports.http}/http-bind"/>`,
+      ),
+      body,
+    );
+    const json = await fetch(`${base}/.well-known/host-meta.json`);
+    assert.equal(json.headers.get("access-control-allow-origin"), "*");
+    assert.deepEqual(await json.json(), {
+      links: [
+        {
+          rel: "urn:xmpp:alt-connections:websocket",
+          href: `ws://127.0.0.1:${server.ports.http}/xmpp-websocket`,
+        },
+        {
+          rel: "urn:xmpp:alt-connections:xbosh",
+          href: `http://127.0.0.1:${server.ports.http}/http-bind`,
+        },
+      ],
+    });
+    const missing = await fetch(`${base}/nothing-here`);
+    assert.equal(missing.status, 404);
+    await missing.body?.cancel();
+  });
+});
+
+Deno.test("host-meta advertises configured URLs, and only enabled transports", async () => {
+  await withServer({
+    http: { websocketUrl: "wss://chat.example/ws", bosh: false },
+  }, async (server) => {
+    const res = await fetch(`http://127.0.0.1:${server.ports.http}/.well-known/host-meta.json`);
+    assert.deepEqual(await res.json(), {
+      links: [{ rel: "urn:xmpp:alt-connections:websocket", href: "wss://chat.example/ws" }],
+    });
+  });
+});
+
+Deno.test("X-Forwarded-For and -Proto are believed only from a trusted proxy", async () => {
+  const headers = { "x-forwarded-for": "203.0.113.9, 198.51.100.7", "x-forwarded-proto": "https" };
+  await withServer({}, async (server) => {
+    addEcho(server);
+    const res = await fetch(`http://127.0.0.1:${server.ports.http}/test/echo`, { headers });
+    const info = await res.json();
+    assert.equal(info.remoteAddress, "127.0.0.1");
+    assert.equal(info.secure, false);
+  });
+  await withServer({ http: { trustedProxies: ["127.0.0.0/8"] } }, async (server) => {
+    addEcho(server);
+    const res = await fetch(`http://127.0.0.1:${server.ports.http}/test/echo`, { headers });
+    const info = await res.json();
+    assert.equal(info.remoteAddress, "198.51.100.7");
+    assert.equal(info.secure, true);
+    assert.equal(info.host, "127.0.0.1");
+  });
+});
+
+Deno.test("a body over http.maxBodyBytes gets 413, by Content-Length or while streaming", async () => {
+  await withServer({ http: { maxBodyBytes: 1024 } }, async (server) => {
+    server.httpRoutes.add("/test/body", async (request) => {
+      const body = await request.arrayBuffer();
+      return new Response(`${body.byteLength}`);
+    });
+    const url = `http://127.0.0.1:${server.ports.http}/test/body`;
+    const small = await fetch(url, { method: "POST", body: "x".repeat(1000) });
+    assert.equal(await small.text(), "1000");
+    const big = await fetch(url, { method: "POST", body: "x".repeat(2000) });
+    assert.equal(big.status, 413);
+    await big.body?.cancel();
+    // No Content-Length: a chunked body is counted as it arrives.
+    const chunks = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < 4; i++) c.enqueue(new Uint8Array(600));
+        c.close();
+      },
+    });
+    const streamed = await fetch(url, { method: "POST", body: chunks });
+    assert.equal(streamed.status, 413);
+    await streamed.body?.cancel();
+  });
+});
+
+Deno.test("HTTPS serves host-meta with the host's certificate", async () => {
+  await withServer({}, async (server) => {
+    const { status, body, subject } = await new Promise<
+      { status?: number; body: string; subject: string }
+    >((resolve, reject) => {
+      https.get({
+        host: "127.0.0.1",
+        port: server.ports.https,
+        path: "/.well-known/host-meta.json",
+        servername: "localhost",
+        rejectUnauthorized: false,
+      }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => body += d);
+        // deno-lint-ignore no-explicit-any
+        const cert = (res.socket as any).getPeerCertificate?.();
+        res.on(
+          "end",
+          () =>
+            resolve({
+              status: res.statusCode,
+              body,
+              subject: JSON.stringify(cert?.subjectaltname),
+            }),
+        );
+      }).on("error", reject);
+    });
+    assert.equal(status, 200);
+    assert.match(subject, /localhost/);
+    assert.ok(body.includes(`wss://127.0.0.1:${server.ports.https}/xmpp-websocket`), body);
+  });
+});
+
+Deno.test("connections past http.maxConnectionsPerIp get 503", async () => {
+  await withServer({ http: { maxConnectionsPerIp: 2 } }, async (server) => {
+    const held: net.Socket[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const s = net.connect(server.ports.http, "127.0.0.1");
+        await new Promise((r) => s.once("connect", r));
+        held.push(s);
+      }
+      // The accept loop counts them once it has seen them: a request on each proves it has.
+      for (const s of held) {
+        s.write("GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n");
+        await new Promise((r) => s.once("data", r));
+      }
+      const res = await fetch(`http://127.0.0.1:${server.ports.http}/.well-known/host-meta`);
+      assert.equal(res.status, 503);
+      await res.body?.cancel();
+    } finally {
+      for (const s of held) s.destroy();
+    }
+  });
+});
+
+Deno.test("stopping the server closes the HTTP listeners", async () => {
+  const server = await startTestServer();
+  const port = server.ports.http;
+  const res = await fetch(`http://127.0.0.1:${port}/.well-known/host-meta`);
+  await res.body?.cancel();
+  await server.stop();
+  await assert.rejects(fetch(`http://127.0.0.1:${port}/.well-known/host-meta`));
+});
