@@ -335,10 +335,8 @@ export const configSchema = z.strictObject({
     trustedProxies: z.array(z.string()).default([]),
     /** Largest request body accepted, bytes; larger ones get 413. */
     maxBodyBytes: z.number().int().min(1024).default(1024 * 1024),
-    /** HTTP connections at once over both listeners. */
-    maxConnections: z.number().int().min(1).default(10000),
-    /** HTTP connections at once from one address (trusted proxies are not capped). */
-    maxConnectionsPerIp: z.number().int().min(1).default(100),
+    /** Requests in progress at once over both listeners (long-polling BOSH requests count). */
+    maxRequests: z.number().int().min(1).default(10000),
     /** Requests in progress at once from one client address (after X-Forwarded-For). */
     maxRequestsPerIp: z.number().int().min(1).default(100),
     /** Serve XMPP over WebSocket (RFC 7395) at /xmpp-websocket and advertise it (XEP-0156). */

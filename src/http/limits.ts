@@ -8,10 +8,10 @@ export class KeyedCounter {
   constructor(readonly maxTotal: number, readonly maxPerKey: number) {}
 
   /** Count one more for `key`, or refuse: "total" (server-wide) or "per-key". */
-  acquire(key: string, uncapped = false): "total" | "per-key" | undefined {
+  acquire(key: string): "total" | "per-key" | undefined {
     if (this.#total >= this.maxTotal) return "total";
     const n = this.#perKey.get(key) ?? 0;
-    if (!uncapped && n >= this.maxPerKey) return "per-key";
+    if (n >= this.maxPerKey) return "per-key";
     this.#perKey.set(key, n + 1);
     this.#total++;
     return undefined;

@@ -1,7 +1,9 @@
 /** The HTTP server over real sockets: host-meta, limits, forwarded addresses, HTTPS, shutdown. */
 import assert from "node:assert/strict";
 import * as https from "node:https";
-import * as net from "node:net";
+import * as tls from "node:tls";
+import { join } from "node:path";
+import { generateSelfSigned } from "../../src/tls/selfsigned.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 
 async function withServer(
@@ -151,29 +153,6 @@ Deno.test("HTTPS serves host-meta with the host's certificate", async () => {
   });
 });
 
-Deno.test("connections past http.maxConnectionsPerIp get 503", async () => {
-  await withServer({ http: { maxConnectionsPerIp: 2 } }, async (server) => {
-    const held: net.Socket[] = [];
-    try {
-      for (let i = 0; i < 2; i++) {
-        const s = net.connect(server.ports.http, "127.0.0.1");
-        await new Promise((r) => s.once("connect", r));
-        held.push(s);
-      }
-      // The accept loop counts them once it has seen them: a request on each proves it has.
-      for (const s of held) {
-        s.write("GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n");
-        await new Promise((r) => s.once("data", r));
-      }
-      const res = await fetch(`http://127.0.0.1:${server.ports.http}/.well-known/host-meta`);
-      assert.equal(res.status, 503);
-      await res.body?.cancel();
-    } finally {
-      for (const s of held) s.destroy();
-    }
-  });
-});
-
 Deno.test("stopping the server closes the HTTP listeners", async () => {
   const server = await startTestServer();
   const port = server.ports.http;
@@ -181,4 +160,103 @@ Deno.test("stopping the server closes the HTTP listeners", async () => {
   await res.body?.cancel();
   await server.stop();
   await assert.rejects(fetch(`http://127.0.0.1:${port}/.well-known/host-meta`));
+});
+
+Deno.test("HTTPS picks each host's certificate by SNI", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-sni-" });
+  const pair = await generateSelfSigned(["b.example"]);
+  await Deno.writeTextFile(join(dir, "b.crt"), pair.certPem);
+  await Deno.writeTextFile(join(dir, "b.key"), pair.keyPem);
+  try {
+    await withServer({
+      hosts: [
+        "localhost",
+        { domain: "b.example", tls: { certificate: join(dir, "b.crt"), key: join(dir, "b.key") } },
+      ],
+    }, async (server) => {
+      const names = (servername?: string) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = tls.connect({
+            host: "127.0.0.1",
+            port: server.ports.https,
+            servername,
+            rejectUnauthorized: false,
+          }, () => {
+            resolve(String(socket.getPeerCertificate().subjectaltname));
+            socket.destroy();
+          });
+          socket.on("error", reject);
+        });
+      // The generated certificate names every host without its own; b.example has its own.
+      assert.match(await names("b.example"), /DNS:b\.example/);
+      assert.doesNotMatch(await names("b.example"), /localhost/);
+      assert.match(await names("localhost"), /DNS:localhost/);
+      assert.match(await names(undefined), /DNS:localhost/);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a route can upgrade to a WebSocket (xmpp subprotocol)", async () => {
+  await withServer({}, async (server) => {
+    server.httpRoutes.add("/test/ws", (request) => {
+      const { socket, response } = Deno.upgradeWebSocket(request, { protocol: "xmpp" });
+      socket.onmessage = (e) => socket.send(`echo ${e.data}`);
+      return response;
+    });
+    const ws = new WebSocket(`ws://127.0.0.1:${server.ports.http}/test/ws`, "xmpp");
+    const reply = Promise.withResolvers<string>();
+    ws.onmessage = (e) => reply.resolve(String(e.data));
+    ws.onerror = () => reply.reject(new Error("websocket failed"));
+    ws.onopen = () => ws.send("<open/>");
+    assert.equal(await reply.promise, "echo <open/>");
+    assert.equal(ws.protocol, "xmpp");
+    const closed = new Promise((r) => ws.onclose = r);
+    ws.close();
+    await closed;
+  });
+});
+
+/** Holds one request open in /test/slow while `fn` runs, then lets it finish. */
+async function withSlowRequest(server: TestServer, fn: (base: string) => Promise<void>) {
+  const release = Promise.withResolvers<void>();
+  const entered = Promise.withResolvers<void>();
+  server.httpRoutes.add("/test/slow", async () => {
+    entered.resolve();
+    await release.promise;
+    return new Response("done");
+  });
+  const base = `http://127.0.0.1:${server.ports.http}`;
+  const slow = fetch(`${base}/test/slow`);
+  await entered.promise;
+  try {
+    await fn(base);
+  } finally {
+    release.resolve();
+  }
+  assert.equal(await (await slow).text(), "done");
+  const after = await fetch(`${base}/.well-known/host-meta`);
+  assert.equal(after.status, 200);
+  await after.body?.cancel();
+}
+
+Deno.test("requests in progress past http.maxRequestsPerIp get 429", async () => {
+  await withServer({ http: { maxRequestsPerIp: 1 } }, async (server) => {
+    await withSlowRequest(server, async (base) => {
+      const second = await fetch(`${base}/.well-known/host-meta`);
+      assert.equal(second.status, 429);
+      await second.body?.cancel();
+    });
+  });
+});
+
+Deno.test("requests in progress past http.maxRequests get 503", async () => {
+  await withServer({ http: { maxRequests: 1 } }, async (server) => {
+    await withSlowRequest(server, async (base) => {
+      const second = await fetch(`${base}/.well-known/host-meta`);
+      assert.equal(second.status, 503);
+      await second.body?.cancel();
+    });
+  });
 });
