@@ -260,3 +260,45 @@ Deno.test("requests in progress past http.maxRequests get 503", async () => {
     });
   });
 });
+
+Deno.test("behind a trusted proxy, host-meta URLs use the forwarded scheme and the Host header", async () => {
+  await withServer({ http: { trustedProxies: ["127.0.0.1"] } }, async (server) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.ports.http });
+    try {
+      await conn.write(new TextEncoder().encode(
+        "GET /.well-known/host-meta.json HTTP/1.1\r\nHost: chat.example\r\n" +
+          "X-Forwarded-For: 203.0.113.4\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n",
+      ));
+      let response = "";
+      const buf = new Uint8Array(4096);
+      const decoder = new TextDecoder();
+      for (let i = 0; i < 100; i++) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        response += decoder.decode(buf.subarray(0, n), { stream: true });
+      }
+      assert.match(response, /^HTTP\/1\.1 200/);
+      const json = JSON.parse(response.slice(response.indexOf("\r\n\r\n") + 4));
+      assert.deepEqual(json.links.map((l: { href: string }) => l.href), [
+        "wss://chat.example/xmpp-websocket",
+        "https://chat.example/http-bind",
+      ]);
+    } finally {
+      conn.close();
+    }
+  });
+});
+
+Deno.test("stopping the server closes open WebSockets", async () => {
+  const server = await startTestServer();
+  server.httpRoutes.add("/test/ws", (request) => Deno.upgradeWebSocket(request).response);
+  const ws = new WebSocket(`ws://127.0.0.1:${server.ports.http}/test/ws`);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  const closed = new Promise((resolve) => ws.onclose = resolve);
+  await server.stop();
+  await closed;
+  assert.equal(ws.readyState, WebSocket.CLOSED);
+});
