@@ -27,6 +27,7 @@ export const LOG_CATEGORIES = [
   "c2s",
   "component",
   "events",
+  "http",
   "main",
   "mod",
   "net",

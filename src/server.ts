@@ -26,6 +26,9 @@ import { ComponentRegistry } from "./core/components.ts";
 import { handleComponentConnection, NS_COMPONENT } from "./stream/component.ts";
 import { listenerCaps } from "./stream/limits.ts";
 import { type S2sService, startS2s } from "./s2s/start.ts";
+import { HttpRoutes } from "./http/routes.ts";
+import { type HttpService, startHttp } from "./http/server.ts";
+import { addHostMetaRoutes } from "./http/host_meta.ts";
 import { logger } from "./log.ts";
 
 const log = logger("server");
@@ -42,6 +45,11 @@ export interface RunningServer {
   auth: AuthProvider;
   /** Federation (undefined when `s2s.enabled` is false). */
   s2s?: S2sService;
+  /**
+   * The HTTP route table (WebSocket, BOSH, host-meta…); routes added
+   * after start are served at once.
+   */
+  httpRoutes: HttpRoutes;
   /** Close every stream (system-shutdown), stop listening, flush storage. */
   close(reason?: string): Promise<void>;
 }
@@ -102,6 +110,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const listeners: Listener[] = [];
   let s2s: S2sService | undefined;
   const ports: Record<string, number> = {};
+  const httpRoutes = new HttpRoutes();
+  addHostMetaRoutes(httpRoutes, config);
+  let http: HttpService | undefined;
   const onConnection = (conn: Parameters<typeof handleC2sConnection>[0]) =>
     handleC2sConnection(conn, c2s);
   /** Listen, keep the listener for close(), and record its port under `key`. */
@@ -139,6 +150,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       Object.assign(ports, s2s.ports);
     }
     // ---- end federation ----
+    http = startHttp(config, certs, httpRoutes);
+    Object.assign(ports, http.ports);
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));
     await storage.close();
@@ -153,6 +166,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     storage,
     auth,
     s2s,
+    httpRoutes,
     close(reason = "Server shutting down") {
       closing ??= (async () => {
         log.info("shutting down: {reason}", { reason });
@@ -162,7 +176,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         }
         components.closeAll(new StreamError("system-shutdown", reason));
         s2s?.manager.closeAll(new StreamError("system-shutdown", reason));
-        await Promise.all(listeners.map((l) => l.close()));
+        await Promise.all([...listeners.map((l) => l.close()), http?.close()]);
         await storage.close();
         log.info("stopped");
       })();

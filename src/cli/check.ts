@@ -12,16 +12,19 @@ import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./exit.ts";
 import { type Level, Report } from "./check_report.ts";
 import { checkDns, printSrvHints } from "./check_dns.ts";
 import { checkFederationTrust, type FederationAnchors, loadAnchors } from "./check_trust.ts";
+import { checkHttp } from "./check_http.ts";
 
 export const HELP = `Usage: parley check [options]
 
 Check the configuration and, for each host, its certificate: that its names
 cover the domain, its expiry, that the private key matches, and (with
 federation on) that other servers can verify its chain, as Parley verifies
-theirs: against the system CA store and s2s.caFile. Then print the DNS SRV
-records each domain should publish, query DNS for them (_xmpp-client,
-_xmpps-client, _xmpp-server, _xmpps-server) and report what is found or
-missing. One line per check: OK, WARN or FAIL.
+theirs: against the system CA store and s2s.caFile. Then the HTTP listeners
+and whether the WebSocket and BOSH URLs advertised in host-meta (XEP-0156)
+reach one of them. Then print the DNS SRV records each domain should
+publish, query DNS for them (_xmpp-client, _xmpps-client, _xmpp-server,
+_xmpps-server) and report what is found or missing. One line per check:
+OK, WARN or FAIL.
 
 Options:
 ${CONFIG_HELP}
@@ -66,6 +69,7 @@ export async function run(args: string[]): Promise<number> {
   for (const source of certificateSources(config)) {
     await checkCertificate(source, config, anchors, report);
   }
+  checkHttp(config, report);
   printSrvHints(config, report);
   if (values["no-dns"]) report.text("\nDNS not queried (--no-dns).");
   else await checkDns(config, report);

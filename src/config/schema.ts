@@ -46,6 +46,8 @@ const LISTENER_DEFAULTS = {
   s2s: { interfaces: ALL_INTERFACES, port: 5269, enabled: true },
   s2sDirectTls: { interfaces: ALL_INTERFACES, port: 5270, enabled: false },
   component: { interfaces: ["127.0.0.1", "::1"], port: 5347, enabled: true },
+  http: { interfaces: ["127.0.0.1"], port: 5280, enabled: true },
+  https: { interfaces: ALL_INTERFACES, port: 5281, enabled: true },
 } satisfies Record<string, ListenerSettings>;
 
 function listener(defaults: ListenerSettings) {
@@ -96,6 +98,10 @@ export const configSchema = z.strictObject({
     s2sDirectTls: listener(LISTENER_DEFAULTS.s2sDirectTls),
     /** External components (XEP-0114); only opened when `components` names one. */
     component: listener(LISTENER_DEFAULTS.component),
+    /** Plain HTTP (WebSocket, BOSH, host-meta), loopback: for use behind a reverse proxy. */
+    http: listener(LISTENER_DEFAULTS.http),
+    /** HTTPS with the hosts' certificates, chosen by SNI. */
+    https: listener(LISTENER_DEFAULTS.https),
   }).default(LISTENER_DEFAULTS),
   /** Certificate for every host without its own; generated (self-signed) when absent. */
   tls: tlsFiles.optional(),
@@ -368,6 +374,28 @@ export const configSchema = z.strictObject({
     readBurstBytes: z.number().int().min(0).default(4 * 1024 * 1024),
     /** Output waiting for a component that does not read, past which its stream is closed. */
     maxOutputBytes: z.number().int().min(65536).default(8 * 1024 * 1024),
+  }).prefault({}),
+  /** The HTTP server (`listeners.http`, `listeners.https`) and what it offers. */
+  http: z.strictObject({
+    /**
+     * Reverse proxies (IP addresses or CIDR ranges) whose X-Forwarded-For and
+     * X-Forwarded-Proto headers are believed; from anyone else they are ignored.
+     */
+    trustedProxies: z.array(z.string()).default([]),
+    /** Largest request body accepted, bytes; larger ones get 413. */
+    maxBodyBytes: z.number().int().min(1024).default(1024 * 1024),
+    /** Requests in progress at once over both listeners (long-polling BOSH requests count). */
+    maxRequests: z.number().int().min(1).default(10000),
+    /** Requests in progress at once from one client address (after X-Forwarded-For). */
+    maxRequestsPerIp: z.number().int().min(1).default(100),
+    /** Serve XMPP over WebSocket (RFC 7395) at /xmpp-websocket and advertise it (XEP-0156). */
+    websocket: z.boolean().default(true),
+    /** Serve BOSH (XEP-0206) at /http-bind and advertise it (XEP-0156). */
+    bosh: z.boolean().default(true),
+    /** The WebSocket URL advertised in host-meta; default: derived from each request's Host. */
+    websocketUrl: z.url({ protocol: /^wss?$/ }).optional(),
+    /** The BOSH URL advertised in host-meta; default: derived from each request's Host. */
+    boshUrl: z.url({ protocol: /^https?$/ }).optional(),
   }).prefault({}),
   /** External components (XEP-0114): component domain → its shared secret. */
   components: z.record(z.string(), z.strictObject({ secret: z.string().min(1) })).default({}),

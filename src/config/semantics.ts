@@ -3,6 +3,7 @@ import type { Config } from "./schema.ts";
 import { MODULES } from "../modules/index.ts";
 import { didYouMean } from "./suggest.ts";
 import { LOG_CATEGORIES } from "../log.ts";
+import { rangeProblem } from "../http/client_address.ts";
 
 /** One DNS label: letters (any script, for IDNs), digits, inner hyphens. */
 const LABEL = /^[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?$/u;
@@ -56,6 +57,17 @@ export function semanticIssues(config: Config): string[] {
     issues.push(
       "c2s.allowPlainWithoutTls: has no effect without c2s.allowUnencrypted (no authentication " +
         "happens before TLS otherwise); set c2s.allowUnencrypted to true as well, or remove it",
+    );
+  }
+
+  config.http.trustedProxies.forEach((entry, i) => {
+    const problem = rangeProblem(entry);
+    if (problem) issues.push(`http.trustedProxies[${i}]: "${entry}" is ${problem}`);
+  });
+  const { http, https } = config.listeners;
+  if (http.enabled && https.enabled && http.port !== 0 && http.port === https.port) {
+    issues.push(
+      `listeners.https.port: ${http.port} is also listeners.http.port; give each its own port`,
     );
   }
 

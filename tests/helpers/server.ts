@@ -41,6 +41,8 @@ export async function startTestServer(
       s2s: { interfaces: ["127.0.0.1"], port: 0 },
       s2sDirectTls: { interfaces: ["127.0.0.1"], port: 0 },
       component: { interfaces: ["127.0.0.1"], port: 0 },
+      http: { interfaces: ["127.0.0.1"], port: 0 },
+      https: { interfaces: ["127.0.0.1"], port: 0 },
     },
     storage: { driver: "memory" },
     log: { level: Deno.env.get("PARLEY_TEST_LOG") ?? "fatal" },

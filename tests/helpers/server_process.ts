@@ -29,7 +29,13 @@ export async function startServerProcess(
   const config = merge({
     hosts: ["localhost"],
     dataDir: join(dir, "data"),
-    listeners: { c2s: local, c2sDirectTls: local, s2s: { enabled: false } },
+    listeners: {
+      c2s: local,
+      c2sDirectTls: local,
+      s2s: { enabled: false },
+      http: local,
+      https: local,
+    },
     storage: { driver: "memory" },
     auth: { provider: "insecure" },
     s2s: { enabled: false },

@@ -409,6 +409,8 @@ const LOCAL_LISTENERS = {
     c2s: { port: 0, interfaces: ["127.0.0.1"] },
     c2sDirectTls: { port: 0, interfaces: ["127.0.0.1"] },
     s2s: { port: 0, interfaces: ["127.0.0.1"] },
+    http: { port: 0, interfaces: ["127.0.0.1"] },
+    https: { port: 0, interfaces: ["127.0.0.1"] },
   },
 };
 

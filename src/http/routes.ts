@@ -1,0 +1,58 @@
+/**
+ * The HTTP route table other parts register into (WebSocket at
+ * /xmpp-websocket, BOSH at /http-bind, host-meta; later upload, status,
+ * metrics). A route is an exact path, or a prefix ending in "/" that
+ * matches everything under it; the longest match wins.
+ */
+
+export interface HttpRequestInfo {
+  /** The client's address: the TCP peer's, or X-Forwarded-For's from a trusted proxy. */
+  remoteAddress: string;
+  /** Whether the client connected over TLS (X-Forwarded-Proto from a trusted proxy). */
+  secure: boolean;
+  /** The Host header's name, lowercased, without port (empty when absent). */
+  host: string;
+  /** The Host header as sent, port included (what a URL back to us is built from). */
+  authority: string;
+}
+
+/**
+ * Handles one request. `Deno.upgradeWebSocket(request)` works here: the
+ * request is the one Deno received whenever it has no body (a GET).
+ */
+export type HttpHandler = (
+  request: Request,
+  info: HttpRequestInfo,
+) => Response | Promise<Response>;
+
+export class HttpRoutes {
+  #exact = new Map<string, HttpHandler>();
+  /** Prefix routes, longest first. */
+  #prefixes: { prefix: string; handler: HttpHandler }[] = [];
+
+  /** Register `handler` for `path` (exact) or, when it ends in "/", everything under it. */
+  add(path: string, handler: HttpHandler): () => void {
+    if (!path.startsWith("/")) throw new Error(`HTTP route must start with "/": ${path}`);
+    const taken = path.endsWith("/") && path !== "/"
+      ? this.#prefixes.some((p) => p.prefix === path)
+      : this.#exact.has(path);
+    if (taken) throw new Error(`HTTP route ${path} is already registered`);
+    if (path.endsWith("/") && path !== "/") {
+      const entry = { prefix: path, handler };
+      this.#prefixes.push(entry);
+      this.#prefixes.sort((a, b) => b.prefix.length - a.prefix.length);
+      return () => {
+        this.#prefixes = this.#prefixes.filter((p) => p !== entry);
+      };
+    }
+    this.#exact.set(path, handler);
+    return () => {
+      if (this.#exact.get(path) === handler) this.#exact.delete(path);
+    };
+  }
+
+  find(pathname: string): HttpHandler | undefined {
+    return this.#exact.get(pathname) ??
+      this.#prefixes.find((p) => pathname.startsWith(p.prefix))?.handler;
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The HTTP server: plain HTTP (for a reverse proxy in front) and HTTPS
+ * with each host's certificate chosen by SNI. Requests go through the
+ * limits (requests in progress per client address and in all, body size)
+ * to the route table; see deno_internals.ts for why this binds its own
+ * listeners instead of calling Deno.serve.
+ */
+import type { Config } from "../config/schema.ts";
+import type { CertStore } from "../tls/certs.ts";
+import { OncePerWindow } from "../util/once_per_window.ts";
+import { logger } from "../log.ts";
+import { clientOrigin, TrustedProxies } from "./client_address.ts";
+import { BodyTooLarge, KeyedCounter, limitBody } from "./limits.ts";
+import type { HttpRoutes } from "./routes.ts";
+import { checkDenoInternals, type ListenerServer, serveListener } from "./deno_internals.ts";
+import { bindHttpListener } from "./bind.ts";
+
+const log = logger("http");
+
+/** Longest close() waits for the listeners' connections to end. */
+const CLOSE_WAIT_MS = 3000;
+
+export interface HttpService {
+  /** "http" / "https" → first bound port. */
+  ports: Record<string, number>;
+  close(): Promise<void>;
+}
+
+export function startHttp(
+  config: Config,
+  certs: CertStore,
+  routes: HttpRoutes,
+): HttpService {
+  const { http, https } = config.listeners;
+  const ports: Record<string, number> = {};
+  if (!http.enabled && !https.enabled) return { ports, close: () => Promise.resolve() };
+  checkDenoInternals();
+  const limits = config.http;
+  const trusted = new TrustedProxies(limits.trustedProxies);
+  const requests = new KeyedCounter(limits.maxRequests, limits.maxRequestsPerIp);
+  const refusalLog = new OncePerWindow();
+  const errorLog = new OncePerWindow();
+  /** Aborting it closes the listeners and every connection, WebSockets included. */
+  const stopping = new AbortController();
+
+  const noteRefusal = (address: string, limit: string) => {
+    const silent = refusalLog.note(address);
+    if (silent === undefined) return;
+    log.warn(
+      "refusing HTTP requests from {address}: {limit} reached; {silent} refused since the last " +
+        "such line; quiet for this address for {window} s",
+      { address, limit, silent, window: refusalLog.windowMs / 1000 },
+    );
+  };
+
+  const dispatch = async (request: Request, peer: string, secureSocket: boolean) => {
+    const origin = clientOrigin(peer, secureSocket, request.headers, trusted);
+    const refused = requests.acquire(origin.address);
+    if (refused) {
+      noteRefusal(
+        origin.address,
+        refused === "total" ? "http.maxRequests" : "http.maxRequestsPerIp",
+      );
+      return refused === "total"
+        ? text(503, "Service Unavailable")
+        : text(429, "Too Many Requests", { "retry-after": "1" });
+    }
+    const url = new URL(request.url);
+    try {
+      const limited = limitBody(request, limits.maxBodyBytes);
+      if (limited === "too-large") return text(413, "Content Too Large", { connection: "close" });
+      const handler = routes.find(url.pathname);
+      if (!handler) return text(404, "Not Found");
+      return await handler(limited, {
+        remoteAddress: origin.address,
+        secure: origin.secure,
+        host: url.hostname.toLowerCase(),
+        authority: url.host,
+      });
+    } catch (err) {
+      if (err instanceof BodyTooLarge) {
+        return text(413, "Content Too Large", { connection: "close" });
+      }
+      const silent = errorLog.note(url.pathname);
+      if (silent !== undefined) {
+        log.error("HTTP handler for {path} failed: {err}; {silent} more since the last such line", {
+          path: url.pathname,
+          err,
+          silent,
+        });
+      }
+      return text(500, "Internal Server Error");
+    } finally {
+      requests.release(origin.address);
+    }
+  };
+
+  const onError = (err: unknown) => {
+    if (errorLog.note("engine") !== undefined) log.warn("HTTP connection error: {err}", { err });
+    return text(500, "Internal Server Error");
+  };
+
+  const servers: ListenerServer[] = [];
+  try {
+    for (
+      const [name, settings, secure] of [["http", http, false], ["https", https, true]] as const
+    ) {
+      if (!settings.enabled) continue;
+      const bound = bindHttpListener(name, settings, secure ? certs : undefined);
+      ports[name] = (bound[0].addr as Deno.NetAddr).port;
+      for (const listener of bound) {
+        const server = serveListener(
+          listener,
+          stopping.signal,
+          (request, info) => dispatch(request, (info.remoteAddr as Deno.NetAddr).hostname, secure),
+          onError,
+        );
+        servers.push(server);
+        server.finished.catch((err) => {
+          if (!stopping.signal.aborted) log.error("{name} stopped serving: {err}", { name, err });
+        });
+      }
+    }
+  } catch (err) {
+    // What was bound is served, and closed by the abort (bindHttpListener closes its own on failure).
+    stopping.abort();
+    throw err;
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    ports,
+    close() {
+      closing ??= (async () => {
+        stopping.abort();
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          Promise.allSettled(servers.map((s) => s.finished)),
+          new Promise<void>((r) => timer = setTimeout(r, CLOSE_WAIT_MS)),
+        ]);
+        clearTimeout(timer);
+      })();
+      return closing;
+    },
+  };
+}
+
+function text(status: number, body: string, headers: Record<string, string> = {}): Response {
+  return new Response(`${body}\n`, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
+  });
+}
