@@ -39,6 +39,8 @@ export interface RunningServer {
   sessions: SessionRegistry;
   storage: StorageDriver;
   auth: AuthProvider;
+  /** What client streams run on (for transports served elsewhere: WebSocket over HTTP). */
+  c2s: C2sServices;
   /** Federation (undefined when `s2s.enabled` is false). */
   s2s?: S2sService;
   /** Close every stream (system-shutdown), stop listening, flush storage. */
@@ -84,7 +86,16 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     });
   }
 
+  // Every client transport (both client listeners, WebSocket) shares one
+  // limiter (and the listeners one refusal log), so the limits hold for a
+  // client whatever port it uses.
+  const limiter = new ConnectionLimiter({
+    maxTotal: config.c2s.maxConnections,
+    maxPerIp: config.c2s.maxConnectionsPerIp,
+    maxUnauthenticatedPerIp: config.c2s.maxUnauthenticatedPerIp,
+  });
   const c2s: C2sServices = {
+    limiter,
     config,
     hosts,
     sessions,
@@ -93,13 +104,6 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     tls,
     loginThrottle: new LoginThrottle(config.auth),
   };
-  // Both client listeners share one limiter (and one refusal log), so the
-  // limits hold for a client whatever port it uses.
-  const limiter = new ConnectionLimiter({
-    maxTotal: config.c2s.maxConnections,
-    maxPerIp: config.c2s.maxConnectionsPerIp,
-    maxUnauthenticatedPerIp: config.c2s.maxUnauthenticatedPerIp,
-  });
   const refusalLog = new OncePerWindow();
   const clientStreams = { limiter, refusalLog, streamNamespace: NS.client };
   const listeners: Listener[] = [];
@@ -160,6 +164,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     sessions,
     storage,
     auth,
+    c2s,
     s2s,
     close(reason = "Server shutting down") {
       closing ??= (async () => {
