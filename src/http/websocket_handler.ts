@@ -19,7 +19,7 @@ import { type C2sServices, C2sStream } from "../stream/c2s.ts";
 import { WebSocketTransport } from "../stream/websocket/transport.ts";
 import { logger } from "../log.ts";
 
-const log = logger("websocket");
+const log = logger("c2s");
 
 export const WEBSOCKET_PATH = "/xmpp-websocket";
 

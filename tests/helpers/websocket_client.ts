@@ -169,7 +169,9 @@ export class WsTestClient {
       ),
     );
     const clientKey = await hmac(salted, "Client Key");
-    const storedKey = new Uint8Array(await crypto.subtle.digest("SHA-256", clientKey));
+    const storedKey = new Uint8Array(
+      await crypto.subtle.digest("SHA-256", clientKey as BufferSource),
+    );
     const withoutProof = `c=${btoa("n,,")},r=${f.r}`;
     const sig = await hmac(storedKey, `${bare},${serverFirst},${withoutProof}`);
     const proof = clientKey.map((b, i) => b ^ sig[i]);
