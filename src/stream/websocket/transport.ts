@@ -132,7 +132,7 @@ export class WebSocketTransport implements StreamTransport {
     if (this.#gone) return;
     if (error) this.#write(qualify(error, this.#contentNs));
     this.#write(CLOSE_ELEMENT);
-    if (this.#peerClosed) return this.#end();
+    if (this.#peerClosed || this.socket.readyState === WebSocket.CONNECTING) return this.#end();
     this.#closeTimer = setTimeout(() => this.#end(), CLOSE_GRACE_MS);
   }
 
@@ -188,6 +188,11 @@ export class WebSocketTransport implements StreamTransport {
     clearTimeout(this.#closeTimer);
     this.#closeTimer = undefined;
     if (this.#gone) return;
+    if (this.socket.readyState === WebSocket.CONNECTING) {
+      // Closed before the upgrade completed (a server shutdown): end it once open.
+      this.socket.addEventListener("open", () => this.#end(), { once: true });
+      return;
+    }
     try {
       this.socket.close(WS_NORMAL);
     } catch {
