@@ -29,6 +29,7 @@ import { type S2sService, startS2s } from "./s2s/start.ts";
 import { HttpRoutes } from "./http/routes.ts";
 import { type HttpService, startHttp } from "./http/server.ts";
 import { addHostMetaRoutes } from "./http/host_meta.ts";
+import { addXmppRoutes } from "./http/xmpp_routes.ts";
 import { logger } from "./log.ts";
 
 const log = logger("server");
@@ -43,6 +44,8 @@ export interface RunningServer {
   sessions: SessionRegistry;
   storage: StorageDriver;
   auth: AuthProvider;
+  /** What client streams run on (for transports served elsewhere: WebSocket over HTTP). */
+  c2s: C2sServices;
   /** Federation (undefined when `s2s.enabled` is false). */
   s2s?: S2sService;
   /**
@@ -93,7 +96,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     });
   }
 
+  // Every client transport (both client listeners, WebSocket) shares one
+  // limiter (and the listeners one refusal log), so the limits hold for a
+  // client whatever port it uses.
+  const limiter = new ConnectionLimiter(listenerCaps(config.c2s));
   const c2s: C2sServices = {
+    limiter,
     config,
     hosts,
     sessions,
@@ -102,9 +110,6 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     tls,
     loginThrottle: new LoginThrottle(config.auth),
   };
-  // Both client listeners share one limiter (and one refusal log), so the
-  // limits hold for a client whatever port it uses.
-  const limiter = new ConnectionLimiter(listenerCaps(config.c2s));
   const refusalLog = new OncePerWindow();
   const clientStreams = { limiter, refusalLog, streamNamespace: NS.client };
   const listeners: Listener[] = [];
@@ -112,6 +117,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const ports: Record<string, number> = {};
   const httpRoutes = new HttpRoutes();
   addHostMetaRoutes(httpRoutes, config);
+  addXmppRoutes(httpRoutes, config, c2s);
   let http: HttpService | undefined;
   const onConnection = (conn: Parameters<typeof handleC2sConnection>[0]) =>
     handleC2sConnection(conn, c2s);
@@ -165,6 +171,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     sessions,
     storage,
     auth,
+    c2s,
     s2s,
     httpRoutes,
     close(reason = "Server shutting down") {

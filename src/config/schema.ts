@@ -162,6 +162,15 @@ export const configSchema = z.strictObject({
     readBurstBytes: 1024 * 1024,
     maxOutputBytes: 2 * 1024 * 1024,
   }),
+  /** XMPP over WebSocket (RFC 7395) at `/xmpp-websocket` on the HTTP listeners. */
+  websocket: z.strictObject({
+    /**
+     * Origins (`https://chat.example`) whose web pages may open a
+     * WebSocket session, besides pages from the requested host itself and
+     * clients that send no Origin (not browsers); "*" allows any.
+     */
+    allowedOrigins: z.array(z.string()).default([]),
+  }).prefault({}),
   auth: z.strictObject({
     /**
      * "internal": SCRAM salted keys in storage. "insecure": accepts any

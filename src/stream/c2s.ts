@@ -35,6 +35,7 @@ import type { Router } from "../core/router.ts";
 import { Session, type SessionDriver, type UndeliveredEvent } from "../core/session.ts";
 import type { SessionRegistry } from "../core/sessions.ts";
 import type { SecureContexts } from "../net/secure_contexts.ts";
+import type { ConnectionLimiter } from "../net/connection_limiter.ts";
 import { logger } from "../log.ts";
 import { randomId } from "../util/random.ts";
 import { decodeBase64, encodeBase64 } from "../util/base64.ts";
@@ -70,6 +71,11 @@ export interface C2sServices {
   auth: AuthProvider;
   tls: SecureContexts;
   loginThrottle: LoginThrottle;
+  /**
+   * The client connection caps (c2s.maxConnections, per IP) shared by every
+   * client transport: the TCP listeners and the WebSocket handler.
+   */
+  limiter?: ConnectionLimiter;
 }
 
 /** An event fired on the host for elements the core does not know (SM, CSI…). */

@@ -202,6 +202,15 @@ export class XmlFrameParser {
     return this.#sax === undefined;
   }
 
+  /**
+   * Inside the stream element, between stanzas, with nothing pending and
+   * no error: what a framing that hands over one element per message
+   * (WebSocket) checks after each message.
+   */
+  get atStreamLevel(): boolean {
+    return this.#opened && !this.#stopped && this.#stack.length === 0 && this.#atBoundary;
+  }
+
   write(chunk: string): void {
     if (this.#stopped || chunk.length === 0) return;
     this.#dropChunk = false;

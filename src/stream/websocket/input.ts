@@ -1,0 +1,189 @@
+/**
+ * A WebSocket stream's input: messages → WsMessageReader → the sink, one
+ * frame at a time and in order.
+ *
+ * A frame handler may return a promise (SASL hashing, storage): later
+ * messages wait, unparsed, in a queue. A WebSocket in Deno cannot stop
+ * reading (no pause, no backpressure on `onmessage`), so the bound on that
+ * queue is what protects the server: past MAX_WAITING_MESSAGES messages or
+ * the character bound below, the stream ends with policy-violation.
+ *
+ * The read rate (bytes/s token bucket, as on TCP) delays processing
+ * instead of reading: a message that overdraws the bucket is handled only
+ * once the bucket has refilled. A client that keeps sending faster than
+ * the rate fills the queue and is closed by its bound; a burst under it is
+ * only slowed down, as a TCP client would be by the paused socket.
+ */
+import { setImmediate } from "node:timers";
+import type { Frame } from "../../xml/parser.ts";
+import { ReadRateBucket } from "../../net/read_rate.ts";
+import type { FrameSink, TransportLimits } from "../transport.ts";
+import { WsMessageReader } from "./framing.ts";
+import { logger } from "../../log.ts";
+
+const log = logger("net");
+
+/** Messages that may wait behind a pending handler (or the read rate). */
+const MAX_WAITING_MESSAGES = 1000;
+/** Characters that may wait: as many stanzas' worth as TCP's FrameInput lets wait. */
+const WAITING_STANZAS = 4;
+const WAITING_SLACK = 256 * 1024;
+/** Time one input may work in one event-loop turn before letting others run. */
+const TURN_BUDGET_MS = 2;
+
+/**
+ * Idle inputs give back their parser's state (~2.5 KB each): one timer for
+ * all of them checks every SWEEP_MS which saw no message since the last check.
+ */
+const SWEEP_MS = 2000;
+const awake = new Set<WsInput>();
+let sweeper: ReturnType<typeof setInterval> | undefined;
+
+function sweep(): void {
+  for (const input of awake) if (input.sweep()) awake.delete(input);
+  if (awake.size === 0) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+}
+
+export class WsInput {
+  readonly #reader: WsMessageReader;
+  readonly #bucket: ReadRateBucket | undefined;
+  readonly #maxChars: number;
+  #queue: string[] = [];
+  #queuedChars = 0;
+  #busy = false;
+  #stopped = false;
+  #touched = false;
+  /** Processing waits for the read rate until then (Date.now()); a timer is set. */
+  #heldUntil = 0;
+  #holdTimer: ReturnType<typeof setTimeout> | undefined;
+  #scheduled = false;
+
+  constructor(readonly sink: FrameSink, limits: TransportLimits) {
+    this.#reader = new WsMessageReader(limits);
+    const rate = limits.readRate;
+    this.#bucket = rate && rate.bytesPerSecond > 0 ? new ReadRateBucket(rate) : undefined;
+    this.#maxChars = WAITING_STANZAS * limits.maxStanzaSize + WAITING_SLACK;
+  }
+
+  /** A text message arrived. */
+  push(text: string): void {
+    if (this.#stopped) return;
+    if (!this.#touched) {
+      this.#touched = true;
+      awake.add(this);
+      if (sweeper === undefined) {
+        // Never keep the process alive just to compact parsers.
+        sweeper = setInterval(sweep, SWEEP_MS);
+        Deno.unrefTimer(sweeper);
+      }
+    }
+    this.sink.onActivity?.();
+    const wait = this.#bucket?.consume(text.length) ?? 0;
+    if (wait > 0) this.#heldUntil = Math.max(this.#heldUntil, Date.now() + wait);
+    this.#queue.push(text);
+    this.#queuedChars += text.length;
+    if (this.#queue.length > MAX_WAITING_MESSAGES || this.#queuedChars > this.#maxChars) {
+      return this.#fatal("policy-violation", "Too much input waiting");
+    }
+    this.#pump();
+  }
+
+  /** A binary message: RFC 7395 §3.2 allows text messages only. */
+  pushBinary(): void {
+    if (this.#stopped) return;
+    this.#fatal("bad-format", "XMPP over WebSocket uses text messages only");
+  }
+
+  /** A new stream follows (after SASL success). */
+  restart(): void {
+    this.#reader.restart();
+  }
+
+  /** Nothing more is parsed or handled. */
+  stop(): void {
+    this.#stopped = true;
+    this.#queue = [];
+    this.#queuedChars = 0;
+    clearTimeout(this.#holdTimer);
+    awake.delete(this);
+  }
+
+  /** For the sweeper: true once this input can leave the awake set. */
+  sweep(): boolean {
+    if (this.#stopped) return true;
+    if (this.#touched || this.#busy || this.#queue.length !== 0) {
+      this.#touched = false;
+      return false;
+    }
+    this.#reader.compact();
+    return true;
+  }
+
+  /**
+   * The stream ends now with `condition`, even while a handler is pending
+   * (it may never settle); nothing waiting is handled.
+   */
+  #fatal(condition: "policy-violation" | "bad-format", text: string): void {
+    this.#queue = [];
+    this.#queuedChars = 0;
+    this.#run({ kind: "error", condition, text });
+    this.stop();
+  }
+
+  #pump = (): void => {
+    this.#scheduled = false;
+    const deadline = performance.now() + TURN_BUDGET_MS;
+    while (!this.#stopped && !this.#busy && this.#queue.length !== 0) {
+      const wait = this.#heldUntil - Date.now();
+      if (wait > 0) {
+        clearTimeout(this.#holdTimer);
+        this.#holdTimer = setTimeout(this.#pump, wait);
+        return;
+      }
+      if (performance.now() > deadline) {
+        this.#scheduled = true;
+        setImmediate(this.#pump);
+        return;
+      }
+      const text = this.#queue.shift()!;
+      this.#queuedChars -= text.length;
+      const frame = this.#reader.read(text);
+      if (frame === undefined) continue;
+      // After its error frame the reader is useless: nothing more is read.
+      if (frame.kind === "error" || frame.kind === "close") this.#stopped = true;
+      this.#run(frame);
+    }
+  };
+
+  #run(frame: Frame): void {
+    let pending: void | Promise<void>;
+    try {
+      pending = this.sink.onFrame(frame);
+    } catch (err) {
+      return this.#failed(err, frame);
+    }
+    if (pending !== undefined) {
+      this.#busy = true;
+      pending.catch((err) => this.#failed(err, frame)).finally(() => {
+        this.#busy = false;
+        if (!this.#scheduled) this.#pump();
+      });
+    }
+  }
+
+  /** Hand a failure to the owner; if the owner's handling throws, log it (never reject). */
+  #failed(err: unknown, frame: Frame): void {
+    try {
+      this.sink.onError(err, frame);
+    } catch (again) {
+      log.error("handling a failed {kind} frame failed: {again} (the failure: {err})", {
+        kind: frame.kind,
+        again,
+        err,
+      });
+    }
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * The WebSocket endpoint of a test server: its plain HTTP listener on
+ * 127.0.0.1 (a loopback client counts as secure there, as behind a
+ * TLS-terminating proxy on the same machine).
+ */
+import type { TestServer } from "./server.ts";
+import { WEBSOCKET_PATH } from "../../src/http/host_meta.ts";
+
+export interface WsEndpoint {
+  url: string;
+  close(): Promise<void>;
+}
+
+export function serveWebSocket(server: TestServer): WsEndpoint {
+  return {
+    url: `ws://127.0.0.1:${server.ports.http}${WEBSOCKET_PATH}`,
+    close: () => Promise.resolve(),
+  };
+}
