@@ -100,7 +100,11 @@ export abstract class StreamCore {
   // ---- what a stream kind supplies -------------------------------------------
 
   /** The peer's stream header (after a restart too). */
-  protected abstract onOpen(attrs: Record<string, string>, name: string, ns: string): void;
+  protected abstract onOpen(
+    attrs: Record<string, string>,
+    name: string,
+    ns: string,
+  ): void | Promise<void>;
   /** A top-level element of the peer's stream. */
   protected abstract onElement(element: Element): void | Promise<void>;
   /** The peer closed its stream (RFC 6120 §4.4): answer with ours. */
