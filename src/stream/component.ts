@@ -22,12 +22,12 @@ import { InFlight, MAX_STANZAS_IN_FLIGHT } from "./in_flight.ts";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Connection } from "../net/connection.ts";
 import type { Config } from "../config/schema.ts";
-import { el, type Element, serialize } from "../xml/element.ts";
+import { el, type Element } from "../xml/element.ts";
 import { StreamCore } from "./core.ts";
 import type { StreamOpenAttrs, StreamTransport } from "./transport.ts";
 import { XmlStreamTransport } from "./xml_stream.ts";
 import { checkStreamRoot } from "./stream_root.ts";
-import { componentLimits, parserLimits } from "./limits.ts";
+import { componentTransportLimits } from "./limits.ts";
 import { parseJid, prepDomain } from "../jid.ts";
 import { errorReply, StanzaError, StreamError } from "../core/errors.ts";
 import type { Router } from "../core/router.ts";
@@ -75,7 +75,7 @@ class ComponentStream extends StreamCore implements ComponentLink {
     super(transport, {
       log,
       broken: brokenStreams,
-      limits: { ...componentLimits(config), ...parserLimits(config.component) },
+      limits: componentTransportLimits(config),
       authTimeoutMs: config.component.authTimeoutSeconds * 1000,
       authTimeoutText: "No handshake in time",
     });
@@ -145,13 +145,6 @@ class ComponentStream extends StreamCore implements ComponentLink {
 
   protected override onElement(element: Element): void | Promise<void> {
     if (!this.#opened) throw new StreamError("not-authorized", "Stream not open");
-    if (element.name === "stream:error") {
-      log.info("{who}: peer sent a stream error: {err}", {
-        who: this.who(),
-        err: serialize(element),
-      });
-      return this.close();
-    }
     const xmlns = element.attrs.xmlns;
     if (!this.#authenticated) {
       if (element.name === "handshake" && xmlns === undefined) return this.#onHandshake(element);

@@ -4,7 +4,8 @@
  * XML stream, WebSocket, BOSH).
  *
  * - frame wiring: the transport's frames in order to `onOpen`,
- *   `onElement` and `onPeerClose`; a parse error becomes its stream error;
+ *   `onElement`, `onPeerError` (the peer's `<stream:error/>`) and
+ *   `onPeerClose`; a parse error becomes its stream error;
  * - our header, once per stream and per restart (`restart`, STARTTLS);
  * - stream-error mapping: a StreamError thrown or rejected by a handler
  *   ends the stream with it; anything else goes to `onInternalError`;
@@ -111,6 +112,17 @@ export abstract class StreamCore {
   protected onPeerClose(): void {
     this.close();
   }
+  /**
+   * The peer ended its stream with a stream error (RFC 6120 §4.9.1): by
+   * default logged, then answered as a close (no error back to an error).
+   */
+  protected onPeerError(error: Element): void {
+    this.options.log.info("{who}: peer sent a stream error: {err}", {
+      who: this.who(),
+      err: serialize(error),
+    });
+    this.onPeerClose();
+  }
   /** The transport is gone; called once, timers already cleared. */
   protected abstract onTransportClose(error?: Error): void;
   /** Input arrived from the peer. */
@@ -143,6 +155,7 @@ export abstract class StreamCore {
       case "open":
         return this.onOpen(frame.attrs, frame.name, frame.ns);
       case "stanza":
+        if (frame.element.name === "stream:error") return this.onPeerError(frame.element);
         return this.onElement(frame.element);
       case "close":
         this.options.log.debug("{who}: stream closed by peer", { who: this.who() });

@@ -35,7 +35,7 @@ import { StreamCore } from "./core.ts";
 import type { StreamOpenAttrs, StreamTransport } from "./transport.ts";
 import { XmlStreamTransport } from "./xml_stream.ts";
 import { checkStreamRoot } from "./stream_root.ts";
-import { parserLimits, serverLimits } from "./limits.ts";
+import { serverTransportLimits } from "./limits.ts";
 import { decodeBase64Text } from "../util/base64.ts";
 import { parseJid, prepDomain } from "../jid.ts";
 import { StreamError } from "../core/errors.ts";
@@ -116,7 +116,7 @@ class S2sInStream extends StreamCore {
     super(transport, {
       log,
       broken: brokenStreams,
-      limits: { ...serverLimits(config), ...parserLimits(config.s2s) },
+      limits: serverTransportLimits(config),
       // s2s.authTimeoutSeconds, as clients and components have theirs: a stream that never
       // proves a domain must not hold a connection for the whole idle timeout. Each
       // db:verify answered re-arms it (keyChecked), so a stream the peer uses only to check
@@ -304,13 +304,6 @@ class S2sInStream extends StreamCore {
       (element.name === "message" || element.name === "presence" || element.name === "iq")
     ) {
       return this.#onStanza(element);
-    }
-    if (element.name === "stream:error") {
-      log.info("{peer}: peer sent a stream error: {err}", {
-        peer: this.who(),
-        err: serialize(element),
-      });
-      return this.close();
     }
     if (xmlns === NS.tls && element.name === "starttls") return this.#onStartTls();
     if (xmlns === NS.sasl && element.name === "auth") return this.#onSaslAuth(element);

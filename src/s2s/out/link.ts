@@ -16,10 +16,11 @@ import { StreamCore } from "../../stream/core.ts";
 import type { StreamOpenAttrs } from "../../stream/transport.ts";
 import { XmlStreamTransport } from "../../stream/xml_stream.ts";
 import { BrokenStreamLog } from "../../stream/broken_streams.ts";
-import { parserLimits, serverLimits } from "../../stream/limits.ts";
+import { serverTransportLimits } from "../../stream/limits.ts";
 import { StreamError } from "../../core/errors.ts";
 import { NS_DIALBACK } from "../common.ts";
 import { NegotiationError } from "./failure.ts";
+import { peerStreamError } from "./policy.ts";
 import { logger } from "../../log.ts";
 
 const log = logger("s2s");
@@ -53,7 +54,7 @@ export class S2sOutLink extends StreamCore {
     super(xml, {
       log,
       broken: brokenStreams,
-      limits: { ...serverLimits(config), ...parserLimits(config.s2s) },
+      limits: serverTransportLimits(config),
       // The stream's own deadline (s2s.connectTimeoutSeconds) covers authentication.
       authTimeoutMs: 0,
       initiating: true,
@@ -92,6 +93,11 @@ export class S2sOutLink extends StreamCore {
 
   protected override onElement(element: Element): void | Promise<void> {
     return this.owner.element(element);
+  }
+
+  /** The peer's stream error ends negotiation or the stream: the owner's failure. */
+  protected override onPeerError(error: Element): void {
+    throw peerStreamError(error);
   }
 
   protected override onPeerClose(): void {

@@ -23,13 +23,7 @@ import { NS } from "../../xml/namespaces.ts";
 import type { S2sOutLink } from "./link.ts";
 import { encodeBase64Text } from "../../util/base64.ts";
 import { NegotiationError } from "./failure.ts";
-import {
-  checkSecurity,
-  chooseAuth,
-  dialbackRefused,
-  peerStreamError,
-  verdictOf,
-} from "./policy.ts";
+import { checkSecurity, chooseAuth, dialbackRefused, verdictOf } from "./policy.ts";
 import { logger } from "../../log.ts";
 
 const log = logger("s2s");
@@ -126,7 +120,6 @@ export class OutNegotiator {
   onElement(e: Element): void | Promise<void> {
     const xmlns = e.attrs.xmlns;
     if (e.name === "stream:features") return this.#onFeatures(e);
-    if (e.name === "stream:error") throw peerStreamError(e);
     if (xmlns === NS.tls && e.name === "proceed") return this.#onProceed();
     if (xmlns === NS.tls && e.name === "failure") {
       throw new NegotiationError("tls", "the remote server refused STARTTLS (<failure/>)");
