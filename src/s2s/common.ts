@@ -1,6 +1,4 @@
 /** Pieces shared by the incoming and outgoing server-to-server streams. */
-import { openTag } from "../xml/element.ts";
-import { NS } from "../xml/namespaces.ts";
 
 export const NS_DIALBACK = "jabber:server:dialback";
 /** XEP-0220 §2.1: the stream feature that says dialback (with errors) is offered. */
@@ -8,22 +6,6 @@ export const NS_DIALBACK_FEATURE = "urn:xmpp:features:dialback";
 /** XEP-0288: the feature a receiving server offers, and the element that takes it up. */
 export const NS_BIDI_FEATURE = "urn:xmpp:features:bidi";
 export const NS_BIDI = "urn:xmpp:bidi";
-
-/** `version` null: none (the answer to a peer that sent none); absent: ours, "1.0". */
-export function streamHeader(
-  attrs: { from?: string; to?: string; id?: string; version?: string | null },
-): string {
-  return "<?xml version='1.0'?>" +
-    openTag("stream:stream", {
-      xmlns: NS.server,
-      "xmlns:stream": NS.stream,
-      "xmlns:db": NS_DIALBACK,
-      id: attrs.id,
-      from: attrs.from,
-      to: attrs.to,
-      version: attrs.version === null ? undefined : attrs.version ?? "1.0",
-    });
-}
 
 /**
  * RFC 6120 §4.7.5: the response header carries the lower of the peer's

@@ -130,7 +130,7 @@ export class S2sManager implements S2sInServices {
   }
 
   closeAll(error: StreamError): void {
-    for (const stream of [...this.#out.values()]) stream.close(error.toElement());
+    for (const stream of [...this.#out.values()]) stream.close(error);
     for (const stream of [...this.incoming]) stream.close(error);
   }
 

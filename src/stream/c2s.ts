@@ -324,14 +324,6 @@ export class C2sStream extends StreamCore implements SessionDriver {
       // (as Prosody does) even when handlers wait for storage.
       return this.services.router.fromClient(session, element);
     }
-    if (element.name === "stream:error") {
-      log.info("{who}: peer sent a stream error: {err}", {
-        who: this.who(),
-        err: serialize(element),
-      });
-      this.services.sessions.destroySession(session);
-      return;
-    }
     if (session.type === "c2s_unauthed") {
       if (xmlns === NS.tls && element.name === "starttls") return this.#onStartTls();
       if (xmlns === NS.sasl) return this.#onSasl(element);

@@ -1,6 +1,7 @@
 /**
- * The external component stream (XEP-0114, `jabber:component:accept`):
- * bytes → FrameInput → this handler. The component opens a stream to its
+ * The external component stream (XEP-0114, `jabber:component:accept`),
+ * thin on the stream core (frame wiring, header, close sequence, auth
+ * timer: src/stream/core.ts). The component opens a stream to its
  * configured domain, proves the shared secret with `<handshake>` =
  * hex SHA-1(stream id + secret), and then exchanges stanzas for its
  * domain and every subdomain of it.
@@ -21,12 +22,12 @@ import { InFlight, MAX_STANZAS_IN_FLIGHT } from "./in_flight.ts";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Connection } from "../net/connection.ts";
 import type { Config } from "../config/schema.ts";
-import { el, type Element, openTag, serialize } from "../xml/element.ts";
-import { NS } from "../xml/namespaces.ts";
-import type { Frame } from "../xml/parser.ts";
-import { FrameInput } from "./frame_input.ts";
+import { el, type Element } from "../xml/element.ts";
+import { StreamCore } from "./core.ts";
+import type { StreamOpenAttrs, StreamTransport } from "./transport.ts";
+import { XmlStreamTransport } from "./xml_stream.ts";
 import { checkStreamRoot } from "./stream_root.ts";
-import { componentLimits, parserLimits } from "./limits.ts";
+import { componentTransportLimits } from "./limits.ts";
 import { parseJid, prepDomain } from "../jid.ts";
 import { errorReply, StanzaError, StreamError } from "../core/errors.ts";
 import type { Router } from "../core/router.ts";
@@ -53,7 +54,7 @@ export interface ComponentServices {
 }
 
 export function handleComponentConnection(conn: Connection, services: ComponentServices): void {
-  new ComponentStream(conn, services).start();
+  new ComponentStream(new XmlStreamTransport(conn), services).start();
 }
 
 /** XEP-0114 §3: the handshake is the lowercase hex SHA-1 of stream id + secret. */
@@ -61,78 +62,37 @@ function handshakeDigest(streamId: string, secret: string): string {
   return createHash("sha1").update(streamId + secret, "utf8").digest("hex");
 }
 
-class ComponentStream implements ComponentLink {
+class ComponentStream extends StreamCore implements ComponentLink {
   domain = "";
   #id = randomId();
   /** Links carry many users' traffic: a larger share of stanzas in the works. */
   #inFlight = new InFlight(4 * MAX_STANZAS_IN_FLIGHT);
-  #input: FrameInput;
-  #headerSent = false;
   #opened = false;
   #authenticated = false;
-  #closed = false;
-  #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(readonly conn: Connection, readonly services: ComponentServices) {
-    this.#input = new FrameInput(
-      (frame) => this.#handleFrame(frame),
-      parserLimits(services.config.component),
-      (full) => full ? conn.pause() : conn.resume(),
-      (err) => {
-        if (err instanceof StreamError) return this.close(err);
-        log.error("{who}: internal error: {err}", { who: this.#who(), err });
-        this.close(new StreamError("internal-server-error"));
-      },
-    );
+  constructor(transport: StreamTransport, readonly services: ComponentServices) {
+    const { config } = services;
+    super(transport, {
+      log,
+      broken: brokenStreams,
+      limits: componentTransportLimits(config),
+      authTimeoutMs: config.component.authTimeoutSeconds * 1000,
+      authTimeoutText: "No handshake in time",
+    });
   }
 
-  start(): void {
-    this.#timer = setTimeout(() => {
-      log.info("{ip}: no handshake in time", { ip: this.conn.remoteAddress });
-      this.close(new StreamError("connection-timeout", "No handshake in time"));
-    }, this.services.config.component.authTimeoutSeconds * 1000);
-    this.conn.start({
-      onData: (chunk) => this.#input.push(chunk),
-      onClose: (error) => {
-        if (error) log.debug("{who}: connection error: {err}", { who: this.#who(), err: error });
-        this.close();
-      },
-      // Called from inside a write: close a moment later, outside the sender's loop.
-      onOverflow: () => {
-        log.warn("{who}: not reading its stream; closing", { who: this.#who() });
-        queueMicrotask(() =>
-          this.close(new StreamError("resource-constraint", "Too much output waiting"))
-        );
-      },
-    }, componentLimits(this.services.config));
+  protected override who(): string {
+    return this.domain || this.transport.remoteAddress;
   }
 
-  #who(): string {
-    return this.domain || this.conn.remoteAddress;
-  }
-
-  #handleFrame(frame: Frame): void | Promise<void> {
-    switch (frame.kind) {
-      case "open":
-        return this.#onStreamOpen(frame.name, frame.ns, frame.attrs);
-      case "stanza":
-        return this.#onElement(frame.element);
-      case "close":
-        log.debug("{who}: stream closed by peer", { who: this.#who() });
-        return this.close();
-      case "error":
-        brokenStreams.note(
-          this.conn.remoteAddress,
-          this.#who(),
-          `${frame.condition}: ${frame.text}`,
-        );
-        throw new StreamError(frame.condition, frame.text);
-    }
+  protected override onTransportClose(error?: Error): void {
+    if (error) log.debug("{who}: connection error: {err}", { who: this.who(), err: error });
+    this.close();
   }
 
   // ---- stream header and handshake (XEP-0114 §3) ----------------------------
 
-  #onStreamOpen(name: string, ns: string, attrs: Record<string, string>): void {
+  protected override onOpen(attrs: Record<string, string>, name: string, ns: string): void {
     if (this.#opened) throw new StreamError("bad-format", "The stream is already open");
     checkStreamRoot(name, ns, attrs.xmlns, NS_COMPONENT);
     const to = attrs.to === undefined ? undefined : prepDomain(attrs.to);
@@ -141,25 +101,15 @@ class ComponentStream implements ComponentLink {
     }
     this.domain = to;
     this.#opened = true;
-    this.#sendHeader();
+    this.sendHeader();
   }
 
-  #sendHeader(): void {
-    if (this.#headerSent) return;
-    this.#headerSent = true;
-    this.conn.write(
-      "<?xml version='1.0'?>" +
-        openTag("stream:stream", {
-          xmlns: NS_COMPONENT,
-          "xmlns:stream": NS.stream,
-          id: this.#id,
-          from: this.domain || undefined,
-        }),
-    );
+  protected override headerAttrs(): StreamOpenAttrs {
+    return { xmlns: NS_COMPONENT, id: this.#id, from: this.domain || undefined };
   }
 
   #logRefusal(what: string): void {
-    const ip = this.conn.remoteAddress;
+    const ip = this.transport.remoteAddress;
     const silent = refusedHandshakes.note(`${what} ${this.domain} ${ip}`);
     if (silent === undefined) return;
     log.warn(
@@ -182,26 +132,19 @@ class ComponentStream implements ComponentLink {
       throw new StreamError("conflict", "This component is already connected");
     }
     this.#authenticated = true;
-    clearTimeout(this.#timer);
-    this.conn.authenticated();
-    this.conn.write(serialize(el("handshake")));
+    this.authenticated();
+    this.transport.authenticated();
+    this.send(el("handshake"));
     log.info("{domain}: component connected from {ip}", {
       domain: this.domain,
-      ip: this.conn.remoteAddress,
+      ip: this.transport.remoteAddress,
     });
   }
 
   // ---- stanzas ------------------------------------------------------------
 
-  #onElement(element: Element): void | Promise<void> {
+  protected override onElement(element: Element): void | Promise<void> {
     if (!this.#opened) throw new StreamError("not-authorized", "Stream not open");
-    if (element.name === "stream:error") {
-      log.info("{who}: peer sent a stream error: {err}", {
-        who: this.#who(),
-        err: serialize(element),
-      });
-      return this.close();
-    }
     const xmlns = element.attrs.xmlns;
     if (!this.#authenticated) {
       if (element.name === "handshake" && xmlns === undefined) return this.#onHandshake(element);
@@ -254,33 +197,18 @@ class ComponentStream implements ComponentLink {
     this.send(errorReply(stanza, error));
   }
 
-  // ---- ComponentLink --------------------------------------------------------
-
-  send(stanza: Element): void {
-    if (this.#closed) return;
-    this.conn.write(serialize(stanza));
-  }
+  // ---- ComponentLink (send: the core's) ---------------------------------------
 
   /** The last words, then close; also the transport-closed path. */
-  close(error?: StreamError): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    clearTimeout(this.#timer);
+  override close(error?: StreamError): void {
+    if (this.closed) return;
     this.services.components.detach(this);
-    if (!this.conn.closed) {
-      this.#sendHeader();
-      if (error) this.conn.write(serialize(error.toElement()));
-      this.conn.write("</stream:stream>");
-      this.conn.close();
-    }
+    super.close(error);
     if (this.#authenticated) {
       log.info("{domain}: component disconnected{why}", {
         domain: this.domain,
         why: error ? " (" + error.condition + ")" : "",
       });
-    } else if (error) {
-      log.debug("{who}: closed with {condition}", { who: this.#who(), condition: error.condition });
     }
-    this.#input.stop();
   }
 }

@@ -4,15 +4,18 @@
  * XML stream, WebSocket, BOSH).
  *
  * - frame wiring: the transport's frames in order to `onOpen`,
- *   `onElement` and `onPeerClose`; a parse error becomes its stream error;
+ *   `onElement`, `onPeerError` (the peer's `<stream:error/>`) and
+ *   `onPeerClose`; a parse error becomes its stream error;
  * - our header, once per stream and per restart (`restart`, STARTTLS);
  * - stream-error mapping: a StreamError thrown or rejected by a handler
  *   ends the stream with it; anything else goes to `onInternalError`;
  * - the close sequence (RFC 6120 §4.4): our header if none went out yet,
  *   the error, the closing, then the transport closes once flushed (the
  *   transport gives the peer a moment to close its side, then drops it);
- * - the authentication timer and an idle timer;
- * - server-side STARTTLS where the transport can do it.
+ * - the authentication timer and an idle timer (or, for links, an idle
+ *   watch over the last activity either way);
+ * - server-side STARTTLS where the transport can do it, and client-side
+ *   STARTTLS for the streams we initiate (outgoing s2s).
  */
 import type { Element } from "../xml/element.ts";
 import { serialize } from "../xml/element.ts";
@@ -32,6 +35,12 @@ export interface StreamCoreOptions {
   authTimeoutMs: number;
   /** What the auth timer's stream error says. */
   authTimeoutText?: string;
+  /**
+   * We initiate the stream (outgoing s2s): our header goes out on `start`
+   * and again at once after each restart (SASL success, our STARTTLS);
+   * otherwise it answers the peer's header.
+   */
+  initiating?: boolean;
 }
 
 export abstract class StreamCore {
@@ -39,6 +48,8 @@ export abstract class StreamCore {
   #closed = false;
   #authTimer: ReturnType<typeof setTimeout> | undefined;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The last input from the peer or `touch` (see `watchIdle`). */
+  #lastActivity = Date.now();
 
   constructor(readonly transport: StreamTransport, readonly options: StreamCoreOptions) {}
 
@@ -50,17 +61,9 @@ export abstract class StreamCore {
     return this.#headerSent;
   }
 
-  /** Start reading; the auth timer runs from here. */
+  /** Start reading; the auth timer runs from here. An initiating stream sends its header. */
   start(): void {
-    const { authTimeoutMs } = this.options;
-    if (authTimeoutMs > 0) {
-      this.#authTimer = setTimeout(() => {
-        this.options.log.info("{who}: did not authenticate in time", { who: this.who() });
-        this.fail(
-          new StreamError("connection-timeout", this.options.authTimeoutText ?? "Too slow"),
-        );
-      }, authTimeoutMs);
-    }
+    this.armAuth();
     this.transport.start({
       onFrame: (frame) => this.#onFrame(frame),
       onError: (err, frame) => this.#onError(err, frame),
@@ -69,19 +72,56 @@ export abstract class StreamCore {
         this.onTransportClose(error);
       },
       onOverflow: () => this.onOverflow(),
-      onActivity: () => this.onActivity(),
+      onActivity: () => {
+        this.#lastActivity = Date.now();
+        this.onActivity();
+      },
     }, this.options.limits);
+    if (this.options.initiating) this.sendHeader();
+  }
+
+  /**
+   * (Re)start the authentication timer: `start` does; a stream kind may
+   * again while the peer still does something useful unauthenticated
+   * (an s2s peer using the stream only to check dialback keys).
+   */
+  armAuth(): void {
+    clearTimeout(this.#authTimer);
+    this.#authTimer = undefined;
+    const { authTimeoutMs } = this.options;
+    if (authTimeoutMs <= 0 || this.#closed) return;
+    this.#authTimer = setTimeout(() => {
+      this.options.log.info("{who}: did not authenticate in time", { who: this.who() });
+      this.fail(
+        new StreamError("connection-timeout", this.options.authTimeoutText ?? "Too slow"),
+      );
+    }, authTimeoutMs);
   }
 
   // ---- what a stream kind supplies -------------------------------------------
 
   /** The peer's stream header (after a restart too). */
-  protected abstract onOpen(attrs: Record<string, string>, name: string, ns: string): void;
+  protected abstract onOpen(
+    attrs: Record<string, string>,
+    name: string,
+    ns: string,
+  ): void | Promise<void>;
   /** A top-level element of the peer's stream. */
   protected abstract onElement(element: Element): void | Promise<void>;
   /** The peer closed its stream (RFC 6120 §4.4): answer with ours. */
   protected onPeerClose(): void {
     this.close();
+  }
+  /**
+   * The peer ended its stream with a stream error (RFC 6120 §4.9.1): by
+   * default logged, then answered as a close (no error back to an error).
+   */
+  protected onPeerError(error: Element): void {
+    this.options.log.info("{who}: peer sent a stream error: {err}", {
+      who: this.who(),
+      err: serialize(error),
+    });
+    this.onPeerClose();
   }
   /** The transport is gone; called once, timers already cleared. */
   protected abstract onTransportClose(error?: Error): void;
@@ -89,6 +129,7 @@ export abstract class StreamCore {
   protected onActivity(): void {}
   /** The peer does not read its output; by default the stream ends. */
   protected onOverflow(): void {
+    this.options.log.warn("{who}: not reading its stream; closing", { who: this.who() });
     queueMicrotask(() =>
       this.fail(new StreamError("resource-constraint", "Too much output waiting"))
     );
@@ -114,6 +155,7 @@ export abstract class StreamCore {
       case "open":
         return this.onOpen(frame.attrs, frame.name, frame.ns);
       case "stanza":
+        if (frame.element.name === "stream:error") return this.onPeerError(frame.element);
         return this.onElement(frame.element);
       case "close":
         this.options.log.debug("{who}: stream closed by peer", { who: this.who() });
@@ -146,10 +188,14 @@ export abstract class StreamCore {
     this.transport.send(typeof x === "string" ? x : serialize(x));
   }
 
-  /** A stream restart (after SASL success): the peer's next header opens a new stream. */
+  /**
+   * A stream restart (after SASL success): the peer's next header opens a
+   * new stream; an initiating stream opens it with its header at once.
+   */
   restart(): void {
     this.#headerSent = false;
     this.transport.restart();
+    if (this.options.initiating) this.sendHeader();
   }
 
   /**
@@ -162,6 +208,18 @@ export abstract class StreamCore {
     await this.transport.startTls(proceed, options);
   }
 
+  /**
+   * Client-side STARTTLS (an initiating stream, after the peer's
+   * `<proceed/>`): `handshake` makes the transport TLS (it restarts the
+   * parser first, synchronously); then a new stream, our header first.
+   * Rejects when the handshake fails.
+   */
+  async startTlsClient(handshake: () => Promise<void>): Promise<void> {
+    this.#headerSent = false;
+    await handshake();
+    if (this.options.initiating) this.sendHeader();
+  }
+
   /** The peer authenticated: the auth timer stops, per-IP limits stop counting it. */
   authenticated(): void {
     clearTimeout(this.#authTimer);
@@ -172,6 +230,25 @@ export abstract class StreamCore {
   armIdle(ms: number, onIdle: () => void): void {
     clearTimeout(this.#idleTimer);
     if (ms > 0 && !this.#closed) this.#idleTimer = setTimeout(onIdle, ms);
+  }
+
+  /** Activity of ours (a stanza sent, a request out): the stream is not idle (`watchIdle`). */
+  touch(): void {
+    this.#lastActivity = Date.now();
+  }
+
+  /**
+   * For links (s2s, components) that carry traffic both ways: `onIdle`
+   * runs once `ms` pass without input or `touch`, and not while `busy()`
+   * (a request waiting for its answer). Checked when due, at most once a
+   * second, rather than re-armed on every stanza.
+   */
+  watchIdle(ms: number, onIdle: () => void, busy: () => boolean = () => false): void {
+    const due = this.#lastActivity + ms - Date.now();
+    this.armIdle(Math.max(due, 1000), () => {
+      if (Date.now() - this.#lastActivity >= ms && !busy()) onIdle();
+      else this.watchIdle(ms, onIdle, busy);
+    });
   }
 
   /** End the stream with `error`. */

@@ -29,12 +29,7 @@
  * other connection.
  */
 import { setImmediate } from "node:timers";
-import {
-  type Frame,
-  type ParserOptions,
-  RELAY_DEPTH_ALLOWANCE,
-  XmlFrameParser,
-} from "../xml/parser.ts";
+import { type Frame, type ParserOptions, XmlFrameParser } from "../xml/parser.ts";
 
 import { logger } from "../log.ts";
 
@@ -64,13 +59,6 @@ const WAITING_SLACK = 256 * 1024;
 
 /** The parser limits a stream applies (`c2s.maxStanzaSize`, `c2s.maxStanzaDepth`). */
 export type StreamLimits = Pick<ParserOptions, "maxStanzaSize" | "maxStanzaDepth">;
-
-export function relayLimits(limits: StreamLimits): StreamLimits {
-  return {
-    maxStanzaSize: limits.maxStanzaSize,
-    maxStanzaDepth: limits.maxStanzaDepth + RELAY_DEPTH_ALLOWANCE,
-  };
-}
 
 /**
  * Idle inputs give back their parser state (XmlFrameParser.compact):

@@ -10,6 +10,9 @@
  * - parser limits (stanza size and depth): `parserLimits(section)`;
  * - listener caps (connections at once, per IP, unauthenticated per IP):
  *   `listenerCaps(section)`.
+ *
+ * A stream takes both of the first two as one: `clientTransportLimits`,
+ * `serverTransportLimits`, `componentTransportLimits`.
  */
 import type { Config } from "../config/schema.ts";
 import type { ConnectionLimits } from "../net/connection.ts";
@@ -67,4 +70,14 @@ export function listenerCaps(section: {
 /** A client stream's limits, parser's included, whatever its transport. */
 export function clientTransportLimits(config: Config): TransportLimits {
   return { ...clientLimits(config), ...parserLimits(config.c2s) };
+}
+
+/** A peer server's stream (incoming or outgoing), parser's limits included. */
+export function serverTransportLimits(config: Config): TransportLimits {
+  return { ...serverLimits(config), ...parserLimits(config.s2s) };
+}
+
+/** An external component's stream, parser's limits included. */
+export function componentTransportLimits(config: Config): TransportLimits {
+  return { ...componentLimits(config), ...parserLimits(config.component) };
 }

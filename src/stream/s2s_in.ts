@@ -10,7 +10,9 @@
  * go to `router.fromPeer`.
  * When the peer asks for it (`<bidi/>`, XEP-0288), the stream also carries
  * this server's stanzas back, for the pairs the peer authenticated.
- * Both dialback roles live in src/s2s/in/dialback.ts (DialbackReceiver).
+ * Both dialback roles live in src/s2s/in/dialback.ts (DialbackReceiver);
+ * frame wiring, header, close sequence, STARTTLS and the timers are the
+ * stream core's (src/stream/core.ts).
  */
 import { InFlight, MAX_STANZAS_IN_FLIGHT } from "./in_flight.ts";
 import type { Connection } from "../net/connection.ts";
@@ -26,14 +28,14 @@ import {
   NS_DIALBACK,
   NS_DIALBACK_FEATURE,
   replyVersion,
-  streamHeader,
 } from "../s2s/common.ts";
 import { el, type Element, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
-import type { Frame } from "../xml/parser.ts";
-import { FrameInput } from "./frame_input.ts";
+import { StreamCore } from "./core.ts";
+import type { StreamOpenAttrs, StreamTransport } from "./transport.ts";
+import { XmlStreamTransport } from "./xml_stream.ts";
 import { checkStreamRoot } from "./stream_root.ts";
-import { parserLimits, serverLimits } from "./limits.ts";
+import { serverTransportLimits } from "./limits.ts";
 import { decodeBase64Text } from "../util/base64.ts";
 import { parseJid, prepDomain } from "../jid.ts";
 import { StreamError } from "../core/errors.ts";
@@ -86,18 +88,15 @@ export interface BidiRoute {
 }
 
 export function handleS2sInConnection(conn: Connection, services: S2sInServices): void {
-  new S2sInStream(conn, services).start();
+  new S2sInStream(new XmlStreamTransport(conn), services).start();
 }
 
-class S2sInStream {
+class S2sInStream extends StreamCore {
   /** Links carry many users' traffic: a larger share of stanzas in the works. */
   #inFlight = new InFlight(4 * MAX_STANZAS_IN_FLIGHT);
-  #input: FrameInput;
   #open = false;
-  #headerSent = false;
   /** The version our header answers with (RFC 6120 §4.7.5); null: none. */
   #version: string | null = "1.0";
-  #closed = false;
   #streamId = "";
   /** Local domain (hosted or a component's) named by the header's `to`. */
   #local: string | undefined;
@@ -109,28 +108,26 @@ class S2sInStream {
   #pairs = new Set<string>();
   /** db:result and db:verify from the peer (DialbackReceiver). */
   #dialback: DialbackReceiver;
-  #lastActivity = Date.now();
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
-  /**
-   * Closes the stream if no domain authenticates in time (whitespace keeps only idleness
-   * away); each db:verify answered re-arms it, so a stream the peer uses only to check
-   * keys (authoritative-server role) stays while it is used.
-   */
-  #authTimer: ReturnType<typeof setTimeout> | undefined;
   /** The peer sent `<bidi/>` (XEP-0288): it takes our stanzas on this stream too. */
   #bidi = false;
 
-  constructor(readonly conn: Connection, readonly services: S2sInServices) {
-    this.#input = new FrameInput(
-      (frame) => this.#handleFrame(frame),
-      parserLimits(services.config.s2s),
-      (full) => full ? conn.pause() : conn.resume(),
-      (err) => this.#onError(err),
-    );
+  constructor(transport: StreamTransport, readonly services: S2sInServices) {
+    const { config } = services;
+    super(transport, {
+      log,
+      broken: brokenStreams,
+      limits: serverTransportLimits(config),
+      // s2s.authTimeoutSeconds, as clients and components have theirs: a stream that never
+      // proves a domain must not hold a connection for the whole idle timeout. Each
+      // db:verify answered re-arms it (keyChecked), so a stream the peer uses only to check
+      // keys (authoritative-server role) stays while it is used.
+      authTimeoutMs: config.s2s.authTimeoutSeconds * 1000,
+      authTimeoutText: "No domain authenticated in time",
+    });
     this.#dialback = new DialbackReceiver({
-      write: (data) => conn.write(data),
+      write: (data) => transport.send(data),
       streamId: () => this.#streamId,
-      closed: () => this.#closed,
+      closed: () => this.closed,
       pairs: this.#pairs,
       isLocalDomain: (domain) => services.isLocalDomain(domain),
       verifyDialback: (receiving, originating, streamId, key) =>
@@ -144,44 +141,26 @@ class S2sInStream {
       // A peer may keep this stream only for checking keys: while it does, the
       // authentication deadline must not cut it off with a request in flight.
       keyChecked: () => {
-        if (!this.#authenticated()) this.#armAuth();
+        if (!this.#authenticated()) this.armAuth();
       },
-      onError: (err) => this.#onError(err),
+      onError: (err) => this.#detachedError(err),
     });
   }
 
-  start(): void {
+  override start(): void {
     this.services.incoming.add(this);
-    this.#armIdle();
-    this.#armAuth();
-    this.conn.start({
-      onData: (chunk) => {
-        this.#lastActivity = Date.now();
-        this.#input.push(chunk);
-      },
-      onClose: (error) => {
-        if (error) log.debug("{ip}: connection error: {err}", { ip: this.#who(), err: error });
-        this.#finish();
-      },
-      // Called from inside a write: close a moment later, outside the sender's loop.
-      onOverflow: () => {
-        log.warn("{who}: not reading its stream; closing", { who: this.#who() });
-        queueMicrotask(() =>
-          this.close(new StreamError("resource-constraint", "Too much output waiting"))
-        );
-      },
-    }, serverLimits(this.services.config));
-  }
-
-  get closed(): boolean {
-    return this.#closed;
+    super.start();
+    this.watchIdle(this.services.config.s2s.idleTimeoutSeconds * 1000, () => {
+      log.debug("{peer}: incoming stream idle, closing", { peer: this.who() });
+      this.close();
+    });
   }
 
   /** XEP-0288: our stanza to the peer, over its own stream. */
-  send(stanza: Element): void {
-    if (this.#closed) return;
-    this.#lastActivity = Date.now();
-    this.conn.write(serialize(stanza));
+  override send(stanza: Element | string): void {
+    if (this.closed) return;
+    this.touch();
+    super.send(stanza);
   }
 
   /**
@@ -191,7 +170,7 @@ class S2sInStream {
    * a SASL restart, the new header must go out before any stanza).
    */
   #offerRoutes(): void {
-    if (!this.#bidi || !this.#open || this.#closed) return;
+    if (!this.#bidi || !this.#open || this.closed) return;
     if (this.#saslDomain !== undefined && this.#local !== undefined) {
       this.services.addBidiRoute(this.#local, this.#saslDomain, this);
     }
@@ -201,66 +180,38 @@ class S2sInStream {
     }
   }
 
-  #who(): string {
-    return this.#peer ?? this.conn.remoteAddress;
+  protected override who(): string {
+    return this.#peer ?? this.transport.remoteAddress;
   }
 
   #authenticated(): boolean {
     return this.#saslDomain !== undefined || this.#pairs.size > 0;
   }
 
-  /**
-   * s2s.authTimeoutSeconds, as clients and components have theirs: a stream that never proves a
-   * domain must not hold a connection for the whole idle timeout.
-   */
-  #armAuth(): void {
-    clearTimeout(this.#authTimer);
-    this.#authTimer = setTimeout(() => {
-      if (this.#authenticated()) return;
-      log.info("{peer}: incoming stream not authenticated in time, closing", {
-        peer: this.#who(),
-      });
-      this.close(new StreamError("connection-timeout", "No domain authenticated in time"));
-    }, this.services.config.s2s.authTimeoutSeconds * 1000);
+  /** Every stream error we end the stream with is a broken stream worth a (rate-limited) line. */
+  override fail(error: StreamError): void {
+    if (this.closed) return;
+    const what = `closing incoming stream: ${error.condition} (${error.text ?? ""})`;
+    brokenStreams.note(this.transport.remoteAddress, this.who(), what);
+    super.fail(error);
   }
 
-  #armIdle(): void {
-    const idleMs = this.services.config.s2s.idleTimeoutSeconds * 1000;
-    const due = this.#lastActivity + idleMs - Date.now();
-    this.#idleTimer = setTimeout(() => {
-      if (Date.now() - this.#lastActivity >= idleMs) {
-        log.debug("{peer}: incoming stream idle, closing", { peer: this.#who() });
-        this.close();
-      } else this.#armIdle();
-    }, Math.max(due, 1000));
+  /** An error from a dialback check that finished after its frame was handled. */
+  #detachedError(err: unknown): void {
+    if (err instanceof StreamError) return this.fail(err);
+    if (this.closed) return;
+    log.error("{peer}: internal error: {err}", { peer: this.who(), err });
+    this.fail(new StreamError("internal-server-error"));
   }
 
-  #onError(err: unknown): void {
-    if (err instanceof StreamError) {
-      const what = `closing incoming stream: ${err.condition} (${err.text ?? ""})`;
-      brokenStreams.note(this.conn.remoteAddress, this.#who(), what);
-      return this.close(err);
-    }
-    log.error("{peer}: internal error: {err}", { peer: this.#who(), err });
-    this.close(new StreamError("internal-server-error"));
-  }
-
-  #handleFrame(frame: Frame): void | Promise<void> {
-    switch (frame.kind) {
-      case "open":
-        return this.#onStreamOpen(frame.name, frame.ns, frame.attrs);
-      case "stanza":
-        return this.#onElement(frame.element);
-      case "close":
-        return this.close();
-      case "error":
-        throw new StreamError(frame.condition, frame.text);
-    }
+  protected override onTransportClose(error?: Error): void {
+    if (error) log.debug("{ip}: connection error: {err}", { ip: this.who(), err: error });
+    this.close();
   }
 
   // ---- stream header (RFC 6120 §4.7) --------------------------------------
 
-  #onStreamOpen(name: string, ns: string, attrs: Record<string, string>): void {
+  protected override onOpen(attrs: Record<string, string>, name: string, ns: string): void {
     const { config } = this.services;
     const to = attrs.to === undefined ? undefined : prepDomain(attrs.to);
     const local = to !== undefined && this.services.isLocalDomain(to) ? to : undefined;
@@ -273,15 +224,15 @@ class S2sInStream {
       throw new StreamError("host-unknown", "This server does not serve " + (attrs.to ?? "?"));
     }
     this.#open = true;
-    this.#sendHeader();
+    this.sendHeader();
     // RFC 6120 §13.7.2.1 leaves acceptance of unverifiable certificates to policy.
-    if (this.conn.tls && config.s2s.requireValidCertificates) {
+    if (this.transport.tls && config.s2s.requireValidCertificates) {
       const verdict = this.#certFor(from);
       if (!verdict.ok) {
         log.warn(
           "{peer}: refusing incoming stream: {reason} (requireValidCertificates is on; " +
             "the peer needs a CA-issued certificate for its domain, or add its CA to s2s.caFile)",
-          { peer: from ?? this.conn.remoteAddress, reason: verdict.reason },
+          { peer: from ?? this.transport.remoteAddress, reason: verdict.reason },
         );
         throw new StreamError(
           "policy-violation",
@@ -290,30 +241,31 @@ class S2sInStream {
       }
     }
     // Pre-1.0 peers (XEP-0220 §2.1) get no features: dialback goes straight on.
-    if (this.#version === "1.0") this.conn.write(serialize(this.#features()));
+    if (this.#version === "1.0") this.send(this.#features());
     this.#offerRoutes();
   }
 
-  #sendHeader(): void {
-    if (this.#headerSent) return;
-    this.#headerSent = true;
+  protected override headerAttrs(): StreamOpenAttrs {
     this.#streamId = randomId();
-    this.conn.write(streamHeader({
+    return {
+      xmlns: NS.server,
+      "xmlns:db": NS_DIALBACK,
       id: this.#streamId,
       from: this.#local ?? this.services.hosts.keys().next().value,
       to: this.#peer,
-      version: this.#version,
-    }));
+      version: this.#version ?? undefined,
+    };
   }
 
   #certFor(domain: string | undefined): { ok: boolean; reason?: string } {
-    if (!this.conn.tls) return { ok: false, reason: "no TLS" };
+    const tls = this.transport.tls;
+    if (!tls) return { ok: false, reason: "no TLS" };
     if (domain === undefined) return { ok: false, reason: "the stream header names no domain" };
-    return this.services.anchors.verify(this.conn.tls.peerChain, domain);
+    return this.services.anchors.verify(tls.peerChain, domain);
   }
 
   #tlsRequired(): boolean {
-    return !this.conn.tls && this.services.config.s2s.requireEncryption;
+    return !this.transport.tls && this.services.config.s2s.requireEncryption;
   }
 
   #dialbackAllowed(): boolean {
@@ -323,7 +275,7 @@ class S2sInStream {
 
   #features(): Element {
     const features = el("stream:features");
-    if (!this.conn.tls) {
+    if (!this.transport.tls) {
       features.append(
         el("starttls", { xmlns: NS.tls }, this.#tlsRequired() ? el("required") : undefined),
       );
@@ -344,7 +296,7 @@ class S2sInStream {
 
   // ---- elements --------------------------------------------------------------
 
-  #onElement(element: Element): void | Promise<void> {
+  protected override onElement(element: Element): void | Promise<void> {
     if (!this.#open) throw new StreamError("not-authorized", "Stream not open");
     const xmlns = element.attrs.xmlns;
     if (
@@ -352,13 +304,6 @@ class S2sInStream {
       (element.name === "message" || element.name === "presence" || element.name === "iq")
     ) {
       return this.#onStanza(element);
-    }
-    if (element.name === "stream:error") {
-      log.info("{peer}: peer sent a stream error: {err}", {
-        peer: this.#who(),
-        err: serialize(element),
-      });
-      return this.close();
     }
     if (xmlns === NS.tls && element.name === "starttls") return this.#onStartTls();
     if (xmlns === NS.sasl && element.name === "auth") return this.#onSaslAuth(element);
@@ -387,7 +332,7 @@ class S2sInStream {
       this.#pairs.has(from.domain + " " + to.domain);
     if (!allowed && ![...this.#pairs].some((p) => p.startsWith(from.domain + " "))) {
       log.warn("{peer}: stanza from unauthenticated domain {domain}", {
-        peer: this.#who(),
+        peer: this.who(),
         domain: from.domain,
       });
       throw new StreamError("invalid-from", `${from.domain} was not authenticated on this stream`);
@@ -409,20 +354,18 @@ class S2sInStream {
   // ---- STARTTLS ----------------------------------------------------------------
 
   async #onStartTls(): Promise<void> {
-    if (this.conn.tls) {
-      this.conn.write(serialize(el("failure", { xmlns: NS.tls })));
+    if (!this.transport.canStartTls) {
+      this.send(el("failure", { xmlns: NS.tls }));
       return this.close();
     }
-    this.#input.resetForTls();
     this.#open = false;
-    this.#headerSent = false;
     try {
-      await this.conn.startTls(serialize(el("proceed", { xmlns: NS.tls })), {
+      await this.startTls(serialize(el("proceed", { xmlns: NS.tls })), {
         ...this.services.tls.serverOptions([]),
         requestCert: true,
       });
     } catch (err) {
-      brokenStreams.note(this.conn.remoteAddress, this.#who(), `TLS handshake failed: ${err}`);
+      brokenStreams.note(this.transport.remoteAddress, this.who(), `TLS handshake failed: ${err}`);
       this.close();
     }
   }
@@ -431,10 +374,10 @@ class S2sInStream {
 
   #onSaslAuth(auth: Element): void {
     const fail = (condition: string, why: string) => {
-      log.info("{peer}: SASL EXTERNAL refused: {why}", { peer: this.#who(), why });
-      this.conn.write(serialize(el("failure", { xmlns: NS.sasl }, el(condition))));
+      log.info("{peer}: SASL EXTERNAL refused: {why}", { peer: this.who(), why });
+      this.send(el("failure", { xmlns: NS.sasl }, el(condition)));
     };
-    if (!this.conn.tls) return fail("encryption-required", "no TLS");
+    if (!this.transport.tls) return fail("encryption-required", "no TLS");
     if (auth.attrs.mechanism !== "EXTERNAL") return fail("invalid-mechanism", "not EXTERNAL");
     if (this.#saslDomain !== undefined) return fail("not-authorized", "already authenticated");
     const text = auth.text().trim();
@@ -447,13 +390,12 @@ class S2sInStream {
     const verdict = this.#certFor(domain);
     if (!verdict.ok) return fail("not-authorized", verdict.reason ?? "certificate");
     this.#saslDomain = domain;
-    clearTimeout(this.#authTimer);
-    this.conn.authenticated();
+    this.authenticated();
+    this.transport.authenticated();
     this.#peer = domain;
-    this.#input.reset();
+    this.restart();
     this.#open = false;
-    this.#headerSent = false;
-    this.conn.write(serialize(el("success", { xmlns: NS.sasl })));
+    this.send(el("success", { xmlns: NS.sasl }));
     log.info("{peer} authenticated by certificate (SASL EXTERNAL)", { peer: domain });
   }
 
@@ -462,8 +404,8 @@ class S2sInStream {
   /** A pair proven by dialback (or a certificate, on a db:result): see DialbackReceiver. */
   #proven(from: string, to: string, how: "certificate" | "dialback"): void {
     this.#pairs.add(from + " " + to);
-    clearTimeout(this.#authTimer);
-    this.conn.authenticated();
+    this.authenticated();
+    this.transport.authenticated();
     if (how === "dialback") this.#peer ??= from;
     const names = { peer: from, local: to };
     if (how === "dialback") log.info("{peer} authenticated for {local} by dialback", names);
@@ -472,23 +414,13 @@ class S2sInStream {
 
   // ---- closing --------------------------------------------------------------------
 
-  close(error?: StreamError): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (!this.conn.closed) {
-      this.#sendHeader();
-      if (error) this.conn.write(serialize(error.toElement()));
-      this.conn.write("</stream:stream>");
-      this.conn.close();
-    }
+  override close(error?: StreamError): void {
+    if (this.closed) return;
+    super.close(error);
     this.#finish();
   }
 
   #finish(): void {
-    this.#closed = true;
-    clearTimeout(this.#idleTimer);
-    clearTimeout(this.#authTimer);
-    this.#input.stop();
     this.services.incoming.delete(this);
     this.services.removeBidiRoutes(this);
   }

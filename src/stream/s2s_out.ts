@@ -14,7 +14,9 @@
  * checks our certificate instead): the manager sends its stanzas here too.
  *
  * This class coordinates; each job lives in src/s2s/out/: connect.ts
- * (targets, address attempts, TCP/TLS), negotiator.ts (the negotiation
+ * (targets, address attempts, TCP/TLS), link.ts (one connection on the
+ * stream core: frame wiring, our header per (re)start, the close
+ * sequence, the idle watch), negotiator.ts (the negotiation
  * state machine), policy.ts (security policy and authentication
  * choices), dialback.ts (db:verify requests, joined domains), queue.ts
  * (bounded queue and pump), failure.ts (failure kinds and the log's
@@ -29,11 +31,10 @@ import { systemResolver, type Target } from "../s2s/resolve.ts";
 import type { DialbackVerdict } from "../s2s/common.ts";
 import type { Router } from "../core/router.ts";
 import { StreamError } from "../core/errors.ts";
-import { parserLimits, serverLimits } from "./limits.ts";
 import { parseJid } from "../jid.ts";
 import { el, type Element, serialize } from "../xml/element.ts";
 import { UnsentTracker } from "../net/unsent_tracker.ts";
-import { FrameInput } from "./frame_input.ts";
+import { S2sOutLink } from "../s2s/out/link.ts";
 import {
   attemptAddress,
   openConnection,
@@ -92,8 +93,8 @@ export interface S2sOutEvents {
 }
 
 export class S2sOutStream {
-  #conn: Connection | undefined;
-  #input: FrameInput | undefined;
+  /** The live connection (none while connecting). */
+  #link: S2sOutLink | undefined;
   /** Stanzas written to the authenticated stream and not yet flushed: an overflow bounces them. */
   #unsent: UnsentTracker<Element> | undefined;
   /** Stanzas not yet written (see OutQueue). */
@@ -114,8 +115,6 @@ export class S2sOutStream {
   #abortAttempt: (() => void) | undefined;
   /** Connected, waiting for the peer's first data: called with it (or with why not). */
   #pendingAnswer: ((err?: Error) => void) | undefined;
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
-  #lastActivity = Date.now();
   /** Hosted domains besides `local` that asked to send on this stream. */
   #extra = new JoinedDomains();
 
@@ -130,11 +129,10 @@ export class S2sOutStream {
       local,
       remote,
       services,
-      conn: () => this.#conn!,
-      input: () => this.#input!,
+      link: () => this.#link!,
       ready: () => this.#ready,
       becomeReady: () => this.#becomeReady(),
-      allowVerify: () => this.#verifies.allow((data) => this.#conn!.write(data)),
+      allowVerify: () => this.#verifies.allow((data) => this.#link!.send(data)),
       verifyAnswered: (id, verdict) => this.#verifies.answer(id, verdict),
       joinedResult: (result) => this.#joinedResult(result),
       peerStanza: (stanza) => this.#onPeerStanza(stanza),
@@ -169,7 +167,7 @@ export class S2sOutStream {
     if (this.#closed) return;
     // Behind the queue while it is flushed, so the pair's stanzas stay in order.
     if (this.#ready && this.#queue.drained) {
-      this.#lastActivity = Date.now();
+      this.#link!.touch();
       this.#writeStanza(stanza, serialize(stanza));
     } else this.#enqueue(this.#queue.main, local, stanza);
   }
@@ -218,18 +216,18 @@ export class S2sOutStream {
     this.#unsent!.stop();
     this.#queue.add(this.#queue.main, { stanza, data });
     log.warn("{local} → {remote}: peer not reading its stream; closing", this.#names());
-    this.close(new StreamError("resource-constraint", "Too much output waiting").toElement());
+    this.close(new StreamError("resource-constraint", "Too much output waiting"));
   }
 
   /** Flush the queue at the pace the connection takes it (OutQueue.pump). */
   #pump(): Promise<void> {
-    const conn = this.#conn!;
+    const link = this.#link!;
     return this.#queue.pump(
-      () => conn.writable(),
+      () => link.transport.writable(),
       // Closed meanwhile: #finish bounced what is left.
-      () => !this.#closed && this.#conn === conn,
+      () => !this.#closed && this.#link === link,
       (next) => {
-        this.#lastActivity = Date.now();
+        link.touch();
         this.#writeStanza(next.stanza, next.data);
       },
     );
@@ -240,7 +238,7 @@ export class S2sOutStream {
     const unsent = this.#unsent!;
     if (unsent.stopped) return unsent.keep(stanza);
     unsent.record(stanza, data.length);
-    this.#conn!.write(data);
+    this.#link!.send(data);
   }
 
   /**
@@ -275,8 +273,8 @@ export class S2sOutStream {
       this.events.onPiggybackFailed(local, this.#queue.takeFrom(extra.queue), false);
     });
     const key = this.services.keys.generate(this.remote, local, this.#negotiation.streamId);
-    this.#lastActivity = Date.now();
-    this.#conn!.write(serialize(el("db:result", { from: local, to: this.remote }, key)));
+    this.#link!.touch();
+    this.#link!.send(el("db:result", { from: local, to: this.remote }, key));
     log.debug("{local} → {remote}: {extra} asks to join the stream (dialback)", {
       ...this.#names(),
       extra: local,
@@ -295,7 +293,7 @@ export class S2sOutStream {
     const answer = this.#verifies.request(
       { streamId, key, from, to: this.remote },
       seconds,
-      (data) => this.#conn!.write(data),
+      (data) => this.#link!.send(data),
       () =>
         log.info("{local} → {remote}: no answer to db:verify within {seconds} s", {
           ...this.#names(),
@@ -303,8 +301,8 @@ export class S2sOutStream {
         }),
     );
     // A request out is activity, and the idle timer waits for its answer
-    // (see #armIdle): closing under it failed the peer's new stream.
-    this.#lastActivity = Date.now();
+    // (see #becomeReady): closing under it failed the peer's new stream.
+    this.#link?.touch();
     return answer;
   }
 
@@ -352,11 +350,8 @@ export class S2sOutStream {
       },
       abandoned: (conn) => {
         this.#pendingAnswer = undefined;
-        if (conn && this.#conn === conn) {
-          this.#conn = undefined;
-          this.#input?.stop();
-          this.#input = undefined;
-        }
+        // Stale from now on: its input and close are ignored (see #attach).
+        if (conn && this.#link?.connection === conn) this.#link = undefined;
       },
       abortWith: (abort) => {
         this.#abortAttempt = abort;
@@ -365,25 +360,18 @@ export class S2sOutStream {
     });
   }
 
+  /** The connection is this stream's now: on the stream core, which sends our header. */
   #attach(conn: Connection): void {
-    this.#conn = conn;
-    this.#unsent = new UnsentTracker(conn);
-    this.#input = new FrameInput(
-      (frame) => this.#negotiation.handleFrame(frame),
-      parserLimits(this.services.config.s2s),
-      (full) => full ? conn.pause() : conn.resume(),
-      (err) => this.#failWith(err, "closed"),
-    );
-    conn.start({
-      onData: (chunk) => {
-        if (this.#conn !== conn) return;
-        this.#lastActivity = Date.now();
+    const link: S2sOutLink = new S2sOutLink(conn, this.local, this.remote, this.services.config, {
+      opened: (attrs) => live() ? this.#negotiation.onOpen(attrs) : undefined,
+      element: (e) => live() ? this.#negotiation.onElement(e) : undefined,
+      peerClosed: () => live() && this.#negotiation.onPeerClose(),
+      activity: () => {
         // The peer answered: this address is the one (see #attempt).
-        this.#pendingAnswer?.();
-        this.#input!.push(chunk);
+        if (live()) this.#pendingAnswer?.();
       },
-      onClose: (error) => {
-        if (this.#conn !== conn) return; // an attempt given up (see #attempt)
+      transportClosed: (error) => {
+        if (!live()) return; // an attempt given up (see #attempt)
         if (this.#pendingAnswer) {
           return this.#pendingAnswer(
             new NegotiationError("closed", error?.message ?? "closed without answering"),
@@ -398,17 +386,23 @@ export class S2sOutStream {
       },
       // The peer stopped reading. Called from inside a write: close a moment
       // later; the next stanza for the peer opens a new stream.
-      onOverflow: () => {
-        if (this.#conn !== conn) return;
+      overflow: () => {
+        if (!live()) return;
         // Before the connection drops its queue: what it holds is bounced when the stream ends.
         this.#unsent!.stop();
         log.warn("{local} → {remote}: peer not reading its stream; closing", this.#names());
         queueMicrotask(() =>
-          this.close(new StreamError("resource-constraint", "Too much output waiting").toElement())
+          this.close(new StreamError("resource-constraint", "Too much output waiting"))
         );
       },
-    }, serverLimits(this.services.config));
-    this.#negotiation.sendHeader();
+      failed: (err) => {
+        if (live()) this.#failWith(err, "closed");
+      },
+    });
+    const live = () => this.#link === link;
+    this.#link = link;
+    this.#unsent = new UnsentTracker(conn);
+    link.start();
   }
 
   // ---- after negotiation -------------------------------------------------------
@@ -429,14 +423,12 @@ export class S2sOutStream {
     const from = stanza.attrs.from === undefined ? undefined : parseJid(stanza.attrs.from);
     const to = stanza.attrs.to === undefined ? undefined : parseJid(stanza.attrs.to);
     if (from?.domain !== this.remote) {
-      return this.close(new StreamError("invalid-from", `Only ${this.remote} here`).toElement());
+      return this.close(new StreamError("invalid-from", `Only ${this.remote} here`));
     }
     if (to?.domain !== this.local && !this.#extra.get(to?.domain ?? "")?.valid) {
-      return this.close(
-        new StreamError("improper-addressing", `Only ${this.local} here`).toElement(),
-      );
+      return this.close(new StreamError("improper-addressing", `Only ${this.local} here`));
     }
-    this.#lastActivity = Date.now();
+    this.#link!.touch();
     this.services.router.fromPeer(stanza);
   }
 
@@ -479,20 +471,14 @@ export class S2sOutStream {
     if (this.#ready) return;
     this.#ready = true;
     clearTimeout(this.#connectTimer);
-    this.#lastActivity = Date.now();
+    const link = this.#link!;
+    link.touch();
     void this.#pump();
-    this.#armIdle();
-  }
-
-  #armIdle(): void {
-    const idleMs = this.services.config.s2s.idleTimeoutSeconds * 1000;
-    const due = this.#lastActivity + idleMs - Date.now();
-    this.#idleTimer = setTimeout(() => {
-      if (Date.now() - this.#lastActivity >= idleMs && this.#verifies.size === 0) {
-        log.debug("{local} → {remote}: idle, closing", this.#names());
-        this.close();
-      } else this.#armIdle();
-    }, Math.max(due, 1000));
+    // Not idle while a db:verify of ours waits for its answer.
+    link.watchIdle(this.services.config.s2s.idleTimeoutSeconds * 1000, () => {
+      log.debug("{local} → {remote}: idle, closing", this.#names());
+      this.close();
+    }, () => this.#verifies.size !== 0);
   }
 
   // ---- ending -----------------------------------------------------------------------
@@ -528,26 +514,19 @@ export class S2sOutStream {
     if (!this.#ready) this.#fail("shutdown", reason);
   }
 
-  /** Close the stream (with an optional stream error) and forget it. */
-  close(error?: Element): void {
+  /** Close the stream (with an optional stream error: the core's close sequence) and forget it. */
+  close(error?: StreamError): void {
     if (this.#closed) return;
     // Forget the stream first: the transport's close callback then finds it closed.
     this.#finish();
-    const conn = this.#conn;
-    if (conn && !conn.closed) {
-      if (error) conn.write(serialize(error));
-      conn.write("</stream:stream>");
-      conn.close();
-    }
+    this.#link?.close(error);
   }
 
   #finish(): void {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#connectTimer);
-    clearTimeout(this.#idleTimer);
     this.#abortAttempt?.();
-    this.#input?.stop();
     this.#verifies.failAll();
     this.events.onClosed();
     // Written and not taken by the kernel, then never written (the pump's rest), oldest first.

@@ -53,7 +53,8 @@ export interface StreamOpenAttrs {
   xmlns: string;
   from?: string;
   to?: string;
-  id: string;
+  /** Ours as the receiving side; none on a stream we initiate (RFC 6120 §4.7.3). */
+  id?: string;
   version?: string;
   "xml:lang"?: string;
   /** Extra attributes (xmlns:db for dialback). */

@@ -2,12 +2,12 @@
  * The outgoing stream's negotiation as a state machine over the peer's
  * frames (RFC 6120 §4–§6, XEP-0220, XEP-0288): the header, features,
  * STARTTLS, SASL EXTERNAL, our own dialback result, bidi. It owns the
- * negotiation state; the stream (`NegotiationHost`) owns the connection,
- * the queue and what "ready" means. Throws NegotiationError when the
+ * negotiation state; the stream (`NegotiationHost`) owns the connection
+ * (an S2sOutLink on the stream core, which sends our header on start and
+ * after each restart), the queue and what "ready" means. Throws NegotiationError when the
  * stream cannot go on; the stream turns that into a failure.
  */
 import type { Config } from "../../config/schema.ts";
-import type { Connection } from "../../net/connection.ts";
 import type { SecureContexts } from "../../net/secure_contexts.ts";
 import type { TrustAnchors } from "../cert_verify.ts";
 import type { DialbackKeys } from "../dialback_key.ts";
@@ -17,21 +17,13 @@ import {
   NS_DIALBACK,
   NS_DIALBACK_FEATURE,
   replyVersion,
-  streamHeader,
 } from "../common.ts";
-import type { FrameInput } from "../../stream/frame_input.ts";
-import { el, type Element, serialize } from "../../xml/element.ts";
+import { el, type Element } from "../../xml/element.ts";
 import { NS } from "../../xml/namespaces.ts";
-import type { Frame } from "../../xml/parser.ts";
+import type { S2sOutLink } from "./link.ts";
 import { encodeBase64Text } from "../../util/base64.ts";
 import { NegotiationError } from "./failure.ts";
-import {
-  checkSecurity,
-  chooseAuth,
-  dialbackRefused,
-  peerStreamError,
-  verdictOf,
-} from "./policy.ts";
+import { checkSecurity, chooseAuth, dialbackRefused, verdictOf } from "./policy.ts";
 import { logger } from "../../log.ts";
 
 const log = logger("s2s");
@@ -46,9 +38,8 @@ export interface NegotiationHost {
     anchors: TrustAnchors;
     keys: DialbackKeys;
   };
-  /** The live connection and its input. */
-  conn(): Connection;
-  input(): FrameInput;
+  /** The live connection. */
+  link(): S2sOutLink;
   ready(): boolean;
   /** Authenticated: flush the queue, start the idle timer. */
   becomeReady(): void;
@@ -102,50 +93,41 @@ export class OutNegotiator {
     return { local: this.host.local, remote: this.host.remote };
   }
 
-  sendHeader(): void {
-    this.host.conn().write(streamHeader({ from: this.host.local, to: this.host.remote }));
-  }
-
-  handleFrame(frame: Frame): void | Promise<void> {
-    switch (frame.kind) {
-      case "open":
-        this.#streamId = frame.attrs.id;
-        this.#peerDialback = frame.attrs["xmlns:db"] === NS_DIALBACK;
-        // Pre-1.0 (no version, or one below 1.0, read as for our reply header: RFC 6120
-        // §4.7.5): such a server sends no features (so no STARTTLS either): the policy
-        // decides whether this unencrypted stream may be used, then dialback.
-        if (replyVersion(frame.attrs.version) !== "1.0") {
-          this.#features = el("stream:features");
-          this.#checkSecurity();
-          this.host.allowVerify();
-          if (this.#saslDone) return this.host.becomeReady();
-          return this.#authenticate();
-        }
-        return;
-      case "stanza":
-        return this.#onElement(frame.element);
-      case "close":
-        if (!this.host.ready()) {
-          throw new NegotiationError("closed", "the remote server closed the stream");
-        }
-        this.host.close();
-        return;
-      case "error":
-        throw new NegotiationError("closed", `the remote server sent malformed XML: ${frame.text}`);
+  /** The peer's stream header (after each restart too). */
+  onOpen(attrs: Record<string, string>): void {
+    this.#streamId = attrs.id;
+    this.#peerDialback = attrs["xmlns:db"] === NS_DIALBACK;
+    // Pre-1.0 (no version, or one below 1.0, read as for our reply header: RFC 6120
+    // §4.7.5): such a server sends no features (so no STARTTLS either): the policy
+    // decides whether this unencrypted stream may be used, then dialback.
+    if (replyVersion(attrs.version) !== "1.0") {
+      this.#features = el("stream:features");
+      this.#checkSecurity();
+      this.host.allowVerify();
+      if (this.#saslDone) return this.host.becomeReady();
+      return this.#authenticate();
     }
   }
 
-  #onElement(e: Element): void | Promise<void> {
+  /** The peer closed its stream. */
+  onPeerClose(): void {
+    if (!this.host.ready()) {
+      throw new NegotiationError("closed", "the remote server closed the stream");
+    }
+    this.host.close();
+  }
+
+  onElement(e: Element): void | Promise<void> {
     const xmlns = e.attrs.xmlns;
     if (e.name === "stream:features") return this.#onFeatures(e);
-    if (e.name === "stream:error") throw peerStreamError(e);
     if (xmlns === NS.tls && e.name === "proceed") return this.#onProceed();
     if (xmlns === NS.tls && e.name === "failure") {
       throw new NegotiationError("tls", "the remote server refused STARTTLS (<failure/>)");
     }
     if (xmlns === NS.sasl && e.name === "success") {
       this.#saslDone = true;
-      this.#restart();
+      // A new stream, our header first (the link initiates).
+      this.host.link().restart();
       log.info("{local} → {remote}: authenticated by certificate (SASL EXTERNAL)", this.#names());
       return;
     }
@@ -168,9 +150,9 @@ export class OutNegotiator {
 
   #onFeatures(features: Element): void {
     this.#features = features;
-    const conn = this.host.conn();
-    if (!conn.tls && features.getChild("starttls", NS.tls)) {
-      conn.write(serialize(el("starttls", { xmlns: NS.tls })));
+    const link = this.host.link();
+    if (!link.transport.tls && features.getChild("starttls", NS.tls)) {
+      link.send(el("starttls", { xmlns: NS.tls }));
       return;
     }
     this.#checkSecurity();
@@ -178,7 +160,7 @@ export class OutNegotiator {
     // XEP-0288: asked for before SASL or dialback, once per connection.
     if (!this.#bidi && features.getChild("bidi", NS_BIDI_FEATURE)) {
       this.#bidi = true;
-      conn.write(serialize(el("bidi", { xmlns: NS_BIDI })));
+      link.send(el("bidi", { xmlns: NS_BIDI }));
     }
     if (this.#saslDone) return this.host.becomeReady();
     this.#authenticate();
@@ -187,25 +169,25 @@ export class OutNegotiator {
   /** The stream must meet the policy before anything goes out (policy.ts). */
   #checkSecurity(): void {
     const { config, anchors } = this.host.services;
-    checkSecurity(this.host.conn().tls, config.s2s, anchors, this.host.remote);
+    checkSecurity(this.host.link().transport.tls, config.s2s, anchors, this.host.remote);
   }
 
   #authenticate(): void {
-    const conn = this.host.conn();
+    const link = this.host.link();
     const how = chooseAuth({
       features: this.#features!,
       peerDialback: this.#peerDialback,
-      encrypted: conn.tls !== undefined,
+      encrypted: link.transport.tls !== undefined,
       externalTried: this.#externalTried,
       allowDialback: this.host.services.config.s2s.allowDialback,
     });
     if (how === "external") {
       this.#externalTried = true;
-      conn.write(serialize(el(
+      link.send(el(
         "auth",
         { xmlns: NS.sasl, mechanism: "EXTERNAL" },
         encodeBase64Text(this.host.local),
-      )));
+      ));
       return;
     }
     if (this.#dialbackSent) return;
@@ -215,16 +197,15 @@ export class OutNegotiator {
       this.host.local,
       this.#streamId ?? "",
     );
-    conn.write(serialize(el("db:result", { from: this.host.local, to: this.host.remote }, key)));
+    link.send(el("db:result", { from: this.host.local, to: this.host.remote }, key));
   }
 
   async #onProceed(): Promise<void> {
-    const conn = this.host.conn();
-    this.host.input().resetForTls();
     const cert = this.host.services.tls.certFor(this.host.local);
     this.#tlsStarting = true;
     try {
-      await conn.startTlsClient!({
+      // The parser restarts at once (before the handshake); our new header follows it.
+      await this.host.link().startTlsAsClient({
         servername: this.host.remote,
         cert: cert.certPem,
         key: cert.keyPem,
@@ -234,12 +215,6 @@ export class OutNegotiator {
     } finally {
       this.#tlsStarting = false;
     }
-    this.sendHeader();
-  }
-
-  #restart(): void {
-    this.host.input().reset();
-    this.sendHeader();
   }
 
   #onDbResult(result: Element): void {
