@@ -4,7 +4,7 @@
  * refusals.
  */
 import assert from "node:assert/strict";
-import { TestClient } from "../helpers/client.ts";
+import { errorCondition, TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { imLogin } from "../helpers/im.ts";
 import {
@@ -88,7 +88,15 @@ Deno.test("sm: not resumed in time, the unacked messages come from offline stora
     const bob = await imLogin(server, "bob", "builder", "b");
     await dropConnection(server, alice);
     for (let n = 1; n <= 5; n++) bob.send(chat("alice@localhost/phone", n));
+    // An iq the client never answered is answered for it when the session ends.
+    bob.send(
+      "<iq type='get' id='v1' to='alice@localhost/phone'><query xmlns='jabber:iq:version'/></iq>",
+    );
     await until(() => sessionOf(server, "alice@localhost/phone") === undefined, "expiry");
+    const bounced = await bob.stanza((e) => e.name === "iq" && e.attrs.id === "v1");
+    assert.equal(bounced.attrs.type, "error");
+    assert.equal(bounced.attrs.from, "alice@localhost/phone");
+    assert.equal(errorCondition(bounced), "service-unavailable");
     // Too late to resume.
     const late = await resume(server, "alice", "wonderland", id, 0);
     assert.equal(failedCondition(late.answer), "item-not-found");
