@@ -222,7 +222,8 @@ export class SmManager implements SmPolicy {
       !state || !session || session.destroyed || state.ending ||
       session.username !== vehicle.username || session.host !== vehicle.host
     ) {
-      this.api.log.info("{user}: resumption of an unknown or expired session refused", {
+      // Debug: a client may retry at will, and a log line costs the operator's disk.
+      this.api.log.debug("{user}: resumption of an unknown or expired session refused", {
         user: vehicle.bareJid,
       });
       vehicle.send(failed("item-not-found"));
