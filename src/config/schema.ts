@@ -26,6 +26,7 @@ export const DEFAULT_MODULES = [
   "last",
   "component",
   "s2s",
+  "stream_management",
 ];
 
 const port = z.number().int().min(0).max(65535);
@@ -254,6 +255,30 @@ export const configSchema = z.strictObject({
     idleSeconds: z.number().int().min(0).default(300),
     /** Close the stream when the ping is not answered within this time. */
     timeoutSeconds: z.number().int().min(1).default(60),
+  }).prefault({}),
+  /** Stream management (XEP-0198): acks and resumption of c2s streams. */
+  sm: z.strictObject({
+    /** Ask the client for an ack once this many stanzas sent to it are unacknowledged. */
+    requestAckEvery: z.number().int().min(1).default(5),
+    /**
+     * Ask again when the oldest unacknowledged stanza is this old (seconds,
+     * fractions allowed; 0: only by count), even with a request outstanding.
+     */
+    requestAckSeconds: z.number().min(0).default(30),
+    /**
+     * How long a session whose connection dropped waits to be resumed
+     * (seconds, fractions allowed) when the client names no `max`; 0 turns
+     * resumption off (acks still work).
+     */
+    resumeTimeoutSeconds: z.number().min(0).default(300),
+    /** The most a client's `max` may ask for (seconds). */
+    maxResumeTimeoutSeconds: z.number().min(0).default(3600),
+    /**
+     * Stanzas kept for one session until acknowledged (connected or
+     * waiting to be resumed); past it the session ends and its messages go
+     * to offline storage.
+     */
+    maxUnackedStanzas: z.number().int().min(1).default(500),
   }).prefault({}),
   vcard: z.strictObject({
     /** Largest vCard (XEP-0054) stored, in bytes. */

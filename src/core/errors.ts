@@ -35,7 +35,15 @@ export type StreamErrorCondition =
   | "unsupported-version";
 
 export class StreamError extends Error {
-  constructor(readonly condition: StreamErrorCondition, readonly text?: string) {
+  /**
+   * `appCondition`: an application-specific condition (RFC 6120 §4.9.4),
+   * such as XEP-0198's `<handled-count-too-high/>`.
+   */
+  constructor(
+    readonly condition: StreamErrorCondition,
+    readonly text?: string,
+    readonly appCondition?: Element,
+  ) {
     super(text ? `${condition}: ${text}` : condition);
     this.name = "StreamError";
   }
@@ -46,6 +54,7 @@ export class StreamError extends Error {
       {},
       el(this.condition, { xmlns: NS.streams }),
       this.text ? el("text", { xmlns: NS.streams }, this.text) : undefined,
+      this.appCondition,
     );
   }
 }

@@ -30,11 +30,26 @@ export function isStanza(e: Element): boolean {
 
 export type AckResult = "ok" | "too-high";
 
+/**
+ * Told about every stanza the outbox keeps for acks (stream management
+ * requests an ack by count from here). One object per session that
+ * enabled acks, its methods on the prototype: no closure per session.
+ */
+export interface AckWatcher {
+  /** A stanza was kept; `unacked` are kept now. Called from inside `send`. */
+  kept(unacked: number): void;
+}
+
 export interface OutboxOptions {
   /** Stanzas kept for acks (or while detached) past which `onFull` fires. */
   maxUnacked: number;
   /** The bound was passed; called once, from inside `send`. */
   onFull?(): void;
+  /**
+   * Where the acknowledged count starts (XEP-0198: 0). Unit tests start
+   * it just below 2^32 to exercise the wrap without sending 2^32 stanzas.
+   */
+  ackBase?: number;
 }
 
 export class Outbox {
@@ -50,9 +65,11 @@ export class Outbox {
   #full = false;
   /** Messages written since the output overflowed (no acks): kept for offline storage. */
   #stopped = false;
+  #watcher: AckWatcher | undefined;
 
   constructor(options: OutboxOptions = { maxUnacked: 500 }) {
     this.#options = options;
+    this.#acked = (options.ackBase ?? 0) % WRAP;
   }
 
   get transport(): StreamTransport | undefined {
@@ -90,10 +107,19 @@ export class Outbox {
     this.#transport = undefined;
   }
 
-  /** Keep every stanza from now on until acknowledged (XEP-0198 enable). */
-  enableAcks(maxUnacked?: number): void {
+  /**
+   * Keep every stanza from now on until acknowledged (XEP-0198 enable);
+   * `watcher` hears of each one kept.
+   */
+  enableAcks(maxUnacked?: number, watcher?: AckWatcher): void {
     this.#unacked ??= [];
     if (maxUnacked !== undefined) this.#options = { ...this.#options, maxUnacked };
+    if (watcher) this.#watcher = watcher;
+  }
+
+  /** Stanzas kept since acks were enabled (acked or not), modulo 2^32: XEP-0198's send-count. */
+  get keptCount(): number {
+    return (this.#acked + this.unackedCount) % WRAP;
   }
 
   send(x: Element | string): void {
@@ -102,16 +128,24 @@ export class Outbox {
       return;
     }
     const stanza = isStanza(x);
+    let kept = false;
     if (stanza) {
       this.#sent = (this.#sent + 1) % WRAP;
       if (this.#unacked) {
         this.#unacked.push(x);
+        kept = true;
         if (this.#unacked.length > this.#options.maxUnacked && !this.#full) {
           this.#full = true;
           this.#options.onFull?.();
         }
       }
     }
+    this.#write(x, stanza);
+    // After the write: whatever the watcher sends (an ack request) follows the stanza.
+    if (kept) this.#watcher?.kept(this.#unacked!.length);
+  }
+
+  #write(x: Element, stanza: boolean): void {
     if (!this.#transport) return;
     if (this.#stopped) {
       if (stanza && x.name === "message" && !this.#unacked) this.#unsent?.keep(x);

@@ -59,6 +59,12 @@ export class Session {
   lastActivity = Date.now();
   /** Set by a module (stream management) while it keeps the session without a stream. */
   hibernating = false;
+  /**
+   * Stanzas received from the client, modulo 2^32: XEP-0198's `h` on our
+   * side. Counted always (a plain number costs nothing); stream
+   * management sets it to 0 when the client enables it.
+   */
+  received = 0;
   /** Per-session state of stream-level extensions (stream management, CSI…). */
   readonly ext = new Map<string, unknown>();
   readonly outbox: Outbox;
@@ -97,6 +103,11 @@ export class Session {
 
   send(x: Element | string): void {
     this.outbox.send(x);
+  }
+
+  /** One more stanza from the client (see `received`). */
+  countReceived(): void {
+    this.received = this.received === 0xffffffff ? 0 : this.received + 1;
   }
 
   /**

@@ -16,6 +16,7 @@ import { presenceModule } from "./roster/presence_module.ts";
 import { versionModule } from "./version.ts";
 import { componentModule } from "./component.ts";
 import { s2sModule } from "./s2s.ts";
+import { streamManagementModule } from "./stream_management/index.ts";
 
 export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
   [
@@ -35,6 +36,7 @@ export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
     lastModule,
     componentModule,
     s2sModule,
+    streamManagementModule,
   ].map((m) => [m.name, m]),
 );
 

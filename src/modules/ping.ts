@@ -54,6 +54,8 @@ export const pingModule: ParleyModule = {
           bound.delete(s);
           continue;
         }
+        // Nobody to ping: stream management ends it when its time is up.
+        if (s.hibernating) continue;
         const sentAt = pinged.get(s);
         if (sentAt !== undefined) {
           if (s.lastActivity >= sentAt) {

@@ -122,6 +122,8 @@ export class C2sStream extends StreamCore implements SessionDriver {
     const previous = this.session;
     this.session = session;
     session.attach(this);
+    // Resumption authenticated it as binding would have: the auth timer stops.
+    this.authenticated();
     // The stream's own session was only a vehicle for authentication.
     if (previous !== session) this.services.sessions.forget(previous);
   }
@@ -319,6 +321,7 @@ export class C2sStream extends StreamCore implements SessionDriver {
     const isStanza = xmlns === undefined &&
       (element.name === "message" || element.name === "presence" || element.name === "iq");
     if (isStanza && session.fullJid !== undefined) {
+      session.countReceived();
       // Returned, not tracked: the next frame waits until this stanza's
       // handling is done, so one session's stanzas are handled in order
       // (as Prosody does) even when handlers wait for storage.

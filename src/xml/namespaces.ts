@@ -15,4 +15,5 @@ export const NS = {
   discoItems: "http://jabber.org/protocol/disco#items",
   ping: "urn:xmpp:ping",
   delay: "urn:xmpp:delay",
+  sm: "urn:xmpp:sm:3",
 } as const;

@@ -251,15 +251,12 @@ export class TestClient {
     return iq;
   }
 
-  /** STARTTLS (unless direct TLS) → SASL → restart → bind → optional presence. */
-  static async login(
-    options: ClientOptions & {
-      user: string;
-      password: string;
-      mechanism?: string;
-      resource?: string;
-      presence?: string | false;
-    },
+  /**
+   * STARTTLS (unless direct TLS) → SASL → restart: authenticated, not
+   * bound (stream management resumes here instead of binding).
+   */
+  static async authenticate(
+    options: ClientOptions & { user: string; password: string; mechanism?: string },
   ): Promise<TestClient> {
     const c = await TestClient.connect(options);
     await c.open();
@@ -274,6 +271,20 @@ export class TestClient {
     );
     if (result.name !== "success") throw new Error("auth failed: " + result.toString());
     await c.open();
+    return c;
+  }
+
+  /** STARTTLS (unless direct TLS) → SASL → restart → bind → optional presence. */
+  static async login(
+    options: ClientOptions & {
+      user: string;
+      password: string;
+      mechanism?: string;
+      resource?: string;
+      presence?: string | false;
+    },
+  ): Promise<TestClient> {
+    const c = await TestClient.authenticate(options);
     const bound = await c.bind(options.resource);
     if (bound.attrs.type !== "result") throw new Error("bind failed: " + bound.toString());
     if (options.presence !== false) c.send(options.presence ?? "<presence/>");
