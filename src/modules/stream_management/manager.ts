@@ -145,7 +145,7 @@ export class SmManager implements SmPolicy {
       jid: session.fullJid,
       max: this.#maxUnacked,
     });
-    this.api.sessions.destroySession(
+    this.api.endSession(
       session,
       new StreamError("resource-constraint", "Too many unacknowledged stanzas"),
     );
@@ -180,7 +180,7 @@ export class SmManager implements SmPolicy {
         jid: session.fullJid,
       });
       // resource-unbind (ended) takes it out of the sweep.
-      this.api.sessions.destroySession(
+      this.api.endSession(
         session,
         new StreamError("connection-timeout", "Not resumed in time"),
       );
