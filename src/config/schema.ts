@@ -59,6 +59,33 @@ function listener(defaults: ListenerSettings) {
   }).default(defaults);
 }
 
+/**
+ * The limits of a stream that relays many users' traffic (a peer server, a
+ * component): larger read rate and output mark than a client's, and
+ * RELAY_DEPTH_ALLOWANCE more levels of nesting for what servers wrap
+ * around a client's stanza (carbons, MAM: 2 levels each), since refusing
+ * it would tear down the link for every user behind it.
+ */
+const relayLimits = {
+  /** Connections from one IP address, authenticated or not. */
+  maxConnectionsPerIp: z.number().int().min(1).default(1000),
+  /** Connections from one IP address that have not authenticated yet. */
+  maxUnauthenticatedPerIp: z.number().int().min(1).default(10),
+  /** Largest stanza accepted, in characters as decoded (as c2s.maxStanzaSize). */
+  maxStanzaSize: z.number().int().min(1024).default(262144),
+  /** Deepest element nesting accepted in a stanza: the client default plus 8. */
+  maxStanzaDepth: z.number().int().min(8).max(MAX_STANZA_DEPTH + RELAY_DEPTH_ALLOWANCE)
+    .default(32 + RELAY_DEPTH_ALLOWANCE),
+  /** Seconds a connection may take to authenticate. */
+  authTimeoutSeconds: z.number().positive().default(60),
+  /** Sustained read rate per connection, bytes per second (0 = unlimited). */
+  readRateBytesPerSecond: z.number().int().min(0).default(1024 * 1024),
+  /** Burst allowance for the read rate, bytes. */
+  readBurstBytes: z.number().int().min(0).default(4 * 1024 * 1024),
+  /** Output waiting for a peer that does not read, past which its stream is closed. */
+  maxOutputBytes: z.number().int().min(65536).default(8 * 1024 * 1024),
+};
+
 const tlsFiles = z.strictObject({
   /** PEM certificate chain. */
   certificate: z.string(),
@@ -334,37 +361,14 @@ export const configSchema = z.strictObject({
     connectTimeoutSeconds: z.number().int().min(1).default(20),
     /** Incoming s2s connections at once, over both s2s listeners. */
     maxConnections: z.number().int().min(1).default(1000),
-    /** Incoming s2s connections from one IP address, authenticated or not. */
-    maxConnectionsPerIp: z.number().int().min(1).default(1000),
-    /** Incoming s2s connections from one IP address that have not authenticated a domain yet. */
-    maxUnauthenticatedPerIp: z.number().int().min(1).default(10),
     /**
-     * Largest stanza accepted from a peer server, in characters as decoded
-     * (as c2s.maxStanzaSize).
+     * Per-connection limits (incoming and outgoing): maxConnectionsPerIp,
+     * maxUnauthenticatedPerIp, maxStanzaSize, maxStanzaDepth,
+     * authTimeoutSeconds (an incoming stream used only for db:verify stays
+     * open while it is used), readRateBytesPerSecond, readBurstBytes,
+     * maxOutputBytes.
      */
-    maxStanzaSize: z.number().int().min(1024).default(262144),
-    /**
-     * Deepest element nesting accepted in a stanza from a peer server: 8
-     * levels above the client default (32), for what servers wrap around a
-     * client's stanza (carbons, MAM: 2 levels each); refusing it would tear
-     * down the link for every user behind it.
-     */
-    maxStanzaDepth: z.number().int().min(8).max(MAX_STANZA_DEPTH + RELAY_DEPTH_ALLOWANCE)
-      .default(32 + RELAY_DEPTH_ALLOWANCE),
-    /**
-     * Seconds an incoming s2s stream may take to authenticate a domain
-     * (one used only for db:verify stays open while it is used).
-     */
-    authTimeoutSeconds: z.number().positive().default(60),
-    /**
-     * Sustained read rate per s2s connection, incoming and outgoing, bytes
-     * per second (0 = unlimited); higher than c2s: one stream carries many users.
-     */
-    readRateBytesPerSecond: z.number().int().min(0).default(1024 * 1024),
-    /** Burst allowance for the s2s read rate, bytes. */
-    readBurstBytes: z.number().int().min(0).default(4 * 1024 * 1024),
-    /** Output waiting for an s2s peer that does not read, past which its stream is closed. */
-    maxOutputBytes: z.number().int().min(65536).default(8 * 1024 * 1024),
+    ...relayLimits,
     /**
      * Stanzas (serialized bytes) that may wait for one outgoing stream while it
      * connects and authenticates; more are bounced at once with resource-constraint.
@@ -385,29 +389,8 @@ export const configSchema = z.strictObject({
   component: z.strictObject({
     /** Component connections at once. */
     maxConnections: z.number().int().min(1).default(10000),
-    /** Component connections from one IP address, handshake done or not. */
-    maxConnectionsPerIp: z.number().int().min(1).default(1000),
-    /** Component connections from one IP address that have not completed the handshake. */
-    maxUnauthenticatedPerIp: z.number().int().min(1).default(10),
-    /** Largest stanza accepted from a component, in characters as decoded. */
-    maxStanzaSize: z.number().int().min(1024).default(262144),
-    /**
-     * Deepest element nesting accepted in a component's stanza: as for s2s,
-     * 8 levels above the client default for what it relays.
-     */
-    maxStanzaDepth: z.number().int().min(8).max(MAX_STANZA_DEPTH + RELAY_DEPTH_ALLOWANCE)
-      .default(32 + RELAY_DEPTH_ALLOWANCE),
-    /** Seconds a component may take to complete its handshake. */
-    authTimeoutSeconds: z.number().positive().default(60),
-    /**
-     * Sustained read rate per component connection, bytes per second
-     * (0 = unlimited); as high as s2s: a component carries many users.
-     */
-    readRateBytesPerSecond: z.number().int().min(0).default(1024 * 1024),
-    /** Burst allowance for the component read rate, bytes. */
-    readBurstBytes: z.number().int().min(0).default(4 * 1024 * 1024),
-    /** Output waiting for a component that does not read, past which its stream is closed. */
-    maxOutputBytes: z.number().int().min(65536).default(8 * 1024 * 1024),
+    /** The handshake counts as authentication; see relayLimits for each. */
+    ...relayLimits,
   }).prefault({}),
   /** The HTTP server (`listeners.http`, `listeners.https`) and what it offers. */
   http: z.strictObject({

@@ -32,6 +32,7 @@ import { setImmediate } from "node:timers";
 import { type Frame, type ParserOptions, XmlFrameParser } from "../xml/parser.ts";
 
 import { logger } from "../log.ts";
+import { IdleSweep } from "../util/idle_sweep.ts";
 
 const log = logger("net");
 
@@ -67,24 +68,7 @@ export type StreamLimits = Pick<ParserOptions, "maxStanzaSize" | "maxStanzaDepth
  * SWEEP_MS, which inputs saw no data since the previous check.
  */
 const SWEEP_MS = 2000;
-const awake = new Set<FrameInput>();
-let sweeper: ReturnType<typeof setInterval> | undefined;
-
-function sweep(): void {
-  for (const input of awake) if (input.sweep()) awake.delete(input);
-  if (awake.size === 0) {
-    clearInterval(sweeper);
-    sweeper = undefined;
-  }
-}
-
-function wake(input: FrameInput): void {
-  awake.add(input);
-  if (sweeper === undefined) {
-    // Unref'd: never keep the process alive just to compact parsers.
-    sweeper = setInterval(sweep, SWEEP_MS).unref();
-  }
-}
+const idle = new IdleSweep<FrameInput>(SWEEP_MS);
 
 export type FrameHandler = (frame: Frame) => void | Promise<void>;
 
@@ -139,7 +123,7 @@ export class FrameInput {
     if (this.#stopped || this.#undecodable) return;
     if (!this.#touched) {
       this.#touched = true;
-      wake(this);
+      idle.wake(this);
     }
     try {
       const text = this.#decoder.decode(chunk, { stream: true });
@@ -208,7 +192,7 @@ export class FrameInput {
     this.#queue.length = 0;
     this.#pending = "";
     this.#offset = 0;
-    awake.delete(this);
+    idle.forget(this);
   }
 
   /**

@@ -5,7 +5,7 @@
  * (`<db:verify/>`: is this key one we made?). The stream (`DialbackHost`)
  * keeps the proven pairs and what authentication changes for it.
  */
-import type { DialbackKeys } from "../dialback_key.ts";
+import type { S2sInServices } from "../../stream/s2s_in.ts";
 import type { DialbackVerdict } from "../common.ts";
 import { el, type Element, serialize } from "../../xml/element.ts";
 import { NS } from "../../xml/namespaces.ts";
@@ -22,22 +22,14 @@ const log = logger("s2s");
 export const MAX_PENDING_DIALBACK = 8;
 
 /** What dialback needs from the incoming stream it runs on. */
-export interface DialbackHost {
+export interface DialbackHost
+  extends Pick<S2sInServices, "isLocalDomain" | "verifyDialback" | "keys"> {
   write(data: string): void;
   /** The stream id our header gave (dialback keys are bound to it). */
   streamId(): string;
   closed(): boolean;
   /** "remote local" pairs proven so far (by either way), shared with the stream. */
   readonly pairs: Set<string>;
-  /** See S2sInServices. */
-  isLocalDomain(domain: string): boolean;
-  verifyDialback(
-    receiving: string,
-    originating: string,
-    streamId: string,
-    key: string,
-  ): Promise<DialbackVerdict> | undefined;
-  keys: DialbackKeys;
   /** Encryption is required and the stream is not encrypted yet. */
   tlsRequired(): boolean;
   /** The peer's certificate is valid for `domain` (XEP-0344). */

@@ -14,6 +14,7 @@
  * the rate fills the queue and is closed by its bound; a burst under it is
  * only slowed down, as a TCP client would be by the paused socket.
  */
+import { IdleSweep } from "../../util/idle_sweep.ts";
 import { setImmediate } from "node:timers";
 import type { Frame } from "../../xml/parser.ts";
 import { ReadRateBucket } from "../../net/read_rate.ts";
@@ -36,16 +37,7 @@ const TURN_BUDGET_MS = 2;
  * all of them checks every SWEEP_MS which saw no message since the last check.
  */
 const SWEEP_MS = 2000;
-const awake = new Set<WsInput>();
-let sweeper: ReturnType<typeof setInterval> | undefined;
-
-function sweep(): void {
-  for (const input of awake) if (input.sweep()) awake.delete(input);
-  if (awake.size === 0) {
-    clearInterval(sweeper);
-    sweeper = undefined;
-  }
-}
+const idle = new IdleSweep<WsInput>(SWEEP_MS);
 
 export class WsInput {
   readonly #reader: WsMessageReader;
@@ -73,12 +65,7 @@ export class WsInput {
     if (this.#stopped) return;
     if (!this.#touched) {
       this.#touched = true;
-      awake.add(this);
-      if (sweeper === undefined) {
-        // Never keep the process alive just to compact parsers.
-        sweeper = setInterval(sweep, SWEEP_MS);
-        Deno.unrefTimer(sweeper);
-      }
+      idle.wake(this);
     }
     this.sink.onActivity?.();
     const wait = this.#bucket?.consume(text.length) ?? 0;
@@ -108,7 +95,7 @@ export class WsInput {
     this.#queue = [];
     this.#queuedChars = 0;
     clearTimeout(this.#holdTimer);
-    awake.delete(this);
+    idle.forget(this);
   }
 
   /** For the sweeper: true once this input can leave the awake set. */
