@@ -39,6 +39,8 @@ export interface RunningServer {
   sessions: SessionRegistry;
   storage: StorageDriver;
   auth: AuthProvider;
+  /** What a client stream needs, for transports served elsewhere (HTTP: BOSH, WebSocket). */
+  c2s: C2sServices;
   /** Federation (undefined when `s2s.enabled` is false). */
   s2s?: S2sService;
   /** Close every stream (system-shutdown), stop listening, flush storage. */
@@ -160,6 +162,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     sessions,
     storage,
     auth,
+    c2s,
     s2s,
     close(reason = "Server shutting down") {
       closing ??= (async () => {
