@@ -252,3 +252,62 @@ Deno.test("bosh: broken bodies are refused with bad-request, oversized ones with
     assert.equal(unknownSid.attrs.condition, "item-not-found");
   });
 });
+
+Deno.test("bosh: a stream error ends the session as remote-stream-error carrying it", async () => {
+  await withBosh({}, async (s) => {
+    const c = new BoshClient(s.url, "nowhere.example");
+    const reply = await c.create();
+    assert.equal(reply.attrs.type, "terminate");
+    assert.equal(reply.attrs.condition, "remote-stream-error");
+    const error = reply.children.find((e) => e.name === "stream:error");
+    assert.ok(error?.getChild("host-unknown", NS.streams), reply.text);
+    assert.match(reply.text, /xmlns:stream='http:\/\/etherx.jabber.org\/streams'/);
+    assert.equal(s.handler.sessions.size, 0);
+  });
+});
+
+Deno.test("bosh: with acks, an answer to an older request acknowledges the newest one", async () => {
+  await withBosh({}, async (s) => {
+    const c = new BoshClient(s.url);
+    await c.create({ ack: "1" });
+    await c.stanza((e) => e.name === "stream:features");
+    const older = c.rid;
+    const held = c.request(); // nothing to send: held
+    assert.ok(await stillPending(held));
+    const newer = c.rid;
+    const next = c.request(); // takes the held slot: the older one is answered
+    const answered = await held;
+    assert.equal(answered.attrs.ack, String(newer));
+    assert.equal(answered.attrs.type, undefined);
+    assert.ok(older < newer);
+    await c.terminate();
+    await next;
+  });
+});
+
+Deno.test("bosh: pause answers the held requests at once", async () => {
+  await withBosh({}, async (s) => {
+    const c = new BoshClient(s.url);
+    await c.login("alice", "wonderland", "web", false);
+    const stopped = c.stopPolling(); // resolves once the held poll is answered
+    const paused = await c.request("", { pause: "600" });
+    assert.equal(paused.attrs.type, undefined);
+    await stopped; // the poll held before the pause was answered too
+    const reply = await c.terminate();
+    assert.equal(reply.attrs.type, "terminate");
+  });
+});
+
+Deno.test("bosh: sessions per IP and stanzas per body are limited", async () => {
+  await withBosh({ bosh: { maxSessionsPerIp: 1, maxStanzasPerBody: 2 } }, async (s) => {
+    const first = new BoshClient(s.url);
+    await first.create();
+    const second = new BoshClient(s.url);
+    const refused = await second.create();
+    assert.equal(refused.attrs.condition, "policy-violation");
+    const three = "<presence xmlns='jabber:client'/>".repeat(3);
+    const reply = await first.request(three);
+    assert.equal(reply.attrs.condition, "policy-violation");
+    assert.equal(s.handler.sessions.size, 0);
+  });
+});

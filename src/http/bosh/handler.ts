@@ -36,22 +36,24 @@ export function boshHandler(services: C2sServices, config: Config = services.con
     if (!parsed.ok) {
       log.debug("{ip}: bad BOSH body: {text}", { ip: peer.remoteAddress, text: parsed.text });
       // §17.2: bad-request is terminal: the session it names ends too.
-      if (parsed.sid !== undefined) sessions.get(parsed.sid)?.fail(parsed.condition);
-      return terminateXml(parsed.condition);
+      const session = parsed.sid === undefined ? undefined : sessions.get(parsed.sid);
+      return session ? session.refuse(parsed.condition) : terminateXml(parsed.condition);
     }
     const { body } = parsed;
     const rid = parseRid(body.attrs.rid);
     const sid = body.attrs.sid;
     if (rid === undefined) {
-      if (sid !== undefined) sessions.get(sid)?.fail("bad-request");
-      return terminateXml("bad-request");
+      const session = sid === undefined ? undefined : sessions.get(sid);
+      return session ? session.refuse("bad-request") : terminateXml("bad-request");
     }
     if (sid === undefined) {
       const session = sessions.create(body, rid, peer);
-      return typeof session === "string" ? terminateXml(session) : session.request(rid, body);
+      return typeof session === "string"
+        ? terminateXml(session)
+        : session.request(rid, body, text.length);
     }
     const session = sessions.get(sid);
-    return session ? session.request(rid, body) : terminateXml("item-not-found");
+    return session ? session.request(rid, body, text.length) : terminateXml("item-not-found");
   }
 
   const handler = async (req: Request, peer: PeerInfo): Promise<Response> => {

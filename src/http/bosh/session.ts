@@ -17,6 +17,7 @@
  *   the client is gone, as a dropped TCP connection.
  */
 import type { TlsState } from "../../net/connection.ts";
+import { ReadRateBucket } from "../../net/read_rate.ts";
 import { NS } from "../../xml/namespaces.ts";
 import type { Frame } from "../../xml/parser.ts";
 import type {
@@ -57,6 +58,8 @@ export interface BoshParams {
   maxQueuedElements: number;
   /** The session is over and its last answer given (or no longer awaited). */
   onEnd(session: BoshSession): void;
+  /** The client authenticated (per-IP limits on unauthenticated sessions). */
+  onAuthenticated(session: BoshSession): void;
 }
 
 type Respond = (xml: string) => void;
@@ -64,6 +67,8 @@ type Respond = (xml: string) => void;
 interface Pending {
   rid: number;
   body: BoshBody;
+  /** Characters of the request body, for the read rate. */
+  size: number;
   respond: Respond[];
 }
 
@@ -105,6 +110,9 @@ export class BoshSession implements StreamTransport {
   #pause: number | undefined;
   #flushQueued = false;
   #authenticated = false;
+  /** c2s.readRate*, over request bodies: a flood waits its turn as a TCP reader would. */
+  #rate: ReadRateBucket | undefined;
+  #sleep: { timer: ReturnType<typeof setTimeout>; wake: () => void } | undefined;
 
   constructor(readonly params: BoshParams, creationRid: number) {
     this.#creationRid = creationRid;
@@ -148,6 +156,7 @@ export class BoshSession implements StreamTransport {
 
   start(sink: FrameSink, limits: TransportLimits): void {
     this.#sink = sink;
+    if (limits.readRate) this.#rate = new ReadRateBucket(limits.readRate);
     this.#output = new OutputQueue(
       limits.maxOutputBytes ?? 0,
       this.params.maxQueuedElements,
@@ -186,7 +195,9 @@ export class BoshSession implements StreamTransport {
   restart(): void {}
 
   authenticated(): void {
+    if (this.#authenticated) return;
     this.#authenticated = true;
+    this.params.onAuthenticated(this);
   }
 
   writable(): Promise<void> {
@@ -196,8 +207,8 @@ export class BoshSession implements StreamTransport {
   // ---- requests --------------------------------------------------------------------
 
   /** A request for this session; resolves with the body to answer it with. */
-  request(rid: number, body: BoshBody): Promise<string> {
-    return new Promise((resolve) => this.#request(rid, body, resolve));
+  request(rid: number, body: BoshBody, size = 0): Promise<string> {
+    return new Promise((resolve) => this.#request({ rid, body, size, respond: [resolve] }));
   }
 
   /** A binding error (a body that did not parse): the session ends with it. */
@@ -208,15 +219,29 @@ export class BoshSession implements StreamTransport {
     this.#notifyClose(new Error("BOSH " + condition));
   }
 
+  /**
+   * A request for this session that cannot be read (broken body, no rid):
+   * the session ends with `condition`, which is also that request's answer.
+   */
+  refuse(condition: TerminalCondition): string {
+    this.fail(condition);
+    const answer = this.#final!;
+    this.#release();
+    return answer;
+  }
+
   /** Server shutdown: end at once, answering whatever is outstanding. */
   shutdown(): void {
     this.fail("system-shutdown");
     this.#release();
   }
 
-  #request(rid: number, body: BoshBody, respond: Respond): void {
+  #request(req: Pending): void {
+    const rid = req.rid;
+    const respond = req.respond[0];
     if (this.#final !== undefined) {
-      respond(this.#final);
+      // A lost answer asked for again is still there; anything else learns the end.
+      respond(this.#answers.get(rid) ?? this.#final);
       this.#release();
       return;
     }
@@ -233,7 +258,7 @@ export class BoshSession implements StreamTransport {
       const waiting = this.#waiting.get(rid);
       if (waiting) addResponder(waiting.respond, respond);
       else {
-        this.#waiting.set(rid, { rid, body, respond: [respond] });
+        this.#waiting.set(rid, req);
         void this.#pump();
       }
     }
@@ -262,7 +287,9 @@ export class BoshSession implements StreamTransport {
       this.#next++;
       this.#processing = next;
       try {
-        await this.#process(next);
+        const pause = this.#rate?.consume(next.size) ?? 0;
+        if (pause > 0) await this.#pauseReading(pause);
+        if (!this.#closed) await this.#process(next);
       } catch (err) {
         // #process hands frame errors to the sink; anything here is a bug.
         this.#sink?.onError(err, { kind: "close" });
@@ -273,6 +300,12 @@ export class BoshSession implements StreamTransport {
       if (this.#closed) this.#deliverFinal(next.rid, next.respond);
     }
     this.#idleCheck();
+  }
+
+  #pauseReading(ms: number): Promise<void> {
+    return new Promise<void>((wake) => {
+      this.#sleep = { timer: setTimeout(wake, ms), wake: () => wake() };
+    }).finally(() => this.#sleep = undefined);
   }
 
   async #process(req: Pending): Promise<void> {
@@ -405,6 +438,10 @@ export class BoshSession implements StreamTransport {
     this.#finalBare = bare;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.#sleep) {
+      clearTimeout(this.#sleep.timer);
+      this.#sleep.wake();
+    }
     for (const held of this.#held.splice(0)) {
       clearTimeout(held.timer);
       this.#deliverFinal(held.rid, held.respond);

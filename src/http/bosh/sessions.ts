@@ -22,6 +22,8 @@ export interface PeerInfo {
 export class BoshSessions {
   #sessions = new Map<string, BoshSession>();
   #perIp = new Map<string, number>();
+  /** Sessions not authenticated yet, per IP: what costs an attacker nothing to open. */
+  #unauthenticated = new Map<string, number>();
 
   constructor(readonly services: C2sServices, readonly config: Config = services.config) {}
 
@@ -38,7 +40,10 @@ export class BoshSessions {
     const { bosh } = this.config;
     const ip = peer.remoteAddress;
     const fromIp = this.#perIp.get(ip) ?? 0;
-    if (this.#sessions.size >= bosh.maxSessions || fromIp >= bosh.maxSessionsPerIp) {
+    if (
+      this.#sessions.size >= bosh.maxSessions || fromIp >= bosh.maxSessionsPerIp ||
+      (this.#unauthenticated.get(ip) ?? 0) >= this.config.c2s.maxUnauthenticatedPerIp
+    ) {
       log.info("{ip}: BOSH session refused: too many sessions", { ip });
       return "policy-violation";
     }
@@ -54,9 +59,11 @@ export class BoshSessions {
       acks: attrs.ack !== undefined,
       maxQueuedElements: bosh.maxQueuedElements,
       onEnd: (s) => this.#remove(s),
+      onAuthenticated: (s) => count(this.#unauthenticated, s.remoteAddress, -1),
     }, rid);
     this.#sessions.set(session.sid, session);
     this.#perIp.set(ip, fromIp + 1);
+    count(this.#unauthenticated, ip, 1);
     log.debug("{ip}: BOSH session {sid}", { ip, sid: session.sid });
     new C2sStream(session, this.services).start();
     return session;
@@ -71,9 +78,8 @@ export class BoshSessions {
     if (this.#sessions.get(session.sid) !== session) return;
     this.#sessions.delete(session.sid);
     const ip = session.remoteAddress;
-    const n = (this.#perIp.get(ip) ?? 1) - 1;
-    if (n > 0) this.#perIp.set(ip, n);
-    else this.#perIp.delete(ip);
+    count(this.#perIp, ip, -1);
+    if (!session.isAuthenticated) count(this.#unauthenticated, ip, -1);
     log.debug("{ip}: BOSH session {sid} ended", { ip, sid: session.sid });
   }
 }
@@ -82,4 +88,10 @@ export class BoshSessions {
 function clamp(value: string | undefined, min: number, max: number, fallback: number): number {
   if (value === undefined || !/^[0-9]{1,9}$/.test(value)) return fallback;
   return Math.min(max, Math.max(min, Number(value)));
+}
+
+function count(map: Map<string, number>, key: string, delta: number): void {
+  const n = (map.get(key) ?? 0) + delta;
+  if (n > 0) map.set(key, n);
+  else map.delete(key);
 }
