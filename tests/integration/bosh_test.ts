@@ -311,3 +311,31 @@ Deno.test("bosh: sessions per IP and stanzas per body are limited", async () => 
     assert.equal(s.handler.sessions.size, 0);
   });
 });
+
+Deno.test("bosh: an offline burst larger than the output mark reaches a BOSH client", async () => {
+  // A quarter of maxOutputBytes is where the offline burst waits for the
+  // client to read: the polls that carry it must be held meanwhile.
+  await withBosh({ c2s: { maxOutputBytes: 65536 } }, async (s) => {
+    const bob = await tcpLogin(s, "bob", "builder", "tcp");
+    try {
+      const text = "x".repeat(1000);
+      for (let i = 0; i < 40; i++) {
+        bob.send(
+          `<message to='alice@localhost' type='chat' id='m${i}'><body>${i} ${text}</body></message>`,
+        );
+      }
+      // A round trip: everything before it has been stored.
+      bob.send("<iq type='get' id='sync'><ping xmlns='urn:xmpp:ping'/></iq>");
+      await bob.stanza((e) => e.attrs.id === "sync");
+      const alice = new BoshClient(s.url);
+      await alice.login("alice", "wonderland", "web");
+      for (let i = 0; i < 40; i++) {
+        const m = await alice.stanza((e) => e.name === "message" && e.attrs.id === `m${i}`);
+        assert.equal(m.getChildText("body"), `${i} ${text}`);
+      }
+      await alice.terminate();
+    } finally {
+      bob.close();
+    }
+  });
+});

@@ -5,7 +5,13 @@
  */
 import { openTag } from "../../xml/element.ts";
 import { NS } from "../../xml/namespaces.ts";
+import type { StreamOpenAttrs } from "../../stream/transport.ts";
 import { NS_HTTPBIND, NS_XBOSH } from "./body.ts";
+
+/** The XEP-0124 version spoken. */
+export const BOSH_VERSION = "1.11";
+/** The shortest polling interval we ask of a client that holds no request (`polling`). */
+const POLLING_SECONDS = 2;
 
 /**
  * `data` (one serialized top-level element) as it must appear inside a
@@ -65,4 +71,36 @@ export function terminateXml(
   payload: readonly string[] = [],
 ): string {
   return bodyXml({ type: "terminate", condition }, payload);
+}
+
+/** XEP-0124 §7.2 and XEP-0206 §5: the session creation answer's attributes. */
+export function creationAttrs(
+  p: {
+    sid: string;
+    wait: number;
+    hold: number;
+    inactivity: number;
+    maxPause: number;
+    acks: boolean;
+  },
+  requests: number,
+  header: StreamOpenAttrs | undefined,
+  rid: number,
+): Record<string, string | undefined> {
+  return {
+    sid: p.sid,
+    wait: String(p.wait),
+    requests: String(requests),
+    hold: String(p.hold),
+    inactivity: String(p.inactivity),
+    polling: String(POLLING_SECONDS),
+    maxpause: p.maxPause > 0 ? String(p.maxPause) : undefined,
+    ver: BOSH_VERSION,
+    from: header?.from,
+    authid: header?.id,
+    // §9.1: a client asking for acknowledgements learns we do them.
+    ack: p.acks ? String(rid) : undefined,
+    "xmpp:version": header?.version ?? "1.0",
+    "xmpp:restartlogic": "true",
+  };
 }

@@ -18,7 +18,6 @@
  */
 import type { TlsState } from "../../net/connection.ts";
 import { ReadRateBucket } from "../../net/read_rate.ts";
-import { NS } from "../../xml/namespaces.ts";
 import type { Frame } from "../../xml/parser.ts";
 import type {
   FrameSink,
@@ -28,13 +27,16 @@ import type {
   TransportLimits,
 } from "../../stream/transport.ts";
 import type { BoshBody } from "./body.ts";
+import { AnswerCache, type Held, HeldRequests, type Respond } from "./held.ts";
 import { OutputQueue } from "./output.ts";
-import { bodyXml, qualify, type TerminalCondition, terminateXml } from "./response.ts";
-
-/** The XEP-0124 version spoken. */
-export const BOSH_VERSION = "1.11";
-/** The shortest polling interval we ask of a client that holds no request (`polling`). */
-const POLLING_SECONDS = 2;
+import {
+  bodyXml,
+  creationAttrs,
+  qualify,
+  type TerminalCondition,
+  terminateXml,
+} from "./response.ts";
+import { StreamOpens } from "./stream_open.ts";
 /**
  * HTTP requests waiting on one `rid` (a client retrying a request whose
  * connection it believes lost); beyond it the oldest gets an empty body.
@@ -62,22 +64,12 @@ export interface BoshParams {
   onAuthenticated(session: BoshSession): void;
 }
 
-type Respond = (xml: string) => void;
-
 interface Pending {
   rid: number;
   body: BoshBody;
   /** Characters of the request body, for the read rate. */
   size: number;
   respond: Respond[];
-}
-
-interface Held {
-  rid: number;
-  respond: Respond[];
-  timer: ReturnType<typeof setTimeout>;
-  /** The session creation request: its answer carries the session's attributes. */
-  creation: boolean;
 }
 
 export class BoshSession implements StreamTransport {
@@ -93,11 +85,10 @@ export class BoshSession implements StreamTransport {
   /** Requests received ahead of a gap, by rid (at most `requests`). */
   #waiting = new Map<number, Pending>();
   #processing: Pending | undefined;
-  #held: Held[] = [];
+  readonly #held: HeldRequests;
   /** Recent answers by rid, for retransmission. */
-  #answers = new Map<number, string>();
-  /** What the open frame of a restart repeats from the creation request. */
-  #stream: { to?: string; version?: string; lang?: string } = {};
+  readonly #answers: AnswerCache;
+  readonly #opens = new StreamOpens();
   #closed = false;
   #onCloseSent = false;
   /** Once the stream ended: the first request still outstanding gets this… */
@@ -117,6 +108,8 @@ export class BoshSession implements StreamTransport {
   constructor(readonly params: BoshParams, creationRid: number) {
     this.#creationRid = creationRid;
     this.#next = creationRid;
+    this.#held = new HeldRequests(params.wait * 1000, (held) => this.#expire(held));
+    this.#answers = new AnswerCache(this.requests);
   }
 
   get sid(): string {
@@ -257,7 +250,13 @@ export class BoshSession implements StreamTransport {
     } else {
       const waiting = this.#waiting.get(rid);
       if (waiting) addResponder(waiting.respond, respond);
-      else {
+      else if (rid === this.#next && this.#processing && isPoll(req.body)) {
+        // Nothing to process, so nothing to order: held at once. Output
+        // produced meanwhile (an offline burst waiting for `writable`)
+        // needs a request to leave on while the older one is processed.
+        this.#next++;
+        this.#hold(req, false);
+      } else {
         this.#waiting.set(rid, req);
         void this.#pump();
       }
@@ -270,7 +269,7 @@ export class BoshSession implements StreamTransport {
     const answer = this.#answers.get(rid);
     if (answer !== undefined) return respond(answer);
     if (this.#processing?.rid === rid) return addResponder(this.#processing.respond, respond);
-    const held = this.#held.find((h) => h.rid === rid);
+    const held = this.#held.find(rid);
     if (held) return addResponder(held.respond, respond);
     // Too old to have been kept: the client cannot recover what it lost.
     this.fail("item-not-found");
@@ -313,7 +312,7 @@ export class BoshSession implements StreamTransport {
     const { attrs, xmpp, elements } = req.body;
     const creation = req.rid === this.#creationRid;
     const frames: Frame[] = [];
-    if (creation || xmpp.restart === "true") frames.push(this.#openFrame(req.body, creation));
+    if (creation || xmpp.restart === "true") frames.push(this.#opens.frame(req.body, creation));
     for (const element of elements) frames.push({ kind: "stanza", element, size: 0 });
     if (attrs.type === "terminate") frames.push({ kind: "close" });
     for (const frame of frames) {
@@ -330,69 +329,48 @@ export class BoshSession implements StreamTransport {
     if (pause > 0 && this.params.maxPause > 0) {
       // §10: answer everything now; the session waits up to `pause` for the next request.
       this.#pause = Math.min(Math.floor(pause), this.params.maxPause);
-      while (this.#held.length > 0) this.#answerOldest();
+      while (this.#held.size > 0) this.#answerOldest();
       this.#answer(req.rid, req.respond, bodyXml(this.#ackAttrs(req.rid), this.#output!.take()));
       return;
     }
-    const held: Held = {
-      rid: req.rid,
-      respond: req.respond,
-      creation,
-      timer: setTimeout(() => this.#expire(held), this.params.wait * 1000),
-    };
-    this.#held.push(held);
-    while (this.#held.length > this.params.hold) this.#answerOldest();
-    this.#flush();
+    this.#hold(req, creation);
   }
 
-  /** The `open` frame a TCP stream header would give (checked by the core as one). */
-  #openFrame(body: BoshBody, creation: boolean): Frame {
-    const { attrs, xmpp } = body;
-    const s = this.#stream;
-    if (creation) s.version = xmpp.version;
-    if (attrs.to !== undefined) s.to = attrs.to;
-    if (attrs["xml:lang"] !== undefined) s.lang = attrs["xml:lang"];
-    const open: Record<string, string> = { xmlns: NS.client, "xmlns:stream": NS.stream };
-    if (s.to !== undefined) open.to = s.to;
-    if (s.version !== undefined) open.version = s.version;
-    if (s.lang !== undefined) open["xml:lang"] = s.lang;
-    if (attrs.from !== undefined) open.from = attrs.from;
-    return { kind: "open", name: "stream:stream", ns: NS.stream, attrs: open };
+  /** Held until there is output, or `wait` passes; past `hold` held, the oldest is answered. */
+  #hold(req: Pending, creation: boolean): void {
+    this.#held.add(req.rid, req.respond, creation);
+    while (this.#held.size > this.params.hold) this.#answerOldest();
+    this.#flush();
   }
 
   // ---- answers -------------------------------------------------------------------
 
   /** Output waiting and a request held: the oldest held request carries it. */
   #flush(): void {
-    if (this.#closed || !this.#output || this.#output.empty || this.#held.length === 0) return;
+    if (this.#closed || !this.#output || this.#output.empty || this.#held.size === 0) return;
     this.#answerOldest();
     this.#idleCheck();
   }
 
   #answerOldest(): void {
-    const held = this.#held.shift()!;
-    clearTimeout(held.timer);
-    const attrs = held.creation ? this.#creationAttrs() : this.#ackAttrs(held.rid);
-    this.#answer(held.rid, held.respond, bodyXml(attrs, this.#output!.take()));
+    this.#answerHeld(this.#held.shift()!);
   }
 
-  /** `wait` passed with nothing to send: an empty body. */
+  /** `wait` passed with nothing to send: an empty body (or what arrived meanwhile). */
   #expire(held: Held): void {
-    const i = this.#held.indexOf(held);
-    if (i < 0) return;
-    this.#held.splice(i, 1);
-    const attrs = held.creation ? this.#creationAttrs() : this.#ackAttrs(held.rid);
-    this.#answer(held.rid, held.respond, bodyXml(attrs, this.#output!.take()));
+    this.#answerHeld(held);
     this.#idleCheck();
+  }
+
+  #answerHeld(held: Held): void {
+    const attrs = held.creation
+      ? creationAttrs(this.params, this.requests, this.#header, this.#creationRid)
+      : this.#ackAttrs(held.rid);
+    this.#answer(held.rid, held.respond, bodyXml(attrs, this.#output!.take()));
   }
 
   #answer(rid: number, respond: Respond[], xml: string): void {
     this.#answers.set(rid, xml);
-    // Only the last `requests` answers can be asked for again.
-    for (const old of this.#answers.keys()) {
-      if (this.#answers.size <= this.requests) break;
-      this.#answers.delete(old);
-    }
     for (const r of respond) r(xml);
   }
 
@@ -403,26 +381,6 @@ export class BoshSession implements StreamTransport {
   #ackAttrs(rid: number): Record<string, string> {
     const highest = this.#next - 1;
     return this.params.acks && highest > rid ? { ack: String(highest) } : {};
-  }
-
-  /** XEP-0124 §7.2 and XEP-0206 §5: the session creation answer's attributes. */
-  #creationAttrs(): Record<string, string | undefined> {
-    const p = this.params;
-    return {
-      sid: p.sid,
-      wait: String(p.wait),
-      requests: String(this.requests),
-      hold: String(p.hold),
-      inactivity: String(p.inactivity),
-      polling: String(POLLING_SECONDS),
-      maxpause: p.maxPause > 0 ? String(p.maxPause) : undefined,
-      ver: BOSH_VERSION,
-      from: this.#header?.from,
-      authid: this.#header?.id,
-      ack: p.acks ? String(this.#creationRid) : undefined,
-      "xmpp:version": this.#header?.version ?? "1.0",
-      "xmpp:restartlogic": "true",
-    };
   }
 
   // ---- the end ---------------------------------------------------------------------
@@ -442,10 +400,7 @@ export class BoshSession implements StreamTransport {
       clearTimeout(this.#sleep.timer);
       this.#sleep.wake();
     }
-    for (const held of this.#held.splice(0)) {
-      clearTimeout(held.timer);
-      this.#deliverFinal(held.rid, held.respond);
-    }
+    for (const held of this.#held.drain()) this.#deliverFinal(held.rid, held.respond);
     for (const waiting of this.#waiting.values()) this.#deliverFinal(waiting.rid, waiting.respond);
     this.#waiting.clear();
     if (this.#processing) return; // #pump delivers it
@@ -484,7 +439,7 @@ export class BoshSession implements StreamTransport {
   /** No request held and none being processed: the inactivity clock runs. */
   #idleCheck(): void {
     if (this.#closed || this.#timer !== undefined) return;
-    if (this.#held.length > 0 || this.#processing) return;
+    if (this.#held.size > 0 || this.#processing) return;
     const seconds = this.#pause ?? this.params.inactivity;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
@@ -495,6 +450,13 @@ export class BoshSession implements StreamTransport {
       this.#notifyClose(new Error("BOSH client inactive"));
     }, seconds * 1000);
   }
+}
+
+/** An empty body with no attribute that asks for anything: only a request to be held. */
+function isPoll(body: BoshBody): boolean {
+  const { attrs, xmpp, elements } = body;
+  return elements.length === 0 && attrs.type === undefined && attrs.pause === undefined &&
+    xmpp.restart === undefined;
 }
 
 function addResponder(list: Respond[], respond: Respond): void {
