@@ -73,7 +73,14 @@ export function boshHandler(services: C2sServices, config: Config = services.con
         headers: { "content-type": "text/plain", ...corsHeaders },
       });
     }
-    const xml = text === "bad-encoding" ? terminateXml("bad-request") : await answer(text, peer);
+    let xml: string;
+    try {
+      xml = text === "bad-encoding" ? terminateXml("bad-request") : await answer(text, peer);
+    } catch (err) {
+      // A bug, not the client's doing: this request fails, the server goes on.
+      log.error("{ip}: BOSH request failed: {err}", { ip: peer.remoteAddress, err });
+      xml = terminateXml("internal-server-error");
+    }
     return new Response(xml, { headers: { ...XML_HEADERS, ...corsHeaders } });
   };
   return Object.assign(handler, { sessions, close: () => sessions.close() });
