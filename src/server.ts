@@ -29,7 +29,7 @@ import { type S2sService, startS2s } from "./s2s/start.ts";
 import { HttpRoutes } from "./http/routes.ts";
 import { type HttpService, startHttp } from "./http/server.ts";
 import { addHostMetaRoutes } from "./http/host_meta.ts";
-import { addXmppRoutes } from "./http/xmpp_routes.ts";
+import { addXmppRoutes, type XmppRoutes } from "./http/xmpp_routes.ts";
 import { logger } from "./log.ts";
 
 const log = logger("server");
@@ -44,7 +44,7 @@ export interface RunningServer {
   sessions: SessionRegistry;
   storage: StorageDriver;
   auth: AuthProvider;
-  /** What client streams run on (for transports served elsewhere: WebSocket over HTTP). */
+  /** What a client stream needs, for transports served elsewhere (HTTP: BOSH, WebSocket). */
   c2s: C2sServices;
   /** Federation (undefined when `s2s.enabled` is false). */
   s2s?: S2sService;
@@ -53,6 +53,8 @@ export interface RunningServer {
    * after start are served at once.
    */
   httpRoutes: HttpRoutes;
+  /** The XMPP transports on the HTTP server (WebSocket, BOSH). */
+  xmppRoutes: XmppRoutes;
   /** Close every stream (system-shutdown), stop listening, flush storage. */
   close(reason?: string): Promise<void>;
 }
@@ -117,7 +119,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const ports: Record<string, number> = {};
   const httpRoutes = new HttpRoutes();
   addHostMetaRoutes(httpRoutes, config);
-  addXmppRoutes(httpRoutes, config, c2s);
+  const xmppRoutes = addXmppRoutes(httpRoutes, config, c2s);
   let http: HttpService | undefined;
   const onConnection = (conn: Parameters<typeof handleC2sConnection>[0]) =>
     handleC2sConnection(conn, c2s);
@@ -174,6 +176,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     c2s,
     s2s,
     httpRoutes,
+    xmppRoutes,
     close(reason = "Server shutting down") {
       closing ??= (async () => {
         log.info("shutting down: {reason}", { reason });
@@ -181,6 +184,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         for (const session of [...sessions.live]) {
           sessions.destroySession(session, new StreamError("system-shutdown", reason));
         }
+        xmppRoutes.close();
         components.closeAll(new StreamError("system-shutdown", reason));
         s2s?.manager.closeAll(new StreamError("system-shutdown", reason));
         await Promise.all([...listeners.map((l) => l.close()), http?.close()]);

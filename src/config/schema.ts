@@ -414,6 +414,38 @@ export const configSchema = z.strictObject({
     /** The BOSH URL advertised in host-meta; default: derived from each request's Host. */
     boshUrl: z.url({ protocol: /^https?$/ }).optional(),
   }).prefault({}),
+  /**
+   * BOSH (XEP-0124/XEP-0206) at `/http-bind` of the HTTP server: the
+   * same SASL, binding, limits and session model as a TCP client.
+   */
+  bosh: z.strictObject({
+    /** Longest a request is held waiting for something to send (the client's `wait` is capped by it). */
+    maxWaitSeconds: z.number().int().min(1).max(3600).default(60),
+    /** Requests the server keeps waiting at once per session (the client's `hold` is capped by it). */
+    maxHold: z.number().int().min(1).max(5).default(1),
+    /** A session with no request waiting for this long is closed (its client is gone). */
+    maxInactivitySeconds: z.number().int().min(1).default(60),
+    /** Longest pause (XEP-0124 §10) a client may ask for, in seconds. */
+    maxPauseSeconds: z.number().int().min(0).default(120),
+    /**
+     * Web origins (e.g. "https://chat.example.net") allowed to use BOSH from
+     * a browser (CORS). Empty: no cross-origin access.
+     */
+    corsOrigins: z.array(z.string()).default([]),
+    /** BOSH sessions at once over all clients. */
+    maxSessions: z.number().int().min(1).default(10000),
+    /** BOSH sessions at once from one IP address (high: users behind NAT share one). */
+    maxSessionsPerIp: z.number().int().min(1).default(100),
+    /** Largest request body, bytes; each stanza in it is also bound by c2s.maxStanzaSize. */
+    maxBodyBytes: z.number().int().min(4096).default(1048576),
+    /** Most stanzas in one request body. */
+    maxStanzasPerBody: z.number().int().min(1).default(100),
+    /**
+     * Elements waiting for the client's next request past which its session
+     * ends as a slow reader (bytes are bound by c2s.maxOutputBytes).
+     */
+    maxQueuedElements: z.number().int().min(16).default(10000),
+  }).prefault({}),
   /** External components (XEP-0114): component domain → its shared secret. */
   components: z.record(z.string(), z.strictObject({ secret: z.string().min(1) })).default({}),
   /** Server contact addresses (XEP-0157), as URIs (mailto:, xmpp:, https:). */
