@@ -120,7 +120,10 @@ export class FrameInput {
   }
 
   push(chunk: Uint8Array): void {
-    if (this.#stopped || this.#undecodable) return;
+    // After the stream's last frame (its close or an error) nothing more
+    // is parsed: kept, it could only pile up while that frame waits for a
+    // later turn, and end in a second, bogus, policy-violation frame.
+    if (this.#stopped || this.#undecodable || this.#ended) return;
     if (!this.#touched) {
       this.#touched = true;
       idle.wake(this);

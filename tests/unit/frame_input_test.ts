@@ -302,3 +302,20 @@ Deno.test("handlers whose promises settle at once still yield to other work afte
   assert.equal(handled, 400);
   input.stop();
 });
+
+Deno.test("nothing after the stream's close counts, however much arrives", () => {
+  const seen: string[] = [];
+  const input = new FrameInput(
+    (f: Frame) => void seen.push(f.kind === "error" ? "error: " + f.text : f.kind),
+    LIMITS,
+    () => {},
+    (e) => {
+      throw e;
+    },
+  );
+  input.push(bytes(HEADER + "</stream:stream>"));
+  // More than the bound on waiting input (4 stanzas' worth + 256 KiB): dropped,
+  // not parsed and not answered with a second, policy-violation, frame.
+  input.push(bytes("x".repeat(4 * LIMITS.maxStanzaSize + 300 * 1024)));
+  assert.deepEqual(seen, ["open", "close"]);
+});
