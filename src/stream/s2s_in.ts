@@ -150,10 +150,12 @@ class S2sInStream extends StreamCore {
   override start(): void {
     this.services.incoming.add(this);
     super.start();
+    // Not idle while a check of the peer's dialback key waits for its verdict:
+    // closing under it would fail a stream the peer is still setting up.
     this.watchIdle(this.services.config.s2s.idleTimeoutSeconds * 1000, () => {
       log.debug("{peer}: incoming stream idle, closing", { peer: this.who() });
       this.close();
-    });
+    }, () => this.#dialback.pending !== 0);
   }
 
   /** XEP-0288: our stanza to the peer, over its own stream. */

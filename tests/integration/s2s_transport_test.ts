@@ -84,9 +84,11 @@ Deno.test("s2s: an outgoing stream waiting for a db:verify answer is not closed 
   // db:verify for the peer's new stream, failing that stream's dialback.
   const b = await startTestServer({
     hosts: ["b.test"],
-    s2s: { requireEncryption: false, idleTimeoutSeconds: 1 },
+    // Idle after 2 s: the peer's stream (below) must ask its db:verify
+    // before that, even on a loaded machine; the answer comes after it.
+    s2s: { requireEncryption: false, idleTimeoutSeconds: 2 },
   });
-  const ANSWER_AFTER_MS = 1500;
+  const ANSWER_AFTER_MS = 3000;
   const fake = await FakeS2sServer.start((text, s) => {
     if (text.includes("<stream:stream")) s.write(fakeHeader("old.test", "s3", null));
     if (text.includes("<db:result")) {

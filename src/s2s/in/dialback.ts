@@ -50,6 +50,11 @@ export class DialbackReceiver {
   /** Pairs with a verification in flight: a repeated db:result gets the same answer. */
   #pending = new Map<string, Promise<DialbackVerdict>>();
 
+  /** Checks of the peer's keys still waiting for their verdict. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
   constructor(readonly host: DialbackHost) {}
 
   /** Receiving-server role (XEP-0220 §2.1.2). */
