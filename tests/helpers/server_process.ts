@@ -23,6 +23,8 @@ const START_MS = 20_000;
 
 export async function startServerProcess(
   overrides: Record<string, unknown> = {},
+  /** Extra `deno run` flags for the child (e.g. V8 flags). */
+  runFlags: string[] = [],
 ): Promise<ServerProcess> {
   const dir = await Deno.makeTempDir({ prefix: "parley-proc-" });
   const local = { interfaces: ["127.0.0.1"], port: 0 };
@@ -47,6 +49,7 @@ export async function startServerProcess(
     args: [
       "run",
       "--allow-all",
+      ...runFlags,
       ...(Deno.env.get("PARLEY_PROC_FLAGS")?.split(" ").filter(Boolean) ?? []),
       MAIN,
       "serve",
