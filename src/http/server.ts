@@ -54,6 +54,9 @@ export function startHttp(
   };
 
   const dispatch = async (request: Request, peer: string, secureSocket: boolean) => {
+    // Before anything is counted: a request we cannot read a URL from is refused here.
+    const url = requestUrl(request);
+    if (!url) return text(400, "Bad Request: invalid Host header", { connection: "close" });
     const origin = clientOrigin(peer, secureSocket, request.headers, trusted);
     const refused = requests.acquire(origin.address);
     if (refused) {
@@ -65,7 +68,6 @@ export function startHttp(
         ? text(503, "Service Unavailable")
         : text(429, "Too Many Requests", { "retry-after": "1" });
     }
-    const url = new URL(request.url);
     try {
       const limited = limitBody(request, limits.maxBodyBytes);
       if (limited === "too-large") return text(413, "Content Too Large", { connection: "close" });
@@ -150,4 +152,31 @@ function text(status: number, body: string, headers: Record<string, string> = {}
     status,
     headers: { "content-type": "text/plain; charset=utf-8", ...headers },
   });
+}
+
+/**
+ * A host name, IPv4 address or bracketed IPv6 address, with an optional
+ * port: what a Host header may hold (RFC 9110 §7.2, without the
+ * percent-encoded and sub-delimiter forms no client sends).
+ */
+const VALID_HOST =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
+
+/**
+ * The request's URL, or undefined when its Host header is not a host.
+ * Deno builds `request.url` by pasting the Host header in front of the
+ * request target, so a Host holding "/", "?", "#" or "@" would move the
+ * path a route is chosen by (`Host: x/metrics#` turns `GET /` into
+ * `/metrics`, past a proxy that filters by path), and one the URL parser
+ * rejects would throw. RFC 9110 §7.2 / RFC 9112 §3.2: answer 400.
+ */
+export function requestUrl(request: Request): URL | undefined {
+  const host = request.headers.get("host");
+  // 253 for a DNS name, 6 for ":port".
+  if (host !== null && (host.length > 259 || !VALID_HOST.test(host))) return undefined;
+  try {
+    return new URL(request.url);
+  } catch {
+    return undefined;
+  }
 }

@@ -302,3 +302,35 @@ Deno.test("stopping the server closes open WebSockets", async () => {
   await closed;
   assert.equal(ws.readyState, WebSocket.CLOSED);
 });
+
+/** One raw HTTP/1.1 request (fetch cannot send a hostile Host); the status line back. */
+async function rawStatus(port: number, target: string, host: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    const head = `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
+    await conn.write(new TextEncoder().encode(head));
+    const buf = new Uint8Array(8192);
+    const n = await conn.read(buf);
+    return new TextDecoder().decode(buf.subarray(0, n ?? 0)).split("\r\n")[0];
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("a Host header that is not a host gets 400, counts against no limit, and cannot pick the route", async () => {
+  await withServer({ http: { maxRequestsPerIp: 2 } }, async (server) => {
+    addEcho(server);
+    const port = server.ports.http;
+    // Deno puts the Host in front of the target: "x/test/echo#" would route GET / to /test/echo.
+    assert.match(await rawStatus(port, "/", "x/test/echo#"), / 400 /);
+    assert.match(await rawStatus(port, "/", "x?y"), / 400 /);
+    assert.match(await rawStatus(port, "/", "@evil"), / 400 /);
+    assert.match(await rawStatus(port, "/", "x".repeat(300)), / 400 /);
+    // Ones the URL parser rejects; each once took a request slot for good (the limit is 2).
+    for (const host of ["a b", "a'><x", "[::1", "a<b>"]) {
+      assert.match(await rawStatus(port, "/", host), / 400 /);
+    }
+    assert.match(await rawStatus(port, "/test/echo", `localhost:${port}`), / 200 /);
+    assert.match(await rawStatus(port, "/test/echo", `[::1]:${port}`), / 200 /);
+  });
+});

@@ -8,7 +8,13 @@
  * HTTPS, or a trusted proxy / loopback peer). Output high-water mark:
  * `WebSocket.bufferedAmount` (what the runtime has not written to the
  * socket yet) is `pending`; past `maxOutputBytes` the sink's `onOverflow`
- * fires, as on TCP.
+ * fires, as on TCP (measured: a peer that stops reading makes it grow).
+ *
+ * Input size is Deno's to bound, not ours: a message arrives only whole,
+ * after Deno buffered it (up to 64 MiB; larger resets the connection;
+ * from about 4 MiB it was never delivered, the connection dying at the
+ * unanswered ping, 30 s). WsInput refuses anything over maxStanzaSize,
+ * once it has arrived. See docs/configuration.md, WebSocket.
  */
 import type { TlsState } from "../../net/connection.ts";
 import { NS } from "../../xml/namespaces.ts";
