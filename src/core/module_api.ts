@@ -31,6 +31,13 @@ export interface ModuleApi {
    * with `error`).
    */
   endSession(session: Session, error?: StreamError): void;
+  /**
+   * The session's connection is dead (a ping unanswered): the stream ends
+   * with `error`, but the session may outlive it — the registry's
+   * `disconnected`, where stream management keeps a resumable session
+   * (XEP-0198 §5) and anything else is destroyed as by `endSession`.
+   */
+  connectionLost(session: Session, error?: StreamError): void;
   readonly auth: AuthProvider;
   /** External components (XEP-0114): configured domains and live streams. */
   readonly components: ComponentRegistry;
@@ -105,6 +112,7 @@ export function createModuleApi(module: string, host: Host, parts: ServerParts):
     log: logger("mod", module),
     sessions: parts.sessions,
     endSession: (session, error) => parts.sessions.destroySession(session, error),
+    connectionLost: (session, error) => parts.sessions.disconnected(session, error),
     auth: parts.auth,
     components: parts.components,
     hook: (event, handler, priority) => void host.events.on(event, handler, priority),

@@ -62,7 +62,10 @@ export const pingModule: ParleyModule = {
             pinged.delete(s); // it spoke: alive
           } else if (now - sentAt >= timeoutMs) {
             api.log.info("{jid}: no answer to a ping, closing", { jid: s.fullJid });
-            api.endSession(
+            pinged.delete(s);
+            // The link is dead, not the client: a session that may be
+            // resumed (XEP-0198) hibernates instead of ending here.
+            api.connectionLost(
               s,
               new StreamError("connection-timeout", "No answer to a ping"),
             );

@@ -122,6 +122,10 @@ export class C2sStream extends StreamCore implements SessionDriver {
     const previous = this.session;
     this.session = session;
     session.attach(this);
+    // The client just spoke (its <resume/>, counted on the vehicle): a
+    // ping that went unanswered on the dead connection is not held
+    // against the new one.
+    session.lastActivity = Date.now();
     // Resumption authenticated it as binding would have: the auth timer stops.
     this.authenticated();
     // The stream's own session was only a vehicle for authentication.
