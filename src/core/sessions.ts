@@ -131,7 +131,9 @@ export class SessionRegistry implements SessionLookup {
     let bare = host.bareSessions.get(username);
     const existing = bare?.sessions.get(resource);
     if (existing) {
-      if (this.options.conflict === "reject") {
+      // A hibernating session (stream management) has no client on it:
+      // refusing the bind would lock its owner out until it expires.
+      if (this.options.conflict === "reject" && !existing.hibernating) {
         return new StanzaError("cancel", "conflict", "Resource already bound");
       }
       log.info("{jid}: replacing the existing session for this resource", {

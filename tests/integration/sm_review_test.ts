@@ -198,3 +198,21 @@ Deno.test("sm review: a session resumed after its ping's timeout passed is not e
     await server.stop();
   }
 });
+
+Deno.test("sm review: with resourceConflict reject, a new bind still replaces a hibernating session", async () => {
+  const server = await startTestServer({ c2s: { resourceConflict: "reject" } });
+  try {
+    const { c: alice } = await smLogin(server, "alice", "wonderland", "phone");
+    const bob = await imLogin(server, "bob", "builder", "b");
+    const session = await dropConnection(server, alice);
+    bob.send(chat("alice@localhost/phone", 1));
+    await until(() => session.outbox.unackedCount === 1, "1 kept");
+    const again = await imLogin(server, "alice", "wonderland", "phone");
+    assert.ok(session.destroyed);
+    assert.deepEqual(await bodiesThrough(again, "1"), ["1"]);
+    again.close();
+    bob.close();
+  } finally {
+    await server.stop();
+  }
+});
