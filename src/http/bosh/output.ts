@@ -27,6 +27,14 @@ export class OutputQueue {
     return this.#chars;
   }
 
+  /**
+   * The bound was passed: what is queued is no longer this session's to
+   * send (the owner handed its messages to offline storage).
+   */
+  get overflowed(): boolean {
+    return this.#overflowed;
+  }
+
   get empty(): boolean {
     return this.#items.length === 0;
   }

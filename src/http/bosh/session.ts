@@ -176,7 +176,9 @@ export class BoshSession implements StreamTransport {
 
   close(error?: string): void {
     if (this.#closed) return;
-    const stanzas = this.#output?.take() ?? [];
+    // After an overflow the queued messages went to offline storage
+    // (C2sStream.onOverflow): sending them too would deliver them twice.
+    const stanzas = this.#output?.overflowed ? [] : this.#output?.take() ?? [];
     const condition: TerminalCondition | undefined = error ? "remote-stream-error" : undefined;
     const errors = error ? [error] : [];
     this.#end(terminateXml(condition, [...stanzas, ...errors]), terminateXml(condition, errors));
