@@ -338,7 +338,16 @@ export class BoshSession implements StreamTransport {
     this.#hold(req, creation);
   }
 
-  /** Held until there is output, or `wait` passes; past `hold` held, the oldest is answered. */
+  /**
+   * Held until there is output, or `wait` passes; past `hold` held, the
+   * oldest is answered. So a client never has more than `requests`
+   * outstanding here (further rids are outside the window), and the
+   * overactivity rule of XEP-0124 §11 (a SHOULD: policy-violation for
+   * empty requests faster than `polling`) is not enforced: it would
+   * refuse the empty request a client may send while one with a payload
+   * is held, and an attacker can make the same HTTP requests without a
+   * session anyway; http.maxRequestsPerIp bounds what each costs.
+   */
   #hold(req: Pending, creation: boolean): void {
     this.#held.add(req.rid, req.respond, creation);
     while (this.#held.size > this.params.hold) this.#answerOldest();
