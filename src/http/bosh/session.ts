@@ -359,6 +359,8 @@ export class BoshSession implements StreamTransport {
   /** Output waiting and a request held: the oldest held request carries it. */
   #flush(): void {
     if (this.#closed || !this.#output || this.#output.empty || this.#held.size === 0) return;
+    // Overflowed: the queue went to offline storage; the close that follows says so.
+    if (this.#output.overflowed) return;
     this.#answerOldest();
     this.#idleCheck();
   }
@@ -377,7 +379,8 @@ export class BoshSession implements StreamTransport {
     const attrs = held.creation
       ? creationAttrs(this.params, this.requests, this.#header, this.#creationRid)
       : this.#ackAttrs(held.rid);
-    this.#answer(held.rid, held.respond, bodyXml(attrs, this.#output!.take()));
+    const output = this.#output!.overflowed ? [] : this.#output!.take();
+    this.#answer(held.rid, held.respond, bodyXml(attrs, output));
   }
 
   #answer(rid: number, respond: Respond[], xml: string): void {
