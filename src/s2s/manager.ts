@@ -21,6 +21,9 @@ import { type FailureKind, S2sOutStream } from "../stream/s2s_out.ts";
 import type { BidiRoute, DialbackVerdict, S2sInServices } from "../stream/s2s_in.ts";
 import type { TrustAnchors } from "./cert_verify.ts";
 import { DialbackKeys } from "./dialback_key.ts";
+import { logger } from "../log.ts";
+
+const log = logger("s2s");
 
 export class S2sManager implements S2sInServices {
   readonly keys = new DialbackKeys();
@@ -110,8 +113,31 @@ export class S2sManager implements S2sInServices {
     // per-stream cap alone would let many streams multiply them.
     if (this.#dialbackChecks >= this.config.s2s.maxPendingDialbackChecks) return undefined;
     this.#dialbackChecks++;
-    return this.#stream(receiving, originating).verify(streamId, key, receiving)
+    return this.#verifyOnce(receiving, originating, streamId, key, true)
       .finally(() => this.#dialbackChecks--);
+  }
+
+  /**
+   * One db:verify over the pair's outgoing stream. If that stream ended
+   * before the answer came (it was closing as idle, or the peer closed its
+   * end as idle while our request crossed it), ask once more on a fresh
+   * stream: the race is normal between two servers, not a verdict.
+   */
+  async #verifyOnce(
+    receiving: string,
+    originating: string,
+    streamId: string,
+    key: string,
+    retry: boolean,
+  ): Promise<DialbackVerdict> {
+    const stream = this.#stream(receiving, originating);
+    const verdict = await stream.verify(streamId, key, receiving);
+    if (verdict !== "error" || !retry || !stream.closed || this.#closing) return verdict;
+    log.debug("{local} → {remote}: stream ended before the db:verify answer; asking again", {
+      local: receiving,
+      remote: originating,
+    });
+    return this.#verifyOnce(receiving, originating, streamId, key, false);
   }
 
   /** The live outgoing stream of a pair, if any (tests and diagnostics). */

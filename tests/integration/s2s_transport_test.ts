@@ -34,6 +34,12 @@ Deno.test("s2s: an idle outgoing stream is closed and the next stanza reconnects
     // Nothing more flows: the stream closes by itself and is forgotten.
     await until(() => first!.closed, "the idle stream to close");
     assert.equal(a.s2s!.manager.outgoing("a.test", "b.test"), undefined);
+    // b's stream back (it carried the dialback check) goes idle too; the next
+    // message starts from nothing rather than racing that close.
+    await until(
+      () => b.s2s!.manager.outgoing("b.test", "a.test") === undefined,
+      "b's idle stream back to close",
+    );
 
     // A later message opens a new stream and still arrives.
     alice.send(`<message to='bob@b.test/r' type='chat' id='i2'><body>2</body></message>`);
@@ -120,6 +126,39 @@ Deno.test("s2s: an outgoing stream waiting for a db:verify answer is not closed 
   } finally {
     peer?.close();
     bob.close();
+    await fake.close();
+    await b.stop();
+  }
+});
+
+Deno.test("s2s: a db:verify whose stream ends before the answer is asked again on a new stream", async () => {
+  // The authoritative server closes its end (as idle) just as our db:verify
+  // crosses it: a race between two servers, not a verdict on the key.
+  const b = await startTestServer({ hosts: ["b.test"], s2s: { requireEncryption: false } });
+  let verifies = 0;
+  const fake = await FakeS2sServer.start((text, s) => {
+    if (text.includes("<stream:stream")) {
+      s.write(fakeHeader("old.test", "s" + fake.sockets.length, null));
+    }
+    if (text.includes("<db:result")) {
+      s.write(`<db:result from='old.test' to='b.test' type='valid'/>`);
+    }
+    const verify = /<db:verify [^>]*id='([^']+)'/.exec(text);
+    if (verify && ++verifies === 1) s.end("</stream:stream>");
+    else if (verify) {
+      s.write(`<db:verify from='old.test' to='b.test' id='${verify[1]}' type='valid'/>`);
+    }
+  });
+  b.config.s2s.hosts["old.test"] = fake.route;
+  let peer: S2sPeer | undefined;
+  try {
+    peer = await S2sPeer.connect(b.ports.s2s, "old.test", "b.test");
+    const result = await peer.dialbackResult(() => "k".repeat(64));
+    assert.equal(result.attrs.type, "valid");
+    assert.equal(verifies, 2, "asked twice");
+    assert.equal(fake.sockets.length, 2, "the second time on a new stream");
+  } finally {
+    peer?.close();
     await fake.close();
     await b.stop();
   }
