@@ -112,3 +112,16 @@ export function takeBodies(c: TestClient): string[] {
   }
   return out;
 }
+
+/** A chat message with body `n` and id `m<n>`. */
+export const chat = (to: string, n: number) =>
+  `<message to='${to}' type='chat' id='m${n}'><body>${n}</body></message>`;
+
+/** Wait until `c` has a message with body `last`, then take every body it has. */
+export async function bodiesThrough(c: TestClient, last: string): Promise<string[]> {
+  await until(
+    () => c.frames.some((f) => f.kind === "stanza" && f.element.getChildText("body") === last),
+    "message " + last,
+  );
+  return takeBodies(c);
+}

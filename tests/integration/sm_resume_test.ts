@@ -8,6 +8,8 @@ import { errorCondition, TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { imLogin } from "../helpers/im.ts";
 import {
+  bodiesThrough,
+  chat,
   dropConnection,
   failedCondition,
   Handled,
@@ -21,20 +23,8 @@ import {
 import type { Element } from "../../src/xml/element.ts";
 import type { Json } from "../../src/storage/types.ts";
 
-const chat = (to: string, n: number) =>
-  `<message to='${to}' type='chat' id='m${n}'><body>${n}</body></message>`;
-
 const range = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
-
-/** Wait until `c` has a message with body `last`, then take every body it has. */
-async function bodiesThrough(c: TestClient, last: string): Promise<string[]> {
-  await until(
-    () => c.frames.some((f) => f.kind === "stanza" && f.element.getChildText("body") === last),
-    "message " + last,
-  );
-  return takeBodies(c);
-}
 
 Deno.test("sm: 20 messages to a dropped connection arrive once each, in order, after resuming", async () => {
   const server = await startTestServer();

@@ -7,27 +7,16 @@ import assert from "node:assert/strict";
 import { startTestServer } from "../helpers/server.ts";
 import { imLogin } from "../helpers/im.ts";
 import {
+  bodiesThrough,
+  chat,
   dropConnection,
   failedCondition,
   resume,
   sessionOf,
   SM,
   smLogin,
-  takeBodies,
   until,
 } from "../helpers/sm.ts";
-import type { TestClient } from "../helpers/client.ts";
-
-const chat = (to: string, n: number) =>
-  `<message to='${to}' type='chat' id='m${n}'><body>${n}</body></message>`;
-
-async function bodiesThrough(c: TestClient, last: string): Promise<string[]> {
-  await until(
-    () => c.frames.some((f) => f.kind === "stanza" && f.element.getChildText("body") === last),
-    "message " + last,
-  );
-  return takeBodies(c);
-}
 
 const STREAMS = "urn:ietf:params:xml:ns:xmpp-streams";
 
