@@ -37,6 +37,19 @@ export async function startBoshServer(
   };
 }
 
+/** Run `fn` against a fresh BOSH test server, stopped afterwards whatever happens. */
+export async function withBosh(
+  overrides: Record<string, unknown>,
+  fn: (s: BoshServer) => Promise<void>,
+): Promise<void> {
+  const s = await startBoshServer(overrides);
+  try {
+    await fn(s);
+  } finally {
+    await s.stop();
+  }
+}
+
 /** A parsed response: the `<body/>` attributes and its children. */
 export interface BoshReply {
   status: number;

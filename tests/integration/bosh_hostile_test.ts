@@ -4,19 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { TestClient } from "../helpers/client.ts";
-import { BoshClient, type BoshServer, startBoshServer } from "../helpers/bosh_client.ts";
-
-async function withBosh(
-  overrides: Record<string, unknown>,
-  fn: (s: BoshServer) => Promise<void>,
-): Promise<void> {
-  const s = await startBoshServer(overrides);
-  try {
-    await fn(s);
-  } finally {
-    await s.stop();
-  }
-}
+import { BoshClient, withBosh } from "../helpers/bosh_client.ts";
 
 Deno.test("bosh: a client that never polls ends as a slow reader; each message reaches it once, live or offline", async () => {
   await withBosh({ bosh: { maxQueuedElements: 16 } }, async (s) => {

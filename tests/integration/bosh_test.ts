@@ -5,21 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { TestClient } from "../helpers/client.ts";
-import { BoshClient, type BoshServer, postBody, startBoshServer } from "../helpers/bosh_client.ts";
+import { BoshClient, type BoshServer, postBody, withBosh } from "../helpers/bosh_client.ts";
 import { NS } from "../../src/xml/namespaces.ts";
 import { b64 } from "../helpers/client.ts";
-
-async function withBosh(
-  overrides: Record<string, unknown>,
-  fn: (s: BoshServer) => Promise<void>,
-): Promise<void> {
-  const s = await startBoshServer(overrides);
-  try {
-    await fn(s);
-  } finally {
-    await s.stop();
-  }
-}
 
 const tcpLogin = (s: BoshServer, user: string, password: string, resource: string) =>
   TestClient.login({ port: s.server.ports.c2s, user, password, resource });
