@@ -126,6 +126,8 @@ export class C2sStream extends StreamCore implements SessionDriver {
     // ping that went unanswered on the dead connection is not held
     // against the new one.
     session.lastActivity = Date.now();
+    // The language is the new stream's (RFC 6120 §4.7.4), not the old one's.
+    session.lang = previous.lang;
     // Resumption authenticated it as binding would have: the auth timer stops.
     this.authenticated();
     // The stream's own session was only a vehicle for authentication.

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { startTestServer } from "../helpers/server.ts";
 import { imLogin } from "../helpers/im.ts";
+import { TestClient } from "../helpers/client.ts";
 import {
   bodiesThrough,
   chat,
@@ -200,6 +201,34 @@ Deno.test("sm review: with resourceConflict reject, a new bind still replaces a 
     assert.ok(session.destroyed);
     assert.deepEqual(await bodiesThrough(again, "1"), ["1"]);
     again.close();
+    bob.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("sm review: a resumed session speaks the new stream's xml:lang", async () => {
+  const server = await startTestServer();
+  try {
+    const { c: alice, id } = await smLogin(server, "alice", "wonderland", "phone");
+    const bob = await imLogin(server, "bob", "builder", "b");
+    await dropConnection(server, alice);
+    const c = await TestClient.connect({ port: server.ports.c2s });
+    await c.open();
+    await c.starttls();
+    await c.open();
+    assert.equal((await c.auth("PLAIN", "alice", "wonderland")).name, "success");
+    await c.open(
+      "localhost",
+      "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' " +
+        "to='localhost' version='1.0' xml:lang='de'>",
+    );
+    c.send(`<resume xmlns='${SM}' previd='${id}' h='0'/>`);
+    assert.equal((await c.stanza((e) => e.attrs.xmlns === SM)).name, "resumed");
+    c.send("<message to='bob@localhost/b' type='chat'><body>hallo</body></message>");
+    const got = await bob.stanza((e) => e.getChildText("body") === "hallo");
+    assert.equal(got.attrs["xml:lang"], "de");
+    c.close();
     bob.close();
   } finally {
     await server.stop();
