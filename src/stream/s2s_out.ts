@@ -193,7 +193,8 @@ export class S2sOutStream {
       // The stream is up and its own queue still grows: the peer does not read what the
       // pump writes (it waits on `writable`), as when the output mark is passed.
       if (room === "stream" && this.#ready && queue === this.#queue.main) {
-        return this.#notReading(stanza, data);
+        this.#queue.add(queue, { stanza, data });
+        return this.#notReading(false);
       }
       if (!this.#queueFullLogged) {
         this.#queueFullLogged = true;
@@ -209,14 +210,19 @@ export class S2sOutStream {
   }
 
   /**
-   * The peer stopped reading while the queue was being flushed: the stream is
-   * closed and what it did not take (`stanza` last) is bounced as undelivered.
+   * The peer stopped reading (its output passed the mark, or the queue grew
+   * while being flushed): the stream is closed and what the peer did not take
+   * is bounced as undelivered (#finish). `fromWrite`: called from inside a
+   * write, so the close waits a moment; the tracker stops at once, before the
+   * connection drops its queue. The next stanza for the peer opens a new stream.
    */
-  #notReading(stanza: Element, data: string): void {
+  #notReading(fromWrite: boolean): void {
     this.#unsent!.stop();
-    this.#queue.add(this.#queue.main, { stanza, data });
     log.warn("{local} → {remote}: peer not reading its stream; closing", this.#names());
-    this.close(new StreamError("resource-constraint", "Too much output waiting"));
+    const close = () =>
+      this.close(new StreamError("resource-constraint", "Too much output waiting"));
+    if (fromWrite) queueMicrotask(close);
+    else close();
   }
 
   /** Flush the queue at the pace the connection takes it (OutQueue.pump). */
@@ -384,16 +390,8 @@ export class S2sOutStream {
           );
         } else this.#finish();
       },
-      // The peer stopped reading. Called from inside a write: close a moment
-      // later; the next stanza for the peer opens a new stream.
       overflow: () => {
-        if (!live()) return;
-        // Before the connection drops its queue: what it holds is bounced when the stream ends.
-        this.#unsent!.stop();
-        log.warn("{local} → {remote}: peer not reading its stream; closing", this.#names());
-        queueMicrotask(() =>
-          this.close(new StreamError("resource-constraint", "Too much output waiting"))
-        );
+        if (live()) this.#notReading(true);
       },
       failed: (err) => {
         if (live()) this.#failWith(err, "closed");
