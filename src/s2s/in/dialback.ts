@@ -19,7 +19,7 @@ const log = logger("s2s");
  * Distinct db:result checks one incoming stream may have in flight at once. A real server
  * adds its domains a few at a time; more waits (XEP-0220 error result, type wait).
  */
-export const MAX_PENDING_DIALBACK = 8;
+const MAX_PENDING_DIALBACK = 8;
 
 /** What dialback needs from the incoming stream it runs on. */
 export interface DialbackHost
@@ -63,11 +63,10 @@ export class DialbackReceiver {
     const host = this.host;
     const from = prepDomain(result.attrs.from ?? "");
     const to = prepDomain(result.attrs.to ?? "");
-    const reply = (type: string, error?: Element) =>
-      host.write(serialize(el("db:result", { from: to, to: from, type }, error)));
     if (from === undefined || to === undefined) {
       throw new StreamError("improper-addressing", "db:result needs from and to");
     }
+    const reply = (type: string, error?: Element) => this.#reply(from, to, type, error);
     if (!host.isLocalDomain(to)) {
       return reply("error", dbError("cancel", "item-not-found"));
     }
@@ -113,8 +112,7 @@ export class DialbackReceiver {
    */
   async #check(pair: string, from: string, to: string, first: boolean): Promise<void> {
     const host = this.host;
-    const reply = (type: string, error?: Element) =>
-      host.write(serialize(el("db:result", { from: to, to: from, type }, error)));
+    const reply = (type: string, error?: Element) => this.#reply(from, to, type, error);
     const verdict = await this.#pending.get(pair)!;
     this.#pending.delete(pair);
     if (host.closed()) return;
@@ -130,6 +128,11 @@ export class DialbackReceiver {
     } else {
       reply("error", dbError("cancel", "remote-server-not-found"));
     }
+  }
+
+  /** Our answer to the peer's db:result for `from` → `to`. */
+  #reply(from: string, to: string, type: string, error?: Element): void {
+    this.host.write(serialize(el("db:result", { from: to, to: from, type }, error)));
   }
 
   /** Authoritative-server role: is this key one we generated? */
@@ -157,6 +160,6 @@ export class DialbackReceiver {
   }
 }
 
-export function dbError(type: string, condition: string): Element {
+function dbError(type: string, condition: string): Element {
   return el("error", { type }, el(condition, { xmlns: NS.stanzas }));
 }
