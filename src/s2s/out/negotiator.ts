@@ -11,19 +11,13 @@ import type { Config } from "../../config/schema.ts";
 import type { SecureContexts } from "../../net/secure_contexts.ts";
 import type { TrustAnchors } from "../cert_verify.ts";
 import type { DialbackKeys } from "../dialback_key.ts";
-import {
-  NS_BIDI,
-  NS_BIDI_FEATURE,
-  NS_DIALBACK,
-  NS_DIALBACK_FEATURE,
-  replyVersion,
-} from "../common.ts";
+import { NS_BIDI, NS_BIDI_FEATURE, NS_DIALBACK, replyVersion } from "../common.ts";
 import { el, type Element } from "../../xml/element.ts";
 import { NS } from "../../xml/namespaces.ts";
 import type { S2sOutLink } from "./link.ts";
 import { encodeBase64Text } from "../../util/base64.ts";
 import { NegotiationError } from "./failure.ts";
-import { checkSecurity, chooseAuth, dialbackRefused, verdictOf } from "./policy.ts";
+import { checkSecurity, chooseAuth, dialbackRefused, offersDialback, verdictOf } from "./policy.ts";
 import { logger } from "../../log.ts";
 
 const log = logger("s2s");
@@ -85,8 +79,7 @@ export class OutNegotiator {
 
   /** The peer does dialback: its feature or, before 1.0, its header. */
   get peerDoesDialback(): boolean {
-    return this.#peerDialback ||
-      this.#features?.getChild("dialback", NS_DIALBACK_FEATURE) !== undefined;
+    return offersDialback(this.#features, this.#peerDialback);
   }
 
   #names() {

@@ -65,6 +65,11 @@ export interface AuthChoice {
   allowDialback: boolean;
 }
 
+/** The peer does dialback: its stream feature or, before 1.0, its header's namespace. */
+export function offersDialback(features: Element | undefined, peerDialback: boolean): boolean {
+  return peerDialback || features?.getChild("dialback", NS_DIALBACK_FEATURE) !== undefined;
+}
+
 /**
  * SASL EXTERNAL when offered over TLS and not yet refused; else dialback
  * when both sides do it. Throws when no method is left.
@@ -73,9 +78,7 @@ export function chooseAuth(c: AuthChoice): "external" | "dialback" {
   const mechanisms = c.features.getChild("mechanisms", NS.sasl);
   const external = mechanisms?.getChildren("mechanism").some((m) => m.text() === "EXTERNAL");
   if (external && !c.externalTried && c.encrypted) return "external";
-  const offered = c.features.getChild("dialback", NS_DIALBACK_FEATURE) !== undefined ||
-    c.peerDialback;
-  if (!offered) {
+  if (!offersDialback(c.features, c.peerDialback)) {
     throw new NegotiationError(
       "auth",
       "no authentication method in common (neither SASL EXTERNAL with our certificate nor dialback)",
