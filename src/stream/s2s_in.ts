@@ -29,6 +29,7 @@ import {
   NS_DIALBACK_FEATURE,
   replyVersion,
 } from "../s2s/common.ts";
+import type { DialbackVerdict } from "../s2s/common.ts";
 import { el, type Element, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import { StreamCore } from "./core.ts";
@@ -46,10 +47,6 @@ import { DialbackReceiver } from "../s2s/in/dialback.ts";
 
 const log = logger("s2s");
 const brokenStreams = new BrokenStreamLog(log);
-
-/** Outcome of asking the originating domain's server about a dialback key. */
-export type { DialbackVerdict } from "../s2s/common.ts";
-import type { DialbackVerdict } from "../s2s/common.ts";
 
 export interface S2sInServices {
   config: Config;
