@@ -21,6 +21,16 @@ const log = logger("s2s");
  */
 const MAX_PENDING_DIALBACK = 8;
 
+/**
+ * Domain pairs one incoming stream may authenticate in all. A peer names
+ * the pairs (any subdomain of a component is ours, a wildcard certificate
+ * proves any of its subdomains at once), and each proven pair stays for
+ * the stream's life and is offered as a route (XEP-0288): without a cap
+ * the set, and the work per new pair, grew for as long as the peer
+ * asked. Real peers multiplex a handful of domains.
+ */
+export const MAX_PAIRS_PER_STREAM = 256;
+
 /** What dialback needs from the incoming stream it runs on. */
 export interface DialbackHost
   extends Pick<S2sInServices, "isLocalDomain" | "verifyDialback" | "keys"> {
@@ -76,6 +86,9 @@ export class DialbackReceiver {
     const pair = from + " " + to;
     // Every request gets an answer (XEP-0220 §2.1.2), a repeated one the known result.
     if (host.pairs.has(pair)) return reply("valid");
+    if (host.pairs.size + this.#pending.size >= MAX_PAIRS_PER_STREAM) {
+      return reply("error", dbError("wait", "resource-constraint"));
+    }
     // A certificate valid for the domain proves it already (XEP-0344 §2.4), whatever the
     // dialback policy: that is how a peer with a valid certificate adds a second domain.
     if (host.certValidFor(from)) {
