@@ -125,11 +125,6 @@ export class Session {
     this.outbox.stopSending();
   }
 
-  /** See Outbox.takeUndelivered. */
-  takeUndelivered(): Element[] {
-    return this.outbox.takeUndelivered();
-  }
-
   /**
    * End the stream (with a stream error if given). Normally call
    * `SessionRegistry.destroySession`, which also cleans up the registry
