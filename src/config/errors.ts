@@ -69,7 +69,7 @@ function describeIssue(issue: z.core.$ZodIssue, path: readonly PropertyKey[]): s
 }
 
 /** A value as the operator wrote it, shortened: the file may hold something huge. */
-export function shown(value: unknown): string {
+function shown(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }

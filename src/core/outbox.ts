@@ -3,13 +3,11 @@
  * way to whichever transport is attached, so the session can outlive a
  * transport (stream management, WebSocket reconnects, BOSH requests).
  *
- * - It counts the stanzas handed out (XEP-0198's `h` on our side, modulo
- *   2^32) and, once acks are enabled, keeps each one until the client
- *   acknowledges it; while no transport is attached (hibernation) stanzas
- *   are only kept.
- * - It bounds what it keeps (`maxUnacked`): past it the owner is told
- *   (`onFull`) and ends the session, whose kept stanzas then go to
- *   offline storage.
+ * - Once acks are enabled it keeps each stanza until the client
+ *   acknowledges it (XEP-0198's count on our side is derived from what it
+ *   dropped and what it keeps, modulo 2^32); while no transport is
+ *   attached (hibernation) stanzas are only kept. Its AckWatcher hears of
+ *   each one kept, and bounds them (stream management ends the session).
  * - Without acks it remembers messages whose bytes may not have left
  *   (UnsentTracker): when the client stops reading and the transport's
  *   output mark is passed, those are what `takeUndelivered` gives back.
@@ -41,10 +39,6 @@ export interface AckWatcher {
 }
 
 export interface OutboxOptions {
-  /** Stanzas kept for acks (or while detached) past which `onFull` fires. */
-  maxUnacked: number;
-  /** The bound was passed; called once, from inside `send`. */
-  onFull?(): void;
   /**
    * Where the acknowledged count starts (XEP-0198: 0). Unit tests start
    * it just below 2^32 to exercise the wrap without sending 2^32 stanzas.
@@ -54,36 +48,20 @@ export interface OutboxOptions {
 
 export class Outbox {
   #transport: StreamTransport | undefined;
+  /** Also says whether output stopped (`stopSending`): a fresh one on every attach. */
   #unsent: UnsentTracker<Element> | undefined;
-  /** Stanzas handed out so far, modulo 2^32 (our `h` as the client would count it). */
-  #sent = 0;
   /** Kept for acks: the stanzas after the last acked one, oldest first. */
   #unacked: Element[] | undefined;
   /** Stanzas dropped by `ack` so far, modulo 2^32: the client's last `h`. */
   #acked = 0;
-  #options: OutboxOptions;
-  #full = false;
-  /** Messages written since the output overflowed (no acks): kept for offline storage. */
-  #stopped = false;
   #watcher: AckWatcher | undefined;
 
-  constructor(options: OutboxOptions = { maxUnacked: 500 }) {
-    this.#options = options;
+  constructor(options: OutboxOptions = {}) {
     this.#acked = (options.ackBase ?? 0) % WRAP;
   }
 
   get transport(): StreamTransport | undefined {
     return this.#transport;
-  }
-
-  /** Stanzas handed out, modulo 2^32. */
-  get sent(): number {
-    return this.#sent;
-  }
-
-  /** The client's last acknowledged count, modulo 2^32. */
-  get acked(): number {
-    return this.#acked;
   }
 
   get acking(): boolean {
@@ -98,7 +76,6 @@ export class Outbox {
   attach(transport: StreamTransport): void {
     this.#transport = transport;
     this.#unsent = new UnsentTracker(transport);
-    this.#stopped = false;
   }
 
   /** No transport: stanzas are only kept (acks enabled) or dropped. */
@@ -111,9 +88,8 @@ export class Outbox {
    * Keep every stanza from now on until acknowledged (XEP-0198 enable);
    * `watcher` hears of each one kept.
    */
-  enableAcks(maxUnacked?: number, watcher?: AckWatcher): void {
+  enableAcks(watcher?: AckWatcher): void {
     this.#unacked ??= [];
-    if (maxUnacked !== undefined) this.#options = { ...this.#options, maxUnacked };
     if (watcher) this.#watcher = watcher;
   }
 
@@ -124,22 +100,12 @@ export class Outbox {
 
   send(x: Element | string): void {
     if (typeof x === "string") {
-      if (this.#transport && !this.#stopped) this.#transport.send(x);
+      if (this.#transport && !this.#unsent!.stopped) this.#transport.send(x);
       return;
     }
     const stanza = isStanza(x);
-    let kept = false;
-    if (stanza) {
-      this.#sent = (this.#sent + 1) % WRAP;
-      if (this.#unacked) {
-        this.#unacked.push(x);
-        kept = true;
-        if (this.#unacked.length > this.#options.maxUnacked && !this.#full) {
-          this.#full = true;
-          this.#options.onFull?.();
-        }
-      }
-    }
+    const kept = stanza && this.#unacked !== undefined;
+    if (kept) this.#unacked!.push(x);
     this.#write(x, stanza);
     // After the write: whatever the watcher sends (an ack request) follows the stanza.
     if (kept) this.#watcher?.kept(this.#unacked!.length);
@@ -147,12 +113,15 @@ export class Outbox {
 
   #write(x: Element, stanza: boolean): void {
     if (!this.#transport) return;
-    if (this.#stopped) {
-      if (stanza && x.name === "message" && !this.#unacked) this.#unsent?.keep(x);
+    const unsent = this.#unsent!;
+    // Without acks, messages are what an overflow must not lose (to offline storage).
+    const track = stanza && x.name === "message" && !this.#unacked;
+    if (unsent.stopped) {
+      if (track) unsent.keep(x);
       return;
     }
     const data = serialize(x);
-    if (stanza && x.name === "message" && !this.#unacked) this.#unsent?.record(x, data.length);
+    if (track) unsent.record(x, data.length);
     this.#transport.send(data);
   }
 
@@ -169,7 +138,6 @@ export class Outbox {
       this.#unacked.splice(0, count);
       this.#acked = h % WRAP;
     }
-    if (this.#unacked.length <= this.#options.maxUnacked) this.#full = false;
     return "ok";
   }
 
@@ -192,13 +160,14 @@ export class Outbox {
    * and those sent from now on are kept for `takeUndelivered`.
    */
   stopSending(): void {
-    this.#stopped = true;
     this.#unsent?.stop();
   }
 
-  /** What `stopSending` kept (or, with acks, the unacked stanzas), once. */
+  /**
+   * What `stopSending` kept, once. With acks that is nothing: the unacked
+   * stanzas are stream management's to hand on (`takeUnacked`).
+   */
   takeUndelivered(): Element[] {
-    if (this.#unacked) return this.takeUnacked();
     return this.#unsent?.take() ?? [];
   }
 }

@@ -60,11 +60,9 @@ export class Router {
   /**
    * Entry point for every stanza a bound client sends. Throws StreamError
    * (the stream must end); any other failure costs only this stanza.
-   */
-  /**
-   * A stanza from a bound client session. Returns a promise when its
-   * handling continues asynchronously (it settles when all of it is done,
-   * and never rejects), for the stream to bound its stanzas in the works.
+   * Returns a promise when its handling continues asynchronously (it
+   * settles when all of it is done, and never rejects), for the stream to
+   * bound its stanzas in the works.
    */
   fromClient(origin: Session, stanza: Element): void | Promise<void> {
     try {

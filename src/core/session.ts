@@ -9,7 +9,7 @@
  * to the stream that resumes it; WebSocket and BOSH sessions attach the
  * same way.
  */
-import { Outbox, type OutboxOptions } from "./outbox.ts";
+import { Outbox } from "./outbox.ts";
 import type { Element } from "../xml/element.ts";
 import type { StreamError } from "./errors.ts";
 import type { StreamTransport } from "../stream/transport.ts";
@@ -70,8 +70,8 @@ export class Session {
   readonly outbox: Outbox;
   #driver: SessionDriver | undefined;
 
-  constructor(readonly id: string, driver?: SessionDriver, outbox?: OutboxOptions) {
-    this.outbox = new Outbox(outbox);
+  constructor(readonly id: string, driver?: SessionDriver) {
+    this.outbox = new Outbox();
     if (driver) this.attach(driver);
   }
 
@@ -123,11 +123,6 @@ export class Session {
   /** See Outbox.stopSending. */
   stopSending(): void {
     this.outbox.stopSending();
-  }
-
-  /** See Outbox.takeUndelivered. */
-  takeUndelivered(): Element[] {
-    return this.outbox.takeUndelivered();
   }
 
   /**

@@ -6,7 +6,7 @@
  */
 import { el, type Element } from "../xml/element.ts";
 import { StanzaError, StreamError } from "./errors.ts";
-import type { Session } from "./session.ts";
+import type { Session, UndeliveredEvent } from "./session.ts";
 import type { EventHub } from "./events.ts";
 import type { SessionLookup } from "./session_lookup.ts";
 import { logger } from "../log.ts";
@@ -186,8 +186,9 @@ export class SessionRegistry implements SessionLookup {
 
   /**
    * The one way a session ends: unavailable presence for an available
-   * resource, removal from the registry, `resource-unbind`, and the
-   * stream closed (with `error` when given). Safe to call twice.
+   * resource, removal from the registry, `resource-unbind`, messages it
+   * never got to offline storage (`undelivered`), and the stream closed
+   * (with `error` when given). Safe to call twice.
    */
   destroySession(session: Session, error?: StreamError): void {
     if (session.destroyed) return;
@@ -212,6 +213,11 @@ export class SessionRegistry implements SessionLookup {
         host.fullSessions.delete(session.fullJid!);
       }
       host.events.emit<SessionEvent>("resource-unbind", { session });
+      // Messages its client stopped reading (an output overflow): offline storage.
+      const stanzas = session.outbox.takeUndelivered();
+      if (stanzas.length > 0) {
+        host.events.emit<UndeliveredEvent>("undelivered", { session, stanzas });
+      }
     }
     session.close(error);
   }

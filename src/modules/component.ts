@@ -71,7 +71,7 @@ export const componentModule: ParleyModule = {
  *   noise (RFC 6121 drops presence to unavailable contacts the same way).
  * Router.replyError enforces the first two for every error reply too.
  */
-export function whenDisconnected(stanza: Element): StanzaError | undefined {
+function whenDisconnected(stanza: Element): StanzaError | undefined {
   const { name, attrs } = stanza;
   if (attrs.type === "error") return undefined;
   if (name === "presence" && (attrs.type === undefined || attrs.type === "unavailable")) {

@@ -32,7 +32,7 @@ import { prepDomain, prepResource } from "../jid.ts";
 import { StanzaError, StreamError } from "../core/errors.ts";
 import type { Host } from "../core/host.ts";
 import type { Router } from "../core/router.ts";
-import { Session, type SessionDriver, type UndeliveredEvent } from "../core/session.ts";
+import { Session, type SessionDriver } from "../core/session.ts";
 import type { SessionRegistry } from "../core/sessions.ts";
 import type { SecureContexts } from "../net/secure_contexts.ts";
 import type { ConnectionLimiter } from "../net/connection_limiter.ts";
@@ -156,12 +156,6 @@ export class C2sStream extends StreamCore implements SessionDriver {
       );
       if (session.fullJid === undefined) return this.fail(error);
       this.services.sessions.disconnected(session, error);
-      if (!session.destroyed) return;
-      const stanzas = session.takeUndelivered();
-      const host = session.host === undefined ? undefined : this.services.hosts.get(session.host);
-      if (host && stanzas.length > 0) {
-        host.events.emit<UndeliveredEvent>("undelivered", { session, stanzas });
-      }
     });
   }
 

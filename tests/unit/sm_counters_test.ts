@@ -9,8 +9,8 @@ const msg = (n: number) => el("message", { id: "m" + n }, el("body", {}, String(
 
 Deno.test("outbox: acks count across the 2^32 wrap", () => {
   const seen: number[] = [];
-  const outbox = new Outbox({ maxUnacked: 100, ackBase: WRAP - 3 });
-  outbox.enableAcks(100, { kept: (n) => seen.push(n) });
+  const outbox = new Outbox({ ackBase: WRAP - 3 });
+  outbox.enableAcks({ kept: (n) => seen.push(n) });
   for (let i = 0; i < 6; i++) outbox.send(msg(i));
   assert.deepEqual(seen, [1, 2, 3, 4, 5, 6]);
   assert.equal(outbox.unackedCount, 6);
@@ -26,7 +26,7 @@ Deno.test("outbox: acks count across the 2^32 wrap", () => {
 });
 
 Deno.test("outbox: an h beyond what was sent, across the wrap, is too high and changes nothing", () => {
-  const outbox = new Outbox({ maxUnacked: 100, ackBase: WRAP - 2 });
+  const outbox = new Outbox({ ackBase: WRAP - 2 });
   outbox.enableAcks();
   for (let i = 0; i < 3; i++) outbox.send(msg(i));
   // Sent count is 1 (wrapped); 2 is one more than sent.
@@ -41,7 +41,7 @@ Deno.test("outbox: an h beyond what was sent, across the wrap, is too high and c
 });
 
 Deno.test("outbox: nonzas are neither counted nor kept", () => {
-  const outbox = new Outbox({ maxUnacked: 10 });
+  const outbox = new Outbox();
   outbox.enableAcks();
   outbox.send(msg(1));
   outbox.send(el("r", { xmlns: "urn:xmpp:sm:3" }));

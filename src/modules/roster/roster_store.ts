@@ -177,7 +177,7 @@ export class Roster {
 export const MAX_KEPT_REQUEST_BYTES = 1024;
 
 /** `request` with its attributes and, in order, the children that fit MAX_KEPT_REQUEST_BYTES. */
-export function keptRequest(request: Element): Element {
+function keptRequest(request: Element): Element {
   const kept = new Element(request.name, { ...request.attrs }, []);
   let bytes = 0;
   for (const c of request.children) {

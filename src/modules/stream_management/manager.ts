@@ -75,7 +75,7 @@ export class SmManager implements SmPolicy {
     const state = new SmState(session, this, id, timeout);
     session.ext.set(SM, state);
     session.received = 0;
-    session.outbox.enableAcks(this.#maxUnacked, state);
+    session.outbox.enableAcks(state);
     if (id !== undefined) this.#resumable.set(id, state);
     session.send(enabled(id, timeout));
   }
