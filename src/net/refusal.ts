@@ -7,9 +7,7 @@
  * once per refused connection.
  */
 import type { Refusal } from "./connection_limiter.ts";
-
-const STREAM_NS = "http://etherx.jabber.org/streams";
-const STREAMS_NS = "urn:ietf:params:xml:ns:xmpp-streams";
+import { NS } from "../xml/namespaces.ts";
 
 const REASONS: Record<Refusal, { condition: string; text: string }> = {
   total: { condition: "resource-constraint", text: "Too many connections; try again later" },
@@ -24,9 +22,9 @@ const REASONS: Record<Refusal, { condition: string; text: string }> = {
 export function refusalStream(streamNamespace: string, refusal: Refusal): string {
   const { condition, text } = REASONS[refusal];
   return `<?xml version='1.0'?><stream:stream xmlns='${streamNamespace}' ` +
-    `xmlns:stream='${STREAM_NS}' version='1.0'>` +
-    `<stream:error><${condition} xmlns='${STREAMS_NS}'/>` +
-    `<text xmlns='${STREAMS_NS}' xml:lang='en'>${text}</text></stream:error></stream:stream>`;
+    `xmlns:stream='${NS.stream}' version='1.0'>` +
+    `<stream:error><${condition} xmlns='${NS.streams}'/>` +
+    `<text xmlns='${NS.streams}' xml:lang='en'>${text}</text></stream:error></stream:stream>`;
 }
 
 export function refusalCondition(refusal: Refusal): string {

@@ -337,18 +337,23 @@ export class C2sStream extends StreamCore implements SessionDriver {
     // Elements from extensions (stream management, CSI, registration…).
     const host = this.services.hosts.get(session.host!)!;
     const ev: StreamElementEvent = { session, element, stream: this };
-    const unhandled = () => {
-      if (isStanza || session.type === "c2s_unauthed") {
-        throw new StreamError("not-authorized", "Authenticate and bind a resource first");
-      }
-      throw new StreamError("unsupported-stanza-type", `<${element.name}/> is not supported`);
-    };
     const handled = host.events.fire("stream-element", ev);
     if (handled === true) return;
-    if (handled === false) return unhandled();
+    if (handled === false) return this.#unhandled(session, element, isStanza);
     return handled.then((h) => {
-      if (!h) unhandled();
+      if (!h) this.#unhandled(session, element, isStanza);
     });
+  }
+
+  /**
+   * No extension handled a top-level element. A method, not a closure made
+   * for every element that goes to the extensions (SM's `<r/>` and `<a/>`).
+   */
+  #unhandled(session: Session, element: Element, isStanza: boolean): never {
+    if (isStanza || session.type === "c2s_unauthed") {
+      throw new StreamError("not-authorized", "Authenticate and bind a resource first");
+    }
+    throw new StreamError("unsupported-stanza-type", `<${element.name}/> is not supported`);
   }
 
   // ---- STARTTLS (RFC 6120 §5) -----------------------------------------------

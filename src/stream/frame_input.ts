@@ -30,11 +30,8 @@
  */
 import { setImmediate } from "node:timers";
 import { type Frame, type ParserOptions, XmlFrameParser } from "../xml/parser.ts";
-
-import { logger } from "../log.ts";
 import { IdleSweep } from "../util/idle_sweep.ts";
-
-const log = logger("net");
+import { type FrameHandler, FrameRunner } from "./frame_runner.ts";
 
 /** Text handed to the parser at once: small enough to check the budget often. */
 const SLICE = 1024;
@@ -70,17 +67,15 @@ export type StreamLimits = Pick<ParserOptions, "maxStanzaSize" | "maxStanzaDepth
 const SWEEP_MS = 2000;
 const idle = new IdleSweep<FrameInput>(SWEEP_MS);
 
-export type FrameHandler = (frame: Frame) => void | Promise<void>;
-
 export class FrameInput {
   #decoder = new TextDecoder("utf-8", { fatal: true });
   #parser: XmlFrameParser;
+  /** Hands frames to the handler; `busy` while its promise is pending. */
+  #runner: FrameRunner;
   #queue: Frame[] = [];
   /** Decoded text not parsed yet, from #offset on. */
   #pending = "";
   #offset = 0;
-  /** A handler's promise is pending: nothing else runs until it settles. */
-  #busy = false;
   /** #work is scheduled for a later turn. */
   #scheduled = false;
   /** End of the current turn's budget (performance.now()), while #work runs. */
@@ -101,17 +96,14 @@ export class FrameInput {
   #maxWaiting: number;
 
   constructor(
-    readonly handle: FrameHandler,
+    handle: FrameHandler,
     limits: StreamLimits,
     /** Called with true when input waits (reading should pause), false once it is done. */
     readonly onBacklog: (full: boolean) => void,
-    /**
-     * What a handler threw or rejected with (a StreamError, usually), and
-     * the frame it was handling: the owner decides whether the stream
-     * ends or only that frame is answered.
-     */
-    readonly onError: (err: unknown, frame: Frame) => void,
+    /** What a handler threw or rejected with, and its frame (see FrameRunner). */
+    onError: (err: unknown, frame: Frame) => void,
   ) {
+    this.#runner = new FrameRunner(handle, onError, this.#drain);
     this.#maxWaiting = WAITING_STANZAS * limits.maxStanzaSize + WAITING_SLACK;
     this.#parser = new XmlFrameParser(this.#onFrame, {
       maxStanzaSize: limits.maxStanzaSize,
@@ -209,7 +201,7 @@ export class FrameInput {
       return false;
     }
     // Mid-stanza or with work waiting: stay awake and try next time.
-    if (this.#busy || this.#scheduled || this.#offset < this.#pending.length) return false;
+    if (this.#runner.busy || this.#scheduled || this.#offset < this.#pending.length) return false;
     return this.#parser.compact() || this.#parser.isCompact;
   }
 
@@ -227,7 +219,7 @@ export class FrameInput {
 
   /** #work's loop, within the budget #deadline sets. */
   #continue(): void {
-    while (!this.#stopped && !this.#busy) {
+    while (!this.#stopped && !this.#runner.busy) {
       if (this.#queue.length !== 0) this.#run(this.#queue.shift()!);
       else if (this.#offset < this.#pending.length) {
         const end = Math.min(this.#offset + SLICE, this.#pending.length);
@@ -243,7 +235,7 @@ export class FrameInput {
         this.#undecodableReported = true;
         this.#run({ kind: "error", condition: "unsupported-encoding", text: "Invalid UTF-8" });
       } else break;
-      if (performance.now() > this.#deadline && !this.#busy && this.#hasWork()) {
+      if (performance.now() > this.#deadline && !this.#runner.busy && this.#hasWork()) {
         this.#scheduled = true;
         setImmediate(this.#work);
         break;
@@ -275,7 +267,7 @@ export class FrameInput {
     // In order: behind queued frames and a pending handler. Over the
     // budget, the parser finishes its slice but the frames wait.
     if (
-      this.#busy || this.#queue.length !== 0 || this.#deadline === 0 ||
+      this.#runner.busy || this.#queue.length !== 0 || this.#deadline === 0 ||
       performance.now() > this.#deadline
     ) {
       this.#queue.push(frame);
@@ -283,31 +275,7 @@ export class FrameInput {
   };
 
   #run(frame: Frame): void {
-    if (this.#stopped) return;
-    let pending: void | Promise<void>;
-    try {
-      pending = this.handle(frame);
-    } catch (err) {
-      return this.#failed(err, frame);
-    }
-    if (pending !== undefined) {
-      this.#busy = true;
-      // The queue drains whatever happened: a failed frame never stalls the ones behind it.
-      pending.catch((err) => this.#failed(err, frame)).finally(this.#drain);
-    }
-  }
-
-  /** Hand a failure to the owner; if the owner's handling throws, log it (never reject). */
-  #failed(err: unknown, frame: Frame): void {
-    try {
-      this.onError(err, frame);
-    } catch (again) {
-      log.error("handling a failed {kind} frame failed: {again} (the failure: {err})", {
-        kind: frame.kind,
-        again,
-        err,
-      });
-    }
+    if (!this.#stopped) this.#runner.run(frame);
   }
 
   /**
@@ -320,7 +288,7 @@ export class FrameInput {
    * that short wait (#work decides again when it runs).
    */
   #drain = (): void => {
-    this.#busy = false;
+    // Called whether the handler failed or not: a failed frame never stalls the ones behind it.
     if (this.#scheduled) return;
     if (performance.now() <= this.#turnEnd) {
       this.#deadline = this.#turnEnd;

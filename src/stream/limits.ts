@@ -5,53 +5,34 @@
  * a client-facing setting (say a small c2s.maxStanzaSize) never tears
  * down federation or a component by surprise.
  *
- * - transport limits (read rate, output high-water mark): `clientLimits`,
- *   `serverLimits`, `componentLimits`;
- * - parser limits (stanza size and depth): `parserLimits(section)`;
+ * - a stream's limits (read rate, output high-water mark, stanza size and
+ *   depth): `clientTransportLimits`, `serverTransportLimits`,
+ *   `componentTransportLimits`;
  * - listener caps (connections at once, per IP, unauthenticated per IP):
  *   `listenerCaps(section)`.
- *
- * A stream takes both of the first two as one: `clientTransportLimits`,
- * `serverTransportLimits`, `componentTransportLimits`.
  */
 import type { Config } from "../config/schema.ts";
-import type { ConnectionLimits } from "../net/connection.ts";
 import type { TransportLimits } from "./transport.ts";
 import type { LimiterSettings } from "../net/connection_limiter.ts";
 import type { StreamLimits } from "./frame_input.ts";
 
-interface TransportSection {
+interface StreamSection extends StreamLimits {
   readRateBytesPerSecond: number;
   readBurstBytes: number;
   maxOutputBytes: number;
 }
 
-function transportLimits(section: TransportSection): ConnectionLimits {
+/** A section's limits, used as configured. */
+function sectionLimits(section: StreamSection): TransportLimits {
   return {
     readRate: {
       bytesPerSecond: section.readRateBytesPerSecond,
       burstBytes: section.readBurstBytes,
     },
     maxOutputBytes: section.maxOutputBytes,
+    maxStanzaSize: section.maxStanzaSize,
+    maxStanzaDepth: section.maxStanzaDepth,
   };
-}
-
-export function clientLimits(config: Config): ConnectionLimits {
-  return transportLimits(config.c2s);
-}
-
-/** Peer servers, on incoming and outgoing streams alike. */
-export function serverLimits(config: Config): ConnectionLimits {
-  return transportLimits(config.s2s);
-}
-
-export function componentLimits(config: Config): ConnectionLimits {
-  return transportLimits(config.component);
-}
-
-/** The parser limits of a section (`c2s`, `s2s` or `component`): used as configured. */
-export function parserLimits(section: StreamLimits): StreamLimits {
-  return { maxStanzaSize: section.maxStanzaSize, maxStanzaDepth: section.maxStanzaDepth };
 }
 
 /** A section's connection caps, for its listeners' ConnectionLimiter. */
@@ -67,17 +48,17 @@ export function listenerCaps(section: {
   };
 }
 
-/** A client stream's limits, parser's included, whatever its transport. */
+/** A client stream's limits, whatever its transport. */
 export function clientTransportLimits(config: Config): TransportLimits {
-  return { ...clientLimits(config), ...parserLimits(config.c2s) };
+  return sectionLimits(config.c2s);
 }
 
-/** A peer server's stream (incoming or outgoing), parser's limits included. */
+/** A peer server's stream (incoming or outgoing). */
 export function serverTransportLimits(config: Config): TransportLimits {
-  return { ...serverLimits(config), ...parserLimits(config.s2s) };
+  return sectionLimits(config.s2s);
 }
 
-/** An external component's stream, parser's limits included. */
+/** An external component's stream. */
 export function componentTransportLimits(config: Config): TransportLimits {
-  return { ...componentLimits(config), ...parserLimits(config.component) };
+  return sectionLimits(config.component);
 }

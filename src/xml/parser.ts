@@ -37,7 +37,7 @@ export interface ParserOptions {
  * the depth allowed. 64 attributes: Jingle candidates, the busiest
  * standard element, carry 12; Tigase caps elements at 50.
  */
-export const PARSER_DEFAULTS: ParserOptions = {
+const PARSER_DEFAULTS: ParserOptions = {
   maxStanzaSize: 262144,
   maxStanzaDepth: 32,
   maxAttributes: 64,

@@ -107,3 +107,21 @@ Deno.test("input: frames in order; messages wait while a handler is pending", as
     ["open", "1", "2", "3"],
   );
 });
+
+Deno.test("input: text waiting behind a handler that never settles is bounded: policy-violation, then nothing", () => {
+  const { socket, frames, setHold } = setup();
+  socket.message(
+    "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='localhost' version='1.0'/>",
+  );
+  setHold(new Promise<void>(() => {}));
+  socket.message("<iq id='stuck'/>");
+  setHold(undefined);
+  // Few messages (far under the count bound), each under maxStanzaSize,
+  // but together past what may wait: 4 stanzas' worth plus 256 KiB.
+  const big = `<message><body>${"x".repeat(60_000)}</body></message>`;
+  for (let i = 0; i < 20; i++) socket.message(big);
+  const kinds = frames.map((f) => f.kind === "error" ? f.condition : f.kind);
+  assert.deepEqual(kinds, ["open", "stanza", "policy-violation"]);
+  socket.message("<iq id='after'/>");
+  assert.equal(frames.length, 3);
+});

@@ -44,7 +44,7 @@ function error(condition: Extract<Frame, { kind: "error" }>["condition"], text: 
 export class WsMessageReader {
   readonly #parser: XmlFrameParser;
   readonly #maxSize: number;
-  #got: Frame[] = [];
+  readonly #got: Frame[] = [];
   /** An `<open/>` is due: at the start and after a restart (RFC 7395 §3.5). */
   #expectOpen = true;
 
@@ -55,7 +55,7 @@ export class WsMessageReader {
       maxStanzaDepth: limits.maxStanzaDepth,
     });
     this.#parser.write(ROOT);
-    this.#got = [];
+    this.#got.length = 0;
   }
 
   /** A new stream follows (after SASL success): the client sends a new `<open/>`. */
@@ -72,20 +72,20 @@ export class WsMessageReader {
   read(text: string): Frame | undefined {
     if (text.length > this.#maxSize) return error("policy-violation", "message too large");
     if (text.trim() === "") return undefined;
-    this.#got = [];
-    this.#parser.write(text);
+    // One array for every message, emptied again before returning.
     const got = this.#got;
-    this.#got = [];
-    const failed = got.find((f) => f.kind === "error");
-    if (failed) return failed;
-    if (got.length !== 1 || got[0].kind !== "stanza" || !this.#parser.atStreamLevel) {
+    this.#parser.write(text);
+    const frame = got.length === 1 ? got[0] : got.find((f) => f.kind === "error");
+    got.length = 0;
+    if (frame?.kind === "error") return frame;
+    if (frame?.kind !== "stanza" || !this.#parser.atStreamLevel) {
       return error(
         "not-well-formed",
         "each WebSocket message must hold exactly one complete XML element",
       );
     }
-    const element = got[0].element;
-    if (element.attrs.xmlns !== NS_FRAMING) return got[0];
+    const element = frame.element;
+    if (element.attrs.xmlns !== NS_FRAMING) return frame;
     if (element.name === "open") {
       if (!this.#expectOpen) return error("invalid-xml", "<open/> only starts a stream");
       this.#expectOpen = false;

@@ -16,13 +16,10 @@
  */
 import { IdleSweep } from "../../util/idle_sweep.ts";
 import { setImmediate } from "node:timers";
-import type { Frame } from "../../xml/parser.ts";
 import { ReadRateBucket } from "../../net/read_rate.ts";
 import type { FrameSink, TransportLimits } from "../transport.ts";
 import { WsMessageReader } from "./framing.ts";
-import { logger } from "../../log.ts";
-
-const log = logger("net");
+import { FrameRunner } from "../frame_runner.ts";
 
 /** Messages that may wait behind a pending handler (or the read rate). */
 const MAX_WAITING_MESSAGES = 1000;
@@ -45,7 +42,8 @@ export class WsInput {
   readonly #maxChars: number;
   #queue: string[] = [];
   #queuedChars = 0;
-  #busy = false;
+  /** Hands frames to the sink; `busy` while its promise is pending. */
+  readonly #runner: FrameRunner;
   #stopped = false;
   #touched = false;
   /** Processing waits for the read rate until then (Date.now()); a timer is set. */
@@ -58,6 +56,11 @@ export class WsInput {
     const rate = limits.readRate;
     this.#bucket = rate && rate.bytesPerSecond > 0 ? new ReadRateBucket(rate) : undefined;
     this.#maxChars = WAITING_STANZAS * limits.maxStanzaSize + WAITING_SLACK;
+    this.#runner = new FrameRunner(
+      (frame) => sink.onFrame(frame),
+      (err, frame) => sink.onError(err, frame),
+      this.#settled,
+    );
   }
 
   /** A text message arrived. */
@@ -101,7 +104,7 @@ export class WsInput {
   /** For the sweeper: true once this input can leave the awake set. */
   sweep(): boolean {
     if (this.#stopped) return true;
-    if (this.#touched || this.#busy || this.#queue.length !== 0) {
+    if (this.#touched || this.#runner.busy || this.#queue.length !== 0) {
       this.#touched = false;
       return false;
     }
@@ -116,14 +119,14 @@ export class WsInput {
   #fatal(condition: "policy-violation" | "bad-format", text: string): void {
     this.#queue = [];
     this.#queuedChars = 0;
-    this.#run({ kind: "error", condition, text });
+    this.#runner.run({ kind: "error", condition, text });
     this.stop();
   }
 
   #pump = (): void => {
     this.#scheduled = false;
     const deadline = performance.now() + TURN_BUDGET_MS;
-    while (!this.#stopped && !this.#busy && this.#queue.length !== 0) {
+    while (!this.#stopped && !this.#runner.busy && this.#queue.length !== 0) {
       const wait = this.#heldUntil - Date.now();
       if (wait > 0) {
         clearTimeout(this.#holdTimer);
@@ -141,36 +144,12 @@ export class WsInput {
       if (frame === undefined) continue;
       // After its error frame the reader is useless: nothing more is read.
       if (frame.kind === "error" || frame.kind === "close") this.#stopped = true;
-      this.#run(frame);
+      this.#runner.run(frame);
     }
   };
 
-  #run(frame: Frame): void {
-    let pending: void | Promise<void>;
-    try {
-      pending = this.sink.onFrame(frame);
-    } catch (err) {
-      return this.#failed(err, frame);
-    }
-    if (pending !== undefined) {
-      this.#busy = true;
-      pending.catch((err) => this.#failed(err, frame)).finally(() => {
-        this.#busy = false;
-        if (!this.#scheduled) this.#pump();
-      });
-    }
-  }
-
-  /** Hand a failure to the owner; if the owner's handling throws, log it (never reject). */
-  #failed(err: unknown, frame: Frame): void {
-    try {
-      this.sink.onError(err, frame);
-    } catch (again) {
-      log.error("handling a failed {kind} frame failed: {again} (the failure: {err})", {
-        kind: frame.kind,
-        again,
-        err,
-      });
-    }
-  }
+  /** A pending handler settled: the messages behind it go on. */
+  #settled = (): void => {
+    if (!this.#scheduled) this.#pump();
+  };
 }
