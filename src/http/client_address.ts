@@ -79,6 +79,11 @@ export function clientOrigin(
   return { address, secure: proto === "https" ? true : proto === "http" ? false : secureSocket };
 }
 
+/** A loopback address: the peer (or interface) never leaves the machine. */
+export function isLoopback(address: string): boolean {
+  return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
+}
+
 /** "[::1]:443" → "::1", "1.2.3.4:80" → "1.2.3.4"; anything else unchanged. */
 function stripPort(hop: string): string {
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(hop);
