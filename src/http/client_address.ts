@@ -30,10 +30,6 @@ export class TrustedProxies {
     });
   }
 
-  get size(): number {
-    return this.#ranges.length;
-  }
-
   has(address: string): boolean {
     if (this.#ranges.length === 0) return false;
     const bytes = addressBytes(normalizeAddress(address));

@@ -176,7 +176,7 @@ const VALID_HOST =
  * `/metrics`, past a proxy that filters by path), and one the URL parser
  * rejects would throw. RFC 9110 §7.2 / RFC 9112 §3.2: answer 400.
  */
-export function requestUrl(request: Request): URL | undefined {
+function requestUrl(request: Request): URL | undefined {
   const host = request.headers.get("host");
   // 253 for a DNS name, 6 for ":port".
   if (host !== null && (host.length > 259 || !VALID_HOST.test(host))) return undefined;

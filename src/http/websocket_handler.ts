@@ -36,7 +36,7 @@ export type WebSocketHandler = (req: Request, info: WebSocketRequestInfo) => Res
  * Origin are not browsers (no other site's page can make them connect);
  * a page from the requested host is ours; anything else must be listed.
  */
-export function originAllowed(
+function originAllowed(
   origin: string | null,
   host: string | null,
   allowed: readonly string[],
