@@ -5,9 +5,8 @@
  */
 import type { Config } from "../config/schema.ts";
 import { BOSH_PATH, WEBSOCKET_PATH } from "../http/host_meta.ts";
+import { isLoopback } from "../http/client_address.ts";
 import type { Report } from "./check_report.ts";
-
-const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
 export function checkHttp(config: Config, report: Report): void {
   const { http, https } = config.listeners;
@@ -15,7 +14,7 @@ export function checkHttp(config: Config, report: Report): void {
   const where = (l: { interfaces: string[]; port: number }) =>
     l.interfaces.map((i) => `[${i}]:${l.port}`).join(", ");
   if (http.enabled) {
-    const local = http.interfaces.every((i) => LOOPBACK.has(i));
+    const local = http.interfaces.every((i) => i === "localhost" || isLoopback(i));
     report.line(
       local || trustedProxies.length > 0 ? "OK" : "WARN",
       "http",

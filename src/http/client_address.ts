@@ -30,10 +30,6 @@ export class TrustedProxies {
     });
   }
 
-  get size(): number {
-    return this.#ranges.length;
-  }
-
   has(address: string): boolean {
     if (this.#ranges.length === 0) return false;
     const bytes = addressBytes(normalizeAddress(address));
@@ -77,6 +73,11 @@ export function clientOrigin(
   // The proto the nearest proxy saw: the last value, as for the addresses.
   const proto = headers.get("x-forwarded-proto")?.split(",").pop()?.trim().toLowerCase();
   return { address, secure: proto === "https" ? true : proto === "http" ? false : secureSocket };
+}
+
+/** A loopback address: the peer (or interface) never leaves the machine. */
+export function isLoopback(address: string): boolean {
+  return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
 }
 
 /** "[::1]:443" → "::1", "1.2.3.4:80" → "1.2.3.4"; anything else unchanged. */

@@ -14,13 +14,13 @@ export const BOSH_PATH = "/http-bind";
 const REL_WEBSOCKET = "urn:xmpp:alt-connections:websocket";
 const REL_BOSH = "urn:xmpp:alt-connections:xbosh";
 
-export interface AltConnection {
+interface AltConnection {
   rel: string;
   href: string;
 }
 
 /** The endpoints to advertise to a client that asked with `info`. */
-export function altConnections(config: Config, info: HttpRequestInfo): AltConnection[] {
+function altConnections(config: Config, info: HttpRequestInfo): AltConnection[] {
   const { websocket, bosh, websocketUrl, boshUrl } = config.http;
   const authority = info.authority || "localhost";
   const links: AltConnection[] = [];

@@ -1,34 +1,4 @@
-/** The HTTP server's bounds: counts per address with a global cap, and the body size limit. */
-
-/** Things in progress per key (an address) with a cap per key and one over all keys. */
-export class KeyedCounter {
-  #total = 0;
-  #perKey = new Map<string, number>();
-
-  constructor(readonly maxTotal: number, readonly maxPerKey: number) {}
-
-  /** Count one more for `key`, or refuse: "total" (server-wide) or "per-key". */
-  acquire(key: string): "total" | "per-key" | undefined {
-    if (this.#total >= this.maxTotal) return "total";
-    const n = this.#perKey.get(key) ?? 0;
-    if (n >= this.maxPerKey) return "per-key";
-    this.#perKey.set(key, n + 1);
-    this.#total++;
-    return undefined;
-  }
-
-  release(key: string): void {
-    const n = this.#perKey.get(key);
-    if (n === undefined) return;
-    this.#total--;
-    if (n <= 1) this.#perKey.delete(key);
-    else this.#perKey.set(key, n - 1);
-  }
-
-  get total(): number {
-    return this.#total;
-  }
-}
+/** The HTTP request body size limit. */
 
 /** Thrown into a handler reading a body that grew past the limit; answered with 413. */
 export class BodyTooLarge extends Error {

@@ -31,24 +31,17 @@ export class HttpRoutes {
   #prefixes: { prefix: string; handler: HttpHandler }[] = [];
 
   /** Register `handler` for `path` (exact) or, when it ends in "/", everything under it. */
-  add(path: string, handler: HttpHandler): () => void {
+  add(path: string, handler: HttpHandler): void {
     if (!path.startsWith("/")) throw new Error(`HTTP route must start with "/": ${path}`);
-    const taken = path.endsWith("/") && path !== "/"
-      ? this.#prefixes.some((p) => p.prefix === path)
-      : this.#exact.has(path);
+    const prefix = path.endsWith("/") && path !== "/";
+    const taken = prefix ? this.#prefixes.some((p) => p.prefix === path) : this.#exact.has(path);
     if (taken) throw new Error(`HTTP route ${path} is already registered`);
-    if (path.endsWith("/") && path !== "/") {
-      const entry = { prefix: path, handler };
-      this.#prefixes.push(entry);
+    if (prefix) {
+      this.#prefixes.push({ prefix: path, handler });
       this.#prefixes.sort((a, b) => b.prefix.length - a.prefix.length);
-      return () => {
-        this.#prefixes = this.#prefixes.filter((p) => p !== entry);
-      };
+    } else {
+      this.#exact.set(path, handler);
     }
-    this.#exact.set(path, handler);
-    return () => {
-      if (this.#exact.get(path) === handler) this.#exact.delete(path);
-    };
   }
 
   find(pathname: string): HttpHandler | undefined {

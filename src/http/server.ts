@@ -10,7 +10,8 @@ import type { CertStore } from "../tls/certs.ts";
 import { OncePerWindow } from "../util/once_per_window.ts";
 import { logger } from "../log.ts";
 import { clientOrigin, TrustedProxies } from "./client_address.ts";
-import { BodyTooLarge, KeyedCounter, limitBody } from "./limits.ts";
+import { BodyTooLarge, limitBody } from "./limits.ts";
+import { ConnectionLimiter } from "../net/connection_limiter.ts";
 import type { HttpRoutes } from "./routes.ts";
 import { checkDenoInternals, type ListenerServer, serveListener } from "./deno_internals.ts";
 import { bindHttpListener } from "./bind.ts";
@@ -37,7 +38,12 @@ export function startHttp(
   checkDenoInternals();
   const limits = config.http;
   const trusted = new TrustedProxies(limits.trustedProxies);
-  const requests = new KeyedCounter(limits.maxRequests, limits.maxRequestsPerIp);
+  // Requests in progress, counted as connections are (every request is "unauthenticated").
+  const requests = new ConnectionLimiter({
+    maxTotal: limits.maxRequests,
+    maxPerIp: limits.maxRequestsPerIp,
+    maxUnauthenticatedPerIp: limits.maxRequestsPerIp,
+  });
   const refusalLog = new OncePerWindow();
   const errorLog = new OncePerWindow();
   /** Aborting it closes the listeners and every connection, WebSockets included. */
@@ -58,13 +64,13 @@ export function startHttp(
     const url = requestUrl(request);
     if (!url) return text(400, "Bad Request: invalid Host header", { connection: "close" });
     const origin = clientOrigin(peer, secureSocket, request.headers, trusted);
-    const refused = requests.acquire(origin.address);
-    if (refused) {
+    const slot = requests.acquire(origin.address);
+    if (typeof slot === "string") {
       noteRefusal(
         origin.address,
-        refused === "total" ? "http.maxRequests" : "http.maxRequestsPerIp",
+        slot === "total" ? "http.maxRequests" : "http.maxRequestsPerIp",
       );
-      return refused === "total"
+      return slot === "total"
         ? text(503, "Service Unavailable")
         : text(429, "Too Many Requests", { "retry-after": "1" });
     }
@@ -93,7 +99,7 @@ export function startHttp(
       }
       return text(500, "Internal Server Error");
     } finally {
-      requests.release(origin.address);
+      requests.release(slot);
     }
   };
 
@@ -170,7 +176,7 @@ const VALID_HOST =
  * `/metrics`, past a proxy that filters by path), and one the URL parser
  * rejects would throw. RFC 9110 §7.2 / RFC 9112 §3.2: answer 400.
  */
-export function requestUrl(request: Request): URL | undefined {
+function requestUrl(request: Request): URL | undefined {
   const host = request.headers.get("host");
   // 253 for a DNS name, 6 for ":port".
   if (host !== null && (host.length > 259 || !VALID_HOST.test(host))) return undefined;

@@ -10,8 +10,6 @@
  * it trusts to have used it).
  */
 import type { Config } from "../config/schema.ts";
-import type { TlsState } from "../net/connection.ts";
-import { normalizeAddress } from "../net/connection.ts";
 import type { Refusal } from "../net/connection_limiter.ts";
 import { refusalReason } from "../net/refusal.ts";
 import { OncePerWindow } from "../util/once_per_window.ts";
@@ -22,11 +20,10 @@ import { logger } from "../log.ts";
 const log = logger("c2s");
 
 export interface WebSocketRequestInfo {
+  /** The client's address, as the HTTP server normalized it (clientOrigin). */
   remoteAddress: string;
   /** HTTPS, or a peer trusted to have used it (a proxy terminating TLS, loopback). */
   secure: boolean;
-  /** TLS as the HTTP server saw it, when it terminated HTTPS itself. */
-  tls?: TlsState;
 }
 
 export type WebSocketHandler = (req: Request, info: WebSocketRequestInfo) => Response;
@@ -36,7 +33,7 @@ export type WebSocketHandler = (req: Request, info: WebSocketRequestInfo) => Res
  * Origin are not browsers (no other site's page can make them connect);
  * a page from the requested host is ours; anything else must be listed.
  */
-export function originAllowed(
+function originAllowed(
   origin: string | null,
   host: string | null,
   allowed: readonly string[],
@@ -83,7 +80,7 @@ export function websocketHandler(
       log.debug("refused a WebSocket from origin {origin}", { origin });
       return refuse(403, "Origin not allowed");
     }
-    const ip = normalizeAddress(info.remoteAddress);
+    const ip = info.remoteAddress;
     const limiter = services.limiter;
     const slot = limiter?.acquire(ip);
     if (typeof slot === "string") {
@@ -107,7 +104,6 @@ export function websocketHandler(
     const transport = new WebSocketTransport(upgraded.socket, {
       remoteAddress: ip,
       secure: info.secure,
-      tls: info.tls,
       onAuthenticated: slot ? () => limiter!.authenticated(slot) : undefined,
       onClosed: slot ? () => limiter!.release(slot) : undefined,
     });

@@ -13,15 +13,12 @@
 import type { Config } from "../config/schema.ts";
 import type { C2sServices } from "../stream/c2s.ts";
 import type { HttpRequestInfo, HttpRoutes } from "./routes.ts";
+import { isLoopback } from "./client_address.ts";
 import { BOSH_PATH, WEBSOCKET_PATH } from "./host_meta.ts";
 import { websocketHandler } from "./websocket_handler.ts";
 import { type BoshHandler, boshHandler } from "./bosh/handler.ts";
 
-export function isLoopback(address: string): boolean {
-  return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
-}
-
-export function streamIsSecure(info: HttpRequestInfo): boolean {
+function streamIsSecure(info: HttpRequestInfo): boolean {
   return info.secure || isLoopback(info.remoteAddress);
 }
 

@@ -10,11 +10,10 @@ import type { Element } from "../../src/xml/element.ts";
 import { NS } from "../../src/xml/namespaces.ts";
 import type { BoshHandler } from "../../src/http/bosh/handler.ts";
 import { BOSH_PATH } from "../../src/http/host_meta.ts";
+import { NS_HTTPBIND, NS_XBOSH } from "../../src/http/bosh/body.ts";
 import { startTestServer, type TestServer } from "./server.ts";
 import { b64 } from "./client.ts";
 
-export const NS_HTTPBIND = "http://jabber.org/protocol/httpbind";
-export const NS_XBOSH = "urn:xmpp:xbosh";
 const WAIT_MS = 5000;
 
 export interface BoshServer {

@@ -233,6 +233,16 @@ Deno.test("bosh: broken bodies are refused with bad-request, oversized ones with
     assert.equal(wrongRoot.attrs.condition, "bad-request");
     const big = await postBody(s.url, "<body>" + "x".repeat(5000) + "</body>");
     assert.equal(big.status, 413);
+    // No Content-Length: a chunked body is cut at bosh.maxBodyBytes as it arrives.
+    const chunks = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < 5; i++) c.enqueue(new TextEncoder().encode("x".repeat(1000)));
+        c.close();
+      },
+    });
+    const streamed = await fetch(s.url, { method: "POST", body: chunks });
+    assert.equal(streamed.status, 413);
+    await streamed.body?.cancel();
     const unknownSid = await postBody(
       s.url,
       "<body xmlns='http://jabber.org/protocol/httpbind' rid='5' sid='nope'/>",

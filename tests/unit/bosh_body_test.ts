@@ -68,6 +68,11 @@ Deno.test("bosh response: stanzas qualified, prefixed and namespaced elements le
     qualify("<message to='a&gt;b' xmlns:foo='x'/>"),
     "<message xmlns='jabber:client' to='a&gt;b' xmlns:foo='x'/>",
   );
+  // An xmlns inside an attribute value (a peer's id) is not a declaration.
+  assert.equal(
+    qualify("<message id=' xmlns=x' to='a'/>"),
+    "<message xmlns='jabber:client' id=' xmlns=x' to='a'/>",
+  );
   assert.equal(
     bodyXml({ sid: "s" }, ["<stream:features/>"]),
     "<body xmlns='http://jabber.org/protocol/httpbind' sid='s' " +

@@ -37,6 +37,11 @@ Deno.test("bosh output: a burst past the bound in one turn does not leave on a h
   // One synchronous burst: the flush is queued before the overflow is heard.
   for (let i = 0; i < 20; i++) session.send(`<message id='m${i}'/>`);
   assert.equal(overflows, 1);
+  // Nothing past the bound is kept: more output does not grow the queue.
+  const pending = session.pending;
+  for (let i = 0; i < 100; i++) session.send(`<message id='x${i}'/>`);
+  assert.equal(session.pending, pending);
+  assert.equal(overflows, 1);
   await new Promise((r) => setTimeout(r, 0));
   session.close("<stream:error/>");
   const answer = await held;

@@ -6,6 +6,7 @@
 import type { Config } from "../../config/schema.ts";
 import type { C2sServices } from "../../stream/c2s.ts";
 import { logger } from "../../log.ts";
+import { BodyTooLarge, limitBody } from "../limits.ts";
 import { parseBody, parseRid } from "./body.ts";
 import { CorsPolicy } from "./cors.ts";
 import { terminateXml } from "./response.ts";
@@ -86,36 +87,21 @@ export function boshHandler(services: C2sServices, config: Config = services.con
   return Object.assign(handler, { sessions, close: () => sessions.close() });
 }
 
-/** The request body as text, read no further than `max` bytes. */
+/**
+ * The request body as text, read no further than `max` bytes (the HTTP
+ * server's own, larger or not, bound applies as well: either answers 413).
+ */
 async function readBody(
   req: Request,
   max: number,
 ): Promise<string | "too-large" | "bad-encoding"> {
-  const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > max) return "too-large";
-  if (!req.body) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = req.body.getReader();
+  const limited = limitBody(req, max);
+  if (limited === "too-large") return "too-large";
+  let bytes: ArrayBuffer;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.length;
-      if (size > max) {
-        await reader.cancel().catch(() => {});
-        return "too-large";
-      }
-      chunks.push(value);
-    }
-  } catch {
-    return "bad-encoding";
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
+    bytes = await limited.arrayBuffer();
+  } catch (err) {
+    return err instanceof BodyTooLarge ? "too-large" : "bad-encoding";
   }
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);

@@ -40,12 +40,14 @@ export class OutputQueue {
   }
 
   push(data: string): void {
+    // Past the bound nothing queued will be sent: keeping more only grows it.
+    if (this.#overflowed) return;
     this.#items.push(data);
     this.#chars += data.length;
     this.#written += data.length;
     const over = (this.maxChars > 0 && this.#chars > this.maxChars) ||
       this.#items.length > this.maxItems;
-    if (over && !this.#overflowed) {
+    if (over) {
       this.#overflowed = true;
       this.onOverflow();
     }

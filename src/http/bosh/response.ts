@@ -6,6 +6,7 @@
 import { openTag } from "../../xml/element.ts";
 import { NS } from "../../xml/namespaces.ts";
 import type { StreamOpenAttrs } from "../../stream/transport.ts";
+import { qualify as standalone } from "../../stream/websocket/framing.ts";
 import { NS_HTTPBIND, NS_XBOSH } from "./body.ts";
 
 /** The XEP-0124 version spoken. */
@@ -15,21 +16,12 @@ const POLLING_SECONDS = 2;
 
 /**
  * `data` (one serialized top-level element) as it must appear inside a
- * `<body/>`: an unprefixed element without an xmlns gets jabber:client.
- * Prefixed elements (`stream:features`, `stream:error`) use the
- * `xmlns:stream` the body declares. Serialized attribute values escape
- * `>`, so the first `>` ends the start tag.
+ * `<body/>`: an unprefixed element without an xmlns gets jabber:client,
+ * as in a WebSocket message. `stream:` elements are left alone: they use
+ * the `xmlns:stream` the body declares.
  */
 export function qualify(data: string): string {
-  if (data.charCodeAt(0) !== 0x3c) return data;
-  const end = data.indexOf(">");
-  if (end < 0) return data;
-  const tag = data.slice(0, end);
-  let nameEnd = 1;
-  while (nameEnd < tag.length && !/[\s/]/.test(tag[nameEnd])) nameEnd++;
-  const name = tag.slice(1, nameEnd);
-  if (name.includes(":") || /\sxmlns=/.test(tag)) return data;
-  return "<" + name + " xmlns='" + NS.client + "'" + data.slice(nameEnd);
+  return data.startsWith("<stream:") ? data : standalone(data, NS.client);
 }
 
 /** A response `<body/>` with `attrs` around `payload` (already qualified). */

@@ -129,10 +129,6 @@ export class BoshSession implements StreamTransport {
     return this.params.secure;
   }
 
-  get isAuthenticated(): boolean {
-    return this.#authenticated;
-  }
-
   get written(): number {
     return this.#output?.written ?? 0;
   }

@@ -5,6 +5,7 @@
  */
 import type { Config } from "../../config/schema.ts";
 import { type C2sServices, C2sStream } from "../../stream/c2s.ts";
+import { ConnectionLimiter } from "../../net/connection_limiter.ts";
 import { logger } from "../../log.ts";
 import { randomId } from "../../util/random.ts";
 import type { BoshBody } from "./body.ts";
@@ -21,11 +22,19 @@ export interface PeerInfo {
 
 export class BoshSessions {
   #sessions = new Map<string, BoshSession>();
-  #perIp = new Map<string, number>();
-  /** Sessions not authenticated yet, per IP: what costs an attacker nothing to open. */
-  #unauthenticated = new Map<string, number>();
+  /**
+   * The caps a TCP listener has, over BOSH sessions: in all, per IP, and
+   * unauthenticated per IP (what costs an attacker nothing to open).
+   */
+  readonly #limiter: ConnectionLimiter;
 
-  constructor(readonly services: C2sServices, readonly config: Config = services.config) {}
+  constructor(readonly services: C2sServices, readonly config: Config = services.config) {
+    this.#limiter = new ConnectionLimiter({
+      maxTotal: config.bosh.maxSessions,
+      maxPerIp: config.bosh.maxSessionsPerIp,
+      maxUnauthenticatedPerIp: config.c2s.maxUnauthenticatedPerIp,
+    });
+  }
 
   get size(): number {
     return this.#sessions.size;
@@ -39,11 +48,8 @@ export class BoshSessions {
   create(body: BoshBody, rid: number, peer: PeerInfo): BoshSession | TerminalCondition {
     const { bosh } = this.config;
     const ip = peer.remoteAddress;
-    const fromIp = this.#perIp.get(ip) ?? 0;
-    if (
-      this.#sessions.size >= bosh.maxSessions || fromIp >= bosh.maxSessionsPerIp ||
-      (this.#unauthenticated.get(ip) ?? 0) >= this.config.c2s.maxUnauthenticatedPerIp
-    ) {
+    const slot = this.#limiter.acquire(ip);
+    if (typeof slot === "string") {
       log.info("{ip}: BOSH session refused: too many sessions", { ip });
       return "policy-violation";
     }
@@ -58,12 +64,13 @@ export class BoshSessions {
       maxPause: bosh.maxPauseSeconds,
       acks: attrs.ack !== undefined,
       maxQueuedElements: bosh.maxQueuedElements,
-      onEnd: (s) => this.#remove(s),
-      onAuthenticated: (s) => count(this.#unauthenticated, s.remoteAddress, -1),
+      onEnd: (s) => {
+        this.#limiter.release(slot);
+        this.#remove(s);
+      },
+      onAuthenticated: () => this.#limiter.authenticated(slot),
     }, rid);
     this.#sessions.set(session.sid, session);
-    this.#perIp.set(ip, fromIp + 1);
-    count(this.#unauthenticated, ip, 1);
     log.debug("{ip}: BOSH session {sid}", { ip, sid: session.sid });
     new C2sStream(session, this.services).start();
     return session;
@@ -77,10 +84,7 @@ export class BoshSessions {
   #remove(session: BoshSession): void {
     if (this.#sessions.get(session.sid) !== session) return;
     this.#sessions.delete(session.sid);
-    const ip = session.remoteAddress;
-    count(this.#perIp, ip, -1);
-    if (!session.isAuthenticated) count(this.#unauthenticated, ip, -1);
-    log.debug("{ip}: BOSH session {sid} ended", { ip, sid: session.sid });
+    log.debug("{ip}: BOSH session {sid} ended", { ip: session.remoteAddress, sid: session.sid });
   }
 }
 
@@ -88,10 +92,4 @@ export class BoshSessions {
 function clamp(value: string | undefined, min: number, max: number, fallback: number): number {
   if (value === undefined || !/^[0-9]{1,9}$/.test(value)) return fallback;
   return Math.min(max, Math.max(min, Number(value)));
-}
-
-function count(map: Map<string, number>, key: string, delta: number): void {
-  const n = (map.get(key) ?? 0) + delta;
-  if (n > 0) map.set(key, n);
-  else map.delete(key);
 }
