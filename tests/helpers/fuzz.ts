@@ -235,6 +235,9 @@ const MUTATIONS: Mutation[] = [
   (s, rng) => insertAt(s, rng.pick(tagStarts(s)) ?? 0, " ".repeat(rng.size(100_000))),
 ];
 
+/** Every valid session as one text: what is fuzzed, and splice material for `mutate`. */
+export const WHOLE_SESSIONS: string[] = Object.values(SESSIONS).flat().map((p) => p.join(""));
+
 /** A session's text, mutated 1–4 times. */
 export function mutate(session: string, rng: Rng, others: string[]): string {
   let s = session;
