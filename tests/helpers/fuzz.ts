@@ -55,12 +55,12 @@ export class Rng {
 
 const B64_PLAIN = btoa("\0alice\0wonderland");
 
-export const C2S_HEADER = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' " +
+const C2S_HEADER = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' " +
   "xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0' xml:lang='en'>";
-export const S2S_HEADER = "<?xml version='1.0'?><stream:stream xmlns='jabber:server' " +
+const S2S_HEADER = "<?xml version='1.0'?><stream:stream xmlns='jabber:server' " +
   "xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' " +
   "from='localhost' to='localhost' version='1.0'>";
-export const COMPONENT_HEADER = "<?xml version='1.0'?><stream:stream " +
+const COMPONENT_HEADER = "<?xml version='1.0'?><stream:stream " +
   "xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' " +
   "to='bots.localhost'>";
 
@@ -234,6 +234,9 @@ const MUTATIONS: Mutation[] = [
   (s, rng) => insertAt(s, rng.pick(tagStarts(s)) ?? 0, "<a/>".repeat(rng.size(20_000))),
   (s, rng) => insertAt(s, rng.pick(tagStarts(s)) ?? 0, " ".repeat(rng.size(100_000))),
 ];
+
+/** Every valid session as one text: what is fuzzed, and splice material for `mutate`. */
+export const WHOLE_SESSIONS: string[] = Object.values(SESSIONS).flat().map((p) => p.join(""));
 
 /** A session's text, mutated 1–4 times. */
 export function mutate(session: string, rng: Rng, others: string[]): string {

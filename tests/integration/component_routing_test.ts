@@ -8,9 +8,9 @@
  * answer seen must be that one.
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { connectComponent } from "../helpers/component.ts";
 import { NS } from "../../src/xml/namespaces.ts";
 import type { Element } from "../../src/xml/element.ts";
 
@@ -22,19 +22,6 @@ function start(): Promise<TestServer> {
   return startTestServer({
     components: { [ONLINE]: { secret: SECRET }, [OFFLINE]: { secret: SECRET } },
   });
-}
-
-async function connectComponent(server: TestServer): Promise<TestClient> {
-  const c = await TestClient.connect({ port: server.ports.component });
-  c.send(
-    `<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' ` +
-      `xmlns:stream='http://etherx.jabber.org/streams' to='${ONLINE}'>`,
-  );
-  const opened = await c.next((f) => f.kind === "open");
-  const id = (opened as { attrs: Record<string, string> }).attrs.id ?? "";
-  c.send(`<handshake>${createHash("sha1").update(id + SECRET).digest("hex")}</handshake>`);
-  await c.stanza((e) => e.name === "handshake");
-  return c;
 }
 
 function unavailable(e: Element): boolean {
@@ -79,7 +66,7 @@ Deno.test("component routing: a local client's stanzas to a disconnected compone
 Deno.test("component routing: another component's stanzas to a disconnected component", async () => {
   const server = await start();
   try {
-    const bot = await connectComponent(server);
+    const bot = await connectComponent(server, ONLINE, SECRET);
     await check(bot, `a@${ONLINE}`);
     bot.close();
   } finally {

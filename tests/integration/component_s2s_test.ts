@@ -8,10 +8,10 @@
  * component's link.
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import { errorCondition, TestClient } from "../helpers/client.ts";
+import { errorCondition } from "../helpers/client.ts";
 import type { TestServer } from "../helpers/server.ts";
 import { loginAt, serverPair } from "../helpers/federation.ts";
+import { connectComponent } from "../helpers/component.ts";
 
 const COMPONENT = "comp.a.test";
 const SECRET = "s3cret";
@@ -21,24 +21,11 @@ function pair(): Promise<[TestServer, TestServer]> {
   return serverPair({ components: { [COMPONENT]: { secret: SECRET } } }, {}, [COMPONENT]);
 }
 
-async function connectComponent(server: TestServer): Promise<TestClient> {
-  const c = await TestClient.connect({ port: server.ports.component });
-  c.send(
-    `<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' ` +
-      `xmlns:stream='http://etherx.jabber.org/streams' to='${COMPONENT}'>`,
-  );
-  const opened = await c.next((f) => f.kind === "open");
-  const id = (opened as { attrs: Record<string, string> }).attrs.id ?? "";
-  c.send(`<handshake>${createHash("sha1").update(id + SECRET).digest("hex")}</handshake>`);
-  await c.stanza((e) => e.name === "handshake");
-  return c;
-}
-
 const loginBob = (b: TestServer) => loginAt(b, "bob", "builder", "b.test");
 
 Deno.test("component over s2s: the component and a remote user exchange messages", async () => {
   const [a, b] = await pair();
-  const comp = await connectComponent(a);
+  const comp = await connectComponent(a, COMPONENT, SECRET);
   const bob = await loginBob(b);
   try {
     // The component speaks first: a.test connects to b.test as comp.a.test, and b.test
@@ -70,7 +57,7 @@ Deno.test("component over s2s: the component and a remote user exchange messages
 
 Deno.test("component over s2s: an iq from a remote user is answered by the component", async () => {
   const [a, b] = await pair();
-  const comp = await connectComponent(a);
+  const comp = await connectComponent(a, COMPONENT, SECRET);
   const bob = await loginBob(b);
   try {
     bob.send(`<iq to='${COMPONENT}' type='get' id='q1'><ping xmlns='urn:xmpp:ping'/></iq>`);

@@ -3,10 +3,10 @@
  * raw socket (header, handshake, stanzas) against a real server.
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { component, xml } from "@xmpp/component";
 import { TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { handshakeDigest, openComponent } from "../helpers/component.ts";
 import { startServerProcess } from "../helpers/server_process.ts";
 import { NS } from "../../src/xml/namespaces.ts";
 
@@ -24,29 +24,10 @@ function login(server: TestServer, user: string) {
   return TestClient.login({ port: server.ports.c2s, user, password, resource: "r" });
 }
 
-/** Open a component stream to `domain`; resolves with the server's stream id. */
-async function openComponent(
-  server: TestServer,
-  domain = COMPONENT,
-): Promise<{ c: TestClient; id: string }> {
-  const c = await TestClient.connect({ port: server.ports.component });
-  c.send(
-    `<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' ` +
-      `xmlns:stream='http://etherx.jabber.org/streams' to='${domain}'>`,
-  );
-  const opened = await c.next((f) => f.kind === "open");
-  const attrs = (opened as { attrs: Record<string, string> }).attrs;
-  return { c, id: attrs.id ?? "" };
-}
-
-function digest(id: string, secret: string): string {
-  return createHash("sha1").update(id + secret).digest("hex");
-}
-
 /** A component past its handshake. */
 async function connectComponent(server: TestServer): Promise<TestClient> {
-  const { c, id } = await openComponent(server);
-  c.send(`<handshake>${digest(id, SECRET)}</handshake>`);
+  const { c, id } = await openComponent(server, COMPONENT);
+  c.send(`<handshake>${handshakeDigest(id, SECRET)}</handshake>`);
   const ok = await c.stanza((e) => e.name === "handshake");
   assert.equal(ok.children.length, 0, "an empty <handshake/> on success");
   return c;
@@ -55,9 +36,9 @@ async function connectComponent(server: TestServer): Promise<TestClient> {
 Deno.test("component: the handshake with the shared secret succeeds", async () => {
   const server = await start();
   try {
-    const { c, id } = await openComponent(server);
+    const { c, id } = await openComponent(server, COMPONENT);
     assert.ok(id.length > 0, "the reply header carries a stream id");
-    c.send(`<handshake>${digest(id, SECRET).toUpperCase()}</handshake>`);
+    c.send(`<handshake>${handshakeDigest(id, SECRET).toUpperCase()}</handshake>`);
     await c.stanza((e) => e.name === "handshake");
     c.send("</stream:stream>");
     await c.waitClosed();
@@ -69,8 +50,8 @@ Deno.test("component: the handshake with the shared secret succeeds", async () =
 Deno.test("component: a wrong secret gets not-authorized", async () => {
   const server = await start();
   try {
-    const { c, id } = await openComponent(server);
-    c.send(`<handshake>${digest(id, "wrong")}</handshake>`);
+    const { c, id } = await openComponent(server, COMPONENT);
+    c.send(`<handshake>${handshakeDigest(id, "wrong")}</handshake>`);
     assert.equal(await c.streamError(), "not-authorized");
     await c.waitClosed();
   } finally {
@@ -92,7 +73,7 @@ Deno.test("component: an unconfigured domain gets host-unknown", async () => {
 Deno.test("component: stanzas before the handshake get not-authorized", async () => {
   const server = await start();
   try {
-    const { c } = await openComponent(server);
+    const { c } = await openComponent(server, COMPONENT);
     c.send(`<message from='bot@${COMPONENT}' to='alice@localhost'><body>x</body></message>`);
     assert.equal(await c.streamError(), "not-authorized");
   } finally {
@@ -104,8 +85,8 @@ Deno.test("component: a second stream for a connected component gets conflict", 
   const server = await start();
   try {
     const first = await connectComponent(server);
-    const { c, id } = await openComponent(server);
-    c.send(`<handshake>${digest(id, SECRET)}</handshake>`);
+    const { c, id } = await openComponent(server, COMPONENT);
+    c.send(`<handshake>${handshakeDigest(id, SECRET)}</handshake>`);
     assert.equal(await c.streamError(), "conflict");
     // The first one is still the component.
     const alice = await login(server, "alice");

@@ -25,14 +25,13 @@ import {
   Rng,
   SESSIONS,
   toBytes,
+  WHOLE_SESSIONS as ALL,
 } from "../helpers/fuzz.ts";
 
 /** Connections fuzzing at once. */
 const PARALLEL = 4;
 /** Longest a connection lives: the server need not answer or close it. */
 const SESSION_MS = 400;
-
-const ALL = Object.values(SESSIONS).flat().map((pieces) => pieces.join(""));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

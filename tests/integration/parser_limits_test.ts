@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { TestClient } from "../helpers/client.ts";
-import { startTestServer } from "../helpers/server.ts";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { startServerProcess } from "../helpers/server_process.ts";
 
 const HEADER = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' " +
@@ -190,6 +190,26 @@ Deno.test({
   },
 });
 
+/** The stream error `stanza` gets on `server`'s s2s and on its component stream, by header. */
+async function serverStreamErrors(
+  server: TestServer,
+  stanza: string,
+): Promise<Map<string, string>> {
+  const errors = new Map<string, string>();
+  for (
+    const [port, header] of [[server.ports.s2s, S2S_HEADER], [
+      server.ports.component!,
+      COMPONENT_HEADER,
+    ]] as const
+  ) {
+    const c = await rawStream(port, header);
+    c.send(stanza);
+    errors.set(header, await c.streamError());
+    await c.waitClosed();
+  }
+  return errors;
+}
+
 Deno.test("s2s and component streams have their own depth limits, not c2s.maxStanzaDepth", async () => {
   const deep = `<message>${nest(20)}</message>`;
   const components = { "bots.localhost": { secret: "s3cret" } };
@@ -197,16 +217,8 @@ Deno.test("s2s and component streams have their own depth limits, not c2s.maxSta
   // and refused for what it is (no authentication yet), not for its depth.
   const lax = await startTestServer({ components, c2s: { maxStanzaDepth: 8 } });
   try {
-    for (
-      const [port, header] of [[lax.ports.s2s, S2S_HEADER], [
-        lax.ports.component!,
-        COMPONENT_HEADER,
-      ]] as const
-    ) {
-      const c = await rawStream(port, header);
-      c.send(deep);
-      assert.notEqual(await c.streamError(), "policy-violation", header);
-      await c.waitClosed();
+    for (const [header, error] of await serverStreamErrors(lax, deep)) {
+      assert.notEqual(error, "policy-violation", header);
     }
   } finally {
     await lax.stop();
@@ -217,16 +229,8 @@ Deno.test("s2s and component streams have their own depth limits, not c2s.maxSta
     component: { maxStanzaDepth: 8 },
   });
   try {
-    for (
-      const [port, header] of [[strict.ports.s2s, S2S_HEADER], [
-        strict.ports.component!,
-        COMPONENT_HEADER,
-      ]] as const
-    ) {
-      const c = await rawStream(port, header);
-      c.send(deep);
-      assert.equal(await c.streamError(), "policy-violation", header);
-      await c.waitClosed();
+    for (const [header, error] of await serverStreamErrors(strict, deep)) {
+      assert.equal(error, "policy-violation", header);
     }
   } finally {
     await strict.stop();

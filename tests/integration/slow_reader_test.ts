@@ -19,7 +19,7 @@ import { errorCondition, TestClient } from "../helpers/client.ts";
 import { fakeHeader, FakeS2sServer } from "../helpers/s2s_peer.ts";
 import { startServerProcess } from "../helpers/server_process.ts";
 import { startTestServer } from "../helpers/server.ts";
-import { createHash } from "node:crypto";
+import { connectComponent } from "../helpers/component.ts";
 import { NS } from "../../src/xml/namespaces.ts";
 import type { Element } from "../../src/xml/element.ts";
 import type { Frame } from "../../src/xml/parser.ts";
@@ -196,15 +196,7 @@ Deno.test("slow reader: an external component that stops reading is disconnected
     component: { maxOutputBytes: 65536 },
   });
   try {
-    const bot = await TestClient.connect({ port: server.ports.component });
-    bot.send(
-      `<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' ` +
-        `xmlns:stream='${NS.stream}' to='bots.localhost'>`,
-    );
-    const opened = await bot.next((f) => f.kind === "open");
-    const id = (opened as { attrs: Record<string, string> }).attrs.id;
-    bot.send(`<handshake>${createHash("sha1").update(id + "s3cret").digest("hex")}</handshake>`);
-    await bot.stanza((e) => e.name === "handshake");
+    const bot = await connectComponent(server, "bots.localhost", "s3cret");
     bot.stopReading();
     const alice = await TestClient.login({
       port: server.ports.c2s,

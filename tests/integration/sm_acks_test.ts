@@ -177,6 +177,10 @@ Deno.test("sm: acks requested by time, again while unanswered, and no more once 
     await until(() => sessionOf(server, "alice@localhost/a")!.outbox.unackedCount === 0, "acked");
     alice.frames.length = 0;
     await alice.nothing(isRequest, 600);
+    // The quiet was a server that stopped asking, not one that stopped: it still answers.
+    alice.send(`<r xmlns='${SM}'/>`);
+    await alice.stanza((e) => e.name === "a" && e.attrs.xmlns === SM);
+    assert.ok(!alice.frames.some((f) => f.kind === "stanza" && isRequest(f.element)));
     alice.close();
     bob.close();
   } finally {

@@ -48,6 +48,9 @@ Deno.test("sm: a session resumes over a new WebSocket, then over TCP, losing not
     const resumed = await again.next((e) => e.attrs.xmlns === SM);
     assert.equal(resumed.name, "resumed", resumed.toString());
     for (let n = 6; n <= 10; n++) await again.next(isBody(n));
+    // An answered <r/> comes after anything already sent: a duplicate would be in by now.
+    again.send(`<r xmlns='${SM}'/>`);
+    await again.next((e) => e.name === "a" && e.attrs.xmlns === SM);
     assert.equal(again.inbox.filter((e) => e.name === "message").length, 0, "each once");
     assert.equal(sessionOf(server, JID), session);
 
@@ -59,6 +62,9 @@ Deno.test("sm: a session resumes over a new WebSocket, then over TCP, losing not
     assert.equal(answer.name, "resumed", answer.toString());
     const got: string[] = [];
     await until(() => got.push(...takeBodies(tcp)) >= 2, "11 and 12 over TCP");
+    tcp.send(`<r xmlns='${SM}'/>`);
+    await tcp.stanza((e) => e.name === "a" && e.attrs.xmlns === SM);
+    got.push(...takeBodies(tcp));
     assert.deepEqual(got, ["11", "12"]);
     assert.equal(sessionOf(server, JID), session);
     assert.equal(session.transport?.kind, "tcp");

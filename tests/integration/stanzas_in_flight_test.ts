@@ -6,9 +6,9 @@
  * roster queue faster than the queue drained.
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { connectComponent } from "../helpers/component.ts";
 import { MAX_STANZAS_IN_FLIGHT } from "../../src/stream/in_flight.ts";
 
 const NS_SLOW = "urn:example:slow";
@@ -79,15 +79,7 @@ Deno.test("component: a component's stanzas waiting on slow handlers are bounded
   const server = await startTestServer({ components: { [COMPONENT]: { secret: SECRET } } });
   const slow = installSlowHandler(server);
   try {
-    const c = await TestClient.connect({ port: server.ports.component });
-    c.send(
-      `<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' ` +
-        `xmlns:stream='http://etherx.jabber.org/streams' to='${COMPONENT}'>`,
-    );
-    const opened = await c.next((f) => f.kind === "open");
-    const id = (opened as { attrs: Record<string, string> }).attrs.id ?? "";
-    c.send(`<handshake>${createHash("sha1").update(id + SECRET).digest("hex")}</handshake>`);
-    await c.stanza((e) => e.name === "handshake");
+    const c = await connectComponent(server, COMPONENT, SECRET);
     let burst = "";
     for (let i = 0; i < SENT; i++) {
       burst += `<iq type='set' id='c${i}' from='${COMPONENT}' to='localhost'>` +

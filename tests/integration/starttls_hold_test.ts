@@ -99,6 +99,18 @@ async function clientUpgrade(client: net.Socket): Promise<tls.TLSSocket> {
   return secure;
 }
 
+/**
+ * Reading is held on the upgraded socket: the client's `after` is not read
+ * until the hold is released, and is read then (so the wait proved a hold,
+ * not a dead connection).
+ */
+async function heldUntilResumed(server: Side): Promise<void> {
+  await new Promise((r) => setTimeout(r, 200));
+  assert.ok(!server.received().includes("after"), "data arrived while reading was held");
+  server.conn.resume();
+  await server.waitFor("after");
+}
+
 Deno.test("STARTTLS: a hold released while the socket is being replaced does not drop the handshake", async () => {
   const { server, client, close } = await pairUp();
   try {
@@ -126,10 +138,7 @@ Deno.test("STARTTLS: a hold taken before the upgrade lets the handshake through 
     const secure = clientUpgrade(client);
     await upgraded;
     await secure;
-    await new Promise((r) => setTimeout(r, 200));
-    assert.ok(!server.received().includes("after"), "data arrived while reading was held");
-    server.conn.resume();
-    await server.waitFor("after");
+    await heldUntilResumed(server);
   } finally {
     close();
   }
@@ -150,10 +159,7 @@ Deno.test("STARTTLS: a hold taken during the handshake applies once it is done",
     const secure = clientUpgrade(client);
     await upgraded;
     await secure;
-    await new Promise((r) => setTimeout(r, 200));
-    assert.ok(!server.received().includes("after"), "data arrived while reading was held");
-    server.conn.resume();
-    await server.waitFor("after");
+    await heldUntilResumed(server);
   } finally {
     close();
   }

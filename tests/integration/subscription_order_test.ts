@@ -39,10 +39,21 @@ async function nextStanzas(c: TestClient, count: number): Promise<string[]> {
   return out;
 }
 
-Deno.test("an approval reaches the subscriber as push, then subscribed, then presence", async () => {
+/** alice, and a fresh contact `juliet<i>` (password "j") for every round. */
+function serverWithJuliets(): Promise<TestServer> {
   const users: Record<string, string> = { alice: "a" };
   for (let i = 0; i < ROUNDS; i++) users[`juliet${i}`] = "j";
-  const server = await startTestServer({}, users);
+  return startTestServer({}, users);
+}
+
+/** Juliet logs out; romeo has seen her go (so the next round starts clean). */
+async function leave(juliet: TestClient, romeo: TestClient, jid: string): Promise<void> {
+  juliet.close();
+  await romeo.stanza((e) => e.attrs.from === `${jid}/j` && e.attrs.type === "unavailable");
+}
+
+Deno.test("an approval reaches the subscriber as push, then subscribed, then presence", async () => {
+  const server = await serverWithJuliets();
   try {
     const romeo = await imLogin(server, "alice", "a", "r");
     for (let i = 0; i < ROUNDS; i++) {
@@ -61,8 +72,7 @@ Deno.test("an approval reaches the subscriber as push, then subscribed, then pre
         `round ${i}`,
       );
       await romeo.nothing(() => true, 50);
-      juliet.close();
-      await romeo.stanza((e) => e.attrs.from === `${jid}/j` && e.attrs.type === "unavailable");
+      await leave(juliet, romeo, jid);
     }
     romeo.close();
   } finally {
@@ -71,9 +81,7 @@ Deno.test("an approval reaches the subscriber as push, then subscribed, then pre
 });
 
 Deno.test("a pre-approved request: the server's approval comes in the same order", async () => {
-  const users: Record<string, string> = { alice: "a" };
-  for (let i = 0; i < ROUNDS; i++) users[`juliet${i}`] = "j";
-  const server = await startTestServer({}, users);
+  const server = await serverWithJuliets();
   try {
     const romeo = await imLogin(server, "alice", "a", "r");
     for (let i = 0; i < ROUNDS; i++) {
@@ -93,8 +101,7 @@ Deno.test("a pre-approved request: the server's approval comes in the same order
         ],
         `round ${i}`,
       );
-      juliet.close();
-      await romeo.stanza((e) => e.attrs.from === `${jid}/j` && e.attrs.type === "unavailable");
+      await leave(juliet, romeo, jid);
     }
     romeo.close();
   } finally {
@@ -121,8 +128,7 @@ Deno.test("the same order when the approval and the presence cross an s2s link",
         [`push ${jid} to`, `presence subscribed ${jid}`, `presence available ${jid}/j`],
         `round ${i}`,
       );
-      juliet.close();
-      await romeo.stanza((e) => e.attrs.from === `${jid}/j` && e.attrs.type === "unavailable");
+      await leave(juliet, romeo, jid);
     }
   } finally {
     romeo.close();

@@ -80,10 +80,17 @@ Deno.test("a WebSocket client logs in with PLAIN; a wrong password fails", () =>
     }
   }));
 
+/** The upgrade was answered with HTTP `status` (as the WebSocket's error reports it). */
+const refusedWith = (status: number) => new RegExp(`Invalid status code: ${status}\\b`);
+
 Deno.test("the upgrade needs the xmpp subprotocol; a plain GET gets 426", () =>
   withServer(async (_server, ws) => {
-    await assert.rejects(WsTestClient.connect(ws.url, { protocols: [] }));
-    await assert.rejects(WsTestClient.connect(ws.url, { protocols: ["mqtt"] }));
+    // Refused by the server (400), not merely failed on the client's side.
+    await assert.rejects(WsTestClient.connect(ws.url, { protocols: [] }), refusedWith(400));
+    await assert.rejects(
+      WsTestClient.connect(ws.url, { protocols: ["mqtt"] }),
+      refusedWith(400),
+    );
     const res = await fetch(ws.url.replace("ws:", "http:"));
     assert.equal(res.status, 426);
     await res.body?.cancel();
@@ -98,6 +105,7 @@ Deno.test("Origin policy: same host or none by default, else only the configured
     const host = new URL(ws.url).host;
     await assert.rejects(
       WsTestClient.connect(ws.url, { headers: { origin: "https://evil.example" } }),
+      refusedWith(403),
     );
     const same = await WsTestClient.connect(ws.url, { headers: { origin: `http://${host}` } });
     same.abort();
@@ -107,6 +115,7 @@ Deno.test("Origin policy: same host or none by default, else only the configured
     listed.abort();
     await assert.rejects(
       WsTestClient.connect(ws.url, { headers: { origin: "https://chat.example.evil" } }),
+      refusedWith(403),
     );
   }, { websocket: { allowedOrigins: ["https://chat.example"] } }));
 
@@ -206,7 +215,7 @@ Deno.test("WebSocket sessions count in the client connection caps with TCP ones"
     const first = await WsTestClient.connect(ws.url);
     try {
       // Two unauthenticated connections from 127.0.0.1 (one TCP, one WebSocket): the cap.
-      await assert.rejects(WsTestClient.connect(ws.url));
+      await assert.rejects(WsTestClient.connect(ws.url), refusedWith(429));
       // Once the WebSocket one authenticates it no longer counts as unauthenticated.
       await first.open();
       assert.equal((await first.auth("PLAIN", "alice", "wonderland")).name, "success");

@@ -79,17 +79,22 @@ Deno.test("an idle input is compacted by the sweep and keeps parsing afterwards"
   input.stop();
 });
 
+/** A handler recording stanza ids; it throws on `sync` and rejects on `async`. */
+function failingOn(seen: string[]): (f: Frame) => Promise<void> | void {
+  return (f) => {
+    if (f.kind !== "stanza") return;
+    const id = f.element.attrs.id!;
+    seen.push(id);
+    if (id === "sync") throw new Error("sync");
+    if (id === "async") return Promise.reject(new Error("async"));
+  };
+}
+
 Deno.test("a handler's throw or rejection goes to onError and parsing goes on", async () => {
   const errors: unknown[] = [];
   const seen: string[] = [];
   const input = new FrameInput(
-    (f) => {
-      if (f.kind !== "stanza") return;
-      const id = f.element.attrs.id!;
-      seen.push(id);
-      if (id === "sync") throw new Error("sync");
-      if (id === "async") return Promise.reject(new Error("async"));
-    },
+    failingOn(seen),
     LIMITS,
     () => {},
     (e) => void errors.push((e as Error).message),
@@ -107,13 +112,7 @@ Deno.test("onError gets the failed frame; if onError throws too, the queue still
   const failed: string[] = [];
   const seen: string[] = [];
   const input = new FrameInput(
-    (f) => {
-      if (f.kind !== "stanza") return;
-      const id = f.element.attrs.id!;
-      seen.push(id);
-      if (id === "sync") throw new Error("sync");
-      if (id === "async") return Promise.reject(new Error("async"));
-    },
+    failingOn(seen),
     LIMITS,
     () => {},
     (e, frame) => {

@@ -24,15 +24,13 @@ import {
   fuzzSeed,
   mutate,
   Rng,
-  SESSIONS,
   toBytes,
+  WHOLE_SESSIONS as ALL,
 } from "../helpers/fuzz.ts";
 
 const LIMITS = { maxStanzaSize: 65536, maxStanzaDepth: 32 };
 /** A single write or push taking this long is a hang (generous: CI machines are loaded). */
 const SLOW_MS = 2000;
-
-const ALL = Object.values(SESSIONS).flat().map((pieces) => pieces.join(""));
 
 function depthOf(root: Element): number {
   let max = 0;
