@@ -87,8 +87,10 @@ export class SessionRegistry implements SessionLookup {
   }
 
   available(host: string, username: string): Session[] {
+    const out: Session[] = [];
     const bare = this.bare(host, username);
-    return bare ? [...bare.sessions.values()].filter((s) => s.presence !== undefined) : [];
+    if (bare) { for (const s of bare.sessions.values()) if (s.presence !== undefined) out.push(s); }
+    return out;
   }
 
   bareTargets(host: string, username: string): Session[] {

@@ -6,14 +6,6 @@
 import type { TestServer } from "./server.ts";
 import { WEBSOCKET_PATH } from "../../src/http/host_meta.ts";
 
-export interface WsEndpoint {
-  url: string;
-  close(): Promise<void>;
-}
-
-export function serveWebSocket(server: TestServer): WsEndpoint {
-  return {
-    url: `ws://127.0.0.1:${server.ports.http}${WEBSOCKET_PATH}`,
-    close: () => Promise.resolve(),
-  };
+export function wsUrl(server: TestServer): string {
+  return `ws://127.0.0.1:${server.ports.http}${WEBSOCKET_PATH}`;
 }

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { startTestServer } from "../helpers/server.ts";
-import { serveWebSocket } from "../helpers/websocket_server.ts";
+import { wsUrl } from "../helpers/websocket_server.ts";
 import { WsTestClient } from "../helpers/websocket_client.ts";
 import { imLogin } from "../helpers/im.ts";
 import { resume, sessionOf, SM, takeBodies, until } from "../helpers/sm.ts";
@@ -20,9 +20,9 @@ const isBody = (n: number) => (e: Element) =>
 
 Deno.test("sm: a session resumes over a new WebSocket, then over TCP, losing nothing", async () => {
   const server = await startTestServer();
-  const ws = serveWebSocket(server);
+  const url = wsUrl(server);
   try {
-    const alice = await WsTestClient.login(ws.url, {
+    const alice = await WsTestClient.login(url, {
       user: "alice",
       password: "wonderland",
       resource: "web",
@@ -40,7 +40,7 @@ Deno.test("sm: a session resumes over a new WebSocket, then over TCP, losing not
     for (let n = 6; n <= 10; n++) bob.send(chat(n));
     await until(() => session.outbox.unackedCount === 10, "10 kept");
 
-    const again = await WsTestClient.connect(ws.url);
+    const again = await WsTestClient.connect(url);
     await again.open();
     await again.auth("PLAIN", "alice", "wonderland");
     await again.open();
@@ -71,7 +71,6 @@ Deno.test("sm: a session resumes over a new WebSocket, then over TCP, losing not
     tcp.close();
     bob.close();
   } finally {
-    await ws.close();
     await server.stop();
   }
 });

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { serveWebSocket, type WsEndpoint } from "../helpers/websocket_server.ts";
+import { wsUrl } from "../helpers/websocket_server.ts";
 import { WsTestClient } from "../helpers/websocket_client.ts";
 import { NS_FRAMING } from "../../src/stream/websocket/framing.ts";
 import type { Element } from "../../src/xml/element.ts";
@@ -18,15 +18,13 @@ import type { Json } from "../../src/storage/types.ts";
 const OPEN = `<open xmlns='${NS_FRAMING}' to='localhost' version='1.0'/>`;
 
 async function withServer(
-  fn: (server: TestServer, ws: WsEndpoint) => Promise<void>,
+  fn: (server: TestServer, ws: { url: string }) => Promise<void>,
   overrides: Record<string, unknown> = {},
 ): Promise<void> {
   const server = await startTestServer(overrides);
-  const ws = serveWebSocket(server);
   try {
-    await fn(server, ws);
+    await fn(server, { url: wsUrl(server) });
   } finally {
-    await ws.close();
     await server.stop();
   }
 }

@@ -42,8 +42,6 @@ export interface WebSocketTransportOptions {
   remoteAddress: string;
   /** HTTPS, or a peer the HTTP layer trusts to have used it (a proxy, loopback). */
   secure: boolean;
-  /** TLS as the HTTP layer saw it, when it terminated HTTPS itself. */
-  tls?: TlsState;
   /** The peer authenticated (the connection limiter's per-IP counts). */
   onAuthenticated?: () => void;
   /** The WebSocket is gone (the connection limiter's slot). Called once. */
@@ -55,7 +53,8 @@ export class WebSocketTransport implements StreamTransport {
   readonly canStartTls = false;
   readonly remoteAddress: string;
   readonly secure: boolean;
-  readonly tls: TlsState | undefined;
+  /** The HTTP layer holds the TLS state, if any: `secure` says what counts. */
+  readonly tls: TlsState | undefined = undefined;
   #written = 0;
   #closed = false;
   #gone = false;
@@ -74,7 +73,6 @@ export class WebSocketTransport implements StreamTransport {
   constructor(readonly socket: WebSocket, readonly options: WebSocketTransportOptions) {
     this.remoteAddress = options.remoteAddress;
     this.secure = options.secure;
-    this.tls = options.tls;
     socket.binaryType = "arraybuffer";
   }
 
