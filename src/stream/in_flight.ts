@@ -32,7 +32,8 @@ export class InFlight {
   track(work: void | Promise<void>): void | Promise<void> {
     if (work === undefined) return;
     this.#count++;
-    void work.finally(this.#settled);
+    // Settled either way, and never an unhandled rejection should work reject.
+    work.then(this.#settled, this.#settled);
     if (this.#count < this.limit) return;
     this.#waiter ??= Promise.withResolvers<void>();
     return this.#waiter.promise;
