@@ -167,6 +167,20 @@ export class MemoryStorage implements StorageDriver {
           if (a.entries.length === 0) archives.delete(rowKey(host, user, store));
           return gone.size;
         }),
+      expire: (cutoff) =>
+        this.#run(() => {
+          const prefix = JSON.stringify([host]).slice(0, -1) + ",";
+          const suffix = "," + JSON.stringify(store) + "]";
+          let n = 0;
+          for (const [k, a] of [...archives]) {
+            if (!k.startsWith(prefix) || !k.endsWith(suffix)) continue;
+            const keep = a.entries.filter((e) => e.when >= cutoff);
+            for (const e of a.entries) if (e.when < cutoff) a.byId.delete(e.id), n++;
+            a.entries = keep;
+            if (keep.length === 0) archives.delete(k);
+          }
+          return n;
+        }),
     };
   }
 

@@ -268,6 +268,15 @@ export class SqliteStorage implements StorageDriver {
           const sql = `DELETE FROM archive WHERE seq IN (${q.sql})`;
           return Number(this.#stmt(sql).run(...q.params).changes);
         }),
+      expire: (cutoff) =>
+        this.#write(() => {
+          if (!Number.isSafeInteger(cutoff)) throw new TypeError(`storage: bad cutoff ${cutoff}`);
+          return cutoff;
+        }, (before) =>
+          Number(
+            this.#stmt(`DELETE FROM archive WHERE host = ? AND store = ? AND "when" < ?`)
+              .run(host, store, before).changes,
+          )),
     };
   }
 

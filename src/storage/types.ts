@@ -58,6 +58,11 @@ export interface ArchiveStore {
   count(user: string, query?: ArchiveQuery): Promise<number>;
   /** Delete the matching items (all of the user's with no query); returns how many. */
   delete(user: string, query?: ArchiveQuery): Promise<number>;
+  /**
+   * Delete every user's items older than `before` (ms since the epoch,
+   * exclusive) in this host's store: retention. Returns how many.
+   */
+  expire(before: number): Promise<number>;
 }
 
 export interface StorageDriver {
