@@ -27,6 +27,7 @@ export const DEFAULT_MODULES = [
   "component",
   "s2s",
   "stream_management",
+  "carbons",
 ];
 
 const port = z.number().int().min(0).max(65535);
