@@ -63,11 +63,11 @@ export function installReceived(api: ModuleApi): void {
 
   const received = (ev: StanzaEvent, user: string | undefined, full: boolean) => {
     const original = ev.stanza;
-    const eligible = isEligible(original, "received");
     ev.stanza = cleaned(original);
-    if (!eligible || user === undefined) return false;
+    if (user === undefined) return false;
+    // Cheapest first: most users have no carbons-enabled resource.
     const enabled = enabledSessions(sessions.resources(domain, user), ev.origin);
-    if (enabled.length === 0) return false;
+    if (enabled.length === 0 || !isEligible(original, "received")) return false;
     const delivered = delivery(ev, user, full);
     if (delivered === undefined) return false;
     const bare = user + "@" + domain;
