@@ -27,6 +27,7 @@ export const DEFAULT_MODULES = [
   "component",
   "s2s",
   "stream_management",
+  "csi",
 ];
 
 const port = z.number().int().min(0).max(65535);
@@ -306,6 +307,14 @@ export const configSchema = z.strictObject({
      * to offline storage.
      */
     maxUnackedStanzas: z.number().int().min(1).default(500),
+  }).prefault({}),
+  /** Client state indication (XEP-0352): what an inactive client's session holds back. */
+  csi: z.strictObject({
+    /**
+     * Stanzas held for one inactive client (presence updates, chat states,
+     * receipts…, after de-duplication); one more sends them all at once.
+     */
+    maxHeld: z.number().int().min(1).default(100),
   }).prefault({}),
   vcard: z.strictObject({
     /** Largest vCard (XEP-0054) stored, in bytes. */
