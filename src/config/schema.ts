@@ -28,6 +28,8 @@ export const DEFAULT_MODULES = [
   "s2s",
   "stream_management",
   "carbons",
+  "csi",
+  "push",
 ];
 
 const port = z.number().int().min(0).max(65535);
@@ -307,6 +309,30 @@ export const configSchema = z.strictObject({
      * to offline storage.
      */
     maxUnackedStanzas: z.number().int().min(1).default(500),
+  }).prefault({}),
+  /** Client state indication (XEP-0352): what an inactive client's session holds back. */
+  csi: z.strictObject({
+    /**
+     * Stanzas held for one inactive client (presence updates, chat states,
+     * receipts…, after de-duplication); one more sends them all at once.
+     */
+    maxHeld: z.number().int().min(1).default(100),
+  }).prefault({}),
+  /** Push notifications (XEP-0357) to the app servers of users whose clients sleep. */
+  push: z.strictObject({
+    /** Registrations (app server JID and node) one user may have; enabling more is refused. */
+    maxRegistrations: z.number().int().min(1).default(10),
+    /**
+     * At most one notification per user this often (seconds, fractions
+     * allowed; 0: one per message); messages in between are summed up in
+     * one notification sent when the interval ends.
+     */
+    minIntervalSeconds: z.number().min(0).default(10),
+    /**
+     * Include the message body when the registration asked for it
+     * (`include-body`, see docs); false never sends bodies to app servers.
+     */
+    allowBody: z.boolean().default(true),
   }).prefault({}),
   vcard: z.strictObject({
     /** Largest vCard (XEP-0054) stored, in bytes. */

@@ -93,6 +93,11 @@ export class Outbox {
     if (watcher) this.#watcher = watcher;
   }
 
+  /** The stanzas kept for acks now, oldest first (a view: do not change it). */
+  get unacked(): readonly Element[] {
+    return this.#unacked ?? [];
+  }
+
   /** Stanzas kept since acks were enabled (acked or not), modulo 2^32: XEP-0198's send-count. */
   get keptCount(): number {
     return (this.#acked + this.unackedCount) % WRAP;

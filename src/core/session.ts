@@ -27,6 +27,18 @@ export interface UndeliveredEvent {
   stanzas: Element[];
 }
 
+/**
+ * Sees each element sent to a session before its outbox (client state
+ * indication holds back what can wait, XEP-0352). Returning true means it
+ * took the element and answers for it from then on: it passes it on later
+ * with `session.outbox.send`, in order, or hands it on when the session
+ * ends. Nothing it holds is in the outbox yet, so stream management has
+ * not counted it.
+ */
+export interface OutputFilter {
+  take(x: Element | string): boolean;
+}
+
 /** The stream that currently carries a session. */
 export interface SessionDriver {
   readonly transport: StreamTransport;
@@ -68,6 +80,11 @@ export class Session {
   /** Per-session state of stream-level extensions (stream management, CSI…). */
   readonly ext = new Map<string, unknown>();
   readonly outbox: Outbox;
+  /**
+   * Set only while a module filters this session's output (an inactive
+   * client, XEP-0352); undefined otherwise, so `send` costs one check.
+   */
+  filter: OutputFilter | undefined = undefined;
   #driver: SessionDriver | undefined;
 
   constructor(readonly id: string, driver?: SessionDriver) {
@@ -102,6 +119,7 @@ export class Session {
   }
 
   send(x: Element | string): void {
+    if (this.filter !== undefined && this.filter.take(x)) return;
     this.outbox.send(x);
   }
 

@@ -18,6 +18,8 @@ import { componentModule } from "./component.ts";
 import { s2sModule } from "./s2s.ts";
 import { streamManagementModule } from "./stream_management/index.ts";
 import { carbonsModule } from "./carbons/index.ts";
+import { csiModule } from "./csi/index.ts";
+import { pushModule } from "./push/index.ts";
 
 export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
   [
@@ -39,6 +41,8 @@ export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
     s2sModule,
     streamManagementModule,
     carbonsModule,
+    csiModule,
+    pushModule,
   ].map((m) => [m.name, m]),
 );
 
