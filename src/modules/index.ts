@@ -17,6 +17,7 @@ import { versionModule } from "./version.ts";
 import { componentModule } from "./component.ts";
 import { s2sModule } from "./s2s.ts";
 import { streamManagementModule } from "./stream_management/index.ts";
+import { mamModule } from "./mam/index.ts";
 
 export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
   [
@@ -37,6 +38,7 @@ export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
     componentModule,
     s2sModule,
     streamManagementModule,
+    mamModule,
   ].map((m) => [m.name, m]),
 );
 
