@@ -102,6 +102,31 @@ Deno.test("mam+offline: presence first gets every offline message, with its stan
   }
 });
 
+Deno.test("mam+offline: a query about one contact, or one that failed, changes no replay", async () => {
+  const server = await startTestServer();
+  const alice = await login(server, "alice", "a");
+  try {
+    await fillOffline(server, alice);
+    const bob = await login(server, "bob", "b", false);
+    try {
+      const one = await mamQuery(bob, { fields: { with: "alice@localhost" } });
+      assert.equal(one.results.length, 3);
+      const failed = await mamQuery(bob, { fields: { "after-id": "nope" } });
+      assert.equal(failed.iq.attrs.type, "error");
+      bob.send("<presence/>");
+      for (const b of ["o1", "o2", "o3", "o4"]) {
+        await bob.stanza((e) => e.getChildText("body") === b);
+      }
+      await until("offline", offlineCount(server, "bob"), 0);
+    } finally {
+      bob.close();
+    }
+  } finally {
+    alice.close();
+    await server.stop();
+  }
+});
+
 Deno.test("mam: retention expires old messages (sweep driven by the mam/expire event)", async () => {
   const server = await startTestServer({ mam: { retentionDays: 1 } });
   try {

@@ -31,7 +31,6 @@ export function installQueryIqs(
   api.hook(self("set", "query"), async (ev: StanzaEvent) => {
     const session = ev.origin;
     if (!session?.username) return false;
-    noteQuery(session, Date.now());
     const query = ev.stanza.firstElement()!;
     const queryid = query.attrs.queryid;
     if (queryid !== undefined && queryid.length > MAX_QUERYID_LENGTH) {
@@ -40,7 +39,17 @@ export function installQueryIqs(
     const filter = parseQueryForm(query, limits.maxMax);
     const rsm = parseRsm(query);
     const flip = query.getChild("flip-page") !== undefined;
-    const page = await findPage(archive, session.username, filter, rsm, limits);
+    // Before the first await (see offline_interplay.ts).
+    const undo = filter.with === undefined && filter.ids === undefined
+      ? noteQuery(session, Date.now())
+      : undefined;
+    let page;
+    try {
+      page = await findPage(archive, session.username, filter, rsm, limits);
+    } catch (err) {
+      undo?.();
+      throw err;
+    }
     const sent = await sendPage(
       session,
       session.bareJid!,
