@@ -157,8 +157,13 @@ Deno.test("mam: the sender's stanza-id does not reach the contact", async () => 
   }
 });
 
-Deno.test("mam: filters by with and by time, ids, before-id/after-id, flip-page", async () => {
-  const server = await startTestServer();
+for (const driver of ["memory", "sqlite"]) {
+  Deno.test(`mam: filters by with and by time, ids, before-id/after-id, flip-page (${driver})`, () =>
+    filters(driver));
+}
+
+async function filters(driver: string) {
+  const server = await startTestServer({ storage: { driver } });
   const base = Date.parse("2026-01-01T00:00:00Z");
   // 10 with bob (m0..m9 at base+0..9 ms), then 10 with carol (cm0..cm9, a day later).
   await seed(server, "alice", 10, { base });
@@ -223,10 +228,15 @@ Deno.test("mam: filters by with and by time, ids, before-id/after-id, flip-page"
     alice.close();
     await server.stop();
   }
-});
+}
 
-Deno.test("mam: errors — unknown ids, bad forms, other archives; the form and metadata", async () => {
-  const server = await startTestServer();
+for (const driver of ["memory", "sqlite"]) {
+  Deno.test(`mam: errors — unknown ids, bad forms, other archives; the form and metadata (${driver})`, () =>
+    errors(driver));
+}
+
+async function errors(driver: string) {
+  const server = await startTestServer({ storage: { driver } });
   const base = Date.parse("2026-02-01T00:00:00Z");
   const alice = await login(server, "alice", "a");
   try {
@@ -300,7 +310,7 @@ Deno.test("mam: errors — unknown ids, bad forms, other archives; the form and 
     alice.close();
     await server.stop();
   }
-});
+}
 
 Deno.test("mam: preferences never, always, roster", async () => {
   const server = await startTestServer({}, {
