@@ -296,6 +296,12 @@ export const configSchema = z.strictObject({
      * the server keeps no more of a user's conversations than that needs.
      */
     retentionDays: z.number().min(0).default(7),
+    /**
+     * Archived messages one user may have; past it messages are delivered
+     * but not archived (a peer must not fill the disk within the retention
+     * period). 0: no cap.
+     */
+    maxMessagesPerUser: z.number().int().min(0).default(100000),
   }).prefault({}),
   ping: z.strictObject({
     /** Ping a client silent for this long (XEP-0199); 0 disables it. */

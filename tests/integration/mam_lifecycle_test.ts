@@ -166,6 +166,32 @@ Deno.test("mam: retentionDays 0 keeps everything", async () => {
   }
 });
 
+Deno.test("mam: past maxMessagesPerUser messages are delivered, not archived", async () => {
+  const server = await startTestServer({ mam: { maxMessagesPerUser: 3 } });
+  const alice = await login(server, "alice", "a");
+  const bob = await login(server, "bob", "b");
+  try {
+    await seed(server, "bob", 2);
+    for (const b of ["q1", "q2", "q3"]) alice.send(chat("bob@localhost", b));
+    const got = [];
+    for (const b of ["q1", "q2", "q3"]) {
+      got.push(await bob.stanza((e) => e.getChildText("body") === b));
+    }
+    assert.deepEqual(got.map((m) => stanzaId(m, "bob@localhost") !== undefined), [
+      true,
+      false,
+      false,
+    ]);
+    assert.equal(await archiveOf(server).count("bob"), 3);
+    // Alice's own archive had room for all three.
+    await until("archived", () => archiveOf(server).count("alice"), 3);
+  } finally {
+    alice.close();
+    bob.close();
+    await server.stop();
+  }
+});
+
 Deno.test("mam: the archive and preferences go with the account", async () => {
   const server = await startTestServer({ registration: { enabled: true } });
   const alice = await login(server, "alice", "a");

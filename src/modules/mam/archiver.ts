@@ -29,6 +29,7 @@ import { archivable } from "./eligibility.ts";
 import { stampStanzaId, stripStanzaIds } from "./stanza_id.ts";
 import type { Prefs } from "./prefs.ts";
 import type { PrefsStore } from "./prefs_store.ts";
+import type { ArchiveQuota } from "./quota.ts";
 
 type Result = boolean | Promise<boolean>;
 
@@ -37,6 +38,7 @@ export class Archiver {
     readonly api: ModuleApi,
     readonly archive: ArchiveStore,
     readonly prefs: PrefsStore,
+    readonly quota: ArchiveQuota,
   ) {}
 
   /** The recipient's side. Never stops the event. */
@@ -50,7 +52,8 @@ export class Archiver {
     if (!archivable(stanza)) return false;
     const from = parseJid(stanza.attrs.from ?? "");
     if (!from) return false;
-    return this.#then(this.#existsAndAllowed(user, from), () => {
+    const ok = this.#and(this.#existsAndAllowed(user, from), () => this.quota.admit(user));
+    return this.#then(ok, () => {
       this.#store(stanza, user, bare, from.bare);
     });
   };
@@ -67,7 +70,8 @@ export class Archiver {
     const to = ev.to;
     // To itself: archived once, on the recipient's side.
     if (!to || to.bare === bare || !archivable(stanza)) return false;
-    return this.#then(this.#allowed(user, to), () => {
+    const ok = this.#and(this.#allowed(user, to), () => this.quota.admit(user));
+    return this.#then(ok, () => {
       this.#store(stanza, user, bare, to.bare);
     });
   };
@@ -87,6 +91,12 @@ export class Archiver {
       if (yes) store();
       return false as const;
     });
+  }
+
+  /** `a` and then (only when it holds) `b`. */
+  #and(a: Result, b: () => Result): Result {
+    if (typeof a === "boolean") return a && b();
+    return a.then((yes) => yes && b());
   }
 
   #existsAndAllowed(user: string, other: Jid): Result {

@@ -14,6 +14,7 @@ import type { UserDeletedEvent } from "../../core/accounts.ts";
 import { Archiver } from "./archiver.ts";
 import { installQueryIqs } from "./query_iq.ts";
 import { PrefsStore } from "./prefs_store.ts";
+import { ArchiveQuota } from "./quota.ts";
 import { RetentionSweeper } from "./retention.ts";
 import { answerReplay, type ReplayQuestion } from "./offline_interplay.ts";
 import { NS_MAM, NS_MAM_EXTENDED, NS_SID } from "./ns.ts";
@@ -31,7 +32,8 @@ export const mamModule: ParleyModule = {
     const config = api.config.mam;
     const archive = api.archive("archive");
     const prefs = new PrefsStore(api.keyval("mam_prefs"), config.default);
-    const archiver = new Archiver(api, archive, prefs);
+    const quota = new ArchiveQuota(archive, config.maxMessagesPerUser);
+    const archiver = new Archiver(api, archive, prefs, quota);
     for (const ns of [NS_MAM, NS_MAM_EXTENDED, NS_SID]) api.addAccountFeature(ns);
 
     for (const kind of ["bare", "full", "self"]) {
@@ -49,7 +51,10 @@ export const mamModule: ParleyModule = {
     });
 
     api.hook<ReplayQuestion>("offline/replay", answerReplay);
-    api.hook<UserDeletedEvent>("user-deleted", ({ username }) => prefs.forget(username));
+    api.hook<UserDeletedEvent>("user-deleted", ({ username }) => {
+      prefs.forget(username);
+      quota.forget(username);
+    });
 
     const retention = new RetentionSweeper(archive, config.retentionDays, api.log);
     retention.start();
