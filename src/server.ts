@@ -180,6 +180,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     close(reason = "Server shutting down") {
       closing ??= (async () => {
         log.info("shutting down: {reason}", { reason });
+        // Modules stop their timers (retention sweeps…) before storage closes.
+        for (const host of hosts.values()) host.events.emit("server-stopping", {});
         s2s?.manager.abandonPending(reason);
         for (const session of [...sessions.live]) {
           sessions.destroySession(session, new StreamError("system-shutdown", reason));

@@ -30,6 +30,7 @@ export const DEFAULT_MODULES = [
   "carbons",
   "csi",
   "push",
+  "mam",
 ];
 
 const port = z.number().int().min(0).max(65535);
@@ -279,6 +280,31 @@ export const configSchema = z.strictObject({
      * made-up senders, each within its share, would fill the box.
      */
     maxPercentPerOtherDomain: z.number().int().min(0).max(100).default(50),
+  }).prefault({}),
+  /** Message archive (XEP-0313), module `mam`: see docs/archive.md. */
+  mam: z.strictObject({
+    /**
+     * Archiving for users who set no preference (XEP-0441): "always" (every
+     * eligible message, as Prosody's default), "roster" (only with contacts
+     * in the roster) or "never".
+     */
+    default: z.enum(["always", "roster", "never"]).default("always"),
+    /** Results per page when the client names no RSM max. */
+    defaultPageSize: z.number().int().min(1).default(50),
+    /** Most results per page whatever the client asks (and most ids in one query). */
+    maxPageSize: z.number().int().min(1).max(10000).default(250),
+    /**
+     * Days archived messages are kept (fractions allowed); 0 keeps them for
+     * ever. A week, as Prosody: enough for every device to catch up, and
+     * the server keeps no more of a user's conversations than that needs.
+     */
+    retentionDays: z.number().min(0).default(7),
+    /**
+     * Archived messages one user may have; past it messages are delivered
+     * but not archived (a peer must not fill the disk within the retention
+     * period). 0: no cap.
+     */
+    maxMessagesPerUser: z.number().int().min(0).default(100000),
   }).prefault({}),
   ping: z.strictObject({
     /** Ping a client silent for this long (XEP-0199); 0 disables it. */

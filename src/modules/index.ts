@@ -20,6 +20,7 @@ import { streamManagementModule } from "./stream_management/index.ts";
 import { carbonsModule } from "./carbons/index.ts";
 import { csiModule } from "./csi/index.ts";
 import { pushModule } from "./push/index.ts";
+import { mamModule } from "./mam/index.ts";
 
 export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
   [
@@ -43,6 +44,7 @@ export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
     carbonsModule,
     csiModule,
     pushModule,
+    mamModule,
   ].map((m) => [m.name, m]),
 );
 

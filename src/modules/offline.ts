@@ -12,6 +12,14 @@
  * presence with non-negative priority (XEP-0160 §2 step 5) the stored
  * messages go to that resource, oldest first, and only those actually
  * sent are deleted.
+ *
+ * With the message archive: before a replay this module fires
+ * `offline/replay` (OfflineReplayEvent); the archive module answers with
+ * `skipArchivedBefore` when the session fetched history from the archive
+ * before its initial presence. Stored messages the archive kept before
+ * that time (they carry the user's XEP-0359 `<stanza-id/>`) are then
+ * deleted without being sent: the client already has them, and must not
+ * see them twice. Everything else is replayed. docs/archive.md has the rule.
  */
 import { el, type Element, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
@@ -36,6 +44,33 @@ import type { SessionEvent } from "../core/sessions.ts";
 
 const HINTS = "urn:xmpp:hints";
 const CHATSTATES = "http://jabber.org/protocol/chatstates";
+const SID = "urn:xmpp:sid:0";
+/** A message archive query's result: a copy for one query, never stored. */
+const MAM = "urn:xmpp:mam:2";
+
+/**
+ * Fired (awaited) on the host as `offline/replay` before stored messages
+ * are replayed to `session`; a handler (the archive) may set
+ * `skipArchivedBefore`: messages archived (XEP-0359 `<stanza-id/>` by the
+ * user) and stored before that time (ms) are deleted instead of sent.
+ */
+export interface OfflineReplayEvent {
+  session: Session;
+  skipArchivedBefore?: number;
+}
+
+/** Whether the message carries a `<stanza-id/>` by the user's archive (`bare`). */
+export function archivedBy(message: Element, bare: string): boolean {
+  for (const c of message.children) {
+    if (
+      typeof c !== "string" && c.name === "stanza-id" && c.attrs.xmlns === SID &&
+      c.attrs.by === bare
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
 
 /**
  * Whether a chat/normal message is kept for later. XEP-0334 hints decide
@@ -46,6 +81,8 @@ const CHATSTATES = "http://jabber.org/protocol/chatstates";
 export function storeDecision(message: Element): "store" | "refuse" | "drop" {
   if (message.getChild("no-store", HINTS)) return "refuse";
   if (message.getChild("store", HINTS)) return "store";
+  // Copies of archived messages for one query (left unacknowledged by a session that ended).
+  if (message.getChild("result", MAM)) return "drop";
   for (const c of message.children) {
     if (typeof c === "string") continue;
     const ns = c.attrs.xmlns;
@@ -145,6 +182,9 @@ export const offlineModule: ParleyModule = {
     const deliver = (session: Session): Promise<void> =>
       queue.run(session.username!, async () => {
         const user = session.username!;
+        const replay: OfflineReplayEvent = { session };
+        await api.fire("offline/replay", replay);
+        const skipBefore = replay.skipArchivedBefore;
         const items = await archive.find(user);
         const sent: string[] = [];
         const sentItems: RemovedItem[] = [];
@@ -155,7 +195,12 @@ export const offlineModule: ParleyModule = {
           if (session.destroyed || !session.presence || session.priority < 0) break;
           const text = storedStanza(item);
           const stanza = parseElement(text);
-          if (stanza) {
+          if (
+            stanza && skipBefore !== undefined && item.when < skipBefore &&
+            archivedBy(stanza, session.bareJid!)
+          ) {
+            // Fetched from the archive already: deleted below, not sent.
+          } else if (stanza) {
             stanza.append(
               el(
                 "delay",

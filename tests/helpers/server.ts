@@ -48,7 +48,9 @@ export async function startTestServer(
     log: { level: Deno.env.get("PARLEY_TEST_LOG") ?? "fatal" },
   };
   const config = configSchema.parse(merge(base, overrides));
-  const server = await startServer(config, { storage: new MemoryStorage() });
+  // Memory storage unless the test asks for the real driver (SQLite in dataDir).
+  const sqlite = config.storage.driver === "sqlite";
+  const server = await startServer(config, sqlite ? {} : { storage: new MemoryStorage() });
   for (const host of server.hosts.keys()) {
     for (const [user, password] of Object.entries(users)) {
       await server.auth.createUser(host, user, password);
