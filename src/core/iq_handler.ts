@@ -13,14 +13,19 @@
  * The handler may be async. It must not reply itself (no replyResult):
  * that is what makes a forgotten `return true` unable to double-reply.
  */
-import type { Element } from "../xml/element.ts";
+import { Element } from "../xml/element.ts";
 import type { StanzaEvent } from "./router.ts";
 import type { HandlerResult } from "./events.ts";
 
-/** Returned by an iq handler for a result without payload. */
-export const EMPTY_RESULT: unique symbol = Symbol("empty iq result");
+/** The type of EMPTY_RESULT (an object, not a symbol: it survives async return-type widening). */
+export interface EmptyResult {
+  readonly emptyIqResult: true;
+}
 
-export type IqAnswer = Element | typeof EMPTY_RESULT;
+/** Returned by an iq handler for a result without payload (compared by identity). */
+export const EMPTY_RESULT: EmptyResult = Object.freeze({ emptyIqResult: true });
+
+export type IqAnswer = Element | EmptyResult;
 export type IqHandler = (
   ev: StanzaEvent,
 ) => IqAnswer | undefined | Promise<IqAnswer | undefined>;
@@ -66,9 +71,8 @@ export function iqEventHandler(
   const settle = (ev: StanzaEvent, answer: unknown): boolean => {
     if (answer === undefined) return false;
     if (answer === EMPTY_RESULT) replies.result(ev);
-    else if (typeof answer === "object" && answer !== null && "name" in answer) {
-      replies.result(ev, answer as Element);
-    } else {
+    else if (answer instanceof Element) replies.result(ev, answer);
+    else {
       // Only untyped code gets here (an old-style `return true`): it may have
       // replied itself, so nothing more is sent.
       replies.warn("iq handler for {id} returned {answer}; no reply sent", {

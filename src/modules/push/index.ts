@@ -49,17 +49,15 @@ export const pushModule: ParleyModule = {
 
     api.addAccountFeature(NS_PUSH);
 
-    api.hook(`iq-set/self/${NS_PUSH}:enable`, async (ev: StanzaEvent) => {
+    api.handleIq({ type: "set", xmlns: NS_PUSH, name: "enable", to: "self" }, async (ev) => {
       const reg = parseEnable(ev.stanza.firstElement()!);
       await registrations.enable(ev.origin!.username!, reg);
-      api.replyResult(ev);
-      return true;
+      return api.EMPTY_RESULT;
     });
-    api.hook(`iq-set/self/${NS_PUSH}:disable`, async (ev: StanzaEvent) => {
+    api.handleIq({ type: "set", xmlns: NS_PUSH, name: "disable", to: "self" }, async (ev) => {
       const { jid, node } = parseDisable(ev.stanza.firstElement()!);
       await registrations.disable(ev.origin!.username!, jid, node);
-      api.replyResult(ev);
-      return true;
+      return api.EMPTY_RESULT;
     });
 
     /** `messages` reached no active client of `user`: notify, once each. */
