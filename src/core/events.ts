@@ -3,7 +3,8 @@
  * registration order); the first that returns `true` handles the event
  * and stops it. Handlers may be async: `fire` stays synchronous until a
  * handler returns a promise, so the common all-sync path allocates no
- * promise at all.
+ * promise at all. Names and payloads are typed by the event map
+ * (event_map.ts); a name it does not list takes any payload.
  */
 import { logger } from "../log.ts";
 import type { EventName, EventPayload, StanzaEvent, UntypedName } from "./event_map.ts";
