@@ -18,6 +18,7 @@ async function iq(
   return await c.stanza((e) => e.name === "iq" && e.attrs.id === id);
 }
 
+const NS_COMMANDS = "http://jabber.org/protocol/commands";
 const PING = `<ping xmlns='${NS.ping}'/>`;
 const VERSION = "<query xmlns='jabber:iq:version'/>";
 
@@ -63,6 +64,13 @@ Deno.test("a module loaded at run time serves at once; unloaded, its provider an
         api.addFeature(NS_X);
         api.provide("disco-item", { jid: "probe.localhost", name: "Probe" });
         api.handleIq({ type: "get", xmlns: NS_X, name: "q" }, () => el("q", { xmlns: NS_X }));
+        api.provide("adhoc-command", {
+          node: "urn:x:unload#hello",
+          name: "Hello",
+          allowed: () => true,
+          start: () => ({ status: "completed", note: { type: "info", text: "hello" } }),
+          submit: () => ({ status: "completed" }),
+        });
       },
     };
     // The parts a module API needs are the running server's.
@@ -85,8 +93,15 @@ Deno.test("a module loaded at run time serves at once; unloaded, its provider an
     assert.equal((await iq(a, "get", `<q xmlns='${NS_X}'/>`)).attrs.type, "result");
     assert.ok((await hostFeatures(a)).includes(NS_X));
     assert.ok((await items()).includes("probe.localhost"));
+    const commands = async () =>
+      (await iq(a, "get", `<query xmlns='${NS.discoItems}' node='${NS_COMMANDS}'/>`))
+        .getChild("query", NS.discoItems)!.getChildren("item").map((i) => i.attrs.node);
+    assert.ok((await commands()).includes("urn:x:unload#hello"));
+    const run = await iq(a, "set", `<command xmlns='${NS_COMMANDS}' node='urn:x:unload#hello'/>`);
+    assert.equal(run.getChild("command", NS_COMMANDS)?.getChildText("note"), "hello");
 
     unloadModule(host, "probe");
+    assert.ok(!(await commands()).includes("urn:x:unload#hello"));
     const r = await iq(a, "get", `<q xmlns='${NS_X}'/>`);
     assert.equal(errorCondition(r), "service-unavailable");
     assert.ok(!(await hostFeatures(a)).includes(NS_X));
