@@ -18,7 +18,8 @@ import { Host } from "./core/host.ts";
 import { Router } from "./core/router.ts";
 import { SessionRegistry } from "./core/sessions.ts";
 import { installDelivery } from "./core/delivery.ts";
-import { createModuleApi, type ServerParts } from "./core/module_api.ts";
+import type { ServerParts } from "./core/module_api.ts";
+import { loadModule } from "./core/module_loader.ts";
 import { StreamError } from "./core/errors.ts";
 import { type C2sServices, handleC2sConnection } from "./stream/c2s.ts";
 import { CORE_MODULES, MODULES } from "./modules/index.ts";
@@ -90,7 +91,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     for (const name of new Set(names)) {
       const module = MODULES.get(name);
       if (!module) throw new Error(`Unknown module "${name}" for host ${host.domain}`);
-      await module.setup(createModuleApi(name, host, parts));
+      await loadModule(host, module, parts);
     }
     log.info("serving {domain} with modules {modules}", {
       domain: host.domain,

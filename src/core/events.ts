@@ -3,14 +3,18 @@
  * registration order); the first that returns `true` handles the event
  * and stops it. Handlers may be async: `fire` stays synchronous until a
  * handler returns a promise, so the common all-sync path allocates no
- * promise at all.
+ * promise at all. Names and payloads are typed by the event map
+ * (event_map.ts); a name it does not list takes any payload.
  */
 import { logger } from "../log.ts";
+import type { EventName, EventPayload, StanzaEvent, UntypedName } from "./event_map.ts";
 
 const log = logger("events");
 
 export type HandlerResult = boolean | void | Promise<boolean | void>;
 export type Handler<T> = (event: T) => HandlerResult;
+/** Undoes a registration; calling it again does nothing. */
+export type Remover = () => void;
 
 interface Entry {
   fn: Handler<never>;
@@ -20,17 +24,28 @@ interface Entry {
 export class EventHub {
   #handlers = new Map<string, Entry[]>();
 
-  /** Register `fn` for `name`; returns a function that removes it. */
-  on<T>(name: string, fn: Handler<T>, priority = 0): () => void {
+  /**
+   * Register `fn` for `name`; returns a function that removes it (that
+   * registration only: the same function registered twice stays once).
+   * Names in the event map (event_map.ts) check the handler's payload.
+   */
+  on<K extends EventName>(name: K, fn: Handler<EventPayload<K>>, priority?: number): Remover;
+  on<T = StanzaEvent, N extends string = string>(
+    name: UntypedName<N>,
+    fn: Handler<T>,
+    priority?: number,
+  ): Remover;
+  on(name: string, fn: Handler<never>, priority = 0): Remover {
+    const entry: Entry = { fn, priority };
     const list = this.#handlers.get(name) ?? [];
     // Copy-on-write: a fire in progress keeps iterating its own snapshot.
-    const next = [...list, { fn: fn as Handler<never>, priority }];
+    const next = [...list, entry];
     next.sort((a, b) => b.priority - a.priority);
     this.#handlers.set(name, next);
     return () => {
       const cur = this.#handlers.get(name);
       if (!cur) return;
-      const rest = cur.filter((e) => e.fn !== fn);
+      const rest = cur.filter((e) => e !== entry);
       if (rest.length) this.#handlers.set(name, rest);
       else this.#handlers.delete(name);
     };
@@ -45,7 +60,9 @@ export class EventHub {
    * presence/initial…). A handler's failure, sync or async, is logged and
    * never becomes an unhandled rejection.
    */
-  emit<T>(name: string, event: T): void {
+  emit<K extends EventName>(name: K, event: EventPayload<K>): void;
+  emit<T, N extends string = string>(name: UntypedName<N>, event: T): void;
+  emit(name: string, event: unknown): void {
     try {
       const r = this.fire(name, event);
       if (r instanceof Promise) {
@@ -57,6 +74,8 @@ export class EventHub {
   }
 
   /** True (or a promise of true) when a handler handled the event. */
+  fire<K extends EventName>(name: K, event: EventPayload<K>): boolean | Promise<boolean>;
+  fire<T, N extends string = string>(name: UntypedName<N>, event: T): boolean | Promise<boolean>;
   fire<T>(name: string, event: T): boolean | Promise<boolean> {
     const list = this.#handlers.get(name);
     if (list === undefined) return false;

@@ -6,6 +6,7 @@ import type { Element } from "../xml/element.ts";
 import type { HostConfig } from "../config/schema.ts";
 import { EventHub } from "./events.ts";
 import type { Session } from "./session.ts";
+import { ProviderRegistry } from "./providers.ts";
 
 export interface DiscoIdentity {
   category: string;
@@ -25,6 +26,8 @@ export class Host {
   /** Features listed in disco#info of each user's bare JID (XEP-0030 §3.1 for accounts). */
   readonly accountFeatures = new Set<string>();
   readonly streamFeatures: StreamFeatureProvider[] = [];
+  /** Items modules offer each other (api.provide / api.items). */
+  readonly providers = new ProviderRegistry();
 
   constructor(readonly config: HostConfig) {}
 

@@ -5,6 +5,8 @@
  *
  * Contract for other modules (events on the host):
  *
+ * - Providers `disco-item` (`api.provide("disco-item", { jid, node?, name? })`):
+ *   listed in disco#items of the server without a node, before the event's.
  * - `disco-items/host` `{ ev, items: Element[] }`: fired for disco#items
  *   of the server without a node. Push `<item jid=… name=…/>` elements
  *   onto `items` and return nothing (returning true would hide later
@@ -130,7 +132,10 @@ export const discoModule: ParleyModule = {
     api.hook(`iq-get/host/${NS.discoItems}:query`, async (ev: StanzaEvent) => {
       const node = ev.stanza.firstElement()!.attrs.node;
       if (node !== undefined) return answerNode(ev, "items", node);
-      const items: Element[] = [];
+      // Static items other modules provide (api.provide("disco-item", …)), then the event's.
+      const items = api.items("disco-item").map((i) =>
+        el("item", { jid: i.jid, node: i.node, name: i.name })
+      );
       await api.fire<DiscoItemsEvent>("disco-items/host", { ev, items });
       api.replyResult(ev, el("query", { xmlns: NS.discoItems }, ...items));
       return true;

@@ -17,7 +17,7 @@
  * The subscription comes from `subscriptionOf` (core/subscription.ts): the
  * `roster/get-subscription` event, else the roster module's stored roster.
  */
-import { el } from "../xml/element.ts";
+import { el, type Element } from "../xml/element.ts";
 import { parseJid } from "../jid.ts";
 import { StanzaError } from "../core/errors.ts";
 import type { ParleyModule } from "../core/module_api.ts";
@@ -42,15 +42,11 @@ export const lastModule: ParleyModule = {
     api.addFeature(NS_LAST);
     api.addAccountFeature(NS_LAST);
 
-    const answer = (ev: StanzaEvent, secs: string, status?: string) => {
-      api.replyResult(ev, el("query", { xmlns: NS_LAST, seconds: secs }, status));
-      return true;
-    };
+    const answer = (secs: string, status?: string) =>
+      el("query", { xmlns: NS_LAST, seconds: secs }, status);
+    const route = { type: "get", xmlns: NS_LAST, name: "query" } as const;
 
-    api.hook(
-      `iq-get/host/${NS_LAST}:query`,
-      (ev: StanzaEvent) => answer(ev, seconds(Date.now() - started)),
-    );
+    api.handleIq(route, () => answer(seconds(Date.now() - started)));
 
     /**
      * Connected accounts whose last available resource went unavailable:
@@ -59,19 +55,16 @@ export const lastModule: ParleyModule = {
      */
     const unavailableSince = new Map<string, LastLog>();
 
-    const account = async (ev: StanzaEvent, user: string): Promise<boolean> => {
-      if (api.sessions.available(api.domain, user).length > 0) return answer(ev, "0");
+    const account = async (user: string): Promise<Element> => {
+      if (api.sessions.available(api.domain, user).length > 0) return answer("0");
       const log = unavailableSince.get(user) ?? await store.get(user) as LastLog | undefined;
       if (!log) throw new StanzaError("cancel", "item-not-found", "No activity recorded");
-      return answer(ev, seconds(Date.now() - log.when), log.status);
+      return answer(seconds(Date.now() - log.when), log.status);
     };
 
-    api.hook(
-      `iq-get/self/${NS_LAST}:query`,
-      (ev: StanzaEvent) => account(ev, ev.origin!.username!),
-    );
+    api.handleIq({ ...route, to: "self" }, (ev) => account(ev.origin!.username!));
 
-    api.hook(`iq-get/bare/${NS_LAST}:query`, async (ev: StanzaEvent) => {
+    api.handleIq({ ...route, to: "bare" }, async (ev) => {
       const owner = ev.to!.local!;
       // Strangers get forbidden whether or not the account exists (an
       // unknown account has no subscribers), so this query cannot be used
@@ -79,7 +72,7 @@ export const lastModule: ParleyModule = {
       const requester = parseJid(ev.stanza.attrs.from ?? "")?.bare;
       const sub = requester === undefined ? "none" : await subscriptionOf(api, owner, requester);
       if (sub !== "from" && sub !== "both") throw new StanzaError("auth", "forbidden");
-      return account(ev, owner);
+      return account(owner);
     });
 
     // The status of each resource's last unavailable presence (core

@@ -15,7 +15,6 @@ import { el } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
 import { StreamError } from "../core/errors.ts";
 import type { ParleyModule } from "../core/module_api.ts";
-import type { StanzaEvent } from "../core/router.ts";
 import type { Session } from "../core/session.ts";
 import type { SessionEvent } from "../core/sessions.ts";
 import { randomId } from "../util/random.ts";
@@ -29,13 +28,11 @@ export const pingModule: ParleyModule = {
     api.addFeature(NS.ping);
     // A ping with no `to` is for the account, answered by the server on
     // its behalf (RFC 6120 §10.3.3): the reply then has no `from` either.
-    const pong = (ev: StanzaEvent) => {
-      api.replyResult(ev);
-      return true;
-    };
-    api.hook(`iq-get/host/${NS.ping}:ping`, pong);
     // profanity's /ping sends one without `to`.
-    api.hook(`iq-get/self/${NS.ping}:ping`, pong);
+    api.handleIq(
+      { type: "get", xmlns: NS.ping, name: "ping", to: ["host", "self"] },
+      () => api.EMPTY_RESULT,
+    );
 
     const idleMs = api.config.ping.idleSeconds * 1000;
     const timeoutMs = api.config.ping.timeoutSeconds * 1000;
@@ -45,7 +42,7 @@ export const pingModule: ParleyModule = {
     const bound = new Set<Session>();
     /** When the outstanding ping of a session was sent. */
     const pinged = new WeakMap<Session, number>();
-    let timer: ReturnType<typeof setInterval> | undefined;
+    let stopTimer: (() => void) | undefined;
 
     const sweep = () => {
       const now = Date.now();
@@ -89,14 +86,14 @@ export const pingModule: ParleyModule = {
     };
 
     const stop = () => {
-      clearInterval(timer);
-      timer = undefined;
+      stopTimer?.();
+      stopTimer = undefined;
     };
 
     api.hook("resource-bind", (ev: SessionEvent) => {
       bound.add(ev.session);
       // Unref'd: an idle check never keeps the process alive.
-      timer ??= setInterval(sweep, sweepMs).unref();
+      stopTimer ??= api.setInterval(sweep, sweepMs);
     });
     api.hook("resource-unbind", (ev: SessionEvent) => {
       bound.delete(ev.session);

@@ -5,7 +5,6 @@
  */
 import { el } from "../xml/element.ts";
 import type { ParleyModule } from "../core/module_api.ts";
-import type { StanzaEvent } from "../core/router.ts";
 
 export const NS_TIME = "urn:xmpp:time";
 
@@ -18,12 +17,9 @@ export const timeModule: ParleyModule = {
   name: "time",
   setup(api) {
     api.addFeature(NS_TIME);
-    api.hook(`iq-get/host/${NS_TIME}:time`, (ev: StanzaEvent) => {
-      api.replyResult(
-        ev,
-        el("time", { xmlns: NS_TIME }, el("tzo", {}, "+00:00"), el("utc", {}, utcNow())),
-      );
-      return true;
-    });
+    api.handleIq(
+      { type: "get", xmlns: NS_TIME, name: "time" },
+      () => el("time", { xmlns: NS_TIME }, el("tzo", {}, "+00:00"), el("utc", {}, utcNow())),
+    );
   },
 };

@@ -6,7 +6,6 @@
  */
 import { el } from "../xml/element.ts";
 import type { ParleyModule } from "../core/module_api.ts";
-import type { StanzaEvent } from "../core/router.ts";
 import { VERSION } from "../version.ts";
 
 export const NS_VERSION = "jabber:iq:version";
@@ -15,12 +14,10 @@ export const versionModule: ParleyModule = {
   name: "version",
   setup(api) {
     api.addFeature(NS_VERSION);
-    api.hook(`iq-get/host/${NS_VERSION}:query`, (ev: StanzaEvent) => {
-      api.replyResult(
-        ev,
+    api.handleIq(
+      { type: "get", xmlns: NS_VERSION, name: "query" },
+      () =>
         el("query", { xmlns: NS_VERSION }, el("name", {}, "Parley"), el("version", {}, VERSION)),
-      );
-      return true;
-    });
+    );
   },
 };

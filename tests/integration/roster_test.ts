@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { SubscriptionQuery } from "../../src/core/subscription.ts";
 import { TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import type { Element } from "../../src/xml/element.ts";
@@ -280,7 +281,7 @@ Deno.test("roster/get-subscription answers other modules from the roster", async
     });
     const host = server.hosts.get("localhost")!;
     const ask = async (contact: string) => {
-      const q: { owner: string; contact: string; subscription?: string } = {
+      const q: SubscriptionQuery = {
         owner: "alice",
         contact,
       };

@@ -3,6 +3,11 @@
  * administration subset. Commands are listed in disco#items of the
  * commands node (through the disco module's node events) only to
  * requesters allowed to run them.
+ *
+ * Any module of the host adds a command with
+ * `api.provide("adhoc-command", command)` (the admin commands are
+ * provided that way too); the list is read on each request, so commands
+ * of modules loaded later, or unloaded, are seen.
  */
 import { el, type Element } from "../../xml/element.ts";
 import { NS } from "../../xml/namespaces.ts";
@@ -25,8 +30,13 @@ interface DiscoNodeEvent {
 export const adhocModule: ParleyModule = {
   name: "adhoc",
   setup(api) {
-    const commands = new Map<string, AdhocCommand>();
-    for (const c of adminCommands(api)) commands.set(c.node, c);
+    for (const c of adminCommands(api)) api.provide("adhoc-command", c);
+    /** The commands provided now, by node (the first provided wins a node). */
+    const commands = (): ReadonlyMap<string, AdhocCommand> => {
+      const byNode = new Map<string, AdhocCommand>();
+      for (const c of api.items("adhoc-command")) if (!byNode.has(c.node)) byNode.set(c.node, c);
+      return byNode;
+    };
     const sessions = new CommandSessions();
     api.addFeature(NS_COMMANDS);
     /** Straight to the requesting session when local, so it precedes anything `after` does. */
@@ -40,7 +50,7 @@ export const adhocModule: ParleyModule = {
       const node = iq.getChild("command", NS_COMMANDS)!.attrs.node;
       try {
         const { reply, after } = await runCommand(
-          commands,
+          commands(),
           sessions,
           iq.attrs.from!,
           iq.getChild("command", NS_COMMANDS)!,
@@ -61,7 +71,7 @@ export const adhocModule: ParleyModule = {
   },
 };
 
-function setupDisco(api: ModuleApi, commands: ReadonlyMap<string, AdhocCommand>): void {
+function setupDisco(api: ModuleApi, commands: () => ReadonlyMap<string, AdhocCommand>): void {
   const requester = (ev: StanzaEvent) => {
     const jid = parseJid(ev.stanza.attrs.from ?? "");
     return jid && { requester: jid };
@@ -70,7 +80,7 @@ function setupDisco(api: ModuleApi, commands: ReadonlyMap<string, AdhocCommand>)
   // XEP-0050 §2.2: the list holds only what this requester may execute.
   api.hook(`disco-items-node/${NS_COMMANDS}`, ({ ev, query }: DiscoNodeEvent) => {
     const ctx = requester(ev);
-    for (const c of commands.values()) {
+    for (const c of commands().values()) {
       if (ctx && c.allowed(ctx)) {
         query.append(el("item", { jid: api.domain, node: c.node, name: c.name }));
       }
@@ -84,17 +94,20 @@ function setupDisco(api: ModuleApi, commands: ReadonlyMap<string, AdhocCommand>)
     );
     return true;
   });
-  for (const c of commands.values()) {
-    // §2.3: each command node describes itself; hidden from who may not run it.
-    api.hook(`disco-info-node/${c.node}`, ({ ev, query }: DiscoNodeEvent) => {
-      const ctx = requester(ev);
-      if (!ctx || !c.allowed(ctx)) return false;
-      query.append(
-        el("identity", { category: "automation", type: "command-node", name: c.name }),
-        el("feature", { var: NS_COMMANDS }),
-        el("feature", { var: NS_DATA }),
-      );
-      return true;
-    });
-  }
+  // §2.3: each command node describes itself; hidden from who may not run
+  // it. Answered above the disco module, whose node events have fixed
+  // names, while commands come and go: any other node is left to it.
+  api.handleIq({ type: "get", xmlns: NS.discoInfo, name: "query", priority: 1 }, (ev) => {
+    const node = ev.stanza.firstElement()!.attrs.node;
+    const c = node === undefined ? undefined : commands().get(node);
+    const ctx = requester(ev);
+    if (!c || !ctx || !c.allowed(ctx)) return undefined;
+    return el(
+      "query",
+      { xmlns: NS.discoInfo, node },
+      el("identity", { category: "automation", type: "command-node", name: c.name }),
+      el("feature", { var: NS_COMMANDS }),
+      el("feature", { var: NS_DATA }),
+    );
+  });
 }

@@ -15,21 +15,19 @@ import { setCarbons } from "./state.ts";
 export function installToggle(api: ModuleApi): void {
   for (const name of ["enable", "disable"]) {
     const on = name === "enable";
-    const own = (ev: StanzaEvent) => {
+    const own = (ev: StanzaEvent): typeof api.EMPTY_RESULT => {
       const session = ev.origin;
       if (!session || session.host !== api.domain) {
         throw new StanzaError("cancel", "not-allowed", "Carbons are for this server's own clients");
       }
       setCarbons(session, on);
       api.log.debug("{jid}: carbons {state}", { jid: session.fullJid, state: name + "d" });
-      api.replyResult(ev);
-      return true;
+      return api.EMPTY_RESULT;
     };
-    const event = `${NS_CARBONS}:${name}`;
-    api.hook(`iq-set/self/${event}`, own);
-    api.hook(`iq-set/host/${event}`, own);
+    const route = { type: "set", xmlns: NS_CARBONS, name } as const;
+    api.handleIq({ ...route, to: ["self", "host"] }, own);
     // Another user's account: nobody switches carbons for someone else.
-    api.hook(`iq-set/bare/${event}`, () => {
+    api.handleIq({ ...route, to: "bare" }, () => {
       throw new StanzaError("cancel", "not-allowed", "Carbons are switched by the resource itself");
     });
   }

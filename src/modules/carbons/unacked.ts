@@ -8,14 +8,13 @@
  * resource that had the original.
  */
 import type { ModuleApi } from "../../core/module_api.ts";
-import type { UndeliveredEvent } from "../../core/session.ts";
 import { isCarbon } from "./eligibility.ts";
 
 /** Above core delivery, which stores what is left. */
 const PRIORITY = 5;
 
 export function installUnackedFilter(api: ModuleApi): void {
-  api.hook<UndeliveredEvent>("undelivered", (ev) => {
+  api.hook("undelivered", (ev) => {
     const bare = ev.session.bareJid;
     // Only our own copies: from the user's bare JID (a forged one never reaches a session).
     const kept = ev.stanzas.filter((s) => !(s.attrs.from === bare && isCarbon(s)));

@@ -9,8 +9,6 @@
  * (Session.filter), set only while the client is inactive.
  */
 import type { ParleyModule } from "../../core/module_api.ts";
-import type { SessionEvent } from "../../core/sessions.ts";
-import type { StreamElementEvent } from "../../stream/c2s.ts";
 import { el } from "../../xml/element.ts";
 import { CSI, HeldOutput, heldOutput } from "./held.ts";
 
@@ -25,7 +23,7 @@ export const csiModule: ParleyModule = {
       session.type === "c2s" ? el("csi", { xmlns: NS_CSI }) : undefined
     );
 
-    api.hook<StreamElementEvent>("stream-element", ({ session, element }) => {
+    api.hook("stream-element", ({ session, element }) => {
       if (element.attrs.xmlns !== NS_CSI || session.type !== "c2s") return false;
       if (element.name === "inactive") {
         if (!heldOutput(session)) {
@@ -50,7 +48,7 @@ export const csiModule: ParleyModule = {
 
     // Above stream management (0): what was held joins the outbox's
     // unacknowledged stanzas before those are handed on, newest last.
-    api.hook<SessionEvent>("resource-unbind", ({ session }) => {
+    api.hook("resource-unbind", ({ session }) => {
       const held = heldOutput(session);
       if (!held) return;
       session.filter = undefined;

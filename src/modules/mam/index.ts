@@ -10,13 +10,12 @@
  * delivery (-1000); the sender's stanza-id removed at 1 on pre-message.
  */
 import type { ParleyModule } from "../../core/module_api.ts";
-import type { UserDeletedEvent } from "../../core/accounts.ts";
 import { Archiver } from "./archiver.ts";
 import { installQueryIqs } from "./query_iq.ts";
 import { PrefsStore } from "./prefs_store.ts";
 import { ArchiveQuota } from "./quota.ts";
 import { RetentionSweeper } from "./retention.ts";
-import { answerReplay, type ReplayQuestion } from "./offline_interplay.ts";
+import { answerReplay } from "./offline_interplay.ts";
 import { NS_MAM, NS_MAM_EXTENDED, NS_SID } from "./ns.ts";
 
 /** Above push (7) and carbons (5): they see the stamped stanza-id. */
@@ -50,8 +49,8 @@ export const mamModule: ParleyModule = {
       maxIndex: MAX_INDEX,
     });
 
-    api.hook<ReplayQuestion>("offline/replay", answerReplay);
-    api.hook<UserDeletedEvent>("user-deleted", ({ username }) => {
+    api.hook("offline/replay", answerReplay);
+    api.hook("user-deleted", ({ username }) => {
       prefs.forget(username);
       quota.forget(username);
     });
@@ -60,7 +59,7 @@ export const mamModule: ParleyModule = {
     retention.start();
     api.hook("server-stopping", () => retention.stop());
     // Operators and tests: sweep now (resolves to how many items expired).
-    api.hook<{ expired?: number }>("mam/expire", async (ev) => {
+    api.hook("mam/expire", async (ev) => {
       ev.expired = await retention.sweep();
       return true;
     });

@@ -87,20 +87,20 @@ export function installQueryIqs(
     return true;
   });
 
-  api.hook(self("get", "prefs"), async (ev: StanzaEvent) => {
+  const prefsIq = (type: "get" | "set") =>
+    ({ type, xmlns: NS_MAM, name: "prefs", to: "self" }) as const;
+  api.handleIq(prefsIq("get"), async (ev) => {
     const user = ev.origin?.username;
-    if (user === undefined) return false;
-    api.replyResult(ev, (await prefs.get(user)).toElement());
-    return true;
+    if (user === undefined) return undefined;
+    return (await prefs.get(user)).toElement();
   });
 
-  api.hook(self("set", "prefs"), async (ev: StanzaEvent) => {
+  api.handleIq(prefsIq("set"), async (ev) => {
     const user = ev.origin?.username;
-    if (user === undefined) return false;
+    if (user === undefined) return undefined;
     const next = Prefs.parse(ev.stanza.firstElement()!);
     await prefs.set(user, next);
-    api.replyResult(ev, next.toElement());
-    return true;
+    return next.toElement();
   });
 
   // Another user's archive (or a remote entity asking for one): not theirs to read.

@@ -17,8 +17,6 @@
 import type { ParleyModule } from "../../core/module_api.ts";
 import type { StanzaEvent } from "../../core/router.ts";
 import type { Session } from "../../core/session.ts";
-import type { SessionDisconnectedEvent, SessionEvent } from "../../core/sessions.ts";
-import type { UserDeletedEvent } from "../../core/accounts.ts";
 import { messageType } from "../../core/delivery.ts";
 import type { Element } from "../../xml/element.ts";
 import { NS_PUSH, parseDisable, parseEnable } from "./protocol.ts";
@@ -49,17 +47,15 @@ export const pushModule: ParleyModule = {
 
     api.addAccountFeature(NS_PUSH);
 
-    api.hook(`iq-set/self/${NS_PUSH}:enable`, async (ev: StanzaEvent) => {
+    api.handleIq({ type: "set", xmlns: NS_PUSH, name: "enable", to: "self" }, async (ev) => {
       const reg = parseEnable(ev.stanza.firstElement()!);
       await registrations.enable(ev.origin!.username!, reg);
-      api.replyResult(ev);
-      return true;
+      return api.EMPTY_RESULT;
     });
-    api.hook(`iq-set/self/${NS_PUSH}:disable`, async (ev: StanzaEvent) => {
+    api.handleIq({ type: "set", xmlns: NS_PUSH, name: "disable", to: "self" }, async (ev) => {
       const { jid, node } = parseDisable(ev.stanza.firstElement()!);
       await registrations.disable(ev.origin!.username!, jid, node);
-      api.replyResult(ev);
-      return true;
+      return api.EMPTY_RESULT;
     });
 
     /** `messages` reached no active client of `user`: notify, once each. */
@@ -112,7 +108,7 @@ export const pushModule: ParleyModule = {
 
     // Above stream management (0), which keeps the session and stops the
     // event: whether it hibernates is known once the event is over.
-    api.hook<SessionDisconnectedEvent>("session-disconnected", ({ session }) => {
+    api.hook("session-disconnected", ({ session }) => {
       queueMicrotask(() => hibernated(session));
       return false;
     }, 5);
@@ -125,10 +121,10 @@ export const pushModule: ParleyModule = {
       away(user, unacked);
     };
 
-    api.hook<SessionEvent>("resource-bind", ({ session }) => {
+    api.hook("resource-bind", ({ session }) => {
       notifier.reset(session.username!);
     });
-    api.hook<UserDeletedEvent>("user-deleted", ({ username }) => {
+    api.hook("user-deleted", ({ username }) => {
       notifier.reset(username);
     });
   },

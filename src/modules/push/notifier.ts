@@ -6,16 +6,13 @@
  * interval ends, so a burst wakes the phone once or twice, never not at
  * all. A user's state goes when a client of theirs is active again.
  *
- * Each notification's answer is awaited (`iq-result/bare/<id>`,
- * `iq-error/bare/<id>` on the host, see delivery.ts) for a bounded time;
+ * Each notification's answer is awaited (api.sendIq) for a bounded time;
  * an error from the app server, but a temporary one (`wait`), removes that
  * registration (XEP-0357 §8).
  */
 import type { ModuleApi } from "../../core/module_api.ts";
-import type { StanzaEvent } from "../../core/router.ts";
+import { StanzaError } from "../../core/errors.ts";
 import type { Element } from "../../xml/element.ts";
-import { parseJid } from "../../jid.ts";
-import { randomId } from "../../util/random.ts";
 import { notification, type Registration } from "./protocol.ts";
 import type { Registrations } from "./registrations.ts";
 
@@ -95,42 +92,25 @@ export class Notifier {
   ): Promise<void> {
     const from = user + "@" + this.api.domain;
     for (const reg of await this.registrations.all(user)) {
-      const id = "push-" + randomId();
       const body = reg.body && this.allowBody ? summary.body : undefined;
-      this.#awaitReply(user, reg, id);
-      await this.api.send(notification(from, id, reg, { ...summary, body }));
+      // sendIq sets the id; the answer is awaited apart, the next registration need not wait.
+      const iq = notification(from, "", reg, { ...summary, body });
+      this.#onReply(user, reg, this.api.sendIq(iq, { timeoutMs: REPLY_TIMEOUT_MS }));
     }
   }
 
-  /** Listen for the app server's answer; an error disables the registration. */
-  #awaitReply(user: string, reg: Registration, id: string): void {
-    const events = this.api.host.events;
-    const fromAppServer = (ev: StanzaEvent) =>
-      parseJid(ev.stanza.attrs.from ?? "")?.full === reg.jid;
-    const done = () => {
-      offResult();
-      offError();
-      clearTimeout(timer);
-    };
-    const offResult = events.on<StanzaEvent>(`iq-result/bare/${id}`, (ev) => {
-      if (!fromAppServer(ev)) return false;
-      done();
-      return true;
-    });
-    const offError = events.on<StanzaEvent>(`iq-error/bare/${id}`, (ev) => {
-      if (!fromAppServer(ev)) return false;
-      done();
-      if (ev.stanza.getChild("error")?.attrs.type === "wait") return true;
+  /** The app server's answer: an error, but a temporary one, disables the registration. */
+  #onReply(user: string, reg: Registration, reply: Promise<unknown>): void {
+    reply.catch((err) => {
+      // `wait` errors and no answer (IqTimeoutError is a `wait`) leave it enabled.
+      if (!(err instanceof StanzaError) || err.type === "wait") return;
       this.api.log.info("{user}: app server {jid} answered with an error; push disabled there", {
         user,
         jid: reg.jid,
       });
-      this.registrations.disable(user, reg.jid, reg.node).catch((err) => {
+      return this.registrations.disable(user, reg.jid, reg.node).catch((err) => {
         this.api.log.warn("{user}: removing a push registration failed: {err}", { user, err });
       });
-      return true;
     });
-    const timer = setTimeout(done, REPLY_TIMEOUT_MS);
-    Deno.unrefTimer(timer);
   }
 }

@@ -9,7 +9,6 @@ import { el, type Element } from "../../xml/element.ts";
 import { StanzaError } from "../../core/errors.ts";
 import type { ModuleApi } from "../../core/module_api.ts";
 import type { Session } from "../../core/session.ts";
-import type { StreamElementEvent } from "../../stream/c2s.ts";
 import { FailureThrottle } from "../../auth/throttle.ts";
 import {
   checkPassword,
@@ -25,7 +24,7 @@ export function setupNewAccounts(api: ModuleApi): void {
   // memory (oldest windows dropped past its key limit).
   const perIp = new FailureThrottle(settings.maxPerIp, settings.windowSeconds);
 
-  api.hook<StreamElementEvent>("stream-element", ({ session, element }) => {
+  api.hook("stream-element", ({ session, element }) => {
     if (session.type !== "c2s_unauthed" || !isRegisterIq(element, api.domain)) return false;
     // Credentials never cross an unencrypted stream unless the operator allowed it.
     if (!session.transport?.secure && !api.config.c2s.allowUnencrypted) return false;

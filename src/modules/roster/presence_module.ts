@@ -16,7 +16,6 @@ import type { ParleyModule } from "../../core/module_api.ts";
 import type { BlockQuery, DirectedQuery } from "../../core/presence_queries.ts";
 import type { StanzaEvent } from "../../core/router.ts";
 import type { Session } from "../../core/session.ts";
-import type { SessionEvent } from "../../core/sessions.ts";
 import { parsePriority, presenceApplied, toOwnResources } from "../../core/delivery.ts";
 import { type Roster, rosterStore } from "./roster_store.ts";
 import { SubscriptionRouting } from "./subscription_routing.ts";
@@ -220,7 +219,7 @@ export const presenceModule: ParleyModule = {
 
     // A session that ends without unavailable presence (it never sent any)
     // still owes it to whoever got its directed presence.
-    api.hook<SessionEvent>("resource-unbind", ({ session }) => {
+    api.hook("resource-unbind", ({ session }) => {
       const set = directed.get(session);
       if (!set) return;
       directed.delete(session);

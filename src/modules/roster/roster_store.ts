@@ -17,7 +17,6 @@ import { serializedBytes } from "../../util/xml_fragment.ts";
 import { utf8Length } from "../../util/utf8_length.ts";
 import type { ModuleApi } from "../../core/module_api.ts";
 import type { Host } from "../../core/host.ts";
-import type { SessionEvent } from "../../core/sessions.ts";
 import type { Json, KeyValStore } from "../../storage/types.ts";
 import { NO_SUBSCRIPTION, type Subscription, type SubState } from "./subscriptions.ts";
 
@@ -291,7 +290,7 @@ export class RosterStore {
     this.#api = api;
     this.#kv = api.keyval("roster");
     // The first resource of a user loads the roster for all of them.
-    api.hook<SessionEvent>("resource-bind", ({ session }) => {
+    api.hook("resource-bind", ({ session }) => {
       const user = session.username!;
       if (this.cached(user) === undefined) {
         this.run(user, () => undefined).catch((err) =>

@@ -11,8 +11,6 @@
  * are handed on (undeliverable.ts).
  */
 import type { ParleyModule } from "../../core/module_api.ts";
-import type { SessionDisconnectedEvent, SessionEvent } from "../../core/sessions.ts";
-import type { StreamElementEvent } from "../../stream/c2s.ts";
 import { NS } from "../../xml/namespaces.ts";
 import { SmManager } from "./manager.ts";
 import { smFeature } from "./protocol.ts";
@@ -29,7 +27,7 @@ export const streamManagementModule: ParleyModule = {
       session.type === "c2s" && session.transport?.kind !== "bosh" ? smFeature() : undefined
     );
 
-    api.hook<StreamElementEvent>("stream-element", ({ session, element, stream }) => {
+    api.hook("stream-element", ({ session, element, stream }) => {
       if (element.attrs.xmlns !== NS.sm) return false;
       // Before authentication nothing here applies: the core ends the stream.
       if (session.type !== "c2s") return false;
@@ -53,10 +51,10 @@ export const streamManagementModule: ParleyModule = {
       return false;
     });
 
-    api.hook<SessionDisconnectedEvent>(
+    api.hook(
       "session-disconnected",
       ({ session }) => sm.hibernate(session),
     );
-    api.hook<SessionEvent>("resource-unbind", ({ session }) => sm.ended(session));
+    api.hook("resource-unbind", ({ session }) => sm.ended(session));
   },
 };

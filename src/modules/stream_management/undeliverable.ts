@@ -16,7 +16,7 @@
  */
 import type { ModuleApi } from "../../core/module_api.ts";
 import { StanzaError } from "../../core/errors.ts";
-import type { Session, UndeliveredEvent } from "../../core/session.ts";
+import type { Session } from "../../core/session.ts";
 import type { Element } from "../../xml/element.ts";
 import { parseJid } from "../../jid.ts";
 
@@ -40,5 +40,5 @@ export function handleUnacked(api: ModuleApi, session: Session, stanzas: Element
     jid: session.fullJid,
     n: messages.length,
   });
-  api.emit<UndeliveredEvent>("undelivered", { session, stanzas: messages });
+  api.emit("undelivered", { session, stanzas: messages });
 }
