@@ -8,7 +8,9 @@
  * - `disco-items/host` `{ ev, items: Element[] }`: fired for disco#items
  *   of the server without a node. Push `<item jid=… name=…/>` elements
  *   onto `items` and return nothing (returning true would hide later
- *   handlers' items). Handlers may be async.
+ *   handlers' items). Handlers may be async. `items` already holds the
+ *   host's service hosts (`conference.<domain>`…); an item repeating a
+ *   jid and node already listed is left out of the answer.
  * - `disco-info-node/<node>` `{ ev, query }`: disco#info of the server
  *   with `node` (other than the caps node). `query` is the result's
  *   `<query xmlns='…disco#info' node=…/>`: append identities and features
@@ -130,9 +132,10 @@ export const discoModule: ParleyModule = {
     api.hook(`iq-get/host/${NS.discoItems}:query`, async (ev: StanzaEvent) => {
       const node = ev.stanza.firstElement()!.attrs.node;
       if (node !== undefined) return answerNode(ev, "items", node);
-      const items: Element[] = [];
+      // The host's service hosts (conference.<domain>…) first, then what modules add.
+      const items: Element[] = host.services.map((s) => el("item", { jid: s.domain }));
       await api.fire<DiscoItemsEvent>("disco-items/host", { ev, items });
-      api.replyResult(ev, el("query", { xmlns: NS.discoItems }, ...items));
+      api.replyResult(ev, el("query", { xmlns: NS.discoItems }, ...distinctItems(items)));
       return true;
     });
 
@@ -177,3 +180,14 @@ export const discoModule: ParleyModule = {
     api.hook(`iq-get/bare/${NS.discoItems}:query`, accountItems);
   },
 };
+
+/** Items without repeats of a (jid, node) pair: the first one stays (XEP-0030 §4.2). */
+function distinctItems(items: Element[]): Element[] {
+  const seen = new Set<string>();
+  return items.filter((item) => {
+    const key = `${item.attrs.jid ?? ""}\0${item.attrs.node ?? ""}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
