@@ -31,6 +31,7 @@ export const DEFAULT_MODULES = [
   "csi",
   "push",
   "mam",
+  "external_services",
 ];
 
 const port = z.number().int().min(0).max(65535);
