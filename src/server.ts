@@ -2,7 +2,13 @@
  * Assembles a running server from a validated config: storage, auth,
  * certificates, hosts with their modules, the router, and the listeners.
  */
-import { type Config, hostConfigs } from "./config/schema.ts";
+import {
+  type Config,
+  type HostConfig,
+  hostConfigs,
+  serviceHostConfigs,
+  type ServiceKey,
+} from "./config/schema.ts";
 import { openStorage } from "./storage/open.ts";
 import type { StorageDriver } from "./storage/types.ts";
 import { createAuthProvider } from "./auth/provider.ts";
@@ -18,7 +24,8 @@ import { Host } from "./core/host.ts";
 import { Router } from "./core/router.ts";
 import { SessionRegistry } from "./core/sessions.ts";
 import { installDelivery } from "./core/delivery.ts";
-import type { ServerParts } from "./core/module_api.ts";
+import { installServiceDelivery } from "./core/service_delivery.ts";
+import type { ParleyModule, ServerParts } from "./core/module_api.ts";
 import { loadModule } from "./core/module_loader.ts";
 import { StreamError } from "./core/errors.ts";
 import { type C2sServices, handleC2sConnection } from "./stream/c2s.ts";
@@ -63,6 +70,10 @@ export interface RunningServer {
 export interface StartOptions {
   /** Use this storage instead of opening the configured one (tests). */
   storage?: StorageDriver;
+  /** Modules besides the shipped ones, by their name (tests: a stand-in service). */
+  extraModules?: ParleyModule[];
+  /** Instead of SERVICE_MODULES: the modules a service loads on its hosts (tests). */
+  serviceModules?: Partial<Record<ServiceKey, string[]>>;
 }
 
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
@@ -71,8 +82,17 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const certs = await loadOrCreateCertificates(config);
   const tls = await SecureContexts.create(certs);
 
+  const modules = new Map(MODULES);
+  for (const m of opts.extraModules ?? []) modules.set(m.name, m);
   const hosts = new Map<string, Host>();
   for (const hc of hostConfigs(config)) hosts.set(hc.domain, new Host(hc));
+  for (const hc of servedServices(config, modules, opts.serviceModules)) {
+    const host = new Host(hc);
+    hosts.set(hc.domain, host);
+    hosts.get(hc.parent!)!.services.push(host);
+  }
+  /** What clients log in to: service hosts have no accounts. */
+  const userHosts = new Map([...hosts].filter(([, h]) => h.kind === "user"));
   const components = new ComponentRegistry(config.components);
   const router = new Router(hosts, components);
   const sessions = new SessionRegistry({
@@ -82,19 +102,23 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   });
   const parts: ServerParts = { config, router, sessions, storage, auth, components };
   for (const host of hosts.values()) {
-    sessions.addHost(host.domain, host.events);
-    installDelivery(host, { router, sessions });
-    const names = [
-      ...CORE_MODULES.filter((m) => m !== "session" || config.c2s.legacySession),
-      ...host.config.modules,
-    ];
+    let names = host.config.modules;
+    if (host.kind === "user") {
+      sessions.addHost(host.domain, host.events);
+      installDelivery(host, { router, sessions });
+      names = [
+        ...CORE_MODULES.filter((m) => m !== "session" || config.c2s.legacySession),
+        ...names,
+      ];
+    } else installServiceDelivery(host, router);
     for (const name of new Set(names)) {
-      const module = MODULES.get(name);
+      const module = modules.get(name);
       if (!module) throw new Error(`Unknown module "${name}" for host ${host.domain}`);
       await loadModule(host, module, parts);
     }
-    log.info("serving {domain} with modules {modules}", {
+    log.info("serving {domain}{service} with modules {modules}", {
       domain: host.domain,
+      service: host.parent === undefined ? "" : ` (service of ${host.parent})`,
       modules: [...new Set(names)].join(", "),
     });
   }
@@ -106,7 +130,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const c2s: C2sServices = {
     limiter,
     config,
-    hosts,
+    hosts: userHosts,
     sessions,
     router,
     auth,
@@ -197,4 +221,35 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       return closing;
     },
   };
+}
+
+/**
+ * The service hosts to create: each enabled service's, with its modules
+ * (`serviceModules` overriding SERVICE_MODULES). A service whose modules
+ * are not all registered is left out with a log line, so enabling a
+ * service by default costs nothing until its module exists.
+ */
+function servedServices(
+  config: Config,
+  modules: ReadonlyMap<string, ParleyModule>,
+  override: Partial<Record<ServiceKey, string[]>> = {},
+): HostConfig[] {
+  const served: HostConfig[] = [];
+  const missingLogged = new Set<string>();
+  for (const hc of serviceHostConfigs(config)) {
+    const names = override[hc.service!] ?? hc.modules;
+    const missing = names.filter((m) => !modules.has(m));
+    if (missing.length > 0) {
+      if (!missingLogged.has(hc.service!)) {
+        missingLogged.add(hc.service!);
+        log.info("{service} is enabled but not served: no module {missing} in this build", {
+          service: hc.service,
+          missing: missing.join(", "),
+        });
+      }
+      continue;
+    }
+    served.push({ ...hc, modules: [...names] });
+  }
+  return served;
 }

@@ -66,7 +66,9 @@ export async function run(args: string[]): Promise<number> {
   // An unreadable s2s.caFile is already a config problem above.
   const caFailed = issues.some((i) => i.startsWith("s2s.caFile:"));
   const anchors = config.s2s.enabled && !caFailed ? await loadAnchors(config, report) : undefined;
-  for (const source of certificateSources(config)) {
+  // Hosted domains only: a service host (conference.<domain>) uses its parent's
+  // pair, and whether the build serves it is decided at start.
+  for (const source of certificateSources(config).filter((s) => s.parent === undefined)) {
     await checkCertificate(source, config, anchors, report);
   }
   checkHttp(config, report);

@@ -31,6 +31,7 @@ export const DEFAULT_MODULES = [
   "csi",
   "push",
   "mam",
+  "external_services",
 ];
 
 const port = z.number().int().min(0).max(65535);
@@ -106,6 +107,25 @@ const vhost = z.strictObject({
   /** Global modules this host does not load. */
   disabledModules: z.array(z.string()).default([]),
   admins: z.array(z.string()).default([]),
+});
+
+/** One STUN/TURN service (XEP-0215 `<service/>`). */
+const externalService = z.strictObject({
+  /** "stun", "turn", "stuns" or "turns" (XEP-0215 §3.1 names these; others pass as is). */
+  type: z.string().min(1),
+  host: z.string().min(1),
+  port: port.optional(),
+  transport: z.enum(["udp", "tcp"]).optional(),
+  /** A human-readable name. */
+  name: z.string().optional(),
+  /**
+   * The TURN server's shared secret (coturn `use-auth-secret`): each user
+   * gets temporary credentials made from it (the REST API scheme).
+   */
+  secret: z.string().min(1).optional(),
+  /** Fixed credentials instead of a secret. */
+  username: z.string().optional(),
+  password: z.string().optional(),
 });
 
 const throttle = z.strictObject({
@@ -501,6 +521,32 @@ export const configSchema = z.strictObject({
   }).prefault({}),
   /** External components (XEP-0114): component domain → its shared secret. */
   components: z.record(z.string(), z.strictObject({ secret: z.string().min(1) })).default({}),
+  // ---- service hosts (internal components) ----------------------------
+  /**
+   * Multi-user chat (XEP-0045) on a service host per hosted domain; the
+   * other `muc.*` keys belong to the muc module.
+   */
+  muc: z.strictObject({
+    /** Serve it (on every hosted domain). */
+    enabled: z.boolean().default(true),
+    /** The service domain; `{domain}` stands for each hosted domain. */
+    domain: z.string().min(1).default("conference.{domain}"),
+  }).prefault({}),
+  /** Publish-subscribe (XEP-0060) on a service host per hosted domain. */
+  pubsub: z.strictObject({
+    /** Serve it (on every hosted domain). */
+    enabled: z.boolean().default(true),
+    /** The service domain; `{domain}` stands for each hosted domain. */
+    domain: z.string().min(1).default("pubsub.{domain}"),
+  }).prefault({}),
+  // ---- end service hosts ----
+  /** STUN/TURN servers offered to local users (XEP-0215), module `external_services`. */
+  externalServices: z.strictObject({
+    /** Lifetime of the TURN credentials made from a service's `secret`, in seconds. */
+    credentialLifetimeSeconds: z.number().int().min(60).max(7 * 86400).default(86400),
+    /** The services, by a name of your choosing (see docs/configuration.md). */
+    services: z.record(z.string(), externalService).default({}),
+  }).prefault({}),
   /** Server contact addresses (XEP-0157), as URIs (mailto:, xmpp:, https:). */
   contactAddresses: z.strictObject({
     abuse: z.array(z.string()).default([]),
@@ -518,6 +564,15 @@ export type VirtualHostInput = z.infer<typeof vhost>;
 /** A host with every default filled in. */
 export interface HostConfig {
   domain: string;
+  /**
+   * "user" (the default): accounts, c2s logins, core delivery. "service":
+   * an internal component (`conference.<domain>`) served by its modules only.
+   */
+  kind?: "user" | "service";
+  /** For a service host: the config key of its service ("muc", "pubsub"). */
+  service?: ServiceKey;
+  /** For a service host: the hosted (user) domain it belongs to. */
+  parent?: string;
   tls?: { certificate: string; key: string };
   modules: string[];
   admins: string[];
@@ -537,4 +592,50 @@ export function hostConfigs(config: Config): HostConfig[] {
       admins: [...config.admins, ...h.admins],
     };
   });
+}
+
+/** The services that run on service hosts of their own, by config key. */
+export type ServiceKey = "muc" | "pubsub";
+
+/**
+ * The modules each service loads on its service host. A service whose
+ * modules are not all registered is not served (the server logs it).
+ */
+export const SERVICE_MODULES: Readonly<Record<ServiceKey, readonly string[]>> = {
+  muc: ["muc"],
+  pubsub: ["pubsub"],
+};
+
+/** The service domain for `parent` from a template like "conference.{domain}". */
+export function serviceDomain(template: string, parent: string): string {
+  return template.replaceAll("{domain}", parent).toLowerCase();
+}
+
+/**
+ * The service hosts of every enabled service: one per hosted domain, with
+ * the parent's certificate pair and admins, and the service's modules.
+ * A domain configured as an external component is left to the component.
+ */
+export function serviceHostConfigs(config: Config): HostConfig[] {
+  const out: HostConfig[] = [];
+  const components = new Set(Object.keys(config.components).map((c) => c.toLowerCase()));
+  for (const key of Object.keys(SERVICE_MODULES) as ServiceKey[]) {
+    const settings = config[key];
+    if (!settings.enabled) continue;
+    for (const parent of hostConfigs(config)) {
+      const domain = serviceDomain(settings.domain, parent.domain);
+      // An external component of that name (say, another MUC) replaces the built-in one.
+      if (components.has(domain)) continue;
+      out.push({
+        domain,
+        kind: "service",
+        service: key,
+        parent: parent.domain,
+        tls: parent.tls,
+        modules: [...SERVICE_MODULES[key]],
+        admins: [...parent.admins],
+      });
+    }
+  }
+  return out;
 }

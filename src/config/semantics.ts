@@ -1,5 +1,11 @@
 /** The checks zod cannot express: they need the whole config or the file system. */
-import type { Config } from "./schema.ts";
+import {
+  type Config,
+  hostConfigs,
+  SERVICE_MODULES,
+  serviceDomain,
+  type ServiceKey,
+} from "./schema.ts";
 import { MODULES } from "../modules/index.ts";
 import { didYouMean } from "./suggest.ts";
 import { LOG_CATEGORIES } from "../log.ts";
@@ -45,6 +51,7 @@ export function semanticIssues(config: Config): string[] {
       issues.push(...moduleIssues(host.disabledModules, `hosts[${i}].disabledModules`));
     }
   });
+  issues.push(...serviceDomainIssues(config));
   issues.push(...moduleIssues(config.modules, "modules"));
   if (config.tls) issues.push(...tlsFileIssues(config.tls, "tls"));
   // Read at start (the server would not start without it), so checked here with the others.
@@ -120,4 +127,47 @@ function fileProblem(path: string): string | undefined {
   } catch (e) {
     return e instanceof Deno.errors.NotFound ? "file not found" : `cannot read (${e})`;
   }
+}
+
+/**
+ * Each enabled service's domain, per hosted domain, must be a valid domain
+ * that nothing else (a host, another service, a component) uses.
+ */
+function serviceDomainIssues(config: Config): string[] {
+  const issues: string[] = [];
+  const taken = new Map<string, string>();
+  // Hosts already reported (invalid, or listed twice) are not reported again through their services.
+  const hosted: string[] = [];
+  for (const { domain } of hostConfigs(config)) {
+    if (taken.has(domain) || domainProblem(domain)) continue;
+    taken.set(domain, `hosts (${domain})`);
+    hosted.push(domain);
+  }
+  // A component of the same name replaces the service there (serviceHostConfigs).
+  const components = new Set(Object.keys(config.components).map((c) => c.toLowerCase()));
+  for (const key of Object.keys(SERVICE_MODULES) as ServiceKey[]) {
+    if (!config[key].enabled) continue;
+    for (const parent of hosted) {
+      const domain = serviceDomain(config[key].domain, parent);
+      if (components.has(domain)) continue;
+      const problem = domainProblem(domain);
+      if (problem) {
+        issues.push(
+          `${key}.domain: "${domain}" (for ${parent}) is not a valid domain: ${problem}`,
+        );
+        break;
+      }
+      const other = taken.get(domain);
+      if (other !== undefined) {
+        issues.push(
+          `${key}.domain: "${domain}" (for ${parent}) is already used by ${other}; ` +
+            `use "{domain}" in it (e.g. "${key === "muc" ? "conference" : key}.{domain}") ` +
+            `or set ${key}.enabled to false`,
+        );
+        break;
+      }
+      taken.set(domain, `${key}.domain`);
+    }
+  }
+  return issues;
 }

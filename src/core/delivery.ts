@@ -7,6 +7,7 @@
  */
 import type { Element } from "../xml/element.ts";
 import { StanzaError } from "./errors.ts";
+import { installIqDispatch } from "./iq_dispatch.ts";
 import type { Host } from "./host.ts";
 import type { Router, StanzaEvent } from "./router.ts";
 import type { Session, UndeliveredEvent } from "./session.ts";
@@ -193,7 +194,7 @@ export function installDelivery(host: Host, ctx: DeliveryContext): void {
   });
 
   // iq: to a full JID is delivered as is; to the server, the account or
-  // another account it becomes `iq-<type>/<to-type>/<xmlns>:<name>`.
+  // another account it becomes `iq-<type>/<to-type>/<xmlns>:<name>` (iq_dispatch.ts).
   on("iq/full", (ev) => {
     const target = sessions.full(ev.to!.full, host.domain);
     if (target) {
@@ -204,24 +205,7 @@ export function installDelivery(host: Host, ctx: DeliveryContext): void {
     if (type === "get" || type === "set") unavailable(ev);
     return true;
   });
-  for (const toType of ["host", "bare", "self"]) {
-    on("iq/" + toType, (ev) => {
-      const type = ev.stanza.attrs.type;
-      if (type !== "get" && type !== "set") {
-        // Answers to the server's own requests (pings…): `iq-result/host/<id>`.
-        host.events.emit(`iq-${type}/${toType}/${ev.stanza.attrs.id}`, ev);
-        return true;
-      }
-      const payload = ev.stanza.firstElement()!;
-      const name = `iq-${type}/${toType}/${payload.attrs.xmlns ?? ""}:${payload.name}`;
-      const r = host.events.fire(name, ev);
-      const settle = (handled: boolean) => {
-        if (!handled) unavailable(ev);
-        return true;
-      };
-      return typeof r === "boolean" ? settle(r) : r.then(settle);
-    });
-  }
+  installIqDispatch(host, router, ["host", "bare", "self"], DELIVERY_PRIORITY);
 }
 
 /**

@@ -1,6 +1,8 @@
 /**
  * A hosted domain: its event hub, disco features and stream-feature
  * providers. Modules are loaded per host and talk only through these.
+ * A user host serves accounts; a service host (`conference.<domain>`) is
+ * an internal component of its parent user host, served by its modules.
  */
 import type { Element } from "../xml/element.ts";
 import type { HostConfig } from "../config/schema.ts";
@@ -29,9 +31,25 @@ export class Host {
   /** Items modules offer each other (api.provide / api.items). */
   readonly providers = new ProviderRegistry();
 
+  /** A user host's service hosts (`conference.<domain>`…), listed in its disco#items. */
+  readonly services: Host[] = [];
+
   constructor(readonly config: HostConfig) {}
 
   get domain(): string {
     return this.config.domain;
+  }
+
+  /**
+   * "user": accounts, c2s logins, rosters, core delivery. "service": an
+   * internal component, whose stanzas go to its service module only.
+   */
+  get kind(): "user" | "service" {
+    return this.config.kind ?? "user";
+  }
+
+  /** A service host's user domain (undefined for a user host). */
+  get parent(): string | undefined {
+    return this.config.parent;
   }
 }

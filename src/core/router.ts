@@ -198,9 +198,10 @@ export class Router {
       return;
     }
     const toType = classify(to, this.hosts);
-    // Remote destination and no local host to fire on: the first host routes it.
-    const host = this.hosts.get(to.domain) ?? this.hosts.get(origin?.host ?? "") ??
-      this.hosts.values().next().value!;
+    // Remote destination: the sender's user host routes it (a service host
+    // has no s2s or component module: its parent's send for it).
+    const host = this.hosts.get(to.domain) ??
+      this.#hostFor(parseJid(stanza.attrs.from ?? "")?.domain ?? origin?.host ?? "");
     const ev = { origin, stanza, to, host };
     try {
       return this.#dispatch(ev, stanza.name, toType);
@@ -209,11 +210,15 @@ export class Router {
     }
   }
 
-  /** The host serving `domain`, or its nearest hosted parent (a component's), else the first. */
+  /**
+   * The host serving `domain`, or its nearest hosted parent (a component's),
+   * else the first; a user host: a service host's stanzas for elsewhere
+   * (remote domains, components) are routed by its parent.
+   */
   #hostFor(domain: string): Host {
     for (let d = domain; d !== "";) {
       const host = this.hosts.get(d);
-      if (host) return host;
+      if (host) return host.parent === undefined ? host : this.hosts.get(host.parent) ?? host;
       const dot = d.indexOf(".");
       d = dot === -1 ? "" : d.slice(dot + 1);
     }

@@ -10,7 +10,9 @@
  * - `disco-items/host` `{ ev, items: Element[] }`: fired for disco#items
  *   of the server without a node. Push `<item jid=… name=…/>` elements
  *   onto `items` and return nothing (returning true would hide later
- *   handlers' items). Handlers may be async.
+ *   handlers' items). Handlers may be async. `items` already holds the
+ *   host's service hosts (`conference.<domain>`…); an item repeating a
+ *   jid and node already listed is left out of the answer.
  * - `disco-info-node/<node>` `{ ev, query }`: disco#info of the server
  *   with `node` (other than the caps node). `query` is the result's
  *   `<query xmlns='…disco#info' node=…/>`: append identities and features
@@ -132,12 +134,16 @@ export const discoModule: ParleyModule = {
     api.hook(`iq-get/host/${NS.discoItems}:query`, async (ev: StanzaEvent) => {
       const node = ev.stanza.firstElement()!.attrs.node;
       if (node !== undefined) return answerNode(ev, "items", node);
-      // Static items other modules provide (api.provide("disco-item", …)), then the event's.
-      const items = api.items("disco-item").map((i) =>
-        el("item", { jid: i.jid, node: i.node, name: i.name })
-      );
+      // The host's service hosts (conference.<domain>…) first, then static items other
+      // modules provide (api.provide("disco-item", …)), then the event's.
+      const items: Element[] = [
+        ...host.services.map((s) => el("item", { jid: s.domain })),
+        ...api.items("disco-item").map((i) =>
+          el("item", { jid: i.jid, node: i.node, name: i.name })
+        ),
+      ];
       await api.fire<DiscoItemsEvent>("disco-items/host", { ev, items });
-      api.replyResult(ev, el("query", { xmlns: NS.discoItems }, ...items));
+      api.replyResult(ev, el("query", { xmlns: NS.discoItems }, ...distinctItems(items)));
       return true;
     });
 
@@ -182,3 +188,14 @@ export const discoModule: ParleyModule = {
     api.hook(`iq-get/bare/${NS.discoItems}:query`, accountItems);
   },
 };
+
+/** Items without repeats of a (jid, node) pair: the first one stays (XEP-0030 §4.2). */
+function distinctItems(items: Element[]): Element[] {
+  const seen = new Set<string>();
+  return items.filter((item) => {
+    const key = `${item.attrs.jid ?? ""}\0${item.attrs.node ?? ""}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

@@ -21,6 +21,7 @@ import { carbonsModule } from "./carbons/index.ts";
 import { csiModule } from "./csi/index.ts";
 import { pushModule } from "./push/index.ts";
 import { mamModule } from "./mam/index.ts";
+import { externalServicesModule } from "./external_services/index.ts";
 
 export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
   [
@@ -45,6 +46,7 @@ export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
     csiModule,
     pushModule,
     mamModule,
+    externalServicesModule,
   ].map((m) => [m.name, m]),
 );
 

@@ -33,7 +33,7 @@ import {
   storedStanza,
   tallyOf,
 } from "./offline_usage.ts";
-import { hostConfigs } from "../config/schema.ts";
+import { hostConfigs, serviceHostConfigs } from "../config/schema.ts";
 import { parseJid } from "../jid.ts";
 import { StanzaError } from "../core/errors.ts";
 import { messageType, type PresenceUpdatedEvent } from "../core/delivery.ts";
@@ -113,7 +113,10 @@ export const offlineModule: ParleyModule = {
     // What all senders at one domain not served here may hold together.
     const maxPerDomain = Math.floor(max * percent / 100);
     const maxBytesPerDomain = Math.floor(maxBytes * percent / 100);
-    const ownDomains = new Set(hostConfigs(api.config).map((h) => h.domain));
+    // Service hosts (conference.<domain>…) are this server's too: their rooms are no stranger.
+    const ownDomains = new Set(
+      [...hostConfigs(api.config), ...serviceHostConfigs(api.config)].map((h) => h.domain),
+    );
     // Per-user totals (messages and bytes, per sender and per domain), kept as
     // messages come and go instead of read from storage for each new message.
     const usage = new OfflineUsage(archive);

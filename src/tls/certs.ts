@@ -9,8 +9,14 @@ import { logger } from "../log.ts";
 import { leafCertificate } from "./pem.ts";
 import { certificateNames, namesCover } from "./names.ts";
 import { privateKeyMatches } from "./keys.ts";
-import { generateSelfSigned } from "./selfsigned.ts";
-import { type CertFiles, certificateSources, readPemPair, selfSignedFiles } from "./sources.ts";
+import { generateSelfSigned, selfSignedNames } from "./selfsigned.ts";
+import {
+  type CertFiles,
+  certificateSources,
+  type CertSource,
+  readPemPair,
+  selfSignedFiles,
+} from "./sources.ts";
 
 export interface HostCert {
   /** The DNS names the certificate is valid for (SANs; may hold wildcards). */
@@ -39,7 +45,7 @@ const log = logger("tls");
 export async function loadOrCreateCertificates(config: Config): Promise<CertStore> {
   const sources = certificateSources(config);
   if (sources.some((s) => s.origin === "self-signed")) {
-    await ensureSelfSigned(selfSignedFiles(config), sources.map((s) => s.domain));
+    await ensureSelfSigned(selfSignedFiles(config), selfSignedDomains(sources));
   }
   // Hosts sharing a pair share one HostCert, so `all` lists each certificate once.
   const byFiles = new Map<string, HostCert>();
@@ -52,10 +58,22 @@ export async function loadOrCreateCertificates(config: Config): Promise<CertStor
       byFiles.set(id, cert);
     }
     if (!namesCover(cert.domains, source.domain)) {
-      log.warn("Certificate {file} does not cover {domain}; clients will reject it", {
-        file: source.files.certificate,
-        domain: source.domain,
-      });
+      // A service domain (conference.<domain>) is reached by servers only, which fall
+      // back to dialback; clients never open a stream to it.
+      if (source.parent === undefined) {
+        log.warn("Certificate {file} does not cover {domain}; clients will reject it", {
+          file: source.files.certificate,
+          domain: source.domain,
+        });
+      } else {
+        log.info(
+          "Certificate {file} does not cover the service domain {domain}: peers use dialback",
+          {
+            file: source.files.certificate,
+            domain: source.domain,
+          },
+        );
+      }
     }
     byHost.set(source.domain, cert);
   }
@@ -72,6 +90,18 @@ export async function loadOrCreateCertificates(config: Config): Promise<CertStor
     default: fallback,
     all,
   };
+}
+
+/**
+ * The names the generated certificate is made for: every hosted domain
+ * (each gets its `*.` wildcard too), and a service domain only when no
+ * wildcard covers it (`conference.<domain>` is covered by `*.<domain>`).
+ */
+function selfSignedDomains(sources: CertSource[]): string[] {
+  const hosted = sources.filter((s) => s.parent === undefined).map((s) => s.domain);
+  const names = selfSignedNames(hosted);
+  const services = sources.filter((s) => s.parent !== undefined && !namesCover(names, s.domain));
+  return [...new Set([...hosted, ...services.map((s) => s.domain)])];
 }
 
 async function readHostCert(files: CertFiles): Promise<HostCert> {

@@ -1,6 +1,6 @@
 /** Where each host's certificate comes from; shared by start-up and `parley check`. */
 import { join } from "node:path";
-import { type Config, hostConfigs } from "../config/schema.ts";
+import { type Config, hostConfigs, serviceHostConfigs } from "../config/schema.ts";
 
 export interface CertFiles {
   certificate: string;
@@ -21,6 +21,8 @@ export interface CertSource {
   files: CertFiles;
   /** "host": its own pair; "global": the top-level `tls`; "self-signed": generated in dataDir. */
   origin: "host" | "global" | "self-signed";
+  /** A service host's (internal component's) source: its parent's domain. */
+  parent?: string;
 }
 
 export function selfSignedFiles(config: Config): CertFiles {
@@ -28,10 +30,15 @@ export function selfSignedFiles(config: Config): CertFiles {
   return { certificate: join(dir, "selfsigned.crt"), key: join(dir, "selfsigned.key") };
 }
 
+/**
+ * Every hosted domain's source, then every service host's (`conference.<domain>`):
+ * its parent's pair, else the global one, else the generated one.
+ */
 export function certificateSources(config: Config): CertSource[] {
-  return hostConfigs(config).map((host): CertSource => {
-    if (host.tls) return { domain: host.domain, files: host.tls, origin: "host" };
-    if (config.tls) return { domain: host.domain, files: config.tls, origin: "global" };
-    return { domain: host.domain, files: selfSignedFiles(config), origin: "self-signed" };
+  return [...hostConfigs(config), ...serviceHostConfigs(config)].map((host): CertSource => {
+    const { domain, parent } = host;
+    if (host.tls) return { domain, parent, files: host.tls, origin: "host" };
+    if (config.tls) return { domain, parent, files: config.tls, origin: "global" };
+    return { domain, parent, files: selfSignedFiles(config), origin: "self-signed" };
   });
 }

@@ -6,14 +6,17 @@
  */
 import { TestClient } from "./client.ts";
 import { startTestServer, type TestServer } from "./server.ts";
+import type { StartOptions } from "../../src/server.ts";
 
 export async function serverPair(
   overridesA: Record<string, unknown> = {},
   overridesB: Record<string, unknown> = {},
   /** More domains b.test reaches at a.test's s2s port (e.g. a component's). */
   extraRoutes: string[] = [],
+  /** a's start options (extra modules, service modules). */
+  optionsA: Omit<StartOptions, "storage"> = {},
 ): Promise<[TestServer, TestServer]> {
-  const a = await startTestServer({ hosts: ["a.test"], ...overridesA });
+  const a = await startTestServer({ hosts: ["a.test"], ...overridesA }, undefined, optionsA);
   const b = await startTestServer({ hosts: ["b.test"], ...overridesB });
   a.config.s2s.hosts["b.test"] = `127.0.0.1:${b.ports.s2s}`;
   for (const domain of ["a.test", ...extraRoutes]) {

@@ -3,7 +3,7 @@
  * storage and a certificate generated into a temporary data directory.
  */
 import { type Config, configSchema } from "../../src/config/schema.ts";
-import { type RunningServer, startServer } from "../../src/server.ts";
+import { type RunningServer, type StartOptions, startServer } from "../../src/server.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";
 
 export interface TestServer extends RunningServer {
@@ -30,6 +30,8 @@ export function merge(
 export async function startTestServer(
   overrides: Record<string, unknown> = {},
   users: Record<string, string> = { alice: "wonderland", bob: "builder" },
+  /** Start options besides storage (extra modules, service modules). */
+  options: Omit<StartOptions, "storage"> = {},
 ): Promise<TestServer> {
   const dataDir = await Deno.makeTempDir({ prefix: "parley-test-" });
   const base = {
@@ -50,8 +52,13 @@ export async function startTestServer(
   const config = configSchema.parse(merge(base, overrides));
   // Memory storage unless the test asks for the real driver (SQLite in dataDir).
   const sqlite = config.storage.driver === "sqlite";
-  const server = await startServer(config, sqlite ? {} : { storage: new MemoryStorage() });
-  for (const host of server.hosts.keys()) {
+  const server = await startServer(
+    config,
+    sqlite ? options : { ...options, storage: new MemoryStorage() },
+  );
+  // Accounts on user hosts only: service hosts (conference.localhost…) have none.
+  for (const [host, { kind }] of server.hosts) {
+    if (kind !== "user") continue;
     for (const [user, password] of Object.entries(users)) {
       await server.auth.createUser(host, user, password);
     }
