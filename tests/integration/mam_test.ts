@@ -163,7 +163,8 @@ for (const driver of ["memory", "sqlite"]) {
 }
 
 async function filters(driver: string) {
-  const server = await startTestServer({ storage: { driver } });
+  // Fixed dates long past: no retention, or the first sweep after start could remove them.
+  const server = await startTestServer({ storage: { driver }, mam: { retentionDays: 0 } });
   const base = Date.parse("2026-01-01T00:00:00Z");
   // 10 with bob (m0..m9 at base+0..9 ms), then 10 with carol (cm0..cm9, a day later).
   await seed(server, "alice", 10, { base });
@@ -236,7 +237,7 @@ for (const driver of ["memory", "sqlite"]) {
 }
 
 async function errors(driver: string) {
-  const server = await startTestServer({ storage: { driver } });
+  const server = await startTestServer({ storage: { driver }, mam: { retentionDays: 0 } });
   const base = Date.parse("2026-02-01T00:00:00Z");
   const alice = await login(server, "alice", "a");
   try {
