@@ -219,6 +219,13 @@ Deno.test("muc: disco of the service and bad joins", async () => {
     assert.equal(errorCondition(e), "jid-malformed");
     // A groupchat message from someone not in the room.
     await createRoom(alice, `r@${MUC}`, "A");
+    // A nick the service prepared differently (NFC): 210 in the self-presence.
+    const carol = await login(server, "carol");
+    carol.send(`<presence to='r@${MUC}/Ze\u0301'><x xmlns='${NS_MUC}'/></presence>`);
+    const renamed = await carol.stanza((s) => s.name === "presence" && statusCodes(s).includes("110"));
+    assert.equal(renamed.attrs.from, `r@${MUC}/Z\u00e9`);
+    assert.ok(statusCodes(renamed).includes("210"));
+    carol.close();
     const bob = await login(server, "bob");
     bob.send(`<message to='r@${MUC}' type='groupchat' id='x1'><body>hi</body></message>`);
     const refused = await bob.stanza((s) => s.name === "message" && s.attrs.id === "x1");

@@ -109,6 +109,9 @@ export class PresenceHandler {
     const selfCodes: string[] = [];
     if (room.config.archiving) selfCodes.push("170");
     if (created && room.locked) selfCodes.push("201");
+    // §7.2.? 210: the nick asked for was not the one given (prepared: case, width, normalization).
+    const asked = stanza.attrs.to ?? "";
+    if (asked.slice(asked.indexOf("/") + 1) !== nick) selfCodes.push("210");
     if (shared) {
       for (const other of room.occupants.values()) {
         if (other !== occupant) {
