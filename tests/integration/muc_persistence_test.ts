@@ -32,7 +32,7 @@ Deno.test("muc: a persistent room survives a server restart", async () => {
       membersonly: "1",
     });
     await createRoom(alice, `gone@${MUC}`, "Alice");
-    let r = await admin(alice, room, `<item jid='bob@localhost' affiliation='member'/>`);
+    const r = await admin(alice, room, `<item jid='bob@localhost' affiliation='member'/>`);
     assert.equal(r.attrs.type, "result");
     alice.send(`<message to='${room}' type='groupchat'><subject>Stays</subject></message>`);
     await alice.stanza((e) => e.name === "message" && e.getChildText("subject") === "Stays");

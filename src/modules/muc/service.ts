@@ -42,7 +42,7 @@ export class MucService {
     const domain = api.domain;
     const parent = (api.host as unknown as { parent?: string }).parent;
     this.parent = parent ?? domain.slice(domain.indexOf(".") + 1);
-    for (const a of api.host.config.admins) {
+    for (const a of api.host.config.admins ?? []) {
       const jid = parseJid(a);
       if (jid) this.admins.add(jid.bare);
     }
@@ -84,6 +84,10 @@ export class MucService {
     if (room.empty && !room.config.persistent && this.rooms.get(room.name) === room) {
       room.destroyed = true;
       this.rooms.delete(room.name);
+      // Its history is its own: a new room of the same name starts empty.
+      this.archive.delete(room.name).catch((err) =>
+        this.api.log.warn("clearing the archive of {room} failed: {err}", { room: room.jid, err })
+      );
     }
   }
 
