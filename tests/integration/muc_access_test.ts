@@ -193,6 +193,26 @@ Deno.test("muc: nick change and conflict, registration, reserved nicks, two sess
     // Everyone now sees real JIDs.
     const p = await presenceFrom(carol, `${room}/Robert`);
     assert.equal(mucItem(p)!.attrs.jid, "bob@localhost/r");
+    // (Alice got everyone's presence again, with JIDs, when it changed.)
+    for (let i = 0; i < 3; i++) {
+      await alice.stanza((e) =>
+        e.name === "presence" && e.attrs.from?.startsWith(room + "/") === true
+      );
+    }
+    // Fully anonymous: 174, and not even the moderator sees them.
+    await configure(alice, room, { whois: "none" });
+    for (const c of [alice, bob, carol]) {
+      const m = await c.stanza((e) =>
+        e.name === "message" && e.attrs.from === room && statusCodes(e).length > 0
+      );
+      assert.deepEqual(statusCodes(m), ["104", "174"]);
+    }
+    for (let i = 0; i < 3; i++) {
+      const q = await alice.stanza((e) =>
+        e.name === "presence" && e.attrs.from?.startsWith(room + "/") === true
+      );
+      assert.equal(mucItem(q)!.attrs.jid, undefined);
+    }
   } finally {
     for (const c of [alice, bob, carol, bob2]) c.close();
     await server.stop();
@@ -222,7 +242,9 @@ Deno.test("muc: disco of the service and bad joins", async () => {
     // A nick the service prepared differently (NFC): 210 in the self-presence.
     const carol = await login(server, "carol");
     carol.send(`<presence to='r@${MUC}/Ze\u0301'><x xmlns='${NS_MUC}'/></presence>`);
-    const renamed = await carol.stanza((s) => s.name === "presence" && statusCodes(s).includes("110"));
+    const renamed = await carol.stanza((s) =>
+      s.name === "presence" && statusCodes(s).includes("110")
+    );
     assert.equal(renamed.attrs.from, `r@${MUC}/Z\u00e9`);
     assert.ok(statusCodes(renamed).includes("210"));
     carol.close();

@@ -70,6 +70,34 @@ Deno.test("muc: roles and affiliations through a room's life, stanza by stanza",
     const refused = await carol.stanza((e) => e.name === "message" && e.attrs.id === "v1");
     assert.equal(errorCondition(refused), "forbidden");
 
+    // A voice request (§7.13): the moderator gets a form; approving it gives voice.
+    carol.send(
+      `<message to='${room}'><x xmlns='jabber:x:data' type='submit'>` +
+        `<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#request</value></field>` +
+        `<field var='muc#role'><value>participant</value></field></x></message>`,
+    );
+    const request = await alice.stanza((e) =>
+      e.name === "message" && e.getChild("x", "jabber:x:data") !== undefined
+    );
+    const fields = request.getChild("x", "jabber:x:data")!.getChildren("field");
+    assert.equal(
+      fields.find((f) => f.attrs.var === "muc#roomnick")!.getChildText("value"),
+      "Carol",
+    );
+    alice.send(
+      `<message to='${room}'><x xmlns='jabber:x:data' type='submit'>` +
+        `<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#request</value></field>` +
+        `<field var='muc#roomnick'><value>Carol</value></field>` +
+        `<field var='muc#request_allow'><value>true</value></field></x></message>`,
+    );
+    assert.deepEqual(
+      (await seenBy([alice, bob, carol], "Carol")).map((v) => v.role),
+      Array(3).fill("participant"),
+    );
+    const r0 = await admin(alice, room, `<item nick='Carol' role='visitor'/>`);
+    assert.equal(r0.attrs.type, "result");
+    await seenBy([alice, bob, carol], "Carol");
+
     // Voice granted (§8.3): everyone sees Carol as participant.
     let r = await admin(
       alice,
@@ -175,10 +203,13 @@ Deno.test("muc: roles and affiliations through a room's life, stanza by stanza",
       `<iq type='get' id='ml' to='${room}'><query xmlns='${NS_MUC_ADMIN}'><item role='moderator'/></query></iq>`,
     );
     assert.equal(mods.attrs.type, "result", mods.toString());
-    assert.deepEqual(mods.getChild("query", NS_MUC_ADMIN)!.getChildren("item").map((i) => i.attrs.nick).sort(), [
-      "Alice",
-      "Bob",
-    ]);
+    assert.deepEqual(
+      mods.getChild("query", NS_MUC_ADMIN)!.getChildren("item").map((i) => i.attrs.nick).sort(),
+      [
+        "Alice",
+        "Bob",
+      ],
+    );
 
     // Owner transfer (§10.3, §10.4): Bob becomes owner, Alice steps down to member.
     r = await admin(alice, room, `<item jid='bob@localhost' affiliation='owner'/>`);
@@ -200,9 +231,12 @@ Deno.test("muc: roles and affiliations through a room's life, stanza by stanza",
       "own",
       `<iq type='get' id='own' to='${room}'><query xmlns='${NS_MUC_ADMIN}'><item affiliation='owner'/></query></iq>`,
     );
-    assert.deepEqual(owners.getChild("query", NS_MUC_ADMIN)!.getChildren("item").map((i) => i.attrs.jid), [
-      "bob@localhost",
-    ]);
+    assert.deepEqual(
+      owners.getChild("query", NS_MUC_ADMIN)!.getChildren("item").map((i) => i.attrs.jid),
+      [
+        "bob@localhost",
+      ],
+    );
     // Alice, a member now, may not configure the room nor change roles.
     const cfg = await iq(
       alice,

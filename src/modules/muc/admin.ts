@@ -82,7 +82,7 @@ export class AdminHandler {
         role,
         nick: o.nick,
         affiliation: this.svc.effectiveAffiliation(room, o.bareJid),
-        jid: o.bareJid,
+        jid: this.svc.seesJids(room, actor.occupant) ? o.bareJid : undefined,
       }));
     }
     return out;

@@ -14,6 +14,8 @@ import type { Occupant, Room } from "./room.ts";
 import type { PresenceHandler } from "./presence.ts";
 import { NS_MUC_USER, NS_OCCUPANT_ID } from "./ns.ts";
 import { NS_SID } from "../mam/ns.ts";
+import { NS_DATA } from "../../util/dataforms.ts";
+import { voiceRequest } from "./voice_request.ts";
 
 /** Most invitations one message may carry. */
 const MAX_INVITES = 10;
@@ -40,6 +42,12 @@ export class MessageHandler {
     if (x && type !== "groupchat") {
       this.mediated(room, from, x);
       return true;
+    }
+    const data = type !== "groupchat" ? stanza.getChild("x", NS_DATA) : undefined;
+    if (data) {
+      const sender = room.byRealJid.get(from.full);
+      if (sender) this.rateLimit(sender);
+      if (voiceRequest(svc, room, from, data)) return true;
     }
     const sender = room.byRealJid.get(from.full);
     if (!sender) throw new StanzaError("modify", "not-acceptable", "You are not in the room");
@@ -89,7 +97,7 @@ export class MessageHandler {
       message.append(c);
     }
     message.append(
-      el("occupant-id", { xmlns: NS_OCCUPANT_ID, id: svc.occupantId(room, sender.bareJid) }),
+      el("occupant-id", { xmlns: NS_OCCUPANT_ID, id: svc.idOf(room, sender) }),
     );
     if (room.config.archiving && stanza.getChild("body") !== undefined) {
       const id = crypto.randomUUID();
@@ -162,7 +170,7 @@ export class MessageHandler {
       message.append(el("x", { xmlns: NS_MUC_USER }));
     }
     message.append(
-      el("occupant-id", { xmlns: NS_OCCUPANT_ID, id: svc.occupantId(room, sender.bareJid) }),
+      el("occupant-id", { xmlns: NS_OCCUPANT_ID, id: svc.idOf(room, sender) }),
     );
     for (const jid of target.sessions.keys()) {
       svc.send(new Element("message", { ...message.attrs, to: jid }, message.children));

@@ -49,7 +49,7 @@ export class Moderation {
     const by = room.occupantJid(moderator.nick);
     const occupantId = el("occupant-id", {
       xmlns: NS_OCCUPANT_ID,
-      id: svc.occupantId(room, moderator.bareJid),
+      id: svc.idOf(room, moderator),
     });
     const reason = reasonText !== undefined ? el("reason", {}, reasonText) : undefined;
 

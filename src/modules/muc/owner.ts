@@ -65,7 +65,9 @@ export class OwnerHandler {
     if (wasLocked) return undefined;
     const codes = ["104"];
     if (before.archiving !== after.archiving) codes.push(after.archiving ? "170" : "171");
-    if (before.whois !== after.whois) codes.push(after.whois === "anyone" ? "172" : "173");
+    if (before.whois !== after.whois) {
+      codes.push(after.whois === "anyone" ? "172" : after.whois === "none" ? "174" : "173");
+    }
     this.svc.statusMessage(room, codes);
     if (!before.membersOnly && after.membersOnly) this.#expelNonMembers(room);
     if (before.moderated !== after.moderated) this.#reassignRoles(room);

@@ -19,6 +19,8 @@ export class Occupant {
   readonly sessions = new Map<string, Element>();
   /** Token bucket of the message rate limit. */
   tokens: number;
+  /** XEP-0421 id, computed once. */
+  occupantId?: string;
   refilled = Date.now();
 
   constructor(

@@ -55,7 +55,7 @@ export function configForm(config: RoomConfig, maxOccupants: number, maxHistory:
       type: "list-single",
       label: "Who may see real JIDs",
       values: [config.whois],
-      options: [{ value: "moderators" }, { value: "anyone" }],
+      options: [{ value: "moderators" }, { value: "anyone" }, { value: "none" }],
     },
     {
       var: F + "changesubject",
@@ -138,7 +138,9 @@ export function applyConfigForm(
   }
   const whois = formValue(values, F + "whois");
   if (whois !== undefined) {
-    if (whois !== "moderators" && whois !== "anyone") throw bad("whois: moderators or anyone");
+    if (whois !== "moderators" && whois !== "anyone" && whois !== "none") {
+      throw bad("whois: moderators, anyone or none");
+    }
     c.whois = whois;
   }
   c.changeSubject = formBoolean(values, F + "changesubject") ?? c.changeSubject;
@@ -178,6 +180,10 @@ export function roomFeatures(config: RoomConfig): string[] {
     config.membersOnly ? "muc_membersonly" : "muc_open",
     config.moderated ? "muc_moderated" : "muc_unmoderated",
     config.password !== "" ? "muc_passwordprotected" : "muc_unsecured",
-    config.whois === "anyone" ? "muc_nonanonymous" : "muc_semianonymous",
+    config.whois === "anyone"
+      ? "muc_nonanonymous"
+      : config.whois === "none"
+      ? "muc_fullyanonymous"
+      : "muc_semianonymous",
   ];
 }

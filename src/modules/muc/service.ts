@@ -101,9 +101,15 @@ export class MucService {
     return createHmac("sha256", this.secret).update(room.jid + "\0" + bareJid).digest("base64");
   }
 
+  /** The occupant id of `o`, computed once per occupant. */
+  idOf(room: Room, o: Occupant): string {
+    return o.occupantId ??= this.occupantId(room, o.bareJid);
+  }
+
   /** Does `viewer` get to see real JIDs in this room? */
   seesJids(room: Room, viewer: Occupant | undefined): boolean {
-    return room.config.whois === "anyone" || viewer?.role === "moderator";
+    const whois = room.config.whois;
+    return whois === "anyone" || (whois === "moderators" && viewer?.role === "moderator");
   }
 
   /** The `<item/>` describing `o` to `viewer`. */
@@ -159,7 +165,7 @@ export class MucService {
     for (const code of codes) x.append(el("status", { code }));
     presence.append(
       x,
-      el("occupant-id", { xmlns: NS_OCCUPANT_ID, id: this.occupantId(room, o.bareJid) }),
+      el("occupant-id", { xmlns: NS_OCCUPANT_ID, id: this.idOf(room, o) }),
     );
     return presence;
   }

@@ -15,6 +15,8 @@ export const AFFILIATION_RANK: Record<Affiliation, number> = {
   outcast: 0,
 };
 
+export type Whois = "moderators" | "anyone" | "none";
+
 /** Who may send private messages to occupants (muc#roomconfig_allowpm). */
 export type PmPolicy = "anyone" | "participants" | "moderators" | "none";
 
@@ -29,8 +31,12 @@ export interface RoomConfig {
   moderated: boolean;
   /** Empty: no password. */
   password: string;
-  /** Who sees occupants' real JIDs: "moderators" (semi-anonymous) or "anyone" (non-anonymous). */
-  whois: "moderators" | "anyone";
+  /**
+   * Who sees occupants' real JIDs: "moderators" (semi-anonymous), "anyone"
+   * (non-anonymous) or "none" (fully anonymous: admins still see them in the
+   * affiliation lists).
+   */
+  whois: Whois;
   changeSubject: boolean;
   allowInvites: boolean;
   allowPm: PmPolicy;
