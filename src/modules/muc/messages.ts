@@ -71,13 +71,9 @@ export class MessageHandler {
   };
 
   rateLimit(o: Occupant): void {
-    const { messagesPerSecond, messageBurst } = this.svc.limits;
-    if (messagesPerSecond === 0) return;
-    const now = Date.now();
-    o.tokens = Math.min(messageBurst, o.tokens + ((now - o.refilled) / 1000) * messagesPerSecond);
-    o.refilled = now;
-    if (o.tokens < 1) throw new StanzaError("wait", "resource-constraint", "Too many messages");
-    o.tokens -= 1;
+    if (!this.svc.admit(o)) {
+      throw new StanzaError("wait", "resource-constraint", "Too many messages");
+    }
   }
 
   /** Archive (with a stanza-id by the room) and send to every occupant session. */

@@ -72,13 +72,18 @@ export class Moderation {
         c.attrs.xmlns === NS_OCCUPANT_ID || (c.attrs.xmlns === NS_SID && c.name === "stanza-id")
       ) tombstone.append(c);
     }
-    await svc.archive.delete(room.name, { ids: [id] });
-    await svc.archive.append(room.name, {
-      id,
-      when: item.when,
-      with: item.with,
-      value: serialize(tombstone),
+    // The archive has no update: the items of that millisecond are written
+    // again in their order (archive order is time, then insertion).
+    const same = await svc.archive.find(room.name, {
+      start: item.when,
+      end: item.when,
+      limit: 1000,
     });
+    await svc.archive.delete(room.name, { ids: same.map((i) => i.id) });
+    for (const i of same) {
+      const value = i.id === id ? serialize(tombstone) : i.value;
+      await svc.archive.append(room.name, { id: i.id, when: i.when, with: i.with, value });
+    }
 
     const announce = (to: string): Element => {
       const message = el("message", {

@@ -34,6 +34,14 @@ export class PresenceHandler {
     const nick = to.resource!;
     const present = room?.byRealJid.get(from.full);
     if (room && present) {
+      // Every update is fanned out to the whole room: rate-limited like messages.
+      if (!this.svc.admit(present)) {
+        this.svc.api.log.debug("{jid}: presence to {room} over the rate, dropped", {
+          jid: from.full,
+          room: room.jid,
+        });
+        return true;
+      }
       if (present.nick === nick) this.update(room, present, from.full, stanza);
       else this.changeNick(room, present, from.full, nick, stanza);
       return true;

@@ -197,6 +197,22 @@ export class MucService {
     }
   }
 
+  /**
+   * One more stanza the room fans out for `o` (a message, a presence
+   * update, a nick change): within `muc.messagesPerSecond`, bursts of
+   * `muc.messageBurst`?
+   */
+  admit(o: Occupant): boolean {
+    const { messagesPerSecond, messageBurst } = this.limits;
+    if (messagesPerSecond === 0) return true;
+    const now = Date.now();
+    o.tokens = Math.min(messageBurst, o.tokens + ((now - o.refilled) / 1000) * messagesPerSecond);
+    o.refilled = now;
+    if (o.tokens < 1) return false;
+    o.tokens -= 1;
+    return true;
+  }
+
   send(stanza: Element): void {
     const r = this.api.send(stanza);
     if (r instanceof Promise) r.catch(() => {});
