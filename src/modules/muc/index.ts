@@ -24,12 +24,22 @@ import { IqProxy } from "./iq_proxy.ts";
 import { IqHandler } from "./iq.ts";
 import { SERVICE_FEATURES } from "./disco.ts";
 
+/** Modules only a user host loads: their presence means this is not the service's host. */
+const USER_MODULES = ["roster", "presence", "offline"];
+
 /** Above core delivery (-1000) and anything a user host might hook. */
 export const MUC_PRIORITY = 100;
 
 export const mucModule: ParleyModule = {
   name: "muc",
   async setup(api) {
+    // Hooked above delivery, it would swallow a user host's own traffic.
+    if (USER_MODULES.some((m) => api.host.config.modules.includes(m))) {
+      api.log.error("{domain}: muc serves a service host, not a user host: not loaded", {
+        domain: api.domain,
+      });
+      return;
+    }
     const secrets = api.keyval("muc_secret");
     let secret = await secrets.get("");
     if (typeof secret !== "string") {
