@@ -7,6 +7,7 @@
  */
 import { Element } from "../../xml/element.ts";
 import { randomId } from "../../util/random.ts";
+import { parseJid } from "../../jid.ts";
 import type { MucService } from "./service.ts";
 import type { Occupant, Room } from "./room.ts";
 import { NS_VCARD } from "./ns.ts";
@@ -20,6 +21,8 @@ interface Pending {
   requester: string;
   /** Occupant JID the request was sent to. */
   target: string;
+  /** Bare JID whose answer is awaited (nobody else may answer). */
+  responder: string;
   at: number;
 }
 
@@ -39,6 +42,7 @@ export class IqProxy {
       id: iq.attrs.id,
       requester: realFrom,
       target: room.occupantJid(target.nick),
+      responder: target.bareJid,
       at: now,
     });
     const payload = iq.firstElement();
@@ -54,7 +58,7 @@ export class IqProxy {
   /** A result or error for a forwarded request: back to the requester. */
   answer(iq: Element): boolean {
     const p = this.#pending.get(iq.attrs.id ?? "");
-    if (!p) return false;
+    if (!p || parseJid(iq.attrs.from ?? "")?.bare !== p.responder) return false;
     this.#pending.delete(iq.attrs.id!);
     this.svc.send(
       new Element("iq", { ...iq.attrs, id: p.id, to: p.requester, from: p.target }, iq.children),

@@ -14,10 +14,11 @@ import { parseQueryForm, queryFormElement } from "../mam/query_form.ts";
 import { parseRsm } from "../mam/rsm.ts";
 import { findPage } from "../mam/page.ts";
 import { finElement, resultMessage } from "../mam/results.ts";
-import { MAX_QUERYID_LENGTH } from "../mam/query_iq.ts";
 import type { MucService } from "./service.ts";
 import type { Room } from "./room.ts";
 
+/** Longest queryid echoed back (as the user archive). */
+const MAX_QUERYID_LENGTH = 256;
 /** RSM indexes served by walking the set (as the user archive). */
 const MAX_INDEX = 10_000;
 
