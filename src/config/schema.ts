@@ -326,6 +326,40 @@ export const configSchema = z.strictObject({
      */
     maxMessagesPerUser: z.number().int().min(0).default(100000),
   }).prefault({}),
+  /**
+   * Multi-user chat (XEP-0045) on a service host per hosted domain: the
+   * service itself and the limits and policies of the `muc` module.
+   */
+  muc: z.strictObject({
+    /** Serve it (on every hosted domain). */
+    enabled: z.boolean().default(true),
+    /** The service domain; `{domain}` stands for each hosted domain. */
+    domain: z.string().min(1).default("conference.{domain}"),
+    /**
+     * Who may create rooms: "local" (users of the service's parent domain),
+     * "admins" (the host's admins only) or "anyone" (remote users too).
+     * Admins may always, and act as owners of every room.
+     */
+    create: z.enum(["local", "admins", "anyone"]).default("local"),
+    /** Rooms the service holds (persistent and temporary); more are refused. */
+    maxRooms: z.number().int().min(1).default(10000),
+    /** Occupants per room, whatever its configuration says (admins and owners may exceed it). */
+    maxOccupants: z.number().int().min(1).default(1000),
+    /** Most messages a room may send as history on join. */
+    maxHistoryMessages: z.number().int().min(0).default(50),
+    /** History on join of a new room (its owner may change it up to the maximum). */
+    defaultHistoryMessages: z.number().int().min(0).default(20),
+    /** Longest nick, in characters. */
+    maxNickLength: z.number().int().min(1).max(1023).default(64),
+    /** Affiliations (with reserved nicks) per room. */
+    maxAffiliations: z.number().int().min(1).default(10000),
+    /** Messages kept in a room's archive (older ones are cut); 0: no cap. */
+    maxArchivedPerRoom: z.number().int().min(0).default(100000),
+    /** Messages (groupchat and private) per second one occupant may send; 0: no limit. */
+    messagesPerSecond: z.number().min(0).default(10),
+    /** Messages an occupant may send in a burst above that rate. */
+    messageBurst: z.number().int().min(1).default(30),
+  }).prefault({}),
   ping: z.strictObject({
     /** Ping a client silent for this long (XEP-0199); 0 disables it. */
     idleSeconds: z.number().int().min(0).default(300),
@@ -522,16 +556,7 @@ export const configSchema = z.strictObject({
   /** External components (XEP-0114): component domain → its shared secret. */
   components: z.record(z.string(), z.strictObject({ secret: z.string().min(1) })).default({}),
   // ---- service hosts (internal components) ----------------------------
-  /**
-   * Multi-user chat (XEP-0045) on a service host per hosted domain; the
-   * other `muc.*` keys belong to the muc module.
-   */
-  muc: z.strictObject({
-    /** Serve it (on every hosted domain). */
-    enabled: z.boolean().default(true),
-    /** The service domain; `{domain}` stands for each hosted domain. */
-    domain: z.string().min(1).default("conference.{domain}"),
-  }).prefault({}),
+  // (muc: see its section above; `muc.enabled` and `muc.domain` make its service host.)
   /** Publish-subscribe (XEP-0060) on a service host per hosted domain. */
   pubsub: z.strictObject({
     /** Serve it (on every hosted domain). */

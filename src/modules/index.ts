@@ -22,6 +22,7 @@ import { csiModule } from "./csi/index.ts";
 import { pushModule } from "./push/index.ts";
 import { mamModule } from "./mam/index.ts";
 import { externalServicesModule } from "./external_services/index.ts";
+import { mucModule } from "./muc/index.ts";
 
 export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
   [
@@ -47,6 +48,7 @@ export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
     pushModule,
     mamModule,
     externalServicesModule,
+    mucModule,
   ].map((m) => [m.name, m]),
 );
 

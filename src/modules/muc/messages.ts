@@ -1,0 +1,240 @@
+/**
+ * Messages to a room and to occupants (XEP-0045 §7.4, §7.5, §7.8, §8.1):
+ * groupchat messages stamped with the room's `<stanza-id/>` and the
+ * sender's occupant id, archived and fanned out; subject changes;
+ * private messages; mediated invitations and declines. An error bounced
+ * by an occupant's client takes that session out of the room (333).
+ */
+import { el, Element, serialize } from "../../xml/element.ts";
+import { type Jid, parseJid } from "../../jid.ts";
+import { StanzaError } from "../../core/errors.ts";
+import type { StanzaEvent } from "../../core/router.ts";
+import type { MucService } from "./service.ts";
+import type { Occupant, Room } from "./room.ts";
+import type { PresenceHandler } from "./presence.ts";
+import { NS_MUC_USER, NS_OCCUPANT_ID } from "./ns.ts";
+import { NS_SID } from "../mam/ns.ts";
+import { NS_DATA } from "../../util/dataforms.ts";
+import { voiceRequest } from "./voice_request.ts";
+
+/** Most invitations one message may carry. */
+const MAX_INVITES = 10;
+
+export class MessageHandler {
+  #appended = new Map<string, number>();
+
+  constructor(readonly svc: MucService, readonly presence: PresenceHandler) {}
+
+  /** message/bare: to the room. */
+  toRoom = async (ev: StanzaEvent): Promise<boolean> => {
+    const svc = this.svc;
+    const stanza = ev.stanza;
+    const from = parseJid(stanza.attrs.from ?? "");
+    if (!from) return true;
+    const room = svc.rooms.get(ev.to!.local!);
+    const type = stanza.attrs.type;
+    if (type === "error") {
+      if (room?.byRealJid.has(from.full)) this.presence.leave(room, from.full, true, stanza);
+      return true;
+    }
+    if (!room || room.locked) throw new StanzaError("cancel", "item-not-found", "No such room");
+    const x = stanza.getChild("x", NS_MUC_USER);
+    if (x && type !== "groupchat") {
+      this.mediated(room, from, x);
+      return true;
+    }
+    const data = type !== "groupchat" ? stanza.getChild("x", NS_DATA) : undefined;
+    if (data) {
+      const sender = room.byRealJid.get(from.full);
+      if (sender) this.rateLimit(sender);
+      if (voiceRequest(svc, room, from, data)) return true;
+    }
+    const sender = room.byRealJid.get(from.full);
+    if (!sender) throw new StanzaError("modify", "not-acceptable", "You are not in the room");
+    if (type !== "groupchat") {
+      throw new StanzaError("modify", "bad-request", "Send groupchat messages to the room");
+    }
+    if (sender.role === "visitor" || sender.role === "none") {
+      throw new StanzaError("auth", "forbidden", "You have no voice here");
+    }
+    this.rateLimit(sender);
+    const subject = stanza.getChild("subject");
+    if (subject && stanza.getChild("body") === undefined) {
+      if (!room.config.changeSubject && sender.role !== "moderator") {
+        throw new StanzaError("auth", "forbidden", "You may not change the subject");
+      }
+      room.subject = { text: subject.text().slice(0, 4096), by: sender.nick };
+      await svc.store.save(room);
+    }
+    await this.broadcast(room, sender, stanza);
+    return true;
+  };
+
+  rateLimit(o: Occupant): void {
+    if (!this.svc.admit(o)) {
+      throw new StanzaError("wait", "resource-constraint", "Too many messages");
+    }
+  }
+
+  /** Archive (with a stanza-id by the room) and send to every occupant session. */
+  async broadcast(room: Room, sender: Occupant, stanza: Element): Promise<void> {
+    const svc = this.svc;
+    const message = el("message", {
+      from: room.occupantJid(sender.nick),
+      type: "groupchat",
+      id: stanza.attrs.id,
+      "xml:lang": stanza.attrs["xml:lang"],
+    });
+    for (const c of stanza.children) {
+      if (typeof c === "string") continue;
+      const ns = c.attrs.xmlns;
+      // Ids claiming to be the room's and occupant ids are the room's to give.
+      if ((ns === NS_SID && c.name === "stanza-id") || ns === NS_OCCUPANT_ID) continue;
+      message.append(c);
+    }
+    message.append(
+      el("occupant-id", { xmlns: NS_OCCUPANT_ID, id: svc.idOf(room, sender) }),
+    );
+    if (room.config.archiving && stanza.getChild("body") !== undefined) {
+      const id = crypto.randomUUID();
+      message.append(el("stanza-id", { xmlns: NS_SID, id, by: room.jid }));
+      await svc.archive.append(room.name, {
+        id,
+        with: message.attrs.from,
+        value: serialize(message),
+      });
+      this.#trim(room);
+    }
+    for (const [jid] of room.recipients()) {
+      const copy = new Element(message.name, { ...message.attrs, to: jid }, message.children);
+      svc.send(copy);
+    }
+  }
+
+  /** Every so often, cut the room archive back to `maxArchivedPerRoom`. */
+  #trim(room: Room): void {
+    const n = (this.#appended.get(room.name) ?? 0) + 1;
+    if (n < 100) {
+      this.#appended.set(room.name, n);
+      return;
+    }
+    this.#appended.delete(room.name);
+    const max = this.svc.limits.maxArchivedPerRoom;
+    if (max === 0) return;
+    const archive = this.svc.archive;
+    (async () => {
+      const count = await archive.count(room.name);
+      if (count <= max) return;
+      const old = await archive.find(room.name, { limit: count - max });
+      await archive.delete(room.name, { ids: old.map((i) => i.id) });
+    })().catch((err) =>
+      this.svc.api.log.warn("trimming the archive of {room} failed: {err}", { room: room.jid, err })
+    );
+  }
+
+  /** message/full: a private message to an occupant (§7.5), or a bounce from one. */
+  toOccupant = (ev: StanzaEvent): boolean => {
+    const svc = this.svc;
+    const stanza = ev.stanza;
+    const from = parseJid(stanza.attrs.from ?? "");
+    if (!from) return true;
+    const room = svc.rooms.get(ev.to!.local!);
+    if (stanza.attrs.type === "error") {
+      if (room?.byRealJid.has(from.full)) this.presence.leave(room, from.full, true, stanza);
+      return true;
+    }
+    if (!room) throw new StanzaError("cancel", "item-not-found", "No such room");
+    const sender = room.byRealJid.get(from.full);
+    if (!sender) throw new StanzaError("modify", "not-acceptable", "You are not in the room");
+    const target = room.occupants.get(ev.to!.resource!);
+    if (!target) throw new StanzaError("cancel", "item-not-found", "No such occupant");
+    if (stanza.attrs.type === "groupchat") {
+      throw new StanzaError("modify", "bad-request", "Groupchat goes to the room");
+    }
+    const pm = room.config.allowPm;
+    const allowed = pm === "anyone" ||
+      (pm === "participants" && sender.role !== "visitor") ||
+      (pm === "moderators" && sender.role === "moderator");
+    if (!allowed) throw new StanzaError("cancel", "not-allowed", "Private messages are off here");
+    this.rateLimit(sender);
+    const message = el("message", { ...stanza.attrs, from: room.occupantJid(sender.nick) });
+    for (const c of stanza.children) {
+      if (typeof c === "string" || c.attrs.xmlns !== NS_OCCUPANT_ID) message.append(c);
+    }
+    // §7.5: marks it as from the room, so clients do not take it as a contact's.
+    if (message.getChild("x", NS_MUC_USER) === undefined) {
+      message.append(el("x", { xmlns: NS_MUC_USER }));
+    }
+    message.append(
+      el("occupant-id", { xmlns: NS_OCCUPANT_ID, id: svc.idOf(room, sender) }),
+    );
+    for (const jid of target.sessions.keys()) {
+      svc.send(new Element("message", { ...message.attrs, to: jid }, message.children));
+    }
+    return true;
+  };
+
+  /** Mediated invitations and declines (§7.8.2, §7.8.2 decline). */
+  mediated(room: Room, from: Jid, x: Element): void {
+    const svc = this.svc;
+    const sender = room.byRealJid.get(from.full);
+    const invites = x.getChildren("invite");
+    const declines = x.getChildren("decline");
+    if (invites.length + declines.length > MAX_INVITES) {
+      throw new StanzaError("modify", "policy-violation", "Too many invitations");
+    }
+    for (const decline of declines) {
+      const to = parseJid(decline.attrs.to ?? "");
+      if (!to) throw new StanzaError("modify", "jid-malformed", "Invalid decline to");
+      const reason = decline.getChildText("reason");
+      svc.send(el(
+        "message",
+        { from: room.jid, to: to.full, id: crypto.randomUUID() },
+        el(
+          "x",
+          { xmlns: NS_MUC_USER },
+          el("decline", { from: from.bare }, reason !== undefined && el("reason", {}, reason)),
+        ),
+      ));
+    }
+    if (invites.length === 0) return;
+    if (!sender) throw new StanzaError("modify", "not-acceptable", "You are not in the room");
+    const affiliation = svc.effectiveAffiliation(room, from.bare);
+    const privileged = affiliation === "owner" || affiliation === "admin";
+    // §7.8.2: in a members-only room, only admins invite unless occupants are allowed to.
+    if (!privileged && room.config.membersOnly && !room.config.allowInvites) {
+      throw new StanzaError("auth", "forbidden", "Only admins may invite to this room");
+    }
+    for (const invite of invites) {
+      const to = parseJid(invite.attrs.to ?? "");
+      if (!to) throw new StanzaError("modify", "jid-malformed", "Invalid invite to");
+      if (room.config.membersOnly && room.affiliation(to.bare) === "none") {
+        if (room.affiliations.size >= svc.limits.maxAffiliations) {
+          throw new StanzaError("wait", "resource-constraint", "Too many affiliations");
+        }
+        room.setAffiliation(to.bare, "member");
+        void svc.store.save(room).catch(() => {});
+      }
+      const reason = invite.getChildText("reason");
+      const body = `${from.bare} invites you to the room ${room.jid}` +
+        (reason ? `: ${reason}` : "");
+      svc.send(el(
+        "message",
+        { from: room.jid, to: to.full, id: crypto.randomUUID() },
+        el("body", {}, body),
+        el(
+          "x",
+          { xmlns: NS_MUC_USER },
+          el("invite", { from: from.full }, reason !== undefined && el("reason", {}, reason)),
+          room.config.password !== "" && el("password", {}, room.config.password),
+        ),
+        el("x", {
+          xmlns: "jabber:x:conference",
+          jid: room.jid,
+          reason,
+          password: room.config.password || undefined,
+        }),
+      ));
+    }
+  }
+}

@@ -1,0 +1,25 @@
+/** Namespaces of multi-user chat (XEP-0045) and the XEPs it carries. */
+export const NS_MUC = "http://jabber.org/protocol/muc";
+export const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
+export const NS_MUC_ADMIN = "http://jabber.org/protocol/muc#admin";
+export const NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner";
+export const NS_MUC_ROOMCONFIG = "http://jabber.org/protocol/muc#roomconfig";
+export const NS_MUC_ROOMINFO = "http://jabber.org/protocol/muc#roominfo";
+export const NS_MUC_REGISTER = "http://jabber.org/protocol/muc#register";
+export const NS_MUC_REQUEST = "http://jabber.org/protocol/muc#request";
+export const NS_REGISTER = "jabber:iq:register";
+/** XEP-0249 direct invitations (routed as any message; advertised by rooms). */
+export const NS_CONFERENCE = "jabber:x:conference";
+/** XEP-0421 anonymous unique occupant identifiers. */
+export const NS_OCCUPANT_ID = "urn:xmpp:occupant-id:0";
+/** XEP-0410 MUC self-ping. */
+export const NS_SELF_PING = "http://jabber.org/protocol/muc#self-ping-optimization";
+/** XEP-0425 message moderation, current and previous. */
+export const NS_MODERATE_1 = "urn:xmpp:message-moderate:1";
+export const NS_MODERATE_0 = "urn:xmpp:message-moderate:0";
+export const NS_RETRACT_1 = "urn:xmpp:message-retract:1";
+export const NS_RETRACT_0 = "urn:xmpp:message-retract:0";
+export const NS_FASTEN = "urn:xmpp:fasten:0";
+export const NS_PING = "urn:xmpp:ping";
+export const NS_DELAY = "urn:xmpp:delay";
+export const NS_VCARD = "vcard-temp";

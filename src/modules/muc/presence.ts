@@ -1,0 +1,232 @@
+/**
+ * Presence to an occupant JID (XEP-0045 §7.2–§7.4, §7.6, §7.14):
+ * entering a room (creating it when it does not exist), presence
+ * updates, nick changes (303) and leaving. A user's several sessions
+ * that join under the same nick share one occupant.
+ */
+import { el, type Element } from "../../xml/element.ts";
+import type { Jid } from "../../jid.ts";
+import { parseJid } from "../../jid.ts";
+import { StanzaError } from "../../core/errors.ts";
+import type { StanzaEvent } from "../../core/router.ts";
+import type { MucService } from "./service.ts";
+import { Occupant, type Room } from "./room.ts";
+import { sendHistory } from "./history.ts";
+import { NS_MUC, NS_MUC_USER } from "./ns.ts";
+
+export class PresenceHandler {
+  constructor(readonly svc: MucService) {}
+
+  /** presence/full on the service: to room@service/nick. */
+  handle = async (ev: StanzaEvent): Promise<boolean> => {
+    const stanza = ev.stanza;
+    const from = parseJid(stanza.attrs.from ?? "");
+    const to = ev.to!;
+    if (!from) return true;
+    const type = stanza.attrs.type;
+    const room = this.svc.rooms.get(to.local!);
+    if (type === "unavailable" || type === "error") {
+      if (room) this.leave(room, from.full, type === "error", stanza);
+      return true;
+    }
+    // Subscriptions and probes mean nothing to a room.
+    if (type !== undefined) return true;
+    const nick = to.resource!;
+    const present = room?.byRealJid.get(from.full);
+    if (room && present) {
+      // Every update is fanned out to the whole room: rate-limited like messages.
+      if (!this.svc.admit(present)) {
+        this.svc.api.log.debug("{jid}: presence to {room} over the rate, dropped", {
+          jid: from.full,
+          room: room.jid,
+        });
+        return true;
+      }
+      if (present.nick === nick) this.update(room, present, from.full, stanza);
+      else this.changeNick(room, present, from.full, nick, stanza);
+      return true;
+    }
+    await this.join(ev, from, to, nick);
+    return true;
+  };
+
+  async join(ev: StanzaEvent, from: Jid, to: Jid, nick: string): Promise<void> {
+    const svc = this.svc;
+    const stanza = ev.stanza;
+    const mucX = stanza.getChild("x", NS_MUC);
+    this.checkNick(nick);
+    let room = svc.rooms.get(to.local!);
+    let created = false;
+    if (!room) {
+      if (!svc.mayCreate(from.bare)) {
+        throw new StanzaError("cancel", "not-allowed", "You may not create rooms here");
+      }
+      room = svc.createRoom(to.local!, from.bare);
+      // A client that does not speak MUC (no <x/>) could never unlock it (§10.1.2 note).
+      room.locked = mucX !== undefined;
+      created = true;
+    }
+    const affiliation = svc.effectiveAffiliation(room, from.bare);
+    const shared = room.occupants.get(nick);
+    try {
+      if (room.locked && affiliation !== "owner") {
+        throw new StanzaError("cancel", "item-not-found", "The room is being set up");
+      }
+      if (affiliation === "outcast") throw new StanzaError("auth", "forbidden", "You are banned");
+      if (shared && shared.bareJid !== from.bare) {
+        throw new StanzaError("cancel", "conflict", "That nick is in use");
+      }
+      const reservedBy = room.nickOwner(nick);
+      if (reservedBy !== undefined && reservedBy !== from.bare) {
+        throw new StanzaError("cancel", "conflict", "That nick is reserved");
+      }
+      if (!shared) {
+        if (room.config.membersOnly && affiliation === "none") {
+          throw new StanzaError("auth", "registration-required", "Members only");
+        }
+        if (room.config.password !== "" && affiliation !== "owner") {
+          const given = mucX?.getChildText("password");
+          if (given !== room.config.password) {
+            throw new StanzaError("auth", "not-authorized", "Wrong or missing password");
+          }
+        }
+        const full = room.occupants.size >= Math.min(room.config.maxUsers, svc.limits.maxOccupants);
+        if (full && affiliation !== "owner" && affiliation !== "admin") {
+          throw new StanzaError("wait", "service-unavailable", "The room is full");
+        }
+      }
+    } catch (err) {
+      if (created) svc.discardIfEmpty(room);
+      throw err;
+    }
+    const presence = stanza;
+    let occupant = shared;
+    if (occupant) {
+      occupant.sessions.set(from.full, presence);
+      room.byRealJid.set(from.full, occupant);
+    } else {
+      occupant = new Occupant(nick, from.bare, room.roleFor(affiliation), svc.limits.messageBurst);
+      // Everyone already there, to the newcomer (§7.2.3), before the newcomer's own.
+      for (const other of room.occupants.values()) {
+        svc.send(svc.occupantPresence(room, other, from.full, occupant, undefined));
+      }
+      occupant.sessions.set(from.full, presence);
+      room.occupants.set(nick, occupant);
+      room.byRealJid.set(from.full, occupant);
+    }
+    const selfCodes: string[] = [];
+    if (room.config.archiving) selfCodes.push("170");
+    if (created && room.locked) selfCodes.push("201");
+    // §7.2.? 210: the nick asked for was not the one given (prepared: case, width, normalization).
+    const asked = stanza.attrs.to ?? "";
+    if (asked.slice(asked.indexOf("/") + 1) !== nick) selfCodes.push("210");
+    if (shared) {
+      for (const other of room.occupants.values()) {
+        if (other !== occupant) {
+          svc.send(svc.occupantPresence(room, other, from.full, occupant, undefined));
+        }
+      }
+      svc.send(
+        svc.occupantPresence(
+          room,
+          occupant,
+          from.full,
+          occupant,
+          undefined,
+          { codes: selfCodes },
+          from.full,
+        ),
+      );
+    } else {
+      svc.broadcastPresence(room, occupant, undefined, {}, { codes: selfCodes });
+    }
+    if (created && !room.locked) await svc.store.save(room);
+    await sendHistory(svc, room, from.full, mucX?.getChild("history"));
+    // The subject, always, last: clients take it as the end of the join (§7.2.16).
+    svc.send(el(
+      "message",
+      {
+        from: room.subject.by ? room.occupantJid(room.subject.by) : room.jid,
+        to: from.full,
+        type: "groupchat",
+        id: crypto.randomUUID(),
+      },
+      el("subject", {}, room.subject.text),
+    ));
+  }
+
+  checkNick(nick: string): void {
+    if (nick.length === 0 || [...nick].length > this.svc.limits.maxNickLength) {
+      throw new StanzaError("modify", "jid-malformed", "Invalid nick");
+    }
+  }
+
+  update(room: Room, o: Occupant, realJid: string, stanza: Element): void {
+    o.sessions.set(realJid, stanza);
+    this.svc.broadcastPresence(room, o, undefined);
+  }
+
+  changeNick(room: Room, o: Occupant, realJid: string, nick: string, stanza: Element): void {
+    const svc = this.svc;
+    const fail = (err: StanzaError) => {
+      const reply = el(
+        "presence",
+        { from: room.occupantJid(nick), to: realJid, type: "error" },
+        err.toElement(),
+      );
+      svc.send(reply);
+    };
+    try {
+      this.checkNick(nick);
+    } catch (err) {
+      return fail(err as StanzaError);
+    }
+    if (room.occupants.has(nick)) {
+      return fail(new StanzaError("cancel", "conflict", "That nick is in use"));
+    }
+    const reservedBy = room.nickOwner(nick);
+    if (reservedBy !== undefined && reservedBy !== o.bareJid) {
+      return fail(new StanzaError("cancel", "conflict", "That nick is reserved"));
+    }
+    // §7.6: unavailable from the old nick with 303 and the new nick, then available from the new.
+    svc.broadcastPresence(room, o, "unavailable", { codes: ["303"], nick });
+    room.occupants.delete(o.nick);
+    o.nick = nick;
+    room.occupants.set(nick, o);
+    o.sessions.set(realJid, stanza);
+    svc.broadcastPresence(room, o, undefined);
+  }
+
+  /** A session leaves (unavailable) or failed (error presence: 333 for the others). */
+  leave(room: Room, realJid: string, failed: boolean, stanza: Element): void {
+    const svc = this.svc;
+    const o = room.byRealJid.get(realJid);
+    if (!o) return;
+    if (o.sessions.size > 1) {
+      // Other sessions stay: only this one is told it left.
+      svc.send(svc.occupantPresence(room, o, realJid, o, "unavailable", {}, realJid));
+      svc.removeSession(room, o, realJid);
+      return;
+    }
+    const status = stanza.getChild("status");
+    o.role = "none";
+    for (const [jid, viewer] of room.recipients()) {
+      const presence = svc.occupantPresence(room, o, jid, viewer, "unavailable", {
+        codes: failed ? ["333"] : [],
+      });
+      if (status && !failed) presence.children.unshift(status);
+      svc.send(presence);
+    }
+    svc.removeSession(room, o, realJid);
+    svc.discardIfEmpty(room);
+  }
+
+  /** Available presence to the bare room JID: the nick is missing (§7.2.1). */
+  bare = (ev: StanzaEvent): boolean => {
+    const type = ev.stanza.attrs.type;
+    if (type === undefined && ev.stanza.getChild("x", NS_MUC_USER) === undefined) {
+      throw new StanzaError("modify", "jid-malformed", "Join with room@service/nick");
+    }
+    return true;
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * Registering with a room (XEP-0045 §7.10): `jabber:iq:register` on the
+ * room JID. Registration reserves a nick and makes the user a member;
+ * `<remove/>` gives both up. A nick reserved by someone else is
+ * `conflict`, an invalid one `not-acceptable`; outcasts are `forbidden`.
+ */
+import { el, type Element } from "../../xml/element.ts";
+import { parseJid } from "../../jid.ts";
+import { prepResource } from "../../jid.ts";
+import { StanzaError } from "../../core/errors.ts";
+import type { StanzaEvent } from "../../core/router.ts";
+import { form, formType, formValue, NS_DATA, parseForm } from "../../util/dataforms.ts";
+import type { MucService } from "./service.ts";
+import type { Room } from "./room.ts";
+import { NS_MUC_REGISTER, NS_REGISTER } from "./ns.ts";
+
+export class RegisterHandler {
+  constructor(readonly svc: MucService) {}
+
+  get = (room: Room, ev: StanzaEvent): Element => {
+    const from = parseJid(ev.stanza.attrs.from ?? "")!;
+    const nick = room.reservedNick(from.bare);
+    if (nick !== undefined) {
+      return el("query", { xmlns: NS_REGISTER }, el("registered"), el("username", {}, nick));
+    }
+    if (room.affiliation(from.bare) === "outcast") {
+      throw new StanzaError("auth", "forbidden", "You are banned");
+    }
+    return el(
+      "query",
+      { xmlns: NS_REGISTER },
+      el("instructions", {}, "Reserve a nick in this room"),
+      form("form", [
+        { var: "muc#register_roomnick", type: "text-single", label: "Nick", required: true },
+      ], { formType: NS_MUC_REGISTER, title: `Registration with ${room.jid}` }),
+    );
+  };
+
+  set = async (room: Room, ev: StanzaEvent): Promise<Element | undefined> => {
+    const svc = this.svc;
+    const from = parseJid(ev.stanza.attrs.from ?? "")!;
+    const query = ev.stanza.firstElement()!;
+    const affiliation = room.affiliation(from.bare);
+    if (affiliation === "outcast") throw new StanzaError("auth", "forbidden", "You are banned");
+    if (query.getChild("remove")) {
+      const entry = room.affiliations.get(from.bare);
+      if (!entry) throw new StanzaError("cancel", "item-not-found", "Not registered");
+      if (entry.affiliation === "member") room.affiliations.delete(from.bare);
+      else entry.nick = undefined;
+      await svc.store.save(room);
+      return undefined;
+    }
+    const x = query.getChild("x", NS_DATA);
+    if (x && formType(x) === "cancel") return undefined;
+    const values = x ? parseForm(x)! : undefined;
+    const raw = values
+      ? formValue(values, "muc#register_roomnick")
+      : query.getChildText("username");
+    const nick = raw === undefined ? undefined : prepResource(raw.trim());
+    if (nick === undefined || nick === "" || [...nick].length > svc.limits.maxNickLength) {
+      throw new StanzaError("modify", "not-acceptable", "A valid nick is required");
+    }
+    const owner = room.nickOwner(nick);
+    const inUse = room.occupants.get(nick);
+    if ((owner !== undefined && owner !== from.bare) || (inUse && inUse.bareJid !== from.bare)) {
+      throw new StanzaError("cancel", "conflict", "That nick is taken");
+    }
+    if (affiliation === "none") {
+      if (room.affiliations.size >= svc.limits.maxAffiliations) {
+        throw new StanzaError("wait", "resource-constraint", "Too many registrations");
+      }
+      room.setAffiliation(from.bare, "member");
+    }
+    room.affiliations.get(from.bare)!.nick = nick;
+    await svc.store.save(room);
+    // A visitor who registered gets voice where membership gives it.
+    for (const o of room.occupants.values()) {
+      if (o.bareJid === from.bare && o.role === "visitor" && !room.config.moderated) {
+        svc.setRole(room, o, "participant");
+      }
+    }
+    return undefined;
+  };
+}

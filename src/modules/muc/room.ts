@@ -1,0 +1,128 @@
+/**
+ * One room's state: its config, affiliations (with reserved nicks),
+ * occupants by nick and by real full JID, and its subject. Pure state:
+ * what is sent lives in the handlers; what is stored, in room_store.ts.
+ */
+import type { Element } from "../../xml/element.ts";
+import type { Affiliation, Role, RoomConfig } from "./types.ts";
+
+export interface AffiliationEntry {
+  affiliation: Affiliation;
+  /** Reserved nick (registration, XEP-0045 §7.10). */
+  nick?: string;
+  reason?: string;
+}
+
+/** One nick in the room; a user's several sessions may share it. */
+export class Occupant {
+  /** Real full JID → its last presence (as sent to the room). */
+  readonly sessions = new Map<string, Element>();
+  /** Token bucket of the message rate limit. */
+  tokens: number;
+  /** XEP-0421 id, computed once. */
+  occupantId?: string;
+  refilled = Date.now();
+
+  constructor(
+    public nick: string,
+    readonly bareJid: string,
+    public role: Role,
+    burst: number,
+  ) {
+    this.tokens = burst;
+  }
+
+  /** The latest session's full JID (what moderators see). */
+  get realJid(): string | undefined {
+    let last: string | undefined;
+    for (const jid of this.sessions.keys()) last = jid;
+    return last;
+  }
+
+  /** The presence the room shows for this occupant: the latest of its sessions. */
+  get presence(): Element | undefined {
+    let last: Element | undefined;
+    for (const p of this.sessions.values()) last = p;
+    return last;
+  }
+}
+
+export interface Subject {
+  text: string;
+  /** Occupant nick that set it ("" for the room). */
+  by: string;
+}
+
+export class Room {
+  readonly occupants = new Map<string, Occupant>();
+  /** Real full JID → occupant. */
+  readonly byRealJid = new Map<string, Occupant>();
+  readonly affiliations = new Map<string, AffiliationEntry>();
+  subject: Subject = { text: "", by: "" };
+  /** Created and awaiting its owner's configuration (XEP-0045 §10.1.2: 201). */
+  locked = false;
+  destroyed = false;
+
+  constructor(
+    /** Room localpart. */
+    readonly name: string,
+    /** Bare room JID. */
+    readonly jid: string,
+    public config: RoomConfig,
+  ) {}
+
+  affiliation(bareJid: string): Affiliation {
+    return this.affiliations.get(bareJid)?.affiliation ?? "none";
+  }
+
+  /** Reserved nick of a user, if registered. */
+  reservedNick(bareJid: string): string | undefined {
+    return this.affiliations.get(bareJid)?.nick;
+  }
+
+  /** The user who reserved `nick`, if any. */
+  nickOwner(nick: string): string | undefined {
+    for (const [jid, entry] of this.affiliations) if (entry.nick === nick) return jid;
+    return undefined;
+  }
+
+  setAffiliation(bareJid: string, affiliation: Affiliation, reason?: string): void {
+    const entry = this.affiliations.get(bareJid);
+    if (affiliation === "none") {
+      // A reserved nick goes with membership (XEP-0045 §7.10).
+      this.affiliations.delete(bareJid);
+      return;
+    }
+    this.affiliations.set(bareJid, { affiliation, nick: entry?.nick, reason });
+  }
+
+  /** The default role for an affiliation in this room (XEP-0045 §5.1.2). */
+  roleFor(affiliation: Affiliation): Role {
+    if (affiliation === "owner" || affiliation === "admin") return "moderator";
+    if (affiliation === "outcast") return "none";
+    if (this.config.moderated && affiliation === "none") return "visitor";
+    if (this.config.membersOnly && affiliation === "none") return "none";
+    return "participant";
+  }
+
+  owners(): string[] {
+    const out: string[] = [];
+    for (const [jid, e] of this.affiliations) if (e.affiliation === "owner") out.push(jid);
+    return out;
+  }
+
+  occupantJid(nick: string): string {
+    return this.jid + "/" + nick;
+  }
+
+  /** Every real full JID in the room. */
+  *recipients(): Iterable<[string, Occupant]> {
+    for (const o of this.occupants.values()) {
+      for (const jid of o.sessions.keys()) yield [jid, o];
+    }
+  }
+
+  get empty(): boolean {
+    return this.occupants.size === 0;
+  }
+}
