@@ -25,7 +25,6 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import type {
   ArchiveItem,
-  ArchiveQuery,
   ArchiveStore,
   Json,
   KeyValStore,
@@ -38,10 +37,10 @@ import {
   encodeValue,
   migrationsFor,
   prepareArchiveItem,
-  queryLimit,
   SCHEMA_VERSION,
   SCHEMA_VERSION_TABLE,
 } from "./schema.ts";
+import { countSql, selectSql } from "./archive_sql.ts";
 import { logger } from "../log.ts";
 
 const log = logger("storage");
@@ -257,9 +256,9 @@ export class SqliteStorage implements StorageDriver {
         }),
       count: (user, query = {}) =>
         this.#read(() => {
-          const q = selectSql(host, store, user, query, "1");
+          const q = countSql(host, store, user, query);
           if (!q) return 0;
-          const row = this.#stmt(`SELECT count(*) AS n FROM (${q.sql})`).get(...q.params);
+          const row = this.#stmt(q.sql).get(...q.params);
           return Number(row?.n ?? 0);
         }),
       delete: (user, query = {}) =>
@@ -318,48 +317,4 @@ function toItem(row: Record<string, SQLInputValue>): ArchiveItem {
   };
   if (row.with_jid !== null) item.with = row.with_jid as string;
   return item;
-}
-
-/**
- * The SELECT of the rows a query picks, in result order. find, count and
- * delete all wrap this one statement, so they always agree on the set
- * (count(q) === find(q).length, limit included). Returns undefined when
- * the query can match nothing without asking the database.
- */
-function selectSql(
-  host: string,
-  store: string,
-  user: string,
-  q: ArchiveQuery,
-  columns: string,
-): { sql: string; params: SQLInputValue[] } | undefined {
-  const limit = queryLimit(q.limit);
-  if (limit === 0 || (q.ids && q.ids.length === 0)) return undefined;
-  const owner = `host = ? AND "user" = ? AND store = ?`;
-  const conds = [owner];
-  const params: SQLInputValue[] = [host, user, store];
-  if (q.start !== undefined) conds.push(`"when" >= ?`), params.push(q.start);
-  if (q.end !== undefined) conds.push(`"when" <= ?`), params.push(q.end);
-  if (q.with !== undefined) conds.push("with_jid = ?"), params.push(q.with);
-  // One parameter however many ids: keeps the statement text (and cache) fixed.
-  if (q.ids) {
-    conds.push("id IN (SELECT value FROM json_each(?))"), params.push(JSON.stringify(q.ids));
-  }
-  // Row-value comparison against the reference item's position; an
-  // unknown id gives an empty subquery, NULL, and so no rows.
-  const position = `(SELECT "when", seq FROM archive WHERE ${owner} AND id = ?)`;
-  if (q.after !== undefined) {
-    conds.push(`("when", seq) > ${position}`), params.push(host, user, store, q.after);
-  }
-  if (q.before !== undefined) {
-    conds.push(`("when", seq) < ${position}`), params.push(host, user, store, q.before);
-  }
-  const dir = q.reverse ? "DESC" : "ASC";
-  // The planner cannot know an id list is short and would walk the user's
-  // whole archive in time order; a lookup per id and a sort is far cheaper.
-  const from = q.ids ? "archive INDEXED BY archive_id" : "archive";
-  let sql = `SELECT ${columns} FROM ${from} WHERE ${conds.join(" AND ")} ` +
-    `ORDER BY "when" ${dir}, seq ${dir}`;
-  if (limit !== undefined) sql += " LIMIT ?", params.push(limit);
-  return { sql, params };
 }
