@@ -24,7 +24,7 @@ import type { Json } from "./types.ts";
 export type Dialect = "sqlite" | "postgres";
 
 /** The version `schemaFor` produces; bump it with every new migration. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Created before anything else so a driver can read the current version. */
 export const SCHEMA_VERSION_TABLE = `CREATE TABLE IF NOT EXISTS schema_version (
@@ -65,8 +65,20 @@ const V1 = [
   `CREATE INDEX IF NOT EXISTS archive_with ON archive (host, "user", store, with_jid, "when", seq)`,
 ];
 
+/**
+ * Retention (ArchiveStore.expire) deletes by time across every user of a
+ * host's store: without this index that is a scan of the whole table.
+ * New rows land at its right end (time order), so it costs appends little.
+ */
+const V2 = [
+  `CREATE INDEX IF NOT EXISTS archive_expiry ON archive (host, store, "when")`,
+];
+
 /** Migration steps by the version they produce, oldest first. */
-const MIGRATIONS: { version: number; statements: string[] }[] = [{ version: 1, statements: V1 }];
+const MIGRATIONS: { version: number; statements: string[] }[] = [
+  { version: 1, statements: V1 },
+  { version: 2, statements: V2 },
+];
 
 const TOKENS: Record<Dialect, Record<string, string>> = {
   sqlite: { SEQ: "INTEGER PRIMARY KEY AUTOINCREMENT", WITHOUT_ROWID: " WITHOUT ROWID" },

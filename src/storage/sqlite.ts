@@ -48,6 +48,12 @@ const log = logger("storage");
 /** How long a write waits for another process's lock (e.g. the CLI) before failing. */
 const BUSY_TIMEOUT_MS = 5000;
 
+/**
+ * Rows deleted per turn by `expire`: about 2–3 ms of work each (measured
+ * at 1 000 000 rows, see bench/results/2026-12-06-archive-writes.md).
+ */
+const EXPIRE_CHUNK = 250;
+
 /** SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY extended codes. */
 const UNIQUE_ERRCODES = new Set([2067, 1555]);
 
@@ -95,10 +101,13 @@ export class SqliteStorage implements StorageDriver {
           `storage: database schema version ${current} is newer than this Parley's (${SCHEMA_VERSION})`,
         );
       }
-      for (const step of migrationsFor("sqlite", current)) {
-        for (const sql of step.statements) db.exec(sql);
+      // One row per upgrade, with the version it reached (all steps run in
+      // this one transaction, so intermediate versions never existed).
+      const steps = migrationsFor("sqlite", current);
+      for (const step of steps) for (const sql of step.statements) db.exec(sql);
+      if (steps.length > 0) {
         db.prepare("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)")
-          .run(step.version, Date.now());
+          .run(steps[steps.length - 1].version, Date.now());
       }
       db.exec("COMMIT");
     } catch (e) {
@@ -267,15 +276,24 @@ export class SqliteStorage implements StorageDriver {
           const sql = `DELETE FROM archive WHERE seq IN (${q.sql})`;
           return Number(this.#stmt(sql).run(...q.params).changes);
         }),
-      expire: (cutoff) =>
-        this.#write(() => {
-          if (!Number.isSafeInteger(cutoff)) throw new TypeError(`storage: bad cutoff ${cutoff}`);
-          return cutoff;
-        }, (before) =>
-          Number(
-            this.#stmt(`DELETE FROM archive WHERE host = ? AND store = ? AND "when" < ?`)
-              .run(host, store, before).changes,
-          )),
+      expire: async (cutoff) => {
+        if (!Number.isSafeInteger(cutoff)) throw new TypeError(`storage: bad cutoff ${cutoff}`);
+        // Bounded chunks, one per turn, so a large expiry never holds the
+        // event loop (DatabaseSync is synchronous): each chunk is a short
+        // index range of archive_expiry, and the turn's batch commits it.
+        const sql = `DELETE FROM archive WHERE seq IN (SELECT seq FROM archive
+          WHERE host = ? AND store = ? AND "when" < ? LIMIT ${EXPIRE_CHUNK})`;
+        let total = 0;
+        for (;;) {
+          const n = await this.#write(
+            () => undefined,
+            () => Number(this.#stmt(sql).run(host, store, cutoff).changes),
+          );
+          total += n;
+          if (n < EXPIRE_CHUNK) return total;
+          await new Promise<void>((r) => setImmediate(r));
+        }
+      },
     };
   }
 
