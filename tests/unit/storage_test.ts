@@ -496,6 +496,53 @@ Deno.test("sqlite: expire runs in bounded chunks, one per turn, through its inde
     }
   }));
 
+Deno.test("sqlite: group commit while busy; a large batch still commits after its turn", () =>
+  withSqlite(async (file) => {
+    // An interval no test run reaches: what commits below is not the timer.
+    const d = new SqliteStorage(file, { commitIntervalMs: 60_000 });
+    const other = new DatabaseSync(file);
+    try {
+      const a = d.archive("h", "mam");
+      const countOther = () => Number(other.prepare("SELECT count(*) AS n FROM archive").get()!.n);
+      await a.append("u", { value: 1 });
+      await nextTurn();
+      assert.equal(countOther(), 1); // quiet: committed after the turn
+      await a.append("u", { value: 2 });
+      await nextTurn();
+      assert.equal(countOther(), 1); // busy: waits for the interval
+      assert.equal(await a.count("u"), 2); // the writing connection sees it
+      const pending: Promise<string>[] = [];
+      for (let i = 0; i < 5000; i++) pending.push(a.append("u", { value: i }));
+      await Promise.all(pending);
+      await nextTurn();
+      assert.equal(countOther(), 5002); // too large to wait
+    } finally {
+      other.close();
+      await d.close();
+    }
+  }));
+
+Deno.test("sqlite: a worker checkpoints the WAL into the database file", () =>
+  withSqlite(async (file) => {
+    const d = new SqliteStorage(file);
+    try {
+      const before = (await Deno.stat(file)).size;
+      const a = d.archive("h", "mam");
+      for (let i = 0; i < 2000; i++) a.append("u", { value: "x".repeat(500) });
+      d.flush();
+      // Far below the main connection's own threshold: only the worker
+      // copies these pages into the file.
+      let size = before;
+      for (let i = 0; i < 100 && size <= before + 1_000_000; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        size = (await Deno.stat(file)).size;
+      }
+      assert.ok(size > before + 1_000_000, `database file ${before} -> ${size} bytes`);
+    } finally {
+      await d.close();
+    }
+  }));
+
 Deno.test("sqlite: a version 1 database is upgraded in place", () =>
   withSqlite(async (file) => {
     const db = new DatabaseSync(file);
