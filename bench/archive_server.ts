@@ -24,6 +24,8 @@ const { values: opts } = parseArgs({
     port: { type: "string", default: "17222" },
     data: { type: "string" },
     archive: { type: "string", default: "on" },
+    /** storage.commitIntervalMs (default: the config default). */
+    "commit-interval": { type: "string" },
   },
 });
 const dataDir = opts.data ?? await Deno.makeTempDir({ prefix: "parley-archive-bench-" });
@@ -50,6 +52,9 @@ const config = configSchema.parse({
   },
   registration: { enabled: true, maxPerIp: 1000000, windowSeconds: 60 },
   log: { level: "warning" },
+  ...(opts["commit-interval"] === undefined ? {} : {
+    storage: { commitIntervalMs: Number(opts["commit-interval"]) },
+  }),
 });
 const server = await startServer(config);
 

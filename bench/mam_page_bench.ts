@@ -5,8 +5,12 @@
  * and the RSM index of the page's first item — and every other query
  * shape the MAM module issues, each with its SQLite query plan.
  *
- *   deno run -A bench/mam_page_bench.ts [--rows 1000000] [--reps 100]
+ *   deno run -A bench/mam_page_bench.ts --table [--rows 1000000] [--reps 100]
  *     [--db /tmp/parley-mam-1000000.sqlite] [--plans]
+ *
+ * prints p50/p95/max per query shape (and with --plans each shape's query
+ * plan); under `deno bench` (as `deno task bench` runs every bench file)
+ * each shape is a Deno.bench, at PARLEY_MAM_ROWS rows (default 100 000).
  *
  * The database is built on first use (through the driver, batched as the
  * server writes) and reused by later runs with the same --db. Shape, for
@@ -29,9 +33,12 @@ const { values: opts } = parseArgs({
     reps: { type: "string", default: "100" },
     db: { type: "string" },
     plans: { type: "boolean", default: false },
+    table: { type: "boolean", default: false },
   },
 });
-const ROWS = Number(opts.rows);
+/** Script mode (a table); otherwise Deno.bench entries. */
+const TABLE = opts.table;
+const ROWS = TABLE ? Number(opts.rows) : Number(Deno.env.get("PARLEY_MAM_ROWS") ?? 100_000);
 const REPS = Number(opts.reps);
 const FILE = opts.db ?? `/tmp/parley-mam-${ROWS}.sqlite`;
 const HOST = "example.com";
@@ -231,31 +238,43 @@ function plan(s: Shape): string {
     .map((r) => String(r.detail)).join("; ");
 }
 
-const aliceRows = await archive.count(USER);
-const mainRows = await archive.count(USER, { with: MAIN });
-const typicalRows = await archive.count(USER, { with: TYPICAL });
-console.log(
-  `# ${ROWS} archived rows; ${USER}: ${aliceRows} (main contact ${mainRows}, typical contact ${typicalRows}); ${REPS} reps`,
-);
-console.log("| query | rows | p50 ms | p95 ms | max ms |");
-console.log("| --- | ---: | ---: | ---: | ---: |");
-const p50: Record<string, number> = {};
-for (const s of shapes) {
-  const ms = await time(s);
-  const r = s.kind === "find"
-    ? (await archive.find(USER, s.q)).length
-    : await archive.count(USER, s.q);
-  const { p50: a, p95: b, max: c } = stats(ms);
-  p50[s.name] = a;
-  console.log(`| ${s.name} | ${r} | ${a.toFixed(3)} | ${b.toFixed(3)} | ${c.toFixed(3)} |`);
+if (!TABLE) {
+  for (const s of shapes) {
+    Deno.bench(s.name, { group: s.kind }, async () => {
+      await (s.kind === "find" ? archive.find(USER, s.q) : archive.count(USER, s.q));
+    });
+  }
+  globalThis.addEventListener("unload", () => {
+    plansDb.close();
+    driver.close();
+  });
+} else {
+  const aliceRows = await archive.count(USER);
+  const mainRows = await archive.count(USER, { with: MAIN });
+  const typicalRows = await archive.count(USER, { with: TYPICAL });
+  console.log(
+    `# ${ROWS} archived rows; ${USER}: ${aliceRows} (main contact ${mainRows}, typical contact ${typicalRows}); ${REPS} reps`,
+  );
+  console.log("| query | rows | p50 ms | p95 ms | max ms |");
+  console.log("| --- | ---: | ---: | ---: | ---: |");
+  const p50: Record<string, number> = {};
+  for (const s of shapes) {
+    const ms = await time(s);
+    const r = s.kind === "find"
+      ? (await archive.find(USER, s.q)).length
+      : await archive.count(USER, s.q);
+    const { p50: a, p95: b, max: c } = stats(ms);
+    p50[s.name] = a;
+    console.log(`| ${s.name} | ${r} | ${a.toFixed(3)} | ${b.toFixed(3)} | ${c.toFixed(3)} |`);
+  }
+  const total = p50[shapes[0].name] + p50[shapes[1].name] + p50[shapes[2].name];
+  console.log(
+    `\nMAM page with RSM count and index (main contact), sum of p50s: ${total.toFixed(3)} ms`,
+  );
+  if (opts.plans) {
+    console.log("\n| query | plan |\n| --- | --- |");
+    for (const s of shapes) console.log(`| ${s.name} | ${plan(s)} |`);
+  }
+  plansDb.close();
+  await driver.close();
 }
-const total = p50[shapes[0].name] + p50[shapes[1].name] + p50[shapes[2].name];
-console.log(
-  `\nMAM page with RSM count and index (main contact), sum of p50s: ${total.toFixed(3)} ms`,
-);
-if (opts.plans) {
-  console.log("\n| query | plan |\n| --- | --- |");
-  for (const s of shapes) console.log(`| ${s.name} | ${plan(s)} |`);
-}
-plansDb.close();
-await driver.close();

@@ -73,10 +73,22 @@ const DEFAULT_COMMIT_INTERVAL_MS = 20;
 const MAX_BATCH_WRITES = 4096;
 
 /**
- * Rows deleted per turn by `expire`: about 2–3 ms of work each (measured
- * at 1 000 000 rows, see bench/results/2026-12-06-archive-writes.md).
+ * What one `expire` chunk (its DELETE and its commit) may take: the chunk
+ * size follows the time the previous one took. Expired rows are scattered
+ * over every user's index ranges, so a row costs several page writes:
+ * measured 100–500 µs per row at 1 000 000 rows on the bench VM
+ * (bench/results/2026-12-06-archive-writes.md), far from constant.
  */
-const EXPIRE_CHUNK = 250;
+const EXPIRE_TURN_MS = 5;
+const EXPIRE_CHUNK = { first: 50, min: 10, max: 2000 };
+
+/**
+ * Pause between expiry chunks beyond the commit interval. Expiry is
+ * background work: without a pause its chunks merged into large commits
+ * (hundreds of ms each) and outran the checkpointer until the main
+ * connection's own safety-net checkpoint stalled the loop for 300–700 ms.
+ */
+const EXPIRE_PAUSE_MS = 5;
 
 /** The page cache of the connection (allocated as used). */
 const CACHE_KIB = 64 * 1024;
@@ -346,20 +358,29 @@ export class SqliteStorage implements StorageDriver {
         }),
       expire: async (cutoff) => {
         if (!Number.isSafeInteger(cutoff)) throw new TypeError(`storage: bad cutoff ${cutoff}`);
-        // Bounded chunks, one per turn, so a large expiry never holds the
-        // event loop (DatabaseSync is synchronous): each chunk is a short
-        // index range of archive_expiry, and the turn's batch commits it.
+        // Bounded chunks, each in its own turn and commit, so a large expiry
+        // never holds the event loop (DatabaseSync is synchronous): each is
+        // a short index range of archive_expiry.
         const sql = `DELETE FROM archive WHERE seq IN (SELECT seq FROM archive
-          WHERE host = ? AND store = ? AND "when" < ? LIMIT ${EXPIRE_CHUNK})`;
+          WHERE host = ? AND store = ? AND "when" < ? LIMIT ?)`;
         let total = 0;
+        let chunk = EXPIRE_CHUNK.first;
         for (;;) {
+          const started = performance.now();
           const n = await this.#write(
             () => undefined,
-            () => Number(this.#stmt(sql).run(host, store, cutoff).changes),
+            () => Number(this.#stmt(sql).run(host, store, cutoff, chunk).changes),
           );
+          // Still the same turn: commit now, so the chunk's cost is known
+          // (and not merged into a later, larger commit).
+          this.flush();
           total += n;
-          if (n < EXPIRE_CHUNK) return total;
-          await new Promise<void>((r) => setImmediate(r));
+          if (n < chunk) return total;
+          const took = Math.max(performance.now() - started, 0.1);
+          const next = Math.round(chunk * EXPIRE_TURN_MS / took);
+          chunk = Math.min(EXPIRE_CHUNK.max, Math.max(EXPIRE_CHUNK.min, Math.min(next, chunk * 2)));
+          const pause = this.#commitIntervalMs + EXPIRE_PAUSE_MS;
+          await new Promise<void>((r) => setTimeout(r, pause));
         }
       },
     };

@@ -5,7 +5,7 @@
  * included. Prints µs per append (wall time of the run over the appends)
  * and the longest turn (what a stanza waits behind).
  *
- *   deno run -A bench/archive_append_bench.ts [--src ../src] [--per-turn 20,100,1000]
+ *   deno run -A bench/archive_append.ts [--src ../src] [--per-turn 20,100,1000]
  *     [--prefill 100000] [--users 100] [--appends 20000]
  *
  * `--src` points at another checkout's src/ to compare drivers (the
