@@ -208,6 +208,11 @@ const shapes: Shape[] = [
     kind: "find",
     q: { with: MAIN, start: midYear, end: midYear + day, limit: 51 },
   },
+  {
+    name: "page: with=typical, start+end (whole year), reverse",
+    kind: "find",
+    q: { with: TYPICAL, start: START, end: START + YEAR_MS, reverse: true, limit: 51 },
+  },
   { name: "page: start=last month (no with)", kind: "find", q: { start: lastMonth, limit: 51 } },
   { name: "page: no filter, reverse", kind: "find", q: { reverse: true, limit: 51 } },
   { name: "page: no filter, after-id=middle", kind: "find", q: { after: mainMid, limit: 51 } },
