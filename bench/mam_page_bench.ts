@@ -172,6 +172,12 @@ const shapes: Shape[] = [
     kind: "count",
     q: { with: MAIN, before: latestFirst },
   },
+  // The same index from the other end: count − (items after the page's first) − 1.
+  {
+    name: "index from the end: with=main, after=page's first",
+    kind: "count",
+    q: { with: MAIN, after: latestFirst },
+  },
   {
     name: "page: with=typical, reverse, limit 51",
     kind: "find",
