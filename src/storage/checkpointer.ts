@@ -3,7 +3,7 @@
  * inside the COMMIT that crosses the threshold (1000 pages by default),
  * on the committing thread, and with synchronous=NORMAL it ends with an
  * fsync: measured on the bench VM, that made the average archive append
- * cost 2–4 times more and stalled the loop for up to 300 ms (see
+ * cost 2–3 times more and stalled the loop for up to 300 ms (see
  * bench/results/2026-12-06-archive-writes.md). A worker with its own
  * connection checkpoints instead, and the main connection's automatic
  * checkpoint is raised to a safety net for when the worker falls behind

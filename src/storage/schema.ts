@@ -127,7 +127,8 @@ export function decodeValue(text: string): Json {
  * random tail of a v4 UUID (22 characters, 62 random bits), URL-safe.
  * Time first so a user's new ids land at the end of their range in the
  * archive_id index (one page per user and commit) rather than on a random
- * page each: that halved the pages an append batch writes. randomUUID, not
+ * page each (36–51 → 34 µs per append in raw tests, see
+ * bench/results/2026-12-06-archive-writes.md). randomUUID, not
  * base64url of random bytes: 0.14 µs against 3.3 µs for btoa and string
  * building, measured in the batched-append path.
  */
