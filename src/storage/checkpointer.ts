@@ -8,6 +8,10 @@
  * connection checkpoints instead, and the main connection's automatic
  * checkpoint is raised to a safety net for when the worker falls behind
  * or is gone.
+ *
+ * `deno compile` embeds a worker's module only when named with --include
+ * (the `compile` task in deno.json does); without it the worker fails to
+ * start, logs once, and the safety net takes over.
  */
 import { logger } from "../log.ts";
 
