@@ -12,8 +12,9 @@
  *
  * Under load that is still too many commits: each one writes every page
  * the batch touched to the WAL, and archive rows of many users touch a
- * few index pages each (measured: 20–30 µs per archive append at 100
- * rows per commit against 3–4 µs at 1000). So a batch that opens less than
+ * few index pages each (measured: the commit's share of an archive
+ * append was 23 µs at 100 rows per commit against 3.7 µs at 1000,
+ * bench/results/2026-12-06-archive-writes.md). So a batch that opens less than
  * `commitIntervalMs` after the previous commit ended commits by a timer
  * at that interval instead, taking in the writes of the turns in between
  * (group commit); a quiet server still commits after every turn. WAL
