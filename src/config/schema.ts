@@ -254,7 +254,14 @@ export const configSchema = z.strictObject({
     driver: z.enum(["sqlite", "memory"]).default("sqlite"),
     /** SQLite file; relative paths are inside dataDir. */
     path: z.string().default("parley.sqlite"),
-  }).default({ driver: "sqlite", path: "parley.sqlite" }),
+    /**
+     * SQLite group commit: under load, writes are committed at most this
+     * often (milliseconds) instead of after every event-loop turn; a crash
+     * of the process can lose that much of acknowledged writes. 0: commit
+     * after every turn.
+     */
+    commitIntervalMs: z.number().int().min(0).max(1000).default(20),
+  }).default({ driver: "sqlite", path: "parley.sqlite", commitIntervalMs: 20 }),
   log: z.strictObject({
     level: z.enum(["trace", "debug", "info", "warning", "error", "fatal"]).default("info"),
     format: z.enum(["text", "json"]).default("text"),

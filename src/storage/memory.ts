@@ -169,15 +169,18 @@ export class MemoryStorage implements StorageDriver {
         }),
       expire: (cutoff) =>
         this.#run(() => {
+          if (!Number.isSafeInteger(cutoff)) throw new TypeError(`storage: bad cutoff ${cutoff}`);
           const prefix = JSON.stringify([host]).slice(0, -1) + ",";
           const suffix = "," + JSON.stringify(store) + "]";
           let n = 0;
           for (const [k, a] of [...archives]) {
             if (!k.startsWith(prefix) || !k.endsWith(suffix)) continue;
-            const keep = a.entries.filter((e) => e.when >= cutoff);
-            for (const e of a.entries) if (e.when < cutoff) a.byId.delete(e.id), n++;
-            a.entries = keep;
-            if (keep.length === 0) archives.delete(k);
+            // Entries are in time order: the expired ones are a prefix.
+            let cut = 0;
+            while (cut < a.entries.length && a.entries[cut].when < cutoff) cut++;
+            for (const e of a.entries.splice(0, cut)) a.byId.delete(e.id);
+            n += cut;
+            if (a.entries.length === 0) archives.delete(k);
           }
           return n;
         }),

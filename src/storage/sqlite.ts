@@ -10,6 +10,16 @@
  * hold the write lock that long; setImmediate fires ~5–10 µs after the
  * turn, once pending I/O callbacks (and their writes) have run.
  *
+ * Under load that is still too many commits: each one writes every page
+ * the batch touched to the WAL, and archive rows of many users touch a
+ * few index pages each (measured: the commit's share of an archive
+ * append was 23 µs at 100 rows per commit against 3.7 µs at 1000,
+ * bench/results/2026-12-06-archive-writes.md). So a batch that opens less than
+ * `commitIntervalMs` after the previous commit ended commits by a timer
+ * at that interval instead, taking in the writes of the turns in between
+ * (group commit); a quiet server still commits after every turn. WAL
+ * checkpoints run in a worker (checkpointer.ts), not inside COMMIT.
+ *
  * A write's promise resolves once the row is in the open transaction, not
  * after the commit: with synchronous=NORMAL the last commits can already
  * be lost on power failure, so waiting would buy little and would turn a
@@ -25,7 +35,6 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import type {
   ArchiveItem,
-  ArchiveQuery,
   ArchiveStore,
   Json,
   KeyValStore,
@@ -38,16 +47,52 @@ import {
   encodeValue,
   migrationsFor,
   prepareArchiveItem,
-  queryLimit,
   SCHEMA_VERSION,
   SCHEMA_VERSION_TABLE,
 } from "./schema.ts";
+import { countSql, selectSql } from "./archive_sql.ts";
+import { Checkpointer, SAFETY_NET_PAGES } from "./checkpointer.ts";
 import { logger } from "../log.ts";
 
 const log = logger("storage");
 
 /** How long a write waits for another process's lock (e.g. the CLI) before failing. */
 const BUSY_TIMEOUT_MS = 5000;
+
+export interface SqliteOptions {
+  /**
+   * The longest a batch stays open after the previous commit (see the
+   * header): what a crashing process can lose of acknowledged writes while
+   * busy. 0 commits after every turn.
+   */
+  commitIntervalMs?: number;
+}
+
+const DEFAULT_COMMIT_INTERVAL_MS = 20;
+
+/** A batch this large commits after the current turn, whatever the interval. */
+const MAX_BATCH_WRITES = 4096;
+
+/**
+ * What one `expire` chunk (its DELETE and its commit) may take: the chunk
+ * size follows the time the previous one took. Expired rows are scattered
+ * over every user's index ranges, so a row costs several page writes:
+ * measured 100–500 µs per row at 1 000 000 rows on the bench VM
+ * (bench/results/2026-12-06-archive-writes.md), far from constant.
+ */
+const EXPIRE_TURN_MS = 5;
+const EXPIRE_CHUNK = { first: 50, min: 10, max: 2000 };
+
+/**
+ * Pause between expiry chunks beyond the commit interval. Expiry is
+ * background work: without a pause its chunks merged into large commits
+ * (hundreds of ms each) and outran the checkpointer until the main
+ * connection's own safety-net checkpoint stalled the loop for 300–700 ms.
+ */
+const EXPIRE_PAUSE_MS = 5;
+
+/** The page cache of the connection (allocated as used). */
+const CACHE_KIB = 64 * 1024;
 
 /** SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY extended codes. */
 const UNIQUE_ERRCODES = new Set([2067, 1555]);
@@ -65,10 +110,20 @@ export class SqliteStorage implements StorageDriver {
   readonly name = "sqlite";
   #db: DatabaseSync;
   #statements = new Map<string, StatementSync>();
-  #commit: ReturnType<typeof setImmediate> | undefined;
+  /** The pending commit of the open batch: an immediate or (group commit) a timeout. */
+  #commit: { immediate: ReturnType<typeof setImmediate> } | {
+    timeout: ReturnType<typeof setTimeout>;
+  } | undefined;
+  /** performance.now() when the last batch committed. */
+  #lastCommit = -Infinity;
+  #batchWrites = 0;
+  #checkpointer: Checkpointer | undefined;
   #closed = false;
 
-  constructor(path: string) {
+  readonly #commitIntervalMs: number;
+
+  constructor(path: string, opts: SqliteOptions = {}) {
+    this.#commitIntervalMs = opts.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS;
     this.#db = new DatabaseSync(path);
     try {
       // WAL: readers never block the writer; NORMAL: fsync at checkpoints,
@@ -77,7 +132,16 @@ export class SqliteStorage implements StorageDriver {
       this.#db.exec("PRAGMA journal_mode = WAL");
       this.#db.exec("PRAGMA synchronous = NORMAL");
       this.#db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      // 64 MiB of page cache instead of SQLite's 2 MiB: an archive append
+      // touches four b-trees at a place per user, and with the default the
+      // pages of a hundred busy users no longer fit (measured 14.7 against
+      // 8.3 µs per append at 100 000 rows).
+      this.#db.exec(`PRAGMA cache_size = ${-CACHE_KIB}`);
       this.#migrate();
+      if (path !== ":memory:" && !path.startsWith("file:")) {
+        this.#db.exec(`PRAGMA wal_autocheckpoint = ${SAFETY_NET_PAGES}`);
+        this.#checkpointer = new Checkpointer(path);
+      }
     } catch (e) {
       this.#db.close();
       throw e;
@@ -96,10 +160,13 @@ export class SqliteStorage implements StorageDriver {
           `storage: database schema version ${current} is newer than this Parley's (${SCHEMA_VERSION})`,
         );
       }
-      for (const step of migrationsFor("sqlite", current)) {
-        for (const sql of step.statements) db.exec(sql);
+      // One row per upgrade, with the version it reached (all steps run in
+      // this one transaction, so intermediate versions never existed).
+      const steps = migrationsFor("sqlite", current);
+      for (const step of steps) for (const sql of step.statements) db.exec(sql);
+      if (steps.length > 0) {
         db.prepare("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)")
-          .run(step.version, Date.now());
+          .run(steps[steps.length - 1].version, Date.now());
       }
       db.exec("COMMIT");
     } catch (e) {
@@ -139,7 +206,13 @@ export class SqliteStorage implements StorageDriver {
         // IMMEDIATE takes the write lock now, so a busy database fails this
         // write (to its caller) rather than the later, caller-less COMMIT.
         db.exec("BEGIN IMMEDIATE");
-        this.#commit ??= setImmediate(() => this.#commitBatch(false));
+        this.#batchWrites = 0;
+        const wait = this.#lastCommit + this.#commitIntervalMs - performance.now();
+        this.#scheduleCommit(wait);
+      } else if (
+        ++this.#batchWrites === MAX_BATCH_WRITES && this.#commit && "timeout" in this.#commit
+      ) {
+        this.#scheduleCommit(0);
       }
       try {
         return run(prepared);
@@ -160,12 +233,28 @@ export class SqliteStorage implements StorageDriver {
     this.#commitBatch(true);
   }
 
-  #commitBatch(rethrow: boolean): void {
-    if (this.#commit !== undefined) clearImmediate(this.#commit);
+  /** (Re)schedules the batch's commit: after this turn, or in `ms` milliseconds. */
+  #scheduleCommit(ms: number): void {
+    this.#cancelCommit();
+    const commit = () => this.#commitBatch(false);
+    this.#commit = ms > 0
+      ? { timeout: setTimeout(commit, ms) }
+      : { immediate: setImmediate(commit) };
+  }
+
+  #cancelCommit(): void {
+    const c = this.#commit;
+    if (c && "timeout" in c) clearTimeout(c.timeout);
+    else if (c) clearImmediate(c.immediate);
     this.#commit = undefined;
+  }
+
+  #commitBatch(rethrow: boolean): void {
+    this.#cancelCommit();
     if (!this.#db.isTransaction) return;
     try {
       this.#db.exec("COMMIT");
+      this.#lastCommit = performance.now();
     } catch (e) {
       // Nobody awaits the scheduled commit, so it logs instead of throwing
       // (which would be an uncaught exception).
@@ -257,9 +346,9 @@ export class SqliteStorage implements StorageDriver {
         }),
       count: (user, query = {}) =>
         this.#read(() => {
-          const q = selectSql(host, store, user, query, "1");
+          const q = countSql(host, store, user, query);
           if (!q) return 0;
-          const row = this.#stmt(`SELECT count(*) AS n FROM (${q.sql})`).get(...q.params);
+          const row = this.#stmt(q.sql).get(...q.params);
           return Number(row?.n ?? 0);
         }),
       delete: (user, query = {}) =>
@@ -268,15 +357,33 @@ export class SqliteStorage implements StorageDriver {
           const sql = `DELETE FROM archive WHERE seq IN (${q.sql})`;
           return Number(this.#stmt(sql).run(...q.params).changes);
         }),
-      expire: (cutoff) =>
-        this.#write(() => {
-          if (!Number.isSafeInteger(cutoff)) throw new TypeError(`storage: bad cutoff ${cutoff}`);
-          return cutoff;
-        }, (before) =>
-          Number(
-            this.#stmt(`DELETE FROM archive WHERE host = ? AND store = ? AND "when" < ?`)
-              .run(host, store, before).changes,
-          )),
+      expire: async (cutoff) => {
+        if (!Number.isSafeInteger(cutoff)) throw new TypeError(`storage: bad cutoff ${cutoff}`);
+        // Bounded chunks, each in its own turn and commit, so a large expiry
+        // never holds the event loop (DatabaseSync is synchronous): each is
+        // a short index range of archive_expiry.
+        const sql = `DELETE FROM archive WHERE seq IN (SELECT seq FROM archive
+          WHERE host = ? AND store = ? AND "when" < ? LIMIT ?)`;
+        let total = 0;
+        let chunk = EXPIRE_CHUNK.first;
+        for (;;) {
+          const started = performance.now();
+          const n = await this.#write(
+            () => undefined,
+            () => Number(this.#stmt(sql).run(host, store, cutoff, chunk).changes),
+          );
+          // Still the same turn: commit now, so the chunk's cost is known
+          // (and not merged into a later, larger commit).
+          this.flush();
+          total += n;
+          if (n < chunk) return total;
+          const took = Math.max(performance.now() - started, 0.1);
+          const next = Math.round(chunk * EXPIRE_TURN_MS / took);
+          chunk = Math.min(EXPIRE_CHUNK.max, Math.max(EXPIRE_CHUNK.min, Math.min(next, chunk * 2)));
+          const pause = this.#commitIntervalMs + EXPIRE_PAUSE_MS;
+          await new Promise<void>((r) => setTimeout(r, pause));
+        }
+      },
     };
   }
 
@@ -297,16 +404,18 @@ export class SqliteStorage implements StorageDriver {
     });
   }
 
-  close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
+    // Committed before the first await: a caller may close in the same
+    // turn as its writes.
     try {
       this.#commitBatch(true);
     } finally {
       this.#statements.clear();
       this.#db.close();
+      await this.#checkpointer?.close();
     }
-    return Promise.resolve();
   }
 }
 
@@ -318,48 +427,4 @@ function toItem(row: Record<string, SQLInputValue>): ArchiveItem {
   };
   if (row.with_jid !== null) item.with = row.with_jid as string;
   return item;
-}
-
-/**
- * The SELECT of the rows a query picks, in result order. find, count and
- * delete all wrap this one statement, so they always agree on the set
- * (count(q) === find(q).length, limit included). Returns undefined when
- * the query can match nothing without asking the database.
- */
-function selectSql(
-  host: string,
-  store: string,
-  user: string,
-  q: ArchiveQuery,
-  columns: string,
-): { sql: string; params: SQLInputValue[] } | undefined {
-  const limit = queryLimit(q.limit);
-  if (limit === 0 || (q.ids && q.ids.length === 0)) return undefined;
-  const owner = `host = ? AND "user" = ? AND store = ?`;
-  const conds = [owner];
-  const params: SQLInputValue[] = [host, user, store];
-  if (q.start !== undefined) conds.push(`"when" >= ?`), params.push(q.start);
-  if (q.end !== undefined) conds.push(`"when" <= ?`), params.push(q.end);
-  if (q.with !== undefined) conds.push("with_jid = ?"), params.push(q.with);
-  // One parameter however many ids: keeps the statement text (and cache) fixed.
-  if (q.ids) {
-    conds.push("id IN (SELECT value FROM json_each(?))"), params.push(JSON.stringify(q.ids));
-  }
-  // Row-value comparison against the reference item's position; an
-  // unknown id gives an empty subquery, NULL, and so no rows.
-  const position = `(SELECT "when", seq FROM archive WHERE ${owner} AND id = ?)`;
-  if (q.after !== undefined) {
-    conds.push(`("when", seq) > ${position}`), params.push(host, user, store, q.after);
-  }
-  if (q.before !== undefined) {
-    conds.push(`("when", seq) < ${position}`), params.push(host, user, store, q.before);
-  }
-  const dir = q.reverse ? "DESC" : "ASC";
-  // The planner cannot know an id list is short and would walk the user's
-  // whole archive in time order; a lookup per id and a sort is far cheaper.
-  const from = q.ids ? "archive INDEXED BY archive_id" : "archive";
-  let sql = `SELECT ${columns} FROM ${from} WHERE ${conds.join(" AND ")} ` +
-    `ORDER BY "when" ${dir}, seq ${dir}`;
-  if (limit !== undefined) sql += " LIMIT ?", params.push(limit);
-  return { sql, params };
 }

@@ -10,7 +10,12 @@ import type { Json, StorageDriver } from "../../src/storage/types.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";
 import { SqliteStorage } from "../../src/storage/sqlite.ts";
 import { openStorage } from "../../src/storage/open.ts";
-import { SCHEMA_VERSION, schemaFor } from "../../src/storage/schema.ts";
+import {
+  migrationsFor,
+  SCHEMA_VERSION,
+  SCHEMA_VERSION_TABLE,
+  schemaFor,
+} from "../../src/storage/schema.ts";
 
 /** One event-loop turn: lets the SQLite driver's batch commit. */
 const nextTurn = () => new Promise<void>((r) => setImmediate(r));
@@ -225,6 +230,44 @@ storageTest("archive delete with and without a query", async ({ driver }) => {
   assert.equal(await a.count("bob"), 1);
 });
 
+storageTest(
+  "archive expire: every user's items before the cutoff, this host and store only",
+  async ({ driver }) => {
+    const a = await seed(driver, [["a1", 10, "b@x"], ["a2", 20, "b@x"], ["a3", 30, "c@x"]]);
+    await seed(driver, [["b1", 5], ["b2", 19], ["b3", 20]], "bob");
+    await driver.archive("example.com", "offline").append("alice", { id: "o", when: 1, value: 1 });
+    await driver.archive("other.org", "mam").append("alice", { id: "h", when: 1, value: 1 });
+    assert.equal(await a.expire(20), 3); // a1, b1, b2: "before" is exclusive
+    assert.deepEqual(ids(await a.find("alice")), ["a2", "a3"]);
+    assert.deepEqual(ids(await a.find("bob")), ["b3"]);
+    assert.equal(await driver.archive("example.com", "offline").count("alice"), 1);
+    assert.equal(await driver.archive("other.org", "mam").count("alice"), 1);
+    assert.equal(await a.expire(20), 0);
+    await assert.rejects(a.expire(1.5), TypeError);
+    // An expired id is free again, and paging still works around the gap.
+    await a.append("alice", { id: "a1", when: 40, value: null });
+    assert.deepEqual(ids(await a.find("alice", { after: "a2" })), ["a3", "a1"]);
+    assert.equal(await a.expire(Number.MAX_SAFE_INTEGER), 4);
+    assert.equal(await a.count("alice"), 0);
+  },
+);
+
+storageTest("archive expire of many rows returns the total", async ({ driver }) => {
+  const a = driver.archive("example.com", "mam");
+  const pending: Promise<string>[] = [];
+  for (let i = 0; i < 2000; i++) {
+    pending.push(a.append(`u${i % 7}`, { when: i, value: i }));
+  }
+  await Promise.all(pending);
+  assert.equal(await a.expire(1500), 1500);
+  assert.equal(
+    (await Promise.all([0, 1, 2, 3, 4, 5, 6].map((u) => a.count(`u${u}`))))
+      .reduce((x, y) => x + y),
+    500,
+  );
+  assert.equal((await a.find("u0", { limit: 1 }))[0].value, 1505); // 1505 % 7 === 0
+});
+
 storageTest("deleteUser removes every store kind of that user only", async ({ driver }) => {
   for (const host of ["example.com", "other.org"]) {
     for (const user of ["alice", "bob"]) {
@@ -419,6 +462,117 @@ Deno.test("sqlite: 1000 appends in one turn survive close and reopen", () =>
       assert.deepEqual(items[999], { id: "i999", when: 999, value: 999 });
     } finally {
       await d.close();
+    }
+  }));
+
+Deno.test("sqlite: expire runs in bounded chunks, one per turn, through its index", () =>
+  withSqlite(async (file) => {
+    const d = new SqliteStorage(file);
+    try {
+      const a = d.archive("h", "mam");
+      for (let i = 0; i < 3000; i++) a.append(`u${i % 50}`, { when: i, value: i });
+      let turns = 0;
+      let expiring = true;
+      const tick = () => {
+        turns++;
+        if (expiring && turns < 1000) setImmediate(tick);
+      };
+      setImmediate(tick);
+      const n = await a.expire(2600);
+      expiring = false;
+      assert.equal(n, 2600);
+      // Other work ran between the chunks: the loop was not held.
+      assert.ok(turns >= 5, `only ${turns} turns while expiring`);
+      const db = new DatabaseSync(file);
+      try {
+        const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT seq FROM archive
+          WHERE host = ? AND store = ? AND "when" < ? LIMIT 250`).all("h", "mam", 1);
+        assert.match(String(plan.map((r) => r.detail)), /archive_expiry/);
+      } finally {
+        db.close();
+      }
+    } finally {
+      await d.close();
+    }
+  }));
+
+Deno.test("sqlite: group commit while busy; a large batch still commits after its turn", () =>
+  withSqlite(async (file) => {
+    // An interval no test run reaches: what commits below is not the timer.
+    const d = new SqliteStorage(file, { commitIntervalMs: 60_000 });
+    const other = new DatabaseSync(file);
+    try {
+      const a = d.archive("h", "mam");
+      const countOther = () => Number(other.prepare("SELECT count(*) AS n FROM archive").get()!.n);
+      await a.append("u", { value: 1 });
+      await nextTurn();
+      assert.equal(countOther(), 1); // quiet: committed after the turn
+      await a.append("u", { value: 2 });
+      await nextTurn();
+      assert.equal(countOther(), 1); // busy: waits for the interval
+      assert.equal(await a.count("u"), 2); // the writing connection sees it
+      const pending: Promise<string>[] = [];
+      for (let i = 0; i < 5000; i++) pending.push(a.append("u", { value: i }));
+      await Promise.all(pending);
+      await nextTurn();
+      assert.equal(countOther(), 5002); // too large to wait
+    } finally {
+      other.close();
+      await d.close();
+    }
+  }));
+
+Deno.test("sqlite: a worker checkpoints the WAL into the database file", () =>
+  withSqlite(async (file) => {
+    const d = new SqliteStorage(file);
+    try {
+      const before = (await Deno.stat(file)).size;
+      const a = d.archive("h", "mam");
+      for (let i = 0; i < 2000; i++) a.append("u", { value: "x".repeat(500) });
+      d.flush();
+      // Far below the main connection's own threshold: only the worker
+      // copies these pages into the file.
+      let size = before;
+      for (let i = 0; i < 100 && size <= before + 1_000_000; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        size = (await Deno.stat(file)).size;
+      }
+      assert.ok(size > before + 1_000_000, `database file ${before} -> ${size} bytes`);
+    } finally {
+      await d.close();
+    }
+  }));
+
+Deno.test("sqlite: a version 1 database is upgraded in place", () =>
+  withSqlite(async (file) => {
+    const db = new DatabaseSync(file);
+    db.exec(SCHEMA_VERSION_TABLE);
+    for (const s of migrationsFor("sqlite", 0).filter((m) => m.version === 1)[0].statements) {
+      db.exec(s);
+    }
+    db.exec("INSERT INTO schema_version (version, applied_at) VALUES (1, 0)");
+    db.exec(`INSERT INTO archive (host, "user", store, id, "when", with_jid, value)
+      VALUES ('h', 'u', 'mam', 'old', 1, NULL, '"kept"')`);
+    db.close();
+    const d = new SqliteStorage(file);
+    try {
+      assert.deepEqual(await d.archive("h", "mam").find("u"), [{
+        id: "old",
+        when: 1,
+        value: "kept",
+      }]);
+    } finally {
+      await d.close();
+    }
+    const check = new DatabaseSync(file);
+    try {
+      const versions = check.prepare("SELECT version FROM schema_version ORDER BY version").all();
+      assert.deepEqual(versions.map((r) => r.version), [1, SCHEMA_VERSION]);
+      const idx = check.prepare("SELECT name FROM sqlite_master WHERE name = 'archive_expiry'")
+        .get();
+      assert.ok(idx);
+    } finally {
+      check.close();
     }
   }));
 

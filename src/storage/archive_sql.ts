@@ -1,0 +1,104 @@
+/**
+ * The SQL of archive queries, shared by find, count and delete (and by
+ * bench/mam_page_bench.ts, which prints each shape's query plan).
+ *
+ * find, count and delete all build on one filter (`filterSql`), so they
+ * always agree on the set (count(q) === find(q).length, limit included).
+ * Index use, checked with EXPLAIN QUERY PLAN for every shape (see
+ * bench/results/2026-12-06-mam-page.md): a `with` filter searches
+ * archive_with, anything else archive_when, both with "when" as a range
+ * (start/end, and the after/before position's time); ids look up
+ * archive_id.
+ */
+import type { SQLInputValue } from "node:sqlite";
+import type { ArchiveQuery } from "./types.ts";
+import { queryLimit } from "./schema.ts";
+
+interface Filter {
+  from: string;
+  where: string;
+  params: SQLInputValue[];
+  limit: number | undefined;
+}
+
+/** FROM and WHERE of a query; undefined when it can match nothing without asking the database. */
+function filterSql(
+  host: string,
+  store: string,
+  user: string,
+  q: ArchiveQuery,
+): Filter | undefined {
+  const limit = queryLimit(q.limit);
+  if (limit === 0 || (q.ids && q.ids.length === 0)) return undefined;
+  const owner = `host = ? AND "user" = ? AND store = ?`;
+  const conds = [owner];
+  const params: SQLInputValue[] = [host, user, store];
+  if (q.start !== undefined) conds.push(`"when" >= ?`), params.push(q.start);
+  if (q.end !== undefined) conds.push(`"when" <= ?`), params.push(q.end);
+  if (q.with !== undefined) conds.push("with_jid = ?"), params.push(q.with);
+  // One parameter however many ids: keeps the statement text (and cache) fixed.
+  if (q.ids) {
+    conds.push("id IN (SELECT value FROM json_each(?))"), params.push(JSON.stringify(q.ids));
+  }
+  // Row-value comparison against the reference item's position; an
+  // unknown id gives an empty subquery, NULL, and so no rows. SQLite
+  // turns it into a range on "when" in the index.
+  const position = `(SELECT "when", seq FROM archive WHERE ${owner} AND id = ?)`;
+  if (q.after !== undefined) {
+    conds.push(`("when", seq) > ${position}`), params.push(host, user, store, q.after);
+  }
+  if (q.before !== undefined) {
+    conds.push(`("when", seq) < ${position}`), params.push(host, user, store, q.before);
+  }
+  // The planner has no statistics (no ANALYZE) and guesses. An id list is
+  // short: a lookup per id and a sort beats walking the user's archive in
+  // time order. A `with` filter is served by archive_with whatever the
+  // time bounds: given both start and end the planner took archive_when
+  // and read every row of the range to test with_jid (7–12 ms against
+  // 0.1 ms for a year of 200 000 rows, bench/results/2026-12-06-mam-page.md).
+  const from = q.ids
+    ? "archive INDEXED BY archive_id"
+    : q.with !== undefined
+    ? "archive INDEXED BY archive_with"
+    : "archive";
+  return { from, where: conds.join(" AND "), params, limit };
+}
+
+/**
+ * The SELECT of the rows a query picks, in result order. Returns undefined
+ * when the query can match nothing without asking the database.
+ */
+export function selectSql(
+  host: string,
+  store: string,
+  user: string,
+  q: ArchiveQuery,
+  columns: string,
+): { sql: string; params: SQLInputValue[] } | undefined {
+  const f = filterSql(host, store, user, q);
+  if (!f) return undefined;
+  const dir = q.reverse ? "DESC" : "ASC";
+  let sql = `SELECT ${columns} FROM ${f.from} WHERE ${f.where} ORDER BY "when" ${dir}, seq ${dir}`;
+  if (f.limit !== undefined) sql += " LIMIT ?", f.params.push(f.limit);
+  return { sql, params: f.params };
+}
+
+/**
+ * The count of what `selectSql` picks. Without a limit it counts the
+ * index range directly: the ordered subquery a limit needs costs about a
+ * third more per row (measured over 200 000 rows), and RSM counts whole
+ * result sets.
+ */
+export function countSql(
+  host: string,
+  store: string,
+  user: string,
+  q: ArchiveQuery,
+): { sql: string; params: SQLInputValue[] } | undefined {
+  if (q.limit !== undefined) {
+    const s = selectSql(host, store, user, q, "1");
+    return s && { sql: `SELECT count(*) AS n FROM (${s.sql})`, params: s.params };
+  }
+  const f = filterSql(host, store, user, q);
+  return f && { sql: `SELECT count(*) AS n FROM ${f.from} WHERE ${f.where}`, params: f.params };
+}

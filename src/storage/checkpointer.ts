@@ -1,0 +1,59 @@
+/**
+ * WAL checkpoints off the event loop. SQLite's automatic checkpoint runs
+ * inside the COMMIT that crosses the threshold (1000 pages by default),
+ * on the committing thread, and with synchronous=NORMAL it ends with an
+ * fsync: measured on the bench VM, that made the average archive append
+ * cost 2–3 times more and stalled the loop for up to 300 ms (see
+ * bench/results/2026-12-06-archive-writes.md). A worker with its own
+ * connection checkpoints instead, and the main connection's automatic
+ * checkpoint is raised to a safety net for when the worker falls behind
+ * or is gone.
+ *
+ * `deno compile` embeds a worker's module only when named with --include
+ * (the `compile` task in deno.json does); without it the worker fails to
+ * start, logs once, and the safety net takes over.
+ */
+import { logger } from "../log.ts";
+
+const log = logger("storage");
+
+/** How often the worker checkpoints. */
+const INTERVAL_MS = 200;
+
+/** The main connection's own threshold (pages, 4 KiB each): only reached if the worker lags. */
+export const SAFETY_NET_PAGES = 16384;
+
+export class Checkpointer {
+  #worker: Worker;
+  #closed: Promise<void>;
+  #onClosed!: () => void;
+
+  constructor(path: string) {
+    this.#closed = new Promise((r) => this.#onClosed = r);
+    this.#worker = new Worker(new URL("./checkpoint_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    this.#worker.onmessage = (e: MessageEvent<"closed" | { error: string }>) => {
+      if (e.data === "closed") this.#onClosed();
+      else log.warning("WAL checkpoint failed: {error}", { error: e.data.error });
+    };
+    this.#worker.onerror = (e) => {
+      e.preventDefault();
+      log.warning("WAL checkpointer stopped: {error}", { error: e.message });
+      this.#onClosed();
+    };
+    this.#worker.postMessage({ path, intervalMs: INTERVAL_MS });
+  }
+
+  /** Stops the worker (its connection closed first, so no checkpoint is cut short). */
+  async close(): Promise<void> {
+    this.#worker.postMessage("close");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#closed,
+      new Promise<void>((r) => timer = setTimeout(r, 2000)),
+    ]);
+    clearTimeout(timer);
+    this.#worker.terminate();
+  }
+}
