@@ -26,7 +26,7 @@ import { SessionRegistry } from "./core/sessions.ts";
 import { installDelivery } from "./core/delivery.ts";
 import { installServiceDelivery } from "./core/service_delivery.ts";
 import type { ParleyModule, ServerParts } from "./core/module_api.ts";
-import { loadModule } from "./core/module_loader.ts";
+import { loadedModules, loadModule, unloadModule } from "./core/module_loader.ts";
 import { StreamError } from "./core/errors.ts";
 import { type C2sServices, handleC2sConnection } from "./stream/c2s.ts";
 import { CORE_MODULES, MODULES } from "./modules/index.ts";
@@ -186,6 +186,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     http = startHttp(config, certs, httpRoutes);
     Object.assign(ports, http.ports);
   } catch (err) {
+    // Modules were loaded: their timers (retention sweeps…) must not outlive the storage.
+    stopModules(hosts);
     await Promise.all(listeners.map((l) => l.close()));
     await storage.close();
     throw err;
@@ -252,4 +254,16 @@ function servedServices(
     served.push({ ...hc, modules: [...names] });
   }
   return served;
+}
+
+/**
+ * A start that failed after modules were loaded: `server-stopping` (what
+ * modules with their own timers listen to), then every module unloaded,
+ * which removes whatever it registered through the module API.
+ */
+function stopModules(hosts: Map<string, Host>): void {
+  for (const host of hosts.values()) {
+    host.events.emit("server-stopping", {});
+    for (const name of loadedModules(host).reverse()) unloadModule(host, name);
+  }
 }
