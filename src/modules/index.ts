@@ -21,6 +21,7 @@ import { carbonsModule } from "./carbons/index.ts";
 import { csiModule } from "./csi/index.ts";
 import { pushModule } from "./push/index.ts";
 import { mamModule } from "./mam/index.ts";
+import { pepModule } from "./pubsub/pep/index.ts";
 
 export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
   [
@@ -45,6 +46,7 @@ export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
     csiModule,
     pushModule,
     mamModule,
+    pepModule,
   ].map((m) => [m.name, m]),
 );
 
