@@ -127,18 +127,36 @@ export function installAvatarCompat(api: ModuleApi, pep: PepService): void {
   });
 
   // XEP-0153: the hash in every available presence the account sends.
-  api.hook("presence/self", async (ev: StanzaEvent) => {
-    const user = ev.origin?.username;
-    if (!user || ev.stanza.attrs.type !== undefined) return false;
-    const hash = await currentHash(user);
-    const stanza = ev.stanza;
+  // Synchronous whenever it can be: the presence handlers after this one
+  // read session state that a connection loss clears right after the
+  // event (unavailable presence never waits here). The hash is loaded when
+  // a resource binds, so an available presence rarely has to wait for it.
+  const stamp = (stanza: Element, hash: string) => {
+    // No avatar known: the presence goes as the client wrote it (it may
+    // know better, and an account without avatars sees no change at all).
+    if (hash === "") return false;
     const theirs = stanza.getChild("x", NS_VCARD_UPDATE);
-    // No avatar known: what the client says stands (it may know better).
-    if (hash === "" && theirs) return false;
     stanza.children = stanza.children.filter((c) => c !== theirs);
     stanza.append(el("x", { xmlns: NS_VCARD_UPDATE }, el("photo", {}, hash)));
     return false;
+  };
+  api.hook("presence/self", (ev: StanzaEvent) => {
+    const user = ev.origin?.username;
+    if (!user || ev.stanza.attrs.type !== undefined) return false;
+    const cached = hashes.get(user);
+    if (cached !== undefined) return stamp(ev.stanza, cached);
+    return currentHash(user).then((hash) => stamp(ev.stanza, hash));
   }, 20);
+
+  api.hook<SessionEvent>("resource-bind", ({ session }) => {
+    if (!session.username) return;
+    currentHash(session.username).catch((err) =>
+      api.log.warn("loading the avatar hash of {user} failed: {err}", {
+        user: session.username,
+        err,
+      })
+    );
+  });
 
   api.hook<SessionEvent>("resource-unbind", ({ session }) => {
     const user = session.username;
