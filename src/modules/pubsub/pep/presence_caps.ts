@@ -16,6 +16,8 @@ import { NS } from "../../../xml/namespaces.ts";
 import { CapsCache, type Features, NS_CAPS } from "./caps_cache.ts";
 import type { PepService } from "./service.ts";
 import { sendIqFromHost } from "./send_iq.ts";
+import { KeyedQueue } from "../../../util/keyed_queue.ts";
+import { subscriptionOf } from "../../../core/subscription.ts";
 
 const NONE: Features = new Set();
 
@@ -66,6 +68,27 @@ export function installPresenceCaps(api: ModuleApi, pep: PepService): CapsCache 
   api.hook("presence/bare", (ev: StanzaEvent) => {
     const from = ev.stanza.attrs.from;
     if (from !== undefined && ev.to?.local !== undefined) seen(ev.to.local, from, ev.stanza);
+    return false;
+  }, 10);
+
+  // Presence to one of the account's resources: a contact answering a
+  // probe (a remote contact's presence after this server restarted comes
+  // only this way). Directed presence from strangers (rooms, say) is not
+  // tracked: only contacts whose presence the account receives count.
+  const fromContacts = new KeyedQueue();
+  api.hook("presence/full", (ev: StanzaEvent) => {
+    const from = parseJid(ev.stanza.attrs.from ?? "");
+    const owner = ev.to?.local;
+    const type = ev.stanza.attrs.type;
+    if (!from || owner === undefined || (type !== undefined && type !== "unavailable")) {
+      return false;
+    }
+    if (from.bare === pep.bareOf(owner)) return false;
+    const stanza = ev.stanza;
+    fromContacts.run(owner, async () => {
+      const sub = await subscriptionOf(api, owner, from.bare);
+      if (sub === "to" || sub === "both") seen(owner, from.full, stanza);
+    }).catch((err) => api.log.warn("tracking presence failed: {err}", { err }));
     return false;
   }, 10);
 
