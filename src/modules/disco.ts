@@ -148,9 +148,23 @@ export const discoModule: ParleyModule = {
       return query;
     };
 
+    /**
+     * disco#info of an account's node (PEP's, XEP-0060 §5.3): answered by
+     * a `disco-info-node/account` handler (which checks access and
+     * returns true), else item-not-found.
+     */
+    const accountNodeInfo = async (ev: StanzaEvent, node: string) => {
+      const query = el("query", { xmlns: NS.discoInfo, node });
+      if (!(await api.fire<DiscoNodeEvent>("disco-info-node/account", { ev, query }))) {
+        throw new StanzaError("cancel", "item-not-found");
+      }
+      api.replyResult(ev, query);
+      return true;
+    };
+
     api.hook(`iq-get/self/${NS.discoInfo}:query`, async (ev: StanzaEvent) => {
       const node = ev.stanza.firstElement()!.attrs.node;
-      if (node !== undefined) throw new StanzaError("cancel", "item-not-found");
+      if (node !== undefined) return accountNodeInfo(ev, node);
       api.replyResult(ev, await accountInfo(ev));
       return true;
     });
@@ -162,10 +176,11 @@ export const discoModule: ParleyModule = {
       if (requester === undefined || !(await api.auth.userExists(api.domain, owner))) {
         throw unavailable;
       }
+      // A node's own access model decides who may see it (an open OMEMO node).
+      const node = ev.stanza.firstElement()!.attrs.node;
+      if (node !== undefined) return accountNodeInfo(ev, node);
       const sub = await subscriptionOf(api, owner, requester);
       if (sub !== "from" && sub !== "both") throw unavailable;
-      const node = ev.stanza.firstElement()!.attrs.node;
-      if (node !== undefined) throw new StanzaError("cancel", "item-not-found");
       api.replyResult(ev, await accountInfo(ev));
       return true;
     });

@@ -121,6 +121,17 @@ Deno.test("pep: access models presence, roster, whitelist, open; disco lists vis
     );
     assert.ok(ids.includes("pubsub/pep"), info.toString());
 
+    // disco#info of a node: its identity for those who may see it.
+    const nodeInfo = (c: TestClient, id: string) =>
+      iq(
+        c,
+        id,
+        `<iq type='get' id='${id}' to='alice@localhost'><query xmlns='${INFO}' node='${NICK}'/></iq>`,
+      );
+    const leaf = await nodeInfo(bob, "ni1");
+    assert.equal(leaf.getChild("query", INFO)?.getChild("identity")?.attrs.type, "leaf");
+    assert.equal(errorCondition(await nodeInfo(carol, "ni2")), "item-not-found");
+
     // Only the owner publishes.
     const foreign = await iq(
       bob,

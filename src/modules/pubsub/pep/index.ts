@@ -71,6 +71,19 @@ export const pepModule: ParleyModule = {
       }
     });
 
+    // XEP-0060 §5.3: a node's identity, to whoever may see it.
+    api.hook<DiscoNodeEvent>("disco-info-node/account", async ({ ev, query }) => {
+      const owner = ev.to?.local ?? ev.origin?.username;
+      const requester = parseJid(ev.stanza.attrs.from ?? "")?.bare ?? ev.origin?.bareJid;
+      const name = query.attrs.node;
+      if (owner === undefined || requester === undefined || name === undefined) return false;
+      const node = await pep.engine.getNode(owner, name);
+      if (!node || (await pep.accessError(owner, node, requester))) return false;
+      query.append(el("identity", { category: "pubsub", type: "leaf" }));
+      query.append(el("feature", { var: NS_PUBSUB }));
+      return true;
+    });
+
     installPubsubIq(api, pep);
     installPresenceCaps(api, pep);
     installBookmarksCompat(api, pep);
