@@ -378,6 +378,8 @@ export const configSchema = z.strictObject({
     maxItemsPerNode: z.number().int().min(1).default(256),
     /** Largest published item payload, in bytes. */
     maxItemBytes: z.number().int().min(1024).default(262144),
+    /** Bytes all of one account's items may take together (a quota on storage). */
+    maxBytesPerAccount: z.number().int().min(1024).default(10485760),
     /** Entity-capabilities versions (XEP-0115) whose features are remembered. */
     capsCacheSize: z.number().int().min(1).default(10000),
     /** disco#info queries for unknown caps in flight at once; more are not asked. */

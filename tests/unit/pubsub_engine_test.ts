@@ -163,3 +163,24 @@ Deno.test("engine: access models and notification targets", async () => {
   });
   assert.deepEqual(targets, ["bob@h/1", "bob@h/2"]);
 });
+
+Deno.test("engine: the scope's byte quota counts replaced and evicted items once", async () => {
+  const db = new MemoryStorage();
+  const e = new PubsubEngine({
+    storage: mapStorage(db.map("h", "n"), db.map("h", "i")),
+    limits: { maxNodes: 5, maxItemsPerNode: 10, maxItemBytes: 200, maxBytesPerScope: 250 },
+    defaults: { ...DEFAULT_CONFIG },
+  });
+  const big = el("b", { xmlns: "ex" }, "x".repeat(100)); // ~120 bytes serialized
+  await e.publish("a", { node: "n", id: "1", payload: big, publisher: ALICE, autoCreate: true });
+  // Same id again replaces; max_items 1 on "n" evicts: still one item's worth.
+  await e.publish("a", { node: "n", id: "1", payload: big, publisher: ALICE });
+  await e.publish("a", { node: "n", id: "2", payload: big, publisher: ALICE });
+  await e.publish("a", { node: "m", id: "1", payload: big, publisher: ALICE, autoCreate: true });
+  await rejects(
+    e.publish("a", { node: "o", payload: big, publisher: ALICE, autoCreate: true }),
+    "resource-constraint",
+  );
+  await e.purge("a", "m");
+  await e.publish("a", { node: "o", payload: big, publisher: ALICE, autoCreate: true });
+});

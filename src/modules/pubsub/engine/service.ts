@@ -128,8 +128,21 @@ export class PubsubEngine {
   async #trim(scope: string, node: StoredNode): Promise<string[]> {
     const max = effectiveMaxItems(node.config, this.limits);
     const evicted = node.items.length > max ? node.items.splice(0, node.items.length - max) : [];
-    for (const id of evicted) await this.options.storage.setItem(scope, node.name, id, undefined);
+    for (const id of evicted) await this.#dropItem(scope, node, id);
     return evicted;
+  }
+
+  async #dropItem(scope: string, node: StoredNode, id: string): Promise<void> {
+    if (node.sizes) delete node.sizes[id];
+    await this.options.storage.setItem(scope, node.name, id, undefined);
+  }
+
+  /** Payload bytes of the scope's items, `node` (maybe not stored yet) as it is now. */
+  async #scopeBytes(scope: string, node: StoredNode): Promise<number> {
+    const sum = (n: StoredNode) => Object.values(n.sizes ?? {}).reduce((a, b) => a + b, 0);
+    let total = sum(node);
+    for (const n of await this.listNodes(scope)) if (n.name !== node.name) total += sum(n);
+    return total;
   }
 
   /** XEP-0060 §7.1: publish one item (auto-creating the node when asked). */
@@ -137,6 +150,7 @@ export class PubsubEngine {
     return this.#run(scope, async () => {
       const storage = this.options.storage;
       let payload = "";
+      let payloadBytes = 0;
       if (req.payload) {
         const { text, bytes } = serializedBytes(req.payload);
         if (bytes > this.limits.maxItemBytes) {
@@ -148,11 +162,15 @@ export class PubsubEngine {
           );
         }
         payload = text;
+        payloadBytes = bytes;
       }
       let node = await this.getNode(scope, req.node);
       let created = false;
       if (!node) {
         if (!req.autoCreate) throw pubsubError("cancel", "item-not-found");
+        if (req.node === "" || req.node.length > 1024) {
+          throw pubsubError("modify", "not-acceptable");
+        }
         await this.#checkRoom(scope);
         const config = req.options
           ? applyConfigForm(this.options.defaults, req.options, this.limits, false)
@@ -168,14 +186,30 @@ export class PubsubEngine {
       }
       const id = req.id ?? randomId(16);
       const item: StoredItem = { id, payload, publisher: req.publisher, when: Date.now() };
+      const sizes = node.sizes ??= {};
+      const bytes = payloadBytes;
+      const quota = this.limits.maxBytesPerScope;
+      if (quota !== undefined && node.config.persist_items) {
+        const after = (await this.#scopeBytes(scope, node)) - (sizes[id] ?? 0) + bytes;
+        if (after > quota) {
+          throw pubsubError(
+            "wait",
+            "resource-constraint",
+            undefined,
+            `Items take at most ${quota} bytes`,
+          );
+        }
+      }
       // A republished id becomes the newest (§7.1.2 "overwrite").
       node.items = node.items.filter((i) => i !== id);
       node.items.push(id);
+      sizes[id] = bytes;
       const evicted = await this.#trim(scope, node);
       if (node.config.persist_items) await storage.setItem(scope, node.name, id, item);
       else {
         // Not persisted: only the notification carries it.
         node.items = node.items.filter((i) => i !== id);
+        delete sizes[id];
       }
       await storage.setNode(scope, node.name, node);
       return { node, item, created, evicted };
@@ -193,7 +227,7 @@ export class PubsubEngine {
         throw pubsubError("auth", "forbidden");
       }
       node.items = node.items.filter((i) => i !== id);
-      await this.options.storage.setItem(scope, name, id, undefined);
+      await this.#dropItem(scope, node, id);
       await this.options.storage.setNode(scope, name, node);
       return node;
     });
@@ -205,6 +239,7 @@ export class PubsubEngine {
       const node = await this.requireNode(scope, name);
       for (const id of node.items) await this.options.storage.setItem(scope, name, id, undefined);
       node.items = [];
+      node.sizes = {};
       await this.options.storage.setNode(scope, name, node);
       return node;
     });

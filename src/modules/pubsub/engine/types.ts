@@ -38,6 +38,8 @@ export interface StoredNode {
   subscriptions: Record<string, "subscribed">;
   /** Item ids, oldest first. */
   items: string[];
+  /** Item id → payload bytes, for the scope's quota (absent in nodes stored before it). */
+  sizes?: Record<string, number>;
   created: number;
 }
 
@@ -59,4 +61,6 @@ export interface EngineLimits {
   maxItemsPerNode: number;
   /** Largest serialized item payload, in bytes. */
   maxItemBytes: number;
+  /** Payload bytes all items of a scope may take together (undefined: no quota). */
+  maxBytesPerScope?: number;
 }

@@ -49,10 +49,10 @@ export class PepService {
   readonly interest = new Interest();
 
   constructor(readonly api: ModuleApi) {
-    const { maxNodes, maxItemsPerNode, maxItemBytes } = api.config.pep;
+    const { maxNodes, maxItemsPerNode, maxItemBytes, maxBytesPerAccount } = api.config.pep;
     this.engine = new PubsubEngine({
       storage: mapStorage(api.map("pep_nodes"), api.map("pep_items")),
-      limits: { maxNodes, maxItemsPerNode, maxItemBytes },
+      limits: { maxNodes, maxItemsPerNode, maxItemBytes, maxBytesPerScope: maxBytesPerAccount },
       // XEP-0163 §4.3: presence access by default, the last item sent on presence.
       defaults: { ...DEFAULT_CONFIG, access_model: "presence" },
     });
