@@ -69,8 +69,9 @@ Deno.test("pep: OMEMO-style device lists and bundles, open access, fetched by ea
     assert.equal(errorCondition(bad), "conflict");
     assert.ok(bad.getChild("error")?.getChild("precondition-not-met", ERRORS));
 
-    // bob (no presence subscription) does not get alice's notifications:
-    // +notify alone does not pass the access model… but the node is open.
+    // Notifications go only to resources whose presence the account's
+    // server sees (own resources, contacts): bob, not a contact, gets none
+    // even for an open node; he fetches instead, as OMEMO clients do.
     const r3 = await iq(
       alice,
       "dl2",
@@ -84,7 +85,6 @@ Deno.test("pep: OMEMO-style device lists and bundles, open access, fetched by ea
     );
     assert.equal(r3.attrs.type, "result");
     await event(alice, "alice@localhost", DEVICES);
-    // bob has no presence from alice and alice none from bob: bob is not tracked.
     await bob.nothing(isEvent("alice@localhost", DEVICES), 100);
   } finally {
     await server.stop();
@@ -173,6 +173,12 @@ Deno.test("pep: avatar seen by a subscribed contact with +notify caps, not by on
     const bob3 = await capsLogin(server, "bob", "builder", "b3", [META + "+notify"]);
     const last = await event(bob3.client, "alice@localhost", META);
     assert.equal(last.getChild("item")?.attrs.id, hash);
+    // …and so does a new resource of alice's own.
+    const alice2 = await capsLogin(server, "alice", "wonderland", "a2", [META + "+notify"]);
+    const own = await event(alice2.client, "alice@localhost", META);
+    assert.equal(own.getChild("item")?.attrs.id, hash);
+    // carol, still without +notify for it, got nothing all along.
+    await carol.client.nothing(isEvent("alice@localhost", META), 50);
   } finally {
     await server.stop();
   }

@@ -11,7 +11,7 @@ import type { ModuleApi } from "../../../core/module_api.ts";
 import type { StanzaEvent } from "../../../core/router.ts";
 import { parseJid } from "../../../jid.ts";
 import { el, type Element } from "../../../xml/element.ts";
-import { parseElement } from "../../../util/xml_fragment.ts";
+import { parseElement, serializedBytes } from "../../../util/xml_fragment.ts";
 import { NS_PRIVATE } from "../../private.ts";
 import type { PepService } from "./service.ts";
 
@@ -93,7 +93,11 @@ export function installBookmarksCompat(api: ModuleApi, pep: PepService): void {
   // Write: mirrored into the PEP node, then stored by the private module as usual.
   api.hook(`iq-set/self/${NS_PRIVATE}:query`, async (ev: StanzaEvent) => {
     const storage = legacyStorage(ev);
-    if (!storage) return false;
+    // Too big for private storage: the private module refuses it, and
+    // nothing is mirrored either.
+    if (!storage || serializedBytes(storage).bytes > api.config.privateStorage.maxBytes) {
+      return false;
+    }
     const user = ev.origin!.username!;
     const own = pep.bareOf(user);
     const wanted = new Map<string, Element>();
