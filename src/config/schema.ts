@@ -32,6 +32,7 @@ export const DEFAULT_MODULES = [
   "push",
   "mam",
   "external_services",
+  "pep",
 ];
 
 const port = z.number().int().min(0).max(65535);
@@ -430,6 +431,22 @@ export const configSchema = z.strictObject({
     maxBytes: z.number().int().min(1024).default(65536),
     /** Distinct items (namespaces) one user may store. */
     maxItems: z.number().int().min(1).default(100),
+  }).prefault({}),
+  pep: z.strictObject({
+    /** Nodes one account may have (XEP-0163 personal eventing). */
+    maxNodes: z.number().int().min(1).default(100),
+    /** Largest max_items a node may have; what `max_items=max` means. */
+    maxItemsPerNode: z.number().int().min(1).default(256),
+    /** Largest published item payload, in bytes. */
+    maxItemBytes: z.number().int().min(1024).default(262144),
+    /** Bytes all of one account's items may take together (a quota on storage). */
+    maxBytesPerAccount: z.number().int().min(1024).default(10485760),
+    /** Entity-capabilities versions (XEP-0115) whose features are remembered. */
+    capsCacheSize: z.number().int().min(1).default(10000),
+    /** disco#info queries for unknown caps in flight at once; more are not asked. */
+    maxPendingCapsQueries: z.number().int().min(1).default(100),
+    /** How long a caps query waits for its answer, in milliseconds. */
+    capsQueryTimeoutMs: z.number().int().min(100).default(10000),
   }).prefault({}),
   blocking: z.strictObject({
     /** JIDs one user may block (XEP-0191). */

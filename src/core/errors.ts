@@ -91,6 +91,8 @@ export class StanzaError extends Error {
     readonly condition: StanzaErrorCondition,
     readonly text?: string,
     readonly by?: string,
+    /** An application-specific condition (RFC 6120 §8.3.2), e.g. pubsub#errors ones. */
+    readonly appCondition?: Element,
   ) {
     super(text ? `${condition}: ${text}` : condition);
     this.name = "StanzaError";
@@ -102,6 +104,7 @@ export class StanzaError extends Error {
       { type: this.type, by: this.by },
       el(this.condition, { xmlns: NS.stanzas }),
       this.text ? el("text", { xmlns: NS.stanzas }, this.text) : undefined,
+      this.appCondition,
     );
   }
 }

@@ -30,7 +30,9 @@
  * core/subscription.ts); everyone else, and any query about an account
  * that does not exist, gets `service-unavailable`, so the reply never
  * tells a stranger whether an account exists. disco#items of an account
- * is an empty result for now (PEP hooks it later).
+ * lists what modules push on `disco-items/account` `{ ev, items }` (PEP:
+ * the nodes the requester may see); `disco-info/account` `{ ev, query }`
+ * lets modules append identities (PEP's pubsub/pep).
  */
 import { el, type Element } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
@@ -148,17 +150,33 @@ export const discoModule: ParleyModule = {
     });
 
     // Accounts. Self queries come as iq-get/self (no `to`, or the own bare JID).
-    const accountInfo = (node: string | undefined): Element => {
-      const query = el("query", { xmlns: NS.discoInfo, node });
+    const accountInfo = async (ev: StanzaEvent): Promise<Element> => {
+      const query = el("query", { xmlns: NS.discoInfo });
       query.append(el("identity", { category: "account", type: "registered" }));
+      // More identities (PEP's pubsub/pep) come from the modules.
+      await api.fire<DiscoNodeEvent>("disco-info/account", { ev, query });
       for (const f of host.accountFeatures) query.append(el("feature", { var: f }));
       return query;
     };
 
-    api.hook(`iq-get/self/${NS.discoInfo}:query`, (ev: StanzaEvent) => {
+    /**
+     * disco#info of an account's node (PEP's, XEP-0060 §5.3): answered by
+     * a `disco-info-node/account` handler (which checks access and
+     * returns true), else item-not-found.
+     */
+    const accountNodeInfo = async (ev: StanzaEvent, node: string) => {
+      const query = el("query", { xmlns: NS.discoInfo, node });
+      if (!(await api.fire<DiscoNodeEvent>("disco-info-node/account", { ev, query }))) {
+        throw new StanzaError("cancel", "item-not-found");
+      }
+      api.replyResult(ev, query);
+      return true;
+    };
+
+    api.hook(`iq-get/self/${NS.discoInfo}:query`, async (ev: StanzaEvent) => {
       const node = ev.stanza.firstElement()!.attrs.node;
-      if (node !== undefined) throw new StanzaError("cancel", "item-not-found");
-      api.replyResult(ev, accountInfo(undefined));
+      if (node !== undefined) return accountNodeInfo(ev, node);
+      api.replyResult(ev, await accountInfo(ev));
       return true;
     });
 
@@ -169,19 +187,23 @@ export const discoModule: ParleyModule = {
       if (requester === undefined || !(await api.auth.userExists(api.domain, owner))) {
         throw unavailable;
       }
+      // A node's own access model decides who may see it (an open OMEMO node).
+      const node = ev.stanza.firstElement()!.attrs.node;
+      if (node !== undefined) return accountNodeInfo(ev, node);
       const sub = await subscriptionOf(api, owner, requester);
       if (sub !== "from" && sub !== "both") throw unavailable;
-      const node = ev.stanza.firstElement()!.attrs.node;
-      if (node !== undefined) throw new StanzaError("cancel", "item-not-found");
-      api.replyResult(ev, accountInfo(undefined));
+      api.replyResult(ev, await accountInfo(ev));
       return true;
     });
 
-    // §8: an empty result for accounts that do not exist and for strangers
-    // alike; there are no items to show anyone yet.
-    const accountItems = (ev: StanzaEvent) => {
+    // §8: modules add the items the requester may see (PEP: its nodes by
+    // access model) through `disco-items/account`; an account that does not
+    // exist gets the same empty result as a stranger.
+    const accountItems = async (ev: StanzaEvent) => {
       const node = ev.stanza.firstElement()!.attrs.node;
-      api.replyResult(ev, el("query", { xmlns: NS.discoItems, node }));
+      const items: Element[] = [];
+      if (node === undefined) await api.fire<DiscoItemsEvent>("disco-items/account", { ev, items });
+      api.replyResult(ev, el("query", { xmlns: NS.discoItems, node }, ...items));
       return true;
     };
     api.hook(`iq-get/self/${NS.discoItems}:query`, accountItems);

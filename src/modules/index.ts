@@ -23,6 +23,7 @@ import { pushModule } from "./push/index.ts";
 import { mamModule } from "./mam/index.ts";
 import { externalServicesModule } from "./external_services/index.ts";
 import { mucModule } from "./muc/index.ts";
+import { pepModule } from "./pubsub/pep/index.ts";
 
 export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
   [
@@ -49,6 +50,7 @@ export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
     mamModule,
     externalServicesModule,
     mucModule,
+    pepModule,
   ].map((m) => [m.name, m]),
 );
 

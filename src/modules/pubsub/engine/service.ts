@@ -1,0 +1,323 @@
+/**
+ * The publish-subscribe engine's operations on stored nodes and items.
+ * Every operation on one scope runs in that scope's queue, so concurrent
+ * publishes never lose an item id or exceed max_items.
+ */
+import type { Element } from "../../../xml/element.ts";
+import type { FormValues } from "../../../util/dataforms.ts";
+import { serializedBytes } from "../../../util/xml_fragment.ts";
+import { KeyedQueue } from "../../../util/keyed_queue.ts";
+import { randomId } from "../../../util/random.ts";
+import type { Affiliation, EngineLimits, NodeConfig, StoredItem, StoredNode } from "./types.ts";
+import { applyConfigForm, checkPreconditions, effectiveMaxItems } from "./config.ts";
+import { pubsubError } from "./errors.ts";
+import type { PubsubStorage } from "./storage.ts";
+import { mayPublish } from "./access.ts";
+
+export interface EngineOptions {
+  storage: PubsubStorage;
+  limits: EngineLimits;
+  /** The configuration of a new node before its create/publish options apply. */
+  defaults: NodeConfig;
+}
+
+export interface PublishRequest {
+  node: string;
+  /** Generated when absent. */
+  id?: string;
+  /** The item's payload element; undefined for a notification-only item. */
+  payload?: Element;
+  /** Bare JID. */
+  publisher: string;
+  /** publish-options (XEP-0060 §7.1.5): preconditions, and the config of an auto-created node. */
+  options?: FormValues;
+  /** Create the node when missing (PEP's auto-create, §12.? and XEP-0163 §3). */
+  autoCreate?: boolean;
+}
+
+export interface PublishResult {
+  node: StoredNode;
+  item: StoredItem;
+  created: boolean;
+  /** Older items dropped by max_items. */
+  evicted: string[];
+}
+
+export class PubsubEngine {
+  readonly #queue = new KeyedQueue();
+  constructor(readonly options: EngineOptions) {}
+
+  get limits(): EngineLimits {
+    return this.options.limits;
+  }
+
+  #run<T>(scope: string, job: () => Promise<T>): Promise<T> {
+    return this.#queue.run(scope, job);
+  }
+
+  getNode(scope: string, name: string): Promise<StoredNode | undefined> {
+    return this.options.storage.node(scope, name);
+  }
+
+  async requireNode(scope: string, name: string): Promise<StoredNode> {
+    const node = await this.getNode(scope, name);
+    if (!node) throw pubsubError("cancel", "item-not-found");
+    return node;
+  }
+
+  listNodes(scope: string): Promise<StoredNode[]> {
+    return this.options.storage.nodes(scope);
+  }
+
+  /** A fresh node owned by `owner` (bare JID), not yet stored. */
+  #newNode(name: string, owner: string, config: NodeConfig): StoredNode {
+    return {
+      name,
+      config,
+      affiliations: { [owner]: "owner" },
+      subscriptions: {},
+      items: [],
+      created: Date.now(),
+    };
+  }
+
+  async #checkRoom(scope: string): Promise<void> {
+    const count = (await this.listNodes(scope)).length;
+    if (count >= this.limits.maxNodes) {
+      throw pubsubError(
+        "wait",
+        "resource-constraint",
+        undefined,
+        `At most ${this.limits.maxNodes} nodes`,
+      );
+    }
+  }
+
+  /** XEP-0060 §8.1: create a node, configured by `form` values when given. */
+  createNode(
+    scope: string,
+    name: string,
+    owner: string,
+    form?: FormValues,
+  ): Promise<StoredNode> {
+    return this.#run(scope, async () => {
+      if (name === "" || name.length > 1024) throw pubsubError("modify", "not-acceptable");
+      if (await this.getNode(scope, name)) throw pubsubError("cancel", "conflict");
+      await this.#checkRoom(scope);
+      const config = form
+        ? applyConfigForm(this.options.defaults, form, this.limits, false)
+        : { ...this.options.defaults };
+      const node = this.#newNode(name, owner, config);
+      await this.options.storage.setNode(scope, name, node);
+      return node;
+    });
+  }
+
+  /** XEP-0060 §8.2.4: apply a submitted configuration form; returns the node. */
+  configureNode(scope: string, name: string, form: FormValues): Promise<StoredNode> {
+    return this.#run(scope, async () => {
+      const node = await this.requireNode(scope, name);
+      node.config = applyConfigForm(node.config, form, this.limits, false);
+      await this.#trim(scope, node);
+      await this.options.storage.setNode(scope, name, node);
+      return node;
+    });
+  }
+
+  /** Drop the oldest items beyond max_items; returns their ids. */
+  async #trim(scope: string, node: StoredNode): Promise<string[]> {
+    const max = effectiveMaxItems(node.config, this.limits);
+    const evicted = node.items.length > max ? node.items.splice(0, node.items.length - max) : [];
+    for (const id of evicted) await this.#dropItem(scope, node, id);
+    return evicted;
+  }
+
+  async #dropItem(scope: string, node: StoredNode, id: string): Promise<void> {
+    if (node.sizes) delete node.sizes[id];
+    await this.options.storage.setItem(scope, node.name, id, undefined);
+  }
+
+  /** Payload bytes of the scope's items, `node` (maybe not stored yet) as it is now. */
+  async #scopeBytes(scope: string, node: StoredNode): Promise<number> {
+    const sum = (n: StoredNode) => Object.values(n.sizes ?? {}).reduce((a, b) => a + b, 0);
+    let total = sum(node);
+    for (const n of await this.listNodes(scope)) if (n.name !== node.name) total += sum(n);
+    return total;
+  }
+
+  /** XEP-0060 §7.1: publish one item (auto-creating the node when asked). */
+  publish(scope: string, req: PublishRequest): Promise<PublishResult> {
+    return this.#run(scope, async () => {
+      const storage = this.options.storage;
+      let payload = "";
+      let payloadBytes = 0;
+      if (req.payload) {
+        const { text, bytes } = serializedBytes(req.payload);
+        if (bytes > this.limits.maxItemBytes) {
+          throw pubsubError(
+            "modify",
+            "not-acceptable",
+            "payload-too-big",
+            `Items are at most ${this.limits.maxItemBytes} bytes`,
+          );
+        }
+        payload = text;
+        payloadBytes = bytes;
+      }
+      let node = await this.getNode(scope, req.node);
+      let created = false;
+      if (!node) {
+        if (!req.autoCreate) throw pubsubError("cancel", "item-not-found");
+        if (req.node === "" || req.node.length > 1024) {
+          throw pubsubError("modify", "not-acceptable");
+        }
+        await this.#checkRoom(scope);
+        const config = req.options
+          ? applyConfigForm(this.options.defaults, req.options, this.limits, false)
+          : { ...this.options.defaults };
+        node = this.#newNode(req.node, req.publisher, config);
+        created = true;
+      } else {
+        if (!mayPublish(node, req.publisher)) throw pubsubError("auth", "forbidden");
+        if (req.options) checkPreconditions(node.config, req.options, this.limits);
+      }
+      if (req.id !== undefined && (req.id === "" || req.id.length > 256)) {
+        throw pubsubError("modify", "bad-request", "item-forbidden", "Invalid item id");
+      }
+      const id = req.id ?? randomId(16);
+      const item: StoredItem = { id, payload, publisher: req.publisher, when: Date.now() };
+      const sizes = node.sizes ??= {};
+      const bytes = payloadBytes;
+      const quota = this.limits.maxBytesPerScope;
+      if (quota !== undefined && node.config.persist_items) {
+        const after = (await this.#scopeBytes(scope, node)) - (sizes[id] ?? 0) + bytes;
+        if (after > quota) {
+          throw pubsubError(
+            "wait",
+            "resource-constraint",
+            undefined,
+            `Items take at most ${quota} bytes`,
+          );
+        }
+      }
+      // A republished id becomes the newest (§7.1.2 "overwrite").
+      node.items = node.items.filter((i) => i !== id);
+      node.items.push(id);
+      sizes[id] = bytes;
+      const evicted = await this.#trim(scope, node);
+      if (node.config.persist_items) await storage.setItem(scope, node.name, id, item);
+      else {
+        // Not persisted: only the notification carries it.
+        node.items = node.items.filter((i) => i !== id);
+        delete sizes[id];
+      }
+      await storage.setNode(scope, node.name, node);
+      return { node, item, created, evicted };
+    });
+  }
+
+  /** XEP-0060 §7.2: retract an item; returns the node. */
+  retract(scope: string, name: string, id: string, requester: string): Promise<StoredNode> {
+    return this.#run(scope, async () => {
+      const node = await this.requireNode(scope, name);
+      const item = await this.options.storage.item(scope, name, id);
+      if (!item || !node.items.includes(id)) throw pubsubError("cancel", "item-not-found");
+      const aff = node.affiliations[requester];
+      if (aff !== "owner" && aff !== "publisher" && item.publisher !== requester) {
+        throw pubsubError("auth", "forbidden");
+      }
+      node.items = node.items.filter((i) => i !== id);
+      await this.#dropItem(scope, node, id);
+      await this.options.storage.setNode(scope, name, node);
+      return node;
+    });
+  }
+
+  /** XEP-0060 §8.5: purge every item; returns the node. */
+  purge(scope: string, name: string): Promise<StoredNode> {
+    return this.#run(scope, async () => {
+      const node = await this.requireNode(scope, name);
+      for (const id of node.items) await this.options.storage.setItem(scope, name, id, undefined);
+      node.items = [];
+      node.sizes = {};
+      await this.options.storage.setNode(scope, name, node);
+      return node;
+    });
+  }
+
+  /** XEP-0060 §8.4: delete the node and its items; returns what it was. */
+  deleteNode(scope: string, name: string): Promise<StoredNode> {
+    return this.#run(scope, async () => {
+      const node = await this.requireNode(scope, name);
+      for (const id of node.items) await this.options.storage.setItem(scope, name, id, undefined);
+      await this.options.storage.setNode(scope, name, undefined);
+      return node;
+    });
+  }
+
+  /**
+   * XEP-0060 §6.5: items, newest first: those named by `ids` (unknown ones
+   * skipped), else the newest `max` (all when absent).
+   */
+  async items(
+    scope: string,
+    node: StoredNode,
+    query: { ids?: string[]; max?: number } = {},
+  ): Promise<StoredItem[]> {
+    const wanted = query.ids
+      ? query.ids.filter((id) => node.items.includes(id))
+      : [...node.items].reverse().slice(0, query.max ?? node.items.length);
+    const out: StoredItem[] = [];
+    for (const id of wanted) {
+      const item = await this.options.storage.item(scope, node.name, id);
+      if (item) out.push(item);
+    }
+    return out;
+  }
+
+  async lastItem(scope: string, node: StoredNode): Promise<StoredItem | undefined> {
+    const id = node.items.at(-1);
+    return id === undefined ? undefined : await this.options.storage.item(scope, node.name, id);
+  }
+
+  /** XEP-0060 §8.9: set affiliations (owners cannot remove the last owner). */
+  setAffiliations(
+    scope: string,
+    name: string,
+    changes: [string, Affiliation][],
+  ): Promise<StoredNode> {
+    return this.#run(scope, async () => {
+      const node = await this.requireNode(scope, name);
+      const next = { ...node.affiliations };
+      for (const [jid, aff] of changes) {
+        if (aff === "none") delete next[jid];
+        else next[jid] = aff;
+      }
+      if (!Object.values(next).includes("owner")) throw pubsubError("modify", "not-acceptable");
+      if (Object.keys(next).length > 10000) throw pubsubError("wait", "resource-constraint");
+      node.affiliations = next;
+      await this.options.storage.setNode(scope, name, node);
+      return node;
+    });
+  }
+
+  /** XEP-0060 §6.1 / §6.2: subscribe or unsubscribe `jid`. */
+  setSubscription(scope: string, name: string, jid: string, on: boolean): Promise<StoredNode> {
+    return this.#run(scope, async () => {
+      const node = await this.requireNode(scope, name);
+      if (on) {
+        if (Object.keys(node.subscriptions).length >= 10000) {
+          throw pubsubError("wait", "resource-constraint");
+        }
+        node.subscriptions[jid] = "subscribed";
+      } else {
+        if (!(jid in node.subscriptions)) {
+          throw pubsubError("cancel", "unexpected-request", "not-subscribed");
+        }
+        delete node.subscriptions[jid];
+      }
+      await this.options.storage.setNode(scope, name, node);
+      return node;
+    });
+  }
+}

@@ -1,0 +1,50 @@
+/** The XML of XEP-0060: namespaces, items, and notification payloads. */
+import { el, type Element } from "../../../xml/element.ts";
+import { parseElement } from "../../../util/xml_fragment.ts";
+import type { StoredItem } from "./types.ts";
+
+export const NS_PUBSUB = "http://jabber.org/protocol/pubsub";
+export const NS_PUBSUB_OWNER = "http://jabber.org/protocol/pubsub#owner";
+export const NS_PUBSUB_EVENT = "http://jabber.org/protocol/pubsub#event";
+
+/** `<item id=…>payload</item>`; `publisher` added when asked (§7.1.2.2). */
+export function itemElement(item: StoredItem, payload = true, publisher = false): Element {
+  const e = el("item", { id: item.id, publisher: publisher ? item.publisher : undefined });
+  if (payload && item.payload !== "") {
+    const p = parseElement(item.payload);
+    if (p) e.append(p);
+  }
+  return e;
+}
+
+/** `<event><items node=…><item…/></items></event>` (§7.1.2.1). */
+export function eventItems(node: string, items: Element[]): Element {
+  return el("event", { xmlns: NS_PUBSUB_EVENT }, el("items", { node }, ...items));
+}
+
+/** `<event><items node=…><retract id=…/></items></event>` (§7.2.2.1). */
+export function eventRetract(node: string, ids: string[]): Element {
+  return el(
+    "event",
+    { xmlns: NS_PUBSUB_EVENT },
+    el("items", { node }, ...ids.map((id) => el("retract", { id }))),
+  );
+}
+
+export function eventDelete(node: string): Element {
+  return el("event", { xmlns: NS_PUBSUB_EVENT }, el("delete", { node }));
+}
+
+export function eventPurge(node: string): Element {
+  return el("event", { xmlns: NS_PUBSUB_EVENT }, el("purge", { node }));
+}
+
+/** A notification message carrying `event` (headline unless the node says normal). */
+export function notification(
+  from: string,
+  to: string,
+  event: Element,
+  type: "headline" | "normal" = "headline",
+): Element {
+  return el("message", { from, to, type, id: crypto.randomUUID() }, event);
+}

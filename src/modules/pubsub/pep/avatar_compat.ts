@@ -1,0 +1,166 @@
+/**
+ * vCard-based avatars kept in step with PEP avatars (XEP-0398):
+ * - an avatar published to PEP (XEP-0084 metadata naming a data item) is
+ *   written into the account's vcard-temp PHOTO, and an empty metadata
+ *   removes it;
+ * - a vcard-temp PHOTO set by an older client is published to the PEP
+ *   data and metadata nodes;
+ * - the account's outgoing presence carries the avatar's hash as XEP-0153
+ *   `<x xmlns='vcard-temp:x:update'><photo>hash</photo></x>`, replacing
+ *   whatever the client put there.
+ */
+import { createHash } from "node:crypto";
+import type { ModuleApi } from "../../../core/module_api.ts";
+import type { StanzaEvent } from "../../../core/router.ts";
+import type { SessionEvent } from "../../../core/sessions.ts";
+import type { UserDeletedEvent } from "../../../core/accounts.ts";
+import { el, type Element } from "../../../xml/element.ts";
+import { parseElement } from "../../../util/xml_fragment.ts";
+import { decodeBase64 } from "../../../util/base64.ts";
+import type { PepPublishedEvent, PepRemovedEvent, PepService } from "./service.ts";
+
+export const NS_AVATAR_DATA = "urn:xmpp:avatar:data";
+export const NS_AVATAR_METADATA = "urn:xmpp:avatar:metadata";
+export const NS_VCARD_UPDATE = "vcard-temp:x:update";
+const NS_VCARD = "vcard-temp";
+
+const decodeBase64Lenient = (s: string) => decodeBase64(s.replace(/\s+/g, ""));
+const sha1Hex = (bytes: Uint8Array) => createHash("sha1").update(bytes).digest("hex");
+
+export function installAvatarCompat(api: ModuleApi, pep: PepService): void {
+  const vcards = api.keyval("vcard");
+  /** username → avatar hash ("" for none), for the accounts online. */
+  const hashes = new Map<string, string>();
+
+  const loadVcard = async (user: string): Promise<Element | undefined> => {
+    const stored = await vcards.get(user);
+    return typeof stored === "string" ? parseElement(stored) : undefined;
+  };
+
+  const photoHash = (vcard: Element | undefined): string | undefined => {
+    const binval = vcard?.getChild("PHOTO")?.getChildText("BINVAL");
+    if (binval === undefined) return undefined;
+    const bytes = decodeBase64Lenient(binval);
+    return bytes ? sha1Hex(bytes) : undefined;
+  };
+
+  /** The current avatar hash from the PEP metadata node ("" when none). */
+  const currentHash = async (user: string): Promise<string> => {
+    const cached = hashes.get(user);
+    if (cached !== undefined) return cached;
+    const node = await pep.engine.getNode(user, NS_AVATAR_METADATA);
+    const item = node ? await pep.engine.lastItem(user, node) : undefined;
+    const info = item ? parseElement(item.payload)?.getChild("info") : undefined;
+    const hash = info?.attrs.id ?? photoHash(await loadVcard(user)) ?? "";
+    if (api.sessions.resources(api.domain, user).length > 0) hashes.set(user, hash);
+    return hash;
+  };
+
+  /** Write (or with `photo` undefined remove) the vCard's PHOTO. */
+  const writePhoto = async (user: string, photo: Element | undefined) => {
+    const vcard = (await loadVcard(user)) ?? el("vCard", { xmlns: NS_VCARD });
+    vcard.children = vcard.children.filter((c) => typeof c === "string" || c.name !== "PHOTO");
+    if (photo) vcard.append(photo);
+    const empty = vcard.getChildren().length === 0;
+    await vcards.set(user, empty ? undefined : vcard.toString());
+  };
+
+  // PEP → vCard.
+  api.hook<PepPublishedEvent>("pep-published", async ({ username, node, payload }) => {
+    if (node !== NS_AVATAR_METADATA) return;
+    const info = payload?.getChildren("info").find((i) => i.attrs.url === undefined);
+    if (!info) {
+      hashes.set(username, "");
+      if (photoHash(await loadVcard(username)) !== undefined) await writePhoto(username, undefined);
+      return;
+    }
+    const id = info.attrs.id ?? "";
+    hashes.set(username, id);
+    if (photoHash(await loadVcard(username)) === id) return;
+    const dataNode = await pep.engine.getNode(username, NS_AVATAR_DATA);
+    const [data] = dataNode ? await pep.engine.items(username, dataNode, { ids: [id] }) : [];
+    const b64 = data ? parseElement(data.payload)?.text().replace(/\s+/g, "") : undefined;
+    if (!b64) return;
+    await writePhoto(
+      username,
+      el(
+        "PHOTO",
+        {},
+        el("TYPE", {}, info.attrs.type ?? "image/png"),
+        el("BINVAL", {}, b64),
+      ),
+    );
+  });
+
+  api.hook<PepRemovedEvent>("pep-removed", ({ username, node }) => {
+    if (node === NS_AVATAR_METADATA) hashes.delete(username);
+  });
+
+  // vCard → PEP.
+  api.hook("vcard-updated", async (ev: { username: string; vcard: Element }) => {
+    const photo = ev.vcard.getChild("PHOTO");
+    const binval = photo?.getChildText("BINVAL")?.replace(/\s+/g, "");
+    const bytes = binval ? decodeBase64Lenient(binval) : undefined;
+    if (!bytes || !binval) return;
+    const id = sha1Hex(bytes);
+    if ((await currentHash(ev.username)) === id) return;
+    const own = pep.bareOf(ev.username);
+    const type = photo?.getChildText("TYPE") ?? "image/png";
+    await pep.publish(ev.username, {
+      node: NS_AVATAR_DATA,
+      id,
+      payload: el("data", { xmlns: NS_AVATAR_DATA }, binval),
+      publisher: own,
+      autoCreate: true,
+    });
+    await pep.publish(ev.username, {
+      node: NS_AVATAR_METADATA,
+      id,
+      payload: el(
+        "metadata",
+        { xmlns: NS_AVATAR_METADATA },
+        el("info", { id, type, bytes: String(bytes.length) }),
+      ),
+      publisher: own,
+      autoCreate: true,
+    });
+  });
+
+  // XEP-0153: the hash in every available presence the account sends.
+  // Synchronous whenever it can be: the presence handlers after this one
+  // read session state that a connection loss clears right after the
+  // event (unavailable presence never waits here). The hash is loaded when
+  // a resource binds, so an available presence rarely has to wait for it.
+  const stamp = (stanza: Element, hash: string) => {
+    // No avatar known: the presence goes as the client wrote it (it may
+    // know better, and an account without avatars sees no change at all).
+    if (hash === "") return false;
+    const theirs = stanza.getChild("x", NS_VCARD_UPDATE);
+    stanza.children = stanza.children.filter((c) => c !== theirs);
+    stanza.append(el("x", { xmlns: NS_VCARD_UPDATE }, el("photo", {}, hash)));
+    return false;
+  };
+  api.hook("presence/self", (ev: StanzaEvent) => {
+    const user = ev.origin?.username;
+    if (!user || ev.stanza.attrs.type !== undefined) return false;
+    const cached = hashes.get(user);
+    if (cached !== undefined) return stamp(ev.stanza, cached);
+    return currentHash(user).then((hash) => stamp(ev.stanza, hash));
+  }, 20);
+
+  api.hook<SessionEvent>("resource-bind", ({ session }) => {
+    if (!session.username) return;
+    currentHash(session.username).catch((err) =>
+      api.log.warn("loading the avatar hash of {user} failed: {err}", {
+        user: session.username,
+        err,
+      })
+    );
+  });
+
+  api.hook<SessionEvent>("resource-unbind", ({ session }) => {
+    const user = session.username;
+    if (user && api.sessions.resources(api.domain, user).length === 0) hashes.delete(user);
+  });
+  api.hook<UserDeletedEvent>("user-deleted", ({ username }) => void hashes.delete(username));
+}

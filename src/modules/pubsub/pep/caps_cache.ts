@@ -1,0 +1,94 @@
+/**
+ * What entity capabilities (XEP-0115) stand for: ver → features, learnt
+ * by asking disco#info of an entity that announced a ver not seen yet.
+ * Bounded: the cache drops its least recently used ver, and at most
+ * `maxPending` queries are in flight (a flood of fresh vers costs at
+ * most that many iqs; the rest get no features until presence again).
+ *
+ * A sha-1 answer is verified (§5.4) before it is shared under the ver, so
+ * one client cannot poison what another's ver means; an answer that does
+ * not match (or another hash, or legacy caps) is kept for that JID only.
+ */
+import type { Element } from "../../../xml/element.ts";
+import { NS } from "../../../xml/namespaces.ts";
+import { capsVer } from "../../caps.ts";
+
+export const NS_CAPS = "http://jabber.org/protocol/caps";
+
+export type Features = ReadonlySet<string>;
+const NONE: Features = new Set();
+
+export interface CapsCacheOptions {
+  maxEntries: number;
+  maxPending: number;
+  /** disco#info of `node` at `jid`; resolves with the result iq. */
+  query(jid: string, node: string): Promise<Element>;
+}
+
+export class CapsCache {
+  readonly #entries = new Map<string, Features>();
+  readonly #pending = new Map<string, Promise<Features>>();
+  constructor(readonly options: CapsCacheOptions) {}
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  #remember(key: string, features: Features): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, features);
+    while (this.#entries.size > this.options.maxEntries) {
+      this.#entries.delete(this.#entries.keys().next().value!);
+    }
+  }
+
+  /**
+   * The features `c` (a `<c xmlns=caps/>`) announced by `jid` stands for:
+   * at once when known, else a promise of the query's answer (empty
+   * features when it fails or too many are pending).
+   */
+  features(c: Element, jid: string): Features | Promise<Features> {
+    const node = c.attrs.node ?? "";
+    const ver = c.attrs.ver ?? "";
+    const hash = c.attrs.hash;
+    if (ver === "" || ver.length > 256 || node.length > 1024) return NONE;
+    const shared = hash === "sha-1" ? "sha-1/" + ver : undefined;
+    const own = jid + "|" + node + "#" + ver;
+    for (const key of [shared, own]) {
+      if (key === undefined) continue;
+      const hit = this.#entries.get(key);
+      if (hit) {
+        this.#remember(key, hit);
+        return hit;
+      }
+    }
+    const key = shared ?? own;
+    const inFlight = this.#pending.get(key);
+    if (inFlight) return inFlight;
+    if (this.#pending.size >= this.options.maxPending) return NONE;
+    const p = this.options.query(jid, node + "#" + ver).then((iq) => {
+      const query = iq.getChild("query", NS.discoInfo);
+      if (!query) return NONE;
+      const features = new Set(query.getChildren("feature").map((f) => f.attrs.var ?? ""));
+      const verified = shared !== undefined && verify(query, features) === ver;
+      this.#remember(verified ? shared! : own, features);
+      return features as Features;
+    }, () => NONE).finally(() => this.#pending.delete(key));
+    this.#pending.set(key, p);
+    return p;
+  }
+}
+
+function verify(query: Element, features: Set<string>): string {
+  const identities = query.getChildren("identity").map((i) => ({
+    category: i.attrs.category ?? "",
+    type: i.attrs.type ?? "",
+    name: i.attrs.name,
+    lang: i.attrs["xml:lang"],
+  }));
+  return capsVer(identities, features, query.getChildren("x"));
+}

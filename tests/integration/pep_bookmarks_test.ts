@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { iq } from "../helpers/client.ts";
+import { startTestServer } from "../helpers/server.ts";
+import { capsLogin, event, NS_PUBSUB, publishXml } from "../helpers/pep.ts";
+
+const B2 = "urn:xmpp:bookmarks:1";
+const PRIVATE = "jabber:iq:private";
+const getLegacy = (id: string) =>
+  `<iq type='get' id='${id}'><query xmlns='${PRIVATE}'><storage xmlns='storage:bookmarks'/></query></iq>`;
+const setLegacy = (id: string, inner: string) =>
+  `<iq type='set' id='${id}'><query xmlns='${PRIVATE}'><storage xmlns='storage:bookmarks'>${inner}` +
+  `</storage></query></iq>`;
+const BOOKMARK_OPTIONS = {
+  "pubsub#persist_items": "true",
+  "pubsub#access_model": "whitelist",
+  "pubsub#max_items": "max",
+  "pubsub#send_last_published_item": "never",
+};
+
+Deno.test("bookmarks 2 published via PEP read back through private storage, and the reverse", async () => {
+  const server = await startTestServer();
+  try {
+    const { client: modern } = await capsLogin(server, "alice", "wonderland", "modern", [
+      B2 + "+notify",
+    ]);
+    const { client: legacy } = await capsLogin(server, "alice", "wonderland", "legacy", []);
+
+    // XEP-0402 → XEP-0048.
+    const conf = `<conference xmlns='${B2}' name='Council' autojoin='true'><nick>al</nick>` +
+      `</conference>`;
+    const pub = await iq(
+      modern,
+      "p1",
+      publishXml("p1", B2, "council@conference.localhost", conf, BOOKMARK_OPTIONS),
+    );
+    assert.equal(pub.attrs.type, "result", pub.toString());
+    await event(modern, "alice@localhost", B2);
+    const got = await iq(legacy, "g1", getLegacy("g1"));
+    const storage = got.getChild("query", PRIVATE)!.getChild("storage", "storage:bookmarks")!;
+    const c = storage.getChild("conference")!;
+    assert.deepEqual(
+      [c.attrs.jid, c.attrs.name, c.attrs.autojoin, c.getChildText("nick")],
+      ["council@conference.localhost", "Council", "true", "al"],
+    );
+
+    // XEP-0048 → XEP-0402: a legacy write adds one bookmark and drops the other;
+    // the modern resource is notified of both changes.
+    const set = await iq(
+      legacy,
+      "s1",
+      setLegacy(
+        "s1",
+        "<conference jid='lounge@conference.localhost' name='Lounge' autojoin='false'>" +
+          "<nick>alice</nick><password>pw</password></conference>",
+      ),
+    );
+    assert.equal(set.attrs.type, "result", set.toString());
+    const retract = await event(modern, "alice@localhost", B2);
+    assert.equal(retract.getChild("retract")?.attrs.id, "council@conference.localhost");
+    const added = await event(modern, "alice@localhost", B2);
+    const item = added.getChild("item")!;
+    assert.equal(item.attrs.id, "lounge@conference.localhost");
+    const c2 = item.getChild("conference", B2)!;
+    assert.deepEqual(
+      [c2.attrs.name, c2.attrs.autojoin, c2.getChildText("nick"), c2.getChildText("password")],
+      ["Lounge", "false", "alice", "pw"],
+    );
+    const items = await iq(
+      modern,
+      "i1",
+      `<iq type='get' id='i1'><pubsub xmlns='${NS_PUBSUB}'><items node='${B2}'/></pubsub></iq>`,
+    );
+    const ids = items.getChild("pubsub", NS_PUBSUB)!.getChild("items")!.getChildren("item").map(
+      (i) => i.attrs.id,
+    );
+    assert.deepEqual(ids, ["lounge@conference.localhost"]);
+
+    // The node stays private (whitelist): bob cannot read it.
+    const { client: bob } = await capsLogin(server, "bob", "builder", "b", []);
+    const denied = await iq(
+      bob,
+      "x",
+      `<iq type='get' id='x' to='alice@localhost'><pubsub xmlns='${NS_PUBSUB}'><items node='${B2}'/></pubsub></iq>`,
+    );
+    assert.equal(denied.attrs.type, "error");
+
+    // Account disco#info advertises the compat feature.
+    const info = await iq(
+      modern,
+      "di",
+      `<iq type='get' id='di' to='alice@localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`,
+    );
+    assert.ok(info.toString().includes(`var='${B2}#compat'`));
+  } finally {
+    await server.stop();
+  }
+});

@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { iq } from "../helpers/client.ts";
+import { startTestServer } from "../helpers/server.ts";
+import { capsLogin, event, NS_PUBSUB, publishXml, seedRoster } from "../helpers/pep.ts";
+
+const META = "urn:xmpp:avatar:metadata";
+const DATA = "urn:xmpp:avatar:data";
+const VCARD4 = "urn:xmpp:vcard4";
+
+async function sha1Hex(bytes: Uint8Array): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-1", bytes as BufferSource));
+  return Array.from(d).map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+Deno.test("XEP-0398: a vCard PHOTO set by an old client becomes the PEP avatar", async () => {
+  const server = await startTestServer();
+  try {
+    await seedRoster(server, "alice", [{ jid: "bob@localhost", subscription: "both" }]);
+    await seedRoster(server, "bob", [{ jid: "alice@localhost", subscription: "both" }]);
+    const { client: alice } = await capsLogin(server, "alice", "wonderland", "a", []);
+    const { client: bob } = await capsLogin(server, "bob", "builder", "b", [META + "+notify"]);
+    const bytes = new TextEncoder().encode("old-client-photo");
+    const b64 = btoa("old-client-photo");
+    const hash = await sha1Hex(bytes);
+    const set = await iq(
+      alice,
+      "v",
+      `<iq type='set' id='v'><vCard xmlns='vcard-temp'><FN>Alice</FN><PHOTO><TYPE>image/jpeg</TYPE>` +
+        `<BINVAL>${b64}</BINVAL></PHOTO></vCard></iq>`,
+    );
+    assert.equal(set.attrs.type, "result");
+    const items = await event(bob, "alice@localhost", META);
+    const info = items.getChild("item")!.getChild("metadata", META)!.getChild("info")!;
+    assert.deepEqual([info.attrs.id, info.attrs.type, info.attrs.bytes], [
+      hash,
+      "image/jpeg",
+      String(bytes.length),
+    ]);
+    const data = await iq(
+      bob,
+      "d",
+      `<iq type='get' id='d' to='alice@localhost'><pubsub xmlns='${NS_PUBSUB}'>` +
+        `<items node='${DATA}'><item id='${hash}'/></items></pubsub></iq>`,
+    );
+    assert.equal(
+      data.getChild("pubsub", NS_PUBSUB)!.getChild("items")!.getChild("item")!.getChildText(
+        "data",
+        DATA,
+      ),
+      b64,
+    );
+    // The vCard itself is kept as written (FN included).
+    const vc = await iq(
+      bob,
+      "vc",
+      `<iq type='get' id='vc' to='alice@localhost'><vCard xmlns='vcard-temp'/></iq>`,
+    );
+    assert.equal(vc.getChild("vCard", "vcard-temp")?.getChildText("FN"), "Alice");
+
+    // vCard4 over PEP (XEP-0292) is an ordinary node: published and read back.
+    const card = `<vcard xmlns='${VCARD4}'><fn><text>Alice</text></fn></vcard>`;
+    const pub = await iq(alice, "v4", publishXml("v4", VCARD4, "current", card));
+    assert.equal(pub.attrs.type, "result", pub.toString());
+    const got = await iq(
+      bob,
+      "g4",
+      `<iq type='get' id='g4' to='alice@localhost'><pubsub xmlns='${NS_PUBSUB}'>` +
+        `<items node='${VCARD4}'/></pubsub></iq>`,
+    );
+    assert.ok(got.toString().includes("<text>Alice</text>"));
+  } finally {
+    await server.stop();
+  }
+});

@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { CapsCache } from "../../src/modules/pubsub/pep/caps_cache.ts";
+import { capsVer } from "../../src/modules/caps.ts";
+import { el, type Element } from "../../src/xml/element.ts";
+
+const INFO = "http://jabber.org/protocol/disco#info";
+const identity = { category: "client", type: "pc", name: "t" };
+
+function answer(features: string[]): Element {
+  return el(
+    "iq",
+    { type: "result" },
+    el(
+      "query",
+      { xmlns: INFO },
+      el("identity", identity),
+      ...features.map((v) => el("feature", { var: v })),
+    ),
+  );
+}
+
+const caps = (ver: string, hash = "sha-1") =>
+  el("c", { xmlns: "http://jabber.org/protocol/caps", hash, node: "n", ver });
+
+Deno.test("caps cache: one query per unknown ver, verified answers shared, bounded", async () => {
+  const asked: string[] = [];
+  const replies = new Map<string, string[]>();
+  const cache = new CapsCache({
+    maxEntries: 2,
+    maxPending: 1,
+    query: (jid, node) => {
+      asked.push(jid + " " + node);
+      return Promise.resolve(answer(replies.get(jid) ?? []));
+    },
+  });
+  const fa = ["x+notify"];
+  const va = capsVer([identity], fa);
+  replies.set("a@h/1", fa);
+  const first = cache.features(caps(va), "a@h/1");
+  assert.ok(first instanceof Promise);
+  // The same ver again while pending: the same query, not a second one.
+  const again = cache.features(caps(va), "a@h/2");
+  assert.equal(again, first);
+  assert.deepEqual([...(await first)], fa);
+  assert.deepEqual(asked, [`a@h/1 n#${va}`]);
+  // Cached: answered at once for anyone announcing it.
+  const hit = cache.features(caps(va), "b@h/1");
+  assert.ok(!(hit instanceof Promise));
+  assert.deepEqual([...hit], fa);
+
+  // A lying answer (features not matching the ver) is kept for that JID only.
+  const vb = capsVer([identity], ["y+notify"]);
+  replies.set("liar@h/1", ["evil+notify"]);
+  assert.deepEqual([...(await cache.features(caps(vb), "liar@h/1"))], ["evil+notify"]);
+  replies.set("c@h/1", ["y+notify"]);
+  const honest = cache.features(caps(vb), "c@h/1");
+  assert.ok(honest instanceof Promise, "not served from the liar's answer");
+  assert.deepEqual([...(await honest)], ["y+notify"]);
+
+  // Bounded: at most maxEntries vers kept; at most maxPending in flight.
+  assert.ok(cache.size <= 2);
+  const p1 = cache.features(caps("v1"), "d@h/1");
+  const p2 = cache.features(caps("v2"), "d@h/2");
+  assert.ok(p1 instanceof Promise);
+  assert.ok(!(p2 instanceof Promise) && p2.size === 0, "over the pending limit: no features");
+  await p1;
+  assert.equal(cache.pending, 0);
+});

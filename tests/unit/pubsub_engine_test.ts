@@ -1,0 +1,186 @@
+import assert from "node:assert/strict";
+import { MemoryStorage } from "../../src/storage/memory.ts";
+import {
+  accessError,
+  DEFAULT_CONFIG,
+  mapStorage,
+  notificationTargets,
+  PubsubEngine,
+  type Relations,
+} from "../../src/modules/pubsub/engine/index.ts";
+import { StanzaError } from "../../src/core/errors.ts";
+import { el } from "../../src/xml/element.ts";
+
+function engine(maxItemsPerNode = 10, maxNodes = 3) {
+  const db = new MemoryStorage();
+  return new PubsubEngine({
+    storage: mapStorage(db.map("h", "n"), db.map("h", "i")),
+    limits: { maxNodes, maxItemsPerNode, maxItemBytes: 200 },
+    defaults: { ...DEFAULT_CONFIG, access_model: "presence" },
+  });
+}
+
+const payload = (n: number) => el("v", { xmlns: "ex" }, String(n));
+const ALICE = "alice@h";
+const opts = (pairs: [string, string][]) => new Map(pairs.map(([k, v]) => [k, [v]]));
+
+async function rejects(p: Promise<unknown>, condition: string, app?: string) {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof StanzaError);
+    assert.equal(e.condition, condition);
+    if (app) assert.equal(e.appCondition?.name, app);
+    return true;
+  });
+}
+
+Deno.test("engine: auto-create, generated ids, max_items eviction, newest first", async () => {
+  const e = engine();
+  const r1 = await e.publish("alice", {
+    node: "n",
+    payload: payload(1),
+    publisher: ALICE,
+    autoCreate: true,
+  });
+  assert.equal(r1.created, true);
+  assert.ok(r1.item.id.length > 0);
+  assert.equal(r1.node.affiliations[ALICE], "owner");
+  // Default max_items 1: the second publish evicts the first.
+  const r2 = await e.publish("alice", {
+    node: "n",
+    id: "b",
+    payload: payload(2),
+    publisher: ALICE,
+  });
+  assert.deepEqual(r2.evicted, [r1.item.id]);
+  await e.configureNode("alice", "n", opts([["pubsub#max_items", "max"]]));
+  for (const id of ["c", "d", "b"]) {
+    await e.publish("alice", { node: "n", id, payload: payload(3), publisher: ALICE });
+  }
+  const node = await e.requireNode("alice", "n");
+  assert.deepEqual(node.items, ["c", "d", "b"]);
+  assert.deepEqual((await e.items("alice", node)).map((i) => i.id), ["b", "d", "c"]);
+  assert.deepEqual((await e.items("alice", node, { max: 1 })).map((i) => i.id), ["b"]);
+  assert.deepEqual((await e.items("alice", node, { ids: ["c", "zz"] })).map((i) => i.id), ["c"]);
+  // "max" is the cap: 10 kept of 12.
+  for (let i = 0; i < 12; i++) {
+    await e.publish("alice", { node: "n", id: "x" + i, publisher: ALICE });
+  }
+  assert.equal((await e.requireNode("alice", "n")).items.length, 10);
+  await rejects(
+    e.configureNode("alice", "n", opts([["pubsub#max_items", "11"]])),
+    "not-acceptable",
+  );
+});
+
+Deno.test("engine: publish-options preconditions (XEP-0223)", async () => {
+  const e = engine();
+  const open = opts([["pubsub#access_model", "open"]]);
+  const r = await e.publish("a", { node: "n", publisher: ALICE, options: open, autoCreate: true });
+  assert.equal(r.node.config.access_model, "open");
+  await e.publish("a", { node: "n", publisher: ALICE, options: open });
+  await rejects(
+    e.publish("a", {
+      node: "n",
+      publisher: ALICE,
+      options: opts([["pubsub#access_model", "presence"]]),
+    }),
+    "conflict",
+    "precondition-not-met",
+  );
+  await rejects(
+    e.publish("a", { node: "n", publisher: ALICE, options: opts([["pubsub#nonsense", "1"]]) }),
+    "conflict",
+    "precondition-not-met",
+  );
+  // Booleans compare by value; max_items "max" equals the cap.
+  await e.publish("a", {
+    node: "n",
+    publisher: ALICE,
+    options: opts([["pubsub#persist_items", "true"]]),
+  });
+  await e.configureNode("a", "n", opts([["pubsub#max_items", "10"]]));
+  await e.publish("a", {
+    node: "n",
+    publisher: ALICE,
+    options: opts([["pubsub#max_items", "max"]]),
+  });
+});
+
+Deno.test("engine: retract, purge, delete, limits", async () => {
+  const e = engine(10, 2);
+  await e.createNode("a", "n", ALICE, opts([["pubsub#max_items", "5"]]));
+  await rejects(e.createNode("a", "n", ALICE), "conflict");
+  await e.publish("a", { node: "n", id: "1", publisher: ALICE });
+  await e.publish("a", { node: "n", id: "2", publisher: ALICE });
+  await rejects(e.retract("a", "n", "1", "eve@h"), "forbidden");
+  await e.retract("a", "n", "1", ALICE);
+  await rejects(e.retract("a", "n", "1", ALICE), "item-not-found");
+  assert.deepEqual((await e.requireNode("a", "n")).items, ["2"]);
+  await e.purge("a", "n");
+  assert.deepEqual((await e.requireNode("a", "n")).items, []);
+  await e.createNode("a", "m", ALICE);
+  await rejects(e.createNode("a", "o", ALICE), "resource-constraint");
+  await rejects(
+    e.publish("a", { node: "p", publisher: ALICE, autoCreate: true }),
+    "resource-constraint",
+  );
+  await rejects(
+    e.publish("a", { node: "n", publisher: ALICE, payload: el("big", {}, "x".repeat(300)) }),
+    "not-acceptable",
+    "payload-too-big",
+  );
+  await rejects(e.publish("a", { node: "n", publisher: "eve@h" }), "forbidden");
+  await e.deleteNode("a", "n");
+  assert.equal(await e.getNode("a", "n"), undefined);
+  await rejects(e.publish("a", { node: "n", publisher: ALICE }), "item-not-found");
+});
+
+Deno.test("engine: access models and notification targets", async () => {
+  const e = engine();
+  const relations: Relations = {
+    subscribedToPresence: (jid) => Promise.resolve(jid === "bob@h"),
+    rosterGroups: (jid) => Promise.resolve(jid === "carol@h" ? ["friends"] : []),
+  };
+  const node = await e.createNode("a", "n", ALICE);
+  const can = async (jid: string) => (await accessError(node, jid, relations)) === undefined;
+  assert.deepEqual([await can("bob@h"), await can("carol@h"), await can(ALICE)], [
+    true,
+    false,
+    true,
+  ]);
+  node.config.access_model = "roster";
+  node.config.roster_groups_allowed = ["friends"];
+  assert.deepEqual([await can("bob@h"), await can("carol@h")], [false, true]);
+  node.config.access_model = "whitelist";
+  node.affiliations["dave@h"] = "member";
+  assert.deepEqual([await can("carol@h"), await can("dave@h")], [false, true]);
+  node.config.access_model = "open";
+  node.affiliations["eve@h"] = "outcast";
+  assert.deepEqual([await can("zed@x"), await can("eve@h")], [true, false]);
+  node.config.access_model = "presence";
+  const targets = await notificationTargets(node, ["bob@h/1", "bob@h/2", "eve@h/1", "zed@x/1"], {
+    ...relations,
+  });
+  assert.deepEqual(targets, ["bob@h/1", "bob@h/2"]);
+});
+
+Deno.test("engine: the scope's byte quota counts replaced and evicted items once", async () => {
+  const db = new MemoryStorage();
+  const e = new PubsubEngine({
+    storage: mapStorage(db.map("h", "n"), db.map("h", "i")),
+    limits: { maxNodes: 5, maxItemsPerNode: 10, maxItemBytes: 200, maxBytesPerScope: 250 },
+    defaults: { ...DEFAULT_CONFIG },
+  });
+  const big = el("b", { xmlns: "ex" }, "x".repeat(100)); // ~120 bytes serialized
+  await e.publish("a", { node: "n", id: "1", payload: big, publisher: ALICE, autoCreate: true });
+  // Same id again replaces; max_items 1 on "n" evicts: still one item's worth.
+  await e.publish("a", { node: "n", id: "1", payload: big, publisher: ALICE });
+  await e.publish("a", { node: "n", id: "2", payload: big, publisher: ALICE });
+  await e.publish("a", { node: "m", id: "1", payload: big, publisher: ALICE, autoCreate: true });
+  await rejects(
+    e.publish("a", { node: "o", payload: big, publisher: ALICE, autoCreate: true }),
+    "resource-constraint",
+  );
+  await e.purge("a", "m");
+  await e.publish("a", { node: "o", payload: big, publisher: ALICE, autoCreate: true });
+});
