@@ -587,6 +587,21 @@ export const configSchema = z.strictObject({
     enabled: z.boolean().default(true),
     /** The service domain; `{domain}` stands for each hosted domain. */
     domain: z.string().min(1).default("pubsub.{domain}"),
+    /**
+     * Who may create nodes (explicitly, or by publishing to a missing node):
+     * "local" (users of the service's parent domain), "admins" (the host's
+     * admins only) or "anyone" (remote users too). Admins may always, and
+     * act as owners of every node.
+     */
+    create: z.enum(["local", "admins", "anyone"]).default("local"),
+    /** Nodes the service holds; creating more is refused. */
+    maxNodes: z.number().int().min(1).default(10000),
+    /** Largest max_items a node may have; what `max_items=max` means. */
+    maxItemsPerNode: z.number().int().min(1).default(1000),
+    /** Largest published item payload, in bytes. */
+    maxItemBytes: z.number().int().min(1024).default(262144),
+    /** Subscriptions one node may have; more are refused. */
+    maxSubscriptionsPerNode: z.number().int().min(1).max(10000).default(10000),
   }).prefault({}),
   // ---- end service hosts ----
   /** STUN/TURN servers offered to local users (XEP-0215), module `external_services`. */

@@ -24,6 +24,7 @@ import { mamModule } from "./mam/index.ts";
 import { externalServicesModule } from "./external_services/index.ts";
 import { mucModule } from "./muc/index.ts";
 import { pepModule } from "./pubsub/pep/index.ts";
+import { pubsubModule } from "./pubsub/service/index.ts";
 
 export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
   [
@@ -51,6 +52,7 @@ export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
     externalServicesModule,
     mucModule,
     pepModule,
+    pubsubModule,
   ].map((m) => [m.name, m]),
 );
 
