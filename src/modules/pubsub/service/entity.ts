@@ -11,7 +11,14 @@ import { randomId } from "../../../util/random.ts";
 import { el, type Element } from "../../../xml/element.ts";
 import { eventItems, eventRetract, NS_PUBSUB, pubsubError } from "../engine/index.ts";
 import { type NodeExtras, type PubsubService, SCOPE } from "./service.ts";
-import { actionOf, itemReplyOf, jidOf, nodeAttr, requesterOf } from "./request.ts";
+import {
+  actionOf,
+  checkAccessModel,
+  itemReplyOf,
+  jidOf,
+  nodeAttr,
+  requesterOf,
+} from "./request.ts";
 import { optionsGet, optionsSet, parseSubscribeOptions } from "./subscribe_options.ts";
 
 const truthy = (v: string | undefined) => v === "true" || v === "1";
@@ -69,6 +76,7 @@ export class EntityRequests {
     const configure = req.getChild("configure");
     const form = configure ? parseForm(configure) : undefined;
     const itemreply = itemReplyOf(form) ?? "owner";
+    checkAccessModel(form);
     await svc.serial(async () => {
       await svc.engine.createNode(SCOPE, name, owner, form);
       await svc.setExtras(name, { itemreply, subs: {} });
@@ -89,6 +97,8 @@ export class EntityRequests {
     const optionsEl = req.getChild("publish-options");
     const options = optionsEl ? parseForm(optionsEl) : undefined;
     const { node, item: stored, extras } = await svc.serial(async () => {
+      // Options that would create a node must name what the service offers.
+      if (!(await svc.engine.getNode(SCOPE, name))) checkAccessModel(options);
       const r = await svc.engine.publish(SCOPE, {
         node: name,
         id: item?.attrs.id,

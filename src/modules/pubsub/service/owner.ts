@@ -21,7 +21,7 @@ import {
   type StoredNode,
 } from "../engine/index.ts";
 import { type ItemReply, type PubsubService, SCOPE } from "./service.ts";
-import { itemReplyOf, nodeAttr, requesterOf } from "./request.ts";
+import { checkAccessModel, itemReplyOf, nodeAttr, requesterOf } from "./request.ts";
 
 const AFFILIATIONS = ["owner", "publisher", "publish-only", "member", "none", "outcast"];
 const owner = (...children: Element[]) => el("pubsub", { xmlns: NS_PUBSUB_OWNER }, ...children);
@@ -139,6 +139,7 @@ export class OwnerRequests {
       throw pubsubError("modify", "bad-request");
     }
     const itemreply = itemReplyOf(form);
+    checkAccessModel(form);
     const node = await svc.serial(async () => {
       await this.#owned(ev, op);
       const node = await svc.engine.configureNode(SCOPE, name, form);

@@ -62,3 +62,16 @@ export function jidOf(op: Element): Jid {
   if (!jid) throw pubsubError("modify", "bad-request", "invalid-jid");
   return jid;
 }
+
+/**
+ * The access models the service offers: open and whitelist. Presence and
+ * roster need the owner's roster (the service has none) and authorize
+ * needs pending subscriptions, so a form asking for them is refused
+ * rather than left to lock everybody out.
+ */
+export function checkAccessModel(form: FormValues | undefined): void {
+  const v = form?.get("pubsub#access_model")?.[0];
+  if (v === "presence" || v === "roster" || v === "authorize") {
+    throw pubsubError("modify", "not-acceptable", "unsupported-access-model");
+  }
+}
