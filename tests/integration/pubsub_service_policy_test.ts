@@ -65,6 +65,36 @@ Deno.test("pubsub service: the last item on subscription, as configured", async 
     const last2 = await nextEvent(bob);
     assert.equal(last2.getChild("event", NS_EVENT)!.getChild("items")!.attrs.node, "presence");
 
+    // deliver_payloads off: notifications carry the id only, items the payload;
+    // notify_config on: subscribers see the new configuration.
+    const cfg = await ps(
+      alice,
+      "set",
+      `<configure node='presence'>${
+        submitForm(NS_NODE_CONFIG, { "pubsub#deliver_payloads": "0", "pubsub#notify_config": "1" })
+      }</configure>`,
+      NS_OWNER,
+    );
+    assert.equal(cfg.attrs.type, "result");
+    const cfgEv = await nextEvent(bob, (e) => e.getChild("configuration") !== undefined);
+    assert.equal(
+      cfgEv.getChild("event", NS_EVENT)!.getChild("configuration")!.attrs.node,
+      "presence",
+    );
+    await ps(alice, "set", publish("presence", "bare"));
+    const bareEv = await nextEvent(bob, (e) => e.getChild("items") !== undefined);
+    const bareItem = bareEv.getChild("event", NS_EVENT)!.getChild("items")!.getChild("item")!;
+    assert.equal(bareItem.attrs.id, "bare");
+    assert.equal(bareItem.getChildren().length, 0);
+    const full = await ps(bob, "get", `<items node='presence' max_items='1'/>`);
+    assert.equal(
+      full.getChild("pubsub", NS_PUBSUB)!.getChild("items")!.getChild("item")!.getChildText(
+        "entry",
+        "urn:test",
+      ),
+      "bare",
+    );
+
     // Subscribing again changes nothing and sends nothing.
     const again = await ps(bob, "set", `<subscribe node='sub' jid='bob@localhost/r'/>`);
     assert.equal(

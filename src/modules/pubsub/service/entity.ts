@@ -218,7 +218,7 @@ export class EntityRequests {
     if (ids.length > 0 && found.length === 0) throw pubsubError("cancel", "item-not-found");
     const extras = await svc.extras(name);
     return pubsub(
-      el("items", { node: name }, ...found.map((i) => svc.itemEl(node, i, extras, true))),
+      el("items", { node: name }, ...found.map((i) => svc.itemEl(node, i, extras, false))),
     );
   }
 

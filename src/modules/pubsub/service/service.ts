@@ -151,11 +151,14 @@ export class PubsubService {
     }
   }
 
-  /** An item as a notification or result carries it (`publisher` when itemreply says so). */
-  itemEl(node: StoredNode, item: StoredItem, extras: NodeExtras, payload = true): Element {
+  /**
+   * An item as a notification (payload per `deliver_payloads`) or an items
+   * result (always the payload) carries it; `publisher` when itemreply says so.
+   */
+  itemEl(node: StoredNode, item: StoredItem, extras: NodeExtras, notification = true): Element {
     return itemElement(
       item,
-      payload && node.config.deliver_payloads,
+      !notification || node.config.deliver_payloads,
       extras.itemreply === "publisher",
     );
   }
