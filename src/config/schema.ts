@@ -359,6 +359,12 @@ export const configSchema = z.strictObject({
     defaultHistoryMessages: z.number().int().min(0).default(20),
     /** Longest nick, in characters. */
     maxNickLength: z.number().int().min(1).max(1023).default(64),
+    /**
+     * A user with a reserved nick (room registration) may join a room and
+     * change nick only under that nick (`not-acceptable` otherwise). A nick
+     * reserved by someone else is refused (`conflict`) either way.
+     */
+    enforceReservedNicks: z.boolean().default(false),
     /** Affiliations (with reserved nicks) per room. */
     maxAffiliations: z.number().int().min(1).default(10000),
     /** Messages kept in a room's archive (older ones are cut); 0: no cap. */

@@ -76,10 +76,7 @@ export class PresenceHandler {
       if (shared && shared.bareJid !== from.bare) {
         throw new StanzaError("cancel", "conflict", "That nick is in use");
       }
-      const reservedBy = room.nickOwner(nick);
-      if (reservedBy !== undefined && reservedBy !== from.bare) {
-        throw new StanzaError("cancel", "conflict", "That nick is reserved");
-      }
+      this.checkReserved(room, from.bare, nick);
       if (!shared) {
         if (room.config.membersOnly && affiliation === "none") {
           throw new StanzaError("auth", "registration-required", "Members only");
@@ -161,6 +158,22 @@ export class PresenceHandler {
     }
   }
 
+  /**
+   * §7.2.9, §7.10: a nick reserved by another user is `conflict`; with
+   * `muc.enforceReservedNicks`, a user who reserved a nick must use it
+   * (`not-acceptable`, as Prosody's enforce_registered_nickname).
+   */
+  checkReserved(room: Room, bareJid: string, nick: string): void {
+    const reservedBy = room.nickOwner(nick);
+    if (reservedBy !== undefined && reservedBy !== bareJid) {
+      throw new StanzaError("cancel", "conflict", "That nick is reserved");
+    }
+    const own = room.reservedNick(bareJid);
+    if (this.svc.limits.enforceReservedNicks && own !== undefined && own !== nick) {
+      throw new StanzaError("cancel", "not-acceptable", `Use your reserved nick: ${own}`);
+    }
+  }
+
   update(room: Room, o: Occupant, realJid: string, stanza: Element): void {
     o.sessions.set(realJid, stanza);
     this.svc.broadcastPresence(room, o, undefined);
@@ -184,9 +197,10 @@ export class PresenceHandler {
     if (room.occupants.has(nick)) {
       return fail(new StanzaError("cancel", "conflict", "That nick is in use"));
     }
-    const reservedBy = room.nickOwner(nick);
-    if (reservedBy !== undefined && reservedBy !== o.bareJid) {
-      return fail(new StanzaError("cancel", "conflict", "That nick is reserved"));
+    try {
+      this.checkReserved(room, o.bareJid, nick);
+    } catch (err) {
+      return fail(err as StanzaError);
     }
     // §7.6: unavailable from the old nick with 303 and the new nick, then available from the new.
     svc.broadcastPresence(room, o, "unavailable", { codes: ["303"], nick });

@@ -75,6 +75,7 @@ export interface MucLimits {
   maxHistoryMessages: number;
   defaultHistoryMessages: number;
   maxNickLength: number;
+  enforceReservedNicks: boolean;
   maxAffiliations: number;
   maxArchivedPerRoom: number;
   messagesPerSecond: number;

@@ -1,0 +1,59 @@
+/**
+ * Review fixes of the MUC service: reserved nicks enforced when so
+ * configured, rooms per user bounded, the room archive under the
+ * retention period, which bounces take an occupant out, invitations
+ * bounded by the message rate, and the config fields clients use.
+ */
+import assert from "node:assert/strict";
+import { errorCondition, iq } from "../helpers/client.ts";
+import type { TestClient } from "../helpers/client.ts";
+import {
+  createRoom,
+  join,
+  login,
+  MUC,
+  mucItem,
+  presenceFrom,
+  startMucServer,
+  statusCodes,
+} from "../helpers/muc.ts";
+
+function register(c: TestClient, room: string, id: string, nick: string) {
+  return iq(
+    c,
+    id,
+    `<iq type='set' id='${id}' to='${room}'><query xmlns='jabber:iq:register'><x xmlns='jabber:x:data' type='submit'>` +
+      `<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#register</value></field>` +
+      `<field var='muc#register_roomnick'><value>${nick}</value></field></x></query></iq>`,
+  );
+}
+
+Deno.test("muc: enforceReservedNicks keeps a registered user to the reserved nick", async () => {
+  const server = await startMucServer({ muc: { enforceReservedNicks: true } });
+  const alice = await login(server, "alice");
+  const carol = await login(server, "carol");
+  const room = `reserved@${MUC}`;
+  try {
+    await createRoom(alice, room, "Alice");
+    assert.equal((await register(carol, room, "r1", "Caz")).attrs.type, "result");
+    // Another nick: refused while the reserved one is free.
+    let j = await join(carol, room, "Carol");
+    assert.equal(errorCondition(j.self), "not-acceptable");
+    j = await join(carol, room, "Caz");
+    assert.equal(mucItem(j.self)!.attrs.affiliation, "member");
+    await presenceFrom(alice, `${room}/Caz`);
+    // Nor may she change away from it.
+    carol.send(`<presence to='${room}/Other'/>`);
+    const err = await carol.stanza((e) => e.name === "presence" && e.attrs.type === "error");
+    assert.equal(errorCondition(err), "not-acceptable");
+    assert.equal(err.attrs.from, `${room}/Other`);
+    // Users without a reservation pick any free nick.
+    alice.send(`<presence to='${room}/Al'/>`);
+    const moved = await presenceFrom(alice, `${room}/Al`);
+    assert.ok(statusCodes(moved).includes("110"));
+  } finally {
+    alice.close();
+    carol.close();
+    await server.stop();
+  }
+});
