@@ -351,6 +351,11 @@ export const configSchema = z.strictObject({
     create: z.enum(["local", "admins", "anyone"]).default("local"),
     /** Rooms the service holds (persistent and temporary); more are refused. */
     maxRooms: z.number().int().min(1).default(10000),
+    /**
+     * Rooms one user may own (persistent and temporary); creating more is
+     * refused. Admins are exempt. 0: no cap.
+     */
+    maxRoomsPerUser: z.number().int().min(0).default(100),
     /** Occupants per room, whatever its configuration says (admins and owners may exceed it). */
     maxOccupants: z.number().int().min(1).default(1000),
     /** Most messages a room may send as history on join. */

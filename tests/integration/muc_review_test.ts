@@ -57,3 +57,32 @@ Deno.test("muc: enforceReservedNicks keeps a registered user to the reserved nic
     await server.stop();
   }
 });
+
+Deno.test("muc: maxRoomsPerUser bounds the rooms one user owns, admins exempt", async () => {
+  const server = await startMucServer({
+    admins: ["dave@localhost"],
+    muc: { maxRoomsPerUser: 2 },
+  });
+  const alice = await login(server, "alice");
+  const dave = await login(server, "dave");
+  try {
+    await createRoom(alice, `a1@${MUC}`, "Alice");
+    await createRoom(alice, `a2@${MUC}`, "Alice");
+    const third = await join(alice, `a3@${MUC}`, "Alice");
+    assert.equal(errorCondition(third.self), "resource-constraint");
+    // Joining rooms someone else owns is not creating.
+    await createRoom(dave, `d1@${MUC}`, "Dave");
+    await createRoom(dave, `d2@${MUC}`, "Dave");
+    await createRoom(dave, `d3@${MUC}`, "Dave");
+    const j = await join(alice, `d3@${MUC}`, "Alice");
+    assert.ok(statusCodes(j.self).includes("110"));
+    // Leaving a temporary room she owns (it goes away) frees a place.
+    alice.send(`<presence to='a1@${MUC}/Alice' type='unavailable'/>`);
+    await presenceFrom(alice, `a1@${MUC}/Alice`, "unavailable");
+    await createRoom(alice, `a4@${MUC}`, "Alice");
+  } finally {
+    alice.close();
+    dave.close();
+    await server.stop();
+  }
+});

@@ -73,10 +73,29 @@ export class MucService {
     if (this.rooms.size >= this.limits.maxRooms) {
       throw new StanzaError("wait", "resource-constraint", "Too many rooms on this service");
     }
+    const perUser = this.limits.maxRoomsPerUser;
+    if (
+      perUser > 0 && !this.admins.has(creator) && this.roomsOwnedBy(creator, perUser) >= perUser
+    ) {
+      throw new StanzaError("wait", "resource-constraint", "You own too many rooms");
+    }
     const room = new Room(name, `${name}@${this.domain}`, this.newRoomConfig());
     room.setAffiliation(creator, "owner");
     this.rooms.set(name, room);
     return room;
+  }
+
+  /**
+   * Rooms `bareJid` owns, counted up to `upTo` (`muc.maxRoomsPerUser`).
+   * Ownership, not creation, is what counts: a room handed over to
+   * someone else stops counting, one granted counts.
+   */
+  roomsOwnedBy(bareJid: string, upTo: number): number {
+    let n = 0;
+    for (const room of this.rooms.values()) {
+      if (room.affiliation(bareJid) === "owner" && ++n >= upTo) break;
+    }
+    return n;
   }
 
   /** Forget a temporary room nobody is in any more (XEP-0045 §10.1.3 temporary). */

@@ -71,6 +71,7 @@ export function defaultRoomConfig(maxUsers: number, historyLength: number): Room
 export interface MucLimits {
   create: "local" | "admins" | "anyone";
   maxRooms: number;
+  maxRoomsPerUser: number;
   maxOccupants: number;
   maxHistoryMessages: number;
   defaultHistoryMessages: number;
