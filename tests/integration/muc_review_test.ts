@@ -86,3 +86,34 @@ Deno.test("muc: maxRoomsPerUser bounds the rooms one user owns, admins exempt", 
     await server.stop();
   }
 });
+
+Deno.test("muc: room archives follow mam.retentionDays", async () => {
+  const server = await startMucServer({ mam: { retentionDays: 1 } });
+  const alice = await login(server, "alice");
+  const room = `kept@${MUC}`;
+  try {
+    await createRoom(alice, room, "Alice", { persistentroom: "1" });
+    const archive = server.storage.archive(MUC, "muc_archive");
+    const old = Date.now() - 2 * 86_400_000;
+    for (const id of ["o1", "o2"]) {
+      await archive.append("kept", {
+        id,
+        when: old,
+        with: `${room}/Alice`,
+        value:
+          `<message type='groupchat' from='${room}/Alice' id='${id}'><body>${id}</body></message>`,
+      });
+    }
+    alice.send(`<message to='${room}' type='groupchat' id='fresh'><body>fresh</body></message>`);
+    await alice.stanza((e) => e.attrs.id === "fresh" && e.attrs.type === "groupchat");
+    const ev: { expired?: number } = {};
+    assert.equal(await server.hosts.get(MUC)!.events.fire("mam/expire", ev), true);
+    assert.equal(ev.expired, 2);
+    const left = await archive.find("kept");
+    assert.equal(left.length, 1);
+    assert.match(String(left[0].value), /fresh/);
+  } finally {
+    alice.close();
+    await server.stop();
+  }
+});
