@@ -117,3 +117,37 @@ Deno.test("muc: room archives follow mam.retentionDays", async () => {
     await server.stop();
   }
 });
+
+Deno.test("muc: a bounced message takes a session out only when it cannot receive", async () => {
+  const server = await startMucServer();
+  const alice = await login(server, "alice");
+  const bob = await login(server, "bob");
+  const room = `bounce@${MUC}`;
+  const STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
+  try {
+    await createRoom(alice, room, "Alice");
+    await join(bob, room, "Bob");
+    await presenceFrom(alice, `${room}/Bob`);
+    // A client refusing one message (to the sender's occupant JID and to the room): still in.
+    bob.send(
+      `<message to='${room}/Alice' type='error' id='m1'><error type='modify'><not-acceptable xmlns='${STANZAS}'/></error></message>`,
+    );
+    bob.send(
+      `<message to='${room}' type='error' id='m2'><error type='cancel'><feature-not-implemented xmlns='${STANZAS}'/></error></message>`,
+    );
+    alice.send(`<message to='${room}' type='groupchat' id='still'><body>still?</body></message>`);
+    const got = await bob.stanza((e) => e.attrs.id === "still");
+    assert.equal(got.attrs.from, `${room}/Alice`);
+    await alice.nothing((e) => e.name === "presence" && e.attrs.type === "unavailable");
+    // A session that is gone: out, 333.
+    bob.send(
+      `<message to='${room}/Alice' type='error' id='m3'><error type='cancel'><recipient-unavailable xmlns='${STANZAS}'/></error></message>`,
+    );
+    const out = await presenceFrom(alice, `${room}/Bob`, "unavailable");
+    assert.deepEqual(statusCodes(out), ["333"]);
+  } finally {
+    alice.close();
+    bob.close();
+    await server.stop();
+  }
+});

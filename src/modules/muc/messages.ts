@@ -3,7 +3,8 @@
  * groupchat messages stamped with the room's `<stanza-id/>` and the
  * sender's occupant id, archived and fanned out; subject changes;
  * private messages; mediated invitations and declines. An error bounced
- * by an occupant's client takes that session out of the room (333).
+ * by an occupant's client that says it cannot receive (KICKING_CONDITIONS)
+ * takes that session out of the room (333).
  */
 import { el, Element, serialize } from "../../xml/element.ts";
 import { type Jid, parseJid } from "../../jid.ts";
@@ -16,6 +17,36 @@ import { NS_MUC_USER, NS_OCCUPANT_ID } from "./ns.ts";
 import { NS_SID } from "../mam/ns.ts";
 import { NS_DATA } from "../../util/dataforms.ts";
 import { voiceRequest } from "./voice_request.ts";
+import { NS } from "../../xml/namespaces.ts";
+
+/**
+ * Error conditions in a bounced message that mean the session cannot
+ * receive the room's traffic any more, so it is taken out (333), as
+ * Prosody does. Others (a client refusing one message: `not-acceptable`,
+ * `feature-not-implemented`, `policy-violation`…) leave it in the room:
+ * one odd message must not kick everyone whose client dislikes it.
+ */
+const KICKING_CONDITIONS = new Set([
+  "gone",
+  "internal-server-error",
+  "item-not-found",
+  "jid-malformed",
+  "recipient-unavailable",
+  "redirect",
+  "remote-server-not-found",
+  "remote-server-timeout",
+  "service-unavailable",
+]);
+
+/** Does this bounced message take its sender's session out of the room? */
+export function kicksOnError(stanza: Element): boolean {
+  const error = stanza.getChild("error");
+  const condition = error?.children.find((c): c is Element =>
+    typeof c !== "string" && c.attrs.xmlns === NS.stanzas && c.name !== "text"
+  );
+  // No condition at all: a broken client, out as well.
+  return condition === undefined || KICKING_CONDITIONS.has(condition.name);
+}
 
 /** Most invitations one message may carry. */
 const MAX_INVITES = 10;
@@ -34,7 +65,9 @@ export class MessageHandler {
     const room = svc.rooms.get(ev.to!.local!);
     const type = stanza.attrs.type;
     if (type === "error") {
-      if (room?.byRealJid.has(from.full)) this.presence.leave(room, from.full, true, stanza);
+      if (room?.byRealJid.has(from.full) && kicksOnError(stanza)) {
+        this.presence.leave(room, from.full, true, stanza);
+      }
       return true;
     }
     if (!room || room.locked) throw new StanzaError("cancel", "item-not-found", "No such room");
@@ -140,7 +173,9 @@ export class MessageHandler {
     if (!from) return true;
     const room = svc.rooms.get(ev.to!.local!);
     if (stanza.attrs.type === "error") {
-      if (room?.byRealJid.has(from.full)) this.presence.leave(room, from.full, true, stanza);
+      if (room?.byRealJid.has(from.full) && kicksOnError(stanza)) {
+        this.presence.leave(room, from.full, true, stanza);
+      }
       return true;
     }
     if (!room) throw new StanzaError("cancel", "item-not-found", "No such room");
