@@ -151,3 +151,42 @@ Deno.test("muc: a bounced message takes a session out only when it cannot receiv
     await server.stop();
   }
 });
+
+Deno.test("muc: invitations cost the inviter's rate; declines go only to an inviter", async () => {
+  const server = await startMucServer({ muc: { messagesPerSecond: 0.001, messageBurst: 3 } });
+  const alice = await login(server, "alice");
+  const bob = await login(server, "bob");
+  const carol = await login(server, "carol");
+  const room = `invites@${MUC}`;
+  const USER = "http://jabber.org/protocol/muc#user";
+  try {
+    await createRoom(alice, room, "Alice");
+    // Four invitations with a burst of three: refused whole.
+    const many = ["a", "b", "c", "d"].map((u) => `<invite to='${u}@example.org'/>`).join("");
+    alice.send(`<message to='${room}' id='many'><x xmlns='${USER}'>${many}</x></message>`);
+    const refused = await alice.stanza((e) => e.attrs.id === "many");
+    assert.equal(errorCondition(refused), "resource-constraint");
+    // A decline nobody asked for is not relayed to carol.
+    bob.send(
+      `<message to='${room}'><x xmlns='${USER}'><decline to='carol@localhost'><reason>spam</reason></decline></x></message>`,
+    );
+    // One invitation goes out; its decline comes back once.
+    alice.send(
+      `<message to='${room}'><x xmlns='${USER}'><invite to='bob@localhost'/></x></message>`,
+    );
+    await bob.stanza((e) => e.name === "message" && e.attrs.from === room);
+    const decline =
+      `<message to='${room}'><x xmlns='${USER}'><decline to='alice@localhost'/></x></message>`;
+    bob.send(decline);
+    const back = await alice.stanza((e) => e.name === "message" && e.attrs.from === room);
+    assert.equal(back.getChild("x", USER)!.getChild("decline")!.attrs.from, "bob@localhost");
+    bob.send(decline);
+    await alice.nothing((e) => e.name === "message" && e.attrs.from === room);
+    await carol.nothing((e) => e.name === "message" && e.attrs.from === room);
+  } finally {
+    alice.close();
+    bob.close();
+    carol.close();
+    await server.stop();
+  }
+});

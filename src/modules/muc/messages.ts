@@ -50,6 +50,9 @@ export function kicksOnError(stanza: Element): boolean {
 
 /** Most invitations one message may carry. */
 const MAX_INVITES = 10;
+const MAX_REASON = 1024;
+/** Invitations a room remembers for matching declines (oldest forgotten first). */
+const MAX_PENDING_INVITATIONS = 1000;
 
 export class MessageHandler {
   #appended = new Map<string, number>();
@@ -209,7 +212,11 @@ export class MessageHandler {
     return true;
   };
 
-  /** Mediated invitations and declines (§7.8.2, §7.8.2 decline). */
+  /**
+   * Mediated invitations and declines (§7.8.2). Each invitation costs the
+   * inviter one message of its rate; a decline goes only to a user who
+   * invited its sender (else it is dropped: no relaying through the room).
+   */
   mediated(room: Room, from: Jid, x: Element): void {
     const svc = this.svc;
     const sender = room.byRealJid.get(from.full);
@@ -221,7 +228,15 @@ export class MessageHandler {
     for (const decline of declines) {
       const to = parseJid(decline.attrs.to ?? "");
       if (!to) throw new StanzaError("modify", "jid-malformed", "Invalid decline to");
-      const reason = decline.getChildText("reason");
+      const key = from.bare + "\0" + to.bare;
+      if (!room.invitations.delete(key)) {
+        svc.api.log.debug("{jid}: decline to {to} without an invitation, dropped", {
+          jid: from.full,
+          to: to.full,
+        });
+        continue;
+      }
+      const reason = decline.getChildText("reason")?.slice(0, MAX_REASON);
       svc.send(el(
         "message",
         { from: room.jid, to: to.full, id: crypto.randomUUID() },
@@ -240,9 +255,16 @@ export class MessageHandler {
     if (!privileged && room.config.membersOnly && !room.config.allowInvites) {
       throw new StanzaError("auth", "forbidden", "Only admins may invite to this room");
     }
-    for (const invite of invites) {
+    const targets = invites.map((invite) => {
       const to = parseJid(invite.attrs.to ?? "");
       if (!to) throw new StanzaError("modify", "jid-malformed", "Invalid invite to");
+      return { to, reason: invite.getChildText("reason")?.slice(0, MAX_REASON) };
+    });
+    // Every invitation is a message the room sends for the inviter.
+    if (!svc.admit(sender, targets.length)) {
+      throw new StanzaError("wait", "resource-constraint", "Too many invitations");
+    }
+    for (const { to, reason } of targets) {
       if (room.config.membersOnly && room.affiliation(to.bare) === "none") {
         if (room.affiliations.size >= svc.limits.maxAffiliations) {
           throw new StanzaError("wait", "resource-constraint", "Too many affiliations");
@@ -250,7 +272,12 @@ export class MessageHandler {
         room.setAffiliation(to.bare, "member");
         void svc.store.save(room).catch(() => {});
       }
-      const reason = invite.getChildText("reason");
+      const key = to.bare + "\0" + from.bare;
+      room.invitations.delete(key);
+      room.invitations.add(key);
+      if (room.invitations.size > MAX_PENDING_INVITATIONS) {
+        room.invitations.delete(room.invitations.values().next().value!);
+      }
       const body = `${from.bare} invites you to the room ${room.jid}` +
         (reason ? `: ${reason}` : "");
       svc.send(el(

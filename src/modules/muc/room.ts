@@ -59,6 +59,12 @@ export class Room {
   readonly byRealJid = new Map<string, Occupant>();
   readonly affiliations = new Map<string, AffiliationEntry>();
   subject: Subject = { text: "", by: "" };
+  /**
+   * Mediated invitations not yet declined, `invitee bare JID \0 inviter bare
+   * JID`, oldest first (bounded by the handler): a decline is passed on only
+   * to someone who invited its sender, so the room relays nothing else.
+   */
+  readonly invitations = new Set<string>();
   /** Created and awaiting its owner's configuration (XEP-0045 §10.1.2: 201). */
   locked = false;
   destroyed = false;

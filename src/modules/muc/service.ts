@@ -221,14 +221,14 @@ export class MucService {
    * update, a nick change): within `muc.messagesPerSecond`, bursts of
    * `muc.messageBurst`?
    */
-  admit(o: Occupant): boolean {
+  admit(o: Occupant, cost = 1): boolean {
     const { messagesPerSecond, messageBurst } = this.limits;
     if (messagesPerSecond === 0) return true;
     const now = Date.now();
     o.tokens = Math.min(messageBurst, o.tokens + ((now - o.refilled) / 1000) * messagesPerSecond);
     o.refilled = now;
-    if (o.tokens < 1) return false;
-    o.tokens -= 1;
+    if (o.tokens < cost) return false;
+    o.tokens -= cost;
     return true;
   }
 
