@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { errorCondition, iq } from "../helpers/client.ts";
 import type { TestClient } from "../helpers/client.ts";
 import {
+  configure,
   createRoom,
   join,
   login,
@@ -187,6 +188,32 @@ Deno.test("muc: invitations cost the inviter's rate; declines go only to an invi
     alice.close();
     bob.close();
     carol.close();
+    await server.stop();
+  }
+});
+
+Deno.test("muc: muc#roomconfig_enablelogging (XEP-0045's name) switches the archive", async () => {
+  const server = await startMucServer();
+  const alice = await login(server, "alice");
+  const room = `logging@${MUC}`;
+  try {
+    await createRoom(alice, room, "Alice");
+    await configure(alice, room, { enablelogging: "0" });
+    const changed = await alice.stanza((e) =>
+      e.name === "message" && statusCodes(e).includes("104")
+    );
+    assert.ok(statusCodes(changed).includes("171"));
+    const info = await iq(
+      alice,
+      "di",
+      `<iq type='get' id='di' to='${room}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`,
+    );
+    const features = info.getChild("query", "http://jabber.org/protocol/disco#info")!.getChildren(
+      "feature",
+    ).map((f) => f.attrs.var);
+    assert.ok(!features.includes("urn:xmpp:mam:2"));
+  } finally {
+    alice.close();
     await server.stop();
   }
 });

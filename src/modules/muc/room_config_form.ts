@@ -152,7 +152,12 @@ export function applyConfigForm(
   }
   const maxUsers = count(values, F + "maxusers", maxOccupants);
   if (maxUsers !== undefined) c.maxUsers = Math.max(1, maxUsers);
-  c.archiving = formBoolean(values, F + "enablearchiving") ?? c.archiving;
+  // enablelogging is XEP-0045's own name for it, enablearchiving Prosody's (which Conversations
+  // sends): either is taken, the one that changes something first.
+  for (const name of ["enablearchiving", "enablelogging"]) {
+    const v = formBoolean(values, F + name);
+    if (v !== undefined && v !== old.archiving) c.archiving = v;
+  }
   c.historyLength = count(values, F + "historylength", maxHistory) ?? c.historyLength;
   return c;
 }
