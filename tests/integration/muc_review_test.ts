@@ -217,3 +217,36 @@ Deno.test("muc: muc#roomconfig_enablelogging (XEP-0045's name) switches the arch
     await server.stop();
   }
 });
+
+Deno.test("muc: destroy tells each occupant of its own leaving only, affiliation none", async () => {
+  const server = await startMucServer();
+  const alice = await login(server, "alice");
+  const bob = await login(server, "bob");
+  const room = `doomed@${MUC}`;
+  try {
+    await createRoom(alice, room, "Alice");
+    await join(bob, room, "Bob");
+    await presenceFrom(alice, `${room}/Bob`);
+    const d = await iq(
+      alice,
+      "ds",
+      `<iq type='set' id='ds' to='${room}'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy><reason>done</reason></destroy></query></iq>`,
+    );
+    assert.equal(d.attrs.type, "result");
+    for (const [c, nick, other] of [[alice, "Alice", "Bob"], [bob, "Bob", "Alice"]] as const) {
+      const gone = await presenceFrom(c, `${room}/${nick}`, "unavailable");
+      assert.equal(mucItem(gone)!.attrs.affiliation, "none");
+      assert.equal(mucItem(gone)!.attrs.role, "none");
+      assert.equal(
+        gone.getChild("x", "http://jabber.org/protocol/muc#user")!.getChild("destroy")!
+          .getChildText("reason"),
+        "done",
+      );
+      await c.nothing((e) => e.name === "presence" && e.attrs.from === `${room}/${other}`);
+    }
+  } finally {
+    alice.close();
+    bob.close();
+    await server.stop();
+  }
+});

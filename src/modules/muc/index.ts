@@ -95,9 +95,7 @@ export const mucModule: ParleyModule = {
 
     // §7.2.? 332: the service is going away; everyone is told, rooms stay stored.
     api.hook("server-stopping", () => {
-      for (const room of svc.rooms.values()) {
-        for (const o of [...room.occupants.values()]) svc.expel(room, o, { codes: ["332"] });
-      }
+      for (const room of svc.rooms.values()) svc.expelAll(room, { codes: ["332"] });
     });
   },
 };

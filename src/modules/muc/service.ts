@@ -12,7 +12,7 @@ import type { ModuleApi } from "../../core/module_api.ts";
 import type { ArchiveStore } from "../../storage/types.ts";
 import { type Occupant, Room } from "./room.ts";
 import type { RoomStore } from "./room_store.ts";
-import { defaultRoomConfig, type MucLimits, type Role } from "./types.ts";
+import { type Affiliation, defaultRoomConfig, type MucLimits, type Role } from "./types.ts";
 import { NS_MUC, NS_MUC_USER, NS_OCCUPANT_ID } from "./ns.ts";
 
 export interface PresenceExtras {
@@ -24,6 +24,8 @@ export interface PresenceExtras {
   nick?: string;
   /** `<destroy/>` child (room destroyed). */
   destroy?: Element;
+  /** The affiliation shown instead of the occupant's own (destroy: none). */
+  affiliation?: Affiliation;
 }
 
 export class MucService {
@@ -142,7 +144,7 @@ export class MucService {
     return el(
       "item",
       {
-        affiliation: this.effectiveAffiliation(room, o.bareJid),
+        affiliation: extras.affiliation ?? this.effectiveAffiliation(room, o.bareJid),
         role: o.role,
         jid: this.seesJids(room, viewer) ? realJid ?? o.realJid ?? o.bareJid : undefined,
         nick: extras.nick,
@@ -260,6 +262,24 @@ export class MucService {
     o.role = "none";
     this.broadcastPresence(room, o, "unavailable", extras, selfExtras);
     for (const jid of [...o.sessions.keys()]) this.removeSession(room, o, jid);
+  }
+
+  /**
+   * Everyone out at once (destroy, shutdown): each session gets only its
+   * own unavailable presence, nobody the others' (they all leave: telling
+   * each of n occupants about the other n-1 would be n² stanzas for nothing).
+   */
+  expelAll(room: Room, extras: PresenceExtras): void {
+    const everyone = [...room.occupants.values()];
+    for (const o of everyone) {
+      o.role = "none";
+      for (const jid of o.sessions.keys()) {
+        this.send(this.occupantPresence(room, o, jid, o, "unavailable", extras, jid));
+      }
+    }
+    for (const o of everyone) {
+      for (const jid of [...o.sessions.keys()]) this.removeSession(room, o, jid);
+    }
   }
 
   /** Change a present occupant's role and tell the room. */
