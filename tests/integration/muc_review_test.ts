@@ -250,3 +250,29 @@ Deno.test("muc: destroy tells each occupant of its own leaving only, affiliation
     await server.stop();
   }
 });
+
+Deno.test("muc: leaving and rejoining in a loop is held to the occupant's rate", async () => {
+  const server = await startMucServer({ muc: { messagesPerSecond: 0.001, messageBurst: 2 } });
+  const alice = await login(server, "alice");
+  const bob = await login(server, "bob");
+  const room = `loop@${MUC}`;
+  try {
+    await createRoom(alice, room, "Alice");
+    const refused: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const j = await join(bob, room, "Bob");
+      if (j.self.attrs.type === "error") {
+        refused.push(errorCondition(j.self)!);
+        break;
+      }
+      bob.send(`<presence to='${room}/Bob' type='unavailable'/>`);
+      await presenceFrom(bob, `${room}/Bob`, "unavailable");
+    }
+    // The first join is free, two rejoins spend the burst, the third is refused.
+    assert.deepEqual(refused, ["resource-constraint"]);
+  } finally {
+    alice.close();
+    bob.close();
+    await server.stop();
+  }
+});

@@ -103,6 +103,16 @@ export class PresenceHandler {
       room.byRealJid.set(from.full, occupant);
     } else {
       occupant = new Occupant(nick, from.bare, room.roleFor(affiliation), svc.limits.messageBurst);
+      // A rejoin costs one stanza of the rate left over from the last stay.
+      const budget = room.departed.get(from.bare);
+      if (budget) {
+        occupant.tokens = budget.tokens;
+        occupant.refilled = budget.refilled;
+        if (!svc.admit(occupant)) {
+          throw new StanzaError("wait", "resource-constraint", "Rejoining too fast");
+        }
+        room.departed.delete(from.bare);
+      }
       // Everyone already there, to the newcomer (§7.2.3), before the newcomer's own.
       for (const other of room.occupants.values()) {
         svc.send(svc.occupantPresence(room, other, from.full, occupant, undefined));

@@ -65,6 +65,12 @@ export class Room {
    * to someone who invited its sender, so the room relays nothing else.
    */
   readonly invitations = new Set<string>();
+  /**
+   * The rate budget of users who left, by bare JID, oldest first (bounded
+   * by the service): rejoining starts from it, so leaving and joining in a
+   * loop (a presence to every occupant each time) is held to the rate.
+   */
+  readonly departed = new Map<string, { tokens: number; refilled: number }>();
   /** Created and awaiting its owner's configuration (XEP-0045 §10.1.2: 201). */
   locked = false;
   destroyed = false;

@@ -28,6 +28,9 @@ export interface PresenceExtras {
   affiliation?: Affiliation;
 }
 
+/** Users whose rate budget a room remembers after they left (Room.departed). */
+const MAX_DEPARTED = 1000;
+
 export class MucService {
   readonly rooms = new Map<string, Room>();
   readonly admins = new Set<string>();
@@ -245,6 +248,9 @@ export class MucService {
     room.byRealJid.delete(realJid);
     if (o.sessions.size > 0) return false;
     room.occupants.delete(o.nick);
+    room.departed.delete(o.bareJid);
+    room.departed.set(o.bareJid, { tokens: o.tokens, refilled: o.refilled });
+    if (room.departed.size > MAX_DEPARTED) room.departed.delete(room.departed.keys().next().value!);
     return true;
   }
 
