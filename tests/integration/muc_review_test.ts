@@ -276,3 +276,25 @@ Deno.test("muc: leaving and rejoining in a loop is held to the occupant's rate",
     await server.stop();
   }
 });
+
+Deno.test("muc: 100 comes with the join to a non-anonymous room, not with later updates", async () => {
+  const server = await startMucServer();
+  const alice = await login(server, "alice");
+  const bob = await login(server, "bob");
+  const room = `open@${MUC}`;
+  try {
+    await createRoom(alice, room, "Alice", { whois: "anyone" });
+    const j = await join(bob, room, "Bob");
+    assert.deepEqual(statusCodes(j.self).sort(), ["100", "110", "170"]);
+    assert.equal(mucItem(j.self)!.attrs.jid, "bob@localhost/r");
+    bob.send(`<presence to='${room}/Bob'><show>away</show></presence>`);
+    const update = await bob.stanza((e) =>
+      e.name === "presence" && e.attrs.from === `${room}/Bob` && e.getChildText("show") === "away"
+    );
+    assert.deepEqual(statusCodes(update), ["110"]);
+  } finally {
+    alice.close();
+    bob.close();
+    await server.stop();
+  }
+});

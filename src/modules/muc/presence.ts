@@ -121,7 +121,10 @@ export class PresenceHandler {
       room.occupants.set(nick, occupant);
       room.byRealJid.set(from.full, occupant);
     }
+    // 100 and 170 come with the join only (§7.2.10, §7.2.12), not with every later
+    // self-presence (clients print them each time).
     const selfCodes: string[] = [];
+    if (room.config.whois === "anyone") selfCodes.push("100");
     if (room.config.archiving) selfCodes.push("170");
     if (created && room.locked) selfCodes.push("201");
     // §7.2.? 210: the nick asked for was not the one given (prepared: case, width, normalization).

@@ -182,10 +182,7 @@ export class MucService {
     const x = el("x", { xmlns: NS_MUC_USER }, this.item(room, o, viewer, realJid, extras));
     if (extras.destroy) x.append(extras.destroy);
     const codes = [...(extras.codes ?? [])];
-    if (viewer === o) {
-      codes.push("110");
-      if (room.config.whois === "anyone" && type === undefined) codes.push("100");
-    }
+    if (viewer === o) codes.push("110");
     for (const code of codes) x.append(el("status", { code }));
     presence.append(
       x,
