@@ -298,3 +298,32 @@ Deno.test("muc: 100 comes with the join to a non-anonymous room, not with later 
     await server.stop();
   }
 });
+
+Deno.test("muc: disco#info carries what Conversations and Gajim read", async () => {
+  const server = await startMucServer();
+  const alice = await login(server, "alice");
+  const room = `info@${MUC}`;
+  const DISCO = "http://jabber.org/protocol/disco#info";
+  try {
+    await createRoom(alice, room, "Alice", { allowpm: "moderators", changesubject: "1" });
+    const info = await iq(
+      alice,
+      "di",
+      `<iq type='get' id='di' to='${room}'><query xmlns='${DISCO}'/></iq>`,
+    );
+    const query = info.getChild("query", DISCO)!;
+    const features = query.getChildren("feature").map((f) => f.attrs.var);
+    assert.ok(features.includes("http://jabber.org/protocol/muc#stable_id"));
+    const fields = new Map(
+      query.getChild("x", "jabber:x:data")!.getChildren("field").map((
+        f,
+      ) => [f.attrs.var, f.getChildText("value")]),
+    );
+    assert.equal(fields.get("muc#roomconfig_allowpm"), "moderators");
+    assert.equal(fields.get("muc#roominfo_changesubject"), "1");
+    assert.equal(fields.get("muc#roominfo_occupants"), "1");
+  } finally {
+    alice.close();
+    await server.stop();
+  }
+});

@@ -173,6 +173,10 @@ export function roomInfoForm(config: RoomConfig, occupants: number, subject: str
     { var: "muc#maxhistoryfetch", values: [String(config.historyLength)] },
     { var: "muc#roomconfig_allowinvites", values: [bool(config.allowInvites)] },
     { var: "muc#roomconfig_changesubject", values: [bool(config.changeSubject)] },
+    // The name older Conversations and Gajim read (from an example of the XEP; Prosody's too).
+    { var: "muc#roominfo_changesubject", values: [bool(config.changeSubject)] },
+    // Conversations offers private messages only when this allows them.
+    { var: "muc#roomconfig_allowpm", values: [config.allowPm] },
     { var: "muc#roomconfig_whois", values: [config.whois] },
   ], { formType: NS_MUC_ROOMINFO });
 }
