@@ -18,6 +18,7 @@ import {
   startMucServer,
   statusCodes,
 } from "../helpers/muc.ts";
+import { mamQuery, NS_SID } from "../helpers/mam.ts";
 
 function register(c: TestClient, room: string, id: string, nick: string) {
   return iq(
@@ -324,6 +325,45 @@ Deno.test("muc: disco#info carries what Conversations and Gajim read", async () 
     assert.equal(fields.get("muc#roominfo_occupants"), "1");
   } finally {
     alice.close();
+    await server.stop();
+  }
+});
+
+Deno.test("muc: reactions and retractions are archived with a stanza-id; chat states are not", async () => {
+  const server = await startMucServer();
+  const alice = await login(server, "alice");
+  const bob = await login(server, "bob");
+  const room = `react@${MUC}`;
+  try {
+    await createRoom(alice, room, "Alice");
+    const send = async (id: string, payload: string) => {
+      alice.send(`<message to='${room}' type='groupchat' id='${id}'>${payload}</message>`);
+      return await alice.stanza((e) => e.attrs.id === id && e.attrs.type === "groupchat");
+    };
+    const m1 = await send("m1", "<body>one</body>");
+    const sid = m1.getChild("stanza-id", NS_SID)!.attrs.id;
+    const reaction = await send(
+      "r1",
+      `<reactions xmlns='urn:xmpp:reactions:0' id='${sid}'><reaction>+1</reaction></reactions>`,
+    );
+    assert.ok(reaction.getChild("stanza-id", NS_SID));
+    const state = await send("c1", "<active xmlns='http://jabber.org/protocol/chatstates'/>");
+    assert.equal(state.getChild("stanza-id", NS_SID), undefined);
+    const hinted = await send(
+      "h1",
+      "<body>off the record</body><no-store xmlns='urn:xmpp:hints'/>",
+    );
+    assert.equal(hinted.getChild("stanza-id", NS_SID), undefined);
+    await send("m2", "<body>two</body>");
+    // History on join: bodies only.
+    const j = await join(bob, room, "Bob");
+    assert.deepEqual(j.history.map((m) => m.getChildText("body")), ["one", "two"]);
+    // MAM: the reaction too.
+    const page = await mamQuery(bob, { to: room });
+    assert.equal(page.results.length, 3);
+  } finally {
+    alice.close();
+    bob.close();
     await server.stop();
   }
 });

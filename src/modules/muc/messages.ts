@@ -17,6 +17,7 @@ import { NS_MUC_USER, NS_OCCUPANT_ID } from "./ns.ts";
 import { NS_SID } from "../mam/ns.ts";
 import { NS_DATA } from "../../util/dataforms.ts";
 import { voiceRequest } from "./voice_request.ts";
+import { roomArchivable } from "./archivable.ts";
 import { NS } from "../../xml/namespaces.ts";
 
 /**
@@ -131,7 +132,7 @@ export class MessageHandler {
     message.append(
       el("occupant-id", { xmlns: NS_OCCUPANT_ID, id: svc.idOf(room, sender) }),
     );
-    if (room.config.archiving && stanza.getChild("body") !== undefined) {
+    if (room.config.archiving && roomArchivable(stanza)) {
       const id = crypto.randomUUID();
       message.append(el("stanza-id", { xmlns: NS_SID, id, by: room.jid }));
       await svc.archive.append(room.name, {
