@@ -367,3 +367,25 @@ Deno.test("muc: reactions and retractions are archived with a stanza-id; chat st
     await server.stop();
   }
 });
+
+Deno.test("muc: the subject sent on join carries its setter's occupant id", async () => {
+  const server = await startMucServer();
+  const alice = await login(server, "alice");
+  const bob = await login(server, "bob");
+  const room = `topic@${MUC}`;
+  const OID = "urn:xmpp:occupant-id:0";
+  try {
+    await createRoom(alice, room, "Alice");
+    alice.send(`<message to='${room}' type='groupchat' id='s1'><subject>News</subject></message>`);
+    const set = await alice.stanza((e) => e.attrs.id === "s1" && e.attrs.type === "groupchat");
+    const id = set.getChild("occupant-id", OID)!.attrs.id;
+    const j = await join(bob, room, "Bob");
+    assert.equal(j.subject.getChildText("subject"), "News");
+    assert.equal(j.subject.attrs.from, `${room}/Alice`);
+    assert.equal(j.subject.getChild("occupant-id", OID)?.attrs.id, id);
+  } finally {
+    alice.close();
+    bob.close();
+    await server.stop();
+  }
+});

@@ -100,7 +100,11 @@ export class MessageHandler {
       if (!room.config.changeSubject && sender.role !== "moderator") {
         throw new StanzaError("auth", "forbidden", "You may not change the subject");
       }
-      room.subject = { text: subject.text().slice(0, 4096), by: sender.nick };
+      room.subject = {
+        text: subject.text().slice(0, 4096),
+        by: sender.nick,
+        occupantId: svc.idOf(room, sender),
+      };
       await svc.store.save(room);
     }
     await this.broadcast(room, sender, stanza);

@@ -12,7 +12,7 @@ import type { StanzaEvent } from "../../core/router.ts";
 import type { MucService } from "./service.ts";
 import { Occupant, type Room } from "./room.ts";
 import { sendHistory } from "./history.ts";
-import { NS_MUC, NS_MUC_USER } from "./ns.ts";
+import { NS_MUC, NS_MUC_USER, NS_OCCUPANT_ID } from "./ns.ts";
 
 export class PresenceHandler {
   constructor(readonly svc: MucService) {}
@@ -162,6 +162,9 @@ export class PresenceHandler {
         id: crypto.randomUUID(),
       },
       el("subject", {}, room.subject.text),
+      // XEP-0421: a message from an occupant JID carries its occupant id.
+      room.subject.by !== "" && room.subject.occupantId !== undefined &&
+        el("occupant-id", { xmlns: NS_OCCUPANT_ID, id: room.subject.occupantId }),
     ));
   }
 

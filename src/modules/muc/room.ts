@@ -51,6 +51,8 @@ export interface Subject {
   text: string;
   /** Occupant nick that set it ("" for the room). */
   by: string;
+  /** That occupant's XEP-0421 id, sent with the subject on every join. */
+  occupantId?: string;
 }
 
 export class Room {
