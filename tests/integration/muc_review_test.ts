@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { errorCondition, iq } from "../helpers/client.ts";
 import type { TestClient } from "../helpers/client.ts";
 import {
+  admin,
   configure,
   createRoom,
   join,
@@ -383,6 +384,40 @@ Deno.test("muc: the subject sent on join carries its setter's occupant id", asyn
     assert.equal(j.subject.getChildText("subject"), "News");
     assert.equal(j.subject.attrs.from, `${room}/Alice`);
     assert.equal(j.subject.getChild("occupant-id", OID)?.attrs.id, id);
+  } finally {
+    alice.close();
+    bob.close();
+    await server.stop();
+  }
+});
+
+Deno.test("muc: members of a private group read the member, admin and owner lists", async () => {
+  const server = await startMucServer();
+  const alice = await login(server, "alice");
+  const bob = await login(server, "bob");
+  const room = `group@${MUC}`;
+  const ADMIN = "http://jabber.org/protocol/muc#admin";
+  const list = (c: TestClient, id: string, affiliation: string) =>
+    iq(
+      c,
+      id,
+      `<iq type='get' id='${id}' to='${room}'><query xmlns='${ADMIN}'><item affiliation='${affiliation}'/></query></iq>`,
+    );
+  try {
+    await createRoom(alice, room, "Alice", { membersonly: "1", whois: "anyone" });
+    const r = await admin(alice, room, `<item jid='bob@localhost' affiliation='member'/>`);
+    assert.equal(r.attrs.type, "result");
+    const owners = await list(bob, "lo", "owner");
+    assert.deepEqual(
+      owners.getChild("query", ADMIN)!.getChildren("item").map((i) => i.attrs.jid),
+      ["alice@localhost"],
+    );
+    assert.equal((await list(bob, "la", "admin")).attrs.type, "result");
+    assert.equal((await list(bob, "lm", "member")).attrs.type, "result");
+    assert.equal(errorCondition(await list(bob, "lx", "outcast")), "forbidden");
+    // Semi-anonymous: the member list only.
+    await configure(alice, room, { whois: "moderators" });
+    assert.equal(errorCondition(await list(bob, "lo2", "owner")), "forbidden");
   } finally {
     alice.close();
     bob.close();
