@@ -424,3 +424,44 @@ Deno.test("muc: members of a private group read the member, admin and owner list
     await server.stop();
   }
 });
+
+Deno.test("muc: occupants who see JIDs learn of affiliation changes of users not in the room", async () => {
+  const server = await startMucServer();
+  const alice = await login(server, "alice");
+  const bob = await login(server, "bob");
+  const carol = await login(server, "carol");
+  const room = `members@${MUC}`;
+  const USER = "http://jabber.org/protocol/muc#user";
+  try {
+    await createRoom(alice, room, "Alice", { membersonly: "1", whois: "anyone" });
+    assert.equal(
+      (await admin(alice, room, `<item jid='bob@localhost' affiliation='member'/>`)).attrs.type,
+      "result",
+    );
+    // Alice, in the room, is told of Bob's membership.
+    const first = await alice.stanza((e) => e.name === "message" && e.attrs.from === room);
+    assert.equal(first.getChild("x", USER)!.getChild("item")!.attrs.jid, "bob@localhost");
+    await join(bob, room, "Bob");
+    await presenceFrom(alice, `${room}/Bob`);
+    const r = await admin(alice, room, `<item jid='carol@localhost' affiliation='member'/>`);
+    assert.equal(r.attrs.type, "result");
+    for (const c of [alice, bob]) {
+      const note = await c.stanza((e) =>
+        e.name === "message" && e.attrs.from === room &&
+        e.getChild("x", USER)?.getChild("item")?.attrs.jid === "carol@localhost"
+      );
+      assert.ok(!statusCodes(note).includes("101"));
+      const item = note.getChild("x", USER)!.getChild("item")!;
+      assert.equal(item.attrs.jid, "carol@localhost");
+      assert.equal(item.attrs.affiliation, "member");
+    }
+    // Carol, away, gets her 101.
+    const told = await carol.stanza((e) => e.name === "message" && e.attrs.from === room);
+    assert.ok(statusCodes(told).includes("101"));
+  } finally {
+    alice.close();
+    bob.close();
+    carol.close();
+    await server.stop();
+  }
+});
