@@ -465,3 +465,35 @@ Deno.test("muc: occupants who see JIDs learn of affiliation changes of users not
     await server.stop();
   }
 });
+
+Deno.test("muc: a moderation announcement is archived under the stanza id it carries", async () => {
+  const server = await startMucServer();
+  const alice = await login(server, "alice");
+  const room = `mod@${MUC}`;
+  try {
+    await createRoom(alice, room, "Alice");
+    alice.send(`<message to='${room}' type='groupchat' id='m1'><body>oops</body></message>`);
+    const m1 = await alice.stanza((e) => e.attrs.id === "m1" && e.attrs.type === "groupchat");
+    const sid = m1.getChild("stanza-id", NS_SID)!.attrs.id;
+    const r = await iq(
+      alice,
+      "mod",
+      `<iq type='set' id='mod' to='${room}'><moderate xmlns='urn:xmpp:message-moderate:1' id='${sid}'><retract xmlns='urn:xmpp:message-retract:1'/></moderate></iq>`,
+    );
+    assert.equal(r.attrs.type, "result");
+    const announced = await alice.stanza((e) =>
+      e.name === "message" && e.getChild("retract", "urn:xmpp:message-retract:1") !== undefined
+    );
+    const last = announced.getChild("stanza-id", NS_SID)!.attrs.id;
+    // Catching up after the last id seen: known to the archive, nothing newer.
+    const after = await mamQuery(alice, { to: room, rsm: `<after>${last}</after>` });
+    assert.equal(after.iq.attrs.type, "result");
+    assert.equal(after.results.length, 0);
+    // Catching up after the moderated message: the retraction itself.
+    const since = await mamQuery(alice, { to: room, rsm: `<after>${sid}</after>` });
+    assert.deepEqual(since.ids, [last]);
+  } finally {
+    alice.close();
+    await server.stop();
+  }
+});
