@@ -425,7 +425,7 @@ Deno.test("muc: members of a private group read the member, admin and owner list
   }
 });
 
-Deno.test("muc: occupants who see JIDs learn of affiliation changes of users not in the room", async () => {
+Deno.test("muc: occupants of a non-anonymous room learn of affiliation changes of users not in the room", async () => {
   const server = await startMucServer();
   const alice = await login(server, "alice");
   const bob = await login(server, "bob");
@@ -458,6 +458,15 @@ Deno.test("muc: occupants who see JIDs learn of affiliation changes of users not
     // Carol, away, gets her 101.
     const told = await carol.stanza((e) => e.name === "message" && e.attrs.from === room);
     assert.ok(statusCodes(told).includes("101"));
+    // A member made by a mediated invitation is announced the same way.
+    alice.send(
+      `<message to='${room}'><x xmlns='${USER}'><invite to='dave@localhost'/></x></message>`,
+    );
+    const invited = await bob.stanza((e) =>
+      e.name === "message" && e.attrs.from === room &&
+      e.getChild("x", USER)?.getChild("item")?.attrs.jid === "dave@localhost"
+    );
+    assert.equal(invited.getChild("x", USER)!.getChild("item")!.attrs.affiliation, "member");
   } finally {
     alice.close();
     bob.close();

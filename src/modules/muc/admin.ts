@@ -207,17 +207,7 @@ export class AdminHandler {
     const present = [...room.occupants.values()].filter((o) => o.bareJid === jid);
     const extras = { reason, actor: actor?.nick };
     if (present.length === 0) {
-      // Occupants who see real JIDs learn of it (members joining or leaving a
-      // private group while away: clients keep their member list, and the
-      // OMEMO recipients, from these; Prosody sends them too).
-      for (const [to, viewer] of room.recipients()) {
-        if (!svc.seesJids(room, viewer)) continue;
-        svc.send(el(
-          "message",
-          { from: room.jid, to, id: crypto.randomUUID() },
-          el("x", { xmlns: NS_MUC_USER }, el("item", { affiliation, jid })),
-        ));
-      }
+      svc.announceAffiliation(room, jid, affiliation);
       // §9.3 101: tell the user, who is not in the room.
       svc.send(el(
         "message",

@@ -276,6 +276,8 @@ export class MessageHandler {
         }
         room.setAffiliation(to.bare, "member");
         void svc.store.save(room).catch(() => {});
+        // Not in the room (members only): those who see JIDs learn of the new member.
+        svc.announceAffiliation(room, to.bare, "member");
       }
       const key = to.bare + "\0" + from.bare;
       room.invitations.delete(key);

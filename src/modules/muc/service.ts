@@ -206,6 +206,23 @@ export class MucService {
     }
   }
 
+  /**
+   * In a non-anonymous room, occupants learn of an affiliation change of a
+   * user not in the room (members added to or removed from a private group:
+   * clients keep their member list, and the OMEMO recipients, from these;
+   * Prosody sends them too).
+   */
+  announceAffiliation(room: Room, jid: string, affiliation: Affiliation): void {
+    if (room.config.whois !== "anyone") return;
+    for (const [to] of room.recipients()) {
+      this.send(el(
+        "message",
+        { from: room.jid, to, id: crypto.randomUUID() },
+        el("x", { xmlns: NS_MUC_USER }, el("item", { affiliation, jid })),
+      ));
+    }
+  }
+
   /** A groupchat message from the room with status codes (config changes: 104, 170…). */
   statusMessage(room: Room, codes: string[]): void {
     if (codes.length === 0) return;
