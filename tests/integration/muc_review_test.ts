@@ -506,3 +506,29 @@ Deno.test("muc: a moderation announcement is archived under the stanza id it car
     await server.stop();
   }
 });
+
+Deno.test("muc: a join from a session already in the room gets the whole join again", async () => {
+  const server = await startMucServer();
+  const alice = await login(server, "alice");
+  const bob = await login(server, "bob");
+  const room = `again@${MUC}`;
+  try {
+    await createRoom(alice, room, "Alice");
+    alice.send(`<message to='${room}' type='groupchat' id='h1'><body>before</body></message>`);
+    await alice.stanza((e) => e.attrs.id === "h1" && e.attrs.type === "groupchat");
+    await join(bob, room, "Bob");
+    await presenceFrom(alice, `${room}/Bob`);
+    const again = await join(bob, room, "Bob");
+    assert.deepEqual(again.before.map((p) => p.attrs.from), [`${room}/Alice`]);
+    assert.ok(statusCodes(again.self).includes("110"));
+    assert.deepEqual(again.history.map((m) => m.getChildText("body")), ["before"]);
+    assert.ok(again.subject);
+    // Alice sees Bob's presence again, nobody leaves.
+    const seen = await presenceFrom(alice, `${room}/Bob`);
+    assert.ok(!statusCodes(seen).includes("110"));
+  } finally {
+    alice.close();
+    bob.close();
+    await server.stop();
+  }
+});

@@ -42,8 +42,9 @@ export class PresenceHandler {
         });
         return true;
       }
-      if (present.nick === nick) this.update(room, present, from.full, stanza);
-      else this.changeNick(room, present, from.full, nick, stanza);
+      if (present.nick !== nick) this.changeNick(room, present, from.full, nick, stanza);
+      else if (stanza.getChild("x", NS_MUC)) await this.rejoin(room, present, from.full, stanza);
+      else this.update(room, present, from.full, stanza);
       return true;
     }
     await this.join(ev, from, to, nick);
@@ -151,13 +152,18 @@ export class PresenceHandler {
       svc.broadcastPresence(room, occupant, undefined, {}, { codes: selfCodes });
     }
     if (created && !room.locked) await svc.store.save(room);
-    await sendHistory(svc, room, from.full, mucX?.getChild("history"));
-    // The subject, always, last: clients take it as the end of the join (§7.2.16).
+    await this.historyAndSubject(room, from.full, mucX);
+  }
+
+  /** History, then the subject, always, last: clients take it as the end of the join (§7.2.16). */
+  async historyAndSubject(room: Room, to: string, mucX: Element | undefined): Promise<void> {
+    const svc = this.svc;
+    await sendHistory(svc, room, to, mucX?.getChild("history"));
     svc.send(el(
       "message",
       {
         from: room.subject.by ? room.occupantJid(room.subject.by) : room.jid,
-        to: from.full,
+        to,
         type: "groupchat",
         id: crypto.randomUUID(),
       },
@@ -166,6 +172,29 @@ export class PresenceHandler {
       room.subject.by !== "" && room.subject.occupantId !== undefined &&
         el("occupant-id", { xmlns: NS_OCCUPANT_ID, id: room.subject.occupantId }),
     ));
+  }
+
+  /**
+   * A join from a session the room has in already (a client that lost its
+   * state, or rejoining after a failed self-ping, XEP-0410): the session
+   * gets the whole join again — occupants, its own presence with the join
+   * codes, history, subject — instead of a bare presence update it would
+   * wait on for ever. The others see a presence update.
+   */
+  async rejoin(room: Room, o: Occupant, realJid: string, stanza: Element): Promise<void> {
+    const svc = this.svc;
+    o.sessions.set(realJid, stanza);
+    for (const other of room.occupants.values()) {
+      if (other !== o) svc.send(svc.occupantPresence(room, other, realJid, o, undefined));
+    }
+    const codes: string[] = [];
+    if (room.config.whois === "anyone") codes.push("100");
+    if (room.config.archiving) codes.push("170");
+    for (const [jid, viewer] of room.recipients()) {
+      const extras = jid === realJid ? { codes } : {};
+      svc.send(svc.occupantPresence(room, o, jid, viewer, undefined, extras, realJid));
+    }
+    await this.historyAndSubject(room, realJid, stanza.getChild("x", NS_MUC));
   }
 
   checkNick(nick: string): void {
