@@ -56,8 +56,6 @@ const MAX_REASON = 1024;
 const MAX_PENDING_INVITATIONS = 1000;
 
 export class MessageHandler {
-  #appended = new Map<string, number>();
-
   constructor(readonly svc: MucService, readonly presence: PresenceHandler) {}
 
   /** message/bare: to the room. */
@@ -154,12 +152,10 @@ export class MessageHandler {
 
   /** Every so often, cut the room archive back to `maxArchivedPerRoom`. */
   #trim(room: Room): void {
-    const n = (this.#appended.get(room.name) ?? 0) + 1;
-    if (n < 100) {
-      this.#appended.set(room.name, n);
-      return;
-    }
-    this.#appended.delete(room.name);
+    // Counted on the room: a count per room name here would outlive the
+    // temporary rooms a user can create and drop without end.
+    if (++room.appendedSinceTrim < 100) return;
+    room.appendedSinceTrim = 0;
     const max = this.svc.limits.maxArchivedPerRoom;
     if (max === 0) return;
     const archive = this.svc.archive;

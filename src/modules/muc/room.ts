@@ -73,6 +73,8 @@ export class Room {
    * loop (a presence to every occupant each time) is held to the rate.
    */
   readonly departed = new Map<string, { tokens: number; refilled: number }>();
+  /** Messages archived since the archive was last cut to `muc.maxArchivedPerRoom`. */
+  appendedSinceTrim = 0;
   /** Created and awaiting its owner's configuration (XEP-0045 §10.1.2: 201). */
   locked = false;
   destroyed = false;
