@@ -351,6 +351,11 @@ export const configSchema = z.strictObject({
     create: z.enum(["local", "admins", "anyone"]).default("local"),
     /** Rooms the service holds (persistent and temporary); more are refused. */
     maxRooms: z.number().int().min(1).default(10000),
+    /**
+     * Rooms one user may own (persistent and temporary); creating more is
+     * refused. Admins are exempt. 0: no cap.
+     */
+    maxRoomsPerUser: z.number().int().min(0).default(100),
     /** Occupants per room, whatever its configuration says (admins and owners may exceed it). */
     maxOccupants: z.number().int().min(1).default(1000),
     /** Most messages a room may send as history on join. */
@@ -359,6 +364,12 @@ export const configSchema = z.strictObject({
     defaultHistoryMessages: z.number().int().min(0).default(20),
     /** Longest nick, in characters. */
     maxNickLength: z.number().int().min(1).max(1023).default(64),
+    /**
+     * A user with a reserved nick (room registration) may join a room and
+     * change nick only under that nick (`not-acceptable` otherwise). A nick
+     * reserved by someone else is refused (`conflict`) either way.
+     */
+    enforceReservedNicks: z.boolean().default(false),
     /** Affiliations (with reserved nicks) per room. */
     maxAffiliations: z.number().int().min(1).default(10000),
     /** Messages kept in a room's archive (older ones are cut); 0: no cap. */

@@ -55,9 +55,14 @@ export class AdminHandler {
         throw new StanzaError("modify", "bad-request", "Unknown affiliation");
       }
       // §9.5, §10.5: admins read the member and outcast lists; owners all of them.
-      // Members may read the member list of a members-only room (§9.5 note).
+      // Members may read the member list of a members-only room (§9.5 note), and in a
+      // members-only non-anonymous room (a "private group") the admin and owner lists
+      // too, as Prosody: clients encrypt (OMEMO) to every member, owners included.
+      const member = actor.affiliation === "member";
+      const privateGroup = room.config.membersOnly && room.config.whois === "anyone";
       const mayRead = rank >= AFFILIATION_RANK.admin ||
-        (affiliation === "member" && actor.affiliation === "member" && room.config.membersOnly);
+        (affiliation === "member" && member && room.config.membersOnly) ||
+        (affiliation !== "outcast" && member && privateGroup);
       if (!mayRead) throw forbidden("You may not read that list");
       for (const [jid, entry] of room.affiliations) {
         if (entry.affiliation !== affiliation) continue;
@@ -202,6 +207,7 @@ export class AdminHandler {
     const present = [...room.occupants.values()].filter((o) => o.bareJid === jid);
     const extras = { reason, actor: actor?.nick };
     if (present.length === 0) {
+      svc.announceAffiliation(room, jid, affiliation);
       // §9.3 101: tell the user, who is not in the room.
       svc.send(el(
         "message",

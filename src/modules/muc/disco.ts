@@ -18,6 +18,7 @@ import {
   NS_MODERATE_1,
   NS_MUC,
   NS_MUC_REGISTER,
+  NS_MUC_STABLE_ID,
   NS_OCCUPANT_ID,
   NS_REGISTER,
   NS_SELF_PING,
@@ -78,6 +79,7 @@ export function roomInfo(room: Room, ev: StanzaEvent): Element {
   const features = [
     NS.discoInfo,
     NS_MUC,
+    NS_MUC_STABLE_ID,
     NS_CONFERENCE,
     NS_OCCUPANT_ID,
     NS_SELF_PING,

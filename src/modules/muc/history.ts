@@ -12,6 +12,11 @@ import type { MucService } from "./service.ts";
 import type { Room } from "./room.ts";
 import { NS_DELAY } from "./ns.ts";
 
+/** Archive items read per history message wanted (bodiless ones are skipped). */
+const BODILESS_SLACK = 4;
+/** Most archive items one join reads. */
+const MAX_READ = 1000;
+
 function nonNegative(s: string | undefined): number | undefined {
   if (s === undefined || !/^\d{1,9}$/.test(s.trim())) return undefined;
   return Number(s.trim());
@@ -34,10 +39,14 @@ export async function sendHistory(
   if (seconds !== undefined) start = Date.now() - seconds * 1000;
   const since = request?.attrs.since === undefined ? undefined : parseDateTime(request.attrs.since);
   if (since !== undefined) start = Math.max(start ?? 0, since);
-  const items = await svc.archive.find(room.name, { start, reverse: true, limit: max });
+  // Bodiless items (reactions, retractions) are archived but not history:
+  // read past some of them, within a bound.
+  const limit = Math.min(max * BODILESS_SLACK, MAX_READ);
+  const items = await svc.archive.find(room.name, { start, reverse: true, limit });
   const out: Element[] = [];
   let chars = 0;
   for (const item of items) {
+    if (out.length >= max) break;
     if (typeof item.value !== "string") continue;
     const message = parseElement(item.value);
     if (!message || message.getChild("body") === undefined) continue;

@@ -23,6 +23,7 @@ import { Moderation } from "./moderation.ts";
 import { IqProxy } from "./iq_proxy.ts";
 import { IqHandler } from "./iq.ts";
 import { SERVICE_FEATURES } from "./disco.ts";
+import { RetentionSweeper } from "../mam/retention.ts";
 
 /** Modules only a user host loads: their presence means this is not the service's host. */
 const USER_MODULES = ["roster", "presence", "offline"];
@@ -47,7 +48,8 @@ export const mucModule: ParleyModule = {
       await secrets.set("", secret);
     }
     const store = new RoomStore(api.map("muc_rooms"));
-    const svc = new MucService(api, api.config.muc, store, api.archive("muc_archive"), secret);
+    const archive = api.archive("muc_archive");
+    const svc = new MucService(api, api.config.muc, store, archive, secret);
     for (const room of await store.loadAll(api.domain, svc.newRoomConfig())) {
       if (svc.rooms.size >= svc.limits.maxRooms) break;
       svc.rooms.set(room.name, room);
@@ -79,11 +81,21 @@ export const mucModule: ParleyModule = {
     on("iq/bare", iq.room);
     on("iq/full", (ev) => iq.occupant(ev, proxy));
 
+    // Room archives keep what users' archives keep (`mam.retentionDays`): a
+    // message posted to a room is also in its senders' and readers' own
+    // archives, and outliving them there would defeat the retention.
+    const retention = new RetentionSweeper(archive, api.config.mam.retentionDays, api.log);
+    retention.start();
+    api.hook("server-stopping", () => retention.stop());
+    // Operators and tests: sweep now, as on a user host.
+    api.hook("mam/expire", async (ev) => {
+      ev.expired = (ev.expired ?? 0) + await retention.sweep();
+      return true;
+    });
+
     // §7.2.? 332: the service is going away; everyone is told, rooms stay stored.
     api.hook("server-stopping", () => {
-      for (const room of svc.rooms.values()) {
-        for (const o of [...room.occupants.values()]) svc.expel(room, o, { codes: ["332"] });
-      }
+      for (const room of svc.rooms.values()) svc.expelAll(room, { codes: ["332"] });
     });
   },
 };

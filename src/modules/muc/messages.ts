@@ -3,7 +3,8 @@
  * groupchat messages stamped with the room's `<stanza-id/>` and the
  * sender's occupant id, archived and fanned out; subject changes;
  * private messages; mediated invitations and declines. An error bounced
- * by an occupant's client takes that session out of the room (333).
+ * by an occupant's client that says it cannot receive (KICKING_CONDITIONS)
+ * takes that session out of the room (333).
  */
 import { el, Element, serialize } from "../../xml/element.ts";
 import { type Jid, parseJid } from "../../jid.ts";
@@ -16,13 +17,45 @@ import { NS_MUC_USER, NS_OCCUPANT_ID } from "./ns.ts";
 import { NS_SID } from "../mam/ns.ts";
 import { NS_DATA } from "../../util/dataforms.ts";
 import { voiceRequest } from "./voice_request.ts";
+import { roomArchivable } from "./archivable.ts";
+import { NS } from "../../xml/namespaces.ts";
+
+/**
+ * Error conditions in a bounced message that mean the session cannot
+ * receive the room's traffic any more, so it is taken out (333), as
+ * Prosody does. Others (a client refusing one message: `not-acceptable`,
+ * `feature-not-implemented`, `policy-violation`…) leave it in the room:
+ * one odd message must not kick everyone whose client dislikes it.
+ */
+const KICKING_CONDITIONS = new Set([
+  "gone",
+  "internal-server-error",
+  "item-not-found",
+  "jid-malformed",
+  "recipient-unavailable",
+  "redirect",
+  "remote-server-not-found",
+  "remote-server-timeout",
+  "service-unavailable",
+]);
+
+/** Does this bounced message take its sender's session out of the room? */
+export function kicksOnError(stanza: Element): boolean {
+  const error = stanza.getChild("error");
+  const condition = error?.children.find((c): c is Element =>
+    typeof c !== "string" && c.attrs.xmlns === NS.stanzas && c.name !== "text"
+  );
+  // No condition at all: a broken client, out as well.
+  return condition === undefined || KICKING_CONDITIONS.has(condition.name);
+}
 
 /** Most invitations one message may carry. */
 const MAX_INVITES = 10;
+const MAX_REASON = 1024;
+/** Invitations a room remembers for matching declines (oldest forgotten first). */
+const MAX_PENDING_INVITATIONS = 1000;
 
 export class MessageHandler {
-  #appended = new Map<string, number>();
-
   constructor(readonly svc: MucService, readonly presence: PresenceHandler) {}
 
   /** message/bare: to the room. */
@@ -34,7 +67,9 @@ export class MessageHandler {
     const room = svc.rooms.get(ev.to!.local!);
     const type = stanza.attrs.type;
     if (type === "error") {
-      if (room?.byRealJid.has(from.full)) this.presence.leave(room, from.full, true, stanza);
+      if (room?.byRealJid.has(from.full) && kicksOnError(stanza)) {
+        this.presence.leave(room, from.full, true, stanza);
+      }
       return true;
     }
     if (!room || room.locked) throw new StanzaError("cancel", "item-not-found", "No such room");
@@ -63,7 +98,11 @@ export class MessageHandler {
       if (!room.config.changeSubject && sender.role !== "moderator") {
         throw new StanzaError("auth", "forbidden", "You may not change the subject");
       }
-      room.subject = { text: subject.text().slice(0, 4096), by: sender.nick };
+      room.subject = {
+        text: subject.text().slice(0, 4096),
+        by: sender.nick,
+        occupantId: svc.idOf(room, sender),
+      };
       await svc.store.save(room);
     }
     await this.broadcast(room, sender, stanza);
@@ -95,7 +134,7 @@ export class MessageHandler {
     message.append(
       el("occupant-id", { xmlns: NS_OCCUPANT_ID, id: svc.idOf(room, sender) }),
     );
-    if (room.config.archiving && stanza.getChild("body") !== undefined) {
+    if (room.config.archiving && roomArchivable(stanza)) {
       const id = crypto.randomUUID();
       message.append(el("stanza-id", { xmlns: NS_SID, id, by: room.jid }));
       await svc.archive.append(room.name, {
@@ -113,12 +152,10 @@ export class MessageHandler {
 
   /** Every so often, cut the room archive back to `maxArchivedPerRoom`. */
   #trim(room: Room): void {
-    const n = (this.#appended.get(room.name) ?? 0) + 1;
-    if (n < 100) {
-      this.#appended.set(room.name, n);
-      return;
-    }
-    this.#appended.delete(room.name);
+    // Counted on the room: a count per room name here would outlive the
+    // temporary rooms a user can create and drop without end.
+    if (++room.appendedSinceTrim < 100) return;
+    room.appendedSinceTrim = 0;
     const max = this.svc.limits.maxArchivedPerRoom;
     if (max === 0) return;
     const archive = this.svc.archive;
@@ -140,7 +177,9 @@ export class MessageHandler {
     if (!from) return true;
     const room = svc.rooms.get(ev.to!.local!);
     if (stanza.attrs.type === "error") {
-      if (room?.byRealJid.has(from.full)) this.presence.leave(room, from.full, true, stanza);
+      if (room?.byRealJid.has(from.full) && kicksOnError(stanza)) {
+        this.presence.leave(room, from.full, true, stanza);
+      }
       return true;
     }
     if (!room) throw new StanzaError("cancel", "item-not-found", "No such room");
@@ -174,7 +213,11 @@ export class MessageHandler {
     return true;
   };
 
-  /** Mediated invitations and declines (§7.8.2, §7.8.2 decline). */
+  /**
+   * Mediated invitations and declines (§7.8.2). Each invitation costs the
+   * inviter one message of its rate; a decline goes only to a user who
+   * invited its sender (else it is dropped: no relaying through the room).
+   */
   mediated(room: Room, from: Jid, x: Element): void {
     const svc = this.svc;
     const sender = room.byRealJid.get(from.full);
@@ -186,7 +229,15 @@ export class MessageHandler {
     for (const decline of declines) {
       const to = parseJid(decline.attrs.to ?? "");
       if (!to) throw new StanzaError("modify", "jid-malformed", "Invalid decline to");
-      const reason = decline.getChildText("reason");
+      const key = from.bare + "\0" + to.bare;
+      if (!room.invitations.delete(key)) {
+        svc.api.log.debug("{jid}: decline to {to} without an invitation, dropped", {
+          jid: from.full,
+          to: to.full,
+        });
+        continue;
+      }
+      const reason = decline.getChildText("reason")?.slice(0, MAX_REASON);
       svc.send(el(
         "message",
         { from: room.jid, to: to.full, id: crypto.randomUUID() },
@@ -205,17 +256,31 @@ export class MessageHandler {
     if (!privileged && room.config.membersOnly && !room.config.allowInvites) {
       throw new StanzaError("auth", "forbidden", "Only admins may invite to this room");
     }
-    for (const invite of invites) {
+    const targets = invites.map((invite) => {
       const to = parseJid(invite.attrs.to ?? "");
       if (!to) throw new StanzaError("modify", "jid-malformed", "Invalid invite to");
+      return { to, reason: invite.getChildText("reason")?.slice(0, MAX_REASON) };
+    });
+    // Every invitation is a message the room sends for the inviter.
+    if (!svc.admit(sender, targets.length)) {
+      throw new StanzaError("wait", "resource-constraint", "Too many invitations");
+    }
+    for (const { to, reason } of targets) {
       if (room.config.membersOnly && room.affiliation(to.bare) === "none") {
         if (room.affiliations.size >= svc.limits.maxAffiliations) {
           throw new StanzaError("wait", "resource-constraint", "Too many affiliations");
         }
         room.setAffiliation(to.bare, "member");
         void svc.store.save(room).catch(() => {});
+        // Not in the room (members only): those who see JIDs learn of the new member.
+        svc.announceAffiliation(room, to.bare, "member");
       }
-      const reason = invite.getChildText("reason");
+      const key = to.bare + "\0" + from.bare;
+      room.invitations.delete(key);
+      room.invitations.add(key);
+      if (room.invitations.size > MAX_PENDING_INVITATIONS) {
+        room.invitations.delete(room.invitations.values().next().value!);
+      }
       const body = `${from.bare} invites you to the room ${room.jid}` +
         (reason ? `: ${reason}` : "");
       svc.send(el(

@@ -5,7 +5,7 @@
  * time, no body, so history skips it and MAM shows the retraction), and
  * every occupant is told.
  */
-import { el, type Element, serialize } from "../../xml/element.ts";
+import { el, Element, serialize } from "../../xml/element.ts";
 import { parseJid } from "../../jid.ts";
 import { StanzaError } from "../../core/errors.ts";
 import type { StanzaEvent } from "../../core/router.ts";
@@ -85,21 +85,21 @@ export class Moderation {
       await svc.archive.append(room.name, { id: i.id, when: i.when, with: i.with, value });
     }
 
-    const announce = (to: string): Element => {
-      const message = el("message", {
-        type: "groupchat",
-        from: room.jid,
-        to,
-        id: crypto.randomUUID(),
-      });
-      message.append(el(
+    // The announcement is archived under the stanza id it carries: a client
+    // catching up over MAM `after` the last id it saw must find that id (and
+    // gets the retraction itself, not only the tombstone).
+    const announcementId = crypto.randomUUID();
+    const announcement = el(
+      "message",
+      { type: "groupchat", from: room.jid, id: crypto.randomUUID() },
+      el(
         "retract",
         { xmlns: NS_RETRACT_1, id },
         el("moderated", { xmlns: NS_MODERATE_1, by }, occupantId),
         reason,
-      ));
+      ),
       // The :0 form beside it, for clients that only know that one.
-      message.append(el(
+      el(
         "apply-to",
         { xmlns: NS_FASTEN, id },
         el(
@@ -108,11 +108,17 @@ export class Moderation {
           el("retract", { xmlns: NS_RETRACT_0 }),
           reason,
         ),
-      ));
-      message.append(el("stanza-id", { xmlns: NS_SID, id: crypto.randomUUID(), by: room.jid }));
-      return message;
-    };
-    for (const [jid] of room.recipients()) svc.send(announce(jid));
+      ),
+      el("stanza-id", { xmlns: NS_SID, id: announcementId, by: room.jid }),
+    );
+    await svc.archive.append(room.name, {
+      id: announcementId,
+      with: room.jid,
+      value: serialize(announcement),
+    });
+    for (const [jid] of room.recipients()) {
+      svc.send(new Element("message", { ...announcement.attrs, to: jid }, announcement.children));
+    }
     return undefined;
   };
 }

@@ -6,6 +6,8 @@ export const NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner";
 export const NS_MUC_ROOMCONFIG = "http://jabber.org/protocol/muc#roomconfig";
 export const NS_MUC_ROOMINFO = "http://jabber.org/protocol/muc#roominfo";
 export const NS_MUC_REGISTER = "http://jabber.org/protocol/muc#register";
+/** The room keeps the sender's message id in what it sends (rooms advertise it). */
+export const NS_MUC_STABLE_ID = "http://jabber.org/protocol/muc#stable_id";
 export const NS_MUC_REQUEST = "http://jabber.org/protocol/muc#request";
 export const NS_REGISTER = "jabber:iq:register";
 /** XEP-0249 direct invitations (routed as any message; advertised by rooms). */

@@ -114,7 +114,8 @@ export class OwnerHandler {
       reason !== undefined && el("reason", {}, reason.slice(0, 1024)),
       password !== undefined && el("password", {}, password.slice(0, 1024)),
     );
-    for (const o of [...room.occupants.values()]) svc.expel(room, o, { destroy: child });
+    // §10.9 example: affiliation and role none, the <destroy/> beside them.
+    svc.expelAll(room, { destroy: child, affiliation: "none" });
     room.destroyed = true;
     svc.rooms.delete(room.name);
     await svc.store.remove(room.name);

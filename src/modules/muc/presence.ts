@@ -12,7 +12,7 @@ import type { StanzaEvent } from "../../core/router.ts";
 import type { MucService } from "./service.ts";
 import { Occupant, type Room } from "./room.ts";
 import { sendHistory } from "./history.ts";
-import { NS_MUC, NS_MUC_USER } from "./ns.ts";
+import { NS_MUC, NS_MUC_USER, NS_OCCUPANT_ID } from "./ns.ts";
 
 export class PresenceHandler {
   constructor(readonly svc: MucService) {}
@@ -42,8 +42,9 @@ export class PresenceHandler {
         });
         return true;
       }
-      if (present.nick === nick) this.update(room, present, from.full, stanza);
-      else this.changeNick(room, present, from.full, nick, stanza);
+      if (present.nick !== nick) this.changeNick(room, present, from.full, nick, stanza);
+      else if (stanza.getChild("x", NS_MUC)) await this.rejoin(room, present, from.full, stanza);
+      else this.update(room, present, from.full, stanza);
       return true;
     }
     await this.join(ev, from, to, nick);
@@ -76,10 +77,7 @@ export class PresenceHandler {
       if (shared && shared.bareJid !== from.bare) {
         throw new StanzaError("cancel", "conflict", "That nick is in use");
       }
-      const reservedBy = room.nickOwner(nick);
-      if (reservedBy !== undefined && reservedBy !== from.bare) {
-        throw new StanzaError("cancel", "conflict", "That nick is reserved");
-      }
+      this.checkReserved(room, from.bare, nick);
       if (!shared) {
         if (room.config.membersOnly && affiliation === "none") {
           throw new StanzaError("auth", "registration-required", "Members only");
@@ -106,6 +104,16 @@ export class PresenceHandler {
       room.byRealJid.set(from.full, occupant);
     } else {
       occupant = new Occupant(nick, from.bare, room.roleFor(affiliation), svc.limits.messageBurst);
+      // A rejoin costs one stanza of the rate left over from the last stay.
+      const budget = room.departed.get(from.bare);
+      if (budget) {
+        occupant.tokens = budget.tokens;
+        occupant.refilled = budget.refilled;
+        if (!svc.admit(occupant)) {
+          throw new StanzaError("wait", "resource-constraint", "Rejoining too fast");
+        }
+        room.departed.delete(from.bare);
+      }
       // Everyone already there, to the newcomer (§7.2.3), before the newcomer's own.
       for (const other of room.occupants.values()) {
         svc.send(svc.occupantPresence(room, other, from.full, occupant, undefined));
@@ -114,7 +122,10 @@ export class PresenceHandler {
       room.occupants.set(nick, occupant);
       room.byRealJid.set(from.full, occupant);
     }
+    // 100 and 170 come with the join only (§7.2.10, §7.2.12), not with every later
+    // self-presence (clients print them each time).
     const selfCodes: string[] = [];
+    if (room.config.whois === "anyone") selfCodes.push("100");
     if (room.config.archiving) selfCodes.push("170");
     if (created && room.locked) selfCodes.push("201");
     // §7.2.? 210: the nick asked for was not the one given (prepared: case, width, normalization).
@@ -141,23 +152,70 @@ export class PresenceHandler {
       svc.broadcastPresence(room, occupant, undefined, {}, { codes: selfCodes });
     }
     if (created && !room.locked) await svc.store.save(room);
-    await sendHistory(svc, room, from.full, mucX?.getChild("history"));
-    // The subject, always, last: clients take it as the end of the join (§7.2.16).
+    await this.historyAndSubject(room, from.full, mucX);
+  }
+
+  /** History, then the subject, always, last: clients take it as the end of the join (§7.2.16). */
+  async historyAndSubject(room: Room, to: string, mucX: Element | undefined): Promise<void> {
+    const svc = this.svc;
+    await sendHistory(svc, room, to, mucX?.getChild("history"));
     svc.send(el(
       "message",
       {
         from: room.subject.by ? room.occupantJid(room.subject.by) : room.jid,
-        to: from.full,
+        to,
         type: "groupchat",
         id: crypto.randomUUID(),
       },
       el("subject", {}, room.subject.text),
+      // XEP-0421: a message from an occupant JID carries its occupant id.
+      room.subject.by !== "" && room.subject.occupantId !== undefined &&
+        el("occupant-id", { xmlns: NS_OCCUPANT_ID, id: room.subject.occupantId }),
     ));
+  }
+
+  /**
+   * A join from a session the room has in already (a client that lost its
+   * state, or rejoining after a failed self-ping, XEP-0410): the session
+   * gets the whole join again — occupants, its own presence with the join
+   * codes, history, subject — instead of a bare presence update it would
+   * wait on for ever. The others see a presence update.
+   */
+  async rejoin(room: Room, o: Occupant, realJid: string, stanza: Element): Promise<void> {
+    const svc = this.svc;
+    o.sessions.set(realJid, stanza);
+    for (const other of room.occupants.values()) {
+      if (other !== o) svc.send(svc.occupantPresence(room, other, realJid, o, undefined));
+    }
+    const codes: string[] = [];
+    if (room.config.whois === "anyone") codes.push("100");
+    if (room.config.archiving) codes.push("170");
+    for (const [jid, viewer] of room.recipients()) {
+      const extras = jid === realJid ? { codes } : {};
+      svc.send(svc.occupantPresence(room, o, jid, viewer, undefined, extras, realJid));
+    }
+    await this.historyAndSubject(room, realJid, stanza.getChild("x", NS_MUC));
   }
 
   checkNick(nick: string): void {
     if (nick.length === 0 || [...nick].length > this.svc.limits.maxNickLength) {
       throw new StanzaError("modify", "jid-malformed", "Invalid nick");
+    }
+  }
+
+  /**
+   * §7.2.9, §7.10: a nick reserved by another user is `conflict`; with
+   * `muc.enforceReservedNicks`, a user who reserved a nick must use it
+   * (`not-acceptable`, as Prosody's enforce_registered_nickname).
+   */
+  checkReserved(room: Room, bareJid: string, nick: string): void {
+    const reservedBy = room.nickOwner(nick);
+    if (reservedBy !== undefined && reservedBy !== bareJid) {
+      throw new StanzaError("cancel", "conflict", "That nick is reserved");
+    }
+    const own = room.reservedNick(bareJid);
+    if (this.svc.limits.enforceReservedNicks && own !== undefined && own !== nick) {
+      throw new StanzaError("cancel", "not-acceptable", `Use your reserved nick: ${own}`);
     }
   }
 
@@ -184,9 +242,10 @@ export class PresenceHandler {
     if (room.occupants.has(nick)) {
       return fail(new StanzaError("cancel", "conflict", "That nick is in use"));
     }
-    const reservedBy = room.nickOwner(nick);
-    if (reservedBy !== undefined && reservedBy !== o.bareJid) {
-      return fail(new StanzaError("cancel", "conflict", "That nick is reserved"));
+    try {
+      this.checkReserved(room, o.bareJid, nick);
+    } catch (err) {
+      return fail(err as StanzaError);
     }
     // §7.6: unavailable from the old nick with 303 and the new nick, then available from the new.
     svc.broadcastPresence(room, o, "unavailable", { codes: ["303"], nick });

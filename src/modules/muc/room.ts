@@ -51,6 +51,8 @@ export interface Subject {
   text: string;
   /** Occupant nick that set it ("" for the room). */
   by: string;
+  /** That occupant's XEP-0421 id, sent with the subject on every join. */
+  occupantId?: string;
 }
 
 export class Room {
@@ -59,6 +61,20 @@ export class Room {
   readonly byRealJid = new Map<string, Occupant>();
   readonly affiliations = new Map<string, AffiliationEntry>();
   subject: Subject = { text: "", by: "" };
+  /**
+   * Mediated invitations not yet declined, `invitee bare JID \0 inviter bare
+   * JID`, oldest first (bounded by the handler): a decline is passed on only
+   * to someone who invited its sender, so the room relays nothing else.
+   */
+  readonly invitations = new Set<string>();
+  /**
+   * The rate budget of users who left, by bare JID, oldest first (bounded
+   * by the service): rejoining starts from it, so leaving and joining in a
+   * loop (a presence to every occupant each time) is held to the rate.
+   */
+  readonly departed = new Map<string, { tokens: number; refilled: number }>();
+  /** Messages archived since the archive was last cut to `muc.maxArchivedPerRoom`. */
+  appendedSinceTrim = 0;
   /** Created and awaiting its owner's configuration (XEP-0045 §10.1.2: 201). */
   locked = false;
   destroyed = false;

@@ -152,7 +152,12 @@ export function applyConfigForm(
   }
   const maxUsers = count(values, F + "maxusers", maxOccupants);
   if (maxUsers !== undefined) c.maxUsers = Math.max(1, maxUsers);
-  c.archiving = formBoolean(values, F + "enablearchiving") ?? c.archiving;
+  // enablelogging is XEP-0045's own name for it, enablearchiving Prosody's (which Conversations
+  // sends): either is taken, the one that changes something first.
+  for (const name of ["enablearchiving", "enablelogging"]) {
+    const v = formBoolean(values, F + name);
+    if (v !== undefined && v !== old.archiving) c.archiving = v;
+  }
   c.historyLength = count(values, F + "historylength", maxHistory) ?? c.historyLength;
   return c;
 }
@@ -168,6 +173,10 @@ export function roomInfoForm(config: RoomConfig, occupants: number, subject: str
     { var: "muc#maxhistoryfetch", values: [String(config.historyLength)] },
     { var: "muc#roomconfig_allowinvites", values: [bool(config.allowInvites)] },
     { var: "muc#roomconfig_changesubject", values: [bool(config.changeSubject)] },
+    // The name older Conversations and Gajim read (from an example of the XEP; Prosody's too).
+    { var: "muc#roominfo_changesubject", values: [bool(config.changeSubject)] },
+    // Conversations offers private messages only when this allows them.
+    { var: "muc#roomconfig_allowpm", values: [config.allowPm] },
     { var: "muc#roomconfig_whois", values: [config.whois] },
   ], { formType: NS_MUC_ROOMINFO });
 }

@@ -12,7 +12,7 @@ import type { ModuleApi } from "../../core/module_api.ts";
 import type { ArchiveStore } from "../../storage/types.ts";
 import { type Occupant, Room } from "./room.ts";
 import type { RoomStore } from "./room_store.ts";
-import { defaultRoomConfig, type MucLimits, type Role } from "./types.ts";
+import { type Affiliation, defaultRoomConfig, type MucLimits, type Role } from "./types.ts";
 import { NS_MUC, NS_MUC_USER, NS_OCCUPANT_ID } from "./ns.ts";
 
 export interface PresenceExtras {
@@ -24,7 +24,12 @@ export interface PresenceExtras {
   nick?: string;
   /** `<destroy/>` child (room destroyed). */
   destroy?: Element;
+  /** The affiliation shown instead of the occupant's own (destroy: none). */
+  affiliation?: Affiliation;
 }
+
+/** Users whose rate budget a room remembers after they left (Room.departed). */
+const MAX_DEPARTED = 1000;
 
 export class MucService {
   readonly rooms = new Map<string, Room>();
@@ -73,10 +78,29 @@ export class MucService {
     if (this.rooms.size >= this.limits.maxRooms) {
       throw new StanzaError("wait", "resource-constraint", "Too many rooms on this service");
     }
+    const perUser = this.limits.maxRoomsPerUser;
+    if (
+      perUser > 0 && !this.admins.has(creator) && this.roomsOwnedBy(creator, perUser) >= perUser
+    ) {
+      throw new StanzaError("wait", "resource-constraint", "You own too many rooms");
+    }
     const room = new Room(name, `${name}@${this.domain}`, this.newRoomConfig());
     room.setAffiliation(creator, "owner");
     this.rooms.set(name, room);
     return room;
+  }
+
+  /**
+   * Rooms `bareJid` owns, counted up to `upTo` (`muc.maxRoomsPerUser`).
+   * Ownership, not creation, is what counts: a room handed over to
+   * someone else stops counting, one granted counts.
+   */
+  roomsOwnedBy(bareJid: string, upTo: number): number {
+    let n = 0;
+    for (const room of this.rooms.values()) {
+      if (room.affiliation(bareJid) === "owner" && ++n >= upTo) break;
+    }
+    return n;
   }
 
   /** Forget a temporary room nobody is in any more (XEP-0045 §10.1.3 temporary). */
@@ -123,7 +147,7 @@ export class MucService {
     return el(
       "item",
       {
-        affiliation: this.effectiveAffiliation(room, o.bareJid),
+        affiliation: extras.affiliation ?? this.effectiveAffiliation(room, o.bareJid),
         role: o.role,
         jid: this.seesJids(room, viewer) ? realJid ?? o.realJid ?? o.bareJid : undefined,
         nick: extras.nick,
@@ -158,10 +182,7 @@ export class MucService {
     const x = el("x", { xmlns: NS_MUC_USER }, this.item(room, o, viewer, realJid, extras));
     if (extras.destroy) x.append(extras.destroy);
     const codes = [...(extras.codes ?? [])];
-    if (viewer === o) {
-      codes.push("110");
-      if (room.config.whois === "anyone" && type === undefined) codes.push("100");
-    }
+    if (viewer === o) codes.push("110");
     for (const code of codes) x.append(el("status", { code }));
     presence.append(
       x,
@@ -185,6 +206,23 @@ export class MucService {
     }
   }
 
+  /**
+   * In a non-anonymous room, occupants learn of an affiliation change of a
+   * user not in the room (members added to or removed from a private group:
+   * clients keep their member list, and the OMEMO recipients, from these;
+   * Prosody sends them too).
+   */
+  announceAffiliation(room: Room, jid: string, affiliation: Affiliation): void {
+    if (room.config.whois !== "anyone") return;
+    for (const [to] of room.recipients()) {
+      this.send(el(
+        "message",
+        { from: room.jid, to, id: crypto.randomUUID() },
+        el("x", { xmlns: NS_MUC_USER }, el("item", { affiliation, jid })),
+      ));
+    }
+  }
+
   /** A groupchat message from the room with status codes (config changes: 104, 170…). */
   statusMessage(room: Room, codes: string[]): void {
     if (codes.length === 0) return;
@@ -202,14 +240,14 @@ export class MucService {
    * update, a nick change): within `muc.messagesPerSecond`, bursts of
    * `muc.messageBurst`?
    */
-  admit(o: Occupant): boolean {
+  admit(o: Occupant, cost = 1): boolean {
     const { messagesPerSecond, messageBurst } = this.limits;
     if (messagesPerSecond === 0) return true;
     const now = Date.now();
     o.tokens = Math.min(messageBurst, o.tokens + ((now - o.refilled) / 1000) * messagesPerSecond);
     o.refilled = now;
-    if (o.tokens < 1) return false;
-    o.tokens -= 1;
+    if (o.tokens < cost) return false;
+    o.tokens -= cost;
     return true;
   }
 
@@ -224,6 +262,9 @@ export class MucService {
     room.byRealJid.delete(realJid);
     if (o.sessions.size > 0) return false;
     room.occupants.delete(o.nick);
+    room.departed.delete(o.bareJid);
+    room.departed.set(o.bareJid, { tokens: o.tokens, refilled: o.refilled });
+    if (room.departed.size > MAX_DEPARTED) room.departed.delete(room.departed.keys().next().value!);
     return true;
   }
 
@@ -241,6 +282,24 @@ export class MucService {
     o.role = "none";
     this.broadcastPresence(room, o, "unavailable", extras, selfExtras);
     for (const jid of [...o.sessions.keys()]) this.removeSession(room, o, jid);
+  }
+
+  /**
+   * Everyone out at once (destroy, shutdown): each session gets only its
+   * own unavailable presence, nobody the others' (they all leave: telling
+   * each of n occupants about the other n-1 would be n² stanzas for nothing).
+   */
+  expelAll(room: Room, extras: PresenceExtras): void {
+    const everyone = [...room.occupants.values()];
+    for (const o of everyone) {
+      o.role = "none";
+      for (const jid of o.sessions.keys()) {
+        this.send(this.occupantPresence(room, o, jid, o, "unavailable", extras, jid));
+      }
+    }
+    for (const o of everyone) {
+      for (const jid of [...o.sessions.keys()]) this.removeSession(room, o, jid);
+    }
   }
 
   /** Change a present occupant's role and tell the room. */

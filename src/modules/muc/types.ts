@@ -71,10 +71,12 @@ export function defaultRoomConfig(maxUsers: number, historyLength: number): Room
 export interface MucLimits {
   create: "local" | "admins" | "anyone";
   maxRooms: number;
+  maxRoomsPerUser: number;
   maxOccupants: number;
   maxHistoryMessages: number;
   defaultHistoryMessages: number;
   maxNickLength: number;
+  enforceReservedNicks: boolean;
   maxAffiliations: number;
   maxArchivedPerRoom: number;
   messagesPerSecond: number;
