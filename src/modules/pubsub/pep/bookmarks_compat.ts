@@ -69,34 +69,36 @@ export function installBookmarksCompat(api: ModuleApi, pep: PepService): void {
   const legacyKey = "storage " + NS_BOOKMARKS_LEGACY;
 
   // Read: built from the PEP node when there is one, with the stored <url/>s.
-  api.hook(`iq-get/self/${NS_PRIVATE}:query`, async (ev: StanzaEvent) => {
-    if (!legacyStorage(ev)) return false;
+  const route = (type: "get" | "set") =>
+    ({ type, xmlns: NS_PRIVATE, name: "query", to: "self", priority: 10 }) as const;
+  api.handleIq(route("get"), async (ev) => {
+    if (!legacyStorage(ev)) return undefined;
     const user = ev.origin!.username!;
     const node = await pep.engine.getNode(user, NS_BOOKMARKS2);
-    if (!node) return false;
+    if (!node) return undefined;
     const items = (await pep.engine.items(user, node)).reverse();
     const stored = await privateStore.get(user, legacyKey);
     const old = typeof stored === "string" ? parseElement(stored) : undefined;
     // The element last written through private storage, when the node
     // still says the same: given back exactly as the client wrote it.
-    if (old && sameBookmarks(old, items)) return false;
+    if (old && sameBookmarks(old, items)) return undefined;
     const storage = el("storage", { xmlns: NS_BOOKMARKS_LEGACY });
     for (const item of items) {
       const conf = parseElement(item.payload);
       if (conf?.name === "conference") storage.append(toLegacy(item.id, conf));
     }
     for (const url of old?.getChildren("url") ?? []) storage.append(url);
-    api.replyResult(ev, el("query", { xmlns: NS_PRIVATE }, storage));
-    return true;
-  }, 10);
+    return el("query", { xmlns: NS_PRIVATE }, storage);
+  });
 
-  // Write: mirrored into the PEP node, then stored by the private module as usual.
-  api.hook(`iq-set/self/${NS_PRIVATE}:query`, async (ev: StanzaEvent) => {
+  // Write: mirrored into the PEP node, then stored by the private module as
+  // usual (nothing returned: the private module answers).
+  api.handleIq(route("set"), async (ev) => {
     const storage = legacyStorage(ev);
     // Too big for private storage: the private module refuses it, and
     // nothing is mirrored either.
     if (!storage || serializedBytes(storage).bytes > api.config.privateStorage.maxBytes) {
-      return false;
+      return undefined;
     }
     const user = ev.origin!.username!;
     const own = pep.bareOf(user);
@@ -109,7 +111,7 @@ export function installBookmarksCompat(api: ModuleApi, pep: PepService): void {
     if (!node && wanted.size > 0) {
       node = await pep.engine.createNode(user, NS_BOOKMARKS2, own, NODE_CONFIG);
     }
-    if (!node) return false;
+    if (!node) return undefined;
     const existing = new Map<string, string>();
     for (const item of await pep.engine.items(user, node)) existing.set(item.id, item.payload);
     for (const id of existing.keys()) {
@@ -122,8 +124,8 @@ export function installBookmarksCompat(api: ModuleApi, pep: PepService): void {
       const merged = prev === undefined ? conference : keepExtensions(prev, conference);
       await pep.publish(user, { node: NS_BOOKMARKS2, id: jid, payload: merged, publisher: own });
     }
-    return false;
-  }, 10);
+    return undefined;
+  });
 }
 
 /** Does the XEP-0048 `storage` hold exactly the node's bookmarks? */

@@ -15,7 +15,6 @@ import { el, type Element } from "../../../xml/element.ts";
 import { NS } from "../../../xml/namespaces.ts";
 import { CapsCache, type Features, NS_CAPS } from "./caps_cache.ts";
 import type { PepService } from "./service.ts";
-import { sendIqFromHost } from "./send_iq.ts";
 import { KeyedQueue } from "../../../util/keyed_queue.ts";
 import { subscriptionOf } from "../../../core/subscription.ts";
 
@@ -26,14 +25,11 @@ export function installPresenceCaps(api: ModuleApi, pep: PepService): CapsCache 
   const caps = new CapsCache({
     maxEntries: capsCacheSize,
     maxPending: maxPendingCapsQueries,
+    // From the host, as the answer is shared by every account of it.
     query: (jid, node) =>
-      sendIqFromHost(
-        api,
-        jid,
-        "get",
-        el("query", { xmlns: NS.discoInfo, node }),
-        capsQueryTimeoutMs,
-      ),
+      api.sendIq(el("iq", { type: "get", to: jid }, el("query", { xmlns: NS.discoInfo, node })), {
+        timeoutMs: capsQueryTimeoutMs,
+      }),
   });
 
   /** Track `full`'s presence for `owner`; send last items when its interest is new. */
