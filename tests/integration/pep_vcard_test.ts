@@ -72,3 +72,34 @@ Deno.test("XEP-0398: a vCard PHOTO set by an old client becomes the PEP avatar",
     await server.stop();
   }
 });
+
+Deno.test("XEP-0398: a vCard set without PHOTO removes the PEP avatar (empty metadata)", async () => {
+  const server = await startTestServer();
+  try {
+    await seedRoster(server, "alice", [{ jid: "bob@localhost", subscription: "both" }]);
+    await seedRoster(server, "bob", [{ jid: "alice@localhost", subscription: "both" }]);
+    const { client: alice } = await capsLogin(server, "alice", "wonderland", "a", []);
+    const { client: bob } = await capsLogin(server, "bob", "builder", "b", [META + "+notify"]);
+    const set = await iq(
+      alice,
+      "v1",
+      `<iq type='set' id='v1'><vCard xmlns='vcard-temp'><PHOTO><TYPE>image/png</TYPE>` +
+        `<BINVAL>${btoa("photo")}</BINVAL></PHOTO></vCard></iq>`,
+    );
+    assert.equal(set.attrs.type, "result");
+    const first = await event(bob, "alice@localhost", META);
+    assert.ok(first.getChild("item")!.getChild("metadata", META)!.getChild("info"));
+
+    const cleared = await iq(
+      alice,
+      "v2",
+      `<iq type='set' id='v2'><vCard xmlns='vcard-temp'><FN>Alice</FN></vCard></iq>`,
+    );
+    assert.equal(cleared.attrs.type, "result");
+    const second = await event(bob, "alice@localhost", META);
+    const meta = second.getChild("item")!.getChild("metadata", META)!;
+    assert.equal(meta.getChildren().length, 0, second.toString());
+  } finally {
+    await server.stop();
+  }
+});

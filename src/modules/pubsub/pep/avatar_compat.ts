@@ -101,10 +101,23 @@ export function installAvatarCompat(api: ModuleApi, pep: PepService): void {
     const photo = ev.vcard.getChild("PHOTO");
     const binval = photo?.getChildText("BINVAL")?.replace(/\s+/g, "");
     const bytes = binval ? decodeBase64Lenient(binval) : undefined;
+    const own = pep.bareOf(ev.username);
+    if (!photo) {
+      // XEP-0153 §3.1: a vCard without PHOTO means "no avatar"; the PEP
+      // avatar goes too (XEP-0084 §4.5: an empty metadata element).
+      if ((await currentHash(ev.username)) === "") return;
+      await pep.publish(ev.username, {
+        node: NS_AVATAR_METADATA,
+        id: "current",
+        payload: el("metadata", { xmlns: NS_AVATAR_METADATA }),
+        publisher: own,
+        autoCreate: true,
+      });
+      return;
+    }
     if (!bytes || !binval) return;
     const id = sha1Hex(bytes);
     if ((await currentHash(ev.username)) === id) return;
-    const own = pep.bareOf(ev.username);
     const type = photo?.getChildText("TYPE") ?? "image/png";
     await pep.publish(ev.username, {
       node: NS_AVATAR_DATA,
