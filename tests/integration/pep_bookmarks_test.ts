@@ -95,3 +95,40 @@ Deno.test("bookmarks 2 published via PEP read back through private storage, and 
     await server.stop();
   }
 });
+
+Deno.test("bookmarks in private storage before PEP move to the bookmarks 2 node on first read", async () => {
+  const server = await startTestServer();
+  try {
+    await server.storage.map("localhost", "private").set(
+      "alice",
+      "storage storage:bookmarks",
+      `<storage xmlns='storage:bookmarks'><conference jid='old@conference.localhost' ` +
+        `name='Old' autojoin='true'><nick>al</nick></conference></storage>`,
+    );
+    const { client } = await capsLogin(server, "alice", "wonderland", "m", []);
+    const items = await iq(
+      client,
+      "i1",
+      `<iq type='get' id='i1'><pubsub xmlns='${NS_PUBSUB}'><items node='${B2}'/></pubsub></iq>`,
+    );
+    assert.equal(items.attrs.type, "result", items.toString());
+    const item = items.getChild("pubsub", NS_PUBSUB)!.getChild("items")!.getChild("item")!;
+    assert.equal(item.attrs.id, "old@conference.localhost");
+    const conf = item.getChild("conference", B2)!;
+    assert.deepEqual([conf.attrs.name, conf.attrs.autojoin, conf.getChildText("nick")], [
+      "Old",
+      "true",
+      "al",
+    ]);
+    // The node has the XEP-0402 configuration: private to the account.
+    const { client: bob } = await capsLogin(server, "bob", "builder", "b", []);
+    const denied = await iq(
+      bob,
+      "x",
+      `<iq type='get' id='x' to='alice@localhost'><pubsub xmlns='${NS_PUBSUB}'><items node='${B2}'/></pubsub></iq>`,
+    );
+    assert.equal(denied.attrs.type, "error");
+  } finally {
+    await server.stop();
+  }
+});

@@ -13,6 +13,8 @@ import { parseJid } from "../../../jid.ts";
 import { el, type Element } from "../../../xml/element.ts";
 import { parseElement, serializedBytes } from "../../../util/xml_fragment.ts";
 import { NS_PRIVATE } from "../../private.ts";
+import { KeyedQueue } from "../../../util/keyed_queue.ts";
+import { NS_PUBSUB } from "../engine/index.ts";
 import type { PepService } from "./service.ts";
 
 export const NS_BOOKMARKS2 = "urn:xmpp:bookmarks:1";
@@ -90,6 +92,41 @@ export function installBookmarksCompat(api: ModuleApi, pep: PepService): void {
     for (const url of old?.getChildren("url") ?? []) storage.append(url);
     return el("query", { xmlns: NS_PRIVATE }, storage);
   });
+
+  // Bookmarks stored through private storage before PEP held them (or
+  // before this server had PEP) move to the node the first time the
+  // account reads it, so a XEP-0402 client finds them at once.
+  const migrations = new KeyedQueue();
+  const migrate = (user: string) =>
+    migrations.run(user, async () => {
+      if (await pep.engine.getNode(user, NS_BOOKMARKS2)) return;
+      const stored = await privateStore.get(user, legacyKey);
+      const storage = typeof stored === "string" ? parseElement(stored) : undefined;
+      const wanted = new Map<string, Element>();
+      for (const conf of storage?.getChildren("conference") ?? []) {
+        const b = fromLegacy(conf);
+        if (b) wanted.set(b.jid, b.conference);
+      }
+      if (wanted.size === 0) return;
+      const own = pep.bareOf(user);
+      await pep.engine.createNode(user, NS_BOOKMARKS2, own, NODE_CONFIG);
+      for (const [jid, conference] of wanted) {
+        await pep.publish(user, {
+          node: NS_BOOKMARKS2,
+          id: jid,
+          payload: conference,
+          publisher: own,
+        });
+      }
+    });
+  api.handleIq(
+    { type: "get", xmlns: NS_PUBSUB, name: "pubsub", to: "self", priority: 10 },
+    async (ev) => {
+      const items = ev.stanza.firstElement()?.getChild("items");
+      if (items?.attrs.node === NS_BOOKMARKS2) await migrate(ev.origin!.username!);
+      return undefined;
+    },
+  );
 
   // Write: mirrored into the PEP node, then stored by the private module as
   // usual (nothing returned: the private module answers).
