@@ -30,7 +30,7 @@
  * - Config (`config.ts`): `DEFAULT_CONFIG`, `applyConfigForm`,
  *   `checkPreconditions`, `configForm`, `effectiveMaxItems` ("max" = the cap).
  * - XML (`xml.ts`): namespaces, `itemElement`, `eventItems`, `eventRetract`,
- *   `eventDelete`, `eventPurge`, `notification`.
+ *   `eventDelete`, `eventPurge`, `eventConfiguration`, `notification`.
  */
 export * from "./types.ts";
 export * from "./config.ts";

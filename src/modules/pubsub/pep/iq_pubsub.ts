@@ -162,7 +162,7 @@ export function installPubsubIq(api: ModuleApi, pep: PepService): void {
       case "configure": {
         const form = parseForm(op);
         if (!form) throw pubsubError("modify", "bad-request");
-        await pep.engine.configureNode(user, name, form);
+        await pep.configure(user, name, form);
         return EMPTY;
       }
       case "delete":

@@ -8,9 +8,12 @@
 import type { ModuleApi } from "../../../core/module_api.ts";
 import { subscriptionOf } from "../../../core/subscription.ts";
 import { el, type Element } from "../../../xml/element.ts";
+import type { FormValues } from "../../../util/dataforms.ts";
 import {
   accessError,
+  configForm,
   DEFAULT_CONFIG,
+  eventConfiguration,
   eventDelete,
   eventItems,
   eventPurge,
@@ -140,6 +143,14 @@ export class PepService {
     const node = await this.engine.retract(username, name, id, this.bareOf(username));
     if (notify) await this.broadcast(username, node, eventRetract(name, [id]));
     await this.#mirror("pep-removed", { username, node: name, ids: [id] });
+  }
+
+  /** XEP-0060 §8.2.5: configure; subscribers told when the node says notify_config. */
+  async configure(username: string, name: string, form: FormValues): Promise<void> {
+    const node = await this.engine.configureNode(username, name, form);
+    if (!node.config.notify_config) return;
+    const withForm = node.config.deliver_payloads ? configForm(node.config, "result") : undefined;
+    await this.broadcast(username, node, eventConfiguration(name, withForm));
   }
 
   async purge(username: string, name: string): Promise<void> {

@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { errorCondition, iq, type TestClient } from "../helpers/client.ts";
+import { startTestServer } from "../helpers/server.ts";
+import { capsLogin, event, NS_PUBSUB, publishXml, seedRoster } from "../helpers/pep.ts";
+
+const OWNER = "http://jabber.org/protocol/pubsub#owner";
+const ERRORS = "http://jabber.org/protocol/pubsub#errors";
+const INFO = "http://jabber.org/protocol/disco#info";
+
+const ownerSet = (c: TestClient, id: string, inner: string) =>
+  iq(c, id, `<iq type='set' id='${id}'><pubsub xmlns='${OWNER}'>${inner}</pubsub></iq>`);
+const configure = (node: string, fields: Record<string, string>) =>
+  `<configure node='${node}'><x xmlns='jabber:x:data' type='submit'>` +
+  `<field var='FORM_TYPE' type='hidden'><value>${NS_PUBSUB}#node_config</value></field>` +
+  Object.entries(fields).map(([k, v]) => `<field var='${k}'><value>${v}</value></field>`).join(
+    "",
+  ) + `</x></configure>`;
+
+async function pair() {
+  const server = await startTestServer({}, { alice: "a", bob: "b" });
+  await seedRoster(server, "alice", [{ jid: "bob@localhost", subscription: "both" }]);
+  await seedRoster(server, "bob", [{ jid: "alice@localhost", subscription: "both" }]);
+  const { client: alice } = await capsLogin(server, "alice", "a", "a", []);
+  const { client: bob } = await capsLogin(server, "bob", "b", "b", ["ex:n+notify"]);
+  return { server, alice, bob };
+}
+
+Deno.test("pep: a configuration change is notified when the node has notify_config", async () => {
+  const { server, alice, bob } = await pair();
+  try {
+    const pub = await iq(alice, "p", publishXml("p", "ex:n", "1", "<v xmlns='ex'/>"));
+    assert.equal(pub.attrs.type, "result", pub.toString());
+    await event(bob, "alice@localhost", "ex:n");
+    const r = await ownerSet(
+      alice,
+      "c",
+      configure("ex:n", { "pubsub#notify_config": "1", "pubsub#title": "Things" }),
+    );
+    assert.equal(r.attrs.type, "result", r.toString());
+    const ev = await event(bob, "alice@localhost", "ex:n");
+    assert.equal(ev.name, "configuration");
+    const form = ev.getChild("x", "jabber:x:data")!;
+    const title = form.getChildren("field").find((f) => f.attrs.var === "pubsub#title");
+    assert.equal(title?.getChildText("value"), "Things");
+  } finally {
+    await server.stop();
+  }
+});
