@@ -46,3 +46,25 @@ Deno.test("pep: a configuration change is notified when the node has notify_conf
     await server.stop();
   }
 });
+
+Deno.test("pep: a node's disco#info carries the pubsub#meta-data form (XEP-0060 §5.4)", async () => {
+  const { server, alice, bob } = await pair();
+  try {
+    const pub = await iq(alice, "p", publishXml("p", "ex:n", "1", "<v xmlns='ex'/>"));
+    assert.equal(pub.attrs.type, "result", pub.toString());
+    const info = await iq(
+      bob,
+      "i",
+      `<iq type='get' id='i' to='alice@localhost'><query xmlns='${INFO}' node='ex:n'/></iq>`,
+    );
+    const form = info.getChild("query", INFO)!.getChild("x", "jabber:x:data")!;
+    assert.equal(form.attrs.type, "result");
+    const value = (v: string) =>
+      form.getChildren("field").find((f) => f.attrs.var === v)?.getChildText("value");
+    assert.equal(value("FORM_TYPE"), `${NS_PUBSUB}#meta-data`);
+    assert.equal(value("pubsub#owner"), "alice@localhost");
+    assert.equal(value("pubsub#access_model"), "presence");
+  } finally {
+    await server.stop();
+  }
+});

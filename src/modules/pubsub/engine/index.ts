@@ -28,7 +28,7 @@
  *   relations)` filters candidate recipients (full or bare JIDs) by access,
  *   plus the node's explicit subscribers.
  * - Config (`config.ts`): `DEFAULT_CONFIG`, `applyConfigForm`,
- *   `checkPreconditions`, `configForm`, `effectiveMaxItems` ("max" = the cap).
+ *   `checkPreconditions`, `configForm`, `metaDataForm` (§5.4), `effectiveMaxItems` ("max" = the cap).
  * - XML (`xml.ts`): namespaces, `itemElement`, `eventItems`, `eventRetract`,
  *   `eventDelete`, `eventPurge`, `eventConfiguration`, `notification`.
  */

@@ -12,7 +12,7 @@ import type { ParleyModule } from "../../../core/module_api.ts";
 import type { DiscoItemsEvent, DiscoNodeEvent } from "../../disco.ts";
 import { parseJid } from "../../../jid.ts";
 import { el } from "../../../xml/element.ts";
-import { NS_PUBSUB } from "../engine/index.ts";
+import { metaDataForm, NS_PUBSUB } from "../engine/index.ts";
 import { PepService } from "./service.ts";
 import { installPubsubIq } from "./iq_pubsub.ts";
 import { installPresenceCaps } from "./presence_caps.ts";
@@ -71,7 +71,7 @@ export const pepModule: ParleyModule = {
       }
     });
 
-    // XEP-0060 §5.3: a node's identity, to whoever may see it.
+    // XEP-0060 §5.3/§5.4: a node's identity and meta-data, to whoever may see it.
     api.hook<DiscoNodeEvent>("disco-info-node/account", async ({ ev, query }) => {
       const owner = ev.to?.local ?? ev.origin?.username;
       const requester = parseJid(ev.stanza.attrs.from ?? "")?.bare ?? ev.origin?.bareJid;
@@ -81,6 +81,7 @@ export const pepModule: ParleyModule = {
       if (!node || (await pep.accessError(owner, node, requester))) return false;
       query.append(el("identity", { category: "pubsub", type: "leaf" }));
       query.append(el("feature", { var: NS_PUBSUB }));
+      query.append(metaDataForm(node));
       return true;
     });
 
