@@ -68,3 +68,22 @@ Deno.test("pep: a node's disco#info carries the pubsub#meta-data form (XEP-0060 
     await server.stop();
   }
 });
+
+Deno.test("pep: the authorize access model (no approval flow in PEP) is refused, not a silent whitelist", async () => {
+  const { server, alice } = await pair();
+  try {
+    const auth = { "pubsub#access_model": "authorize" };
+    const pub = await iq(alice, "p", publishXml("p", "ex:a", "1", "<v xmlns='ex'/>", auth));
+    assert.equal(errorCondition(pub), "not-acceptable", pub.toString());
+    assert.equal(
+      pub.getChild("error")?.getChild("unsupported", ERRORS)?.attrs.feature,
+      "access-authorize",
+    );
+    const ok = await iq(alice, "p2", publishXml("p2", "ex:a", "1", "<v xmlns='ex'/>"));
+    assert.equal(ok.attrs.type, "result");
+    const conf = await ownerSet(alice, "c", configure("ex:a", auth));
+    assert.equal(errorCondition(conf), "not-acceptable", conf.toString());
+  } finally {
+    await server.stop();
+  }
+});

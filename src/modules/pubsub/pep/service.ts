@@ -58,6 +58,8 @@ export class PepService {
       limits: { maxNodes, maxItemsPerNode, maxItemBytes, maxBytesPerScope: maxBytesPerAccount },
       // XEP-0163 §4.3: presence access by default, the last item sent on presence.
       defaults: { ...DEFAULT_CONFIG, access_model: "presence" },
+      // No subscription approval flow in PEP: `authorize` would silently be a whitelist.
+      accessModels: ["open", "presence", "roster", "whitelist"],
     });
   }
 
