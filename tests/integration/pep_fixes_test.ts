@@ -87,3 +87,26 @@ Deno.test("pep: the authorize access model (no approval flow in PEP) is refused,
     await server.stop();
   }
 });
+
+Deno.test("pep: publish without item or payload: item-required / payload-required (XEP-0060 §7.1.3.6)", async () => {
+  const { server, alice } = await pair();
+  try {
+    const noItem = await iq(
+      alice,
+      "p1",
+      `<iq type='set' id='p1'><pubsub xmlns='${NS_PUBSUB}'><publish node='ex:e'/></pubsub></iq>`,
+    );
+    assert.equal(errorCondition(noItem), "bad-request", noItem.toString());
+    assert.ok(noItem.getChild("error")?.getChild("item-required", ERRORS));
+    const noPayload = await iq(
+      alice,
+      "p2",
+      `<iq type='set' id='p2'><pubsub xmlns='${NS_PUBSUB}'><publish node='ex:e'><item id='x'/>` +
+        `</publish></pubsub></iq>`,
+    );
+    assert.equal(errorCondition(noPayload), "bad-request", noPayload.toString());
+    assert.ok(noPayload.getChild("error")?.getChild("payload-required", ERRORS));
+  } finally {
+    await server.stop();
+  }
+});

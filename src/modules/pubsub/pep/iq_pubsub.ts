@@ -95,6 +95,16 @@ export function installPubsubIq(api: ModuleApi, pep: PepService): void {
         const item = itemEls[0];
         const payloads = item?.getChildren() ?? [];
         if (payloads.length > 1) throw pubsubError("modify", "bad-request", "invalid-payload");
+        // XEP-0060 §7.1.3.6: a persistent or payload-delivering node needs
+        // an item, and a payload when it delivers payloads.
+        const config = (await pep.engine.getNode(user, name))?.config ??
+          pep.engine.options.defaults;
+        if (!item && (config.persist_items || config.deliver_payloads)) {
+          throw pubsubError("modify", "bad-request", "item-required");
+        }
+        if (payloads.length === 0 && config.deliver_payloads) {
+          throw pubsubError("modify", "bad-request", "payload-required");
+        }
         const optionsEl = pubsub.getChild("publish-options");
         const options = optionsEl ? parseForm(optionsEl) : undefined;
         const { item: stored } = await pep.publish(user, {
