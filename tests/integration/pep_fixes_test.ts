@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { errorCondition, iq, type TestClient } from "../helpers/client.ts";
 import { startTestServer } from "../helpers/server.ts";
-import { capsLogin, event, NS_PUBSUB, publishXml, seedRoster } from "../helpers/pep.ts";
+import { capsLogin, event, isEvent, NS_PUBSUB, publishXml, seedRoster } from "../helpers/pep.ts";
 
 const OWNER = "http://jabber.org/protocol/pubsub#owner";
 const ERRORS = "http://jabber.org/protocol/pubsub#errors";
@@ -17,7 +17,7 @@ const configure = (node: string, fields: Record<string, string>) =>
   ) + `</x></configure>`;
 
 async function pair() {
-  const server = await startTestServer({}, { alice: "a", bob: "b" });
+  const server = await startTestServer({}, { alice: "a", bob: "b", dave: "d" });
   await seedRoster(server, "alice", [{ jid: "bob@localhost", subscription: "both" }]);
   await seedRoster(server, "bob", [{ jid: "alice@localhost", subscription: "both" }]);
   const { client: alice } = await capsLogin(server, "alice", "a", "a", []);
@@ -106,6 +106,25 @@ Deno.test("pep: publish without item or payload: item-required / payload-require
     );
     assert.equal(errorCondition(noPayload), "bad-request", noPayload.toString());
     assert.ok(noPayload.getChild("error")?.getChild("payload-required", ERRORS));
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("pep: a stranger's directed presence with +notify caps earns no notifications, even of open nodes", async () => {
+  const { server, alice, bob } = await pair();
+  try {
+    const dave = await capsLogin(server, "dave", "d", "d", ["ex:open+notify"], false);
+    dave.client.send(dave.presence.replace("<presence>", "<presence to='alice@localhost'>"));
+    // bob, a contact, with the same interest: his presence is tracked.
+    const bob2 = await capsLogin(server, "bob", "b", "b2", ["ex:open+notify"]);
+    const open = { "pubsub#access_model": "open" };
+    const pub = await iq(alice, "p", publishXml("p", "ex:open", "1", "<v xmlns='ex'/>", open));
+    assert.equal(pub.attrs.type, "result", pub.toString());
+    await event(bob2.client, "alice@localhost", "ex:open");
+    await dave.client.nothing(isEvent("alice@localhost", "ex:open"), 100);
+    assert.equal(dave.queries.length, 0, "no caps query to a stranger");
+    void bob;
   } finally {
     await server.stop();
   }
