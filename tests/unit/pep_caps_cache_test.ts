@@ -66,3 +66,21 @@ Deno.test("caps cache: one query per unknown ver, verified answers shared, bound
   await p1;
   assert.equal(cache.pending, 0);
 });
+
+Deno.test("caps cache: an answer with duplicate features is not shared under the ver (XEP-0115 §5.4)", async () => {
+  const fa = ["x+notify"];
+  const va = capsVer([identity], fa);
+  const replies = new Map<string, string[]>([
+    ["dup@h/1", ["x+notify", "x+notify"]],
+    ["ok@h/1", fa],
+  ]);
+  const cache = new CapsCache({
+    maxEntries: 10,
+    maxPending: 10,
+    query: (jid) => Promise.resolve(answer(replies.get(jid) ?? [])),
+  });
+  await cache.features(caps(va), "dup@h/1");
+  const other = cache.features(caps(va), "ok@h/1");
+  assert.ok(other instanceof Promise, "not served from the invalid answer");
+  assert.deepEqual([...(await other)], fa);
+});

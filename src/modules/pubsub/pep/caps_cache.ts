@@ -14,6 +14,7 @@ import { NS } from "../../../xml/namespaces.ts";
 import { capsVer } from "../../caps.ts";
 
 export const NS_CAPS = "http://jabber.org/protocol/caps";
+const NS_DATA = "jabber:x:data";
 
 export type Features = ReadonlySet<string>;
 const NONE: Features = new Set();
@@ -83,7 +84,22 @@ export class CapsCache {
   }
 }
 
+/**
+ * The ver the answer hashes to, or "" when §5.4 says not to trust it:
+ * duplicate identities, duplicate features, or two forms of one
+ * FORM_TYPE (the hash would be computed over something else than what
+ * the entity said).
+ */
 function verify(query: Element, features: Set<string>): string {
+  if (query.getChildren("feature").length !== features.size) return "";
+  const ids = query.getChildren("identity").map((i) =>
+    [i.attrs.category, i.attrs.type, i.attrs["xml:lang"] ?? "", i.attrs.name ?? ""].join("/")
+  );
+  if (new Set(ids).size !== ids.length) return "";
+  const types = query.getChildren("x", NS_DATA).map((x) =>
+    x.getChildren("field").find((f) => f.attrs.var === "FORM_TYPE")?.getChildText("value")
+  ).filter((t) => t !== undefined);
+  if (new Set(types).size !== types.length) return "";
   const identities = query.getChildren("identity").map((i) => ({
     category: i.attrs.category ?? "",
     type: i.attrs.type ?? "",
