@@ -132,3 +132,46 @@ Deno.test("bookmarks in private storage before PEP move to the bookmarks 2 node 
     await server.stop();
   }
 });
+
+Deno.test("bookmarks#compat-pep: XEP-0048 bookmarks in PEP and bookmarks 2 kept in step", async () => {
+  const server = await startTestServer();
+  try {
+    const { client: modern } = await capsLogin(server, "alice", "wonderland", "modern", [
+      B2 + "+notify",
+    ]);
+    const { client: old } = await capsLogin(server, "alice", "wonderland", "old", [
+      "storage:bookmarks+notify",
+    ]);
+    const legacy = `<storage xmlns='storage:bookmarks'><conference jid='a@conference.localhost' ` +
+      `name='A' autojoin='true'><nick>al</nick></conference><url name='w' url='https://x.example/'/>` +
+      `</storage>`;
+    const opts = { "pubsub#access_model": "whitelist", "pubsub#persist_items": "true" };
+    const pub = await iq(old, "p1", publishXml("p1", "storage:bookmarks", "current", legacy, opts));
+    assert.equal(pub.attrs.type, "result", pub.toString());
+    const added = await event(modern, "alice@localhost", B2);
+    assert.equal(added.getChild("item")?.attrs.id, "a@conference.localhost");
+    assert.equal(added.getChild("item")?.getChild("conference", B2)?.getChildText("nick"), "al");
+    await event(old, "alice@localhost", "storage:bookmarks"); // its own publish
+
+    // bookmarks 2 → the XEP-0048 PEP node, <url/> kept.
+    const conf = `<conference xmlns='${B2}' name='B' autojoin='false'/>`;
+    const p2 = await iq(modern, "p2", publishXml("p2", B2, "b@conference.localhost", conf));
+    assert.equal(p2.attrs.type, "result", p2.toString());
+    const upd = await event(old, "alice@localhost", "storage:bookmarks");
+    const storage = upd.getChild("item")!.getChild("storage", "storage:bookmarks")!;
+    assert.deepEqual(
+      storage.getChildren("conference").map((c) => c.attrs.jid).sort(),
+      ["a@conference.localhost", "b@conference.localhost"],
+    );
+    assert.equal(storage.getChild("url")?.attrs.url, "https://x.example/");
+
+    const info = await iq(
+      modern,
+      "di",
+      `<iq type='get' id='di' to='alice@localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`,
+    );
+    assert.ok(info.toString().includes(`var='${B2}#compat-pep'`));
+  } finally {
+    await server.stop();
+  }
+});

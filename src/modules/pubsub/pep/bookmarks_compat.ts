@@ -102,22 +102,7 @@ export function installBookmarksCompat(api: ModuleApi, pep: PepService): void {
       if (await pep.engine.getNode(user, NS_BOOKMARKS2)) return;
       const stored = await privateStore.get(user, legacyKey);
       const storage = typeof stored === "string" ? parseElement(stored) : undefined;
-      const wanted = new Map<string, Element>();
-      for (const conf of storage?.getChildren("conference") ?? []) {
-        const b = fromLegacy(conf);
-        if (b) wanted.set(b.jid, b.conference);
-      }
-      if (wanted.size === 0) return;
-      const own = pep.bareOf(user);
-      await pep.engine.createNode(user, NS_BOOKMARKS2, own, NODE_CONFIG);
-      for (const [jid, conference] of wanted) {
-        await pep.publish(user, {
-          node: NS_BOOKMARKS2,
-          id: jid,
-          payload: conference,
-          publisher: own,
-        });
-      }
+      if (storage) await syncFromLegacy(pep, user, storage);
     });
   api.handleIq(
     { type: "get", xmlns: NS_PUBSUB, name: "pubsub", to: "self", priority: 10 },
@@ -137,32 +122,56 @@ export function installBookmarksCompat(api: ModuleApi, pep: PepService): void {
     if (!storage || serializedBytes(storage).bytes > api.config.privateStorage.maxBytes) {
       return undefined;
     }
-    const user = ev.origin!.username!;
-    const own = pep.bareOf(user);
-    const wanted = new Map<string, Element>();
-    for (const conf of storage.getChildren("conference")) {
-      const b = fromLegacy(conf);
-      if (b) wanted.set(b.jid, b.conference);
-    }
-    let node = await pep.engine.getNode(user, NS_BOOKMARKS2);
-    if (!node && wanted.size > 0) {
-      node = await pep.engine.createNode(user, NS_BOOKMARKS2, own, NODE_CONFIG);
-    }
-    if (!node) return undefined;
-    const existing = new Map<string, string>();
-    for (const item of await pep.engine.items(user, node)) existing.set(item.id, item.payload);
-    for (const id of existing.keys()) {
-      if (!wanted.has(id)) await pep.retract(user, NS_BOOKMARKS2, id, true);
-    }
-    for (const [jid, conference] of wanted) {
-      const prev = existing.get(jid);
-      // An unchanged bookmark is not republished (no notification storm).
-      if (prev !== undefined && sameConference(prev, conference)) continue;
-      const merged = prev === undefined ? conference : keepExtensions(prev, conference);
-      await pep.publish(user, { node: NS_BOOKMARKS2, id: jid, payload: merged, publisher: own });
-    }
+    await syncFromLegacy(pep, ev.origin!.username!, storage);
     return undefined;
   });
+}
+
+/**
+ * Make the bookmarks 2 node say what a XEP-0048 `<storage/>` says:
+ * retract what it lacks, publish what is new or changed (creating the
+ * node with the XEP-0402 configuration when there is something to keep).
+ */
+export async function syncFromLegacy(
+  pep: PepService,
+  user: string,
+  storage: Element,
+): Promise<void> {
+  const own = pep.bareOf(user);
+  const wanted = new Map<string, Element>();
+  for (const conf of storage.getChildren("conference")) {
+    const b = fromLegacy(conf);
+    if (b) wanted.set(b.jid, b.conference);
+  }
+  let node = await pep.engine.getNode(user, NS_BOOKMARKS2);
+  if (!node && wanted.size > 0) {
+    node = await pep.engine.createNode(user, NS_BOOKMARKS2, own, NODE_CONFIG);
+  }
+  if (!node) return;
+  const existing = new Map<string, string>();
+  for (const item of await pep.engine.items(user, node)) existing.set(item.id, item.payload);
+  for (const id of existing.keys()) {
+    if (!wanted.has(id)) await pep.retract(user, NS_BOOKMARKS2, id, true);
+  }
+  for (const [jid, conference] of wanted) {
+    const prev = existing.get(jid);
+    // An unchanged bookmark is not republished (no notification storm).
+    if (prev !== undefined && sameConference(prev, conference)) continue;
+    const merged = prev === undefined ? conference : keepExtensions(prev, conference);
+    await pep.publish(user, { node: NS_BOOKMARKS2, id: jid, payload: merged, publisher: own });
+  }
+}
+
+/** The account's bookmarks 2 as a XEP-0048 `<storage/>` (no `<url/>`s). */
+export async function legacyFromNode(pep: PepService, user: string): Promise<Element> {
+  const storage = el("storage", { xmlns: NS_BOOKMARKS_LEGACY });
+  const node = await pep.engine.getNode(user, NS_BOOKMARKS2);
+  if (!node) return storage;
+  for (const item of (await pep.engine.items(user, node)).reverse()) {
+    const conf = parseElement(item.payload);
+    if (conf?.name === "conference") storage.append(toLegacy(item.id, conf));
+  }
+  return storage;
 }
 
 /** Does the XEP-0048 `storage` hold exactly the node's bookmarks? */

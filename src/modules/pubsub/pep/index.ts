@@ -18,6 +18,7 @@ import { installPubsubIq } from "./iq_pubsub.ts";
 import { installPresenceCaps } from "./presence_caps.ts";
 import { installBookmarksCompat, NS_BOOKMARKS2_COMPAT } from "./bookmarks_compat.ts";
 import { installAvatarCompat } from "./avatar_compat.ts";
+import { installBookmarksCompatPep, NS_BOOKMARKS2_COMPAT_PEP } from "./bookmarks_compat_pep.ts";
 
 const FEATURES = [
   "access-open",
@@ -53,6 +54,7 @@ export const pepModule: ParleyModule = {
     api.addAccountFeature(NS_PUBSUB);
     for (const f of FEATURES) api.addAccountFeature(f);
     api.addAccountFeature(NS_BOOKMARKS2_COMPAT);
+    api.addAccountFeature(NS_BOOKMARKS2_COMPAT_PEP);
 
     // XEP-0163 §1: the account is a virtual pubsub service.
     api.hook<DiscoNodeEvent>("disco-info/account", ({ query }) => {
@@ -88,6 +90,7 @@ export const pepModule: ParleyModule = {
     installPubsubIq(api, pep);
     installPresenceCaps(api, pep);
     installBookmarksCompat(api, pep);
+    installBookmarksCompatPep(api, pep);
     installAvatarCompat(api, pep);
   },
 };
