@@ -103,3 +103,41 @@ Deno.test("XEP-0398: a vCard set without PHOTO removes the PEP avatar (empty met
     await server.stop();
   }
 });
+
+Deno.test("XEP-0153: after the avatar is removed, presence says so with an empty <photo/>", async () => {
+  const server = await startTestServer();
+  try {
+    await seedRoster(server, "alice", [{ jid: "bob@localhost", subscription: "both" }]);
+    await seedRoster(server, "bob", [{ jid: "alice@localhost", subscription: "both" }]);
+    const { client: alice } = await capsLogin(server, "alice", "wonderland", "a", []);
+    const { client: bob } = await capsLogin(server, "bob", "builder", "b", [META + "+notify"]);
+    const png = btoa("p");
+    const info = `<info id='${await sha1Hex(new TextEncoder().encode("p"))}' type='image/png' ` +
+      `bytes='1'/>`;
+    const hash = info.match(/id='([0-9a-f]+)'/)![1];
+    await iq(alice, "d", publishXml("d", DATA, hash, `<data xmlns='${DATA}'>${png}</data>`));
+    await iq(
+      alice,
+      "m",
+      publishXml("m", META, hash, `<metadata xmlns='${META}'>${info}</metadata>`),
+    );
+    await event(bob, "alice@localhost", META);
+    const removed = await iq(
+      alice,
+      "r",
+      publishXml("r", META, "current", `<metadata xmlns='${META}'/>`),
+    );
+    assert.equal(removed.attrs.type, "result", removed.toString());
+    await event(bob, "alice@localhost", META);
+    alice.send("<presence><show>away</show></presence>");
+    const p = await bob.stanza((e) =>
+      e.name === "presence" && e.attrs.from === "alice@localhost/a" &&
+      e.getChildText("show") === "away"
+    );
+    const photo = p.getChild("x", "vcard-temp:x:update")?.getChild("photo");
+    assert.ok(photo, p.toString());
+    assert.equal(photo.text(), "");
+  } finally {
+    await server.stop();
+  }
+});

@@ -26,10 +26,16 @@ const NS_VCARD = "vcard-temp";
 
 const decodeBase64Lenient = (s: string) => decodeBase64(s.replace(/\s+/g, ""));
 const sha1Hex = (bytes: Uint8Array) => createHash("sha1").update(bytes).digest("hex");
+/**
+ * The hash of an account whose avatar was removed (an empty metadata
+ * item): its presence says so with an empty `<photo/>` (XEP-0153 §4.1),
+ * unlike an account that never had one ("": presence left as written).
+ */
+const REMOVED = "-";
 
 export function installAvatarCompat(api: ModuleApi, pep: PepService): void {
   const vcards = api.keyval("vcard");
-  /** username → avatar hash ("" for none), for the accounts online. */
+  /** username → avatar hash ("" for none, REMOVED), for the accounts online. */
   const hashes = new Map<string, string>();
 
   const loadVcard = async (user: string): Promise<Element | undefined> => {
@@ -51,7 +57,7 @@ export function installAvatarCompat(api: ModuleApi, pep: PepService): void {
     const node = await pep.engine.getNode(user, NS_AVATAR_METADATA);
     const item = node ? await pep.engine.lastItem(user, node) : undefined;
     const info = item ? parseElement(item.payload)?.getChild("info") : undefined;
-    const hash = info?.attrs.id ?? photoHash(await loadVcard(user)) ?? "";
+    const hash = info?.attrs.id ?? (item ? REMOVED : photoHash(await loadVcard(user)) ?? "");
     if (api.sessions.resources(api.domain, user).length > 0) hashes.set(user, hash);
     return hash;
   };
@@ -70,7 +76,7 @@ export function installAvatarCompat(api: ModuleApi, pep: PepService): void {
     if (node !== NS_AVATAR_METADATA) return;
     const info = payload?.getChildren("info").find((i) => i.attrs.url === undefined);
     if (!info) {
-      hashes.set(username, "");
+      hashes.set(username, REMOVED);
       if (photoHash(await loadVcard(username)) !== undefined) await writePhoto(username, undefined);
       return;
     }
@@ -105,7 +111,8 @@ export function installAvatarCompat(api: ModuleApi, pep: PepService): void {
     if (!photo) {
       // XEP-0153 §3.1: a vCard without PHOTO means "no avatar"; the PEP
       // avatar goes too (XEP-0084 §4.5: an empty metadata element).
-      if ((await currentHash(ev.username)) === "") return;
+      const hash = await currentHash(ev.username);
+      if (hash === "" || hash === REMOVED) return;
       await pep.publish(ev.username, {
         node: NS_AVATAR_METADATA,
         id: "current",
@@ -150,7 +157,8 @@ export function installAvatarCompat(api: ModuleApi, pep: PepService): void {
     if (hash === "") return false;
     const theirs = stanza.getChild("x", NS_VCARD_UPDATE);
     stanza.children = stanza.children.filter((c) => c !== theirs);
-    stanza.append(el("x", { xmlns: NS_VCARD_UPDATE }, el("photo", {}, hash)));
+    const photo = hash === REMOVED ? el("photo") : el("photo", {}, hash);
+    stanza.append(el("x", { xmlns: NS_VCARD_UPDATE }, photo));
     return false;
   };
   api.hook("presence/self", (ev: StanzaEvent) => {
