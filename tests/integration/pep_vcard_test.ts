@@ -141,3 +141,66 @@ Deno.test("XEP-0153: after the avatar is removed, presence says so with an empty
     await server.stop();
   }
 });
+
+async function withAvatar() {
+  const server = await startTestServer();
+  const { client: alice } = await capsLogin(server, "alice", "wonderland", "a", []);
+  const { client: bob } = await capsLogin(server, "bob", "builder", "b", []);
+  const bytes = new TextEncoder().encode("img");
+  const hash = await sha1Hex(bytes);
+  const set = await iq(
+    alice,
+    "v",
+    `<iq type='set' id='v'><vCard xmlns='vcard-temp'><PHOTO><TYPE>image/png</TYPE>` +
+      `<BINVAL>${btoa("img")}</BINVAL></PHOTO></vCard></iq>`,
+  );
+  assert.equal(set.attrs.type, "result");
+  return { server, alice, bob, hash };
+}
+
+Deno.test("XEP-0398: the hash goes into directed presence too; a client's empty <photo/> stays", async () => {
+  const { server, alice, bob, hash } = await withAvatar();
+  try {
+    alice.send("<presence to='bob@localhost/b'><status>one</status></presence>");
+    const p1 = await bob.stanza((e) => e.name === "presence" && e.getChildText("status") === "one");
+    assert.equal(p1.getChild("x", "vcard-temp:x:update")?.getChildText("photo"), hash);
+    alice.send(
+      "<presence to='bob@localhost/b'><status>two</status>" +
+        "<x xmlns='vcard-temp:x:update'><photo/></x></presence>",
+    );
+    const p2 = await bob.stanza((e) => e.name === "presence" && e.getChildText("status") === "two");
+    assert.equal(p2.getChild("x", "vcard-temp:x:update")?.getChildText("photo"), "");
+    const info = await iq(
+      alice,
+      "di",
+      `<iq type='get' id='di' to='alice@localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`,
+    );
+    assert.ok(info.toString().includes("var='urn:xmpp:pep-vcard-conversion:0'"));
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("XEP-0398: PEP avatar data not matching its SHA-1 id is not copied into the vCard", async () => {
+  const server = await startTestServer();
+  try {
+    const { client: alice } = await capsLogin(server, "alice", "wonderland", "a", []);
+    const fake = "0123456789abcdef0123456789abcdef01234567";
+    await iq(alice, "d", publishXml("d", DATA, fake, `<data xmlns='${DATA}'>${btoa("x")}</data>`));
+    const m = await iq(
+      alice,
+      "m",
+      publishXml(
+        "m",
+        META,
+        fake,
+        `<metadata xmlns='${META}'><info id='${fake}' type='image/png' bytes='1'/></metadata>`,
+      ),
+    );
+    assert.equal(m.attrs.type, "result");
+    const vc = await iq(alice, "vc", `<iq type='get' id='vc'><vCard xmlns='vcard-temp'/></iq>`);
+    assert.equal(vc.getChild("vCard", "vcard-temp")?.getChild("PHOTO"), undefined, vc.toString());
+  } finally {
+    await server.stop();
+  }
+});

@@ -22,6 +22,7 @@ import type { PepPublishedEvent, PepRemovedEvent, PepService } from "./service.t
 export const NS_AVATAR_DATA = "urn:xmpp:avatar:data";
 export const NS_AVATAR_METADATA = "urn:xmpp:avatar:metadata";
 export const NS_VCARD_UPDATE = "vcard-temp:x:update";
+export const NS_PEP_VCARD_CONVERSION = "urn:xmpp:pep-vcard-conversion:0";
 const NS_VCARD = "vcard-temp";
 
 const decodeBase64Lenient = (s: string) => decodeBase64(s.replace(/\s+/g, ""));
@@ -86,7 +87,9 @@ export function installAvatarCompat(api: ModuleApi, pep: PepService): void {
     const dataNode = await pep.engine.getNode(username, NS_AVATAR_DATA);
     const [data] = dataNode ? await pep.engine.items(username, dataNode, { ids: [id] }) : [];
     const b64 = data ? parseElement(data.payload)?.text().replace(/\s+/g, "") : undefined;
-    if (!b64) return;
+    const bytes = b64 ? decodeBase64Lenient(b64) : undefined;
+    // XEP-0398 §3.1: the data must be the image the id (its SHA-1) names.
+    if (!b64 || !bytes || sha1Hex(bytes) !== id) return;
     await writePhoto(
       username,
       el(
@@ -156,18 +159,26 @@ export function installAvatarCompat(api: ModuleApi, pep: PepService): void {
     // know better, and an account without avatars sees no change at all).
     if (hash === "") return false;
     const theirs = stanza.getChild("x", NS_VCARD_UPDATE);
+    // XEP-0398 §4: a client's empty <photo/> ("not ready" or "none") stays.
+    const photo = theirs?.getChild("photo");
+    if (photo && photo.text() === "") return false;
     stanza.children = stanza.children.filter((c) => c !== theirs);
-    const photo = hash === REMOVED ? el("photo") : el("photo", {}, hash);
-    stanza.append(el("x", { xmlns: NS_VCARD_UPDATE }, photo));
+    const ours = hash === REMOVED ? el("photo") : el("photo", {}, hash);
+    stanza.append(el("x", { xmlns: NS_VCARD_UPDATE }, ours));
     return false;
   };
-  api.hook("presence/self", (ev: StanzaEvent) => {
+  const stampPresence = (ev: StanzaEvent) => {
     const user = ev.origin?.username;
     if (!user || ev.stanza.attrs.type !== undefined) return false;
     const cached = hashes.get(user);
     if (cached !== undefined) return stamp(ev.stanza, cached);
     return currentHash(user).then((hash) => stamp(ev.stanza, hash));
-  }, 20);
+  };
+  api.hook("presence/self", stampPresence, 20);
+  // XEP-0398 §4: directed presence too (MUC joins, presence to a JID).
+  for (const to of ["bare", "full", "host", "remote"]) {
+    api.hook(`pre-presence/${to}`, stampPresence, 20);
+  }
 
   api.hook<SessionEvent>("resource-bind", ({ session }) => {
     if (!session.username) return;

@@ -17,7 +17,7 @@ import { PepService } from "./service.ts";
 import { installPubsubIq } from "./iq_pubsub.ts";
 import { installPresenceCaps } from "./presence_caps.ts";
 import { installBookmarksCompat, NS_BOOKMARKS2_COMPAT } from "./bookmarks_compat.ts";
-import { installAvatarCompat } from "./avatar_compat.ts";
+import { installAvatarCompat, NS_PEP_VCARD_CONVERSION } from "./avatar_compat.ts";
 import { installBookmarksCompatPep, NS_BOOKMARKS2_COMPAT_PEP } from "./bookmarks_compat_pep.ts";
 
 const FEATURES = [
@@ -55,6 +55,7 @@ export const pepModule: ParleyModule = {
     for (const f of FEATURES) api.addAccountFeature(f);
     api.addAccountFeature(NS_BOOKMARKS2_COMPAT);
     api.addAccountFeature(NS_BOOKMARKS2_COMPAT_PEP);
+    api.addAccountFeature(NS_PEP_VCARD_CONVERSION);
 
     // XEP-0163 §1: the account is a virtual pubsub service.
     api.hook<DiscoNodeEvent>("disco-info/account", ({ query }) => {
