@@ -204,3 +204,26 @@ Deno.test("XEP-0398: PEP avatar data not matching its SHA-1 id is not copied int
     await server.stop();
   }
 });
+
+Deno.test("XEP-0398: metadata naming only a URL-hosted image keeps the vCard PHOTO", async () => {
+  const { server, alice } = await withAvatar();
+  try {
+    const m = await iq(
+      alice,
+      "m",
+      publishXml(
+        "m",
+        META,
+        "u1",
+        `<metadata xmlns='${META}'><info id='u1' type='image/png' bytes='9' ` +
+          `url='https://img.example/a.png'/></metadata>`,
+      ),
+    );
+    assert.equal(m.attrs.type, "result");
+    const vc = await iq(alice, "vc", `<iq type='get' id='vc'><vCard xmlns='vcard-temp'/></iq>`);
+    const binval = vc.getChild("vCard", "vcard-temp")?.getChild("PHOTO")?.getChildText("BINVAL");
+    assert.equal(binval, btoa("img"), vc.toString());
+  } finally {
+    await server.stop();
+  }
+});

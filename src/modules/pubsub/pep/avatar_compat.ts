@@ -77,6 +77,9 @@ export function installAvatarCompat(api: ModuleApi, pep: PepService): void {
     if (node !== NS_AVATAR_METADATA) return;
     const info = payload?.getChildren("info").find((i) => i.attrs.url === undefined);
     if (!info) {
+      // Only images hosted elsewhere: nothing to copy, and not a removal
+      // either (XEP-0084 §4.5: that is an empty metadata element).
+      if (payload?.getChild("info")) return;
       hashes.set(username, REMOVED);
       if (photoHash(await loadVcard(username)) !== undefined) await writePhoto(username, undefined);
       return;
