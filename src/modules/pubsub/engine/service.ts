@@ -21,6 +21,9 @@ import { pubsubError } from "./errors.ts";
 import type { PubsubStorage } from "./storage.ts";
 import { mayPublish } from "./access.ts";
 
+/** The bare part of a JID string (no parsing: subscriptions hold valid JIDs). */
+const bareOf = (jid: string) => jid.split("/", 1)[0];
+
 export interface EngineOptions {
   storage: PubsubStorage;
   limits: EngineLimits;
@@ -334,11 +337,21 @@ export class PubsubEngine {
   setSubscription(scope: string, name: string, jid: string, on: boolean): Promise<StoredNode> {
     return this.#run(scope, async () => {
       const node = await this.requireNode(scope, name);
-      if (on) {
-        if (Object.keys(node.subscriptions).length >= 10000) {
-          throw pubsubError("wait", "resource-constraint");
+      if (on && !(jid in node.subscriptions)) {
+        const subs = Object.keys(node.subscriptions);
+        if (subs.length >= 10000) throw pubsubError("wait", "resource-constraint");
+        // One entity's resources (any number of full JIDs) must not turn
+        // each publish into a flood of notifications (XEP-0060 §6.1.3.9).
+        const perJid = this.limits.maxSubscriptionsPerJid;
+        if (perJid !== undefined) {
+          const bare = bareOf(jid);
+          if (subs.filter((s) => bareOf(s) === bare).length >= perJid) {
+            throw pubsubError("wait", "policy-violation", "too-many-subscriptions");
+          }
         }
         node.subscriptions[jid] = "subscribed";
+      } else if (on) {
+        // Already subscribed: stored again as it is.
       } else {
         if (!(jid in node.subscriptions)) {
           throw pubsubError("cancel", "unexpected-request", "not-subscribed");

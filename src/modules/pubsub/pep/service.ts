@@ -55,7 +55,15 @@ export class PepService {
     const { maxNodes, maxItemsPerNode, maxItemBytes, maxBytesPerAccount } = api.config.pep;
     this.engine = new PubsubEngine({
       storage: mapStorage(api.map("pep_nodes"), api.map("pep_items")),
-      limits: { maxNodes, maxItemsPerNode, maxItemBytes, maxBytesPerScope: maxBytesPerAccount },
+      limits: {
+        maxNodes,
+        maxItemsPerNode,
+        maxItemBytes,
+        maxBytesPerScope: maxBytesPerAccount,
+        // Explicit subscriptions are rare in PEP (caps do the work): a few
+        // resources per contact, not thousands of notifications per publish.
+        maxSubscriptionsPerJid: 10,
+      },
       // XEP-0163 §4.3: presence access by default, the last item sent on presence.
       defaults: { ...DEFAULT_CONFIG, access_model: "presence" },
       // No subscription approval flow in PEP: `authorize` would silently be a whitelist.
