@@ -112,7 +112,7 @@ Deno.test("pep: publish without item or payload: item-required / payload-require
 });
 
 Deno.test("pep: a stranger's directed presence with +notify caps earns no notifications, even of open nodes", async () => {
-  const { server, alice, bob } = await pair();
+  const { server, alice } = await pair();
   try {
     const dave = await capsLogin(server, "dave", "d", "d", ["ex:open+notify"], false);
     dave.client.send(dave.presence.replace("<presence>", "<presence to='alice@localhost'>"));
@@ -124,7 +124,21 @@ Deno.test("pep: a stranger's directed presence with +notify caps earns no notifi
     await event(bob2.client, "alice@localhost", "ex:open");
     await dave.client.nothing(isEvent("alice@localhost", "ex:open"), 100);
     assert.equal(dave.queries.length, 0, "no caps query to a stranger");
-    void bob;
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("pep: purge notifies only nodes configured to notify item removals (XEP-0060 §8.5.2)", async () => {
+  const { server, alice, bob } = await pair();
+  try {
+    await iq(alice, "p", publishXml("p", "ex:n", "1", "<v xmlns='ex'/>"));
+    await event(bob, "alice@localhost", "ex:n");
+    const c = await ownerSet(alice, "c", configure("ex:n", { "pubsub#notify_retract": "0" }));
+    assert.equal(c.attrs.type, "result", c.toString());
+    const pu = await ownerSet(alice, "pu", `<purge node='ex:n'/>`);
+    assert.equal(pu.attrs.type, "result", pu.toString());
+    await bob.nothing(isEvent("alice@localhost", "ex:n"), 100);
   } finally {
     await server.stop();
   }

@@ -165,7 +165,8 @@ export class PepService {
 
   async purge(username: string, name: string): Promise<void> {
     const node = await this.engine.purge(username, name);
-    await this.broadcast(username, node, eventPurge(name));
+    // XEP-0060 §8.5.2: one purge notification, for nodes that notify item removals.
+    if (node.config.notify_retract) await this.broadcast(username, node, eventPurge(name));
     await this.#mirror("pep-removed", { username, node: name });
   }
 
