@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CapsCache } from "../../src/modules/pubsub/pep/caps_cache.ts";
+import { CapsCache, MAX_NOTIFY_FEATURES } from "../../src/modules/pubsub/pep/caps_cache.ts";
 import { capsVer } from "../../src/modules/caps.ts";
 import { el, type Element } from "../../src/xml/element.ts";
 
@@ -83,4 +83,20 @@ Deno.test("caps cache: an answer with duplicate features is not shared under the
   const other = cache.features(caps(va), "ok@h/1");
   assert.ok(other instanceof Promise, "not served from the invalid answer");
   assert.deepEqual([...(await other)], fa);
+});
+
+Deno.test("caps cache: only +notify features kept, bounded in number and in total size", async () => {
+  const many = Array.from({ length: 1000 }, (_, i) => `urn:x:${i}+notify`);
+  const cache = new CapsCache({
+    maxEntries: 100,
+    maxPending: 10,
+    maxChars: 20_000,
+    query: () => Promise.resolve(answer(["urn:plain", ...many])),
+  });
+  const f = await cache.features(caps("v0"), "a@h/0");
+  assert.ok(!f.has("urn:plain"));
+  assert.equal(f.size, MAX_NOTIFY_FEATURES);
+  for (let i = 1; i < 10; i++) await cache.features(caps("v" + i), `a@h/${i}`);
+  assert.ok(cache.chars <= 20_000, `chars ${cache.chars}`);
+  assert.ok(cache.size < 10);
 });
