@@ -143,3 +143,19 @@ Deno.test("pep: purge notifies only nodes configured to notify item removals (XE
     await server.stop();
   }
 });
+
+Deno.test("pep: the account advertises config-node-max and multi-items", async () => {
+  const { server, alice } = await pair();
+  try {
+    const info = await iq(
+      alice,
+      "di",
+      `<iq type='get' id='di' to='alice@localhost'><query xmlns='${INFO}'/></iq>`,
+    );
+    for (const f of ["config-node-max", "multi-items"]) {
+      assert.ok(info.toString().includes(`var='${NS_PUBSUB}#${f}'`), f);
+    }
+  } finally {
+    await server.stop();
+  }
+});

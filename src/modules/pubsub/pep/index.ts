@@ -28,6 +28,8 @@ const FEATURES = [
   "auto-create",
   "auto-subscribe",
   "config-node",
+  // pubsub#max_items=max (XEP-0060 §16.4.4); Conversations asks for it before using max.
+  "config-node-max",
   "create-nodes",
   "delete-items",
   "delete-nodes",
@@ -35,6 +37,7 @@ const FEATURES = [
   "item-ids",
   "last-published",
   "modify-affiliations",
+  "multi-items",
   "persistent-items",
   "presence-notifications",
   "publish",
