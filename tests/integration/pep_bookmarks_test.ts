@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { iq } from "../helpers/client.ts";
 import { startTestServer } from "../helpers/server.ts";
-import { capsLogin, event, NS_PUBSUB, publishXml } from "../helpers/pep.ts";
+import { capsLogin, event, isEvent, NS_PUBSUB, publishXml } from "../helpers/pep.ts";
 
 const B2 = "urn:xmpp:bookmarks:1";
 const PRIVATE = "jabber:iq:private";
@@ -171,6 +171,24 @@ Deno.test("bookmarks#compat-pep: XEP-0048 bookmarks in PEP and bookmarks 2 kept 
       `<iq type='get' id='di' to='alice@localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`,
     );
     assert.ok(info.toString().includes(`var='${B2}#compat-pep'`));
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("bookmarks: a legacy write with more bookmarks than a node keeps publishes no more than it keeps", async () => {
+  const server = await startTestServer({ pep: { maxItemsPerNode: 2 } });
+  try {
+    const { client: modern } = await capsLogin(server, "alice", "wonderland", "modern", [
+      B2 + "+notify",
+    ]);
+    const { client: legacy } = await capsLogin(server, "alice", "wonderland", "legacy", []);
+    const confs = [1, 2, 3, 4, 5].map((i) => `<conference jid='r${i}@conference.localhost'/>`);
+    const set = await iq(legacy, "s", setLegacy("s", confs.join("")));
+    assert.equal(set.attrs.type, "result", set.toString());
+    await event(modern, "alice@localhost", B2);
+    await event(modern, "alice@localhost", B2);
+    await modern.nothing(isEvent("alice@localhost", B2), 100);
   } finally {
     await server.stop();
   }

@@ -139,7 +139,11 @@ export async function syncFromLegacy(
 ): Promise<void> {
   const own = pep.bareOf(user);
   const wanted = new Map<string, Element>();
+  // No more than the node can keep: the rest would be published only to
+  // be evicted, each publish notifying every resource again.
+  const room = pep.engine.limits.maxItemsPerNode;
   for (const conf of storage.getChildren("conference")) {
+    if (wanted.size >= room) break;
     const b = fromLegacy(conf);
     if (b) wanted.set(b.jid, b.conference);
   }
