@@ -100,3 +100,18 @@ Deno.test("caps cache: only +notify features kept, bounded in number and in tota
   assert.ok(cache.chars <= 20_000, `chars ${cache.chars}`);
   assert.ok(cache.size < 10);
 });
+
+Deno.test("caps cache: a liar's answer to a query others wait on does not become theirs", async () => {
+  const fy = ["y+notify"];
+  const ver = capsVer([identity], fy);
+  const replies = new Map<string, string[]>([["liar@h/1", ["evil+notify"]], ["c@h/1", fy]]);
+  const cache = new CapsCache({
+    maxEntries: 10,
+    maxPending: 10,
+    query: (jid) => Promise.resolve(answer(replies.get(jid) ?? [])),
+  });
+  const liar = cache.featuresOf(caps(ver), "liar@h/1");
+  const honest = cache.featuresOf(caps(ver), "c@h/1"); // while the liar's query is in flight
+  assert.deepEqual([...(await liar)], ["evil+notify"]);
+  assert.deepEqual([...(await honest)], fy);
+});

@@ -81,6 +81,18 @@ export class CapsCache {
   }
 
   /**
+   * As `features`, but a query that another JID asked (the same ver, in
+   * flight) counts only once its answer is verified and shared: when it
+   * was not, `jid` is asked itself. So a client that lies about a ver
+   * cannot pass its features to others announcing that ver meanwhile.
+   */
+  featuresOf(c: Element, jid: string): Features | Promise<Features> {
+    const first = this.features(c, jid);
+    if (!(first instanceof Promise)) return first;
+    return first.then(() => this.features(c, jid));
+  }
+
+  /**
    * The features `c` (a `<c xmlns=caps/>`) announced by `jid` stands for:
    * at once when known, else a promise of the query's answer (empty
    * features when it fails or too many are pending).

@@ -49,7 +49,7 @@ export function installPresenceCaps(api: ModuleApi, pep: PepService): CapsCache 
         api.log.warn("{owner}: last items to {full} failed: {err}", { owner, full, err })
       );
     };
-    const features = c ? caps.features(c, full) : NONE;
+    const features = c ? caps.featuresOf(c, full) : NONE;
     if (!(features instanceof Promise)) return apply(features);
     // Not known yet: tracked with no features until the answer, then
     // applied only if the resource is still there.
