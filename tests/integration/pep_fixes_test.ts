@@ -159,3 +159,24 @@ Deno.test("pep: the account advertises config-node-max and multi-items", async (
     await server.stop();
   }
 });
+
+Deno.test("pep: the configure form offers only the access models PEP has", async () => {
+  const { server, alice } = await pair();
+  try {
+    await iq(alice, "p", publishXml("p", "ex:n", "1", "<v xmlns='ex'/>"));
+    const r = await iq(
+      alice,
+      "cg",
+      `<iq type='get' id='cg'><pubsub xmlns='${OWNER}'><configure node='ex:n'/></pubsub></iq>`,
+    );
+    const field = r.getChild("pubsub", OWNER)!.getChild("configure")!.getChild(
+      "x",
+      "jabber:x:data",
+    )!
+      .getChildren("field").find((f) => f.attrs.var === "pubsub#access_model")!;
+    const options = field.getChildren("option").map((o) => o.getChildText("value"));
+    assert.deepEqual(options, ["open", "presence", "roster", "whitelist"]);
+  } finally {
+    await server.stop();
+  }
+});

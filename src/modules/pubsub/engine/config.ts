@@ -173,14 +173,21 @@ function preconditionNotMet(field: string) {
   return pubsubError("cancel", "conflict", "precondition-not-met", `${field} does not match`);
 }
 
-/** The node configuration as a form (XEP-0060 §8.2), of `type` form or result. */
-export function configForm(config: NodeConfig, type: "form" | "result" = "form"): Element {
+/**
+ * The node configuration as a form (XEP-0060 §8.2), of `type` form or
+ * result, offering the access models given (default: all).
+ */
+export function configForm(
+  config: NodeConfig,
+  type: "form" | "result" = "form",
+  accessModels: readonly string[] = ACCESS,
+): Element {
   const fields: FormField[] = [
     {
       var: "pubsub#access_model",
       type: "list-single",
       values: [config.access_model],
-      options: ACCESS.map((value) => ({ value })),
+      options: accessModels.map((value) => ({ value })),
     },
     {
       var: "pubsub#publish_model",
@@ -218,8 +225,12 @@ export function configForm(config: NodeConfig, type: "form" | "result" = "form")
 }
 
 /** `<configure node=…>` with the form, for a configure get. */
-export function configureElement(node: string, config: NodeConfig): Element {
-  return el("configure", { node }, configForm(config));
+export function configureElement(
+  node: string,
+  config: NodeConfig,
+  accessModels?: readonly string[],
+): Element {
+  return el("configure", { node }, configForm(config, "form", accessModels));
 }
 
 /**

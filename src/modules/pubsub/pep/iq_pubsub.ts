@@ -150,12 +150,18 @@ export function installPubsubIq(api: ModuleApi, pep: PepService): void {
     const op = ev.stanza.firstElement()!.firstElement();
     if (!op) throw pubsubError("modify", "bad-request");
     if (op.name === "default") {
-      const payload = el("default", {}, configForm(pep.engine.options.defaults));
+      const models = pep.engine.options.accessModels;
+      const payload = el("default", {}, configForm(pep.engine.options.defaults, "form", models));
       return el("pubsub", { xmlns: NS_PUBSUB_OWNER }, payload);
     }
     const node = await pep.engine.requireNode(user, nodeAttr(op));
     if (op.name === "configure") {
-      return el("pubsub", { xmlns: NS_PUBSUB_OWNER }, configureElement(node.name, node.config));
+      const models = pep.engine.options.accessModels;
+      return el(
+        "pubsub",
+        { xmlns: NS_PUBSUB_OWNER },
+        configureElement(node.name, node.config, models),
+      );
     }
     if (op.name === "affiliations") {
       return el("pubsub", { xmlns: NS_PUBSUB_OWNER }, affiliationsElement(node));
