@@ -232,7 +232,10 @@ Deno.test("carbons: which messages are copied (XEP-0280 §6)", async () => {
       `<message to='room@muc.localhost' type='groupchat' id='g2'><body>room</body></message>`,
     );
     await barrier(a1, a2);
-    assert.deepEqual(takeCarbons(a2).map((e) => carbonOf(e, "sent")!.attrs.id), ["pm-out"]);
+    // Only the sent ones: muc.localhost is no server here, and its bounce (an error from the
+    // room's bare JID) may arrive as a received carbon before the barrier or after it.
+    const sent = takeCarbons(a2).flatMap((e) => carbonOf(e, "sent")?.attrs.id ?? []);
+    assert.deepEqual(sent, ["pm-out"]);
     await barrier(bob, a3);
     noCarbons(a3);
   } finally {

@@ -72,3 +72,158 @@ Deno.test("XEP-0398: a vCard PHOTO set by an old client becomes the PEP avatar",
     await server.stop();
   }
 });
+
+Deno.test("XEP-0398: a vCard set without PHOTO removes the PEP avatar (empty metadata)", async () => {
+  const server = await startTestServer();
+  try {
+    await seedRoster(server, "alice", [{ jid: "bob@localhost", subscription: "both" }]);
+    await seedRoster(server, "bob", [{ jid: "alice@localhost", subscription: "both" }]);
+    const { client: alice } = await capsLogin(server, "alice", "wonderland", "a", []);
+    const { client: bob } = await capsLogin(server, "bob", "builder", "b", [META + "+notify"]);
+    const set = await iq(
+      alice,
+      "v1",
+      `<iq type='set' id='v1'><vCard xmlns='vcard-temp'><PHOTO><TYPE>image/png</TYPE>` +
+        `<BINVAL>${btoa("photo")}</BINVAL></PHOTO></vCard></iq>`,
+    );
+    assert.equal(set.attrs.type, "result");
+    const first = await event(bob, "alice@localhost", META);
+    assert.ok(first.getChild("item")!.getChild("metadata", META)!.getChild("info"));
+
+    const cleared = await iq(
+      alice,
+      "v2",
+      `<iq type='set' id='v2'><vCard xmlns='vcard-temp'><FN>Alice</FN></vCard></iq>`,
+    );
+    assert.equal(cleared.attrs.type, "result");
+    const second = await event(bob, "alice@localhost", META);
+    const meta = second.getChild("item")!.getChild("metadata", META)!;
+    assert.equal(meta.getChildren().length, 0, second.toString());
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("XEP-0153: after the avatar is removed, presence says so with an empty <photo/>", async () => {
+  const server = await startTestServer();
+  try {
+    await seedRoster(server, "alice", [{ jid: "bob@localhost", subscription: "both" }]);
+    await seedRoster(server, "bob", [{ jid: "alice@localhost", subscription: "both" }]);
+    const { client: alice } = await capsLogin(server, "alice", "wonderland", "a", []);
+    const { client: bob } = await capsLogin(server, "bob", "builder", "b", [META + "+notify"]);
+    const png = btoa("p");
+    const info = `<info id='${await sha1Hex(new TextEncoder().encode("p"))}' type='image/png' ` +
+      `bytes='1'/>`;
+    const hash = info.match(/id='([0-9a-f]+)'/)![1];
+    await iq(alice, "d", publishXml("d", DATA, hash, `<data xmlns='${DATA}'>${png}</data>`));
+    await iq(
+      alice,
+      "m",
+      publishXml("m", META, hash, `<metadata xmlns='${META}'>${info}</metadata>`),
+    );
+    await event(bob, "alice@localhost", META);
+    const removed = await iq(
+      alice,
+      "r",
+      publishXml("r", META, "current", `<metadata xmlns='${META}'/>`),
+    );
+    assert.equal(removed.attrs.type, "result", removed.toString());
+    await event(bob, "alice@localhost", META);
+    alice.send("<presence><show>away</show></presence>");
+    const p = await bob.stanza((e) =>
+      e.name === "presence" && e.attrs.from === "alice@localhost/a" &&
+      e.getChildText("show") === "away"
+    );
+    const photo = p.getChild("x", "vcard-temp:x:update")?.getChild("photo");
+    assert.ok(photo, p.toString());
+    assert.equal(photo.text(), "");
+  } finally {
+    await server.stop();
+  }
+});
+
+async function withAvatar() {
+  const server = await startTestServer();
+  const { client: alice } = await capsLogin(server, "alice", "wonderland", "a", []);
+  const { client: bob } = await capsLogin(server, "bob", "builder", "b", []);
+  const bytes = new TextEncoder().encode("img");
+  const hash = await sha1Hex(bytes);
+  const set = await iq(
+    alice,
+    "v",
+    `<iq type='set' id='v'><vCard xmlns='vcard-temp'><PHOTO><TYPE>image/png</TYPE>` +
+      `<BINVAL>${btoa("img")}</BINVAL></PHOTO></vCard></iq>`,
+  );
+  assert.equal(set.attrs.type, "result");
+  return { server, alice, bob, hash };
+}
+
+Deno.test("XEP-0398: the hash goes into directed presence too; a client's empty <photo/> stays", async () => {
+  const { server, alice, bob, hash } = await withAvatar();
+  try {
+    alice.send("<presence to='bob@localhost/b'><status>one</status></presence>");
+    const p1 = await bob.stanza((e) => e.name === "presence" && e.getChildText("status") === "one");
+    assert.equal(p1.getChild("x", "vcard-temp:x:update")?.getChildText("photo"), hash);
+    alice.send(
+      "<presence to='bob@localhost/b'><status>two</status>" +
+        "<x xmlns='vcard-temp:x:update'><photo/></x></presence>",
+    );
+    const p2 = await bob.stanza((e) => e.name === "presence" && e.getChildText("status") === "two");
+    assert.equal(p2.getChild("x", "vcard-temp:x:update")?.getChildText("photo"), "");
+    const info = await iq(
+      alice,
+      "di",
+      `<iq type='get' id='di' to='alice@localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`,
+    );
+    assert.ok(info.toString().includes("var='urn:xmpp:pep-vcard-conversion:0'"));
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("XEP-0398: PEP avatar data not matching its SHA-1 id is not copied into the vCard", async () => {
+  const server = await startTestServer();
+  try {
+    const { client: alice } = await capsLogin(server, "alice", "wonderland", "a", []);
+    const fake = "0123456789abcdef0123456789abcdef01234567";
+    await iq(alice, "d", publishXml("d", DATA, fake, `<data xmlns='${DATA}'>${btoa("x")}</data>`));
+    const m = await iq(
+      alice,
+      "m",
+      publishXml(
+        "m",
+        META,
+        fake,
+        `<metadata xmlns='${META}'><info id='${fake}' type='image/png' bytes='1'/></metadata>`,
+      ),
+    );
+    assert.equal(m.attrs.type, "result");
+    const vc = await iq(alice, "vc", `<iq type='get' id='vc'><vCard xmlns='vcard-temp'/></iq>`);
+    assert.equal(vc.getChild("vCard", "vcard-temp")?.getChild("PHOTO"), undefined, vc.toString());
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("XEP-0398: metadata naming only a URL-hosted image keeps the vCard PHOTO", async () => {
+  const { server, alice } = await withAvatar();
+  try {
+    const m = await iq(
+      alice,
+      "m",
+      publishXml(
+        "m",
+        META,
+        "u1",
+        `<metadata xmlns='${META}'><info id='u1' type='image/png' bytes='9' ` +
+          `url='https://img.example/a.png'/></metadata>`,
+      ),
+    );
+    assert.equal(m.attrs.type, "result");
+    const vc = await iq(alice, "vc", `<iq type='get' id='vc'><vCard xmlns='vcard-temp'/></iq>`);
+    const binval = vc.getChild("vCard", "vcard-temp")?.getChild("PHOTO")?.getChildText("BINVAL");
+    assert.equal(binval, btoa("img"), vc.toString());
+  } finally {
+    await server.stop();
+  }
+});

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CapsCache } from "../../src/modules/pubsub/pep/caps_cache.ts";
+import { CapsCache, MAX_NOTIFY_FEATURES } from "../../src/modules/pubsub/pep/caps_cache.ts";
 import { capsVer } from "../../src/modules/caps.ts";
 import { el, type Element } from "../../src/xml/element.ts";
 
@@ -65,4 +65,53 @@ Deno.test("caps cache: one query per unknown ver, verified answers shared, bound
   assert.ok(!(p2 instanceof Promise) && p2.size === 0, "over the pending limit: no features");
   await p1;
   assert.equal(cache.pending, 0);
+});
+
+Deno.test("caps cache: an answer with duplicate features is not shared under the ver (XEP-0115 §5.4)", async () => {
+  const fa = ["x+notify"];
+  const va = capsVer([identity], fa);
+  const replies = new Map<string, string[]>([
+    ["dup@h/1", ["x+notify", "x+notify"]],
+    ["ok@h/1", fa],
+  ]);
+  const cache = new CapsCache({
+    maxEntries: 10,
+    maxPending: 10,
+    query: (jid) => Promise.resolve(answer(replies.get(jid) ?? [])),
+  });
+  await cache.features(caps(va), "dup@h/1");
+  const other = cache.features(caps(va), "ok@h/1");
+  assert.ok(other instanceof Promise, "not served from the invalid answer");
+  assert.deepEqual([...(await other)], fa);
+});
+
+Deno.test("caps cache: only +notify features kept, bounded in number and in total size", async () => {
+  const many = Array.from({ length: 1000 }, (_, i) => `urn:x:${i}+notify`);
+  const cache = new CapsCache({
+    maxEntries: 100,
+    maxPending: 10,
+    maxChars: 20_000,
+    query: () => Promise.resolve(answer(["urn:plain", ...many])),
+  });
+  const f = await cache.features(caps("v0"), "a@h/0");
+  assert.ok(!f.has("urn:plain"));
+  assert.equal(f.size, MAX_NOTIFY_FEATURES);
+  for (let i = 1; i < 10; i++) await cache.features(caps("v" + i), `a@h/${i}`);
+  assert.ok(cache.chars <= 20_000, `chars ${cache.chars}`);
+  assert.ok(cache.size < 10);
+});
+
+Deno.test("caps cache: a liar's answer to a query others wait on does not become theirs", async () => {
+  const fy = ["y+notify"];
+  const ver = capsVer([identity], fy);
+  const replies = new Map<string, string[]>([["liar@h/1", ["evil+notify"]], ["c@h/1", fy]]);
+  const cache = new CapsCache({
+    maxEntries: 10,
+    maxPending: 10,
+    query: (jid) => Promise.resolve(answer(replies.get(jid) ?? [])),
+  });
+  const liar = cache.featuresOf(caps(ver), "liar@h/1");
+  const honest = cache.featuresOf(caps(ver), "c@h/1"); // while the liar's query is in flight
+  assert.deepEqual([...(await liar)], ["evil+notify"]);
+  assert.deepEqual([...(await honest)], fy);
 });

@@ -184,3 +184,22 @@ Deno.test("engine: the scope's byte quota counts replaced and evicted items once
   await e.purge("a", "m");
   await e.publish("a", { node: "o", payload: big, publisher: ALICE, autoCreate: true });
 });
+
+Deno.test("engine: explicit subscriptions per bare JID capped (too-many-subscriptions)", async () => {
+  const db = new MemoryStorage();
+  const e = new PubsubEngine({
+    storage: mapStorage(db.map("h", "n"), db.map("h", "i")),
+    limits: { maxNodes: 3, maxItemsPerNode: 10, maxItemBytes: 200, maxSubscriptionsPerJid: 2 },
+    defaults: { ...DEFAULT_CONFIG, access_model: "open" },
+  });
+  await e.publish("alice", { node: "n", payload: payload(1), publisher: ALICE, autoCreate: true });
+  await e.setSubscription("alice", "n", "bob@h/1", true);
+  await e.setSubscription("alice", "n", "bob@h/2", true);
+  await e.setSubscription("alice", "n", "bob@h/2", true); // again: no new slot
+  await rejects(
+    e.setSubscription("alice", "n", "bob@h/3", true),
+    "policy-violation",
+    "too-many-subscriptions",
+  );
+  await e.setSubscription("alice", "n", "carol@h/1", true);
+});

@@ -5,10 +5,11 @@
  */
 import { el, type Element } from "../../../xml/element.ts";
 import { form, type FormField, type FormValues } from "../../../util/dataforms.ts";
-import type { AccessModel, EngineLimits, NodeConfig } from "./types.ts";
+import type { AccessModel, EngineLimits, NodeConfig, StoredNode } from "./types.ts";
 import { pubsubError } from "./errors.ts";
 
 export const NS_NODE_CONFIG = "http://jabber.org/protocol/pubsub#node_config";
+export const NS_META_DATA = "http://jabber.org/protocol/pubsub#meta-data";
 export const NS_PUBLISH_OPTIONS = "http://jabber.org/protocol/pubsub#publish-options";
 
 /** The engine's defaults; a service overrides some (PEP: access_model presence). */
@@ -172,14 +173,21 @@ function preconditionNotMet(field: string) {
   return pubsubError("cancel", "conflict", "precondition-not-met", `${field} does not match`);
 }
 
-/** The node configuration as a form (XEP-0060 §8.2), of `type` form or result. */
-export function configForm(config: NodeConfig, type: "form" | "result" = "form"): Element {
+/**
+ * The node configuration as a form (XEP-0060 §8.2), of `type` form or
+ * result, offering the access models given (default: all).
+ */
+export function configForm(
+  config: NodeConfig,
+  type: "form" | "result" = "form",
+  accessModels: readonly string[] = ACCESS,
+): Element {
   const fields: FormField[] = [
     {
       var: "pubsub#access_model",
       type: "list-single",
       values: [config.access_model],
-      options: ACCESS.map((value) => ({ value })),
+      options: accessModels.map((value) => ({ value })),
     },
     {
       var: "pubsub#publish_model",
@@ -217,6 +225,37 @@ export function configForm(config: NodeConfig, type: "form" | "result" = "form")
 }
 
 /** `<configure node=…>` with the form, for a configure get. */
-export function configureElement(node: string, config: NodeConfig): Element {
-  return el("configure", { node }, configForm(config));
+export function configureElement(
+  node: string,
+  config: NodeConfig,
+  accessModels?: readonly string[],
+): Element {
+  return el("configure", { node }, configForm(config, "form", accessModels));
+}
+
+/**
+ * XEP-0060 §5.4: the node's meta-data form for its disco#info (owners,
+ * access and publish models, type, title, creation date).
+ */
+export function metaDataForm(node: StoredNode): Element {
+  const owners = Object.entries(node.affiliations).filter(([, a]) => a === "owner").map(([j]) => j);
+  const fields: FormField[] = [
+    { var: "pubsub#owner", type: "jid-multi", values: owners },
+    { var: "pubsub#access_model", type: "list-single", values: [node.config.access_model] },
+    { var: "pubsub#publish_model", type: "list-single", values: [node.config.publish_model] },
+    { var: "pubsub#max_items", type: "text-single", values: [String(node.config.max_items)] },
+    {
+      var: "pubsub#persist_items",
+      type: "boolean",
+      values: formValues(node.config, "persist_items"),
+    },
+    { var: "pubsub#type", type: "text-single", values: [node.config.type] },
+    { var: "pubsub#title", type: "text-single", values: [node.config.title] },
+    {
+      var: "pubsub#creation_date",
+      type: "text-single",
+      values: [new Date(node.created).toISOString()],
+    },
+  ];
+  return form("result", fields, { formType: NS_META_DATA });
 }

@@ -8,7 +8,9 @@
  * API:
  * - `new PubsubEngine({ storage, limits, defaults })`
  *   - storage: `mapStorage(api.map("<x>_nodes"), api.map("<x>_items"))` (any
- *     `PubsubStorage`); limits: `{ maxNodes, maxItemsPerNode, maxItemBytes }`;
+ *     `PubsubStorage`); limits: `{ maxNodes, maxItemsPerNode, maxItemBytes,
+ *     maxBytesPerScope?, maxSubscriptionsPerJid? }`; accessModels? (the
+ *     models a node may be given);
  *     defaults: `{ ...DEFAULT_CONFIG, access_model: … }`.
  *   - `getNode/requireNode/listNodes(scope, …)`; `createNode(scope, name,
  *     ownerBare, form?)`; `configureNode(scope, name, form)`;
@@ -28,9 +30,9 @@
  *   relations)` filters candidate recipients (full or bare JIDs) by access,
  *   plus the node's explicit subscribers.
  * - Config (`config.ts`): `DEFAULT_CONFIG`, `applyConfigForm`,
- *   `checkPreconditions`, `configForm`, `effectiveMaxItems` ("max" = the cap).
+ *   `checkPreconditions`, `configForm`, `metaDataForm` (§5.4), `effectiveMaxItems` ("max" = the cap).
  * - XML (`xml.ts`): namespaces, `itemElement`, `eventItems`, `eventRetract`,
- *   `eventDelete`, `eventPurge`, `notification`.
+ *   `eventDelete`, `eventPurge`, `eventConfiguration`, `notification`.
  */
 export * from "./types.ts";
 export * from "./config.ts";

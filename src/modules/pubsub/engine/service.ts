@@ -8,17 +8,33 @@ import type { FormValues } from "../../../util/dataforms.ts";
 import { serializedBytes } from "../../../util/xml_fragment.ts";
 import { KeyedQueue } from "../../../util/keyed_queue.ts";
 import { randomId } from "../../../util/random.ts";
-import type { Affiliation, EngineLimits, NodeConfig, StoredItem, StoredNode } from "./types.ts";
+import type {
+  AccessModel,
+  Affiliation,
+  EngineLimits,
+  NodeConfig,
+  StoredItem,
+  StoredNode,
+} from "./types.ts";
 import { applyConfigForm, checkPreconditions, effectiveMaxItems } from "./config.ts";
 import { pubsubError } from "./errors.ts";
 import type { PubsubStorage } from "./storage.ts";
 import { mayPublish } from "./access.ts";
+
+/** The bare part of a JID string (no parsing: subscriptions hold valid JIDs). */
+const bareOf = (jid: string) => jid.split("/", 1)[0];
 
 export interface EngineOptions {
   storage: PubsubStorage;
   limits: EngineLimits;
   /** The configuration of a new node before its create/publish options apply. */
   defaults: NodeConfig;
+  /**
+   * The access models a node may be given (default: all five). A form
+   * asking for another is refused (`not-acceptable` + `unsupported`):
+   * PEP has no subscription approval, so no `authorize`.
+   */
+  accessModels?: readonly AccessModel[];
 }
 
 export interface PublishRequest {
@@ -69,6 +85,22 @@ export class PubsubEngine {
     return this.options.storage.nodes(scope);
   }
 
+  /** `base` with `form` applied, refusing an access model this service lacks. */
+  #applyForm(base: NodeConfig, form: FormValues): NodeConfig {
+    const config = applyConfigForm(base, form, this.limits, false);
+    const allowed = this.options.accessModels;
+    if (allowed && !allowed.includes(config.access_model)) {
+      throw pubsubError(
+        "modify",
+        "not-acceptable",
+        "unsupported",
+        `No access model ${config.access_model} here`,
+        "access-" + config.access_model,
+      );
+    }
+    return config;
+  }
+
   /** A fresh node owned by `owner` (bare JID), not yet stored. */
   #newNode(name: string, owner: string, config: NodeConfig): StoredNode {
     return {
@@ -105,7 +137,7 @@ export class PubsubEngine {
       if (await this.getNode(scope, name)) throw pubsubError("cancel", "conflict");
       await this.#checkRoom(scope);
       const config = form
-        ? applyConfigForm(this.options.defaults, form, this.limits, false)
+        ? this.#applyForm(this.options.defaults, form)
         : { ...this.options.defaults };
       const node = this.#newNode(name, owner, config);
       await this.options.storage.setNode(scope, name, node);
@@ -117,7 +149,7 @@ export class PubsubEngine {
   configureNode(scope: string, name: string, form: FormValues): Promise<StoredNode> {
     return this.#run(scope, async () => {
       const node = await this.requireNode(scope, name);
-      node.config = applyConfigForm(node.config, form, this.limits, false);
+      node.config = this.#applyForm(node.config, form);
       await this.#trim(scope, node);
       await this.options.storage.setNode(scope, name, node);
       return node;
@@ -173,7 +205,7 @@ export class PubsubEngine {
         }
         await this.#checkRoom(scope);
         const config = req.options
-          ? applyConfigForm(this.options.defaults, req.options, this.limits, false)
+          ? this.#applyForm(this.options.defaults, req.options)
           : { ...this.options.defaults };
         node = this.#newNode(req.node, req.publisher, config);
         created = true;
@@ -305,11 +337,21 @@ export class PubsubEngine {
   setSubscription(scope: string, name: string, jid: string, on: boolean): Promise<StoredNode> {
     return this.#run(scope, async () => {
       const node = await this.requireNode(scope, name);
-      if (on) {
-        if (Object.keys(node.subscriptions).length >= 10000) {
-          throw pubsubError("wait", "resource-constraint");
+      if (on && !(jid in node.subscriptions)) {
+        const subs = Object.keys(node.subscriptions);
+        if (subs.length >= 10000) throw pubsubError("wait", "resource-constraint");
+        // One entity's resources (any number of full JIDs) must not turn
+        // each publish into a flood of notifications (XEP-0060 §6.1.3.9).
+        const perJid = this.limits.maxSubscriptionsPerJid;
+        if (perJid !== undefined) {
+          const bare = bareOf(jid);
+          if (subs.filter((s) => bareOf(s) === bare).length >= perJid) {
+            throw pubsubError("wait", "policy-violation", "too-many-subscriptions");
+          }
         }
         node.subscriptions[jid] = "subscribed";
+      } else if (on) {
+        // Already subscribed: stored again as it is.
       } else {
         if (!(jid in node.subscriptions)) {
           throw pubsubError("cancel", "unexpected-request", "not-subscribed");

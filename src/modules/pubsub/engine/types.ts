@@ -63,4 +63,6 @@ export interface EngineLimits {
   maxItemBytes: number;
   /** Payload bytes all items of a scope may take together (undefined: no quota). */
   maxBytesPerScope?: number;
+  /** Explicit subscriptions one bare JID's resources may hold on a node (undefined: no cap). */
+  maxSubscriptionsPerJid?: number;
 }

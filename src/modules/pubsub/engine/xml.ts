@@ -35,6 +35,14 @@ export function eventDelete(node: string): Element {
   return el("event", { xmlns: NS_PUBSUB_EVENT }, el("delete", { node }));
 }
 
+/**
+ * `<event><configuration node=…>form?</configuration></event>` (§8.2.5.1):
+ * a configuration change; the form when the node delivers payloads.
+ */
+export function eventConfiguration(node: string, form?: Element): Element {
+  return el("event", { xmlns: NS_PUBSUB_EVENT }, el("configuration", { node }, form));
+}
+
 export function eventPurge(node: string): Element {
   return el("event", { xmlns: NS_PUBSUB_EVENT }, el("purge", { node }));
 }

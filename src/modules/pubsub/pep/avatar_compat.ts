@@ -22,14 +22,21 @@ import type { PepPublishedEvent, PepRemovedEvent, PepService } from "./service.t
 export const NS_AVATAR_DATA = "urn:xmpp:avatar:data";
 export const NS_AVATAR_METADATA = "urn:xmpp:avatar:metadata";
 export const NS_VCARD_UPDATE = "vcard-temp:x:update";
+export const NS_PEP_VCARD_CONVERSION = "urn:xmpp:pep-vcard-conversion:0";
 const NS_VCARD = "vcard-temp";
 
 const decodeBase64Lenient = (s: string) => decodeBase64(s.replace(/\s+/g, ""));
 const sha1Hex = (bytes: Uint8Array) => createHash("sha1").update(bytes).digest("hex");
+/**
+ * The hash of an account whose avatar was removed (an empty metadata
+ * item): its presence says so with an empty `<photo/>` (XEP-0153 §4.1),
+ * unlike an account that never had one ("": presence left as written).
+ */
+const REMOVED = "-";
 
 export function installAvatarCompat(api: ModuleApi, pep: PepService): void {
   const vcards = api.keyval("vcard");
-  /** username → avatar hash ("" for none), for the accounts online. */
+  /** username → avatar hash ("" for none, REMOVED), for the accounts online. */
   const hashes = new Map<string, string>();
 
   const loadVcard = async (user: string): Promise<Element | undefined> => {
@@ -51,7 +58,7 @@ export function installAvatarCompat(api: ModuleApi, pep: PepService): void {
     const node = await pep.engine.getNode(user, NS_AVATAR_METADATA);
     const item = node ? await pep.engine.lastItem(user, node) : undefined;
     const info = item ? parseElement(item.payload)?.getChild("info") : undefined;
-    const hash = info?.attrs.id ?? photoHash(await loadVcard(user)) ?? "";
+    const hash = info?.attrs.id ?? (item ? REMOVED : photoHash(await loadVcard(user)) ?? "");
     if (api.sessions.resources(api.domain, user).length > 0) hashes.set(user, hash);
     return hash;
   };
@@ -70,7 +77,10 @@ export function installAvatarCompat(api: ModuleApi, pep: PepService): void {
     if (node !== NS_AVATAR_METADATA) return;
     const info = payload?.getChildren("info").find((i) => i.attrs.url === undefined);
     if (!info) {
-      hashes.set(username, "");
+      // Only images hosted elsewhere: nothing to copy, and not a removal
+      // either (XEP-0084 §4.5: that is an empty metadata element).
+      if (payload?.getChild("info")) return;
+      hashes.set(username, REMOVED);
       if (photoHash(await loadVcard(username)) !== undefined) await writePhoto(username, undefined);
       return;
     }
@@ -80,7 +90,9 @@ export function installAvatarCompat(api: ModuleApi, pep: PepService): void {
     const dataNode = await pep.engine.getNode(username, NS_AVATAR_DATA);
     const [data] = dataNode ? await pep.engine.items(username, dataNode, { ids: [id] }) : [];
     const b64 = data ? parseElement(data.payload)?.text().replace(/\s+/g, "") : undefined;
-    if (!b64) return;
+    const bytes = b64 ? decodeBase64Lenient(b64) : undefined;
+    // XEP-0398 §3.1: the data must be the image the id (its SHA-1) names.
+    if (!b64 || !bytes || sha1Hex(bytes) !== id) return;
     await writePhoto(
       username,
       el(
@@ -101,10 +113,24 @@ export function installAvatarCompat(api: ModuleApi, pep: PepService): void {
     const photo = ev.vcard.getChild("PHOTO");
     const binval = photo?.getChildText("BINVAL")?.replace(/\s+/g, "");
     const bytes = binval ? decodeBase64Lenient(binval) : undefined;
+    const own = pep.bareOf(ev.username);
+    if (!photo) {
+      // XEP-0153 §3.1: a vCard without PHOTO means "no avatar"; the PEP
+      // avatar goes too (XEP-0084 §4.5: an empty metadata element).
+      const hash = await currentHash(ev.username);
+      if (hash === "" || hash === REMOVED) return;
+      await pep.publish(ev.username, {
+        node: NS_AVATAR_METADATA,
+        id: "current",
+        payload: el("metadata", { xmlns: NS_AVATAR_METADATA }),
+        publisher: own,
+        autoCreate: true,
+      });
+      return;
+    }
     if (!bytes || !binval) return;
     const id = sha1Hex(bytes);
     if ((await currentHash(ev.username)) === id) return;
-    const own = pep.bareOf(ev.username);
     const type = photo?.getChildText("TYPE") ?? "image/png";
     await pep.publish(ev.username, {
       node: NS_AVATAR_DATA,
@@ -136,17 +162,26 @@ export function installAvatarCompat(api: ModuleApi, pep: PepService): void {
     // know better, and an account without avatars sees no change at all).
     if (hash === "") return false;
     const theirs = stanza.getChild("x", NS_VCARD_UPDATE);
+    // XEP-0398 §4: a client's empty <photo/> ("not ready" or "none") stays.
+    const photo = theirs?.getChild("photo");
+    if (photo && photo.text() === "") return false;
     stanza.children = stanza.children.filter((c) => c !== theirs);
-    stanza.append(el("x", { xmlns: NS_VCARD_UPDATE }, el("photo", {}, hash)));
+    const ours = hash === REMOVED ? el("photo") : el("photo", {}, hash);
+    stanza.append(el("x", { xmlns: NS_VCARD_UPDATE }, ours));
     return false;
   };
-  api.hook("presence/self", (ev: StanzaEvent) => {
+  const stampPresence = (ev: StanzaEvent) => {
     const user = ev.origin?.username;
     if (!user || ev.stanza.attrs.type !== undefined) return false;
     const cached = hashes.get(user);
     if (cached !== undefined) return stamp(ev.stanza, cached);
     return currentHash(user).then((hash) => stamp(ev.stanza, hash));
-  }, 20);
+  };
+  api.hook("presence/self", stampPresence, 20);
+  // XEP-0398 §4: directed presence too (MUC joins, presence to a JID).
+  for (const to of ["bare", "full", "host", "remote"]) {
+    api.hook(`pre-presence/${to}`, stampPresence, 20);
+  }
 
   api.hook<SessionEvent>("resource-bind", ({ session }) => {
     if (!session.username) return;

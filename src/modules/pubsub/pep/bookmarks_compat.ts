@@ -13,6 +13,8 @@ import { parseJid } from "../../../jid.ts";
 import { el, type Element } from "../../../xml/element.ts";
 import { parseElement, serializedBytes } from "../../../util/xml_fragment.ts";
 import { NS_PRIVATE } from "../../private.ts";
+import { KeyedQueue } from "../../../util/keyed_queue.ts";
+import { NS_PUBSUB } from "../engine/index.ts";
 import type { PepService } from "./service.ts";
 
 export const NS_BOOKMARKS2 = "urn:xmpp:bookmarks:1";
@@ -69,61 +71,111 @@ export function installBookmarksCompat(api: ModuleApi, pep: PepService): void {
   const legacyKey = "storage " + NS_BOOKMARKS_LEGACY;
 
   // Read: built from the PEP node when there is one, with the stored <url/>s.
-  api.hook(`iq-get/self/${NS_PRIVATE}:query`, async (ev: StanzaEvent) => {
-    if (!legacyStorage(ev)) return false;
+  const route = (type: "get" | "set") =>
+    ({ type, xmlns: NS_PRIVATE, name: "query", to: "self", priority: 10 }) as const;
+  api.handleIq(route("get"), async (ev) => {
+    if (!legacyStorage(ev)) return undefined;
     const user = ev.origin!.username!;
     const node = await pep.engine.getNode(user, NS_BOOKMARKS2);
-    if (!node) return false;
+    if (!node) return undefined;
     const items = (await pep.engine.items(user, node)).reverse();
     const stored = await privateStore.get(user, legacyKey);
     const old = typeof stored === "string" ? parseElement(stored) : undefined;
     // The element last written through private storage, when the node
     // still says the same: given back exactly as the client wrote it.
-    if (old && sameBookmarks(old, items)) return false;
+    if (old && sameBookmarks(old, items)) return undefined;
     const storage = el("storage", { xmlns: NS_BOOKMARKS_LEGACY });
     for (const item of items) {
       const conf = parseElement(item.payload);
       if (conf?.name === "conference") storage.append(toLegacy(item.id, conf));
     }
     for (const url of old?.getChildren("url") ?? []) storage.append(url);
-    api.replyResult(ev, el("query", { xmlns: NS_PRIVATE }, storage));
-    return true;
-  }, 10);
+    return el("query", { xmlns: NS_PRIVATE }, storage);
+  });
 
-  // Write: mirrored into the PEP node, then stored by the private module as usual.
-  api.hook(`iq-set/self/${NS_PRIVATE}:query`, async (ev: StanzaEvent) => {
+  // Bookmarks stored through private storage before PEP held them (or
+  // before this server had PEP) move to the node the first time the
+  // account reads it, so a XEP-0402 client finds them at once.
+  const migrations = new KeyedQueue();
+  const migrate = (user: string) =>
+    migrations.run(user, async () => {
+      if (await pep.engine.getNode(user, NS_BOOKMARKS2)) return;
+      const stored = await privateStore.get(user, legacyKey);
+      const storage = typeof stored === "string" ? parseElement(stored) : undefined;
+      if (storage) await syncFromLegacy(pep, user, storage);
+    });
+  api.handleIq(
+    { type: "get", xmlns: NS_PUBSUB, name: "pubsub", to: "self", priority: 10 },
+    async (ev) => {
+      const items = ev.stanza.firstElement()?.getChild("items");
+      if (items?.attrs.node === NS_BOOKMARKS2) await migrate(ev.origin!.username!);
+      return undefined;
+    },
+  );
+
+  // Write: mirrored into the PEP node, then stored by the private module as
+  // usual (nothing returned: the private module answers).
+  api.handleIq(route("set"), async (ev) => {
     const storage = legacyStorage(ev);
     // Too big for private storage: the private module refuses it, and
     // nothing is mirrored either.
     if (!storage || serializedBytes(storage).bytes > api.config.privateStorage.maxBytes) {
-      return false;
+      return undefined;
     }
-    const user = ev.origin!.username!;
-    const own = pep.bareOf(user);
-    const wanted = new Map<string, Element>();
-    for (const conf of storage.getChildren("conference")) {
-      const b = fromLegacy(conf);
-      if (b) wanted.set(b.jid, b.conference);
-    }
-    let node = await pep.engine.getNode(user, NS_BOOKMARKS2);
-    if (!node && wanted.size > 0) {
-      node = await pep.engine.createNode(user, NS_BOOKMARKS2, own, NODE_CONFIG);
-    }
-    if (!node) return false;
-    const existing = new Map<string, string>();
-    for (const item of await pep.engine.items(user, node)) existing.set(item.id, item.payload);
-    for (const id of existing.keys()) {
-      if (!wanted.has(id)) await pep.retract(user, NS_BOOKMARKS2, id, true);
-    }
-    for (const [jid, conference] of wanted) {
-      const prev = existing.get(jid);
-      // An unchanged bookmark is not republished (no notification storm).
-      if (prev !== undefined && sameConference(prev, conference)) continue;
-      const merged = prev === undefined ? conference : keepExtensions(prev, conference);
-      await pep.publish(user, { node: NS_BOOKMARKS2, id: jid, payload: merged, publisher: own });
-    }
-    return false;
-  }, 10);
+    await syncFromLegacy(pep, ev.origin!.username!, storage);
+    return undefined;
+  });
+}
+
+/**
+ * Make the bookmarks 2 node say what a XEP-0048 `<storage/>` says:
+ * retract what it lacks, publish what is new or changed (creating the
+ * node with the XEP-0402 configuration when there is something to keep).
+ */
+export async function syncFromLegacy(
+  pep: PepService,
+  user: string,
+  storage: Element,
+): Promise<void> {
+  const own = pep.bareOf(user);
+  const wanted = new Map<string, Element>();
+  // No more than the node can keep: the rest would be published only to
+  // be evicted, each publish notifying every resource again.
+  const room = pep.engine.limits.maxItemsPerNode;
+  for (const conf of storage.getChildren("conference")) {
+    if (wanted.size >= room) break;
+    const b = fromLegacy(conf);
+    if (b) wanted.set(b.jid, b.conference);
+  }
+  let node = await pep.engine.getNode(user, NS_BOOKMARKS2);
+  if (!node && wanted.size > 0) {
+    node = await pep.engine.createNode(user, NS_BOOKMARKS2, own, NODE_CONFIG);
+  }
+  if (!node) return;
+  const existing = new Map<string, string>();
+  for (const item of await pep.engine.items(user, node)) existing.set(item.id, item.payload);
+  for (const id of existing.keys()) {
+    if (!wanted.has(id)) await pep.retract(user, NS_BOOKMARKS2, id, true);
+  }
+  for (const [jid, conference] of wanted) {
+    const prev = existing.get(jid);
+    // An unchanged bookmark is not republished (no notification storm).
+    if (prev !== undefined && sameConference(prev, conference)) continue;
+    const merged = prev === undefined ? conference : keepExtensions(prev, conference);
+    await pep.publish(user, { node: NS_BOOKMARKS2, id: jid, payload: merged, publisher: own });
+  }
+}
+
+/** The account's bookmarks 2 as a XEP-0048 `<storage/>` (no `<url/>`s). */
+export async function legacyFromNode(pep: PepService, user: string): Promise<Element> {
+  const storage = el("storage", { xmlns: NS_BOOKMARKS_LEGACY });
+  const node = await pep.engine.getNode(user, NS_BOOKMARKS2);
+  if (!node) return storage;
+  for (const item of (await pep.engine.items(user, node)).reverse()) {
+    const conf = parseElement(item.payload);
+    if (conf?.name === "conference") storage.append(toLegacy(item.id, conf));
+  }
+  return storage;
 }
 
 /** Does the XEP-0048 `storage` hold exactly the node's bookmarks? */

@@ -12,12 +12,13 @@ import type { ParleyModule } from "../../../core/module_api.ts";
 import type { DiscoItemsEvent, DiscoNodeEvent } from "../../disco.ts";
 import { parseJid } from "../../../jid.ts";
 import { el } from "../../../xml/element.ts";
-import { NS_PUBSUB } from "../engine/index.ts";
+import { metaDataForm, NS_PUBSUB } from "../engine/index.ts";
 import { PepService } from "./service.ts";
 import { installPubsubIq } from "./iq_pubsub.ts";
 import { installPresenceCaps } from "./presence_caps.ts";
 import { installBookmarksCompat, NS_BOOKMARKS2_COMPAT } from "./bookmarks_compat.ts";
-import { installAvatarCompat } from "./avatar_compat.ts";
+import { installAvatarCompat, NS_PEP_VCARD_CONVERSION } from "./avatar_compat.ts";
+import { installBookmarksCompatPep, NS_BOOKMARKS2_COMPAT_PEP } from "./bookmarks_compat_pep.ts";
 
 const FEATURES = [
   "access-open",
@@ -27,6 +28,8 @@ const FEATURES = [
   "auto-create",
   "auto-subscribe",
   "config-node",
+  // pubsub#max_items=max (XEP-0060 §16.4.4); Conversations asks for it before using max.
+  "config-node-max",
   "create-nodes",
   "delete-items",
   "delete-nodes",
@@ -34,6 +37,7 @@ const FEATURES = [
   "item-ids",
   "last-published",
   "modify-affiliations",
+  "multi-items",
   "persistent-items",
   "presence-notifications",
   "publish",
@@ -53,6 +57,8 @@ export const pepModule: ParleyModule = {
     api.addAccountFeature(NS_PUBSUB);
     for (const f of FEATURES) api.addAccountFeature(f);
     api.addAccountFeature(NS_BOOKMARKS2_COMPAT);
+    api.addAccountFeature(NS_BOOKMARKS2_COMPAT_PEP);
+    api.addAccountFeature(NS_PEP_VCARD_CONVERSION);
 
     // XEP-0163 §1: the account is a virtual pubsub service.
     api.hook<DiscoNodeEvent>("disco-info/account", ({ query }) => {
@@ -71,7 +77,7 @@ export const pepModule: ParleyModule = {
       }
     });
 
-    // XEP-0060 §5.3: a node's identity, to whoever may see it.
+    // XEP-0060 §5.3/§5.4: a node's identity and meta-data, to whoever may see it.
     api.hook<DiscoNodeEvent>("disco-info-node/account", async ({ ev, query }) => {
       const owner = ev.to?.local ?? ev.origin?.username;
       const requester = parseJid(ev.stanza.attrs.from ?? "")?.bare ?? ev.origin?.bareJid;
@@ -81,12 +87,14 @@ export const pepModule: ParleyModule = {
       if (!node || (await pep.accessError(owner, node, requester))) return false;
       query.append(el("identity", { category: "pubsub", type: "leaf" }));
       query.append(el("feature", { var: NS_PUBSUB }));
+      query.append(metaDataForm(node));
       return true;
     });
 
     installPubsubIq(api, pep);
     installPresenceCaps(api, pep);
     installBookmarksCompat(api, pep);
+    installBookmarksCompatPep(api, pep);
     installAvatarCompat(api, pep);
   },
 };

@@ -47,13 +47,10 @@ function action(ev: StanzaEvent): { pubsub: Element; op: Element } {
 
 export function installPubsubIq(api: ModuleApi, pep: PepService): void {
   const selfUser = (ev: StanzaEvent) => ev.origin!.username!;
-  const result = (ev: StanzaEvent, payload?: Element) => {
-    api.replyResult(ev, payload);
-    return true;
-  };
+  const EMPTY = api.EMPTY_RESULT;
 
   /** Items of `node` for `requester`, checked against the access model. */
-  const items = async (ev: StanzaEvent, owner: string, requester: string, op: Element) => {
+  const items = async (owner: string, requester: string, op: Element) => {
     const name = nodeAttr(op);
     const node = await pep.engine.requireNode(owner, name);
     const denied = await pep.accessError(owner, node, requester);
@@ -63,26 +60,30 @@ export function installPubsubIq(api: ModuleApi, pep: PepService): void {
     const max = maxAttr !== undefined && /^\d{1,9}$/.test(maxAttr) ? Number(maxAttr) : undefined;
     const found = await pep.engine.items(owner, node, ids.length > 0 ? { ids } : { max });
     if (ids.length > 0 && found.length === 0) throw pubsubError("cancel", "item-not-found");
-    return result(
-      ev,
-      el(
-        "pubsub",
-        { xmlns: NS_PUBSUB },
-        el("items", { node: name }, ...found.map((i) => itemElement(i))),
-      ),
+    return el(
+      "pubsub",
+      { xmlns: NS_PUBSUB },
+      el("items", { node: name }, ...found.map((i) => itemElement(i))),
     );
   };
 
   // ---- the account's own requests --------------------------------------
 
-  api.hook(`iq-get/self/${NS_PUBSUB}:pubsub`, (ev: StanzaEvent) => {
+  const route = (type: "get" | "set", xmlns: string, to: "self" | "bare") => ({
+    type,
+    xmlns,
+    name: "pubsub",
+    to,
+  });
+
+  api.handleIq(route("get", NS_PUBSUB, "self"), (ev) => {
     const { op } = action(ev);
     if (op.name !== "items") throw pubsubError("cancel", "feature-not-implemented");
     const user = selfUser(ev);
-    return items(ev, user, pep.bareOf(user), op);
+    return items(user, pep.bareOf(user), op);
   });
 
-  api.hook(`iq-set/self/${NS_PUBSUB}:pubsub`, async (ev: StanzaEvent) => {
+  api.handleIq(route("set", NS_PUBSUB, "self"), async (ev) => {
     const user = selfUser(ev);
     const own = pep.bareOf(user);
     const { pubsub, op } = action(ev);
@@ -94,6 +95,16 @@ export function installPubsubIq(api: ModuleApi, pep: PepService): void {
         const item = itemEls[0];
         const payloads = item?.getChildren() ?? [];
         if (payloads.length > 1) throw pubsubError("modify", "bad-request", "invalid-payload");
+        // XEP-0060 §7.1.3.6: a persistent or payload-delivering node needs
+        // an item, and a payload when it delivers payloads.
+        const config = (await pep.engine.getNode(user, name))?.config ??
+          pep.engine.options.defaults;
+        if (!item && (config.persist_items || config.deliver_payloads)) {
+          throw pubsubError("modify", "bad-request", "item-required");
+        }
+        if (payloads.length === 0 && config.deliver_payloads) {
+          throw pubsubError("modify", "bad-request", "payload-required");
+        }
         const optionsEl = pubsub.getChild("publish-options");
         const options = optionsEl ? parseForm(optionsEl) : undefined;
         const { item: stored } = await pep.publish(user, {
@@ -104,13 +115,10 @@ export function installPubsubIq(api: ModuleApi, pep: PepService): void {
           options,
           autoCreate: true,
         });
-        return result(
-          ev,
-          el(
-            "pubsub",
-            { xmlns: NS_PUBSUB },
-            el("publish", { node: name }, el("item", { id: stored.id })),
-          ),
+        return el(
+          "pubsub",
+          { xmlns: NS_PUBSUB },
+          el("publish", { node: name }, el("item", { id: stored.id })),
         );
       }
       case "retract": {
@@ -120,45 +128,48 @@ export function installPubsubIq(api: ModuleApi, pep: PepService): void {
           throw pubsubError("modify", "bad-request", "item-required");
         }
         await pep.retract(user, name, ids[0], truthy(op.attrs.notify));
-        return result(ev);
+        return EMPTY;
       }
       case "create": {
         const name = nodeAttr(op);
         const configure = pubsub.getChild("configure");
         const form = configure ? parseForm(configure) : undefined;
         await pep.engine.createNode(user, name, own, form);
-        return result(ev);
+        return EMPTY;
       }
       case "subscribe":
       case "unsubscribe":
-        return subscription(ev, user, own, op);
+        return subscription(user, own, op);
       default:
         throw pubsubError("cancel", "feature-not-implemented");
     }
   });
 
-  api.hook(`iq-get/self/${NS_PUBSUB_OWNER}:pubsub`, async (ev: StanzaEvent) => {
+  api.handleIq(route("get", NS_PUBSUB_OWNER, "self"), async (ev) => {
     const user = selfUser(ev);
     const op = ev.stanza.firstElement()!.firstElement();
     if (!op) throw pubsubError("modify", "bad-request");
     if (op.name === "default") {
-      const payload = el("default", {}, configForm(pep.engine.options.defaults));
-      return result(ev, el("pubsub", { xmlns: NS_PUBSUB_OWNER }, payload));
+      const models = pep.engine.options.accessModels;
+      const payload = el("default", {}, configForm(pep.engine.options.defaults, "form", models));
+      return el("pubsub", { xmlns: NS_PUBSUB_OWNER }, payload);
     }
     const node = await pep.engine.requireNode(user, nodeAttr(op));
     if (op.name === "configure") {
-      return result(
-        ev,
-        el("pubsub", { xmlns: NS_PUBSUB_OWNER }, configureElement(node.name, node.config)),
+      const models = pep.engine.options.accessModels;
+      return el(
+        "pubsub",
+        { xmlns: NS_PUBSUB_OWNER },
+        configureElement(node.name, node.config, models),
       );
     }
     if (op.name === "affiliations") {
-      return result(ev, el("pubsub", { xmlns: NS_PUBSUB_OWNER }, affiliationsElement(node)));
+      return el("pubsub", { xmlns: NS_PUBSUB_OWNER }, affiliationsElement(node));
     }
     throw pubsubError("cancel", "feature-not-implemented");
   });
 
-  api.hook(`iq-set/self/${NS_PUBSUB_OWNER}:pubsub`, async (ev: StanzaEvent) => {
+  api.handleIq(route("set", NS_PUBSUB_OWNER, "self"), async (ev) => {
     const user = selfUser(ev);
     const op = ev.stanza.firstElement()!.firstElement();
     if (!op) throw pubsubError("modify", "bad-request");
@@ -167,15 +178,15 @@ export function installPubsubIq(api: ModuleApi, pep: PepService): void {
       case "configure": {
         const form = parseForm(op);
         if (!form) throw pubsubError("modify", "bad-request");
-        await pep.engine.configureNode(user, name, form);
-        return result(ev);
+        await pep.configure(user, name, form);
+        return EMPTY;
       }
       case "delete":
         await pep.deleteNode(user, name);
-        return result(ev);
+        return EMPTY;
       case "purge":
         await pep.purge(user, name);
-        return result(ev);
+        return EMPTY;
       case "affiliations": {
         const changes: [string, Affiliation][] = [];
         for (const a of op.getChildren("affiliation")) {
@@ -189,7 +200,7 @@ export function installPubsubIq(api: ModuleApi, pep: PepService): void {
           changes.push([jid, aff as Affiliation]);
         }
         await pep.engine.setAffiliations(user, name, changes);
-        return result(ev);
+        return EMPTY;
       }
       default:
         throw pubsubError("cancel", "feature-not-implemented");
@@ -212,7 +223,7 @@ export function installPubsubIq(api: ModuleApi, pep: PepService): void {
     return from;
   };
 
-  const subscription = async (ev: StanzaEvent, user: string, requester: string, op: Element) => {
+  const subscription = async (user: string, requester: string, op: Element) => {
     const name = nodeAttr(op);
     const jid = parseJid(op.attrs.jid ?? "");
     if (!jid || jid.bare !== parseJid(requester)?.bare) {
@@ -225,40 +236,37 @@ export function installPubsubIq(api: ModuleApi, pep: PepService): void {
       if (denied) throw denied;
     }
     await pep.engine.setSubscription(user, name, jid.full, on);
-    if (!on) return result(ev);
-    return result(
-      ev,
-      el(
-        "pubsub",
-        { xmlns: NS_PUBSUB },
-        el("subscription", { node: name, jid: jid.full, subscription: "subscribed" }),
-      ),
+    if (!on) return EMPTY;
+    return el(
+      "pubsub",
+      { xmlns: NS_PUBSUB },
+      el("subscription", { node: name, jid: jid.full, subscription: "subscribed" }),
     );
   };
 
-  api.hook(`iq-get/bare/${NS_PUBSUB}:pubsub`, async (ev: StanzaEvent) => {
+  api.handleIq(route("get", NS_PUBSUB, "bare"), async (ev) => {
     const user = await owner(ev);
     const { op } = action(ev);
     if (op.name !== "items") throw pubsubError("cancel", "feature-not-implemented");
-    return items(ev, user, requesterOf(ev).bare, op);
+    return items(user, requesterOf(ev).bare, op);
   });
 
-  api.hook(`iq-set/bare/${NS_PUBSUB}:pubsub`, async (ev: StanzaEvent) => {
+  api.handleIq(route("set", NS_PUBSUB, "bare"), async (ev) => {
     const user = await owner(ev);
     const { op } = action(ev);
     if (op.name === "subscribe" || op.name === "unsubscribe") {
-      return subscription(ev, user, requesterOf(ev).full, op);
+      return subscription(user, requesterOf(ev).full, op);
     }
     // Only the account publishes to its PEP nodes.
     throw pubsubError("auth", "forbidden");
   });
 
-  const forbidden = async (ev: StanzaEvent) => {
+  const forbidden = async (ev: StanzaEvent): Promise<undefined> => {
     await owner(ev);
     throw pubsubError("auth", "forbidden");
   };
-  api.hook(`iq-get/bare/${NS_PUBSUB_OWNER}:pubsub`, forbidden);
-  api.hook(`iq-set/bare/${NS_PUBSUB_OWNER}:pubsub`, forbidden);
+  api.handleIq(route("get", NS_PUBSUB_OWNER, "bare"), forbidden);
+  api.handleIq(route("set", NS_PUBSUB_OWNER, "bare"), forbidden);
 }
 
 function affiliationsElement(node: StoredNode): Element {

@@ -15,7 +15,6 @@ import { el, type Element } from "../../../xml/element.ts";
 import { NS } from "../../../xml/namespaces.ts";
 import { CapsCache, type Features, NS_CAPS } from "./caps_cache.ts";
 import type { PepService } from "./service.ts";
-import { sendIqFromHost } from "./send_iq.ts";
 import { KeyedQueue } from "../../../util/keyed_queue.ts";
 import { subscriptionOf } from "../../../core/subscription.ts";
 
@@ -26,14 +25,11 @@ export function installPresenceCaps(api: ModuleApi, pep: PepService): CapsCache 
   const caps = new CapsCache({
     maxEntries: capsCacheSize,
     maxPending: maxPendingCapsQueries,
+    // From the host, as the answer is shared by every account of it.
     query: (jid, node) =>
-      sendIqFromHost(
-        api,
-        jid,
-        "get",
-        el("query", { xmlns: NS.discoInfo, node }),
-        capsQueryTimeoutMs,
-      ),
+      api.sendIq(el("iq", { type: "get", to: jid }, el("query", { xmlns: NS.discoInfo, node })), {
+        timeoutMs: capsQueryTimeoutMs,
+      }),
   });
 
   /** Track `full`'s presence for `owner`; send last items when its interest is new. */
@@ -53,7 +49,7 @@ export function installPresenceCaps(api: ModuleApi, pep: PepService): CapsCache 
         api.log.warn("{owner}: last items to {full} failed: {err}", { owner, full, err })
       );
     };
-    const features = c ? caps.features(c, full) : NONE;
+    const features = c ? caps.featuresOf(c, full) : NONE;
     if (!(features instanceof Promise)) return apply(features);
     // Not known yet: tracked with no features until the answer, then
     // applied only if the resource is still there.
@@ -63,11 +59,27 @@ export function installPresenceCaps(api: ModuleApi, pep: PepService): CapsCache 
     });
   };
 
+  // Presence from others is tracked in arrival order per account, once
+  // the roster says the sender is a contact: strangers' directed presence
+  // is not tracked (as Prosody does), so it can neither fill the
+  // account's bounded table of resources (crowding out its contacts and
+  // own resources) nor earn notifications of open nodes.
+  const fromContacts = new KeyedQueue();
+  const track = (owner: string, from: { bare: string; full: string }, stanza: Element) =>
+    fromContacts.run(owner, async () => {
+      if (stanza.attrs.type === "unavailable") return seen(owner, from.full, stanza);
+      const sub = await subscriptionOf(api, owner, from.bare);
+      if (sub === "to" || sub === "both" || sub === "from") seen(owner, from.full, stanza);
+    }).catch((err) => api.log.warn("tracking presence failed: {err}", { err }));
+
   // A contact's presence to the account (local or remote): before the
   // presence module and delivery, which still handle it (false).
   api.hook("presence/bare", (ev: StanzaEvent) => {
-    const from = ev.stanza.attrs.from;
-    if (from !== undefined && ev.to?.local !== undefined) seen(ev.to.local, from, ev.stanza);
+    const from = parseJid(ev.stanza.attrs.from ?? "");
+    const owner = ev.to?.local;
+    if (!from || owner === undefined) return false;
+    if (from.bare === pep.bareOf(owner)) seen(owner, from.full, ev.stanza);
+    else void track(owner, from, ev.stanza);
     return false;
   }, 10);
 
@@ -75,7 +87,6 @@ export function installPresenceCaps(api: ModuleApi, pep: PepService): CapsCache 
   // probe (a remote contact's presence after this server restarted comes
   // only this way). Directed presence from strangers (rooms, say) is not
   // tracked: only contacts whose presence the account receives count.
-  const fromContacts = new KeyedQueue();
   api.hook("presence/full", (ev: StanzaEvent) => {
     const from = parseJid(ev.stanza.attrs.from ?? "");
     const owner = ev.to?.local;
@@ -86,6 +97,7 @@ export function installPresenceCaps(api: ModuleApi, pep: PepService): CapsCache 
     if (from.bare === pep.bareOf(owner)) return false;
     const stanza = ev.stanza;
     fromContacts.run(owner, async () => {
+      if (type === "unavailable") return seen(owner, from.full, stanza);
       const sub = await subscriptionOf(api, owner, from.bare);
       if (sub === "to" || sub === "both") seen(owner, from.full, stanza);
     }).catch((err) => api.log.warn("tracking presence failed: {err}", { err }));

@@ -8,9 +8,12 @@
 import type { ModuleApi } from "../../../core/module_api.ts";
 import { subscriptionOf } from "../../../core/subscription.ts";
 import { el, type Element } from "../../../xml/element.ts";
+import type { FormValues } from "../../../util/dataforms.ts";
 import {
   accessError,
+  configForm,
   DEFAULT_CONFIG,
+  eventConfiguration,
   eventDelete,
   eventItems,
   eventPurge,
@@ -52,9 +55,19 @@ export class PepService {
     const { maxNodes, maxItemsPerNode, maxItemBytes, maxBytesPerAccount } = api.config.pep;
     this.engine = new PubsubEngine({
       storage: mapStorage(api.map("pep_nodes"), api.map("pep_items")),
-      limits: { maxNodes, maxItemsPerNode, maxItemBytes, maxBytesPerScope: maxBytesPerAccount },
+      limits: {
+        maxNodes,
+        maxItemsPerNode,
+        maxItemBytes,
+        maxBytesPerScope: maxBytesPerAccount,
+        // Explicit subscriptions are rare in PEP (caps do the work): a few
+        // resources per contact, not thousands of notifications per publish.
+        maxSubscriptionsPerJid: 10,
+      },
       // XEP-0163 §4.3: presence access by default, the last item sent on presence.
       defaults: { ...DEFAULT_CONFIG, access_model: "presence" },
+      // No subscription approval flow in PEP: `authorize` would silently be a whitelist.
+      accessModels: ["open", "presence", "roster", "whitelist"],
     });
   }
 
@@ -142,9 +155,18 @@ export class PepService {
     await this.#mirror("pep-removed", { username, node: name, ids: [id] });
   }
 
+  /** XEP-0060 §8.2.5: configure; subscribers told when the node says notify_config. */
+  async configure(username: string, name: string, form: FormValues): Promise<void> {
+    const node = await this.engine.configureNode(username, name, form);
+    if (!node.config.notify_config) return;
+    const withForm = node.config.deliver_payloads ? configForm(node.config, "result") : undefined;
+    await this.broadcast(username, node, eventConfiguration(name, withForm));
+  }
+
   async purge(username: string, name: string): Promise<void> {
     const node = await this.engine.purge(username, name);
-    await this.broadcast(username, node, eventPurge(name));
+    // XEP-0060 §8.5.2: one purge notification, for nodes that notify item removals.
+    if (node.config.notify_retract) await this.broadcast(username, node, eventPurge(name));
     await this.#mirror("pep-removed", { username, node: name });
   }
 
