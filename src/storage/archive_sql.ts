@@ -8,7 +8,8 @@
  * bench/results/2026-12-06-mam-page.md): a `with` filter searches
  * archive_with, anything else archive_when, both with "when" as a range
  * (start/end, and the after/before position's time); ids look up
- * archive_id.
+ * archive_id. Every query is of one owner (the archive's integer key for
+ * host, user and store, schema.ts V3).
  */
 import type { SQLInputValue } from "node:sqlite";
 import type { ArchiveQuery } from "./types.ts";
@@ -22,17 +23,11 @@ interface Filter {
 }
 
 /** FROM and WHERE of a query; undefined when it can match nothing without asking the database. */
-function filterSql(
-  host: string,
-  store: string,
-  user: string,
-  q: ArchiveQuery,
-): Filter | undefined {
+function filterSql(owner: number, q: ArchiveQuery): Filter | undefined {
   const limit = queryLimit(q.limit);
   if (limit === 0 || (q.ids && q.ids.length === 0)) return undefined;
-  const owner = `host = ? AND "user" = ? AND store = ?`;
-  const conds = [owner];
-  const params: SQLInputValue[] = [host, user, store];
+  const conds = ["owner = ?"];
+  const params: SQLInputValue[] = [owner];
   if (q.start !== undefined) conds.push(`"when" >= ?`), params.push(q.start);
   if (q.end !== undefined) conds.push(`"when" <= ?`), params.push(q.end);
   if (q.with !== undefined) conds.push("with_jid = ?"), params.push(q.with);
@@ -43,12 +38,12 @@ function filterSql(
   // Row-value comparison against the reference item's position; an
   // unknown id gives an empty subquery, NULL, and so no rows. SQLite
   // turns it into a range on "when" in the index.
-  const position = `(SELECT "when", seq FROM archive WHERE ${owner} AND id = ?)`;
+  const position = `(SELECT "when", seq FROM archive WHERE owner = ? AND id = ?)`;
   if (q.after !== undefined) {
-    conds.push(`("when", seq) > ${position}`), params.push(host, user, store, q.after);
+    conds.push(`("when", seq) > ${position}`), params.push(owner, q.after);
   }
   if (q.before !== undefined) {
-    conds.push(`("when", seq) < ${position}`), params.push(host, user, store, q.before);
+    conds.push(`("when", seq) < ${position}`), params.push(owner, q.before);
   }
   // The planner has no statistics (no ANALYZE) and guesses. An id list is
   // short: a lookup per id and a sort beats walking the user's archive in
@@ -69,13 +64,11 @@ function filterSql(
  * when the query can match nothing without asking the database.
  */
 export function selectSql(
-  host: string,
-  store: string,
-  user: string,
+  owner: number,
   q: ArchiveQuery,
   columns: string,
 ): { sql: string; params: SQLInputValue[] } | undefined {
-  const f = filterSql(host, store, user, q);
+  const f = filterSql(owner, q);
   if (!f) return undefined;
   const dir = q.reverse ? "DESC" : "ASC";
   let sql = `SELECT ${columns} FROM ${f.from} WHERE ${f.where} ORDER BY "when" ${dir}, seq ${dir}`;
@@ -90,15 +83,13 @@ export function selectSql(
  * result sets.
  */
 export function countSql(
-  host: string,
-  store: string,
-  user: string,
+  owner: number,
   q: ArchiveQuery,
 ): { sql: string; params: SQLInputValue[] } | undefined {
   if (q.limit !== undefined) {
-    const s = selectSql(host, store, user, q, "1");
+    const s = selectSql(owner, q, "1");
     return s && { sql: `SELECT count(*) AS n FROM (${s.sql})`, params: s.params };
   }
-  const f = filterSql(host, store, user, q);
+  const f = filterSql(owner, q);
   return f && { sql: `SELECT count(*) AS n FROM ${f.from} WHERE ${f.where}`, params: f.params };
 }
