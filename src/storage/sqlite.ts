@@ -51,7 +51,7 @@ import {
   SCHEMA_VERSION,
   SCHEMA_VERSION_TABLE,
 } from "./schema.ts";
-import { countSql, selectSql } from "./archive_sql.ts";
+import { countSql, selectSql, timedIdExistsSql } from "./archive_sql.ts";
 import { Checkpointer, SAFETY_NET_PAGES } from "./checkpointer.ts";
 import { logger } from "../log.ts";
 
@@ -378,10 +378,15 @@ export class SqliteStorage implements StorageDriver {
       append: (user, item) =>
         this.#write(() => prepareArchiveItem(item), (row) => {
           const id = owner(user, true)!;
+          const exists = timedIdExistsSql(id, row.id);
+          if (exists && this.#stmt(exists.sql).get(...exists.params)) {
+            throw duplicateIdError(row.id);
+          }
           try {
             this.#stmt(
-              `INSERT INTO archive (owner, id, "when", with_jid, value) VALUES (?, ?, ?, ?, ?)`,
-            ).run(id, row.id, row.when, row.with, row.text);
+              `INSERT INTO archive (owner, id, timed, "when", with_jid, value)
+               VALUES (?, ?, ?, ?, ?, ?)`,
+            ).run(id, row.id, row.timed ? 1 : 0, row.when, row.with, row.text);
           } catch (e) {
             if (UNIQUE_ERRCODES.has((e as { errcode?: number }).errcode ?? 0)) {
               throw duplicateIdError(row.id);

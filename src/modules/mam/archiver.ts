@@ -122,13 +122,14 @@ export class Archiver {
   }
 
   #store(stanza: Element, user: string, bare: string, withJid: string): void {
-    // Time-ordered: a user's new ids land at the end of their range in the
-    // archive's id index (one page per user and commit) instead of on a
-    // random page each (bench/results/2026-12-06-archive-writes.md).
-    const id = newArchiveId();
+    // The same time in the id and the item: a "timed" id, found through the
+    // archive's time index, with no id index entry to write
+    // (storage/schema.ts V3, bench/results/2026-12-06-archive-writes.md).
+    const when = Date.now();
+    const id = newArchiveId(when);
     // Stored without our own stanza-id: the archive id is the item's id.
     const value = serialize(stanza);
-    this.archive.append(user, { id, when: Date.now(), with: withJid, value }).catch((err) =>
+    this.archive.append(user, { id, when, with: withJid, value }).catch((err) =>
       this.api.log.error("archiving a message of {user} failed: {err}", { user, err })
     );
     stampStanzaId(stanza, bare, id);

@@ -1,14 +1,21 @@
 /**
- * Schema version 3 (integer archive owners, plain seq key, retention
- * through the owners): a version 2 database with items of several users
+ * Schema version 3 (integer archive owners, plain seq key, timed ids
+ * without an id index entry, retention through the owners): a version 2
+ * database with items of several users
  * and stores, equal times among them, keeps every item, its order and its
- * lookups after the upgrade, and the upgraded archive works as a new one.
+ * lookups after the upgrade, and the upgraded archive works as a new one;
+ * timed and other ids are found and kept unique alike.
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { SqliteStorage } from "../../src/storage/sqlite.ts";
-import { migrationsFor, SCHEMA_VERSION_TABLE, schemaFor } from "../../src/storage/schema.ts";
+import {
+  migrationsFor,
+  newArchiveId,
+  SCHEMA_VERSION_TABLE,
+  schemaFor,
+} from "../../src/storage/schema.ts";
 
 async function withFile(fn: (file: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "parley-migrate-" });
@@ -82,9 +89,70 @@ Deno.test("sqlite: a version 2 archive is upgraded to integer owners in place", 
     const db = new DatabaseSync(file);
     try {
       const cols = db.prepare("PRAGMA table_info(archive)").all().map((r) => r.name);
-      assert.deepEqual(cols, ["seq", "owner", "id", "when", "with_jid", "value"]);
+      assert.deepEqual(cols, ["seq", "owner", "id", "timed", "when", "with_jid", "value"]);
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE name = 'archive_v3'").all();
       assert.equal(tables.length, 0);
+    } finally {
+      db.close();
+    }
+  }));
+
+Deno.test("sqlite: timed ids and other ids are found and unique alike", () =>
+  withFile(async (file) => {
+    const d = new SqliteStorage(file);
+    try {
+      const a = d.archive("h", "mam");
+      const t1 = newArchiveId(1000);
+      const t2 = newArchiveId(2000);
+      const early = newArchiveId(2500); // timed shape, stored at another time: untimed
+      await a.append("u", { id: t1, when: 1000, value: 1 });
+      await a.append("u", { id: "plain", when: 1500, value: 2 });
+      await a.append("u", { id: t2, when: 2000, value: 3 });
+      await a.append("u", { id: early, when: 2200, value: 4 });
+      const generated = await a.append("u", { when: 3000, value: 5 });
+      assert.equal(generated.slice(0, 12), (3000).toString(16).padStart(12, "0"));
+      const ids = async (q = {}) => (await a.find("u", q)).map((i) => i.id);
+      const all = [t1, "plain", t2, early, generated];
+      assert.deepEqual(await ids(), all);
+      for (let i = 0; i < all.length; i++) {
+        assert.deepEqual(await ids({ after: all[i] }), all.slice(i + 1));
+        assert.deepEqual(await ids({ before: all[i] }), all.slice(0, i));
+        assert.deepEqual(await ids({ ids: [all[i]] }), [all[i]]);
+      }
+      assert.deepEqual(
+        await ids({ ids: [generated, "plain", early, t1, "nope", newArchiveId()] }),
+        [
+          t1,
+          "plain",
+          early,
+          generated,
+        ],
+      );
+      assert.equal(await a.count("u", { ids: all }), 5);
+      // Unique whichever way an id is stored, and whichever way the copy would be.
+      for (const [id, when] of [[t1, 1000], [t1, 9], [early, 2500], [early, 2200], ["plain", 7]]) {
+        await assert.rejects(a.append("u", { id: id as string, when: when as number, value: 0 }), {
+          message: /already exists/,
+        });
+      }
+      // Another user may hold the same id.
+      await a.append("v", { id: t1, when: 1000, value: 6 });
+      assert.equal(await a.delete("u", { ids: [t1, early] }), 2);
+      assert.deepEqual(await ids(), ["plain", t2, generated]);
+      await a.append("u", { id: t1, when: 1000, value: 7 }); // free again
+    } finally {
+      await d.close();
+    }
+    const db = new DatabaseSync(file);
+    try {
+      // Only untimed ids have archive_id entries: "plain" (`early` is deleted).
+      const untimed = db.prepare("SELECT id FROM archive INDEXED BY archive_id WHERE timed = 0")
+        .all().map((r) => r.id);
+      assert.deepEqual(untimed, ["plain"]);
+      const timed = Number(
+        db.prepare("SELECT count(*) AS n FROM archive WHERE timed = 1").get()!.n,
+      );
+      assert.equal(timed, 4); // u's t2, generated and t1 (again), v's t1
     } finally {
       db.close();
     }
