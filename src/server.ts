@@ -186,6 +186,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     http = startHttp(config, certs, httpRoutes);
     Object.assign(ports, http.ports);
   } catch (err) {
+    // As in close(): modules stop their timers (the retention sweep queued
+    // at start) before storage closes, or they fail on a closed store.
+    for (const host of hosts.values()) host.events.emit("server-stopping", {});
     await Promise.all(listeners.map((l) => l.close()));
     await storage.close();
     throw err;

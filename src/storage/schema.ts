@@ -80,8 +80,8 @@ const V2 = [
 
 /**
  * Narrower archive rows and indexes, for the cost of appends (each append
- * writes the row and an entry in every index; measured per row, raw
- * SQLite, 100 000 rows: v2 ~25 µs of CPU, v3 ~17 µs,
+ * writes the row and an entry in every index; CPU per append through the
+ * driver, commits included, after 100 000 rows: v2 20–28 µs, v3 15–18 µs,
  * bench/results/2026-12-06-archive-writes.md):
  *
  * - An integer `owner` (archive_owner) instead of host, "user" and store
