@@ -2,8 +2,10 @@
  * The cost of archive appends as the server makes them: K appends per
  * event-loop turn (two per chat message), turn after turn, on a SQLite
  * file that already holds an archive, every commit and checkpoint
- * included. Prints µs per append (wall time of the run over the appends)
- * and the longest turn (what a stanza waits behind).
+ * included. Prints µs per append (wall time of the run over the appends),
+ * the process's CPU time per append (all threads, the checkpointer's
+ * included: steadier than wall time on a shared machine) and the longest
+ * turn (what a stanza waits behind).
  *
  *   deno run -A bench/archive_append.ts [--src ../src] [--per-turn 20,100,1000]
  *     [--prefill 100000] [--users 100] [--appends 20000]
@@ -13,6 +15,7 @@
  * `git archive 202beab src | tar -x -C /tmp/base`).
  */
 import { parseArgs } from "node:util";
+import process from "node:process";
 import { join, resolve } from "node:path";
 import type { StorageDriver } from "../src/storage/types.ts";
 
@@ -45,6 +48,7 @@ async function run(driver: StorageDriver, n: number, perTurn: number, base: numb
   let longest = 0;
   let last = performance.now();
   const t0 = last;
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < n;) {
     const pending: Promise<string>[] = [];
     for (const end = Math.min(n, i + perTurn); i < end; i++) {
@@ -61,7 +65,8 @@ async function run(driver: StorageDriver, n: number, perTurn: number, base: numb
     last = now;
   }
   await (driver as unknown as { close(): Promise<void> }).close(); // the last commit counts
-  return { ms: performance.now() - t0, longest };
+  const cpu = process.cpuUsage(cpu0);
+  return { ms: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, longest };
 }
 
 {
@@ -76,8 +81,8 @@ async function run(driver: StorageDriver, n: number, perTurn: number, base: numb
   );
 }
 console.log(`driver: ${src}; prefill ${PREFILL} rows over ${USERS} users`);
-console.log("| appends per turn | µs per append | longest turn ms |");
-console.log("| ---: | ---: | ---: |");
+console.log("| appends per turn | µs per append | CPU µs per append | longest turn ms |");
+console.log("| ---: | ---: | ---: | ---: |");
 for (const perTurn of opts["per-turn"]!.split(",").map(Number)) {
   const dir = await Deno.makeTempDir({ prefix: "parley-append-" });
   try {
@@ -86,13 +91,14 @@ for (const perTurn of opts["per-turn"]!.split(",").map(Number)) {
     const driverOpts = opts.interval === undefined
       ? {}
       : { commitIntervalMs: Number(opts.interval) };
-    const { ms, longest } = await run(
+    const { ms, cpuMs, longest } = await run(
       new SqliteStorage(file, driverOpts),
       APPENDS,
       perTurn,
       PREFILL,
     );
-    console.log(`| ${perTurn} | ${(ms * 1000 / APPENDS).toFixed(1)} | ${longest.toFixed(1)} |`);
+    const us = (t: number) => (t * 1000 / APPENDS).toFixed(1);
+    console.log(`| ${perTurn} | ${us(ms)} | ${us(cpuMs)} | ${longest.toFixed(1)} |`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -241,10 +241,14 @@ async function time(s: Shape): Promise<number[]> {
 }
 
 const plansDb = new DatabaseSync(FILE, { readOnly: true });
+const OWNER = Number(
+  plansDb.prepare(`SELECT id FROM archive_owner WHERE host = ? AND "user" = ? AND store = ?`)
+    .get(HOST, USER, STORE)!.id,
+);
 function plan(s: Shape): string {
   const q = s.kind === "find"
-    ? selectSql(HOST, STORE, USER, s.q, 'id, "when", with_jid, value')!
-    : countSql(HOST, STORE, USER, s.q)!;
+    ? selectSql(OWNER, s.q, 'id, "when", with_jid, value')!
+    : countSql(OWNER, s.q)!;
   return plansDb.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...q.params)
     .map((r) => String(r.detail)).join("; ");
 }

@@ -6,7 +6,9 @@
  * two places they differ are tokens filled in by `schemaFor`:
  * - `{{SEQ}}`: an auto-incrementing archive key. SQLite's AUTOINCREMENT
  *   never reuses a deleted maximum (plain rowids would), PostgreSQL has
- *   identity columns instead.
+ *   identity columns instead. Only version 1 used it (see V3).
+ * - `{{KEY}}`: a generated integer key: SQLite's rowid (the next key is the
+ *   largest plus one, no bookkeeping), PostgreSQL's identity column.
  * - `{{WITHOUT_ROWID}}`: SQLite stores keyval/map rows directly in their
  *   primary-key b-tree (one lookup instead of two per read); PostgreSQL
  *   has no such clause.
@@ -14,17 +16,19 @@
  * "user" and "when" are reserved words in PostgreSQL (and "when" in
  * SQLite), so they are always double-quoted.
  *
- * Every index starts with (host, "user", store) rather than (host, store,
- * "user"): every store operation has equality on all three, so the order
- * costs nothing there, while deleteUser (host and user, all stores) gets
- * an index prefix instead of a scan of the whole host.
+ * Every keyval/map key starts with (host, "user", store) rather than
+ * (host, store, "user"): every store operation has equality on all three,
+ * so the order costs nothing there, while deleteUser (host and user, all
+ * stores) gets an index prefix instead of a scan of the whole host. The
+ * archive names its (host, "user", store) by an integer owner instead
+ * (version 3).
  */
 import type { Json } from "./types.ts";
 
 export type Dialect = "sqlite" | "postgres";
 
 /** The version `schemaFor` produces; bump it with every new migration. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Created before anything else so a driver can read the current version. */
 export const SCHEMA_VERSION_TABLE = `CREATE TABLE IF NOT EXISTS schema_version (
@@ -74,15 +78,90 @@ const V2 = [
   `CREATE INDEX IF NOT EXISTS archive_expiry ON archive (host, store, "when")`,
 ];
 
+/**
+ * Narrower archive rows and indexes, for the cost of appends (each append
+ * writes the row and an entry in every index; CPU per append through the
+ * driver, commits included, after 100 000 rows: v2 20–28 µs, v3 15–18 µs,
+ * bench/results/2026-12-06-archive-writes.md):
+ *
+ * - An integer `owner` (archive_owner) instead of host, "user" and store
+ *   repeated in the row and in every index key. An owner row is never
+ *   deleted or changed once made (deleteUser removes the user's items,
+ *   not the owner row), so an owner id a process has cached stays right
+ *   whatever another process (the CLI) does meanwhile.
+ * - `seq` is a plain generated key, no AUTOINCREMENT (which writes
+ *   sqlite_sequence on every insert). SQLite may then give a deleted
+ *   maximum's seq to the next row. Harmless: seq is not an item's identity
+ *   (ids are) but the tiebreak of ("when", seq) order and a row handle
+ *   inside one statement, and the next row's seq is still larger than
+ *   every existing row's, so it still sorts after all of them at equal
+ *   times; nothing refers to the deleted row's seq any more.
+ * - No index entry for a timed id (`timed` = 1: the id's first 12 hex
+ *   digits are the item's "when", as newArchiveId makes them): it is found
+ *   through archive_when as (owner, "when", id), so archive_id, partial,
+ *   holds only other ids (those of old rows, MUC rooms, callers' own). Its
+ *   uniqueness is checked by that lookup before the insert instead.
+ * - No (host, store, "when") index for retention: expire walks the store's
+ *   owners (archive_expiry, now on the small owner table) and deletes each
+ *   one's old items through archive_when.
+ *
+ * The old table's rows move over in seq order (so each keeps its place
+ * among equal times); the copies get new seqs.
+ */
+const V3 = [
+  `CREATE TABLE IF NOT EXISTS archive_owner (
+  id {{KEY}},
+  host TEXT NOT NULL,
+  "user" TEXT NOT NULL,
+  store TEXT NOT NULL,
+  UNIQUE (host, "user", store)
+)`,
+  `INSERT INTO archive_owner (host, "user", store)
+  SELECT DISTINCT host, "user", store FROM archive`,
+  `CREATE TABLE archive_v3 (
+  seq {{KEY}},
+  owner BIGINT NOT NULL,
+  id TEXT NOT NULL,
+  timed SMALLINT NOT NULL DEFAULT 0,
+  "when" BIGINT NOT NULL,
+  with_jid TEXT,
+  value TEXT NOT NULL
+)`,
+  `INSERT INTO archive_v3 (owner, id, "when", with_jid, value)
+  SELECT o.id, a.id, a."when", a.with_jid, a.value
+  FROM archive a JOIN archive_owner o
+    ON o.host = a.host AND o."user" = a."user" AND o.store = a.store
+  ORDER BY a.seq`,
+  `DROP TABLE archive`,
+  `ALTER TABLE archive_v3 RENAME TO archive`,
+  // The name v2 gave retention's index (dropped with the old table): the
+  // index retention uses is now this one, to find the store's owners.
+  `CREATE INDEX archive_expiry ON archive_owner (host, store)`,
+  // Archive order is ("when", seq); seq is in the indexes so both ORDER BY
+  // and the after/before row comparisons are served by the index.
+  `CREATE UNIQUE INDEX archive_id ON archive (owner, id) WHERE timed = 0`,
+  `CREATE INDEX archive_when ON archive (owner, "when", seq)`,
+  `CREATE INDEX archive_with ON archive (owner, with_jid, "when", seq)`,
+];
+
 /** Migration steps by the version they produce, oldest first. */
 const MIGRATIONS: { version: number; statements: string[] }[] = [
   { version: 1, statements: V1 },
   { version: 2, statements: V2 },
+  { version: 3, statements: V3 },
 ];
 
 const TOKENS: Record<Dialect, Record<string, string>> = {
-  sqlite: { SEQ: "INTEGER PRIMARY KEY AUTOINCREMENT", WITHOUT_ROWID: " WITHOUT ROWID" },
-  postgres: { SEQ: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", WITHOUT_ROWID: "" },
+  sqlite: {
+    SEQ: "INTEGER PRIMARY KEY AUTOINCREMENT",
+    KEY: "INTEGER PRIMARY KEY",
+    WITHOUT_ROWID: " WITHOUT ROWID",
+  },
+  postgres: {
+    SEQ: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    KEY: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    WITHOUT_ROWID: "",
+  },
 };
 
 function render(sql: string, dialect: Dialect): string {
@@ -124,22 +203,33 @@ export function decodeValue(text: string): Json {
 
 /**
  * A new archive id: the time in milliseconds (12 hex digits) then the
- * random tail of a v4 UUID (22 characters, 62 random bits), URL-safe.
- * Time first so a user's new ids land at the end of their range in the
- * archive_id index (one page per user and commit) rather than on a random
- * page each (36–51 → 34 µs per append in raw tests, see
- * bench/results/2026-12-06-archive-writes.md). randomUUID, not
+ * random tail of a v4 UUID (22 characters, 74 random bits), URL-safe.
+ * Time first: stored with that time as its "when" the id is "timed" (V3)
+ * and found through archive_when, with no archive_id entry to write (and
+ * other ids of this shape, stored untimed, still land at the end of their
+ * owner's range in archive_id). randomUUID, not
  * base64url of random bytes: 0.14 µs against 3.3 µs for btoa and string
  * building, measured in the batched-append path.
  */
-export function newArchiveId(): string {
-  return Date.now().toString(16).padStart(12, "0") + "-" + crypto.randomUUID().slice(14);
+export function newArchiveId(when = Date.now()): string {
+  return when.toString(16).padStart(12, "0") + "-" + crypto.randomUUID().slice(14);
+}
+
+const TIMED_ID = /^[0-9a-f]{12}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The time an id of newArchiveId's shape names (its first 12 hex digits),
+ * or undefined for any other id. Stored with that time as its "when", such
+ * an id is "timed" (schema V3) and needs no entry in archive_id.
+ */
+export function archiveIdTime(id: string): number | undefined {
+  return TIMED_ID.test(id) ? parseInt(id.slice(0, 12), 16) : undefined;
 }
 
 /** Checks an appended item's fields; returns them with defaults applied. */
 export function prepareArchiveItem(
   item: { id?: string; when?: number; with?: string; value: Json },
-): { id: string; when: number; with: string | null; text: string } {
+): { id: string; when: number; timed: boolean; with: string | null; text: string } {
   const when = item.when ?? Date.now();
   // BIGINT in both dialects: a fractional or huge number would be stored
   // differently (or refused) by each, so refuse it here.
@@ -150,9 +240,11 @@ export function prepareArchiveItem(
   if (item.with !== undefined && typeof item.with !== "string") {
     throw new TypeError("storage: archive with must be a string");
   }
+  const id = item.id ?? newArchiveId(when);
   return {
-    id: item.id ?? newArchiveId(),
+    id,
     when,
+    timed: archiveIdTime(id) === when,
     with: item.with ?? null,
     text: encodeValue(item.value),
   };

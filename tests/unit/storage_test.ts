@@ -485,9 +485,14 @@ Deno.test("sqlite: expire runs in bounded chunks, one per turn, through its inde
       assert.ok(turns >= 5, `only ${turns} turns while expiring`);
       const db = new DatabaseSync(file);
       try {
-        const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT seq FROM archive
-          WHERE host = ? AND store = ? AND "when" < ? LIMIT 250`).all("h", "mam", 1);
+        // Schema v3: the store's owners through archive_expiry, then each
+        // owner's old items through archive_when.
+        const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT id FROM archive_owner
+          WHERE host = ? AND store = ? AND id > ? ORDER BY id LIMIT 500`).all("h", "mam", 0);
         assert.match(String(plan.map((r) => r.detail)), /archive_expiry/);
+        const perOwner = db.prepare(`EXPLAIN QUERY PLAN SELECT seq FROM archive
+          WHERE owner = ? AND "when" < ? LIMIT 250`).all(1, 1);
+        assert.match(String(perOwner.map((r) => r.detail)), /archive_when/);
       } finally {
         db.close();
       }

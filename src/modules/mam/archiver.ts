@@ -20,10 +20,10 @@
  */
 import { type Element, serialize } from "../../xml/element.ts";
 import { type Jid, parseJid } from "../../jid.ts";
-import { randomId } from "../../util/random.ts";
 import type { ModuleApi } from "../../core/module_api.ts";
 import type { StanzaEvent } from "../../core/router.ts";
 import type { ArchiveStore } from "../../storage/types.ts";
+import { newArchiveId } from "../../storage/schema.ts";
 import { rosterHas } from "../roster/roster_read.ts";
 import { archivable } from "./eligibility.ts";
 import { stampStanzaId, stripStanzaIds } from "./stanza_id.ts";
@@ -122,10 +122,14 @@ export class Archiver {
   }
 
   #store(stanza: Element, user: string, bare: string, withJid: string): void {
-    const id = randomId(16);
+    // The same time in the id and the item: a "timed" id, found through the
+    // archive's time index, with no id index entry to write
+    // (storage/schema.ts V3, bench/results/2026-12-06-archive-writes.md).
+    const when = Date.now();
+    const id = newArchiveId(when);
     // Stored without our own stanza-id: the archive id is the item's id.
     const value = serialize(stanza);
-    this.archive.append(user, { id, when: Date.now(), with: withJid, value }).catch((err) =>
+    this.archive.append(user, { id, when, with: withJid, value }).catch((err) =>
       this.api.log.error("archiving a message of {user} failed: {err}", { user, err })
     );
     stampStanzaId(stanza, bare, id);
