@@ -88,5 +88,6 @@ export async function runMuc(t: Target, o: MucOptions) {
     joinSecs: Math.round(joinSecs * 10) / 10,
     spaced: { messages: o.messages, gapMs: o.gapMs, ...spaced },
     closed: { window: o.window, ...closed },
+    shortfalls: tracker.shortfalls,
   };
 }

@@ -79,6 +79,10 @@ export async function setupPepRoster(t: Target, contacts: number, concurrency: n
 export async function runPep(t: Target, o: PepOptions) {
   const hubJid = `pephub@${t.domain}`;
   const tracker = new Tracker(o.contacts);
+  // Item ids unique to this run: the node keeps its last item across runs,
+  // and contacts get it on login (last item on presence), so a reused id
+  // would count deliveries from before its publish.
+  const run = `p${Date.now().toString(36)}-`;
   let capsQueries = 0;
   const ids = Array.from({ length: o.contacts }, (_, i) => i + 1);
   const contacts: BenchClient[] = [];
@@ -91,7 +95,7 @@ export async function runPep(t: Target, o: PepOptions) {
         c.send(discoAnswer(e));
       } else if (e.name === "message" && e.attrs.from === hubJid) {
         const item = e.getChild("event", NS_EVENT)?.getChild("items")?.getChild("item");
-        if (item?.attrs.id?.startsWith("p")) tracker.hit(Number(item.attrs.id.slice(1)));
+        if (item?.attrs.id?.startsWith(run)) tracker.hit(Number(item.attrs.id.slice(run.length)));
       }
     };
     c.send(
@@ -115,7 +119,7 @@ export async function runPep(t: Target, o: PepOptions) {
   const send = (k: number) => {
     hub.iq(
       `<iq type='set' id='ID'><pubsub xmlns='http://jabber.org/protocol/pubsub'>` +
-        `<publish node='${NODE}'><item id='p${k}'><metadata xmlns='${NODE}'>` +
+        `<publish node='${NODE}'><item id='${run}${k}'><metadata xmlns='${NODE}'>` +
         `<info bytes='12345' id='${
           k.toString(16).padStart(40, "0")
         }' height='64' width='64' type='image/png'/>` +
@@ -142,5 +146,6 @@ export async function runPep(t: Target, o: PepOptions) {
     loginSecs: Math.round(loginSecs * 10) / 10,
     spaced: { items: o.items, gapMs: o.gapMs, ...spaced },
     closed: { window: o.window, ...closed },
+    shortfalls: tracker.shortfalls,
   };
 }

@@ -22,6 +22,8 @@ export class Tracker {
   #hits = new Map<number, number>();
   #done = new Map<number, () => void>();
   delivered = 0;
+  /** For each fan-out that timed out: how many receivers had it. */
+  readonly shortfalls: number[] = [];
 
   constructor(readonly expected: number, readonly timeoutMs = 30_000) {}
 
@@ -38,6 +40,7 @@ export class Tracker {
     return new Promise((resolve) => {
       const t0 = performance.now();
       const timer = setTimeout(() => {
+        if (this.shortfalls.length < 10) this.shortfalls.push(this.#hits.get(k) ?? 0);
         this.#done.delete(k);
         resolve(NaN);
       }, this.timeoutMs);
