@@ -2,6 +2,14 @@
 const [path] = Deno.args;
 type Row = Record<string, unknown> & { label: string; scenario: string };
 const rows: Row[] = Deno.readTextFileSync(path).trim().split("\n").map((l) => JSON.parse(l));
+// Server and generator CPU per delivery in the closed loop: comparable however busy the machine was.
+for (const r of rows) {
+  const c = r.closed as Record<string, number> | undefined;
+  if (c?.deliveriesPerSec) {
+    c.serverUsPerDelivery = Math.round((c.serverCpu / c.deliveriesPerSec) * 1e7) / 10;
+    c.genUsPerDelivery = Math.round((c.genCpu / c.deliveriesPerSec) * 1e7) / 10;
+  }
+}
 const labels = [...new Set(rows.map((r) => r.label))];
 
 function get(r: Row, key: string): number {
@@ -34,6 +42,8 @@ const METRICS: [string, string][] = [
   ["closed.serverCpu", "closed loop: server CPU (cores)"],
   ["closed.genCpu", "closed loop: generator CPU (cores)"],
   ["closed.otherCpu", "closed loop: other tenants' CPU (cores)"],
+  ["closed.serverUsPerDelivery", "closed loop: server CPU µs per delivery"],
+  ["closed.genUsPerDelivery", "closed loop: generator CPU µs per delivery"],
   ["loginSecs", "setup: logins s"],
   ["joinSecs", "setup: room joins s"],
   ["capsQueries", "setup: disco#info caps queries answered"],
