@@ -9,6 +9,7 @@
  */
 import type { Element } from "../../xml/element.ts";
 import { messageType } from "../../core/delivery.ts";
+import { storageHint } from "../../util/storage_hints.ts";
 import { NS_CARBONS, NS_CHATSTATES, NS_HINTS, NS_MAM, NS_SID } from "./ns.ts";
 
 /** Payload namespaces that are not content on their own. */
@@ -25,15 +26,12 @@ const NOT_CONTENT = new Set([
 export function archivable(message: Element): boolean {
   const type = messageType(message);
   if (type !== "chat" && type !== "normal") return false;
+  const hint = storageHint(message);
+  if (hint !== undefined) return hint === "store";
   let content = false;
   for (const c of message.children) {
     if (typeof c === "string") continue;
     const ns = c.attrs.xmlns;
-    if (ns === NS_HINTS) {
-      if (c.name === "no-store" || c.name === "no-permanent-store") return false;
-      if (c.name === "store") content = true;
-      continue;
-    }
     if (ns === undefined) {
       // <thread/> and <error/> alone say nothing; <body/> and <subject/> do.
       if (c.name !== "thread" && c.name !== "error") content = true;
