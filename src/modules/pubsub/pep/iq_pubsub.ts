@@ -8,7 +8,6 @@ import { StanzaError } from "../../../core/errors.ts";
 import type { ModuleApi } from "../../../core/module_api.ts";
 import type { StanzaEvent } from "../../../core/router.ts";
 import { parseJid } from "../../../jid.ts";
-import { parseForm } from "../../../util/dataforms.ts";
 import { el, type Element } from "../../../xml/element.ts";
 import {
   type Affiliation,
@@ -21,18 +20,12 @@ import {
   type StoredNode,
 } from "../engine/index.ts";
 import type { PepService } from "./service.ts";
+import { nodeAttr, publishRequest } from "../engine/request.ts";
+import { parseForm } from "../../../util/dataforms.ts";
 
 const AFFILIATIONS = ["owner", "publisher", "publish-only", "member", "none", "outcast"];
 
 const truthy = (v: string | undefined) => v === "true" || v === "1";
-
-function nodeAttr(e: Element): string {
-  const node = e.attrs.node;
-  if (node === undefined || node === "") {
-    throw pubsubError("modify", "bad-request", "nodeid-required");
-  }
-  return node;
-}
 
 /** The single action element of a `<pubsub/>`, and its siblings. */
 function action(ev: StanzaEvent): { pubsub: Element; op: Element } {
@@ -89,12 +82,7 @@ export function installPubsubIq(api: ModuleApi, pep: PepService): void {
     const { pubsub, op } = action(ev);
     switch (op.name) {
       case "publish": {
-        const name = nodeAttr(op);
-        const itemEls = op.getChildren("item");
-        if (itemEls.length > 1) throw pubsubError("modify", "bad-request", "invalid-payload");
-        const item = itemEls[0];
-        const payloads = item?.getChildren() ?? [];
-        if (payloads.length > 1) throw pubsubError("modify", "bad-request", "invalid-payload");
+        const { node: name, item, payloads, options } = publishRequest(pubsub, op);
         // XEP-0060 §7.1.3.6: a persistent or payload-delivering node needs
         // an item, and a payload when it delivers payloads.
         const config = (await pep.engine.getNode(user, name))?.config ??
@@ -105,8 +93,6 @@ export function installPubsubIq(api: ModuleApi, pep: PepService): void {
         if (payloads.length === 0 && config.deliver_payloads) {
           throw pubsubError("modify", "bad-request", "payload-required");
         }
-        const optionsEl = pubsub.getChild("publish-options");
-        const options = optionsEl ? parseForm(optionsEl) : undefined;
         const { item: stored } = await pep.publish(user, {
           node: name,
           id: item?.attrs.id,

@@ -11,6 +11,7 @@ import { randomId } from "../../../util/random.ts";
 import { el, type Element } from "../../../xml/element.ts";
 import { eventItems, eventRetract, NS_PUBSUB, pubsubError } from "../engine/index.ts";
 import { type NodeExtras, type PubsubService, SCOPE } from "./service.ts";
+import { publishRequest } from "../engine/request.ts";
 import {
   actionOf,
   checkAccessModel,
@@ -88,14 +89,7 @@ export class EntityRequests {
   async publish(ev: StanzaEvent, req: Element, op: Element): Promise<IqAnswer> {
     const svc = this.svc;
     const publisher = requesterOf(ev).bare;
-    const name = nodeAttr(op);
-    const itemEls = op.getChildren("item");
-    if (itemEls.length > 1) throw pubsubError("modify", "bad-request", "invalid-payload");
-    const item = itemEls[0];
-    const payloads = item?.getChildren() ?? [];
-    if (payloads.length > 1) throw pubsubError("modify", "bad-request", "invalid-payload");
-    const optionsEl = req.getChild("publish-options");
-    const options = optionsEl ? parseForm(optionsEl) : undefined;
+    const { node: name, item, payloads, options } = publishRequest(req, op);
     const { node, item: stored, extras } = await svc.serial(async () => {
       // Options that would create a node must name what the service offers.
       if (!(await svc.engine.getNode(SCOPE, name))) checkAccessModel(options);

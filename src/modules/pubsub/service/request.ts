@@ -14,14 +14,7 @@ export function requesterOf(ev: StanzaEvent): Jid {
   return from;
 }
 
-/** The `node` attribute; missing → `nodeid-required` (XEP-0060 §7.1.3.?, §6.1.3.?). */
-export function nodeAttr(e: Element): string {
-  const node = e.attrs.node;
-  if (node === undefined || node === "") {
-    throw pubsubError("modify", "bad-request", "nodeid-required");
-  }
-  return node;
-}
+export { nodeAttr } from "../engine/request.ts";
 
 /**
  * The action of a `<pubsub/>`: its one child other than the companions
