@@ -14,7 +14,7 @@
  * Prints one JSON line with the port once listening, then serves until killed.
  */
 import { parseArgs } from "node:util";
-import { configSchema } from "../src/config/schema.ts";
+import { benchServerConfig } from "./bench_config.ts";
 import { startServer } from "../src/server.ts";
 import type { StanzaEvent } from "../src/core/router.ts";
 import type { Element } from "../src/xml/element.ts";
@@ -29,33 +29,13 @@ const { values: opts } = parseArgs({
   },
 });
 const dataDir = opts.data ?? await Deno.makeTempDir({ prefix: "parley-archive-bench-" });
-const config = configSchema.parse({
-  hosts: ["localhost"],
+const config = benchServerConfig(
+  Number(opts.port),
   dataDir,
-  listeners: {
-    c2s: { interfaces: ["127.0.0.1"], port: Number(opts.port) },
-    c2sDirectTls: { enabled: false },
-    s2s: { enabled: false },
-    component: { enabled: false },
-    http: { enabled: false },
-    https: { enabled: false },
-  },
-  c2s: {
-    maxConnections: 40000,
-    maxConnectionsPerIp: 40000,
-    maxUnauthenticatedPerIp: 5000,
-    readRateBytesPerSecond: 0,
-  },
-  auth: {
-    perIp: { maxFailures: 1000000, windowSeconds: 60 },
-    perAccount: { maxFailures: 1000000, windowSeconds: 60 },
-  },
-  registration: { enabled: true, maxPerIp: 1000000, windowSeconds: 60 },
-  log: { level: "warning" },
-  ...(opts["commit-interval"] === undefined ? {} : {
-    storage: { commitIntervalMs: Number(opts["commit-interval"]) },
-  }),
-});
+  opts["commit-interval"] === undefined
+    ? {}
+    : { storage: { commitIntervalMs: Number(opts["commit-interval"]) } },
+);
 const server = await startServer(config);
 
 /** Chat or normal with a body: what MAM archives (the stand-in's whole rule). */

@@ -13,7 +13,7 @@
  * line with the port once listening, then serves until SIGTERM/SIGINT.
  */
 import { parseArgs } from "node:util";
-import { configSchema } from "../../src/config/schema.ts";
+import { benchServerConfig } from "../bench_config.ts";
 import { startServer } from "../../src/server.ts";
 
 const { values: opts } = parseArgs({
@@ -23,31 +23,7 @@ const { values: opts } = parseArgs({
   },
 });
 const dataDir = opts.data ?? await Deno.makeTempDir({ prefix: "parley-fanout-" });
-const config = configSchema.parse({
-  hosts: ["localhost"],
-  dataDir,
-  listeners: {
-    c2s: { interfaces: ["127.0.0.1"], port: Number(opts.port) },
-    c2sDirectTls: { enabled: false },
-    s2s: { enabled: false },
-    component: { enabled: false },
-    http: { enabled: false },
-    https: { enabled: false },
-  },
-  c2s: {
-    maxConnections: 40000,
-    maxConnectionsPerIp: 40000,
-    maxUnauthenticatedPerIp: 5000,
-    readRateBytesPerSecond: 0,
-  },
-  auth: {
-    perIp: { maxFailures: 1000000, windowSeconds: 60 },
-    perAccount: { maxFailures: 1000000, windowSeconds: 60 },
-  },
-  registration: { enabled: true, maxPerIp: 1000000, windowSeconds: 60 },
-  muc: { messagesPerSecond: 0 },
-  log: { level: "warning" },
-});
+const config = benchServerConfig(Number(opts.port), dataDir, { muc: { messagesPerSecond: 0 } });
 const server = await startServer(config);
 console.log(JSON.stringify({ c2s: server.ports.c2s, dataDir, pid: Deno.pid }));
 const stop = async () => {
