@@ -7,8 +7,12 @@
 import assert from "node:assert/strict";
 import { TestClient } from "../helpers/client.ts";
 import { imLogin } from "../helpers/im.ts";
-import { startTestServer } from "../helpers/server.ts";
-import { fetchPath, scrape, value } from "../helpers/metrics.ts";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { fetchPath, parseOpenMetrics, type Scrape, scrape, value } from "../helpers/metrics.ts";
+import { WsTestClient } from "../helpers/websocket_client.ts";
+import { wsUrl } from "../helpers/websocket_server.ts";
+import { dropConnection, smLogin } from "../helpers/sm.ts";
+import { loginAt, serverPair } from "../helpers/federation.ts";
 import { isReady } from "../../src/metrics/http.ts";
 import { ServerMetrics } from "../../src/metrics/server_metrics.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";
@@ -181,4 +185,85 @@ Deno.test("uploads are counted from the upload-stored event", async () => {
   } finally {
     await server.stop();
   }
+});
+
+/** Scrape until `check` holds (bounded): closing is asynchronous. */
+async function scrapeUntil(
+  server: TestServer,
+  check: (s: Scrape) => boolean,
+  what: string,
+): Promise<Scrape> {
+  for (let i = 0; i < 200; i++) {
+    const s = await scrape(server);
+    if (check(s)) return s;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error("metrics never showed " + what);
+}
+
+Deno.test("connection gauges follow each transport; hibernating sessions counted", async () => {
+  const server = await startTestServer();
+  try {
+    const open = (s: Scrape, t: string) => value(s, `parley_client_connections{transport="${t}"}`);
+    const accepted = (s: Scrape, t: string) =>
+      value(s, `parley_client_connections_accepted_total{transport="${t}"}`);
+    const before = await scrape(server);
+
+    const ws = await WsTestClient.login(wsUrl(server), { user: "alice", password: "wonderland" });
+    const tls = await TestClient.connect({ port: server.ports.c2sDirectTls, directTls: true });
+    await tls.open();
+    const during = await scrape(server);
+    assert.equal(accepted(during, "websocket") - accepted(before, "websocket"), 1);
+    assert.equal(open(during, "websocket") - open(before, "websocket"), 1);
+    assert.equal(accepted(during, "tls") - accepted(before, "tls"), 1);
+    assert.equal(open(during, "tls") - open(before, "tls"), 1);
+    await ws.close();
+    tls.close();
+    await scrapeUntil(
+      server,
+      (s) =>
+        open(s, "websocket") === open(before, "websocket") &&
+        open(s, "tls") === open(before, "tls"),
+      "the closed connections gone",
+    );
+
+    // Stream management keeps a dropped session: bound and hibernating, no connection.
+    const { c } = await smLogin(server, "bob", "builder", "phone");
+    await dropConnection(server, c);
+    const kept = await scrape(server);
+    assert.equal(value(kept, "parley_sessions_hibernating"), 1);
+    assert.equal(value(kept, "parley_sessions_bound"), 1);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("s2s links in and out", async () => {
+  const [a, b] = await serverPair();
+  try {
+    const alice = await loginAt(a, "alice", "wonderland", "a.test");
+    const bob = await loginAt(b, "bob", "builder", "b.test");
+    alice.send(`<message to='bob@b.test/r' type='chat' id='m1'><body>hello b</body></message>`);
+    await bob.stanza((e) => e.name === "message" && e.attrs.id === "m1");
+    const fromA = await scrape(a);
+    const fromB = await scrape(b);
+    assert.ok(value(fromA, 'parley_s2s_links{direction="out"}') >= 1);
+    assert.ok(value(fromB, 'parley_s2s_links{direction="in"}') >= 1);
+    alice.close();
+    bob.close();
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});
+
+Deno.test("the test's OpenMetrics check refuses what is not", () => {
+  const ok = "# TYPE a counter\n# HELP a x\na_total 1\n# EOF\n";
+  parseOpenMetrics(ok);
+  assert.throws(() => parseOpenMetrics("# TYPE a counter\na_total 1\n"), /EOF/);
+  assert.throws(() => parseOpenMetrics("# TYPE a counter\nb_total 1\n# EOF\n"), /family/);
+  assert.throws(() => parseOpenMetrics("# TYPE a gauge\na_total 1\n# EOF\n"), /family/);
+  const badBuckets = '# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\n' +
+    "h_sum 1\nh_count 1\n# EOF\n";
+  assert.throws(() => parseOpenMetrics(badBuckets), /cumulative/);
 });
