@@ -38,6 +38,8 @@ import { HttpRoutes } from "./http/routes.ts";
 import { type HttpService, startHttp } from "./http/server.ts";
 import { addHostMetaRoutes } from "./http/host_meta.ts";
 import { addXmppRoutes, type XmppRoutes } from "./http/xmpp_routes.ts";
+import { ServerMetrics } from "./metrics/server_metrics.ts";
+import { addMetricsRoutes } from "./metrics/http.ts";
 import { logger } from "./log.ts";
 
 const log = logger("server");
@@ -77,7 +79,9 @@ export interface StartOptions {
 }
 
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
-  const storage = opts.storage ?? openStorage(config);
+  // Metrics time every storage call: the driver is wrapped once, here, when they are on.
+  const metrics = ServerMetrics.create(config);
+  const storage = metrics.wrapStorage(opts.storage ?? openStorage(config));
   const auth = createAuthProvider(config, storage);
   const certs = await loadOrCreateCertificates(config);
   const tls = await SecureContexts.create(certs);
@@ -145,6 +149,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const httpRoutes = new HttpRoutes();
   addHostMetaRoutes(httpRoutes, config);
   const xmppRoutes = addXmppRoutes(httpRoutes, config, c2s);
+  addMetricsRoutes(httpRoutes, config, { metrics, storage, probeHost: [...hosts.keys()][0] });
   let http: HttpService | undefined;
   const onConnection = (conn: Parameters<typeof handleC2sConnection>[0]) =>
     handleC2sConnection(conn, c2s);
@@ -185,7 +190,10 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     // ---- end federation ----
     http = startHttp(config, certs, httpRoutes);
     Object.assign(ports, http.ports);
+    metrics.install({ sessions, hosts, s2s: () => s2s?.manager });
+    metrics.listening = true;
   } catch (err) {
+    metrics.stop();
     // Modules were loaded: their timers (retention sweeps…) must not outlive the storage.
     stopModules(hosts);
     await Promise.all(listeners.map((l) => l.close()));
@@ -207,6 +215,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     close(reason = "Server shutting down") {
       closing ??= (async () => {
         log.info("shutting down: {reason}", { reason });
+        metrics.stop(); // /ready answers 503 from now on
         // Modules stop their timers (retention sweeps…) before storage closes.
         for (const host of hosts.values()) host.events.emit("server-stopping", {});
         s2s?.manager.abandonPending(reason);

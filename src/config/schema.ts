@@ -615,6 +615,18 @@ export const configSchema = z.strictObject({
     maxSubscriptionsPerNode: z.number().int().min(1).max(10000).default(10000),
   }).prefault({}),
   // ---- end service hosts ----
+  /** Operator endpoints: /metrics (OpenMetrics); /health and /ready are always served. */
+  metrics: z.strictObject({
+    /** Serve /metrics (and time storage calls for its latency histogram). */
+    enabled: z.boolean().default(true),
+    /**
+     * Addresses or CIDR ranges that may read /metrics (after X-Forwarded-For
+     * from a trusted proxy); anyone else needs the token.
+     */
+    allowFrom: z.array(z.string()).default(["127.0.0.0/8", "::1"]),
+    /** A secret that also grants access as `Authorization: Bearer <token>`; absent: none. */
+    token: z.string().min(16).optional(),
+  }).prefault({}),
   /** STUN/TURN servers offered to local users (XEP-0215), module `external_services`. */
   externalServices: z.strictObject({
     /** Lifetime of the TURN credentials made from a service's `secret`, in seconds. */

@@ -71,6 +71,10 @@ export function semanticIssues(config: Config): string[] {
     const problem = rangeProblem(entry);
     if (problem) issues.push(`http.trustedProxies[${i}]: "${entry}" is ${problem}`);
   });
+  config.metrics.allowFrom.forEach((entry, i) => {
+    const problem = rangeProblem(entry);
+    if (problem) issues.push(`metrics.allowFrom[${i}]: "${entry}" is ${problem}`);
+  });
   const { http, https } = config.listeners;
   if (http.enabled && https.enabled && http.port !== 0 && http.port === https.port) {
     issues.push(

@@ -88,6 +88,11 @@ export interface EventMap {
   "vcard-updated": { username: string; vcard: Element };
   /** Operators and tests: run the archive retention sweep now; sets `expired`. */
   "mam/expire": { expired?: number };
+  /**
+   * The upload module stored a file (emitted on the host serving uploads):
+   * metrics count files and bytes. `owner` is the uploader's bare JID.
+   */
+  "upload-stored": { owner: string; bytes: number };
 }
 
 /** Every name the map types. */

@@ -15,6 +15,7 @@
 import { UnsentTracker } from "../net/unsent_tracker.ts";
 import { type Element, serialize } from "../xml/element.ts";
 import type { StreamTransport } from "../stream/transport.ts";
+import { countStanzaOut } from "../metrics/counters.ts";
 
 /** XEP-0198 §4: counters wrap at 2^32. */
 const WRAP = 2 ** 32;
@@ -128,6 +129,7 @@ export class Outbox {
     const data = serialize(x);
     if (track) unsent.record(x, data.length);
     this.#transport.send(data);
+    if (stanza) countStanzaOut(x.name);
   }
 
   /**

@@ -141,6 +141,11 @@ export class S2sManager implements S2sInServices {
     return this.#verifyOnce(receiving, originating, streamId, key, false);
   }
 
+  /** Outgoing streams, connecting or established (pairs piggybacked on one count once): metrics. */
+  get outgoingStreams(): number {
+    return new Set(this.#out.values()).size;
+  }
+
   /** The live outgoing stream of a pair, if any (tests and diagnostics). */
   outgoing(local: string, remote: string): S2sOutStream | undefined {
     return this.#out.get(local + " " + remote);

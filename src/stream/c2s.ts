@@ -40,6 +40,7 @@ import { logger } from "../log.ts";
 import { randomId } from "../util/random.ts";
 import { decodeBase64, encodeBase64 } from "../util/base64.ts";
 import { BrokenStreamLog } from "./broken_streams.ts";
+import * as counters from "../metrics/counters.ts";
 
 /**
  * Logins refused by the throttle, logged once per address (or account) per
@@ -100,6 +101,8 @@ export class C2sStream extends StreamCore implements SessionDriver {
   session: Session;
   #sasl: SaslExchange | undefined;
   #authAttempts = 0;
+  /** The transport as metrics count it (set at start, taken back at close). */
+  #counted: counters.ConnectionLabel | undefined;
 
   constructor(transport: StreamTransport, readonly services: C2sServices) {
     super(transport, {
@@ -114,6 +117,7 @@ export class C2sStream extends StreamCore implements SessionDriver {
 
   override start(): void {
     this.services.sessions.track(this.session);
+    this.#counted = counters.connectionOpened(this.transport);
     super.start();
   }
 
@@ -171,6 +175,7 @@ export class C2sStream extends StreamCore implements SessionDriver {
       });
     }
     this.#stop();
+    if (this.#counted) counters.connectionClosed(this.#counted);
     const session = this.session;
     // A stream that handed its session on (resumed elsewhere) has nothing to end.
     if (session.driver !== this) return;
@@ -322,6 +327,7 @@ export class C2sStream extends StreamCore implements SessionDriver {
       (element.name === "message" || element.name === "presence" || element.name === "iq");
     if (isStanza && session.fullJid !== undefined) {
       session.countReceived();
+      counters.countStanzaIn(element.name);
       // Returned, not tracked: the next frame waits until this stanza's
       // handling is done, so one session's stanzas are handled in order
       // (as Prosody does) even when handlers wait for storage.
@@ -419,7 +425,8 @@ export class C2sStream extends StreamCore implements SessionDriver {
    * (TLS missing, a throttled IP, a malformed request): otherwise one
    * connection could retry forever (RFC 6120 §6.4.5).
    */
-  #saslFailure(condition: string, text?: string): void {
+  #saslFailure(condition: string, text?: string, cause = condition): void {
+    counters.countAuth(cause);
     this.send(el(
       "failure",
       { xmlns: NS.sasl },
@@ -446,7 +453,11 @@ export class C2sStream extends StreamCore implements SessionDriver {
               { ip, silent, window: refusedLogins.windowMs / 1000 },
             );
           }
-          this.#saslFailure("temporary-auth-failure", "Too many failed attempts; try again later");
+          this.#saslFailure(
+            "temporary-auth-failure",
+            "Too many failed attempts; try again later",
+            "throttled",
+          );
           return;
         }
         const mechanism = element.attrs.mechanism ?? "";
@@ -529,6 +540,7 @@ export class C2sStream extends StreamCore implements SessionDriver {
         const refused = this.services.loginThrottle.refusal(account, ip);
         if (refused) return this.#throttled(account, refused);
         this.services.loginThrottle.succeeded(account, ip);
+        counters.countAuth();
         this.transport.authenticated();
         const session = this.session;
         session.type = "c2s";
@@ -566,7 +578,11 @@ export class C2sStream extends StreamCore implements SessionDriver {
         { account, ip, limit, silent, window: refusedLogins.windowMs / 1000 },
       );
     }
-    this.#saslFailure("temporary-auth-failure", "Too many failed attempts; try again later");
+    this.#saslFailure(
+      "temporary-auth-failure",
+      "Too many failed attempts; try again later",
+      "throttled",
+    );
   }
 
   #countAttempt(): void {
