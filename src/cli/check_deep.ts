@@ -107,7 +107,15 @@ export async function runDeep(
       "check-b",
     );
     open.push(b);
-    await exercise(a, b, domain, facts, trust, report);
+    await exercise(
+      a,
+      b,
+      domain,
+      facts,
+      trust,
+      report,
+      (url) => localAddress(config, url, options.address),
+    );
     removed = await step(report, "account", async () => {
       await ex.removeAccount(a);
       return `${jid} removed in-band (XEP-0077 <remove/>)`;
@@ -129,6 +137,7 @@ async function exercise(
   facts: Facts,
   trust: TrustOptions,
   report: Report,
+  local: (url: URL) => string | undefined,
 ): Promise<void> {
   const bare = a.jid.split("/")[0];
   facts.serverFeatures = await a.discoFeatures(domain);
@@ -156,7 +165,7 @@ async function exercise(
     report,
     "upload",
     facts,
-    () => ex.upload(a, domain, facts, trust),
+    () => ex.upload(a, domain, facts, trust, local),
     "no upload service in disco#items",
   );
   await optional(
@@ -315,6 +324,24 @@ async function trustFor(
     );
     return { insecure: false };
   }
+}
+
+/**
+ * A URL the server hands out (an upload slot) that names one of its own
+ * hosts on one of its HTTP ports is fetched from that listener directly,
+ * as `curl --resolve` would: the check is about the server, and names
+ * like upload.localhost need not be in DNS. Other URLs (a reverse proxy
+ * in http.uploadBaseUrl…) go through DNS.
+ */
+function localAddress(config: Config, url: URL, override: string | undefined): string | undefined {
+  const { http, https } = config.listeners;
+  const listener = url.protocol === "https:" ? https : http;
+  const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
+  if (!listener.enabled || listener.port !== port) return undefined;
+  const own = certificateSources(config).map((s) => s.domain);
+  const host = url.hostname.toLowerCase();
+  if (!own.includes(host) && !own.some((d) => host.endsWith(`.${d}`))) return undefined;
+  return addressOf(listener.interfaces, override);
 }
 
 /** Where to connect for a listener: a wildcard interface means this machine. */

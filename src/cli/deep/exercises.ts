@@ -132,6 +132,8 @@ export async function upload(
   domain: string,
   facts: Facts,
   trust: TrustOptions,
+  /** Where to connect for a URL naming this server's own host and listener (else DNS). */
+  localAddress: (url: URL) => string | undefined,
 ): Promise<string | undefined> {
   const service = await findService(a, domain, NS_UPLOAD, facts);
   if (!service) return undefined;
@@ -151,11 +153,20 @@ export async function upload(
       headers[h.attrs.name!] = h.text();
     }
   }
-  const stored = await httpRequest(put.attrs.url, "PUT", headers, content, domain, trust);
+  const via = (url: string) => localAddress(new URL(url));
+  const stored = await httpRequest(
+    put.attrs.url,
+    "PUT",
+    headers,
+    content,
+    domain,
+    trust,
+    via(put.attrs.url),
+  );
   if (stored.status !== 201 && stored.status !== 200) {
     throw new Error(`PUT answered ${stored.status}`);
   }
-  const back = await httpRequest(get, "GET", {}, undefined, domain, trust);
+  const back = await httpRequest(get, "GET", {}, undefined, domain, trust, via(get));
   if (back.status !== 200) throw new Error(`GET answered ${back.status}`);
   if (new TextDecoder().decode(back.body) !== new TextDecoder().decode(content)) {
     throw new Error("GET returned other bytes than were PUT");

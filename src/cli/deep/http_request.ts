@@ -13,11 +13,16 @@ export function httpRequest(
   body: Uint8Array | undefined,
   domain: string,
   trust: TrustOptions,
+  /** Connect here instead of resolving the URL's name (this server's own listener). */
+  connectTo?: string,
 ): Promise<{ status: number; body: Uint8Array }> {
   const u = new URL(url);
   const secure = u.protocol === "https:";
+  const at = connectTo ? { hostname: connectTo } : {};
+  if (connectTo) headers = { ...headers, host: u.host };
   return new Promise((resolve, reject) => {
     const req = (secure ? https : http).request(u, {
+      ...at,
       method,
       headers: body ? { ...headers, "content-length": String(body.length) } : headers,
       timeout: STEP_MS,
