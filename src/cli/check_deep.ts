@@ -125,6 +125,8 @@ export async function runDeep(
   } finally {
     for (const c of open) await c.close().catch(() => {});
   }
+  // The two resources failed before the removal: one more login, only to remove the account.
+  if (!removed) removed = await removeWithFreshLogin(primary, account, report);
   await confirmRemoval(config, domain, account, removed, report, primary);
   printCompliance(facts, report);
   return report.failures > 0 ? EXIT_FAILURE : EXIT_OK;
@@ -247,6 +249,29 @@ async function confirmRemoval(
       "account",
       `${jid} removed (not re-checked: ${config.storage.driver} storage)`,
     );
+  }
+}
+
+async function removeWithFreshLogin(
+  primary: Transport,
+  account: TempAccount,
+  report: Report,
+): Promise<boolean> {
+  const link = primary.make();
+  try {
+    const c = await withTimeout(
+      "login",
+      STEP_DEADLINE_MS,
+      DeepClient.login(link, account.user, account.password, "check-remove"),
+    );
+    await withTimeout("remove", STEP_DEADLINE_MS, ex.removeAccount(c));
+    report.line("OK", "account", `${account.user} removed in-band on a new connection`);
+    return true;
+  } catch (e) {
+    report.line("FAIL", "account", `in-band removal failed: ${(e as Error).message}`);
+    return false;
+  } finally {
+    await link.close();
   }
 }
 

@@ -59,6 +59,7 @@ export class TcpLink implements Link {
             ...nodeTlsOptions(this.trust, this.domain),
           })
           : net.connect({ host: this.address, port: this.port });
+        s.on("error", () => {}); // reported through the inbox once attached; never unhandled
         s.once(this.directTls ? "secureConnect" : "connect", () => resolve(s));
         s.once("error", reject);
       }),
@@ -84,6 +85,8 @@ export class TcpLink implements Link {
     plain.removeAllListeners("data");
     plain.removeAllListeners("close");
     plain.removeAllListeners("error");
+    // The TLS socket reports the plain one's errors; this only keeps a late one from being unhandled.
+    plain.on("error", () => {});
     const secure = await withTimeout(
       "TLS handshake",
       STEP_MS,

@@ -44,17 +44,19 @@ export class WebSocketLink implements Link {
   async open(): Promise<Element> {
     const secure = this.url.protocol === "wss:";
     const port = Number(this.url.port || (secure ? 443 : 80));
+    const host = this.url.hostname.replace(/^\[|\]$/g, ""); // an IPv6 literal without brackets
     const socket = await withTimeout(
       `connect to ${this.url.host}`,
       STEP_MS,
       new Promise<net.Socket>((resolve, reject) => {
         const s = secure
           ? tls.connect({
-            host: this.url.hostname,
+            host,
             port,
             ...nodeTlsOptions(this.trust, this.domain),
           })
-          : net.connect({ host: this.url.hostname, port });
+          : net.connect({ host, port });
+        s.on("error", () => {}); // reported through the inbox once attached; never unhandled
         s.once(secure ? "secureConnect" : "connect", () => resolve(s));
         s.once("error", reject);
       }),
