@@ -29,7 +29,22 @@ OK, WARN or FAIL.
 Options:
 ${CONFIG_HELP}
       --no-dns        Do not query DNS (offline, or before the records exist)
+      --deep          Instead: check the RUNNING server from outside (see below)
+      --insecure      With --deep: do not verify the server's certificates
+      --address ADDR  With --deep: connect to ADDR instead of the listeners' addresses
+      --domain DOMAIN With --deep: the hosted domain to use (default: the first)
   -h, --help          Show this help
+
+With --deep, check starts nothing: it reads the config for the hosts and
+listeners and connects to the running server over every configured transport
+(c2s STARTTLS, direct TLS, WebSocket and BOSH on the HTTP listeners), with a
+temporary account (in-band registration when offered, else through the
+storage as adduser does, else the insecure auth provider's first login). It
+uses the roster, a message to itself seen by a second resource, carbons, MAM,
+HTTP upload and a MUC room where offered, removes the account (XEP-0077), and
+prints which XEP-0479 (Compliance Suites 2023) server levels are reached and
+what is missing for the next one. Certificates are verified against the system
+CA store plus the configured certificate file (a self-signed one is its own CA).
 
 ${EXIT_CODES_HELP}
   check exits 2 when the config has problems (every one is listed, and the
@@ -40,7 +55,15 @@ const EXPIRY_WARNING_DAYS = 14;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals: rest } = parse(args, {
-    options: { ...CONFIG_OPTION, ...HELP_OPTION, "no-dns": { type: "boolean" } },
+    options: {
+      ...CONFIG_OPTION,
+      ...HELP_OPTION,
+      "no-dns": { type: "boolean" },
+      deep: { type: "boolean" },
+      insecure: { type: "boolean" },
+      address: { type: "string" },
+      domain: { type: "string" },
+    },
     allowPositionals: true,
   });
   if (values.help) {
@@ -62,6 +85,15 @@ export async function run(args: string[]): Promise<number> {
     for (const issue of issues) report.line("FAIL", "config", issue);
   }
   if (!config) return EXIT_USAGE;
+  if (values.deep) {
+    if (issues.length > 0) return EXIT_USAGE;
+    const { runDeep } = await import("./check_deep.ts");
+    return await runDeep(config, {
+      insecure: values.insecure === true,
+      address: values.address,
+      domain: values.domain,
+    }, report);
+  }
   // Federation: whether peers can verify each host's certificate chain.
   // An unreadable s2s.caFile is already a config problem above.
   const caFailed = issues.some((i) => i.startsWith("s2s.caFile:"));

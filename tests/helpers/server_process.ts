@@ -11,6 +11,8 @@ import { merge } from "./server.ts";
 export interface ServerProcess {
   pid: number;
   ports: Record<string, number>;
+  /** The config file the child was started with (for CLI commands that read it). */
+  configFile: string;
   /** Resident set size in KiB (VmRSS). */
   rssKb(): Promise<number>;
   /** The log so far (stderr). */
@@ -98,6 +100,7 @@ export async function startServerProcess(
   return {
     pid: child.pid,
     ports,
+    configFile: file,
     async rssKb() {
       const status = await Deno.readTextFile(`/proc/${child.pid}/status`).catch(() => "");
       return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
