@@ -96,11 +96,16 @@ export async function loadOrCreateCertificates(config: Config): Promise<CertStor
  * The names the generated certificate is made for: every hosted domain
  * (each gets its `*.` wildcard too), and a service domain only when no
  * wildcard covers it (`conference.<domain>` is covered by `*.<domain>`).
+ * A wildcard over a one-label domain (`*.localhost`) counts for nothing:
+ * TLS clients (Node's checkServerIdentity, browsers) refuse wildcards
+ * with fewer than two labels after them, so `upload.localhost`, which
+ * web clients fetch over HTTPS, gets its own name.
  */
 function selfSignedDomains(sources: CertSource[]): string[] {
   const hosted = sources.filter((s) => s.parent === undefined).map((s) => s.domain);
   const names = selfSignedNames(hosted);
-  const services = sources.filter((s) => s.parent !== undefined && !namesCover(names, s.domain));
+  const covered = (s: CertSource) => s.parent!.includes(".") && namesCover(names, s.domain);
+  const services = sources.filter((s) => s.parent !== undefined && !covered(s));
   return [...new Set([...hosted, ...services.map((s) => s.domain)])];
 }
 
@@ -159,7 +164,8 @@ async function whyRegenerate(files: CertFiles, domains: string[]): Promise<strin
     const leaf = leafCertificate(certPem);
     if (leaf.notAfter.getTime() - Date.now() <= RENEW_BEFORE_MS) return "expiring";
     const names = certificateNames(leaf);
-    const missing = domains.filter((d) => !namesCover(names, d));
+    // Each of `domains` is meant to be in the certificate by name (see selfSignedDomains).
+    const missing = domains.filter((d) => !names.includes(d.toLowerCase()));
     if (missing.length > 0) return `new domains: ${missing.join(", ")}`;
     if (!privateKeyMatches(keyPem, new Uint8Array(leaf.publicKey.rawData)).matches) {
       return "key does not match";
