@@ -38,6 +38,7 @@ import { HttpRoutes } from "./http/routes.ts";
 import { type HttpService, startHttp } from "./http/server.ts";
 import { addHostMetaRoutes } from "./http/host_meta.ts";
 import { addXmppRoutes, type XmppRoutes } from "./http/xmpp_routes.ts";
+import { addStatusRoutes } from "./http/status/routes.ts";
 import { logger } from "./log.ts";
 
 const log = logger("server");
@@ -77,6 +78,7 @@ export interface StartOptions {
 }
 
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
+  const startedAt = Date.now();
   const storage = opts.storage ?? openStorage(config);
   const auth = createAuthProvider(config, storage);
   const certs = await loadOrCreateCertificates(config);
@@ -145,6 +147,18 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const httpRoutes = new HttpRoutes();
   addHostMetaRoutes(httpRoutes, config);
   const xmppRoutes = addXmppRoutes(httpRoutes, config, c2s);
+  // The status page; s2s starts below, hence the getter. SASL's throttle: one budget per address.
+  const status = addStatusRoutes(httpRoutes, {
+    config,
+    hosts,
+    sessions,
+    components,
+    ports,
+    startedAt,
+    auth,
+    s2s: () => s2s?.manager,
+    throttle: c2s.loginThrottle,
+  });
   let http: HttpService | undefined;
   const onConnection = (conn: Parameters<typeof handleC2sConnection>[0]) =>
     handleC2sConnection(conn, c2s);
@@ -214,6 +228,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
           sessions.destroySession(session, new StreamError("system-shutdown", reason));
         }
         xmppRoutes.close();
+        status.close();
         components.closeAll(new StreamError("system-shutdown", reason));
         s2s?.manager.closeAll(new StreamError("system-shutdown", reason));
         await Promise.all([...listeners.map((l) => l.close()), http?.close()]);

@@ -1,0 +1,242 @@
+/**
+ * The status page on the HTTP server:
+ *
+ * - GET  /status            the login form, or the dashboard once logged in
+ * - POST /status/login      form login (address + password, checked as PLAIN is)
+ * - POST /status/logout     forget the login cookie
+ * - GET  /status/data       the snapshot as JSON (polling)
+ * - GET  /status/events     the snapshot every `status.refreshSeconds` (server-sent events)
+ * - GET  /status/app.js, /status/style.css   the embedded assets
+ *
+ * Only over HTTPS, or plain HTTP from loopback (as the XMPP transports
+ * judge it: the plain listener sits behind a local TLS proxy), since a
+ * password travels in the login. CSRF: the cookie is SameSite=Strict and
+ * every POST must carry an Origin equal to this server's.
+ */
+import type { HttpRequestInfo, HttpRoutes } from "../routes.ts";
+import { isLoopback } from "../client_address.ts";
+import type { AuthProvider } from "../../auth/types.ts";
+import type { LoginThrottle } from "../../auth/login_throttle.ts";
+import { logger } from "../../log.ts";
+import { APP_JS, CONTENT_SECURITY_POLICY, dashboardPage, loginPage, STYLE_CSS } from "./assets.ts";
+import { checkAdminLogin, isAdmin } from "./admin_login.ts";
+import {
+  clearCookie,
+  loadSecret,
+  loginCookie,
+  readCookie,
+  signLogin,
+  type StatusLogin,
+  verifyLogin,
+} from "./cookie.ts";
+import { statusSnapshot, type StatusSources } from "./snapshot.ts";
+import { EventStreams } from "./events.ts";
+
+const log = logger("http");
+
+export interface StatusDeps extends StatusSources {
+  auth: AuthProvider;
+  throttle: LoginThrottle;
+}
+
+export interface StatusRoutes {
+  /** End the live event streams (server shutdown). */
+  close(): void;
+}
+
+const FORM_LIMIT = 8192;
+
+export function addStatusRoutes(routes: HttpRoutes, deps: StatusDeps): StatusRoutes {
+  const settings = deps.config.status;
+  if (!settings.enabled) return { close() {} };
+  let secret: Promise<Uint8Array> | undefined;
+  const getSecret = () =>
+    secret ??= loadSecret(deps.config.dataDir).catch((err) => {
+      secret = undefined;
+      throw err;
+    });
+  const streams = new EventStreams(settings.refreshSeconds, () => statusSnapshot(deps));
+
+  /** The request's valid admin login, if it carries one. */
+  const loginOf = async (req: Request): Promise<StatusLogin | undefined> => {
+    const value = readCookie(req.headers.get("cookie"));
+    if (value === undefined) return undefined;
+    const login = verifyLogin(await getSecret(), value);
+    return login && isAdmin(deps.hosts, login.jid) ? login : undefined;
+  };
+
+  const guarded = (
+    handler: (req: Request, info: HttpRequestInfo) => Promise<Response> | Response,
+  ) =>
+  (req: Request, info: HttpRequestInfo) => {
+    if (!info.secure && !isLoopback(info.remoteAddress)) {
+      return text(403, "The status page is served over HTTPS only.");
+    }
+    return handler(req, info);
+  };
+
+  routes.add(
+    "/status",
+    guarded(async (req) => {
+      if (req.method !== "GET" && req.method !== "HEAD") return methodNotAllowed("GET");
+      const login = await loginOf(req);
+      return html(200, login ? dashboardPage(login.jid) : loginPage());
+    }),
+  );
+
+  routes.add(
+    "/status/login",
+    guarded(async (req, info) => {
+      if (req.method !== "POST") return methodNotAllowed("POST");
+      if (!sameOrigin(req, info)) return text(403, "Cross-origin login refused.");
+      const form = await readForm(req);
+      if (!form) return html(400, loginPage("The login form was not readable."));
+      const verdict = await checkAdminLogin(
+        { hosts: deps.hosts, auth: deps.auth, throttle: deps.throttle },
+        form.get("jid") ?? "",
+        form.get("password") ?? "",
+        info.remoteAddress,
+      );
+      if (!verdict.ok) {
+        log.info("status page login refused for {address}: {reason}", {
+          address: info.remoteAddress,
+          reason: verdict.reason,
+        });
+        const [status, message] = REFUSALS[verdict.reason];
+        return html(status, loginPage(message), status === 429 ? { "retry-after": "60" } : {});
+      }
+      log.info("{jid} logged in to the status page from {address}", {
+        jid: verdict.jid,
+        address: info.remoteAddress,
+      });
+      const exp = Date.now() + settings.sessionSeconds * 1000;
+      const cookie = signLogin(await getSecret(), { jid: verdict.jid, exp });
+      return redirect("/status", loginCookie(cookie, settings.sessionSeconds, info.secure));
+    }),
+  );
+
+  routes.add(
+    "/status/logout",
+    guarded((req, info) => {
+      if (req.method !== "POST") return methodNotAllowed("POST");
+      if (!sameOrigin(req, info)) return text(403, "Cross-origin request refused.");
+      return redirect("/status", clearCookie(info.secure));
+    }),
+  );
+
+  routes.add(
+    "/status/data",
+    guarded(async (req) => {
+      if (req.method !== "GET") return methodNotAllowed("GET");
+      if (!await loginOf(req)) return json(401, { error: "login required" });
+      return json(200, statusSnapshot(deps));
+    }),
+  );
+
+  routes.add(
+    "/status/events",
+    guarded(async (req) => {
+      if (req.method !== "GET") return methodNotAllowed("GET");
+      const login = await loginOf(req);
+      if (!login) return json(401, { error: "login required" });
+      const body = streams.open(login.exp);
+      if (!body) return text(503, "Too many live views; reload later.", { "retry-after": "10" });
+      return new Response(body, {
+        headers: {
+          ...SECURITY_HEADERS,
+          "content-type": "text/event-stream; charset=utf-8",
+          "cache-control": "no-store",
+        },
+      });
+    }),
+  );
+
+  routes.add("/status/app.js", () => asset(APP_JS, "text/javascript; charset=utf-8"));
+  routes.add("/status/style.css", () => asset(STYLE_CSS, "text/css; charset=utf-8"));
+
+  return { close: () => streams.closeAll() };
+}
+
+const REFUSALS = {
+  "throttled": [429, "Too many failed logins; try again later."],
+  "bad-credentials": [401, "Wrong address or password."],
+  "not-admin": [403, "This account is not an admin of its host."],
+  "unavailable": [503, "The account store is not answering; try again later."],
+} as const;
+
+const SECURITY_HEADERS = {
+  "content-security-policy": CONTENT_SECURITY_POLICY,
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+};
+
+/**
+ * A POST from a page of this very origin: browsers send Origin on every
+ * POST, so a missing one is refused too.
+ */
+function sameOrigin(req: Request, info: HttpRequestInfo): boolean {
+  const origin = req.headers.get("origin");
+  if (!origin) return false;
+  const scheme = new URL(req.url).protocol;
+  return origin === `${scheme}//${info.authority}` ||
+    // Behind a TLS-terminating proxy the request reached us as http.
+    (info.secure && origin === `https://${info.authority}`);
+}
+
+async function readForm(req: Request): Promise<URLSearchParams | undefined> {
+  const type = req.headers.get("content-type") ?? "";
+  if (!type.startsWith("application/x-www-form-urlencoded")) return undefined;
+  const length = Number(req.headers.get("content-length") ?? "0");
+  if (length > FORM_LIMIT) return undefined;
+  const body = await req.text();
+  if (body.length > FORM_LIMIT) return undefined;
+  return new URLSearchParams(body);
+}
+
+function html(status: number, body: string, extra: Record<string, string> = {}): Response {
+  return new Response(body, {
+    status,
+    headers: {
+      ...SECURITY_HEADERS,
+      "content-type": "text/html; charset=utf-8",
+      "cache-control": "no-store",
+      ...extra,
+    },
+  });
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: {
+      ...SECURITY_HEADERS,
+      "content-type": "application/json",
+      "cache-control": "no-store",
+    },
+  });
+}
+
+function text(status: number, body: string, extra: Record<string, string> = {}): Response {
+  return new Response(body, {
+    status,
+    headers: { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", ...extra },
+  });
+}
+
+function asset(body: string, type: string): Response {
+  return new Response(body, {
+    headers: { ...SECURITY_HEADERS, "content-type": type, "cache-control": "no-cache" },
+  });
+}
+
+function redirect(location: string, cookie: string): Response {
+  return new Response(null, {
+    status: 303,
+    headers: { ...SECURITY_HEADERS, location, "set-cookie": cookie, "cache-control": "no-store" },
+  });
+}
+
+function methodNotAllowed(allow: string): Response {
+  return text(405, "Method Not Allowed", { allow });
+}
