@@ -18,7 +18,7 @@ function page(title: string, body: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<link rel="icon" href="/status/icon.svg">
 <title>${escape(title)}</title>
 <link rel="stylesheet" href="/status/style.css">
 </head>
@@ -109,11 +109,13 @@ th { color: var(--muted); font-weight: 500; font-size: .85rem; }
 .ok { color: var(--ok); } .warn { color: var(--warn); } .off { color: var(--off); }
 .muted { color: var(--muted); }
 footer { text-align: center; color: var(--muted); font-size: .8rem; padding: 1rem; }
+td { overflow-wrap: anywhere; }
+/* A phone: each row becomes a small card of "label: value" lines. */
 @media (max-width: 40rem) {
-  table.resources thead { display: none; }
-  table.resources tr { display: block; border-top: 1px solid var(--line); padding: .3rem 0; }
-  table.resources td { display: block; border: 0; padding: .1rem 0; }
-  table.resources td::before { content: attr(data-label) ": "; color: var(--muted); font-size: .85rem; }
+  table thead { display: none; }
+  table tr { display: block; border-top: 1px solid var(--line); padding: .3rem 0; }
+  table td { display: block; border: 0; padding: .1rem 0; }
+  table td::before { content: attr(data-label) ": "; color: var(--muted); font-size: .85rem; }
 }
 `;
 
@@ -206,4 +208,10 @@ export const APP_JS = `"use strict";
     events.onerror = () => { if (events.readyState === EventSource.CLOSED) startPolling(5); };
   } else startPolling(5);
 })();
+`;
+
+/** The tab's icon (else the browser asks for /favicon.ico, which is not ours). */
+export const ICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">
+<circle cx="8" cy="8" r="7" fill="#17803d"/><path d="M4 8.5l2.5 2.5 5-5" stroke="#fff" stroke-width="2"
+ fill="none"/></svg>
 `;

@@ -6,7 +6,7 @@
  * - POST /status/logout     forget the login cookie
  * - GET  /status/data       the snapshot as JSON (polling)
  * - GET  /status/events     the snapshot every `status.refreshSeconds` (server-sent events)
- * - GET  /status/app.js, /status/style.css   the embedded assets
+ * - GET  /status/app.js, /status/style.css, /status/icon.svg   the embedded assets
  *
  * Only over HTTPS, or plain HTTP from loopback (as the XMPP transports
  * judge it: the plain listener sits behind a local TLS proxy), since a
@@ -18,7 +18,14 @@ import { isLoopback } from "../client_address.ts";
 import type { AuthProvider } from "../../auth/types.ts";
 import type { LoginThrottle } from "../../auth/login_throttle.ts";
 import { logger } from "../../log.ts";
-import { APP_JS, CONTENT_SECURITY_POLICY, dashboardPage, loginPage, STYLE_CSS } from "./assets.ts";
+import {
+  APP_JS,
+  CONTENT_SECURITY_POLICY,
+  dashboardPage,
+  ICON_SVG,
+  loginPage,
+  STYLE_CSS,
+} from "./assets.ts";
 import { checkAdminLogin, isAdmin } from "./admin_login.ts";
 import {
   clearCookie,
@@ -153,6 +160,7 @@ export function addStatusRoutes(routes: HttpRoutes, deps: StatusDeps): StatusRou
 
   routes.add("/status/app.js", () => asset(APP_JS, "text/javascript; charset=utf-8"));
   routes.add("/status/style.css", () => asset(STYLE_CSS, "text/css; charset=utf-8"));
+  routes.add("/status/icon.svg", () => asset(ICON_SVG, "image/svg+xml"));
 
   return { close: () => streams.closeAll() };
 }
@@ -168,7 +176,8 @@ const SECURITY_HEADERS = {
   "content-security-policy": CONTENT_SECURITY_POLICY,
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
-  "referrer-policy": "no-referrer",
+  // Not no-referrer: with it a browser sends `Origin: null` on the form's POST.
+  "referrer-policy": "same-origin",
 };
 
 /**
