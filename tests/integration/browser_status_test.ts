@@ -1,7 +1,7 @@
 /**
  * The status page in a real browser: headless Chromium (Debian's
  * `chromium`, driven by playwright-core) at a phone's size loads /status,
- * an admin logs in with the form, and the live view (server-sent events)
+ * an admin logs in with the form (SCRAM-SHA-256 by the page's script), and the live view (server-sent events)
  * shows a TCP client's session appear, unavailable, then become available
  * once the client sends presence. The page must run under its strict CSP
  * with no errors and fit the phone's width. A screenshot is kept at
@@ -53,8 +53,19 @@ Deno.test({
       const origin = `http://127.0.0.1:${server.ports.http}`;
       await page.goto(`${origin}/status`);
       await page.fill("#jid", "alice@localhost");
+      await page.fill("#password", "not-the-password");
+      // The page's script logs in with SCRAM: the password is never posted.
+      const posts: string[] = [];
+      page.on("request", (r) => {
+        if (r.method() === "POST") posts.push(new URL(r.url()).pathname);
+      });
+      assert.match(await page.textContent("#method") ?? "", /SCRAM-SHA-256/);
+      await page.click("#login");
+      await page.locator('#error:text-is("Wrong address or password.")').waitFor({
+        timeout: 20_000,
+      });
       await page.fill("#password", "wonderland");
-      await Promise.all([page.waitForURL(`${origin}/status`), page.click("#login")]);
+      await page.click("#login");
       await page.waitForSelector('#app[data-state="ready"]', { timeout: 20_000 }).catch(
         async (e) => {
           console.log(page.url(), await page.content(), problems);
@@ -62,6 +73,7 @@ Deno.test({
         },
       );
       assert.match(await page.textContent(".who") ?? "", /alice@localhost/);
+      assert.deepEqual(posts, Array(4).fill("/status/scram"));
 
       // The TCP client binds without presence: listed, connected, not available.
       bob = await TestClient.login({
@@ -98,7 +110,12 @@ Deno.test({
         "document.documentElement.scrollWidth - document.documentElement.clientWidth",
       );
       assert.ok((overflow as number) <= 0, `page is ${overflow}px wider than the phone`);
-      assert.deepEqual(problems, [], "no script errors or CSP violations");
+      // The refused login's 401 is the one console line expected.
+      assert.deepEqual(
+        problems.filter((p) => !p.includes("status of 401")),
+        [],
+        "no script errors or CSP violations",
+      );
     } finally {
       await browser.close();
       bob?.socket.destroy();

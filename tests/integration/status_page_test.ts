@@ -9,7 +9,14 @@ import assert from "node:assert/strict";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { imLogin } from "../helpers/im.ts";
 import { dropConnection, enable } from "../helpers/sm.ts";
-import { loginCookie, postLogin, statusData, statusUrl } from "../helpers/status.ts";
+import {
+  loginCookie,
+  postLogin,
+  scramLogin,
+  scramStep,
+  statusData,
+  statusUrl,
+} from "../helpers/status.ts";
 
 const ADMIN = { admins: ["alice@localhost"] };
 
@@ -78,6 +85,29 @@ Deno.test("status: wrong password, non-admin and cross-site logins are refused",
     assert.equal(res.status, 403);
     // Without a login there is no data.
     assert.equal((await statusData(server)).status, 401);
+  }));
+
+Deno.test("status: SCRAM-SHA-256 login over JSON; wrong password and non-admin refused", () =>
+  withServer(async (server) => {
+    const ok = await scramLogin(server, "alice@localhost", "wonderland");
+    assert.equal(ok.res.status, 200);
+    assert.ok(ok.serverVerified, "the server's signature checks out");
+    const cookie = ok.res.headers.get("set-cookie")!;
+    assert.match(cookie, /^parley_status=.*HttpOnly; SameSite=Strict$/);
+    assert.equal((await statusData(server, cookie.split(";")[0])).status, 200);
+
+    const wrong = await scramLogin(server, "alice@localhost", "not-it");
+    assert.equal(wrong.res.status, 401);
+    assert.equal(wrong.res.headers.get("set-cookie"), null);
+    const bob = await scramLogin(server, "bob@localhost", "builder");
+    assert.equal(bob.res.status, 403);
+    assert.equal(bob.res.headers.get("set-cookie"), null);
+    // An unknown exchange id, and garbage, are malformed.
+    assert.equal((await scramStep(server, { id: "nope", data: "" })).res.status, 400);
+    assert.equal(
+      (await scramStep(server, { mechanism: "PLAIN", jid: "a@localhost", data: "" })).res.status,
+      400,
+    );
   }));
 
 Deno.test("status: failed logins are throttled like SASL's", () =>

@@ -29,7 +29,12 @@ ${body}
 `;
 }
 
-/** The login form; `message` (ours, escaped) says why the last attempt failed. */
+/**
+ * The login form; `message` (ours, escaped) says why the last attempt
+ * failed. With scripts on, login.js logs in with SCRAM instead of posting
+ * the password (the form's PLAIN post is the fallback without scripts or
+ * WebCrypto).
+ */
 export function loginPage(message?: string): string {
   return page(
     "Parley status: log in",
@@ -44,7 +49,9 @@ ${message ? `<p class="error" id="error" role="alert">${escape(message)}</p>` : 
  autocomplete="current-password" required></label>
 <button type="submit" id="login">Log in</button>
 </form>
-</main>`,
+<p class="muted" id="method"></p>
+</main>
+<script src="/status/login.js"></script>`,
   );
 }
 
@@ -214,4 +221,85 @@ export const APP_JS = `"use strict";
 export const ICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">
 <circle cx="8" cy="8" r="7" fill="#17803d"/><path d="M4 8.5l2.5 2.5 5-5" stroke="#fff" stroke-width="2"
  fill="none"/></svg>
+`;
+
+/**
+ * SCRAM-SHA-256 (RFC 5802, RFC 7677) in the browser with WebCrypto,
+ * against /status/scram. Names are escaped as RFC 5802 §5.1 says; the
+ * password is NFKC-normalized (SASLprep's main step).
+ */
+export const LOGIN_JS = `"use strict";
+(() => {
+  const form = document.querySelector("form[action='/status/login']");
+  const subtle = window.crypto && window.crypto.subtle;
+  if (!form || !subtle || !window.fetch) return;
+  const enc = new TextEncoder();
+  const b64 = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)));
+  const unb64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+  const hmac = async (key, data) => {
+    const k = await subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    return new Uint8Array(await subtle.sign("HMAC", k, typeof data === "string" ? enc.encode(data) : data));
+  };
+  const show = (text) => {
+    let p = document.getElementById("error");
+    if (!p) {
+      p = document.createElement("p");
+      p.id = "error";
+      p.className = "error";
+      p.setAttribute("role", "alert");
+      form.before(p);
+    }
+    p.textContent = text;
+  };
+  const post = async (body) => {
+    const res = await fetch("/status/scram", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const answer = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(answer.error || ("HTTP " + res.status));
+    return answer;
+  };
+  async function login(jid, password) {
+    const local = jid.slice(0, jid.lastIndexOf("@"));
+    const name = local.normalize("NFKC").replace(/=/g, "=3D").replace(/,/g, "=2C");
+    const nonce = b64(crypto.getRandomValues(new Uint8Array(18)));
+    const firstBare = "n=" + name + ",r=" + nonce;
+    const first = await post({ mechanism: "SCRAM-SHA-256", jid, data: btoa("n,," + firstBare) });
+    const serverFirst = atob(first.data);
+    const attrs = Object.fromEntries(serverFirst.split(",").map((a) => [a[0], a.slice(2)]));
+    if (!attrs.r || !attrs.r.startsWith(nonce) || !attrs.s || !(+attrs.i >= 1)) {
+      throw new Error("The server's SCRAM answer is not valid.");
+    }
+    const pass = await subtle.importKey("raw", enc.encode(password.normalize("NFKC")), "PBKDF2", false, ["deriveBits"]);
+    const salted = new Uint8Array(await subtle.deriveBits(
+      { name: "PBKDF2", hash: "SHA-256", salt: unb64(attrs.s), iterations: +attrs.i }, pass, 256));
+    const clientKey = await hmac(salted, "Client Key");
+    const storedKey = new Uint8Array(await subtle.digest("SHA-256", clientKey));
+    const withoutProof = "c=biws,r=" + attrs.r;
+    const authMessage = firstBare + "," + serverFirst + "," + withoutProof;
+    const signature = await hmac(storedKey, authMessage);
+    const proof = clientKey.map((b, i) => b ^ signature[i]);
+    const final = await post({ id: first.id, data: btoa(withoutProof + ",p=" + b64(proof)) });
+    // The server proves it knew the credentials too (RFC 5802 §3).
+    const serverKey = await hmac(salted, "Server Key");
+    const expected = "v=" + b64(await hmac(serverKey, authMessage));
+    if (atob(final.data || "") !== expected) throw new Error("The server's SCRAM signature is wrong.");
+  }
+  document.getElementById("method").textContent = "Your password stays in this browser (SCRAM-SHA-256).";
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = document.getElementById("login");
+    button.disabled = true;
+    try {
+      await login(form.elements.jid.value.trim(), form.elements.password.value);
+      location.replace("/status");
+    } catch (err) {
+      show(err.message || String(err));
+      button.disabled = false;
+    }
+  });
+})();
 `;

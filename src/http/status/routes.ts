@@ -3,6 +3,7 @@
  *
  * - GET  /status            the login form, or the dashboard once logged in
  * - POST /status/login      form login (address + password, checked as PLAIN is)
+ * - POST /status/scram      SCRAM login in two JSON steps (the page's script; scram_login.ts)
  * - POST /status/logout     forget the login cookie
  * - GET  /status/data       the snapshot as JSON (polling)
  * - GET  /status/events     the snapshot every `status.refreshSeconds` (server-sent events)
@@ -23,6 +24,7 @@ import {
   CONTENT_SECURITY_POLICY,
   dashboardPage,
   ICON_SVG,
+  LOGIN_JS,
   loginPage,
   STYLE_CSS,
 } from "./assets.ts";
@@ -38,6 +40,7 @@ import {
 } from "./cookie.ts";
 import { statusSnapshot, type StatusSources } from "./snapshot.ts";
 import { EventStreams } from "./events.ts";
+import { ScramLogins } from "./scram_login.ts";
 
 const log = logger("http");
 
@@ -62,6 +65,12 @@ export function addStatusRoutes(routes: HttpRoutes, deps: StatusDeps): StatusRou
       secret = undefined;
       throw err;
     });
+  const scram = new ScramLogins({
+    hosts: deps.hosts,
+    auth: deps.auth,
+    throttle: deps.throttle,
+    scramIterations: deps.config.auth.scramIterations,
+  });
   const streams = new EventStreams(settings.refreshSeconds, () => statusSnapshot(deps));
 
   /** The request's valid admin login, if it carries one. */
@@ -70,6 +79,26 @@ export function addStatusRoutes(routes: HttpRoutes, deps: StatusDeps): StatusRou
     if (value === undefined) return undefined;
     const login = verifyLogin(await getSecret(), value);
     return login && isAdmin(deps.hosts, login.jid) ? login : undefined;
+  };
+
+  /** Log a refusal; its status and message. */
+  const refused = (reason: keyof typeof REFUSALS, info: HttpRequestInfo) => {
+    log.info("status page login refused for {address}: {reason}", {
+      address: info.remoteAddress,
+      reason,
+    });
+    return REFUSALS[reason];
+  };
+
+  /** Log a login; its Set-Cookie. */
+  const loggedIn = async (jid: string, info: HttpRequestInfo) => {
+    log.info("{jid} logged in to the status page from {address}", {
+      jid,
+      address: info.remoteAddress,
+    });
+    const exp = Date.now() + settings.sessionSeconds * 1000;
+    const cookie = signLogin(await getSecret(), { jid, exp });
+    return loginCookie(cookie, settings.sessionSeconds, info.secure);
   };
 
   const guarded = (
@@ -105,20 +134,34 @@ export function addStatusRoutes(routes: HttpRoutes, deps: StatusDeps): StatusRou
         info.remoteAddress,
       );
       if (!verdict.ok) {
-        log.info("status page login refused for {address}: {reason}", {
-          address: info.remoteAddress,
-          reason: verdict.reason,
-        });
-        const [status, message] = REFUSALS[verdict.reason];
+        const [status, message] = refused(verdict.reason, info);
         return html(status, loginPage(message), status === 429 ? { "retry-after": "60" } : {});
       }
-      log.info("{jid} logged in to the status page from {address}", {
-        jid: verdict.jid,
-        address: info.remoteAddress,
-      });
-      const exp = Date.now() + settings.sessionSeconds * 1000;
-      const cookie = signLogin(await getSecret(), { jid: verdict.jid, exp });
-      return redirect("/status", loginCookie(cookie, settings.sessionSeconds, info.secure));
+      return redirect("/status", await loggedIn(verdict.jid, info));
+    }),
+  );
+
+  routes.add(
+    "/status/scram",
+    guarded(async (req, info) => {
+      if (req.method !== "POST") return methodNotAllowed("POST");
+      if (!sameOrigin(req, info)) return text(403, "Cross-origin login refused.");
+      const body = await readJson(req);
+      const result = await scram.step(body, info.remoteAddress);
+      switch (result.kind) {
+        case "malformed":
+          return json(400, { error: "Malformed SCRAM exchange." });
+        case "busy":
+          return json(503, { error: "Too many logins in progress; try again." });
+        case "challenge":
+          return json(200, { id: result.id, data: result.data });
+      }
+      const verdict = result.verdict;
+      if (!verdict.ok) {
+        const [status, message] = refused(verdict.reason, info);
+        return json(status, { error: message });
+      }
+      return json(200, { data: result.data }, { "set-cookie": await loggedIn(verdict.jid, info) });
     }),
   );
 
@@ -159,6 +202,7 @@ export function addStatusRoutes(routes: HttpRoutes, deps: StatusDeps): StatusRou
   );
 
   routes.add("/status/app.js", () => asset(APP_JS, "text/javascript; charset=utf-8"));
+  routes.add("/status/login.js", () => asset(LOGIN_JS, "text/javascript; charset=utf-8"));
   routes.add("/status/style.css", () => asset(STYLE_CSS, "text/css; charset=utf-8"));
   routes.add("/status/icon.svg", () => asset(ICON_SVG, "image/svg+xml"));
 
@@ -215,15 +259,29 @@ function html(status: number, body: string, extra: Record<string, string> = {}):
   });
 }
 
-function json(status: number, body: unknown): Response {
+function json(status: number, body: unknown, extra: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status,
     headers: {
       ...SECURITY_HEADERS,
       "content-type": "application/json",
       "cache-control": "no-store",
+      ...extra,
     },
   });
+}
+
+async function readJson(req: Request): Promise<unknown> {
+  const type = req.headers.get("content-type") ?? "";
+  if (!type.startsWith("application/json")) return undefined;
+  if (Number(req.headers.get("content-length") ?? "0") > FORM_LIMIT) return undefined;
+  const body = await req.text();
+  if (body.length > FORM_LIMIT) return undefined;
+  try {
+    return JSON.parse(body);
+  } catch {
+    return undefined;
+  }
 }
 
 function text(status: number, body: string, extra: Record<string, string> = {}): Response {
