@@ -9,6 +9,9 @@ import assert from "node:assert/strict";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { imLogin } from "../helpers/im.ts";
 import { dropConnection, enable } from "../helpers/sm.ts";
+import { loginAt, serverPair } from "../helpers/federation.ts";
+import { connectComponent } from "../helpers/component.ts";
+import type { TestClient } from "../helpers/client.ts";
 import {
   loginCookie,
   postLogin,
@@ -204,3 +207,44 @@ Deno.test("status: server-sent events carry the snapshot", () =>
     await reader.cancel();
     assert.match(text, /event: status\ndata: \{"version":/);
   }));
+
+Deno.test("status: a host's own admins log in; s2s links both ways and components are listed", async () => {
+  const [a, b] = await serverPair(
+    { admins: ["alice@a.test"], components: { "comp.a.test": { secret: "s3cret" } } },
+    { hosts: [{ domain: "b.test", admins: ["bob@b.test"] }] },
+  );
+  const alice = await loginAt(a, "alice", "wonderland", "a.test");
+  const bob = await loginAt(b, "bob", "builder", "b.test");
+  let component: TestClient | undefined;
+  try {
+    // b has no global admins: the host's own admin logs in there.
+    const cookieA = await loginCookie(a, "alice@a.test", "wonderland");
+    const cookieB = await loginCookie(b, "bob@b.test", "builder");
+
+    alice.send(`<message to='bob@b.test' type='chat'><body>hi</body></message>`);
+    await bob.stanza((e) => e.getChildText("body") === "hi");
+    const out = (await statusData(a, cookieA)).body.s2s;
+    assert.deepEqual(out.outgoing, [{
+      local: "a.test",
+      remote: "b.test",
+      ready: true,
+      shared: false,
+    }]);
+    const incoming = (await statusData(b, cookieB)).body.s2s.incoming;
+    assert.deepEqual(incoming, [{ remote: ["a.test"] }]);
+
+    assert.deepEqual((await statusData(a, cookieA)).body.components, [
+      { domain: "comp.a.test", connected: false },
+    ]);
+    component = await connectComponent(a, "comp.a.test", "s3cret");
+    assert.deepEqual((await statusData(a, cookieA)).body.components, [
+      { domain: "comp.a.test", connected: true },
+    ]);
+  } finally {
+    component?.close();
+    alice.close();
+    bob.close();
+    await a.stop();
+    await b.stop();
+  }
+});
