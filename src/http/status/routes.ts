@@ -15,19 +15,23 @@
  * every POST must carry an Origin equal to this server's.
  */
 import type { HttpRequestInfo, HttpRoutes } from "../routes.ts";
+import {
+  asset,
+  html,
+  json,
+  methodNotAllowed,
+  readForm,
+  readJson,
+  redirect,
+  sameOrigin,
+  SECURITY_HEADERS,
+  text,
+} from "./responses.ts";
 import { isLoopback } from "../client_address.ts";
 import type { AuthProvider } from "../../auth/types.ts";
 import type { LoginThrottle } from "../../auth/login_throttle.ts";
 import { logger } from "../../log.ts";
-import {
-  APP_JS,
-  CONTENT_SECURITY_POLICY,
-  dashboardPage,
-  ICON_SVG,
-  LOGIN_JS,
-  loginPage,
-  STYLE_CSS,
-} from "./assets.ts";
+import { APP_JS, dashboardPage, ICON_SVG, LOGIN_JS, loginPage, STYLE_CSS } from "./assets.ts";
 import { checkAdminLogin, isAdmin } from "./admin_login.ts";
 import {
   clearCookie,
@@ -53,8 +57,6 @@ export interface StatusRoutes {
   /** End the live event streams (server shutdown). */
   close(): void;
 }
-
-const FORM_LIMIT = 8192;
 
 export function addStatusRoutes(routes: HttpRoutes, deps: StatusDeps): StatusRoutes {
   const settings = deps.config.status;
@@ -215,95 +217,3 @@ const REFUSALS = {
   "not-admin": [403, "This account is not an admin of its host."],
   "unavailable": [503, "The account store is not answering; try again later."],
 } as const;
-
-const SECURITY_HEADERS = {
-  "content-security-policy": CONTENT_SECURITY_POLICY,
-  "x-content-type-options": "nosniff",
-  "x-frame-options": "DENY",
-  // Not no-referrer: with it a browser sends `Origin: null` on the form's POST.
-  "referrer-policy": "same-origin",
-};
-
-/**
- * A POST from a page of this very origin: browsers send Origin on every
- * POST, so a missing one is refused too.
- */
-function sameOrigin(req: Request, info: HttpRequestInfo): boolean {
-  const origin = req.headers.get("origin");
-  if (!origin) return false;
-  const scheme = new URL(req.url).protocol;
-  return origin === `${scheme}//${info.authority}` ||
-    // Behind a TLS-terminating proxy the request reached us as http.
-    (info.secure && origin === `https://${info.authority}`);
-}
-
-async function readForm(req: Request): Promise<URLSearchParams | undefined> {
-  const type = req.headers.get("content-type") ?? "";
-  if (!type.startsWith("application/x-www-form-urlencoded")) return undefined;
-  const length = Number(req.headers.get("content-length") ?? "0");
-  if (length > FORM_LIMIT) return undefined;
-  const body = await req.text();
-  if (body.length > FORM_LIMIT) return undefined;
-  return new URLSearchParams(body);
-}
-
-function html(status: number, body: string, extra: Record<string, string> = {}): Response {
-  return new Response(body, {
-    status,
-    headers: {
-      ...SECURITY_HEADERS,
-      "content-type": "text/html; charset=utf-8",
-      "cache-control": "no-store",
-      ...extra,
-    },
-  });
-}
-
-function json(status: number, body: unknown, extra: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: {
-      ...SECURITY_HEADERS,
-      "content-type": "application/json",
-      "cache-control": "no-store",
-      ...extra,
-    },
-  });
-}
-
-async function readJson(req: Request): Promise<unknown> {
-  const type = req.headers.get("content-type") ?? "";
-  if (!type.startsWith("application/json")) return undefined;
-  if (Number(req.headers.get("content-length") ?? "0") > FORM_LIMIT) return undefined;
-  const body = await req.text();
-  if (body.length > FORM_LIMIT) return undefined;
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-}
-
-function text(status: number, body: string, extra: Record<string, string> = {}): Response {
-  return new Response(body, {
-    status,
-    headers: { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", ...extra },
-  });
-}
-
-function asset(body: string, type: string): Response {
-  return new Response(body, {
-    headers: { ...SECURITY_HEADERS, "content-type": type, "cache-control": "no-cache" },
-  });
-}
-
-function redirect(location: string, cookie: string): Response {
-  return new Response(null, {
-    status: 303,
-    headers: { ...SECURITY_HEADERS, location, "set-cookie": cookie, "cache-control": "no-store" },
-  });
-}
-
-function methodNotAllowed(allow: string): Response {
-  return text(405, "Method Not Allowed", { allow });
-}
