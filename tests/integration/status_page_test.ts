@@ -6,6 +6,7 @@
  * terms, and the server-sent events.
  */
 import assert from "node:assert/strict";
+import * as https from "node:https";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { imLogin } from "../helpers/im.ts";
 import { dropConnection, enable } from "../helpers/sm.ts";
@@ -248,3 +249,38 @@ Deno.test("status: a host's own admins log in; s2s links both ways and component
     await b.stop();
   }
 });
+
+Deno.test("status: over the HTTPS listener the login cookie is Secure", () =>
+  withServer(async (server) => {
+    const port = server.ports.https;
+    const body = new URLSearchParams({ jid: "alice@localhost", password: "wonderland" }).toString();
+    const { status, cookie } = await new Promise<{ status: number; cookie: string }>(
+      (resolve, reject) => {
+        const req = https.request({
+          host: "127.0.0.1",
+          port,
+          servername: "localhost",
+          method: "POST",
+          path: "/status/login",
+          rejectUnauthorized: false,
+          headers: {
+            host: `localhost:${port}`,
+            origin: `https://localhost:${port}`,
+            "content-type": "application/x-www-form-urlencoded",
+            "content-length": String(body.length),
+          },
+        }, (res) => {
+          res.resume();
+          res.on(
+            "end",
+            () =>
+              resolve({ status: res.statusCode!, cookie: String(res.headers["set-cookie"] ?? "") }),
+          );
+        });
+        req.on("error", reject);
+        req.end(body);
+      },
+    );
+    assert.equal(status, 303);
+    assert.match(cookie, /HttpOnly; SameSite=Strict; Secure$/);
+  }));
