@@ -110,6 +110,10 @@ Deno.test({
         "document.documentElement.scrollWidth - document.documentElement.clientWidth",
       );
       assert.ok((overflow as number) <= 0, `page is ${overflow}px wider than the phone`);
+      // Logging out forgets the cookie: the login form again, and no data.
+      await page.click("form.logout button");
+      await page.waitForSelector("#jid", { timeout: 20_000 });
+      assert.equal((await page.context().cookies()).length, 0);
       // The refused login's 401 is the one console line expected.
       assert.deepEqual(
         problems.filter((p) => !p.includes("status of 401")),
