@@ -40,6 +40,7 @@ import { addHostMetaRoutes } from "./http/host_meta.ts";
 import { addXmppRoutes, type XmppRoutes } from "./http/xmpp_routes.ts";
 import { ServerMetrics } from "./metrics/server_metrics.ts";
 import { addMetricsRoutes } from "./metrics/http.ts";
+import { addStatusRoutes } from "./http/status/routes.ts";
 import { logger } from "./log.ts";
 
 const log = logger("server");
@@ -79,6 +80,7 @@ export interface StartOptions {
 }
 
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
+  const startedAt = Date.now();
   // Metrics time every storage call: the driver is wrapped once, here, when they are on.
   const metrics = ServerMetrics.create(config);
   const storage = metrics.wrapStorage(opts.storage ?? openStorage(config));
@@ -150,6 +152,18 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   addHostMetaRoutes(httpRoutes, config);
   const xmppRoutes = addXmppRoutes(httpRoutes, config, c2s);
   addMetricsRoutes(httpRoutes, config, { metrics, storage, probeHost: [...hosts.keys()][0] });
+  // The status page; s2s starts below, hence the getter. SASL's throttle: one budget per address.
+  const status = addStatusRoutes(httpRoutes, {
+    config,
+    hosts,
+    sessions,
+    components,
+    ports,
+    startedAt,
+    auth,
+    s2s: () => s2s?.manager,
+    throttle: c2s.loginThrottle,
+  });
   let http: HttpService | undefined;
   const onConnection = (conn: Parameters<typeof handleC2sConnection>[0]) =>
     handleC2sConnection(conn, c2s);
@@ -223,6 +237,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
           sessions.destroySession(session, new StreamError("system-shutdown", reason));
         }
         xmppRoutes.close();
+        status.close();
         components.closeAll(new StreamError("system-shutdown", reason));
         s2s?.manager.closeAll(new StreamError("system-shutdown", reason));
         await Promise.all([...listeners.map((l) => l.close()), http?.close()]);

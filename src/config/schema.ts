@@ -643,6 +643,18 @@ export const configSchema = z.strictObject({
     security: z.array(z.string()).default([]),
     support: z.array(z.string()).default([]),
   }).prefault({}),
+  /**
+   * The status page at `/status` of the HTTP server: admins (`admins`, and
+   * a host's own) log in with their XMPP password, over HTTPS or from loopback.
+   */
+  status: z.strictObject({
+    /** Serve the status page. */
+    enabled: z.boolean().default(true),
+    /** How long a login lasts (the signed cookie's lifetime), seconds. */
+    sessionSeconds: z.number().int().min(60).max(7 * 86400).default(3600),
+    /** How often the page's live view is refreshed, seconds. */
+    refreshSeconds: z.number().int().min(1).max(300).default(2),
+  }).prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -18,7 +18,7 @@ import type { SecureContexts } from "../net/secure_contexts.ts";
 import type { Element } from "../xml/element.ts";
 import { parseJid } from "../jid.ts";
 import { type FailureKind, S2sOutStream } from "../stream/s2s_out.ts";
-import type { BidiRoute, S2sInServices } from "../stream/s2s_in.ts";
+import type { BidiRoute, IncomingS2sLink, S2sInServices } from "../stream/s2s_in.ts";
 import type { DialbackVerdict } from "./common.ts";
 import type { TrustAnchors } from "./cert_verify.ts";
 import { DialbackKeys } from "./dialback_key.ts";
@@ -26,9 +26,19 @@ import { logger } from "../log.ts";
 
 const log = logger("s2s");
 
+/** One outgoing (local, remote) pair, as `links()` shows it. */
+export interface S2sOutLinkInfo {
+  local: string;
+  remote: string;
+  /** Authenticated and carrying stanzas (false while connecting). */
+  ready: boolean;
+  /** Piggybacked on another hosted domain's stream (XEP-0220 §2.4). */
+  shared: boolean;
+}
+
 export class S2sManager implements S2sInServices {
   readonly keys = new DialbackKeys();
-  readonly incoming = new Set<{ close(error?: StreamError): void }>();
+  readonly incoming = new Set<IncomingS2sLink>();
   /** Per "local remote" pair; piggybacked pairs share their host stream. */
   readonly #out = new Map<string, S2sOutStream>();
   /**
@@ -149,6 +159,21 @@ export class S2sManager implements S2sInServices {
   /** The live outgoing stream of a pair, if any (tests and diagnostics). */
   outgoing(local: string, remote: string): S2sOutStream | undefined {
     return this.#out.get(local + " " + remote);
+  }
+
+  /**
+   * A read-only snapshot of the links (status page): each outgoing pair
+   * with whether its stream is authenticated, and each incoming stream's
+   * authenticated remote domains.
+   */
+  links(): { outgoing: S2sOutLinkInfo[]; incoming: string[][] } {
+    const outgoing: S2sOutLinkInfo[] = [];
+    for (const [id, stream] of this.#out) {
+      if (stream.closed) continue;
+      const [local, remote] = id.split(" ");
+      outgoing.push({ local, remote, ready: stream.ready, shared: stream.local !== local });
+    }
+    return { outgoing, incoming: [...this.incoming].map((s) => [...s.remoteDomains]) };
   }
 
   /**

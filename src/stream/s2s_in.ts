@@ -72,10 +72,16 @@ export interface S2sInServices {
     key: string,
   ): Promise<DialbackVerdict> | undefined;
   /** Live incoming streams, closed at shutdown. */
-  incoming: Set<{ close(error?: StreamError): void }>;
+  incoming: Set<IncomingS2sLink>;
   /** XEP-0288: `route` may carry stanzas from hosted `local` to `remote`. */
   addBidiRoute(local: string, remote: string, route: BidiRoute): void;
   removeBidiRoutes(route: BidiRoute): void;
+}
+
+/** A live incoming stream as the manager keeps it: closable, and its authenticated domains. */
+export interface IncomingS2sLink {
+  close(error?: StreamError): void;
+  readonly remoteDomains: readonly string[];
 }
 
 /** An incoming stream made bidirectional: stanzas can go back over it. */
@@ -107,6 +113,14 @@ class S2sInStream extends StreamCore {
   #dialback: DialbackReceiver;
   /** The peer sent `<bidi/>` (XEP-0288): it takes our stanzas on this stream too. */
   #bidi = false;
+
+  /** The remote domains this stream has authenticated so far (status page). */
+  get remoteDomains(): string[] {
+    const out = new Set<string>();
+    if (this.#saslDomain !== undefined) out.add(this.#saslDomain);
+    for (const pair of this.#pairs) out.add(pair.slice(0, pair.indexOf(" ")));
+    return [...out];
+  }
 
   constructor(transport: StreamTransport, readonly services: S2sInServices) {
     const { config } = services;
