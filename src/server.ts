@@ -39,6 +39,7 @@ import { type HttpService, startHttp } from "./http/server.ts";
 import { addHostMetaRoutes } from "./http/host_meta.ts";
 import { addXmppRoutes, type XmppRoutes } from "./http/xmpp_routes.ts";
 import { logger } from "./log.ts";
+import { addUploadRoute } from "./modules/upload/route.ts";
 
 const log = logger("server");
 
@@ -145,6 +146,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const httpRoutes = new HttpRoutes();
   addHostMetaRoutes(httpRoutes, config);
   const xmppRoutes = addXmppRoutes(httpRoutes, config, c2s);
+  addUploadRoute(httpRoutes, hosts, ports, config);
   let http: HttpService | undefined;
   const onConnection = (conn: Parameters<typeof handleC2sConnection>[0]) =>
     handleC2sConnection(conn, c2s);
