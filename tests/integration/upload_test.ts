@@ -31,6 +31,16 @@ async function withServer(
   }
 }
 
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+}
+
+async function readAll(conn: Deno.Conn): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const chunk of conn.readable) parts.push(chunk);
+  return new Uint8Array(await new Blob(parts as BlobPart[]).arrayBuffer());
+}
+
 const BYTES = new TextEncoder().encode("0123456789abcdefghij") as Uint8Array<ArrayBuffer>;
 
 Deno.test("upload: disco#info shows the service and its size limit", async () => {
@@ -384,5 +394,39 @@ Deno.test("upload: files go with the account, and expire after expireDays", asyn
     assert.equal(expired.status, 404);
     await expired.body?.cancel();
     bob.close();
+  });
+});
+
+Deno.test("upload: a file larger than http.maxBodyBytes streams through; concurrent second PUT conflicts", async () => {
+  await withServer({ http: { maxBodyBytes: 1024 * 1024 } }, async (server) => {
+    const alice = await login(server);
+    const size = 3 * 1024 * 1024;
+    const data = new Uint8Array(size);
+    for (let i = 0; i < size; i += 4096) data[i] = i / 4096 & 0xff;
+    const slot = slotOf(await requestSlot(alice, { filename: "big.bin", size }));
+    // The first PUT over a raw socket, stopped halfway: a second PUT meanwhile is a conflict.
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.ports.http });
+    const path = new URL(slot.put).pathname + new URL(slot.put).search;
+    const head = `PUT ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${size}\r\n` +
+      `Connection: close\r\n\r\n`;
+    await writeAll(conn, new TextEncoder().encode(head));
+    await writeAll(conn, data.subarray(0, size / 2));
+    // Bounded wait until the first PUT is being written on the server.
+    const dir = `${server.dataDir}/uploads/${UPLOAD}`;
+    let part = false;
+    for (let i = 0; i < 500 && !part; i++) {
+      for await (const e of Deno.readDir(dir)) if (e.name.endsWith(".part")) part = true;
+      if (!part) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.ok(part, "the first PUT is under way");
+    const second = await put(server, slot.put, data);
+    assert.equal(second.status, 409);
+    await second.body?.cancel();
+    await writeAll(conn, data.subarray(size / 2));
+    const answer = new TextDecoder().decode(await readAll(conn));
+    assert.match(answer, /^HTTP\/1.1 201/);
+    const got = await fetch(local(server, slot.get));
+    assert.deepEqual(new Uint8Array(await got.arrayBuffer()), data);
+    alice.close();
   });
 });
