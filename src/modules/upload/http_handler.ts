@@ -21,6 +21,8 @@ export interface UploadHttpDeps {
   signer: SlotSigner;
   config: () => Config;
   log: Logger;
+  /** Told of each file stored (the `upload/stored` event, for metrics). */
+  stored(meta: { owner: string; size: number; type: string }): void;
 }
 
 /** What the route asks of the upload service whose domain a path names. */
@@ -94,6 +96,7 @@ export function uploadHttpHandler(deps: UploadHttpDeps): UploadHttpProvider {
         cors,
       );
     }
+    deps.stored({ owner: slot.owner, size: slot.size, type });
     log.info("stored upload {id} of {owner}: {size} bytes", {
       id,
       owner: slot.owner,

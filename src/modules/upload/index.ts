@@ -18,6 +18,14 @@ import { NS_UPLOAD, slotRequestHandler } from "./slots.ts";
 import { uploadHttpHandler } from "./http_handler.ts";
 import { HTTP_PORTS, UPLOAD_HTTP } from "./route.ts";
 
+/** Emitted on the upload service host for each file stored (metrics may count them). */
+export interface UploadStoredEvent {
+  /** The uploader's bare JID. */
+  owner: string;
+  size: number;
+  type: string;
+}
+
 const SWEEP_INTERVAL_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
@@ -66,6 +74,7 @@ export const uploadModule: ParleyModule = {
         signer,
         config: () => api.config,
         log: api.log,
+        stored: (meta) => api.emit<UploadStoredEvent>("upload/stored", meta),
       }),
     );
 
