@@ -23,7 +23,12 @@ Deno.test("upload store: files survive a restart; leftovers of interrupted write
     store.reserve(r);
     assert.equal(await store.write(r, "text/plain", body("abcd"), Date.now), "long");
     assert.equal(await store.write(r, "text/plain", body("ab"), Date.now), "short");
-    assert.equal(await store.write(r, "text/plain", body("abc"), Date.now), "ok");
+    const [one, two] = await Promise.all([
+      store.write(r, "text/plain", body("abc"), Date.now),
+      store.write(r, "text/plain", body("abc"), Date.now),
+    ]);
+    assert.deepEqual([one, two], ["ok", "taken"]);
+    assert.equal(await store.write(r, "text/plain", body("abc"), Date.now), "taken");
     await Deno.writeTextFile(`${dir}/BBBBBBBBBBBBBBBBBBBBBB.part`, "half");
     await Deno.writeTextFile(`${dir}/CCCCCCCCCCCCCCCCCCCCCC.json`, "{}");
     await Deno.writeTextFile(`${dir}/DDDDDDDDDDDDDDDDDDDDDD.data`, "orphan");

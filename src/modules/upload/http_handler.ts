@@ -89,6 +89,7 @@ export function uploadHttpHandler(deps: UploadHttpDeps): UploadHttpProvider {
     }
     const type = slot.type || sent || "application/octet-stream";
     const outcome = await store.write(slot, type, request.body, () => Date.now());
+    if (outcome === "taken") return text(409, "This slot was used already", cors);
     if (outcome !== "ok") {
       return text(
         400,

@@ -36,7 +36,8 @@ export interface Reservation {
   granted: number;
 }
 
-export type WriteOutcome = "ok" | "short" | "long";
+/** "taken": another PUT of the slot is under way or done. */
+export type WriteOutcome = "ok" | "short" | "long" | "taken";
 
 const DAY_MS = 86_400_000;
 /** Largest metadata file read at start; anything bigger is not ours. */
@@ -161,6 +162,8 @@ export class FileStore {
     body: ReadableStream<Uint8Array> | null,
     nowMs: () => number,
   ): Promise<WriteOutcome> {
+    // Checked and marked with no await between: of two PUTs racing here, one writes.
+    if (this.taken(r.id) || !this.#reserved.has(r.id)) return "taken";
     this.#reserved.delete(r.id);
     this.#writing.add(r.id);
     const part = join(this.dir, `${r.id}.part`);
