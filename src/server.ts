@@ -42,6 +42,7 @@ import { ServerMetrics } from "./metrics/server_metrics.ts";
 import { addMetricsRoutes } from "./metrics/http.ts";
 import { addStatusRoutes } from "./http/status/routes.ts";
 import { logger } from "./log.ts";
+import { addUploadRoute } from "./modules/upload/route.ts";
 
 const log = logger("server");
 
@@ -164,6 +165,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     s2s: () => s2s?.manager,
     throttle: c2s.loginThrottle,
   });
+  addUploadRoute(httpRoutes, hosts, ports, config);
   let http: HttpService | undefined;
   const onConnection = (conn: Parameters<typeof handleC2sConnection>[0]) =>
     handleC2sConnection(conn, c2s);

@@ -614,6 +614,43 @@ export const configSchema = z.strictObject({
     /** Subscriptions one node may have; more are refused. */
     maxSubscriptionsPerNode: z.number().int().min(1).max(10000).default(10000),
   }).prefault({}),
+  /**
+   * HTTP file upload (XEP-0363) on a service host per hosted domain: slots
+   * are signed, time-limited PUT URLs on the HTTP server under `/upload/`;
+   * files live in `<dataDir>/uploads/`.
+   */
+  upload: z.strictObject({
+    /** Serve it (on every hosted domain). */
+    enabled: z.boolean().default(true),
+    /** The service domain; `{domain}` stands for each hosted domain. */
+    domain: z.string().min(1).default("upload.{domain}"),
+    /**
+     * Where clients reach `/upload` (no trailing slash), e.g.
+     * "https://files.example.net/upload" behind a reverse proxy. Default:
+     * `https://<upload domain>:<https port>/upload` (plain HTTP when HTTPS is off).
+     */
+    baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /** Largest file, in bytes; larger requests get `file-too-large`. */
+    maxFileBytes: z.number().int().min(1).default(104857600),
+    /**
+     * Content types accepted ("image/png", or "image/*" for a whole type);
+     * empty: any.
+     */
+    allowedTypes: z.array(z.string()).default([]),
+    /** Bytes one user may upload in any 24 hours (slots granted count). */
+    userQuotaBytesPerDay: z.number().int().min(0).default(1073741824),
+    /** Bytes all files of one upload service may take on disk together. */
+    globalQuotaBytes: z.number().int().min(0).default(10737418240),
+    /** Files older than this many days are deleted; 0 keeps them for ever. */
+    expireDays: z.number().int().min(0).default(30),
+    /** How long a slot's PUT URL stays valid, in seconds. */
+    slotSeconds: z.number().int().min(10).max(86400).default(300),
+    /**
+     * Web origins allowed to PUT from a browser (CORS); "*" allows any (the
+     * URL's signature is the only credential). GET is open to any origin.
+     */
+    corsOrigins: z.array(z.string()).default(["*"]),
+  }).prefault({}),
   // ---- end service hosts ----
   /** Operator endpoints: /metrics (OpenMetrics); /health and /ready are always served. */
   metrics: z.strictObject({
@@ -694,7 +731,7 @@ export function hostConfigs(config: Config): HostConfig[] {
 }
 
 /** The services that run on service hosts of their own, by config key. */
-export type ServiceKey = "muc" | "pubsub";
+export type ServiceKey = "muc" | "pubsub" | "upload";
 
 /**
  * The modules each service loads on its service host. A service whose
@@ -703,6 +740,7 @@ export type ServiceKey = "muc" | "pubsub";
 export const SERVICE_MODULES: Readonly<Record<ServiceKey, readonly string[]>> = {
   muc: ["muc"],
   pubsub: ["pubsub"],
+  upload: ["upload"],
 };
 
 /** The service domain for `parent` from a template like "conference.{domain}". */

@@ -92,4 +92,8 @@ export async function deleteAccount(
   await host.events.fire<UserDeletedEvent>("user-deleting", { username });
   await removeAccountData(accountStores(parts), host.domain, username);
   await host.events.fire<UserDeletedEvent>("user-deleted", { username });
+  // Service hosts keep data of the parent's users too (upload: their files).
+  for (const service of host.services) {
+    await service.events.fire<UserDeletedEvent>("user-deleted", { username });
+  }
 }

@@ -70,7 +70,10 @@ export interface EventMap {
   "message/offline": StanzaEvent;
   /** Awaited before an account's data goes; handlers finish what needs it. */
   "user-deleting": UserDeletedEvent;
-  /** Awaited after an account's data went (deleteAccount). */
+  /**
+   * Awaited after an account's data went (deleteAccount); fired on the
+   * account's host, then on each of its service hosts.
+   */
   "user-deleted": UserDeletedEvent;
   /** Emitted once as the server shuts down: stop timers. */
   "server-stopping": Record<string, never>;

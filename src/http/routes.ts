@@ -25,13 +25,22 @@ export type HttpHandler = (
   info: HttpRequestInfo,
 ) => Response | Promise<Response>;
 
+export interface RouteOptions {
+  /**
+   * Largest request body for this route, instead of `http.maxBodyBytes`
+   * (uploads: the handler streams the body and bounds it itself).
+   */
+  maxBodyBytes?: number;
+}
+
 export class HttpRoutes {
   #exact = new Map<string, HttpHandler>();
+  #bodyLimits = new Map<string, number>();
   /** Prefix routes, longest first. */
   #prefixes: { prefix: string; handler: HttpHandler }[] = [];
 
   /** Register `handler` for `path` (exact) or, when it ends in "/", everything under it. */
-  add(path: string, handler: HttpHandler): void {
+  add(path: string, handler: HttpHandler, options: RouteOptions = {}): void {
     if (!path.startsWith("/")) throw new Error(`HTTP route must start with "/": ${path}`);
     const prefix = path.endsWith("/") && path !== "/";
     const taken = prefix ? this.#prefixes.some((p) => p.prefix === path) : this.#exact.has(path);
@@ -42,6 +51,14 @@ export class HttpRoutes {
     } else {
       this.#exact.set(path, handler);
     }
+    if (options.maxBodyBytes !== undefined) this.#bodyLimits.set(path, options.maxBodyBytes);
+  }
+
+  /** The body limit of the route `pathname` goes to, when it has its own. */
+  bodyLimit(pathname: string): number | undefined {
+    if (this.#exact.has(pathname)) return this.#bodyLimits.get(pathname);
+    const prefix = this.#prefixes.find((p) => pathname.startsWith(p.prefix))?.prefix;
+    return prefix === undefined ? undefined : this.#bodyLimits.get(prefix);
   }
 
   find(pathname: string): HttpHandler | undefined {

@@ -75,7 +75,8 @@ export function startHttp(
         : text(429, "Too Many Requests", { "retry-after": "1" });
     }
     try {
-      const limited = limitBody(request, limits.maxBodyBytes);
+      const maxBody = routes.bodyLimit(url.pathname) ?? limits.maxBodyBytes;
+      const limited = limitBody(request, maxBody);
       if (limited === "too-large") return text(413, "Content Too Large", { connection: "close" });
       const handler = routes.find(url.pathname);
       if (!handler) return text(404, "Not Found");

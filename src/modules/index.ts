@@ -25,6 +25,7 @@ import { externalServicesModule } from "./external_services/index.ts";
 import { mucModule } from "./muc/index.ts";
 import { pepModule } from "./pubsub/pep/index.ts";
 import { pubsubModule } from "./pubsub/service/index.ts";
+import { uploadModule } from "./upload/index.ts";
 
 export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
   [
@@ -53,6 +54,7 @@ export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
     mucModule,
     pepModule,
     pubsubModule,
+    uploadModule,
   ].map((m) => [m.name, m]),
 );
 

@@ -101,8 +101,8 @@ Deno.test("disco: caps stream feature after auth, ver matches disco#info, node q
 });
 
 Deno.test("disco: host items and node events for other modules", async () => {
-  // Only the item this test adds: no pubsub service host listed beside it.
-  const server = await startTestServer({ pubsub: { enabled: false } });
+  // Only the item this test adds: no pubsub or upload service host listed beside it.
+  const server = await startTestServer({ pubsub: { enabled: false }, upload: { enabled: false } });
   try {
     const host = server.hosts.get("localhost")!;
     const { el } = await import("../../src/xml/element.ts");

@@ -15,9 +15,13 @@ import { NS } from "../../src/xml/namespaces.ts";
 
 const SERVICE = "conference.localhost";
 
-/** The test service as `muc`; pubsub off, so the results do not depend on whether it is built. */
+/** The test service as `muc`; pubsub and upload off, so the results do not depend on whether they are built. */
 function start(overrides: Record<string, unknown> = {}): Promise<TestServer> {
-  return startTestServer({ pubsub: { enabled: false }, ...overrides }, undefined, SERVICE_OPTIONS);
+  return startTestServer(
+    { pubsub: { enabled: false }, upload: { enabled: false }, ...overrides },
+    undefined,
+    SERVICE_OPTIONS,
+  );
 }
 
 function login(server: TestServer, user = "alice") {
@@ -149,7 +153,11 @@ Deno.test("service hosts: off with muc.enabled false, or when no module serves i
   }
   // A service whose module is not in the build is not served (logged), whatever the config.
   const plain = await startTestServer({}, undefined, {
-    serviceModules: { muc: ["no_such_module"], pubsub: ["no_such_module"] },
+    serviceModules: {
+      muc: ["no_such_module"],
+      pubsub: ["no_such_module"],
+      upload: ["no_such_module"],
+    },
   });
   try {
     assert.deepEqual([...plain.hosts.keys()], ["localhost"]);
@@ -162,6 +170,7 @@ Deno.test("service hosts: off with muc.enabled false, or when no module serves i
       hosts: ["localhost", "example.test"],
       muc: { domain: "rooms.{domain}" },
       pubsub: { enabled: false },
+      upload: { enabled: false },
     },
     undefined,
     SERVICE_OPTIONS,

@@ -7,7 +7,10 @@ import { loadOrCreateCertificates } from "../../src/tls/certs.ts";
 import { namesCover } from "../../src/tls/names.ts";
 
 Deno.test("service hosts: one per hosted domain and enabled service, from the domain template", () => {
-  const config = configSchema.parse({ hosts: ["a.example", { domain: "B.example" }] });
+  const config = configSchema.parse({
+    hosts: ["a.example", { domain: "B.example" }],
+    upload: { enabled: false },
+  });
   const hosts = serviceHostConfigs(config).map((h) => [h.domain, h.service, h.parent, h.kind]);
   assert.deepEqual(hosts, [
     ["conference.a.example", "muc", "a.example", "service"],
@@ -15,7 +18,11 @@ Deno.test("service hosts: one per hosted domain and enabled service, from the do
     ["pubsub.a.example", "pubsub", "a.example", "service"],
     ["pubsub.b.example", "pubsub", "b.example", "service"],
   ]);
-  const off = configSchema.parse({ hosts: ["a.example"], pubsub: { enabled: false } });
+  const off = configSchema.parse({
+    hosts: ["a.example"],
+    pubsub: { enabled: false },
+    upload: { enabled: false },
+  });
   assert.deepEqual(serviceHostConfigs(off).map((h) => h.domain), ["conference.a.example"]);
 });
 
