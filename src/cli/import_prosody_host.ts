@@ -56,7 +56,7 @@ export class ImportTally {
     if (this.counts.size === 0) return ["nothing to import"];
     return [...this.counts].map(([key, n]) => {
       const [host, kind] = key.split("\0");
-      return `${host}: ${applied ? "" : "would import "}${n} ${kind}`;
+      return `${host}: ${applied ? "" : "would import "}${kind}: ${n}`;
     });
   }
 }
