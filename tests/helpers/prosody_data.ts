@@ -32,7 +32,7 @@ export const ACCOUNTS = {
   dave: { host: "other.test", password: "dave pw" },
 } as const;
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -92,7 +92,7 @@ async function run(cmd: string, args: string[]): Promise<void> {
 
 /** Makes `dir/data`, Prosody's data directory; returns its path. */
 export async function makeProsodyData(dir: string): Promise<string> {
-  const port = await freePort();
+  const port = freePort();
   const pair = await generateSelfSigned(Object.values(ACCOUNTS).map((a) => a.host));
   await Deno.writeTextFile(`${dir}/server.crt`, pair.certPem);
   await Deno.writeTextFile(`${dir}/server.key`, pair.keyPem);
