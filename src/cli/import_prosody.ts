@@ -34,6 +34,9 @@ ${CONFIG_HELP}
 
 ${EXIT_CODES_HELP}`;
 
+/** Stores whose presence marks a Prosody host directory. */
+const KNOWN_STORES = new Set(["accounts", "roster", "vcard", "private", "offline", "archive"]);
+
 /** Skipped entries printed one by one; the rest are counted. */
 const MAX_SKIPPED_SHOWN = 200;
 
@@ -50,6 +53,9 @@ export async function run(args: string[]): Promise<number> {
   if (source !== "prosody") throw new UsageError(`cannot import from "${source}" (only "prosody")`);
   const apply = values.apply === true;
   const { config } = await loadConfig(values.config);
+  if (apply && config.storage.driver === "memory") {
+    throw new CommandFailure(`storage.driver is "memory": nothing imported would be kept`);
+  }
   try {
     if (!(await Deno.stat(dir)).isDirectory) throw new Error("not a directory");
   } catch (e) {
@@ -69,6 +75,10 @@ export async function run(args: string[]): Promise<number> {
       apply,
     };
     for (const host of hosts) {
+      if (![...host.stores.keys()].some((store) => KNOWN_STORES.has(store))) {
+        tally.skip(host.host, "no Prosody stores in it (is DIR Prosody's data_path?)");
+        continue;
+      }
       if (!hosted.has(host.host)) {
         tally.skip(host.host, `not hosted by this server (hosts: ${[...hosted].join(", ")})`);
         continue;
