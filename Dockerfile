@@ -20,8 +20,8 @@ FROM denoland/deno:debian-${DENO_VERSION}
 RUN mkdir -p /var/lib/parley /opt/parley \
  && chown deno:deno /var/lib/parley
 COPY --from=build /src/dist/parley.js /opt/parley/parley.js
-ENV DENO_DIR=/var/lib/parley/.deno \
-    DENO_NO_UPDATE_CHECK=1
+# Deno's cache stays in the image's /deno-dir (owned by deno), outside the volume.
+ENV DENO_NO_UPDATE_CHECK=1
 USER deno
 # config.json here is found without --config (relative paths in it, e.g. dataDir
 # and certificates, are relative to it); without one, the embedded default
