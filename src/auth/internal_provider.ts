@@ -9,10 +9,15 @@ import { decodeBase64 } from "../util/base64.ts";
 import type { AuthProvider, ScramCredentials, ScramHash } from "./types.ts";
 import { prepareUsername } from "./username.ts";
 
-/** What `storage.keyval(host, "accounts")` holds per user. */
+/**
+ * What `storage.keyval(host, "accounts")` holds per user. Accounts imported
+ * from Prosody (`parley import prosody`) have only the SCRAM-SHA-1 keys
+ * Prosody kept: SHA-256 keys need the password, so they are added at the
+ * account's first PLAIN login (or password change).
+ */
 export interface AccountRecord {
   "SCRAM-SHA-1": ScramCredentials;
-  "SCRAM-SHA-256": ScramCredentials;
+  "SCRAM-SHA-256"?: ScramCredentials;
   /** ms since the epoch */
   created: number;
   updated: number;
@@ -36,10 +41,15 @@ function asRecord(v: Json | undefined): AccountRecord | undefined {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
   const sha1 = v["SCRAM-SHA-1"];
   const sha256 = v["SCRAM-SHA-256"];
-  if (!isCredentials(sha1) || !isCredentials(sha256)) return undefined;
+  if (!isCredentials(sha1) || (sha256 !== undefined && !isCredentials(sha256))) return undefined;
   const created = typeof v.created === "number" ? v.created : 0;
   const updated = typeof v.updated === "number" ? v.updated : created;
   return { "SCRAM-SHA-1": sha1, "SCRAM-SHA-256": sha256, created, updated };
+}
+
+/** The stored record of an account whose SCRAM-SHA-1 keys came from elsewhere (an import). */
+export function importedAccountRecord(sha1: ScramCredentials, created: number, now: number): Json {
+  return { "SCRAM-SHA-1": { ...sha1 }, created, updated: now };
 }
 
 /** The caller promises a prepared localpart; anything else is a bug or an attack. */
@@ -92,15 +102,16 @@ export class InternalAuthProvider implements AuthProvider {
   async testPassword(host: string, username: string, password: string): Promise<boolean> {
     const record = await this.#read(host, username);
     // Unknown users pay for a PBKDF2 run too, so the answer's timing does
-    // not tell which accounts exist.
-    const stored = record?.["SCRAM-SHA-256"];
+    // not tell which accounts exist. Imported accounts have SHA-1 keys only.
+    const hash: ScramHash = record && !record["SCRAM-SHA-256"] ? "SHA-1" : "SHA-256";
+    const stored = record?.[`SCRAM-${hash}`];
     const salt = stored ? decodeBase64(stored.salt) : this.#dummySalt;
     if (!salt) return false;
     let derived: ScramCredentials;
     try {
       derived = await deriveScramCredentials(
         password,
-        "SHA-256",
+        hash,
         stored?.iterations ?? this.iterations,
         salt,
       );
@@ -109,7 +120,26 @@ export class InternalAuthProvider implements AuthProvider {
     }
     const expected = decodeBase64(stored?.storedKey ?? "") ?? new Uint8Array();
     const actual = decodeBase64(derived.storedKey)!;
-    return constantTimeEqual(actual, expected) && stored !== undefined;
+    const ok = constantTimeEqual(actual, expected) && stored !== undefined;
+    if (ok && hash === "SHA-1") await this.#addSha256(host, username, password);
+    return ok;
+  }
+
+  /** An imported account's first PLAIN login: the password is known, so SHA-256 keys are added. */
+  async #addSha256(host: string, username: string, password: string): Promise<void> {
+    try {
+      await this.#exclusive(host, username, async () => {
+        const record = await this.#read(host, username);
+        if (!record || record["SCRAM-SHA-256"]) return;
+        const sha256 = await deriveScramCredentials(password, "SHA-256", this.iterations);
+        await this.#store(host).set(username, {
+          ...record,
+          "SCRAM-SHA-256": { ...sha256 },
+        } as unknown as Json);
+      });
+    } catch {
+      // The login stands; the keys are added at a later one.
+    }
   }
 
   async #credentials(password: string, created: number): Promise<Json> {

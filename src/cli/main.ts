@@ -27,6 +27,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "Check the config, certificates and DNS records to publish",
     load: () => import("./check.ts"),
   },
+  import: {
+    summary: "Import accounts and data from Prosody (dry run unless --apply)",
+    load: () => import("./import_prosody.ts"),
+  },
   version: { summary: "Print the version", load: () => import("./version.ts") },
 };
 

@@ -9,11 +9,13 @@
  * checkpoint is raised to a safety net for when the worker falls behind
  * or is gone.
  *
- * `deno compile` embeds a worker's module only when named with --include
- * (the `compile` task in deno.json does); without it the worker fails to
- * start, logs once, and the safety net takes over.
+ * The worker runs from a data: URL built from its function's source
+ * (checkpoint_worker.ts), so the bundle (dist/parley.js) and a compiled
+ * executable carry it without any file beside them. Should it still fail
+ * to start, it logs once and the safety net takes over.
  */
 import { logger } from "../log.ts";
+import { checkpointWorkerUrl } from "./checkpoint_worker.ts";
 
 const log = logger("storage");
 
@@ -30,7 +32,7 @@ export class Checkpointer {
 
   constructor(path: string) {
     this.#closed = new Promise((r) => this.#onClosed = r);
-    this.#worker = new Worker(new URL("./checkpoint_worker.ts", import.meta.url).href, {
+    this.#worker = new Worker(checkpointWorkerUrl(), {
       type: "module",
     });
     this.#worker.onmessage = (e: MessageEvent<"closed" | { error: string }>) => {
@@ -39,7 +41,10 @@ export class Checkpointer {
     };
     this.#worker.onerror = (e) => {
       e.preventDefault();
-      log.warning("WAL checkpointer stopped: {error}", { error: e.message });
+      log.warning(
+        "WAL checkpointer stopped: {error}; SQLite's own checkpoint (every {pages} pages) takes over",
+        { error: e.message, pages: SAFETY_NET_PAGES },
+      );
       this.#onClosed();
     };
     this.#worker.postMessage({ path, intervalMs: INTERVAL_MS });
