@@ -27,6 +27,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "Check the config, certificates and DNS records to publish",
     load: () => import("./check.ts"),
   },
+  reload: {
+    summary: "Make the running server re-read its config and certificates",
+    load: () => import("./reload.ts"),
+  },
   version: { summary: "Print the version", load: () => import("./version.ts") },
 };
 
