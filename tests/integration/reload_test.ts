@@ -281,3 +281,37 @@ Deno.test("a certificate file replaced on disk is used for new connections witho
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a certbot-style symlink swap in live/ is picked up without a reload", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-reload-" });
+  const archive = join(dir, "archive"), liveDir = join(dir, "live");
+  await Deno.mkdir(archive);
+  await Deno.mkdir(liveDir);
+  const first = await writePair(archive, "1", ["localhost"]);
+  const live = { certificate: join(liveDir, "fullchain.pem"), key: join(liveDir, "privkey.pem") };
+  /** Point a live/ link at `target` the way certbot does: a new link renamed over the old. */
+  const relink = async (link: string, target: string) => {
+    await Deno.symlink(target, `${link}.new`);
+    await Deno.rename(`${link}.new`, link);
+  };
+  await relink(live.certificate, first.certificate);
+  await relink(live.key, first.key);
+  const server = await startTestServer({ tls: live });
+  try {
+    const before = await fingerprint(first.certificate);
+    assert.equal(await presented(server.ports.c2sDirectTls, "localhost"), before);
+    const second = await writePair(archive, "2", ["localhost"]);
+    const after = await fingerprint(second.certificate);
+    await relink(live.key, second.key);
+    await relink(live.certificate, second.certificate);
+    let seen = before;
+    for (let i = 0; i < 100 && seen !== after; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      seen = await presented(server.ports.c2sDirectTls, "localhost");
+    }
+    assert.equal(seen, after);
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
