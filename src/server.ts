@@ -31,7 +31,7 @@ import { type HttpService, startHttp } from "./http/server.ts";
 import { addHostMetaRoutes } from "./http/host_meta.ts";
 import { addXmppRoutes, type XmppRoutes } from "./http/xmpp_routes.ts";
 import { logger } from "./log.ts";
-import { type HostSetup, installHost, servedServices } from "./server_hosts.ts";
+import { type HostSetup, loadHostModules, registerHost, servedServices } from "./server_hosts.ts";
 import { Reloader, type ReloadReport } from "./reload/reloader.ts";
 
 const log = logger("server");
@@ -104,7 +104,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     ...hostConfigs(config),
     ...servedServices(config, modules, opts.serviceModules),
   ];
-  for (const hc of hostConfigList) await installHost(new Host(hc), hostSetup);
+  const created = hostConfigList.map((hc) => new Host(hc));
+  for (const host of created) registerHost(host, hostSetup);
+  for (const host of created) await loadHostModules(host, hostSetup);
 
   // Every client transport (both client listeners, WebSocket) shares one
   // limiter (and the listeners one refusal log), so the limits hold for a

@@ -39,12 +39,12 @@ export function hostModuleNames(host: Host, config: Config): string[] {
 }
 
 /**
- * Add `host` to the maps, install its delivery, and load its modules. A
- * module that is missing or fails to set up throws; the caller decides
- * whether that ends start-up or is reported by a reload.
+ * Add `host` to the maps and install its delivery: from here on its
+ * domain is local. Modules come after (loadHostModules), once every host
+ * of the same start or reload is registered, as they may look at others.
  */
-export async function installHost(host: Host, setup: HostSetup): Promise<void> {
-  const { parts, modules, hosts, userHosts } = setup;
+export function registerHost(host: Host, setup: HostSetup): void {
+  const { parts, hosts, userHosts } = setup;
   hosts.set(host.domain, host);
   if (host.kind === "user") {
     userHosts.set(host.domain, host);
@@ -55,11 +55,18 @@ export async function installHost(host: Host, setup: HostSetup): Promise<void> {
     const parent = hosts.get(host.parent!);
     if (parent && !parent.services.includes(host)) parent.services.push(host);
   }
-  const names = hostModuleNames(host, parts.config);
+}
+
+/**
+ * Load a registered host's modules. A module that is missing or fails to
+ * set up throws; start-up then fails, a reload reports it.
+ */
+export async function loadHostModules(host: Host, setup: HostSetup): Promise<void> {
+  const names = hostModuleNames(host, setup.parts.config);
   for (const name of names) {
-    const module = modules.get(name);
+    const module = setup.modules.get(name);
     if (!module) throw new Error(`Unknown module "${name}" for host ${host.domain}`);
-    await loadModule(host, module, parts);
+    await loadModule(host, module, setup.parts);
   }
   log.info("serving {domain}{service} with modules {modules}", {
     domain: host.domain,

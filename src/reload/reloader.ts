@@ -16,7 +16,8 @@ import { loadedModules, loadModule, unloadModule } from "../core/module_loader.t
 import {
   hostModuleNames,
   type HostSetup,
-  installHost,
+  loadHostModules,
+  registerHost,
   removeHost,
   servedServices,
 } from "../server_hosts.ts";
@@ -164,19 +165,22 @@ export class Reloader {
       removeHost(host, setup);
       report.hostsRemoved.push(host.domain);
     }
+    const added: Host[] = [];
     for (const [domain, hc] of wanted) {
       const host = base.hosts.get(domain);
-      if (host) {
-        await this.#reconcileModules(host, hc, setup, report);
-        continue;
-      }
+      if (host) await this.#reconcileModules(host, hc, setup, report);
+      else added.push(new Host(hc));
+    }
+    for (const host of added) {
+      registerHost(host, setup);
+      report.hostsAdded.push(host.domain);
+    }
+    for (const host of added) {
       try {
-        await installHost(new Host(hc), setup);
-        report.hostsAdded.push(domain);
+        await loadHostModules(host, setup);
       } catch (err) {
-        // The host is served with the modules that did load; the operator sees why one did not.
-        report.hostsAdded.push(domain);
-        report.problems.push(`${domain}: ${(err as Error).message ?? err}`);
+        // Served with the modules that did load; the operator sees why one did not.
+        report.problems.push(`${host.domain}: ${(err as Error).message ?? err}`);
       }
     }
   }
