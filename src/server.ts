@@ -2,13 +2,7 @@
  * Assembles a running server from a validated config: storage, auth,
  * certificates, hosts with their modules, the router, and the listeners.
  */
-import {
-  type Config,
-  type HostConfig,
-  hostConfigs,
-  serviceHostConfigs,
-  type ServiceKey,
-} from "./config/schema.ts";
+import { type Config, hostConfigs, type ServiceKey } from "./config/schema.ts";
 import { openStorage } from "./storage/open.ts";
 import type { StorageDriver } from "./storage/types.ts";
 import { createAuthProvider } from "./auth/provider.ts";
@@ -23,13 +17,11 @@ import { NS } from "./xml/namespaces.ts";
 import { Host } from "./core/host.ts";
 import { Router } from "./core/router.ts";
 import { SessionRegistry } from "./core/sessions.ts";
-import { installDelivery } from "./core/delivery.ts";
-import { installServiceDelivery } from "./core/service_delivery.ts";
 import type { ParleyModule, ServerParts } from "./core/module_api.ts";
-import { loadedModules, loadModule, unloadModule } from "./core/module_loader.ts";
+import { loadedModules, unloadModule } from "./core/module_loader.ts";
 import { StreamError } from "./core/errors.ts";
 import { type C2sServices, handleC2sConnection } from "./stream/c2s.ts";
-import { CORE_MODULES, MODULES } from "./modules/index.ts";
+import { MODULES } from "./modules/index.ts";
 import { ComponentRegistry } from "./core/components.ts";
 import { handleComponentConnection, NS_COMPONENT } from "./stream/component.ts";
 import { listenerCaps } from "./stream/limits.ts";
@@ -43,6 +35,8 @@ import { addMetricsRoutes } from "./metrics/http.ts";
 import { addStatusRoutes } from "./http/status/routes.ts";
 import { logger } from "./log.ts";
 import { addUploadRoute } from "./modules/upload/route.ts";
+import { type HostSetup, loadHostModules, registerHost, servedServices } from "./server_hosts.ts";
+import { Reloader, type ReloadReport } from "./reload/reloader.ts";
 
 const log = logger("server");
 
@@ -67,6 +61,12 @@ export interface RunningServer {
   httpRoutes: HttpRoutes;
   /** The XMPP transports on the HTTP server (WebSocket, BOSH). */
   xmppRoutes: XmppRoutes;
+  /**
+   * Re-read the config file (or apply `next`) and certificates without
+   * dropping anyone; a bad config is refused (`ok: false`) and the running
+   * one stays. See src/reload/reloader.ts.
+   */
+  reload(next?: Config): Promise<ReloadReport>;
   /** Close every stream (system-shutdown), stop listening, flush storage. */
   close(reason?: string): Promise<void>;
 }
@@ -78,6 +78,10 @@ export interface StartOptions {
   extraModules?: ParleyModule[];
   /** Instead of SERVICE_MODULES: the modules a service loads on its hosts (tests). */
   serviceModules?: Partial<Record<ServiceKey, string[]>>;
+  /** The file `config` was read from: what reload() re-reads (default: found as `serve` does). */
+  configPath?: string;
+  /** Reload certificates when their files change on disk (default true). */
+  watchCertificates?: boolean;
 }
 
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
@@ -92,14 +96,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const modules = new Map(MODULES);
   for (const m of opts.extraModules ?? []) modules.set(m.name, m);
   const hosts = new Map<string, Host>();
-  for (const hc of hostConfigs(config)) hosts.set(hc.domain, new Host(hc));
-  for (const hc of servedServices(config, modules, opts.serviceModules)) {
-    const host = new Host(hc);
-    hosts.set(hc.domain, host);
-    hosts.get(hc.parent!)!.services.push(host);
-  }
   /** What clients log in to: service hosts have no accounts. */
-  const userHosts = new Map([...hosts].filter(([, h]) => h.kind === "user"));
+  const userHosts = new Map<string, Host>();
   const components = new ComponentRegistry(config.components);
   const router = new Router(hosts, components);
   const sessions = new SessionRegistry({
@@ -108,27 +106,14 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     dispatch: (session, stanza) => router.fromClient(session, stanza),
   });
   const parts: ServerParts = { config, router, sessions, storage, auth, components };
-  for (const host of hosts.values()) {
-    let names = host.config.modules;
-    if (host.kind === "user") {
-      sessions.addHost(host.domain, host.events);
-      installDelivery(host, { router, sessions });
-      names = [
-        ...CORE_MODULES.filter((m) => m !== "session" || config.c2s.legacySession),
-        ...names,
-      ];
-    } else installServiceDelivery(host, router);
-    for (const name of new Set(names)) {
-      const module = modules.get(name);
-      if (!module) throw new Error(`Unknown module "${name}" for host ${host.domain}`);
-      await loadModule(host, module, parts);
-    }
-    log.info("serving {domain}{service} with modules {modules}", {
-      domain: host.domain,
-      service: host.parent === undefined ? "" : ` (service of ${host.parent})`,
-      modules: [...new Set(names)].join(", "),
-    });
-  }
+  const hostSetup: HostSetup = { parts, modules, hosts, userHosts };
+  const hostConfigList = [
+    ...hostConfigs(config),
+    ...servedServices(config, modules, opts.serviceModules),
+  ];
+  const created = hostConfigList.map((hc) => new Host(hc));
+  for (const host of created) registerHost(host, hostSetup);
+  for (const host of created) await loadHostModules(host, hostSetup);
 
   // Every client transport (both client listeners, WebSocket) shares one
   // limiter (and the listeners one refusal log), so the limits hold for a
@@ -204,7 +189,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       Object.assign(ports, s2s.ports);
     }
     // ---- end federation ----
-    http = startHttp(config, certs, httpRoutes);
+    // The live view: HTTPS picks up reloaded certificates for new handshakes.
+    http = startHttp(config, tls.live, httpRoutes);
     Object.assign(ports, http.ports);
     metrics.install({ sessions, hosts, s2s: () => s2s?.manager });
     metrics.listening = true;
@@ -217,6 +203,16 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     throw err;
   }
 
+  const reloader = new Reloader({
+    config,
+    configPath: opts.configPath,
+    tls,
+    setup: hostSetup,
+    serviceModules: opts.serviceModules,
+    watchCertificates: opts.watchCertificates,
+  });
+  await reloader.start();
+
   let closing: Promise<void> | undefined;
   return {
     ports,
@@ -228,10 +224,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     s2s,
     httpRoutes,
     xmppRoutes,
+    reload: (next) => reloader.reload(next),
     close(reason = "Server shutting down") {
       closing ??= (async () => {
         log.info("shutting down: {reason}", { reason });
         metrics.stop(); // /ready answers 503 from now on
+        await reloader.close();
         // Modules stop their timers (retention sweeps…) before storage closes.
         for (const host of hosts.values()) host.events.emit("server-stopping", {});
         s2s?.manager.abandonPending(reason);
@@ -249,37 +247,6 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       return closing;
     },
   };
-}
-
-/**
- * The service hosts to create: each enabled service's, with its modules
- * (`serviceModules` overriding SERVICE_MODULES). A service whose modules
- * are not all registered is left out with a log line, so enabling a
- * service by default costs nothing until its module exists.
- */
-function servedServices(
-  config: Config,
-  modules: ReadonlyMap<string, ParleyModule>,
-  override: Partial<Record<ServiceKey, string[]>> = {},
-): HostConfig[] {
-  const served: HostConfig[] = [];
-  const missingLogged = new Set<string>();
-  for (const hc of serviceHostConfigs(config)) {
-    const names = override[hc.service!] ?? hc.modules;
-    const missing = names.filter((m) => !modules.has(m));
-    if (missing.length > 0) {
-      if (!missingLogged.has(hc.service!)) {
-        missingLogged.add(hc.service!);
-        log.info("{service} is enabled but not served: no module {missing} in this build", {
-          service: hc.service,
-          missing: missing.join(", "),
-        });
-      }
-      continue;
-    }
-    served.push({ ...hc, modules: [...names] });
-  }
-  return served;
 }
 
 /**

@@ -31,6 +31,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "Import accounts and data from Prosody (dry run unless --apply)",
     load: () => import("./import_prosody.ts"),
   },
+  reload: {
+    summary: "Make the running server re-read its config and certificates",
+    load: () => import("./reload.ts"),
+  },
   version: { summary: "Print the version", load: () => import("./version.ts") },
 };
 

@@ -6,12 +6,16 @@ import { startServer } from "../server.ts";
 import { ListenError } from "../net/listen_error.ts";
 import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_OK } from "./exit.ts";
 import { installLastResort } from "./last_resort.ts";
+import { adminSocketPath, openAdminSocket } from "../reload/admin_socket.ts";
+import { summarizeReport } from "../reload/report.ts";
 
 export const HELP = `Usage: parley serve [options]
 
 Run the XMPP server until it receives SIGINT (Ctrl-C) or SIGTERM, then close
 every session with a system-shutdown stream error and exit. A second signal
-during shutdown exits at once.
+during shutdown exits at once. SIGHUP (or "parley reload", through the admin
+socket <dataDir>/parley.sock) re-reads the config and certificates without
+dropping anyone.
 
 Options:
 ${CONFIG_HELP}
@@ -47,14 +51,22 @@ export async function run(args: string[]): Promise<number> {
   };
   const handlers = SIGNALS.map((signal) => [signal, onSignal(signal)] as const);
   for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
+  // SIGHUP: reload. Listened to from the start too, as its default action ends the process.
+  let reload: (() => void) | undefined;
+  const onHangUp = () => {
+    if (!reload) return log.warn("SIGHUP during start-up or shutdown: ignored");
+    log.info("SIGHUP received, reloading the config");
+    reload();
+  };
+  const hangUp = Deno.build.os === "windows" ? undefined : onHangUp;
+  if (hangUp) Deno.addSignalListener("SIGHUP", hangUp);
   // A bug reached by one peer's input must not end the process for everybody.
   const removeLastResort = installLastResort(log);
   log.info("Parley starting with {config}", { config: path ?? "the embedded default config" });
   try {
     let server: Awaited<ReturnType<typeof startServer>>;
     try {
-      // StartOptions has no configPath (yet); the path is logged above.
-      server = await startServer(config);
+      server = await startServer(config, { configPath: path });
     } catch (e) {
       if (e instanceof ListenError) {
         // An operator's problem with a known remedy: no stack trace.
@@ -72,8 +84,23 @@ export async function run(args: string[]): Promise<number> {
       console.error(`parley serve: could not start: ${(e as Error).message ?? e}`);
       return EXIT_FAILURE;
     }
+    const running = server;
+    reload = () => {
+      running.reload().catch((err) => log.error("Reload failed: {err}", { err }));
+    };
+    const admin = await openAdminSocket(adminSocketPath(config.dataDir), {
+      reload: async () => {
+        const report = await running.reload();
+        log.info("reload through the admin socket: {summary}", {
+          summary: summarizeReport(report),
+        });
+        return report;
+      },
+    });
     const signal = await stopped;
+    reload = undefined;
     log.info("{signal} received, shutting down", { signal });
+    await admin?.close();
     try {
       await server.close("system-shutdown");
     } catch (e) {
@@ -84,6 +111,7 @@ export async function run(args: string[]): Promise<number> {
     return EXIT_OK;
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+    if (hangUp) Deno.removeSignalListener("SIGHUP", hangUp);
     removeLastResort();
   }
 }

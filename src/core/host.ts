@@ -34,7 +34,8 @@ export class Host {
   /** A user host's service hosts (`conference.<domain>`…), listed in its disco#items. */
   readonly services: Host[] = [];
 
-  constructor(readonly config: HostConfig) {}
+  /** Replaced by a config reload (modules, admins); the domain and kind never change. */
+  constructor(public config: HostConfig) {}
 
   get domain(): string {
     return this.config.domain;

@@ -58,6 +58,11 @@ export class SessionRegistry implements SessionLookup {
     this.#hosts.set(domain, { bareSessions: new Map(), fullSessions: new Map(), events });
   }
 
+  /** Forget a host's (empty) maps: the host was removed by a config reload. */
+  removeHost(domain: string): void {
+    this.#hosts.delete(domain);
+  }
+
   /** A new connection's session, unbound; tracked so shutdown can reach it. */
   track(session: Session): void {
     this.live.add(session);

@@ -9,22 +9,43 @@ import { tlsServerEndPoint } from "../auth/tls_channel_binding.ts";
 import type { ServerTlsOptions } from "./connection.ts";
 
 export class SecureContexts {
-  #contexts = new Map<HostCert, tls.SecureContext>();
-  #endPoints = new Map<HostCert, Uint8Array>();
+  #certs: CertStore;
+  #contexts: Map<HostCert, tls.SecureContext>;
+  #endPoints: Map<HostCert, Uint8Array>;
 
-  private constructor(readonly certs: CertStore) {}
+  private constructor(built: Built) {
+    this.#certs = built.certs;
+    this.#contexts = built.contexts;
+    this.#endPoints = built.endPoints;
+  }
 
   static async create(certs: CertStore): Promise<SecureContexts> {
-    const self = new SecureContexts(certs);
-    for (const cert of new Set([certs.default, ...certs.all])) {
-      self.#contexts.set(cert, tls.createSecureContext({ cert: cert.certPem, key: cert.keyPem }));
-      // RFC 5929 defines no binding for signatures without one hash
-      // (Ed25519…): such a certificate simply gets no -PLUS mechanisms.
-      const endPoint = await tlsServerEndPoint(cert.certDer).catch(() => undefined);
-      if (endPoint) self.#endPoints.set(cert, endPoint);
-    }
-    return self;
+    return new SecureContexts(await build(certs));
   }
+
+  /** The certificates in use now (a reload may replace them). */
+  get certs(): CertStore {
+    return this.#certs;
+  }
+
+  /**
+   * Use `certs` for every handshake from now on (config reload, renewed
+   * files). Every context is built before anything is swapped, so a pair
+   * node:tls refuses (a key that does not match) leaves the old ones in
+   * use; connections already encrypted keep the context they started with.
+   */
+  async replace(certs: CertStore): Promise<void> {
+    const built = await build(certs);
+    this.#certs = built.certs;
+    this.#contexts = built.contexts;
+    this.#endPoints = built.endPoints;
+  }
+
+  /**
+   * A CertStore that always answers with the certificates in use, for the
+   * HTTPS listeners, which keep the store they were given.
+   */
+  readonly live: CertStore = liveView(() => this.#certs);
 
   /** The certificate presented for an SNI name (the default without one). */
   certFor(servername: string | undefined): HostCert {
@@ -37,9 +58,41 @@ export class SecureContexts {
 
   serverOptions(alpn: string[]): ServerTlsOptions {
     return {
+      // Only clients without SNI get this one, fixed when the listener opened.
       secureContext: this.#contexts.get(this.certs.default)!,
       SNICallback: (name, cb) => cb(null, this.#contexts.get(this.certFor(name))),
       ALPNProtocols: alpn,
     };
   }
+}
+
+interface Built {
+  certs: CertStore;
+  contexts: Map<HostCert, tls.SecureContext>;
+  endPoints: Map<HostCert, Uint8Array>;
+}
+
+async function build(certs: CertStore): Promise<Built> {
+  const contexts = new Map<HostCert, tls.SecureContext>();
+  const endPoints = new Map<HostCert, Uint8Array>();
+  for (const cert of new Set([certs.default, ...certs.all])) {
+    contexts.set(cert, tls.createSecureContext({ cert: cert.certPem, key: cert.keyPem }));
+    // RFC 5929 defines no binding for signatures without one hash
+    // (Ed25519…): such a certificate simply gets no -PLUS mechanisms.
+    const endPoint = await tlsServerEndPoint(cert.certDer).catch(() => undefined);
+    if (endPoint) endPoints.set(cert, endPoint);
+  }
+  return { certs, contexts, endPoints };
+}
+
+function liveView(current: () => CertStore): CertStore {
+  return {
+    forHost: (domain) => current().forHost(domain),
+    get default() {
+      return current().default;
+    },
+    get all() {
+      return current().all;
+    },
+  };
 }

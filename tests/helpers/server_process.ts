@@ -11,8 +11,10 @@ import { merge } from "./server.ts";
 export interface ServerProcess {
   pid: number;
   ports: Record<string, number>;
-  /** The config file the child was started with (for CLI commands that read it). */
+  /** The config file the child runs with (a test may rewrite it, then reload). */
   configFile: string;
+  /** The config the file was written with (parsed JSON, before defaults). */
+  config: Record<string, unknown>;
   /** Resident set size in KiB (VmRSS). */
   rssKb(): Promise<number>;
   /** The log so far (stderr). */
@@ -101,6 +103,7 @@ export async function startServerProcess(
     pid: child.pid,
     ports,
     configFile: file,
+    config,
     async rssKb() {
       const status = await Deno.readTextFile(`/proc/${child.pid}/status`).catch(() => "");
       return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
