@@ -33,6 +33,7 @@ import { addXmppRoutes, type XmppRoutes } from "./http/xmpp_routes.ts";
 import { ServerMetrics } from "./metrics/server_metrics.ts";
 import { addMetricsRoutes } from "./metrics/http.ts";
 import { addStatusRoutes } from "./http/status/routes.ts";
+import { addInviteRoute } from "./modules/invites/route.ts";
 import { logger } from "./log.ts";
 import { addUploadRoute } from "./modules/upload/route.ts";
 import { type HostSetup, loadHostModules, registerHost, servedServices } from "./server_hosts.ts";
@@ -151,6 +152,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     throttle: c2s.loginThrottle,
   });
   addUploadRoute(httpRoutes, hosts, ports, config);
+  addInviteRoute(httpRoutes, hosts, config);
   let http: HttpService | undefined;
   const onConnection = (conn: Parameters<typeof handleC2sConnection>[0]) =>
     handleC2sConnection(conn, c2s);

@@ -23,6 +23,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   adduser: { summary: "Create an account", load: () => import("./adduser.ts") },
   passwd: { summary: "Set an account's password", load: () => import("./passwd.ts") },
   deluser: { summary: "Delete an account and all its data", load: () => import("./deluser.ts") },
+  invite: { summary: "Create an invitation link", load: () => import("./invite.ts") },
   check: {
     summary: "Check the config, certificates and DNS records to publish",
     load: () => import("./check.ts"),

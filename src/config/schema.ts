@@ -470,6 +470,24 @@ export const configSchema = z.strictObject({
     maxPerIp: z.number().int().min(1).default(3),
     windowSeconds: z.number().positive().default(3600),
   }).prefault({}),
+  /** Invitations (module `invites`: XEP-0401, XEP-0379, XEP-0445). */
+  invites: z.strictObject({
+    /** Users (not only admins) may create invites by ad-hoc command (`urn:xmpp:invite#invite`). */
+    allowUsers: z.boolean().default(false),
+    /** How long a new invite stays valid, in seconds (default 7 days). */
+    ttlSeconds: z.number().int().min(60).default(604800),
+    /** Most registrations one invite may allow (`--uses`, the admin command's field). */
+    maxUses: z.number().int().min(1).default(100),
+    /**
+     * Where people reach the landing page (no trailing slash), e.g.
+     * "https://chat.example.net" behind a reverse proxy; `/invite/<token>`
+     * is appended. Default: `https://<domain>:<https port>`.
+     */
+    baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /** Wrong tokens and landing-page registrations one IP address may try per window. */
+    maxAttemptsPerIp: z.number().int().min(1).default(10),
+    windowSeconds: z.number().positive().default(3600),
+  }).prefault({}),
   accounts: z.strictObject({
     /**
      * Days a deleted account's name stays reserved (its tombstone), so that

@@ -26,6 +26,7 @@ import { mucModule } from "./muc/index.ts";
 import { pepModule } from "./pubsub/pep/index.ts";
 import { pubsubModule } from "./pubsub/service/index.ts";
 import { uploadModule } from "./upload/index.ts";
+import { invitesModule } from "./invites/index.ts";
 
 export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
   [
@@ -55,6 +56,7 @@ export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
     pepModule,
     pubsubModule,
     uploadModule,
+    invitesModule,
   ].map((m) => [m.name, m]),
 );
 
