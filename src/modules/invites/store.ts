@@ -5,6 +5,7 @@
  * Tokens are 128 random bits, base64url: unguessable, and safe in URIs.
  */
 import type { Json, MapStore } from "../../storage/types.ts";
+import { KeyedQueue } from "../../util/keyed_queue.ts";
 
 /** Every invite is kept under this "user" of the map store. */
 const OWNER = "";
@@ -45,6 +46,9 @@ export function plausibleToken(token: string): boolean {
 }
 
 export class InviteStore {
+  /** Uses are read-modify-write: one at a time per token in this process. */
+  readonly #queue = new KeyedQueue();
+
   constructor(readonly map: MapStore) {}
 
   async create(opts: NewInvite, now = Date.now()): Promise<Invite> {
@@ -77,7 +81,11 @@ export class InviteStore {
    * Take one use (before the account is created, so two registrations
    * racing for the last use cannot both pass); false when none is left.
    */
-  async take(token: string, now = Date.now()): Promise<Invite | undefined> {
+  take(token: string, now = Date.now()): Promise<Invite | undefined> {
+    return this.#queue.run(token, () => this.#take(token, now));
+  }
+
+  async #take(token: string, now: number): Promise<Invite | undefined> {
     const invite = await this.valid(token, now);
     if (!invite) return undefined;
     const left = invite.usesLeft - 1;
@@ -90,7 +98,11 @@ export class InviteStore {
   }
 
   /** Give back a use taken for a registration that then failed. */
-  async giveBack(invite: Invite): Promise<void> {
+  giveBack(invite: Invite): Promise<void> {
+    return this.#queue.run(invite.token, () => this.#giveBack(invite));
+  }
+
+  async #giveBack(invite: Invite): Promise<void> {
     const current = await this.map.get(OWNER, invite.token) as Invite | undefined;
     const usesLeft = (current?.usesLeft ?? 0) + 1;
     await this.map.set(OWNER, invite.token, { ...invite, usesLeft } as unknown as Json);
