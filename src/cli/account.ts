@@ -85,7 +85,7 @@ export interface Account {
 }
 
 /** Validates the JID against the config before anything touches storage. */
-async function openAccount(jidText: string, configPath?: string): Promise<Account> {
+export async function openAccount(jidText: string, configPath?: string): Promise<Account> {
   const { config } = await loadConfig(configPath);
   const jid = parseJid(jidText);
   if (!jid) throw new UsageError(`"${jidText}" is not a valid JID: ${jidProblem(jidText)}`);

@@ -23,6 +23,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   adduser: { summary: "Create an account", load: () => import("./adduser.ts") },
   passwd: { summary: "Set an account's password", load: () => import("./passwd.ts") },
   deluser: { summary: "Delete an account and all its data", load: () => import("./deluser.ts") },
+  export: {
+    summary: "Write an account's data as XEP-0227 XML",
+    load: () => import("./export.ts"),
+  },
   check: {
     summary: "Check the config, certificates and DNS records to publish",
     load: () => import("./check.ts"),
