@@ -1,7 +1,7 @@
 /** `parley export JID`: the account's own data as XEP-0227 XML. */
 import { CONFIG_HELP, CONFIG_OPTION, HELP_OPTION, parse, positionals } from "./args.ts";
-import { openAccount } from "./account.ts";
-import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_OK } from "./exit.ts";
+import { type Account, openAccount, openHost } from "./account.ts";
+import { CommandFailure, EXIT_CODES_HELP, EXIT_FAILURE, EXIT_OK } from "./exit.ts";
 import {
   DOCUMENT_END,
   DOCUMENT_START,
@@ -12,11 +12,13 @@ import {
 } from "./export_user.ts";
 
 export const HELP = `Usage: parley export JID [options]
+       parley export --all DOMAIN [options]
 
-Write everything stored for the account JID (user@domain) as XEP-0227
-(Portable Import/Export Format) XML: roster with groups and subscriptions,
-pending subscription requests, vCard, private XML, offline messages, PEP
-nodes and items (bookmarks among them), block list and message archive.
+Write everything stored for the account JID (user@domain), or with --all
+for every account of the hosted DOMAIN, as XEP-0227 (Portable Import/Export
+Format) XML: roster with groups and subscriptions, pending subscription
+requests, vCard, private XML, offline messages, PEP nodes and items
+(bookmarks among them), block list and message archive.
 It can run while the server runs (SQLite is opened alongside it); a message
 archived in the last second may be missing then.
 
@@ -29,6 +31,7 @@ its owner only.
 Options:
 ${CONFIG_HELP}
   -o, --output FILE     Write to FILE (default: standard output)
+      --all             Export every account of DOMAIN (one <user/> each)
       --with-credentials
                         Include the account's SCRAM keys
   -h, --help            Show this help
@@ -44,6 +47,7 @@ export async function run(args: string[]): Promise<number> {
       ...CONFIG_OPTION,
       ...HELP_OPTION,
       output: { type: "string", short: "o" },
+      all: { type: "boolean" },
       "with-credentials": { type: "boolean" },
     },
     allowPositionals: true,
@@ -52,51 +56,74 @@ export async function run(args: string[]): Promise<number> {
     console.log(HELP);
     return EXIT_OK;
   }
-  const [jid] = positionals(rest, ["JID"]);
-  const account = await openAccount(jid, values.config);
+  const all = values.all === true;
+  const [target] = positionals(rest, [all ? "DOMAIN" : "JID"]);
+  const opened = all
+    ? await openHost(target, values.config)
+    : await openAccount(target, values.config);
   try {
-    if (!await account.provider.userExists(account.host, account.user)) {
-      console.error(`parley export: ${account.jid} does not exist`);
-      return EXIT_FAILURE;
+    let users: string[];
+    if (all) {
+      const list = opened.storage.keyval(opened.host, "accounts").users;
+      if (!list) {
+        throw new CommandFailure(`the ${opened.storage.name} storage cannot list accounts`);
+      }
+      users = await list();
+    } else {
+      const account = opened as Account;
+      if (!await account.provider.userExists(account.host, account.user)) {
+        console.error(`parley export: ${account.jid} does not exist`);
+        return EXIT_FAILURE;
+      }
+      users = [account.user];
     }
     const file = values.output;
     // Written beside the target and renamed at the end: an interrupted
     // export never leaves a file that looks complete.
     const partial = file === undefined ? undefined : file + ".partial";
-    const target = partial === undefined
+    const sink = partial === undefined
       ? Deno.stdout
       : await Deno.open(partial, { write: true, create: true, truncate: true, mode: 0o600 });
-    let counts: ExportCounts;
+    const summaries: string[] = [];
     try {
-      const out = bufferedWriter(target);
-      await out.write(DOCUMENT_START + hostOpen(account.host));
-      counts = await exportUser(
-        { storage: account.storage, auth: account.provider },
-        account.host,
-        account.user,
-        out.write,
-        { withCredentials: values["with-credentials"] === true },
-      );
+      const out = bufferedWriter(sink);
+      await out.write(DOCUMENT_START + hostOpen(opened.host));
+      for (const user of users) {
+        const counts = await exportUser(
+          { storage: opened.storage, auth: opened.provider },
+          opened.host,
+          user,
+          out.write,
+          { withCredentials: values["with-credentials"] === true },
+        );
+        summaries.push(summary(counts));
+      }
       await out.write(HOST_CLOSE + DOCUMENT_END);
       await out.flush();
     } finally {
-      if (target !== Deno.stdout) target.close();
+      if (sink !== Deno.stdout) sink.close();
     }
     if (partial !== undefined && file !== undefined) await Deno.rename(partial, file);
     // With the XML on standard output, the summary goes to standard error.
-    (file === undefined ? console.error : console.log)(summary(account.jid, file, counts));
+    const report = file === undefined ? console.error : console.log;
+    const to = file === undefined ? "" : ` to ${file}`;
+    if (!all) {
+      report(`Exported ${users[0]}@${opened.host}${to}: ${summaries[0]}.`);
+    } else {
+      report(`Exported ${users.length} accounts of ${opened.host}${to}.`);
+      users.forEach((user, i) => report(`  ${user}: ${summaries[i]}`));
+    }
     return EXIT_OK;
   } finally {
-    await account.close();
+    await opened.close();
   }
 }
 
-function summary(jid: string, file: string | undefined, c: ExportCounts): string {
-  return `Exported ${jid}${file === undefined ? "" : ` to ${file}`}: ` +
-    `${c.rosterItems} roster items, ${c.vcard ? "a" : "no"} vCard, ` +
+function summary(c: ExportCounts): string {
+  return `${c.rosterItems} roster items, ${c.vcard ? "a" : "no"} vCard, ` +
     `${c.privateElements} private XML elements, ${c.offlineMessages} offline messages, ` +
     `${c.pepNodes} PEP nodes with ${c.pepItems} items, ${c.blocked} blocked JIDs, ` +
-    `${c.archived} archived messages.`;
+    `${c.archived} archived messages`;
 }
 
 interface Writable {

@@ -120,13 +120,17 @@ Deno.test("parley export: every section of an account's data as XEP-0227 XML", a
   const dir = server.dataDir;
   try {
     await makeData(server);
-    // The server closes its database (pending writes committed); the CLI opens it after.
-    await server.close();
     const config = join(dir, "export-config.json");
     await Deno.writeTextFile(
       config,
       JSON.stringify({ hosts: ["localhost"], dataDir: dir, storage: { driver: "sqlite" } }),
     );
+    // Beside the running server (SQLite in WAL mode): a complete document.
+    const live = await runParley(MAIN, ["export", "alice@localhost", "-c", config], { cwd: dir });
+    assert.equal(live.code, 0, live.stderr);
+    assert.equal(parseExport(live.stdout).getChild("host")?.getChild("user")?.attrs.name, "alice");
+    // The server closes its database (pending writes committed); the counts are exact after.
+    await server.close();
 
     const r = await runParley(MAIN, ["export", "alice@localhost", "-c", config], { cwd: dir });
     assert.equal(r.code, 0, r.stderr);
@@ -225,6 +229,28 @@ Deno.test("parley export: every section of an account's data as XEP-0227 XML", a
         assert.match(c.getChildText(key) ?? "", /^[A-Za-z0-9+/]+=*$/, key);
       }
     }
+
+    // --all: every account of the host, one <user/> each (the accounts store's users, sorted).
+    const hostFile = join(dir, "localhost.xml");
+    const whole = await runParley(MAIN, [
+      "export",
+      "--all",
+      "localhost",
+      "-c",
+      config,
+      "-o",
+      hostFile,
+    ], {
+      cwd: dir,
+    });
+    assert.equal(whole.code, 0, whole.stderr);
+    assert.match(whole.stdout, /^Exported 2 accounts of localhost to /);
+    assert.match(whole.stdout, /\n  bob: 0 roster items, no vCard, .* 4 archived messages\n/);
+    const users = parseExport(await Deno.readTextFile(hostFile)).getChild("host")!.getChildren(
+      "user",
+    );
+    assert.deepEqual(users.map((u) => u.attrs.name), ["alice", "bob"]);
+    for (const u of users) assert.equal(u.getChild("scram-credentials", `${PIE}#scram`), undefined);
 
     const missing = await runParley(MAIN, ["export", "nobody@localhost", "-c", config], {
       cwd: dir,

@@ -56,6 +56,7 @@ Deno.test("exportUser: the archive in bounded pages, in order, escaped", async (
   });
   text += HOST_CLOSE + DOCUMENT_END;
   assert.equal(counts.archived, total);
+  assert.deepEqual(await storage.keyval("example.org", "accounts").users!(), ["alice"]);
   assert.deepEqual(limits, [ARCHIVE_PAGE, ARCHIVE_PAGE, ARCHIVE_PAGE]);
 
   const doc = parseElement(text.replace(/^<\?xml[^>]*\?>\n/, "").trim())!;
