@@ -245,7 +245,7 @@ Deno.test("parley export: every section of an account's data as XEP-0227 XML", a
     });
     assert.equal(whole.code, 0, whole.stderr);
     assert.match(whole.stdout, /^Exported 2 accounts of localhost to /);
-    assert.match(whole.stdout, /\n  bob: 0 roster items, no vCard, .* 4 archived messages\n/);
+    assert.match(whole.stdout, /\n {2}bob: 0 roster items, no vCard, .* 4 archived messages\n/);
     const users = parseExport(await Deno.readTextFile(hostFile)).getChild("host")!.getChildren(
       "user",
     );
