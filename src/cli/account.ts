@@ -1,6 +1,6 @@
 /** What adduser, passwd and deluser share: config, the JID's host and user, storage and auth. */
 import { loadConfig } from "../config/load.ts";
-import { hostConfigs } from "../config/schema.ts";
+import { type Config, hostConfigs } from "../config/schema.ts";
 import { configureLogging } from "../log.ts";
 import { jidProblem, parseJid } from "../jid.ts";
 import { openStorage } from "../storage/open.ts";
@@ -85,7 +85,7 @@ export interface Account {
 }
 
 /** Validates the JID against the config before anything touches storage. */
-async function openAccount(jidText: string, configPath?: string): Promise<Account> {
+export async function openAccount(jidText: string, configPath?: string): Promise<Account> {
   const { config } = await loadConfig(configPath);
   const jid = parseJid(jidText);
   if (!jid) throw new UsageError(`"${jidText}" is not a valid JID: ${jidProblem(jidText)}`);
@@ -93,10 +93,27 @@ async function openAccount(jidText: string, configPath?: string): Promise<Accoun
   if (jid.resource !== undefined) {
     throw new UsageError(`give the bare JID ${jid.bare}, without the resource`);
   }
+  return { ...await openHostOf(config, jid.domain), user: jid.local, jid: jid.bare };
+}
+
+/** A hosted domain's stores, for commands that work on all of its accounts. */
+export type HostStores = Omit<Account, "user" | "jid">;
+
+/** Validates the domain against the config before anything touches storage. */
+export async function openHost(domain: string, configPath?: string): Promise<HostStores> {
+  const { config } = await loadConfig(configPath);
+  const jid = parseJid(domain);
+  if (!jid || jid.local !== undefined || jid.resource !== undefined) {
+    throw new UsageError(`"${domain}" is not a domain name`);
+  }
+  return await openHostOf(config, jid.domain);
+}
+
+async function openHostOf(config: Config, domain: string): Promise<HostStores> {
   const hosts = hostConfigs(config).map((h) => h.domain);
-  if (!hosts.includes(jid.domain)) {
+  if (!hosts.includes(domain)) {
     throw new UsageError(
-      `${jid.domain} is not hosted by this server (hosts: ${hosts.join(", ")})`,
+      `${domain} is not hosted by this server (hosts: ${hosts.join(", ")})`,
     );
   }
   // Warnings and errors only: an admin command's output is its own messages.
@@ -105,9 +122,7 @@ async function openAccount(jidText: string, configPath?: string): Promise<Accoun
   const provider = createAuthProvider(config, storage);
   const tombstones = new Tombstones(storage, config.accounts.tombstoneDays);
   return {
-    host: jid.domain,
-    user: jid.local,
-    jid: jid.bare,
+    host: domain,
     storage,
     provider,
     stores: { auth: provider, storage, tombstones },

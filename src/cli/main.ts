@@ -24,6 +24,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   passwd: { summary: "Set an account's password", load: () => import("./passwd.ts") },
   deluser: { summary: "Delete an account and all its data", load: () => import("./deluser.ts") },
   invite: { summary: "Create an invitation link", load: () => import("./invite.ts") },
+  export: {
+    summary: "Write an account's data as XEP-0227 XML",
+    load: () => import("./export.ts"),
+  },
   check: {
     summary: "Check the config, certificates and DNS records to publish",
     load: () => import("./check.ts"),

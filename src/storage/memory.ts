@@ -86,6 +86,15 @@ export class MemoryStorage implements StorageDriver {
           if (value === undefined) rows.delete(key);
           else rows.set(key, encodeValue(value));
         }),
+      users: () =>
+        this.#run(() => {
+          const out: string[] = [];
+          for (const key of rows.keys()) {
+            const [h, user, s] = JSON.parse(key) as [string, string, string];
+            if (h === host && s === store) out.push(user);
+          }
+          return out.sort();
+        }),
     };
   }
 

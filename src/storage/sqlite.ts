@@ -294,6 +294,11 @@ export class SqliteStorage implements StorageDriver {
             ).run(host, user, store, text);
           }
         }),
+      users: () =>
+        this.#read(() =>
+          this.#stmt(`SELECT "user" FROM keyval WHERE host = ? AND store = ? ORDER BY "user"`)
+            .all(host, store).map((row) => row.user as string)
+        ),
     };
   }
 

@@ -49,6 +49,7 @@ export function timedStorage(inner: StorageDriver, observe: ObserveStorage): Sto
       return {
         get: (user) => timed("keyval_get", () => s.get(user)),
         set: (user, value) => timed("keyval_set", () => s.set(user, value)),
+        users: s.users?.bind(s),
       };
     },
     map(host: string, store: string): MapStore {

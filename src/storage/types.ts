@@ -12,6 +12,12 @@ export interface KeyValStore {
   get(user: string): Promise<Json | undefined>;
   /** `undefined` deletes. */
   set(user: string, value: Json | undefined): Promise<void>;
+  /**
+   * The users with a value in this store, sorted: for whole-host work run
+   * offline (`parley export --all` lists the accounts store). Not on the
+   * stanza path, so not timed; a driver may leave it out.
+   */
+  users?(): Promise<string[]>;
 }
 
 /** Several keyed values per user: blocking lists, private XML, pubsub items. */
