@@ -427,11 +427,18 @@ export class C2sStream extends StreamCore implements SessionDriver {
    * list with XEP-0474, so refusing `y` there locks nobody out.
    */
   #saslContext(): SaslContext {
-    return {
+    const ctx: SaslContext = {
       host: this.session.host!,
       provider: this.services.auth,
       secure: this.transport.secure,
     };
+    // XEP-0474: SCRAM signs what the features listed (the same list for
+    // SASL1 and SASL2; no channel-binding types while no -PLUS is offered).
+    const mechanisms = offeredMechanisms(ctx, this.#mechanismOptions());
+    const channelBindings = mechanisms.some((m) => m.endsWith("-PLUS"))
+      ? ["tls-server-end-point"]
+      : [];
+    return { ...ctx, advertised: { mechanisms, channelBindings } };
   }
 
   #mechanismOptions(): MechanismOptions {
