@@ -189,3 +189,36 @@ Deno.test("SASL2 inline SM resumption: <resumed/> inside <success/>, missed stan
     await server.stop();
   }
 });
+
+Deno.test("SASL2 shares SASL1's throttle: failures of both count, past the limit the right password is refused", async () => {
+  // Defaults: 5 failures per (account, address).
+  const server = await startTestServer();
+  try {
+    const first = await connectTls(server.ports.c2sDirectTls);
+    for (let i = 0; i < 3; i++) {
+      const f = await first.auth("PLAIN", "alice", `guess${i}`);
+      assert.ok(f.getChild("not-authorized"), f.toString());
+    }
+    first.close();
+    const second = await connectTls(server.ports.c2sDirectTls);
+    for (let i = 3; i < 5; i++) {
+      second.send(
+        authenticateXml({ mechanism: "PLAIN", initial: plainResponse("alice", `g${i}`) }),
+      );
+      assert.ok((await sasl2Answer(second)).getChild("not-authorized", NS.sasl));
+    }
+    second.send(
+      authenticateXml({ mechanism: "PLAIN", initial: plainResponse("alice", "wonderland") }),
+    );
+    const refused = await sasl2Answer(second);
+    assert.equal(refused.name, "failure");
+    assert.ok(refused.getChild("temporary-auth-failure", NS.sasl), refused.toString());
+    // RFC 6120 §6.4.5's attempt limit (5 per connection) applies to SASL2 too.
+    for (let i = 0; i < 2; i++) {
+      second.send(authenticateXml({ mechanism: "PLAIN", initial: plainResponse("alice", "x") }));
+    }
+    assert.equal(await second.streamError(), "policy-violation");
+  } finally {
+    await server.stop();
+  }
+});

@@ -149,6 +149,12 @@ export async function loadSecret(path: string): Promise<Uint8Array> {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
   const secret = crypto.getRandomValues(new Uint8Array(32));
-  await Deno.writeFile(path, secret, { mode: 0o600 });
+  try {
+    // createNew: another host of this server may have written it meanwhile.
+    await Deno.writeFile(path, secret, { mode: 0o600, createNew: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists) return await Deno.readFile(path);
+    throw err;
+  }
   return secret;
 }
