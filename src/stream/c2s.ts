@@ -756,6 +756,11 @@ export class C2sStream extends StreamCore implements SessionDriver {
       session.fullJid ?? session.bareJid!,
       extra,
     ));
+    // XEP-0388 §2.6: "immediately followed by a <features> element containing the
+    // applicable stream features of the newly authenticated stream" (no restart).
+    // Clients such as xmpp.js look for <sm/> and <csi/> there.
+    if (this.closed) return;
+    this.send(this.#features());
     for (const fn of after) fn();
   }
 

@@ -60,6 +60,11 @@ Deno.test("SASL2 + Bind2 with inline SM and carbons in one round trip after the 
     assert.equal(enabled.attrs.resume, "true");
     assert.ok(enabled.attrs.id);
     assert.equal(roundTrips, 1, "one round trip from features to a usable session");
+    // XEP-0388: success is followed at once by the authenticated stream's features
+    // (no restart); bound already, so no <bind/>, but CSI is offered there.
+    const after = await c.stanza((e) => e.name === "stream:features");
+    assert.equal(after.getChild("bind", "urn:ietf:params:xml:ns:xmpp-bind"), undefined);
+    assert.ok(after.getChild("csi", CSI), after.toString());
     // No restart: the session is usable at once.
     c.send(`<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>`);
     const pong = await c.stanza((e) => e.name === "iq" && e.attrs.id === "p1");
