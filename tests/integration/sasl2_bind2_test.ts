@@ -65,6 +65,9 @@ Deno.test("SASL2 + Bind2 with inline SM and carbons in one round trip after the 
     const after = await c.stanza((e) => e.name === "stream:features");
     assert.equal(after.getChild("bind", "urn:ietf:params:xml:ns:xmpp-bind"), undefined);
     assert.ok(after.getChild("csi", CSI), after.toString());
+    // SM is on (enabled inline): offering <sm/> again would invite a second enable or
+    // resume on this stream (xmpp.js sends one), as Prosody does not.
+    assert.equal(after.getChild("sm", NS.sm), undefined, after.toString());
     // No restart: the session is usable at once.
     c.send(`<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>`);
     const pong = await c.stanza((e) => e.name === "iq" && e.attrs.id === "p1");

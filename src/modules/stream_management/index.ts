@@ -23,8 +23,13 @@ export const streamManagementModule: ParleyModule = {
 
     // Offered with bind (after authentication): <enable/> once bound,
     // <resume/> instead of binding. BOSH carries its own acks.
+    // Not once SM is on for the session (enabled or resumed inline with SASL2,
+    // whose success is followed by the features): a client seeing <sm/> again
+    // would enable or resume a second time (xmpp.js does).
     api.addStreamFeature((session) =>
-      session.type === "c2s" && session.transport?.kind !== "bosh" ? smFeature() : undefined
+      session.type === "c2s" && session.transport?.kind !== "bosh" && !smState(session)
+        ? smFeature()
+        : undefined
     );
 
     api.hook("stream-element", ({ session, element, stream }) => {
