@@ -4,6 +4,7 @@
 # on 127.0.0.1:PORT (default 45322), MUC at conference.localhost.
 #   bench/fanout/prosody.sh start [DIR] [PORT]   # prints the PID when listening
 #   bench/fanout/prosody.sh stop  [DIR]          # stops that PID only
+# PROSODY_CFG=other.cfg.lua.in picks another config template (bench/login/).
 set -euo pipefail
 cmd=${1:-}; DIR=${2:-/tmp/parley-fanout-prosody}; PORT=${3:-45322}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +31,7 @@ start() {
       -addext "subjectAltName=DNS:localhost,DNS:conference.localhost" \
       -keyout "$DIR/localhost.key" -out "$DIR/localhost.crt" 2>/dev/null
   fi
-  sed -e "s|@DIR@|$DIR|g" -e "s|@PORT@|$PORT|g" "$HERE/prosody.cfg.lua.in" >"$DIR/prosody.cfg.lua"
+  sed -e "s|@DIR@|$DIR|g" -e "s|@PORT@|$PORT|g" "${PROSODY_CFG:-$HERE/prosody.cfg.lua.in}" >"$DIR/prosody.cfg.lua"
   ulimit -n 20000 2>/dev/null || true
   prosody --config "$DIR/prosody.cfg.lua" -F >"$DIR/stdout.log" 2>&1 </dev/null &
   echo $! >"$DIR/prosody.pid"
@@ -47,5 +48,5 @@ start() {
 case "$cmd" in
   start) start;;
   stop) stop;;
-  *) sed -n 2,7p "$0" >&2; exit 2;;
+  *) sed -n 2,8p "$0" >&2; exit 2;;
 esac
