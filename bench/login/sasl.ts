@@ -68,9 +68,13 @@ async function scramKeys(hash: string, password: string, salt: string, iteration
 }
 
 /** One SCRAM exchange: `first` is the client-first message; `final` answers the server-first. */
-export function scram(mechanism: string, user: string, password: string) {
+export function scram(
+  mechanism: string,
+  user: string,
+  password: string,
+  nonce = crypto.randomUUID().replaceAll("-", ""),
+) {
   const hash = mechanism.startsWith("SCRAM-SHA-256") ? "SHA-256" : "SHA-1";
-  const nonce = crypto.randomUUID().replaceAll("-", "");
   const bare = `n=${user},r=${nonce}`;
   const gs2 = "n,,";
   let expected = "";
