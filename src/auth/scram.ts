@@ -162,6 +162,20 @@ function fail(condition: SaslFailureCondition, text?: string, username?: string)
   return { kind: "failure", condition, text, username };
 }
 
+/**
+ * XEP-0474 (SSDP): the hash, with the mechanism's own hash function, of
+ * the advertised mechanisms and channel-binding types, each list sorted
+ * and comma-joined, the two joined by "|"; base64 in the `d` attribute.
+ */
+export async function downgradeHash(
+  hash: ScramHash,
+  advertised: { mechanisms: readonly string[]; channelBindings: readonly string[] },
+): Promise<string> {
+  const text = [...advertised.mechanisms].sort().join(",") + "|" +
+    [...advertised.channelBindings].sort().join(",");
+  return encodeBase64(await digest(hash, encoder.encode(text)));
+}
+
 /** The server side of one SCRAM exchange (client-first, client-final). */
 export class ScramExchange implements SaslExchange {
   #state: "start" | "await-first" | "await-final" | "done" = "start";
@@ -217,6 +231,8 @@ export class ScramExchange implements SaslExchange {
     this.#nonce = first.clientNonce + serverNonce;
     const c = this.#credentials;
     this.#serverFirst = `r=${this.#nonce},s=${c.salt},i=${c.iterations}`;
+    const advertised = this.ctx.advertised;
+    if (advertised) this.#serverFirst += `,d=${await downgradeHash(this.hash, advertised)}`;
     this.#state = "await-final";
     return { kind: "challenge", data: encoder.encode(this.#serverFirst) };
   }

@@ -65,6 +65,12 @@ export interface SaslContext {
    * (RFC 5802 §6). Absent in SASL1 (see the c2s stream handler).
    */
   tlsServerEndPoint?: Uint8Array;
+  /**
+   * What the stream advertised (XEP-0474 SSDP): SCRAM puts a hash of it
+   * in its server-first message, so a client notices a list someone
+   * shortened on the way (a downgrade to a weaker mechanism or binding).
+   */
+  advertised?: { mechanisms: readonly string[]; channelBindings: readonly string[] };
 }
 
 /** One authentication exchange of one mechanism. */

@@ -11,6 +11,7 @@
 import type { AdhocCommand } from "../modules/adhoc/types.ts";
 import type { FormField } from "../util/dataforms.ts";
 import type { Remover } from "./events.ts";
+import type { Bind2Inline, Sasl2Inline } from "./inline_features.ts";
 
 /** An `<item/>` listed in the host's disco#items (XEP-0030 §4). */
 export interface DiscoItem {
@@ -33,6 +34,10 @@ export interface ProviderMap {
   "disco-item": DiscoItem;
   /** Fields for forms of other modules (the form's owner reads those of its FORM_TYPE). */
   "form-field": FormFieldItem;
+  /** Features enabled inline with Bind2 (XEP-0386): carbons, CSI, SM enable. */
+  "bind2-inline": Bind2Inline;
+  /** Features negotiated inside SASL2's `<authenticate/>` (XEP-0388): SM resume, FAST. */
+  "sasl2-inline": Sasl2Inline;
 }
 
 export type ProviderKind = keyof ProviderMap;

@@ -40,6 +40,15 @@ import { logger } from "../log.ts";
 import { randomId } from "../util/random.ts";
 import { decodeBase64, encodeBase64 } from "../util/base64.ts";
 import { BrokenStreamLog } from "./broken_streams.ts";
+import {
+  authenticationFeature,
+  bind2Resource,
+  sasl2Challenge,
+  sasl2Failure,
+  sasl2Success,
+  userAgentOf,
+} from "./sasl2.ts";
+import type { Sasl2InlineResult } from "../core/inline_features.ts";
 import * as counters from "../metrics/counters.ts";
 
 /**
@@ -100,6 +109,9 @@ export function handleC2sConnection(conn: Connection, services: C2sServices): vo
 export class C2sStream extends StreamCore implements SessionDriver {
   session: Session;
   #sasl: SaslExchange | undefined;
+  /** The SASL2 `<authenticate/>` being answered; undefined during SASL1 (RFC 6120). */
+  #authenticate: Element | undefined;
+  #mechanism = "";
   #authAttempts = 0;
   /** The transport as metrics count it (set at start, taken back at close). */
   #counted: counters.ConnectionLabel | undefined;
@@ -234,6 +246,7 @@ export class C2sStream extends StreamCore implements SessionDriver {
   /** No more input reaches this stream's session. */
   #stop(): void {
     this.#sasl = undefined;
+    this.#authenticate = undefined;
   }
 
   // ---- stream header (RFC 6120 §4.7) -------------------------------------
@@ -309,6 +322,14 @@ export class C2sStream extends StreamCore implements SessionDriver {
           el("channel-binding", { type: "tls-server-end-point" }),
         ));
       }
+      // SASL2 (XEP-0388) beside SASL1, with the same mechanisms.
+      const host = this.services.hosts.get(session.host!);
+      const inline = (host?.providers.items("sasl2-inline") ?? [])
+        .map((i) => i.feature(this))
+        .filter((e): e is Element => e !== undefined);
+      features.append(
+        authenticationFeature(mechanisms, host?.providers.items("bind2-inline") ?? [], inline),
+      );
     } else if (session.fullJid === undefined) {
       features.append(el("bind", { xmlns: NS.bind }));
     }
@@ -336,6 +357,7 @@ export class C2sStream extends StreamCore implements SessionDriver {
     if (session.type === "c2s_unauthed") {
       if (xmlns === NS.tls && element.name === "starttls") return this.#onStartTls();
       if (xmlns === NS.sasl) return this.#onSasl(element);
+      if (xmlns === NS.sasl2) return this.#onSasl2(element);
     } else if (session.fullJid === undefined && isStanza && element.name === "iq") {
       const bind = element.getChild("bind", NS.bind);
       if (bind) return this.#onBind(element, bind);
@@ -405,11 +427,18 @@ export class C2sStream extends StreamCore implements SessionDriver {
    * list with XEP-0474, so refusing `y` there locks nobody out.
    */
   #saslContext(): SaslContext {
-    return {
+    const ctx: SaslContext = {
       host: this.session.host!,
       provider: this.services.auth,
       secure: this.transport.secure,
     };
+    // XEP-0474: SCRAM signs what the features listed (the same list for
+    // SASL1 and SASL2; no channel-binding types while no -PLUS is offered).
+    const mechanisms = offeredMechanisms(ctx, this.#mechanismOptions());
+    const channelBindings = mechanisms.some((m) => m.endsWith("-PLUS"))
+      ? ["tls-server-end-point"]
+      : [];
+    return { ...ctx, advertised: { mechanisms, channelBindings } };
   }
 
   #mechanismOptions(): MechanismOptions {
@@ -427,12 +456,15 @@ export class C2sStream extends StreamCore implements SessionDriver {
    */
   #saslFailure(condition: string, text?: string, cause = condition): void {
     counters.countAuth(cause);
-    this.send(el(
-      "failure",
-      { xmlns: NS.sasl },
-      el(condition),
-      text ? el("text", { "xml:lang": "en" }, text) : undefined,
-    ));
+    this.send(
+      this.#authenticate ? sasl2Failure(condition, text) : el(
+        "failure",
+        { xmlns: NS.sasl },
+        el(condition),
+        text ? el("text", { "xml:lang": "en" }, text) : undefined,
+      ),
+    );
+    this.#authenticate = undefined;
     this.#countAttempt();
   }
 
@@ -442,33 +474,12 @@ export class C2sStream extends StreamCore implements SessionDriver {
       return;
     }
     const ip = this.transport.remoteAddress;
+    this.#authenticate = undefined;
     switch (element.name) {
       case "auth": {
-        if (this.services.loginThrottle.ipBlocked(ip)) {
-          const silent = refusedLogins.note("ip " + addressKey(ip));
-          if (silent !== undefined) {
-            log.warn(
-              "{ip}: authentication refused: too many failures; {silent} refused since the " +
-                "last such line; quiet for this address for {window} s",
-              { ip, silent, window: refusedLogins.windowMs / 1000 },
-            );
-          }
-          this.#saslFailure(
-            "temporary-auth-failure",
-            "Too many failed attempts; try again later",
-            "throttled",
-          );
-          return;
-        }
+        if (this.#ipThrottled(ip)) return;
         const mechanism = element.attrs.mechanism ?? "";
-        const ctx = this.#saslContext();
-        const exchange = startExchange(mechanism, ctx, this.#mechanismOptions());
-        if (!exchange) {
-          return this.#saslFailure(
-            unavailableMechanismCondition(mechanism, ctx, this.#mechanismOptions()),
-          );
-        }
-        this.#sasl = exchange;
+        if (!this.#start(mechanism)) return;
         const text = element.text().trim();
         // RFC 6120 §6.4.2: "=" is an empty initial response, nothing is none.
         return await this.#saslStep(text === "" ? null : text);
@@ -488,6 +499,78 @@ export class C2sStream extends StreamCore implements SessionDriver {
       default:
         this.#saslFailure("malformed-request");
     }
+  }
+
+  /**
+   * SASL2 (XEP-0388): `<authenticate/>` carries the mechanism, the initial
+   * response, the user agent and the inline requests; the exchange then
+   * runs as SASL1's, in this namespace, and ends without a restart.
+   */
+  async #onSasl2(element: Element): Promise<void> {
+    const ip = this.transport.remoteAddress;
+    if (element.name === "authenticate") this.#authenticate = element;
+    else if (!this.#authenticate) {
+      // Only a failure in this namespace makes sense to the client.
+      this.#authenticate = element;
+      this.#sasl = undefined;
+      return this.#saslFailure("malformed-request", "No authentication in progress");
+    }
+    if (this.#tlsRequired()) {
+      this.#saslFailure("encryption-required", "Use STARTTLS first");
+      return;
+    }
+    switch (element.name) {
+      case "authenticate": {
+        if (this.#ipThrottled(ip)) return;
+        if (!this.#start(element.attrs.mechanism ?? "")) return;
+        const initial = element.getChild("initial-response");
+        const text = initial?.text().trim();
+        // XEP-0388 §2.3: an empty element is an empty response, none is none.
+        return await this.#saslStep(initial === undefined ? null : text === "" ? "=" : text!);
+      }
+      case "response":
+        if (!this.#sasl) return this.#saslFailure("malformed-request", "No exchange in progress");
+        return await this.#saslStep(element.text().trim());
+      case "abort":
+        this.#sasl = undefined;
+        return this.#saslFailure("aborted");
+      default:
+        // <next/> answers a <continue/>, which this server never sends (no tasks offered).
+        this.#sasl = undefined;
+        return this.#saslFailure("malformed-request", "No task was offered");
+    }
+  }
+
+  /** Starts `mechanism`'s exchange; false (and a failure sent) when it is not offered. */
+  #start(mechanism: string): boolean {
+    const ctx = this.#saslContext();
+    const exchange = startExchange(mechanism, ctx, this.#mechanismOptions());
+    if (!exchange) {
+      this.#saslFailure(unavailableMechanismCondition(mechanism, ctx, this.#mechanismOptions()));
+      return false;
+    }
+    this.#sasl = exchange;
+    this.#mechanism = mechanism;
+    return true;
+  }
+
+  /** An address past its failure limit is not heard at all. */
+  #ipThrottled(ip: string): boolean {
+    if (!this.services.loginThrottle.ipBlocked(ip)) return false;
+    const silent = refusedLogins.note("ip " + addressKey(ip));
+    if (silent !== undefined) {
+      log.warn(
+        "{ip}: authentication refused: too many failures; {silent} refused since the " +
+          "last such line; quiet for this address for {window} s",
+        { ip, silent, window: refusedLogins.windowMs / 1000 },
+      );
+    }
+    this.#saslFailure(
+      "temporary-auth-failure",
+      "Too many failed attempts; try again later",
+      "throttled",
+    );
+    return true;
   }
 
   async #saslStep(text: string | null): Promise<void> {
@@ -512,7 +595,11 @@ export class C2sStream extends StreamCore implements SessionDriver {
     const host = this.session.host!;
     switch (step.kind) {
       case "challenge":
-        this.send(el("challenge", { xmlns: NS.sasl }, encodeBase64(step.data)));
+        this.send(
+          this.#authenticate
+            ? sasl2Challenge(encodeBase64(step.data))
+            : el("challenge", { xmlns: NS.sasl }, encodeBase64(step.data)),
+        );
         return;
       case "failure": {
         this.#sasl = undefined;
@@ -545,6 +632,14 @@ export class C2sStream extends StreamCore implements SessionDriver {
         const session = this.session;
         session.type = "c2s";
         session.username = step.username;
+        const authenticate = this.#authenticate;
+        if (authenticate) {
+          this.#authenticate = undefined;
+          log.info("{account} authenticated from {ip} (SASL2)", { account, ip });
+          await this.services.hosts.get(host)!.events.fire("authentication-success", { session });
+          if (this.closed) return;
+          return await this.#sasl2Succeeded(authenticate, step.data);
+        }
         // The client's next bytes open a new stream (RFC 6120 §6.4.6).
         this.restart();
         session.notopen = true;
@@ -589,6 +684,81 @@ export class C2sStream extends StreamCore implements SessionDriver {
     if (++this.#authAttempts >= MAX_AUTH_ATTEMPTS) {
       throw new StreamError("policy-violation", "Too many failed authentication attempts");
     }
+  }
+
+  // ---- SASL2 success, inline features, Bind2 (XEP-0388, XEP-0386) ---------
+
+  /**
+   * Authenticated over SASL2: the inline requests of `<authenticate/>`
+   * (SM resumption, FAST tokens…), then Bind2 with its inline enables,
+   * all answered in the one `<success/>`. No stream restart (XEP-0388).
+   */
+  async #sasl2Succeeded(authenticate: Element, data: Uint8Array | undefined): Promise<void> {
+    const host = this.services.hosts.get(this.session.host!)!;
+    const extra: Element[] = [];
+    const after: (() => void)[] = [];
+    const handlers = [...host.providers.items("sasl2-inline")]
+      .sort((a, b) => (a.order ?? 0) - (b.order ?? 0));
+    for (const handler of handlers) {
+      const element = authenticate.getChildren().find((c) => c.attrs.xmlns === handler.ns);
+      if (!element) continue;
+      let result: Sasl2InlineResult | undefined;
+      try {
+        result = await handler.handle({
+          session: this.session,
+          element,
+          authenticate,
+          mechanism: this.#mechanism,
+          stream: this,
+        });
+      } catch (err) {
+        log.error("{who}: SASL2 inline {ns} failed: {err}", {
+          who: this.who(),
+          ns: handler.ns,
+          err,
+        });
+      }
+      if (this.closed) return;
+      if (result?.element) extra.push(result.element);
+      if (result?.after) after.push(result.after);
+    }
+    // A resumed session (SM) is bound already: Bind2 is for new sessions only.
+    const session = this.session;
+    const bind = authenticate.getChild("bind", NS.bind2);
+    if (bind && session.fullJid === undefined) {
+      const bound = this.#bind2(bind, userAgentOf(authenticate).id);
+      if (bound) extra.push(bound);
+    }
+    this.send(sasl2Success(
+      data && data.length ? encodeBase64(data) : undefined,
+      session.fullJid ?? session.bareJid!,
+      extra,
+    ));
+    for (const fn of after) fn();
+  }
+
+  /** Bind2: bind the derived resource and run the inline enables; the `<bound/>` reply. */
+  #bind2(bind: Element, userAgentId: string | undefined): Element | undefined {
+    const session = this.session;
+    const resource = bind2Resource(bind.getChildText("tag"), userAgentId);
+    const refused = this.services.sessions.bind(session, resource);
+    if (refused) {
+      // The client learns it from the bare authorization identifier and may bind itself.
+      log.info("{who}: Bind2 refused: {err}", { who: this.who(), err: refused.message });
+      return undefined;
+    }
+    this.authenticated();
+    log.info("{jid} bound (Bind2)", { jid: session.fullJid });
+    const host = this.services.hosts.get(session.host!)!;
+    const inline = host.providers.items("bind2-inline");
+    const results: Element[] = [];
+    for (const child of bind.getChildren()) {
+      const handler = inline.find((i) => i.ns === child.attrs.xmlns);
+      if (!handler) continue;
+      const result = handler.handle(session, child, this);
+      if (result) results.push(result);
+    }
+    return el("bound", { xmlns: NS.bind2 }, ...results);
   }
 
   // ---- resource binding (RFC 6120 §7) -------------------------------------

@@ -16,4 +16,7 @@ export const NS = {
   ping: "urn:xmpp:ping",
   delay: "urn:xmpp:delay",
   sm: "urn:xmpp:sm:3",
+  sasl2: "urn:xmpp:sasl:2",
+  bind2: "urn:xmpp:bind:0",
+  fast: "urn:xmpp:fast:0",
 } as const;

@@ -17,6 +17,7 @@ import { installReceived } from "./received.ts";
 import { installSent } from "./sent.ts";
 import { installToggle } from "./toggle.ts";
 import { installUnackedFilter } from "./unacked.ts";
+import { setCarbons } from "./state.ts";
 
 export const carbonsModule: ParleyModule = {
   name: "carbons",
@@ -25,6 +26,14 @@ export const carbonsModule: ParleyModule = {
     api.addFeature(NS_CARBONS);
     api.addFeature(NS_CARBONS_RULES);
     installToggle(api);
+    // Bind2 (XEP-0386): <enable xmlns='urn:xmpp:carbons:2'/> inside <bind/>; no answer.
+    api.provide("bind2-inline", {
+      ns: NS_CARBONS,
+      handle: (session, element) => {
+        if (element.name === "enable") setCarbons(session, true);
+        return undefined;
+      },
+    });
     installSent(api);
     installReceived(api);
     installUnackedFilter(api);

@@ -10,6 +10,7 @@
  */
 import type { ParleyModule } from "../../core/module_api.ts";
 import { el } from "../../xml/element.ts";
+import type { Session } from "../../core/session.ts";
 import { CSI, HeldOutput, heldOutput } from "./held.ts";
 
 export const NS_CSI = "urn:xmpp:csi:0";
@@ -23,14 +24,26 @@ export const csiModule: ParleyModule = {
       session.type === "c2s" ? el("csi", { xmlns: NS_CSI }) : undefined
     );
 
+    const inactive = (session: Session) => {
+      if (heldOutput(session)) return;
+      const held = new HeldOutput(session, maxHeld);
+      session.ext.set(CSI, held);
+      session.filter = held;
+    };
+
+    // Bind2 (XEP-0386): <inactive/> inside <bind/> starts the session inactive.
+    api.provide("bind2-inline", {
+      ns: NS_CSI,
+      handle: (session, element) => {
+        if (element.name === "inactive") inactive(session);
+        return undefined;
+      },
+    });
+
     api.hook("stream-element", ({ session, element }) => {
       if (element.attrs.xmlns !== NS_CSI || session.type !== "c2s") return false;
       if (element.name === "inactive") {
-        if (!heldOutput(session)) {
-          const held = new HeldOutput(session, maxHeld);
-          session.ext.set(CSI, held);
-          session.filter = held;
-        }
+        inactive(session);
         return true;
       }
       if (element.name === "active") {

@@ -51,6 +51,25 @@ export const streamManagementModule: ParleyModule = {
       return false;
     });
 
+    // Inline with SASL2 (XEP-0388 §… / XEP-0198 inline): resume in
+    // <authenticate/>, enable in Bind2's <bind/>. Resumption comes last
+    // among SASL2 inline handlers: it adopts a session that may receive.
+    api.provide("sasl2-inline", {
+      ns: NS.sm,
+      order: 100,
+      feature: (stream) => stream.transport.kind !== "bosh" ? smFeature() : undefined,
+      handle: ({ session, element, stream }) => {
+        if (element.name !== "resume") return undefined;
+        const { reply, resend } = sm.resumeReply(session, element, stream);
+        return { element: reply, after: resend };
+      },
+    });
+    api.provide("bind2-inline", {
+      ns: NS.sm,
+      handle: (session, element, stream) =>
+        element.name === "enable" ? sm.enableReply(session, element, stream) : undefined,
+    });
+
     api.hook(
       "session-disconnected",
       ({ session }) => sm.hibernate(session),

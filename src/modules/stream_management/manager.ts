@@ -55,16 +55,15 @@ export class SmManager implements SmPolicy {
   // ---- enable (XEP-0198 §3) --------------------------------------------------
 
   enable(session: Session, element: Element, stream: C2sStream): void {
+    session.send(this.enableReply(session, element, stream));
+  }
+
+  /** Enables and returns the answer (`<enabled/>` or `<failed/>`), sent by the caller or inline in Bind2. */
+  enableReply(session: Session, element: Element, stream: C2sStream): Element {
     // §3: only after binding, and once per session.
-    if (session.fullJid === undefined || smState(session)) {
-      session.send(failed("unexpected-request"));
-      return;
-    }
+    if (session.fullJid === undefined || smState(session)) return failed("unexpected-request");
     // BOSH has its own acks (XEP-0124 §9); XEP-0206 streams do not use these.
-    if (stream.transport.kind === "bosh") {
-      session.send(failed("feature-not-implemented"));
-      return;
-    }
+    if (stream.transport.kind === "bosh") return failed("feature-not-implemented");
     const resume = element.attrs.resume === "true" || element.attrs.resume === "1";
     const asked = parseH(element.attrs.max);
     const timeout = asked !== undefined && asked > 0
@@ -77,7 +76,7 @@ export class SmManager implements SmPolicy {
     session.received = 0;
     session.outbox.enableAcks(state);
     if (id !== undefined) this.#resumable.set(id, state);
-    session.send(enabled(id, timeout));
+    return enabled(id, timeout);
   }
 
   // ---- acks (XEP-0198 §4) ------------------------------------------------------
@@ -200,21 +199,29 @@ export class SmManager implements SmPolicy {
   // ---- resumption (XEP-0198 §5) -------------------------------------------------
 
   resume(vehicle: Session, element: Element, stream: C2sStream): void {
+    const { reply, resend } = this.resumeReply(vehicle, element, stream);
+    stream.session.send(reply);
+    resend?.();
+  }
+
+  /**
+   * Resumes and returns the answer (`<resumed/>` or `<failed/>`) and, when
+   * resumed, what must run once the answer is sent (the resend). SASL2
+   * puts the answer inside its `<success/>` (XEP-0388 inline).
+   */
+  resumeReply(
+    vehicle: Session,
+    element: Element,
+    stream: C2sStream,
+  ): { reply: Element; resend?: () => void } {
     // §5: after authentication, before binding (a bound stream has its own session).
-    if (vehicle.fullJid !== undefined) {
-      vehicle.send(failed("unexpected-request"));
-      return;
-    }
+    if (vehicle.fullJid !== undefined) return { reply: failed("unexpected-request") };
     if (!this.resumptionOn || stream.transport.kind === "bosh") {
-      vehicle.send(failed("feature-not-implemented"));
-      return;
+      return { reply: failed("feature-not-implemented") };
     }
     const previd = element.attrs.previd;
     const h = parseH(element.attrs.h);
-    if (previd === undefined || h === undefined) {
-      vehicle.send(failed("bad-request"));
-      return;
-    }
+    if (previd === undefined || h === undefined) return { reply: failed("bad-request") };
     const state = this.#resumable.get(previd);
     const session = state?.session;
     // Another account's id is as unknown as a made-up one: nothing leaks.
@@ -226,8 +233,7 @@ export class SmManager implements SmPolicy {
       this.api.log.debug("{user}: resumption of an unknown or expired session refused", {
         user: vehicle.bareJid,
       });
-      vehicle.send(failed("item-not-found"));
-      return;
+      return { reply: failed("item-not-found") };
     }
     // Before anything changes: a bad h ends only the new stream.
     this.#ack(session, h);
@@ -245,18 +251,20 @@ export class SmManager implements SmPolicy {
       jid: session.fullJid,
       n: session.outbox.unackedCount,
     });
-    session.send(resumed(previd, session.received));
-    session.outbox.resend();
-    const now = Date.now();
-    if (session.outbox.unackedCount > 0) {
-      state.unackedSince = now;
-      // Learn soon what the client got of the resent stanzas.
-      this.#requestAck(state, now);
-      if (this.#requestMs <= 0) this.#sweeper.delete(state);
-    } else {
-      state.unackedSince = 0;
-      this.#sweeper.delete(state);
-    }
+    const resend = () => {
+      session.outbox.resend();
+      const now = Date.now();
+      if (session.outbox.unackedCount > 0) {
+        state.unackedSince = now;
+        // Learn soon what the client got of the resent stanzas.
+        this.#requestAck(state, now);
+        if (this.#requestMs <= 0) this.#sweeper.delete(state);
+      } else {
+        state.unackedSince = 0;
+        this.#sweeper.delete(state);
+      }
+    };
+    return { reply: resumed(previd, session.received), resend };
   }
 
   // ---- the end ---------------------------------------------------------------------

@@ -1,0 +1,96 @@
+/**
+ * The wire side of SASL2 (XEP-0388) and Bind2 (XEP-0386) for the client
+ * stream: the feature, the replies, the user agent and the resource a
+ * user agent gets. The flow itself lives in c2s.ts beside SASL1, so both
+ * share one throttle, one attempt counter and one mechanism list.
+ */
+import { createHash } from "node:crypto";
+import { el, type Element } from "../xml/element.ts";
+import { NS } from "../xml/namespaces.ts";
+import { prepResource } from "../jid.ts";
+import { randomId } from "../util/random.ts";
+import type { Bind2Inline } from "../core/inline_features.ts";
+
+/** User agent ids longer than this are ignored (a UUID is 36). */
+const MAX_USER_AGENT_ID = 256;
+/** The tag's part of a Bind2 resource, in characters. */
+const MAX_TAG = 32;
+
+export interface UserAgent {
+  id?: string;
+  software?: string;
+  device?: string;
+}
+
+/** `<user-agent id=…><software/><device/></user-agent>` of an `<authenticate/>`. */
+export function userAgentOf(authenticate: Element): UserAgent {
+  const ua = authenticate.getChild("user-agent");
+  if (!ua) return {};
+  const id = ua.attrs.id;
+  return {
+    id: id !== undefined && id.length > 0 && id.length <= MAX_USER_AGENT_ID ? id : undefined,
+    software: ua.getChildText("software")?.slice(0, 200),
+    device: ua.getChildText("device")?.slice(0, 200),
+  };
+}
+
+/**
+ * The Bind2 resource (XEP-0386 §3): the client's tag, then a short hash
+ * of its user agent id, so one installation gets the same resource at
+ * every login (and replaces its own stale session) while two devices with
+ * the same software do not collide. Without an id the resource is random.
+ */
+export function bind2Resource(tag: string | undefined, userAgentId: string | undefined): string {
+  const prepped = tag ? prepResource(tag.trim().slice(0, MAX_TAG)) : undefined;
+  const suffix = userAgentId === undefined
+    ? randomId(8)
+    : createHash("sha256").update(userAgentId).digest("hex").slice(0, 8);
+  const resource = prepped ? `${prepped}.${suffix}` : suffix;
+  return prepResource(resource) ?? suffix;
+}
+
+/** The `<authentication/>` stream feature. */
+export function authenticationFeature(
+  mechanisms: readonly string[],
+  bindInline: readonly Bind2Inline[],
+  inline: readonly Element[],
+): Element {
+  const bind = el(
+    "bind",
+    { xmlns: NS.bind2 },
+    el("inline", {}, ...bindInline.map((i) => el("feature", { var: i.ns }))),
+  );
+  return el(
+    "authentication",
+    { xmlns: NS.sasl2 },
+    ...mechanisms.map((m) => el("mechanism", {}, m)),
+    el("inline", {}, bind, ...inline),
+  );
+}
+
+export function sasl2Failure(condition: string, text?: string): Element {
+  return el(
+    "failure",
+    { xmlns: NS.sasl2 },
+    el(condition, { xmlns: NS.sasl }),
+    text ? el("text", {}, text) : undefined,
+  );
+}
+
+export function sasl2Challenge(base64: string): Element {
+  return el("challenge", { xmlns: NS.sasl2 }, base64);
+}
+
+export function sasl2Success(
+  additionalData: string | undefined,
+  authorizationIdentifier: string,
+  extra: readonly Element[],
+): Element {
+  return el(
+    "success",
+    { xmlns: NS.sasl2 },
+    additionalData ? el("additional-data", {}, additionalData) : undefined,
+    el("authorization-identifier", {}, authorizationIdentifier),
+    ...extra,
+  );
+}
