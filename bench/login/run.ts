@@ -7,6 +7,7 @@
  *   fast     SASL2 + Bind2 with a FAST token, HT-SHA-256-NONE (tokens fetched
  *            first, once per user, by a SCRAM-SHA-256 SASL2 login; not timed)
  *   scram2   SASL2 + Bind2 with SCRAM-SHA-256
+ *   tls      the floor: TCP → stream → STARTTLS → stream, then close (no login)
  * Worker w owns users w, w+C, ...: no user logs in twice at once, so a
  * rotated FAST token is never raced. Latency runs from TCP connect to a
  * usable session (bind result / SASL2 success, plus presence if asked).
@@ -60,7 +61,7 @@ if (a.scenario === "prepare") {
 }
 
 // Does the server offer what the scenario needs? (one probe connection)
-if (a.scenario !== "sasl1") {
+if (a.scenario === "fast" || a.scenario === "scram2") {
   const probe = await secured(target);
   const offer = sasl2Offer(probe);
   probe.close();
@@ -105,6 +106,7 @@ async function loginOnce(u: string): Promise<void> {
   const c = await secured(target);
   try {
     if (a.scenario === "sasl1") await loginSasl1(c, u, "pw");
+    else if (a.scenario === "tls") return;
     else {
       const fast = a.scenario === "fast";
       const r = await loginSasl2(c, u, {
