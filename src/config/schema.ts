@@ -29,6 +29,7 @@ export const DEFAULT_MODULES = [
   "stream_management",
   "carbons",
   "csi",
+  "fast",
   "push",
   "mam",
   "external_services",
@@ -416,6 +417,11 @@ export const configSchema = z.strictObject({
      * receipts…, after de-duplication); one more sends them all at once.
      */
     maxHeld: z.number().int().min(1).default(100),
+  }).prefault({}),
+  /** FAST (XEP-0484): reconnection tokens per client installation, loaded by the `fast` module. */
+  fast: z.strictObject({
+    /** Days a token stays valid after it is issued; the client gets a new one at each login. */
+    tokenDays: z.number().int().min(1).max(365).default(14),
   }).prefault({}),
   /** Push notifications (XEP-0357) to the app servers of users whose clients sleep. */
   push: z.strictObject({

@@ -7,6 +7,22 @@
 import type { Element } from "../xml/element.ts";
 import type { Session } from "./session.ts";
 import type { C2sStream } from "../stream/c2s.ts";
+import type { SaslContext, SaslExchange } from "../auth/types.ts";
+
+/**
+ * A SASL mechanism offered only inside SASL2 by a module (FAST's HT-*,
+ * XEP-0484), never in the regular mechanism lists.
+ */
+export interface Sasl2Mechanism {
+  /** The names this stream may use (advertised by the module's own inline feature). */
+  names(stream: C2sStream): string[];
+  start(
+    name: string,
+    ctx: SaslContext,
+    authenticate: Element,
+    stream: C2sStream,
+  ): SaslExchange | undefined;
+}
 
 /** A feature enabled inside `<bind xmlns='urn:xmpp:bind:0'/>` (carbons, CSI, SM enable). */
 export interface Bind2Inline {

@@ -11,7 +11,7 @@
 import type { AdhocCommand } from "../modules/adhoc/types.ts";
 import type { FormField } from "../util/dataforms.ts";
 import type { Remover } from "./events.ts";
-import type { Bind2Inline, Sasl2Inline } from "./inline_features.ts";
+import type { Bind2Inline, Sasl2Inline, Sasl2Mechanism } from "./inline_features.ts";
 
 /** An `<item/>` listed in the host's disco#items (XEP-0030 §4). */
 export interface DiscoItem {
@@ -38,6 +38,8 @@ export interface ProviderMap {
   "bind2-inline": Bind2Inline;
   /** Features negotiated inside SASL2's `<authenticate/>` (XEP-0388): SM resume, FAST. */
   "sasl2-inline": Sasl2Inline;
+  /** Mechanisms only SASL2 offers, started by their module (FAST's HT-*). */
+  "sasl2-mechanism": Sasl2Mechanism;
 }
 
 export type ProviderKind = keyof ProviderMap;

@@ -19,6 +19,7 @@ import { s2sModule } from "./s2s.ts";
 import { streamManagementModule } from "./stream_management/index.ts";
 import { carbonsModule } from "./carbons/index.ts";
 import { csiModule } from "./csi/index.ts";
+import { fastModule } from "./fast/index.ts";
 import { pushModule } from "./push/index.ts";
 import { mamModule } from "./mam/index.ts";
 import { externalServicesModule } from "./external_services/index.ts";
@@ -48,6 +49,7 @@ export const MODULES: ReadonlyMap<string, ParleyModule> = new Map(
     streamManagementModule,
     carbonsModule,
     csiModule,
+    fastModule,
     pushModule,
     mamModule,
     externalServicesModule,

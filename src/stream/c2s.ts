@@ -544,7 +544,8 @@ export class C2sStream extends StreamCore implements SessionDriver {
   /** Starts `mechanism`'s exchange; false (and a failure sent) when it is not offered. */
   #start(mechanism: string): boolean {
     const ctx = this.#saslContext();
-    const exchange = startExchange(mechanism, ctx, this.#mechanismOptions());
+    const exchange = startExchange(mechanism, ctx, this.#mechanismOptions()) ??
+      this.#moduleMechanism(mechanism, ctx);
     if (!exchange) {
       this.#saslFailure(unavailableMechanismCondition(mechanism, ctx, this.#mechanismOptions()));
       return false;
@@ -552,6 +553,27 @@ export class C2sStream extends StreamCore implements SessionDriver {
     this.#sasl = exchange;
     this.#mechanism = mechanism;
     return true;
+  }
+
+  /** A SASL2-only mechanism of a module (FAST), during SASL2 only. */
+  #moduleMechanism(mechanism: string, ctx: SaslContext): SaslExchange | undefined {
+    const authenticate = this.#authenticate;
+    if (!authenticate) return undefined;
+    const host = this.services.hosts.get(this.session.host!)!;
+    for (const m of host.providers.items("sasl2-mechanism")) {
+      if (m.names(this).includes(mechanism)) return m.start(mechanism, ctx, authenticate, this);
+    }
+    return undefined;
+  }
+
+  /**
+   * The `tls-server-end-point` data of the certificate this stream
+   * presented (RFC 5929), for mechanisms that bind to it; undefined
+   * without TLS or for a certificate RFC 5929 defines none for.
+   */
+  tlsServerEndPoint(): Uint8Array | undefined {
+    if (!this.transport.secure || !this.transport.tls) return undefined;
+    return this.services.tls.endPointFor(this.transport.tls.servername);
   }
 
   /** An address past its failure limit is not heard at all. */
