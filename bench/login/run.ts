@@ -6,6 +6,8 @@
  *   sasl1    SCRAM-SHA-1 → restart → bind iq                 (SASL1)
  *   fast     SASL2 + Bind2 with a FAST token, HT-SHA-256-NONE (tokens fetched
  *            first, once per user, by a SCRAM-SHA-256 SASL2 login; not timed)
+ *   fastrot  as fast, each login also asking for a new token (request-token)
+ *            and using it next time: rotation at every login
  *   scram2   SASL2 + Bind2 with SCRAM-SHA-256
  *   tls      the floor: TCP → stream → STARTTLS → stream, then close (no login)
  * Worker w owns users w, w+C, ...: no user logs in twice at once, so a
@@ -61,14 +63,15 @@ if (a.scenario === "prepare") {
 }
 
 // Does the server offer what the scenario needs? (one probe connection)
-if (a.scenario === "fast" || a.scenario === "scram2") {
+const isFast = a.scenario === "fast" || a.scenario === "fastrot";
+if (isFast || a.scenario === "scram2") {
   const probe = await secured(target);
   const offer = sasl2Offer(probe);
   probe.close();
   // Both SASL2 scenarios log in (or fetch their token) by SCRAM-SHA-256.
   if (
     !offer.mechanisms.includes("SCRAM-SHA-256") ||
-    (a.scenario === "fast" && !offer.fast.includes(FAST_MECH))
+    (isFast && !offer.fast.includes(FAST_MECH))
   ) {
     emit({ skipped: "SASL2/FAST not offered", offer });
   }
@@ -96,7 +99,7 @@ async function fetchToken(u: string): Promise<void> {
 }
 
 let setupSecs = 0;
-if (a.scenario === "fast") {
+if (isFast) {
   const t0 = performance.now();
   await pool(users, C, fetchToken);
   setupSecs = Math.round((performance.now() - t0) / 100) / 10;
@@ -108,14 +111,14 @@ async function loginOnce(u: string): Promise<void> {
     if (a.scenario === "sasl1") await loginSasl1(c, u, "pw");
     else if (a.scenario === "tls") return;
     else {
-      const fast = a.scenario === "fast";
       const r = await loginSasl2(c, u, {
         userAgentId: uaIds.get(u)!,
-        mechanism: fast ? FAST_MECH : "SCRAM-SHA-256",
+        mechanism: isFast ? FAST_MECH : "SCRAM-SHA-256",
         password: "pw",
         token: tokens.get(u),
+        requestToken: a.scenario === "fastrot",
       });
-      if (fast && r.token && r.token.token !== tokens.get(u)?.token) {
+      if (isFast && r.token && r.token.token !== tokens.get(u)?.token) {
         tokens.set(u, r.token);
         rotations++;
       }
@@ -149,7 +152,7 @@ for (const [phase, secs] of [["warm", 1], ["measure", seconds]] as const) {
         if (measured) failures++;
         if (errors.length < 5) errors.push(String(e).slice(0, 300));
         // A refused token (expired, revoked): a password login gets a new one.
-        if (a.scenario === "fast") {
+        if (isFast) {
           refetches++;
           await fetchToken(u).catch(() => {});
         }

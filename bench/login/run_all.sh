@@ -5,12 +5,12 @@
 #   usage: bench/login/run_all.sh LABEL,PORT,PIDFILE[,SCENARIO+SCENARIO] [more targets ...]
 # A target runs the scenarios listed after its PID file, else all of SCENARIOS.
 # Each target needs the users first: run.ts --scenario prepare --port PORT.
-# Env: REPS=3 SCENARIOS="sasl1 fast scram2 tls" GEN_CPUS=0 SERVER_CPUS=1 (taskset; PIN=0 off)
+# Env: REPS=3 SCENARIOS="sasl1 fast fastrot scram2 tls" GEN_CPUS=0 SERVER_CPUS=1 (taskset; PIN=0 off)
 #      OUTDIR=/tmp/parley-login/run-DATE, extra run.ts flags in GEN_ARGS.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 [ $# -ge 1 ] || { sed -n 2,9p "$0"; exit 2; }
-REPS=${REPS:-3}; SCENARIOS=${SCENARIOS:-"sasl1 fast scram2 tls"}
+REPS=${REPS:-3}; SCENARIOS=${SCENARIOS:-"sasl1 fast fastrot scram2 tls"}
 GEN_CPUS=${GEN_CPUS:-0}; SERVER_CPUS=${SERVER_CPUS:-1}; PIN=${PIN:-1}
 OUTDIR=${OUTDIR:-/tmp/parley-login/run-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUTDIR"; RAW=$OUTDIR/raw.jsonl
