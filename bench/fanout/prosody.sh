@@ -4,6 +4,8 @@
 # on 127.0.0.1:PORT (default 45322), MUC at conference.localhost.
 #   bench/fanout/prosody.sh start [DIR] [PORT]   # prints the PID when listening
 #   bench/fanout/prosody.sh stop  [DIR]          # stops that PID only
+# PROSODY_CFG=other.cfg.lua.in picks another config template (bench/login/);
+# PROSODY_KEY=ec makes a new DIR's certificate ECDSA P-256 (as Parley's) not RSA-2048.
 set -euo pipefail
 cmd=${1:-}; DIR=${2:-/tmp/parley-fanout-prosody}; PORT=${3:-45322}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -26,11 +28,13 @@ start() {
   if port_open "$PORT"; then echo "port $PORT is already in use" >&2; exit 1; fi
   mkdir -p "$DIR/data"
   if [ ! -f "$DIR/localhost.crt" ]; then
-    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=localhost" \
+    local key=(-newkey rsa:2048)
+    [ "${PROSODY_KEY:-rsa}" = ec ] && key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256)
+    openssl req -x509 "${key[@]}" -nodes -days 3650 -subj "/CN=localhost" \
       -addext "subjectAltName=DNS:localhost,DNS:conference.localhost" \
       -keyout "$DIR/localhost.key" -out "$DIR/localhost.crt" 2>/dev/null
   fi
-  sed -e "s|@DIR@|$DIR|g" -e "s|@PORT@|$PORT|g" "$HERE/prosody.cfg.lua.in" >"$DIR/prosody.cfg.lua"
+  sed -e "s|@DIR@|$DIR|g" -e "s|@PORT@|$PORT|g" "${PROSODY_CFG:-$HERE/prosody.cfg.lua.in}" >"$DIR/prosody.cfg.lua"
   ulimit -n 20000 2>/dev/null || true
   prosody --config "$DIR/prosody.cfg.lua" -F >"$DIR/stdout.log" 2>&1 </dev/null &
   echo $! >"$DIR/prosody.pid"
@@ -47,5 +51,5 @@ start() {
 case "$cmd" in
   start) start;;
   stop) stop;;
-  *) sed -n 2,7p "$0" >&2; exit 2;;
+  *) sed -n 2,9p "$0" >&2; exit 2;;
 esac
