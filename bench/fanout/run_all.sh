@@ -15,17 +15,8 @@ OUTDIR=${OUTDIR:-/tmp/parley-fanout/run-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUTDIR"; RAW=$OUTDIR/raw.jsonl
 ulimit -n 20000 2>/dev/null || true
 pin=(); [ "$PIN" = 1 ] && pin=(taskset -c "$GEN_CPUS")
-{
-  echo "date: $(date -Is)"; echo "host: $(uname -srm)"; echo "nproc: $(nproc)"
-  grep -m1 'model name' /proc/cpuinfo; echo "loadavg: $(cat /proc/loadavg)"
-  echo "deno: $(deno --version | head -1)"; echo "prosody: $(dpkg-query -W -f '${Version}' prosody 2>/dev/null)"
-  echo "params: REPS=$REPS SCENARIOS=$SCENARIOS GEN_CPUS=$GEN_CPUS SERVER_CPUS=$SERVER_CPUS GEN_ARGS=${GEN_ARGS:-}"
-  for t in "$@"; do IFS=, read -r l p pf <<<"$t"; pid=$(cat "$pf")
-    [ "$PIN" = 1 ] && taskset -a -p -c "$SERVER_CPUS" "$pid" >/dev/null
-    echo "$l port $p pid $pid: $(tr '\0' ' ' </proc/$pid/cmdline | cut -c1-160)"; echo "  $(taskset -p "$pid")"
-  done
-} >"$OUTDIR/env.txt"
-cat "$OUTDIR/env.txt" >&2
+. "$HERE/../machine_facts.sh"
+machine_facts "$@"
 for s in $SCENARIOS; do
   for rep in $(seq 1 "$REPS"); do
     for t in "$@"; do
