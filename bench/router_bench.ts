@@ -3,36 +3,20 @@
  * JID, from stamping to the recipient's serialized write, in process
  * (connections are stubs that count bytes).
  */
+import { stubConnection } from "../tests/helpers/stub_connection.ts";
 import { Host } from "../src/core/host.ts";
 import { Router } from "../src/core/router.ts";
 import { SessionRegistry } from "../src/core/sessions.ts";
 import { Session } from "../src/core/session.ts";
 import { XmlStreamTransport } from "../src/stream/xml_stream.ts";
 import { installDelivery } from "../src/core/delivery.ts";
-import type { Connection } from "../src/net/connection.ts";
 import { el, type Element } from "../src/xml/element.ts";
 import { countStanzaIn, countStanzaOut } from "../src/metrics/counters.ts";
 
 let written = 0;
-const stubConnection = {
-  remoteAddress: "127.0.0.1",
-  remotePort: 1,
-  localPort: 5222,
-  tls: { protocol: "TLSv1.3" },
-  closed: false,
-  start() {},
-  write(data: string) {
-    written += data.length;
-  },
-  written: 0,
-  pending: 0,
-  writable: () => Promise.resolve(),
-  authenticated() {},
-  pause() {},
-  resume() {},
-  startTls: () => Promise.resolve(),
-  close() {},
-} as Connection;
+const conn = stubConnection((data) => {
+  written += data.length;
+}, { localPort: 5222, tls: { protocol: "TLSv1.3" } });
 
 const host = new Host({ domain: "localhost", modules: [], admins: [] });
 const hosts = new Map([["localhost", host]]);
@@ -47,7 +31,7 @@ installDelivery(host, { router, sessions });
 
 function bound(user: string, resource: string): Session {
   const s = new Session(user + resource, {
-    transport: new XmlStreamTransport(stubConnection),
+    transport: new XmlStreamTransport(conn),
     close() {},
     adopt() {},
   });

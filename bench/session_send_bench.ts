@@ -4,34 +4,18 @@
  * against writing to its outbox directly, same run, same stanza
  * (serialized to a stub connection that counts bytes).
  */
+import { stubConnection } from "../tests/helpers/stub_connection.ts";
 import { Session } from "../src/core/session.ts";
 import { XmlStreamTransport } from "../src/stream/xml_stream.ts";
-import type { Connection } from "../src/net/connection.ts";
 import { el } from "../src/xml/element.ts";
 
 let written = 0;
-const stubConnection = {
-  remoteAddress: "127.0.0.1",
-  remotePort: 1,
-  localPort: 5222,
-  tls: { protocol: "TLSv1.3" },
-  closed: false,
-  start() {},
-  write(data: string) {
-    written += data.length;
-  },
-  written: 0,
-  pending: 0,
-  writable: () => Promise.resolve(),
-  authenticated() {},
-  pause() {},
-  resume() {},
-  startTls: () => Promise.resolve(),
-  close() {},
-} as Connection;
+const conn = stubConnection((data) => {
+  written += data.length;
+}, { localPort: 5222, tls: { protocol: "TLSv1.3" } });
 
 const session = new Session("s1", {
-  transport: new XmlStreamTransport(stubConnection),
+  transport: new XmlStreamTransport(conn),
   close() {},
   adopt() {},
 });

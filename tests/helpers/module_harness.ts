@@ -4,6 +4,7 @@
  * module API without sockets. `fromPeer` hands the router a stanza as a
  * peer server would (for answers to server-originated iqs).
  */
+import { stubConnection } from "./stub_connection.ts";
 import { XmlStreamTransport } from "../../src/stream/xml_stream.ts";
 import { Host } from "../../src/core/host.ts";
 import { Router } from "../../src/core/router.ts";
@@ -13,29 +14,12 @@ import { installDelivery } from "../../src/core/delivery.ts";
 import { createModuleApi, type ModuleApi, type ServerParts } from "../../src/core/module_api.ts";
 import { ModuleRegistrations } from "../../src/core/module_registrations.ts";
 import { logger } from "../../src/log.ts";
-import type { Connection } from "../../src/net/connection.ts";
 
 export const DOMAIN = "example.org";
 
 export function moduleHarness() {
   const out: string[] = [];
-  const conn = {
-    remoteAddress: "127.0.0.1",
-    remotePort: 1,
-    localPort: 1,
-    tls: undefined,
-    closed: false,
-    start() {},
-    write: (d: string) => void out.push(d),
-    written: 0,
-    pending: 0,
-    writable: () => Promise.resolve(),
-    authenticated() {},
-    pause() {},
-    resume() {},
-    startTls: () => Promise.resolve(),
-    close() {},
-  } as Connection;
+  const conn = stubConnection((d) => void out.push(d));
   const host = new Host({ domain: DOMAIN, modules: [], admins: [] });
   const router = new Router(new Map([[DOMAIN, host]]));
   const sessions = new SessionRegistry({

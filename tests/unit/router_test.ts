@@ -1,3 +1,4 @@
+import { stubConnection } from "../helpers/stub_connection.ts";
 import { XmlStreamTransport } from "../../src/stream/xml_stream.ts";
 import assert from "node:assert/strict";
 import { Host } from "../../src/core/host.ts";
@@ -6,28 +7,11 @@ import { SessionRegistry } from "../../src/core/sessions.ts";
 import { Session } from "../../src/core/session.ts";
 import { installDelivery } from "../../src/core/delivery.ts";
 import { EventHub, whenDone } from "../../src/core/events.ts";
-import type { Connection } from "../../src/net/connection.ts";
 import { el } from "../../src/xml/element.ts";
 
 function setup() {
   const out: string[] = [];
-  const conn = {
-    remoteAddress: "127.0.0.1",
-    remotePort: 1,
-    localPort: 1,
-    tls: undefined,
-    closed: false,
-    start() {},
-    write: (d: string) => void out.push(d),
-    written: 0,
-    pending: 0,
-    writable: () => Promise.resolve(),
-    authenticated() {},
-    pause() {},
-    resume() {},
-    startTls: () => Promise.resolve(),
-    close() {},
-  } as Connection;
+  const conn = stubConnection((d) => void out.push(d));
   const host = new Host({ domain: "example.org", modules: [], admins: [] });
   const router = new Router(new Map([["example.org", host]]));
   const sessions = new SessionRegistry({
