@@ -48,7 +48,7 @@ import {
   sasl2Success,
   userAgentOf,
 } from "./sasl2.ts";
-import type { Sasl2InlineResult } from "../core/inline_features.ts";
+import type { Bind2Inline, Sasl2InlineResult } from "../core/inline_features.ts";
 import * as counters from "../metrics/counters.ts";
 
 /**
@@ -779,9 +779,13 @@ export class C2sStream extends StreamCore implements SessionDriver {
     const host = this.services.hosts.get(session.host!)!;
     const inline = host.providers.items("bind2-inline");
     const results: Element[] = [];
+    // One request per feature: a client repeating a child (a thousand SM
+    // enables) gets the first one handled, not an answer for each.
+    const handled = new Set<Bind2Inline>();
     for (const child of bind.getChildren()) {
       const handler = inline.find((i) => i.ns === child.attrs.xmlns);
-      if (!handler) continue;
+      if (!handler || handled.has(handler)) continue;
+      handled.add(handler);
       const result = handler.handle(session, child, this);
       if (result) results.push(result);
     }

@@ -230,3 +230,25 @@ Deno.test("SASL2 shares SASL1's throttle: failures of both count, past the limit
     await server.stop();
   }
 });
+
+Deno.test("Bind2: a feature requested twice is handled once (one <enabled/>, no answer per copy)", async () => {
+  const server = await startTestServer();
+  try {
+    const c = await connectTls(server.ports.c2sDirectTls);
+    const enable = `<enable xmlns='${NS.sm}' resume='true'/>`;
+    c.send(authenticateXml({
+      mechanism: "PLAIN",
+      initial: plainResponse("alice", "wonderland"),
+      userAgentId: UA,
+      inline: `<bind xmlns='${NS.bind2}'><tag>Tester</tag>${enable.repeat(50)}</bind>`,
+    }));
+    const success = await sasl2Answer(c);
+    assert.equal(success.name, "success", success.toString());
+    const bound = success.getChild("bound", NS.bind2)!;
+    assert.equal(bound.getChildren().length, 1, bound.toString());
+    assert.equal(bound.getChildren()[0].name, "enabled");
+    c.close();
+  } finally {
+    await server.stop();
+  }
+});
