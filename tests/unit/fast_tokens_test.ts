@@ -25,3 +25,15 @@ Deno.test("FAST tokens: one account with ever new user agent ids stays bounded",
   await tokens.issue("alice", `agent-${MAX_AGENTS_PER_USER * 3 - 1}`);
   assert.equal((await store.getAll("alice")).size, MAX_AGENTS_PER_USER);
 });
+
+Deno.test("FAST tokens: refused once expired", async () => {
+  const store = new MemoryStorage().map("example.com", "fast_tokens");
+  let now = 1_000_000;
+  const tokens = new FastTokens(store, new Uint8Array(32), auth, "example.com", 1, () => now);
+  const { token, expires } = await tokens.issue("alice", "ua");
+  const matches = (t: Uint8Array) => Promise.resolve(new TextDecoder().decode(t) === token);
+  assert.ok(await tokens.use("alice", "ua", matches), "valid before expiry");
+  assert.equal(await tokens.use("alice", "other-ua", matches), undefined, "another installation");
+  now = expires;
+  assert.equal(await tokens.use("alice", "ua", matches), undefined, "expired");
+});
