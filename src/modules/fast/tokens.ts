@@ -20,7 +20,7 @@
 import { createHash, createHmac } from "node:crypto";
 import type { MapStore } from "../../storage/types.ts";
 import type { AuthProvider } from "../../auth/types.ts";
-import { encodeBase64 } from "../../util/base64.ts";
+import { decodeBase64, encodeBase64 } from "../../util/base64.ts";
 import { constantTimeEqual } from "../../auth/scram.ts";
 
 /** The token each recent FAST login used, until that login's new token is issued. */
@@ -141,7 +141,7 @@ export class FastTokens {
       if (t.expires <= this.now() || t.credentials !== credentials) continue;
       const token = this.#token(t.id);
       const hash = new Uint8Array(createHash("sha256").update(token).digest());
-      const stored = Uint8Array.from(atob(t.hash), (c) => c.charCodeAt(0));
+      const stored = decodeBase64(t.hash) ?? new Uint8Array();
       if (!constantTimeEqual(hash, stored)) continue;
       if (!await verify(token)) continue;
       // The new token was used: older ones retire (XEP-0484 rotation).
