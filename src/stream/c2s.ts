@@ -310,7 +310,8 @@ export class C2sStream extends StreamCore implements SessionDriver {
       }
       // RFC 6120 §5.3.1: with TLS mandatory, offer nothing else before it.
       if (this.#tlsRequired()) return features;
-      const mechanisms = offeredMechanisms(this.#saslContext(), this.#mechanismOptions());
+      // The list SSDP signs (#saslContext), computed once.
+      const mechanisms = this.#saslContext().advertised!.mechanisms;
       features.append(
         el("mechanisms", { xmlns: NS.sasl }, ...mechanisms.map((m) => el("mechanism", {}, m))),
       );
