@@ -46,7 +46,7 @@ import {
   sasl2Challenge,
   sasl2Failure,
   sasl2Success,
-  userAgentOf,
+  userAgentId,
 } from "./sasl2.ts";
 import type { Bind2Inline, Sasl2InlineResult } from "../core/inline_features.ts";
 import * as counters from "../metrics/counters.ts";
@@ -749,7 +749,7 @@ export class C2sStream extends StreamCore implements SessionDriver {
     const session = this.session;
     const bind = authenticate.getChild("bind", NS.bind2);
     if (bind && session.fullJid === undefined) {
-      const bound = this.#bind2(bind, userAgentOf(authenticate).id);
+      const bound = this.#bind2(bind, userAgentId(authenticate));
       if (bound) extra.push(bound);
     }
     this.send(sasl2Success(
