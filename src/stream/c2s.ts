@@ -475,6 +475,8 @@ export class C2sStream extends StreamCore implements SessionDriver {
       return;
     }
     const ip = this.transport.remoteAddress;
+    // An exchange SASL2 started ends in SASL2 (its inline requests with it).
+    const sasl2 = this.#authenticate !== undefined;
     this.#authenticate = undefined;
     switch (element.name) {
       case "auth": {
@@ -486,7 +488,8 @@ export class C2sStream extends StreamCore implements SessionDriver {
         return await this.#saslStep(text === "" ? null : text);
       }
       case "response": {
-        if (!this.#sasl) {
+        if (!this.#sasl || sasl2) {
+          this.#sasl = undefined;
           this.#saslFailure("malformed-request", "No authentication in progress");
           return;
         }
