@@ -46,9 +46,9 @@ import {
   sasl2Challenge,
   sasl2Failure,
   sasl2Success,
-  userAgentOf,
+  userAgentId,
 } from "./sasl2.ts";
-import type { Sasl2InlineResult } from "../core/inline_features.ts";
+import type { Bind2Inline, Sasl2InlineResult } from "../core/inline_features.ts";
 import * as counters from "../metrics/counters.ts";
 
 /**
@@ -310,7 +310,8 @@ export class C2sStream extends StreamCore implements SessionDriver {
       }
       // RFC 6120 §5.3.1: with TLS mandatory, offer nothing else before it.
       if (this.#tlsRequired()) return features;
-      const mechanisms = offeredMechanisms(this.#saslContext(), this.#mechanismOptions());
+      // The list SSDP signs (#saslContext), computed once.
+      const mechanisms = this.#saslContext().advertised!.mechanisms;
       features.append(
         el("mechanisms", { xmlns: NS.sasl }, ...mechanisms.map((m) => el("mechanism", {}, m))),
       );
@@ -474,6 +475,8 @@ export class C2sStream extends StreamCore implements SessionDriver {
       return;
     }
     const ip = this.transport.remoteAddress;
+    // An exchange SASL2 started ends in SASL2 (its inline requests with it).
+    const sasl2 = this.#authenticate !== undefined;
     this.#authenticate = undefined;
     switch (element.name) {
       case "auth": {
@@ -485,7 +488,8 @@ export class C2sStream extends StreamCore implements SessionDriver {
         return await this.#saslStep(text === "" ? null : text);
       }
       case "response": {
-        if (!this.#sasl) {
+        if (!this.#sasl || sasl2) {
+          this.#sasl = undefined;
           this.#saslFailure("malformed-request", "No authentication in progress");
           return;
         }
@@ -748,7 +752,7 @@ export class C2sStream extends StreamCore implements SessionDriver {
     const session = this.session;
     const bind = authenticate.getChild("bind", NS.bind2);
     if (bind && session.fullJid === undefined) {
-      const bound = this.#bind2(bind, userAgentOf(authenticate).id);
+      const bound = this.#bind2(bind, userAgentId(authenticate));
       if (bound) extra.push(bound);
     }
     this.send(sasl2Success(
@@ -779,9 +783,13 @@ export class C2sStream extends StreamCore implements SessionDriver {
     const host = this.services.hosts.get(session.host!)!;
     const inline = host.providers.items("bind2-inline");
     const results: Element[] = [];
+    // One request per feature: a client repeating a child (a thousand SM
+    // enables) gets the first one handled, not an answer for each.
+    const handled = new Set<Bind2Inline>();
     for (const child of bind.getChildren()) {
       const handler = inline.find((i) => i.ns === child.attrs.xmlns);
-      if (!handler) continue;
+      if (!handler || handled.has(handler)) continue;
+      handled.add(handler);
       const result = handler.handle(session, child, this);
       if (result) results.push(result);
     }

@@ -16,22 +16,14 @@ const MAX_USER_AGENT_ID = 256;
 /** The tag's part of a Bind2 resource, in characters. */
 const MAX_TAG = 32;
 
-export interface UserAgent {
-  id?: string;
-  software?: string;
-  device?: string;
-}
-
-/** `<user-agent id=…><software/><device/></user-agent>` of an `<authenticate/>`. */
-export function userAgentOf(authenticate: Element): UserAgent {
-  const ua = authenticate.getChild("user-agent");
-  if (!ua) return {};
-  const id = ua.attrs.id;
-  return {
-    id: id !== undefined && id.length > 0 && id.length <= MAX_USER_AGENT_ID ? id : undefined,
-    software: ua.getChildText("software")?.slice(0, 200),
-    device: ua.getChildText("device")?.slice(0, 200),
-  };
+/**
+ * The `id` of `<user-agent/>` in an `<authenticate/>` (its `<software/>`
+ * and `<device/>` are informational and unused here); undefined when
+ * absent, empty or longer than the bound.
+ */
+export function userAgentId(authenticate: Element): string | undefined {
+  const id = authenticate.getChild("user-agent")?.attrs.id;
+  return id !== undefined && id.length > 0 && id.length <= MAX_USER_AGENT_ID ? id : undefined;
 }
 
 /**

@@ -230,3 +230,49 @@ Deno.test("SASL2 shares SASL1's throttle: failures of both count, past the limit
     await server.stop();
   }
 });
+
+Deno.test("Bind2: a feature requested twice is handled once (one <enabled/>, no answer per copy)", async () => {
+  const server = await startTestServer();
+  try {
+    const c = await connectTls(server.ports.c2sDirectTls);
+    const enable = `<enable xmlns='${NS.sm}' resume='true'/>`;
+    c.send(authenticateXml({
+      mechanism: "PLAIN",
+      initial: plainResponse("alice", "wonderland"),
+      userAgentId: UA,
+      inline: `<bind xmlns='${NS.bind2}'><tag>Tester</tag>${enable.repeat(50)}</bind>`,
+    }));
+    const success = await sasl2Answer(c);
+    assert.equal(success.name, "success", success.toString());
+    const bound = success.getChild("bound", NS.bind2)!;
+    assert.equal(bound.getChildren().length, 1, bound.toString());
+    assert.equal(bound.getChildren()[0].name, "enabled");
+    c.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("An exchange SASL2 started is not finished over SASL1 (its inline requests would be lost)", async () => {
+  const server = await startTestServer();
+  try {
+    const c = await connectTls(server.ports.c2sDirectTls);
+    c.send(authenticateXml({
+      mechanism: "SCRAM-SHA-256",
+      initial: btoa("n,,n=alice,r=abcdefgh"),
+      inline: `<bind xmlns='${NS.bind2}'/>`,
+    }));
+    const challenge = await sasl2Answer(c);
+    assert.equal(challenge.name, "challenge", challenge.toString());
+    c.send(`<response xmlns='${NS.sasl}'>${btoa("c=biws,r=x,p=AAAA")}</response>`);
+    const answer = await c.stanza((e) => e.name === "failure" || e.name === "success");
+    assert.equal(answer.name, "failure", answer.toString());
+    assert.ok(answer.getChild("malformed-request"), answer.toString());
+    // Nothing is left running: a SASL2 response now has no exchange either.
+    c.send(`<response xmlns='${NS.sasl2}'>${btoa("c=biws,r=x,p=AAAA")}</response>`);
+    assert.equal((await sasl2Answer(c)).name, "failure");
+    c.close();
+  } finally {
+    await server.stop();
+  }
+});

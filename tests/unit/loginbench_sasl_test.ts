@@ -33,6 +33,8 @@ Deno.test("loginbench HT-SHA-256-NONE: authcid NUL 32-byte HMAC, and the respond
     false,
     ["sign"],
   );
+  const initiator = new Uint8Array(await crypto.subtle.sign("HMAC", key, enc.encode("Initiator")));
+  assert.deepEqual(r.slice(6), initiator, 'HMAC(token, "Initiator"), no channel binding');
   const responder = new Uint8Array(await crypto.subtle.sign("HMAC", key, enc.encode("Responder")));
   assert(await htVerify("secret-token", unb64(b64(responder))));
   assert(!(await htVerify("other-token", responder)));

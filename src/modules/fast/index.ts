@@ -9,7 +9,7 @@
 import type { ParleyModule } from "../../core/module_api.ts";
 import { el } from "../../xml/element.ts";
 import { NS } from "../../xml/namespaces.ts";
-import { userAgentOf } from "../../stream/sasl2.ts";
+import { userAgentId } from "../../stream/sasl2.ts";
 import type { C2sStream } from "../../stream/c2s.ts";
 import { FastTokens, loadSecret } from "./tokens.ts";
 import { HT_ENDP, HT_NONE, HtExchange } from "./ht.ts";
@@ -39,7 +39,7 @@ export const fastModule: ParleyModule = {
       start: (name, _ctx, authenticate, stream) => {
         if (!names(stream).includes(name)) return undefined;
         const cb = name === HT_ENDP ? stream.tlsServerEndPoint()! : new Uint8Array();
-        return new HtExchange(tokens, userAgentOf(authenticate).id, cb);
+        return new HtExchange(tokens, userAgentId(authenticate), cb);
       },
     });
 
@@ -52,7 +52,7 @@ export const fastModule: ParleyModule = {
           : undefined;
       },
       handle: async ({ session, authenticate, mechanism, stream }) => {
-        const agent = userAgentOf(authenticate).id;
+        const agent = userAgentId(authenticate);
         const username = session.username;
         if (agent === undefined || username === undefined) return undefined;
         const viaToken = mechanism.startsWith("HT-");

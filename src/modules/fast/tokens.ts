@@ -20,11 +20,18 @@
 import { createHash, createHmac } from "node:crypto";
 import type { MapStore } from "../../storage/types.ts";
 import type { AuthProvider } from "../../auth/types.ts";
-import { encodeBase64 } from "../../util/base64.ts";
+import { decodeBase64, encodeBase64 } from "../../util/base64.ts";
 import { constantTimeEqual } from "../../auth/scram.ts";
 
 /** The token each recent FAST login used, until that login's new token is issued. */
 const MAX_RECENT = 10_000;
+/**
+ * Installations (user agent ids) holding tokens, per account. The id is
+ * the client's choice: without a bound, one account logging in with a
+ * new id each time would grow the store without end. Past it, a new
+ * installation's token replaces the tokens of the one expiring first.
+ */
+export const MAX_AGENTS_PER_USER = 32;
 
 interface StoredToken {
   id: string;
@@ -93,8 +100,27 @@ export class FastTokens {
     this.#recent.delete(username + "\0" + agent);
     const used = live.find((t) => t.id === usedId) ?? live.at(-1);
     const next = used ? [used, entry] : [entry];
+    if (!used) await this.#makeRoom(username, agent);
     await this.store.set(username, agent, next as unknown as never);
     return { token: new TextDecoder().decode(token), expires };
+  }
+
+  /** Before a new installation's first token: expired records go, and the oldest past the bound. */
+  async #makeRoom(username: string, agent: string): Promise<void> {
+    const now = this.now();
+    const others: [string, number][] = [];
+    for (const [key, value] of await this.store.getAll(username)) {
+      if (key === agent) continue;
+      const tokens = Array.isArray(value) ? (value as unknown as StoredToken[]) : [];
+      const expires = Math.max(0, ...tokens.map((t) => t.expires));
+      if (expires <= now) await this.store.set(username, key, undefined);
+      else others.push([key, expires]);
+    }
+    if (others.length < MAX_AGENTS_PER_USER) return;
+    others.sort((a, b) => a[1] - b[1]);
+    for (const [key] of others.slice(0, others.length - MAX_AGENTS_PER_USER + 1)) {
+      await this.store.set(username, key, undefined);
+    }
   }
 
   /**
@@ -115,7 +141,7 @@ export class FastTokens {
       if (t.expires <= this.now() || t.credentials !== credentials) continue;
       const token = this.#token(t.id);
       const hash = new Uint8Array(createHash("sha256").update(token).digest());
-      const stored = Uint8Array.from(atob(t.hash), (c) => c.charCodeAt(0));
+      const stored = decodeBase64(t.hash) ?? new Uint8Array();
       if (!constantTimeEqual(hash, stored)) continue;
       if (!await verify(token)) continue;
       // The new token was used: older ones retire (XEP-0484 rotation).
