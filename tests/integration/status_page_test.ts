@@ -152,6 +152,35 @@ Deno.test("status: SCRAM-SHA-256 login over JSON; wrong password and non-admin r
     );
   }));
 
+Deno.test("status: one address cannot hold every SCRAM exchange in progress", () =>
+  withServer(async (server) => {
+    const first = (headers: Record<string, string>) =>
+      fetch(statusUrl(server, "/status/scram"), {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({
+          mechanism: "SCRAM-SHA-256",
+          jid: "alice@localhost",
+          data: btoa(`n,,n=alice,r=${crypto.randomUUID()}`),
+        }),
+      }).then(async (res) => {
+        await res.body?.cancel();
+        return res.status;
+      });
+    const near = { origin: `http://127.0.0.1:${server.ports.http}` };
+    // Client-firsts never followed by their client-final: no failure to throttle.
+    const statuses = [];
+    for (let i = 0; i < 6; i++) statuses.push(await first(near));
+    assert.deepEqual(statuses, [200, 200, 200, 200, 503, 503]);
+    // Another address still logs in.
+    const other = await first({
+      "x-forwarded-for": "203.0.113.7",
+      "x-forwarded-proto": "https",
+      origin: `https://127.0.0.1:${server.ports.http}`,
+    });
+    assert.equal(other, 200);
+  }, { http: { trustedProxies: ["127.0.0.1"] } }));
+
 Deno.test("status: failed logins are throttled like SASL's", () =>
   withServer(async (server) => {
     for (let i = 0; i < 3; i++) {
