@@ -4,9 +4,7 @@ import { CommandFailure, EXIT_CODES_HELP, EXIT_OK, UsageError } from "./exit.ts"
 import { loadConfig } from "../config/load.ts";
 import { hostConfigs } from "../config/schema.ts";
 import { configureLogging } from "../log.ts";
-import { openStorage } from "../storage/open.ts";
-import { createAuthProvider } from "../auth/provider.ts";
-import { Tombstones } from "../core/tombstones.ts";
+import { openStores } from "./stores.ts";
 import { scanProsodyDir } from "./import_prosody_read.ts";
 import { importHost, ImportTally, type ImportTarget } from "./import_prosody_host.ts";
 
@@ -65,15 +63,10 @@ export async function run(args: string[]): Promise<number> {
   const hosts = await scanProsodyDir(dir);
   if (hosts.length === 0) throw new CommandFailure(`${dir}: no Prosody host directories found`);
   const hosted = new Set(hostConfigs(config).map((h) => h.domain));
-  const storage = openStorage(config);
+  const stores = openStores(config);
   const tally = new ImportTally();
   try {
-    const target: ImportTarget = {
-      storage,
-      auth: createAuthProvider(config, storage),
-      tombstones: new Tombstones(storage, config.accounts.tombstoneDays),
-      apply,
-    };
+    const target: ImportTarget = { ...stores, apply };
     for (const host of hosts) {
       if (![...host.stores.keys()].some((store) => KNOWN_STORES.has(store))) {
         tally.skip(host.host, "no Prosody stores in it (is DIR Prosody's data_path?)");
@@ -86,7 +79,7 @@ export async function run(args: string[]): Promise<number> {
       await importHost(host, target, tally);
     }
   } finally {
-    await storage.close();
+    await stores.close();
   }
   console.log(
     apply ? `Imported from ${dir}:` : `Dry run (nothing written; add --apply to import) of ${dir}:`,

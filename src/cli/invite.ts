@@ -5,7 +5,7 @@ import { configureLogging } from "../log.ts";
 import { parseJid } from "../jid.ts";
 import { openStorage } from "../storage/open.ts";
 import { CONFIG_HELP, CONFIG_OPTION, HELP_OPTION, parse } from "./args.ts";
-import { EXIT_CODES_HELP, EXIT_OK, UsageError } from "./exit.ts";
+import { CommandFailure, EXIT_CODES_HELP, EXIT_OK, UsageError } from "./exit.ts";
 import { INVITES_STORE, InviteStore, parseDuration } from "../modules/invites/store.ts";
 import { inviteUri, landingUrl } from "../modules/invites/uri.ts";
 import { checkUsername } from "../modules/register/fields.ts";
@@ -53,6 +53,10 @@ export async function run(args: string[]): Promise<number> {
     );
   }
   const { config } = await loadConfig(values.config);
+  if (config.storage.driver === "memory") {
+    // Written to this process's memory, the invite would never reach the server.
+    throw new CommandFailure(`storage.driver is "memory": the server could never see the invite`);
+  }
   const hosts = hostConfigs(config).map((h) => h.domain);
   let inviter: string | undefined;
   let host = values.host?.toLowerCase() ?? hosts[0];

@@ -12,15 +12,9 @@
 import assert from "node:assert/strict";
 import { TestClient } from "../helpers/client.ts";
 import { startTestServer } from "../helpers/server.ts";
+import { haveChromium, launchChromium, phonePage, screenshot } from "../helpers/browser.ts";
 import { INVITE_MODULES, rosterOf } from "../helpers/invites.ts";
 import { InviteStore } from "../../src/modules/invites/store.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
-if (!haveChromium) {
-  console.warn(`browser test skipped: ${CHROMIUM} not found (apt-get install chromium)`);
-}
-const ARTIFACTS = new URL("../artifacts/", import.meta.url);
 
 Deno.test({
   name:
@@ -29,7 +23,6 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const { chromium } = await import("playwright-core");
     const server = await startTestServer({ modules: INVITE_MODULES });
     const store = new InviteStore(server.storage.map("localhost", "invites"));
     const invite = await store.create({
@@ -38,24 +31,10 @@ Deno.test({
       uses: 1,
       roster: true,
     });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox"],
-    });
+    const browser = await launchChromium();
     let nina: TestClient | undefined;
     try {
-      const page = await browser.newPage({
-        viewport: { width: 390, height: 844 },
-        deviceScaleFactor: 2,
-        isMobile: true,
-        hasTouch: true,
-      });
-      const problems: string[] = [];
-      page.on("pageerror", (err) => problems.push(String(err)));
-      page.on("console", (m) => {
-        if (m.type() === "error") problems.push(m.text());
-      });
+      const { page, problems } = await phonePage(browser);
       const origin = `http://127.0.0.1:${server.ports.http}`;
       const response = await page.goto(`${origin}/invite/${invite.token}`);
       assert.equal(response?.status(), 200);
@@ -66,8 +45,7 @@ Deno.test({
       for (const client of ["Conversations", "Monal", "Siskin IM", "Dino", "Gajim"]) {
         assert.equal(await page.locator(`.clients a:text-is("${client}")`).count(), 1, client);
       }
-      await Deno.mkdir(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: new URL("invite.png", ARTIFACTS).pathname, fullPage: true });
+      await screenshot(page, "invite.png");
       const overflow = await page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth",
       );

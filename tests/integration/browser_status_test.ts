@@ -13,13 +13,7 @@
 import assert from "node:assert/strict";
 import { TestClient } from "../helpers/client.ts";
 import { startTestServer } from "../helpers/server.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
-if (!haveChromium) {
-  console.warn(`browser test skipped: ${CHROMIUM} not found (apt-get install chromium)`);
-}
-const ARTIFACTS = new URL("../artifacts/", import.meta.url);
+import { haveChromium, launchChromium, phonePage, screenshot } from "../helpers/browser.ts";
 
 Deno.test({
   name: "browser: an admin logs in to /status and sees a TCP client's session become available",
@@ -27,29 +21,14 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const { chromium } = await import("playwright-core");
     const server = await startTestServer({
       admins: ["alice@localhost"],
       status: { refreshSeconds: 1 },
     });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox"],
-    });
+    const browser = await launchChromium();
     let bob: TestClient | undefined;
     try {
-      const page = await browser.newPage({
-        viewport: { width: 390, height: 844 },
-        deviceScaleFactor: 2,
-        isMobile: true,
-        hasTouch: true,
-      });
-      const problems: string[] = [];
-      page.on("pageerror", (err) => problems.push(String(err)));
-      page.on("console", (m) => {
-        if (m.type() === "error") problems.push(m.text());
-      });
+      const { page, problems } = await phonePage(browser);
       const origin = `http://127.0.0.1:${server.ports.http}`;
       await page.goto(`${origin}/status`);
       await page.fill("#jid", "alice@localhost");
@@ -103,8 +82,7 @@ Deno.test({
       );
       assert.equal(priority, "3");
 
-      await Deno.mkdir(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: new URL("status.png", ARTIFACTS).pathname, fullPage: true });
+      await screenshot(page, "status.png");
       // Usable on a phone: nothing wider than the screen.
       const overflow = await page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth",

@@ -12,12 +12,7 @@
 import assert from "node:assert/strict";
 import { TestClient } from "../helpers/client.ts";
 import { startTestServer } from "../helpers/server.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
-if (!haveChromium) {
-  console.warn(`browser test skipped: ${CHROMIUM} not found (apt-get install chromium)`);
-}
+import { haveChromium, launchChromium } from "../helpers/browser.ts";
 
 /**
  * Runs in the page: a minimal RFC 7395 client on the browser's own
@@ -70,15 +65,10 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const { chromium } = await import("playwright-core");
     const server = await startTestServer();
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      // Chromium may treat the intercepted page as public and block its
-      // WebSocket to a loopback server (Local Network Access).
-      args: ["--no-sandbox", "--disable-features=LocalNetworkAccessChecks"],
-    });
+    // Chromium may treat the intercepted page as public and block its
+    // WebSocket to a loopback server (Local Network Access).
+    const browser = await launchChromium(["--disable-features=LocalNetworkAccessChecks"]);
     const bob = await TestClient.login({
       port: server.ports.c2s,
       user: "bob",

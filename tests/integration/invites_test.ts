@@ -102,6 +102,23 @@ Deno.test("invites: CLI invite redeemed by pre-auth IBR; inviter and invitee sub
   }
 });
 
+Deno.test("invites: the CLI refuses to write an invite to memory storage, which no server sees", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "cli.json");
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({ hosts: ["localhost"], dataDir: dir, storage: { driver: "memory" } }),
+    );
+    const out = await runParley(MAIN, ["invite", "create", "-c", file], { cwd: dir });
+    assert.notEqual(out.code, 0);
+    assert.match(out.stderr, /memory/);
+    assert.doesNotMatch(out.stdout, /xmpp:/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("invites: closed registration refuses without a token; bad, expired and used-up tokens refused", async () => {
   const server = await start();
   try {

@@ -91,6 +91,44 @@ Deno.test("status: wrong password, non-admin and cross-site logins are refused",
     assert.equal((await statusData(server)).status, 401);
   }));
 
+Deno.test("status: a login body past 8 KiB is cut off as it streams (413), chunked or not", () =>
+  withServer(async (server) => {
+    const origin = `http://127.0.0.1:${server.ports.http}`;
+    for (
+      const [path, type] of [
+        ["/status/login", "application/x-www-form-urlencoded"],
+        ["/status/scram", "application/json"],
+      ]
+    ) {
+      // Chunked (no Content-Length): refused by the route's own limit, not
+      // read up to http.maxBodyBytes and then found unreadable (400).
+      const chunk = new TextEncoder().encode("x".repeat(4096));
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent++ < 16) controller.enqueue(chunk);
+          else controller.close();
+        },
+      });
+      const chunked = await fetch(statusUrl(server, path), {
+        method: "POST",
+        headers: { "content-type": type, origin },
+        body,
+      });
+      await chunked.body?.cancel();
+      assert.equal(chunked.status, 413, path);
+      const sized = await fetch(statusUrl(server, path), {
+        method: "POST",
+        headers: { "content-type": type, origin },
+        body: "x".repeat(9000),
+      });
+      await sized.body?.cancel();
+      assert.equal(sized.status, 413, path);
+    }
+    // A login of ordinary size still works.
+    assert.equal((await postLogin(server, "alice@localhost", "wonderland")).status, 303);
+  }));
+
 Deno.test("status: SCRAM-SHA-256 login over JSON; wrong password and non-admin refused", () =>
   withServer(async (server) => {
     const ok = await scramLogin(server, "alice@localhost", "wonderland");
@@ -113,6 +151,35 @@ Deno.test("status: SCRAM-SHA-256 login over JSON; wrong password and non-admin r
       400,
     );
   }));
+
+Deno.test("status: one address cannot hold every SCRAM exchange in progress", () =>
+  withServer(async (server) => {
+    const first = (headers: Record<string, string>) =>
+      fetch(statusUrl(server, "/status/scram"), {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({
+          mechanism: "SCRAM-SHA-256",
+          jid: "alice@localhost",
+          data: btoa(`n,,n=alice,r=${crypto.randomUUID()}`),
+        }),
+      }).then(async (res) => {
+        await res.body?.cancel();
+        return res.status;
+      });
+    const near = { origin: `http://127.0.0.1:${server.ports.http}` };
+    // Client-firsts never followed by their client-final: no failure to throttle.
+    const statuses = [];
+    for (let i = 0; i < 6; i++) statuses.push(await first(near));
+    assert.deepEqual(statuses, [200, 200, 200, 200, 503, 503]);
+    // Another address still logs in.
+    const other = await first({
+      "x-forwarded-for": "203.0.113.7",
+      "x-forwarded-proto": "https",
+      origin: `https://127.0.0.1:${server.ports.http}`,
+    });
+    assert.equal(other, 200);
+  }, { http: { trustedProxies: ["127.0.0.1"] } }));
 
 Deno.test("status: failed logins are throttled like SASL's", () =>
   withServer(async (server) => {

@@ -92,3 +92,37 @@ Deno.test("admin socket: a stale socket file is replaced; a live one or a plain 
     assert.equal(await Deno.readTextFile(file), "keep me");
   });
 });
+
+Deno.test("admin socket: past 8 connections at once, more are closed unanswered", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "parley.sock");
+    const admin = await openAdminSocket(path, echo);
+    assert.ok(admin);
+    const idle: Deno.Conn[] = [];
+    try {
+      // Connections that never send their request hold their places.
+      for (let i = 0; i < 8; i++) idle.push(await Deno.connect({ transport: "unix", path }));
+      const extra = await Deno.connect({ transport: "unix", path });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const read = await Promise.race([
+        extra.read(new Uint8Array(16)).catch(() => null),
+        new Promise<"open">((resolve) => timer = setTimeout(() => resolve("open"), 2000)),
+      ]);
+      clearTimeout(timer);
+      extra.close();
+      assert.equal(read, null, "the ninth connection is closed at once");
+      for (const conn of idle.splice(0)) conn.close();
+      // Places freed: answered again (the server notices the closes first).
+      let answer;
+      for (let i = 0; i < 50 && answer === undefined; i++) {
+        answer = await adminRequest(path, { command: "echo", value: 1 }, 1000).catch(() => {
+          return new Promise<undefined>((r) => setTimeout(() => r(undefined), 20));
+        });
+      }
+      assert.deepEqual(answer, { ok: true, result: 1 });
+    } finally {
+      for (const conn of idle) conn.close();
+      await admin.close();
+    }
+  });
+});

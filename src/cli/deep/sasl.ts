@@ -7,12 +7,14 @@ import { saslPrep } from "../../auth/scram.ts";
 import { NS } from "../../xml/namespaces.ts";
 import type { Element } from "../../xml/element.ts";
 import type { Link } from "./link.ts";
+import {
+  decodeBase64,
+  decodeBase64Text,
+  encodeBase64,
+  encodeBase64Text,
+} from "../../util/base64.ts";
 
 const enc = new TextEncoder();
-const b64 = (s: string | Uint8Array) =>
-  btoa(String.fromCharCode(...(typeof s === "string" ? enc.encode(s) : s)));
-const unb64 = (s: string): Uint8Array<ArrayBuffer> =>
-  Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 
 /** Authenticates with the best mechanism offered; resolves to its name, throws on failure. */
 export async function authenticate(
@@ -28,21 +30,28 @@ export async function authenticate(
   const done = (e: Element) => e.name === "success" || e.name === "failure";
   if (mechanism === "PLAIN") {
     await link.send(
-      `<auth xmlns='${NS.sasl}' mechanism='PLAIN'>${b64(`\0${user}\0${password}`)}</auth>`,
+      `<auth xmlns='${NS.sasl}' mechanism='PLAIN'>${
+        encodeBase64Text(`\0${user}\0${password}`)
+      }</auth>`,
     );
     const r = await link.next(done);
     if (r.name !== "success") throw new Error(`PLAIN failed: ${r.firstElement()?.name}`);
     return mechanism;
   }
   const hash = mechanism === "SCRAM-SHA-256" ? "SHA-256" : "SHA-1";
-  const nonce = b64(crypto.getRandomValues(new Uint8Array(18)));
+  const nonce = encodeBase64(crypto.getRandomValues(new Uint8Array(18)));
   const bare = `n=${user.replaceAll("=", "=3D").replaceAll(",", "=2C")},r=${nonce}`;
-  await link.send(`<auth xmlns='${NS.sasl}' mechanism='${mechanism}'>${b64("n,," + bare)}</auth>`);
+  await link.send(
+    `<auth xmlns='${NS.sasl}' mechanism='${mechanism}'>${encodeBase64Text("n,," + bare)}</auth>`,
+  );
   const ch = await link.next((e) => e.name === "challenge" || e.name === "failure");
   if (ch.name === "failure") throw new Error(`${mechanism} failed: ${ch.firstElement()?.name}`);
-  const serverFirst = new TextDecoder().decode(unb64(ch.text()));
+  const serverFirst = decodeBase64Text(ch.text()) ?? "";
   const f = Object.fromEntries(serverFirst.split(",").map((p) => [p[0], p.slice(2)]));
-  if (!f.r?.startsWith(nonce) || !f.s || !(Number(f.i) > 0)) throw new Error("bad SCRAM challenge");
+  const salt = decodeBase64(f.s ?? "");
+  if (!f.r?.startsWith(nonce) || !salt?.length || !(Number(f.i) > 0)) {
+    throw new Error("bad SCRAM challenge");
+  }
   const prepared = saslPrep(password, false) ?? password;
   const key = await crypto.subtle.importKey("raw", enc.encode(prepared), "PBKDF2", false, [
     "deriveBits",
@@ -50,26 +59,28 @@ export async function authenticate(
   const bits = hash === "SHA-256" ? 256 : 160;
   const salted = new Uint8Array(
     await crypto.subtle.deriveBits(
-      { name: "PBKDF2", salt: unb64(f.s), iterations: Number(f.i), hash },
+      { name: "PBKDF2", salt: new Uint8Array(salt), iterations: Number(f.i), hash },
       key,
       bits,
     ),
   );
   const clientKey = await hmac(hash, salted, "Client Key");
   const storedKey = new Uint8Array(await crypto.subtle.digest(hash, clientKey));
-  const withoutProof = `c=${b64("n,,")},r=${f.r}`;
+  const withoutProof = `c=${encodeBase64Text("n,,")},r=${f.r}`;
   const authMessage = `${bare},${serverFirst},${withoutProof}`;
   const signature = await hmac(hash, storedKey, authMessage);
   const proof = clientKey.map((b, i) => b ^ signature[i]);
   await link.send(
-    `<response xmlns='${NS.sasl}'>${b64(`${withoutProof},p=${b64(proof)}`)}</response>`,
+    `<response xmlns='${NS.sasl}'>${
+      encodeBase64Text(`${withoutProof},p=${encodeBase64(proof)}`)
+    }</response>`,
   );
   const r = await link.next(done);
   if (r.name !== "success") throw new Error(`${mechanism} failed: ${r.firstElement()?.name}`);
   // Mutual authentication: the server proves it knows the password too.
   const serverKey = await hmac(hash, salted, "Server Key");
-  const expected = b64(await hmac(hash, serverKey, authMessage));
-  const final = new TextDecoder().decode(unb64(r.text()));
+  const expected = encodeBase64(await hmac(hash, serverKey, authMessage));
+  const final = decodeBase64Text(r.text());
   if (final !== `v=${expected}`) throw new Error(`${mechanism}: server signature does not verify`);
   return mechanism;
 }

@@ -91,18 +91,11 @@ async function withStores<T>(
   config: Config,
   fn: (stores: import("../../core/accounts.ts").AccountStores) => Promise<T>,
 ): Promise<T> {
-  const { openStorage } = await import("../../storage/open.ts");
-  const { createAuthProvider } = await import("../../auth/provider.ts");
-  const { Tombstones } = await import("../../core/tombstones.ts");
-  const storage = openStorage(config);
+  const { openStores } = await import("../stores.ts");
+  const stores = openStores(config);
   try {
-    const auth = createAuthProvider(config, storage);
-    return await fn({
-      auth,
-      storage,
-      tombstones: new Tombstones(storage, config.accounts.tombstoneDays),
-    });
+    return await fn(stores);
   } finally {
-    await storage.close();
+    await stores.close();
   }
 }

@@ -11,6 +11,7 @@ import { XmlFrameParser } from "../../xml/parser.ts";
 import { type Element, escapeAttr } from "../../xml/element.ts";
 import { NS } from "../../xml/namespaces.ts";
 import { NS_FRAMING } from "../../stream/websocket/framing.ts";
+import { encodeBase64 } from "../../util/base64.ts";
 import { Inbox, type Link, STEP_MS, withTimeout } from "./link.ts";
 import { nodeTlsOptions, type TrustOptions } from "./tls_options.ts";
 
@@ -71,7 +72,7 @@ export class WebSocketLink implements Link {
   }
 
   #handshake(socket: net.Socket): Promise<void> {
-    const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+    const key = encodeBase64(crypto.getRandomValues(new Uint8Array(16)));
     socket.write(
       `GET ${this.url.pathname} HTTP/1.1\r\nHost: ${this.url.host}\r\nUpgrade: websocket\r\n` +
         `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +

@@ -5,8 +5,13 @@
 import type { HttpRequestInfo } from "../routes.ts";
 import { CONTENT_SECURITY_POLICY } from "./assets.ts";
 
-/** Largest login form or SCRAM message body read. */
-const FORM_LIMIT = 8192;
+/**
+ * Largest login form or SCRAM message body read. The status routes that
+ * take a body register it as their route's body limit, so a chunked body
+ * is cut off at this size as it streams, not buffered up to
+ * `http.maxBodyBytes` first.
+ */
+export const FORM_LIMIT = 8192;
 
 export const SECURITY_HEADERS = {
   "content-security-policy": CONTENT_SECURITY_POLICY,

@@ -17,6 +17,7 @@
 import type { HttpRequestInfo, HttpRoutes } from "../routes.ts";
 import {
   asset,
+  FORM_LIMIT,
   html,
   json,
   methodNotAllowed,
@@ -141,6 +142,7 @@ export function addStatusRoutes(routes: HttpRoutes, deps: StatusDeps): StatusRou
       }
       return redirect("/status", await loggedIn(verdict.jid, info));
     }),
+    { maxBodyBytes: FORM_LIMIT },
   );
 
   routes.add(
@@ -165,6 +167,7 @@ export function addStatusRoutes(routes: HttpRoutes, deps: StatusDeps): StatusRou
       }
       return json(200, { data: result.data }, { "set-cookie": await loggedIn(verdict.jid, info) });
     }),
+    { maxBodyBytes: FORM_LIMIT },
   );
 
   routes.add(

@@ -8,7 +8,8 @@
  *   {id, data}              → {data} + cookie    (or an error status)
  *
  * Exchanges waiting for their second message are few and short-lived
- * (MAX_PENDING, PENDING_MS) and bound to the address that started them.
+ * (MAX_PENDING, MAX_PENDING_PER_IP, PENDING_MS) and bound to the
+ * address that started them.
  * Throttling follows the c2s stream: the address checked before, the
  * account's verdict judged by the same LoginThrottle after.
  */
@@ -22,6 +23,8 @@ import { parseJid } from "../../jid.ts";
 import { isAdmin, type LoginVerdict } from "./admin_login.ts";
 
 const MAX_PENDING = 256;
+/** Of those, per client address: one address cannot hold them all (and lock the admins out). */
+const MAX_PENDING_PER_IP = 4;
 const PENDING_MS = 30_000;
 const HASHES: Record<string, ScramHash> = { "SCRAM-SHA-256": "SHA-256", "SCRAM-SHA-1": "SHA-1" };
 
@@ -69,7 +72,9 @@ export class ScramLogins {
     if (this.deps.throttle.ipBlocked(ip)) {
       return { kind: "done", verdict: { ok: false, reason: "throttled" } };
     }
-    if (this.#pending.size >= MAX_PENDING) return { kind: "busy" };
+    if (this.#pending.size >= MAX_PENDING || this.#pendingFrom(ip) >= MAX_PENDING_PER_IP) {
+      return { kind: "busy" };
+    }
     const exchange = new ScramExchange(hash, false, {
       host: host.domain,
       provider: this.deps.auth,
@@ -107,6 +112,12 @@ export class ScramLogins {
     }
     const data = step.data ? Buffer.from(step.data).toString("base64") : undefined;
     return { kind: "done", verdict: { ok: true, jid: account }, data };
+  }
+
+  #pendingFrom(ip: string): number {
+    let n = 0;
+    for (const p of this.#pending.values()) if (p.ip === ip) n++;
+    return n;
   }
 
   #prune(): void {
