@@ -3,12 +3,10 @@ import { loadConfig } from "../config/load.ts";
 import { type Config, hostConfigs } from "../config/schema.ts";
 import { configureLogging } from "../log.ts";
 import { jidProblem, parseJid } from "../jid.ts";
-import { openStorage } from "../storage/open.ts";
 import type { StorageDriver } from "../storage/types.ts";
-import { createAuthProvider } from "../auth/provider.ts";
 import type { AuthProvider } from "../auth/types.ts";
 import type { AccountStores } from "../core/accounts.ts";
-import { Tombstones } from "../core/tombstones.ts";
+import { openStores } from "./stores.ts";
 import { EXIT_OK, UsageError } from "./exit.ts";
 import { CONFIG_OPTION, HELP_OPTION, parse, positionals } from "./args.ts";
 
@@ -118,14 +116,12 @@ async function openHostOf(config: Config, domain: string): Promise<HostStores> {
   }
   // Warnings and errors only: an admin command's output is its own messages.
   await configureLogging({ level: "warning", format: config.log.format });
-  const storage = openStorage(config);
-  const provider = createAuthProvider(config, storage);
-  const tombstones = new Tombstones(storage, config.accounts.tombstoneDays);
+  const { storage, auth, tombstones, close } = openStores(config);
   return {
     host: domain,
     storage,
-    provider,
-    stores: { auth: provider, storage, tombstones },
-    close: () => storage.close(),
+    provider: auth,
+    stores: { auth, storage, tombstones },
+    close,
   };
 }
