@@ -23,7 +23,7 @@ import { isEligible } from "./eligibility.ts";
 import { NS_CARBONS } from "./ns.ts";
 import { CARBONS_PRIORITY } from "./sent.ts";
 import { enabledSessions } from "./state.ts";
-import { carbonCopy } from "./wrap.ts";
+import { carbonCopy, forwardable } from "./wrap.ts";
 
 const STRIPPED = new Set(["private", "sent", "received"]);
 
@@ -71,8 +71,11 @@ export function installReceived(api: ModuleApi): void {
     const delivered = delivery(ev, user, full);
     if (delivered === undefined) return false;
     const bare = user + "@" + domain;
+    let forwarded: Element | undefined;
     for (const s of enabled) {
-      if (!delivered.includes(s)) s.send(carbonCopy("received", ev.stanza, bare, s.fullJid!));
+      if (delivered.includes(s)) continue;
+      forwarded ??= forwardable(ev.stanza);
+      s.send(carbonCopy("received", ev.stanza, bare, s.fullJid!, forwarded));
     }
     return false;
   };
