@@ -51,6 +51,19 @@ export function toOwnResources(
   }
 }
 
+/**
+ * RFC 6121 §8.5.2.1: of an account's `bareTargets` (highest priority
+ * first), those a message of `type` to the bare JID goes to: a headline to
+ * all (§8.5.2.1.2), chat and normal to the highest-priority ones
+ * (§8.5.2.1.1) — a prefix, so the list itself when they all share it.
+ */
+export function bareRecipients(targets: Session[], type: string): Session[] {
+  if (type === "headline" || targets.length === 0) return targets;
+  const top = targets[0].priority;
+  const lower = targets.findIndex((s) => s.priority !== top);
+  return lower === -1 ? targets : targets.slice(0, lower);
+}
+
 export function installDelivery(host: Host, ctx: DeliveryContext): void {
   const { router, sessions } = ctx;
   const on = (name: string, fn: (ev: StanzaEvent) => boolean | void | Promise<boolean | void>) =>
@@ -69,13 +82,7 @@ export function installDelivery(host: Host, ctx: DeliveryContext): void {
     }
     const targets = sessions.bareTargets(host.domain, user);
     if (targets.length > 0) {
-      if (type === "headline") {
-        for (const s of targets) s.send(stanza);
-      } else {
-        // §8.5.2.1.1: chat and normal go to the highest-priority resources.
-        const top = targets[0].priority;
-        for (const s of targets) if (s.priority === top) s.send(stanza);
-      }
+      for (const s of bareRecipients(targets, type)) s.send(stanza);
       return true;
     }
     if (type === "headline") return true;

@@ -84,7 +84,11 @@ export class Router {
       from !== undefined && from !== origin.fullJid && from !== origin.bareJid &&
       !isOwnAddress(from, origin)
     ) {
-      log.info("{jid}: stanza with spoofed from {from}", { jid: origin.fullJid, from });
+      log.info("{jid}: stanza with spoofed from {from}", {
+        jid: origin.fullJid,
+        // The client chooses it: a bounded excerpt, as in `failed`.
+        from: from.slice(0, 256),
+      });
       throw new StreamError("invalid-from", "The from address does not match this stream");
     }
     attrs.from = origin.fullJid!;

@@ -20,6 +20,9 @@ export interface SessionLookup {
   /** The account's bound resources, in bind order; empty when none is online. */
   resources(host: string, username: string): Session[];
 
+  /** Whether the account has a bound resource (`resources` without the array, for hot paths). */
+  online(host: string, username: string): boolean;
+
   /**
    * The account's available resources (an undirected available presence
    * sent, RFC 6121 §4.2), whatever their priority, in bind order: they

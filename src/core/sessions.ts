@@ -91,6 +91,10 @@ export class SessionRegistry implements SessionLookup {
     return bare ? [...bare.sessions.values()] : [];
   }
 
+  online(host: string, username: string): boolean {
+    return (this.bare(host, username)?.sessions.size ?? 0) > 0;
+  }
+
   available(host: string, username: string): Session[] {
     const out: Session[] = [];
     const bare = this.bare(host, username);

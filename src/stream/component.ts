@@ -165,7 +165,12 @@ class ComponentStream extends StreamCore implements ComponentLink {
     } else {
       const from = parseJid(attrs.from);
       if (from === undefined || !this.#serves(from.domain)) {
-        log.info("{domain}: stanza with spoofed from {from}", { domain: this.domain, ...attrs });
+        log.info("{domain}: stanza with spoofed from {from}", {
+          domain: this.domain,
+          // Not the peer's attributes spread (one named `domain` would replace ours): a
+          // bounded excerpt of `from`.
+          from: attrs.from.slice(0, 256),
+        });
         throw new StreamError("invalid-from", "The from address is not this component's");
       }
       attrs.from = from.full;

@@ -17,14 +17,16 @@
  * - server-side STARTTLS where the transport can do it, and client-side
  *   STARTTLS for the streams we initiate (outgoing s2s).
  */
-import type { Element } from "../xml/element.ts";
-import { serialize } from "../xml/element.ts";
+import { type Element, serialize } from "../xml/element.ts";
 import type { Frame } from "../xml/parser.ts";
 import type { Logger } from "../log.ts";
 import { StreamError } from "../core/errors.ts";
 import { BrokenStreamLog } from "./broken_streams.ts";
 import type { ServerTlsOptions } from "../net/connection.ts";
 import type { StreamOpenAttrs, StreamTransport, TransportLimits } from "./transport.ts";
+
+/** How much of a peer's `<stream:error/>` is logged (text and all; the condition comes first). */
+const PEER_ERROR_LOG_CHARS = 1024;
 
 export interface StreamCoreOptions {
   log: Logger;
@@ -119,7 +121,8 @@ export abstract class StreamCore {
   protected onPeerError(error: Element): void {
     this.options.log.info("{who}: peer sent a stream error: {err}", {
       who: this.who(),
-      err: serialize(error),
+      // The peer chooses its size (up to a stanza's): a bounded excerpt names the condition.
+      err: serialize(error).slice(0, PEER_ERROR_LOG_CHARS),
     });
     this.onPeerClose();
   }

@@ -17,13 +17,13 @@
 import type { ModuleApi } from "../../core/module_api.ts";
 import type { StanzaEvent } from "../../core/router.ts";
 import type { Session } from "../../core/session.ts";
-import { messageType } from "../../core/delivery.ts";
+import { bareRecipients, messageType } from "../../core/delivery.ts";
 import type { Element } from "../../xml/element.ts";
 import { isEligible } from "./eligibility.ts";
 import { NS_CARBONS } from "./ns.ts";
 import { CARBONS_PRIORITY } from "./sent.ts";
 import { enabledSessions } from "./state.ts";
-import { carbonCopy } from "./wrap.ts";
+import { carbonCopy, forwardable } from "./wrap.ts";
 
 const STRIPPED = new Set(["private", "sent", "received"]);
 
@@ -45,10 +45,7 @@ export function installReceived(api: ModuleApi): void {
   /** RFC 6121 §8.5.2.1: who gets a message to the bare JID; undefined: nobody (dropped). */
   const bareDelivery = (user: string, type: string): Session[] | undefined => {
     if (type === "error") return undefined; // dropped by delivery.ts
-    const targets = sessions.bareTargets(domain, user);
-    if (type === "headline" || targets.length === 0) return targets;
-    const top = targets[0].priority;
-    return targets.filter((s) => s.priority === top);
+    return bareRecipients(sessions.bareTargets(domain, user), type);
   };
 
   /** Who gets the original; undefined when it is not delivered (bounced or dropped). */
@@ -71,8 +68,11 @@ export function installReceived(api: ModuleApi): void {
     const delivered = delivery(ev, user, full);
     if (delivered === undefined) return false;
     const bare = user + "@" + domain;
+    let forwarded: Element | undefined;
     for (const s of enabled) {
-      if (!delivered.includes(s)) s.send(carbonCopy("received", ev.stanza, bare, s.fullJid!));
+      if (delivered.includes(s)) continue;
+      forwarded ??= forwardable(ev.stanza);
+      s.send(carbonCopy("received", ev.stanza, bare, s.fullJid!, forwarded));
     }
     return false;
   };

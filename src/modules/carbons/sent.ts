@@ -15,7 +15,7 @@ import type { ModuleApi } from "../../core/module_api.ts";
 import type { StanzaEvent } from "../../core/router.ts";
 import { isEligible } from "./eligibility.ts";
 import { enabledSessions } from "./state.ts";
-import { carbonCopy } from "./wrap.ts";
+import { carbonCopy, forwardable } from "./wrap.ts";
 
 export const CARBONS_PRIORITY = 5;
 
@@ -28,7 +28,8 @@ export function installSent(api: ModuleApi): void {
     const targets = enabledSessions(api.sessions.resources(api.domain, origin.username), origin);
     if (targets.length === 0 || !isEligible(ev.stanza, "sent")) return false;
     const bare = origin.bareJid!;
-    for (const s of targets) s.send(carbonCopy("sent", ev.stanza, bare, s.fullJid!));
+    const forwarded = forwardable(ev.stanza);
+    for (const s of targets) s.send(carbonCopy("sent", ev.stanza, bare, s.fullJid!, forwarded));
     return false;
   };
   // `host` (the server itself) is no conversation; `self` is the own account.

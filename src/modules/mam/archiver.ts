@@ -101,7 +101,7 @@ export class Archiver {
 
   #existsAndAllowed(user: string, other: Jid): Result {
     // Online: it exists. Offline: ask (a peer may write to made-up users).
-    if (this.api.sessions.resources(this.api.domain, user).length > 0) {
+    if (this.api.sessions.online(this.api.domain, user)) {
       return this.#allowed(user, other);
     }
     return this.api.auth.userExists(this.api.domain, user).then((exists) =>
