@@ -96,7 +96,7 @@ export const lastModule: ParleyModule = {
     api.hook("resource-unbind", (ev: SessionEvent) => {
       const s = ev.session;
       // Only when the account's last resource is gone.
-      if (api.sessions.resources(api.domain, s.username!).length > 0) return;
+      if (api.sessions.online(api.domain, s.username!)) return;
       unavailableSince.delete(s.username!);
       const log: LastLog = { when: Date.now() };
       const status = lastStatus.get(s);

@@ -134,7 +134,7 @@ export class SubscriptionRouting {
   }
 
   async #exists(user: string): Promise<boolean> {
-    if (this.api.sessions.resources(this.api.domain, user).length > 0) return true;
+    if (this.api.sessions.online(this.api.domain, user)) return true;
     return await this.api.auth.userExists(this.api.domain, user);
   }
 
@@ -171,7 +171,7 @@ export class SubscriptionRouting {
    * as a probe would (§4.3.2), which ends the user's stale subscription.
    */
   answerLocalProbe(contact: string, session: Session): void {
-    if (this.api.sessions.resources(this.api.domain, contact).length === 0) {
+    if (!this.api.sessions.online(this.api.domain, contact)) {
       this.api.auth.userExists(this.api.domain, contact).then((exists) => {
         if (exists) return;
         const to = session.bareJid!;
