@@ -114,8 +114,10 @@ export class PepService {
     if (candidates.length === 0 && Object.keys(node.subscriptions).length === 0) return;
     const targets = await notificationTargets(node, candidates, this.relations(username));
     const from = this.bareOf(username);
+    // One `event` shared by every message: stanzas are immutable once routed
+    // (element.ts), and a deep copy of the payload per contact is waste.
     for (const to of targets) {
-      void this.api.send(notification(from, to, event.clone(), node.config.notification_type));
+      void this.api.send(notification(from, to, event, node.config.notification_type));
     }
   }
 

@@ -143,10 +143,12 @@ export class PubsubService {
     if (Object.keys(node.subscriptions).length === 0) return;
     const subs = (extras ?? await this.extras(node.name)).subs;
     const targets = await notificationTargets(node, [], NO_RELATIONS);
+    // One `event` shared by every message: stanzas are immutable once routed
+    // (element.ts), and a deep copy of the payload per subscriber is waste.
     for (const to of targets) {
       if (subs[to]?.deliver === false) continue;
       void this.api.send(
-        notification(this.api.domain, to, event.clone(), node.config.notification_type),
+        notification(this.api.domain, to, event, node.config.notification_type),
       );
     }
   }
