@@ -49,6 +49,9 @@ export interface NodeExtras {
 /** The service's scope in the engine: its nodes are not anybody's. */
 export const SCOPE = "";
 
+/** Subscriptions one bare JID's resources may hold on one node (as PEP). */
+const MAX_SUBSCRIPTIONS_PER_JID = 10;
+
 /** Nobody has a presence subscription or roster group with the service itself. */
 const NO_RELATIONS: Relations = {
   subscribedToPresence: () => Promise.resolve(false),
@@ -67,7 +70,15 @@ export class PubsubService {
     const { maxNodes, maxItemsPerNode, maxItemBytes } = this.settings;
     this.engine = new PubsubEngine({
       storage: mapStorage(api.map("pubsub_nodes"), api.map("pubsub_items")),
-      limits: { maxNodes, maxItemsPerNode, maxItemBytes },
+      limits: {
+        maxNodes,
+        maxItemsPerNode,
+        maxItemBytes,
+        // A subscriber names any full JID of its own: without a cap one user
+        // fills a node's `maxSubscriptionsPerNode` with made-up resources and
+        // turns each publish into that many notifications.
+        maxSubscriptionsPerJid: MAX_SUBSCRIPTIONS_PER_JID,
+      },
       // A general service keeps a few items and sends the last one on subscription.
       defaults: {
         ...DEFAULT_CONFIG,
