@@ -344,9 +344,15 @@ export class PubsubEngine {
         // each publish into a flood of notifications (XEP-0060 §6.1.3.9).
         const perJid = this.limits.maxSubscriptionsPerJid;
         if (perJid !== undefined) {
+          // Counted without splitting every subscribed JID: this runs per
+          // subscription change over up to 10000 subscriptions.
           const bare = bareOf(jid);
-          if (subs.filter((s) => bareOf(s) === bare).length >= perJid) {
-            throw pubsubError("wait", "policy-violation", "too-many-subscriptions");
+          const resource = bare + "/";
+          let mine = 0;
+          for (const s of subs) {
+            if ((s === bare || s.startsWith(resource)) && ++mine >= perJid) {
+              throw pubsubError("wait", "policy-violation", "too-many-subscriptions");
+            }
           }
         }
         node.subscriptions[jid] = "subscribed";
