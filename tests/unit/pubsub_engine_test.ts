@@ -203,3 +203,23 @@ Deno.test("engine: explicit subscriptions per bare JID capped (too-many-subscrip
   );
   await e.setSubscription("alice", "n", "carol@h/1", true);
 });
+
+Deno.test("engine: nodes per owner capped in a shared scope (create and auto-create)", async () => {
+  const db = new MemoryStorage();
+  const e = new PubsubEngine({
+    storage: mapStorage(db.map("h", "n"), db.map("h", "i")),
+    limits: { maxNodes: 10, maxItemsPerNode: 10, maxItemBytes: 200, maxNodesPerOwner: 2 },
+    defaults: { ...DEFAULT_CONFIG, access_model: "open" },
+  });
+  await e.createNode("", "a1", ALICE);
+  await e.publish("", { node: "a2", payload: payload(1), publisher: ALICE, autoCreate: true });
+  await rejects(e.createNode("", "a3", ALICE), "resource-constraint");
+  await rejects(
+    e.publish("", { node: "a3", payload: payload(1), publisher: ALICE, autoCreate: true }),
+    "resource-constraint",
+  );
+  // Others still may.
+  await e.createNode("", "b1", "bob@h");
+  await e.deleteNode("", "a1");
+  await e.createNode("", "a3", ALICE);
+});

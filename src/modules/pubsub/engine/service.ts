@@ -113,15 +113,28 @@ export class PubsubEngine {
     };
   }
 
-  async #checkRoom(scope: string): Promise<void> {
-    const count = (await this.listNodes(scope)).length;
-    if (count >= this.limits.maxNodes) {
+  async #checkRoom(scope: string, owner: string): Promise<void> {
+    const nodes = await this.listNodes(scope);
+    if (nodes.length >= this.limits.maxNodes) {
       throw pubsubError(
         "wait",
         "resource-constraint",
         undefined,
         `At most ${this.limits.maxNodes} nodes`,
       );
+    }
+    const perOwner = this.limits.maxNodesPerOwner;
+    if (perOwner === undefined) return;
+    let owned = 0;
+    for (const n of nodes) {
+      if (n.affiliations[owner] === "owner" && ++owned >= perOwner) {
+        throw pubsubError(
+          "wait",
+          "resource-constraint",
+          undefined,
+          `At most ${perOwner} nodes each`,
+        );
+      }
     }
   }
 
@@ -135,7 +148,7 @@ export class PubsubEngine {
     return this.#run(scope, async () => {
       if (name === "" || name.length > 1024) throw pubsubError("modify", "not-acceptable");
       if (await this.getNode(scope, name)) throw pubsubError("cancel", "conflict");
-      await this.#checkRoom(scope);
+      await this.#checkRoom(scope, owner);
       const config = form
         ? this.#applyForm(this.options.defaults, form)
         : { ...this.options.defaults };
@@ -203,7 +216,7 @@ export class PubsubEngine {
         if (req.node === "" || req.node.length > 1024) {
           throw pubsubError("modify", "not-acceptable");
         }
-        await this.#checkRoom(scope);
+        await this.#checkRoom(scope, req.publisher);
         const config = req.options
           ? this.#applyForm(this.options.defaults, req.options)
           : { ...this.options.defaults };

@@ -52,6 +52,12 @@ export const SCOPE = "";
 /** Subscriptions one bare JID's resources may hold on one node (as PEP). */
 const MAX_SUBSCRIPTIONS_PER_JID = 10;
 
+/**
+ * Nodes one entity may own here (admins too): a tenth of the default
+ * `pubsub.maxNodes`, so one user cannot take every node the service holds.
+ */
+const MAX_NODES_PER_OWNER = 1000;
+
 /** Nobody has a presence subscription or roster group with the service itself. */
 const NO_RELATIONS: Relations = {
   subscribedToPresence: () => Promise.resolve(false),
@@ -78,6 +84,7 @@ export class PubsubService {
         // fills a node's `maxSubscriptionsPerNode` with made-up resources and
         // turns each publish into that many notifications.
         maxSubscriptionsPerJid: MAX_SUBSCRIPTIONS_PER_JID,
+        maxNodesPerOwner: MAX_NODES_PER_OWNER,
       },
       // A general service keeps a few items and sends the last one on subscription.
       defaults: {
