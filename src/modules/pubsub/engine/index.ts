@@ -32,7 +32,8 @@
  * - Config (`config.ts`): `DEFAULT_CONFIG`, `applyConfigForm`,
  *   `checkPreconditions`, `configForm`, `metaDataForm` (§5.4), `effectiveMaxItems` ("max" = the cap).
  * - XML (`xml.ts`): namespaces, `itemElement`, `eventItems`, `eventRetract`,
- *   `eventDelete`, `eventPurge`, `eventConfiguration`, `notification`.
+ *   `eventDelete`, `eventPurge`, `eventConfiguration`, `notification`,
+ *   `lastItemNotification`.
  */
 export * from "./types.ts";
 export * from "./config.ts";

@@ -10,7 +10,7 @@
 import type { ModuleApi } from "../../../core/module_api.ts";
 import type { Config } from "../../../config/schema.ts";
 import { parseJid } from "../../../jid.ts";
-import { el, type Element } from "../../../xml/element.ts";
+import type { Element } from "../../../xml/element.ts";
 import { KeyedQueue } from "../../../util/keyed_queue.ts";
 import { randomId } from "../../../util/random.ts";
 import {
@@ -18,6 +18,7 @@ import {
   affiliationOf,
   DEFAULT_CONFIG,
   itemElement,
+  lastItemNotification,
   mapStorage,
   notification,
   notificationTargets,
@@ -192,20 +193,14 @@ export class PubsubService {
     const item = await this.engine.lastItem(SCOPE, node);
     if (!item) return;
     const extras = await this.extras(node.name);
-    const event = el(
-      "event",
-      { xmlns: "http://jabber.org/protocol/pubsub#event" },
-      el("items", { node: node.name }, this.itemEl(node, item, extras)),
-    );
-    const msg = notification(this.api.domain, to, event, node.config.notification_type);
-    msg.append(
-      el("delay", {
-        xmlns: "urn:xmpp:delay",
-        from: this.api.domain,
-        stamp: new Date(item.when).toISOString(),
-      }),
-    );
-    void this.api.send(msg);
+    void this.api.send(lastItemNotification(
+      this.api.domain,
+      to,
+      node.name,
+      this.itemEl(node, item, extras),
+      item.when,
+      node.config.notification_type,
+    ));
   }
 
   newSubid(): string {
