@@ -223,3 +223,23 @@ Deno.test("engine: nodes per owner capped in a shared scope (create and auto-cre
   await e.deleteNode("", "a1");
   await e.createNode("", "a3", ALICE);
 });
+
+Deno.test("engine: items named again and again are returned once each", async () => {
+  const db = new MemoryStorage();
+  const e = new PubsubEngine({
+    storage: mapStorage(db.map("h", "n"), db.map("h", "i")),
+    limits: { maxNodes: 3, maxItemsPerNode: 10, maxItemBytes: 200 },
+    defaults: { ...DEFAULT_CONFIG, max_items: 10 },
+  });
+  await e.publish("a", {
+    node: "n",
+    id: "x",
+    payload: payload(1),
+    publisher: ALICE,
+    autoCreate: true,
+  });
+  await e.publish("a", { node: "n", id: "y", payload: payload(2), publisher: ALICE });
+  const node = (await e.getNode("a", "n"))!;
+  const ids = [...Array(5000).fill("y"), "nope", "x", "y"];
+  assert.deepEqual((await e.items("a", node, { ids })).map((i) => i.id), ["y", "x"]);
+});

@@ -309,8 +309,11 @@ export class PubsubEngine {
     node: StoredNode,
     query: { ids?: string[]; max?: number } = {},
   ): Promise<StoredItem[]> {
+    // Named ids each at most once: a request repeating one id thousands of
+    // times must not get (and load) that item thousands of times.
+    const held = query.ids ? new Set(node.items) : undefined;
     const wanted = query.ids
-      ? query.ids.filter((id) => node.items.includes(id))
+      ? [...new Set(query.ids)].filter((id) => held!.has(id))
       : [...node.items].reverse().slice(0, query.max ?? node.items.length);
     const out: StoredItem[] = [];
     for (const id of wanted) {
