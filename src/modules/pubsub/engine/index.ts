@@ -9,7 +9,8 @@
  * - `new PubsubEngine({ storage, limits, defaults })`
  *   - storage: `mapStorage(api.map("<x>_nodes"), api.map("<x>_items"))` (any
  *     `PubsubStorage`); limits: `{ maxNodes, maxItemsPerNode, maxItemBytes,
- *     maxBytesPerScope?, maxSubscriptionsPerJid?, maxNodesPerOwner? }`; accessModels? (the
+ *     maxBytesPerScope?, maxSubscriptionsPerNode?, maxSubscriptionsPerJid?,
+ *     maxNodesPerOwner? }`; accessModels? (the
  *     models a node may be given);
  *     defaults: `{ ...DEFAULT_CONFIG, access_model: … }`.
  *   - `getNode/requireNode/listNodes(scope, …)`; `createNode(scope, name,

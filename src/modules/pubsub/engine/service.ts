@@ -355,6 +355,10 @@ export class PubsubEngine {
       const node = await this.requireNode(scope, name);
       if (on && !(jid in node.subscriptions)) {
         const subs = Object.keys(node.subscriptions);
+        const perNode = this.limits.maxSubscriptionsPerNode;
+        if (perNode !== undefined && subs.length >= perNode) {
+          throw pubsubError("cancel", "policy-violation", "too-many-subscriptions");
+        }
         if (subs.length >= 10000) throw pubsubError("wait", "resource-constraint");
         // One entity's resources (any number of full JIDs) must not turn
         // each publish into a flood of notifications (XEP-0060 §6.1.3.9).

@@ -65,6 +65,8 @@ export interface EngineLimits {
   maxBytesPerScope?: number;
   /** Nodes one owner may create in a scope shared by many (undefined: no cap but maxNodes). */
   maxNodesPerOwner?: number;
+  /** Subscriptions a node may have (undefined: 10000, refused with resource-constraint). */
+  maxSubscriptionsPerNode?: number;
   /** Explicit subscriptions one bare JID's resources may hold on a node (undefined: no cap). */
   maxSubscriptionsPerJid?: number;
 }

@@ -74,7 +74,7 @@ export class PubsubService {
 
   constructor(readonly api: ModuleApi) {
     this.settings = api.config.pubsub;
-    const { maxNodes, maxItemsPerNode, maxItemBytes } = this.settings;
+    const { maxNodes, maxItemsPerNode, maxItemBytes, maxSubscriptionsPerNode } = this.settings;
     this.engine = new PubsubEngine({
       storage: mapStorage(api.map("pubsub_nodes"), api.map("pubsub_items")),
       limits: {
@@ -84,6 +84,7 @@ export class PubsubService {
         // A subscriber names any full JID of its own: without a cap one user
         // fills a node's `maxSubscriptionsPerNode` with made-up resources and
         // turns each publish into that many notifications.
+        maxSubscriptionsPerNode,
         maxSubscriptionsPerJid: MAX_SUBSCRIPTIONS_PER_JID,
         maxNodesPerOwner: MAX_NODES_PER_OWNER,
       },
