@@ -300,3 +300,21 @@ Deno.test("pubsub service: limits", async () => {
     await server.stop();
   }
 });
+
+Deno.test("pubsub service: one user's resources hold at most 10 subscriptions on a node", async () => {
+  const server = await startPubsubServer();
+  const alice = await login(server, "alice");
+  try {
+    await ps(alice, "set", `<create node='subs'/>`);
+    for (let i = 0; i < 10; i++) {
+      const ok = await ps(alice, "set", `<subscribe node='subs' jid='alice@localhost/r${i}'/>`);
+      assert.equal(ok.attrs.type, "result");
+    }
+    const more = await ps(alice, "set", `<subscribe node='subs' jid='alice@localhost/r10'/>`);
+    assert.equal(errorCondition(more), "policy-violation");
+    assert.equal(appCondition(more), "too-many-subscriptions");
+  } finally {
+    alice.close();
+    await server.stop();
+  }
+});

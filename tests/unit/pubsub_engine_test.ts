@@ -203,3 +203,43 @@ Deno.test("engine: explicit subscriptions per bare JID capped (too-many-subscrip
   );
   await e.setSubscription("alice", "n", "carol@h/1", true);
 });
+
+Deno.test("engine: nodes per owner capped in a shared scope (create and auto-create)", async () => {
+  const db = new MemoryStorage();
+  const e = new PubsubEngine({
+    storage: mapStorage(db.map("h", "n"), db.map("h", "i")),
+    limits: { maxNodes: 10, maxItemsPerNode: 10, maxItemBytes: 200, maxNodesPerOwner: 2 },
+    defaults: { ...DEFAULT_CONFIG, access_model: "open" },
+  });
+  await e.createNode("", "a1", ALICE);
+  await e.publish("", { node: "a2", payload: payload(1), publisher: ALICE, autoCreate: true });
+  await rejects(e.createNode("", "a3", ALICE), "resource-constraint");
+  await rejects(
+    e.publish("", { node: "a3", payload: payload(1), publisher: ALICE, autoCreate: true }),
+    "resource-constraint",
+  );
+  // Others still may.
+  await e.createNode("", "b1", "bob@h");
+  await e.deleteNode("", "a1");
+  await e.createNode("", "a3", ALICE);
+});
+
+Deno.test("engine: items named again and again are returned once each", async () => {
+  const db = new MemoryStorage();
+  const e = new PubsubEngine({
+    storage: mapStorage(db.map("h", "n"), db.map("h", "i")),
+    limits: { maxNodes: 3, maxItemsPerNode: 10, maxItemBytes: 200 },
+    defaults: { ...DEFAULT_CONFIG, max_items: 10 },
+  });
+  await e.publish("a", {
+    node: "n",
+    id: "x",
+    payload: payload(1),
+    publisher: ALICE,
+    autoCreate: true,
+  });
+  await e.publish("a", { node: "n", id: "y", payload: payload(2), publisher: ALICE });
+  const node = (await e.getNode("a", "n"))!;
+  const ids = [...Array(5000).fill("y"), "nope", "x", "y"];
+  assert.deepEqual((await e.items("a", node, { ids })).map((i) => i.id), ["y", "x"]);
+});

@@ -14,6 +14,14 @@ import { Occupant, type Room } from "./room.ts";
 import { sendHistory } from "./history.ts";
 import { NS_MUC, NS_MUC_USER, NS_OCCUPANT_ID } from "./ns.ts";
 
+/** The status codes a join (or a rejoin) gets, and no later self-presence: 100, 170. */
+function joinCodes(room: Room): string[] {
+  const codes: string[] = [];
+  if (room.config.whois === "anyone") codes.push("100");
+  if (room.config.archiving) codes.push("170");
+  return codes;
+}
+
 export class PresenceHandler {
   constructor(readonly svc: MucService) {}
 
@@ -115,28 +123,20 @@ export class PresenceHandler {
         room.departed.delete(from.bare);
       }
       // Everyone already there, to the newcomer (§7.2.3), before the newcomer's own.
-      for (const other of room.occupants.values()) {
-        svc.send(svc.occupantPresence(room, other, from.full, occupant, undefined));
-      }
+      this.#othersTo(room, occupant, from.full);
       occupant.sessions.set(from.full, presence);
       room.occupants.set(nick, occupant);
       room.byRealJid.set(from.full, occupant);
     }
     // 100 and 170 come with the join only (§7.2.10, §7.2.12), not with every later
     // self-presence (clients print them each time).
-    const selfCodes: string[] = [];
-    if (room.config.whois === "anyone") selfCodes.push("100");
-    if (room.config.archiving) selfCodes.push("170");
+    const selfCodes = joinCodes(room);
     if (created && room.locked) selfCodes.push("201");
     // §7.2.? 210: the nick asked for was not the one given (prepared: case, width, normalization).
     const asked = stanza.attrs.to ?? "";
     if (asked.slice(asked.indexOf("/") + 1) !== nick) selfCodes.push("210");
     if (shared) {
-      for (const other of room.occupants.values()) {
-        if (other !== occupant) {
-          svc.send(svc.occupantPresence(room, other, from.full, occupant, undefined));
-        }
-      }
+      this.#othersTo(room, occupant, from.full);
       svc.send(
         svc.occupantPresence(
           room,
@@ -184,17 +184,21 @@ export class PresenceHandler {
   async rejoin(room: Room, o: Occupant, realJid: string, stanza: Element): Promise<void> {
     const svc = this.svc;
     o.sessions.set(realJid, stanza);
-    for (const other of room.occupants.values()) {
-      if (other !== o) svc.send(svc.occupantPresence(room, other, realJid, o, undefined));
-    }
-    const codes: string[] = [];
-    if (room.config.whois === "anyone") codes.push("100");
-    if (room.config.archiving) codes.push("170");
+    this.#othersTo(room, o, realJid);
+    const codes = joinCodes(room);
     for (const [jid, viewer] of room.recipients()) {
       const extras = jid === realJid ? { codes } : {};
       svc.send(svc.occupantPresence(room, o, jid, viewer, undefined, extras, realJid));
     }
     await this.historyAndSubject(room, realJid, stanza.getChild("x", NS_MUC));
+  }
+
+  /** Every other occupant's presence, to the session `realJid` of `o` (§7.2.3). */
+  #othersTo(room: Room, o: Occupant, realJid: string): void {
+    const svc = this.svc;
+    for (const other of room.occupants.values()) {
+      if (other !== o) svc.send(svc.occupantPresence(room, other, realJid, o, undefined));
+    }
   }
 
   checkNick(nick: string): void {

@@ -9,7 +9,8 @@
  * - `new PubsubEngine({ storage, limits, defaults })`
  *   - storage: `mapStorage(api.map("<x>_nodes"), api.map("<x>_items"))` (any
  *     `PubsubStorage`); limits: `{ maxNodes, maxItemsPerNode, maxItemBytes,
- *     maxBytesPerScope?, maxSubscriptionsPerJid? }`; accessModels? (the
+ *     maxBytesPerScope?, maxSubscriptionsPerNode?, maxSubscriptionsPerJid?,
+ *     maxNodesPerOwner? }`; accessModels? (the
  *     models a node may be given);
  *     defaults: `{ ...DEFAULT_CONFIG, access_model: … }`.
  *   - `getNode/requireNode/listNodes(scope, …)`; `createNode(scope, name,
@@ -32,7 +33,8 @@
  * - Config (`config.ts`): `DEFAULT_CONFIG`, `applyConfigForm`,
  *   `checkPreconditions`, `configForm`, `metaDataForm` (§5.4), `effectiveMaxItems` ("max" = the cap).
  * - XML (`xml.ts`): namespaces, `itemElement`, `eventItems`, `eventRetract`,
- *   `eventDelete`, `eventPurge`, `eventConfiguration`, `notification`.
+ *   `eventDelete`, `eventPurge`, `eventConfiguration`, `notification`,
+ *   `lastItemNotification`.
  */
 export * from "./types.ts";
 export * from "./config.ts";

@@ -113,15 +113,28 @@ export class PubsubEngine {
     };
   }
 
-  async #checkRoom(scope: string): Promise<void> {
-    const count = (await this.listNodes(scope)).length;
-    if (count >= this.limits.maxNodes) {
+  async #checkRoom(scope: string, owner: string): Promise<void> {
+    const nodes = await this.listNodes(scope);
+    if (nodes.length >= this.limits.maxNodes) {
       throw pubsubError(
         "wait",
         "resource-constraint",
         undefined,
         `At most ${this.limits.maxNodes} nodes`,
       );
+    }
+    const perOwner = this.limits.maxNodesPerOwner;
+    if (perOwner === undefined) return;
+    let owned = 0;
+    for (const n of nodes) {
+      if (n.affiliations[owner] === "owner" && ++owned >= perOwner) {
+        throw pubsubError(
+          "wait",
+          "resource-constraint",
+          undefined,
+          `At most ${perOwner} nodes each`,
+        );
+      }
     }
   }
 
@@ -135,7 +148,7 @@ export class PubsubEngine {
     return this.#run(scope, async () => {
       if (name === "" || name.length > 1024) throw pubsubError("modify", "not-acceptable");
       if (await this.getNode(scope, name)) throw pubsubError("cancel", "conflict");
-      await this.#checkRoom(scope);
+      await this.#checkRoom(scope, owner);
       const config = form
         ? this.#applyForm(this.options.defaults, form)
         : { ...this.options.defaults };
@@ -203,7 +216,7 @@ export class PubsubEngine {
         if (req.node === "" || req.node.length > 1024) {
           throw pubsubError("modify", "not-acceptable");
         }
-        await this.#checkRoom(scope);
+        await this.#checkRoom(scope, req.publisher);
         const config = req.options
           ? this.#applyForm(this.options.defaults, req.options)
           : { ...this.options.defaults };
@@ -296,8 +309,11 @@ export class PubsubEngine {
     node: StoredNode,
     query: { ids?: string[]; max?: number } = {},
   ): Promise<StoredItem[]> {
+    // Named ids each at most once: a request repeating one id thousands of
+    // times must not get (and load) that item thousands of times.
+    const held = query.ids ? new Set(node.items) : undefined;
     const wanted = query.ids
-      ? query.ids.filter((id) => node.items.includes(id))
+      ? [...new Set(query.ids)].filter((id) => held!.has(id))
       : [...node.items].reverse().slice(0, query.max ?? node.items.length);
     const out: StoredItem[] = [];
     for (const id of wanted) {
@@ -339,14 +355,24 @@ export class PubsubEngine {
       const node = await this.requireNode(scope, name);
       if (on && !(jid in node.subscriptions)) {
         const subs = Object.keys(node.subscriptions);
+        const perNode = this.limits.maxSubscriptionsPerNode;
+        if (perNode !== undefined && subs.length >= perNode) {
+          throw pubsubError("cancel", "policy-violation", "too-many-subscriptions");
+        }
         if (subs.length >= 10000) throw pubsubError("wait", "resource-constraint");
         // One entity's resources (any number of full JIDs) must not turn
         // each publish into a flood of notifications (XEP-0060 §6.1.3.9).
         const perJid = this.limits.maxSubscriptionsPerJid;
         if (perJid !== undefined) {
+          // Counted without splitting every subscribed JID: this runs per
+          // subscription change over up to 10000 subscriptions.
           const bare = bareOf(jid);
-          if (subs.filter((s) => bareOf(s) === bare).length >= perJid) {
-            throw pubsubError("wait", "policy-violation", "too-many-subscriptions");
+          const resource = bare + "/";
+          let mine = 0;
+          for (const s of subs) {
+            if ((s === bare || s.startsWith(resource)) && ++mine >= perJid) {
+              throw pubsubError("wait", "policy-violation", "too-many-subscriptions");
+            }
           }
         }
         node.subscriptions[jid] = "subscribed";

@@ -63,6 +63,10 @@ export interface EngineLimits {
   maxItemBytes: number;
   /** Payload bytes all items of a scope may take together (undefined: no quota). */
   maxBytesPerScope?: number;
+  /** Nodes one owner may create in a scope shared by many (undefined: no cap but maxNodes). */
+  maxNodesPerOwner?: number;
+  /** Subscriptions a node may have (undefined: 10000, refused with resource-constraint). */
+  maxSubscriptionsPerNode?: number;
   /** Explicit subscriptions one bare JID's resources may hold on a node (undefined: no cap). */
   maxSubscriptionsPerJid?: number;
 }

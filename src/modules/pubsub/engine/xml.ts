@@ -56,3 +56,20 @@ export function notification(
 ): Element {
   return el("message", { from, to, type, id: crypto.randomUUID() }, event);
 }
+
+/**
+ * XEP-0060 §6.1.7 / XEP-0163 §4.3.2: a node's last item sent on
+ * subscription or presence, with when it was published (XEP-0203).
+ */
+export function lastItemNotification(
+  from: string,
+  to: string,
+  node: string,
+  item: Element,
+  when: number,
+  type: "headline" | "normal" = "headline",
+): Element {
+  return notification(from, to, eventItems(node, [item]), type).append(
+    el("delay", { xmlns: "urn:xmpp:delay", from, stamp: new Date(when).toISOString() }),
+  );
+}

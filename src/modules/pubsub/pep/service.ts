@@ -7,7 +7,7 @@
  */
 import type { ModuleApi } from "../../../core/module_api.ts";
 import { subscriptionOf } from "../../../core/subscription.ts";
-import { el, type Element } from "../../../xml/element.ts";
+import type { Element } from "../../../xml/element.ts";
 import type { FormValues } from "../../../util/dataforms.ts";
 import {
   accessError,
@@ -19,6 +19,7 @@ import {
   eventPurge,
   eventRetract,
   itemElement,
+  lastItemNotification,
   mapStorage,
   notification,
   notificationTargets,
@@ -114,8 +115,10 @@ export class PepService {
     if (candidates.length === 0 && Object.keys(node.subscriptions).length === 0) return;
     const targets = await notificationTargets(node, candidates, this.relations(username));
     const from = this.bareOf(username);
+    // One `event` shared by every message: stanzas are immutable once routed
+    // (element.ts), and a deep copy of the payload per contact is waste.
     for (const to of targets) {
-      void this.api.send(notification(from, to, event.clone(), node.config.notification_type));
+      void this.api.send(notification(from, to, event, node.config.notification_type));
     }
   }
 
@@ -191,16 +194,14 @@ export class PepService {
       if (await accessError(node, bare, relations)) continue;
       const item = await this.engine.lastItem(username, node);
       if (!item) continue;
-      const msg = notification(
+      void this.api.send(lastItemNotification(
         from,
         full,
-        eventItems(node.name, [itemElement(item, node.config.deliver_payloads)]),
+        node.name,
+        itemElement(item, node.config.deliver_payloads),
+        item.when,
         node.config.notification_type,
-      );
-      msg.append(
-        el("delay", { xmlns: "urn:xmpp:delay", from, stamp: new Date(item.when).toISOString() }),
-      );
-      void this.api.send(msg);
+      ));
     }
   }
 }

@@ -153,9 +153,6 @@ export class EntityRequests {
         await svc.setExtras(name, extras);
         return { node, subid: known.subid, fresh: false };
       }
-      if (Object.keys(node.subscriptions).length >= svc.settings.maxSubscriptionsPerNode) {
-        throw pubsubError("cancel", "policy-violation", "too-many-subscriptions");
-      }
       const updated = await svc.engine.setSubscription(SCOPE, name, jid.full, true);
       const subid = svc.newSubid();
       extras.subs[jid.full] = { subid, deliver: deliver ?? true };

@@ -250,9 +250,6 @@ export class OwnerRequests {
         for (const [jid, on] of changes) {
           const has = jid in node.subscriptions;
           if (on && !has) {
-            if (Object.keys(node.subscriptions).length >= svc.settings.maxSubscriptionsPerNode) {
-              throw pubsubError("cancel", "policy-violation", "too-many-subscriptions");
-            }
             node = await svc.engine.setSubscription(SCOPE, name, jid, true);
             extras.subs[jid] = { subid: svc.newSubid(), deliver: true };
           } else if (!on && has) {

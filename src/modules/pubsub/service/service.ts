@@ -10,7 +10,7 @@
 import type { ModuleApi } from "../../../core/module_api.ts";
 import type { Config } from "../../../config/schema.ts";
 import { parseJid } from "../../../jid.ts";
-import { el, type Element } from "../../../xml/element.ts";
+import type { Element } from "../../../xml/element.ts";
 import { KeyedQueue } from "../../../util/keyed_queue.ts";
 import { randomId } from "../../../util/random.ts";
 import {
@@ -18,6 +18,7 @@ import {
   affiliationOf,
   DEFAULT_CONFIG,
   itemElement,
+  lastItemNotification,
   mapStorage,
   notification,
   notificationTargets,
@@ -49,6 +50,15 @@ export interface NodeExtras {
 /** The service's scope in the engine: its nodes are not anybody's. */
 export const SCOPE = "";
 
+/** Subscriptions one bare JID's resources may hold on one node (as PEP). */
+const MAX_SUBSCRIPTIONS_PER_JID = 10;
+
+/**
+ * Nodes one entity may own here (admins too): a tenth of the default
+ * `pubsub.maxNodes`, so one user cannot take every node the service holds.
+ */
+const MAX_NODES_PER_OWNER = 1000;
+
 /** Nobody has a presence subscription or roster group with the service itself. */
 const NO_RELATIONS: Relations = {
   subscribedToPresence: () => Promise.resolve(false),
@@ -64,10 +74,20 @@ export class PubsubService {
 
   constructor(readonly api: ModuleApi) {
     this.settings = api.config.pubsub;
-    const { maxNodes, maxItemsPerNode, maxItemBytes } = this.settings;
+    const { maxNodes, maxItemsPerNode, maxItemBytes, maxSubscriptionsPerNode } = this.settings;
     this.engine = new PubsubEngine({
       storage: mapStorage(api.map("pubsub_nodes"), api.map("pubsub_items")),
-      limits: { maxNodes, maxItemsPerNode, maxItemBytes },
+      limits: {
+        maxNodes,
+        maxItemsPerNode,
+        maxItemBytes,
+        // A subscriber names any full JID of its own: without a cap one user
+        // fills a node's `maxSubscriptionsPerNode` with made-up resources and
+        // turns each publish into that many notifications.
+        maxSubscriptionsPerNode,
+        maxSubscriptionsPerJid: MAX_SUBSCRIPTIONS_PER_JID,
+        maxNodesPerOwner: MAX_NODES_PER_OWNER,
+      },
       // A general service keeps a few items and sends the last one on subscription.
       defaults: {
         ...DEFAULT_CONFIG,
@@ -143,10 +163,12 @@ export class PubsubService {
     if (Object.keys(node.subscriptions).length === 0) return;
     const subs = (extras ?? await this.extras(node.name)).subs;
     const targets = await notificationTargets(node, [], NO_RELATIONS);
+    // One `event` shared by every message: stanzas are immutable once routed
+    // (element.ts), and a deep copy of the payload per subscriber is waste.
     for (const to of targets) {
       if (subs[to]?.deliver === false) continue;
       void this.api.send(
-        notification(this.api.domain, to, event.clone(), node.config.notification_type),
+        notification(this.api.domain, to, event, node.config.notification_type),
       );
     }
   }
@@ -172,20 +194,14 @@ export class PubsubService {
     const item = await this.engine.lastItem(SCOPE, node);
     if (!item) return;
     const extras = await this.extras(node.name);
-    const event = el(
-      "event",
-      { xmlns: "http://jabber.org/protocol/pubsub#event" },
-      el("items", { node: node.name }, this.itemEl(node, item, extras)),
-    );
-    const msg = notification(this.api.domain, to, event, node.config.notification_type);
-    msg.append(
-      el("delay", {
-        xmlns: "urn:xmpp:delay",
-        from: this.api.domain,
-        stamp: new Date(item.when).toISOString(),
-      }),
-    );
-    void this.api.send(msg);
+    void this.api.send(lastItemNotification(
+      this.api.domain,
+      to,
+      node.name,
+      this.itemEl(node, item, extras),
+      item.when,
+      node.config.notification_type,
+    ));
   }
 
   newSubid(): string {
