@@ -148,7 +148,9 @@ export class FileStore {
 
   #pruneReservations(nowMs: number): void {
     const now = Math.floor(nowMs / 1000);
-    for (const [id, r] of this.#reserved) if (r.expires < now) this.#reserved.delete(id);
+    for (const [id, r] of this.#reserved) {
+      if (r.expires < now && !this.#writing.has(id)) this.#reserved.delete(id);
+    }
   }
 
   /**
@@ -164,7 +166,8 @@ export class FileStore {
   ): Promise<WriteOutcome> {
     // Checked and marked with no await between: of two PUTs racing here, one writes.
     if (this.taken(r.id) || !this.#reserved.has(r.id)) return "taken";
-    this.#reserved.delete(r.id);
+    // The reservation stays until the file is in: a PUT under way still
+    // counts against the slot and byte quotas (else slow PUTs free them).
     this.#writing.add(r.id);
     const part = join(this.dir, `${r.id}.part`);
     let done = false;
@@ -183,15 +186,13 @@ export class FileStore {
       // without .data, which the next start removes.
       await writeAtomically(join(this.dir, `${r.id}.json`), JSON.stringify(meta));
       await Deno.rename(part, this.dataPath(r.id));
+      this.#reserved.delete(r.id);
       this.#add(meta);
       done = true;
       return "ok";
     } finally {
       this.#writing.delete(r.id);
-      if (!done) {
-        await removeQuietly(part);
-        this.#reserved.set(r.id, r);
-      }
+      if (!done) await removeQuietly(part);
     }
   }
 
