@@ -117,7 +117,11 @@ Deno.test("upload store: a PUT under way still counts against the slot and byte 
     assert.equal(await writing, "ok");
     assert.equal(store.reservationsOf(r.owner, now), 0);
     assert.equal(store.usageToday(r.owner, now).bytes, 4);
+    assert.equal(store.usageToday("bob@localhost", now).bytes, 0);
     assert.equal(store.committedBytes(now), 4);
+    assert.equal(await store.removeOwner(r.owner), 1);
+    assert.equal(store.usageToday(r.owner, now).bytes, 0);
+    assert.equal(await store.removeOwner(r.owner), 0);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
