@@ -46,6 +46,23 @@ export class InviteStore {
 
   constructor(readonly map: MapStore) {}
 
+  /**
+   * `create`, unless `opts.inviter` already has `max` usable invites
+   * (undefined then). Counting reads every invite and deletes the expired
+   * and used-up ones it meets; one at a time per inviter.
+   */
+  createBounded(opts: NewInvite, max: number, now = Date.now()): Promise<Invite | undefined> {
+    return this.#queue.run("inviter " + opts.inviter, async () => {
+      let mine = 0;
+      for (const invite of (await this.getAll()).values()) {
+        if (invite.expires <= now || invite.usesLeft <= 0) {
+          await this.map.set(OWNER, invite.token, undefined);
+        } else if (invite.inviter === opts.inviter) mine++;
+      }
+      return mine < max ? await this.create(opts, now) : undefined;
+    });
+  }
+
   async create(opts: NewInvite, now = Date.now()): Promise<Invite> {
     const invite: Invite = {
       token: randomId(22), // 132 random bits
