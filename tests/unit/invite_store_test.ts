@@ -21,6 +21,18 @@ Deno.test("invite store: expired invites are refused and removed", async () => {
   assert.deepEqual(await store.list(), []);
 });
 
+Deno.test("invite store: createBounded stops at an inviter's usable invites", async () => {
+  const store = new InviteStore(new MemoryStorage().map("example.org", "invites"));
+  const opts = { inviter: "a@example.org", ttlMs: 60_000, uses: 1, roster: true };
+  await store.create({ ...opts, ttlMs: 1000 }, 0); // expired: deleted, not counted
+  const made = await Promise.all([1, 2, 3, 4].map(() => store.createBounded(opts, 2)));
+  assert.equal(made.filter((i) => i !== undefined).length, 2);
+  assert.ok(await store.createBounded({ ...opts, inviter: "b@example.org" }, 2));
+  assert.equal((await store.list()).length, 3);
+  await store.take(made.find((i) => i !== undefined)!.token);
+  assert.ok(await store.createBounded(opts, 2), "a used invite no longer counts");
+});
+
 Deno.test("invite URIs and durations", () => {
   const base = { token: "abcdefghijklmnopqrstuv", created: 0, expires: 1, usesLeft: 1 };
   assert.equal(

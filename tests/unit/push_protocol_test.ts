@@ -1,6 +1,6 @@
 /** XEP-0357 enable parsing and the notification's shape. */
 import assert from "node:assert/strict";
-import { notification, parseEnable } from "../../src/modules/push/protocol.ts";
+import { MAX_NODE_LENGTH, notification, parseEnable } from "../../src/modules/push/protocol.ts";
 import { parseElement } from "../../src/util/xml_fragment.ts";
 import { StanzaError } from "../../src/core/errors.ts";
 import { parseForm } from "../../src/util/dataforms.ts";
@@ -25,6 +25,9 @@ Deno.test("push: enable keeps publish-options but our include-body field", () =>
   assert.equal(enable("jid='p' node='n'").body, false);
   assert.throws(() => enable("node='n'"), StanzaError);
   assert.throws(() => enable("jid='p'"), StanzaError);
+  const longest = "n".repeat(MAX_NODE_LENGTH);
+  assert.equal(enable(`jid='p' node='${longest}'`).node, longest);
+  assert.throws(() => enable(`jid='p' node='${longest}n'`), /node is too long/);
   assert.throws(
     () => enable("jid='p' node='n'", `<x xmlns='jabber:x:data' type='form'/>`),
     StanzaError,

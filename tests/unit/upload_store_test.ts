@@ -87,3 +87,42 @@ Deno.test("upload: file names and content types", () => {
   assert.equal(normalizeType("text/plain\nx: y"), undefined);
   assert.equal(normalizeType("nonsense"), undefined);
 });
+
+Deno.test("upload store: a PUT under way still counts against the slot and byte quotas", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = await FileStore.open(dir);
+    const now = Date.now();
+    const r = {
+      id: "EEEEEEEEEEEEEEEEEEEEEE",
+      name: "slow.bin",
+      owner: "alice@localhost",
+      size: 4,
+      type: "",
+      // Already past its expiry once the write is under way.
+      expires: Math.floor(now / 1000) - 1,
+      granted: now,
+    };
+    store.reserve(r);
+    let push!: ReadableStreamDefaultController<Uint8Array>;
+    const slow = new ReadableStream<Uint8Array>({ start: (c) => void (push = c) });
+    const writing = store.write(r, "application/octet-stream", slow, () => now);
+    push.enqueue(new Uint8Array(2));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(store.reservationsOf(r.owner, now), 1);
+    assert.equal(store.usageToday(r.owner, now).bytes, 4);
+    assert.equal(store.committedBytes(now), 4);
+    push.enqueue(new Uint8Array(2));
+    push.close();
+    assert.equal(await writing, "ok");
+    assert.equal(store.reservationsOf(r.owner, now), 0);
+    assert.equal(store.usageToday(r.owner, now).bytes, 4);
+    assert.equal(store.usageToday("bob@localhost", now).bytes, 0);
+    assert.equal(store.committedBytes(now), 4);
+    assert.equal(await store.removeOwner(r.owner), 1);
+    assert.equal(store.usageToday(r.owner, now).bytes, 0);
+    assert.equal(await store.removeOwner(r.owner), 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -15,6 +15,12 @@ import type { Invite, InviteStore } from "./store.ts";
 import { inviteUri, landingUrl } from "./uri.ts";
 
 const NS_INVITE_CMD = "urn:xmpp:invite";
+/**
+ * Usable invites one user (not an admin) may hold: each is stored until
+ * used or expired (invites.ttlSeconds), so without it a loop of the
+ * command fills storage.
+ */
+export const MAX_USER_INVITES = 50;
 
 export function inviteCommands(api: ModuleApi, store: InviteStore): AdhocCommand[] {
   const settings = api.config.invites;
@@ -55,12 +61,19 @@ export function inviteCommands(api: ModuleApi, store: InviteStore): AdhocCommand
     allowed: (ctx) => isAdmin(ctx) || (settings.allowUsers && isLocalUser(ctx)),
     start: async (ctx) => {
       if (!isLocalUser(ctx)) throw new StanzaError("cancel", "forbidden", "Not an account here");
-      const invite = await store.create({
+      const invite = await store.createBounded({
         inviter: ctx.requester.bare,
         ttlMs: settings.ttlSeconds * 1000,
         uses: 1,
         roster: true,
-      });
+      }, isAdmin(ctx) ? Infinity : MAX_USER_INVITES);
+      if (!invite) {
+        throw new StanzaError(
+          "wait",
+          "resource-constraint",
+          `At most ${MAX_USER_INVITES} unused invites at once`,
+        );
+      }
       api.log.info("{jid} created an invite", { jid: ctx.requester.bare });
       return result(invite);
     },

@@ -2,10 +2,11 @@
  * Invitations (XEP-0401) in the host's map store `invites`, one key per
  * token under a fixed owner key, so the CLI (storage opened directly, as
  * adduser does) and the running module read and write the same records.
- * Tokens are 128 random bits, base64url: unguessable, and safe in URIs.
+ * Tokens are 132 random bits, URL-safe: unguessable, and safe in URIs.
  */
 import type { Json, MapStore } from "../../storage/types.ts";
 import { KeyedQueue } from "../../util/keyed_queue.ts";
+import { randomId } from "../../util/random.ts";
 
 /** Every invite is kept under this "user" of the map store. */
 const OWNER = "";
@@ -34,13 +35,7 @@ export interface NewInvite {
   username?: string;
 }
 
-export function newToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_")
-    .replace(/=+$/, "");
-}
-
-/** Only what `newToken` makes is ever looked up (a peer's string is not a storage key otherwise). */
+/** Only what `create` makes is ever looked up (a peer's string is not a storage key otherwise). */
 export function plausibleToken(token: string): boolean {
   return /^[A-Za-z0-9_-]{16,64}$/.test(token);
 }
@@ -51,9 +46,26 @@ export class InviteStore {
 
   constructor(readonly map: MapStore) {}
 
+  /**
+   * `create`, unless `opts.inviter` already has `max` usable invites
+   * (undefined then). Counting reads every invite and deletes the expired
+   * and used-up ones it meets; one at a time per inviter.
+   */
+  createBounded(opts: NewInvite, max: number, now = Date.now()): Promise<Invite | undefined> {
+    return this.#queue.run("inviter " + opts.inviter, async () => {
+      let mine = 0;
+      for (const invite of (await this.getAll()).values()) {
+        if (invite.expires <= now || invite.usesLeft <= 0) {
+          await this.map.set(OWNER, invite.token, undefined);
+        } else if (invite.inviter === opts.inviter) mine++;
+      }
+      return mine < max ? await this.create(opts, now) : undefined;
+    });
+  }
+
   async create(opts: NewInvite, now = Date.now()): Promise<Invite> {
     const invite: Invite = {
-      token: newToken(),
+      token: randomId(22), // 132 random bits
       inviter: opts.inviter,
       created: now,
       expires: now + opts.ttlMs,

@@ -12,20 +12,14 @@
  * as without an archive (clients de-duplicate by stanza-id).
  *
  * The offline module asks through the host event `offline/replay`
- * (OfflineReplayEvent in offline.ts); this side answers it. No import
- * between the two modules: the shape is restated here.
+ * (OfflineReplayEvent in offline.ts, typed in core/event_map.ts); this
+ * side answers it.
  */
 import type { Session } from "../../core/session.ts";
+import type { OfflineReplayEvent } from "../offline.ts";
 
 /** Session.ext key: when (ms) the session last queried before its initial presence. */
 export const QUERIED_BEFORE_PRESENCE = "mam:queried-before-presence";
-
-/** Structurally the offline module's OfflineReplayEvent. */
-export interface ReplayQuestion {
-  session: Session;
-  /** Set here: skip offline messages archived (stanza-id by the user) before this time. */
-  skipArchivedBefore?: number;
-}
 
 /**
  * Called as a query arrives (before any await, so before the session's
@@ -45,7 +39,8 @@ export function noteQuery(session: Session, now: number): () => void {
   };
 }
 
-export function answerReplay(q: ReplayQuestion): false {
+/** Sets `skipArchivedBefore` when the session queried the archive before its presence. */
+export function answerReplay(q: OfflineReplayEvent): false {
   const at = q.session.ext.get(QUERIED_BEFORE_PRESENCE);
   if (typeof at === "number") q.skipArchivedBefore = at;
   return false;

@@ -71,8 +71,9 @@ export const pushModule: ParleyModule = {
      * None at all: `message/offline` follows and decides.
      */
     const toBare = (stanza: Element, user: string) => {
-      if (api.sessions.bareTargets(domain, user).length === 0) return;
+      // Active first: the common case, and it needs no list of targets.
       if (active(user)) return notifier.reset(user);
+      if (api.sessions.bareTargets(domain, user).length === 0) return;
       away(user, [stanza]);
     };
 

@@ -23,6 +23,12 @@ export const INCLUDE_BODY = "parley#include-body";
 /** Bounds on what one registration stores (its publish-options). */
 const MAX_FIELDS = 20;
 const MAX_FORM_CHARS = 4096;
+/**
+ * Longest node stored: app servers' nodes are tokens of a few hundred
+ * characters at most; unbounded, one stanza could store its whole size
+ * per registration, read again for every notification.
+ */
+export const MAX_NODE_LENGTH = 1024;
 
 /** One registration (XEP-0357 §5), as stored. */
 export interface Registration {
@@ -56,6 +62,9 @@ export function parseEnable(enable: Element): Registration {
   const node = enable.attrs.node;
   if (node === undefined || node === "") {
     throw new StanzaError("modify", "bad-request", "A node is required");
+  }
+  if (node.length > MAX_NODE_LENGTH) {
+    throw new StanzaError("modify", "not-acceptable", "The node is too long");
   }
   const x = enable.getChild("x", NS_DATA);
   const options: [string, string[]][] = [];

@@ -5,6 +5,7 @@
 import type { Json, MapStore } from "../../storage/types.ts";
 import { StanzaError } from "../../core/errors.ts";
 import { type Registration, registrationKey } from "./protocol.ts";
+import { KeyedQueue } from "../../util/keyed_queue.ts";
 
 function asRegistration(value: Json): Registration | undefined {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
@@ -16,6 +17,9 @@ function asRegistration(value: Json): Registration | undefined {
 }
 
 export class Registrations {
+  /** Enables of one user one at a time: pipelined ones must not all pass the count. */
+  readonly #queue = new KeyedQueue();
+
   constructor(readonly store: MapStore, readonly max: number) {}
 
   async all(user: string): Promise<Registration[]> {
@@ -28,7 +32,11 @@ export class Registrations {
   }
 
   /** Add or replace (same app server and node); refused past the limit. */
-  async enable(user: string, reg: Registration): Promise<void> {
+  enable(user: string, reg: Registration): Promise<void> {
+    return this.#queue.run(user, () => this.#enable(user, reg));
+  }
+
+  async #enable(user: string, reg: Registration): Promise<void> {
     const key = registrationKey(reg.jid, reg.node);
     const existing = await this.store.getAll(user);
     if (!existing.has(key) && existing.size >= this.max) {

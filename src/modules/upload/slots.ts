@@ -8,6 +8,7 @@ import type { StanzaEvent } from "../../core/router.ts";
 import { StanzaError } from "../../core/errors.ts";
 import { parseJid } from "../../jid.ts";
 import { el, type Element } from "../../xml/element.ts";
+import { randomId } from "../../util/random.ts";
 import type { FileStore } from "./store.ts";
 import type { SlotSigner } from "./signing.ts";
 
@@ -17,6 +18,8 @@ const MAX_SLOTS_PER_USER = 50;
 /** Unused slots of the whole service at once. */
 const MAX_SLOTS = 10000;
 const MAX_NAME_LENGTH = 200;
+/** Characters of a file's id (6 random bits each). */
+const ID_LENGTH = 22;
 const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/;
 
 export interface SlotContext {
@@ -88,7 +91,8 @@ export function slotRequestHandler(ctx: SlotContext) {
     if (store.committedBytes(now) + size > limits.globalQuotaBytes) {
       throw new StanzaError("wait", "resource-constraint", "The upload service is full");
     }
-    const id = randomId();
+    // 132 random bits, URL-safe: the file's name on disk and in its URL.
+    const id = randomId(ID_LENGTH);
     const expires = Math.floor(now / 1000) + limits.slotSeconds;
     const path = `${api.domain}/${id}/${name}`;
     const sig = await signer.sign({ path, size, contentType: type, expires });
@@ -103,13 +107,6 @@ export function slotRequestHandler(ctx: SlotContext) {
       el("get", { url: getUrl }),
     );
   };
-}
-
-/** 128 random bits, URL-safe: the file's name on disk and in its URL. */
-export function randomId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_")
-    .replace(/=+$/, "");
 }
 
 /**

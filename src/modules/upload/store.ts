@@ -45,6 +45,8 @@ const MAX_META_BYTES = 16 * 1024;
 
 export class FileStore {
   readonly #files = new Map<string, FileMeta>();
+  /** The files of each owner: a slot request reads its owner's, not the whole index. */
+  readonly #byOwner = new Map<string, Set<FileMeta>>();
   readonly #reserved = new Map<string, Reservation>();
   readonly #writing = new Set<string>();
   #storedBytes = 0;
@@ -79,6 +81,9 @@ export class FileStore {
 
   #add(meta: FileMeta): void {
     this.#files.set(meta.id, meta);
+    let own = this.#byOwner.get(meta.owner);
+    if (!own) this.#byOwner.set(meta.owner, own = new Set());
+    own.add(meta);
     this.#storedBytes += meta.size;
   }
 
@@ -116,7 +121,7 @@ export class FileStore {
       bytes += size;
       if (oldest === undefined || time < oldest) oldest = time;
     };
-    for (const f of this.#files.values()) if (f.owner === owner) count(f.time, f.size);
+    for (const f of this.#byOwner.get(owner) ?? []) count(f.time, f.size);
     for (const r of this.#reserved.values()) if (r.owner === owner) count(r.granted, r.size);
     return { bytes, oldest: oldest === undefined ? undefined : oldest + DAY_MS };
   }
@@ -148,7 +153,9 @@ export class FileStore {
 
   #pruneReservations(nowMs: number): void {
     const now = Math.floor(nowMs / 1000);
-    for (const [id, r] of this.#reserved) if (r.expires < now) this.#reserved.delete(id);
+    for (const [id, r] of this.#reserved) {
+      if (r.expires < now && !this.#writing.has(id)) this.#reserved.delete(id);
+    }
   }
 
   /**
@@ -164,7 +171,8 @@ export class FileStore {
   ): Promise<WriteOutcome> {
     // Checked and marked with no await between: of two PUTs racing here, one writes.
     if (this.taken(r.id) || !this.#reserved.has(r.id)) return "taken";
-    this.#reserved.delete(r.id);
+    // The reservation stays until the file is in: a PUT under way still
+    // counts against the slot and byte quotas (else slow PUTs free them).
     this.#writing.add(r.id);
     const part = join(this.dir, `${r.id}.part`);
     let done = false;
@@ -183,15 +191,13 @@ export class FileStore {
       // without .data, which the next start removes.
       await writeAtomically(join(this.dir, `${r.id}.json`), JSON.stringify(meta));
       await Deno.rename(part, this.dataPath(r.id));
+      this.#reserved.delete(r.id);
       this.#add(meta);
       done = true;
       return "ok";
     } finally {
       this.#writing.delete(r.id);
-      if (!done) {
-        await removeQuietly(part);
-        this.#reserved.set(r.id, r);
-      }
+      if (!done) await removeQuietly(part);
     }
   }
 
@@ -199,6 +205,9 @@ export class FileStore {
     const meta = this.#files.get(id);
     if (!meta) return;
     this.#files.delete(id);
+    const own = this.#byOwner.get(meta.owner)!;
+    own.delete(meta);
+    if (own.size === 0) this.#byOwner.delete(meta.owner);
     this.#storedBytes -= meta.size;
     // Data first: a leftover .json without .data is dropped at the next start.
     await removeQuietly(this.dataPath(id));
@@ -208,7 +217,7 @@ export class FileStore {
   /** Remove every file and slot of `owner`; returns how many files went. */
   async removeOwner(owner: string): Promise<number> {
     for (const [id, r] of this.#reserved) if (r.owner === owner) this.#reserved.delete(id);
-    const ids = [...this.#files.values()].filter((f) => f.owner === owner).map((f) => f.id);
+    const ids = [...this.#byOwner.get(owner) ?? []].map((f) => f.id);
     for (const id of ids) await this.remove(id);
     return ids.length;
   }
