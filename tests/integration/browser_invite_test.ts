@@ -118,6 +118,10 @@ Deno.test("invite page: cross-origin and originless POSTs are refused; nothing r
     assert.equal(ok.status, 200);
     assert.match(await ok.text(), /oscar@localhost/);
     assert.equal(await server.auth.userExists("localhost", "oscar"), true);
+    // A malformed %-escape is an unknown invite, not a server error.
+    const bad = await fetch(`http://127.0.0.1:${server.ports.http}/invite/%E0%A4%A`);
+    assert.equal(bad.status, 404);
+    await bad.body?.cancel();
   } finally {
     await server.stop();
   }

@@ -65,7 +65,8 @@ export function addInviteRoute(
     if (!info.secure && !isLoopback(info.remoteAddress)) {
       return text(403, "Invitations are served over HTTPS only.");
     }
-    const token = decodeURIComponent(new URL(req.url).pathname.slice(PATH.length));
+    // Tokens are base64url: nothing to decode, and a peer's bad %-escape must not throw (a 500).
+    const token = new URL(req.url).pathname.slice(PATH.length);
     if (req.method === "GET" || req.method === "HEAD") {
       const found = await find(token);
       return found ? html(200, landingPage(found.view)) : html(404, invalidPage());
