@@ -3,13 +3,12 @@
  * the three statements a XEP-0313 query with XEP-0059 paging costs —
  * the page (51 rows, filtered by `with`, newest first), the RSM count,
  * and the RSM index of the page's first item — and every other query
- * shape the MAM module issues, each with its SQLite query plan.
+ * shape the MAM module issues.
  *
  *   deno run -A bench/mam_page_bench.ts --table [--rows 1000000] [--reps 100]
- *     [--db /tmp/parley-mam-1000000.sqlite] [--plans]
+ *     [--db /tmp/parley-mam-1000000.sqlite]
  *
- * prints p50/p95/max per query shape (and with --plans each shape's query
- * plan); under `deno bench` (as `deno task bench` runs every bench file)
+ * prints p50/p95/max per query shape; under `deno bench` (as `deno task bench` runs every bench file)
  * each shape is a Deno.bench, at PARLEY_MAM_ROWS rows (default 100 000).
  *
  * The database is built on first use (through the driver, batched as the
@@ -24,7 +23,6 @@
 import { parseArgs } from "node:util";
 import { DatabaseSync } from "node:sqlite";
 import { SqliteStorage } from "../src/storage/sqlite.ts";
-import { countSql, selectSql } from "../src/storage/archive_sql.ts";
 import type { ArchiveQuery, ArchiveStore } from "../src/storage/types.ts";
 
 const { values: opts } = parseArgs({
@@ -32,7 +30,6 @@ const { values: opts } = parseArgs({
     rows: { type: "string", default: "1000000" },
     reps: { type: "string", default: "100" },
     db: { type: "string" },
-    plans: { type: "boolean", default: false },
     table: { type: "boolean", default: false },
   },
 });
@@ -106,7 +103,7 @@ function fileRows(): number {
   try {
     const db = new DatabaseSync(FILE, { readOnly: true });
     try {
-      return Number(db.prepare("SELECT count(*) AS n FROM archive").get()!.n);
+      return Number(db.prepare("SELECT total(n) AS n FROM archive_chunk").get()!.n);
     } finally {
       db.close();
     }
@@ -240,29 +237,13 @@ async function time(s: Shape): Promise<number[]> {
   return out;
 }
 
-const plansDb = new DatabaseSync(FILE, { readOnly: true });
-const OWNER = Number(
-  plansDb.prepare(`SELECT id FROM archive_owner WHERE host = ? AND "user" = ? AND store = ?`)
-    .get(HOST, USER, STORE)!.id,
-);
-function plan(s: Shape): string {
-  const q = s.kind === "find"
-    ? selectSql(OWNER, s.q, 'id, "when", with_jid, value')!
-    : countSql(OWNER, s.q)!;
-  return plansDb.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...q.params)
-    .map((r) => String(r.detail)).join("; ");
-}
-
 if (!TABLE) {
   for (const s of shapes) {
     Deno.bench(s.name, { group: s.kind }, async () => {
       await (s.kind === "find" ? archive.find(USER, s.q) : archive.count(USER, s.q));
     });
   }
-  globalThis.addEventListener("unload", () => {
-    plansDb.close();
-    driver.close();
-  });
+  globalThis.addEventListener("unload", () => driver.close());
 } else {
   const aliceRows = await archive.count(USER);
   const mainRows = await archive.count(USER, { with: MAIN });
@@ -286,10 +267,5 @@ if (!TABLE) {
   console.log(
     `\nMAM page with RSM count and index (main contact), sum of p50s: ${total.toFixed(3)} ms`,
   );
-  if (opts.plans) {
-    console.log("\n| query | plan |\n| --- | --- |");
-    for (const s of shapes) console.log(`| ${s.name} | ${plan(s)} |`);
-  }
-  plansDb.close();
   await driver.close();
 }

@@ -3,7 +3,7 @@
  * later) and mirrored by the memory driver: one DDL, values as JSON text.
  *
  * The DDL is written in the common subset of SQLite and PostgreSQL. The
- * two places they differ are tokens filled in by `schemaFor`:
+ * places they differ are tokens filled in by `schemaFor`:
  * - `{{SEQ}}`: an auto-incrementing archive key. SQLite's AUTOINCREMENT
  *   never reuses a deleted maximum (plain rowids would), PostgreSQL has
  *   identity columns instead. Only version 1 used it (see V3).
@@ -12,6 +12,9 @@
  * - `{{WITHOUT_ROWID}}`: SQLite stores keyval/map rows directly in their
  *   primary-key b-tree (one lookup instead of two per read); PostgreSQL
  *   has no such clause.
+ * - `{{OVERRIDING}}` and `{{JSON_QUOTE}}`: what version 4 needs to copy
+ *   rows with their keys (PostgreSQL refuses values for an identity column
+ *   without OVERRIDING SYSTEM VALUE) and to quote a text as JSON.
  *
  * "user" and "when" are reserved words in PostgreSQL (and "when" in
  * SQLite), so they are always double-quoted.
@@ -23,12 +26,12 @@
  * archive names its (host, "user", store) by an integer owner instead
  * (version 3).
  */
-import type { Json } from "./types.ts";
+import type { ArchiveAppend, Json } from "./types.ts";
 
 export type Dialect = "sqlite" | "postgres";
 
 /** The version `schemaFor` produces; bump it with every new migration. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** Created before anything else so a driver can read the current version. */
 export const SCHEMA_VERSION_TABLE = `CREATE TABLE IF NOT EXISTS schema_version (
@@ -144,11 +147,61 @@ const V3 = [
   `CREATE INDEX archive_with ON archive (owner, with_jid, "when", seq)`,
 ];
 
+/**
+ * The archive in chunks: a row holds the items one owner appended with
+ * one `with` (or none) within one write batch, at most CHUNK_SPAN_MS
+ * apart (archive_chunk.ts). Under load dozens of items share a row and
+ * its index entries; a quiet server writes an item per row as before.
+ * Why: an item per row cost ~10 µs of SQLite work plus its index entries
+ * and the commit of the pages they touched, about 45 µs of server CPU per
+ * archived message (two items), four times the cost of routing it
+ * (bench/results/2026-12-06-archive-writes.md, 2026-12-07-archive-chunks.md).
+ *
+ * - `items` is a JSON array of `[id, when, value]` in archive order.
+ * - Archive order is ("when", chunk seq, place in the chunk). Every old
+ *   row becomes a chunk of one with its old seq, so each item keeps its
+ *   place among equal times.
+ * - An item whose id is timed (its first 12 hex digits are its "when", as
+ *   newArchiveId makes them) is found through archive_chunk_when, as the
+ *   chunk whose [first_when, last_when] holds that time; any other id has
+ *   a row in archive_ids naming its chunk.
+ * - `n` (items in the chunk) is in the index so a count of whole chunks
+ *   reads no table rows.
+ */
+const V4 = [
+  `CREATE TABLE archive_chunk (
+  seq {{KEY}},
+  owner BIGINT NOT NULL,
+  with_jid TEXT,
+  first_when BIGINT NOT NULL,
+  last_when BIGINT NOT NULL,
+  n INTEGER NOT NULL,
+  items TEXT NOT NULL
+)`,
+  `INSERT INTO archive_chunk (seq, owner, with_jid, first_when, last_when, n, items)
+  {{OVERRIDING}}SELECT seq, owner, with_jid, "when", "when", 1,
+    '[[' || {{JSON_QUOTE}}(id) || ',' || "when" || ',' || value || ']]'
+  FROM archive ORDER BY seq`,
+  `DROP INDEX archive_id`,
+  `CREATE TABLE archive_ids (
+  owner BIGINT NOT NULL,
+  id TEXT NOT NULL,
+  chunk BIGINT NOT NULL,
+  PRIMARY KEY (owner, id)
+){{WITHOUT_ROWID}}`,
+  `INSERT INTO archive_ids (owner, id, chunk) SELECT owner, id, seq FROM archive WHERE timed = 0`,
+  `DROP TABLE archive`,
+  `CREATE INDEX archive_ids_chunk ON archive_ids (chunk)`,
+  `CREATE INDEX archive_chunk_when ON archive_chunk (owner, first_when, last_when, n)`,
+  `CREATE INDEX archive_chunk_with ON archive_chunk (owner, with_jid, first_when, last_when, n)`,
+];
+
 /** Migration steps by the version they produce, oldest first. */
 const MIGRATIONS: { version: number; statements: string[] }[] = [
   { version: 1, statements: V1 },
   { version: 2, statements: V2 },
   { version: 3, statements: V3 },
+  { version: 4, statements: V4 },
 ];
 
 const TOKENS: Record<Dialect, Record<string, string>> = {
@@ -156,11 +209,15 @@ const TOKENS: Record<Dialect, Record<string, string>> = {
     SEQ: "INTEGER PRIMARY KEY AUTOINCREMENT",
     KEY: "INTEGER PRIMARY KEY",
     WITHOUT_ROWID: " WITHOUT ROWID",
+    OVERRIDING: "",
+    JSON_QUOTE: "json_quote",
   },
   postgres: {
     SEQ: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
     KEY: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
     WITHOUT_ROWID: "",
+    OVERRIDING: "OVERRIDING SYSTEM VALUE ",
+    JSON_QUOTE: "to_json",
   },
 };
 
@@ -212,7 +269,11 @@ export function decodeValue(text: string): Json {
  * building, measured in the batched-append path.
  */
 export function newArchiveId(when = Date.now()): string {
-  return when.toString(16).padStart(12, "0") + "-" + crypto.randomUUID().slice(14);
+  return timePrefix(when) + "-" + crypto.randomUUID().slice(14);
+}
+
+function timePrefix(when: number): string {
+  return when.toString(16).padStart(12, "0");
 }
 
 const TIMED_ID = /^[0-9a-f]{12}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -227,9 +288,16 @@ export function archiveIdTime(id: string): number | undefined {
 }
 
 /** Checks an appended item's fields; returns them with defaults applied. */
-export function prepareArchiveItem(
-  item: { id?: string; when?: number; with?: string; value: Json },
-): { id: string; when: number; timed: boolean; with: string | null; text: string } {
+export function prepareArchiveItem(item: ArchiveAppend): {
+  id: string;
+  when: number;
+  /** The id names the item's time (found through the time index, schema V3/V4). */
+  timed: boolean;
+  /** The id came from newArchiveId for this item: no duplicate check needed. */
+  generated: boolean;
+  with: string | null;
+  text: string;
+} {
   const when = item.when ?? Date.now();
   // BIGINT in both dialects: a fractional or huge number would be stored
   // differently (or refused) by each, so refuse it here.
@@ -240,11 +308,14 @@ export function prepareArchiveItem(
   if (item.with !== undefined && typeof item.with !== "string") {
     throw new TypeError("storage: archive with must be a string");
   }
+  const generated = item.id === undefined || item.generated === true;
   const id = item.id ?? newArchiveId(when);
   return {
     id,
     when,
-    timed: archiveIdTime(id) === when,
+    generated,
+    // A generated id's shape is known: only its time needs comparing.
+    timed: generated ? id.startsWith(timePrefix(when)) : archiveIdTime(id) === when,
     with: item.with ?? null,
     text: encodeValue(item.value),
   };

@@ -32,26 +32,16 @@
  * more; the multi-statement deleteUser runs in a SAVEPOINT. Values are
  * encoded and checked before any SQL runs.
  */
-import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import type {
-  ArchiveItem,
-  ArchiveStore,
-  Json,
-  KeyValStore,
-  MapStore,
-  StorageDriver,
-} from "./types.ts";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { ArchiveStore, Json, KeyValStore, MapStore, StorageDriver } from "./types.ts";
 import {
   decodeValue,
-  duplicateIdError,
   encodeValue,
   migrationsFor,
-  prepareArchiveItem,
-  queryLimit,
   SCHEMA_VERSION,
   SCHEMA_VERSION_TABLE,
 } from "./schema.ts";
-import { countSql, selectSql, timedIdExistsSql } from "./archive_sql.ts";
+import { SqliteArchives } from "./sqlite_archive.ts";
 import { Checkpointer, SAFETY_NET_PAGES } from "./checkpointer.ts";
 import { logger } from "../log.ts";
 
@@ -74,35 +64,8 @@ const DEFAULT_COMMIT_INTERVAL_MS = 20;
 /** A batch this large commits after the current turn, whatever the interval. */
 const MAX_BATCH_WRITES = 4096;
 
-/**
- * What one `expire` chunk (its DELETE and its commit) may take: the chunk
- * size follows the time the previous one took. Expired rows are scattered
- * over every user's index ranges, so a row costs several page writes:
- * measured 100–500 µs per row at 1 000 000 rows on the bench VM
- * (bench/results/2026-12-06-archive-writes.md), far from constant.
- */
-const EXPIRE_TURN_MS = 5;
-const EXPIRE_CHUNK = { first: 50, min: 10, max: 2000 };
-
-/**
- * Pause between expiry chunks beyond the commit interval. Expiry is
- * background work: without a pause its chunks merged into large commits
- * (hundreds of ms each) and outran the checkpointer until the main
- * connection's own safety-net checkpoint stalled the loop for 300–700 ms.
- */
-const EXPIRE_PAUSE_MS = 5;
-
-/** Owner ids read per step while expiring. */
-const EXPIRE_OWNERS_PAGE = 500;
-
-/** Cached archive owner ids per (host, store): 16 bytes of id and a username each. */
-const OWNER_CACHE_MAX = 100_000;
-
 /** The page cache of the connection (allocated as used). */
 const CACHE_KIB = 64 * 1024;
-
-/** SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY extended codes. */
-const UNIQUE_ERRCODES = new Set([2067, 1555]);
 
 /** Wraps synchronous work so that a throw becomes a rejection, as with an async function. */
 function promised<T>(fn: () => T): Promise<T> {
@@ -126,13 +89,19 @@ export class SqliteStorage implements StorageDriver {
   #batchWrites = 0;
   #checkpointer: Checkpointer | undefined;
   #closed = false;
-  /** Archive owner ids by user, per JSON [host, store]. */
-  #ownerCaches = new Map<string, Map<string, number>>();
+  readonly #archives: SqliteArchives;
 
   readonly #commitIntervalMs: number;
 
   constructor(path: string, opts: SqliteOptions = {}) {
     this.#commitIntervalMs = opts.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS;
+    this.#archives = new SqliteArchives({
+      stmt: (sql) => this.#stmt(sql),
+      read: (fn) => this.#read(fn),
+      write: (prepare, run) => this.#write(prepare, run),
+      flush: () => this.flush(),
+      commitIntervalMs: this.#commitIntervalMs,
+    });
     this.#db = new DatabaseSync(path);
     try {
       // WAL: readers never block the writer; NORMAL: fsync at checkpoints,
@@ -231,7 +200,7 @@ export class SqliteStorage implements StorageDriver {
         // resolved are then gone.
         if (!db.isTransaction) {
           log.error("write batch rolled back by SQLite: {error}", { error: String(e) });
-          this.#forgetOwners();
+          this.#archives.forget();
         }
         throw e;
       }
@@ -263,6 +232,8 @@ export class SqliteStorage implements StorageDriver {
     this.#cancelCommit();
     if (!this.#db.isTransaction) return;
     try {
+      // The archive's open chunks belong to this batch.
+      this.#archives.materialize();
       this.#db.exec("COMMIT");
       this.#lastCommit = performance.now();
     } catch (e) {
@@ -270,7 +241,7 @@ export class SqliteStorage implements StorageDriver {
       // (which would be an uncaught exception).
       log.error("commit failed, write batch lost: {error}", { error: String(e) });
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      this.#forgetOwners();
+      this.#archives.forget();
       if (rethrow) throw e;
     }
   }
@@ -337,158 +308,24 @@ export class SqliteStorage implements StorageDriver {
     };
   }
 
-  /**
-   * The archive owner id of (host, user, store), from the cache or the
-   * database; with `create`, made when missing (inside a write). Owner
-   * rows are never deleted or changed (schema.ts V3), so a cached id stays
-   * right; only a rolled-back transaction can take back one this
-   * connection made, and a rollback clears the caches.
-   */
-  #owner(
-    cache: Map<string, number>,
-    host: string,
-    store: string,
-    user: string,
-    create: boolean,
-  ): number | undefined {
-    const cached = cache.get(user);
-    if (cached !== undefined) return cached;
-    const select = this.#stmt(
-      `SELECT id FROM archive_owner WHERE host = ? AND "user" = ? AND store = ?`,
-    );
-    let id = select.get(host, user, store)?.id as number | bigint | undefined;
-    if (id === undefined) {
-      if (!create) return undefined;
-      id = this.#stmt(`INSERT INTO archive_owner (host, "user", store) VALUES (?, ?, ?)`)
-        .run(host, user, store).lastInsertRowid;
-    }
-    // Bounded: the oldest entry goes (a miss costs one indexed lookup).
-    if (cache.size >= OWNER_CACHE_MAX) cache.delete(cache.keys().next().value!);
-    cache.set(user, Number(id));
-    return Number(id);
-  }
-
-  /** Forgets every cached owner id: after SQLite rolled back a whole transaction. */
-  #forgetOwners(): void {
-    for (const cache of this.#ownerCaches.values()) cache.clear();
-  }
-
   archive(host: string, store: string): ArchiveStore {
-    const cacheKey = JSON.stringify([host, store]);
-    let cache = this.#ownerCaches.get(cacheKey);
-    if (!cache) this.#ownerCaches.set(cacheKey, cache = new Map());
-    const owners = cache;
-    const owner = (user: string, create = false) => this.#owner(owners, host, store, user, create);
-    return {
-      append: (user, item) =>
-        this.#write(() => prepareArchiveItem(item), (row) => {
-          const id = owner(user, true)!;
-          const exists = timedIdExistsSql(id, row.id);
-          if (exists && this.#stmt(exists.sql).get(...exists.params)) {
-            throw duplicateIdError(row.id);
-          }
-          try {
-            this.#stmt(
-              `INSERT INTO archive (owner, id, timed, "when", with_jid, value)
-               VALUES (?, ?, ?, ?, ?, ?)`,
-            ).run(id, row.id, row.timed ? 1 : 0, row.when, row.with, row.text);
-          } catch (e) {
-            if (UNIQUE_ERRCODES.has((e as { errcode?: number }).errcode ?? 0)) {
-              throw duplicateIdError(row.id);
-            }
-            throw e;
-          }
-          return row.id;
-        }),
-      find: (user, query = {}) =>
-        this.#read(() => {
-          const id = owner(user);
-          const q = id === undefined
-            ? undefined
-            : selectSql(id, query, 'id, "when", with_jid, value');
-          if (!q) return [];
-          return this.#stmt(q.sql).all(...q.params).map(toItem);
-        }),
-      count: (user, query = {}) =>
-        this.#read(() => {
-          const id = owner(user);
-          const q = id === undefined ? undefined : countSql(id, query);
-          if (!q) return 0;
-          const row = this.#stmt(q.sql).get(...q.params);
-          return Number(row?.n ?? 0);
-        }),
-      delete: (user, query = {}) =>
-        this.#write(() => queryLimit(query.limit), () => {
-          const id = owner(user);
-          const q = id === undefined ? undefined : selectSql(id, query, "seq");
-          if (!q) return 0;
-          const sql = `DELETE FROM archive WHERE seq IN (${q.sql})`;
-          return Number(this.#stmt(sql).run(...q.params).changes);
-        }),
-      expire: (cutoff) => this.#expire(host, store, cutoff),
-    };
-  }
-
-  /**
-   * Retention: every owner of the store, through archive_expiry, then each
-   * owner's old items through archive_when. Bounded chunks, each in its
-   * own turn and commit, so a large expiry never holds the event loop
-   * (DatabaseSync is synchronous); a chunk also ends when its time is up,
-   * however many owners had nothing to expire.
-   */
-  async #expire(host: string, store: string, cutoff: number): Promise<number> {
-    if (!Number.isSafeInteger(cutoff)) throw new TypeError(`storage: bad cutoff ${cutoff}`);
-    const ownersSql = `SELECT id FROM archive_owner
-      WHERE host = ? AND store = ? AND id > ? ORDER BY id LIMIT ${EXPIRE_OWNERS_PAGE}`;
-    const deleteSql = `DELETE FROM archive WHERE seq IN (SELECT seq FROM archive
-      WHERE owner = ? AND "when" < ? LIMIT ?)`;
-    /** Owners still to visit: a page at a time, after `lastOwner`. */
-    let queue: number[] = [];
-    let lastOwner = -1;
-    let total = 0;
-    let chunk = EXPIRE_CHUNK.first;
-    for (;;) {
-      const started = performance.now();
-      const { n, done } = await this.#write(() => undefined, () => {
-        let n = 0;
-        while (n < chunk && performance.now() - started < EXPIRE_TURN_MS) {
-          if (queue.length === 0) {
-            queue = this.#stmt(ownersSql).all(host, store, lastOwner).map((r) => Number(r.id));
-            if (queue.length === 0) return { n, done: true };
-            lastOwner = queue[queue.length - 1];
-          }
-          const want = chunk - n;
-          const got = Number(this.#stmt(deleteSql).run(queue[0], cutoff, want).changes);
-          n += got;
-          if (got < want) queue.shift(); // this owner has nothing older left
-        }
-        return { n, done: false };
-      });
-      // Still the same turn: commit now, so the chunk's cost is known
-      // (and not merged into a later, larger commit).
-      this.flush();
-      total += n;
-      if (done) return total;
-      const took = Math.max(performance.now() - started, 0.1);
-      const next = Math.round(Math.max(n, 1) * EXPIRE_TURN_MS / took);
-      chunk = Math.min(EXPIRE_CHUNK.max, Math.max(EXPIRE_CHUNK.min, Math.min(next, chunk * 2)));
-      const pause = this.#commitIntervalMs + EXPIRE_PAUSE_MS;
-      await new Promise<void>((r) => setTimeout(r, pause));
-    }
+    return this.#archives.store(host, store);
   }
 
   deleteUser(host: string, user: string): Promise<void> {
-    // Three statements: a savepoint makes them one unit inside the batch.
+    // Several statements: a savepoint makes them one unit inside the batch.
     // The archive owner rows stay (schema.ts V3): only the items go.
     return this.#write(() => undefined, () => {
       const db = this.#db;
+      // Outside the savepoint: other users' pending archive items must not
+      // go if this rolls back.
+      this.#archives.materialize();
       db.exec("SAVEPOINT delete_user");
       try {
         for (const table of ["keyval", "map"]) {
           this.#stmt(`DELETE FROM ${table} WHERE host = ? AND "user" = ?`).run(host, user);
         }
-        this.#stmt(`DELETE FROM archive WHERE owner IN
-          (SELECT id FROM archive_owner WHERE host = ? AND "user" = ?)`).run(host, user);
+        this.#archives.deleteUser(host, user);
         db.exec("RELEASE delete_user");
       } catch (e) {
         if (db.isTransaction) db.exec("ROLLBACK TO delete_user; RELEASE delete_user");
@@ -510,14 +347,4 @@ export class SqliteStorage implements StorageDriver {
       await this.#checkpointer?.close();
     }
   }
-}
-
-function toItem(row: Record<string, SQLInputValue>): ArchiveItem {
-  const item: ArchiveItem = {
-    id: row.id as string,
-    when: Number(row.when),
-    value: decodeValue(row.value as string),
-  };
-  if (row.with_jid !== null) item.with = row.with_jid as string;
-  return item;
 }

@@ -39,6 +39,20 @@ export interface ArchiveItem {
   value: Json;
 }
 
+export interface ArchiveAppend {
+  id?: string;
+  /** Milliseconds since the epoch; now when not given. */
+  when?: number;
+  with?: string;
+  value: Json;
+  /**
+   * The id was made for this item by `newArchiveId(when)` (schema.ts), so
+   * it is unique by construction (74 random bits) and the store skips its
+   * duplicate check, which would otherwise cost a lookup per append.
+   */
+  generated?: boolean;
+}
+
 export interface ArchiveQuery {
   /** Inclusive bounds, ms since the epoch. */
   start?: number;
@@ -56,10 +70,7 @@ export interface ArchiveQuery {
 /** Append-only, queryable by time, with-JID and id: MAM, offline messages. */
 export interface ArchiveStore {
   /** Returns the item's id (generated when not given). */
-  append(
-    user: string,
-    item: { id?: string; when?: number; with?: string; value: Json },
-  ): Promise<string>;
+  append(user: string, item: ArchiveAppend): Promise<string>;
   find(user: string, query?: ArchiveQuery): Promise<ArchiveItem[]>;
   count(user: string, query?: ArchiveQuery): Promise<number>;
   /** Delete the matching items (all of the user's with no query); returns how many. */

@@ -439,7 +439,8 @@ Deno.test("sqlite: writes of one turn commit together after the turn", () =>
       await Promise.all(pending);
       // Same connection: visible; another connection: not yet committed.
       assert.equal(await a.count("u"), 1000);
-      const countOther = () => Number(other.prepare("SELECT count(*) AS n FROM archive").get()!.n);
+      const countOther = () =>
+        Number(other.prepare("SELECT total(n) AS n FROM archive_chunk").get()!.n);
       assert.equal(countOther(), 0);
       await nextTurn();
       assert.equal(countOther(), 1000);
@@ -485,14 +486,14 @@ Deno.test("sqlite: expire runs in bounded chunks, one per turn, through its inde
       assert.ok(turns >= 5, `only ${turns} turns while expiring`);
       const db = new DatabaseSync(file);
       try {
-        // Schema v3: the store's owners through archive_expiry, then each
-        // owner's old items through archive_when.
+        // Schema v3: the store's owners through archive_expiry; v4: then
+        // each owner's old chunks through archive_chunk_when.
         const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT id FROM archive_owner
           WHERE host = ? AND store = ? AND id > ? ORDER BY id LIMIT 500`).all("h", "mam", 0);
         assert.match(String(plan.map((r) => r.detail)), /archive_expiry/);
-        const perOwner = db.prepare(`EXPLAIN QUERY PLAN SELECT seq FROM archive
-          WHERE owner = ? AND "when" < ? LIMIT 250`).all(1, 1);
-        assert.match(String(perOwner.map((r) => r.detail)), /archive_when/);
+        const perOwner = db.prepare(`EXPLAIN QUERY PLAN SELECT seq, n FROM archive_chunk
+          WHERE owner = ? AND first_when < ? AND last_when < ? LIMIT 250`).all(1, 1, 1);
+        assert.match(String(perOwner.map((r) => r.detail)), /archive_chunk_when/);
       } finally {
         db.close();
       }
@@ -508,7 +509,8 @@ Deno.test("sqlite: group commit while busy; a large batch still commits after it
     const other = new DatabaseSync(file);
     try {
       const a = d.archive("h", "mam");
-      const countOther = () => Number(other.prepare("SELECT count(*) AS n FROM archive").get()!.n);
+      const countOther = () =>
+        Number(other.prepare("SELECT total(n) AS n FROM archive_chunk").get()!.n);
       await a.append("u", { value: 1 });
       await nextTurn();
       assert.equal(countOther(), 1); // quiet: committed after the turn

@@ -88,9 +88,12 @@ Deno.test("sqlite: a version 2 archive is upgraded to integer owners in place", 
     }
     const db = new DatabaseSync(file);
     try {
-      const cols = db.prepare("PRAGMA table_info(archive)").all().map((r) => r.name);
-      assert.deepEqual(cols, ["seq", "owner", "id", "timed", "when", "with_jid", "value"]);
-      const tables = db.prepare("SELECT name FROM sqlite_master WHERE name = 'archive_v3'").all();
+      // Version 4 replaced the v3 table with chunks (schema.ts V4).
+      const cols = db.prepare("PRAGMA table_info(archive_chunk)").all().map((r) => r.name);
+      assert.deepEqual(cols, ["seq", "owner", "with_jid", "first_when", "last_when", "n", "items"]);
+      const tables = db.prepare(
+        "SELECT name FROM sqlite_master WHERE name IN ('archive_v3', 'archive')",
+      ).all();
       assert.equal(tables.length, 0);
     } finally {
       db.close();
@@ -145,14 +148,11 @@ Deno.test("sqlite: timed ids and other ids are found and unique alike", () =>
     }
     const db = new DatabaseSync(file);
     try {
-      // Only untimed ids have archive_id entries: "plain" (`early` is deleted).
-      const untimed = db.prepare("SELECT id FROM archive INDEXED BY archive_id WHERE timed = 0")
-        .all().map((r) => r.id);
+      // Only untimed ids have archive_ids entries: "plain" (`early` is deleted).
+      const untimed = db.prepare("SELECT id FROM archive_ids").all().map((r) => r.id);
       assert.deepEqual(untimed, ["plain"]);
-      const timed = Number(
-        db.prepare("SELECT count(*) AS n FROM archive WHERE timed = 1").get()!.n,
-      );
-      assert.equal(timed, 4); // u's t2, generated and t1 (again), v's t1
+      const items = Number(db.prepare("SELECT total(n) AS n FROM archive_chunk").get()!.n);
+      assert.equal(items - untimed.length, 4); // u's t2, generated and t1 (again), v's t1
     } finally {
       db.close();
     }

@@ -129,7 +129,7 @@ export class Archiver {
     const id = newArchiveId(when);
     // Stored without our own stanza-id: the archive id is the item's id.
     const value = serialize(stanza);
-    this.archive.append(user, { id, when, with: withJid, value }).catch((err) =>
+    this.archive.append(user, { id, when, with: withJid, value, generated: true }).catch((err) =>
       this.api.log.error("archiving a message of {user} failed: {err}", { user, err })
     );
     stampStanzaId(stanza, bare, id);

@@ -15,6 +15,7 @@ import type { Occupant, Room } from "./room.ts";
 import type { PresenceHandler } from "./presence.ts";
 import { NS_MUC_USER, NS_OCCUPANT_ID } from "./ns.ts";
 import { NS_SID } from "../mam/ns.ts";
+import { newArchiveId } from "../../storage/schema.ts";
 import { NS_DATA } from "../../util/dataforms.ts";
 import { voiceRequest } from "./voice_request.ts";
 import { roomArchivable } from "./archivable.ts";
@@ -135,10 +136,13 @@ export class MessageHandler {
       el("occupant-id", { xmlns: NS_OCCUPANT_ID, id: svc.idOf(room, sender) }),
     );
     if (room.config.archiving && roomArchivable(stanza)) {
-      const id = crypto.randomUUID();
+      const when = Date.now();
+      const id = newArchiveId(when);
       message.append(el("stanza-id", { xmlns: NS_SID, id, by: room.jid }));
       await svc.archive.append(room.name, {
         id,
+        when,
+        generated: true,
         with: message.attrs.from,
         value: serialize(message),
       });

@@ -1,0 +1,490 @@
+/**
+ * The SQLite archive store, in chunks (schema.ts V4, archive_chunk.ts).
+ *
+ * Appends do no SQL: each lands in the open chunk of its (owner, with)
+ * in memory, and the chunks are written when the driver commits the
+ * batch, or earlier when one fills up or an archive read needs them
+ * (`materialize`: reads always see every append before them). So under
+ * load a row and its two index entries carry dozens of items, and a quiet
+ * server writes an item per row as before.
+ *
+ * Queries walk an owner's chunks through archive_chunk_when (or
+ * archive_chunk_with) by first_when, decode those that may hold wanted
+ * items, and keep the best `limit` (TopItems). A walk stops once no later
+ * chunk can hold a better item, which the span bound makes a question of
+ * first_when alone. Counts add `n` of whole chunks inside the bounds from
+ * the index and decode only the chunks at the two edges.
+ */
+import type { StatementSync } from "node:sqlite";
+import type { ArchiveItem, ArchiveQuery, ArchiveStore, Json } from "./types.ts";
+import { archiveIdTime, duplicateIdError, prepareArchiveItem, queryLimit } from "./schema.ts";
+import {
+  CHUNK_SPAN_MS,
+  comparePlaces,
+  decodeChunk,
+  encodeItem,
+  type Located,
+  OpenChunk,
+  type StoredItem,
+  TopItems,
+} from "./archive_chunk.ts";
+
+/** What the archive needs of the driver (sqlite.ts). */
+export interface SqlAccess {
+  /** A prepared statement, cached by its text. */
+  stmt(sql: string): StatementSync;
+  read<T>(fn: () => T): Promise<T>;
+  /** `run` inside the batch's transaction, after `prepare` outside it. */
+  write<P, T>(prepare: () => P, run: (prepared: P) => T): Promise<T>;
+  /** Commits the open batch now. */
+  flush(): void;
+  /** The driver's group-commit interval: expire pauses at least that long between steps. */
+  readonly commitIntervalMs: number;
+}
+
+/** Time bounds beyond any stored time, kept safe for arithmetic with the span. */
+const MIN_TIME = -(2 ** 52);
+const MAX_TIME = 2 ** 52;
+
+/** Cached archive owner ids per (host, store): 16 bytes of id and a username each. */
+const OWNER_CACHE_MAX = 100_000;
+
+/**
+ * What one `expire` step (its deletes and its commit) may take: the step
+ * size, in chunks, follows the time the previous one took. Expired rows are
+ * scattered over every owner's index ranges, so a row costs several page
+ * writes: measured 100–500 µs per row at 1 000 000 rows on the bench VM
+ * (bench/results/2026-12-06-archive-writes.md), far from constant.
+ */
+const EXPIRE_TURN_MS = 5;
+const EXPIRE_CHUNK = { first: 50, min: 10, max: 2000 };
+
+/**
+ * Pause between expiry steps beyond the commit interval. Expiry is
+ * background work: without a pause its steps merged into large commits
+ * (hundreds of ms each) and outran the checkpointer until the main
+ * connection's own safety-net checkpoint stalled the loop for 300–700 ms.
+ */
+const EXPIRE_PAUSE_MS = 5;
+
+/** Owner ids read per step while expiring. */
+const EXPIRE_OWNERS_PAGE = 500;
+
+const CHUNK_COLUMNS = "seq, with_jid, first_when, items";
+
+interface ChunkRow {
+  seq: number;
+  with_jid: string | null;
+  first_when: number;
+  items: string;
+}
+
+function decodeRow(row: Record<string, unknown>): Located[] {
+  return decodeChunk(Number(row.seq), row.with_jid as string | null, row.items as string);
+}
+
+function toItem(l: Located): ArchiveItem {
+  const item: ArchiveItem = { id: l.id, when: l.when, value: l.value };
+  if (l.with !== null) item.with = l.with;
+  return item;
+}
+
+/** A query's bounds, resolved: undefined positions mean none was asked. */
+interface Bounds {
+  q: ArchiveQuery;
+  after?: Located;
+  before?: Located;
+  /** Every wanted item's time lies in [low, high]. */
+  low: number;
+  high: number;
+}
+
+export class SqliteArchives {
+  /** Open chunks of the current batch: owner → with → chunk. */
+  #open = new Map<number, Map<string | null, OpenChunk>>();
+  #openCount = 0;
+  /** Archive owner ids by user, per JSON [host, store]. */
+  #ownerCaches = new Map<string, Map<string, number>>();
+
+  constructor(readonly sql: SqlAccess) {}
+
+  /**
+   * Writes every open chunk into the batch's transaction: before the
+   * commit, and before anything reads the archive. Open chunks exist only
+   * while the batch's transaction is open (appends open it).
+   */
+  materialize(): void {
+    if (this.#openCount === 0) return;
+    const open = this.#open;
+    this.#open = new Map();
+    this.#openCount = 0;
+    for (const byWith of open.values()) for (const c of byWith.values()) this.#insert(c);
+  }
+
+  /**
+   * After SQLite rolled back a whole transaction: the open chunks were
+   * part of it, and owner ids made in it are gone.
+   */
+  forget(): void {
+    this.#open.clear();
+    this.#openCount = 0;
+    for (const cache of this.#ownerCaches.values()) cache.clear();
+  }
+
+  /** Removes every archived item of the user on this host (inside the caller's write). */
+  deleteUser(host: string, user: string): void {
+    this.materialize();
+    const owners = `(SELECT id FROM archive_owner WHERE host = ? AND "user" = ?)`;
+    this.sql.stmt(`DELETE FROM archive_ids WHERE owner IN ${owners}`).run(host, user);
+    this.sql.stmt(`DELETE FROM archive_chunk WHERE owner IN ${owners}`).run(host, user);
+  }
+
+  store(host: string, store: string): ArchiveStore {
+    const cacheKey = JSON.stringify([host, store]);
+    let cache = this.#ownerCaches.get(cacheKey);
+    if (!cache) this.#ownerCaches.set(cacheKey, cache = new Map());
+    const owners = cache;
+    const owner = (user: string, create = false) => this.#owner(owners, host, store, user, create);
+    const { read, write } = this.sql;
+    return {
+      append: (user, item) =>
+        write(() => prepareArchiveItem(item), (row) => {
+          const id = owner(user, true)!;
+          if (!row.generated) {
+            this.materialize();
+            if (this.#locate(id, row.id)) throw duplicateIdError(row.id);
+          }
+          this.#add(id, row);
+          return row.id;
+        }),
+      find: (user, query = {}) =>
+        read(() => {
+          this.materialize();
+          const id = owner(user);
+          return id === undefined ? [] : this.#select(id, query).map(toItem);
+        }),
+      count: (user, query = {}) =>
+        read(() => {
+          this.materialize();
+          const id = owner(user);
+          return id === undefined ? 0 : this.#count(id, query);
+        }),
+      delete: (user, query = {}) =>
+        write(() => queryLimit(query.limit), () => {
+          this.materialize();
+          const id = owner(user);
+          return id === undefined ? 0 : this.#delete(id, query);
+        }),
+      expire: (cutoff) => this.#expire(host, store, cutoff),
+    };
+  }
+
+  /**
+   * The archive owner id of (host, user, store), from the cache or the
+   * database; with `create`, made when missing (inside a write). Owner
+   * rows are never deleted or changed (schema.ts V3), so a cached id stays
+   * right; only a rolled-back transaction can take back one this
+   * connection made, and a rollback clears the caches (`forget`).
+   */
+  #owner(
+    cache: Map<string, number>,
+    host: string,
+    store: string,
+    user: string,
+    create: boolean,
+  ): number | undefined {
+    const cached = cache.get(user);
+    if (cached !== undefined) return cached;
+    const select = this.sql.stmt(
+      `SELECT id FROM archive_owner WHERE host = ? AND "user" = ? AND store = ?`,
+    );
+    let id = select.get(host, user, store)?.id as number | bigint | undefined;
+    if (id === undefined) {
+      if (!create) return undefined;
+      id = this.sql.stmt(`INSERT INTO archive_owner (host, "user", store) VALUES (?, ?, ?)`)
+        .run(host, user, store).lastInsertRowid;
+    }
+    // Bounded: the oldest entry goes (a miss costs one indexed lookup).
+    if (cache.size >= OWNER_CACHE_MAX) cache.delete(cache.keys().next().value!);
+    cache.set(user, Number(id));
+    return Number(id);
+  }
+
+  // ---- Writing.
+
+  #add(owner: number, row: ReturnType<typeof prepareArchiveItem>): void {
+    const part = encodeItem(row.id, row.when, row.text);
+    let byWith = this.#open.get(owner);
+    if (!byWith) this.#open.set(owner, byWith = new Map());
+    let chunk = byWith.get(row.with);
+    if (chunk && !chunk.accepts(row.when, part)) {
+      this.#insert(chunk);
+      chunk = undefined;
+      this.#openCount--;
+    }
+    if (!chunk) {
+      byWith.set(row.with, chunk = new OpenChunk(owner, row.with, row.when));
+      this.#openCount++;
+    }
+    chunk.add(row.when, part, row.timed ? undefined : row.id);
+  }
+
+  #insert(c: OpenChunk): void {
+    const { lastInsertRowid } = this.sql.stmt(
+      `INSERT INTO archive_chunk (owner, with_jid, first_when, last_when, n, items)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ).run(c.owner, c.withJid, c.firstWhen, c.lastWhen, c.size, c.text());
+    for (const id of c.untimed) {
+      this.sql.stmt(`INSERT INTO archive_ids (owner, id, chunk) VALUES (?, ?, ?)`)
+        .run(c.owner, id, lastInsertRowid);
+    }
+  }
+
+  /** Writes a chunk's remaining items back, or drops the chunk when none remain. */
+  #rewrite(owner: number, seq: number, keep: (item: StoredItem) => boolean): number {
+    const row = this.sql.stmt(`SELECT items FROM archive_chunk WHERE seq = ?`).get(seq);
+    if (!row) return 0;
+    const items = JSON.parse(row.items as string) as StoredItem[];
+    const kept: StoredItem[] = [];
+    for (const item of items) {
+      if (keep(item)) kept.push(item);
+      else this.sql.stmt(`DELETE FROM archive_ids WHERE owner = ? AND id = ?`).run(owner, item[0]);
+    }
+    const removed = items.length - kept.length;
+    if (removed === 0) return 0;
+    if (kept.length === 0) {
+      this.sql.stmt(`DELETE FROM archive_chunk WHERE seq = ?`).run(seq);
+    } else {
+      this.sql.stmt(
+        `UPDATE archive_chunk SET items = ?, n = ?, first_when = ?, last_when = ? WHERE seq = ?`,
+      ).run(JSON.stringify(kept), kept.length, kept[0][1], kept[kept.length - 1][1], seq);
+    }
+    return removed;
+  }
+
+  #delete(owner: number, q: ArchiveQuery): number {
+    if (Object.values(q).every((v) => v === undefined)) {
+      const total = this.sql.stmt(`SELECT total(n) AS n FROM archive_chunk WHERE owner = ?`)
+        .get(owner);
+      this.sql.stmt(`DELETE FROM archive_ids WHERE owner = ?`).run(owner);
+      this.sql.stmt(`DELETE FROM archive_chunk WHERE owner = ?`).run(owner);
+      return Number(total?.n ?? 0);
+    }
+    const bySeq = new Map<number, Set<string>>();
+    for (const item of this.#select(owner, q)) {
+      let ids = bySeq.get(item.seq);
+      if (!ids) bySeq.set(item.seq, ids = new Set());
+      ids.add(item.id);
+    }
+    let n = 0;
+    for (const [seq, ids] of bySeq) n += this.#rewrite(owner, seq, (i) => !ids.has(i[0]));
+    return n;
+  }
+
+  /**
+   * Retention: every owner of the store, through archive_expiry, then each
+   * owner's old chunks through archive_chunk_when (whole chunks deleted,
+   * a chunk holding the cutoff rewritten). Bounded steps, each in its own
+   * turn and commit, so a large expiry never holds the event loop
+   * (DatabaseSync is synchronous); a step also ends when its time is up,
+   * however many owners had nothing to expire.
+   */
+  async #expire(host: string, store: string, cutoff: number): Promise<number> {
+    if (!Number.isSafeInteger(cutoff)) throw new TypeError(`storage: bad cutoff ${cutoff}`);
+    const sql = this.sql;
+    const ownersSql = `SELECT id FROM archive_owner
+      WHERE host = ? AND store = ? AND id > ? ORDER BY id LIMIT ${EXPIRE_OWNERS_PAGE}`;
+    const oldChunks = `SELECT seq, n FROM archive_chunk INDEXED BY archive_chunk_when
+      WHERE owner = ? AND first_when < ? AND last_when < ? LIMIT ?`;
+    const straddling = `SELECT seq FROM archive_chunk INDEXED BY archive_chunk_when
+      WHERE owner = ? AND first_when >= ? AND first_when < ? AND last_when >= ?`;
+    /** Owners still to visit: a page at a time, after `lastOwner`. */
+    let queue: number[] = [];
+    let lastOwner = -1;
+    let total = 0;
+    let chunk = EXPIRE_CHUNK.first;
+    for (;;) {
+      const started = performance.now();
+      const { n, done } = await sql.write(() => undefined, () => {
+        this.materialize();
+        let n = 0;
+        let rows = 0;
+        while (rows < chunk && performance.now() - started < EXPIRE_TURN_MS) {
+          if (queue.length === 0) {
+            queue = sql.stmt(ownersSql).all(host, store, lastOwner).map((r) => Number(r.id));
+            if (queue.length === 0) return { n, done: true };
+            lastOwner = queue[queue.length - 1];
+          }
+          const owner = queue[0];
+          const want = chunk - rows;
+          const gone = sql.stmt(oldChunks).all(owner, cutoff, cutoff, want);
+          for (const g of gone) {
+            sql.stmt(`DELETE FROM archive_ids WHERE chunk = ?`).run(g.seq);
+            sql.stmt(`DELETE FROM archive_chunk WHERE seq = ?`).run(g.seq);
+            n += Number(g.n);
+          }
+          rows += gone.length;
+          if (gone.length < want) {
+            // No whole old chunk left: cut the ones holding the cutoff, next owner.
+            const cut = sql.stmt(straddling).all(owner, cutoff - CHUNK_SPAN_MS, cutoff, cutoff);
+            for (const r of cut) n += this.#rewrite(owner, Number(r.seq), (i) => i[1] >= cutoff);
+            rows += cut.length;
+            queue.shift();
+          }
+        }
+        return { n, done: false };
+      });
+      // Still the same turn: commit now, so the step's cost is known
+      // (and not merged into a later, larger commit).
+      sql.flush();
+      total += n;
+      if (done) return total;
+      const took = Math.max(performance.now() - started, 0.1);
+      const next = Math.round(Math.max(n, 1) * EXPIRE_TURN_MS / took);
+      chunk = Math.min(EXPIRE_CHUNK.max, Math.max(EXPIRE_CHUNK.min, Math.min(next, chunk * 2)));
+      const pause = sql.commitIntervalMs + EXPIRE_PAUSE_MS;
+      await new Promise<void>((r) => setTimeout(r, pause));
+    }
+  }
+
+  // ---- Reading.
+
+  /** The stored item with this id, or undefined. */
+  #locate(owner: number, id: string): Located | undefined {
+    const sql = this.sql;
+    const named = sql.stmt(`SELECT chunk FROM archive_ids WHERE owner = ? AND id = ?`)
+      .get(owner, id);
+    if (named) {
+      const row = sql.stmt(`SELECT ${CHUNK_COLUMNS} FROM archive_chunk WHERE seq = ?`)
+        .get(named.chunk as number);
+      return row ? decodeRow(row).find((i) => i.id === id) : undefined;
+    }
+    const when = archiveIdTime(id);
+    if (when === undefined) return undefined;
+    // A chunk holding that time starts within the span before it. The
+    // text test skips decoding chunks that cannot hold the id.
+    const quoted = JSON.stringify(id);
+    const rows = sql.stmt(
+      `SELECT ${CHUNK_COLUMNS} FROM archive_chunk INDEXED BY archive_chunk_when
+       WHERE owner = ? AND first_when >= ? AND first_when <= ? AND last_when >= ?`,
+    ).all(owner, when - CHUNK_SPAN_MS, when, when);
+    for (const row of rows) {
+      if (!(row.items as string).includes(quoted)) continue;
+      const found = decodeRow(row).find((i) => i.id === id && i.when === when);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  /** A query's positions and time range; undefined when it can match nothing. */
+  #bounds(owner: number, q: ArchiveQuery): Bounds | undefined {
+    const b: Bounds = { q, low: q.start ?? MIN_TIME, high: q.end ?? MAX_TIME };
+    if (q.after !== undefined) {
+      if (!(b.after = this.#locate(owner, q.after))) return undefined;
+      b.low = Math.max(b.low, b.after.when);
+    }
+    if (q.before !== undefined) {
+      if (!(b.before = this.#locate(owner, q.before))) return undefined;
+      b.high = Math.min(b.high, b.before.when);
+    }
+    return b.low <= b.high ? b : undefined;
+  }
+
+  /** Whether a stored item matches the query (its chunk already matched `with`). */
+  #wanted(b: Bounds, item: Located): boolean {
+    return item.when >= b.low && item.when <= b.high &&
+      (b.after === undefined || comparePlaces(item, b.after) > 0) &&
+      (b.before === undefined || comparePlaces(item, b.before) < 0);
+  }
+
+  /** FROM and the owner/with condition of a walk over chunks. */
+  #chunks(owner: number, q: ArchiveQuery): { from: string; where: string; params: Json[] } {
+    return q.with === undefined
+      ? { from: "archive_chunk INDEXED BY archive_chunk_when", where: "owner = ?", params: [owner] }
+      : {
+        from: "archive_chunk INDEXED BY archive_chunk_with",
+        where: "owner = ? AND with_jid = ?",
+        params: [owner, q.with],
+      };
+  }
+
+  /** The items a query picks, in result order. */
+  #select(owner: number, q: ArchiveQuery): Located[] {
+    const limit = queryLimit(q.limit) ?? Infinity;
+    if (limit === 0 || (q.ids && q.ids.length === 0)) return [];
+    const b = this.#bounds(owner, q);
+    if (!b) return [];
+    const top = new TopItems(limit, q.reverse === true);
+    if (q.ids) {
+      for (const id of new Set(q.ids)) {
+        const item = this.#locate(owner, id);
+        if (item && (q.with === undefined || item.with === q.with) && this.#wanted(b, item)) {
+          top.add(item);
+        }
+      }
+      return top.items;
+    }
+    const c = this.#chunks(owner, q);
+    const dir = q.reverse ? "DESC" : "ASC";
+    const walk = this.sql.stmt(
+      `SELECT ${CHUNK_COLUMNS} FROM ${c.from} WHERE ${c.where}
+       AND first_when >= ? AND first_when <= ? AND last_when >= ? ORDER BY first_when ${dir}`,
+    );
+    for (const row of walk.iterate(...c.params as number[], b.low - CHUNK_SPAN_MS, b.high, b.low)) {
+      const first = Number(row.first_when);
+      const worst = top.full ? top.last! : undefined;
+      // Every later chunk's items are no better than what is kept.
+      if (worst && (q.reverse ? worst.when > first + CHUNK_SPAN_MS : worst.when < first)) break;
+      // Newest first: the chunk's items from its end, so each lands at the list's end.
+      const items = decodeRow(row);
+      if (q.reverse) items.reverse();
+      for (const item of items) if (this.#wanted(b, item)) top.add(item);
+    }
+    return top.items;
+  }
+
+  #count(owner: number, q: ArchiveQuery): number {
+    const limit = queryLimit(q.limit);
+    if (q.ids) return this.#select(owner, q).length;
+    if (limit === 0) return 0;
+    const b = this.#bounds(owner, q);
+    if (!b) return 0;
+    // Whole chunks inside [lo, hi] count by `n` from the index; the chunks
+    // at the two edges are decoded. A chunk is inside when all of its
+    // items are strictly after the `after` item's time and before the
+    // `before` item's (equal times are decided by place).
+    const lo = Math.max(q.start ?? MIN_TIME, b.after ? b.after.when + 1 : MIN_TIME);
+    const hi = Math.min(q.end ?? MAX_TIME, b.before ? b.before.when - 1 : MAX_TIME);
+    const c = this.#chunks(owner, q);
+    let n = 0;
+    if (lo <= hi) {
+      const inside = this.sql.stmt(
+        `SELECT total(n) AS n FROM ${c.from} WHERE ${c.where}
+         AND first_when >= ? AND first_when <= ? AND last_when <= ?`,
+      ).get(...c.params as number[], lo, hi, hi);
+      n += Number(inside?.n ?? 0);
+    }
+    const edge = this.sql.stmt(
+      `SELECT ${CHUNK_COLUMNS} FROM ${c.from} WHERE ${c.where}
+       AND first_when >= ? AND first_when <= ? AND last_when >= ?`,
+    );
+    const edges = [
+      // Starting before lo, reaching into the range.
+      ...edge.all(
+        ...c.params as number[],
+        b.low - CHUNK_SPAN_MS,
+        Math.min(lo - 1, b.high),
+        b.low,
+      ),
+      // Starting at lo or later, ending past hi (so starting within the span before it).
+      ...edge.all(
+        ...c.params as number[],
+        Math.max(lo, hi - CHUNK_SPAN_MS + 1),
+        b.high,
+        hi + 1,
+      ),
+    ];
+    for (const row of edges) for (const item of decodeRow(row)) if (this.#wanted(b, item)) n++;
+    return limit === undefined ? n : Math.min(n, limit);
+  }
+}
