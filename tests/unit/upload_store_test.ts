@@ -46,6 +46,35 @@ Deno.test("upload store: files survive a restart; leftovers of interrupted write
   }
 });
 
+Deno.test("upload store: opened untidy (beside a running server), another upload under way stays", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = await FileStore.open(dir);
+    const r = {
+      id: "AAAAAAAAAAAAAAAAAAAAAA",
+      name: "a.txt",
+      owner: "alice@localhost",
+      size: 3,
+      type: "text/plain",
+      expires: Math.floor(Date.now() / 1000) + 60,
+      granted: Date.now(),
+    };
+    store.reserve(r);
+    assert.equal(await store.write(r, "text/plain", body("abc"), Date.now), "ok");
+    // What a server's PUT looks like between its steps: bytes, then metadata, then the rename.
+    const underWay = ["BBBBBBBBBBBBBBBBBBBBBB.part", "BBBBBBBBBBBBBBBBBBBBBB.json"];
+    for (const name of underWay) await Deno.writeTextFile(`${dir}/${name}`, "{}");
+    const beside = await FileStore.open(dir, { tidy: false });
+    assert.equal(beside.fileCount, 1);
+    assert.equal(await beside.removeOwner("alice@localhost"), 1);
+    const names = [];
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+    assert.deepEqual(names.sort(), underWay.sort());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("upload signer: the same secret after a restart; a changed claim fails", async () => {
   const dir = await Deno.makeTempDir();
   try {
