@@ -79,6 +79,8 @@ export interface Account {
   provider: AuthProvider;
   /** The same stores, for core/accounts.ts (tombstones as configured). */
   stores: AccountStores;
+  /** The loaded config (dataDir, services), for data kept outside the storage. */
+  config: Config;
   close(): Promise<void>;
 }
 
@@ -122,6 +124,7 @@ async function openHostOf(config: Config, domain: string): Promise<HostStores> {
     storage,
     provider: auth,
     stores: { auth, storage, tombstones },
+    config,
     close,
   };
 }

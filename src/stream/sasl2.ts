@@ -1,8 +1,9 @@
 /**
  * The wire side of SASL2 (XEP-0388) and Bind2 (XEP-0386) for the client
  * stream: the feature, the replies, the user agent and the resource a
- * user agent gets. The flow itself lives in c2s.ts beside SASL1, so both
- * share one throttle, one attempt counter and one mechanism list.
+ * user agent gets. The flow itself lives in c2s_auth.ts beside SASL1, so
+ * both share one throttle, one attempt counter and one mechanism list;
+ * what follows a success in sasl2_success.ts and bind2.ts.
  */
 import { createHash } from "node:crypto";
 import { el, type Element } from "../xml/element.ts";

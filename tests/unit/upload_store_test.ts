@@ -7,19 +7,30 @@ import { SlotSigner } from "../../src/modules/upload/signing.ts";
 
 const body = (s: string) => new Blob([s]).stream();
 
+/** A slot of alice's for a three-byte text file, valid for a minute. */
+function aliceSlot() {
+  return {
+    id: "AAAAAAAAAAAAAAAAAAAAAA",
+    name: "a.txt",
+    owner: "alice@localhost",
+    size: 3,
+    type: "text/plain",
+    expires: Math.floor(Date.now() / 1000) + 60,
+    granted: Date.now(),
+  };
+}
+
+async function namesIn(dir: string): Promise<string[]> {
+  const names = [];
+  for await (const e of Deno.readDir(dir)) names.push(e.name);
+  return names;
+}
+
 Deno.test("upload store: files survive a restart; leftovers of interrupted writes go", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const store = await FileStore.open(dir);
-    const r = {
-      id: "AAAAAAAAAAAAAAAAAAAAAA",
-      name: "a.txt",
-      owner: "alice@localhost",
-      size: 3,
-      type: "text/plain",
-      expires: Math.floor(Date.now() / 1000) + 60,
-      granted: Date.now(),
-    };
+    const r = aliceSlot();
     store.reserve(r);
     assert.equal(await store.write(r, "text/plain", body("abcd"), Date.now), "long");
     assert.equal(await store.write(r, "text/plain", body("ab"), Date.now), "short");
@@ -36,11 +47,30 @@ Deno.test("upload store: files survive a restart; leftovers of interrupted write
     assert.deepEqual(again.get(r.id)?.owner, "alice@localhost");
     assert.equal(again.fileCount, 1);
     assert.equal(again.committedBytes(Date.now()), 3);
-    const names = [];
-    for await (const e of Deno.readDir(dir)) names.push(e.name);
+    const names = await namesIn(dir);
     assert.deepEqual(names.sort(), [`${r.id}.data`, `${r.id}.json`]);
     assert.equal(await again.removeOwner("alice@localhost"), 1);
     assert.equal(again.fileCount, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("upload store: opened untidy (beside a running server), another upload under way stays", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = await FileStore.open(dir);
+    const r = aliceSlot();
+    store.reserve(r);
+    assert.equal(await store.write(r, "text/plain", body("abc"), Date.now), "ok");
+    // What a server's PUT looks like between its steps: bytes, then metadata, then the rename.
+    const underWay = ["BBBBBBBBBBBBBBBBBBBBBB.part", "BBBBBBBBBBBBBBBBBBBBBB.json"];
+    for (const name of underWay) await Deno.writeTextFile(`${dir}/${name}`, "{}");
+    const beside = await FileStore.open(dir, { tidy: false });
+    assert.equal(beside.fileCount, 1);
+    assert.equal(await beside.removeOwner("alice@localhost"), 1);
+    const names = await namesIn(dir);
+    assert.deepEqual(names.sort(), underWay.sort());
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

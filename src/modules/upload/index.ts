@@ -6,7 +6,6 @@
  * (route.ts). Limits and quotas come from `upload.*`; files expire after
  * `upload.expireDays` and go with their owner's account.
  */
-import { join } from "node:path";
 import type { ModuleApi, ParleyModule } from "../../core/module_api.ts";
 import type { UserDeletedEvent } from "../../core/accounts.ts";
 import { NS } from "../../xml/namespaces.ts";
@@ -17,6 +16,7 @@ import { FileStore } from "./store.ts";
 import { NS_UPLOAD, slotRequestHandler } from "./slots.ts";
 import { uploadHttpHandler } from "./http_handler.ts";
 import { HTTP_PORTS, UPLOAD_HTTP } from "./route.ts";
+import { removeUserUploads, serviceFilesDir, uploadsRoot } from "./account_files.ts";
 
 const SWEEP_INTERVAL_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -30,9 +30,8 @@ export const uploadModule: ParleyModule = {
       });
       return;
     }
-    const root = join(api.config.dataDir, "uploads");
-    const signer = await SlotSigner.open(root);
-    const store = await FileStore.open(join(root, api.domain));
+    const signer = await SlotSigner.open(uploadsRoot(api.config.dataDir));
+    const store = await FileStore.open(serviceFilesDir(api.config.dataDir, api.domain));
     const ctx = { api, store, signer, baseUrl: () => baseUrl(api) };
 
     api.addIdentity({ category: "store", type: "file", name: "HTTP File Upload" });
@@ -71,9 +70,10 @@ export const uploadModule: ParleyModule = {
       }),
     );
 
-    // A user of the parent domain removed (deleteAccount tells its service hosts too).
+    // A user of the parent domain removed (deleteAccount tells its service
+    // hosts too); `parley deluser` does the same offline.
     api.hook<UserDeletedEvent>("user-deleted", async ({ username }) => {
-      const removed = await store.removeOwner(`${username}@${api.host.parent}`);
+      const removed = await removeUserUploads(store, api.host.parent!, username);
       if (removed > 0) {
         api.log.info("removed {removed} uploads of {username}", { removed, username });
       }

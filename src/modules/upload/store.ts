@@ -53,28 +53,34 @@ export class FileStore {
 
   private constructor(readonly dir: string) {}
 
-  static async open(dir: string): Promise<FileStore> {
+  /**
+   * `tidy` (the server's start): also drop what an interrupted write or
+   * removal left. Off for a command that may run beside the server, whose
+   * uploads under way look just like such leftovers.
+   */
+  static async open(dir: string, { tidy = true } = {}): Promise<FileStore> {
     await Deno.mkdir(dir, { recursive: true });
     const store = new FileStore(dir);
-    await store.#scan();
+    await store.#scan(tidy);
     return store;
   }
 
-  /** Rebuild the index; drop what an interrupted write or removal left. */
-  async #scan(): Promise<void> {
+  /** Rebuild the index from the complete files (metadata beside data). */
+  async #scan(tidy: boolean): Promise<void> {
     const names = new Set<string>();
     for await (const entry of Deno.readDir(this.dir)) if (entry.isFile) names.add(entry.name);
+    const drop = (path: string) => tidy ? removeQuietly(path) : Promise.resolve();
     for (const name of names) {
       const path = join(this.dir, name);
       if (name.endsWith(".part")) {
-        await removeQuietly(path);
+        await drop(path);
       } else if (name.endsWith(".json")) {
         const id = name.slice(0, -5);
         const meta = names.has(`${id}.data`) ? await readMeta(path, id) : undefined;
         if (meta) this.#add(meta);
-        else await removeQuietly(path);
+        else await drop(path);
       } else if (name.endsWith(".data") && !names.has(`${name.slice(0, -5)}.json`)) {
-        await removeQuietly(path);
+        await drop(path);
       }
     }
   }
