@@ -19,7 +19,7 @@ export const CHUNK_SPAN_MS = 100;
  * 100 KB of JSON).
  */
 export const CHUNK_MAX_ITEMS = 256;
-export const CHUNK_MAX_CHARS = 256 * 1024;
+export const CHUNK_MAX_BYTES = 256 * 1024;
 
 /** An item's place in archive order: time, then chunk, then place in the chunk. */
 export interface Place {
@@ -44,8 +44,12 @@ export interface Located extends Place {
 export type StoredItem = [id: string, when: number, value: Json];
 
 /** The items of a stored chunk row, in order, with their places. */
-export function decodeChunk(seq: number, withJid: string | null, text: string): Located[] {
-  const items = JSON.parse(text) as StoredItem[];
+export function decodeChunk(
+  seq: number,
+  withJid: string | null,
+  stored: string | Uint8Array,
+): Located[] {
+  const items = JSON.parse(chunkText(stored)) as StoredItem[];
   const out: Located[] = new Array(items.length);
   for (let idx = 0; idx < items.length; idx++) {
     const [id, when, value] = items[idx];
@@ -56,42 +60,65 @@ export function decodeChunk(seq: number, withJid: string | null, text: string): 
 
 /**
  * A chunk being filled by the appends of the open write batch: its items
- * are already encoded, so writing it is one string join.
+ * are encoded as UTF-8 JSON into a buffer at once, so what a batch holds
+ * for its ~20 ms lies outside the JavaScript heap. Strings kept that long
+ * outlived young-generation collections and were promoted, and collecting
+ * them cost more than writing them (bench/results/2026-12-07-archive-chunks.md).
  */
 export class OpenChunk {
-  readonly #parts: string[] = [];
-  #chars = 2;
+  #buf = new Uint8Array(1024);
+  #used = 1;
+  #items = 0;
   lastWhen: number;
   /** Ids that are not timed at their item's time: each needs an archive_ids row. */
   readonly untimed: string[] = [];
 
   constructor(readonly owner: number, readonly withJid: string | null, readonly firstWhen: number) {
     this.lastWhen = firstWhen;
+    this.#buf[0] = 0x5b; // [
   }
 
   get size(): number {
-    return this.#parts.length;
+    return this.#items;
   }
 
   /**
    * Whether an item at `when`, encoded as `part`, may join; otherwise it
    * starts a chunk of its own (out of time order, past the span, or full).
+   * `part.length * 3` bounds its UTF-8 size.
    */
   accepts(when: number, part: string): boolean {
     return when >= this.lastWhen && when - this.firstWhen <= CHUNK_SPAN_MS &&
-      this.#parts.length < CHUNK_MAX_ITEMS && this.#chars + part.length < CHUNK_MAX_CHARS;
+      this.#items < CHUNK_MAX_ITEMS && this.#used + part.length * 3 + 2 <= CHUNK_MAX_BYTES;
   }
 
   add(when: number, part: string, untimedId?: string): void {
-    this.#parts.push(part);
-    this.#chars += part.length + 1;
+    const need = this.#used + part.length * 3 + 2;
+    if (need > this.#buf.length) {
+      const grown = new Uint8Array(Math.max(need, this.#buf.length * 2));
+      grown.set(this.#buf.subarray(0, this.#used));
+      this.#buf = grown;
+    }
+    if (this.#items > 0) this.#buf[this.#used++] = 0x2c; // ,
+    this.#used += encoder.encodeInto(part, this.#buf.subarray(this.#used)).written;
+    this.#items++;
     this.lastWhen = when;
     if (untimedId !== undefined) this.untimed.push(untimedId);
   }
 
-  text(): string {
-    return "[" + this.#parts.join(",") + "]";
+  /** The chunk's JSON as UTF-8 (a view of the buffer: written, not kept). */
+  bytes(): Uint8Array {
+    this.#buf[this.#used] = 0x5d; // ]
+    return this.#buf.subarray(0, this.#used + 1);
   }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A stored chunk's JSON: text from older rows and rewrites, UTF-8 from appends. */
+export function chunkText(items: string | Uint8Array): string {
+  return typeof items === "string" ? items : decoder.decode(items);
 }
 
 /** One item as chunk JSON; `valueText` is the value's JSON already. */

@@ -20,6 +20,7 @@ import type { ArchiveItem, ArchiveQuery, ArchiveStore, Json } from "./types.ts";
 import { archiveIdTime, duplicateIdError, prepareArchiveItem, queryLimit } from "./schema.ts";
 import {
   CHUNK_SPAN_MS,
+  chunkText,
   comparePlaces,
   decodeChunk,
   encodeItem,
@@ -72,15 +73,8 @@ const EXPIRE_OWNERS_PAGE = 500;
 
 const CHUNK_COLUMNS = "seq, with_jid, first_when, items";
 
-interface ChunkRow {
-  seq: number;
-  with_jid: string | null;
-  first_when: number;
-  items: string;
-}
-
 function decodeRow(row: Record<string, unknown>): Located[] {
-  return decodeChunk(Number(row.seq), row.with_jid as string | null, row.items as string);
+  return decodeChunk(Number(row.seq), row.with_jid as string | null, row.items as Uint8Array);
 }
 
 function toItem(l: Located): ArchiveItem {
@@ -233,7 +227,7 @@ export class SqliteArchives {
     const { lastInsertRowid } = this.sql.stmt(
       `INSERT INTO archive_chunk (owner, with_jid, first_when, last_when, n, items)
        VALUES (?, ?, ?, ?, ?, ?)`,
-    ).run(c.owner, c.withJid, c.firstWhen, c.lastWhen, c.size, c.text());
+    ).run(c.owner, c.withJid, c.firstWhen, c.lastWhen, c.size, c.bytes());
     for (const id of c.untimed) {
       this.sql.stmt(`INSERT INTO archive_ids (owner, id, chunk) VALUES (?, ?, ?)`)
         .run(c.owner, id, lastInsertRowid);
@@ -244,7 +238,7 @@ export class SqliteArchives {
   #rewrite(owner: number, seq: number, keep: (item: StoredItem) => boolean): number {
     const row = this.sql.stmt(`SELECT items FROM archive_chunk WHERE seq = ?`).get(seq);
     if (!row) return 0;
-    const items = JSON.parse(row.items as string) as StoredItem[];
+    const items = JSON.parse(chunkText(row.items as Uint8Array)) as StoredItem[];
     const kept: StoredItem[] = [];
     for (const item of items) {
       if (keep(item)) kept.push(item);
@@ -369,8 +363,10 @@ export class SqliteArchives {
        WHERE owner = ? AND first_when >= ? AND first_when <= ? AND last_when >= ?`,
     ).all(owner, when - CHUNK_SPAN_MS, when, when);
     for (const row of rows) {
-      if (!(row.items as string).includes(quoted)) continue;
-      const found = decodeRow(row).find((i) => i.id === id && i.when === when);
+      const text = chunkText(row.items as Uint8Array);
+      if (!text.includes(quoted)) continue;
+      const items = decodeChunk(Number(row.seq), row.with_jid as string | null, text);
+      const found = items.find((i) => i.id === id && i.when === when);
       if (found) return found;
     }
     return undefined;
