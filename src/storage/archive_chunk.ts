@@ -83,24 +83,29 @@ export class OpenChunk {
   }
 
   /**
-   * Whether an item at `when`, encoded as `part`, may join; otherwise it
-   * starts a chunk of its own (out of time order, past the span, or full).
-   * `part.length * 3` bounds its UTF-8 size.
+   * Whether an item at `when`, of `chars` characters of JSON, may join;
+   * otherwise it starts a chunk of its own (out of time order, past the
+   * span, or full). `chars * 3` bounds its UTF-8 size.
    */
-  accepts(when: number, part: string): boolean {
+  accepts(when: number, chars: number): boolean {
     return when >= this.lastWhen && when - this.firstWhen <= CHUNK_SPAN_MS &&
-      this.#items < CHUNK_MAX_ITEMS && this.#used + part.length * 3 + 2 <= CHUNK_MAX_BYTES;
+      this.#items < CHUNK_MAX_ITEMS && this.#used + chars * 3 + 3 <= CHUNK_MAX_BYTES;
   }
 
-  add(when: number, part: string, untimedId?: string): void {
-    const need = this.#used + part.length * 3 + 2;
+  /** Adds an item given as `head` (`[id,when,`) and its value's JSON (`head` ends with). */
+  add(when: number, head: string, valueText: string, untimedId?: string): void {
+    const need = this.#used + (head.length + valueText.length) * 3 + 3;
     if (need > this.#buf.length) {
       const grown = new Uint8Array(Math.max(need, this.#buf.length * 2));
       grown.set(this.#buf.subarray(0, this.#used));
       this.#buf = grown;
     }
-    if (this.#items > 0) this.#buf[this.#used++] = 0x2c; // ,
-    this.#used += encoder.encodeInto(part, this.#buf.subarray(this.#used)).written;
+    const buf = this.#buf;
+    if (this.#items > 0) buf[this.#used++] = 0x2c; // ,
+    // In pieces: encoding "head + value" would first copy both into one string.
+    this.#used += encoder.encodeInto(head, buf.subarray(this.#used)).written;
+    this.#used += encoder.encodeInto(valueText, buf.subarray(this.#used)).written;
+    buf[this.#used++] = 0x5d; // ]
     this.#items++;
     this.lastWhen = when;
     if (untimedId !== undefined) this.untimed.push(untimedId);
@@ -121,9 +126,9 @@ export function chunkText(items: string | Uint8Array): string {
   return typeof items === "string" ? items : decoder.decode(items);
 }
 
-/** One item as chunk JSON; `valueText` is the value's JSON already. */
-export function encodeItem(id: string, when: number, valueText: string): string {
-  return "[" + JSON.stringify(id) + "," + when + "," + valueText + "]";
+/** The start of an item's JSON, up to its value: `[id,when,`. */
+export function itemHead(id: string, when: number): string {
+  return "[" + JSON.stringify(id) + "," + when + ",";
 }
 
 /**

@@ -249,10 +249,17 @@ export function schemaFor(dialect: Dialect): string[] {
  * top-level undefined/function/symbol that would otherwise vanish.
  */
 export function encodeValue(value: Json): string {
+  // A chat message is archived twice, for its sender and its recipient,
+  // as two equal strings one after the other: the second is encoded once.
+  if (typeof value === "string" && value === lastString) return lastStringText;
   const text = JSON.stringify(value);
   if (text === undefined) throw new TypeError(`storage: value is not JSON (${typeof value})`);
+  if (typeof value === "string") lastString = value, lastStringText = text;
   return text;
 }
+
+let lastString: string | undefined;
+let lastStringText = "";
 
 export function decodeValue(text: string): Json {
   return JSON.parse(text) as Json;
@@ -272,18 +279,26 @@ export function decodeValue(text: string): Json {
  * than the rest of an append in the batched-append path.
  */
 export function newArchiveId(when = Date.now()): string {
-  idCounter = (idCounter + 1) % ID_COUNTER_WRAP;
-  return timePrefix(when) + ID_PROCESS_PART + idCounter.toString(16).padStart(12, "0");
+  // The counter as 9 high hex digits, kept as text, and 3 low ones from a
+  // table: Number#toString(16) of a 48-bit number cost 0.5 µs an id.
+  if (++idLow === ID_LOW.length) {
+    idLow = 0;
+    idHigh = (idHigh + 1) % 2 ** 36;
+    idHighHex = idHigh.toString(16).padStart(9, "0");
+  }
+  return timePrefix(when) + ID_PROCESS_PART + idHighHex + ID_LOW[idLow];
 }
 
-const ID_COUNTER_WRAP = 2 ** 48;
+const ID_LOW = Array.from({ length: 4096 }, (_, i) => i.toString(16).padStart(3, "0"));
 /** "-xxxx-xxxx-": per process. */
 const ID_PROCESS_PART = (() => {
   const hex = crypto.randomUUID().replaceAll("-", "").slice(0, 8);
   return `-${hex.slice(0, 4)}-${hex.slice(4)}-`;
 })();
 /** Starts anywhere, so a restart within the same millisecond cannot repeat ids either. */
-let idCounter = Math.floor(Math.random() * ID_COUNTER_WRAP);
+let idHigh = Math.floor(Math.random() * 2 ** 36);
+let idHighHex = idHigh.toString(16).padStart(9, "0");
+let idLow = Math.floor(Math.random() * ID_LOW.length);
 
 let lastPrefixTime = NaN;
 let lastPrefix = "";

@@ -23,7 +23,7 @@ import {
   chunkText,
   comparePlaces,
   decodeChunk,
-  encodeItem,
+  itemHead,
   type Located,
   OpenChunk,
   type StoredItem,
@@ -207,11 +207,12 @@ export class SqliteArchives {
   // ---- Writing.
 
   #add(owner: number, row: ReturnType<typeof prepareArchiveItem>): void {
-    const part = encodeItem(row.id, row.when, row.text);
+    const head = itemHead(row.id, row.when);
+    const chars = head.length + row.text.length;
     let byWith = this.#open.get(owner);
     if (!byWith) this.#open.set(owner, byWith = new Map());
     let chunk = byWith.get(row.with);
-    if (chunk && !chunk.accepts(row.when, part)) {
+    if (chunk && !chunk.accepts(row.when, chars)) {
       this.#insert(chunk);
       chunk = undefined;
       this.#openCount--;
@@ -220,7 +221,7 @@ export class SqliteArchives {
       byWith.set(row.with, chunk = new OpenChunk(owner, row.with, row.when));
       this.#openCount++;
     }
-    chunk.add(row.when, part, row.timed ? undefined : row.id);
+    chunk.add(row.when, head, row.text, row.timed ? undefined : row.id);
   }
 
   #insert(c: OpenChunk): void {
