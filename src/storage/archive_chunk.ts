@@ -82,6 +82,11 @@ export class OpenChunk {
     return this.#items;
   }
 
+  /** Bytes of JSON so far. */
+  get bytesUsed(): number {
+    return this.#used;
+  }
+
   /**
    * Whether an item at `when`, of `chars` characters of JSON, may join;
    * otherwise it starts a chunk of its own (out of time order, past the

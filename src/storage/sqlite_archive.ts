@@ -47,6 +47,13 @@ export interface SqlAccess {
 const MIN_TIME = -(2 ** 52);
 const MAX_TIME = 2 ** 52;
 
+/**
+ * Bytes the open chunks of a batch may hold before they are written into
+ * the transaction (a batch has at most 4 096 writes, but items can be
+ * large: 4 096 stanzas of 256 KiB would be a gigabyte).
+ */
+const OPEN_BYTES_MAX = 16 * 1024 * 1024;
+
 /** Cached archive owner ids per (host, store): 16 bytes of id and a username each. */
 const OWNER_CACHE_MAX = 100_000;
 
@@ -97,6 +104,8 @@ export class SqliteArchives {
   /** Open chunks of the current batch: owner → with → chunk. */
   #open = new Map<number, Map<string | null, OpenChunk>>();
   #openCount = 0;
+  /** Bytes in open chunks, as of their last append (bounded by OPEN_BYTES_MAX). */
+  #openBytes = 0;
   /** Archive owner ids by user, per JSON [host, store]. */
   #ownerCaches = new Map<string, Map<string, number>>();
 
@@ -112,6 +121,7 @@ export class SqliteArchives {
     const open = this.#open;
     this.#open = new Map();
     this.#openCount = 0;
+    this.#openBytes = 0;
     for (const byWith of open.values()) for (const c of byWith.values()) this.#insert(c);
   }
 
@@ -122,6 +132,7 @@ export class SqliteArchives {
   forget(): void {
     this.#open.clear();
     this.#openCount = 0;
+    this.#openBytes = 0;
     for (const cache of this.#ownerCaches.values()) cache.clear();
   }
 
@@ -213,6 +224,7 @@ export class SqliteArchives {
     if (!byWith) this.#open.set(owner, byWith = new Map());
     let chunk = byWith.get(row.with);
     if (chunk && !chunk.accepts(row.when, chars)) {
+      this.#openBytes -= chunk.bytesUsed;
       this.#insert(chunk);
       chunk = undefined;
       this.#openCount--;
@@ -221,7 +233,12 @@ export class SqliteArchives {
       byWith.set(row.with, chunk = new OpenChunk(owner, row.with, row.when));
       this.#openCount++;
     }
+    const before = chunk.bytesUsed;
     chunk.add(row.when, head, row.text, row.timed ? undefined : row.id);
+    // Memory held for the batch stays bounded however large the items:
+    // past the bound the open chunks go into the transaction now.
+    this.#openBytes += chunk.bytesUsed - before;
+    if (this.#openBytes > OPEN_BYTES_MAX) this.materialize();
   }
 
   #insert(c: OpenChunk): void {
