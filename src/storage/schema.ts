@@ -165,8 +165,11 @@ const V3 = [
  *   newArchiveId makes them) is found through archive_chunk_when, as the
  *   chunk whose [first_when, last_when] holds that time; any other id has
  *   a row in archive_ids naming its chunk.
- * - `n` (items in the chunk) is in the index so a count of whole chunks
- *   reads no table rows.
+ * - A count of whole chunks is count(*) over archive_chunk_when (or
+ *   _with) plus n − 1 for each chunk of several items, from partial
+ *   indexes that hold only those: counting index entries is about twice as
+ *   fast as adding up a column of them (2.5 against 4.3 ms for 49 430
+ *   one-item chunks), and a quiet server writes one-item chunks only.
  */
 const V4 = [
   `CREATE TABLE archive_chunk (
@@ -192,8 +195,11 @@ const V4 = [
   `INSERT INTO archive_ids (owner, id, chunk) SELECT owner, id, seq FROM archive WHERE timed = 0`,
   `DROP TABLE archive`,
   `CREATE INDEX archive_ids_chunk ON archive_ids (chunk)`,
-  `CREATE INDEX archive_chunk_when ON archive_chunk (owner, first_when, last_when, n)`,
-  `CREATE INDEX archive_chunk_with ON archive_chunk (owner, with_jid, first_when, last_when, n)`,
+  `CREATE INDEX archive_chunk_when ON archive_chunk (owner, first_when, last_when)`,
+  `CREATE INDEX archive_chunk_with ON archive_chunk (owner, with_jid, first_when, last_when)`,
+  `CREATE INDEX archive_chunk_when_many ON archive_chunk (owner, first_when, last_when, n) WHERE n > 1`,
+  `CREATE INDEX archive_chunk_with_many ON archive_chunk (owner, with_jid, first_when, last_when, n)
+  WHERE n > 1`,
 ];
 
 /** Migration steps by the version they produce, oldest first. */

@@ -411,15 +411,42 @@ export class SqliteArchives {
       (b.before === undefined || comparePlaces(item, b.before) < 0);
   }
 
-  /** FROM and the owner/with condition of a walk over chunks. */
-  #chunks(owner: number, q: ArchiveQuery): { from: string; where: string; params: Json[] } {
-    return q.with === undefined
-      ? { from: "archive_chunk INDEXED BY archive_chunk_when", where: "owner = ?", params: [owner] }
-      : {
-        from: "archive_chunk INDEXED BY archive_chunk_with",
-        where: "owner = ? AND with_jid = ?",
-        params: [owner, q.with],
-      };
+  /**
+   * FROM and the owner/with condition of a walk over chunks; `many`, the
+   * partial index of chunks of several items (WHERE n > 1 included).
+   */
+  #chunks(
+    owner: number,
+    q: ArchiveQuery,
+    many = false,
+  ): { from: string; where: string; params: Json[] } {
+    const index = (q.with === undefined ? "archive_chunk_when" : "archive_chunk_with") +
+      (many ? "_many" : "");
+    const where = (q.with === undefined ? "owner = ?" : "owner = ? AND with_jid = ?") +
+      (many ? " AND n > 1" : "");
+    const params = q.with === undefined ? [owner] : [owner, q.with];
+    return {
+      from: `archive_chunk INDEXED BY ${index}`,
+      where,
+      params,
+    };
+  }
+
+  /** Items in the chunks that lie wholly within [lo, hi]: entries, plus n − 1 for the larger ones. */
+  #countInside(owner: number, q: ArchiveQuery, lo: number, hi: number): number {
+    const range = lo === MIN_TIME && hi === MAX_TIME ? { sql: "", params: [] } : {
+      sql: " AND first_when >= ? AND first_when <= ? AND last_when <= ?",
+      params: [lo, hi, hi],
+    };
+    const one = this.#chunks(owner, q);
+    const many = this.#chunks(owner, q, true);
+    const chunks = this.sql.stmt(
+      `SELECT count(*) AS n FROM ${one.from} WHERE ${one.where}${range.sql}`,
+    ).get(...one.params as number[], ...range.params);
+    const extra = this.sql.stmt(
+      `SELECT total(n - 1) AS n FROM ${many.from} WHERE ${many.where}${range.sql}`,
+    ).get(...many.params as number[], ...range.params);
+    return Number(chunks?.n ?? 0) + Number(extra?.n ?? 0);
   }
 
   /** The items a query picks, in result order. */
@@ -472,11 +499,7 @@ export class SqliteArchives {
     const c = this.#chunks(owner, q);
     let n = 0;
     if (lo <= hi) {
-      const inside = this.sql.stmt(
-        `SELECT total(n) AS n FROM ${c.from} WHERE ${c.where}
-         AND first_when >= ? AND first_when <= ? AND last_when <= ?`,
-      ).get(...c.params as number[], lo, hi, hi);
-      n += Number(inside?.n ?? 0);
+      n += this.#countInside(owner, q, lo, hi);
     }
     const edge = this.sql.stmt(
       `SELECT ${CHUNK_COLUMNS} FROM ${c.from} WHERE ${c.where}
