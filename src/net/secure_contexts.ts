@@ -58,7 +58,10 @@ export class SecureContexts {
 
   serverOptions(alpn: string[]): ServerTlsOptions {
     return {
-      // Only clients without SNI get this one, fixed when the listener opened.
+      // Deno's node:tls asks SNICallback even when the client sends no
+      // name (with ""), so certFor() answers those too and they see a
+      // reloaded default at once (tests/integration/reload_test.ts); this
+      // context, fixed when the listener opened, is node's fallback.
       secureContext: this.#contexts.get(this.certs.default)!,
       SNICallback: (name, cb) => cb(null, this.#contexts.get(this.certFor(name))),
       ALPNProtocols: alpn,

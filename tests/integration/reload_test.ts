@@ -60,6 +60,23 @@ function presented(port: number, servername: string, alpn?: string[]): Promise<s
   });
 }
 
+/**
+ * The same without SNI, through `openssl s_client -noservername` (Deno's
+ * TLS client always names the host). Skipped (undefined) without openssl.
+ */
+async function presentedWithoutSni(port: number): Promise<string | undefined> {
+  const out = await new Deno.Command("openssl", {
+    args: ["s_client", "-connect", `127.0.0.1:${port}`, "-noservername"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).output().catch(() => undefined);
+  const pem = out && new TextDecoder().decode(out.stdout).match(
+    /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/,
+  );
+  return pem ? new X509Certificate(pem[0]).fingerprint256 : undefined;
+}
+
 /** The fingerprint `openssl x509 -fingerprint -sha256` prints for a PEM certificate. */
 async function fingerprint(certFile: string): Promise<string> {
   return new X509Certificate(await Deno.readTextFile(certFile)).fingerprint256;
@@ -102,6 +119,10 @@ Deno.test("reload adds a host and changes the certificate while a client stays c
     assert.notEqual(newPrint, oldPrint);
     assert.equal(await presented(server.ports.c2sDirectTls, "localhost"), newPrint);
     assert.equal(await presented(server.ports.c2sDirectTls, "b.example"), newPrint);
+    // And a client that sends no SNI at all (the listener's default context).
+    const withoutSni = await presentedWithoutSni(server.ports.c2sDirectTls);
+    if (withoutSni === undefined) console.warn("openssl missing: no-SNI check skipped");
+    else assert.equal(withoutSni, newPrint);
     assert.equal(await presented(server.ports.https, "localhost"), newPrint);
     const viaStartTls = await TestClient.connect({ port: server.ports.c2s });
     await viaStartTls.open();
