@@ -30,8 +30,8 @@ export function merge(
 export async function startTestServer(
   overrides: Record<string, unknown> = {},
   users: Record<string, string> = { alice: "wonderland", bob: "builder" },
-  /** Start options besides storage (extra modules, service modules). */
-  options: Omit<StartOptions, "storage"> = {},
+  /** Start options (extra modules, service modules; storage replaces the memory driver). */
+  options: StartOptions = {},
 ): Promise<TestServer> {
   const dataDir = await Deno.makeTempDir({ prefix: "parley-test-" });
   const base = {
@@ -54,7 +54,7 @@ export async function startTestServer(
   const sqlite = config.storage.driver === "sqlite";
   const server = await startServer(
     config,
-    sqlite ? options : { ...options, storage: new MemoryStorage() },
+    sqlite ? options : { ...options, storage: options.storage ?? new MemoryStorage() },
   );
   // Accounts on user hosts only: service hosts (conference.localhost…) have none.
   for (const [host, { kind }] of server.hosts) {

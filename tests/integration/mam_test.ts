@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { errorCondition, iq, TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { MemoryStorage } from "../../src/storage/memory.ts";
+import type { ArchiveStore } from "../../src/storage/types.ts";
 import { archiveOf, mamQuery, NS_MAM, NS_SID, queryXml, seed, stanzaId } from "../helpers/mam.ts";
 
 const login = (server: TestServer, user: string, resource: string, presence?: string | false) =>
@@ -382,6 +384,33 @@ Deno.test("mam: preferences never, always, roster", async () => {
     alice.close();
     bob.close();
     carol.close();
+    await server.stop();
+  }
+});
+
+Deno.test("mam: a failing archive costs no message: it is delivered, unarchived", async () => {
+  // Every call on the message archive fails (a broken database, a full disk).
+  class BrokenArchive extends MemoryStorage {
+    override archive(host: string, store: string): ArchiveStore {
+      if (store !== "archive") return super.archive(host, store);
+      const fail = () => Promise.reject(new Error("disk on fire"));
+      return { append: fail, find: fail, count: fail, delete: fail, expire: fail };
+    }
+  }
+  const server = await startTestServer({}, undefined, { storage: new BrokenArchive() });
+  const alice = await login(server, "alice", "a");
+  const bob = await login(server, "bob", "b");
+  try {
+    for (const body of ["one", "two"]) {
+      alice.send(chat("bob@localhost", body));
+      const got = await bob.stanza((e) => e.name === "message");
+      assert.equal(got.getChildText("body"), body);
+      // No archive, so no archive id.
+      assert.equal(stanzaId(got, "bob@localhost"), undefined);
+    }
+  } finally {
+    alice.close();
+    bob.close();
     await server.stop();
   }
 });

@@ -52,10 +52,11 @@ export class Archiver {
     if (!archivable(stanza)) return false;
     const from = parseJid(stanza.attrs.from ?? "");
     if (!from) return false;
-    const ok = this.#and(this.#existsAndAllowed(user, from), () => this.quota.admit(user));
-    return this.#then(ok, () => {
-      this.#store(stanza, user, bare, from.bare);
-    });
+    return this.#then(
+      user,
+      () => this.#and(this.#existsAndAllowed(user, from), () => this.quota.admit(user)),
+      () => this.#store(stanza, user, bare, from.bare),
+    );
   };
 
   /** The sender's side (a local client). Never stops the event. */
@@ -70,10 +71,11 @@ export class Archiver {
     const to = ev.to;
     // To itself: archived once, on the recipient's side.
     if (!to || to.bare === bare || !archivable(stanza)) return false;
-    const ok = this.#and(this.#allowed(user, to), () => this.quota.admit(user));
-    return this.#then(ok, () => {
-      this.#store(stanza, user, bare, to.bare);
-    });
+    return this.#then(
+      user,
+      () => this.#and(this.#allowed(user, to), () => this.quota.admit(user)),
+      () => this.#store(stanza, user, bare, to.bare),
+    );
   };
 
   /** Priority 1 on pre-message/*: the sender's archive id does not go to the contact. */
@@ -83,14 +85,32 @@ export class Archiver {
     return false;
   };
 
-  /** `store` when `ok` is true (now or later); the handler's result: never stops the event. */
-  #then(ok: Result, store: () => void): false | Promise<false> {
-    if (ok === true) store();
-    if (typeof ok === "boolean") return false;
-    return ok.then((yes) => {
-      if (yes) store();
+  /**
+   * `store` when `decide` says yes (now or later); the handler's result:
+   * never stops the event. An archive that fails (storage errors, a
+   * broken database) is logged and the message delivered unarchived:
+   * archiving must never cost the message itself.
+   */
+  #then(user: string, decide: () => Result, store: () => void): false | Promise<false> {
+    const failed = (err: unknown) => {
+      this.#failed(user, err);
       return false as const;
-    });
+    };
+    try {
+      const ok = decide();
+      if (ok === true) store();
+      if (typeof ok === "boolean") return false;
+      return ok.then((yes) => {
+        if (yes) store();
+        return false as const;
+      }).catch(failed);
+    } catch (err) {
+      return failed(err);
+    }
+  }
+
+  #failed(user: string, err: unknown): void {
+    this.api.log.error("archiving a message of {user} failed: {err}", { user, err });
   }
 
   /** `a` and then (only when it holds) `b`. */
@@ -121,6 +141,20 @@ export class Archiver {
     return d === "roster" ? rosterHas(this.api, user, other.bare) : d === "yes";
   }
 
+  /**
+   * The stanza archived last and its text. A message between two local
+   * users is archived for the sender (pre-message) and then, as the same
+   * element, for the recipient: nothing between changes it but our own
+   * sender stanza-id, which is removed again before it is routed, so the
+   * text is reused when the element and its number of children are the
+   * same (a forged stanza-id stripped on the recipient's side changes it).
+   */
+  #last: { stanza: Element | undefined; children: number; text: string } = {
+    stanza: undefined,
+    children: 0,
+    text: "",
+  };
+
   #store(stanza: Element, user: string, bare: string, withJid: string): void {
     // The same time in the id and the item: a "timed" id, found through the
     // archive's time index, with no id index entry to write
@@ -128,9 +162,15 @@ export class Archiver {
     const when = Date.now();
     const id = newArchiveId(when);
     // Stored without our own stanza-id: the archive id is the item's id.
-    const value = serialize(stanza);
+    const last = this.#last;
+    if (last.stanza !== stanza || last.children !== stanza.children.length) {
+      last.stanza = stanza;
+      last.children = stanza.children.length;
+      last.text = serialize(stanza);
+    }
+    const value = last.text;
     this.archive.append(user, { id, when, with: withJid, value, generated: true }).catch((err) =>
-      this.api.log.error("archiving a message of {user} failed: {err}", { user, err })
+      this.#failed(user, err)
     );
     stampStanzaId(stanza, bare, id);
   }
