@@ -6,9 +6,10 @@
  * the server per login; the admin list is checked again on every request,
  * so removing an admin from the config ends their access.
  */
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
 import { join } from "node:path";
 import { Buffer } from "node:buffer";
+import { loadSecretFile, type SecretFormat } from "../../util/secret_file.ts";
 
 export const COOKIE_NAME = "parley_status";
 const SECRET_FILE = "status-secret";
@@ -22,31 +23,21 @@ export interface StatusLogin {
 
 /**
  * The per-server secret: read from `dataDir/status-secret`, or made (32
- * random bytes, hex, mode 0600) when absent. A racing second writer loses
- * `createNew` and reads the winner's.
+ * random bytes, hex, mode 0600) when absent (util/secret_file.ts).
  */
-export async function loadSecret(dataDir: string): Promise<Uint8Array> {
-  const path = join(dataDir, SECRET_FILE);
-  const read = async () => {
-    const text = (await Deno.readTextFile(path)).trim();
-    if (!/^[0-9a-f]{64}$/.test(text)) throw new Error(`${path} is not a 64-digit hex secret`);
-    return Uint8Array.from(text.match(/../g)!.map((h) => Number.parseInt(h, 16)));
-  };
-  try {
-    return await read();
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-  await Deno.mkdir(dataDir, { recursive: true });
-  const secret = randomBytes(32);
-  try {
-    await Deno.writeTextFile(path, secret.toString("hex") + "\n", { createNew: true, mode: 0o600 });
-  } catch (err) {
-    if (err instanceof Deno.errors.AlreadyExists) return await read();
-    throw err;
-  }
-  return new Uint8Array(secret);
+export function loadSecret(dataDir: string): Promise<Uint8Array> {
+  return loadSecretFile(join(dataDir, SECRET_FILE), 32, HEX_SECRET);
 }
+
+/** 64 hex digits and a newline: an operator can read and replace it. */
+const HEX_SECRET: SecretFormat = {
+  encode: (secret) => new TextEncoder().encode(Buffer.from(secret).toString("hex") + "\n"),
+  decode: (content, path) => {
+    const text = new TextDecoder().decode(content).trim();
+    if (!/^[0-9a-f]{64}$/.test(text)) throw new Error(`${path} is not a 64-digit hex secret`);
+    return new Uint8Array(Buffer.from(text, "hex"));
+  },
+};
 
 const b64url = (b: Uint8Array | string) => Buffer.from(b).toString("base64url");
 

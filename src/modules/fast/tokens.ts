@@ -22,6 +22,7 @@ import type { MapStore } from "../../storage/types.ts";
 import type { AuthProvider } from "../../auth/types.ts";
 import { decodeBase64, encodeBase64 } from "../../util/base64.ts";
 import { constantTimeEqual } from "../../auth/scram.ts";
+import { loadSecretFile } from "../../util/secret_file.ts";
 
 /** The token each recent FAST login used, until that login's new token is issued. */
 const MAX_RECENT = 10_000;
@@ -167,20 +168,6 @@ export class FastTokens {
 }
 
 /** The server secret tokens are derived from: read, or created (0600) on first use. */
-export async function loadSecret(path: string): Promise<Uint8Array> {
-  try {
-    const bytes = await Deno.readFile(path);
-    if (bytes.length >= 32) return bytes;
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-  const secret = crypto.getRandomValues(new Uint8Array(32));
-  try {
-    // createNew: another host of this server may have written it meanwhile.
-    await Deno.writeFile(path, secret, { mode: 0o600, createNew: true });
-  } catch (err) {
-    if (err instanceof Deno.errors.AlreadyExists) return await Deno.readFile(path);
-    throw err;
-  }
-  return secret;
+export function loadSecret(path: string): Promise<Uint8Array> {
+  return loadSecretFile(path, 32);
 }

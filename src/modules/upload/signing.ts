@@ -6,6 +6,7 @@
  * secret survives restarts (slots granted before one still work).
  */
 import { join } from "node:path";
+import { loadSecretFile } from "../../util/secret_file.ts";
 
 const SECRET_BYTES = 32;
 
@@ -24,22 +25,7 @@ export class SlotSigner {
 
   /** The signer with the secret in `dir` (created, mode 0600, on first use). */
   static async open(dir: string): Promise<SlotSigner> {
-    await Deno.mkdir(dir, { recursive: true });
-    const file = join(dir, "secret");
-    let secret: Uint8Array;
-    try {
-      secret = await Deno.readFile(file);
-      if (secret.byteLength < SECRET_BYTES) throw new Error(`${file} is too short`);
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-      secret = crypto.getRandomValues(new Uint8Array(SECRET_BYTES));
-      const tmp = `${file}.${crypto.randomUUID()}.tmp`;
-      await Deno.writeFile(tmp, secret, { mode: 0o600, createNew: true });
-      // Two upload hosts starting at once: whoever renames last wins; both
-      // then read the winner's, below.
-      await Deno.rename(tmp, file);
-      secret = await Deno.readFile(file);
-    }
+    const secret = await loadSecretFile(join(dir, "secret"), SECRET_BYTES);
     const key = await crypto.subtle.importKey(
       "raw",
       secret as Uint8Array<ArrayBuffer>,
