@@ -246,6 +246,7 @@ export class SqliteArchives {
       `INSERT INTO archive_chunk (owner, with_jid, first_when, last_when, n, items)
        VALUES (?, ?, ?, ?, ?, ?)`,
     ).run(c.owner, c.withJid, c.firstWhen, c.lastWhen, c.size, c.bytes());
+    c.release();
     for (const id of c.untimed) {
       this.sql.stmt(`INSERT INTO archive_ids (owner, id, chunk) VALUES (?, ?, ?)`)
         .run(c.owner, id, lastInsertRowid);

@@ -65,7 +65,15 @@ export function timedStorage(inner: StorageDriver, observe: ObserveStorage): Sto
     archive(host: string, store: string): ArchiveStore {
       const s = inner.archive(host, store);
       return {
-        append: (user, item) => timed("archive_append", () => s.append(user, item)),
+        // Synchronous time only: an append is an in-memory step of the
+        // batch (the commit is where the work is), and wrapping every
+        // archived message in another async function cost ~0.4 µs each.
+        append: (user, item) => {
+          const start = performance.now();
+          const done = s.append(user, item);
+          observe("archive_append", (performance.now() - start) / 1000);
+          return done;
+        },
         find: (user, query?: ArchiveQuery) => timed("archive_find", () => s.find(user, query)),
         count: (user, query?: ArchiveQuery) => timed("archive_count", () => s.count(user, query)),
         delete: (user, query?: ArchiveQuery) =>
