@@ -139,48 +139,67 @@ export const offlineModule: ParleyModule = {
       if (user === undefined) return false;
       const when = Date.now();
       const from = parseJid(stanza.attrs.from ?? "")?.bare;
-      return await queue.run(user, async () => {
-        if (!(await api.auth.userExists(api.domain, user))) return false;
-        // Typing notifications and empty messages: nothing worth an error either.
-        if (decision === "drop") return true;
-        const full = () => {
-          api.replyError(
-            ev,
-            new StanzaError("cancel", "service-unavailable", "Offline storage full"),
-          );
-          return true;
-        };
-        const count = await archive.count(user);
-        if (count >= max) return full();
-        // Bytes as well as messages: each may be up to c2s.maxStanzaSize, and a
-        // count limit alone let one box grow to hundreds of MB.
-        const text = serialize(stanza);
-        const bytes = storedBytes(text);
-        const before = await usage.get(user, count);
-        if (before.bytes + bytes > maxBytes) return full();
-        if (from !== undefined) {
-          // One sender gets a share of the box, not all of it: else a flood from one
-          // user bounces every other sender's messages until the owner comes back.
-          const sender = tallyOf(before.bySender, from);
-          if (sender.count >= maxPerSender || sender.bytes + bytes > maxBytesPerSender) {
-            return full();
-          }
-          // A remote server (or a component) may send as any user of its domain:
-          // made-up senders, each within its share, must not fill the box either.
-          const domain = domainOf(from);
-          const others = tallyOf(before.byDomain, domain);
-          if (
-            !ownDomains.has(domain) &&
-            (others.count >= maxPerDomain || others.bytes + bytes > maxBytesPerDomain)
-          ) {
-            return full();
-          }
-        }
-        await archive.append(user, { when, with: from, value: { stanza: text } });
-        usage.added(user, from, bytes);
+      return await queue.run(user, () => store(ev, user, decision, when, from)).catch((err) => {
+        // The message is not kept: the sender must hear so (RFC 6121
+        // §8.5.2.2.1), not have it vanish into a log line.
+        api.log.error("storing an offline message for {user} failed: {err}", { user, err });
+        api.replyError(
+          ev,
+          new StanzaError("wait", "internal-server-error", "Offline storage failed"),
+        );
         return true;
       });
     });
+
+    /** Keeps one message within the box's limits; false when the account does not exist. */
+    const store = async (
+      ev: StanzaEvent,
+      user: string,
+      decision: ReturnType<typeof storeDecision>,
+      when: number,
+      from: string | undefined,
+    ): Promise<boolean> => {
+      const stanza = ev.stanza;
+      if (!(await api.auth.userExists(api.domain, user))) return false;
+      // Typing notifications and empty messages: nothing worth an error either.
+      if (decision === "drop") return true;
+      const full = () => {
+        api.replyError(
+          ev,
+          new StanzaError("cancel", "service-unavailable", "Offline storage full"),
+        );
+        return true;
+      };
+      const count = await archive.count(user);
+      if (count >= max) return full();
+      // Bytes as well as messages: each may be up to c2s.maxStanzaSize, and a
+      // count limit alone let one box grow to hundreds of MB.
+      const text = serialize(stanza);
+      const bytes = storedBytes(text);
+      const before = await usage.get(user, count);
+      if (before.bytes + bytes > maxBytes) return full();
+      if (from !== undefined) {
+        // One sender gets a share of the box, not all of it: else a flood from one
+        // user bounces every other sender's messages until the owner comes back.
+        const sender = tallyOf(before.bySender, from);
+        if (sender.count >= maxPerSender || sender.bytes + bytes > maxBytesPerSender) {
+          return full();
+        }
+        // A remote server (or a component) may send as any user of its domain:
+        // made-up senders, each within its share, must not fill the box either.
+        const domain = domainOf(from);
+        const others = tallyOf(before.byDomain, domain);
+        if (
+          !ownDomains.has(domain) &&
+          (others.count >= maxPerDomain || others.bytes + bytes > maxBytesPerDomain)
+        ) {
+          return full();
+        }
+      }
+      await archive.append(user, { when, with: from, value: { stanza: text } });
+      usage.added(user, from, bytes);
+      return true;
+    };
 
     const deliver = (session: Session): Promise<void> =>
       queue.run(session.username!, async () => {
