@@ -68,11 +68,18 @@ export async function loadHostModules(host: Host, setup: HostSetup): Promise<voi
     if (!module) throw new Error(`Unknown module "${name}" for host ${host.domain}`);
     await loadModule(host, module, setup.parts);
   }
-  log.info("serving {domain}{service} with modules {modules}", {
-    domain: host.domain,
-    service: host.parent === undefined ? "" : ` (service of ${host.parent})`,
-    modules: names.join(", "),
-  });
+  // Two templates, not an optional piece of one: the text formatter quotes
+  // every value, so an empty one printed as "".
+  const modules = names.join(", ");
+  if (host.parent === undefined) {
+    log.info("serving {domain} with modules {modules}", { domain: host.domain, modules });
+  } else {
+    log.info("serving {domain} (service of {parent}) with modules {modules}", {
+      domain: host.domain,
+      parent: host.parent,
+      modules,
+    });
+  }
 }
 
 /**
