@@ -114,10 +114,10 @@ async function readHostCert(files: CertFiles): Promise<HostCert> {
   const leaf = leafCertificate(certPem);
   const key = privateKeyMatches(keyPem, new Uint8Array(leaf.publicKey.rawData));
   if (!key.matches) {
-    log.error("Key {key} does not belong to certificate {file}{why}", {
+    log.error("Key {key} does not belong to certificate {file}: {why}", {
       key: files.key,
       file: files.certificate,
-      why: key.problem ? `: ${key.problem}` : "",
+      why: key.problem ?? "its public key differs",
     });
   }
   if (leaf.notAfter.getTime() <= Date.now()) {
