@@ -243,3 +243,39 @@ Deno.test("engine: items named again and again are returned once each", async ()
   const ids = [...Array(5000).fill("y"), "nope", "x", "y"];
   assert.deepEqual((await e.items("a", node, { ids })).map((i) => i.id), ["y", "x"]);
 });
+
+Deno.test("engine: create limits are checked without reading every node each time", async () => {
+  const db = new MemoryStorage();
+  const storage = mapStorage(db.map("h", "n"), db.map("h", "i"));
+  let scans = 0;
+  const counted = { ...storage, nodes: (scope: string) => (scans++, storage.nodes(scope)) };
+  const e = new PubsubEngine({
+    storage: counted,
+    limits: { maxNodes: 50, maxItemsPerNode: 10, maxItemBytes: 200, maxNodesPerOwner: 3 },
+    defaults: { ...DEFAULT_CONFIG, access_model: "open" },
+  });
+  for (let i = 0; i < 3; i++) await e.createNode("", `a${i}`, ALICE);
+  for (let i = 0; i < 40; i++) await e.createNode("", `u${i}`, `user${i}@h`);
+  // Refused at the limit, again and again: still no scan.
+  for (let i = 0; i < 20; i++) {
+    await rejects(e.createNode("", `x${i}`, ALICE), "resource-constraint");
+  }
+  assert.equal(scans, 1, "one read of the scope's nodes, then counts");
+  // Ownership moves: alice gives a0 to bob (and leaves it), so she may create one more.
+  await e.setAffiliations("", "a0", [["bob@h", "owner"], [ALICE, "none"]]);
+  await e.createNode("", "a3", ALICE);
+  await rejects(e.createNode("", "a4", ALICE), "resource-constraint");
+  // Deleting frees the owner's share and the scope's.
+  await e.deleteNode("", "a1");
+  await e.createNode("", "a4", ALICE);
+  // The total limit: 3 + 40 + 1 (a3) = 44 nodes now, - a1 + a4 = 44; bob may make 2 more (he has a0).
+  for (let i = 0; i < 2; i++) await e.createNode("", `b${i}`, "bob@h");
+  for (let i = 0; i < 4; i++) await e.createNode("", `c${i}`, `carol${i}@h`);
+  await rejects(e.createNode("", "d", "dave@h"), "resource-constraint"); // 50 reached
+  assert.equal((await e.listNodes("")).length, 50);
+  // Changed behind the engine's back (an account removed): forget, and it reads again.
+  await db.deleteUser("h", "");
+  e.forget("");
+  await e.createNode("", "fresh", "dave@h");
+  assert.equal(scans, 3); // the listNodes above, and the fresh count
+});

@@ -20,6 +20,7 @@ import { applyConfigForm, checkPreconditions, effectiveMaxItems } from "./config
 import { pubsubError } from "./errors.ts";
 import type { PubsubStorage } from "./storage.ts";
 import { mayPublish } from "./access.ts";
+import { ScopeTallies } from "./scope_tally.ts";
 
 /** The bare part of a JID string (no parsing: subscriptions hold valid JIDs). */
 const bareOf = (jid: string) => jid.split("/", 1)[0];
@@ -61,7 +62,17 @@ export interface PublishResult {
 
 export class PubsubEngine {
   readonly #queue = new KeyedQueue();
+  /** Node counts per scope and owner, for the create limits (scope_tally.ts). */
+  readonly #tallies = new ScopeTallies();
   constructor(readonly options: EngineOptions) {}
+
+  /**
+   * The scope's nodes were changed outside the engine (an account's data
+   * removed): counts are read from storage again when next needed.
+   */
+  forget(scope: string): void {
+    this.#tallies.forget(scope);
+  }
 
   get limits(): EngineLimits {
     return this.options.limits;
@@ -114,8 +125,8 @@ export class PubsubEngine {
   }
 
   async #checkRoom(scope: string, owner: string): Promise<void> {
-    const nodes = await this.listNodes(scope);
-    if (nodes.length >= this.limits.maxNodes) {
+    const tally = await this.#tallies.get(scope, () => this.listNodes(scope));
+    if (tally.nodes >= this.limits.maxNodes) {
       throw pubsubError(
         "wait",
         "resource-constraint",
@@ -124,17 +135,13 @@ export class PubsubEngine {
       );
     }
     const perOwner = this.limits.maxNodesPerOwner;
-    if (perOwner === undefined) return;
-    let owned = 0;
-    for (const n of nodes) {
-      if (n.affiliations[owner] === "owner" && ++owned >= perOwner) {
-        throw pubsubError(
-          "wait",
-          "resource-constraint",
-          undefined,
-          `At most ${perOwner} nodes each`,
-        );
-      }
+    if (perOwner !== undefined && (tally.owned.get(owner) ?? 0) >= perOwner) {
+      throw pubsubError(
+        "wait",
+        "resource-constraint",
+        undefined,
+        `At most ${perOwner} nodes each`,
+      );
     }
   }
 
@@ -154,6 +161,7 @@ export class PubsubEngine {
         : { ...this.options.defaults };
       const node = this.#newNode(name, owner, config);
       await this.options.storage.setNode(scope, name, node);
+      this.#tallies.added(scope, node);
       return node;
     });
   }
@@ -257,6 +265,7 @@ export class PubsubEngine {
         delete sizes[id];
       }
       await storage.setNode(scope, node.name, node);
+      if (created) this.#tallies.added(scope, node);
       return { node, item, created, evicted };
     });
   }
@@ -296,6 +305,7 @@ export class PubsubEngine {
       const node = await this.requireNode(scope, name);
       for (const id of node.items) await this.options.storage.setItem(scope, name, id, undefined);
       await this.options.storage.setNode(scope, name, undefined);
+      this.#tallies.removed(scope, node);
       return node;
     });
   }
@@ -343,8 +353,10 @@ export class PubsubEngine {
       }
       if (!Object.values(next).includes("owner")) throw pubsubError("modify", "not-acceptable");
       if (Object.keys(next).length > 10000) throw pubsubError("wait", "resource-constraint");
+      const before = node.affiliations;
       node.affiliations = next;
       await this.options.storage.setNode(scope, name, node);
+      this.#tallies.reaffiliated(scope, before, next);
       return node;
     });
   }

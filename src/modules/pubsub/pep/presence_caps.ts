@@ -117,6 +117,8 @@ export function installPresenceCaps(api: ModuleApi, pep: PepService): CapsCache 
 
   api.hook<UserDeletedEvent>("user-deleted", ({ username }) => {
     pep.interest.forget(username);
+    // The account's nodes went with its data, past the engine.
+    pep.engine.forget(username);
   });
   return caps;
 }
