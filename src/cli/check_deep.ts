@@ -307,7 +307,8 @@ function printCompliance(facts: Facts, report: Report): void {
   report.text("\nXEP-0479 (Compliance Suites 2023), server levels reached:");
   for (const r of assess(facts)) {
     const next = r.level === "none" ? "Server" : "Advanced Server";
-    const missing = r.missing.map((m) => `${m.feature} (${m.providers}: ${m.evidence})`).join("; ");
+    const missing = r.missing.map((m) => `${m.feature} (${m.providers}; checked by: ${m.evidence})`)
+      .join("; ");
     const subject = `XEP-0479 ${r.category}`;
     if (r.level === "Advanced Server") report.line("OK", subject, "Advanced Server");
     else {
