@@ -356,8 +356,12 @@ export function prepareArchiveItem(item: ArchiveAppend): {
     id,
     when,
     generated,
-    // A generated id's shape is known: only its time needs comparing.
-    timed: generated ? id.startsWith(timePrefix(when)) : archiveIdTime(id) === when,
+    // A generated id's shape is known: only its time needs comparing. Not
+    // for a time outside 12 hex digits (negative, or from year 10889 on):
+    // its prefix is not of that shape, so archiveIdTime cannot read it back.
+    timed: generated && when >= 0 && when < 2 ** 48
+      ? id.startsWith(timePrefix(when))
+      : archiveIdTime(id) === when,
     with: item.with ?? null,
     text: encodeValue(item.value),
   };

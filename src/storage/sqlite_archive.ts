@@ -43,9 +43,12 @@ export interface SqlAccess {
   readonly commitIntervalMs: number;
 }
 
-/** Time bounds beyond any stored time, kept safe for arithmetic with the span. */
-const MIN_TIME = -(2 ** 52);
-const MAX_TIME = 2 ** 52;
+/**
+ * Time bounds of a query that gave none: beyond every stored time (any
+ * safe integer), and still beyond it after arithmetic with the span.
+ */
+const MIN_TIME = -Infinity;
+const MAX_TIME = Infinity;
 
 /**
  * Bytes the open chunks of a batch may hold before they are written into
@@ -155,7 +158,11 @@ export class SqliteArchives {
       append: (user, item) =>
         write(() => prepareArchiveItem(item), (row) => {
           const id = owner(user, true)!;
-          if (!row.generated) {
+          // An untimed id needs an archive_ids row, whose key would refuse
+          // a duplicate only at commit, taking the whole batch with it: so
+          // it is checked even when generated (callers' generated ids are
+          // timed, so this costs them nothing).
+          if (!row.generated || !row.timed) {
             this.materialize();
             if (this.#locate(id, row.id)) throw duplicateIdError(row.id);
           }
@@ -164,12 +171,15 @@ export class SqliteArchives {
         }),
       find: (user, query = {}) =>
         read(() => {
+          // Validated even for a user with no archive, as the memory driver does.
+          queryLimit(query.limit);
           this.materialize();
           const id = owner(user);
           return id === undefined ? [] : this.#select(id, query).map(toItem);
         }),
       count: (user, query = {}) =>
         read(() => {
+          queryLimit(query.limit);
           this.materialize();
           const id = owner(user);
           return id === undefined ? 0 : this.#count(id, query);
@@ -494,9 +504,11 @@ export class SqliteArchives {
     // Whole chunks inside [lo, hi] count by `n` from the index; the chunks
     // at the two edges are decoded. A chunk is inside when all of its
     // items are strictly after the `after` item's time and before the
-    // `before` item's (equal times are decided by place).
-    const lo = Math.max(q.start ?? MIN_TIME, b.after ? b.after.when + 1 : MIN_TIME);
-    const hi = Math.min(q.end ?? MAX_TIME, b.before ? b.before.when - 1 : MAX_TIME);
+    // `before` item's (equal times are decided by place). Stored times are
+    // integers, so lo and hi are too: the edge conditions below (`lo - 1`,
+    // `hi + 1`) rely on it, and a fractional start or end is allowed.
+    const lo = Math.ceil(Math.max(q.start ?? MIN_TIME, b.after ? b.after.when + 1 : MIN_TIME));
+    const hi = Math.floor(Math.min(q.end ?? MAX_TIME, b.before ? b.before.when - 1 : MAX_TIME));
     const c = this.#chunks(owner, q);
     let n = 0;
     if (lo <= hi) {
