@@ -182,8 +182,27 @@ export class SqliteStorage implements StorageDriver {
   #read<T>(fn: () => T): Promise<T> {
     return promised(() => {
       this.#open();
-      return fn();
+      // An archive read first writes the batch's open chunks: a failure
+      // there can end the transaction like a failing write.
+      const inBatch = this.#db.isTransaction;
+      try {
+        return fn();
+      } catch (e) {
+        if (inBatch) this.#lostBatch(e);
+        throw e;
+      }
     });
+  }
+
+  /**
+   * After an error: when SQLite rolled back the whole batch (SQLITE_FULL,
+   * IOERR…), say so, since earlier writes that already resolved are gone,
+   * and drop what was made in it (open chunks, owner ids).
+   */
+  #lostBatch(e: unknown): void {
+    if (this.#db.isTransaction) return;
+    log.error("write batch rolled back by SQLite: {error}", { error: String(e) });
+    this.#archives.forget();
   }
 
   /**
@@ -210,13 +229,8 @@ export class SqliteStorage implements StorageDriver {
       try {
         return run(prepared);
       } catch (e) {
-        // Errors such as SQLITE_FULL or IOERR make SQLite roll back the
-        // whole transaction; say so, since earlier writes that already
-        // resolved are then gone.
-        if (!db.isTransaction) {
-          log.error("write batch rolled back by SQLite: {error}", { error: String(e) });
-          this.#archives.forget();
-        }
+        // Errors such as SQLITE_FULL or IOERR roll back the whole transaction.
+        this.#lostBatch(e);
         throw e;
       }
     });
