@@ -272,10 +272,44 @@ Deno.test("engine: create limits are checked without reading every node each tim
   for (let i = 0; i < 2; i++) await e.createNode("", `b${i}`, "bob@h");
   for (let i = 0; i < 4; i++) await e.createNode("", `c${i}`, `carol${i}@h`);
   await rejects(e.createNode("", "d", "dave@h"), "resource-constraint"); // 50 reached
+  // Listing is served from memory too (node_cache.ts).
   assert.equal((await e.listNodes("")).length, 50);
+  assert.equal(scans, 1);
   // Changed behind the engine's back (an account removed): forget, and it reads again.
   await db.deleteUser("h", "");
   e.forget("");
   await e.createNode("", "fresh", "dave@h");
-  assert.equal(scans, 3); // the listNodes above, and the fresh count
+  assert.deepEqual((await e.listNodes("")).map((n) => n.name), ["fresh"]);
+  assert.equal(scans, 2);
+});
+
+Deno.test("engine: after a storage failure the scope's nodes are read again, not trusted", async () => {
+  const db = new MemoryStorage();
+  const storage = mapStorage(db.map("h", "n"), db.map("h", "i"));
+  let failItems = false;
+  const flaky = {
+    ...storage,
+    setItem: (...args: Parameters<typeof storage.setItem>) =>
+      failItems ? Promise.reject(new Error("disk on fire")) : storage.setItem(...args),
+  };
+  const e = new PubsubEngine({
+    storage: flaky,
+    limits: { maxNodes: 5, maxItemsPerNode: 10, maxItemBytes: 200 },
+    defaults: { ...DEFAULT_CONFIG, access_model: "open" },
+  });
+  await e.publish("a", {
+    node: "n",
+    id: "1",
+    payload: payload(1),
+    publisher: ALICE,
+    autoCreate: true,
+  });
+  failItems = true;
+  await assert.rejects(
+    e.publish("a", { node: "n", id: "2", payload: payload(2), publisher: ALICE }),
+    /disk on fire/,
+  );
+  failItems = false;
+  // The failed publish changed the cached node before storage refused: not kept.
+  assert.deepEqual((await e.requireNode("a", "n")).items, ["1"]);
 });

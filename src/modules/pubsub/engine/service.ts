@@ -21,6 +21,20 @@ import { pubsubError } from "./errors.ts";
 import type { PubsubStorage } from "./storage.ts";
 import { mayPublish } from "./access.ts";
 import { ScopeTallies } from "./scope_tally.ts";
+import { cachedNodes, type CachedStorage } from "./node_cache.ts";
+import { StanzaError } from "../../../core/errors.ts";
+
+/**
+ * A node to change: node records are shared (node_cache.ts), and whoever
+ * read one before must keep seeing it as it was then, as when every read
+ * parsed its own copy. So an operation changes a copy, and its write puts
+ * the copy in place. Items and sizes are copied here (changed in place
+ * below); subscriptions, affiliations and config are replaced, not
+ * changed, by the operations that change them.
+ */
+function editable(node: StoredNode): StoredNode {
+  return { ...node, items: [...node.items], sizes: node.sizes && { ...node.sizes } };
+}
 
 /** The bare part of a JID string (no parsing: subscriptions hold valid JIDs). */
 const bareOf = (jid: string) => jid.split("/", 1)[0];
@@ -64,14 +78,20 @@ export class PubsubEngine {
   readonly #queue = new KeyedQueue();
   /** Node counts per scope and owner, for the create limits (scope_tally.ts). */
   readonly #tallies = new ScopeTallies();
-  constructor(readonly options: EngineOptions) {}
+  /** Storage with node records of recent scopes in memory (node_cache.ts). */
+  readonly #storage: CachedStorage;
+
+  constructor(readonly options: EngineOptions) {
+    this.#storage = cachedNodes(options.storage);
+  }
 
   /**
    * The scope's nodes were changed outside the engine (an account's data
-   * removed): counts are read from storage again when next needed.
+   * removed): nodes and counts are read from storage again when next needed.
    */
   forget(scope: string): void {
     this.#tallies.forget(scope);
+    this.#storage.forget(scope);
   }
 
   get limits(): EngineLimits {
@@ -79,11 +99,17 @@ export class PubsubEngine {
   }
 
   #run<T>(scope: string, job: () => Promise<T>): Promise<T> {
-    return this.#queue.run(scope, job);
+    return this.#queue.run(scope, job).catch((err) => {
+      // A storage failure may leave a cached node changed but not stored:
+      // read the scope again. (Refusals, stanza errors, come before any
+      // change, and must not cost a re-read: anyone can provoke them.)
+      if (!(err instanceof StanzaError)) this.forget(scope);
+      throw err;
+    });
   }
 
   getNode(scope: string, name: string): Promise<StoredNode | undefined> {
-    return this.options.storage.node(scope, name);
+    return this.#storage.node(scope, name);
   }
 
   async requireNode(scope: string, name: string): Promise<StoredNode> {
@@ -93,7 +119,7 @@ export class PubsubEngine {
   }
 
   listNodes(scope: string): Promise<StoredNode[]> {
-    return this.options.storage.nodes(scope);
+    return this.#storage.nodes(scope);
   }
 
   /** `base` with `form` applied, refusing an access model this service lacks. */
@@ -160,7 +186,7 @@ export class PubsubEngine {
         ? this.#applyForm(this.options.defaults, form)
         : { ...this.options.defaults };
       const node = this.#newNode(name, owner, config);
-      await this.options.storage.setNode(scope, name, node);
+      await this.#storage.setNode(scope, name, node);
       this.#tallies.added(scope, node);
       return node;
     });
@@ -169,10 +195,10 @@ export class PubsubEngine {
   /** XEP-0060 §8.2.4: apply a submitted configuration form; returns the node. */
   configureNode(scope: string, name: string, form: FormValues): Promise<StoredNode> {
     return this.#run(scope, async () => {
-      const node = await this.requireNode(scope, name);
+      const node = editable(await this.requireNode(scope, name));
       node.config = this.#applyForm(node.config, form);
       await this.#trim(scope, node);
-      await this.options.storage.setNode(scope, name, node);
+      await this.#storage.setNode(scope, name, node);
       return node;
     });
   }
@@ -187,7 +213,7 @@ export class PubsubEngine {
 
   async #dropItem(scope: string, node: StoredNode, id: string): Promise<void> {
     if (node.sizes) delete node.sizes[id];
-    await this.options.storage.setItem(scope, node.name, id, undefined);
+    await this.#storage.setItem(scope, node.name, id, undefined);
   }
 
   /** Payload bytes of the scope's items, `node` (maybe not stored yet) as it is now. */
@@ -201,7 +227,7 @@ export class PubsubEngine {
   /** XEP-0060 §7.1: publish one item (auto-creating the node when asked). */
   publish(scope: string, req: PublishRequest): Promise<PublishResult> {
     return this.#run(scope, async () => {
-      const storage = this.options.storage;
+      const storage = this.#storage;
       let payload = "";
       let payloadBytes = 0;
       if (req.payload) {
@@ -217,7 +243,8 @@ export class PubsubEngine {
         payload = text;
         payloadBytes = bytes;
       }
-      let node = await this.getNode(scope, req.node);
+      const stored = await this.getNode(scope, req.node);
+      let node = stored && editable(stored);
       let created = false;
       if (!node) {
         if (!req.autoCreate) throw pubsubError("cancel", "item-not-found");
@@ -273,8 +300,8 @@ export class PubsubEngine {
   /** XEP-0060 §7.2: retract an item; returns the node. */
   retract(scope: string, name: string, id: string, requester: string): Promise<StoredNode> {
     return this.#run(scope, async () => {
-      const node = await this.requireNode(scope, name);
-      const item = await this.options.storage.item(scope, name, id);
+      const node = editable(await this.requireNode(scope, name));
+      const item = await this.#storage.item(scope, name, id);
       if (!item || !node.items.includes(id)) throw pubsubError("cancel", "item-not-found");
       const aff = node.affiliations[requester];
       if (aff !== "owner" && aff !== "publisher" && item.publisher !== requester) {
@@ -282,7 +309,7 @@ export class PubsubEngine {
       }
       node.items = node.items.filter((i) => i !== id);
       await this.#dropItem(scope, node, id);
-      await this.options.storage.setNode(scope, name, node);
+      await this.#storage.setNode(scope, name, node);
       return node;
     });
   }
@@ -290,11 +317,11 @@ export class PubsubEngine {
   /** XEP-0060 §8.5: purge every item; returns the node. */
   purge(scope: string, name: string): Promise<StoredNode> {
     return this.#run(scope, async () => {
-      const node = await this.requireNode(scope, name);
-      for (const id of node.items) await this.options.storage.setItem(scope, name, id, undefined);
+      const node = editable(await this.requireNode(scope, name));
+      for (const id of node.items) await this.#storage.setItem(scope, name, id, undefined);
       node.items = [];
       node.sizes = {};
-      await this.options.storage.setNode(scope, name, node);
+      await this.#storage.setNode(scope, name, node);
       return node;
     });
   }
@@ -303,8 +330,8 @@ export class PubsubEngine {
   deleteNode(scope: string, name: string): Promise<StoredNode> {
     return this.#run(scope, async () => {
       const node = await this.requireNode(scope, name);
-      for (const id of node.items) await this.options.storage.setItem(scope, name, id, undefined);
-      await this.options.storage.setNode(scope, name, undefined);
+      for (const id of node.items) await this.#storage.setItem(scope, name, id, undefined);
+      await this.#storage.setNode(scope, name, undefined);
       this.#tallies.removed(scope, node);
       return node;
     });
@@ -327,7 +354,7 @@ export class PubsubEngine {
       : [...node.items].reverse().slice(0, query.max ?? node.items.length);
     const out: StoredItem[] = [];
     for (const id of wanted) {
-      const item = await this.options.storage.item(scope, node.name, id);
+      const item = await this.#storage.item(scope, node.name, id);
       if (item) out.push(item);
     }
     return out;
@@ -335,7 +362,7 @@ export class PubsubEngine {
 
   async lastItem(scope: string, node: StoredNode): Promise<StoredItem | undefined> {
     const id = node.items.at(-1);
-    return id === undefined ? undefined : await this.options.storage.item(scope, node.name, id);
+    return id === undefined ? undefined : await this.#storage.item(scope, node.name, id);
   }
 
   /** XEP-0060 §8.9: set affiliations (owners cannot remove the last owner). */
@@ -345,7 +372,7 @@ export class PubsubEngine {
     changes: [string, Affiliation][],
   ): Promise<StoredNode> {
     return this.#run(scope, async () => {
-      const node = await this.requireNode(scope, name);
+      const node = editable(await this.requireNode(scope, name));
       const next = { ...node.affiliations };
       for (const [jid, aff] of changes) {
         if (aff === "none") delete next[jid];
@@ -355,7 +382,7 @@ export class PubsubEngine {
       if (Object.keys(next).length > 10000) throw pubsubError("wait", "resource-constraint");
       const before = node.affiliations;
       node.affiliations = next;
-      await this.options.storage.setNode(scope, name, node);
+      await this.#storage.setNode(scope, name, node);
       this.#tallies.reaffiliated(scope, before, next);
       return node;
     });
@@ -364,7 +391,7 @@ export class PubsubEngine {
   /** XEP-0060 §6.1 / §6.2: subscribe or unsubscribe `jid`. */
   setSubscription(scope: string, name: string, jid: string, on: boolean): Promise<StoredNode> {
     return this.#run(scope, async () => {
-      const node = await this.requireNode(scope, name);
+      const node = editable(await this.requireNode(scope, name));
       if (on && !(jid in node.subscriptions)) {
         const subs = Object.keys(node.subscriptions);
         const perNode = this.limits.maxSubscriptionsPerNode;
@@ -387,16 +414,17 @@ export class PubsubEngine {
             }
           }
         }
-        node.subscriptions[jid] = "subscribed";
+        node.subscriptions = { ...node.subscriptions, [jid]: "subscribed" };
       } else if (on) {
         // Already subscribed: stored again as it is.
       } else {
         if (!(jid in node.subscriptions)) {
           throw pubsubError("cancel", "unexpected-request", "not-subscribed");
         }
-        delete node.subscriptions[jid];
+        const { [jid]: _gone, ...rest } = node.subscriptions;
+        node.subscriptions = rest;
       }
-      await this.options.storage.setNode(scope, name, node);
+      await this.#storage.setNode(scope, name, node);
       return node;
     });
   }
