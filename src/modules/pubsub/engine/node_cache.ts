@@ -22,6 +22,8 @@ const DEFAULT_MAX_NODES = 20_000;
 
 export interface CachedStorage extends PubsubStorage {
   forget(scope: string): void;
+  /** Node records held now (for tests of the bound). */
+  held(): number;
 }
 
 export function cachedNodes(
@@ -82,12 +84,16 @@ export function cachedNodes(
     },
     async setNode(scope, name, node) {
       await storage.setNode(scope, name, node);
+      // A read of the scope begun before this write (the scope evicted
+      // since the operation read it) returns what it read, but must not be
+      // kept: it lacks this write.
+      loading.delete(scope);
       const nodes = scopes.get(scope);
       if (!nodes) return;
       if (node) nodes.set(name, node);
       else nodes.delete(name);
-      held += nodes.size - sizes.get(scope)!;
-      sizes.set(scope, nodes.size);
+      // Counted again, and the bound enforced: writes alone may grow a scope.
+      touch(scope, nodes);
     },
     item: (scope, node, id) => storage.item(scope, node, id),
     setItem: (scope, node, id, item) => storage.setItem(scope, node, id, item),
@@ -95,5 +101,6 @@ export function cachedNodes(
       drop(scope);
       loading.delete(scope);
     },
+    held: () => held,
   };
 }

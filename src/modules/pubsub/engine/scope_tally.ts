@@ -24,6 +24,8 @@ const DEFAULT_MAX_SCOPES = 1000;
 
 export class ScopeTallies {
   readonly #tallies = new Map<string, Tally>();
+  /** Counts forget() calls: a tally read across one may be stale, and is not kept. */
+  #forgets = 0;
 
   constructor(readonly maxScopes = DEFAULT_MAX_SCOPES) {}
 
@@ -34,8 +36,10 @@ export class ScopeTallies {
       // Most recently used last.
       this.#tallies.delete(scope);
     } else {
+      const forgets = this.#forgets;
       tally = { nodes: 0, owned: new Map() };
       for (const node of await load()) this.#count(tally, node.affiliations, 1);
+      if (forgets !== this.#forgets) return tally;
     }
     this.#tallies.set(scope, tally);
     if (this.#tallies.size > this.maxScopes) {
@@ -71,6 +75,7 @@ export class ScopeTallies {
 
   /** The scope's nodes changed behind the engine's back (an account removed). */
   forget(scope: string): void {
+    this.#forgets++;
     this.#tallies.delete(scope);
   }
 
