@@ -10,7 +10,9 @@ export const HELP = `Usage: parley deluser JID [options]
 Delete the account JID and all of its stored data (roster, archive, offline
 messages, vCard, files uploaded over HTTP …). This cannot be undone. Stop
 the server first, or the user's open sessions keep running until they
-disconnect.
+disconnect and the server keeps what it has cached of the account (its PEP
+nodes) until it restarts. On a running server, remove accounts in-band
+(XEP-0077) or with the ad-hoc command instead.
 
 The name stays reserved for accounts.tombstoneDays (default 365): "parley
 adduser" refuses it until then unless given --force.

@@ -19,7 +19,7 @@ exists here is left alone, with all its data.
 
 Nothing is written unless --apply is given: without it, the command reports
 what it would import and what it would skip. Stop Parley before --apply
-(it caches rosters and block lists of online users).
+(it caches rosters and block lists of online users, and PEP nodes).
 
 Prosody keeps SCRAM-SHA-1 keys only: an imported account logs in with
 SCRAM-SHA-1 and PLAIN; its SCRAM-SHA-256 keys are added at its first PLAIN

@@ -82,7 +82,9 @@ export class PubsubEngine {
   readonly #storage: CachedStorage;
 
   constructor(readonly options: EngineOptions) {
-    this.#storage = cachedNodes(options.storage);
+    // Room for the largest scope twice over: a service configured for more
+    // nodes than the default bound would otherwise never be cached.
+    this.#storage = cachedNodes(options.storage, Math.max(20_000, 2 * options.limits.maxNodes));
   }
 
   /**
