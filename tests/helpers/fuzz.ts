@@ -19,6 +19,12 @@ export function fuzzSeed(): number {
   return env !== undefined && env !== "" ? Number(env) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 }
 
+/** A seeded uniform source in [0, 1): the same cases every run (Rng below). */
+export function seededRandom(seed: number): () => number {
+  const rng = new Rng(seed);
+  return () => rng.next();
+}
+
 /** mulberry32: small, fast, and good enough to pick mutations. */
 export class Rng {
   #s: number;

@@ -5,8 +5,7 @@
 import assert from "node:assert/strict";
 import { errorCondition, iq, TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { MemoryStorage } from "../../src/storage/memory.ts";
-import type { ArchiveStore } from "../../src/storage/types.ts";
+import { failingArchive } from "../helpers/failing_storage.ts";
 import { archiveOf, mamQuery, NS_MAM, NS_SID, queryXml, seed, stanzaId } from "../helpers/mam.ts";
 
 const login = (server: TestServer, user: string, resource: string, presence?: string | false) =>
@@ -390,14 +389,7 @@ Deno.test("mam: preferences never, always, roster", async () => {
 
 Deno.test("mam: a failing archive costs no message: it is delivered, unarchived", async () => {
   // Every call on the message archive fails (a broken database, a full disk).
-  class BrokenArchive extends MemoryStorage {
-    override archive(host: string, store: string): ArchiveStore {
-      if (store !== "archive") return super.archive(host, store);
-      const fail = () => Promise.reject(new Error("disk on fire"));
-      return { append: fail, find: fail, count: fail, delete: fail, expire: fail };
-    }
-  }
-  const server = await startTestServer({}, undefined, { storage: new BrokenArchive() });
+  const server = await startTestServer({}, undefined, { storage: failingArchive("archive") });
   const alice = await login(server, "alice", "a");
   const bob = await login(server, "bob", "b");
   try {

@@ -3,8 +3,7 @@ import { errorCondition as condition, hostFeatures, TestClient } from "../helper
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { NS } from "../../src/xml/namespaces.ts";
 import type { Element } from "../../src/xml/element.ts";
-import { MemoryStorage } from "../../src/storage/memory.ts";
-import type { ArchiveStore } from "../../src/storage/types.ts";
+import { failingArchive } from "../helpers/failing_storage.ts";
 
 function login(server: TestServer, user: string, resource: string, presence?: string | false) {
   const password = user === "alice" ? "wonderland" : "builder";
@@ -211,14 +210,7 @@ Deno.test("offline: msgoffline is advertised", async () => {
 });
 
 Deno.test("offline: when storing fails the sender gets internal-server-error, not silence", async () => {
-  class BrokenOffline extends MemoryStorage {
-    override archive(host: string, store: string): ArchiveStore {
-      if (store !== "offline") return super.archive(host, store);
-      const fail = () => Promise.reject(new Error("disk on fire"));
-      return { append: fail, find: fail, count: fail, delete: fail, expire: fail };
-    }
-  }
-  const server = await startTestServer({}, undefined, { storage: new BrokenOffline() });
+  const server = await startTestServer({}, undefined, { storage: failingArchive("offline") });
   const a = await login(server, "alice", "a");
   try {
     a.send(`<message to='bob@localhost' type='chat' id='lost'><body>hello?</body></message>`);

@@ -12,17 +12,7 @@ import { MemoryStorage } from "../../src/storage/memory.ts";
 import { SqliteStorage } from "../../src/storage/sqlite.ts";
 import { newArchiveId } from "../../src/storage/schema.ts";
 import { CHUNK_SPAN_MS } from "../../src/storage/archive_chunk.ts";
-
-/** mulberry32: the same cases every run. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../helpers/fuzz.ts";
 
 const nextTurn = () => new Promise<void>((r) => setImmediate(r));
 const USERS = ["alice", "bob", "carol"];
@@ -48,7 +38,7 @@ class Mixed {
   step = 0;
 
   constructor(seed: number, readonly mem: MemoryStorage, readonly sql: SqliteStorage) {
-    this.rand = rng(seed);
+    this.rand = seededRandom(seed);
   }
 
   pick<T>(xs: T[]): T {

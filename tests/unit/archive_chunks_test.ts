@@ -14,17 +14,7 @@ import { MemoryStorage } from "../../src/storage/memory.ts";
 import { SqliteStorage } from "../../src/storage/sqlite.ts";
 import { newArchiveId } from "../../src/storage/schema.ts";
 import { CHUNK_MAX_ITEMS, CHUNK_SPAN_MS } from "../../src/storage/archive_chunk.ts";
-
-/** A small deterministic PRNG (mulberry32): the same cases every run. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../helpers/fuzz.ts";
 
 const nextTurn = () => new Promise<void>((r) => setImmediate(r));
 
@@ -103,7 +93,7 @@ function randomQuery(rand: () => number, ids: string[]): ArchiveQuery {
 
 Deno.test("archive chunks: finds and counts equal the memory driver's over random appends", () =>
   withDrivers(async ({ mem, sql }) => {
-    const rand = rng(7);
+    const rand = seededRandom(7);
     const a = mem.archive("h", "mam");
     const b = sql.archive("h", "mam");
     const ids = await fill(rand, [a, b], 3000);
@@ -119,7 +109,7 @@ Deno.test("archive chunks: finds and counts equal the memory driver's over rando
 
 Deno.test("archive chunks: deletes and expiry leave what the memory driver leaves", () =>
   withDrivers(async ({ mem, sql }) => {
-    const rand = rng(11);
+    const rand = seededRandom(11);
     const a = mem.archive("h", "mam");
     const b = sql.archive("h", "mam");
     const ids = await fill(rand, [a, b], 1500);
