@@ -52,7 +52,11 @@ export async function loadSecretFile(
     await Deno.link(tmp, path);
   } catch (err) {
     if (err instanceof Deno.errors.AlreadyExists) return await read();
-    throw err;
+    // A file system without hard links (some network and container
+    // volumes): rename, which replaces; whoever renames last wins, and
+    // everyone reads the winner's.
+    await Deno.rename(tmp, path);
+    return await read();
   } finally {
     await Deno.remove(tmp).catch(() => {});
   }
