@@ -18,3 +18,14 @@ export function storageHint(message: Element): "refuse" | "store" | undefined {
   }
   return hint;
 }
+
+/**
+ * Whether to keep a message: its hint decides, else whether any child
+ * element is content by the keeper's own rule.
+ */
+export function worthKeeping(message: Element, isContent: (child: Element) => boolean): boolean {
+  const hint = storageHint(message);
+  if (hint !== undefined) return hint === "store";
+  for (const c of message.children) if (typeof c !== "string" && isContent(c)) return true;
+  return false;
+}

@@ -9,7 +9,7 @@
  */
 import type { Element } from "../../xml/element.ts";
 import { messageType } from "../../core/delivery.ts";
-import { storageHint } from "../../util/storage_hints.ts";
+import { worthKeeping } from "../../util/storage_hints.ts";
 import { NS_CARBONS, NS_CHATSTATES, NS_HINTS, NS_MAM, NS_SID } from "./ns.ts";
 
 /** Payload namespaces that are not content on their own. */
@@ -25,19 +25,12 @@ const NOT_CONTENT = new Set([
 
 export function archivable(message: Element): boolean {
   const type = messageType(message);
-  if (type !== "chat" && type !== "normal") return false;
-  const hint = storageHint(message);
-  if (hint !== undefined) return hint === "store";
-  let content = false;
-  for (const c of message.children) {
-    if (typeof c === "string") continue;
-    const ns = c.attrs.xmlns;
-    if (ns === undefined) {
-      // <thread/> and <error/> alone say nothing; <body/> and <subject/> do.
-      if (c.name !== "thread" && c.name !== "error") content = true;
-      continue;
-    }
-    if (!NOT_CONTENT.has(ns)) content = true;
-  }
-  return content;
+  return (type === "chat" || type === "normal") && worthKeeping(message, isContent);
+}
+
+function isContent(c: Element): boolean {
+  const ns = c.attrs.xmlns;
+  // <thread/> and <error/> alone say nothing; <body/> and <subject/> do.
+  if (ns === undefined) return c.name !== "thread" && c.name !== "error";
+  return !NOT_CONTENT.has(ns);
 }

@@ -8,7 +8,7 @@
  * History on join still sends messages with a body only.
  */
 import type { Element } from "../../xml/element.ts";
-import { storageHint } from "../../util/storage_hints.ts";
+import { worthKeeping } from "../../util/storage_hints.ts";
 import { NS_FASTEN, NS_RETRACT_0, NS_RETRACT_1 } from "./ns.ts";
 
 /** Payloads worth keeping without a body: namespace → element name. */
@@ -22,17 +22,10 @@ const BODILESS_CONTENT = new Map([
 ]);
 
 export function roomArchivable(message: Element): boolean {
-  const hint = storageHint(message);
-  if (hint !== undefined) return hint === "store";
-  let content = false;
-  for (const c of message.children) {
-    if (typeof c === "string") continue;
-    const ns = c.attrs.xmlns;
-    if (ns === undefined) {
-      if (c.name === "body") content = true;
-    } else if (BODILESS_CONTENT.get(ns) === c.name) {
-      content = true;
-    }
-  }
-  return content;
+  return worthKeeping(message, isContent);
+}
+
+function isContent(c: Element): boolean {
+  const ns = c.attrs.xmlns;
+  return ns === undefined ? c.name === "body" : BODILESS_CONTENT.get(ns) === c.name;
 }
