@@ -5,28 +5,20 @@
  * DOM calls and `textContent` only (never HTML from data), and the CSP
  * allows scripts and styles from this origin alone.
  */
+import { escapeHtml, htmlPage } from "../html_page.ts";
 
 export const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; " +
   "style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; " +
   "frame-ancestors 'none'; base-uri 'none'";
 
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escape = escapeHtml;
 
 function page(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="/status/icon.svg">
-<title>${escape(title)}</title>
-<link rel="stylesheet" href="/status/style.css">
-</head>
-<body>
-${body}
-</body>
-</html>
-`;
+  return htmlPage(
+    title,
+    `<link rel="icon" href="/status/icon.svg">\n<link rel="stylesheet" href="/status/style.css">`,
+    body,
+  );
 }
 
 /**

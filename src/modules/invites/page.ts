@@ -5,7 +5,8 @@
  * page's strict CSP: scripts, styles and form posts from this origin only.
  * The form works without the script.
  */
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+import { escapeHtml, htmlPage } from "../../http/html_page.ts";
+const escape = escapeHtml;
 
 export interface LandingView {
   domain: string;
@@ -31,23 +32,11 @@ const CLIENTS = [
 ] as const;
 
 function page(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="same-origin">
-<title>${escape(title)}</title>
-<link rel="stylesheet" href="/invite/style.css">
-</head>
-<body>
-<main>
-${body}
-</main>
-<script src="/invite/app.js"></script>
-</body>
-</html>
-`;
+  return htmlPage(
+    title,
+    `<meta name="referrer" content="same-origin">\n<link rel="stylesheet" href="/invite/style.css">`,
+    `<main>\n${body}\n</main>\n<script src="/invite/app.js"></script>`,
+  );
 }
 
 export function landingPage(v: LandingView, message?: string): string {
