@@ -20,17 +20,19 @@ import { storedStanza } from "../modules/offline_usage.ts";
 import { mapStorage } from "../modules/pubsub/engine/storage.ts";
 import { configForm } from "../modules/pubsub/engine/config.ts";
 import type { StoredNode } from "../modules/pubsub/engine/types.ts";
+import {
+  NS_BLOCKING,
+  NS_FORWARD,
+  NS_MAM,
+  NS_PRIVATE,
+  NS_PUBSUB,
+  NS_PUBSUB_OWNER,
+  NS_VCARD,
+} from "../xml/namespaces.ts";
 
 export const NS_PIE = "urn:xmpp:pie:0";
 export const NS_PIE_SCRAM = "urn:xmpp:pie:0#scram";
 export const NS_PIE_MAM = "urn:xmpp:pie:0#mam";
-const NS_PRIVATE = "jabber:iq:private";
-const NS_VCARD = "vcard-temp";
-const NS_PUBSUB = "http://jabber.org/protocol/pubsub";
-const NS_PUBSUB_OWNER = "http://jabber.org/protocol/pubsub#owner";
-const NS_BLOCKING = "urn:xmpp:blocking";
-const NS_MAM = "urn:xmpp:mam:2";
-const NS_FORWARD = "urn:xmpp:forward:0";
 
 /** Archive items read per query: what the export holds in memory at once. */
 export const ARCHIVE_PAGE = 200;

@@ -35,7 +35,8 @@
  * lets modules append identities (PEP's pubsub/pep).
  */
 import { el, type Element } from "../xml/element.ts";
-import { NS } from "../xml/namespaces.ts";
+import { NS, NS_CAPS } from "../xml/namespaces.ts";
+export { NS_CAPS };
 import { parseJid } from "../jid.ts";
 import { StanzaError } from "../core/errors.ts";
 import type { ParleyModule } from "../core/module_api.ts";
@@ -45,7 +46,6 @@ import type { Config } from "../config/schema.ts";
 import { form, type FormField } from "../util/dataforms.ts";
 import { CAPS_NODE, capsVer } from "./caps.ts";
 
-export const NS_CAPS = "http://jabber.org/protocol/caps";
 const SERVERINFO = "http://jabber.org/network/serverinfo";
 const CONTACT_KINDS = ["abuse", "admin", "feedback", "sales", "security", "support"] as const;
 

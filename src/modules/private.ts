@@ -12,8 +12,8 @@ import { StanzaError } from "../core/errors.ts";
 import type { ParleyModule } from "../core/module_api.ts";
 import type { StanzaEvent } from "../core/router.ts";
 import { parseElement, serializedBytes } from "../util/xml_fragment.ts";
-
-export const NS_PRIVATE = "jabber:iq:private";
+import { NS_PRIVATE } from "../xml/namespaces.ts";
+export { NS_PRIVATE };
 
 /**
  * XEP-0049 lists namespaces reserved in Jabber and lets a server refuse

@@ -11,8 +11,8 @@ import { StanzaError } from "../core/errors.ts";
 import type { ParleyModule } from "../core/module_api.ts";
 import type { StanzaEvent } from "../core/router.ts";
 import { parseElement, serializedBytes } from "../util/xml_fragment.ts";
-
-export const NS_VCARD = "vcard-temp";
+import { NS_VCARD } from "../xml/namespaces.ts";
+export { NS_VCARD };
 
 export const vcardModule: ParleyModule = {
   name: "vcard",

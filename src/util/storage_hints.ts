@@ -5,8 +5,8 @@
  * keeps it even without content of its own.
  */
 import type { Element } from "../xml/element.ts";
-
-export const NS_HINTS = "urn:xmpp:hints";
+import { NS_HINTS } from "../xml/namespaces.ts";
+export { NS_HINTS };
 
 /** "refuse", "store", or undefined when the message carries no storage hint. */
 export function storageHint(message: Element): "refuse" | "store" | undefined {

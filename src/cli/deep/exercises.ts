@@ -11,15 +11,17 @@ import type { DeepClient } from "./client.ts";
 import type { Facts } from "./facts.ts";
 import { httpRequest } from "./http_request.ts";
 import type { TrustOptions } from "./tls_options.ts";
+import {
+  NS_CARBONS,
+  NS_FORWARD,
+  NS_MAM,
+  NS_MUC,
+  NS_MUC_OWNER,
+  NS_MUC_USER,
+  NS_ROSTER,
+  NS_UPLOAD,
+} from "../../xml/namespaces.ts";
 
-const NS_ROSTER = "jabber:iq:roster";
-const NS_CARBONS = "urn:xmpp:carbons:2";
-const NS_MAM = "urn:xmpp:mam:2";
-const NS_UPLOAD = "urn:xmpp:http:upload:0";
-const NS_MUC = "http://jabber.org/protocol/muc";
-const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
-const NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner";
-const NS_FORWARD = "urn:xmpp:forward:0";
 /** Services asked for disco#info when looking for upload and MUC. */
 const MAX_ITEMS = 20;
 

@@ -14,8 +14,8 @@ import type { StanzaEvent } from "../../core/router.ts";
 import type { Session } from "../../core/session.ts";
 import { randomId } from "../../util/random.ts";
 import { type BlockLists, isBlocked } from "./lists.ts";
-
-export const NS_BLOCKING = "urn:xmpp:blocking";
+import { NS_BLOCKING } from "../../xml/namespaces.ts";
+export { NS_BLOCKING };
 
 export interface CommandContext {
   api: ModuleApi;

@@ -1,17 +1,20 @@
 /** Namespaces of multi-user chat (XEP-0045) and the XEPs it carries. */
-export const NS_MUC = "http://jabber.org/protocol/muc";
-export const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
+import {
+  NS_CONFERENCE,
+  NS_MUC,
+  NS_MUC_OWNER,
+  NS_MUC_USER,
+  NS_REGISTER,
+  NS_VCARD,
+} from "../../xml/namespaces.ts";
+export { NS_CONFERENCE, NS_MUC, NS_MUC_OWNER, NS_MUC_USER, NS_REGISTER, NS_VCARD };
 export const NS_MUC_ADMIN = "http://jabber.org/protocol/muc#admin";
-export const NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner";
 export const NS_MUC_ROOMCONFIG = "http://jabber.org/protocol/muc#roomconfig";
 export const NS_MUC_ROOMINFO = "http://jabber.org/protocol/muc#roominfo";
 export const NS_MUC_REGISTER = "http://jabber.org/protocol/muc#register";
 /** The room keeps the sender's message id in what it sends (rooms advertise it). */
 export const NS_MUC_STABLE_ID = "http://jabber.org/protocol/muc#stable_id";
 export const NS_MUC_REQUEST = "http://jabber.org/protocol/muc#request";
-export const NS_REGISTER = "jabber:iq:register";
-/** XEP-0249 direct invitations (routed as any message; advertised by rooms). */
-export const NS_CONFERENCE = "jabber:x:conference";
 /** XEP-0421 anonymous unique occupant identifiers. */
 export const NS_OCCUPANT_ID = "urn:xmpp:occupant-id:0";
 /** XEP-0410 MUC self-ping. */
@@ -24,4 +27,3 @@ export const NS_RETRACT_0 = "urn:xmpp:message-retract:0";
 export const NS_FASTEN = "urn:xmpp:fasten:0";
 export const NS_PING = "urn:xmpp:ping";
 export const NS_DELAY = "urn:xmpp:delay";
-export const NS_VCARD = "vcard-temp";

@@ -9,9 +9,10 @@ import { el, type Element } from "../../xml/element.ts";
 import { form, type FormField, NS_DATA, parseForm } from "../../util/dataforms.ts";
 import { parseJid } from "../../jid.ts";
 import { StanzaError } from "../../core/errors.ts";
+import { NS_PUBSUB } from "../../xml/namespaces.ts";
+export { NS_PUBSUB };
 
 export const NS_PUSH = "urn:xmpp:push:0";
-export const NS_PUBSUB = "http://jabber.org/protocol/pubsub";
 const PUBLISH_OPTIONS = "http://jabber.org/protocol/pubsub#publish-options";
 const SUMMARY = "urn:xmpp:push:summary";
 /**

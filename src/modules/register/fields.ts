@@ -8,8 +8,9 @@ import { prepLocal } from "../../jid.ts";
 import { saslPrep } from "../../auth/scram.ts";
 import { StanzaError } from "../../core/errors.ts";
 import { form, formValue, parseForm } from "../../util/dataforms.ts";
+import { NS_REGISTER } from "../../xml/namespaces.ts";
+export { NS_REGISTER };
 
-export const NS_REGISTER = "jabber:iq:register";
 export const NS_REGISTER_FEATURE = "http://jabber.org/features/iq-register";
 
 export interface Submitted {

@@ -19,8 +19,8 @@ import type { ModuleApi } from "../../core/module_api.ts";
 import type { Host } from "../../core/host.ts";
 import type { Json, KeyValStore } from "../../storage/types.ts";
 import { NO_SUBSCRIPTION, type Subscription, type SubState } from "./subscriptions.ts";
-
-export const NS_ROSTER = "jabber:iq:roster";
+import { NS_ROSTER } from "../../xml/namespaces.ts";
+export { NS_ROSTER };
 
 export interface RosterItem {
   jid: string;

@@ -11,8 +11,9 @@ import { el, type Element } from "../../xml/element.ts";
 import { randomId } from "../../util/random.ts";
 import type { FileStore } from "./store.ts";
 import type { SlotSigner } from "./signing.ts";
+import { NS_UPLOAD } from "../../xml/namespaces.ts";
+export { NS_UPLOAD };
 
-export const NS_UPLOAD = "urn:xmpp:http:upload:0";
 /** Unused slots one user may hold at once. */
 const MAX_SLOTS_PER_USER = 50;
 /** Unused slots of the whole service at once. */

@@ -7,9 +7,10 @@ import { el, type Element } from "../../../xml/element.ts";
 import { form, type FormField, type FormValues } from "../../../util/dataforms.ts";
 import type { AccessModel, EngineLimits, NodeConfig, StoredNode } from "./types.ts";
 import { pubsubError } from "./errors.ts";
+import { NS_META_DATA } from "../../../xml/namespaces.ts";
+export { NS_META_DATA };
 
 export const NS_NODE_CONFIG = "http://jabber.org/protocol/pubsub#node_config";
-export const NS_META_DATA = "http://jabber.org/protocol/pubsub#meta-data";
 export const NS_PUBLISH_OPTIONS = "http://jabber.org/protocol/pubsub#publish-options";
 
 /** The engine's defaults; a service overrides some (PEP: access_model presence). */

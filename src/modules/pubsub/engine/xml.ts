@@ -2,9 +2,9 @@
 import { el, type Element } from "../../../xml/element.ts";
 import { parseElement } from "../../../util/xml_fragment.ts";
 import type { StoredItem } from "./types.ts";
+import { NS_PUBSUB, NS_PUBSUB_OWNER } from "../../../xml/namespaces.ts";
+export { NS_PUBSUB, NS_PUBSUB_OWNER };
 
-export const NS_PUBSUB = "http://jabber.org/protocol/pubsub";
-export const NS_PUBSUB_OWNER = "http://jabber.org/protocol/pubsub#owner";
 export const NS_PUBSUB_EVENT = "http://jabber.org/protocol/pubsub#event";
 
 /** `<item id=…>payload</item>`; `publisher` added when asked (§7.1.2.2). */

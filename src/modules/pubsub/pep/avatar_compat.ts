@@ -18,12 +18,12 @@ import { el, type Element } from "../../../xml/element.ts";
 import { parseElement } from "../../../util/xml_fragment.ts";
 import { decodeBase64 } from "../../../util/base64.ts";
 import type { PepPublishedEvent, PepRemovedEvent, PepService } from "./service.ts";
+import { NS_VCARD } from "../../../xml/namespaces.ts";
 
 export const NS_AVATAR_DATA = "urn:xmpp:avatar:data";
 export const NS_AVATAR_METADATA = "urn:xmpp:avatar:metadata";
 export const NS_VCARD_UPDATE = "vcard-temp:x:update";
 export const NS_PEP_VCARD_CONVERSION = "urn:xmpp:pep-vcard-conversion:0";
-const NS_VCARD = "vcard-temp";
 
 const decodeBase64Lenient = (s: string) => decodeBase64(s.replace(/\s+/g, ""));
 const sha1Hex = (bytes: Uint8Array) => createHash("sha1").update(bytes).digest("hex");

@@ -13,10 +13,10 @@
  * not match (or another hash, or legacy caps) is kept for that JID only.
  */
 import type { Element } from "../../../xml/element.ts";
-import { NS } from "../../../xml/namespaces.ts";
+import { NS, NS_CAPS } from "../../../xml/namespaces.ts";
+export { NS_CAPS };
 import { capsVer } from "../../caps.ts";
 
-export const NS_CAPS = "http://jabber.org/protocol/caps";
 const NS_DATA = "jabber:x:data";
 
 export type Features = ReadonlySet<string>;

@@ -13,8 +13,8 @@ import { NS } from "../../../xml/namespaces.ts";
 import { NS_PUBSUB, type StoredNode } from "../engine/index.ts";
 import { type PubsubService, SCOPE } from "./service.ts";
 import { requesterOf } from "./request.ts";
-
-export const NS_META_DATA = "http://jabber.org/protocol/pubsub#meta-data";
+import { NS_META_DATA } from "../../../xml/namespaces.ts";
+export { NS_META_DATA };
 
 /** Most nodes or items one disco#items answer lists. */
 const MAX_LISTED = 1000;
