@@ -11,6 +11,7 @@ import { StanzaError } from "../../core/errors.ts";
 import type { ModuleApi } from "../../core/module_api.ts";
 import type { Session } from "../../core/session.ts";
 import { FailureThrottle } from "../../auth/throttle.ts";
+import { replyUnbound } from "../register/unbound_reply.ts";
 import {
   checkPassword,
   checkUsername,
@@ -51,7 +52,7 @@ export function setupPreauthIbr(api: ModuleApi, store: InviteStore): void {
     const query = element.getChild("query", NS_REGISTER);
     if (!query || token === undefined) return false;
     if (element.attrs.type === "get") {
-      reply(session, element, registrationFields());
+      replyUnbound(session, element, registrationFields());
       return true;
     }
     if (element.attrs.type !== "set" || query.getChild("remove")) return false;
@@ -59,7 +60,7 @@ export function setupPreauthIbr(api: ModuleApi, store: InviteStore): void {
       () => true,
       (err) => {
         api.log.error("invited registration failed: {err}", { err });
-        reply(session, element, new StanzaError("wait", "internal-server-error"));
+        replyUnbound(session, element, new StanzaError("wait", "internal-server-error"));
         return true;
       },
     );
@@ -68,21 +69,25 @@ export function setupPreauthIbr(api: ModuleApi, store: InviteStore): void {
   async function acceptToken(session: Session, iq: Element, token: string): Promise<void> {
     const ip = session.transport?.remoteAddress ?? "";
     if (failures.isBlocked(ip)) {
-      return reply(session, iq, new StanzaError("wait", "policy-violation", "Too many attempts"));
+      return replyUnbound(
+        session,
+        iq,
+        new StanzaError("wait", "policy-violation", "Too many attempts"),
+      );
     }
     const invite = await store.valid(token);
     if (session.destroyed) return;
     if (!invite) {
       failures.fail(ip);
       api.log.info("{ip}: an unknown or expired invite token was refused", { ip });
-      return reply(
+      return replyUnbound(
         session,
         iq,
         new StanzaError("cancel", "item-not-found", "The invitation is unknown or expired"),
       );
     }
     session.ext.set(PREAUTH, token);
-    reply(session, iq);
+    replyUnbound(session, iq);
   }
 
   async function register(
@@ -93,15 +98,15 @@ export function setupPreauthIbr(api: ModuleApi, store: InviteStore): void {
   ): Promise<void> {
     const fields = submittedFields(query);
     const username = checkUsername(fields.username);
-    if (username instanceof StanzaError) return reply(session, iq, username);
+    if (username instanceof StanzaError) return replyUnbound(session, iq, username);
     const password = checkPassword(fields.password);
-    if (password instanceof StanzaError) return reply(session, iq, password);
+    if (password instanceof StanzaError) return replyUnbound(session, iq, password);
     const result = await redeem(api, store, token, username, password);
     if (session.destroyed) return;
     if (result.ok) {
       // One account per accepted token and stream.
       session.ext.delete(PREAUTH);
-      return reply(session, iq);
+      return replyUnbound(session, iq);
     }
     const errors = {
       invalid: new StanzaError("cancel", "item-not-found", "The invitation is no longer valid"),
@@ -113,15 +118,6 @@ export function setupPreauthIbr(api: ModuleApi, store: InviteStore): void {
         "That username belonged to a deleted account",
       ),
     };
-    reply(session, iq, errors[result.reason]);
-  }
-}
-
-function reply(session: Session, iq: Element, payload?: Element | StanzaError): void {
-  const id = iq.attrs.id;
-  if (payload instanceof StanzaError) {
-    session.send(el("iq", { type: "error", id }, payload.toElement()));
-  } else {
-    session.send(el("iq", { type: "result", id }, payload));
+    replyUnbound(session, iq, errors[result.reason]);
   }
 }

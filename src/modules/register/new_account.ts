@@ -5,11 +5,12 @@
  * has no address yet) and leaves everything else to the core, which ends
  * the stream with not-authorized.
  */
-import { el, type Element } from "../../xml/element.ts";
+import type { Element } from "../../xml/element.ts";
 import { StanzaError } from "../../core/errors.ts";
 import type { ModuleApi } from "../../core/module_api.ts";
 import type { Session } from "../../core/session.ts";
 import { FailureThrottle } from "../../auth/throttle.ts";
+import { replyUnbound } from "./unbound_reply.ts";
 import {
   checkPassword,
   checkUsername,
@@ -33,18 +34,18 @@ export function setupNewAccounts(api: ModuleApi): void {
     const query = element.getChild("query", NS_REGISTER)!;
     if (!settings.enabled) {
       // XEP-0077 §3.1: a host without in-band registration answers service-unavailable.
-      reply(session, element, new StanzaError("cancel", "service-unavailable"));
+      replyUnbound(session, element, new StanzaError("cancel", "service-unavailable"));
       return true;
     }
     if (type === "get") {
-      reply(session, element, registrationFields());
+      replyUnbound(session, element, registrationFields());
       return true;
     }
     return register(session, element, query).then(
       () => true,
       (err) => {
         api.log.error("registration failed: {err}", { err });
-        reply(session, element, new StanzaError("wait", "internal-server-error"));
+        replyUnbound(session, element, new StanzaError("wait", "internal-server-error"));
         return true;
       },
     );
@@ -53,13 +54,13 @@ export function setupNewAccounts(api: ModuleApi): void {
   async function register(session: Session, iq: Element, query: Element): Promise<void> {
     if (query.getChild("remove")) {
       // Nothing to remove before authentication (XEP-0077 §3.2 error table).
-      return reply(session, iq, new StanzaError("cancel", "unexpected-request"));
+      return replyUnbound(session, iq, new StanzaError("cancel", "unexpected-request"));
     }
     const fields = submittedFields(query);
     const username = checkUsername(fields.username);
-    if (username instanceof StanzaError) return reply(session, iq, username);
+    if (username instanceof StanzaError) return replyUnbound(session, iq, username);
     const password = checkPassword(fields.password);
-    if (password instanceof StanzaError) return reply(session, iq, password);
+    if (password instanceof StanzaError) return replyUnbound(session, iq, password);
     const ip = session.transport?.remoteAddress ?? "";
     if (perIp.isBlocked(ip)) {
       api.log.warn("{ip}: registration refused: {max} accounts in the window", {
@@ -67,7 +68,7 @@ export function setupNewAccounts(api: ModuleApi): void {
         max: settings.maxPerIp,
       });
       // XEP-0077 §3.1.1 names not-acceptable for too many registrations; "wait" says retry later.
-      return reply(
+      return replyUnbound(
         session,
         iq,
         new StanzaError("wait", "not-acceptable", "Too many accounts registered from this address"),
@@ -94,21 +95,25 @@ export function setupNewAccounts(api: ModuleApi): void {
         ip,
         user: username,
       });
-      return reply(
+      return replyUnbound(
         session,
         iq,
         new StanzaError("cancel", "conflict", "That username belonged to a deleted account"),
       );
     }
     if (!created) {
-      return reply(session, iq, new StanzaError("cancel", "conflict", "That username is taken"));
+      return replyUnbound(
+        session,
+        iq,
+        new StanzaError("cancel", "conflict", "That username is taken"),
+      );
     }
     api.log.info("{user}@{host} registered in-band from {ip}", {
       user: username,
       host: api.domain,
       ip,
     });
-    reply(session, iq);
+    replyUnbound(session, iq);
   }
 }
 
@@ -117,14 +122,4 @@ function isRegisterIq(element: Element, domain: string): boolean {
   const to = element.attrs.to;
   if (to !== undefined && to.toLowerCase() !== domain) return false;
   return element.getChild("query", NS_REGISTER) !== undefined;
-}
-
-/** An iq result (with `payload`) or error, written straight to the unbound stream. */
-function reply(session: Session, iq: Element, payload?: Element | StanzaError): void {
-  const id = iq.attrs.id;
-  if (payload instanceof StanzaError) {
-    session.send(el("iq", { type: "error", id }, payload.toElement()));
-  } else {
-    session.send(el("iq", { type: "result", id }, payload));
-  }
 }
