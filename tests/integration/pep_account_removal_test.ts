@@ -1,8 +1,7 @@
 /**
- * PEP nodes are kept in memory (engine/node_cache.ts) and counted
- * (engine/scope_tally.ts): an account removed and registered again under
- * the same name while the server runs starts with no nodes and a fresh
- * node count.
+ * PEP nodes are kept in memory (engine/node_cache.ts), and node counts
+ * come from them: an account removed and registered again under the same
+ * name while the server runs starts with no nodes and a fresh node count.
  */
 import assert from "node:assert/strict";
 import { errorCondition, iq, TestClient } from "../helpers/client.ts";

@@ -13,7 +13,6 @@ import {
   type StoredNode,
 } from "../../src/modules/pubsub/engine/index.ts";
 import { cachedNodes } from "../../src/modules/pubsub/engine/node_cache.ts";
-import { ScopeTallies } from "../../src/modules/pubsub/engine/scope_tally.ts";
 import { el } from "../../src/xml/element.ts";
 
 const ALICE = "alice@h";
@@ -231,21 +230,4 @@ Deno.test("engine: node counts after deletion, ownership moves, failed creates a
   e.forget("");
   for (const name of ["x1", "x2"]) await e.createNode("", name, ALICE);
   await assert.rejects(e.createNode("", "x3", ALICE), /At most 2 nodes each/);
-});
-
-Deno.test("scope tally: counts read across a forget() are used once, not kept", async () => {
-  const tallies = new ScopeTallies();
-  let release: () => void = () => {};
-  const stale = [record("old1"), record("old2")];
-  const counting = tallies.get(
-    "alice",
-    () => new Promise((resolve) => release = () => resolve(stale)),
-  );
-  // The account is removed while its nodes are being counted.
-  tallies.forget("alice");
-  release();
-  assert.equal((await counting).nodes, 2);
-  const fresh = await tallies.get("alice", () => Promise.resolve([]));
-  assert.equal(fresh.nodes, 0, "counted again from storage");
-  assert.equal(fresh.owned.size, 0);
 });

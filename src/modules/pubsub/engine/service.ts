@@ -20,7 +20,6 @@ import { applyConfigForm, checkPreconditions, effectiveMaxItems } from "./config
 import { pubsubError } from "./errors.ts";
 import type { PubsubStorage } from "./storage.ts";
 import { mayPublish } from "./access.ts";
-import { ScopeTallies } from "./scope_tally.ts";
 import { cachedNodes, type CachedStorage } from "./node_cache.ts";
 import { StanzaError } from "../../../core/errors.ts";
 
@@ -76,8 +75,6 @@ export interface PublishResult {
 
 export class PubsubEngine {
   readonly #queue = new KeyedQueue();
-  /** Node counts per scope and owner, for the create limits (scope_tally.ts). */
-  readonly #tallies = new ScopeTallies();
   /** Storage with node records of recent scopes in memory (node_cache.ts). */
   readonly #storage: CachedStorage;
 
@@ -92,7 +89,6 @@ export class PubsubEngine {
    * removed): nodes and counts are read from storage again when next needed.
    */
   forget(scope: string): void {
-    this.#tallies.forget(scope);
     this.#storage.forget(scope);
   }
 
@@ -152,9 +148,13 @@ export class PubsubEngine {
     };
   }
 
+  /**
+   * The create limits, counted over the scope's nodes: in memory
+   * (node_cache.ts), so a create or a refusal at the limit reads no storage.
+   */
   async #checkRoom(scope: string, owner: string): Promise<void> {
-    const tally = await this.#tallies.get(scope, () => this.listNodes(scope));
-    if (tally.nodes >= this.limits.maxNodes) {
+    const nodes = await this.listNodes(scope);
+    if (nodes.length >= this.limits.maxNodes) {
       throw pubsubError(
         "wait",
         "resource-constraint",
@@ -163,7 +163,10 @@ export class PubsubEngine {
       );
     }
     const perOwner = this.limits.maxNodesPerOwner;
-    if (perOwner !== undefined && (tally.owned.get(owner) ?? 0) >= perOwner) {
+    if (
+      perOwner !== undefined &&
+      nodes.filter((n) => n.affiliations[owner] === "owner").length >= perOwner
+    ) {
       throw pubsubError(
         "wait",
         "resource-constraint",
@@ -189,7 +192,6 @@ export class PubsubEngine {
         : { ...this.options.defaults };
       const node = this.#newNode(name, owner, config);
       await this.#storage.setNode(scope, name, node);
-      this.#tallies.added(scope, node);
       return node;
     });
   }
@@ -294,7 +296,6 @@ export class PubsubEngine {
         delete sizes[id];
       }
       await storage.setNode(scope, node.name, node);
-      if (created) this.#tallies.added(scope, node);
       return { node, item, created, evicted };
     });
   }
@@ -334,7 +335,6 @@ export class PubsubEngine {
       const node = await this.requireNode(scope, name);
       for (const id of node.items) await this.#storage.setItem(scope, name, id, undefined);
       await this.#storage.setNode(scope, name, undefined);
-      this.#tallies.removed(scope, node);
       return node;
     });
   }
@@ -382,10 +382,8 @@ export class PubsubEngine {
       }
       if (!Object.values(next).includes("owner")) throw pubsubError("modify", "not-acceptable");
       if (Object.keys(next).length > 10000) throw pubsubError("wait", "resource-constraint");
-      const before = node.affiliations;
       node.affiliations = next;
       await this.#storage.setNode(scope, name, node);
-      this.#tallies.reaffiliated(scope, before, next);
       return node;
     });
   }
