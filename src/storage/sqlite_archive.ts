@@ -77,7 +77,6 @@ function toItem(l: Located): ArchiveItem {
 export class SqliteArchives {
   /** Open chunks of the current batch: owner → with → chunk. */
   #open = new Map<number, Map<string | null, OpenChunk>>();
-  #openCount = 0;
   /** Bytes in open chunks, as of their last append (bounded by OPEN_BYTES_MAX). */
   #openBytes = 0;
   /** Archive owner ids by user, per JSON [host, store]. */
@@ -95,10 +94,10 @@ export class SqliteArchives {
    * while the batch's transaction is open (appends open it).
    */
   materialize(): void {
-    if (this.#openCount === 0) return;
+    // Every owner entry holds an open chunk: none, nothing to write.
+    if (this.#open.size === 0) return;
     const open = this.#open;
     this.#open = new Map();
-    this.#openCount = 0;
     this.#openBytes = 0;
     for (const byWith of open.values()) for (const c of byWith.values()) this.#insert(c);
   }
@@ -109,7 +108,6 @@ export class SqliteArchives {
    */
   forget(): void {
     this.#open.clear();
-    this.#openCount = 0;
     this.#openBytes = 0;
     for (const cache of this.#ownerCaches.values()) cache.clear();
   }
@@ -212,11 +210,9 @@ export class SqliteArchives {
       this.#openBytes -= chunk.bytesUsed;
       this.#insert(chunk);
       chunk = undefined;
-      this.#openCount--;
     }
     if (!chunk) {
       byWith.set(row.with, chunk = new OpenChunk(owner, row.with, row.when));
-      this.#openCount++;
     }
     const before = chunk.bytesUsed;
     chunk.add(row.when, head, row.text, row.timed ? undefined : row.id);
