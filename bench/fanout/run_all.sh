@@ -8,10 +8,8 @@
 #      OUTDIR=/tmp/parley-fanout/run-DATE, extra run.ts flags in GEN_ARGS.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-[ $# -ge 1 ] || { sed -n 2,8p "$0"; exit 2; }
 . "$HERE/../shared/run_all.sh"
-run_all_setup "muc pep" /tmp/parley-fanout
-machine_facts "$@"
+run_all_setup 2,8 "muc pep" /tmp/parley-fanout "$@"
 for s in $SCENARIOS; do
   for rep in $(seq 1 "$REPS"); do
     for t in "$@"; do

@@ -9,10 +9,8 @@
 #      OUTDIR=/tmp/parley-login/run-DATE, extra run.ts flags in GEN_ARGS.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-[ $# -ge 1 ] || { sed -n 2,9p "$0"; exit 2; }
 . "$HERE/../shared/run_all.sh"
-run_all_setup "sasl1 fast fastrot scram2 tls" /tmp/parley-login
-machine_facts "$@"
+run_all_setup 2,9 "sasl1 fast fastrot scram2 tls" /tmp/parley-login "$@"
 for rep in $(seq 1 "$REPS"); do
   for s in $SCENARIOS; do
     for t in "$@"; do

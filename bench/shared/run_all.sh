@@ -2,15 +2,20 @@
 # Sourced by the run_all.sh scripts (fan-out, logins): what they share.
 # Uses and sets REPS, SCENARIOS, GEN_CPUS, SERVER_CPUS, PIN, GEN_ARGS, OUTDIR, RAW, pin.
 
-# run_all_setup DEFAULT_SCENARIOS OUTDIR_PREFIX: the environment's parameters with their
-# defaults, OUTDIR created, RAW=$OUTDIR/raw.jsonl, the generator's taskset prefix in `pin`.
+# run_all_setup USAGE_LINES DEFAULT_SCENARIOS OUTDIR_PREFIX TARGET…: with no target, prints
+# the calling script's usage (its lines USAGE_LINES, e.g. 2,8) and exits 2. Else the
+# environment's parameters with their defaults, OUTDIR created, RAW=$OUTDIR/raw.jsonl, the
+# generator's taskset prefix in `pin`, and the targets' machine facts written.
 run_all_setup() {
-  REPS=${REPS:-3}; SCENARIOS=${SCENARIOS:-"$1"}
+  local usage=$1 scenarios=$2 prefix=$3; shift 3
+  [ $# -ge 1 ] || { sed -n "${usage}p" "$0"; exit 2; }
+  REPS=${REPS:-3}; SCENARIOS=${SCENARIOS:-"$scenarios"}
   GEN_CPUS=${GEN_CPUS:-0}; SERVER_CPUS=${SERVER_CPUS:-1}; PIN=${PIN:-1}
-  OUTDIR=${OUTDIR:-$2/run-$(date +%Y%m%d-%H%M%S)}
+  OUTDIR=${OUTDIR:-$prefix/run-$(date +%Y%m%d-%H%M%S)}
   mkdir -p "$OUTDIR"; RAW=$OUTDIR/raw.jsonl
   ulimit -n 20000 2>/dev/null || true
   pin=(); [ "$PIN" = 1 ] && pin=(taskset -c "$GEN_CPUS")
+  machine_facts "$@"
 }
 
 # `machine_facts LABEL,PORT,PIDFILE[,…] …` pins each target server to $SERVER_CPUS (unless
