@@ -16,6 +16,7 @@
 import { parseArgs } from "node:util";
 import { benchServerConfig } from "./bench_config.ts";
 import { startServer } from "../src/server.ts";
+import { closeOnSignal } from "./shared/parley_server.ts";
 import type { StanzaEvent } from "../src/core/router.ts";
 import type { Element } from "../src/xml/element.ts";
 
@@ -76,9 +77,4 @@ if (opts.archive === "on") {
 }
 
 console.log(JSON.stringify({ c2s: server.ports.c2s, archive: opts.archive, dataDir }));
-const stop = async () => {
-  await server.close("system-shutdown");
-  Deno.exit(0);
-};
-Deno.addSignalListener("SIGTERM", stop);
-Deno.addSignalListener("SIGINT", stop);
+closeOnSignal(server);

@@ -5,6 +5,9 @@
  * cap (the generator registers its users), connection and auth-failure
  * limits raised, the c2s read rate off, log level warning. `extra` is
  * merged on top (shallowly, per top-level key).
+ *
+ * benchConfigInput is the same as plain JSON, for a benchmark that starts
+ * Parley as a subprocess with a config file (soak.ts).
  */
 import { type Config, configSchema } from "../src/config/schema.ts";
 
@@ -13,7 +16,15 @@ export function benchServerConfig(
   dataDir: string,
   extra: Record<string, unknown> = {},
 ): Config {
-  return configSchema.parse({
+  return configSchema.parse(benchConfigInput(port, dataDir, extra));
+}
+
+export function benchConfigInput(
+  port: number,
+  dataDir: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
     hosts: ["localhost"],
     dataDir,
     listeners: {
@@ -37,5 +48,5 @@ export function benchServerConfig(
     registration: { enabled: true, maxPerIp: 1000000, windowSeconds: 60 },
     log: { level: "warning" },
     ...extra,
-  });
+  };
 }

@@ -12,6 +12,8 @@
  *   deno run -A bench/soak.ts [--minutes 10] [--online 200] [--churn 100]
  *     [--msg-rate 200] [--presence-rate 20] [--login-rate 5] [--window 30] [--out FILE]
  *
+ * The server's config is bench_config.ts's (only c2s, on 127.0.0.1; the
+ * per-address limits lifted, since every client comes from 127.0.0.1).
  * Storage is SQLite in a temporary directory, TLS and SCRAM as a client
  * would use them; everything runs on 127.0.0.1 and every loop is bounded
  * by the run's duration.
@@ -19,6 +21,7 @@
 import * as net from "node:net";
 import { parseArgs } from "node:util";
 import { TestClient } from "../tests/helpers/client.ts";
+import { benchConfigInput } from "./bench_config.ts";
 import type { Frame } from "../src/xml/parser.ts";
 
 const { values: opts } = parseArgs({
@@ -43,7 +46,7 @@ const LOGIN_RATE = Number(opts["login-rate"]);
 const WINDOW_S = Number(opts.window);
 /** Contacts on each side in the ring of online users (mutual subscriptions). */
 const RING = Number(opts.contacts);
-const DOMAIN = "localhost";
+const DOMAIN = "localhost"; // the one host bench_config.ts serves
 const PASSWORD = "pw";
 /** A churning session stays this long (uniformly), then disconnects. */
 const STAY_MS: [number, number] = [5_000, 30_000];
@@ -73,27 +76,7 @@ async function deno(args: string[]): Promise<void> {
 const dataDir = await Deno.makeTempDir({ prefix: "parley-soak-" });
 const port = await freePort();
 const configPath = `${dataDir}/config.json`;
-await Deno.writeTextFile(
-  configPath,
-  JSON.stringify({
-    hosts: [DOMAIN],
-    dataDir,
-    listeners: {
-      c2s: { interfaces: ["127.0.0.1"], port },
-      c2sDirectTls: { enabled: false },
-      s2s: { enabled: false },
-      component: { enabled: false },
-    },
-    // Every client comes from 127.0.0.1: the per-address limits would refuse them.
-    c2s: {
-      maxConnectionsPerIp: 100_000,
-      maxUnauthenticatedPerIp: 100_000,
-      readRateBytesPerSecond: 0,
-    },
-    auth: { perIp: { maxFailures: 1_000_000, windowSeconds: 1 } },
-    log: { level: "warning" },
-  }),
-);
+await Deno.writeTextFile(configPath, JSON.stringify(benchConfigInput(port, dataDir)));
 log(`seeding ${ONLINE} + ${CHURN} accounts in ${dataDir}`);
 await deno(["run", "-A", "bench/seed_users.ts", configPath, String(ONLINE), DOMAIN, "soak", "0"]);
 await deno(["run", "-A", "bench/seed_users.ts", configPath, String(CHURN), DOMAIN, "churn", "0"]);

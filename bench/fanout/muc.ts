@@ -5,7 +5,6 @@
  */
 import { BenchClient, pool, type Target } from "./client.ts";
 import { Tracker } from "./tracker.ts";
-import { cpuMeter } from "./stats.ts";
 
 const NS_MUC = "http://jabber.org/protocol/muc";
 const mucUser = (i: number) => `muc${i}`;
@@ -71,14 +70,7 @@ export async function runMuc(t: Target, o: MucOptions) {
       `<message to='${room}' type='groupchat' id='m${k}'><body>${prefix}${k}</body></message>`,
     );
 
-  await tracker.spaced(0, 3, o.gapMs, send); // warm-up
-  let meter = cpuMeter(o.serverPid);
-  const spaced = { ...(await tracker.spaced(100, o.messages, o.gapMs, send)), ...meter() };
-  meter = cpuMeter(o.serverPid);
-  const closed = {
-    ...(await tracker.closedLoop(100_000, o.window, o.seconds, send)),
-    ...meter(),
-  };
+  const { spaced, closed } = await tracker.measure(o.messages, o, send);
   for (const c of clients) c.close();
   return {
     scenario: "muc",

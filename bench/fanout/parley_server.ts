@@ -13,8 +13,7 @@
  * line with the port once listening, then serves until SIGTERM/SIGINT.
  */
 import { parseArgs } from "node:util";
-import { benchServerConfig } from "../bench_config.ts";
-import { startServer } from "../../src/server.ts";
+import { serveBenchParley } from "../shared/parley_server.ts";
 
 const { values: opts } = parseArgs({
   options: {
@@ -22,13 +21,6 @@ const { values: opts } = parseArgs({
     data: { type: "string" },
   },
 });
-const dataDir = opts.data ?? await Deno.makeTempDir({ prefix: "parley-fanout-" });
-const config = benchServerConfig(Number(opts.port), dataDir, { muc: { messagesPerSecond: 0 } });
-const server = await startServer(config);
-console.log(JSON.stringify({ c2s: server.ports.c2s, dataDir, pid: Deno.pid }));
-const stop = async () => {
-  await server.close("system-shutdown");
-  Deno.exit(0);
-};
-Deno.addSignalListener("SIGTERM", stop);
-Deno.addSignalListener("SIGINT", stop);
+await serveBenchParley(Number(opts.port), opts.data, "parley-fanout-", {
+  muc: { messagesPerSecond: 0 },
+});

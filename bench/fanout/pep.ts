@@ -8,7 +8,6 @@
 import { createHash } from "node:crypto";
 import { BenchClient, pool, type Target } from "./client.ts";
 import { Tracker } from "./tracker.ts";
-import { cpuMeter } from "./stats.ts";
 import type { Element } from "../../src/xml/element.ts";
 
 const NODE = "urn:xmpp:avatar:metadata";
@@ -128,14 +127,8 @@ export async function runPep(t: Target, o: PepOptions) {
       if (r.attrs.type !== "result" && failed++ < 3) console.error("publish:", r.toString());
     }, () => failed++);
   };
-  await tracker.spaced(0, 3, o.gapMs, send); // warm-up (the caps query happens by now)
-  let meter = cpuMeter(o.serverPid);
-  const spaced = { ...(await tracker.spaced(100, o.items, o.gapMs, send)), ...meter() };
-  meter = cpuMeter(o.serverPid);
-  const closed = {
-    ...(await tracker.closedLoop(100_000, o.window, o.seconds, send)),
-    ...meter(),
-  };
+  // The caps query happens during the warm-up.
+  const { spaced, closed } = await tracker.measure(o.items, o, send);
   for (const c of [hub, ...contacts]) c.close();
   return {
     scenario: "pep",

@@ -1,4 +1,6 @@
 /** Markdown table of medians (min–max) per label from run_all.sh's raw.jsonl. */
+import { medianRange, printMedianTable } from "../shared/median_table.ts";
+
 const [path] = Deno.args;
 type Row = Record<string, unknown> & { label: string; scenario: string };
 const rows: Row[] = Deno.readTextFileSync(path).trim().split("\n").map((l) => JSON.parse(l));
@@ -19,12 +21,10 @@ function get(r: Row, key: string): number {
 }
 
 function cell(scenario: string, label: string, key: string): string {
-  const xs = rows.filter((r) => r.scenario === scenario && r.label === label && !r.aborted)
-    .map((r) => get(r, key)).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-  if (xs.length === 0) return "–";
-  const med = xs[Math.floor((xs.length - 1) / 2)];
-  const f = (x: number) => (Math.abs(x) >= 100 ? Math.round(x).toString() : String(x));
-  return xs.length === 1 ? f(med) : `${f(med)} (${f(xs[0])}–${f(xs[xs.length - 1])})`;
+  return medianRange(
+    rows.filter((r) => r.scenario === scenario && r.label === label && !r.aborted)
+      .map((r) => get(r, key)),
+  );
 }
 
 const METRICS: [string, string][] = [
@@ -50,11 +50,5 @@ const METRICS: [string, string][] = [
 ];
 for (const s of [...new Set(rows.map((r) => r.scenario))]) {
   console.log(`\n### ${s}\n`);
-  console.log(`| metric | ${labels.join(" | ")} |`);
-  console.log(`| --- | ${labels.map(() => "---").join(" | ")} |`);
-  for (const [key, name] of METRICS) {
-    const cells = labels.map((l) => cell(s, l, key));
-    if (cells.every((c) => c === "–")) continue;
-    console.log(`| ${name} | ${cells.join(" | ")} |`);
-  }
+  printMedianTable(labels, METRICS, (l, key) => cell(s, l, key));
 }

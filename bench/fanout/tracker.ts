@@ -4,7 +4,7 @@
  * Spaced mode sends one at a time with a gap (no overlap); closed loop
  * keeps `window` fan-outs in flight for a fixed duration.
  */
-import { percentile } from "./stats.ts";
+import { cpuMeter, percentile } from "./stats.ts";
 
 export interface FanoutResult {
   count: number;
@@ -16,6 +16,14 @@ export interface FanoutResult {
   deliveriesPerSec: number;
   /** Fan-outs that timed out (not every receiver had it). */
   incomplete: number;
+}
+
+/** What a run measures with: the pace of both modes and whose CPU to count. */
+export interface MeasureOptions {
+  gapMs: number;
+  window: number;
+  seconds: number;
+  serverPid?: number;
 }
 
 export class Tracker {
@@ -80,6 +88,23 @@ export class Tracker {
     await Promise.all(Array.from({ length: window }, lane));
     const secs = (performance.now() - t0) / 1000;
     return { ...summarize(times, (this.delivered - d0) / secs), next: k };
+  }
+
+  /**
+   * The run both fan-out scenarios make: a warm-up of 3 (unmeasured: the
+   * first sends pay for caches and caps queries), `count` spaced sends,
+   * then the closed loop; each mode with the CPU it cost.
+   */
+  async measure(count: number, o: MeasureOptions, send: (k: number) => void) {
+    await this.spaced(0, 3, o.gapMs, send);
+    let meter = cpuMeter(o.serverPid);
+    const spaced = { ...(await this.spaced(100, count, o.gapMs, send)), ...meter() };
+    meter = cpuMeter(o.serverPid);
+    const closed = {
+      ...(await this.closedLoop(100_000, o.window, o.seconds, send)),
+      ...meter(),
+    };
+    return { spaced, closed };
   }
 }
 

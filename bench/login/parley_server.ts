@@ -7,8 +7,7 @@
  *   deno run -A bench/login/parley_server.ts --port 15422 --data /tmp/parley-login
  */
 import { parseArgs } from "node:util";
-import { benchServerConfig } from "../bench_config.ts";
-import { startServer } from "../../src/server.ts";
+import { serveBenchParley } from "../shared/parley_server.ts";
 
 const { values: opts } = parseArgs({
   options: {
@@ -17,13 +16,4 @@ const { values: opts } = parseArgs({
     extra: { type: "string", default: "{}" },
   },
 });
-const dataDir = opts.data ?? await Deno.makeTempDir({ prefix: "parley-login-" });
-const config = benchServerConfig(Number(opts.port), dataDir, JSON.parse(opts.extra!));
-const server = await startServer(config);
-console.log(JSON.stringify({ c2s: server.ports.c2s, dataDir, pid: Deno.pid }));
-const stop = async () => {
-  await server.close("system-shutdown");
-  Deno.exit(0);
-};
-Deno.addSignalListener("SIGTERM", stop);
-Deno.addSignalListener("SIGINT", stop);
+await serveBenchParley(Number(opts.port), opts.data, "parley-login-", JSON.parse(opts.extra!));

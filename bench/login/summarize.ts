@@ -1,4 +1,6 @@
 /** Markdown table of medians (min–max) per label and scenario from run_all.sh's raw.jsonl. */
+import { medianRange, printMedianTable } from "../shared/median_table.ts";
+
 const [path] = Deno.args;
 type Row = Record<string, unknown> & { label: string; scenario: string };
 const rows: Row[] = Deno.readTextFileSync(path).trim().split("\n").map((l) => JSON.parse(l));
@@ -6,13 +8,10 @@ const ok = rows.filter((r) => !r.aborted && !r.skipped && typeof r.logins === "n
 const columns = [...new Set(ok.map((r) => `${r.label} ${r.scenario}`))];
 
 function cell(column: string, key: string): string {
-  const xs = ok.filter((r) => `${r.label} ${r.scenario}` === column)
-    .map((r) => r[key]).filter((x): x is number => typeof x === "number" && !Number.isNaN(x))
-    .sort((a, b) => a - b);
-  if (xs.length === 0) return "–";
-  const med = xs[Math.floor((xs.length - 1) / 2)];
-  const f = (x: number) => (Math.abs(x) >= 100 ? Math.round(x).toString() : String(x));
-  return xs.length === 1 ? f(med) : `${f(med)} (${f(xs[0])}–${f(xs[xs.length - 1])})`;
+  return medianRange(
+    ok.filter((r) => `${r.label} ${r.scenario}` === column)
+      .map((r) => r[key]).filter((x): x is number => typeof x === "number"),
+  );
 }
 
 const METRICS: [string, string][] = [
@@ -28,13 +27,7 @@ const METRICS: [string, string][] = [
   ["rotations", "FAST token rotations seen"],
   ["logins", "logins measured"],
 ];
-console.log(`| metric | ${columns.join(" | ")} |`);
-console.log(`| --- | ${columns.map(() => "---").join(" | ")} |`);
-for (const [key, name] of METRICS) {
-  const cells = columns.map((c) => cell(c, key));
-  if (cells.every((c) => c === "–")) continue;
-  console.log(`| ${name} | ${cells.join(" | ")} |`);
-}
+printMedianTable(columns, METRICS, cell);
 const skipped = rows.filter((r) => r.skipped || r.aborted);
 if (skipped.length) {
   console.log(
