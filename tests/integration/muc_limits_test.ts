@@ -80,3 +80,34 @@ Deno.test("muc: not loaded on a user host", async () => {
     await server.stop();
   }
 });
+
+Deno.test("muc: one admin request cannot add affiliations past the room's bound", async () => {
+  const server = await startMucServer({ muc: { maxAffiliations: 3 } });
+  const alice = await login(server, "alice");
+  try {
+    const room = `batch@${MUC}`;
+    await createRoom(alice, room, "Alice");
+    // Owner + three new ones in one request: each alone would fit, together they do not.
+    const items = ["bob", "carol", "dave"]
+      .map((u) => `<item jid='${u}@localhost' affiliation='member'/>`).join("");
+    let r = await admin(alice, room, items);
+    assert.equal(errorCondition(r), "resource-constraint");
+    // Nothing of the refused request was applied: two still fit.
+    r = await admin(
+      alice,
+      room,
+      `<item jid='bob@localhost' affiliation='member'/><item jid='carol@localhost' affiliation='member'/>`,
+    );
+    assert.equal(r.attrs.type, "result");
+    // Removing one in the same request makes room for another.
+    r = await admin(
+      alice,
+      room,
+      `<item jid='bob@localhost' affiliation='none'/><item jid='dave@localhost' affiliation='member'/>`,
+    );
+    assert.equal(r.attrs.type, "result");
+  } finally {
+    alice.close();
+    await server.stop();
+  }
+});
