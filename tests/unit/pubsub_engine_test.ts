@@ -313,3 +313,25 @@ Deno.test("engine: after a storage failure the scope's nodes are read again, not
   // The failed publish changed the cached node before storage refused: not kept.
   assert.deepEqual((await e.requireNode("a", "n")).items, ["1"]);
 });
+
+Deno.test("engine: roster groups allowed are as long as roster groups may be, no longer", async () => {
+  const e = engine();
+  // A group name past the roster's bound could never match; kept, it would
+  // let one configure form put ~100 × 2.5 KB into every cached node.
+  const long = "g".repeat(1024);
+  await rejects(
+    e.createNode("a", "n", ALICE, new Map([["pubsub#roster_groups_allowed", ["ok", long]]])),
+    "not-acceptable",
+  );
+  const node = await e.createNode(
+    "a",
+    "n",
+    ALICE,
+    new Map([["pubsub#roster_groups_allowed", ["ok", "g".repeat(1023)]]]),
+  );
+  assert.deepEqual(node.config.roster_groups_allowed, ["ok", "g".repeat(1023)]);
+  await rejects(
+    e.configureNode("a", "n", new Map([["pubsub#roster_groups_allowed", [long]]])),
+    "not-acceptable",
+  );
+});
