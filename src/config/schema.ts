@@ -359,6 +359,13 @@ export const configSchema = z.strictObject({
     maxRoomsPerUser: z.number().int().min(0).default(100),
     /** Occupants per room, whatever its configuration says (admins and owners may exceed it). */
     maxOccupants: z.number().int().min(1).default(1000),
+    /**
+     * Sessions (real full JIDs) one occupant may join with under one nick
+     * (XEP-0045 §7.2.1 multi-session nicks); past it a join is
+     * `resource-constraint`. Each session gets every message and presence
+     * of the room, and a remote server may make up resources at will.
+     */
+    maxSessionsPerOccupant: z.number().int().min(1).default(32),
     /** Most messages a room may send as history on join. */
     maxHistoryMessages: z.number().int().min(0).default(50),
     /** History on join of a new room (its owner may change it up to the maximum). */

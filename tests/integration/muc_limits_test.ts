@@ -111,3 +111,24 @@ Deno.test("muc: one admin request cannot add affiliations past the room's bound"
     await server.stop();
   }
 });
+
+Deno.test("muc: sessions under one nick are bounded by muc.maxSessionsPerOccupant", async () => {
+  const server = await startMucServer({ muc: { maxSessionsPerOccupant: 2 } });
+  const clients = [
+    await login(server, "alice", "one"),
+    await login(server, "alice", "two"),
+    await login(server, "alice", "three"),
+  ];
+  try {
+    const room = `many@${MUC}`;
+    await createRoom(clients[0], room, "Alice");
+    const second = await join(clients[1], room, "Alice");
+    assert.equal(second.self.attrs.type, undefined);
+    // A third session under the nick: each one gets all the room's traffic.
+    const third = await join(clients[2], room, "Alice");
+    assert.equal(errorCondition(third.self), "resource-constraint");
+  } finally {
+    for (const c of clients) c.close();
+    await server.stop();
+  }
+});
