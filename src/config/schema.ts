@@ -359,6 +359,13 @@ export const configSchema = z.strictObject({
     maxRoomsPerUser: z.number().int().min(0).default(100),
     /** Occupants per room, whatever its configuration says (admins and owners may exceed it). */
     maxOccupants: z.number().int().min(1).default(1000),
+    /**
+     * Sessions (real full JIDs) one occupant may join with under one nick
+     * (XEP-0045 §7.2.1 multi-session nicks); past it a join is
+     * `resource-constraint`. Each session gets every message and presence
+     * of the room, and a remote server may make up resources at will.
+     */
+    maxSessionsPerOccupant: z.number().int().min(1).default(32),
     /** Most messages a room may send as history on join. */
     maxHistoryMessages: z.number().int().min(0).default(50),
     /** History on join of a new room (its owner may change it up to the maximum). */
@@ -567,7 +574,7 @@ export const configSchema = z.strictObject({
     trustedProxies: z.array(z.string()).default([]),
     /** Largest request body accepted, bytes; larger ones get 413. */
     maxBodyBytes: z.number().int().min(1024).default(1024 * 1024),
-    /** Requests in progress at once over both listeners (long-polling BOSH requests count). */
+    /** Requests in progress at once over both listeners (BOSH long polls count while they wait, upload downloads until their body is sent). */
     maxRequests: z.number().int().min(1).default(10000),
     /** Requests in progress at once from one client address (after X-Forwarded-For). */
     maxRequestsPerIp: z.number().int().min(1).default(100),

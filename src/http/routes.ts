@@ -31,11 +31,19 @@ export interface RouteOptions {
    * (uploads: the handler streams the body and bounds it itself).
    */
   maxBodyBytes?: number;
+  /**
+   * The request counts as in progress (http.maxRequests, maxRequestsPerIp)
+   * until its response body is sent or dropped, not only until the handler
+   * returns: for routes with large bodies (downloads) a client may take
+   * slowly or never.
+   */
+  countWhileStreaming?: boolean;
 }
 
 export class HttpRoutes {
   #exact = new Map<string, HttpHandler>();
   #bodyLimits = new Map<string, number>();
+  #streaming = new Set<string>();
   /** Prefix routes, longest first. */
   #prefixes: { prefix: string; handler: HttpHandler }[] = [];
 
@@ -52,6 +60,15 @@ export class HttpRoutes {
       this.#exact.set(path, handler);
     }
     if (options.maxBodyBytes !== undefined) this.#bodyLimits.set(path, options.maxBodyBytes);
+    if (options.countWhileStreaming) this.#streaming.add(path);
+  }
+
+  /** Whether the route `pathname` goes to counts its requests until their bodies end. */
+  countsWhileStreaming(pathname: string): boolean {
+    if (this.#streaming.size === 0) return false;
+    if (this.#exact.has(pathname)) return this.#streaming.has(pathname);
+    const prefix = this.#prefixes.find((p) => pathname.startsWith(p.prefix))?.prefix;
+    return prefix !== undefined && this.#streaming.has(prefix);
   }
 
   /** The body limit of the route `pathname` goes to, when it has its own. */

@@ -11,6 +11,7 @@ import { OncePerWindow } from "../util/once_per_window.ts";
 import { logger } from "../log.ts";
 import { clientOrigin, TrustedProxies } from "./client_address.ts";
 import { BodyTooLarge, limitBody } from "./limits.ts";
+import { onBodyEnd } from "./body_end.ts";
 import { ConnectionLimiter } from "../net/connection_limiter.ts";
 import type { HttpRoutes } from "./routes.ts";
 import { checkDenoInternals, type ListenerServer, serveListener } from "./deno_internals.ts";
@@ -74,17 +75,28 @@ export function startHttp(
         ? text(503, "Service Unavailable")
         : text(429, "Too Many Requests", { "retry-after": "1" });
     }
+    let held = false;
     try {
       const maxBody = routes.bodyLimit(url.pathname) ?? limits.maxBodyBytes;
       const limited = limitBody(request, maxBody);
       if (limited === "too-large") return text(413, "Content Too Large", { connection: "close" });
       const handler = routes.find(url.pathname);
       if (!handler) return text(404, "Not Found");
-      return await handler(limited, {
+      const response = await handler(limited, {
         remoteAddress: origin.address,
         secure: origin.secure,
         host: url.hostname.toLowerCase(),
         authority: url.host,
+      });
+      if (response.body === null || response.status === 101) return response;
+      if (!routes.countsWhileStreaming(url.pathname)) return response;
+      // The slot goes when the body is over: a download the client stops reading stays counted.
+      held = true;
+      const { status, statusText, headers } = response;
+      return new Response(onBodyEnd(response.body, () => requests.release(slot)), {
+        status,
+        statusText,
+        headers,
       });
     } catch (err) {
       if (err instanceof BodyTooLarge) {
@@ -100,7 +112,7 @@ export function startHttp(
       }
       return text(500, "Internal Server Error");
     } finally {
-      requests.release(slot);
+      if (!held) requests.release(slot);
     }
   };
 

@@ -334,3 +334,29 @@ Deno.test("a Host header that is not a host gets 400, counts against no limit, a
     assert.match(await rawStatus(port, "/test/echo", `[::1]:${port}`), / 200 /);
   });
 });
+
+Deno.test("a route counting while streaming keeps the request in progress until its body is over", async () => {
+  await withServer({ http: { maxRequestsPerIp: 1 } }, async (server) => {
+    // A body without end, as a large download is to a client that stopped reading.
+    const cancelled = Promise.withResolvers<void>();
+    server.httpRoutes.add("/test/endless", () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          pull: (c) => c.enqueue(new Uint8Array(64 * 1024)),
+          cancel: () => cancelled.resolve(),
+        }),
+      ), { countWhileStreaming: true });
+    const base = `http://127.0.0.1:${server.ports.http}`;
+    const endless = await fetch(`${base}/test/endless`);
+    assert.equal(endless.status, 200);
+    const second = await fetch(`${base}/.well-known/host-meta`);
+    assert.equal(second.status, 429);
+    await second.body?.cancel();
+    // Dropped by the client: the slot is free again.
+    await endless.body?.cancel();
+    await cancelled.promise;
+    const after = await fetch(`${base}/.well-known/host-meta`);
+    assert.equal(after.status, 200);
+    await after.body?.cancel();
+  });
+});

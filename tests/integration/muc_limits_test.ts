@@ -80,3 +80,55 @@ Deno.test("muc: not loaded on a user host", async () => {
     await server.stop();
   }
 });
+
+Deno.test("muc: one admin request cannot add affiliations past the room's bound", async () => {
+  const server = await startMucServer({ muc: { maxAffiliations: 3 } });
+  const alice = await login(server, "alice");
+  try {
+    const room = `batch@${MUC}`;
+    await createRoom(alice, room, "Alice");
+    // Owner + three new ones in one request: each alone would fit, together they do not.
+    const items = ["bob", "carol", "dave"]
+      .map((u) => `<item jid='${u}@localhost' affiliation='member'/>`).join("");
+    let r = await admin(alice, room, items);
+    assert.equal(errorCondition(r), "resource-constraint");
+    // Nothing of the refused request was applied: two still fit.
+    r = await admin(
+      alice,
+      room,
+      `<item jid='bob@localhost' affiliation='member'/><item jid='carol@localhost' affiliation='member'/>`,
+    );
+    assert.equal(r.attrs.type, "result");
+    // Removing one in the same request makes room for another.
+    r = await admin(
+      alice,
+      room,
+      `<item jid='bob@localhost' affiliation='none'/><item jid='dave@localhost' affiliation='member'/>`,
+    );
+    assert.equal(r.attrs.type, "result");
+  } finally {
+    alice.close();
+    await server.stop();
+  }
+});
+
+Deno.test("muc: sessions under one nick are bounded by muc.maxSessionsPerOccupant", async () => {
+  const server = await startMucServer({ muc: { maxSessionsPerOccupant: 2 } });
+  const clients = [
+    await login(server, "alice", "one"),
+    await login(server, "alice", "two"),
+    await login(server, "alice", "three"),
+  ];
+  try {
+    const room = `many@${MUC}`;
+    await createRoom(clients[0], room, "Alice");
+    const second = await join(clients[1], room, "Alice");
+    assert.equal(second.self.attrs.type, undefined);
+    // A third session under the nick: each one gets all the room's traffic.
+    const third = await join(clients[2], room, "Alice");
+    assert.equal(errorCondition(third.self), "resource-constraint");
+  } finally {
+    for (const c of clients) c.close();
+    await server.stop();
+  }
+});

@@ -439,3 +439,27 @@ Deno.test("upload: a file larger than http.maxBodyBytes streams through; concurr
     alice.close();
   });
 });
+
+Deno.test("upload: a GET the client stops reading stays counted against http.maxRequestsPerIp", async () => {
+  await withServer({ http: { maxRequestsPerIp: 1 } }, async (server) => {
+    const alice = await login(server);
+    // Larger than what the loopback socket buffers take: the body cannot be sent whole.
+    const big = new Uint8Array(32 * 1024 * 1024);
+    const slot = slotOf(await requestSlot(alice, { filename: "big.bin", size: big.length }));
+    assert.equal((await put(server, slot.put, big)).status, 201);
+    const path = new URL(slot.get).pathname;
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.ports.http });
+    try {
+      await writeAll(conn, new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`));
+      const head = new Uint8Array(1024);
+      assert.match(new TextDecoder().decode(head.subarray(0, await conn.read(head) ?? 0)), / 200 /);
+      // Not read any further: a second request from this address is refused.
+      const second = await fetch(local(server, slot.get));
+      assert.equal(second.status, 429);
+      await second.body?.cancel();
+    } finally {
+      conn.close();
+      alice.close();
+    }
+  });
+});

@@ -313,3 +313,63 @@ Deno.test("engine: after a storage failure the scope's nodes are read again, not
   // The failed publish changed the cached node before storage refused: not kept.
   assert.deepEqual((await e.requireNode("a", "n")).items, ["1"]);
 });
+
+Deno.test("engine: roster groups allowed are as long as roster groups may be, no longer", async () => {
+  const e = engine();
+  // A group name past the roster's bound could never match; kept, it would
+  // let one configure form put ~100 × 2.5 KB into every cached node.
+  const long = "g".repeat(1024);
+  await rejects(
+    e.createNode("a", "n", ALICE, new Map([["pubsub#roster_groups_allowed", ["ok", long]]])),
+    "not-acceptable",
+  );
+  const node = await e.createNode(
+    "a",
+    "n",
+    ALICE,
+    new Map([["pubsub#roster_groups_allowed", ["ok", "g".repeat(1023)]]]),
+  );
+  assert.deepEqual(node.config.roster_groups_allowed, ["ok", "g".repeat(1023)]);
+  await rejects(
+    e.configureNode("a", "n", new Map([["pubsub#roster_groups_allowed", [long]]])),
+    "not-acceptable",
+  );
+});
+
+Deno.test("engine: an owner's subscription changes are one write, limits as for one, earlier ones kept", async () => {
+  const db = new MemoryStorage();
+  const storage = mapStorage(db.map("h", "n"), db.map("h", "i"));
+  let writes = 0;
+  const e = new PubsubEngine({
+    storage: { ...storage, setNode: (...a) => (writes++, storage.setNode(...a)) },
+    limits: { maxNodes: 3, maxItemsPerNode: 10, maxItemBytes: 200, maxSubscriptionsPerJid: 2 },
+    defaults: DEFAULT_CONFIG,
+  });
+  await e.createNode("", "n", ALICE);
+  const many = Array.from({ length: 200 }, (_, i) => [`u${i}@h`, true] as [string, boolean]);
+  writes = 0;
+  let applied: [string, boolean][] = [];
+  let node = await e.setSubscriptions("", "n", many, (a) => applied = a);
+  assert.equal(writes, 1);
+  assert.equal(Object.keys(node.subscriptions).length, 200);
+  assert.equal(applied.length, 200);
+  // No-ops are left out; a third resource of one JID stops the batch, what came before stays.
+  writes = 0;
+  await rejects(
+    e.setSubscriptions("", "n", [
+      ["u0@h", true],
+      ["u1@h", false],
+      ["gone@h", false],
+      ["b@h/1", true],
+      ["b@h/2", true],
+      ["b@h/3", true],
+      ["u2@h", false],
+    ], (a) => applied = a),
+    "policy-violation",
+  );
+  assert.equal(writes, 1);
+  assert.deepEqual(applied, [["u1@h", false], ["b@h/1", true], ["b@h/2", true]]);
+  node = (await e.getNode("", "n"))!;
+  assert.ok(!("u1@h" in node.subscriptions) && "u2@h" in node.subscriptions);
+  assert.ok("b@h/2" in node.subscriptions && !("b@h/3" in node.subscriptions));
+});

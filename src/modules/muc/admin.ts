@@ -110,6 +110,7 @@ export class AdminHandler {
       else owners.delete(c.jid);
     }
     if (owners.size === 0) throw new StanzaError("cancel", "conflict", "A room needs an owner");
+    this.#checkRoomForAffiliations(room, changes);
     let stored = false;
     for (const c of changes) {
       if (c.kind === "role") this.#applyRole(room, actor.occupant, c.target, c.role, c.reason);
@@ -167,13 +168,34 @@ export class AdminHandler {
       }
       throw forbidden("Only owners grant admin and owner");
     }
-    if (
-      current === "none" && affiliation !== "none" &&
-      room.affiliations.size >= this.svc.limits.maxAffiliations
-    ) {
+    return { kind: "affiliation", jid, affiliation, reason };
+  }
+
+  /**
+   * The room's affiliations after the whole set stay within the bound:
+   * checked item by item, each new one fits alone while a batch of them
+   * (up to MAX_ITEMS) overshoots it. Removals in the same set make room.
+   */
+  #checkRoomForAffiliations(room: Room, changes: Change[]): void {
+    const final = new Map<string, Affiliation>();
+    for (const c of changes) if (c.kind === "affiliation") final.set(c.jid, c.affiliation);
+    let size = room.affiliations.size;
+    let added = 0;
+    for (const [jid, affiliation] of final) {
+      const held = room.affiliations.has(jid);
+      if (!held && affiliation !== "none") {
+        size++;
+        added++;
+      } else if (held && affiliation === "none") size--;
+    }
+    const max = this.svc.limits.maxAffiliations;
+    if (added > 0 && size > max) {
+      this.svc.api.log.info("{room}: admin set refused, over {max} affiliations", {
+        room: room.jid,
+        max,
+      });
       throw new StanzaError("wait", "resource-constraint", "Too many affiliations");
     }
-    return { kind: "affiliation", jid, affiliation, reason };
   }
 
   #applyRole(

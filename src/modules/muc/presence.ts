@@ -13,6 +13,7 @@ import type { MucService } from "./service.ts";
 import { Occupant, type Room } from "./room.ts";
 import { sendHistory } from "./history.ts";
 import { NS_MUC, NS_MUC_USER, NS_OCCUPANT_ID } from "./ns.ts";
+import { OncePerWindow } from "../../util/once_per_window.ts";
 
 /** The status codes a join (or a rejoin) gets, and no later self-presence: 100, 170. */
 function joinCodes(room: Room): string[] {
@@ -86,6 +87,10 @@ export class PresenceHandler {
         throw new StanzaError("cancel", "conflict", "That nick is in use");
       }
       this.checkReserved(room, from.bare, nick);
+      if (shared && shared.sessions.size >= svc.limits.maxSessionsPerOccupant) {
+        this.#sessionsRefused(room, from.bare);
+        throw new StanzaError("wait", "resource-constraint", "Too many sessions under this nick");
+      }
       if (!shared) {
         if (room.config.membersOnly && affiliation === "none") {
           throw new StanzaError("auth", "registration-required", "Members only");
@@ -199,6 +204,18 @@ export class PresenceHandler {
     for (const other of room.occupants.values()) {
       if (other !== o) svc.send(svc.occupantPresence(room, other, realJid, o, undefined));
     }
+  }
+
+  /** Refused joins logged once a minute per user: a remote peer may try without end. */
+  readonly #refusals = new OncePerWindow();
+
+  #sessionsRefused(room: Room, bare: string): void {
+    const silent = this.#refusals.note(bare);
+    if (silent === undefined) return;
+    this.svc.api.log.info(
+      "{jid}: join of {room} refused, over muc.maxSessionsPerOccupant; {silent} more since",
+      { jid: bare, room: room.jid, silent },
+    );
   }
 
   checkNick(nick: string): void {

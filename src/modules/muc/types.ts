@@ -73,6 +73,7 @@ export interface MucLimits {
   maxRooms: number;
   maxRoomsPerUser: number;
   maxOccupants: number;
+  maxSessionsPerOccupant: number;
   maxHistoryMessages: number;
   defaultHistoryMessages: number;
   maxNickLength: number;

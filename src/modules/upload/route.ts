@@ -38,5 +38,5 @@ export function addUploadRoute(
       });
     }
     return handler.handle(request, info, segments.slice(1));
-  }, { maxBodyBytes: config.upload.maxFileBytes });
+  }, { maxBodyBytes: config.upload.maxFileBytes, countWhileStreaming: true });
 }

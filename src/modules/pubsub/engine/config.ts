@@ -31,6 +31,11 @@ export const DEFAULT_CONFIG: Readonly<NodeConfig> = Object.freeze({
   type: "",
 });
 
+/** Longest roster group name (the roster module keeps none longer). */
+const MAX_GROUP_NAME = 1023;
+/** Groups one node's roster access model may name. */
+const MAX_GROUPS_ALLOWED = 100;
+
 const ACCESS = ["open", "presence", "roster", "whitelist", "authorize"];
 const PUBLISH = ["publishers", "subscribers", "open"];
 const SEND_LAST = ["never", "on_sub", "on_sub_and_presence"];
@@ -107,7 +112,10 @@ export function applyConfigForm(
         out.max_items = parseMaxItems(v, limits);
         break;
       case "roster_groups_allowed":
-        out.roster_groups_allowed = vals.slice(0, 100);
+        // Kept in every cached node: as long as a roster group may be (a
+        // longer one could never match), 100 of them.
+        if (vals.some((g) => g.length > MAX_GROUP_NAME)) throw bad(field);
+        out.roster_groups_allowed = vals.slice(0, MAX_GROUPS_ALLOWED);
         break;
       case "notification_type":
         if (v !== "headline" && v !== "normal") throw bad(field);

@@ -21,7 +21,8 @@
  *     `retract(scope, node, id, requesterBare)`; `purge`; `deleteNode`;
  *     `items(scope, node, { ids?, max? })` newest first; `lastItem`;
  *     `setAffiliations(scope, node, [[jid, aff]])`; `setSubscription(scope,
- *     node, jid, on)`. Errors are thrown as StanzaErrors (pubsub#errors
+ *     node, jid, on)`; `setSubscriptions(scope, node, [[jid, on]], applied)`
+ *     (an owner's batch: one write). Errors are thrown as StanzaErrors (pubsub#errors
  *     application conditions included), ready to reply with.
  *   - every operation on a scope runs in that scope's serial queue.
  * - Access (`access.ts`): `accessError(node, requesterBare, relations)` for

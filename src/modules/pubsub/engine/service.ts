@@ -17,6 +17,7 @@ import type {
   StoredNode,
 } from "./types.ts";
 import { applyConfigForm, checkPreconditions, effectiveMaxItems } from "./config.ts";
+import { applySubscriptionChanges } from "./subscription_changes.ts";
 import { pubsubError } from "./errors.ts";
 import type { PubsubStorage } from "./storage.ts";
 import { mayPublish } from "./access.ts";
@@ -384,6 +385,31 @@ export class PubsubEngine {
       if (Object.keys(next).length > 10000) throw pubsubError("wait", "resource-constraint");
       node.affiliations = next;
       await this.#storage.setNode(scope, name, node);
+      return node;
+    });
+  }
+
+  /**
+   * Several subscription changes (an owner's, §8.8.2) with one copy and
+   * one write: see subscription_changes.ts. Unsubscribing a JID that is
+   * not subscribed is no change. The changes that took effect are passed
+   * to `applied`; on a refusal those stay stored, and the refusal is thrown.
+   */
+  setSubscriptions(
+    scope: string,
+    name: string,
+    changes: readonly [string, boolean][],
+    applied: (changes: [string, boolean][]) => void = () => {},
+  ): Promise<StoredNode> {
+    return this.#run(scope, async () => {
+      const node = editable(await this.requireNode(scope, name));
+      const outcome = applySubscriptionChanges(node.subscriptions, changes, this.limits);
+      if (outcome.applied.length > 0) {
+        node.subscriptions = outcome.subscriptions;
+        await this.#storage.setNode(scope, name, node);
+        applied(outcome.applied);
+      }
+      if (outcome.refusal) throw outcome.refusal;
       return node;
     });
   }
