@@ -36,9 +36,6 @@ function editable(node: StoredNode): StoredNode {
   return { ...node, items: [...node.items], sizes: node.sizes && { ...node.sizes } };
 }
 
-/** The bare part of a JID string (no parsing: subscriptions hold valid JIDs). */
-const bareOf = (jid: string) => jid.split("/", 1)[0];
-
 export interface EngineOptions {
   storage: PubsubStorage;
   limits: EngineLimits;
@@ -414,42 +411,20 @@ export class PubsubEngine {
     });
   }
 
-  /** XEP-0060 §6.1 / §6.2: subscribe or unsubscribe `jid`. */
+  /**
+   * XEP-0060 §6.1 / §6.2: subscribe or unsubscribe `jid`, under the same
+   * limits as an owner's batch of changes (subscription_changes.ts).
+   */
   setSubscription(scope: string, name: string, jid: string, on: boolean): Promise<StoredNode> {
     return this.#run(scope, async () => {
       const node = editable(await this.requireNode(scope, name));
-      if (on && !(jid in node.subscriptions)) {
-        const subs = Object.keys(node.subscriptions);
-        const perNode = this.limits.maxSubscriptionsPerNode;
-        if (perNode !== undefined && subs.length >= perNode) {
-          throw pubsubError("cancel", "policy-violation", "too-many-subscriptions");
-        }
-        if (subs.length >= 10000) throw pubsubError("wait", "resource-constraint");
-        // One entity's resources (any number of full JIDs) must not turn
-        // each publish into a flood of notifications (XEP-0060 §6.1.3.9).
-        const perJid = this.limits.maxSubscriptionsPerJid;
-        if (perJid !== undefined) {
-          // Counted without splitting every subscribed JID: this runs per
-          // subscription change over up to 10000 subscriptions.
-          const bare = bareOf(jid);
-          const resource = bare + "/";
-          let mine = 0;
-          for (const s of subs) {
-            if ((s === bare || s.startsWith(resource)) && ++mine >= perJid) {
-              throw pubsubError("wait", "policy-violation", "too-many-subscriptions");
-            }
-          }
-        }
-        node.subscriptions = { ...node.subscriptions, [jid]: "subscribed" };
-      } else if (on) {
-        // Already subscribed: stored again as it is.
-      } else {
-        if (!(jid in node.subscriptions)) {
-          throw pubsubError("cancel", "unexpected-request", "not-subscribed");
-        }
-        const { [jid]: _gone, ...rest } = node.subscriptions;
-        node.subscriptions = rest;
+      if (!on && !(jid in node.subscriptions)) {
+        throw pubsubError("cancel", "unexpected-request", "not-subscribed");
       }
+      const outcome = applySubscriptionChanges(node.subscriptions, [[jid, on]], this.limits);
+      if (outcome.refusal) throw outcome.refusal;
+      // Already subscribed: stored again as it is.
+      node.subscriptions = outcome.subscriptions;
       await this.#storage.setNode(scope, name, node);
       return node;
     });
