@@ -5,6 +5,7 @@
 import type { Element } from "../../src/xml/element.ts";
 import { iq, TestClient } from "./client.ts";
 import { merge, startTestServer, type TestServer } from "./server.ts";
+import { onlineLogin } from "./online.ts";
 
 export const PUBSUB = "pubsub.localhost";
 export const NS_PUBSUB = "http://jabber.org/protocol/pubsub";
@@ -19,21 +20,8 @@ export function startPubsubServer(overrides: Record<string, unknown> = {}): Prom
   return startTestServer(merge({ muc: { enabled: false } }, overrides), USERS);
 }
 
-export async function login(
-  server: TestServer,
-  user: keyof typeof USERS,
-  resource = "r",
-): Promise<TestClient> {
-  const c = await TestClient.login({
-    port: server.ports.c2s,
-    user,
-    password: USERS[user],
-    resource,
-  });
-  // Our own presence comes back (RFC 6121 §4.2.2): out of the way.
-  await c.stanza((e) => e.name === "presence" && e.attrs.from === c.jid);
-  return c;
-}
+/** Log in one of USERS (resource "r" unless named), online. */
+export const login = onlineLogin(USERS);
 
 let counter = 0;
 
