@@ -51,6 +51,29 @@ export function submitForm(formType: string, fields: Record<string, string | str
   return `<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>${formType}</value></field>${f}</x>`;
 }
 
+/** The payload creating `node` with its configuration `fields` (XEP-0060 §8.1.3). */
+export function createWithConfig(node: string, fields: Record<string, string> = {}): string {
+  return `<create node='${node}'/><configure>${submitForm(NS_NODE_CONFIG, fields)}</configure>`;
+}
+
+/** The owner `c` submits `fields` as `node`'s configuration; the answer. */
+export function configureNode(
+  c: TestClient,
+  node: string,
+  fields: Record<string, string | string[]>,
+): Promise<Element> {
+  const form = submitForm(NS_NODE_CONFIG, fields);
+  return ps(c, "set", `<configure node='${node}'>${form}</configure>`, NS_OWNER);
+}
+
+/** `node`'s configuration form, asked by its owner `c`, as values by var. */
+export async function nodeConfig(c: TestClient, node: string): Promise<Map<string, string[]>> {
+  const conf = await ps(c, "get", `<configure node='${node}'/>`, NS_OWNER);
+  return formFields(
+    conf.getChild("pubsub", NS_OWNER)!.getChild("configure")!.getChild("x", "jabber:x:data")!,
+  );
+}
+
 /** The pubsub#errors application condition of an error reply. */
 export function appCondition(reply: Element): string | undefined {
   return reply.getChild("error")?.getChildren().find((c) => c.attrs.xmlns === NS_ERRORS)?.name;
