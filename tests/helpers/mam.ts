@@ -4,8 +4,9 @@
  */
 import type { Element } from "../../src/xml/element.ts";
 import { serialize } from "../../src/xml/element.ts";
-import type { TestClient } from "./client.ts";
-import type { TestServer } from "./server.ts";
+import { TestClient } from "./client.ts";
+import { startTestServer, type TestServer } from "./server.ts";
+import type { StartOptions } from "../../src/server.ts";
 
 export const NS_MAM = "urn:xmpp:mam:2";
 export const NS_RSM = "http://jabber.org/protocol/rsm";
@@ -116,3 +117,30 @@ export function stanzaId(message: Element, by: string): string | undefined {
 }
 
 export const show = (e: Element) => serialize(e);
+
+/** Log in `user` (startTestServer's default accounts; bob's password for anyone else). */
+export function login(
+  server: TestServer,
+  user: string,
+  resource: string,
+  presence?: string | false,
+) {
+  return TestClient.login({
+    port: server.ports.c2s,
+    user,
+    password: user === "alice" ? "wonderland" : "builder",
+    resource,
+    presence,
+  });
+}
+
+/** startTestServer with `overrides` and `options`, alice (resource a) and bob (b) logged in. */
+export async function startWithAliceAndBob(
+  overrides: Record<string, unknown> = {},
+  options: StartOptions = {},
+): Promise<{ server: TestServer; alice: TestClient; bob: TestClient }> {
+  const server = await startTestServer(overrides, undefined, options);
+  const alice = await login(server, "alice", "a");
+  const bob = await login(server, "bob", "b");
+  return { server, alice, bob };
+}

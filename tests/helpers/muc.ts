@@ -4,6 +4,7 @@
 import type { Element } from "../../src/xml/element.ts";
 import { TestClient } from "./client.ts";
 import { merge, startTestServer, type TestServer } from "./server.ts";
+import { onlineLogin } from "./online.ts";
 
 export const MUC = "conference.localhost";
 export const NS_MUC = "http://jabber.org/protocol/muc";
@@ -22,20 +23,27 @@ export async function startMucServer(overrides: Record<string, unknown> = {}): P
   return await startTestServer(mucConfig(overrides), USERS);
 }
 
-export async function login(
-  server: TestServer,
-  user: keyof typeof USERS,
-  resource = "r",
-): Promise<TestClient> {
-  const c = await TestClient.login({
-    port: server.ports.c2s,
-    user,
-    password: USERS[user],
-    resource,
-  });
-  // Our own presence comes back (RFC 6121 §4.2.2): out of the way.
-  await c.stanza((e) => e.name === "presence" && e.attrs.from === c.jid);
-  return c;
+/** Log in one of USERS (resource "r" unless named), online. */
+export const login = onlineLogin(USERS);
+
+type User = keyof typeof USERS;
+
+/** startMucServer with `overrides`, and `users` logged in (in that order), by name. */
+export async function startMucWith<U extends User>(
+  users: U[],
+  overrides: Record<string, unknown> = {},
+): Promise<{ server: TestServer } & Record<U, TestClient>> {
+  const server = await startMucServer(overrides);
+  const clients = {} as Record<U, TestClient>;
+  for (const user of users) clients[user] = await login(server, user);
+  return { server, ...clients };
+}
+
+/** Alice creates `room` (instant) as Alice, bob joins as Bob, and alice has seen him come in. */
+export async function aliceAndBobIn(alice: TestClient, bob: TestClient, room: string) {
+  await createRoom(alice, room, "Alice");
+  await join(bob, room, "Bob");
+  await presenceFrom(alice, `${room}/Bob`);
 }
 
 export function statusCodes(stanza: Element): string[] {

@@ -4,6 +4,8 @@
  * that run the CLI the way an operator does: one-shot commands with their
  * output, and `serve` with its listening ports read back from the log.
  */
+import { readListeningLog, untilStarted } from "./listening_log.ts";
+
 const decoder = new TextDecoder();
 const START_MS = 30_000;
 
@@ -35,6 +37,28 @@ export async function runParley(
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
 
+/**
+ * The config a child `parley serve` runs with in these tests: client and
+ * HTTP listeners on 127.0.0.1 with ports the OS picks (read back from the
+ * log), no s2s, info log (where the "listening on" lines are).
+ */
+export function childConfig(hosts: string[], dataDir: string): Record<string, unknown> {
+  const local = { interfaces: ["127.0.0.1"], port: 0 };
+  return {
+    hosts,
+    dataDir,
+    listeners: {
+      c2s: local,
+      c2sDirectTls: local,
+      s2s: { enabled: false },
+      http: local,
+      https: local,
+    },
+    s2s: { enabled: false },
+    log: { level: "info" },
+  };
+}
+
 export interface ServeProcess {
   /** Listener name → port, from the "listening on" log lines. */
   ports: Record<string, number>;
@@ -57,25 +81,10 @@ export async function startParleyServe(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  let text = "";
-  const ports: Record<string, number> = {};
-  const started = Promise.withResolvers<void>();
-  const read = async (stream: ReadableStream<Uint8Array>) => {
-    const streamDecoder = new TextDecoder();
-    for await (const chunk of stream) {
-      text += streamDecoder.decode(chunk, { stream: true });
-      for (const m of text.matchAll(/"([\w-]+)" listening on \[[^\]]*\]:(\d+)/g)) {
-        ports[m[1]] = Number(m[2]);
-      }
-      if (options.waitFor.every((name) => ports[name])) started.resolve();
-    }
-  };
-  // Read both pipes to the end, so the child never blocks on a full one.
-  const reading = Promise.all([read(child.stdout), read(child.stderr)]).then(() =>
-    started.reject(new Error("parley serve exited:\n" + text))
-  );
-  const timer = setTimeout(
-    () => started.reject(new Error("parley serve did not start:\n" + text)),
+  const log = readListeningLog(
+    [child.stdout, child.stderr],
+    options.waitFor,
+    "parley serve",
     START_MS,
   );
   let stopped: Promise<number> | undefined;
@@ -85,16 +94,9 @@ export async function startParleyServe(
         child.kill("SIGTERM");
       } catch { /* already gone */ }
       const status = await child.status;
-      await reading;
+      await log.reading;
       return status.code;
     })();
-  try {
-    await started.promise;
-  } catch (err) {
-    await stop();
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
-  return { ports, log: () => text, stop };
+  await untilStarted(log, stop);
+  return { ports: log.ports, log: log.log, stop };
 }

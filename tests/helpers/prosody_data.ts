@@ -8,8 +8,8 @@
  * subscription request and a message to bob, who is offline. Prosody is this process's child, stopped
  * by its PID.
  */
-import * as net from "node:net";
 import { iq, TestClient } from "./client.ts";
+import { waitForPort } from "./wait_port.ts";
 import { generateSelfSigned } from "../../src/tls/selfsigned.ts";
 
 export const PROSODY_BINARIES = ["/usr/bin/prosody", "/usr/bin/prosodyctl"];
@@ -37,23 +37,6 @@ function freePort(): number {
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   return port;
-}
-
-async function waitForPort(port: number, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: "127.0.0.1", port });
-      s.once("connect", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`Prosody does not listen on 127.0.0.1:${port}`);
 }
 
 function config(dir: string, port: number): string {
@@ -110,7 +93,7 @@ export async function makeProsodyData(dir: string): Promise<string> {
     stderr: "null",
   }).spawn();
   try {
-    await waitForPort(port, 15_000);
+    await waitForPort("127.0.0.1", port, 15_000);
     const alice = await TestClient.login({
       port,
       domain: "example.test",

@@ -17,8 +17,8 @@
  * namespace when it exits.
  */
 import assert from "node:assert/strict";
-import * as net from "node:net";
 import { TestClient } from "./client.ts";
+import { waitForPort } from "./wait_port.ts";
 import { startTestServer } from "./server.ts";
 import { generateSelfSigned } from "../../src/tls/selfsigned.ts";
 import { createTestCa, type PemPair } from "./test_ca.ts";
@@ -60,23 +60,6 @@ unbound = { hoststxt = "${dir}/hosts"; resolvconf = "${dir}/resolv.conf" }
 ssl = { certificate = "${dir}/prosody.test.crt"; key = "${dir}/prosody.test.key"${cafile} }
 VirtualHost "prosody.test"
 `;
-}
-
-async function waitForPort(host: string, port: number, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host, port });
-      s.once("connect", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing listens on ${host}:${port}`);
 }
 
 const isPresence = (from: string, type?: string) => (e: Element) =>

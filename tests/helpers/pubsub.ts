@@ -5,6 +5,7 @@
 import type { Element } from "../../src/xml/element.ts";
 import { iq, TestClient } from "./client.ts";
 import { merge, startTestServer, type TestServer } from "./server.ts";
+import { onlineLogin } from "./online.ts";
 
 export const PUBSUB = "pubsub.localhost";
 export const NS_PUBSUB = "http://jabber.org/protocol/pubsub";
@@ -19,21 +20,8 @@ export function startPubsubServer(overrides: Record<string, unknown> = {}): Prom
   return startTestServer(merge({ muc: { enabled: false } }, overrides), USERS);
 }
 
-export async function login(
-  server: TestServer,
-  user: keyof typeof USERS,
-  resource = "r",
-): Promise<TestClient> {
-  const c = await TestClient.login({
-    port: server.ports.c2s,
-    user,
-    password: USERS[user],
-    resource,
-  });
-  // Our own presence comes back (RFC 6121 §4.2.2): out of the way.
-  await c.stanza((e) => e.name === "presence" && e.attrs.from === c.jid);
-  return c;
-}
+/** Log in one of USERS (resource "r" unless named), online. */
+export const login = onlineLogin(USERS);
 
 let counter = 0;
 
@@ -61,6 +49,29 @@ export function submitForm(formType: string, fields: Record<string, string | str
     }</field>`
   ).join("");
   return `<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>${formType}</value></field>${f}</x>`;
+}
+
+/** The payload creating `node` with its configuration `fields` (XEP-0060 §8.1.3). */
+export function createWithConfig(node: string, fields: Record<string, string> = {}): string {
+  return `<create node='${node}'/><configure>${submitForm(NS_NODE_CONFIG, fields)}</configure>`;
+}
+
+/** The owner `c` submits `fields` as `node`'s configuration; the answer. */
+export function configureNode(
+  c: TestClient,
+  node: string,
+  fields: Record<string, string | string[]>,
+): Promise<Element> {
+  const form = submitForm(NS_NODE_CONFIG, fields);
+  return ps(c, "set", `<configure node='${node}'>${form}</configure>`, NS_OWNER);
+}
+
+/** `node`'s configuration form, asked by its owner `c`, as values by var. */
+export async function nodeConfig(c: TestClient, node: string): Promise<Map<string, string[]>> {
+  const conf = await ps(c, "get", `<configure node='${node}'/>`, NS_OWNER);
+  return formFields(
+    conf.getChild("pubsub", NS_OWNER)!.getChild("configure")!.getChild("x", "jabber:x:data")!,
+  );
 }
 
 /** The pubsub#errors application condition of an error reply. */

@@ -5,6 +5,7 @@
 import { type Config, configSchema } from "../../src/config/schema.ts";
 import { type RunningServer, type StartOptions, startServer } from "../../src/server.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";
+import { deleteAccount } from "../../src/core/accounts.ts";
 
 export interface TestServer extends RunningServer {
   config: Config;
@@ -72,4 +73,28 @@ export async function startTestServer(
       await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/**
+ * Remove `user`'s account on `domain` the way the server does (its
+ * sessions ended, its data gone), without a client asking for it.
+ */
+export async function removeAccount(
+  server: TestServer,
+  user: string,
+  domain = "localhost",
+): Promise<void> {
+  await deleteAccount(
+    {
+      config: server.config,
+      // Account removal reaches neither the router nor components.
+      router: undefined as never,
+      sessions: server.sessions,
+      storage: server.storage,
+      auth: server.auth,
+      components: undefined as never,
+    },
+    server.hosts.get(domain)!,
+    user,
+  );
 }

@@ -7,6 +7,8 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { merge } from "./server.ts";
+import { childConfig } from "./parley_process.ts";
+import { readListeningLog, untilStarted } from "./listening_log.ts";
 
 export interface ServerProcess {
   pid: number;
@@ -31,21 +33,10 @@ export async function startServerProcess(
   runFlags: string[] = [],
 ): Promise<ServerProcess> {
   const dir = await Deno.makeTempDir({ prefix: "parley-proc-" });
-  const local = { interfaces: ["127.0.0.1"], port: 0 };
   const config = merge({
-    hosts: ["localhost"],
-    dataDir: join(dir, "data"),
-    listeners: {
-      c2s: local,
-      c2sDirectTls: local,
-      s2s: { enabled: false },
-      http: local,
-      https: local,
-    },
+    ...childConfig(["localhost"], join(dir, "data")),
     storage: { driver: "memory" },
     auth: { provider: "insecure" },
-    s2s: { enabled: false },
-    log: { level: "info" },
   }, overrides);
   const file = join(dir, "config.json");
   await Deno.writeTextFile(file, JSON.stringify(config));
@@ -64,51 +55,26 @@ export async function startServerProcess(
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  let text = "";
-  const ports: Record<string, number> = {};
-  const started = Promise.withResolvers<void>();
-  // Read the log to the end, so the child never blocks on a full pipe.
-  const reading = (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stderr) {
-      text += decoder.decode(chunk, { stream: true });
-      for (const m of text.matchAll(/"([\w-]+)" listening on \[[^\]]*\]:(\d+)/g)) {
-        ports[m[1]] = Number(m[2]);
-      }
-      if (ports["c2s"] && ports["c2sDirectTls"]) started.resolve();
-    }
-    started.reject(new Error("server exited:\n" + text));
-  })();
-  const timer = setTimeout(
-    () => started.reject(new Error("server did not start:\n" + text)),
-    START_MS,
-  );
+  const log = readListeningLog([child.stderr], ["c2s", "c2sDirectTls"], "server", START_MS);
   const stop = async () => {
     try {
       child.kill("SIGTERM");
     } catch { /* already gone */ }
     await child.status;
-    await reading;
+    await log.reading;
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
-  try {
-    await started.promise;
-  } catch (err) {
-    await stop();
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
+  await untilStarted(log, stop);
   return {
     pid: child.pid,
-    ports,
+    ports: log.ports,
     configFile: file,
     config,
     async rssKb() {
       const status = await Deno.readTextFile(`/proc/${child.pid}/status`).catch(() => "");
       return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
     },
-    log: () => text,
+    log: log.log,
     stop,
   };
 }

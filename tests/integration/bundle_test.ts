@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TestClient } from "../helpers/client.ts";
-import { runParley, startParleyServe } from "../helpers/parley_process.ts";
+import { childConfig, runParley, startParleyServe } from "../helpers/parley_process.ts";
 import { VERSION } from "../../src/version.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -31,22 +31,9 @@ Deno.test("the bundle runs the CLI and serves from an empty directory", async ()
     assert.equal(version.code, 0, version.stderr);
     assert.match(version.stdout, new RegExp(`^parley ${VERSION.replaceAll(".", "\\.")} \\(deno `));
 
-    const local = { interfaces: ["127.0.0.1"], port: 0 };
     await Deno.writeTextFile(
       join(dir, "config.json"),
-      JSON.stringify({
-        hosts: ["localhost"],
-        dataDir: "data",
-        listeners: {
-          c2s: local,
-          c2sDirectTls: local,
-          s2s: { enabled: false },
-          http: local,
-          https: local,
-        },
-        s2s: { enabled: false },
-        log: { level: "info" },
-      }),
+      JSON.stringify(childConfig(["localhost"], "data")),
     );
     // No --config: ./config.json is found in the working directory, as documented.
     const add = await runParley("parley.js", ["adduser", "alice@localhost"], {

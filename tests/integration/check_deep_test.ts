@@ -36,10 +36,13 @@ async function runCheck(configFile: string, extra: string[] = []) {
     stderr: "piped",
   }).output();
   const text = new TextDecoder().decode(out.stdout);
-  return { code: out.code, text, stderr: new TextDecoder().decode(out.stderr) };
+  const stderr = new TextDecoder().decode(out.stderr);
+  // What an assertion shows when it fails: the whole report and the errors.
+  return { code: out.code, text, stderr, context: `${text}\n${stderr}` };
 }
 
-Deno.test("check --deep exercises every transport and prints the compliance levels", async () => {
+/** A server process for the check: DOMAIN, internal accounts, its ports (returned) free up front. */
+async function startDeepServer(overrides: Record<string, unknown>) {
   const [c2s, c2sDirectTls, http, https] = freePorts(4);
   const at = (port: number) => ({ interfaces: ["127.0.0.1"], port });
   const server = await startServerProcess({
@@ -51,11 +54,17 @@ Deno.test("check --deep exercises every transport and prints the compliance leve
     },
     hosts: [DOMAIN],
     auth: { provider: "internal" },
+    ...overrides,
+  });
+  return { server, ports: { c2s, c2sDirectTls, http, https } };
+}
+
+Deno.test("check --deep exercises every transport and prints the compliance levels", async () => {
+  const { server, ports: { c2s, c2sDirectTls, http, https } } = await startDeepServer({
     registration: { enabled: true },
   });
   try {
-    const { code, text, stderr } = await runCheck(server.configFile);
-    const context = `${text}\n${stderr}`;
+    const { code, text, context } = await runCheck(server.configFile);
     assert.equal(code, 0, context);
     assert.match(
       text,
@@ -109,23 +118,12 @@ Deno.test("check --deep exercises every transport and prints the compliance leve
 });
 
 Deno.test("check --deep without in-band registration makes the account in the shared SQLite storage", async () => {
-  const [c2s, c2sDirectTls, http, https] = freePorts(4);
-  const at = (port: number) => ({ interfaces: ["127.0.0.1"], port });
-  const server = await startServerProcess({
-    listeners: {
-      c2s: at(c2s),
-      c2sDirectTls: at(c2sDirectTls),
-      http: at(http),
-      https: at(https),
-    },
-    hosts: [DOMAIN],
+  const { server } = await startDeepServer({
     http: { websocket: false, bosh: false },
     storage: { driver: "sqlite", path: "parley.sqlite" },
-    auth: { provider: "internal" },
   });
   try {
-    const { code, text, stderr } = await runCheck(server.configFile);
-    const context = `${text}\n${stderr}`;
+    const { code, text, context } = await runCheck(server.configFile);
     assert.equal(code, 0, context);
     assert.match(
       text,

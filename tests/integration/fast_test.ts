@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type * as tls from "node:tls";
-import { startTestServer } from "../helpers/server.ts";
+import { removeAccount, startTestServer } from "../helpers/server.ts";
 import { authenticateXml, connectTls, plainResponse, sasl2Answer } from "../helpers/sasl2.ts";
 import type { TestClient } from "../helpers/client.ts";
 import { NS } from "../../src/xml/namespaces.ts";
@@ -74,6 +74,20 @@ function tokenOf(success: import("../../src/xml/element.ts").Element): string {
   return t.attrs.token;
 }
 
+/** A password login (PLAIN over SASL2) asking for a token for `mechanism`; the token. */
+async function passwordLoginForToken(port: number, mechanism?: string): Promise<string> {
+  const c = await connectTls(port);
+  c.send(authenticateXml({
+    mechanism: "PLAIN",
+    initial: plainResponse("alice", "wonderland"),
+    userAgentId: UA,
+    inline: requestToken(mechanism),
+  }));
+  const token = tokenOf(await sasl2Answer(c));
+  c.close();
+  return token;
+}
+
 Deno.test("FAST: token issued, used without the password, rotated, refused after a password change", async () => {
   const server = await startTestServer();
   const port = server.ports.c2sDirectTls;
@@ -131,15 +145,7 @@ Deno.test("FAST: HT-SHA-256-ENDP binds to the TLS certificate; invalidate ends t
   const server = await startTestServer();
   const port = server.ports.c2sDirectTls;
   try {
-    const c = await connectTls(port);
-    c.send(authenticateXml({
-      mechanism: "PLAIN",
-      initial: plainResponse("alice", "wonderland"),
-      userAgentId: UA,
-      inline: requestToken("HT-SHA-256-ENDP"),
-    }));
-    const token = tokenOf(await sasl2Answer(c));
-    c.close();
+    const token = await passwordLoginForToken(port, "HT-SHA-256-ENDP");
     const ok = await fastLogin(port, token, { mechanism: "HT-SHA-256-ENDP" });
     assert.equal(ok.answer.name, "success");
     // The same HMAC without the binding data is not the ENDP one.
@@ -184,32 +190,11 @@ Deno.test("FAST: tokens go with the account", async () => {
   const server = await startTestServer();
   const port = server.ports.c2sDirectTls;
   try {
-    const c = await connectTls(port);
-    c.send(authenticateXml({
-      mechanism: "PLAIN",
-      initial: plainResponse("alice", "wonderland"),
-      userAgentId: UA,
-      inline: requestToken(),
-    }));
-    const token = tokenOf(await sasl2Answer(c));
-    c.close();
-    const host = server.hosts.get("localhost")!;
+    const token = await passwordLoginForToken(port);
     const stored = await server.storage.map("localhost", "fast_tokens").getAll("alice");
     assert.equal(stored.size, 1);
     assert.ok(!JSON.stringify([...stored.values()]).includes(token), "the token is not stored");
-    const { deleteAccount } = await import("../../src/core/accounts.ts");
-    await deleteAccount(
-      {
-        config: server.config,
-        router: undefined as never,
-        sessions: server.sessions,
-        storage: server.storage,
-        auth: server.auth,
-        components: undefined as never,
-      },
-      host,
-      "alice",
-    );
+    await removeAccount(server, "alice");
     assert.equal((await server.storage.map("localhost", "fast_tokens").getAll("alice")).size, 0);
     // Re-created under the same name (forced past the tombstone): the old token is no key.
     await server.auth.createUser("localhost", "alice", "wonderland");

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { iq, TestClient } from "../helpers/client.ts";
-import { runParley, startParleyServe } from "../helpers/parley_process.ts";
+import { childConfig, runParley, startParleyServe } from "../helpers/parley_process.ts";
 import {
   ACCOUNTS,
   makeProsodyData,
@@ -35,23 +35,10 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "parley-import-" });
     try {
       const data = await makeProsodyData(dir);
-      const local = { interfaces: ["127.0.0.1"], port: 0 };
       const config = join(dir, "parley.json");
       await Deno.writeTextFile(
         config,
-        JSON.stringify({
-          hosts: ["example.test", "plain.test"],
-          dataDir: "parley-data",
-          listeners: {
-            c2s: local,
-            c2sDirectTls: local,
-            s2s: { enabled: false },
-            http: local,
-            https: local,
-          },
-          s2s: { enabled: false },
-          log: { level: "info" },
-        }),
+        JSON.stringify(childConfig(["example.test", "plain.test"], "parley-data")),
       );
       const importArgs = ["import", "prosody", data, "-c", config];
 

@@ -8,16 +8,16 @@ import { iq, TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { loginAt, serverPair } from "../helpers/federation.ts";
 import { S2sPeer } from "../helpers/s2s_peer.ts";
-import { archiveOf, mamQuery, NS_MAM, NS_SID, seed, stanzaId } from "../helpers/mam.ts";
-
-const login = (server: TestServer, user: string, resource: string, presence?: string | false) =>
-  TestClient.login({
-    port: server.ports.c2s,
-    user,
-    password: user === "alice" ? "wonderland" : "builder",
-    resource,
-    presence,
-  });
+import {
+  archiveOf,
+  login,
+  mamQuery,
+  NS_MAM,
+  NS_SID,
+  seed,
+  stanzaId,
+  startWithAliceAndBob,
+} from "../helpers/mam.ts";
 
 const chat = (to: string, body: string, extra = "") =>
   `<message to='${to}' type='chat' id='${body}'><body>${body}</body>${extra}</message>`;
@@ -42,30 +42,21 @@ async function fillOffline(server: TestServer, alice: TestClient) {
   assert.equal(await archiveOf(server).count("bob"), 3);
 }
 
-Deno.test("mam+offline: a session that queried before presence is not replayed what it fetched", async () => {
+/**
+ * Alice fills offline bob's queue (fillOffline), then bob logs in with
+ * `presence` (as `login` takes it) and `body` runs; everything is closed after.
+ */
+async function withOfflineBob(
+  presence: string | false | undefined,
+  body: (server: TestServer, alice: TestClient, bob: TestClient) => Promise<void>,
+) {
   const server = await startTestServer();
   const alice = await login(server, "alice", "a");
   try {
     await fillOffline(server, alice);
-    const bob = await login(server, "bob", "b", false);
+    const bob = await login(server, "bob", "b", presence);
     try {
-      const r = await mamQuery(bob);
-      assert.deepEqual(r.bodies, ["o1", "o2", "o3"]);
-      // Archived after the query began: the query could not see it, so it is replayed.
-      alice.send(chat("bob@localhost", "o5"));
-      await until("offline", offlineCount(server, "bob"), 5);
-      bob.send("<presence/>");
-      const replayed = await bob.stanza((e) => e.getChildText("body") === "o5");
-      assert.ok(stanzaId(replayed, "bob@localhost"));
-      // o4 (not archived) is replayed too; o1..o3 are not.
-      await until("offline", offlineCount(server, "bob"), 0);
-      await bob.nothing((e) =>
-        e.name === "message" && /^o[123]$/.test(e.getChildText("body") ?? "")
-      );
-      const bodies = bob.frames.flatMap((f) =>
-        f.kind === "stanza" && f.element.name === "message" ? [f.element.getChildText("body")] : []
-      );
-      assert.deepEqual(bodies, ["o4"]);
+      await body(server, alice, bob);
     } finally {
       bob.close();
     }
@@ -73,58 +64,56 @@ Deno.test("mam+offline: a session that queried before presence is not replayed w
     alice.close();
     await server.stop();
   }
+}
+
+Deno.test("mam+offline: a session that queried before presence is not replayed what it fetched", async () => {
+  await withOfflineBob(false, async (server, alice, bob) => {
+    const r = await mamQuery(bob);
+    assert.deepEqual(r.bodies, ["o1", "o2", "o3"]);
+    // Archived after the query began: the query could not see it, so it is replayed.
+    alice.send(chat("bob@localhost", "o5"));
+    await until("offline", offlineCount(server, "bob"), 5);
+    bob.send("<presence/>");
+    const replayed = await bob.stanza((e) => e.getChildText("body") === "o5");
+    assert.ok(stanzaId(replayed, "bob@localhost"));
+    // o4 (not archived) is replayed too; o1..o3 are not.
+    await until("offline", offlineCount(server, "bob"), 0);
+    await bob.nothing((e) => e.name === "message" && /^o[123]$/.test(e.getChildText("body") ?? ""));
+    const bodies = bob.frames.flatMap((f) =>
+      f.kind === "stanza" && f.element.name === "message" ? [f.element.getChildText("body")] : []
+    );
+    assert.deepEqual(bodies, ["o4"]);
+  });
 });
 
 Deno.test("mam+offline: presence first gets every offline message, with its stanza-id", async () => {
-  const server = await startTestServer();
-  const alice = await login(server, "alice", "a");
-  try {
-    await fillOffline(server, alice);
-    const bob = await login(server, "bob", "b");
-    try {
-      const got: string[] = [];
-      for (const b of ["o1", "o2", "o3", "o4"]) {
-        const m = await bob.stanza((e) => e.getChildText("body") === b);
-        got.push(b);
-        assert.equal(stanzaId(m, "bob@localhost") !== undefined, b !== "o4", b);
-        assert.ok(m.getChild("delay", "urn:xmpp:delay"));
-      }
-      await until("offline", offlineCount(server, "bob"), 0);
-      // A query after presence changes nothing for the replay already done.
-      const r = await mamQuery(bob);
-      assert.deepEqual(r.bodies, ["o1", "o2", "o3"]);
-    } finally {
-      bob.close();
+  await withOfflineBob(undefined, async (server, _alice, bob) => {
+    const got: string[] = [];
+    for (const b of ["o1", "o2", "o3", "o4"]) {
+      const m = await bob.stanza((e) => e.getChildText("body") === b);
+      got.push(b);
+      assert.equal(stanzaId(m, "bob@localhost") !== undefined, b !== "o4", b);
+      assert.ok(m.getChild("delay", "urn:xmpp:delay"));
     }
-  } finally {
-    alice.close();
-    await server.stop();
-  }
+    await until("offline", offlineCount(server, "bob"), 0);
+    // A query after presence changes nothing for the replay already done.
+    const r = await mamQuery(bob);
+    assert.deepEqual(r.bodies, ["o1", "o2", "o3"]);
+  });
 });
 
 Deno.test("mam+offline: a query about one contact, or one that failed, changes no replay", async () => {
-  const server = await startTestServer();
-  const alice = await login(server, "alice", "a");
-  try {
-    await fillOffline(server, alice);
-    const bob = await login(server, "bob", "b", false);
-    try {
-      const one = await mamQuery(bob, { fields: { with: "alice@localhost" } });
-      assert.equal(one.results.length, 3);
-      const failed = await mamQuery(bob, { fields: { "after-id": "nope" } });
-      assert.equal(failed.iq.attrs.type, "error");
-      bob.send("<presence/>");
-      for (const b of ["o1", "o2", "o3", "o4"]) {
-        await bob.stanza((e) => e.getChildText("body") === b);
-      }
-      await until("offline", offlineCount(server, "bob"), 0);
-    } finally {
-      bob.close();
+  await withOfflineBob(false, async (server, _alice, bob) => {
+    const one = await mamQuery(bob, { fields: { with: "alice@localhost" } });
+    assert.equal(one.results.length, 3);
+    const failed = await mamQuery(bob, { fields: { "after-id": "nope" } });
+    assert.equal(failed.iq.attrs.type, "error");
+    bob.send("<presence/>");
+    for (const b of ["o1", "o2", "o3", "o4"]) {
+      await bob.stanza((e) => e.getChildText("body") === b);
     }
-  } finally {
-    alice.close();
-    await server.stop();
-  }
+    await until("offline", offlineCount(server, "bob"), 0);
+  });
 });
 
 Deno.test("mam: retention expires old messages (sweep driven by the mam/expire event)", async () => {
@@ -167,9 +156,7 @@ Deno.test("mam: retentionDays 0 keeps everything", async () => {
 });
 
 Deno.test("mam: past maxMessagesPerUser messages are delivered, not archived", async () => {
-  const server = await startTestServer({ mam: { maxMessagesPerUser: 3 } });
-  const alice = await login(server, "alice", "a");
-  const bob = await login(server, "bob", "b");
+  const { server, alice, bob } = await startWithAliceAndBob({ mam: { maxMessagesPerUser: 3 } });
   try {
     await seed(server, "bob", 2);
     for (const b of ["q1", "q2", "q3"]) alice.send(chat("bob@localhost", b));
@@ -193,9 +180,7 @@ Deno.test("mam: past maxMessagesPerUser messages are delivered, not archived", a
 });
 
 Deno.test("mam: the archive and preferences go with the account", async () => {
-  const server = await startTestServer({ registration: { enabled: true } });
-  const alice = await login(server, "alice", "a");
-  const bob = await login(server, "bob", "b");
+  const { server, alice, bob } = await startWithAliceAndBob({ registration: { enabled: true } });
   try {
     await iq(alice, "p", `<iq type='set' id='p'><prefs xmlns='${NS_MAM}' default='always'/></iq>`);
     alice.send(chat("bob@localhost", "bye"));

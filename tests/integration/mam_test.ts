@@ -3,19 +3,20 @@
  * stanza ids (XEP-0359), filters, errors, preferences, metadata.
  */
 import assert from "node:assert/strict";
-import { errorCondition, iq, TestClient } from "../helpers/client.ts";
+import { errorCondition, iq } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { failingArchive } from "../helpers/failing_storage.ts";
-import { archiveOf, mamQuery, NS_MAM, NS_SID, queryXml, seed, stanzaId } from "../helpers/mam.ts";
-
-const login = (server: TestServer, user: string, resource: string, presence?: string | false) =>
-  TestClient.login({
-    port: server.ports.c2s,
-    user,
-    password: user === "alice" ? "wonderland" : "builder",
-    resource,
-    presence,
-  });
+import {
+  archiveOf,
+  login,
+  mamQuery,
+  NS_MAM,
+  NS_SID,
+  queryXml,
+  seed,
+  stanzaId,
+  startWithAliceAndBob,
+} from "../helpers/mam.ts";
 
 const chat = (to: string, body: string, extra = "", id = body) =>
   `<message to='${to}' type='chat' id='${id}'><body>${body}</body>${extra}</message>`;
@@ -30,9 +31,7 @@ async function untilArchived(server: TestServer, user: string, n: number) {
 }
 
 Deno.test("mam: both directions archived; stanza-id stamped, forged ones stripped, origin-id kept", async () => {
-  const server = await startTestServer();
-  const alice = await login(server, "alice", "a");
-  const bob = await login(server, "bob", "b");
+  const { server, alice, bob } = await startWithAliceAndBob();
   try {
     // The account advertises the archive and stanza ids.
     const info = await iq(
@@ -98,9 +97,7 @@ Deno.test("mam: both directions archived; stanza-id stamped, forged ones strippe
 });
 
 Deno.test("mam: what is not archived (chat states, hints, groupchat, headline, errors)", async () => {
-  const server = await startTestServer();
-  const alice = await login(server, "alice", "a");
-  const bob = await login(server, "bob", "b");
+  const { server, alice, bob } = await startWithAliceAndBob();
   try {
     const cs = `<composing xmlns='http://jabber.org/protocol/chatstates'/>`;
     alice.send(`<message to='bob@localhost' type='chat' id='cs'>${cs}</message>`);
@@ -136,9 +133,7 @@ Deno.test("mam: what is not archived (chat states, hints, groupchat, headline, e
 });
 
 Deno.test("mam: the sender's stanza-id does not reach the contact", async () => {
-  const server = await startTestServer({ mam: { default: "never" } });
-  const alice = await login(server, "alice", "a");
-  const bob = await login(server, "bob", "b");
+  const { server, alice, bob } = await startWithAliceAndBob({ mam: { default: "never" } });
   try {
     // Alice archives (always), bob does not (never by default here).
     await iq(
@@ -389,9 +384,9 @@ Deno.test("mam: preferences never, always, roster", async () => {
 
 Deno.test("mam: a failing archive costs no message: it is delivered, unarchived", async () => {
   // Every call on the message archive fails (a broken database, a full disk).
-  const server = await startTestServer({}, undefined, { storage: failingArchive("archive") });
-  const alice = await login(server, "alice", "a");
-  const bob = await login(server, "bob", "b");
+  const { server, alice, bob } = await startWithAliceAndBob({}, {
+    storage: failingArchive("archive"),
+  });
   try {
     for (const body of ["one", "two"]) {
       alice.send(chat("bob@localhost", body));

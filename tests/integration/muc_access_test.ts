@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { errorCondition, iq } from "../helpers/client.ts";
 import {
+  aliceAndBobIn,
   configure,
   createRoom,
   join,
@@ -17,15 +18,17 @@ import {
   NS_MUC,
   presenceFrom,
   startMucServer,
+  startMucWith,
   statusCodes,
 } from "../helpers/muc.ts";
 
 const DISCO_ITEMS = "http://jabber.org/protocol/disco#items";
 
 Deno.test("muc: password, members-only, hidden, size limit, creation policy", async () => {
-  const server = await startMucServer({ muc: { create: "admins" }, admins: ["alice@localhost"] });
-  const alice = await login(server, "alice");
-  const bob = await login(server, "bob");
+  const { server, alice, bob } = await startMucWith(["alice", "bob"], {
+    muc: { create: "admins" },
+    admins: ["alice@localhost"],
+  });
   try {
     // Only admins create rooms here.
     const denied = await join(bob, `mine@${MUC}`, "Bob");
@@ -98,16 +101,11 @@ Deno.test("muc: password, members-only, hidden, size limit, creation policy", as
 });
 
 Deno.test("muc: nick change and conflict, registration, reserved nicks, two sessions one nick", async () => {
-  const server = await startMucServer();
-  const alice = await login(server, "alice");
-  const bob = await login(server, "bob");
-  const carol = await login(server, "carol");
+  const { server, alice, bob, carol } = await startMucWith(["alice", "bob", "carol"]);
   const bob2 = await login(server, "bob", "second");
   const room = `nicks@${MUC}`;
   try {
-    await createRoom(alice, room, "Alice");
-    await join(bob, room, "Bob");
-    await presenceFrom(alice, `${room}/Bob`);
+    await aliceAndBobIn(alice, bob, room);
     // Conflict on join.
     let j = await join(carol, room, "Bob");
     assert.equal(errorCondition(j.self), "conflict");

@@ -9,12 +9,11 @@ import { errorCondition, iq } from "../helpers/client.ts";
 import {
   createRoom,
   join,
-  login,
   MUC,
   mucItem,
   NS_MUC_USER,
   presenceFrom,
-  startMucServer,
+  startMucWith,
   statusCodes,
 } from "../helpers/muc.ts";
 
@@ -22,9 +21,7 @@ const NS_OID = "urn:xmpp:occupant-id:0";
 const NS_SID = "urn:xmpp:sid:0";
 
 Deno.test("muc: instant room, join, groupchat, private message, leave", async () => {
-  const server = await startMucServer();
-  const alice = await login(server, "alice");
-  const bob = await login(server, "bob");
+  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
   try {
     const room = `tea@${MUC}`;
     const self = await createRoom(alice, room, "Alice");

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import type { TestClient } from "../helpers/client.ts";
 import { errorCondition, iq } from "../helpers/client.ts";
 import { mamQuery, NS_SID } from "../helpers/mam.ts";
-import { createRoom, join, login, MUC, startMucServer } from "../helpers/muc.ts";
+import { createRoom, join, MUC, startMucWith } from "../helpers/muc.ts";
 
 const room = `hist@${MUC}`;
 
@@ -25,9 +25,7 @@ async function leave(c: TestClient, nick: string) {
 }
 
 Deno.test("muc: history on join, MAM on the room, moderation", async () => {
-  const server = await startMucServer();
-  const alice = await login(server, "alice");
-  const bob = await login(server, "bob");
+  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
   try {
     await createRoom(alice, room, "Alice");
     const ids: string[] = [];

@@ -13,14 +13,13 @@ import {
   admin,
   createRoom,
   join,
-  login,
   MUC,
   mucItem,
   NS_MUC_ADMIN,
   NS_MUC_OWNER,
   NS_MUC_USER,
   presenceFrom,
-  startMucServer,
+  startMucWith,
   statusCodes,
 } from "../helpers/muc.ts";
 
@@ -44,10 +43,7 @@ async function seenBy(clients: TestClient[], nick: string, type?: string) {
 }
 
 Deno.test("muc: roles and affiliations through a room's life, stanza by stanza", async () => {
-  const server = await startMucServer();
-  const alice = await login(server, "alice");
-  const bob = await login(server, "bob");
-  const carol = await login(server, "carol");
+  const { server, alice, bob, carol } = await startMucWith(["alice", "bob", "carol"]);
   try {
     await createRoom(alice, room, "Alice", { moderatedroom: "1" });
     // Moderated: newcomers without affiliation are visitors.

@@ -10,27 +10,21 @@ import assert from "node:assert/strict";
 import { iq } from "../helpers/client.ts";
 import {
   admin,
+  aliceAndBobIn,
   configure,
-  createRoom,
   join,
-  login,
   MUC,
   mucItem,
   presenceFrom,
-  startMucServer,
+  startMucWith,
   statusCodes,
 } from "../helpers/muc.ts";
 
 Deno.test("muc: disconnects, bounces, members-only switch, iqs between occupants", async () => {
-  const server = await startMucServer();
-  const alice = await login(server, "alice");
-  const bob = await login(server, "bob");
-  const carol = await login(server, "carol");
+  const { server, alice, bob, carol } = await startMucWith(["alice", "bob", "carol"]);
   const room = `occ@${MUC}`;
   try {
-    await createRoom(alice, room, "Alice");
-    await join(bob, room, "Bob");
-    await presenceFrom(alice, `${room}/Bob`);
+    await aliceAndBobIn(alice, bob, room);
 
     // iq to another occupant: a vCard goes to the real bare JID, answered from the occupant JID.
     const vcard = await iq(

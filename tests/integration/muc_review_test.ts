@@ -9,6 +9,7 @@ import { errorCondition, iq } from "../helpers/client.ts";
 import type { TestClient } from "../helpers/client.ts";
 import {
   admin,
+  aliceAndBobIn,
   configure,
   createRoom,
   join,
@@ -17,6 +18,7 @@ import {
   mucItem,
   presenceFrom,
   startMucServer,
+  startMucWith,
   statusCodes,
 } from "../helpers/muc.ts";
 import { mamQuery, NS_SID } from "../helpers/mam.ts";
@@ -32,9 +34,9 @@ function register(c: TestClient, room: string, id: string, nick: string) {
 }
 
 Deno.test("muc: enforceReservedNicks keeps a registered user to the reserved nick", async () => {
-  const server = await startMucServer({ muc: { enforceReservedNicks: true } });
-  const alice = await login(server, "alice");
-  const carol = await login(server, "carol");
+  const { server, alice, carol } = await startMucWith(["alice", "carol"], {
+    muc: { enforceReservedNicks: true },
+  });
   const room = `reserved@${MUC}`;
   try {
     await createRoom(alice, room, "Alice");
@@ -122,15 +124,11 @@ Deno.test("muc: room archives follow mam.retentionDays", async () => {
 });
 
 Deno.test("muc: a bounced message takes a session out only when it cannot receive", async () => {
-  const server = await startMucServer();
-  const alice = await login(server, "alice");
-  const bob = await login(server, "bob");
+  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
   const room = `bounce@${MUC}`;
   const STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
   try {
-    await createRoom(alice, room, "Alice");
-    await join(bob, room, "Bob");
-    await presenceFrom(alice, `${room}/Bob`);
+    await aliceAndBobIn(alice, bob, room);
     // A client refusing one message (to the sender's occupant JID and to the room): still in.
     bob.send(
       `<message to='${room}/Alice' type='error' id='m1'><error type='modify'><not-acceptable xmlns='${STANZAS}'/></error></message>`,
@@ -156,10 +154,9 @@ Deno.test("muc: a bounced message takes a session out only when it cannot receiv
 });
 
 Deno.test("muc: invitations cost the inviter's rate; declines go only to an inviter", async () => {
-  const server = await startMucServer({ muc: { messagesPerSecond: 0.001, messageBurst: 3 } });
-  const alice = await login(server, "alice");
-  const bob = await login(server, "bob");
-  const carol = await login(server, "carol");
+  const { server, alice, bob, carol } = await startMucWith(["alice", "bob", "carol"], {
+    muc: { messagesPerSecond: 0.001, messageBurst: 3 },
+  });
   const room = `invites@${MUC}`;
   const USER = "http://jabber.org/protocol/muc#user";
   try {
@@ -221,14 +218,10 @@ Deno.test("muc: muc#roomconfig_enablelogging (XEP-0045's name) switches the arch
 });
 
 Deno.test("muc: destroy tells each occupant of its own leaving only, affiliation none", async () => {
-  const server = await startMucServer();
-  const alice = await login(server, "alice");
-  const bob = await login(server, "bob");
+  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
   const room = `doomed@${MUC}`;
   try {
-    await createRoom(alice, room, "Alice");
-    await join(bob, room, "Bob");
-    await presenceFrom(alice, `${room}/Bob`);
+    await aliceAndBobIn(alice, bob, room);
     const d = await iq(
       alice,
       "ds",
@@ -254,9 +247,9 @@ Deno.test("muc: destroy tells each occupant of its own leaving only, affiliation
 });
 
 Deno.test("muc: leaving and rejoining in a loop is held to the occupant's rate", async () => {
-  const server = await startMucServer({ muc: { messagesPerSecond: 0.001, messageBurst: 2 } });
-  const alice = await login(server, "alice");
-  const bob = await login(server, "bob");
+  const { server, alice, bob } = await startMucWith(["alice", "bob"], {
+    muc: { messagesPerSecond: 0.001, messageBurst: 2 },
+  });
   const room = `loop@${MUC}`;
   try {
     await createRoom(alice, room, "Alice");
@@ -280,9 +273,7 @@ Deno.test("muc: leaving and rejoining in a loop is held to the occupant's rate",
 });
 
 Deno.test("muc: 100 comes with the join to a non-anonymous room, not with later updates", async () => {
-  const server = await startMucServer();
-  const alice = await login(server, "alice");
-  const bob = await login(server, "bob");
+  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
   const room = `open@${MUC}`;
   try {
     await createRoom(alice, room, "Alice", { whois: "anyone" });
@@ -331,9 +322,7 @@ Deno.test("muc: disco#info carries what Conversations and Gajim read", async () 
 });
 
 Deno.test("muc: reactions and retractions are archived with a stanza-id; chat states are not", async () => {
-  const server = await startMucServer();
-  const alice = await login(server, "alice");
-  const bob = await login(server, "bob");
+  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
   const room = `react@${MUC}`;
   try {
     await createRoom(alice, room, "Alice");
@@ -370,9 +359,7 @@ Deno.test("muc: reactions and retractions are archived with a stanza-id; chat st
 });
 
 Deno.test("muc: the subject sent on join carries its setter's occupant id", async () => {
-  const server = await startMucServer();
-  const alice = await login(server, "alice");
-  const bob = await login(server, "bob");
+  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
   const room = `topic@${MUC}`;
   const OID = "urn:xmpp:occupant-id:0";
   try {
@@ -392,9 +379,7 @@ Deno.test("muc: the subject sent on join carries its setter's occupant id", asyn
 });
 
 Deno.test("muc: members of a private group read the member, admin and owner lists", async () => {
-  const server = await startMucServer();
-  const alice = await login(server, "alice");
-  const bob = await login(server, "bob");
+  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
   const room = `group@${MUC}`;
   const ADMIN = "http://jabber.org/protocol/muc#admin";
   const list = (c: TestClient, id: string, affiliation: string) =>
@@ -426,10 +411,7 @@ Deno.test("muc: members of a private group read the member, admin and owner list
 });
 
 Deno.test("muc: occupants of a non-anonymous room learn of affiliation changes of users not in the room", async () => {
-  const server = await startMucServer();
-  const alice = await login(server, "alice");
-  const bob = await login(server, "bob");
-  const carol = await login(server, "carol");
+  const { server, alice, bob, carol } = await startMucWith(["alice", "bob", "carol"]);
   const room = `members@${MUC}`;
   const USER = "http://jabber.org/protocol/muc#user";
   try {
@@ -508,9 +490,7 @@ Deno.test("muc: a moderation announcement is archived under the stanza id it car
 });
 
 Deno.test("muc: a join from a session already in the room gets the whole join again", async () => {
-  const server = await startMucServer();
-  const alice = await login(server, "alice");
-  const bob = await login(server, "bob");
+  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
   const room = `again@${MUC}`;
   try {
     await createRoom(alice, room, "Alice");

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { iq } from "../helpers/client.ts";
-import { startTestServer } from "../helpers/server.ts";
+import { iq, type TestClient } from "../helpers/client.ts";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
+import type { Element } from "../../src/xml/element.ts";
 import { capsLogin, event, isEvent, NS_PUBSUB, publishXml } from "../helpers/pep.ts";
 
 const B2 = "urn:xmpp:bookmarks:1";
@@ -10,6 +11,30 @@ const getLegacy = (id: string) =>
 const setLegacy = (id: string, inner: string) =>
   `<iq type='set' id='${id}'><query xmlns='${PRIVATE}'><storage xmlns='storage:bookmarks'>${inner}` +
   `</storage></query></iq>`;
+/** Alice's resource that knows bookmarks 2 (and wants its notifications). */
+async function modernLogin(server: TestServer): Promise<TestClient> {
+  return (await capsLogin(server, "alice", "wonderland", "modern", [B2 + "+notify"])).client;
+}
+
+/** Bob, not alice's contact, asks for alice's bookmarks 2 items; the iq reply. */
+async function bobReadsAlices(server: TestServer): Promise<Element> {
+  const { client: bob } = await capsLogin(server, "bob", "builder", "b", []);
+  return await iq(
+    bob,
+    "x",
+    `<iq type='get' id='x' to='alice@localhost'><pubsub xmlns='${NS_PUBSUB}'><items node='${B2}'/></pubsub></iq>`,
+  );
+}
+
+/** Alice's account disco#info, asked by `c`. */
+function accountInfo(c: TestClient): Promise<Element> {
+  return iq(
+    c,
+    "di",
+    `<iq type='get' id='di' to='alice@localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`,
+  );
+}
+
 const BOOKMARK_OPTIONS = {
   "pubsub#persist_items": "true",
   "pubsub#access_model": "whitelist",
@@ -20,9 +45,7 @@ const BOOKMARK_OPTIONS = {
 Deno.test("bookmarks 2 published via PEP read back through private storage, and the reverse", async () => {
   const server = await startTestServer();
   try {
-    const { client: modern } = await capsLogin(server, "alice", "wonderland", "modern", [
-      B2 + "+notify",
-    ]);
+    const modern = await modernLogin(server);
     const { client: legacy } = await capsLogin(server, "alice", "wonderland", "legacy", []);
 
     // XEP-0402 → XEP-0048.
@@ -76,20 +99,11 @@ Deno.test("bookmarks 2 published via PEP read back through private storage, and 
     assert.deepEqual(ids, ["lounge@conference.localhost"]);
 
     // The node stays private (whitelist): bob cannot read it.
-    const { client: bob } = await capsLogin(server, "bob", "builder", "b", []);
-    const denied = await iq(
-      bob,
-      "x",
-      `<iq type='get' id='x' to='alice@localhost'><pubsub xmlns='${NS_PUBSUB}'><items node='${B2}'/></pubsub></iq>`,
-    );
+    const denied = await bobReadsAlices(server);
     assert.equal(denied.attrs.type, "error");
 
     // Account disco#info advertises the compat feature.
-    const info = await iq(
-      modern,
-      "di",
-      `<iq type='get' id='di' to='alice@localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`,
-    );
+    const info = await accountInfo(modern);
     assert.ok(info.toString().includes(`var='${B2}#compat'`));
   } finally {
     await server.stop();
@@ -121,12 +135,7 @@ Deno.test("bookmarks in private storage before PEP move to the bookmarks 2 node 
       "al",
     ]);
     // The node has the XEP-0402 configuration: private to the account.
-    const { client: bob } = await capsLogin(server, "bob", "builder", "b", []);
-    const denied = await iq(
-      bob,
-      "x",
-      `<iq type='get' id='x' to='alice@localhost'><pubsub xmlns='${NS_PUBSUB}'><items node='${B2}'/></pubsub></iq>`,
-    );
+    const denied = await bobReadsAlices(server);
     assert.equal(denied.attrs.type, "error");
   } finally {
     await server.stop();
@@ -136,9 +145,7 @@ Deno.test("bookmarks in private storage before PEP move to the bookmarks 2 node 
 Deno.test("bookmarks#compat-pep: XEP-0048 bookmarks in PEP and bookmarks 2 kept in step", async () => {
   const server = await startTestServer();
   try {
-    const { client: modern } = await capsLogin(server, "alice", "wonderland", "modern", [
-      B2 + "+notify",
-    ]);
+    const modern = await modernLogin(server);
     const { client: old } = await capsLogin(server, "alice", "wonderland", "old", [
       "storage:bookmarks+notify",
     ]);
@@ -165,11 +172,7 @@ Deno.test("bookmarks#compat-pep: XEP-0048 bookmarks in PEP and bookmarks 2 kept 
     );
     assert.equal(storage.getChild("url")?.attrs.url, "https://x.example/");
 
-    const info = await iq(
-      modern,
-      "di",
-      `<iq type='get' id='di' to='alice@localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`,
-    );
+    const info = await accountInfo(modern);
     assert.ok(info.toString().includes(`var='${B2}#compat-pep'`));
   } finally {
     await server.stop();
@@ -179,9 +182,7 @@ Deno.test("bookmarks#compat-pep: XEP-0048 bookmarks in PEP and bookmarks 2 kept 
 Deno.test("bookmarks: a legacy write with more bookmarks than a node keeps publishes no more than it keeps", async () => {
   const server = await startTestServer({ pep: { maxItemsPerNode: 2 } });
   try {
-    const { client: modern } = await capsLogin(server, "alice", "wonderland", "modern", [
-      B2 + "+notify",
-    ]);
+    const modern = await modernLogin(server);
     const { client: legacy } = await capsLogin(server, "alice", "wonderland", "legacy", []);
     const confs = [1, 2, 3, 4, 5].map((i) => `<conference jid='r${i}@conference.localhost'/>`);
     const set = await iq(legacy, "s", setLegacy("s", confs.join("")));

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { iq } from "../helpers/client.ts";
-import { startTestServer } from "../helpers/server.ts";
+import { iq, type TestClient } from "../helpers/client.ts";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
+import type { Element } from "../../src/xml/element.ts";
 import { capsLogin, event, NS_PUBSUB, publishXml, seedRoster } from "../helpers/pep.ts";
 
 const META = "urn:xmpp:avatar:metadata";
@@ -12,13 +13,24 @@ async function sha1Hex(bytes: Uint8Array): Promise<string> {
   return Array.from(d).map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** Alice and bob on each other's roster, logged in; bob wants alice's avatar metadata. */
+async function contacts(server: TestServer) {
+  await seedRoster(server, "alice", [{ jid: "bob@localhost", subscription: "both" }]);
+  await seedRoster(server, "bob", [{ jid: "alice@localhost", subscription: "both" }]);
+  const { client: alice } = await capsLogin(server, "alice", "wonderland", "a", []);
+  const { client: bob } = await capsLogin(server, "bob", "builder", "b", [META + "+notify"]);
+  return { alice, bob };
+}
+
+/** Alice publishes avatar metadata (`info` elements) as item `id`; the iq reply. */
+function publishMetadata(alice: TestClient, id: string, info: string): Promise<Element> {
+  return iq(alice, "m", publishXml("m", META, id, `<metadata xmlns='${META}'>${info}</metadata>`));
+}
+
 Deno.test("XEP-0398: a vCard PHOTO set by an old client becomes the PEP avatar", async () => {
   const server = await startTestServer();
   try {
-    await seedRoster(server, "alice", [{ jid: "bob@localhost", subscription: "both" }]);
-    await seedRoster(server, "bob", [{ jid: "alice@localhost", subscription: "both" }]);
-    const { client: alice } = await capsLogin(server, "alice", "wonderland", "a", []);
-    const { client: bob } = await capsLogin(server, "bob", "builder", "b", [META + "+notify"]);
+    const { alice, bob } = await contacts(server);
     const bytes = new TextEncoder().encode("old-client-photo");
     const b64 = btoa("old-client-photo");
     const hash = await sha1Hex(bytes);
@@ -76,10 +88,7 @@ Deno.test("XEP-0398: a vCard PHOTO set by an old client becomes the PEP avatar",
 Deno.test("XEP-0398: a vCard set without PHOTO removes the PEP avatar (empty metadata)", async () => {
   const server = await startTestServer();
   try {
-    await seedRoster(server, "alice", [{ jid: "bob@localhost", subscription: "both" }]);
-    await seedRoster(server, "bob", [{ jid: "alice@localhost", subscription: "both" }]);
-    const { client: alice } = await capsLogin(server, "alice", "wonderland", "a", []);
-    const { client: bob } = await capsLogin(server, "bob", "builder", "b", [META + "+notify"]);
+    const { alice, bob } = await contacts(server);
     const set = await iq(
       alice,
       "v1",
@@ -107,20 +116,13 @@ Deno.test("XEP-0398: a vCard set without PHOTO removes the PEP avatar (empty met
 Deno.test("XEP-0153: after the avatar is removed, presence says so with an empty <photo/>", async () => {
   const server = await startTestServer();
   try {
-    await seedRoster(server, "alice", [{ jid: "bob@localhost", subscription: "both" }]);
-    await seedRoster(server, "bob", [{ jid: "alice@localhost", subscription: "both" }]);
-    const { client: alice } = await capsLogin(server, "alice", "wonderland", "a", []);
-    const { client: bob } = await capsLogin(server, "bob", "builder", "b", [META + "+notify"]);
+    const { alice, bob } = await contacts(server);
     const png = btoa("p");
     const info = `<info id='${await sha1Hex(new TextEncoder().encode("p"))}' type='image/png' ` +
       `bytes='1'/>`;
     const hash = info.match(/id='([0-9a-f]+)'/)![1];
     await iq(alice, "d", publishXml("d", DATA, hash, `<data xmlns='${DATA}'>${png}</data>`));
-    await iq(
-      alice,
-      "m",
-      publishXml("m", META, hash, `<metadata xmlns='${META}'>${info}</metadata>`),
-    );
+    await publishMetadata(alice, hash, info);
     await event(bob, "alice@localhost", META);
     const removed = await iq(
       alice,
@@ -187,16 +189,7 @@ Deno.test("XEP-0398: PEP avatar data not matching its SHA-1 id is not copied int
     const { client: alice } = await capsLogin(server, "alice", "wonderland", "a", []);
     const fake = "0123456789abcdef0123456789abcdef01234567";
     await iq(alice, "d", publishXml("d", DATA, fake, `<data xmlns='${DATA}'>${btoa("x")}</data>`));
-    const m = await iq(
-      alice,
-      "m",
-      publishXml(
-        "m",
-        META,
-        fake,
-        `<metadata xmlns='${META}'><info id='${fake}' type='image/png' bytes='1'/></metadata>`,
-      ),
-    );
+    const m = await publishMetadata(alice, fake, `<info id='${fake}' type='image/png' bytes='1'/>`);
     assert.equal(m.attrs.type, "result");
     const vc = await iq(alice, "vc", `<iq type='get' id='vc'><vCard xmlns='vcard-temp'/></iq>`);
     assert.equal(vc.getChild("vCard", "vcard-temp")?.getChild("PHOTO"), undefined, vc.toString());
@@ -208,16 +201,10 @@ Deno.test("XEP-0398: PEP avatar data not matching its SHA-1 id is not copied int
 Deno.test("XEP-0398: metadata naming only a URL-hosted image keeps the vCard PHOTO", async () => {
   const { server, alice } = await withAvatar();
   try {
-    const m = await iq(
+    const m = await publishMetadata(
       alice,
-      "m",
-      publishXml(
-        "m",
-        META,
-        "u1",
-        `<metadata xmlns='${META}'><info id='u1' type='image/png' bytes='9' ` +
-          `url='https://img.example/a.png'/></metadata>`,
-      ),
+      "u1",
+      `<info id='u1' type='image/png' bytes='9' url='https://img.example/a.png'/>`,
     );
     assert.equal(m.attrs.type, "result");
     const vc = await iq(alice, "vc", `<iq type='get' id='vc'><vCard xmlns='vcard-temp'/></iq>`);

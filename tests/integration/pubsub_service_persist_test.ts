@@ -6,17 +6,16 @@
 import assert from "node:assert/strict";
 import { errorCondition } from "../helpers/client.ts";
 import {
-  formFields,
+  createWithConfig,
   itemIds,
   login,
   nextEvent,
+  nodeConfig,
   NS_EVENT,
-  NS_NODE_CONFIG,
   NS_OWNER,
   NS_PUBSUB,
   ps,
   startPubsubServer,
-  submitForm,
 } from "../helpers/pubsub.ts";
 
 Deno.test("pubsub service: nodes survive a restart", async () => {
@@ -30,13 +29,11 @@ Deno.test("pubsub service: nodes survive a restart", async () => {
     await ps(
       alice,
       "set",
-      `<create node='kept'/><configure>${
-        submitForm(NS_NODE_CONFIG, {
-          "pubsub#title": "Kept",
-          "pubsub#max_items": "7",
-          "pubsub#itemreply": "publisher",
-        })
-      }</configure>`,
+      createWithConfig("kept", {
+        "pubsub#title": "Kept",
+        "pubsub#max_items": "7",
+        "pubsub#itemreply": "publisher",
+      }),
     );
     await ps(alice, "set", `<create node='dropped'/>`);
     await ps(
@@ -68,10 +65,7 @@ Deno.test("pubsub service: nodes survive a restart", async () => {
     const bob = await login(second, "bob");
     const carol = await login(second, "carol");
     assert.deepEqual(itemIds(await ps(bob, "get", `<items node='kept'/>`)), ["two", "one"]);
-    const conf = await ps(alice, "get", `<configure node='kept'/>`, NS_OWNER);
-    const fields = formFields(
-      conf.getChild("pubsub", NS_OWNER)!.getChild("configure")!.getChild("x", "jabber:x:data")!,
-    );
+    const fields = await nodeConfig(alice, "kept");
     assert.deepEqual(fields.get("pubsub#title"), ["Kept"]);
     assert.deepEqual(fields.get("pubsub#max_items"), ["7"]);
     assert.deepEqual(fields.get("pubsub#itemreply"), ["publisher"]);

@@ -8,12 +8,13 @@ import assert from "node:assert/strict";
 import { errorCondition, TestClient } from "../helpers/client.ts";
 import {
   appCondition,
-  formFields,
+  configureNode,
+  createWithConfig,
   itemIds,
   login,
   nextEvent,
+  nodeConfig,
   NS_EVENT,
-  NS_NODE_CONFIG,
   NS_OWNER,
   NS_PUBSUB,
   ps,
@@ -25,8 +26,6 @@ import {
 
 const PUBLISH_OPTIONS = NS_PUBSUB + "#publish-options";
 
-const create = (node: string, fields: Record<string, string> = {}) =>
-  `<create node='${node}'/><configure>${submitForm(NS_NODE_CONFIG, fields)}</configure>`;
 const publish = (node: string, id: string, text = id) =>
   `<publish node='${node}'><item id='${id}'><entry xmlns='urn:test'>${text}</entry></item></publish>`;
 
@@ -35,12 +34,20 @@ Deno.test("pubsub service: the last item on subscription, as configured", async 
   const alice = await login(server, "alice");
   const bob = await login(server, "bob");
   try {
-    await ps(alice, "set", create("sub", { "pubsub#send_last_published_item": "on_sub" }));
-    await ps(alice, "set", create("never", { "pubsub#send_last_published_item": "never" }));
     await ps(
       alice,
       "set",
-      create("presence", {
+      createWithConfig("sub", { "pubsub#send_last_published_item": "on_sub" }),
+    );
+    await ps(
+      alice,
+      "set",
+      createWithConfig("never", { "pubsub#send_last_published_item": "never" }),
+    );
+    await ps(
+      alice,
+      "set",
+      createWithConfig("presence", {
         "pubsub#send_last_published_item": "on_sub_and_presence",
       }),
     );
@@ -67,14 +74,10 @@ Deno.test("pubsub service: the last item on subscription, as configured", async 
 
     // deliver_payloads off: notifications carry the id only, items the payload;
     // notify_config on: subscribers see the new configuration.
-    const cfg = await ps(
-      alice,
-      "set",
-      `<configure node='presence'>${
-        submitForm(NS_NODE_CONFIG, { "pubsub#deliver_payloads": "0", "pubsub#notify_config": "1" })
-      }</configure>`,
-      NS_OWNER,
-    );
+    const cfg = await configureNode(alice, "presence", {
+      "pubsub#deliver_payloads": "0",
+      "pubsub#notify_config": "1",
+    });
     assert.equal(cfg.attrs.type, "result");
     const cfgEv = await nextEvent(bob, (e) => e.getChild("configuration") !== undefined);
     assert.equal(
@@ -123,10 +126,7 @@ Deno.test("pubsub service: auto-create with publish-options, preconditions, acce
         options({ "pubsub#access_model": "whitelist", "pubsub#max_items": "3" }),
     );
     assert.equal(r.attrs.type, "result");
-    const conf = await ps(alice, "get", `<configure node='auto'/>`, NS_OWNER);
-    const fields = formFields(
-      conf.getChild("pubsub", NS_OWNER)!.getChild("configure")!.getChild("x", "jabber:x:data")!,
-    );
+    const fields = await nodeConfig(alice, "auto");
     assert.deepEqual(fields.get("pubsub#access_model"), ["whitelist"]);
     assert.deepEqual(fields.get("pubsub#max_items"), ["3"]);
 
@@ -145,7 +145,11 @@ Deno.test("pubsub service: auto-create with publish-options, preconditions, acce
     assert.equal(match.attrs.type, "result");
 
     // No roster behind the service: presence/roster/authorize are not offered.
-    const presence = await ps(alice, "set", create("p", { "pubsub#access_model": "presence" }));
+    const presence = await ps(
+      alice,
+      "set",
+      createWithConfig("p", { "pubsub#access_model": "presence" }),
+    );
     assert.equal(errorCondition(presence), "not-acceptable");
     assert.equal(appCondition(presence), "unsupported-access-model");
 
@@ -264,21 +268,9 @@ Deno.test("pubsub service: limits", async () => {
     assert.equal(errorCondition(big), "not-acceptable");
     assert.equal(appCondition(big), "payload-too-big");
 
-    const tooMany = await ps(
-      alice,
-      "set",
-      `<configure node='n1'>${submitForm(NS_NODE_CONFIG, { "pubsub#max_items": "5" })}</configure>`,
-      NS_OWNER,
-    );
+    const tooMany = await configureNode(alice, "n1", { "pubsub#max_items": "5" });
     assert.equal(errorCondition(tooMany), "not-acceptable");
-    await ps(
-      alice,
-      "set",
-      `<configure node='n1'>${
-        submitForm(NS_NODE_CONFIG, { "pubsub#max_items": "max" })
-      }</configure>`,
-      NS_OWNER,
-    );
+    await configureNode(alice, "n1", { "pubsub#max_items": "max" });
     for (let i = 0; i < 6; i++) await ps(alice, "set", publish("n1", "i" + i));
     assert.deepEqual(itemIds(await ps(alice, "get", `<items node='n1'/>`)), [
       "i5",

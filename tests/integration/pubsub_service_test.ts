@@ -9,10 +9,13 @@ import assert from "node:assert/strict";
 import { errorCondition } from "../helpers/client.ts";
 import {
   appCondition,
+  configureNode,
+  createWithConfig,
   formFields,
   itemIds,
   login,
   nextEvent,
+  nodeConfig,
   NS_EVENT,
   NS_NODE_CONFIG,
   NS_OWNER,
@@ -37,13 +40,11 @@ Deno.test("pubsub service: a node lifecycle", async () => {
     const created = await ps(
       alice,
       "set",
-      `<create node='news'/><configure>${
-        submitForm(NS_NODE_CONFIG, {
-          "pubsub#title": "News",
-          "pubsub#max_items": "5",
-          "pubsub#itemreply": "publisher",
-        })
-      }</configure>`,
+      createWithConfig("news", {
+        "pubsub#title": "News",
+        "pubsub#max_items": "5",
+        "pubsub#itemreply": "publisher",
+      }),
     );
     assert.equal(created.attrs.type, "result");
     const again = await ps(alice, "set", `<create node='news'/>`);
@@ -53,39 +54,22 @@ Deno.test("pubsub service: a node lifecycle", async () => {
     assert.ok(instantName && instantName.length > 0);
 
     // ---- configuration ---------------------------------------------------
-    const conf = await ps(alice, "get", `<configure node='news'/>`, NS_OWNER);
-    const fields = formFields(
-      conf.getChild("pubsub", NS_OWNER)!.getChild("configure")!.getChild("x", "jabber:x:data")!,
-    );
+    const fields = await nodeConfig(alice, "news");
     assert.deepEqual(fields.get("FORM_TYPE"), [NS_NODE_CONFIG]);
     assert.deepEqual(fields.get("pubsub#title"), ["News"]);
     assert.deepEqual(fields.get("pubsub#max_items"), ["5"]);
     assert.deepEqual(fields.get("pubsub#itemreply"), ["publisher"]);
     const notOwner = await ps(bob, "get", `<configure node='news'/>`, NS_OWNER);
     assert.equal(errorCondition(notOwner), "forbidden");
-    const set = await ps(
-      alice,
-      "set",
-      `<configure node='news'>${
-        submitForm(NS_NODE_CONFIG, { "pubsub#title": "Daily News", "pubsub#notify_retract": "1" })
-      }</configure>`,
-      NS_OWNER,
-    );
+    const set = await configureNode(alice, "news", {
+      "pubsub#title": "Daily News",
+      "pubsub#notify_retract": "1",
+    });
     assert.equal(set.attrs.type, "result");
-    const conf2 = await ps(alice, "get", `<configure node='news'/>`, NS_OWNER);
-    const fields2 = formFields(
-      conf2.getChild("pubsub", NS_OWNER)!.getChild("configure")!.getChild("x", "jabber:x:data")!,
-    );
+    const fields2 = await nodeConfig(alice, "news");
     assert.deepEqual(fields2.get("pubsub#title"), ["Daily News"]);
     assert.deepEqual(fields2.get("pubsub#max_items"), ["5"]);
-    const bad = await ps(
-      alice,
-      "set",
-      `<configure node='news'>${
-        submitForm(NS_NODE_CONFIG, { "pubsub#access_model": "nonsense" })
-      }</configure>`,
-      NS_OWNER,
-    );
+    const bad = await configureNode(alice, "news", { "pubsub#access_model": "nonsense" });
     assert.equal(errorCondition(bad), "not-acceptable");
     const def = await ps(alice, "get", `<default/>`, NS_OWNER);
     const defFields = formFields(

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as https from "node:https";
 import { errorCondition } from "../helpers/client.ts";
 import { scrape, value } from "../helpers/metrics.ts";
-import { type TestServer } from "../helpers/server.ts";
+import { removeAccount, type TestServer } from "../helpers/server.ts";
 import {
   local,
   login,
@@ -369,20 +369,7 @@ Deno.test("upload: files go with the account, and expire after expireDays", asyn
     assert.equal(await count(), 2);
     alice.close();
     // Remove alice's account: her file goes.
-    const host = server.hosts.get("localhost")!;
-    const { deleteAccount } = await import("../../src/core/accounts.ts");
-    await deleteAccount(
-      {
-        config: server.config,
-        router: undefined as never,
-        sessions: server.sessions,
-        storage: server.storage,
-        auth: server.auth,
-        components: undefined as never,
-      },
-      host,
-      "alice",
-    );
+    await removeAccount(server, "alice");
     const gone = await fetch(local(server, a.get));
     assert.equal(gone.status, 404);
     await gone.body?.cancel();
