@@ -20,6 +20,7 @@ export const STORAGE_OPERATIONS = [
   "map_set",
   "map_get_all",
   "map_clear",
+  "map_page",
   "archive_append",
   "archive_find",
   "archive_count",
@@ -60,6 +61,9 @@ export function timedStorage(inner: StorageDriver, observe: ObserveStorage): Sto
           timed("map_set", () => s.set(user, key, value)),
         getAll: (user) => timed("map_get_all", () => s.getAll(user)),
         clear: (user) => timed("map_clear", () => s.clear(user)),
+        ...(s.page
+          ? { page: (user, after, limit) => timed("map_page", () => s.page!(user, after, limit)) }
+          : {}),
       };
     },
     archive(host: string, store: string): ArchiveStore {

@@ -15,10 +15,22 @@ import { redeem } from "./redeem.ts";
 import { INVITE_HTTP, type InviteHttp } from "./route.ts";
 import { inviteUri } from "./uri.ts";
 
+/** How often expired and used-up invites are swept from storage (also once at start). */
+const SWEEP_INTERVAL_MS = 3_600_000;
+
 export const invitesModule: ParleyModule = {
   name: "invites",
   setup(api) {
     const store = new InviteStore(api.map(INVITES_STORE));
+    // Creating and looking up invites only meet the ones they touch; the
+    // sweep removes the rest, a page at a time. Its first run also indexes
+    // invites stored before the per-inviter index.
+    const sweep = async () => {
+      const removed = await store.sweep();
+      if (removed > 0) api.log.info("removed {removed} expired or used invites", { removed });
+    };
+    api.setInterval(sweep, SWEEP_INTERVAL_MS);
+    api.setTimeout(sweep, 0);
     setupPreauthIbr(api, store);
     for (const c of inviteCommands(api, store)) api.provide("adhoc-command", c);
     const http: InviteHttp = {
