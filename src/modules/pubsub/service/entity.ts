@@ -219,9 +219,14 @@ export class EntityRequests {
     const bare = requesterOf(ev).bare;
     const out = el("subscriptions", { node: op.attrs.node });
     for (const node of await this.#nodes(op)) {
+      const mine = Object.keys(node.subscriptions).filter((jid) =>
+        jid === bare || jid.startsWith(bare + "/")
+      );
+      // Extras (for the subids) only of the nodes listed: reading them for
+      // every node of the service was a storage read per node per request.
+      if (mine.length === 0) continue;
       const extras = await svc.extras(node.name);
-      for (const jid of Object.keys(node.subscriptions)) {
-        if (jid !== bare && !jid.startsWith(bare + "/")) continue;
+      for (const jid of mine) {
         out.append(
           el("subscription", {
             node: node.name,
