@@ -5,7 +5,7 @@
  * request of a freshly started server, so the node records are read cold.
  *
  *   deno run -A bench/pubsub_cold_listing.ts [--nodes 10000] [--items 20]
- *     [--dir /tmp/parley-pubsub-10000x20] [--reps 3]
+ *     [--format bytes|sizes] [--dir /tmp/parley-pubsub-10000x20-bytes] [--reps 3]
  *
  * Measured in the server's own process (the client is in-process too): the
  * longest gap between two turns of a setImmediate ticker while the request
@@ -15,7 +15,9 @@
  * The data directory is built on first use and reused by later runs with
  * the same --dir: nodes as the service stores them (open access, one
  * owner each, spread over 100 owners, every tenth with a subscriber), each
- * with `--items` items of ~200 bytes and their extras record.
+ * with `--items` items of ~200 bytes and their extras record. `--format`:
+ * the items' payload sizes as the engine stores them now (`bytes`, an
+ * array) or as it stored them before (`sizes`, an object by item id).
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
@@ -31,12 +33,14 @@ const { values: opts } = parseArgs({
     items: { type: "string", default: "20" },
     dir: { type: "string" },
     reps: { type: "string", default: "3" },
+    format: { type: "string", default: "bytes" },
   },
 });
 const NODES = Number(opts.nodes);
 const ITEMS = Number(opts.items);
 const REPS = Number(opts.reps);
-const DIR = opts.dir ?? `/tmp/parley-pubsub-${NODES}x${ITEMS}`;
+const FORMAT = opts.format === "sizes" ? "sizes" : "bytes";
+const DIR = opts.dir ?? `/tmp/parley-pubsub-${NODES}x${ITEMS}-${FORMAT}`;
 const DB = "parley.sqlite";
 
 const owner = (i: number) => `owner${i % 100}@localhost`;
@@ -73,13 +77,13 @@ async function build(): Promise<void> {
     const subscriber: Record<string, "subscribed"> = n % 10 === 0
       ? { "alice@localhost": "subscribed" }
       : {};
-    const record: StoredNode = {
+    const record: StoredNode & { sizes?: Record<string, number> } = {
       name,
       config: { ...DEFAULT_CONFIG, access_model: "open", max_items: 20, title: `Node ${n}` },
       affiliations: { [owner(n)]: "owner" },
       subscriptions: subscriber,
       items: ids,
-      sizes,
+      ...FORMAT === "sizes" ? { sizes } : { bytes: ids.map((id) => sizes[id]) },
       created: Date.now(),
     };
     await nodes.set("", name, record as unknown as Json);
@@ -165,7 +169,7 @@ for (const [name, request] of Object.entries(REQUESTS)) {
   rows.push(`| ${name} | ${fmt(cold)} | ${fmt(warm)} |`);
   console.error(`${name}: cold ${JSON.stringify(cold)}`);
 }
-console.log(`${NODES} nodes × ${ITEMS} items, median of ${REPS} starts (ms):\n`);
+console.log(`${NODES} nodes × ${ITEMS} items (${FORMAT}), median of ${REPS} starts (ms):\n`);
 console.log("| request | cold: longest block | cold: total | warm: longest block | warm: total |");
 console.log("|---|---:|---:|---:|---:|");
 for (const r of rows) console.log(r);

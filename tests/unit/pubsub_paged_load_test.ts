@@ -63,7 +63,7 @@ Deno.test("pubsub: a scope's nodes are read in bounded pages, a turn between the
   // Stored behind the engine (as after a restart), each node with items.
   for (let i = 0; i < total; i++) {
     const name = `n${String(i).padStart(4, "0")}`;
-    await storage.setNode("", name, { ...record(name), items: ["a", "b"], sizes: { a: 1, b: 1 } });
+    await storage.setNode("", name, { ...record(name), items: ["a", "b"], bytes: [1, 1] });
     for (const id of ["a", "b"]) {
       await storage.setItem("", name, id, { id, payload: "<x/>", publisher: ALICE, when: 0 });
     }

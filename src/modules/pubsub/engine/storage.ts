@@ -15,8 +15,8 @@ import type { StoredItem, StoredNode } from "./types.ts";
 
 /**
  * Node records read per step of `nodes`. Measured on SQLite with nodes of
- * 20 items (1.3 kB each: the per-item sizes are most of the parse): ~20 µs
- * a record, so a page holds the event loop ~5 ms
+ * 20 items: ~6 µs a record read and parsed, so a page holds the event loop
+ * 1–2 ms; ~20 µs for records still in the shape before `bytes` (5 ms)
  * (bench/results/2026-12-07-pubsub-cold-listing.md).
  */
 export const NODE_PAGE = 256;
@@ -39,19 +39,44 @@ export interface PubsubStorage {
 
 const itemKey = (node: string, id: string) => node + "\n" + id;
 
+/** How nodes stored before `StoredNode.bytes` kept their items' sizes: by item id. */
+interface LegacySizes {
+  sizes?: Record<string, unknown>;
+}
+
+/**
+ * A stored value as a node record, or undefined when it is none. A record
+ * of the older shape has its `sizes` read into `bytes` (and dropped: the
+ * next write of the node stores the new shape).
+ */
+function fromStored(v: Json | undefined): StoredNode | undefined {
+  if (!v || typeof v !== "object" || Array.isArray(v)) return undefined;
+  const node = v as unknown as StoredNode & LegacySizes;
+  const sizes = node.sizes;
+  if (sizes !== undefined) {
+    delete node.sizes;
+    if (node.bytes === undefined && sizes && typeof sizes === "object") {
+      node.bytes = node.items.map((id) => {
+        // Own keys only: an item may be called "constructor".
+        const b = Object.hasOwn(sizes, id) ? sizes[id] : 0;
+        return typeof b === "number" ? b : 0;
+      });
+    }
+  }
+  return node;
+}
+
 export function mapStorage(nodes: MapStore, items: MapStore): PubsubStorage {
   return {
-    async node(scope, name) {
-      const v = await nodes.get(scope, name);
-      return v && typeof v === "object" ? v as unknown as StoredNode : undefined;
-    },
+    node: async (scope, name) => fromStored(await nodes.get(scope, name)),
     async nodes(scope) {
       const out: StoredNode[] = [];
       let after: string | undefined;
       for (;;) {
         const page = await nodes.getPage(scope, after, NODE_PAGE);
         for (const [, v] of page) {
-          if (v && typeof v === "object") out.push(v as unknown as StoredNode);
+          const node = fromStored(v);
+          if (node) out.push(node);
         }
         if (page.length < NODE_PAGE) return out;
         after = page[page.length - 1][0];
