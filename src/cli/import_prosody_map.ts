@@ -257,8 +257,6 @@ export function pepNodeFromLua(
   }
   let kept = [...byId.values()];
   if (typeof config.max_items === "number") kept = kept.slice(-config.max_items);
-  const sizes: Record<string, number> = {};
-  for (const i of kept) sizes[i.id] = new TextEncoder().encode(i.payload).length;
   return {
     node: {
       name,
@@ -266,7 +264,7 @@ export function pepNodeFromLua(
       affiliations,
       subscriptions,
       items: kept.map((i) => i.id),
-      sizes,
+      bytes: kept.map((i) => new TextEncoder().encode(i.payload).length),
       created: kept[0]?.when ?? Date.now(),
     },
     items: kept,

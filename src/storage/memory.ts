@@ -18,6 +18,7 @@ import {
   decodeValue,
   duplicateIdError,
   encodeValue,
+  pageLimit,
   prepareArchiveItem,
   queryLimit,
 } from "./schema.ts";
@@ -131,6 +132,18 @@ export class MemoryStorage implements StorageDriver {
             out.set(key, decodeValue(text));
           }
           return out;
+        }),
+      getPage: (user, after, limit) =>
+        this.#run(() => {
+          const size = pageLimit(limit);
+          const m = rows.get(rowKey(host, user, store));
+          if (!m) return [];
+          // The keys past `after`, sorted (as SQLite orders them) and cut.
+          const keys = [...m.keys()]
+            .filter((k) => after === undefined || k > after)
+            .sort((a, b) => a < b ? -1 : a > b ? 1 : 0)
+            .slice(0, size);
+          return keys.map((k): [string, Json] => [k, decodeValue(m.get(k)!)]);
         }),
       clear: (user) =>
         this.#run(() => {

@@ -374,6 +374,14 @@ export function queryLimit(limit: number | undefined): number | undefined {
   return Math.floor(limit);
 }
 
+/** A page size of `MapStore.getPage`: a positive whole number. */
+export function pageLimit(limit: number): number {
+  if (!(limit >= 1) || !Number.isSafeInteger(limit)) {
+    throw new RangeError(`storage: bad page size ${limit}`);
+  }
+  return limit;
+}
+
 /** The error both drivers throw when an appended id is already in the archive. */
 export function duplicateIdError(id: string): Error {
   return new Error(`storage: archive id already exists: ${id}`);

@@ -38,6 +38,7 @@ import {
   decodeValue,
   encodeValue,
   migrationsFor,
+  pageLimit,
   SCHEMA_VERSION,
   SCHEMA_VERSION_TABLE,
 } from "./schema.ts";
@@ -329,6 +330,18 @@ export class SqliteStorage implements StorageDriver {
             .all(host, user, store);
           for (const row of rows) out.set(row.key as string, decodeValue(row.value as string));
           return out;
+        }),
+      getPage: (user, after, limit) =>
+        this.#read(() => {
+          // Two texts rather than `(? IS NULL OR key > ?)`, which would
+          // not be served by the primary key's range.
+          const rows = after === undefined
+            ? this.#stmt(`SELECT key, value FROM map WHERE ${where} ORDER BY key LIMIT ?`)
+              .all(host, user, store, pageLimit(limit))
+            : this.#stmt(
+              `SELECT key, value FROM map WHERE ${where} AND key > ? ORDER BY key LIMIT ?`,
+            ).all(host, user, store, after, pageLimit(limit));
+          return rows.map((row) => [row.key as string, decodeValue(row.value as string)]);
         }),
       clear: (user) =>
         this.#write(() => undefined, () => {

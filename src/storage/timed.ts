@@ -19,6 +19,7 @@ export const STORAGE_OPERATIONS = [
   "map_get",
   "map_set",
   "map_get_all",
+  "map_get_page",
   "map_clear",
   "map_page",
   "archive_append",
@@ -60,6 +61,7 @@ export function timedStorage(inner: StorageDriver, observe: ObserveStorage): Sto
         set: (user, key, value: Json | undefined) =>
           timed("map_set", () => s.set(user, key, value)),
         getAll: (user) => timed("map_get_all", () => s.getAll(user)),
+        getPage: (user, after, limit) => timed("map_get_page", () => s.getPage(user, after, limit)),
         clear: (user) => timed("map_clear", () => s.clear(user)),
         ...(s.page
           ? { page: (user, after, limit) => timed("map_page", () => s.page!(user, after, limit)) }

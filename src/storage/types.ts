@@ -26,6 +26,13 @@ export interface MapStore {
   /** `undefined` deletes. */
   set(user: string, key: string, value: Json | undefined): Promise<void>;
   getAll(user: string): Promise<Map<string, Json>>;
+  /**
+   * Up to `limit` of the user's entries with keys after `after` (from the
+   * first when undefined), in key order: a large map read in bounded steps,
+   * each page ending where the next begins (SQLite is synchronous, and a
+   * `getAll` of thousands of values holds the event loop for its whole read).
+   */
+  getPage(user: string, after: string | undefined, limit: number): Promise<[string, Json][]>;
   /** Remove every key of the user. */
   clear(user: string): Promise<void>;
   /**

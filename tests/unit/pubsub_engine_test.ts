@@ -9,6 +9,7 @@ import {
   type Relations,
 } from "../../src/modules/pubsub/engine/index.ts";
 import { StanzaError } from "../../src/core/errors.ts";
+import type { Json } from "../../src/storage/types.ts";
 import { el } from "../../src/xml/element.ts";
 
 function engine(maxItemsPerNode = 10, maxNodes = 3) {
@@ -372,4 +373,48 @@ Deno.test("engine: an owner's subscription changes are one write, limits as for 
   node = (await e.getNode("", "n"))!;
   assert.ok(!("u1@h" in node.subscriptions) && "u2@h" in node.subscriptions);
   assert.ok("b@h/2" in node.subscriptions && !("b@h/3" in node.subscriptions));
+});
+
+Deno.test("engine: nodes stored with sizes by item id are read as bytes, counted, and stored anew", async () => {
+  const db = new MemoryStorage();
+  const nodes = db.map("h", "n");
+  const storage = mapStorage(nodes, db.map("h", "i"));
+  const e = new PubsubEngine({
+    storage,
+    limits: { maxNodes: 5, maxItemsPerNode: 10, maxItemBytes: 200, maxBytesPerScope: 250 },
+    defaults: { ...DEFAULT_CONFIG, max_items: 10 },
+  });
+  // As stored before `bytes`: one item named like an Object.prototype property.
+  await nodes.set("a", "old", {
+    name: "old",
+    config: { ...DEFAULT_CONFIG, max_items: 10 } as unknown as Json,
+    affiliations: { [ALICE]: "owner" },
+    subscriptions: {},
+    items: ["constructor", "x"],
+    sizes: { constructor: 100, x: 100 },
+    created: 0,
+  });
+  for (const id of ["constructor", "x"]) {
+    await storage.setItem("a", "old", id, { id, payload: "", publisher: ALICE, when: 0 });
+  }
+  const read = (await e.getNode("a", "old"))!;
+  assert.deepEqual(read.bytes, [100, 100]);
+  assert.equal("sizes" in read, false);
+  // 200 of 250 bytes taken: 60 more do not fit, replacing "constructor" (100) does.
+  const big = el("b", { xmlns: "ex" }, "x".repeat(40));
+  await rejects(
+    e.publish("a", { node: "old", id: "y", payload: big, publisher: ALICE }),
+    "resource-constraint",
+  );
+  await e.publish("a", { node: "old", id: "constructor", payload: big, publisher: ALICE });
+  const stored = (await nodes.get("a", "old")) as Record<string, Json>;
+  assert.equal("sizes" in stored, false);
+  assert.deepEqual(stored.items, ["x", "constructor"]);
+  assert.equal((stored.bytes as number[])[0], 100);
+  // Retract and purge keep ids and bytes together.
+  await e.retract("a", "old", "x", ALICE);
+  assert.deepEqual((await e.getNode("a", "old"))!.items, ["constructor"]);
+  assert.equal((await e.getNode("a", "old"))!.bytes!.length, 1);
+  await e.purge("a", "old");
+  assert.deepEqual((await e.getNode("a", "old"))!.bytes, []);
 });

@@ -122,6 +122,29 @@ storageTest("map page walks one user's keys in order, in bounded steps", async (
 });
 
 storageTest(
+  "map getPage: key order, from after the given key, at most the limit",
+  async ({ driver }) => {
+    const m = driver.map("example.com", "nodes");
+    const other = driver.map("example.com", "other");
+    for (const k of ["c", "a", "e", "b", "d"]) await m.set("alice", k, k.toUpperCase());
+    await m.set("bob", "a", 1);
+    await other.set("alice", "a", 2);
+    assert.deepEqual(await m.getPage("alice", undefined, 2), [["a", "A"], ["b", "B"]]);
+    assert.deepEqual(await m.getPage("alice", "b", 2), [["c", "C"], ["d", "D"]]);
+    assert.deepEqual(await m.getPage("alice", "d", 2), [["e", "E"]]);
+    assert.deepEqual(await m.getPage("alice", "e", 2), []);
+    assert.deepEqual(await m.getPage("alice", "bb", 10), [["c", "C"], ["d", "D"], ["e", "E"]]);
+    assert.deepEqual(await m.getPage("carol", undefined, 10), []);
+    // The empty key is a key like any other, not "from the start".
+    await m.set("alice", "", "empty");
+    assert.deepEqual(await m.getPage("alice", undefined, 1), [["", "empty"]]);
+    assert.deepEqual(await m.getPage("alice", "", 1), [["a", "A"]]);
+    await assert.rejects(m.getPage("alice", undefined, 0), RangeError);
+    await assert.rejects(m.getPage("alice", undefined, 1.5), RangeError);
+  },
+);
+
+storageTest(
   "archive append: ids generated, unique, URL-safe; given ids kept",
   async ({ driver }) => {
     const a = driver.archive("example.com", "mam");

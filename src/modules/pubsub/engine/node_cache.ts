@@ -13,6 +13,12 @@
  * at a time). Bounded by nodes held, not scopes (a PEP scope holds a few
  * nodes, the service's thousands): the least recently used scopes go
  * first, and a scope larger than the whole bound is not kept.
+ *
+ * The first read of a large scope is itself long (storage.ts reads it in
+ * pages, a turn of the event loop between them): its readers share it
+ * (`loading`), and a write or forget landing anywhere in it, even between
+ * two pages, keeps it out of the cache just as one landing before it
+ * answered; a write after it is applied to the cached copy.
  */
 import type { StoredNode } from "./types.ts";
 import type { PubsubStorage } from "./storage.ts";
@@ -64,7 +70,8 @@ export function cachedNodes(
     if (!pending) {
       pending = storage.nodes(scope).then((list) => {
         const nodes = new Map(list.map((n) => [n.name, n]));
-        // A forget() while reading: what was read may be stale, keep it out.
+        // A forget() or write while reading (between pages, too): what was
+        // read may be stale, keep it out.
         if (loading.get(scope) === pending) touch(scope, nodes);
         return nodes;
       }).finally(() => {

@@ -24,16 +24,37 @@ import { mayPublish } from "./access.ts";
 import { cachedNodes, type CachedStorage } from "./node_cache.ts";
 import { StanzaError } from "../../../core/errors.ts";
 
+/** A node being changed: `bytes` always there, one per item. */
+type EditableNode = StoredNode & { bytes: number[] };
+
 /**
  * A node to change: node records are shared (node_cache.ts), and whoever
  * read one before must keep seeing it as it was then, as when every read
  * parsed its own copy. So an operation changes a copy, and its write puts
- * the copy in place. Items and sizes are copied here (changed in place
- * below); subscriptions, affiliations and config are replaced, not
- * changed, by the operations that change them.
+ * the copy in place. Items and their bytes are copied here (changed in
+ * place below, always together: `removeItemAt`, `pushItem`);
+ * subscriptions, affiliations and config are replaced, not changed, by
+ * the operations that change them.
  */
-function editable(node: StoredNode): StoredNode {
-  return { ...node, items: [...node.items], sizes: node.sizes && { ...node.sizes } };
+function editable(node: StoredNode): EditableNode {
+  return { ...node, items: [...node.items], bytes: node.items.map((_, i) => node.bytes?.[i] ?? 0) };
+}
+
+function removeItemAt(node: EditableNode, at: number): void {
+  node.items.splice(at, 1);
+  node.bytes.splice(at, 1);
+}
+
+function pushItem(node: EditableNode, id: string, bytes: number): void {
+  node.items.push(id);
+  node.bytes.push(bytes);
+}
+
+/** The payload bytes of the node's items. */
+function nodeBytes(node: StoredNode): number {
+  let sum = 0;
+  for (const b of node.bytes ?? []) sum += b;
+  return sum;
 }
 
 export interface EngineOptions {
@@ -135,13 +156,14 @@ export class PubsubEngine {
   }
 
   /** A fresh node owned by `owner` (bare JID), not yet stored. */
-  #newNode(name: string, owner: string, config: NodeConfig): StoredNode {
+  #newNode(name: string, owner: string, config: NodeConfig): EditableNode {
     return {
       name,
       config,
       affiliations: { [owner]: "owner" },
       subscriptions: {},
       items: [],
+      bytes: [],
       created: Date.now(),
     };
   }
@@ -206,23 +228,20 @@ export class PubsubEngine {
   }
 
   /** Drop the oldest items beyond max_items; returns their ids. */
-  async #trim(scope: string, node: StoredNode): Promise<string[]> {
+  async #trim(scope: string, node: EditableNode): Promise<string[]> {
     const max = effectiveMaxItems(node.config, this.limits);
-    const evicted = node.items.length > max ? node.items.splice(0, node.items.length - max) : [];
-    for (const id of evicted) await this.#dropItem(scope, node, id);
+    const over = node.items.length - max;
+    if (over <= 0) return [];
+    const evicted = node.items.splice(0, over);
+    node.bytes.splice(0, over);
+    for (const id of evicted) await this.#storage.setItem(scope, node.name, id, undefined);
     return evicted;
-  }
-
-  async #dropItem(scope: string, node: StoredNode, id: string): Promise<void> {
-    if (node.sizes) delete node.sizes[id];
-    await this.#storage.setItem(scope, node.name, id, undefined);
   }
 
   /** Payload bytes of the scope's items, `node` (maybe not stored yet) as it is now. */
   async #scopeBytes(scope: string, node: StoredNode): Promise<number> {
-    const sum = (n: StoredNode) => Object.values(n.sizes ?? {}).reduce((a, b) => a + b, 0);
-    let total = sum(node);
-    for (const n of await this.listNodes(scope)) if (n.name !== node.name) total += sum(n);
+    let total = nodeBytes(node);
+    for (const n of await this.listNodes(scope)) if (n.name !== node.name) total += nodeBytes(n);
     return total;
   }
 
@@ -268,11 +287,12 @@ export class PubsubEngine {
       }
       const id = req.id ?? randomId(16);
       const item: StoredItem = { id, payload, publisher: req.publisher, when: Date.now() };
-      const sizes = node.sizes ??= {};
       const bytes = payloadBytes;
       const quota = this.limits.maxBytesPerScope;
+      const replaced = node.items.indexOf(id);
       if (quota !== undefined && node.config.persist_items) {
-        const after = (await this.#scopeBytes(scope, node)) - (sizes[id] ?? 0) + bytes;
+        const before = replaced >= 0 ? node.bytes[replaced] : 0;
+        const after = (await this.#scopeBytes(scope, node)) - before + bytes;
         if (after > quota) {
           throw pubsubError(
             "wait",
@@ -283,15 +303,14 @@ export class PubsubEngine {
         }
       }
       // A republished id becomes the newest (§7.1.2 "overwrite").
-      node.items = node.items.filter((i) => i !== id);
-      node.items.push(id);
-      sizes[id] = bytes;
+      if (replaced >= 0) removeItemAt(node, replaced);
+      pushItem(node, id, bytes);
       const evicted = await this.#trim(scope, node);
       if (node.config.persist_items) await storage.setItem(scope, node.name, id, item);
       else {
         // Not persisted: only the notification carries it.
-        node.items = node.items.filter((i) => i !== id);
-        delete sizes[id];
+        const at = node.items.indexOf(id);
+        if (at >= 0) removeItemAt(node, at);
       }
       await storage.setNode(scope, node.name, node);
       return { node, item, created, evicted };
@@ -303,13 +322,14 @@ export class PubsubEngine {
     return this.#run(scope, async () => {
       const node = editable(await this.requireNode(scope, name));
       const item = await this.#storage.item(scope, name, id);
-      if (!item || !node.items.includes(id)) throw pubsubError("cancel", "item-not-found");
+      const at = node.items.indexOf(id);
+      if (!item || at < 0) throw pubsubError("cancel", "item-not-found");
       const aff = node.affiliations[requester];
       if (aff !== "owner" && aff !== "publisher" && item.publisher !== requester) {
         throw pubsubError("auth", "forbidden");
       }
-      node.items = node.items.filter((i) => i !== id);
-      await this.#dropItem(scope, node, id);
+      removeItemAt(node, at);
+      await this.#storage.setItem(scope, name, id, undefined);
       await this.#storage.setNode(scope, name, node);
       return node;
     });
@@ -321,7 +341,7 @@ export class PubsubEngine {
       const node = editable(await this.requireNode(scope, name));
       for (const id of node.items) await this.#storage.setItem(scope, name, id, undefined);
       node.items = [];
-      node.sizes = {};
+      node.bytes = [];
       await this.#storage.setNode(scope, name, node);
       return node;
     });

@@ -8,6 +8,7 @@ import type { StanzaEvent } from "../../../core/router.ts";
 import { EMPTY_RESULT, type IqAnswer } from "../../../core/iq_handler.ts";
 import { parseForm } from "../../../util/dataforms.ts";
 import { randomId } from "../../../util/random.ts";
+import { nextTurn } from "../../../util/next_turn.ts";
 import { el, type Element } from "../../../xml/element.ts";
 import { eventItems, eventRetract, NS_PUBSUB, pubsubError } from "../engine/index.ts";
 import { type NodeExtras, type PubsubService, SCOPE } from "./service.ts";
@@ -21,6 +22,9 @@ import {
   requesterOf,
 } from "./request.ts";
 import { optionsGet, optionsSet, parseSubscribeOptions } from "./subscribe_options.ts";
+
+/** Nodes listed in "my subscriptions" (a storage read each) between two turns of the event loop. */
+const LISTING_STEP = 128;
 
 const truthy = (v: string | undefined) => v === "true" || v === "1";
 const pubsub = (...children: Element[]) => el("pubsub", { xmlns: NS_PUBSUB }, ...children);
@@ -218,10 +222,18 @@ export class EntityRequests {
     const svc = this.svc;
     const bare = requesterOf(ev).bare;
     const out = el("subscriptions", { node: op.attrs.node });
+    let listed = 0;
     for (const node of await this.#nodes(op)) {
+      const mine = Object.keys(node.subscriptions).filter((jid) =>
+        jid === bare || jid.startsWith(bare + "/")
+      );
+      // Extras (for the subids) only of the nodes listed: reading them for
+      // every node of the service was a storage read per node per request.
+      if (mine.length === 0) continue;
+      // One may subscribe to every node: a storage read each, in steps.
+      if (++listed % LISTING_STEP === 0) await nextTurn();
       const extras = await svc.extras(node.name);
-      for (const jid of Object.keys(node.subscriptions)) {
-        if (jid !== bare && !jid.startsWith(bare + "/")) continue;
+      for (const jid of mine) {
         out.append(
           el("subscription", {
             node: node.name,
