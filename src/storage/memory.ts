@@ -149,17 +149,6 @@ export class MemoryStorage implements StorageDriver {
         this.#run(() => {
           rows.delete(rowKey(host, user, store));
         }),
-      // Sorts every key per page: this driver holds test and development
-      // data, not the millions a sweep pages through in SQLite.
-      page: (user, after, limit) =>
-        this.#run(() => {
-          const m = rows.get(rowKey(host, user, store)) ?? new Map<string, string>();
-          return [...m.keys()]
-            .filter((key) => after === undefined || key > after)
-            .sort((a, b) => a < b ? -1 : a > b ? 1 : 0)
-            .slice(0, Math.max(0, limit))
-            .map((key): [string, Json] => [key, decodeValue(m.get(key)!)]);
-        }),
     };
   }
 

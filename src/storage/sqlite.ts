@@ -347,23 +347,6 @@ export class SqliteStorage implements StorageDriver {
         this.#write(() => undefined, () => {
           this.#stmt(`DELETE FROM map WHERE ${where}`).run(host, user, store);
         }),
-      // The primary key (host, user, store, key) serves both the range and the order.
-      page: (user, after, limit) =>
-        this.#read(() => {
-          const n = Math.max(0, limit);
-          const rows = after === undefined
-            ? this.#stmt(`SELECT key, value FROM map WHERE ${where} ORDER BY key LIMIT ?`)
-              .all(host, user, store, n)
-            : this.#stmt(
-              `SELECT key, value FROM map WHERE ${where} AND key > ? ORDER BY key LIMIT ?`,
-            )
-              .all(host, user, store, after, n);
-          const entry = (row: Record<string, unknown>): [string, Json] => [
-            row.key as string,
-            decodeValue(row.value as string),
-          ];
-          return rows.map(entry);
-        }),
     };
   }
 

@@ -21,7 +21,6 @@ export const STORAGE_OPERATIONS = [
   "map_get_all",
   "map_get_page",
   "map_clear",
-  "map_page",
   "archive_append",
   "archive_find",
   "archive_count",
@@ -63,9 +62,6 @@ export function timedStorage(inner: StorageDriver, observe: ObserveStorage): Sto
         getAll: (user) => timed("map_get_all", () => s.getAll(user)),
         getPage: (user, after, limit) => timed("map_get_page", () => s.getPage(user, after, limit)),
         clear: (user) => timed("map_clear", () => s.clear(user)),
-        ...(s.page
-          ? { page: (user, after, limit) => timed("map_page", () => s.page!(user, after, limit)) }
-          : {}),
       };
     },
     archive(host: string, store: string): ArchiveStore {

@@ -35,13 +35,6 @@ export interface MapStore {
   getPage(user: string, after: string | undefined, limit: number): Promise<[string, Json][]>;
   /** Remove every key of the user. */
   clear(user: string): Promise<void>;
-  /**
-   * At most `limit` of the user's entries with keys after `after` (all
-   * when undefined), in key order: for walking a large map in bounded
-   * steps (an invite sweep) instead of one getAll. A driver may leave it
-   * out; callers then fall back to getAll.
-   */
-  page?(user: string, after: string | undefined, limit: number): Promise<[string, Json][]>;
 }
 
 export interface ArchiveItem {

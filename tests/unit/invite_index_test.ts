@@ -26,7 +26,11 @@ function counting(inner: MapStore) {
     set: (user, key, value) => (calls.push(`set ${user}`), inner.set(user, key, value)),
     getAll: (user) => (calls.push(`getAll ${user}`), inner.getAll(user)),
     clear: (user) => (calls.push(`clear ${user}`), inner.clear(user)),
-    page: (user, after, limit) => (calls.push(`page ${user}`), inner.page!(user, after, limit)),
+    getPage: (
+      user,
+      after,
+      limit,
+    ) => (calls.push(`page ${user}`), inner.getPage(user, after, limit)),
   };
   return { store, calls };
 }

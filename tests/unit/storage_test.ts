@@ -107,20 +107,6 @@ storageTest("map set/get/getAll/clear", async ({ driver }) => {
   assert.equal(await m.get("bob", "c@x"), 1);
 });
 
-storageTest("map page walks one user's keys in order, in bounded steps", async ({ driver }) => {
-  const m = driver.map("example.com", "pages");
-  assert.ok(m.page, "the driver pages");
-  for (const k of ["d", "a", "c", "", "b"]) await m.set("u", k, k.toUpperCase());
-  await m.set("v", "a", 1);
-  await m.set("u", "e", undefined);
-  assert.deepEqual(await m.page("u", undefined, 2), [["", ""], ["a", "A"]]);
-  assert.deepEqual(await m.page("u", "a", 2), [["b", "B"], ["c", "C"]]);
-  assert.deepEqual(await m.page("u", "c", 2), [["d", "D"]]);
-  assert.deepEqual(await m.page("u", "d", 2), []);
-  assert.deepEqual(await m.page("u", undefined, 0), []);
-  assert.deepEqual(await m.page("nobody", undefined, 5), []);
-});
-
 storageTest(
   "map getPage: key order, from after the given key, at most the limit",
   async ({ driver }) => {

@@ -15,6 +15,7 @@
 import type { Json, MapStore } from "../../storage/types.ts";
 import { KeyedQueue } from "../../util/keyed_queue.ts";
 import { randomId } from "../../util/random.ts";
+import { nextTurn } from "../../util/next_turn.ts";
 
 /** Every invite is kept under this "user" of the map store. */
 const OWNER = "";
@@ -206,21 +207,16 @@ export class InviteStore {
 
   /**
    * Every record, SWEEP_PAGE at a time in key order, with a turn of the
-   * event loop between pages (SQLite answers synchronously). A driver
-   * without `page` is read whole.
+   * event loop between pages (SQLite answers synchronously).
    */
   async #walk(each: (invite: Invite) => Promise<void>): Promise<void> {
-    if (!this.map.page) {
-      for (const invite of await this.list()) await each(invite);
-      return;
-    }
     let after: string | undefined;
     for (;;) {
-      const entries = await this.map.page(OWNER, after, SWEEP_PAGE);
+      const entries = await this.map.getPage(OWNER, after, SWEEP_PAGE);
       for (const [, value] of entries) await each(value as unknown as Invite);
       if (entries.length < SWEEP_PAGE) return;
       after = entries[entries.length - 1][0];
-      await new Promise((r) => setTimeout(r, 0));
+      await nextTurn();
     }
   }
 }
