@@ -20,6 +20,7 @@ import { SessionRegistry } from "./core/sessions.ts";
 import type { ParleyModule, ServerParts } from "./core/module_api.ts";
 import { loadedModules, unloadModule } from "./core/module_loader.ts";
 import { StreamError } from "./core/errors.ts";
+import { deleteAccount } from "./core/accounts.ts";
 import { type C2sServices, handleC2sConnection } from "./stream/c2s.ts";
 import { MODULES } from "./modules/index.ts";
 import { ComponentRegistry } from "./core/components.ts";
@@ -68,6 +69,12 @@ export interface RunningServer {
    * one stays. See src/reload/reloader.ts.
    */
   reload(next?: Config): Promise<ReloadReport>;
+  /**
+   * Remove an account as an in-band removal does (sessions closed, modules
+   * told, data gone): for `parley deluser` while the server runs. False
+   * when there is no such account; throws for a domain with no accounts here.
+   */
+  deleteAccount(domain: string, username: string): Promise<boolean>;
   /** Close every stream (system-shutdown), stop listening, flush storage. */
   close(reason?: string): Promise<void>;
 }
@@ -227,6 +234,13 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     httpRoutes,
     xmppRoutes,
     reload: (next) => reloader.reload(next),
+    async deleteAccount(domain, username) {
+      const host = userHosts.get(domain);
+      if (!host) throw new Error(`${domain} has no accounts on this server`);
+      if (!await auth.userExists(domain, username)) return false;
+      await deleteAccount(parts, host, username);
+      return true;
+    },
     close(reason = "Server shutting down") {
       closing ??= (async () => {
         log.info("shutting down: {reason}", { reason });

@@ -8,6 +8,7 @@ import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_OK } from "./exit.ts";
 import { installLastResort } from "./last_resort.ts";
 import { adminSocketPath, openAdminSocket } from "../reload/admin_socket.ts";
 import { summarizeReport } from "../reload/report.ts";
+import { DELUSER_COMMAND, deluserCommand } from "../reload/admin_deluser.ts";
 
 export const HELP = `Usage: parley serve [options]
 
@@ -96,6 +97,7 @@ export async function run(args: string[]): Promise<number> {
         });
         return report;
       },
+      [DELUSER_COMMAND]: deluserCommand(running),
     });
     const signal = await stopped;
     reload = undefined;

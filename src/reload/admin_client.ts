@@ -9,6 +9,16 @@ export type AdminResponse = { ok: true; result: unknown } | { ok: false; error: 
 /** Thrown when no server answers on the socket (not running, another dataDir, no permission). */
 export class AdminUnreachable extends Error {
   override name = "AdminUnreachable";
+  constructor(
+    message: string,
+    /**
+     * A server took the connection and then failed to answer: it may have
+     * acted on the request, so a caller must not do the work itself too.
+     */
+    readonly connected = false,
+  ) {
+    super(message);
+  }
 }
 
 export async function adminRequest(
@@ -51,11 +61,11 @@ export async function adminRequest(
     try {
       return JSON.parse(text) as AdminResponse;
     } catch {
-      throw new AdminUnreachable(`the server on ${path} sent no answer`);
+      throw new AdminUnreachable(`the server on ${path} sent no answer`, true);
     }
   } catch (err) {
     if (err instanceof AdminUnreachable) throw err;
-    throw new AdminUnreachable(`the server on ${path} did not answer: ${err}`);
+    throw new AdminUnreachable(`the server on ${path} did not answer: ${err}`, true);
   } finally {
     clearTimeout(timer);
     try {
