@@ -5,11 +5,12 @@
 import type { Json } from "../../src/storage/types.ts";
 import { capsVer } from "../../src/modules/caps.ts";
 import { el, type Element } from "../../src/xml/element.ts";
-import { TestClient } from "./client.ts";
+import { errorCondition, iq, TestClient } from "./client.ts";
 import type { TestServer } from "./server.ts";
 
 export const NS_PUBSUB = "http://jabber.org/protocol/pubsub";
 export const NS_EVENT = "http://jabber.org/protocol/pubsub#event";
+const NS_DISCO_ITEMS = "http://jabber.org/protocol/disco#items";
 const NS_CAPS = "http://jabber.org/protocol/caps";
 const NS_INFO = "http://jabber.org/protocol/disco#info";
 
@@ -120,6 +121,31 @@ export function publishXml(
     : "";
   return `<iq type='set' id='${id}'><pubsub xmlns='${NS_PUBSUB}'><publish node='${node}'>${item}` +
     `</publish>${opts}</pubsub></iq>`;
+}
+
+/** The PEP nodes of `owner`'s account, sorted (disco#items of the bare JID). */
+export async function pepNodes(c: TestClient, owner: string): Promise<string[]> {
+  const r = await iq(
+    c,
+    "di",
+    `<iq type='get' id='di' to='${owner}'><query xmlns='${NS_DISCO_ITEMS}'/></iq>`,
+  );
+  return r.getChild("query", NS_DISCO_ITEMS)!.getChildren("item").map((i) => i.attrs.node).sort();
+}
+
+/** The error condition of fetching the items of `owner`'s `node` (undefined when it answers). */
+export async function itemsError(
+  c: TestClient,
+  owner: string,
+  node: string,
+): Promise<string | undefined> {
+  const r = await iq(
+    c,
+    "f",
+    `<iq type='get' id='f' to='${owner}'><pubsub xmlns='${NS_PUBSUB}'>` +
+      `<items node='${node}'/></pubsub></iq>`,
+  );
+  return r.attrs.type === "error" ? errorCondition(r) : undefined;
 }
 
 /** Wait (bounded: 200 turns of 10 ms) until `cond` holds. */

@@ -7,18 +7,14 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { errorCondition, iq, TestClient } from "../helpers/client.ts";
+import { iq, TestClient } from "../helpers/client.ts";
 import { startServerProcess } from "../helpers/server_process.ts";
 import { runParley } from "../helpers/parley_process.ts";
-import { NS_PUBSUB, publishXml } from "../helpers/pep.ts";
+import { itemsError, pepNodes, publishXml } from "../helpers/pep.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const MAIN = join(ROOT, "main.ts");
-const ITEMS = "http://jabber.org/protocol/disco#items";
-
-const ownNodes = async (c: TestClient) =>
-  (await iq(c, "di", `<iq type='get' id='di' to='frank@localhost'><query xmlns='${ITEMS}'/></iq>`))
-    .getChild("query", ITEMS)!.getChildren("item").map((i) => i.attrs.node).sort();
+const ownNodes = (c: TestClient) => pepNodes(c, "frank@localhost");
 
 Deno.test("parley deluser on a running server closes the sessions and drops cached data", async () => {
   const server = await startServerProcess({
@@ -59,13 +55,7 @@ Deno.test("parley deluser on a running server closes the sessions and drops cach
     );
     const after = await login();
     assert.deepEqual(await ownNodes(after), []);
-    const fetched = await iq(
-      after,
-      "f",
-      `<iq type='get' id='f' to='frank@localhost'><pubsub xmlns='${NS_PUBSUB}'>` +
-        `<items node='ex:a'/></pubsub></iq>`,
-    );
-    assert.equal(errorCondition(fetched), "item-not-found");
+    assert.equal(await itemsError(after, "frank@localhost", "ex:a"), "item-not-found");
     after.close();
   } finally {
     await server.stop();

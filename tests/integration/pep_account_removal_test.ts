@@ -6,10 +6,9 @@
 import assert from "node:assert/strict";
 import { errorCondition, iq, TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { NS_PUBSUB, publishXml } from "../helpers/pep.ts";
+import { itemsError, pepNodes, publishXml } from "../helpers/pep.ts";
 
 const NS_REGISTER = "jabber:iq:register";
-const ITEMS = "http://jabber.org/protocol/disco#items";
 
 async function register(server: TestServer, user: string, password: string) {
   const c = await TestClient.connect({ port: server.ports.c2s });
@@ -32,9 +31,7 @@ async function register(server: TestServer, user: string, password: string) {
 const login = (server: TestServer, user: string, password: string) =>
   TestClient.login({ port: server.ports.c2s, user, password, resource: "r" });
 
-const ownNodes = async (c: TestClient) =>
-  (await iq(c, "di", `<iq type='get' id='di' to='frank@localhost'><query xmlns='${ITEMS}'/></iq>`))
-    .getChild("query", ITEMS)!.getChildren("item").map((i) => i.attrs.node).sort();
+const ownNodes = (c: TestClient) => pepNodes(c, "frank@localhost");
 
 const publish = (c: TestClient, node: string) =>
   iq(c, "p-" + node, publishXml("p-" + node, node, "1", "<v xmlns='ex'/>"));
@@ -64,13 +61,7 @@ Deno.test("pep: an account removed and registered again has no nodes and may cre
     await register(server, "frank", "other");
     const after = await login(server, "frank", "other");
     assert.deepEqual(await ownNodes(after), []);
-    const fetched = await iq(
-      after,
-      "f",
-      `<iq type='get' id='f' to='frank@localhost'><pubsub xmlns='${NS_PUBSUB}'>` +
-        `<items node='ex:a'/></pubsub></iq>`,
-    );
-    assert.equal(errorCondition(fetched), "item-not-found");
+    assert.equal(await itemsError(after, "frank@localhost", "ex:a"), "item-not-found");
     // Two nodes again, the old ones not counted.
     for (const node of ["ex:c", "ex:d"]) {
       assert.equal((await publish(after, node)).attrs.type, "result");
