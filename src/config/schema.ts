@@ -677,6 +677,15 @@ export const configSchema = z.strictObject({
     /** How long a slot's PUT URL stays valid, in seconds. */
     slotSeconds: z.number().int().min(10).max(86400).default(300),
     /**
+     * Every PUT body and every download must be over within this many
+     * seconds plus its size at `transferMinBytesPerSecond`; else the PUT is
+     * refused (408, nothing kept, the slot still usable until it expires)
+     * or the download cut off. Bounds a client that trickles or stalls.
+     */
+    transferBaseSeconds: z.number().int().min(1).default(60),
+    /** The slowest transfer rate granted, in bytes per second (16 KiB/s: a weak mobile link). */
+    transferMinBytesPerSecond: z.number().int().min(1).default(16384),
+    /**
      * Web origins allowed to PUT from a browser (CORS); "*" allows any (the
      * URL's signature is the only credential). GET is open to any origin.
      */

@@ -11,6 +11,12 @@ import type { SlotSigner } from "./signing.ts";
 import { normalizeType } from "./slots.ts";
 import { contentDisposition, parseRange } from "./http_headers.ts";
 import { fileBody } from "./file_body.ts";
+import {
+  bodyWithDeadline,
+  timeoutResponse,
+  transferDeadlineMs,
+  TransferTimedOut,
+} from "./transfer_deadline.ts";
 
 const ID = /^[A-Za-z0-9_-]{16,64}$/;
 const METHODS = "GET, HEAD, PUT, OPTIONS";
@@ -88,7 +94,30 @@ export function uploadHttpHandler(deps: UploadHttpDeps): UploadHttpProvider {
       return text(415, `Content-Type must be the slot's, ${slot.type}`, cors);
     }
     const type = slot.type || sent || "application/octet-stream";
-    const outcome = await store.write(slot, type, request.body, () => Date.now());
+    const ms = transferDeadlineMs(slot.size, deps.config().upload);
+    const timed = request.body ? bodyWithDeadline(request.body, ms) : undefined;
+    let outcome;
+    try {
+      outcome = await store.write(slot, type, timed?.body ?? null, () => Date.now());
+    } catch (err) {
+      if (!(err instanceof TransferTimedOut)) throw err;
+      // The part file is gone (store.write) and, as after a short body, the
+      // slot stays usable until it expires. 408 (RFC 9110 §15.5.9) says
+      // what happened; clients take it as a failed upload like any 4xx, and
+      // some (OkHttp, under Conversations) repeat the PUT once, which the
+      // slot allows. The 400 of a short body would blame the client's
+      // framing instead. The answer ends the connection as soon as the
+      // client sends on; a client that stays silent keeps its connection,
+      // counted in http.maxRequests*, until it leaves (Deno offers no way
+      // to drop it), but not the slot or a file.
+      log.info(
+        "upload {id} of {owner} refused: {received} of {size} bytes in {seconds} s",
+        { id, owner: slot.owner, received: timed!.received, size: slot.size, seconds: ms / 1000 },
+      );
+      return timeoutResponse(timed!.settled, cors);
+    } finally {
+      timed?.stop();
+    }
     if (outcome === "taken") return text(409, "This slot was used already", cors);
     if (outcome !== "ok") {
       return text(
@@ -148,7 +177,17 @@ export function uploadHttpHandler(deps: UploadHttpDeps): UploadHttpProvider {
     const length = Math.max(0, end - start + 1);
     headers["content-length"] = String(length);
     if (request.method === "HEAD") return new Response(null, { status, headers });
-    const body = await fileBody(store.dataPath(meta.id), start, length);
+    const ms = transferDeadlineMs(length, deps.config().upload);
+    const body = await fileBody(store.dataPath(meta.id), start, length, {
+      ms,
+      expired: (sent) =>
+        log.info("download of {id} cut off after {seconds} s: {sent} of {length} bytes", {
+          id: meta.id,
+          seconds: ms / 1000,
+          sent,
+          length,
+        }),
+    });
     if (!body) return text(404, "Not Found");
     return new Response(body, { status, headers });
   };
