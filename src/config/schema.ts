@@ -574,7 +574,7 @@ export const configSchema = z.strictObject({
     trustedProxies: z.array(z.string()).default([]),
     /** Largest request body accepted, bytes; larger ones get 413. */
     maxBodyBytes: z.number().int().min(1024).default(1024 * 1024),
-    /** Requests in progress at once over both listeners (BOSH long polls count while they wait, upload downloads until their body is sent). */
+    /** Requests in progress at once over both listeners (BOSH long polls count while they wait, upload downloads until their body is sent or cut off, and an upload answered before its body arrived until the client sends on or leaves). */
     maxRequests: z.number().int().min(1).default(10000),
     /** Requests in progress at once from one client address (after X-Forwarded-For). */
     maxRequestsPerIp: z.number().int().min(1).default(100),
