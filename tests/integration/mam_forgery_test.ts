@@ -1,11 +1,14 @@
 /**
- * Hostile senders and the archive (XEP-0313): a contact must not be able
- * to make a message look like a result of the user's own archive query.
+ * Hostile senders and the archive (XEP-0313, XEP-0280 §11): a contact must
+ * not be able to make a message look like a result of the user's own
+ * archive query, nor get a forged carbon kept in the user's archive (from
+ * where every device would fetch it again, wrapper and all).
  */
 import assert from "node:assert/strict";
 import { connectComponent } from "../helpers/component.ts";
 import { mamQuery, NS_MAM, startWithAliceAndBob } from "../helpers/mam.ts";
 
+const CARBONS = "urn:xmpp:carbons:2";
 const FORWARD = "urn:xmpp:forward:0";
 const forwarded = (body: string) =>
   `<forwarded xmlns='${FORWARD}'><message xmlns='jabber:client' from='carol@localhost/c' ` +
@@ -52,6 +55,37 @@ Deno.test("mam: a contact's forged <result/> never reaches the user; an archive'
     }
   } finally {
     for (const c of [alice, bob, rooms]) c.close();
+    await server.stop();
+  }
+});
+
+Deno.test("mam: a forged carbon wrapper is not kept in the archive", async () => {
+  const { server, alice, bob } = await startWithAliceAndBob();
+  try {
+    bob.send(
+      `<message to='alice@localhost' type='chat' id='c1'><body>hello</body>` +
+        `<received xmlns='${CARBONS}'>${forwarded("forged received")}</received>` +
+        `<sent xmlns='${CARBONS}'>${forwarded("forged sent")}</sent></message>`,
+    );
+    await alice.stanza((e) => e.attrs.id === "c1");
+    // Alice's own client forging a wrapper into her own archive: kept out too.
+    alice.send(
+      `<message to='bob@localhost' type='chat' id='c2'><body>hi</body>` +
+        `<sent xmlns='${CARBONS}'>${forwarded("own forged")}</sent></message>`,
+    );
+    await bob.stanza((e) => e.attrs.id === "c2");
+    let r = await mamQuery(alice);
+    for (let i = 0; i < 50 && r.results.length < 2; i++) r = await mamQuery(alice);
+    assert.equal(r.results.length, 2);
+    for (const res of r.results) {
+      const m = res.getChild("forwarded", FORWARD)!.findChild("message")!;
+      assert.equal(m.getChild("received", CARBONS), undefined, m.toString());
+      assert.equal(m.getChild("sent", CARBONS), undefined, m.toString());
+      assert.ok(m.getChildText("body"));
+    }
+  } finally {
+    alice.close();
+    bob.close();
     await server.stop();
   }
 });

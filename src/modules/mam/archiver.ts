@@ -28,7 +28,7 @@ import { newArchiveId } from "../../storage/schema.ts";
 import { rosterHas } from "../roster/roster_read.ts";
 import { archivable } from "./eligibility.ts";
 import { stampStanzaId, stripStanzaIds } from "./stanza_id.ts";
-import { stripForgedResults } from "./forged.ts";
+import { archivedForm, stripForgedResults } from "./forged.ts";
 import type { Prefs } from "./prefs.ts";
 import type { PrefsStore } from "./prefs_store.ts";
 import type { ArchiveQuota } from "./quota.ts";
@@ -169,7 +169,8 @@ export class Archiver {
     if (last.stanza !== stanza || last.children !== stanza.children.length) {
       last.stanza = stanza;
       last.children = stanza.children.length;
-      last.text = serialize(stanza);
+      // Without forged wrappers (forged.ts).
+      last.text = serialize(archivedForm(stanza));
     }
     const value = last.text;
     this.archive.append(user, { id, when, with: withJid, value, generated: true }).catch((err) =>
