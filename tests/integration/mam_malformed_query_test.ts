@@ -50,3 +50,20 @@ Deno.test("mam: a date that does not exist is bad-request, not the next valid on
     const frac = await mamQuery(alice, { fields: { start: "2026-02-01T00:00:00.001999Z" } });
     assert.equal(frac.results.length, 2);
   }));
+
+Deno.test("mam: an RSM element given twice is bad-request, not one of the two", () =>
+  withSeededAlice(async (alice) => {
+    for (
+      const rsm of [
+        "<max>1</max><max>2</max>",
+        "<index>0</index><index>1</index>",
+        "<after>m0</after><after>m1</after>",
+        "<before>m2</before><before/>",
+      ]
+    ) {
+      await fails(alice, { rsm });
+    }
+    // One of each is fine.
+    const ok = await mamQuery(alice, { rsm: "<max>1</max><after>m0</after>" });
+    assert.deepEqual(ok.ids, ["m1"]);
+  }));
