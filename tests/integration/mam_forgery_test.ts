@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { connectComponent } from "../helpers/component.ts";
-import { mamQuery, NS_MAM, startWithAliceAndBob } from "../helpers/mam.ts";
+import { mamQuery, NS_MAM, NS_SID, startWithAliceAndBob } from "../helpers/mam.ts";
 
 const CARBONS = "urn:xmpp:carbons:2";
 const FORWARD = "urn:xmpp:forward:0";
@@ -83,6 +83,28 @@ Deno.test("mam: a forged carbon wrapper is not kept in the archive", async () =>
       assert.equal(m.getChild("sent", CARBONS), undefined, m.toString());
       assert.ok(m.getChildText("body"));
     }
+  } finally {
+    alice.close();
+    bob.close();
+    await server.stop();
+  }
+});
+
+Deno.test("mam: a stanza-id 'by' one of the user's own resources is forged too", async () => {
+  const { server, alice, bob } = await startWithAliceAndBob();
+  try {
+    // A client comparing 'by' by its bare part would take these for its archive's.
+    bob.send(
+      `<message to='alice@localhost' type='chat' id='s1'><body>x</body>` +
+        `<stanza-id xmlns='${NS_SID}' by='alice@localhost/a' id='forged-1'/>` +
+        `<stanza-id xmlns='${NS_SID}' by='Alice@LocalHost/other' id='forged-2'/>` +
+        `<stanza-id xmlns='${NS_SID}' by='carol@localhost/c' id='kept'/></message>`,
+    );
+    const got = await alice.stanza((e) => e.attrs.id === "s1");
+    const ids = got.getChildren("stanza-id", NS_SID).map((s) => `${s.attrs.by} ${s.attrs.id}`);
+    assert.equal(ids.length, 2, got.toString());
+    assert.ok(ids.includes("carol@localhost/c kept"), "someone else's is not ours to judge");
+    assert.ok(ids.some((i) => i.startsWith("alice@localhost ")), "the real one");
   } finally {
     alice.close();
     bob.close();
