@@ -272,39 +272,38 @@ export function decodeValue(text: string): Json {
 }
 
 /**
- * A new archive id: the time in milliseconds (12 hex digits), then 8 hex
- * digits drawn once per process and a 12-digit counter, in the shape of a
- * UUID's tail (`xxxxxxxxxxxx-xxxx-xxxx-xxxxxxxxxxxx`). Unique, not secret:
- * an id names an item in its owner's archive, which only the owner reads.
- * Two processes writing one database (the server and the CLI) differ in
- * their random part; a process's own ids differ by the counter.
+ * A new archive id: the time in milliseconds (12 hex digits), then 80
+ * random bits in the shape of a UUID's tail
+ * (`xxxxxxxxxxxx-xxxx-xxxx-xxxxxxxxxxxx`). The ids are clients' stanza ids
+ * (XEP-0359), which must let nobody infer anything (§6): a counter here,
+ * shared by every archive of the process, told a user how many messages
+ * the server archived for everyone between two of theirs. The time is no
+ * secret: a query returns it with every item. Unique: two ids of one
+ * millisecond collide with a chance of 2^-80.
  *
  * Time first: stored with that time as its "when" the id is "timed" (V3)
  * and found through the time index, with no id index entry to write. Made
- * by string building from cached parts: a randomUUID per id cost more
- * than the rest of an append in the batched-append path.
+ * from a pool of random bytes and a hex table: a randomUUID per id cost
+ * more than the rest of an append in the batched-append path.
  */
 export function newArchiveId(when = Date.now()): string {
-  // The counter as 9 high hex digits, kept as text, and 3 low ones from a
-  // table: Number#toString(16) of a 48-bit number cost 0.5 µs an id.
-  if (++idLow === ID_LOW.length) {
-    idLow = 0;
-    idHigh = (idHigh + 1) % 2 ** 36;
-    idHighHex = idHigh.toString(16).padStart(9, "0");
+  if (poolAt + ID_RANDOM_BYTES > pool.length) {
+    crypto.getRandomValues(pool);
+    poolAt = 0;
   }
-  return timePrefix(when) + ID_PROCESS_PART + idHighHex + ID_LOW[idLow];
+  const p = pool;
+  const i = poolAt;
+  poolAt += ID_RANDOM_BYTES;
+  return timePrefix(when) + "-" + HEX[p[i]] + HEX[p[i + 1]] + "-" + HEX[p[i + 2]] +
+    HEX[p[i + 3]] + "-" + HEX[p[i + 4]] + HEX[p[i + 5]] + HEX[p[i + 6]] + HEX[p[i + 7]] +
+    HEX[p[i + 8]] + HEX[p[i + 9]];
 }
 
-const ID_LOW = Array.from({ length: 4096 }, (_, i) => i.toString(16).padStart(3, "0"));
-/** "-xxxx-xxxx-": per process. */
-const ID_PROCESS_PART = (() => {
-  const hex = crypto.randomUUID().replaceAll("-", "").slice(0, 8);
-  return `-${hex.slice(0, 4)}-${hex.slice(4)}-`;
-})();
-/** Starts anywhere, so a restart within the same millisecond cannot repeat ids either. */
-let idHigh = Math.floor(Math.random() * 2 ** 36);
-let idHighHex = idHigh.toString(16).padStart(9, "0");
-let idLow = Math.floor(Math.random() * ID_LOW.length);
+const ID_RANDOM_BYTES = 10;
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+/** Random bytes for ids, refilled when used up (one call per 409 ids). */
+const pool = new Uint8Array(4096);
+let poolAt = pool.length;
 
 let lastPrefixTime = NaN;
 let lastPrefix = "";

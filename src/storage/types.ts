@@ -54,7 +54,7 @@ export interface ArchiveAppend {
   value: Json;
   /**
    * The id was made for this item by `newArchiveId(when)` (schema.ts), so
-   * it is unique by construction (a per-process random part and a counter) and the store skips its
+   * it is unique by construction (80 random bits past its time) and the store skips its
    * duplicate check, which would otherwise cost a lookup per append.
    */
   generated?: boolean;

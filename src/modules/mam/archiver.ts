@@ -4,7 +4,8 @@
  * - `message/bare`, `message/full`, `message/self` (the recipient's side,
  *   for messages from local clients and from other servers alike): a
  *   `<stanza-id/>` claiming to be from the recipient's archive is forged
- *   and removed, always; then an archivable message the user's
+ *   and removed, always, as is a forged MAM `<result/>` (forged.ts);
+ *   then an archivable message the user's
  *   preferences allow is stored and stamped with the recipient's
  *   `<stanza-id/>`, which every resource, the offline copy and the
  *   carbons then carry.
@@ -27,6 +28,7 @@ import { newArchiveId } from "../../storage/schema.ts";
 import { rosterHas } from "../roster/roster_read.ts";
 import { archivable } from "./eligibility.ts";
 import { stampStanzaId, stripStanzaIds } from "./stanza_id.ts";
+import { archivedForm, stripForgedResults } from "./forged.ts";
 import type { Prefs } from "./prefs.ts";
 import type { PrefsStore } from "./prefs_store.ts";
 import type { ArchiveQuota } from "./quota.ts";
@@ -49,6 +51,7 @@ export class Archiver {
     const bare = to.bare;
     const stanza = ev.stanza;
     stripStanzaIds(stanza, bare);
+    stripForgedResults(stanza, to.resource !== undefined);
     if (!archivable(stanza)) return false;
     const from = parseJid(stanza.attrs.from ?? "");
     if (!from) return false;
@@ -166,7 +169,8 @@ export class Archiver {
     if (last.stanza !== stanza || last.children !== stanza.children.length) {
       last.stanza = stanza;
       last.children = stanza.children.length;
-      last.text = serialize(stanza);
+      // Without forged wrappers (forged.ts).
+      last.text = serialize(archivedForm(stanza));
     }
     const value = last.text;
     this.archive.append(user, { id, when, with: withJid, value, generated: true }).catch((err) =>

@@ -31,10 +31,22 @@ export interface MamFilter {
 const bad = (text: string) => new StanzaError("modify", "bad-request", text);
 
 /** XEP-0082 DateTime: date, time, optional fraction, Z or an offset. */
-const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const DATETIME =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-](\d{2}):(\d{2}))$/;
 
 export function parseDateTime(s: string): number | undefined {
-  if (!DATETIME.test(s)) return undefined;
+  const m = DATETIME.exec(s);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
+  // Date.parse rolls a day past the month's end over (30 February is
+  // 2 March); a date that does not exist is malformed, not another date.
+  // (setUTCFullYear: Date.UTC would read years below 100 as 19xx.)
+  const lastOfMonth = new Date(0);
+  lastOfMonth.setUTCFullYear(year, month, 0);
+  const daysInMonth = lastOfMonth.getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return undefined;
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  if (m[9] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return undefined;
   // Date.parse keeps milliseconds; finer fractions are cut (the archive counts ms).
   const ms = Date.parse(s.replace(/(\.\d{3})\d+/, "$1"));
   return Number.isFinite(ms) ? ms : undefined;

@@ -30,8 +30,12 @@ export function parseRsm(query: Element): RsmRequest {
   const set = query.getChild("set", NS_RSM);
   const out: RsmRequest = {};
   if (!set) return out;
+  const seen = new Set<string>();
   for (const c of set.getChildren()) {
     if (c.attrs.xmlns !== undefined) continue;
+    // Two of one kind: which did the client mean? (Not one of them at random.)
+    if (seen.has(c.name)) throw bad(`<${c.name}/> given twice`);
+    seen.add(c.name);
     switch (c.name) {
       case "max":
         out.max = count(c.text(), "max");

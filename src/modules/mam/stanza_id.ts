@@ -2,7 +2,9 @@
  * XEP-0359 `<stanza-id/>`: where an archive keeps a message. Only the
  * archive named in `by` may say so (§3.2): a `<stanza-id/>` claiming to
  * be from a user's archive that arrives from anywhere else is forged and
- * is removed before anything else looks at the message. The client's
+ * is removed before anything else looks at the message (as is one `by` a
+ * resource of the user: no archive's, and taken for the user's by clients
+ * that compare bare parts). The client's
  * `<origin-id/>` is the sender's and stays untouched.
  */
 import { el, type Element } from "../../xml/element.ts";
@@ -16,7 +18,18 @@ function names(by: string | undefined, bare: string): boolean {
   return parseJid(by)?.full === bare;
 }
 
-/** Remove every `<stanza-id by=bare/>` from `stanza` (in place). */
+/**
+ * Whether `by` claims to be the archive of `bare`: that JID, or one of its
+ * resources (no archive is a resource's, and a client comparing by the
+ * bare part would believe it).
+ */
+function claims(by: string | undefined, bare: string): boolean {
+  if (by === undefined) return false;
+  if (by === bare) return true;
+  return parseJid(by)?.bare === bare;
+}
+
+/** Remove every `<stanza-id/>` claiming to be by `bare` (or a resource of it) from `stanza` (in place). */
 export function stripStanzaIds(stanza: Element, bare: string): void {
   const kids = stanza.children;
   // Most messages carry none: look before allocating a new array.
@@ -30,7 +43,7 @@ export function stripStanzaIds(stanza: Element, bare: string): void {
   if (!found) return;
   stanza.children = kids.filter((c) =>
     typeof c === "string" || c.name !== "stanza-id" || c.attrs.xmlns !== NS_SID ||
-    !names(c.attrs.by, bare)
+    !claims(c.attrs.by, bare)
   );
 }
 

@@ -10,7 +10,7 @@
  * user is active.
  *
  * Hooks (see the shared priorities): `message/bare` and `message/full` at
- * 7, `message/offline` at 20; none ever stops the event. A message is
+ * 7 (and at 4, past carbons), `message/offline` at 20; none ever stops the event. A message is
  * notified once, whatever path it takes afterwards (a hibernation that
  * expires hands its messages to offline storage: no second notification).
  */
@@ -44,6 +44,8 @@ export const pushModule: ParleyModule = {
     );
     /** Messages already notified: the same object may come by again (offline after hibernation). */
     const notified = new WeakSet<Element>();
+    /** Events whose message was notified at 7, for the hook at 4 (below). */
+    const notifiedEvents = new WeakSet<StanzaEvent>();
 
     api.addAccountFeature(NS_PUSH);
 
@@ -70,16 +72,17 @@ export const pushModule: ParleyModule = {
      * resources; when those all hibernate it waits in their outboxes.
      * None at all: `message/offline` follows and decides.
      */
-    const toBare = (stanza: Element, user: string) => {
+    const toBare = (ev: StanzaEvent, user: string) => {
       // Active first: the common case, and it needs no list of targets.
       if (active(user)) return notifier.reset(user);
       if (api.sessions.bareTargets(domain, user).length === 0) return;
-      away(user, [stanza]);
+      away(user, [ev.stanza]);
+      notifiedEvents.add(ev);
     };
 
     api.hook("message/bare", (ev: StanzaEvent) => {
       const user = ev.to!.local!;
-      if (pushWorthy(ev.stanza, false)) toBare(ev.stanza, user);
+      if (pushWorthy(ev.stanza, false)) toBare(ev, user);
       return false;
     }, 7);
 
@@ -89,14 +92,28 @@ export const pushModule: ParleyModule = {
       const target = api.sessions.full(ev.to!.full, domain);
       if (!target) {
         // Delivery treats a chat to a resource that is gone as sent to the bare JID.
-        if (messageType(stanza) === "chat" && pushWorthy(stanza, false)) toBare(stanza, user);
+        if (messageType(stanza) === "chat" && pushWorthy(stanza, false)) toBare(ev, user);
         return false;
       }
       if (!pushWorthy(stanza, true)) return false;
       if (active(user)) notifier.reset(user);
-      else if (target.hibernating) away(user, [stanza]);
+      else if (target.hibernating) {
+        away(user, [stanza]);
+        notifiedEvents.add(ev);
+      }
       return false;
     }, 7);
+
+    // Past carbons (5), which delivers a cleaned copy of a message that had
+    // <private/> or forged wrappers: the copy is what waits in the outbox
+    // and goes offline when the hibernation ends, and it is the same
+    // message, notified already.
+    const copyNotified = (ev: StanzaEvent) => {
+      if (notifiedEvents.has(ev)) notified.add(ev.stanza);
+      return false;
+    };
+    api.hook("message/bare", copyNotified, 4);
+    api.hook("message/full", copyNotified, 4);
 
     api.hook("message/offline", (ev: StanzaEvent) => {
       const user = ev.to?.local;
