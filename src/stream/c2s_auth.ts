@@ -200,6 +200,13 @@ export class C2sAuth {
     switch (element.name) {
       case "authenticate": {
         if (this.#ipThrottled(ip)) return;
+        // XEP-0388 §2.3: an upgrade not announced MUST fail the authentication.
+        // This server announces none (no <upgrade/> in the feature), so any
+        // `upgrade` is one the client made up or read from a tampered list.
+        if (element.attrs.upgrade !== undefined) {
+          this.#sasl = undefined;
+          return this.#saslFailure("invalid-mechanism", "No upgrade was offered");
+        }
         if (!this.#start(element.attrs.mechanism ?? "")) return;
         const initial = element.getChild("initial-response");
         const text = initial?.text().trim();

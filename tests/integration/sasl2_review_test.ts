@@ -1,0 +1,25 @@
+/** SASL2 (XEP-0388) rules found missing in a conformance review. */
+import assert from "node:assert/strict";
+import { startTestServer } from "../helpers/server.ts";
+import { connectTls, plainResponse, sasl2Answer } from "../helpers/sasl2.ts";
+import { NS } from "../../src/xml/namespaces.ts";
+
+Deno.test("SASL2: an upgrade the server never announced fails the authentication (XEP-0388 §2.3)", async () => {
+  const server = await startTestServer();
+  try {
+    const c = await connectTls(server.ports.c2sDirectTls);
+    const feature = c.features!.getChild("authentication", NS.sasl2)!;
+    assert.equal(feature.getChildren("upgrade").length, 0, "no upgrade is offered");
+    c.send(
+      `<authenticate xmlns='${NS.sasl2}' mechanism='PLAIN' upgrade='SCRAM-SHA-512'>` +
+        `<initial-response>${plainResponse("alice", "wonderland")}</initial-response>` +
+        `</authenticate>`,
+    );
+    const answer = await sasl2Answer(c);
+    assert.equal(answer.name, "failure", answer.toString());
+    assert.ok(answer.getChild("invalid-mechanism", NS.sasl), answer.toString());
+    c.close();
+  } finally {
+    await server.stop();
+  }
+});
