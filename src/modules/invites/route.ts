@@ -28,6 +28,7 @@ import {
   registeredPage,
 } from "./page.ts";
 import type { Redemption } from "./redeem.ts";
+import { uriPath } from "./uri.ts";
 
 export const INVITE_HTTP = "invite-http";
 const PATH = "/invite/";
@@ -97,6 +98,6 @@ export function addInviteRoute(
       if (result.reason === "invalid") return html(410, invalidPage());
       return html(409, landingPage(found.view, messages[result.reason]));
     }
-    return html(200, registeredPage(result.jid, `xmpp:${result.jid}`));
+    return html(200, registeredPage(result.jid, `xmpp:${uriPath(result.jid)}`));
   });
 }

@@ -1,0 +1,48 @@
+/** Invitations: defects found in a conformance review (XEP-0401/0379, RFC 5122). */
+import assert from "node:assert/strict";
+import { TestClient } from "../helpers/client.ts";
+import { startTestServer } from "../helpers/server.ts";
+import { INVITE_MODULES, registerWithToken, rosterOf, tokenOf } from "../helpers/invites.ts";
+import { parseForm } from "../../src/util/dataforms.ts";
+
+const NS_COMMANDS = "http://jabber.org/protocol/commands";
+
+async function inviteUriOf(c: TestClient): Promise<string> {
+  c.send(
+    `<iq type='set' to='localhost' id='inv'><command xmlns='${NS_COMMANDS}' node='urn:xmpp:invite#invite' action='execute'/></iq>`,
+  );
+  const r = await c.stanza((e) => e.name === "iq" && e.attrs.id === "inv");
+  const x = r.getChild("command", NS_COMMANDS)?.getChild("x", "jabber:x:data");
+  assert.ok(x, r.toString());
+  return parseForm(x)!.get("uri")![0];
+}
+
+Deno.test("invites: an inviter's localpart is percent-encoded in the xmpp: URI (RFC 5122 §2.8)", async () => {
+  const server = await startTestServer({
+    modules: INVITE_MODULES,
+    storage: { driver: "sqlite" },
+    invites: { allowUsers: true },
+  });
+  // '?' and '#' are allowed in a localpart but end the path of a URI: unencoded,
+  // the invitee's client would read an invitation to register on the host "mal".
+  const name = "mal?register#x";
+  assert.ok(await server.auth.createUser("localhost", name, "pw-mal-123"));
+  const mal = await TestClient.login({
+    port: server.ports.c2s,
+    user: name,
+    password: "pw-mal-123",
+    resource: "r",
+  });
+  try {
+    const uri = await inviteUriOf(mal);
+    assert.match(uri, /^xmpp:mal%3Fregister%23x@localhost\?roster;preauth=[^;]+;ibr=y$/, uri);
+    const url = new URL(uri);
+    assert.equal(decodeURIComponent(url.pathname), `${name}@localhost`);
+    // The token still works, and the roster link names the real inviter.
+    assert.equal(await registerWithToken(server, tokenOf(uri), "nina", "pw-nina-1"), "ok");
+    assert.deepEqual(await rosterOf(mal), { "nina@localhost": "both" });
+  } finally {
+    mal.close();
+    await server.stop();
+  }
+});
