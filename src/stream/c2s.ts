@@ -306,9 +306,16 @@ export class C2sStream extends StreamCore implements SessionDriver {
       return this.services.router.fromClient(session, element);
     }
     if (session.type === "c2s_unauthed") {
-      if (xmlns === NS.tls && element.name === "starttls") return this.#onStartTls();
       if (xmlns === NS.sasl) return this.#auth.onSasl(element);
       if (xmlns === NS.sasl2) return this.#auth.onSasl2(element);
+      // XEP-0388 §2.4: "Servers MUST disconnect Clients immediately if any
+      // other traffic is received" during an exchange (STARTTLS included:
+      // the exchange would outlive the stream it began on). SASL1 elements
+      // are still answered above, with a failure that ends the exchange.
+      if (this.#auth.awaitingSasl2Response) {
+        throw new StreamError("policy-violation", "Only <response/> or <abort/> during SASL2");
+      }
+      if (xmlns === NS.tls && element.name === "starttls") return this.#onStartTls();
     } else if (session.fullJid === undefined && isStanza && element.name === "iq") {
       const bind = element.getChild("bind", NS.bind);
       if (bind) return this.#onBind(element, bind);

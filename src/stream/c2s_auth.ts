@@ -46,6 +46,14 @@ export class C2sAuth {
 
   constructor(readonly stream: C2sStream) {}
 
+  /**
+   * A SASL2 exchange waits for the client's `<response/>` (a challenge is
+   * out). XEP-0388 §2.4: the client may then send only that or `<abort/>`.
+   */
+  get awaitingSasl2Response(): boolean {
+    return this.#authenticate !== undefined && this.#sasl !== undefined;
+  }
+
   /** No more input reaches this stream's session: any exchange under way is dropped. */
   stop(): void {
     this.#sasl = undefined;

@@ -1,7 +1,7 @@
 /** SASL2 (XEP-0388) rules found missing in a conformance review. */
 import assert from "node:assert/strict";
 import { startTestServer } from "../helpers/server.ts";
-import { connectTls, plainResponse, sasl2Answer } from "../helpers/sasl2.ts";
+import { authenticateXml, connectTls, plainResponse, sasl2Answer } from "../helpers/sasl2.ts";
 import { NS } from "../../src/xml/namespaces.ts";
 
 Deno.test("SASL2: an upgrade the server never announced fails the authentication (XEP-0388 §2.3)", async () => {
@@ -19,6 +19,20 @@ Deno.test("SASL2: an upgrade the server never announced fails the authentication
     assert.equal(answer.name, "failure", answer.toString());
     assert.ok(answer.getChild("invalid-mechanism", NS.sasl), answer.toString());
     c.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("SASL2: other traffic while an exchange awaits the client's response ends the stream (XEP-0388 §2.4)", async () => {
+  const server = await startTestServer();
+  try {
+    const c = await connectTls(server.ports.c2sDirectTls);
+    c.send(authenticateXml({ mechanism: "SCRAM-SHA-256", initial: btoa("n,,n=alice,r=abcdefgh") }));
+    assert.equal((await sasl2Answer(c)).name, "challenge");
+    // An iq some module answers before authentication (registration).
+    c.send(`<iq type='get' id='reg'><query xmlns='jabber:iq:register'/></iq>`);
+    assert.equal(await c.streamError(), "policy-violation");
   } finally {
     await server.stop();
   }
