@@ -244,8 +244,17 @@ export class ScramExchange implements SaslExchange {
       }
     }
     this.#real = credentials !== undefined;
+    // Keyed by the prepared name when there is one, as real credentials
+    // are: otherwise "Bob" and "bob" would get two made-up salts where an
+    // account's spellings share one, and comparing them would tell
+    // accounts from made-up names.
     this.#credentials = credentials ??
-      await fakeCredentials(this.hash, host, first.authcid, this.options.fakeIterations ?? 4096);
+      await fakeCredentials(
+        this.hash,
+        host,
+        this.#username ?? first.authcid,
+        this.options.fakeIterations ?? 4096,
+      );
     const serverNonce = this.options.serverNonce ??
       encodeBase64(crypto.getRandomValues(new Uint8Array(18)));
     this.#nonce = first.clientNonce + serverNonce;

@@ -37,3 +37,34 @@ Deno.test("SASL2: other traffic while an exchange awaits the client's response e
     await server.stop();
   }
 });
+
+/** The salt SCRAM-SHA-256's server-first message announces for `name`. */
+async function saltFor(port: number, name: string): Promise<string> {
+  const c = await connectTls(port);
+  try {
+    c.send(
+      authenticateXml({ mechanism: "SCRAM-SHA-256", initial: btoa(`n,,n=${name},r=nonce123`) }),
+    );
+    const challenge = await sasl2Answer(c);
+    assert.equal(challenge.name, "challenge", challenge.toString());
+    const salt = atob(challenge.text()).split(",").find((p) => p.startsWith("s="));
+    assert.ok(salt);
+    return salt;
+  } finally {
+    c.close();
+  }
+}
+
+Deno.test("SCRAM: spellings of one name get one salt whether the account exists or not (no enumeration)", async () => {
+  const server = await startTestServer();
+  const port = server.ports.c2sDirectTls;
+  try {
+    // An account: "Alice" prepares to "alice", so both spellings get its stored salt.
+    assert.equal(await saltFor(port, "Alice"), await saltFor(port, "alice"));
+    // No account: the made-up salt must behave the same, or comparing two
+    // spellings tells which names are accounts.
+    assert.equal(await saltFor(port, "Nobody"), await saltFor(port, "nobody"));
+  } finally {
+    await server.stop();
+  }
+});
