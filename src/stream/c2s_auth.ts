@@ -194,6 +194,11 @@ export class C2sAuth {
    */
   async onSasl2(element: Element): Promise<void> {
     const ip = this.stream.transport.remoteAddress;
+    // XEP-0388 §2.4: while a challenge waits for its response, only
+    // <response/> or <abort/>; a new <authenticate/> is other traffic.
+    if (element.name === "authenticate" && this.awaitingSasl2Response) {
+      throw new StreamError("policy-violation", "Only <response/> or <abort/> during SASL2");
+    }
     if (element.name === "authenticate") this.#authenticate = element;
     else if (!this.#authenticate) {
       // Only a failure in this namespace makes sense to the client.

@@ -68,3 +68,33 @@ Deno.test("SCRAM: spellings of one name get one salt whether the account exists 
     await server.stop();
   }
 });
+
+Deno.test("SASL2: a second <authenticate/> while the first awaits its response ends the stream (XEP-0388 §2.4)", async () => {
+  const server = await startTestServer();
+  try {
+    const c = await connectTls(server.ports.c2sDirectTls);
+    c.send(authenticateXml({ mechanism: "SCRAM-SHA-256", initial: btoa("n,,n=alice,r=abcdefgh") }));
+    assert.equal((await sasl2Answer(c)).name, "challenge");
+    c.send(authenticateXml({ mechanism: "SCRAM-SHA-256", initial: btoa("n,,n=bob,r=abcdefgh") }));
+    assert.equal(await c.streamError(), "policy-violation");
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("SASL2: <authenticate/> after <success/> is a stream error (XEP-0388 §4, multiple authentication)", async () => {
+  const server = await startTestServer();
+  try {
+    const c = await connectTls(server.ports.c2sDirectTls);
+    const login = authenticateXml({
+      mechanism: "PLAIN",
+      initial: plainResponse("alice", "wonderland"),
+    });
+    c.send(login);
+    assert.equal((await sasl2Answer(c)).name, "success");
+    c.send(authenticateXml({ mechanism: "PLAIN", initial: plainResponse("bob", "builder") }));
+    assert.notEqual(await c.streamError(), "?");
+  } finally {
+    await server.stop();
+  }
+});
