@@ -98,3 +98,27 @@ Deno.test("SASL2: <authenticate/> after <success/> is a stream error (XEP-0388 Â
     await server.stop();
   }
 });
+
+Deno.test("Bind2: a long tag is cut at a character boundary, never inside a surrogate pair", async () => {
+  const server = await startTestServer();
+  try {
+    const c = await connectTls(server.ports.c2sDirectTls);
+    // 31 + one astral character: a cut after 32 UTF-16 units splits the emoji.
+    const tag = "A".repeat(31) + "\u{1F600}" + "tail";
+    c.send(authenticateXml({
+      mechanism: "PLAIN",
+      initial: plainResponse("alice", "wonderland"),
+      userAgentId: "5d1c6e0e-8f7a-4b8e-9a57-1f0f3b6c2a10",
+      inline: `<bind xmlns='${NS.bind2}'><tag>${tag}</tag></bind>`,
+    }));
+    const success = await sasl2Answer(c);
+    assert.equal(success.name, "success", success.toString());
+    const jid = success.getChildText("authorization-identifier")!;
+    assert.ok(!jid.includes("\uFFFD"), `no broken character: ${jid}`);
+    // The JID the client was told is the one the server routes to.
+    assert.ok(server.sessions.full(jid, "localhost"), `session bound as ${jid}`);
+    c.close();
+  } finally {
+    await server.stop();
+  }
+});
