@@ -351,6 +351,9 @@ export class C2sStream extends StreamCore implements SessionDriver {
       return;
     }
     this.session.notopen = true;
+    // RFC 6120 §5.4.3.3: what the client said before TLS is forgotten, a
+    // SASL exchange begun in plaintext (and its nonce) included.
+    this.#auth.stop();
     try {
       await this.startTls(
         serialize(el("proceed", { xmlns: NS.tls })),

@@ -1,6 +1,7 @@
 /** SASL2 (XEP-0388) rules found missing in a conformance review. */
 import assert from "node:assert/strict";
 import { startTestServer } from "../helpers/server.ts";
+import { TestClient } from "../helpers/client.ts";
 import { authenticateXml, connectTls, plainResponse, sasl2Answer } from "../helpers/sasl2.ts";
 import { NS } from "../../src/xml/namespaces.ts";
 
@@ -117,6 +118,26 @@ Deno.test("Bind2: a long tag is cut at a character boundary, never inside a surr
     assert.ok(!jid.includes("\uFFFD"), `no broken character: ${jid}`);
     // The JID the client was told is the one the server routes to.
     assert.ok(server.sessions.full(jid, "localhost"), `session bound as ${jid}`);
+    c.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("SASL1: an exchange begun in plaintext does not survive STARTTLS (RFC 6120 §5.4.3.3)", async () => {
+  const server = await startTestServer({ c2s: { allowUnencrypted: true } });
+  try {
+    const c = await TestClient.connect({ port: server.ports.c2s });
+    await c.open();
+    c.send(`<auth xmlns='${NS.sasl}' mechanism='SCRAM-SHA-256'>${btoa("n,,n=alice,r=abc")}</auth>`);
+    assert.equal((await c.stanza((e) => e.name === "challenge")).name, "challenge");
+    await c.starttls();
+    await c.open();
+    // Well-formed, wrong nonce: an exchange still running would judge it
+    // (not-authorized); after TLS there must be none to judge it.
+    c.send(`<response xmlns='${NS.sasl}'>${btoa("c=biws,r=abcXYZ,p=AAAA")}</response>`);
+    const answer = await c.stanza((e) => e.name === "failure" || e.name === "success");
+    assert.ok(answer.getChild("malformed-request"), answer.toString());
     c.close();
   } finally {
     await server.stop();
