@@ -391,6 +391,7 @@ export class ScramExchange implements SaslExchange {
     return {
       kind: "success",
       username,
+      ...(first.authzid !== "" ? { authzid: first.authzid } : {}),
       data: encoder.encode(`v=${encodeBase64(serverSignature)}`),
     };
   }

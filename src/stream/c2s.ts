@@ -250,6 +250,11 @@ export class C2sStream extends StreamCore implements SessionDriver {
   /** The `from` of the client's last header, reflected as our `to` (RFC 6120 §4.7.2). */
   #peer: string | undefined;
 
+  /** The `from` of the client's last header, as it sent it. */
+  get streamFrom(): string | undefined {
+    return this.#peer;
+  }
+
   protected override headerAttrs(): StreamOpenAttrs {
     const peer = this.#peer;
     return {

@@ -24,6 +24,7 @@ import { authenticationFeature, sasl2Challenge, sasl2Failure } from "./sasl2.ts"
 import { completeSasl2 } from "./sasl2_success.ts";
 import type { C2sStream } from "./c2s.ts";
 import * as counters from "../metrics/counters.ts";
+import { parseJid, prepDomain } from "../jid.ts";
 
 /**
  * Logins refused by the throttle, logged once per address (or account) per
@@ -306,6 +307,19 @@ export class C2sAuth {
     const { services } = stream;
     const ip = stream.transport.remoteAddress;
     const host = stream.session.host!;
+    // XEP-0388 §4: "Any non-empty authorization string MUST be considered
+    // an error if the stream's from attribute (if present) does not match."
+    if (
+      step.kind === "success" && this.#authenticate && step.authzid !== undefined &&
+      !fromMatches(stream.streamFrom, step.username, host)
+    ) {
+      step = {
+        kind: "failure",
+        condition: "invalid-authzid",
+        text: "The authorization identity is not the stream's from",
+        username: step.username,
+      };
+    }
     switch (step.kind) {
       case "challenge":
         stream.send(
@@ -398,4 +412,12 @@ export class C2sAuth {
       throw new StreamError("policy-violation", "Too many failed authentication attempts");
     }
   }
+}
+
+/** Whether a header's `from` (when there is one) names the account `username`@`host`. */
+function fromMatches(from: string | undefined, username: string, host: string): boolean {
+  if (from === undefined) return true;
+  const jid = parseJid(from);
+  return jid !== undefined && jid.local === username &&
+    jid.domain === (prepDomain(host) ?? host);
 }

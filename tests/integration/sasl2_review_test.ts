@@ -143,3 +143,29 @@ Deno.test("SASL1: an exchange begun in plaintext does not survive STARTTLS (RFC 
     await server.stop();
   }
 });
+
+Deno.test("SASL2: a non-empty authzid that is not the stream's from fails (XEP-0388 §2.3, §4)", async () => {
+  const server = await startTestServer();
+  const header = (from: string) =>
+    `<?xml version='1.0'?><stream:stream xmlns='jabber:client' ` +
+    `xmlns:stream='http://etherx.jabber.org/streams' from='${from}' to='localhost' ` +
+    `version='1.0' xml:lang='en'>`;
+  const plainAs = (authzid: string) => btoa(`${authzid}\0alice\0wonderland`);
+  try {
+    const c = await TestClient.connect({ port: server.ports.c2sDirectTls, directTls: true });
+    await c.open("localhost", header("bob@localhost"));
+    c.send(authenticateXml({ mechanism: "PLAIN", initial: plainAs("alice@localhost") }));
+    const refused = await sasl2Answer(c);
+    assert.equal(refused.name, "failure", refused.toString());
+    assert.ok(refused.getChild("invalid-authzid", NS.sasl), refused.toString());
+    c.close();
+    // The same authzid where the header names alice (case aside) is accepted.
+    const ok = await TestClient.connect({ port: server.ports.c2sDirectTls, directTls: true });
+    await ok.open("localhost", header("Alice@localhost"));
+    ok.send(authenticateXml({ mechanism: "PLAIN", initial: plainAs("alice@localhost") }));
+    assert.equal((await sasl2Answer(ok)).name, "success");
+    ok.close();
+  } finally {
+    await server.stop();
+  }
+});
