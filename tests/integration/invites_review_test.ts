@@ -46,3 +46,33 @@ Deno.test("invites: an inviter's localpart is percent-encoded in the xmpp: URI (
     await server.stop();
   }
 });
+
+Deno.test("invites: the landing page's attempt limit counts an IPv6 /64 as one address, as logins do", async () => {
+  const server = await startTestServer({
+    modules: INVITE_MODULES,
+    http: { trustedProxies: ["127.0.0.1"] },
+    invites: { maxAttemptsPerIp: 3 },
+  });
+  try {
+    const base = `http://127.0.0.1:${server.ports.http}`;
+    const statuses: number[] = [];
+    // One subscriber's /64, a new address for every guess.
+    for (let i = 1; i <= 4; i++) {
+      const r = await fetch(`${base}/invite/guessedTokenGuessedToken${i}`, {
+        method: "POST",
+        body: "username=guess&password=guess-secret",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          origin: `https://127.0.0.1:${server.ports.http}`,
+          "x-forwarded-for": `2001:db8:1:2::${i}`,
+          "x-forwarded-proto": "https",
+        },
+      });
+      await r.body?.cancel();
+      statuses.push(r.status);
+    }
+    assert.deepEqual(statuses, [404, 404, 404, 429]);
+  } finally {
+    await server.stop();
+  }
+});
