@@ -4,6 +4,7 @@ import { TestClient } from "../helpers/client.ts";
 import { startTestServer } from "../helpers/server.ts";
 import { INVITE_MODULES, registerWithToken, rosterOf, tokenOf } from "../helpers/invites.ts";
 import { parseForm } from "../../src/util/dataforms.ts";
+import { InviteStore } from "../../src/modules/invites/store.ts";
 
 const NS_COMMANDS = "http://jabber.org/protocol/commands";
 
@@ -72,6 +73,30 @@ Deno.test("invites: the landing page's attempt limit counts an IPv6 /64 as one a
       statuses.push(r.status);
     }
     assert.deepEqual(statuses, [404, 404, 404, 429]);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("invites: a one-use invite redeemed by two registrations at once registers exactly one", async () => {
+  const server = await startTestServer({ modules: INVITE_MODULES, storage: { driver: "sqlite" } });
+  try {
+    const store = new InviteStore(server.storage.map("localhost", "invites"));
+    const invite = await store.create({
+      inviter: "admin",
+      ttlMs: 3_600_000,
+      uses: 1,
+      roster: false,
+    });
+    const results = await Promise.all([
+      registerWithToken(server, invite.token, "racer1", "pw-racer-1"),
+      registerWithToken(server, invite.token, "racer2", "pw-racer-2"),
+    ]);
+    assert.deepEqual(results.filter((r) => r === "ok").length, 1, results.join(", "));
+    const created = await Promise.all(
+      ["racer1", "racer2"].map((u) => server.auth.userExists("localhost", u)),
+    );
+    assert.equal(created.filter(Boolean).length, 1);
   } finally {
     await server.stop();
   }

@@ -169,3 +169,48 @@ Deno.test("SASL2: a non-empty authzid that is not the stream's from fails (XEP-0
     await server.stop();
   }
 });
+
+Deno.test("FAST: wrong tokens count towards the login throttle; past it the right one is refused too", async () => {
+  const server = await startTestServer();
+  const port = server.ports.c2sDirectTls;
+  const ua = "0b8f8a44-55b8-4c4e-8f43-0d5d0c1f6e21";
+  const enc = new TextEncoder();
+  const htLogin = async (key: string): Promise<string> => {
+    const k = await crypto.subtle.importKey(
+      "raw",
+      enc.encode(key),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", k, enc.encode("Initiator")));
+    const c = await connectTls(port);
+    c.send(authenticateXml({
+      mechanism: "HT-SHA-256-NONE",
+      initial: btoa(String.fromCharCode(...enc.encode("alice"), 0, ...mac)),
+      userAgentId: ua,
+    }));
+    const answer = await sasl2Answer(c);
+    c.close();
+    return answer.name === "success"
+      ? "success"
+      : answer.getChildren().find((e) => e.attrs.xmlns === NS.sasl)?.name ?? "?";
+  };
+  try {
+    const c = await connectTls(port);
+    c.send(authenticateXml({
+      mechanism: "PLAIN",
+      initial: plainResponse("alice", "wonderland"),
+      userAgentId: ua,
+      inline: `<request-token xmlns='${NS.fast}' mechanism='HT-SHA-256-NONE'/>`,
+    }));
+    const token = (await sasl2Answer(c)).getChild("token", NS.fast)!.attrs.token;
+    c.close();
+    assert.equal(await htLogin(token), "success");
+    // Defaults: 5 failures per (account, address) and window.
+    for (let i = 0; i < 5; i++) assert.equal(await htLogin(`guess-${i}`), "not-authorized");
+    assert.equal(await htLogin(token), "temporary-auth-failure");
+  } finally {
+    await server.stop();
+  }
+});
