@@ -82,7 +82,10 @@ export class C2sAuth {
         el("channel-binding", { type: "tls-server-end-point" }),
       ));
     }
-    // SASL2 (XEP-0388) beside SASL1, with the same mechanisms.
+    // SASL2 (XEP-0388) beside SASL1, with the same mechanisms; not at all
+    // without one (§2.1: "MUST NOT be offered if not at least one mechanism
+    // can be provided" — PLAIN-only providers in plaintext, say).
+    if (mechanisms.length === 0) return out;
     const host = stream.services.hosts.get(stream.session.host!);
     const inline = (host?.providers.items("sasl2-inline") ?? [])
       .map((i) => i.feature(stream))

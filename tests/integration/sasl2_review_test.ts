@@ -214,3 +214,20 @@ Deno.test("FAST: wrong tokens count towards the login throttle; past it the righ
     await server.stop();
   }
 });
+
+Deno.test("SASL2: not offered where no mechanism can be used (XEP-0388 §2.1)", async () => {
+  // The insecure provider has PLAIN only, and PLAIN is not offered in plaintext.
+  const server = await startTestServer({
+    auth: { provider: "insecure" },
+    c2s: { allowUnencrypted: true },
+  });
+  try {
+    const c = await TestClient.connect({ port: server.ports.c2s });
+    const features = await c.open();
+    assert.deepEqual(c.mechanisms(), []);
+    assert.equal(features.getChild("authentication", NS.sasl2), undefined, features.toString());
+    c.close();
+  } finally {
+    await server.stop();
+  }
+});
