@@ -1,7 +1,7 @@
 /** Invitations: defects found in a conformance review (XEP-0401/0379, RFC 5122). */
 import assert from "node:assert/strict";
 import { TestClient } from "../helpers/client.ts";
-import { startTestServer } from "../helpers/server.ts";
+import { removeAccount, startTestServer } from "../helpers/server.ts";
 import { INVITE_MODULES, registerWithToken, rosterOf, tokenOf } from "../helpers/invites.ts";
 import { parseForm } from "../../src/util/dataforms.ts";
 import { InviteStore } from "../../src/modules/invites/store.ts";
@@ -97,6 +97,55 @@ Deno.test("invites: a one-use invite redeemed by two registrations at once regis
       ["racer1", "racer2"].map((u) => server.auth.userExists("localhost", u)),
     );
     assert.equal(created.filter(Boolean).length, 1);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("invites: a user's invite dies with the user's account (no roster written for a deleted name)", async () => {
+  const server = await startTestServer({
+    modules: INVITE_MODULES,
+    storage: { driver: "sqlite" },
+    invites: { allowUsers: true },
+  });
+  const bob = await TestClient.login({
+    port: server.ports.c2s,
+    user: "bob",
+    password: "builder",
+    resource: "r",
+  });
+  try {
+    const uri = await inviteUriOf(bob);
+    bob.close();
+    await removeAccount(server, "bob");
+    // Removed with the account (the user-deleted event)…
+    const stored = await server.storage.map("localhost", "invites").get("", tokenOf(uri));
+    assert.equal(stored, undefined);
+    // The invite named bob as the contact to trust; bob is gone.
+    assert.equal(
+      await registerWithToken(server, tokenOf(uri), "olga", "pw-olga-1"),
+      "item-not-found",
+    );
+    assert.equal(await server.auth.userExists("localhost", "olga"), false);
+    assert.equal(await server.storage.keyval("localhost", "roster").get("bob"), undefined);
+
+    // …and refused at redemption when the account went without the event
+    // (removed while the server was down: only the credentials are gone here).
+    assert.ok(await server.auth.createUser("localhost", "dave", "pw-dave-123"));
+    const dave = await TestClient.login({
+      port: server.ports.c2s,
+      user: "dave",
+      password: "pw-dave-123",
+      resource: "r",
+    });
+    const daveUri = await inviteUriOf(dave);
+    dave.close();
+    assert.ok(await server.auth.deleteUser("localhost", "dave"));
+    assert.equal(
+      await registerWithToken(server, tokenOf(daveUri), "pia", "pw-pia-12"),
+      "item-not-found",
+    );
+    assert.equal(await server.storage.keyval("localhost", "roster").get("dave"), undefined);
   } finally {
     await server.stop();
   }
