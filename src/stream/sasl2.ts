@@ -32,8 +32,15 @@ export function userAgentId(authenticate: Element): string | undefined {
  * of its user agent id, so one installation gets the same resource at
  * every login (and replaces its own stale session) while two devices with
  * the same software do not collide. Without an id the resource is random.
+ * The hash covers the account too: a client may use one id for all its
+ * accounts, and the same suffix on each would tell their contacts that
+ * the accounts share a device.
  */
-export function bind2Resource(tag: string | undefined, userAgentId: string | undefined): string {
+export function bind2Resource(
+  tag: string | undefined,
+  userAgentId: string | undefined,
+  account = "",
+): string {
   // Cut by code points: a cut by UTF-16 units can split a surrogate pair,
   // and the lone half would reach the wire as U+FFFD, a JID the server
   // does not hold. (MAX_TAG code points fit in 2 * MAX_TAG units, so the
@@ -43,7 +50,7 @@ export function bind2Resource(tag: string | undefined, userAgentId: string | und
     : undefined;
   const suffix = userAgentId === undefined
     ? randomId(8)
-    : createHash("sha256").update(userAgentId).digest("hex").slice(0, 8);
+    : createHash("sha256").update(account + "\0" + userAgentId).digest("hex").slice(0, 8);
   const resource = prepped ? `${prepped}.${suffix}` : suffix;
   return prepResource(resource) ?? suffix;
 }

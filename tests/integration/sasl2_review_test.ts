@@ -231,3 +231,28 @@ Deno.test("SASL2: not offered where no mechanism can be used (XEP-0388 §2.1)", 
     await server.stop();
   }
 });
+
+Deno.test("Bind2: one installation's resource does not link its accounts (suffix per account, not per user agent alone)", async () => {
+  const server = await startTestServer();
+  const ua = "7c0e6b8e-2a4f-4b59-9d3c-3f1e2d4c5b6a";
+  const boundAs = async (user: string, password: string) => {
+    const c = await connectTls(server.ports.c2sDirectTls);
+    c.send(authenticateXml({
+      mechanism: "PLAIN",
+      initial: plainResponse(user, password),
+      userAgentId: ua,
+      inline: `<bind xmlns='${NS.bind2}'><tag>Phone</tag></bind>`,
+    }));
+    const jid = (await sasl2Answer(c)).getChildText("authorization-identifier")!;
+    c.close();
+    return jid.split("/")[1];
+  };
+  try {
+    const alice = await boundAs("alice", "wonderland");
+    assert.equal(await boundAs("alice", "wonderland"), alice, "stable for one account");
+    // Contacts of both accounts would otherwise see one device behind them.
+    assert.notEqual(await boundAs("bob", "builder"), alice);
+  } finally {
+    await server.stop();
+  }
+});
