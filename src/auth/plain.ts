@@ -61,7 +61,7 @@ export class PlainExchange implements SaslExchange {
     if (!isOwnAuthzid(authzid, username, this.ctx.host)) {
       return fail("invalid-authzid", undefined, username);
     }
-    return { kind: "success", username };
+    return { kind: "success", username, ...(authzid !== "" ? { authzid } : {}) };
   }
 }
 

@@ -163,9 +163,11 @@ function fail(condition: SaslFailureCondition, text?: string, username?: string)
 }
 
 /**
- * XEP-0474 (SSDP): the hash, with the mechanism's own hash function, of
- * the advertised mechanisms and channel-binding types, each list sorted
- * and comma-joined, the two joined by "|"; base64 in the `d` attribute.
+ * XEP-0474 (SSDP) as versions 0.3.x have it: the hash, with the
+ * mechanism's own hash function, of the advertised mechanisms and
+ * channel-binding types, each list sorted and comma-joined, the two
+ * joined by "|"; base64 in the `d` attribute. Kept beside `h` (below) for
+ * clients written against 0.3.
  */
 export async function downgradeHash(
   hash: ScramHash,
@@ -173,6 +175,24 @@ export async function downgradeHash(
 ): Promise<string> {
   const text = [...advertised.mechanisms].sort().join(",") + "|" +
     [...advertised.channelBindings].sort().join(",");
+  return encodeBase64(await digest(hash, encoder.encode(text)));
+}
+
+/**
+ * XEP-0474 (SSDP) 0.4 and later, attribute `h`: the mechanisms sorted
+ * ("i;octet": they are ASCII, so code-unit order is octet order) and
+ * joined by U+001E; then, only when XEP-0440 advertised channel-binding
+ * types, U+001F and those types sorted and joined by U+001E. Neither
+ * delimiter can occur in XML, so no name can forge a boundary.
+ */
+export async function ssdpHash(
+  hash: ScramHash,
+  advertised: { mechanisms: readonly string[]; channelBindings: readonly string[] },
+): Promise<string> {
+  let text = [...advertised.mechanisms].sort().join("\x1e");
+  if (advertised.channelBindings.length > 0) {
+    text += "\x1f" + [...advertised.channelBindings].sort().join("\x1e");
+  }
   return encodeBase64(await digest(hash, encoder.encode(text)));
 }
 
@@ -224,15 +244,27 @@ export class ScramExchange implements SaslExchange {
       }
     }
     this.#real = credentials !== undefined;
+    // Keyed by the prepared name when there is one, as real credentials
+    // are: otherwise "Bob" and "bob" would get two made-up salts where an
+    // account's spellings share one, and comparing them would tell
+    // accounts from made-up names.
     this.#credentials = credentials ??
-      await fakeCredentials(this.hash, host, first.authcid, this.options.fakeIterations ?? 4096);
+      await fakeCredentials(
+        this.hash,
+        host,
+        this.#username ?? first.authcid,
+        this.options.fakeIterations ?? 4096,
+      );
     const serverNonce = this.options.serverNonce ??
       encodeBase64(crypto.getRandomValues(new Uint8Array(18)));
     this.#nonce = first.clientNonce + serverNonce;
     const c = this.#credentials;
     this.#serverFirst = `r=${this.#nonce},s=${c.salt},i=${c.iterations}`;
     const advertised = this.ctx.advertised;
-    if (advertised) this.#serverFirst += `,d=${await downgradeHash(this.hash, advertised)}`;
+    if (advertised) {
+      this.#serverFirst += `,d=${await downgradeHash(this.hash, advertised)}` +
+        `,h=${await ssdpHash(this.hash, advertised)}`;
+    }
     this.#state = "await-final";
     return { kind: "challenge", data: encoder.encode(this.#serverFirst) };
   }
@@ -359,6 +391,7 @@ export class ScramExchange implements SaslExchange {
     return {
       kind: "success",
       username,
+      ...(first.authzid !== "" ? { authzid: first.authzid } : {}),
       data: encoder.encode(`v=${encodeBase64(serverSignature)}`),
     };
   }

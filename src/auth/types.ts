@@ -49,7 +49,13 @@ export type SaslFailureCondition =
 
 export type SaslStep =
   | { kind: "challenge"; data: Uint8Array }
-  | { kind: "success"; username: string; data?: Uint8Array }
+  | {
+    kind: "success";
+    username: string;
+    data?: Uint8Array;
+    /** The client's authorization identity, when it sent a non-empty one. */
+    authzid?: string;
+  }
   | { kind: "failure"; condition: SaslFailureCondition; text?: string; username?: string };
 
 /** What the stream knows that a mechanism may need. */

@@ -497,7 +497,7 @@ export const configSchema = z.strictObject({
      * is appended. Default: `https://<domain>:<https port>`.
      */
     baseUrl: z.url({ protocol: /^https?$/ }).optional(),
-    /** Wrong tokens and landing-page registrations one IP address may try per window. */
+    /** Wrong tokens and landing-page registrations one IP address (an IPv6 /64) may try per window. */
     maxAttemptsPerIp: z.number().int().min(1).default(10),
     windowSeconds: z.number().positive().default(3600),
   }).prefault({}),

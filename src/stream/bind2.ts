@@ -19,7 +19,7 @@ export function bindInline(
   userAgentId: string | undefined,
 ): Element | undefined {
   const session = stream.session;
-  const resource = bind2Resource(bind.getChildText("tag"), userAgentId);
+  const resource = bind2Resource(bind.getChildText("tag"), userAgentId, session.bareJid);
   const refused = stream.services.sessions.bind(session, resource);
   if (refused) {
     // The client learns it from the bare authorization identifier and may bind itself.

@@ -250,6 +250,11 @@ export class C2sStream extends StreamCore implements SessionDriver {
   /** The `from` of the client's last header, reflected as our `to` (RFC 6120 §4.7.2). */
   #peer: string | undefined;
 
+  /** The `from` of the client's last header, as it sent it. */
+  get streamFrom(): string | undefined {
+    return this.#peer;
+  }
+
   protected override headerAttrs(): StreamOpenAttrs {
     const peer = this.#peer;
     return {
@@ -306,9 +311,16 @@ export class C2sStream extends StreamCore implements SessionDriver {
       return this.services.router.fromClient(session, element);
     }
     if (session.type === "c2s_unauthed") {
-      if (xmlns === NS.tls && element.name === "starttls") return this.#onStartTls();
       if (xmlns === NS.sasl) return this.#auth.onSasl(element);
       if (xmlns === NS.sasl2) return this.#auth.onSasl2(element);
+      // XEP-0388 §2.4: "Servers MUST disconnect Clients immediately if any
+      // other traffic is received" during an exchange (STARTTLS included:
+      // the exchange would outlive the stream it began on). SASL1 elements
+      // are still answered above, with a failure that ends the exchange.
+      if (this.#auth.awaitingSasl2Response) {
+        throw new StreamError("policy-violation", "Only <response/> or <abort/> during SASL2");
+      }
+      if (xmlns === NS.tls && element.name === "starttls") return this.#onStartTls();
     } else if (session.fullJid === undefined && isStanza && element.name === "iq") {
       const bind = element.getChild("bind", NS.bind);
       if (bind) return this.#onBind(element, bind);
@@ -344,6 +356,9 @@ export class C2sStream extends StreamCore implements SessionDriver {
       return;
     }
     this.session.notopen = true;
+    // RFC 6120 §5.4.3.3: what the client said before TLS is forgotten, a
+    // SASL exchange begun in plaintext (and its nonce) included.
+    this.#auth.stop();
     try {
       await this.startTls(
         serialize(el("proceed", { xmlns: NS.tls })),

@@ -24,6 +24,7 @@ import { authenticationFeature, sasl2Challenge, sasl2Failure } from "./sasl2.ts"
 import { completeSasl2 } from "./sasl2_success.ts";
 import type { C2sStream } from "./c2s.ts";
 import * as counters from "../metrics/counters.ts";
+import { parseJid, prepDomain } from "../jid.ts";
 
 /**
  * Logins refused by the throttle, logged once per address (or account) per
@@ -45,6 +46,14 @@ export class C2sAuth {
   #authAttempts = 0;
 
   constructor(readonly stream: C2sStream) {}
+
+  /**
+   * A SASL2 exchange waits for the client's `<response/>` (a challenge is
+   * out). XEP-0388 §2.4: the client may then send only that or `<abort/>`.
+   */
+  get awaitingSasl2Response(): boolean {
+    return this.#authenticate !== undefined && this.#sasl !== undefined;
+  }
 
   /** No more input reaches this stream's session: any exchange under way is dropped. */
   stop(): void {
@@ -73,7 +82,10 @@ export class C2sAuth {
         el("channel-binding", { type: "tls-server-end-point" }),
       ));
     }
-    // SASL2 (XEP-0388) beside SASL1, with the same mechanisms.
+    // SASL2 (XEP-0388) beside SASL1, with the same mechanisms; not at all
+    // without one (§2.1: "MUST NOT be offered if not at least one mechanism
+    // can be provided" — PLAIN-only providers in plaintext, say).
+    if (mechanisms.length === 0) return out;
     const host = stream.services.hosts.get(stream.session.host!);
     const inline = (host?.providers.items("sasl2-inline") ?? [])
       .map((i) => i.feature(stream))
@@ -186,6 +198,11 @@ export class C2sAuth {
    */
   async onSasl2(element: Element): Promise<void> {
     const ip = this.stream.transport.remoteAddress;
+    // XEP-0388 §2.4: while a challenge waits for its response, only
+    // <response/> or <abort/>; a new <authenticate/> is other traffic.
+    if (element.name === "authenticate" && this.awaitingSasl2Response) {
+      throw new StreamError("policy-violation", "Only <response/> or <abort/> during SASL2");
+    }
     if (element.name === "authenticate") this.#authenticate = element;
     else if (!this.#authenticate) {
       // Only a failure in this namespace makes sense to the client.
@@ -200,6 +217,13 @@ export class C2sAuth {
     switch (element.name) {
       case "authenticate": {
         if (this.#ipThrottled(ip)) return;
+        // XEP-0388 §2.3: an upgrade not announced MUST fail the authentication.
+        // This server announces none (no <upgrade/> in the feature), so any
+        // `upgrade` is one the client made up or read from a tampered list.
+        if (element.attrs.upgrade !== undefined) {
+          this.#sasl = undefined;
+          return this.#saslFailure("invalid-mechanism", "No upgrade was offered");
+        }
         if (!this.#start(element.attrs.mechanism ?? "")) return;
         const initial = element.getChild("initial-response");
         const text = initial?.text().trim();
@@ -286,6 +310,19 @@ export class C2sAuth {
     const { services } = stream;
     const ip = stream.transport.remoteAddress;
     const host = stream.session.host!;
+    // XEP-0388 §4: "Any non-empty authorization string MUST be considered
+    // an error if the stream's from attribute (if present) does not match."
+    if (
+      step.kind === "success" && this.#authenticate && step.authzid !== undefined &&
+      !fromMatches(stream.streamFrom, step.username, host)
+    ) {
+      step = {
+        kind: "failure",
+        condition: "invalid-authzid",
+        text: "The authorization identity is not the stream's from",
+        username: step.username,
+      };
+    }
     switch (step.kind) {
       case "challenge":
         stream.send(
@@ -378,4 +415,12 @@ export class C2sAuth {
       throw new StreamError("policy-violation", "Too many failed authentication attempts");
     }
   }
+}
+
+/** Whether a header's `from` (when there is one) names the account `username`@`host`. */
+function fromMatches(from: string | undefined, username: string, host: string): boolean {
+  if (from === undefined) return true;
+  const jid = parseJid(from);
+  return jid !== undefined && jid.local === username &&
+    jid.domain === (prepDomain(host) ?? host);
 }

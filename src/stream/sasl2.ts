@@ -14,7 +14,7 @@ import type { Bind2Inline } from "../core/inline_features.ts";
 
 /** User agent ids longer than this are ignored (a UUID is 36). */
 const MAX_USER_AGENT_ID = 256;
-/** The tag's part of a Bind2 resource, in characters. */
+/** The tag's part of a Bind2 resource, in characters (code points). */
 const MAX_TAG = 32;
 
 /**
@@ -32,12 +32,25 @@ export function userAgentId(authenticate: Element): string | undefined {
  * of its user agent id, so one installation gets the same resource at
  * every login (and replaces its own stale session) while two devices with
  * the same software do not collide. Without an id the resource is random.
+ * The hash covers the account too: a client may use one id for all its
+ * accounts, and the same suffix on each would tell their contacts that
+ * the accounts share a device.
  */
-export function bind2Resource(tag: string | undefined, userAgentId: string | undefined): string {
-  const prepped = tag ? prepResource(tag.trim().slice(0, MAX_TAG)) : undefined;
+export function bind2Resource(
+  tag: string | undefined,
+  userAgentId: string | undefined,
+  account = "",
+): string {
+  // Cut by code points: a cut by UTF-16 units can split a surrogate pair,
+  // and the lone half would reach the wire as U+FFFD, a JID the server
+  // does not hold. (MAX_TAG code points fit in 2 * MAX_TAG units, so the
+  // first cut, which bounds the work, never reaches the kept part.)
+  const prepped = tag
+    ? prepResource([...tag.trim().slice(0, 2 * MAX_TAG)].slice(0, MAX_TAG).join(""))
+    : undefined;
   const suffix = userAgentId === undefined
     ? randomId(8)
-    : createHash("sha256").update(userAgentId).digest("hex").slice(0, 8);
+    : createHash("sha256").update(account + "\0" + userAgentId).digest("hex").slice(0, 8);
   const resource = prepped ? `${prepped}.${suffix}` : suffix;
   return prepResource(resource) ?? suffix;
 }

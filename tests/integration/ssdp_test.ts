@@ -55,3 +55,32 @@ Deno.test("SSDP (XEP-0474): SCRAM server-first carries d= over the advertised li
     await server.stop();
   }
 });
+
+/**
+ * XEP-0474 0.4+ (the current text): attribute `h`, mechanisms sorted and
+ * joined by U+001E, then U+001F and the binding types only when XEP-0440
+ * advertised any.
+ */
+async function expectedH(hash: string, mechanisms: string[], bindings?: string[]) {
+  let text = [...mechanisms].sort().join("\x1e");
+  if (bindings !== undefined) text += "\x1f" + [...bindings].sort().join("\x1e");
+  const digest = await crypto.subtle.digest(hash, new TextEncoder().encode(text));
+  return btoa(String.fromCharCode(...new Uint8Array(digest)));
+}
+
+Deno.test("SSDP (XEP-0474 0.4+): server-first carries h= (U+001E/U+001F form) beside d=", async () => {
+  const server = await startTestServer();
+  try {
+    const c = await connectTls(server.ports.c2sDirectTls);
+    const listed = c.features!.getChild("authentication", NS.sasl2)!.getChildren("mechanism")
+      .map((m) => m.text());
+    // No XEP-0440 list is advertised while no -PLUS is offered: no U+001F part.
+    assert.equal(c.features!.getChild("sasl-channel-binding", NS.saslChannelBinding), undefined);
+    const { answer, serverFirst } = await scramSasl2(c, "SCRAM-SHA-256", "alice", "wonderland");
+    assert.equal(answer.name, "success");
+    assert.equal(attrs(serverFirst).h, await expectedH("SHA-256", listed));
+    c.close();
+  } finally {
+    await server.stop();
+  }
+});

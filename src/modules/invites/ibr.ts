@@ -11,6 +11,7 @@ import { StanzaError } from "../../core/errors.ts";
 import type { ModuleApi } from "../../core/module_api.ts";
 import type { Session } from "../../core/session.ts";
 import { FailureThrottle } from "../../auth/throttle.ts";
+import { addressKey } from "../../auth/login_throttle.ts";
 import { replyUnbound } from "../register/unbound_reply.ts";
 import {
   checkPassword,
@@ -68,7 +69,9 @@ export function setupPreauthIbr(api: ModuleApi, store: InviteStore): void {
 
   async function acceptToken(session: Session, iq: Element, token: string): Promise<void> {
     const ip = session.transport?.remoteAddress ?? "";
-    if (failures.isBlocked(ip)) {
+    // Keyed like the login throttle: an IPv6 /64 is one client.
+    const client = addressKey(ip);
+    if (failures.isBlocked(client)) {
       return replyUnbound(
         session,
         iq,
@@ -78,7 +81,7 @@ export function setupPreauthIbr(api: ModuleApi, store: InviteStore): void {
     const invite = await store.valid(token);
     if (session.destroyed) return;
     if (!invite) {
-      failures.fail(ip);
+      failures.fail(client);
       api.log.info("{ip}: an unknown or expired invite token was refused", { ip });
       return replyUnbound(
         session,

@@ -31,6 +31,12 @@ export const invitesModule: ParleyModule = {
     };
     api.setInterval(sweep, SWEEP_INTERVAL_MS);
     api.setTimeout(sweep, 0);
+    // A user's invites go with the account (redeem also checks, for
+    // accounts removed while the server was not running).
+    api.hook("user-deleted", async ({ username }) => {
+      const removed = await store.removeByInviter(`${username}@${api.domain}`);
+      if (removed > 0) api.log.info("removed {removed} invites of a deleted account", { removed });
+    });
     setupPreauthIbr(api, store);
     for (const c of inviteCommands(api, store)) api.provide("adhoc-command", c);
     const http: InviteHttp = {

@@ -26,6 +26,16 @@ export async function redeem(
 ): Promise<Redemption> {
   const peek = await store.valid(token);
   if (!peek) return { ok: false, reason: "invalid" };
+  // A user's invite whose account is gone (removed while the server was
+  // down, so no event took its invites): nobody is left to vouch for it,
+  // and a roster written now would wait for the next owner of the name.
+  const from = parseJid(peek.inviter);
+  if (
+    from?.local !== undefined && from.domain === api.domain &&
+    !await api.auth.userExists(api.domain, from.local)
+  ) {
+    return { ok: false, reason: "invalid" };
+  }
   if (peek.username !== undefined && peek.username !== username) {
     return { ok: false, reason: "username" };
   }

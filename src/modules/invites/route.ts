@@ -19,6 +19,7 @@ import {
   text,
 } from "../../http/status/responses.ts";
 import { FailureThrottle } from "../../auth/throttle.ts";
+import { addressKey } from "../../auth/login_throttle.ts";
 import {
   invalidPage,
   INVITE_CSS,
@@ -28,6 +29,7 @@ import {
   registeredPage,
 } from "./page.ts";
 import type { Redemption } from "./redeem.ts";
+import { uriPath } from "./uri.ts";
 
 export const INVITE_HTTP = "invite-http";
 const PATH = "/invite/";
@@ -73,10 +75,12 @@ export function addInviteRoute(
     }
     if (req.method !== "POST") return methodNotAllowed("GET, POST");
     if (!sameOrigin(req, info)) return text(403, "Cross-origin request refused.");
-    if (attempts.isBlocked(info.remoteAddress)) {
+    // Keyed like the login throttle: an IPv6 /64 is one client.
+    const client = addressKey(info.remoteAddress);
+    if (attempts.isBlocked(client)) {
       return text(429, "Too many attempts; try again later.", { "retry-after": "60" });
     }
-    attempts.fail(info.remoteAddress);
+    attempts.fail(client);
     const found = await find(token);
     if (!found) return html(404, invalidPage());
     const form = await readForm(req);
@@ -97,6 +101,6 @@ export function addInviteRoute(
       if (result.reason === "invalid") return html(410, invalidPage());
       return html(409, landingPage(found.view, messages[result.reason]));
     }
-    return html(200, registeredPage(result.jid, `xmpp:${result.jid}`));
+    return html(200, registeredPage(result.jid, `xmpp:${uriPath(result.jid)}`));
   });
 }

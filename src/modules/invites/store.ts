@@ -155,6 +155,26 @@ export class InviteStore {
     await this.#put({ ...invite, usesLeft });
   }
 
+  /**
+   * Every invite of `inviter` goes (its account was deleted): a user's
+   * invite asks the invitee to trust that account, and a later account of
+   * the same name must not inherit it. Read through the inviter's index.
+   */
+  async removeByInviter(inviter: string): Promise<number> {
+    if (!(await this.#isIndexed())) await this.sweep();
+    let removed = 0;
+    for (const token of (await this.map.getAll(BY_INVITER + inviter)).keys()) {
+      await this.#queue.run(token, async () => {
+        const invite = await this.map.get(OWNER, token) as Invite | undefined;
+        if (invite?.inviter === inviter) {
+          await this.#remove(invite);
+          removed++;
+        } else await this.map.set(BY_INVITER + inviter, token, undefined);
+      });
+    }
+    return removed;
+  }
+
   async list(): Promise<Invite[]> {
     return [...(await this.map.getAll(OWNER) as unknown as Map<string, Invite>).values()];
   }

@@ -6,13 +6,26 @@
 import type { Invite } from "./store.ts";
 
 /**
+ * A bare JID as the path of an `xmpp:` URI (RFC 5122 §2.8): the localpart
+ * percent-encoded. Localparts may hold "?", "#", "%" and the like, which
+ * would otherwise end the path early and let a user's chosen name pass
+ * for another address or action in the invitee's client. Encoding more
+ * than RFC 5122 demands (";", "=", …) is allowed and keeps it simple.
+ */
+export function uriPath(bareJid: string): string {
+  const at = bareJid.lastIndexOf("@");
+  if (at < 0) return bareJid;
+  return encodeURIComponent(bareJid.slice(0, at)) + bareJid.slice(at);
+}
+
+/**
  * An admin's invite registers on the domain; a user's adds the inviter
  * to the roster and offers registration (`ibr=y`).
  */
 export function inviteUri(domain: string, invite: Invite): string {
   const token = encodeURIComponent(invite.token);
   if (invite.inviter.includes("@") && invite.roster) {
-    return `xmpp:${invite.inviter}?roster;preauth=${token};ibr=y`;
+    return `xmpp:${uriPath(invite.inviter)}?roster;preauth=${token};ibr=y`;
   }
   return `xmpp:${domain}?register;preauth=${token}`;
 }
