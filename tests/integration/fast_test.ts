@@ -148,11 +148,11 @@ Deno.test("FAST: HT-SHA-256-ENDP binds to the TLS certificate; invalidate ends t
     const token = await passwordLoginForToken(port, "HT-SHA-256-ENDP");
     const ok = await fastLogin(port, token, { mechanism: "HT-SHA-256-ENDP" });
     assert.equal(ok.answer.name, "success");
-    // The same HMAC without the binding data is not the ENDP one.
+    // XEP-0484 §4.4: a token is bound to the mechanism it was requested for.
     assert.equal(
       (await fastLogin(port, token, { mechanism: "HT-SHA-256-NONE" })).answer.name,
-      "success",
-      "the token itself is mechanism-independent",
+      "failure",
+      "an ENDP token is refused with NONE (no channel-binding downgrade)",
     );
     const wrongCb = await connectTls(port);
     wrongCb.send(authenticateXml({
@@ -170,10 +170,15 @@ Deno.test("FAST: HT-SHA-256-ENDP binds to the TLS certificate; invalidate ends t
     wrongCb.close();
 
     const bye = await fastLogin(port, token, {
+      mechanism: "HT-SHA-256-ENDP",
       inline: `<fast xmlns='${NS.fast}' invalidate='true'/>`,
     });
     assert.equal(bye.answer.name, "success");
-    assert.equal((await fastLogin(port, token)).answer.name, "failure", "invalidated");
+    assert.equal(
+      (await fastLogin(port, token, { mechanism: "HT-SHA-256-ENDP" })).answer.name,
+      "failure",
+      "invalidated",
+    );
 
     // SASL1 never takes HT-*.
     const s1 = await connectTls(port);

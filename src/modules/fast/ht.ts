@@ -31,6 +31,8 @@ export class HtExchange implements SaslExchange {
     /** Undefined: the client sent no user agent id, so no token can be its. */
     readonly userAgentId: string | undefined,
     readonly cbData: Uint8Array,
+    /** The mechanism name: a token works only with the one it was issued for. */
+    readonly mechanism?: string,
   ) {}
 
   async step(data: Uint8Array | null): Promise<SaslStep> {
@@ -66,6 +68,7 @@ export class HtExchange implements SaslExchange {
         username,
         this.userAgentId,
         (token) => Promise.resolve(constantTimeEqual(mac(token, "Initiator", this.cbData), proof)),
+        this.mechanism,
       );
     } catch {
       return { kind: "failure", condition: "temporary-auth-failure", username };

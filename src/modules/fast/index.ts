@@ -39,7 +39,7 @@ export const fastModule: ParleyModule = {
       start: (name, _ctx, authenticate, stream) => {
         if (!names(stream).includes(name)) return undefined;
         const cb = name === HT_ENDP ? stream.tlsServerEndPoint()! : new Uint8Array();
-        return new HtExchange(tokens, userAgentId(authenticate), cb);
+        return new HtExchange(tokens, userAgentId(authenticate), cb, name);
       },
     });
 
@@ -65,7 +65,7 @@ export const fastModule: ParleyModule = {
         const request = authenticate.getChild("request-token", NS.fast);
         const wanted = request?.attrs.mechanism;
         if (!wanted || !names(stream).includes(wanted)) return undefined;
-        const issued = await tokens.issue(username, agent);
+        const issued = await tokens.issue(username, agent, wanted);
         return {
           element: el("token", {
             xmlns: NS.fast,

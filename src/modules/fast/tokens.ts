@@ -42,6 +42,13 @@ interface StoredToken {
   expires: number;
   /** The password fingerprint when issued. */
   credentials: string;
+  /**
+   * The HT-* mechanism the client asked for it with: XEP-0484 §4.4 binds a
+   * token to it ("an attempt to use a mechanism without channel binding
+   * MUST fail"), so a token meant for -ENDP is no token for -NONE.
+   * Absent on tokens stored before the rule was kept: any mechanism.
+   */
+  mechanism?: string;
 }
 
 export interface TokenMatch {
@@ -83,7 +90,11 @@ export class FastTokens {
   }
 
   /** A new token for this installation; the newest earlier one stays until this one is used. */
-  async issue(username: string, userAgentId: string): Promise<{ token: string; expires: number }> {
+  async issue(
+    username: string,
+    userAgentId: string,
+    mechanism?: string,
+  ): Promise<{ token: string; expires: number }> {
     const agent = FastTokens.agentKey(userAgentId);
     const id = encodeBase64(crypto.getRandomValues(new Uint8Array(18)));
     const token = this.#token(id);
@@ -93,6 +104,7 @@ export class FastTokens {
       hash: createHash("sha256").update(token).digest("base64"),
       expires,
       credentials: await this.#fingerprint(username),
+      ...(mechanism !== undefined ? { mechanism } : {}),
     };
     const live = (await this.#load(username, agent)).filter((t) => t.expires > this.now());
     // Kept beside the new token: the one this login used (the client may
@@ -132,6 +144,7 @@ export class FastTokens {
     username: string,
     userAgentId: string,
     verify: (token: Uint8Array) => Promise<boolean>,
+    mechanism?: string,
   ): Promise<TokenMatch | undefined> {
     const agent = FastTokens.agentKey(userAgentId);
     const tokens = await this.#load(username, agent);
@@ -140,6 +153,9 @@ export class FastTokens {
     for (let i = tokens.length - 1; i >= 0; i--) {
       const t = tokens[i];
       if (t.expires <= this.now() || t.credentials !== credentials) continue;
+      if (t.mechanism !== undefined && mechanism !== undefined && t.mechanism !== mechanism) {
+        continue;
+      }
       const token = this.#token(t.id);
       const hash = new Uint8Array(createHash("sha256").update(token).digest());
       const stored = decodeBase64(t.hash) ?? new Uint8Array();
