@@ -130,7 +130,7 @@ export class AdminHandler {
     if (item.attrs.role !== undefined) {
       const role = item.attrs.role as Role;
       if (!ROLES.includes(role)) throw new StanzaError("modify", "bad-request", "Unknown role");
-      const target = room.occupants.get(item.attrs.nick ?? "");
+      const target = room.occupantByNick(item.attrs.nick);
       if (!target) throw new StanzaError("cancel", "item-not-found", "No such occupant");
       if (actor.occupant?.role !== "moderator") throw forbidden("Only moderators change roles");
       const targetAff = this.svc.effectiveAffiliation(room, target.bareJid);
@@ -154,7 +154,7 @@ export class AdminHandler {
       throw new StanzaError("modify", "jid-malformed", "Invalid jid");
     }
     if (jid === undefined && item.attrs.nick !== undefined) {
-      jid = room.occupants.get(item.attrs.nick)?.bareJid;
+      jid = room.occupantByNick(item.attrs.nick)?.bareJid;
     }
     if (jid === undefined) throw new StanzaError("modify", "bad-request", "Which user?");
     if (rank < AFFILIATION_RANK.admin) throw forbidden("Only admins change affiliations");

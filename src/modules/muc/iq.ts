@@ -116,7 +116,7 @@ export class IqHandler {
     if (!room || !sender) {
       throw new StanzaError("cancel", "not-acceptable", "You are not in the room");
     }
-    const target = room.occupants.get(ev.to!.resource!);
+    const target = room.occupantByNick(ev.to!.resource);
     if (!target) throw new StanzaError("cancel", "item-not-found", "No such occupant");
     const payload = stanza.firstElement()!;
     if (target === sender && payload.attrs.xmlns === NS_PING && payload.name === "ping") {

@@ -189,7 +189,7 @@ export class MessageHandler {
     if (!room) throw new StanzaError("cancel", "item-not-found", "No such room");
     const sender = room.byRealJid.get(from.full);
     if (!sender) throw new StanzaError("modify", "not-acceptable", "You are not in the room");
-    const target = room.occupants.get(ev.to!.resource!);
+    const target = room.occupantByNick(ev.to!.resource);
     if (!target) throw new StanzaError("cancel", "item-not-found", "No such occupant");
     if (stanza.attrs.type === "groupchat") {
       throw new StanzaError("modify", "bad-request", "Groupchat goes to the room");

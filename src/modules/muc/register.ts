@@ -7,6 +7,7 @@
 import { el, type Element } from "../../xml/element.ts";
 import { parseJid } from "../../jid.ts";
 import { prepResource } from "../../jid.ts";
+import { prepNick } from "./nick.ts";
 import { StanzaError } from "../../core/errors.ts";
 import type { StanzaEvent } from "../../core/router.ts";
 import { form, formType, formValue, NS_DATA, parseForm } from "../../util/dataforms.ts";
@@ -56,8 +57,9 @@ export class RegisterHandler {
     const raw = values
       ? formValue(values, "muc#register_roomnick")
       : query.getChildText("username");
-    const nick = raw === undefined ? undefined : prepResource(raw.trim());
-    if (nick === undefined || nick === "" || [...nick].length > svc.limits.maxNickLength) {
+    const resource = raw === undefined ? undefined : prepResource(raw.trim());
+    const nick = resource === undefined ? undefined : prepNick(resource);
+    if (nick === undefined || [...nick].length > svc.limits.maxNickLength) {
       throw new StanzaError("modify", "not-acceptable", "A valid nick is required");
     }
     const owner = room.nickOwner(nick);

