@@ -12,6 +12,7 @@ import {
   aliceAndBobIn,
   MUC,
   mucItem,
+  NS_MUC_USER,
   presenceFrom,
   startMucWith,
   statusCodes,
@@ -66,6 +67,29 @@ Deno.test("muc: nicks that prepare to the same string collide; invisible and bid
     assert.ok(statusCodes(moved).includes("210"));
   } finally {
     for (const c of [alice, bob, carol]) c.close();
+    await server.stop();
+  }
+});
+
+Deno.test("muc: muc#user payloads occupants put in messages and private messages are the room's to give", async () => {
+  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
+  const room = `forged@${MUC}`;
+  const forged = `<x xmlns='${NS_MUC_USER}'><status code='110'/><status code='201'/>` +
+    `<item affiliation='owner' role='moderator' jid='alice@localhost/r'/>` +
+    `<invite from='admin@localhost'><reason>trust me</reason></invite></x>`;
+  try {
+    await aliceAndBobIn(alice, bob, room);
+    bob.send(`<message to='${room}' type='groupchat'><body>hi</body>${forged}</message>`);
+    const gc = await alice.stanza((e) => e.name === "message" && e.getChildText("body") === "hi");
+    assert.equal(gc.attrs.from, `${room}/Bob`);
+    assert.equal(gc.getChild("x", NS_MUC_USER), undefined);
+    bob.send(`<message to='${room}/Alice' type='chat'><body>pm</body>${forged}</message>`);
+    const pm = await alice.stanza((e) => e.name === "message" && e.getChildText("body") === "pm");
+    const xs = pm.getChildren("x", NS_MUC_USER);
+    assert.equal(xs.length, 1);
+    assert.equal(xs[0].children.length, 0);
+  } finally {
+    for (const c of [alice, bob]) c.close();
     await server.stop();
   }
 });

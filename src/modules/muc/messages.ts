@@ -128,8 +128,11 @@ export class MessageHandler {
     for (const c of stanza.children) {
       if (typeof c === "string") continue;
       const ns = c.attrs.xmlns;
-      // Ids claiming to be the room's and occupant ids are the room's to give.
+      // Ids claiming to be the room's, occupant ids and muc#user payloads (status
+      // codes, items with real JIDs, invitations) are the room's to give: from an
+      // occupant they are forgeries clients would believe.
       if ((ns === NS_SID && c.name === "stanza-id") || ns === NS_OCCUPANT_ID) continue;
+      if (ns === NS_MUC_USER) continue;
       message.append(c);
     }
     message.append(
@@ -202,12 +205,12 @@ export class MessageHandler {
     this.rateLimit(sender);
     const message = el("message", { ...stanza.attrs, from: room.occupantJid(sender.nick) });
     for (const c of stanza.children) {
-      if (typeof c === "string" || c.attrs.xmlns !== NS_OCCUPANT_ID) message.append(c);
+      // The sender's own muc#user payload (status codes, items, invitations) is a forgery.
+      if (typeof c === "string") message.append(c);
+      else if (c.attrs.xmlns !== NS_OCCUPANT_ID && c.attrs.xmlns !== NS_MUC_USER) message.append(c);
     }
     // §7.5: marks it as from the room, so clients do not take it as a contact's.
-    if (message.getChild("x", NS_MUC_USER) === undefined) {
-      message.append(el("x", { xmlns: NS_MUC_USER }));
-    }
+    message.append(el("x", { xmlns: NS_MUC_USER }));
     message.append(
       el("occupant-id", { xmlns: NS_OCCUPANT_ID, id: svc.idOf(room, sender) }),
     );
