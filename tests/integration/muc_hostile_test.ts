@@ -5,11 +5,14 @@
  * archives read without the password.
  */
 import assert from "node:assert/strict";
-import { errorCondition } from "../helpers/client.ts";
+import { errorCondition, iq } from "../helpers/client.ts";
 import type { TestClient } from "../helpers/client.ts";
 import type { Element } from "../../src/xml/element.ts";
 import {
+  admin,
   aliceAndBobIn,
+  createRoom,
+  join,
   MUC,
   mucItem,
   NS_MUC_USER,
@@ -90,6 +93,51 @@ Deno.test("muc: muc#user payloads occupants put in messages and private messages
     assert.equal(xs[0].children.length, 0);
   } finally {
     for (const c of [alice, bob]) c.close();
+    await server.stop();
+  }
+});
+
+function register(c: TestClient, room: string, id: string, nick: string): Promise<Element> {
+  return iq(
+    c,
+    id,
+    `<iq type='set' id='${id}' to='${room}'><query xmlns='jabber:iq:register'><x xmlns='jabber:x:data' type='submit'>` +
+      `<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#register</value></field>` +
+      `<field var='muc#register_roomnick'><value>${nick}</value></field></x></query></iq>`,
+  );
+}
+
+Deno.test("muc: registering does not let a stranger into a members-only room nor give voice in a moderated one", async () => {
+  const { server, alice, carol } = await startMucWith(["alice", "carol"]);
+  const closed = `closed@${MUC}`;
+  const quiet = `quiet@${MUC}`;
+  try {
+    await createRoom(alice, closed, "Alice", { membersonly: "1" });
+    assert.equal(
+      errorCondition(await register(carol, closed, "r1", "Caz")),
+      "registration-required",
+    );
+    assert.equal(errorCondition((await join(carol, closed, "Caz")).self), "registration-required");
+    // A member may reserve a nick.
+    assert.equal(
+      (await admin(alice, closed, `<item affiliation='member' jid='carol@localhost'/>`)).attrs.type,
+      "result",
+    );
+    assert.equal((await register(carol, closed, "r2", "Caz")).attrs.type, "result");
+
+    await createRoom(alice, quiet, "Alice", { moderatedroom: "1" });
+    const j = await join(carol, quiet, "Carol");
+    assert.equal(mucItem(j.self)!.attrs.role, "visitor");
+    assert.equal(
+      errorCondition(await register(carol, quiet, "r3", "Carol")),
+      "registration-required",
+    );
+    carol.send(`<presence to='${quiet}/Carol' type='unavailable'/>`);
+    await presenceFrom(carol, `${quiet}/Carol`, "unavailable");
+    const again = await join(carol, quiet, "Carol");
+    assert.equal(mucItem(again.self)!.attrs.role, "visitor");
+  } finally {
+    for (const c of [alice, carol]) c.close();
     await server.stop();
   }
 });

@@ -3,6 +3,10 @@
  * room JID. Registration reserves a nick and makes the user a member;
  * `<remove/>` gives both up. A nick reserved by someone else is
  * `conflict`, an invalid one `not-acceptable`; outcasts are `forbidden`.
+ * In a members-only or moderated room, membership is what keeps strangers
+ * out or silent: there only users with an affiliation register (others
+ * `registration-required`, as Prosody), else anyone could make themselves
+ * a member.
  */
 import { el, type Element } from "../../xml/element.ts";
 import { parseJid } from "../../jid.ts";
@@ -18,15 +22,21 @@ import { NS_MUC_REGISTER, NS_REGISTER } from "./ns.ts";
 export class RegisterHandler {
   constructor(readonly svc: MucService) {}
 
+  /** Outcasts never register; strangers not where membership is the gate. */
+  #mayRegister(room: Room, affiliation: string): void {
+    if (affiliation === "outcast") throw new StanzaError("auth", "forbidden", "You are banned");
+    if (affiliation === "none" && (room.config.membersOnly || room.config.moderated)) {
+      throw new StanzaError("auth", "registration-required", "Ask an admin for membership");
+    }
+  }
+
   get = (room: Room, ev: StanzaEvent): Element => {
     const from = parseJid(ev.stanza.attrs.from ?? "")!;
     const nick = room.reservedNick(from.bare);
     if (nick !== undefined) {
       return el("query", { xmlns: NS_REGISTER }, el("registered"), el("username", {}, nick));
     }
-    if (room.affiliation(from.bare) === "outcast") {
-      throw new StanzaError("auth", "forbidden", "You are banned");
-    }
+    this.#mayRegister(room, this.svc.effectiveAffiliation(room, from.bare));
     return el(
       "query",
       { xmlns: NS_REGISTER },
@@ -51,6 +61,7 @@ export class RegisterHandler {
       await svc.store.save(room);
       return undefined;
     }
+    this.#mayRegister(room, svc.effectiveAffiliation(room, from.bare));
     const x = query.getChild("x", NS_DATA);
     if (x && formType(x) === "cancel") return undefined;
     const values = x ? parseForm(x)! : undefined;
