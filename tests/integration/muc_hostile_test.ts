@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { errorCondition, iq } from "../helpers/client.ts";
 import type { TestClient } from "../helpers/client.ts";
 import type { Element } from "../../src/xml/element.ts";
+import { mamQuery } from "../helpers/mam.ts";
 import {
   admin,
   aliceAndBobIn,
@@ -136,6 +137,28 @@ Deno.test("muc: registering does not let a stranger into a members-only room nor
     await presenceFrom(carol, `${quiet}/Carol`, "unavailable");
     const again = await join(carol, quiet, "Carol");
     assert.equal(mucItem(again.self)!.attrs.role, "visitor");
+  } finally {
+    for (const c of [alice, carol]) c.close();
+    await server.stop();
+  }
+});
+
+Deno.test("muc: the archive of a password-protected room is for those in it, not anyone who asks", async () => {
+  const { server, alice, carol } = await startMucWith(["alice", "carol"]);
+  const room = `locked@${MUC}`;
+  try {
+    await createRoom(alice, room, "Alice", { passwordprotectedroom: "1", roomsecret: "sesame" });
+    alice.send(`<message to='${room}' type='groupchat'><body>the plan</body></message>`);
+    await alice.stanza((e) => e.getChildText("body") === "the plan");
+    const stranger = await mamQuery(carol, { to: room });
+    assert.equal(errorCondition(stranger.iq), "forbidden");
+    assert.deepEqual(stranger.bodies, []);
+    // With the password, in the room: the archive is hers to read.
+    const j = await join(carol, room, "Carol", "<password>sesame</password>");
+    assert.equal(j.self.attrs.type, undefined);
+    const inside = await mamQuery(carol, { to: room });
+    assert.equal(inside.iq.attrs.type, "result");
+    assert.deepEqual(inside.bodies, ["the plan"]);
   } finally {
     for (const c of [alice, carol]) c.close();
     await server.stop();
