@@ -164,3 +164,26 @@ Deno.test("muc: the archive of a password-protected room is for those in it, not
     await server.stop();
   }
 });
+
+Deno.test("muc: an admin or owner banning themselves is conflict (§9.1), even with another owner", async () => {
+  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
+  const room = `selfban@${MUC}`;
+  try {
+    await aliceAndBobIn(alice, bob, room);
+    assert.equal(
+      (await admin(alice, room, `<item affiliation='owner' jid='bob@localhost'/>`)).attrs.type,
+      "result",
+    );
+    const r = await admin(alice, room, `<item affiliation='outcast' jid='alice@localhost'/>`);
+    assert.equal(errorCondition(r), "conflict");
+    assert.equal(
+      (await admin(bob, room, `<item affiliation='admin' jid='alice@localhost'/>`)).attrs.type,
+      "result",
+    );
+    const a = await admin(alice, room, `<item affiliation='outcast' jid='alice@localhost'/>`);
+    assert.equal(errorCondition(a), "conflict");
+  } finally {
+    for (const c of [alice, bob]) c.close();
+    await server.stop();
+  }
+});

@@ -23,6 +23,8 @@ const forbidden = (text: string) => new StanzaError("auth", "forbidden", text);
 const notAllowed = (text: string) => new StanzaError("cancel", "not-allowed", text);
 
 interface Actor {
+  /** Bare JID. */
+  jid: string;
   occupant: Occupant | undefined;
   affiliation: Affiliation;
 }
@@ -37,6 +39,7 @@ export class AdminHandler {
   #actor(room: Room, ev: StanzaEvent): Actor {
     const from = parseJid(ev.stanza.attrs.from ?? "")!;
     return {
+      jid: from.bare,
       occupant: room.byRealJid.get(from.full),
       affiliation: this.svc.effectiveAffiliation(room, from.bare),
     };
@@ -158,6 +161,10 @@ export class AdminHandler {
     }
     if (jid === undefined) throw new StanzaError("modify", "bad-request", "Which user?");
     if (rank < AFFILIATION_RANK.admin) throw forbidden("Only admins change affiliations");
+    // §9.1: an admin or owner banning themselves MUST get conflict.
+    if (affiliation === "outcast" && jid === actor.jid) {
+      throw new StanzaError("cancel", "conflict", "You may not ban yourself");
+    }
     const current = room.affiliation(jid);
     // §9/§10: admins handle members and outcasts; owners also admins and owners.
     const touchesHigh = affiliation === "admin" || affiliation === "owner" ||
