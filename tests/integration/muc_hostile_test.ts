@@ -187,3 +187,40 @@ Deno.test("muc: an admin or owner banning themselves is conflict (§9.1), even w
     await server.stop();
   }
 });
+
+Deno.test("muc: a moderator may not kick or silence a user of higher affiliation (§8.2, §8.4)", async () => {
+  const { server, alice, bob, carol, dave } = await startMucWith(["alice", "bob", "carol", "dave"]);
+  const room = `ranks@${MUC}`;
+  try {
+    await aliceAndBobIn(alice, bob, room);
+    assert.equal(
+      (await admin(alice, room, `<item affiliation='member' jid='bob@localhost'/>`)).attrs.type,
+      "result",
+    );
+    await join(carol, room, "Carol");
+    await join(dave, room, "Dave");
+    // Carol, without affiliation, is made moderator by role.
+    assert.equal(
+      (await admin(alice, room, `<item nick='Carol' role='moderator'/>`)).attrs.type,
+      "result",
+    );
+    assert.equal(
+      errorCondition(await admin(carol, room, `<item nick='Bob' role='none'/>`)),
+      "not-allowed",
+    );
+    assert.equal(
+      errorCondition(await admin(carol, room, `<item nick='Bob' role='visitor'/>`)),
+      "not-allowed",
+    );
+    // Dave has no affiliation either: hers to kick.
+    assert.equal(
+      (await admin(carol, room, `<item nick='Dave' role='none'/>`)).attrs.type,
+      "result",
+    );
+    const out = await presenceFrom(dave, `${room}/Dave`, "unavailable");
+    assert.ok(statusCodes(out).includes("307"));
+  } finally {
+    for (const c of [alice, bob, carol, dave]) c.close();
+    await server.stop();
+  }
+});

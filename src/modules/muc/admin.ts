@@ -146,6 +146,11 @@ export class AdminHandler {
       if (targetRank >= AFFILIATION_RANK.admin && role !== "moderator") {
         throw notAllowed("You may not change that occupant's role");
       }
+      // §8.2: "a user cannot be kicked by a moderator with a lower affiliation"; §8.4 the
+      // same for voice (a moderator by role, without affiliation, silencing a member).
+      if ((role === "none" || role === "visitor") && targetRank > rank) {
+        throw notAllowed("That occupant's affiliation is above yours");
+      }
       return { kind: "role", target, role, reason };
     }
     const affiliation = item.attrs.affiliation as Affiliation | undefined;
