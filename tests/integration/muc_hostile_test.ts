@@ -224,3 +224,23 @@ Deno.test("muc: a moderator may not kick or silence a user of higher affiliation
     await server.stop();
   }
 });
+
+Deno.test("muc: admin requests from those without the right are forbidden before anything is looked up", async () => {
+  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
+  const room = `probe@${MUC}`;
+  try {
+    await aliceAndBobIn(alice, bob, room);
+    // A participant learns nothing of who is or is not there (§8: forbidden).
+    assert.equal(
+      errorCondition(await admin(bob, room, `<item nick='Nobody' role='none'/>`)),
+      "forbidden",
+    );
+    assert.equal(
+      errorCondition(await admin(bob, room, `<item nick='Nobody' affiliation='outcast'/>`)),
+      "forbidden",
+    );
+  } finally {
+    for (const c of [alice, bob]) c.close();
+    await server.stop();
+  }
+});

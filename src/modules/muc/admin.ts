@@ -133,9 +133,10 @@ export class AdminHandler {
     if (item.attrs.role !== undefined) {
       const role = item.attrs.role as Role;
       if (!ROLES.includes(role)) throw new StanzaError("modify", "bad-request", "Unknown role");
+      // The right first (§8: forbidden): else a mere participant probes who is there.
+      if (actor.occupant?.role !== "moderator") throw forbidden("Only moderators change roles");
       const target = room.occupantByNick(item.attrs.nick);
       if (!target) throw new StanzaError("cancel", "item-not-found", "No such occupant");
-      if (actor.occupant?.role !== "moderator") throw forbidden("Only moderators change roles");
       const targetAff = this.svc.effectiveAffiliation(room, target.bareJid);
       const targetRank = AFFILIATION_RANK[targetAff];
       if (role === "moderator" || target.role === "moderator") {
@@ -157,6 +158,7 @@ export class AdminHandler {
     if (affiliation === undefined || !AFFILIATIONS.includes(affiliation)) {
       throw new StanzaError("modify", "bad-request", "Item needs a role or an affiliation");
     }
+    if (rank < AFFILIATION_RANK.admin) throw forbidden("Only admins change affiliations");
     let jid = item.attrs.jid === undefined ? undefined : parseJid(item.attrs.jid)?.bare;
     if (item.attrs.jid !== undefined && jid === undefined) {
       throw new StanzaError("modify", "jid-malformed", "Invalid jid");
@@ -165,7 +167,6 @@ export class AdminHandler {
       jid = room.occupantByNick(item.attrs.nick)?.bareJid;
     }
     if (jid === undefined) throw new StanzaError("modify", "bad-request", "Which user?");
-    if (rank < AFFILIATION_RANK.admin) throw forbidden("Only admins change affiliations");
     // §9.1: an admin or owner banning themselves MUST get conflict.
     if (affiliation === "outcast" && jid === actor.jid) {
       throw new StanzaError("cancel", "conflict", "You may not ban yourself");
