@@ -244,3 +244,30 @@ Deno.test("muc: admin requests from those without the right are forbidden before
     await server.stop();
   }
 });
+
+Deno.test("muc: banning a domain keeps out its users, unless they hold an affiliation of their own", async () => {
+  const { server, alice, bob, carol } = await startMucWith(["alice", "bob", "carol"]);
+  const room = `domainban@${MUC}`;
+  try {
+    await aliceAndBobIn(alice, bob, room);
+    assert.equal(
+      (await admin(alice, room, `<item affiliation='member' jid='bob@localhost'/>`)).attrs.type,
+      "result",
+    );
+    await join(carol, room, "Carol");
+    await presenceFrom(alice, `${room}/Carol`);
+    assert.equal(
+      (await admin(alice, room, `<item affiliation='outcast' jid='localhost'/>`)).attrs.type,
+      "result",
+    );
+    // Carol, a user of that domain without affiliation, is out (301); bob, a member, stays.
+    const out = await presenceFrom(carol, `${room}/Carol`, "unavailable");
+    assert.ok(statusCodes(out).includes("301"));
+    assert.equal(errorCondition((await join(carol, room, "Carol")).self), "forbidden");
+    bob.send(`<message to='${room}' type='groupchat'><body>still here</body></message>`);
+    await alice.stanza((e) => e.getChildText("body") === "still here");
+  } finally {
+    for (const c of [alice, bob, carol]) c.close();
+    await server.stop();
+  }
+});

@@ -239,7 +239,11 @@ export class AdminHandler {
     const before = room.affiliation(jid);
     room.setAffiliation(jid, affiliation, reason);
     if (before === affiliation) return;
-    const present = [...room.occupants.values()].filter((o) => o.bareJid === jid);
+    // A domain JID bans (or unbans) that domain's users without an affiliation of their own.
+    const present = [...room.occupants.values()].filter((o) =>
+      o.bareJid === jid ||
+      (!jid.includes("@") && o.bareJid.endsWith("@" + jid) && !room.affiliations.has(o.bareJid))
+    );
     const extras = { reason, actor: actor?.nick };
     if (present.length === 0) {
       svc.announceAffiliation(room, jid, affiliation);

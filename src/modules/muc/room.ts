@@ -88,8 +88,19 @@ export class Room {
     public config: RoomConfig,
   ) {}
 
+  /**
+   * A user's own affiliation; without one, a ban of the user's whole domain
+   * (an `outcast` entry for the domain JID) counts: XEP-0045 §9.2 matches
+   * bans by bare JID, then by domain, as Prosody does.
+   */
   affiliation(bareJid: string): Affiliation {
-    return this.affiliations.get(bareJid)?.affiliation ?? "none";
+    const own = this.affiliations.get(bareJid)?.affiliation;
+    if (own !== undefined) return own;
+    const at = bareJid.indexOf("@");
+    if (at < 0) return "none";
+    return this.affiliations.get(bareJid.slice(at + 1))?.affiliation === "outcast"
+      ? "outcast"
+      : "none";
   }
 
   /** The occupant a nick from a stanza names, once prepared (nick.ts). */
