@@ -271,3 +271,25 @@ Deno.test("muc: banning a domain keeps out its users, unless they hold an affili
     await server.stop();
   }
 });
+
+Deno.test("muc: a private message cannot carry a stanza-id claiming to be the room's", async () => {
+  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
+  const room = `sid@${MUC}`;
+  try {
+    await aliceAndBobIn(alice, bob, room);
+    alice.send(`<message to='${room}' type='groupchat'><body>real</body></message>`);
+    const real = await bob.stanza((e) => e.getChildText("body") === "real");
+    const id = real.getChild("stanza-id", "urn:xmpp:sid:0")!.attrs.id;
+    // Bob dresses a PM as that room message (a client deduplicating by id would drop or replace it).
+    bob.send(
+      `<message to='${room}/Alice' type='chat'><body>fake</body>` +
+        `<stanza-id xmlns='urn:xmpp:sid:0' id='${id}' by='${room}'/></message>`,
+    );
+    const pm = await alice.stanza((e) => e.getChildText("body") === "fake");
+    const ids = pm.getChildren("stanza-id", "urn:xmpp:sid:0").filter((s) => s.attrs.by === room);
+    assert.deepEqual(ids, []);
+  } finally {
+    for (const c of [alice, bob]) c.close();
+    await server.stop();
+  }
+});

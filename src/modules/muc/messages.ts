@@ -205,9 +205,21 @@ export class MessageHandler {
     this.rateLimit(sender);
     const message = el("message", { ...stanza.attrs, from: room.occupantJid(sender.nick) });
     for (const c of stanza.children) {
-      // The sender's own muc#user payload (status codes, items, invitations) is a forgery.
-      if (typeof c === "string") message.append(c);
-      else if (c.attrs.xmlns !== NS_OCCUPANT_ID && c.attrs.xmlns !== NS_MUC_USER) message.append(c);
+      if (typeof c === "string") {
+        message.append(c);
+        continue;
+      }
+      // The sender's own muc#user payload (status codes, items, invitations) is a
+      // forgery, and so is a stanza-id by the room: it would pass the PM off as (or
+      // deduplicate it against) a message of the room's archive.
+      const ns = c.attrs.xmlns;
+      if (ns === NS_OCCUPANT_ID || ns === NS_MUC_USER) continue;
+      if (
+        ns === NS_SID && c.name === "stanza-id" && parseJid(c.attrs.by ?? "")?.bare === room.jid
+      ) {
+        continue;
+      }
+      message.append(c);
     }
     // §7.5: marks it as from the room, so clients do not take it as a contact's.
     message.append(el("x", { xmlns: NS_MUC_USER }));
