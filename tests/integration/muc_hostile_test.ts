@@ -293,3 +293,44 @@ Deno.test("muc: a private message cannot carry a stanza-id claiming to be the ro
     await server.stop();
   }
 });
+
+Deno.test("muc: a configuration form with a value that is no boolean is refused, not read as false", async () => {
+  const { server, alice } = await startMucWith(["alice"]);
+  const room = `cfgbad@${MUC}`;
+  try {
+    await createRoom(alice, room, "Alice");
+    const submit = (id: string, fields: string) =>
+      iq(
+        alice,
+        id,
+        `<iq type='set' id='${id}' to='${room}'><query xmlns='http://jabber.org/protocol/muc#owner'>` +
+          `<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>` +
+          `${fields}</x></query></iq>`,
+      );
+    const field = (k: string, v: string) =>
+      `<field var='muc#roomconfig_${k}'><value>${v}</value></field>`;
+    assert.equal((await submit("c1", field("membersonly", "1"))).attrs.type, "result");
+    // "yes" is no XEP-0004 boolean: the owner meant it, the room must not open itself.
+    assert.equal(errorCondition(await submit("c2", field("membersonly", "yes"))), "not-acceptable");
+    const info = await iq(
+      alice,
+      "di",
+      `<iq type='get' id='di' to='${room}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`,
+    );
+    const features = info.getChild("query", "http://jabber.org/protocol/disco#info")!.getChildren(
+      "feature",
+    ).map((f) => f.attrs.var);
+    assert.ok(features.includes("muc_membersonly"));
+    for (
+      const [k, v] of [["maxusers", "-3"], ["historylength", "1e3"], ["whois", "everyone"], [
+        "allowpm",
+        "all",
+      ]]
+    ) {
+      assert.equal(errorCondition(await submit(`c-${k}`, field(k, v))), "not-acceptable", k);
+    }
+  } finally {
+    alice.close();
+    await server.stop();
+  }
+});
