@@ -334,3 +334,40 @@ Deno.test("muc: a configuration form with a value that is no boolean is refused,
     await server.stop();
   }
 });
+
+Deno.test("muc: membership gained or given up by registration is announced, and leaving a members-only room's list takes one out (321)", async () => {
+  const { server, alice, carol } = await startMucWith(["alice", "carol"]);
+  const open = `regopen@${MUC}`;
+  const closed = `regclosed@${MUC}`;
+  try {
+    await createRoom(alice, open, "Alice");
+    await join(carol, open, "Carol");
+    await presenceFrom(alice, `${open}/Carol`);
+    assert.equal((await register(carol, open, "g1", "Carol")).attrs.type, "result");
+    // §9.3: occupants see the new member.
+    const now = await presenceFrom(alice, `${open}/Carol`);
+    assert.equal(mucItem(now)!.attrs.affiliation, "member");
+
+    await createRoom(alice, closed, "Alice", { membersonly: "1" });
+    assert.equal(
+      (await admin(alice, closed, `<item affiliation='member' jid='carol@localhost'/>`)).attrs.type,
+      "result",
+    );
+    await join(carol, closed, "Carol");
+    await presenceFrom(alice, `${closed}/Carol`);
+    const removed = await iq(
+      carol,
+      "g2",
+      `<iq type='set' id='g2' to='${closed}'><query xmlns='jabber:iq:register'><remove/></query></iq>`,
+    );
+    assert.equal(removed.attrs.type, "result");
+    // §9.4: no longer a member of a members-only room: out, with 321.
+    for (const c of [alice, carol]) {
+      const out = await presenceFrom(c, `${closed}/Carol`, "unavailable");
+      assert.ok(statusCodes(out).includes("321"));
+    }
+  } finally {
+    for (const c of [alice, carol]) c.close();
+    await server.stop();
+  }
+});

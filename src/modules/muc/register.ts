@@ -59,6 +59,7 @@ export class RegisterHandler {
       if (entry.affiliation === "member") room.affiliations.delete(from.bare);
       else entry.nick = undefined;
       await svc.store.save(room);
+      if (entry.affiliation === "member") this.#announce(room, from.bare);
       return undefined;
     }
     this.#mayRegister(room, svc.effectiveAffiliation(room, from.bare));
@@ -86,12 +87,23 @@ export class RegisterHandler {
     }
     room.affiliations.get(from.bare)!.nick = nick;
     await svc.store.save(room);
-    // A visitor who registered gets voice where membership gives it.
-    for (const o of room.occupants.values()) {
-      if (o.bareJid === from.bare && o.role === "visitor" && !room.config.moderated) {
-        svc.setRole(room, o, "participant");
-      }
-    }
+    if (affiliation === "none") this.#announce(room, from.bare);
     return undefined;
   };
+
+  /**
+   * Membership gained or given up by registration, told as an admin's change
+   * is (§9.3, §9.4): the user's occupants show the new affiliation and role,
+   * or leave with 321 when a members-only room no longer lets them in.
+   */
+  #announce(room: Room, bareJid: string): void {
+    const svc = this.svc;
+    const present = [...room.occupants.values()].filter((o) => o.bareJid === bareJid);
+    for (const o of present) {
+      const role = room.roleFor(svc.effectiveAffiliation(room, bareJid));
+      if (role === "none") svc.expel(room, o, { codes: ["321"] });
+      else svc.setRole(room, o, o.role === "moderator" ? o.role : role);
+    }
+    svc.discardIfEmpty(room);
+  }
 }
