@@ -371,3 +371,22 @@ Deno.test("muc: membership gained or given up by registration is announced, and 
     await server.stop();
   }
 });
+
+Deno.test("muc: a ban frees the banned user's reserved nick (§9.1)", async () => {
+  const { server, alice, carol, dave } = await startMucWith(["alice", "carol", "dave"]);
+  const room = `banfree@${MUC}`;
+  try {
+    await createRoom(alice, room, "Alice");
+    assert.equal((await register(carol, room, "b1", "Caz")).attrs.type, "result");
+    assert.equal(errorCondition((await join(dave, room, "Caz")).self), "conflict");
+    assert.equal(
+      (await admin(alice, room, `<item affiliation='outcast' jid='carol@localhost'/>`)).attrs.type,
+      "result",
+    );
+    const j = await join(dave, room, "Caz");
+    assert.ok(statusCodes(j.self).includes("110"));
+  } finally {
+    for (const c of [alice, carol, dave]) c.close();
+    await server.stop();
+  }
+});

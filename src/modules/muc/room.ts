@@ -127,7 +127,9 @@ export class Room {
       this.affiliations.delete(bareJid);
       return;
     }
-    this.affiliations.set(bareJid, { affiliation, nick: entry?.nick, reason });
+    // §9.1: a ban SHOULD free the outcast's reserved nick (else it stays blocked for good).
+    const nick = affiliation === "outcast" ? undefined : entry?.nick;
+    this.affiliations.set(bareJid, { affiliation, nick, reason });
   }
 
   /** The default role for an affiliation in this room (XEP-0045 §5.1.2). */
