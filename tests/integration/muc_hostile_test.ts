@@ -390,3 +390,36 @@ Deno.test("muc: a ban frees the banned user's reserved nick (§9.1)", async () =
     await server.stop();
   }
 });
+
+Deno.test("muc: absurd history requests on join neither fail nor exceed the room's bound", async () => {
+  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
+  const room = `hist@${MUC}`;
+  try {
+    await createRoom(alice, room, "Alice", { historylength: "3" });
+    for (let i = 0; i < 5; i++) {
+      alice.send(`<message to='${room}' type='groupchat'><body>m${i}</body></message>`);
+      await alice.stanza((e) => e.getChildText("body") === `m${i}`);
+    }
+    const cases: [string, string[]][] = [
+      [`maxstanzas='-1' maxchars='99999999999999' seconds='abc' since='not a date'`, [
+        "m2",
+        "m3",
+        "m4",
+      ]],
+      [`maxstanzas='999999999' seconds='999999999'`, ["m2", "m3", "m4"]],
+      [`since='+275760-09-13T00:00:00Z'`, ["m2", "m3", "m4"]],
+      [`since='2999-01-01T00:00:00Z'`, []],
+      [`maxchars='1'`, []],
+      [`maxstanzas='0'`, []],
+    ];
+    for (const [attrs, want] of cases) {
+      const j = await join(bob, room, "Bob", `<history ${attrs}/>`);
+      assert.deepEqual(j.history.map((m) => m.getChildText("body")), want, attrs);
+      bob.send(`<presence to='${room}/Bob' type='unavailable'/>`);
+      await presenceFrom(bob, `${room}/Bob`, "unavailable");
+    }
+  } finally {
+    for (const c of [alice, bob]) c.close();
+    await server.stop();
+  }
+});
