@@ -423,3 +423,26 @@ Deno.test("muc: absurd history requests on join neither fail nor exceed the room
     await server.stop();
   }
 });
+
+Deno.test("muc: a room being set up answers no one but its owner, sets included", async () => {
+  const { server, alice, carol } = await startMucWith(["alice", "carol"]);
+  const room = `setup@${MUC}`;
+  try {
+    // Created, locked until configured (201).
+    const { self } = await join(alice, room, "Alice");
+    assert.ok(statusCodes(self).includes("201"));
+    // Carol races to register before the owner makes it members-only.
+    assert.equal(errorCondition(await register(carol, room, "s1", "Caz")), "item-not-found");
+    const cfg = await iq(
+      alice,
+      "s2",
+      `<iq type='set' id='s2' to='${room}'><query xmlns='http://jabber.org/protocol/muc#owner'>` +
+        `<x xmlns='jabber:x:data' type='submit'><field var='muc#roomconfig_membersonly'><value>1</value></field></x></query></iq>`,
+    );
+    assert.equal(cfg.attrs.type, "result");
+    assert.equal(errorCondition((await join(carol, room, "Caz")).self), "registration-required");
+  } finally {
+    for (const c of [alice, carol]) c.close();
+    await server.stop();
+  }
+});
