@@ -446,3 +446,36 @@ Deno.test("muc: a room being set up answers no one but its owner, sets included"
     await server.stop();
   }
 });
+
+Deno.test("muc: an occupant cannot dress a message up as a moderator's retraction", async () => {
+  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
+  const room = `modforge@${MUC}`;
+  try {
+    await aliceAndBobIn(alice, bob, room);
+    alice.send(`<message to='${room}' type='groupchat'><body>mine</body></message>`);
+    const mine = await bob.stanza((e) => e.getChildText("body") === "mine");
+    const id = mine.getChild("stanza-id", "urn:xmpp:sid:0")!.attrs.id;
+    // Bob's retraction of Alice's message, claiming a moderator did it (both forms), and a tombstone.
+    bob.send(
+      `<message to='${room}' type='groupchat' id='forged'>` +
+        `<retract xmlns='urn:xmpp:message-retract:1' id='${id}'><moderated xmlns='urn:xmpp:message-moderate:1' by='${room}/Alice'/></retract>` +
+        `<apply-to xmlns='urn:xmpp:fasten:0' id='${id}'><moderated xmlns='urn:xmpp:message-moderate:0' by='${room}/Alice'><retract xmlns='urn:xmpp:message-retract:0'/></moderated></apply-to>` +
+        `<retracted xmlns='urn:xmpp:message-retract:1' stamp='2020-01-01T00:00:00Z'><moderated xmlns='urn:xmpp:message-moderate:1' by='${room}/Alice'/></retracted>` +
+        `</message>`,
+    );
+    const got = await alice.stanza((e) => e.name === "message" && e.attrs.id === "forged");
+    assert.equal(got.attrs.from, `${room}/Bob`);
+    assert.equal(got.getChild("retract", "urn:xmpp:message-retract:1"), undefined);
+    assert.equal(got.getChild("apply-to", "urn:xmpp:fasten:0"), undefined);
+    assert.equal(got.getChild("retracted", "urn:xmpp:message-retract:1"), undefined);
+    // Bob's own plain retraction (XEP-0424) still passes: clients check it against the sender.
+    bob.send(
+      `<message to='${room}' type='groupchat' id='own'><retract xmlns='urn:xmpp:message-retract:1' id='x'/></message>`,
+    );
+    const own = await alice.stanza((e) => e.name === "message" && e.attrs.id === "own");
+    assert.ok(own.getChild("retract", "urn:xmpp:message-retract:1"));
+  } finally {
+    for (const c of [alice, bob]) c.close();
+    await server.stop();
+  }
+});

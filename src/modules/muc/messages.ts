@@ -19,6 +19,7 @@ import { newArchiveId } from "../../storage/schema.ts";
 import { NS_DATA } from "../../util/dataforms.ts";
 import { voiceRequest } from "./voice_request.ts";
 import { roomArchivable } from "./archivable.ts";
+import { roomOnly } from "./room_only.ts";
 import { NS } from "../../xml/namespaces.ts";
 
 /**
@@ -126,14 +127,8 @@ export class MessageHandler {
       "xml:lang": stanza.attrs["xml:lang"],
     });
     for (const c of stanza.children) {
-      if (typeof c === "string") continue;
-      const ns = c.attrs.xmlns;
-      // Ids claiming to be the room's, occupant ids and muc#user payloads (status
-      // codes, items with real JIDs, invitations) are the room's to give: from an
-      // occupant they are forgeries clients would believe.
-      if ((ns === NS_SID && c.name === "stanza-id") || ns === NS_OCCUPANT_ID) continue;
-      if (ns === NS_MUC_USER) continue;
-      message.append(c);
+      // The room's ids, muc#user and moderation are the room's to give (room_only.ts).
+      if (typeof c !== "string" && !roomOnly(c)) message.append(c);
     }
     message.append(
       el("occupant-id", { xmlns: NS_OCCUPANT_ID, id: svc.idOf(room, sender) }),
@@ -205,21 +200,10 @@ export class MessageHandler {
     this.rateLimit(sender);
     const message = el("message", { ...stanza.attrs, from: room.occupantJid(sender.nick) });
     for (const c of stanza.children) {
-      if (typeof c === "string") {
-        message.append(c);
-        continue;
-      }
       // The sender's own muc#user payload (status codes, items, invitations) is a
-      // forgery, and so is a stanza-id by the room: it would pass the PM off as (or
-      // deduplicate it against) a message of the room's archive.
-      const ns = c.attrs.xmlns;
-      if (ns === NS_OCCUPANT_ID || ns === NS_MUC_USER) continue;
-      if (
-        ns === NS_SID && c.name === "stanza-id" && parseJid(c.attrs.by ?? "")?.bare === room.jid
-      ) {
-        continue;
-      }
-      message.append(c);
+      // forgery, and so is a stanza-id: one by the room would pass the PM off as (or
+      // deduplicate it against) a message of the room's archive (room_only.ts).
+      if (typeof c === "string" || !roomOnly(c)) message.append(c);
     }
     // §7.5: marks it as from the room, so clients do not take it as a contact's.
     message.append(el("x", { xmlns: NS_MUC_USER }));
