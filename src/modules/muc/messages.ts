@@ -133,7 +133,8 @@ export class MessageHandler {
     message.append(
       el("occupant-id", { xmlns: NS_OCCUPANT_ID, id: svc.idOf(room, sender) }),
     );
-    if (room.config.archiving && roomArchivable(stanza)) {
+    // Judged on what is relayed: a message of forged moderation alone is not kept.
+    if (room.config.archiving && roomArchivable(message)) {
       const when = Date.now();
       const id = newArchiveId(when);
       message.append(el("stanza-id", { xmlns: NS_SID, id, by: room.jid }));
