@@ -468,6 +468,12 @@ Deno.test("muc: an occupant cannot dress a message up as a moderator's retractio
     assert.equal(got.getChild("retract", "urn:xmpp:message-retract:1"), undefined);
     assert.equal(got.getChild("apply-to", "urn:xmpp:fasten:0"), undefined);
     assert.equal(got.getChild("retracted", "urn:xmpp:message-retract:1"), undefined);
+    // Nothing left worth keeping: not archived either.
+    const archived = await mamQuery(alice, { to: room });
+    const forwarded = archived.results.map((r) =>
+      r.getChild("forwarded", "urn:xmpp:forward:0")?.getChild("message", "jabber:client")?.attrs.id
+    );
+    assert.ok(!forwarded.includes("forged"), String(forwarded));
     // Bob's own plain retraction (XEP-0424) still passes: clients check it against the sender.
     bob.send(
       `<message to='${room}' type='groupchat' id='own'><retract xmlns='urn:xmpp:message-retract:1' id='x'/></message>`,
