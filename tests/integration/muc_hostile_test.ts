@@ -485,3 +485,21 @@ Deno.test("muc: an occupant cannot dress a message up as a moderator's retractio
     await server.stop();
   }
 });
+
+Deno.test("muc: role lists give moderators the occupants' full JIDs, as their presence does (§8.5, §9.8)", async () => {
+  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
+  const room = `rolelist@${MUC}`;
+  try {
+    await aliceAndBobIn(alice, bob, room);
+    const r = await iq(
+      alice,
+      "rl",
+      `<iq type='get' id='rl' to='${room}'><query xmlns='http://jabber.org/protocol/muc#admin'><item role='participant'/></query></iq>`,
+    );
+    const items = r.getChild("query", "http://jabber.org/protocol/muc#admin")!.getChildren("item");
+    assert.deepEqual(items.map((i) => [i.attrs.nick, i.attrs.jid]), [["Bob", "bob@localhost/r"]]);
+  } finally {
+    for (const c of [alice, bob]) c.close();
+    await server.stop();
+  }
+});

@@ -90,7 +90,8 @@ export class AdminHandler {
         role,
         nick: o.nick,
         affiliation: this.svc.effectiveAffiliation(room, o.bareJid),
-        jid: this.svc.seesJids(room, actor.occupant) ? o.bareJid : undefined,
+        // The full JID, as the occupant's presence shows it to this moderator (§9.8).
+        jid: this.svc.seesJids(room, actor.occupant) ? o.realJid ?? o.bareJid : undefined,
       }));
     }
     return out;
