@@ -503,3 +503,25 @@ Deno.test("muc: role lists give moderators the occupants' full JIDs, as their pr
     await server.stop();
   }
 });
+
+Deno.test("muc: role items may name the occupant by JID, as the moderator list is modified (§9.8)", async () => {
+  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
+  const room = `rolejid@${MUC}`;
+  try {
+    await aliceAndBobIn(alice, bob, room);
+    const r = await admin(alice, room, `<item jid='bob@localhost/r' role='moderator'/>`);
+    assert.equal(r.attrs.type, "result");
+    const p = await presenceFrom(bob, `${room}/Bob`);
+    assert.equal(mucItem(p)!.attrs.role, "moderator");
+    const back = await admin(alice, room, `<item jid='bob@localhost' role='participant'/>`);
+    assert.equal(back.attrs.type, "result");
+    assert.equal(mucItem(await presenceFrom(bob, `${room}/Bob`))!.attrs.role, "participant");
+    assert.equal(
+      errorCondition(await admin(alice, room, `<item jid='carol@localhost' role='none'/>`)),
+      "item-not-found",
+    );
+  } finally {
+    for (const c of [alice, bob]) c.close();
+    await server.stop();
+  }
+});

@@ -136,7 +136,9 @@ export class AdminHandler {
       if (!ROLES.includes(role)) throw new StanzaError("modify", "bad-request", "Unknown role");
       // The right first (§8: forbidden): else a mere participant probes who is there.
       if (actor.occupant?.role !== "moderator") throw forbidden("Only moderators change roles");
-      const target = room.occupantByNick(item.attrs.nick);
+      const target = item.attrs.nick !== undefined
+        ? room.occupantByNick(item.attrs.nick)
+        : this.#occupantByJid(room, item.attrs.jid);
       if (!target) throw new StanzaError("cancel", "item-not-found", "No such occupant");
       const targetAff = this.svc.effectiveAffiliation(room, target.bareJid);
       const targetRank = AFFILIATION_RANK[targetAff];
@@ -183,6 +185,19 @@ export class AdminHandler {
       throw forbidden("Only owners grant admin and owner");
     }
     return { kind: "affiliation", jid, affiliation, reason };
+  }
+
+  /**
+   * The occupant a role item names by JID (§8.2 "MAY be based on the full
+   * JID", §9.8 the moderator list by JID): that session's, else the user's.
+   */
+  #occupantByJid(room: Room, raw: string | undefined): Occupant | undefined {
+    const jid = raw === undefined ? undefined : parseJid(raw);
+    if (!jid) return undefined;
+    const bySession = room.byRealJid.get(jid.full);
+    if (bySession) return bySession;
+    for (const o of room.occupants.values()) if (o.bareJid === jid.bare) return o;
+    return undefined;
   }
 
   /**
