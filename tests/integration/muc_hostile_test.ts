@@ -525,3 +525,31 @@ Deno.test("muc: role items may name the occupant by JID, as the moderator list i
     await server.stop();
   }
 });
+
+Deno.test("muc: presence and nick-change floods are held to the occupant's rate", async () => {
+  const { server, alice, bob } = await startMucWith(["alice", "bob"], {
+    muc: { messagesPerSecond: 0.001, messageBurst: 3 },
+  });
+  const room = `flood@${MUC}`;
+  try {
+    await aliceAndBobIn(alice, bob, room);
+    // Bob has a burst of three stanzas for the whole flood (a first join is free).
+    for (let i = 0; i < 30; i++) bob.send(`<presence to='${room}/Bob${i}'/>`);
+    for (let i = 0; i < 30; i++) {
+      bob.send(`<presence to='${room}/Bob'><status>${i}</status></presence>`);
+    }
+    bob.send(`<message to='${room}' type='groupchat' id='probe'><body>probe</body></message>`);
+    const refused = await bob.stanza((e) => e.name === "message" && e.attrs.id === "probe");
+    assert.equal(errorCondition(refused), "resource-constraint");
+    await alice.nothing(() => false, 300);
+    const seen = alice.frames.filter((f) =>
+      f.kind === "stanza" && f.element.name === "presence" &&
+      f.element.attrs.from?.startsWith(room + "/Bob") === true
+    );
+    // At most the burst's worth of changes (each nick change is two presences).
+    assert.ok(seen.length <= 2 * 3, `alice saw ${seen.length} presences`);
+  } finally {
+    for (const c of [alice, bob]) c.close();
+    await server.stop();
+  }
+});
