@@ -8,7 +8,7 @@
  * C.4, C.6, C.8, C.9: bidi overrides, tags, private use). So two nicks
  * that look alike prepare to one string and collide, and a nick cannot
  * show itself reversed or hide characters. A nick of spaces only is no
- * nick (§7.2.? "roomnicks must not consist only of spaces").
+ * nick (XEP-0045 1.21: "roomnicks must not consist only of spaces").
  */
 
 /** Table B.1: commonly mapped to nothing. */
