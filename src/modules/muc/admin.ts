@@ -23,6 +23,8 @@ const forbidden = (text: string) => new StanzaError("auth", "forbidden", text);
 const notAllowed = (text: string) => new StanzaError("cancel", "not-allowed", text);
 
 interface Actor {
+  /** Bare JID. */
+  jid: string;
   occupant: Occupant | undefined;
   affiliation: Affiliation;
 }
@@ -37,6 +39,7 @@ export class AdminHandler {
   #actor(room: Room, ev: StanzaEvent): Actor {
     const from = parseJid(ev.stanza.attrs.from ?? "")!;
     return {
+      jid: from.bare,
       occupant: room.byRealJid.get(from.full),
       affiliation: this.svc.effectiveAffiliation(room, from.bare),
     };
@@ -87,7 +90,8 @@ export class AdminHandler {
         role,
         nick: o.nick,
         affiliation: this.svc.effectiveAffiliation(room, o.bareJid),
-        jid: this.svc.seesJids(room, actor.occupant) ? o.bareJid : undefined,
+        // The full JID, as the occupant's presence shows it to this moderator (§9.8).
+        jid: this.svc.seesJids(room, actor.occupant) ? o.realJid ?? o.bareJid : undefined,
       }));
     }
     return out;
@@ -130,9 +134,12 @@ export class AdminHandler {
     if (item.attrs.role !== undefined) {
       const role = item.attrs.role as Role;
       if (!ROLES.includes(role)) throw new StanzaError("modify", "bad-request", "Unknown role");
-      const target = room.occupants.get(item.attrs.nick ?? "");
-      if (!target) throw new StanzaError("cancel", "item-not-found", "No such occupant");
+      // The right first (§8: forbidden): else a mere participant probes who is there.
       if (actor.occupant?.role !== "moderator") throw forbidden("Only moderators change roles");
+      const target = item.attrs.nick !== undefined
+        ? room.occupantByNick(item.attrs.nick)
+        : this.#occupantByJid(room, item.attrs.jid);
+      if (!target) throw new StanzaError("cancel", "item-not-found", "No such occupant");
       const targetAff = this.svc.effectiveAffiliation(room, target.bareJid);
       const targetRank = AFFILIATION_RANK[targetAff];
       if (role === "moderator" || target.role === "moderator") {
@@ -143,21 +150,30 @@ export class AdminHandler {
       if (targetRank >= AFFILIATION_RANK.admin && role !== "moderator") {
         throw notAllowed("You may not change that occupant's role");
       }
+      // §8.2: "a user cannot be kicked by a moderator with a lower affiliation"; §8.4 the
+      // same for voice (a moderator by role, without affiliation, silencing a member).
+      if ((role === "none" || role === "visitor") && targetRank > rank) {
+        throw notAllowed("That occupant's affiliation is above yours");
+      }
       return { kind: "role", target, role, reason };
     }
     const affiliation = item.attrs.affiliation as Affiliation | undefined;
     if (affiliation === undefined || !AFFILIATIONS.includes(affiliation)) {
       throw new StanzaError("modify", "bad-request", "Item needs a role or an affiliation");
     }
+    if (rank < AFFILIATION_RANK.admin) throw forbidden("Only admins change affiliations");
     let jid = item.attrs.jid === undefined ? undefined : parseJid(item.attrs.jid)?.bare;
     if (item.attrs.jid !== undefined && jid === undefined) {
       throw new StanzaError("modify", "jid-malformed", "Invalid jid");
     }
     if (jid === undefined && item.attrs.nick !== undefined) {
-      jid = room.occupants.get(item.attrs.nick)?.bareJid;
+      jid = room.occupantByNick(item.attrs.nick)?.bareJid;
     }
     if (jid === undefined) throw new StanzaError("modify", "bad-request", "Which user?");
-    if (rank < AFFILIATION_RANK.admin) throw forbidden("Only admins change affiliations");
+    // §9.1: an admin or owner banning themselves MUST get conflict.
+    if (affiliation === "outcast" && jid === actor.jid) {
+      throw new StanzaError("cancel", "conflict", "You may not ban yourself");
+    }
     const current = room.affiliation(jid);
     // §9/§10: admins handle members and outcasts; owners also admins and owners.
     const touchesHigh = affiliation === "admin" || affiliation === "owner" ||
@@ -169,6 +185,19 @@ export class AdminHandler {
       throw forbidden("Only owners grant admin and owner");
     }
     return { kind: "affiliation", jid, affiliation, reason };
+  }
+
+  /**
+   * The occupant a role item names by JID (§8.2 "MAY be based on the full
+   * JID", §9.8 the moderator list by JID): that session's, else the user's.
+   */
+  #occupantByJid(room: Room, raw: string | undefined): Occupant | undefined {
+    const jid = raw === undefined ? undefined : parseJid(raw);
+    if (!jid) return undefined;
+    const bySession = room.byRealJid.get(jid.full);
+    if (bySession) return bySession;
+    for (const o of room.occupants.values()) if (o.bareJid === jid.bare) return o;
+    return undefined;
   }
 
   /**
@@ -226,7 +255,11 @@ export class AdminHandler {
     const before = room.affiliation(jid);
     room.setAffiliation(jid, affiliation, reason);
     if (before === affiliation) return;
-    const present = [...room.occupants.values()].filter((o) => o.bareJid === jid);
+    // A domain JID bans (or unbans) that domain's users without an affiliation of their own.
+    const present = [...room.occupants.values()].filter((o) =>
+      o.bareJid === jid ||
+      (!jid.includes("@") && o.bareJid.endsWith("@" + jid) && !room.affiliations.has(o.bareJid))
+    );
     const extras = { reason, actor: actor?.nick };
     if (present.length === 0) {
       svc.announceAffiliation(room, jid, affiliation);

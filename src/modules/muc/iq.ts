@@ -91,8 +91,9 @@ export class IqHandler {
     const room = this.svc.rooms.get(ev.to!.local!);
     if (!room) throw new StanzaError("cancel", "item-not-found", "No such room");
     if (!fn) throw new StanzaError("cancel", "service-unavailable");
-    // A room being set up answers only its owner (§10.1.2).
-    if (room.locked && type === "get" && payload.attrs.xmlns !== NS_MUC_OWNER) {
+    // A room being set up answers only its owner (§10.1.2), sets too: a stranger
+    // registering in that window would be a member before the owner makes it members-only.
+    if (room.locked) {
       const from = parseJid(ev.stanza.attrs.from ?? "");
       if (!from || this.svc.effectiveAffiliation(room, from.bare) !== "owner") {
         throw new StanzaError("cancel", "item-not-found", "No such room");
@@ -116,7 +117,7 @@ export class IqHandler {
     if (!room || !sender) {
       throw new StanzaError("cancel", "not-acceptable", "You are not in the room");
     }
-    const target = room.occupants.get(ev.to!.resource!);
+    const target = room.occupantByNick(ev.to!.resource);
     if (!target) throw new StanzaError("cancel", "item-not-found", "No such occupant");
     const payload = stanza.firstElement()!;
     if (target === sender && payload.attrs.xmlns === NS_PING && payload.name === "ping") {

@@ -19,6 +19,7 @@ import { newArchiveId } from "../../storage/schema.ts";
 import { NS_DATA } from "../../util/dataforms.ts";
 import { voiceRequest } from "./voice_request.ts";
 import { roomArchivable } from "./archivable.ts";
+import { roomOnly } from "./room_only.ts";
 import { NS } from "../../xml/namespaces.ts";
 
 /**
@@ -126,16 +127,14 @@ export class MessageHandler {
       "xml:lang": stanza.attrs["xml:lang"],
     });
     for (const c of stanza.children) {
-      if (typeof c === "string") continue;
-      const ns = c.attrs.xmlns;
-      // Ids claiming to be the room's and occupant ids are the room's to give.
-      if ((ns === NS_SID && c.name === "stanza-id") || ns === NS_OCCUPANT_ID) continue;
-      message.append(c);
+      // The room's ids, muc#user and moderation are the room's to give (room_only.ts).
+      if (typeof c !== "string" && !roomOnly(c)) message.append(c);
     }
     message.append(
       el("occupant-id", { xmlns: NS_OCCUPANT_ID, id: svc.idOf(room, sender) }),
     );
-    if (room.config.archiving && roomArchivable(stanza)) {
+    // Judged on what is relayed: a message of forged moderation alone is not kept.
+    if (room.config.archiving && roomArchivable(message)) {
       const when = Date.now();
       const id = newArchiveId(when);
       message.append(el("stanza-id", { xmlns: NS_SID, id, by: room.jid }));
@@ -189,7 +188,7 @@ export class MessageHandler {
     if (!room) throw new StanzaError("cancel", "item-not-found", "No such room");
     const sender = room.byRealJid.get(from.full);
     if (!sender) throw new StanzaError("modify", "not-acceptable", "You are not in the room");
-    const target = room.occupants.get(ev.to!.resource!);
+    const target = room.occupantByNick(ev.to!.resource);
     if (!target) throw new StanzaError("cancel", "item-not-found", "No such occupant");
     if (stanza.attrs.type === "groupchat") {
       throw new StanzaError("modify", "bad-request", "Groupchat goes to the room");
@@ -202,12 +201,13 @@ export class MessageHandler {
     this.rateLimit(sender);
     const message = el("message", { ...stanza.attrs, from: room.occupantJid(sender.nick) });
     for (const c of stanza.children) {
-      if (typeof c === "string" || c.attrs.xmlns !== NS_OCCUPANT_ID) message.append(c);
+      // The sender's own muc#user payload (status codes, items, invitations) is a
+      // forgery, and so is a stanza-id: one by the room would pass the PM off as (or
+      // deduplicate it against) a message of the room's archive (room_only.ts).
+      if (typeof c === "string" || !roomOnly(c)) message.append(c);
     }
     // §7.5: marks it as from the room, so clients do not take it as a contact's.
-    if (message.getChild("x", NS_MUC_USER) === undefined) {
-      message.append(el("x", { xmlns: NS_MUC_USER }));
-    }
+    message.append(el("x", { xmlns: NS_MUC_USER }));
     message.append(
       el("occupant-id", { xmlns: NS_OCCUPANT_ID, id: svc.idOf(room, sender) }),
     );

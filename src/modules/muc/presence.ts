@@ -14,6 +14,13 @@ import { Occupant, type Room } from "./room.ts";
 import { sendHistory } from "./history.ts";
 import { NS_MUC, NS_MUC_USER, NS_OCCUPANT_ID } from "./ns.ts";
 import { OncePerWindow } from "../../util/once_per_window.ts";
+import { prepNick } from "./nick.ts";
+
+/** The nick as the client wrote it in `to` (210 when the room's differs). */
+function askedNick(stanza: Element): string {
+  const asked = stanza.attrs.to ?? "";
+  return asked.slice(asked.indexOf("/") + 1);
+}
 
 /** The status codes a join (or a rejoin) gets, and no later self-presence: 100, 170. */
 function joinCodes(room: Room): string[] {
@@ -40,7 +47,8 @@ export class PresenceHandler {
     }
     // Subscriptions and probes mean nothing to a room.
     if (type !== undefined) return true;
-    const nick = to.resource!;
+    // Resourceprep'd (nick.ts): look-alikes collide; "" when it cannot be a nick.
+    const nick = prepNick(to.resource!) ?? "";
     const present = room?.byRealJid.get(from.full);
     if (room && present) {
       // Every update is fanned out to the whole room: rate-limited like messages.
@@ -138,8 +146,7 @@ export class PresenceHandler {
     const selfCodes = joinCodes(room);
     if (created && room.locked) selfCodes.push("201");
     // §7.2.? 210: the nick asked for was not the one given (prepared: case, width, normalization).
-    const asked = stanza.attrs.to ?? "";
-    if (asked.slice(asked.indexOf("/") + 1) !== nick) selfCodes.push("210");
+    if (askedNick(stanza) !== nick) selfCodes.push("210");
     if (shared) {
       this.#othersTo(room, occupant, from.full);
       svc.send(
@@ -250,7 +257,8 @@ export class PresenceHandler {
     const fail = (err: StanzaError) => {
       const reply = el(
         "presence",
-        { from: room.occupantJid(nick), to: realJid, type: "error" },
+        // From the occupant JID asked for, as written (it may not prepare to any nick).
+        { from: stanza.attrs.to, to: realJid, type: "error" },
         err.toElement(),
       );
       svc.send(reply);
@@ -274,7 +282,9 @@ export class PresenceHandler {
     o.nick = nick;
     room.occupants.set(nick, o);
     o.sessions.set(realJid, stanza);
-    svc.broadcastPresence(room, o, undefined);
+    // 210 as on joining: the nick given is not the one written.
+    const selfCodes = askedNick(stanza) !== nick ? ["210"] : [];
+    svc.broadcastPresence(room, o, undefined, {}, { codes: selfCodes });
   }
 
   /** A session leaves (unavailable) or failed (error presence: 333 for the others). */

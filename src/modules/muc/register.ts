@@ -3,10 +3,15 @@
  * room JID. Registration reserves a nick and makes the user a member;
  * `<remove/>` gives both up. A nick reserved by someone else is
  * `conflict`, an invalid one `not-acceptable`; outcasts are `forbidden`.
+ * In a members-only or moderated room, membership is what keeps strangers
+ * out or silent: there only users with an affiliation register (others
+ * `registration-required`, as Prosody), else anyone could make themselves
+ * a member.
  */
 import { el, type Element } from "../../xml/element.ts";
 import { parseJid } from "../../jid.ts";
 import { prepResource } from "../../jid.ts";
+import { prepNick } from "./nick.ts";
 import { StanzaError } from "../../core/errors.ts";
 import type { StanzaEvent } from "../../core/router.ts";
 import { form, formType, formValue, NS_DATA, parseForm } from "../../util/dataforms.ts";
@@ -17,15 +22,21 @@ import { NS_MUC_REGISTER, NS_REGISTER } from "./ns.ts";
 export class RegisterHandler {
   constructor(readonly svc: MucService) {}
 
+  /** Outcasts never register; strangers not where membership is the gate. */
+  #mayRegister(room: Room, affiliation: string): void {
+    if (affiliation === "outcast") throw new StanzaError("auth", "forbidden", "You are banned");
+    if (affiliation === "none" && (room.config.membersOnly || room.config.moderated)) {
+      throw new StanzaError("auth", "registration-required", "Ask an admin for membership");
+    }
+  }
+
   get = (room: Room, ev: StanzaEvent): Element => {
     const from = parseJid(ev.stanza.attrs.from ?? "")!;
     const nick = room.reservedNick(from.bare);
     if (nick !== undefined) {
       return el("query", { xmlns: NS_REGISTER }, el("registered"), el("username", {}, nick));
     }
-    if (room.affiliation(from.bare) === "outcast") {
-      throw new StanzaError("auth", "forbidden", "You are banned");
-    }
+    this.#mayRegister(room, this.svc.effectiveAffiliation(room, from.bare));
     return el(
       "query",
       { xmlns: NS_REGISTER },
@@ -48,16 +59,19 @@ export class RegisterHandler {
       if (entry.affiliation === "member") room.affiliations.delete(from.bare);
       else entry.nick = undefined;
       await svc.store.save(room);
+      if (entry.affiliation === "member") this.#announce(room, from.bare);
       return undefined;
     }
+    this.#mayRegister(room, svc.effectiveAffiliation(room, from.bare));
     const x = query.getChild("x", NS_DATA);
     if (x && formType(x) === "cancel") return undefined;
     const values = x ? parseForm(x)! : undefined;
     const raw = values
       ? formValue(values, "muc#register_roomnick")
       : query.getChildText("username");
-    const nick = raw === undefined ? undefined : prepResource(raw.trim());
-    if (nick === undefined || nick === "" || [...nick].length > svc.limits.maxNickLength) {
+    const resource = raw === undefined ? undefined : prepResource(raw.trim());
+    const nick = resource === undefined ? undefined : prepNick(resource);
+    if (nick === undefined || [...nick].length > svc.limits.maxNickLength) {
       throw new StanzaError("modify", "not-acceptable", "A valid nick is required");
     }
     const owner = room.nickOwner(nick);
@@ -73,12 +87,23 @@ export class RegisterHandler {
     }
     room.affiliations.get(from.bare)!.nick = nick;
     await svc.store.save(room);
-    // A visitor who registered gets voice where membership gives it.
-    for (const o of room.occupants.values()) {
-      if (o.bareJid === from.bare && o.role === "visitor" && !room.config.moderated) {
-        svc.setRole(room, o, "participant");
-      }
-    }
+    if (affiliation === "none") this.#announce(room, from.bare);
     return undefined;
   };
+
+  /**
+   * Membership gained or given up by registration, told as an admin's change
+   * is (§9.3, §9.4): the user's occupants show the new affiliation and role,
+   * or leave with 321 when a members-only room no longer lets them in.
+   */
+  #announce(room: Room, bareJid: string): void {
+    const svc = this.svc;
+    const present = [...room.occupants.values()].filter((o) => o.bareJid === bareJid);
+    for (const o of present) {
+      const role = room.roleFor(svc.effectiveAffiliation(room, bareJid));
+      if (role === "none") svc.expel(room, o, { codes: ["321"] });
+      else svc.setRole(room, o, o.role === "moderator" ? o.role : role);
+    }
+    svc.discardIfEmpty(room);
+  }
 }

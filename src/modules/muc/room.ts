@@ -5,6 +5,7 @@
  */
 import type { Element } from "../../xml/element.ts";
 import type { Affiliation, Role, RoomConfig } from "./types.ts";
+import { prepNick } from "./nick.ts";
 
 export interface AffiliationEntry {
   affiliation: Affiliation;
@@ -87,8 +88,25 @@ export class Room {
     public config: RoomConfig,
   ) {}
 
+  /**
+   * A user's own affiliation; without one, a ban of the user's whole domain
+   * (an `outcast` entry for the domain JID) counts: XEP-0045 §9.2 matches
+   * bans by bare JID, then by domain, as Prosody does.
+   */
   affiliation(bareJid: string): Affiliation {
-    return this.affiliations.get(bareJid)?.affiliation ?? "none";
+    const own = this.affiliations.get(bareJid)?.affiliation;
+    if (own !== undefined) return own;
+    const at = bareJid.indexOf("@");
+    if (at < 0) return "none";
+    return this.affiliations.get(bareJid.slice(at + 1))?.affiliation === "outcast"
+      ? "outcast"
+      : "none";
+  }
+
+  /** The occupant a nick from a stanza names, once prepared (nick.ts). */
+  occupantByNick(raw: string | undefined): Occupant | undefined {
+    const nick = raw === undefined ? undefined : prepNick(raw);
+    return nick === undefined ? undefined : this.occupants.get(nick);
   }
 
   /** Reserved nick of a user, if registered. */
@@ -109,7 +127,9 @@ export class Room {
       this.affiliations.delete(bareJid);
       return;
     }
-    this.affiliations.set(bareJid, { affiliation, nick: entry?.nick, reason });
+    // §9.1: a ban SHOULD free the outcast's reserved nick (else it stays blocked for good).
+    const nick = affiliation === "outcast" ? undefined : entry?.nick;
+    this.affiliations.set(bareJid, { affiliation, nick, reason });
   }
 
   /** The default role for an affiliation in this room (XEP-0045 §5.1.2). */

@@ -5,7 +5,7 @@
  * bad values are `not-acceptable`. Text is bounded.
  */
 import type { Element } from "../../xml/element.ts";
-import { form, formBoolean, formValue, type FormValues } from "../../util/dataforms.ts";
+import { form, formValue, type FormValues } from "../../util/dataforms.ts";
 import { StanzaError } from "../../core/errors.ts";
 import { NS_MUC_ROOMCONFIG, NS_MUC_ROOMINFO } from "./ns.ts";
 import type { PmPolicy, RoomConfig } from "./types.ts";
@@ -107,6 +107,19 @@ function text(values: FormValues, name: string): string | undefined {
   return v;
 }
 
+/**
+ * A boolean field: XEP-0004 allows "0", "1", "false", "true". Anything else
+ * is refused: read as false, a "yes" for members-only would open the room.
+ */
+function flag(values: FormValues, name: string): boolean | undefined {
+  const v = formValue(values, F + name);
+  if (v === undefined) return undefined;
+  const t = v.trim();
+  if (t === "1" || t === "true") return true;
+  if (t === "0" || t === "false") return false;
+  throw bad(`${name}: a boolean`);
+}
+
 function count(values: FormValues, name: string, max: number): number | undefined {
   const v = formValue(values, name);
   if (v === undefined || v.trim() === "") return undefined;
@@ -125,12 +138,12 @@ export function applyConfigForm(
   c.name = text(values, "roomname") ?? c.name;
   c.description = text(values, "roomdesc") ?? c.description;
   c.language = text(values, "lang") ?? c.language;
-  c.persistent = formBoolean(values, F + "persistentroom") ?? c.persistent;
-  c.public = formBoolean(values, F + "publicroom") ?? c.public;
-  c.membersOnly = formBoolean(values, F + "membersonly") ?? c.membersOnly;
-  c.moderated = formBoolean(values, F + "moderatedroom") ?? c.moderated;
+  c.persistent = flag(values, "persistentroom") ?? c.persistent;
+  c.public = flag(values, "publicroom") ?? c.public;
+  c.membersOnly = flag(values, "membersonly") ?? c.membersOnly;
+  c.moderated = flag(values, "moderatedroom") ?? c.moderated;
   const secret = text(values, "roomsecret");
-  const protectedRoom = formBoolean(values, F + "passwordprotectedroom");
+  const protectedRoom = flag(values, "passwordprotectedroom");
   if (secret !== undefined) c.password = secret;
   if (protectedRoom === false) c.password = "";
   if (protectedRoom === true && c.password === "") {
@@ -143,8 +156,8 @@ export function applyConfigForm(
     }
     c.whois = whois;
   }
-  c.changeSubject = formBoolean(values, F + "changesubject") ?? c.changeSubject;
-  c.allowInvites = formBoolean(values, F + "allowinvites") ?? c.allowInvites;
+  c.changeSubject = flag(values, "changesubject") ?? c.changeSubject;
+  c.allowInvites = flag(values, "allowinvites") ?? c.allowInvites;
   const pm = formValue(values, F + "allowpm");
   if (pm !== undefined) {
     if (!["anyone", "participants", "moderators", "none"].includes(pm)) throw bad("allowpm");
@@ -155,7 +168,7 @@ export function applyConfigForm(
   // enablelogging is XEP-0045's own name for it, enablearchiving Prosody's (which Conversations
   // sends): either is taken, the one that changes something first.
   for (const name of ["enablearchiving", "enablelogging"]) {
-    const v = formBoolean(values, F + name);
+    const v = flag(values, name);
     if (v !== undefined && v !== old.archiving) c.archiving = v;
   }
   c.historyLength = count(values, F + "historylength", maxHistory) ?? c.historyLength;

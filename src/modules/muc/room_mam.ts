@@ -27,13 +27,21 @@ export class RoomMam {
 
   form = (): Element => queryFormElement();
 
-  /** May `from` read this room's archive? Outcasts never; members-only rooms: members or occupants. */
+  /**
+   * May `from` read this room's archive? Outcasts never; members-only rooms:
+   * members or occupants; password-protected rooms: occupants (who gave the
+   * password), admins and owners: the archive is what the password guards.
+   */
   #check(room: Room, ev: StanzaEvent): string {
     const from = parseJid(ev.stanza.attrs.from ?? "")!;
     const affiliation = this.svc.effectiveAffiliation(room, from.bare);
     if (affiliation === "outcast") throw new StanzaError("auth", "forbidden", "You are banned");
     if (room.config.membersOnly && affiliation === "none" && !room.byRealJid.has(from.full)) {
       throw new StanzaError("auth", "forbidden", "Members only");
+    }
+    const privileged = affiliation === "owner" || affiliation === "admin";
+    if (room.config.password !== "" && !privileged && !room.byRealJid.has(from.full)) {
+      throw new StanzaError("auth", "forbidden", "Join the room (with its password) first");
     }
     return from.full;
   }

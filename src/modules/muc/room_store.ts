@@ -6,6 +6,7 @@
 import type { Json, MapStore } from "../../storage/types.ts";
 import { type AffiliationEntry, Room } from "./room.ts";
 import { type Affiliation, AFFILIATIONS, type RoomConfig } from "./types.ts";
+import { prepNick } from "./nick.ts";
 
 interface Stored {
   config: RoomConfig;
@@ -39,7 +40,9 @@ export class RoomStore {
       const room = new Room(name, `${name}@${domain}`, { ...defaults, ...stored.config });
       for (const [jid, entry] of stored.affiliations ?? []) {
         if (!AFFILIATIONS.includes(entry?.affiliation as Affiliation)) continue;
-        room.affiliations.set(jid, entry);
+        // Prepared as nicks are today: stored before, it may not have been.
+        const nick = entry.nick === undefined ? undefined : prepNick(entry.nick);
+        room.affiliations.set(jid, { ...entry, nick });
       }
       if (stored.subject) room.subject = stored.subject;
       rooms.push(room);

@@ -25,7 +25,7 @@ export function voiceRequest(svc: MucService, room: Room, from: Jid, x: Element)
   ) {
     // An approval (or refusal) from a moderator.
     if (formBoolean(values, "muc#request_allow") !== true) return true;
-    const target = room.occupants.get(formValue(values, "muc#roomnick") ?? "");
+    const target = room.occupantByNick(formValue(values, "muc#roomnick"));
     if (!target) throw new StanzaError("cancel", "item-not-found", "No such occupant");
     if (target.role === "visitor") svc.setRole(room, target, "participant", { actor: sender.nick });
     return true;
