@@ -39,6 +39,24 @@ export async function startMucWith<U extends User>(
   return { server, ...clients };
 }
 
+/**
+ * A MUC server with `users` logged in for the length of `fn`: every client
+ * closed and the server stopped afterwards, whatever `fn` did.
+ */
+export async function withMuc<U extends User>(
+  users: U[],
+  fn: (ctx: { server: TestServer } & Record<U, TestClient>) => Promise<void>,
+  overrides: Record<string, unknown> = {},
+): Promise<void> {
+  const ctx = await startMucWith(users, overrides);
+  try {
+    await fn(ctx);
+  } finally {
+    for (const user of users) ctx[user].close();
+    await ctx.server.stop();
+  }
+}
+
 /** Alice creates `room` (instant) as Alice, bob joins as Bob, and alice has seen him come in. */
 export async function aliceAndBobIn(alice: TestClient, bob: TestClient, room: string) {
   await createRoom(alice, room, "Alice");

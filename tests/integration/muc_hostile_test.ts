@@ -18,8 +18,8 @@ import {
   mucItem,
   NS_MUC_USER,
   presenceFrom,
-  startMucWith,
   statusCodes,
+  withMuc,
 } from "../helpers/muc.ts";
 
 /** Join as `nick` and return the answer: the self-presence (110) or an error presence. */
@@ -31,10 +31,9 @@ async function joinRaw(c: TestClient, room: string, nick: string): Promise<Eleme
   );
 }
 
-Deno.test("muc: nicks that prepare to the same string collide; invisible and bidi tricks refused", async () => {
-  const { server, alice, bob, carol } = await startMucWith(["alice", "bob", "carol"]);
-  const room = `spoof@${MUC}`;
-  try {
+Deno.test("muc: nicks that prepare to the same string collide; invisible and bidi tricks refused", () =>
+  withMuc(["alice", "bob", "carol"], async ({ alice, bob, carol }) => {
+    const room = `spoof@${MUC}`;
     await aliceAndBobIn(alice, bob, room);
     // Fullwidth, soft hyphen, zero-width space, a variation selector: all "Alice".
     for (const nick of ["\uff21lice", "Ali\u00adce", "Ali\u200bce", "Alice\ufe0f"]) {
@@ -69,19 +68,14 @@ Deno.test("muc: nicks that prepare to the same string collide; invisible and bid
     const moved = await presenceFrom(carol, `${room}/Caz`);
     assert.ok(statusCodes(moved).includes("110"));
     assert.ok(statusCodes(moved).includes("210"));
-  } finally {
-    for (const c of [alice, bob, carol]) c.close();
-    await server.stop();
-  }
-});
+  }));
 
-Deno.test("muc: muc#user payloads occupants put in messages and private messages are the room's to give", async () => {
-  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
-  const room = `forged@${MUC}`;
-  const forged = `<x xmlns='${NS_MUC_USER}'><status code='110'/><status code='201'/>` +
-    `<item affiliation='owner' role='moderator' jid='alice@localhost/r'/>` +
-    `<invite from='admin@localhost'><reason>trust me</reason></invite></x>`;
-  try {
+Deno.test("muc: muc#user payloads occupants put in messages and private messages are the room's to give", () =>
+  withMuc(["alice", "bob"], async ({ alice, bob }) => {
+    const room = `forged@${MUC}`;
+    const forged = `<x xmlns='${NS_MUC_USER}'><status code='110'/><status code='201'/>` +
+      `<item affiliation='owner' role='moderator' jid='alice@localhost/r'/>` +
+      `<invite from='admin@localhost'><reason>trust me</reason></invite></x>`;
     await aliceAndBobIn(alice, bob, room);
     bob.send(`<message to='${room}' type='groupchat'><body>hi</body>${forged}</message>`);
     const gc = await alice.stanza((e) => e.name === "message" && e.getChildText("body") === "hi");
@@ -92,11 +86,7 @@ Deno.test("muc: muc#user payloads occupants put in messages and private messages
     const xs = pm.getChildren("x", NS_MUC_USER);
     assert.equal(xs.length, 1);
     assert.equal(xs[0].children.length, 0);
-  } finally {
-    for (const c of [alice, bob]) c.close();
-    await server.stop();
-  }
-});
+  }));
 
 function register(c: TestClient, room: string, id: string, nick: string): Promise<Element> {
   return iq(
@@ -108,11 +98,10 @@ function register(c: TestClient, room: string, id: string, nick: string): Promis
   );
 }
 
-Deno.test("muc: registering does not let a stranger into a members-only room nor give voice in a moderated one", async () => {
-  const { server, alice, carol } = await startMucWith(["alice", "carol"]);
-  const closed = `closed@${MUC}`;
-  const quiet = `quiet@${MUC}`;
-  try {
+Deno.test("muc: registering does not let a stranger into a members-only room nor give voice in a moderated one", () =>
+  withMuc(["alice", "carol"], async ({ alice, carol }) => {
+    const closed = `closed@${MUC}`;
+    const quiet = `quiet@${MUC}`;
     await createRoom(alice, closed, "Alice", { membersonly: "1" });
     assert.equal(
       errorCondition(await register(carol, closed, "r1", "Caz")),
@@ -137,16 +126,11 @@ Deno.test("muc: registering does not let a stranger into a members-only room nor
     await presenceFrom(carol, `${quiet}/Carol`, "unavailable");
     const again = await join(carol, quiet, "Carol");
     assert.equal(mucItem(again.self)!.attrs.role, "visitor");
-  } finally {
-    for (const c of [alice, carol]) c.close();
-    await server.stop();
-  }
-});
+  }));
 
-Deno.test("muc: the archive of a password-protected room is for those in it, not anyone who asks", async () => {
-  const { server, alice, carol } = await startMucWith(["alice", "carol"]);
-  const room = `locked@${MUC}`;
-  try {
+Deno.test("muc: the archive of a password-protected room is for those in it, not anyone who asks", () =>
+  withMuc(["alice", "carol"], async ({ alice, carol }) => {
+    const room = `locked@${MUC}`;
     await createRoom(alice, room, "Alice", { passwordprotectedroom: "1", roomsecret: "sesame" });
     alice.send(`<message to='${room}' type='groupchat'><body>the plan</body></message>`);
     await alice.stanza((e) => e.getChildText("body") === "the plan");
@@ -159,16 +143,11 @@ Deno.test("muc: the archive of a password-protected room is for those in it, not
     const inside = await mamQuery(carol, { to: room });
     assert.equal(inside.iq.attrs.type, "result");
     assert.deepEqual(inside.bodies, ["the plan"]);
-  } finally {
-    for (const c of [alice, carol]) c.close();
-    await server.stop();
-  }
-});
+  }));
 
-Deno.test("muc: an admin or owner banning themselves is conflict (§9.1), even with another owner", async () => {
-  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
-  const room = `selfban@${MUC}`;
-  try {
+Deno.test("muc: an admin or owner banning themselves is conflict (§9.1), even with another owner", () =>
+  withMuc(["alice", "bob"], async ({ alice, bob }) => {
+    const room = `selfban@${MUC}`;
     await aliceAndBobIn(alice, bob, room);
     assert.equal(
       (await admin(alice, room, `<item affiliation='owner' jid='bob@localhost'/>`)).attrs.type,
@@ -182,16 +161,11 @@ Deno.test("muc: an admin or owner banning themselves is conflict (§9.1), even w
     );
     const a = await admin(alice, room, `<item affiliation='outcast' jid='alice@localhost'/>`);
     assert.equal(errorCondition(a), "conflict");
-  } finally {
-    for (const c of [alice, bob]) c.close();
-    await server.stop();
-  }
-});
+  }));
 
-Deno.test("muc: a moderator may not kick or silence a user of higher affiliation (§8.2, §8.4)", async () => {
-  const { server, alice, bob, carol, dave } = await startMucWith(["alice", "bob", "carol", "dave"]);
-  const room = `ranks@${MUC}`;
-  try {
+Deno.test("muc: a moderator may not kick or silence a user of higher affiliation (§8.2, §8.4)", () =>
+  withMuc(["alice", "bob", "carol", "dave"], async ({ alice, bob, carol, dave }) => {
+    const room = `ranks@${MUC}`;
     await aliceAndBobIn(alice, bob, room);
     assert.equal(
       (await admin(alice, room, `<item affiliation='member' jid='bob@localhost'/>`)).attrs.type,
@@ -219,16 +193,11 @@ Deno.test("muc: a moderator may not kick or silence a user of higher affiliation
     );
     const out = await presenceFrom(dave, `${room}/Dave`, "unavailable");
     assert.ok(statusCodes(out).includes("307"));
-  } finally {
-    for (const c of [alice, bob, carol, dave]) c.close();
-    await server.stop();
-  }
-});
+  }));
 
-Deno.test("muc: admin requests from those without the right are forbidden before anything is looked up", async () => {
-  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
-  const room = `probe@${MUC}`;
-  try {
+Deno.test("muc: admin requests from those without the right are forbidden before anything is looked up", () =>
+  withMuc(["alice", "bob"], async ({ alice, bob }) => {
+    const room = `probe@${MUC}`;
     await aliceAndBobIn(alice, bob, room);
     // A participant learns nothing of who is or is not there (§8: forbidden).
     assert.equal(
@@ -239,16 +208,11 @@ Deno.test("muc: admin requests from those without the right are forbidden before
       errorCondition(await admin(bob, room, `<item nick='Nobody' affiliation='outcast'/>`)),
       "forbidden",
     );
-  } finally {
-    for (const c of [alice, bob]) c.close();
-    await server.stop();
-  }
-});
+  }));
 
-Deno.test("muc: banning a domain keeps out its users, unless they hold an affiliation of their own", async () => {
-  const { server, alice, bob, carol } = await startMucWith(["alice", "bob", "carol"]);
-  const room = `domainban@${MUC}`;
-  try {
+Deno.test("muc: banning a domain keeps out its users, unless they hold an affiliation of their own", () =>
+  withMuc(["alice", "bob", "carol"], async ({ alice, bob, carol }) => {
+    const room = `domainban@${MUC}`;
     await aliceAndBobIn(alice, bob, room);
     assert.equal(
       (await admin(alice, room, `<item affiliation='member' jid='bob@localhost'/>`)).attrs.type,
@@ -266,16 +230,11 @@ Deno.test("muc: banning a domain keeps out its users, unless they hold an affili
     assert.equal(errorCondition((await join(carol, room, "Carol")).self), "forbidden");
     bob.send(`<message to='${room}' type='groupchat'><body>still here</body></message>`);
     await alice.stanza((e) => e.getChildText("body") === "still here");
-  } finally {
-    for (const c of [alice, bob, carol]) c.close();
-    await server.stop();
-  }
-});
+  }));
 
-Deno.test("muc: a private message cannot carry a stanza-id claiming to be the room's", async () => {
-  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
-  const room = `sid@${MUC}`;
-  try {
+Deno.test("muc: a private message cannot carry a stanza-id claiming to be the room's", () =>
+  withMuc(["alice", "bob"], async ({ alice, bob }) => {
+    const room = `sid@${MUC}`;
     await aliceAndBobIn(alice, bob, room);
     alice.send(`<message to='${room}' type='groupchat'><body>real</body></message>`);
     const real = await bob.stanza((e) => e.getChildText("body") === "real");
@@ -288,16 +247,11 @@ Deno.test("muc: a private message cannot carry a stanza-id claiming to be the ro
     const pm = await alice.stanza((e) => e.getChildText("body") === "fake");
     const ids = pm.getChildren("stanza-id", "urn:xmpp:sid:0").filter((s) => s.attrs.by === room);
     assert.deepEqual(ids, []);
-  } finally {
-    for (const c of [alice, bob]) c.close();
-    await server.stop();
-  }
-});
+  }));
 
-Deno.test("muc: a configuration form with a value that is no boolean is refused, not read as false", async () => {
-  const { server, alice } = await startMucWith(["alice"]);
-  const room = `cfgbad@${MUC}`;
-  try {
+Deno.test("muc: a configuration form with a value that is no boolean is refused, not read as false", () =>
+  withMuc(["alice"], async ({ alice }) => {
+    const room = `cfgbad@${MUC}`;
     await createRoom(alice, room, "Alice");
     const submit = (id: string, fields: string) =>
       iq(
@@ -329,17 +283,12 @@ Deno.test("muc: a configuration form with a value that is no boolean is refused,
     ) {
       assert.equal(errorCondition(await submit(`c-${k}`, field(k, v))), "not-acceptable", k);
     }
-  } finally {
-    alice.close();
-    await server.stop();
-  }
-});
+  }));
 
-Deno.test("muc: membership gained or given up by registration is announced, and leaving a members-only room's list takes one out (321)", async () => {
-  const { server, alice, carol } = await startMucWith(["alice", "carol"]);
-  const open = `regopen@${MUC}`;
-  const closed = `regclosed@${MUC}`;
-  try {
+Deno.test("muc: membership gained or given up by registration is announced, and leaving a members-only room's list takes one out (321)", () =>
+  withMuc(["alice", "carol"], async ({ alice, carol }) => {
+    const open = `regopen@${MUC}`;
+    const closed = `regclosed@${MUC}`;
     await createRoom(alice, open, "Alice");
     await join(carol, open, "Carol");
     await presenceFrom(alice, `${open}/Carol`);
@@ -366,16 +315,11 @@ Deno.test("muc: membership gained or given up by registration is announced, and 
       const out = await presenceFrom(c, `${closed}/Carol`, "unavailable");
       assert.ok(statusCodes(out).includes("321"));
     }
-  } finally {
-    for (const c of [alice, carol]) c.close();
-    await server.stop();
-  }
-});
+  }));
 
-Deno.test("muc: a ban frees the banned user's reserved nick (§9.1)", async () => {
-  const { server, alice, carol, dave } = await startMucWith(["alice", "carol", "dave"]);
-  const room = `banfree@${MUC}`;
-  try {
+Deno.test("muc: a ban frees the banned user's reserved nick (§9.1)", () =>
+  withMuc(["alice", "carol", "dave"], async ({ alice, carol, dave }) => {
+    const room = `banfree@${MUC}`;
     await createRoom(alice, room, "Alice");
     assert.equal((await register(carol, room, "b1", "Caz")).attrs.type, "result");
     assert.equal(errorCondition((await join(dave, room, "Caz")).self), "conflict");
@@ -385,16 +329,11 @@ Deno.test("muc: a ban frees the banned user's reserved nick (§9.1)", async () =
     );
     const j = await join(dave, room, "Caz");
     assert.ok(statusCodes(j.self).includes("110"));
-  } finally {
-    for (const c of [alice, carol, dave]) c.close();
-    await server.stop();
-  }
-});
+  }));
 
-Deno.test("muc: absurd history requests on join neither fail nor exceed the room's bound", async () => {
-  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
-  const room = `hist@${MUC}`;
-  try {
+Deno.test("muc: absurd history requests on join neither fail nor exceed the room's bound", () =>
+  withMuc(["alice", "bob"], async ({ alice, bob }) => {
+    const room = `hist@${MUC}`;
     await createRoom(alice, room, "Alice", { historylength: "3" });
     for (let i = 0; i < 5; i++) {
       alice.send(`<message to='${room}' type='groupchat'><body>m${i}</body></message>`);
@@ -418,16 +357,11 @@ Deno.test("muc: absurd history requests on join neither fail nor exceed the room
       bob.send(`<presence to='${room}/Bob' type='unavailable'/>`);
       await presenceFrom(bob, `${room}/Bob`, "unavailable");
     }
-  } finally {
-    for (const c of [alice, bob]) c.close();
-    await server.stop();
-  }
-});
+  }));
 
-Deno.test("muc: a room being set up answers no one but its owner, sets included", async () => {
-  const { server, alice, carol } = await startMucWith(["alice", "carol"]);
-  const room = `setup@${MUC}`;
-  try {
+Deno.test("muc: a room being set up answers no one but its owner, sets included", () =>
+  withMuc(["alice", "carol"], async ({ alice, carol }) => {
+    const room = `setup@${MUC}`;
     // Created, locked until configured (201).
     const { self } = await join(alice, room, "Alice");
     assert.ok(statusCodes(self).includes("201"));
@@ -441,16 +375,11 @@ Deno.test("muc: a room being set up answers no one but its owner, sets included"
     );
     assert.equal(cfg.attrs.type, "result");
     assert.equal(errorCondition((await join(carol, room, "Caz")).self), "registration-required");
-  } finally {
-    for (const c of [alice, carol]) c.close();
-    await server.stop();
-  }
-});
+  }));
 
-Deno.test("muc: an occupant cannot dress a message up as a moderator's retraction", async () => {
-  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
-  const room = `modforge@${MUC}`;
-  try {
+Deno.test("muc: an occupant cannot dress a message up as a moderator's retraction", () =>
+  withMuc(["alice", "bob"], async ({ alice, bob }) => {
+    const room = `modforge@${MUC}`;
     await aliceAndBobIn(alice, bob, room);
     alice.send(`<message to='${room}' type='groupchat'><body>mine</body></message>`);
     const mine = await bob.stanza((e) => e.getChildText("body") === "mine");
@@ -480,16 +409,11 @@ Deno.test("muc: an occupant cannot dress a message up as a moderator's retractio
     );
     const own = await alice.stanza((e) => e.name === "message" && e.attrs.id === "own");
     assert.ok(own.getChild("retract", "urn:xmpp:message-retract:1"));
-  } finally {
-    for (const c of [alice, bob]) c.close();
-    await server.stop();
-  }
-});
+  }));
 
-Deno.test("muc: role lists give moderators the occupants' full JIDs, as their presence does (§8.5, §9.8)", async () => {
-  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
-  const room = `rolelist@${MUC}`;
-  try {
+Deno.test("muc: role lists give moderators the occupants' full JIDs, as their presence does (§8.5, §9.8)", () =>
+  withMuc(["alice", "bob"], async ({ alice, bob }) => {
+    const room = `rolelist@${MUC}`;
     await aliceAndBobIn(alice, bob, room);
     const r = await iq(
       alice,
@@ -498,16 +422,11 @@ Deno.test("muc: role lists give moderators the occupants' full JIDs, as their pr
     );
     const items = r.getChild("query", "http://jabber.org/protocol/muc#admin")!.getChildren("item");
     assert.deepEqual(items.map((i) => [i.attrs.nick, i.attrs.jid]), [["Bob", "bob@localhost/r"]]);
-  } finally {
-    for (const c of [alice, bob]) c.close();
-    await server.stop();
-  }
-});
+  }));
 
-Deno.test("muc: role items may name the occupant by JID, as the moderator list is modified (§9.8)", async () => {
-  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
-  const room = `rolejid@${MUC}`;
-  try {
+Deno.test("muc: role items may name the occupant by JID, as the moderator list is modified (§9.8)", () =>
+  withMuc(["alice", "bob"], async ({ alice, bob }) => {
+    const room = `rolejid@${MUC}`;
     await aliceAndBobIn(alice, bob, room);
     const r = await admin(alice, room, `<item jid='bob@localhost/r' role='moderator'/>`);
     assert.equal(r.attrs.type, "result");
@@ -520,18 +439,11 @@ Deno.test("muc: role items may name the occupant by JID, as the moderator list i
       errorCondition(await admin(alice, room, `<item jid='carol@localhost' role='none'/>`)),
       "item-not-found",
     );
-  } finally {
-    for (const c of [alice, bob]) c.close();
-    await server.stop();
-  }
-});
+  }));
 
-Deno.test("muc: presence and nick-change floods are held to the occupant's rate", async () => {
-  const { server, alice, bob } = await startMucWith(["alice", "bob"], {
-    muc: { messagesPerSecond: 0.001, messageBurst: 3 },
-  });
-  const room = `flood@${MUC}`;
-  try {
+Deno.test("muc: presence and nick-change floods are held to the occupant's rate", () =>
+  withMuc(["alice", "bob"], async ({ alice, bob }) => {
+    const room = `flood@${MUC}`;
     await aliceAndBobIn(alice, bob, room);
     // Bob has a burst of three stanzas for the whole flood (a first join is free).
     for (let i = 0; i < 30; i++) bob.send(`<presence to='${room}/Bob${i}'/>`);
@@ -548,8 +460,6 @@ Deno.test("muc: presence and nick-change floods are held to the occupant's rate"
     );
     // At most the burst's worth of changes (each nick change is two presences).
     assert.ok(seen.length <= 2 * 3, `alice saw ${seen.length} presences`);
-  } finally {
-    for (const c of [alice, bob]) c.close();
-    await server.stop();
-  }
-});
+  }, {
+    muc: { messagesPerSecond: 0.001, messageBurst: 3 },
+  }));

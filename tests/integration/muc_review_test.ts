@@ -18,8 +18,8 @@ import {
   mucItem,
   presenceFrom,
   startMucServer,
-  startMucWith,
   statusCodes,
+  withMuc,
 } from "../helpers/muc.ts";
 import { mamQuery, NS_SID } from "../helpers/mam.ts";
 
@@ -33,12 +33,9 @@ function register(c: TestClient, room: string, id: string, nick: string) {
   );
 }
 
-Deno.test("muc: enforceReservedNicks keeps a registered user to the reserved nick", async () => {
-  const { server, alice, carol } = await startMucWith(["alice", "carol"], {
-    muc: { enforceReservedNicks: true },
-  });
-  const room = `reserved@${MUC}`;
-  try {
+Deno.test("muc: enforceReservedNicks keeps a registered user to the reserved nick", () =>
+  withMuc(["alice", "carol"], async ({ alice, carol }) => {
+    const room = `reserved@${MUC}`;
     await createRoom(alice, room, "Alice");
     assert.equal((await register(carol, room, "r1", "Caz")).attrs.type, "result");
     // Another nick: refused while the reserved one is free.
@@ -56,12 +53,9 @@ Deno.test("muc: enforceReservedNicks keeps a registered user to the reserved nic
     alice.send(`<presence to='${room}/Al'/>`);
     const moved = await presenceFrom(alice, `${room}/Al`);
     assert.ok(statusCodes(moved).includes("110"));
-  } finally {
-    alice.close();
-    carol.close();
-    await server.stop();
-  }
-});
+  }, {
+    muc: { enforceReservedNicks: true },
+  }));
 
 Deno.test("muc: maxRoomsPerUser bounds the rooms one user owns, admins exempt", async () => {
   const server = await startMucServer({
@@ -123,11 +117,10 @@ Deno.test("muc: room archives follow mam.retentionDays", async () => {
   }
 });
 
-Deno.test("muc: a bounced message takes a session out only when it cannot receive", async () => {
-  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
-  const room = `bounce@${MUC}`;
-  const STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
-  try {
+Deno.test("muc: a bounced message takes a session out only when it cannot receive", () =>
+  withMuc(["alice", "bob"], async ({ alice, bob }) => {
+    const room = `bounce@${MUC}`;
+    const STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
     await aliceAndBobIn(alice, bob, room);
     // A client refusing one message (to the sender's occupant JID and to the room): still in.
     bob.send(
@@ -146,20 +139,12 @@ Deno.test("muc: a bounced message takes a session out only when it cannot receiv
     );
     const out = await presenceFrom(alice, `${room}/Bob`, "unavailable");
     assert.deepEqual(statusCodes(out), ["333"]);
-  } finally {
-    alice.close();
-    bob.close();
-    await server.stop();
-  }
-});
+  }));
 
-Deno.test("muc: invitations cost the inviter's rate; declines go only to an inviter", async () => {
-  const { server, alice, bob, carol } = await startMucWith(["alice", "bob", "carol"], {
-    muc: { messagesPerSecond: 0.001, messageBurst: 3 },
-  });
-  const room = `invites@${MUC}`;
-  const USER = "http://jabber.org/protocol/muc#user";
-  try {
+Deno.test("muc: invitations cost the inviter's rate; declines go only to an inviter", () =>
+  withMuc(["alice", "bob", "carol"], async ({ alice, bob, carol }) => {
+    const room = `invites@${MUC}`;
+    const USER = "http://jabber.org/protocol/muc#user";
     await createRoom(alice, room, "Alice");
     // Four invitations with a burst of three: refused whole.
     const many = ["a", "b", "c", "d"].map((u) => `<invite to='${u}@example.org'/>`).join("");
@@ -183,13 +168,9 @@ Deno.test("muc: invitations cost the inviter's rate; declines go only to an invi
     bob.send(decline);
     await alice.nothing((e) => e.name === "message" && e.attrs.from === room);
     await carol.nothing((e) => e.name === "message" && e.attrs.from === room);
-  } finally {
-    alice.close();
-    bob.close();
-    carol.close();
-    await server.stop();
-  }
-});
+  }, {
+    muc: { messagesPerSecond: 0.001, messageBurst: 3 },
+  }));
 
 Deno.test("muc: muc#roomconfig_enablelogging (XEP-0045's name) switches the archive", async () => {
   const server = await startMucServer();
@@ -217,10 +198,9 @@ Deno.test("muc: muc#roomconfig_enablelogging (XEP-0045's name) switches the arch
   }
 });
 
-Deno.test("muc: destroy tells each occupant of its own leaving only, affiliation none", async () => {
-  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
-  const room = `doomed@${MUC}`;
-  try {
+Deno.test("muc: destroy tells each occupant of its own leaving only, affiliation none", () =>
+  withMuc(["alice", "bob"], async ({ alice, bob }) => {
+    const room = `doomed@${MUC}`;
     await aliceAndBobIn(alice, bob, room);
     const d = await iq(
       alice,
@@ -239,19 +219,11 @@ Deno.test("muc: destroy tells each occupant of its own leaving only, affiliation
       );
       await c.nothing((e) => e.name === "presence" && e.attrs.from === `${room}/${other}`);
     }
-  } finally {
-    alice.close();
-    bob.close();
-    await server.stop();
-  }
-});
+  }));
 
-Deno.test("muc: leaving and rejoining in a loop is held to the occupant's rate", async () => {
-  const { server, alice, bob } = await startMucWith(["alice", "bob"], {
-    muc: { messagesPerSecond: 0.001, messageBurst: 2 },
-  });
-  const room = `loop@${MUC}`;
-  try {
+Deno.test("muc: leaving and rejoining in a loop is held to the occupant's rate", () =>
+  withMuc(["alice", "bob"], async ({ alice, bob }) => {
+    const room = `loop@${MUC}`;
     await createRoom(alice, room, "Alice");
     const refused: string[] = [];
     for (let i = 0; i < 4; i++) {
@@ -265,17 +237,13 @@ Deno.test("muc: leaving and rejoining in a loop is held to the occupant's rate",
     }
     // The first join is free, two rejoins spend the burst, the third is refused.
     assert.deepEqual(refused, ["resource-constraint"]);
-  } finally {
-    alice.close();
-    bob.close();
-    await server.stop();
-  }
-});
+  }, {
+    muc: { messagesPerSecond: 0.001, messageBurst: 2 },
+  }));
 
-Deno.test("muc: 100 comes with the join to a non-anonymous room, not with later updates", async () => {
-  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
-  const room = `open@${MUC}`;
-  try {
+Deno.test("muc: 100 comes with the join to a non-anonymous room, not with later updates", () =>
+  withMuc(["alice", "bob"], async ({ alice, bob }) => {
+    const room = `open@${MUC}`;
     await createRoom(alice, room, "Alice", { whois: "anyone" });
     const j = await join(bob, room, "Bob");
     assert.deepEqual(statusCodes(j.self).sort(), ["100", "110", "170"]);
@@ -285,12 +253,7 @@ Deno.test("muc: 100 comes with the join to a non-anonymous room, not with later 
       e.name === "presence" && e.attrs.from === `${room}/Bob` && e.getChildText("show") === "away"
     );
     assert.deepEqual(statusCodes(update), ["110"]);
-  } finally {
-    alice.close();
-    bob.close();
-    await server.stop();
-  }
-});
+  }));
 
 Deno.test("muc: disco#info carries what Conversations and Gajim read", async () => {
   const server = await startMucServer();
@@ -321,10 +284,9 @@ Deno.test("muc: disco#info carries what Conversations and Gajim read", async () 
   }
 });
 
-Deno.test("muc: reactions and retractions are archived with a stanza-id; chat states are not", async () => {
-  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
-  const room = `react@${MUC}`;
-  try {
+Deno.test("muc: reactions and retractions are archived with a stanza-id; chat states are not", () =>
+  withMuc(["alice", "bob"], async ({ alice, bob }) => {
+    const room = `react@${MUC}`;
     await createRoom(alice, room, "Alice");
     const send = async (id: string, payload: string) => {
       alice.send(`<message to='${room}' type='groupchat' id='${id}'>${payload}</message>`);
@@ -351,18 +313,12 @@ Deno.test("muc: reactions and retractions are archived with a stanza-id; chat st
     // MAM: the reaction too.
     const page = await mamQuery(bob, { to: room });
     assert.equal(page.results.length, 3);
-  } finally {
-    alice.close();
-    bob.close();
-    await server.stop();
-  }
-});
+  }));
 
-Deno.test("muc: the subject sent on join carries its setter's occupant id", async () => {
-  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
-  const room = `topic@${MUC}`;
-  const OID = "urn:xmpp:occupant-id:0";
-  try {
+Deno.test("muc: the subject sent on join carries its setter's occupant id", () =>
+  withMuc(["alice", "bob"], async ({ alice, bob }) => {
+    const room = `topic@${MUC}`;
+    const OID = "urn:xmpp:occupant-id:0";
     await createRoom(alice, room, "Alice");
     alice.send(`<message to='${room}' type='groupchat' id='s1'><subject>News</subject></message>`);
     const set = await alice.stanza((e) => e.attrs.id === "s1" && e.attrs.type === "groupchat");
@@ -371,24 +327,18 @@ Deno.test("muc: the subject sent on join carries its setter's occupant id", asyn
     assert.equal(j.subject.getChildText("subject"), "News");
     assert.equal(j.subject.attrs.from, `${room}/Alice`);
     assert.equal(j.subject.getChild("occupant-id", OID)?.attrs.id, id);
-  } finally {
-    alice.close();
-    bob.close();
-    await server.stop();
-  }
-});
+  }));
 
-Deno.test("muc: members of a private group read the member, admin and owner lists", async () => {
-  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
-  const room = `group@${MUC}`;
-  const ADMIN = "http://jabber.org/protocol/muc#admin";
-  const list = (c: TestClient, id: string, affiliation: string) =>
-    iq(
-      c,
-      id,
-      `<iq type='get' id='${id}' to='${room}'><query xmlns='${ADMIN}'><item affiliation='${affiliation}'/></query></iq>`,
-    );
-  try {
+Deno.test("muc: members of a private group read the member, admin and owner lists", () =>
+  withMuc(["alice", "bob"], async ({ alice, bob }) => {
+    const room = `group@${MUC}`;
+    const ADMIN = "http://jabber.org/protocol/muc#admin";
+    const list = (c: TestClient, id: string, affiliation: string) =>
+      iq(
+        c,
+        id,
+        `<iq type='get' id='${id}' to='${room}'><query xmlns='${ADMIN}'><item affiliation='${affiliation}'/></query></iq>`,
+      );
     await createRoom(alice, room, "Alice", { membersonly: "1", whois: "anyone" });
     const r = await admin(alice, room, `<item jid='bob@localhost' affiliation='member'/>`);
     assert.equal(r.attrs.type, "result");
@@ -403,18 +353,12 @@ Deno.test("muc: members of a private group read the member, admin and owner list
     // Semi-anonymous: the member list only.
     await configure(alice, room, { whois: "moderators" });
     assert.equal(errorCondition(await list(bob, "lo2", "owner")), "forbidden");
-  } finally {
-    alice.close();
-    bob.close();
-    await server.stop();
-  }
-});
+  }));
 
-Deno.test("muc: occupants of a non-anonymous room learn of affiliation changes of users not in the room", async () => {
-  const { server, alice, bob, carol } = await startMucWith(["alice", "bob", "carol"]);
-  const room = `members@${MUC}`;
-  const USER = "http://jabber.org/protocol/muc#user";
-  try {
+Deno.test("muc: occupants of a non-anonymous room learn of affiliation changes of users not in the room", () =>
+  withMuc(["alice", "bob", "carol"], async ({ alice, bob, carol }) => {
+    const room = `members@${MUC}`;
+    const USER = "http://jabber.org/protocol/muc#user";
     await createRoom(alice, room, "Alice", { membersonly: "1", whois: "anyone" });
     assert.equal(
       (await admin(alice, room, `<item jid='bob@localhost' affiliation='member'/>`)).attrs.type,
@@ -449,13 +393,7 @@ Deno.test("muc: occupants of a non-anonymous room learn of affiliation changes o
       e.getChild("x", USER)?.getChild("item")?.attrs.jid === "dave@localhost"
     );
     assert.equal(invited.getChild("x", USER)!.getChild("item")!.attrs.affiliation, "member");
-  } finally {
-    alice.close();
-    bob.close();
-    carol.close();
-    await server.stop();
-  }
-});
+  }));
 
 Deno.test("muc: a moderation announcement is archived under the stanza id it carries", async () => {
   const server = await startMucServer();
@@ -489,10 +427,9 @@ Deno.test("muc: a moderation announcement is archived under the stanza id it car
   }
 });
 
-Deno.test("muc: a join from a session already in the room gets the whole join again", async () => {
-  const { server, alice, bob } = await startMucWith(["alice", "bob"]);
-  const room = `again@${MUC}`;
-  try {
+Deno.test("muc: a join from a session already in the room gets the whole join again", () =>
+  withMuc(["alice", "bob"], async ({ alice, bob }) => {
+    const room = `again@${MUC}`;
     await createRoom(alice, room, "Alice");
     alice.send(`<message to='${room}' type='groupchat' id='h1'><body>before</body></message>`);
     await alice.stanza((e) => e.attrs.id === "h1" && e.attrs.type === "groupchat");
@@ -506,9 +443,4 @@ Deno.test("muc: a join from a session already in the room gets the whole join ag
     // Alice sees Bob's presence again, nobody leaves.
     const seen = await presenceFrom(alice, `${room}/Bob`);
     assert.ok(!statusCodes(seen).includes("110"));
-  } finally {
-    alice.close();
-    bob.close();
-    await server.stop();
-  }
-});
+  }));
