@@ -2,7 +2,7 @@
  * MUC tests: a server with its MUC service host `conference.localhost`, clients logged in, joining rooms and reading status codes.
  */
 import type { Element } from "../../src/xml/element.ts";
-import { TestClient } from "./client.ts";
+import { iq, TestClient } from "./client.ts";
 import { merge, startTestServer, type TestServer } from "./server.ts";
 import { onlineLogin } from "./online.ts";
 
@@ -62,6 +62,22 @@ export async function aliceAndBobIn(alice: TestClient, bob: TestClient, room: st
   await createRoom(alice, room, "Alice");
   await join(bob, room, "Bob");
   await presenceFrom(alice, `${room}/Bob`);
+}
+
+/** Register `nick` with `room` (XEP-0045 §7.10): the room's answer. */
+export function registerNick(
+  c: TestClient,
+  room: string,
+  id: string,
+  nick: string,
+): Promise<Element> {
+  return iq(
+    c,
+    id,
+    `<iq type='set' id='${id}' to='${room}'><query xmlns='jabber:iq:register'><x xmlns='jabber:x:data' type='submit'>` +
+      `<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#register</value></field>` +
+      `<field var='muc#register_roomnick'><value>${nick}</value></field></x></query></iq>`,
+  );
 }
 
 export function statusCodes(stanza: Element): string[] {

@@ -18,6 +18,7 @@ import {
   mucItem,
   NS_MUC_USER,
   presenceFrom,
+  registerNick,
   statusCodes,
   withMuc,
 } from "../helpers/muc.ts";
@@ -88,23 +89,13 @@ Deno.test("muc: muc#user payloads occupants put in messages and private messages
     assert.equal(xs[0].children.length, 0);
   }));
 
-function register(c: TestClient, room: string, id: string, nick: string): Promise<Element> {
-  return iq(
-    c,
-    id,
-    `<iq type='set' id='${id}' to='${room}'><query xmlns='jabber:iq:register'><x xmlns='jabber:x:data' type='submit'>` +
-      `<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#register</value></field>` +
-      `<field var='muc#register_roomnick'><value>${nick}</value></field></x></query></iq>`,
-  );
-}
-
 Deno.test("muc: registering does not let a stranger into a members-only room nor give voice in a moderated one", () =>
   withMuc(["alice", "carol"], async ({ alice, carol }) => {
     const closed = `closed@${MUC}`;
     const quiet = `quiet@${MUC}`;
     await createRoom(alice, closed, "Alice", { membersonly: "1" });
     assert.equal(
-      errorCondition(await register(carol, closed, "r1", "Caz")),
+      errorCondition(await registerNick(carol, closed, "r1", "Caz")),
       "registration-required",
     );
     assert.equal(errorCondition((await join(carol, closed, "Caz")).self), "registration-required");
@@ -113,13 +104,13 @@ Deno.test("muc: registering does not let a stranger into a members-only room nor
       (await admin(alice, closed, `<item affiliation='member' jid='carol@localhost'/>`)).attrs.type,
       "result",
     );
-    assert.equal((await register(carol, closed, "r2", "Caz")).attrs.type, "result");
+    assert.equal((await registerNick(carol, closed, "r2", "Caz")).attrs.type, "result");
 
     await createRoom(alice, quiet, "Alice", { moderatedroom: "1" });
     const j = await join(carol, quiet, "Carol");
     assert.equal(mucItem(j.self)!.attrs.role, "visitor");
     assert.equal(
-      errorCondition(await register(carol, quiet, "r3", "Carol")),
+      errorCondition(await registerNick(carol, quiet, "r3", "Carol")),
       "registration-required",
     );
     carol.send(`<presence to='${quiet}/Carol' type='unavailable'/>`);
@@ -292,7 +283,7 @@ Deno.test("muc: membership gained or given up by registration is announced, and 
     await createRoom(alice, open, "Alice");
     await join(carol, open, "Carol");
     await presenceFrom(alice, `${open}/Carol`);
-    assert.equal((await register(carol, open, "g1", "Carol")).attrs.type, "result");
+    assert.equal((await registerNick(carol, open, "g1", "Carol")).attrs.type, "result");
     // §9.3: occupants see the new member.
     const now = await presenceFrom(alice, `${open}/Carol`);
     assert.equal(mucItem(now)!.attrs.affiliation, "member");
@@ -321,7 +312,7 @@ Deno.test("muc: a ban frees the banned user's reserved nick (§9.1)", () =>
   withMuc(["alice", "carol", "dave"], async ({ alice, carol, dave }) => {
     const room = `banfree@${MUC}`;
     await createRoom(alice, room, "Alice");
-    assert.equal((await register(carol, room, "b1", "Caz")).attrs.type, "result");
+    assert.equal((await registerNick(carol, room, "b1", "Caz")).attrs.type, "result");
     assert.equal(errorCondition((await join(dave, room, "Caz")).self), "conflict");
     assert.equal(
       (await admin(alice, room, `<item affiliation='outcast' jid='carol@localhost'/>`)).attrs.type,
@@ -366,7 +357,7 @@ Deno.test("muc: a room being set up answers no one but its owner, sets included"
     const { self } = await join(alice, room, "Alice");
     assert.ok(statusCodes(self).includes("201"));
     // Carol races to register before the owner makes it members-only.
-    assert.equal(errorCondition(await register(carol, room, "s1", "Caz")), "item-not-found");
+    assert.equal(errorCondition(await registerNick(carol, room, "s1", "Caz")), "item-not-found");
     const cfg = await iq(
       alice,
       "s2",

@@ -17,27 +17,18 @@ import {
   MUC,
   mucItem,
   presenceFrom,
+  registerNick,
   startMucServer,
   statusCodes,
   withMuc,
 } from "../helpers/muc.ts";
 import { mamQuery, NS_SID } from "../helpers/mam.ts";
 
-function register(c: TestClient, room: string, id: string, nick: string) {
-  return iq(
-    c,
-    id,
-    `<iq type='set' id='${id}' to='${room}'><query xmlns='jabber:iq:register'><x xmlns='jabber:x:data' type='submit'>` +
-      `<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#register</value></field>` +
-      `<field var='muc#register_roomnick'><value>${nick}</value></field></x></query></iq>`,
-  );
-}
-
 Deno.test("muc: enforceReservedNicks keeps a registered user to the reserved nick", () =>
   withMuc(["alice", "carol"], async ({ alice, carol }) => {
     const room = `reserved@${MUC}`;
     await createRoom(alice, room, "Alice");
-    assert.equal((await register(carol, room, "r1", "Caz")).attrs.type, "result");
+    assert.equal((await registerNick(carol, room, "r1", "Caz")).attrs.type, "result");
     // Another nick: refused while the reserved one is free.
     let j = await join(carol, room, "Carol");
     assert.equal(errorCondition(j.self), "not-acceptable");
