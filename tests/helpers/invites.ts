@@ -3,10 +3,25 @@ import { errorCondition, TestClient } from "./client.ts";
 import type { TestServer } from "./server.ts";
 import type { Element } from "../../src/xml/element.ts";
 import { DEFAULT_MODULES } from "../../src/config/schema.ts";
+import { type Invite, InviteStore } from "../../src/modules/invites/store.ts";
 
 export const NS_REGISTER = "jabber:iq:register";
 export const NS_PARS = "urn:xmpp:pars:0";
 export const INVITE_MODULES = [...DEFAULT_MODULES, "invites"];
+
+/** An invite of `inviter` stored straight into the server's invites store, valid for an hour. */
+export function storeInvite(
+  server: TestServer,
+  inviter: string,
+  opts: { uses?: number; roster?: boolean } = {},
+): Promise<Invite> {
+  return new InviteStore(server.storage.map("localhost", "invites")).create({
+    inviter,
+    ttlMs: 3_600_000,
+    uses: opts.uses ?? 1,
+    roster: opts.roster ?? false,
+  });
+}
 
 /** A client past STARTTLS, not authenticated. */
 export async function unauthenticated(server: TestServer): Promise<TestClient> {

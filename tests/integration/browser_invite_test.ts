@@ -13,8 +13,7 @@ import assert from "node:assert/strict";
 import { TestClient } from "../helpers/client.ts";
 import { startTestServer } from "../helpers/server.ts";
 import { haveChromium, launchChromium, phonePage, screenshot } from "../helpers/browser.ts";
-import { INVITE_MODULES, rosterOf } from "../helpers/invites.ts";
-import { InviteStore } from "../../src/modules/invites/store.ts";
+import { INVITE_MODULES, rosterOf, storeInvite } from "../helpers/invites.ts";
 
 Deno.test({
   name:
@@ -24,13 +23,7 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const server = await startTestServer({ modules: INVITE_MODULES });
-    const store = new InviteStore(server.storage.map("localhost", "invites"));
-    const invite = await store.create({
-      inviter: "alice@localhost",
-      ttlMs: 3_600_000,
-      uses: 1,
-      roster: true,
-    });
+    const invite = await storeInvite(server, "alice@localhost", { roster: true });
     const browser = await launchChromium();
     let nina: TestClient | undefined;
     try {
@@ -93,13 +86,7 @@ Deno.test({
 Deno.test("invite page: cross-origin and originless POSTs are refused; nothing registered", async () => {
   const server = await startTestServer({ modules: INVITE_MODULES });
   try {
-    const store = new InviteStore(server.storage.map("localhost", "invites"));
-    const invite = await store.create({
-      inviter: "admin",
-      ttlMs: 3_600_000,
-      uses: 1,
-      roster: false,
-    });
+    const invite = await storeInvite(server, "admin");
     const url = `http://127.0.0.1:${server.ports.http}/invite/${invite.token}`;
     const body = "username=oscar&password=oscar-secret";
     const headers = { "content-type": "application/x-www-form-urlencoded" };

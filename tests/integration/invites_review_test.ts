@@ -2,9 +2,14 @@
 import assert from "node:assert/strict";
 import { TestClient } from "../helpers/client.ts";
 import { removeAccount, startTestServer } from "../helpers/server.ts";
-import { INVITE_MODULES, registerWithToken, rosterOf, tokenOf } from "../helpers/invites.ts";
+import {
+  INVITE_MODULES,
+  registerWithToken,
+  rosterOf,
+  storeInvite,
+  tokenOf,
+} from "../helpers/invites.ts";
 import { parseForm } from "../../src/util/dataforms.ts";
-import { InviteStore } from "../../src/modules/invites/store.ts";
 
 const NS_COMMANDS = "http://jabber.org/protocol/commands";
 
@@ -81,13 +86,7 @@ Deno.test("invites: the landing page's attempt limit counts an IPv6 /64 as one a
 Deno.test("invites: a one-use invite redeemed by two registrations at once registers exactly one", async () => {
   const server = await startTestServer({ modules: INVITE_MODULES, storage: { driver: "sqlite" } });
   try {
-    const store = new InviteStore(server.storage.map("localhost", "invites"));
-    const invite = await store.create({
-      inviter: "admin",
-      ttlMs: 3_600_000,
-      uses: 1,
-      roster: false,
-    });
+    const invite = await storeInvite(server, "admin");
     const results = await Promise.all([
       registerWithToken(server, invite.token, "racer1", "pw-racer-1"),
       registerWithToken(server, invite.token, "racer2", "pw-racer-2"),
