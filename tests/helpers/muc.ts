@@ -3,6 +3,8 @@
  */
 import type { Element } from "../../src/xml/element.ts";
 import { iq, TestClient } from "./client.ts";
+
+const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
 import { merge, startTestServer, type TestServer } from "./server.ts";
 import { onlineLogin } from "./online.ts";
 
@@ -78,6 +80,16 @@ export function registerNick(
       `<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#register</value></field>` +
       `<field var='muc#register_roomnick'><value>${nick}</value></field></x></query></iq>`,
   );
+}
+
+/** The features a room lists in its disco#info. */
+export async function roomFeatures(c: TestClient, room: string): Promise<string[]> {
+  const info = await iq(
+    c,
+    "di",
+    `<iq type='get' id='di' to='${room}'><query xmlns='${NS_DISCO_INFO}'/></iq>`,
+  );
+  return info.getChild("query", NS_DISCO_INFO)!.getChildren("feature").map((f) => f.attrs.var);
 }
 
 export function statusCodes(stanza: Element): string[] {

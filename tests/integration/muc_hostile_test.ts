@@ -19,6 +19,7 @@ import {
   NS_MUC_USER,
   presenceFrom,
   registerNick,
+  roomFeatures,
   statusCodes,
   withMuc,
 } from "../helpers/muc.ts";
@@ -257,14 +258,7 @@ Deno.test("muc: a configuration form with a value that is no boolean is refused,
     assert.equal((await submit("c1", field("membersonly", "1"))).attrs.type, "result");
     // "yes" is no XEP-0004 boolean: the owner meant it, the room must not open itself.
     assert.equal(errorCondition(await submit("c2", field("membersonly", "yes"))), "not-acceptable");
-    const info = await iq(
-      alice,
-      "di",
-      `<iq type='get' id='di' to='${room}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`,
-    );
-    const features = info.getChild("query", "http://jabber.org/protocol/disco#info")!.getChildren(
-      "feature",
-    ).map((f) => f.attrs.var);
+    const features = await roomFeatures(alice, room);
     assert.ok(features.includes("muc_membersonly"));
     for (
       const [k, v] of [["maxusers", "-3"], ["historylength", "1e3"], ["whois", "everyone"], [

@@ -18,6 +18,7 @@ import {
   mucItem,
   presenceFrom,
   registerNick,
+  roomFeatures,
   startMucServer,
   statusCodes,
   withMuc,
@@ -174,14 +175,7 @@ Deno.test("muc: muc#roomconfig_enablelogging (XEP-0045's name) switches the arch
       e.name === "message" && statusCodes(e).includes("104")
     );
     assert.ok(statusCodes(changed).includes("171"));
-    const info = await iq(
-      alice,
-      "di",
-      `<iq type='get' id='di' to='${room}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`,
-    );
-    const features = info.getChild("query", "http://jabber.org/protocol/disco#info")!.getChildren(
-      "feature",
-    ).map((f) => f.attrs.var);
+    const features = await roomFeatures(alice, room);
     assert.ok(!features.includes("urn:xmpp:mam:2"));
   } finally {
     alice.close();
