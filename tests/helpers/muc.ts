@@ -3,10 +3,10 @@
  */
 import type { Element } from "../../src/xml/element.ts";
 import { iq, TestClient } from "./client.ts";
-
-const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
 import { merge, startTestServer, type TestServer } from "./server.ts";
 import { onlineLogin } from "./online.ts";
+
+const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
 
 export const MUC = "conference.localhost";
 export const NS_MUC = "http://jabber.org/protocol/muc";
