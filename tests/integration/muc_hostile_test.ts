@@ -448,3 +448,18 @@ Deno.test("muc: presence and nick-change floods are held to the occupant's rate"
   }, {
     muc: { messagesPerSecond: 0.001, messageBurst: 3 },
   }));
+
+Deno.test("muc: wrong room passwords are limited per user; the guesser waits, others still get in", () =>
+  withMuc(["alice", "bob", "carol"], async ({ alice, bob, carol }) => {
+    const room = `guess@${MUC}`;
+    await createRoom(alice, room, "Alice", { passwordprotectedroom: "1", roomsecret: "sesame" });
+    for (let i = 0; i < 5; i++) {
+      const wrong = await join(carol, room, "Carol", `<password>guess${i}</password>`);
+      assert.equal(errorCondition(wrong.self), "not-authorized");
+    }
+    // Past the limit even the right password waits: otherwise the limit guards nothing.
+    const held = await join(carol, room, "Carol", "<password>sesame</password>");
+    assert.equal(errorCondition(held.self), "resource-constraint");
+    const other = await join(bob, room, "Bob", "<password>sesame</password>");
+    assert.equal(other.self.attrs.type, undefined);
+  }));

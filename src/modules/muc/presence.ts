@@ -15,6 +15,13 @@ import { sendHistory } from "./history.ts";
 import { NS_MUC, NS_MUC_USER, NS_OCCUPANT_ID } from "./ns.ts";
 import { OncePerWindow } from "../../util/once_per_window.ts";
 import { prepNick } from "./nick.ts";
+import { FailureThrottle } from "../../auth/throttle.ts";
+
+/** Wrong passwords one user may give one room per window before its joins wait. */
+const PASSWORD_FAILURES_MAX = 5;
+const PASSWORD_FAILURES_WINDOW_S = 60;
+/** (room, user) pairs tracked at once; the oldest go first. */
+const PASSWORD_FAILURE_KEYS_MAX = 10_000;
 
 /** The nick as the client wrote it in `to` (210 when the room's differs). */
 function askedNick(stanza: Element): string {
@@ -104,10 +111,7 @@ export class PresenceHandler {
           throw new StanzaError("auth", "registration-required", "Members only");
         }
         if (room.config.password !== "" && affiliation !== "owner") {
-          const given = mucX?.getChildText("password");
-          if (given !== room.config.password) {
-            throw new StanzaError("auth", "not-authorized", "Wrong or missing password");
-          }
+          this.#checkPassword(room, from.bare, mucX?.getChildText("password"));
         }
         const full = room.occupants.size >= Math.min(room.config.maxUsers, svc.limits.maxOccupants);
         if (full && affiliation !== "owner" && affiliation !== "admin") {
@@ -211,6 +215,38 @@ export class PresenceHandler {
     for (const other of room.occupants.values()) {
       if (other !== o) svc.send(svc.occupantPresence(room, other, realJid, o, undefined));
     }
+  }
+
+  /**
+   * Wrong room passwords per (room, user): a password is the whole of a
+   * room's protection, and without a limit a user (or a remote server on
+   * behalf of made-up users of its own) could try it as fast as joins go.
+   * Counted per user, so a guesser locks out only themselves.
+   */
+  readonly #passwordFailures = new FailureThrottle(
+    PASSWORD_FAILURES_MAX,
+    PASSWORD_FAILURES_WINDOW_S,
+    Date.now,
+    PASSWORD_FAILURE_KEYS_MAX,
+  );
+
+  #checkPassword(room: Room, bare: string, given: string | undefined): void {
+    const key = room.jid + " " + bare;
+    if (this.#passwordFailures.isBlocked(key)) {
+      throw new StanzaError("wait", "resource-constraint", "Too many wrong passwords: try later");
+    }
+    if (given === room.config.password) {
+      this.#passwordFailures.succeed(key);
+      return;
+    }
+    this.#passwordFailures.fail(key);
+    if (this.#passwordFailures.isBlocked(key)) {
+      this.svc.api.log.info("{jid}: wrong passwords for {room}, joins held for a while", {
+        jid: bare,
+        room: room.jid,
+      });
+    }
+    throw new StanzaError("auth", "not-authorized", "Wrong or missing password");
   }
 
   /** Refused joins logged once a minute per user: a remote peer may try without end. */
