@@ -13,6 +13,20 @@ const PASSWORDS: Record<string, string> = { alice: "wonderland", bob: "builder",
 const login = (server: TestServer, user: string, resource: string, presence?: string | false) =>
   imLogin(server, user, PASSWORDS[user], resource, presence);
 
+const stored = (server: TestServer, user: string) =>
+  server.storage.archive("localhost", "offline").count(user);
+
+/** Poll storage (bounded) until `user` has `n` offline messages. */
+async function untilStored(server: TestServer, user: string, n: number): Promise<void> {
+  const deadline = Date.now() + 3000;
+  while (await stored(server, user) !== n) {
+    if (Date.now() > deadline) {
+      throw new Error(`expected ${n} stored, have ${await stored(server, user)}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 function presence(from: string, type?: string) {
   return (e: Element) => e.name === "presence" && e.attrs.from === from && e.attrs.type === type;
 }
@@ -38,6 +52,35 @@ Deno.test("directed presence: the addresses one resource tracks are bounded (ros
     await bob.stanza(presence("alice@localhost/a"));
     alice.close();
     await bob.stanza(presence("alice@localhost/a", "unavailable"));
+    bob.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("offline messages from a JID the user has blocked since are not delivered (XEP-0191 §3.3)", async () => {
+  const server = await startTestServer({}, PASSWORDS);
+  try {
+    const alice = await login(server, "alice", "a");
+    const carol = await login(server, "carol", "c");
+    alice.send("<message to='bob@localhost' type='chat' id='m1'><body>spam</body></message>");
+    carol.send("<message to='bob@localhost' type='chat' id='m2'><body>hello</body></message>");
+    await untilStored(server, "bob", 2);
+    // bob comes online without presence, blocks alice, then becomes available.
+    const bob = await login(server, "bob", "b", false);
+    bob.send(
+      "<iq type='set' id='blk'><block xmlns='urn:xmpp:blocking'>" +
+        "<item jid='alice@localhost'/></block></iq>",
+    );
+    assert.equal((await bob.stanza((e) => e.attrs.id === "blk")).attrs.type, "result");
+    bob.send("<presence/>");
+    const got = await bob.stanza((e) => e.name === "message");
+    assert.equal(got.attrs.id, "m2");
+    await bob.nothing((e) => e.name === "message", 150);
+    // Not kept for after an unblock either: the box is empty.
+    await untilStored(server, "bob", 0);
+    alice.close();
+    carol.close();
     bob.close();
   } finally {
     await server.stop();
