@@ -86,3 +86,33 @@ Deno.test("offline messages from a JID the user has blocked since are not delive
     await server.stop();
   }
 });
+
+Deno.test("a stored subscription request keeps at most MAX_KEPT_REQUEST_BYTES of attributes too", async () => {
+  const server = await startTestServer({}, PASSWORDS);
+  try {
+    const alice = await login(server, "alice", "a");
+    const bob = await login(server, "bob", "b");
+    // What a stranger's request carries is stored and re-sent at each login:
+    // an attribute of 100 KB must not ride along (children were bounded already).
+    const junk = "x".repeat(100_000);
+    bob.send(
+      `<presence to='alice@localhost' type='subscribe' id='s1' junk='${junk}'>` +
+        `<status>hi</status></presence>`,
+    );
+    const delivered = await alice.stanza(presence("bob@localhost", "subscribe"));
+    assert.equal(delivered.attrs.id, "s1");
+    const roster = await server.storage.keyval("localhost", "roster").get("alice");
+    assert.ok(JSON.stringify(roster).length < 4096, "the kept request stays small");
+    alice.close();
+    // Re-delivered at the next login: bounded, its id and status kept.
+    const again = await login(server, "alice", "a2");
+    const kept = await again.stanza(presence("bob@localhost", "subscribe"));
+    assert.equal(kept.attrs.id, "s1");
+    assert.equal(kept.attrs.junk, undefined);
+    assert.equal(kept.getChildText("status"), "hi");
+    again.close();
+    bob.close();
+  } finally {
+    await server.stop();
+  }
+});
