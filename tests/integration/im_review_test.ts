@@ -116,3 +116,34 @@ Deno.test("a stored subscription request keeps at most MAX_KEPT_REQUEST_BYTES of
     await server.stop();
   }
 });
+
+Deno.test("login probe of an online local contact that has no subscription for us: unsubscribed (RFC 6121 §4.3.2)", async () => {
+  const server = await startTestServer({}, PASSWORDS);
+  try {
+    // A one-sided state (an import, a crash between the two roster writes):
+    // alice has 'to' for bob, bob has nothing for alice.
+    await server.storage.keyval("localhost", "roster").set("alice", {
+      version: 1,
+      items: [{ jid: "bob@localhost", subscription: "to", groups: [] }],
+      pending: {},
+    });
+    const bob = await login(server, "bob", "b");
+    const alice = await login(server, "alice", "a");
+    // The answer a probe would get ends alice's stale subscription.
+    const push = await alice.stanza((e) =>
+      e.name === "iq" && e.attrs.type === "set" &&
+      e.getChild("query", "jabber:iq:roster")?.getChild("item")?.attrs.subscription === "none"
+    );
+    assert.equal(
+      push.getChild("query", "jabber:iq:roster")!.getChild("item")!.attrs.jid,
+      "bob@localhost",
+    );
+    await alice.stanza(presence("bob@localhost", "unsubscribed"));
+    // And bob's presence never reached her.
+    await alice.nothing(presence("bob@localhost/b"), 100);
+    alice.close();
+    bob.close();
+  } finally {
+    await server.stop();
+  }
+});
