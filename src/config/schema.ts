@@ -278,7 +278,10 @@ export const configSchema = z.strictObject({
   /** JIDs with admin rights on every host. */
   admins: z.array(z.string()).default([]),
   roster: z.strictObject({
-    /** Items one roster may hold (RFC 6121 §2.5.2 lets a server cap it). */
+    /**
+     * Items one roster may hold (RFC 6121 §2.5.2 lets a server cap it); also
+     * the addresses one resource's directed presence may stand at (§4.6).
+     */
     maxItems: z.number().int().min(1).default(1000),
   }).prefault({}),
   offline: z.strictObject({

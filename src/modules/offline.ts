@@ -20,6 +20,9 @@
  * that time (they carry the user's XEP-0359 `<stanza-id/>`) are then
  * deleted without being sent: the client already has them, and must not
  * see them twice. Everything else is replayed. docs/archive.md has the rule.
+ *
+ * With blocking (XEP-0191): a stored message whose sender the user has
+ * blocked since is deleted at replay, not sent (`blocking/is-blocked`).
  */
 import { el, type Element, serialize } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";
@@ -41,6 +44,7 @@ import type { ParleyModule } from "../core/module_api.ts";
 import type { StanzaEvent } from "../core/router.ts";
 import type { Session } from "../core/session.ts";
 import type { SessionEvent } from "../core/sessions.ts";
+import type { BlockQuery } from "../core/presence_queries.ts";
 
 const HINTS = "urn:xmpp:hints";
 const CHATSTATES = "http://jabber.org/protocol/chatstates";
@@ -201,6 +205,20 @@ export const offlineModule: ParleyModule = {
       return true;
     };
 
+    /**
+     * Whether `user` blocks the sender of a stored message. Replayed
+     * messages are written to the session, not routed, so the blocking
+     * module's filters do not see them: it is asked here, as the presence
+     * module asks for stored subscription requests.
+     */
+    const blocked = async (user: string, stanza: Element): Promise<boolean> => {
+      const from = stanza.attrs.from;
+      if (from === undefined) return false;
+      const q: BlockQuery = { owner: user, jid: from };
+      await api.fire("blocking/is-blocked", q);
+      return q.blocked === true;
+    };
+
     const deliver = (session: Session): Promise<void> =>
       queue.run(session.username!, async () => {
         const user = session.username!;
@@ -222,6 +240,10 @@ export const offlineModule: ParleyModule = {
             archivedBy(stanza, session.bareJid!)
           ) {
             // Fetched from the archive already: deleted below, not sent.
+          } else if (stanza && await blocked(user, stanza)) {
+            // Its sender was blocked since it came: nothing from a blocked JID
+            // is delivered (XEP-0191 §3.3), and it is not kept to surface
+            // after an unblock: deleted below, as it would have been bounced.
           } else if (stanza) {
             stanza.append(
               el(

@@ -17,6 +17,7 @@ import type { BlockQuery, DirectedQuery } from "../../core/presence_queries.ts";
 import type { StanzaEvent } from "../../core/router.ts";
 import type { Session } from "../../core/session.ts";
 import { parsePriority, presenceApplied, toOwnResources } from "../../core/delivery.ts";
+import { StanzaError } from "../../core/errors.ts";
 import { type Roster, rosterStore } from "./roster_store.ts";
 import { SubscriptionRouting } from "./subscription_routing.ts";
 import {
@@ -35,6 +36,14 @@ export const presenceModule: ParleyModule = {
     const subs = new SubscriptionRouting(api, store);
     /** Where each resource sent directed available presence (RFC 6121 §4.6). */
     const directed = new WeakMap<Session, Set<string>>();
+    /**
+     * Addresses one resource's directed presence may stand at: each is owed
+     * unavailable presence at logout, so a client sending directed presence
+     * to ever new addresses grew the set (and that final burst) without
+     * end. As many as a roster may hold: rooms joined and peers told, well
+     * beyond what a real client keeps.
+     */
+    const maxDirected = api.config.roster.maxItems;
 
     api.addStreamFeature((session) =>
       session.type === "c2s" ? el("sub", { xmlns: NS_PREAPPROVAL }) : undefined
@@ -72,6 +81,13 @@ export const presenceModule: ParleyModule = {
       if (type === undefined) {
         let set = directed.get(origin);
         if (!set) directed.set(origin, set = new Set());
+        if (set.size >= maxDirected && !set.has(to.full)) {
+          throw new StanzaError(
+            "wait",
+            "resource-constraint",
+            `Directed presence stands at ${maxDirected} addresses already`,
+          );
+        }
         set.add(to.full);
       } else if (type === "unavailable") {
         directed.get(origin)?.delete(to.full);

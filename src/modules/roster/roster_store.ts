@@ -166,8 +166,9 @@ export class Roster {
 }
 
 /**
- * What of a subscription request is kept: its children (a status, a
- * nickname) up to this many bytes (with `roster.maxItems` pending, 1 MB). A request is re-sent at each login and
+ * What of a subscription request is kept: its attributes other than the
+ * addressing (an id, xml:lang) and its children (a status, a nickname),
+ * up to this many bytes together (with `roster.maxItems` pending, 1 MB). A request is re-sent at each login and
  * lives in the roster, which is written whole on every change: kept as
  * sent (up to the stanza size limit, 256 KiB) from each of up to
  * `roster.maxItems` strangers, one victim's roster grew to hundreds of MB,
@@ -175,10 +176,29 @@ export class Roster {
  */
 export const MAX_KEPT_REQUEST_BYTES = 1024;
 
-/** `request` with its attributes and, in order, the children that fit MAX_KEPT_REQUEST_BYTES. */
+/** Attributes a kept request always keeps: the server set them (bare JIDs, the type). */
+const ADDRESSING = new Set(["from", "to", "type"]);
+
+/**
+ * `request` with its addressing and, in order, the other attributes and
+ * then the children that fit MAX_KEPT_REQUEST_BYTES together. Attributes
+ * count too: with children bounded alone, one attribute of a few hundred
+ * KB (the parser bounds their number, not their size) was kept whole.
+ */
 function keptRequest(request: Element): Element {
-  const kept = new Element(request.name, { ...request.attrs }, []);
+  const attrs: Record<string, string> = {};
   let bytes = 0;
+  for (const [name, value] of Object.entries(request.attrs)) {
+    if (ADDRESSING.has(name)) {
+      attrs[name] = value;
+      continue;
+    }
+    const size = utf8Length(name) + utf8Length(value) + 4;
+    if (bytes + size > MAX_KEPT_REQUEST_BYTES) continue;
+    bytes += size;
+    attrs[name] = value;
+  }
+  const kept = new Element(request.name, attrs, []);
   for (const c of request.children) {
     const size = typeof c === "string" ? utf8Length(c) : serializedBytes(c).bytes;
     if (bytes + size > MAX_KEPT_REQUEST_BYTES) continue;

@@ -168,7 +168,9 @@ export class SubscriptionRouting {
    * would only answer "unavailable", which a fresh session assumes; but
    * one whose account does not exist (never created, or deleted without
    * telling its contacts, as `parley deluser` does) answers `unsubscribed`
-   * as a probe would (§4.3.2), which ends the user's stale subscription.
+   * as a probe would (§4.3.2), which ends the user's stale subscription;
+   * so does an online one whose roster does not count the user as a
+   * subscriber (its roster is in memory: no cost).
    */
   answerLocalProbe(contact: string, session: Session): void {
     if (!this.api.sessions.online(this.api.domain, contact)) {
@@ -182,8 +184,23 @@ export class SubscriptionRouting {
       return;
     }
     const roster = this.api.sessions.roster(this.api.domain, contact) as Roster | undefined;
-    const item = roster?.items.get(session.bareJid!);
-    if (!item || !sendsPresence(item.subscription)) return;
+    // Not loaded yet (the contact is binding): no answer rather than a wrong one.
+    if (!roster) return;
+    const item = roster.items.get(session.bareJid!);
+    if (!item || !sendsPresence(item.subscription)) {
+      // What a probe gets from a contact that does not count the user as
+      // a subscriber (§4.3.2): it ends a one-sided subscription (a crash
+      // between the two roster writes, an import) that would otherwise
+      // never bring the contact's presence.
+      this.api.send(
+        new Element("presence", {
+          type: "unsubscribed",
+          from: this.#bare(contact),
+          to: session.bareJid!,
+        }),
+      );
+      return;
+    }
     // Routed, not written to the session: the recipient-side hooks
     // (blocking, privacy) see these like any other presence.
     for (const s of this.api.sessions.available(this.api.domain, contact)) {
