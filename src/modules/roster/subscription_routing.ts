@@ -12,8 +12,11 @@ import { StanzaError } from "../../core/errors.ts";
 import type { Session } from "../../core/session.ts";
 import type { Roster, RosterStore } from "./roster_store.ts";
 import { inbound, outbound, sendsPresence, type SubscriptionType } from "./subscriptions.ts";
+import { OncePerWindow } from "../../util/once_per_window.ts";
 
 export class SubscriptionRouting {
+  /** "Roster full" lines, at most one a minute per user. */
+  readonly #fullLogged = new OncePerWindow();
   readonly #maxItems: number;
 
   constructor(readonly api: ModuleApi, readonly store: RosterStore) {
@@ -102,10 +105,14 @@ export class SubscriptionRouting {
         // Every pending request is stored and re-sent at each login: a full
         // roster takes no more of them (see Roster.entries).
         if (roster.entries >= this.#maxItems) {
-          this.api.log.info("roster of {user} full: dropping the request of {contact}", {
-            user,
-            contact,
-          });
+          // Once a minute per user: a stranger can send requests at will.
+          const silent = this.#fullLogged.note(user);
+          if (silent !== undefined) {
+            this.api.log.info(
+              "roster of {user} full: dropping the request of {contact} ({silent} more since)",
+              { user, contact, silent },
+            );
+          }
           return { ...r, deliver: false, changed: false };
         }
       }
