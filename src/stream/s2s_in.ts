@@ -137,6 +137,7 @@ class S2sInStream extends StreamCore {
     });
     this.#dialback = new DialbackReceiver({
       write: (data) => transport.send(data),
+      peerName: () => this.who(),
       streamId: () => this.#streamId,
       closed: () => this.closed,
       pairs: this.#pairs,
