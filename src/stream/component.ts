@@ -11,8 +11,9 @@
  *   with `conflict` after its handshake checks out; the live one stays, so
  *   a restarting component cannot be cut off by a stale twin.
  * - A stanza without `from` is stamped with the component's domain; a
- *   `from` outside the component's domain (or unparseable) is a
- *   spoofing attempt: `invalid-from` ends the stream.
+ *   `from` outside the component's domain (or unparseable, or in a
+ *   subdomain another component or a hosted domain owns) is a spoofing
+ *   attempt: `invalid-from` ends the stream.
  * - A stanza without `to` (or with a malformed one) is bounced to the
  *   component (`bad-request` / `jid-malformed`); the stream stays.
  * - No handshake within component.authTimeoutSeconds: `connection-timeout`.
@@ -192,8 +193,14 @@ class ComponentStream extends StreamCore implements ComponentLink {
     if (!accepted) router.route(stanza);
   }
 
+  /**
+   * Its domain and subdomains, except those owned elsewhere: a nested
+   * component's (the longest configured match owns an address) and any
+   * domain this server hosts. Either would let it speak for someone else.
+   */
   #serves(domain: string): boolean {
-    return domain === this.domain || domain.endsWith("." + this.domain);
+    const { components, router } = this.services;
+    return components.owner(domain) === this.domain && !router.hosts.has(domain);
   }
 
   /** An error for a stanza of ours goes straight back (never an error to an error). */
