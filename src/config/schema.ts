@@ -564,6 +564,11 @@ export const configSchema = z.strictObject({
     maxConnections: z.number().int().min(1).default(10000),
     /** The handshake counts as authentication; see relayLimits for each. */
     ...relayLimits,
+    /**
+     * Wrong handshakes (secrets) from one address (an IPv6 /64) within the
+     * window; past it every handshake from there is refused, right or wrong.
+     */
+    failedHandshakesPerIp: throttle.default({ maxFailures: 10, windowSeconds: 60 }),
   }).prefault({}),
   /** The HTTP server (`listeners.http`, `listeners.https`) and what it offers. */
   http: z.strictObject({

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { TestClient } from "../helpers/client.ts";
 import { startTestServer } from "../helpers/server.ts";
-import { connectComponent } from "../helpers/component.ts";
+import { connectComponent, handshakeDigest, openComponent } from "../helpers/component.ts";
 
 Deno.test("component: a from in a nested component's domain, or a hosted subdomain, gets invalid-from", async () => {
   const server = await startTestServer({
@@ -38,6 +38,29 @@ Deno.test("component: a from in a nested component's domain, or a hosted subdoma
     await alice.nothing((e) => e.attrs.id === "host", 200);
     inner.close();
     alice.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("component: past component.failedHandshakesPerIp an address is refused, even with the right secret", async () => {
+  const server = await startTestServer({
+    components: { "bots.localhost": { secret: "right" } },
+    component: { failedHandshakesPerIp: { maxFailures: 3, windowSeconds: 600 } },
+  });
+  try {
+    for (let i = 0; i < 3; i++) {
+      const { c, id } = await openComponent(server, "bots.localhost");
+      c.send(`<handshake>${handshakeDigest(id, "guess" + i)}</handshake>`);
+      assert.equal(await c.streamError(), "not-authorized");
+      c.close();
+    }
+    // The right secret now gets the same answer as a wrong one: no oracle for a guesser.
+    const { c, id } = await openComponent(server, "bots.localhost");
+    c.send(`<handshake>${handshakeDigest(id, "right")}</handshake>`);
+    assert.equal(await c.streamError(), "not-authorized");
+    c.close();
+    assert.equal(server.c2s.router.components?.link("bots.localhost"), undefined);
   } finally {
     await server.stop();
   }
