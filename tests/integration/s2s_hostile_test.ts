@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { startTestServer } from "../helpers/server.ts";
-import { S2sPeer } from "../helpers/s2s_peer.ts";
+import { fakeHeader, FakeS2sServer, S2sPeer } from "../helpers/s2s_peer.ts";
+import { TestClient } from "../helpers/client.ts";
 
 Deno.test("s2s in: a db:result claiming one of our own domains is refused without connecting to ourselves", async () => {
   const b = await startTestServer({ hosts: ["b.test", "other.test"] });
@@ -24,5 +25,42 @@ Deno.test("s2s in: a db:result claiming one of our own domains is refused withou
   } finally {
     peer.close();
     await b.stop();
+  }
+});
+
+Deno.test("s2s out: a dialback 'valid' or SASL success we never asked for skips neither STARTTLS nor the policy", async () => {
+  const a = await startTestServer({ hosts: ["a.test"] });
+  // Someone on the path answers our header at once with a verdict we never asked for,
+  // before any features: nothing was encrypted, nothing authenticated.
+  const verdicts = [
+    `<db:result from='mitm.test' to='a.test' type='valid'/>`,
+    `<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>`,
+  ];
+  const alice = await TestClient.login({
+    port: a.ports.c2s,
+    domain: "a.test",
+    user: "alice",
+    password: "wonderland",
+    resource: "r",
+  });
+  try {
+    for (const [i, verdict] of verdicts.entries()) {
+      const fake = await FakeS2sServer.start((text, s) => {
+        if (text.includes("<stream:stream")) s.write(fakeHeader("mitm.test", "m" + i) + verdict);
+      });
+      a.config.s2s.hosts["mitm.test"] = fake.route;
+      try {
+        alice.send(`<message to='x@mitm.test' id='m${i}'><body>plaintext secret</body></message>`);
+        // The stream fails at once, and the message never went out in the clear.
+        const bounce = await alice.stanza((e) => e.attrs.id === `m${i}`);
+        assert.equal(bounce.attrs.type, "error");
+        assert.ok(!fake.received.includes("plaintext secret"), fake.received);
+      } finally {
+        await fake.close();
+      }
+    }
+  } finally {
+    alice.close();
+    await a.stop();
   }
 });
