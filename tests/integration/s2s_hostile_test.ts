@@ -64,3 +64,31 @@ Deno.test("s2s out: a dialback 'valid' or SASL success we never asked for skips 
     await a.stop();
   }
 });
+
+Deno.test("s2s: a db:verify answer for a request not yet sent (held for STARTTLS) is not taken", async () => {
+  const b = await startTestServer({ hosts: ["b.test"], s2s: { connectTimeoutSeconds: 1 } });
+  // victim.test's "server" is someone on the path: before any STARTTLS it says valid to
+  // the db:verify it guesses b.test will send (the id is the stream id b.test gave the
+  // peer below, which works with it).
+  let streamId = "";
+  const fake = await FakeS2sServer.start((text, s) => {
+    if (text.includes("<stream:stream")) {
+      s.write(
+        fakeHeader("victim.test", "v1") +
+          `<db:verify from='victim.test' to='b.test' id='${streamId}' type='valid'/>`,
+      );
+    }
+  });
+  b.config.s2s.hosts["victim.test"] = fake.route;
+  const peer = await S2sPeer.connect(b.ports.s2s, "victim.test", "b.test");
+  try {
+    streamId = peer.streamId ?? "";
+    const answer = await peer.dialbackResult(() => "f".repeat(64));
+    assert.notEqual(answer.attrs.type, "valid");
+    assert.ok(!fake.received.includes("db:verify"), fake.received);
+  } finally {
+    peer.close();
+    await fake.close();
+    await b.stop();
+  }
+});
