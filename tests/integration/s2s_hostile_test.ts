@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { startTestServer } from "../helpers/server.ts";
 import { fakeHeader, FakeS2sServer, S2sPeer } from "../helpers/s2s_peer.ts";
 import { TestClient } from "../helpers/client.ts";
+import { serverPair as pair } from "../helpers/federation.ts";
 
 Deno.test("s2s in: a db:result claiming one of our own domains is refused without connecting to ourselves", async () => {
   const b = await startTestServer({ hosts: ["b.test", "other.test"] });
@@ -89,6 +90,30 @@ Deno.test("s2s: a db:verify answer for a request not yet sent (held for STARTTLS
   } finally {
     peer.close();
     await fake.close();
+    await b.stop();
+  }
+});
+
+Deno.test("s2s in: on an authenticated stream, a stanza to a domain we do not host gets host-unknown; one without from, improper-addressing", async () => {
+  const [a, b] = await pair();
+  const peers: S2sPeer[] = [];
+  try {
+    for (
+      const [stanza, condition] of [
+        [`<message from='alice@a.test' to='x@c.test' id='elsewhere'/>`, "host-unknown"],
+        [`<message to='bob@b.test' id='anon'/>`, "improper-addressing"],
+        [`<message from='alice@a.test' to='@b.test' id='bad'/>`, "improper-addressing"],
+      ]
+    ) {
+      const peer = await S2sPeer.connect(b.ports.s2s, "a.test", "b.test");
+      peers.push(peer);
+      await peer.dialback((id) => a.s2s!.manager.keys.generate("b.test", "a.test", id));
+      peer.send(stanza);
+      assert.equal(await peer.streamError(), condition, stanza);
+    }
+  } finally {
+    for (const peer of peers) peer.close();
+    await a.stop();
     await b.stop();
   }
 });
