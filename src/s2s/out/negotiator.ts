@@ -43,8 +43,8 @@ export interface NegotiationHost {
   verifyAnswered(id: string, verdict: "valid" | "invalid" | "error"): void;
   /** A db:result answer for a domain that joined the stream: true if it was one. */
   joinedResult(result: Element): boolean;
-  /** A stanza from the peer (XEP-0288, when `bidi`). */
-  peerStanza(stanza: Element): void;
+  /** A stanza from the peer (XEP-0288, when `bidi`); a promise: wait before the next one. */
+  peerStanza(stanza: Element): void | Promise<void>;
   /** The peer closed the stream after negotiation. */
   close(): void;
 }
