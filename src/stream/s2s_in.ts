@@ -373,6 +373,11 @@ class S2sInStream extends StreamCore {
       return this.close();
     }
     this.#open = false;
+    // RFC 6120 §5.4.3.3: what the cleartext stream said is forgotten; anyone on the path
+    // could have written it. A `<bidi/>` from it would send our stanzas back on this
+    // stream to a peer that may never have asked; the new header names the peer again.
+    this.#bidi = false;
+    this.#peer = undefined;
     try {
       await this.startTls(serialize(el("proceed", { xmlns: NS.tls })), {
         ...this.services.tls.serverOptions([]),

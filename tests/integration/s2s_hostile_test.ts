@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { startTestServer } from "../helpers/server.ts";
 import { fakeHeader, FakeS2sServer, S2sPeer } from "../helpers/s2s_peer.ts";
 import { TestClient } from "../helpers/client.ts";
+import { NS_BIDI, NS_BIDI_FEATURE } from "../../src/s2s/common.ts";
 import { serverPair as pair } from "../helpers/federation.ts";
 
 Deno.test("s2s in: a db:result claiming one of our own domains is refused without connecting to ourselves", async () => {
@@ -113,6 +114,26 @@ Deno.test("s2s in: on an authenticated stream, a stanza to a domain we do not ho
     }
   } finally {
     for (const peer of peers) peer.close();
+    await a.stop();
+    await b.stop();
+  }
+});
+
+Deno.test("s2s in: a <bidi/> sent before STARTTLS is forgotten with the rest of the stream (RFC 6120 §5.4.3.3)", async () => {
+  const [a, b] = await pair();
+  // Anyone on the path could have written it into the cleartext part of the stream.
+  const peer = await S2sPeer.connect(b.ports.s2s, "a.test", "b.test", { openAfterTls: false });
+  try {
+    await peer.features();
+    peer.send(`<bidi xmlns='${NS_BIDI}'/>`);
+    await peer.starttls();
+    peer.open();
+    const features = await peer.features();
+    assert.ok(features.getChild("bidi", NS_BIDI_FEATURE), "bidi offered again after TLS");
+    await peer.dialback((id) => a.s2s!.manager.keys.generate("b.test", "a.test", id));
+    assert.equal(b.s2s!.manager.bidiRoute("b.test", "a.test"), undefined);
+  } finally {
+    peer.close();
     await a.stop();
     await b.stop();
   }
