@@ -46,6 +46,8 @@ import { BrokenStreamLog } from "./broken_streams.ts";
 import { DialbackReceiver } from "../s2s/in/dialback.ts";
 
 const log = logger("s2s");
+/** RFC 6120 §6.4.5: failed SASL attempts on one stream before it is closed (as c2s). */
+const MAX_SASL_ATTEMPTS = 5;
 const brokenStreams = new BrokenStreamLog(log);
 
 export interface S2sInServices {
@@ -113,6 +115,8 @@ class S2sInStream extends StreamCore {
   #dialback: DialbackReceiver;
   /** The peer sent `<bidi/>` (XEP-0288): it takes our stanzas on this stream too. */
   #bidi = false;
+  /** SASL attempts refused so far (MAX_SASL_ATTEMPTS). */
+  #saslFailures = 0;
 
   /** The remote domains this stream has authenticated so far (status page). */
   get remoteDomains(): string[] {
@@ -394,6 +398,11 @@ class S2sInStream extends StreamCore {
   #onSaslAuth(auth: Element): void {
     const fail = (condition: string, why: string) => {
       log.info("{peer}: SASL EXTERNAL refused: {why}", { peer: this.who(), why });
+      // RFC 6120 §6.4.5: a few retries, then the stream ends; each attempt may cost a
+      // certificate path search, which a peer could otherwise ask for without end.
+      if (++this.#saslFailures >= MAX_SASL_ATTEMPTS) {
+        throw new StreamError("policy-violation", "Too many failed authentication attempts");
+      }
       this.send(el("failure", { xmlns: NS.sasl }, el(condition)));
     };
     if (!this.transport.tls) return fail("encryption-required", "no TLS");

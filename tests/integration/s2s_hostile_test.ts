@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { startTestServer } from "../helpers/server.ts";
 import { fakeHeader, FakeS2sServer, S2sPeer } from "../helpers/s2s_peer.ts";
 import { TestClient } from "../helpers/client.ts";
+import { NS } from "../../src/xml/namespaces.ts";
 import { NS_BIDI, NS_BIDI_FEATURE } from "../../src/s2s/common.ts";
 import { serverPair as pair } from "../helpers/federation.ts";
 
@@ -135,6 +136,28 @@ Deno.test("s2s in: a <bidi/> sent before STARTTLS is forgotten with the rest of 
   } finally {
     peer.close();
     await a.stop();
+    await b.stop();
+  }
+});
+
+Deno.test("s2s in: SASL EXTERNAL failures are retried a few times, then the stream ends (RFC 6120 §6.4.5)", async () => {
+  const b = await startTestServer({ hosts: ["b.test"] });
+  // Each attempt costs a certificate path search: without a limit, one stream could ask
+  // for them as fast as it can write.
+  const peer = await S2sPeer.connect(b.ports.s2s, "a.test", "b.test");
+  try {
+    let failures = 0;
+    let error = "";
+    for (let i = 0; i < 20 && error === ""; i++) {
+      peer.send(`<auth xmlns='${NS.sasl}' mechanism='EXTERNAL'>=</auth>`);
+      const answer = await peer.element((e) => e.name === "failure" || e.name === "stream:error");
+      if (answer.name === "failure") failures++;
+      else error = answer.getChildren()[0]?.name ?? "?";
+    }
+    assert.ok(failures >= 2 && failures <= 5, `${failures} failures before the end`);
+    assert.equal(error, "policy-violation");
+  } finally {
+    peer.close();
     await b.stop();
   }
 });
