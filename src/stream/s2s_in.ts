@@ -115,6 +115,14 @@ class S2sInStream extends StreamCore {
   #dialback: DialbackReceiver;
   /** The peer sent `<bidi/>` (XEP-0288): it takes our stanzas on this stream too. */
   #bidi = false;
+  /** The peer's certificate chain with its verifier (see #certFor). */
+  #chainCheck:
+    | {
+      chain: Uint8Array[] | undefined;
+      anchors: TrustAnchors;
+      verify: (domain: string) => { ok: boolean; reason?: string };
+    }
+    | undefined;
   /** SASL attempts refused so far (MAX_SASL_ATTEMPTS). */
   #saslFailures = 0;
 
@@ -279,7 +287,14 @@ class S2sInStream extends StreamCore {
     const tls = this.transport.tls;
     if (!tls) return { ok: false, reason: "no TLS" };
     if (domain === undefined) return { ok: false, reason: "the stream header names no domain" };
-    return this.services.anchors.verify(tls.peerChain, domain);
+    // The chain is the TLS session's: its path is searched once, whatever the peer asks.
+    const { anchors } = this.services;
+    let check = this.#chainCheck;
+    if (check === undefined || check.chain !== tls.peerChain || check.anchors !== anchors) {
+      check = { chain: tls.peerChain, anchors, verify: anchors.verifier(tls.peerChain) };
+      this.#chainCheck = check;
+    }
+    return check.verify(domain);
   }
 
   #tlsRequired(): boolean {

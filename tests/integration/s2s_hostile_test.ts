@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { startTestServer } from "../helpers/server.ts";
 import { fakeHeader, FakeS2sServer, S2sPeer } from "../helpers/s2s_peer.ts";
 import { TestClient } from "../helpers/client.ts";
+import { createTestCa } from "../helpers/test_ca.ts";
+import { TrustAnchors } from "../../src/s2s/cert_verify.ts";
 import { NS } from "../../src/xml/namespaces.ts";
 import { NS_BIDI, NS_BIDI_FEATURE } from "../../src/s2s/common.ts";
 import { serverPair as pair } from "../helpers/federation.ts";
@@ -156,6 +158,33 @@ Deno.test("s2s in: SASL EXTERNAL failures are retried a few times, then the stre
     }
     assert.ok(failures >= 2 && failures <= 5, `${failures} failures before the end`);
     assert.equal(error, "policy-violation");
+  } finally {
+    peer.close();
+    await b.stop();
+  }
+});
+
+Deno.test("s2s in: the peer's certificate path is searched once per stream, not once per db:result", async () => {
+  const b = await startTestServer({ hosts: ["b.test"] });
+  const ca = await createTestCa();
+  let checks = 0;
+  // Counted signature checks: the expensive part of a path search, which a peer that
+  // crafts its chain can make cost many of them.
+  const manager = b.s2s!.manager as { anchors: TrustAnchors };
+  manager.anchors = new TrustAnchors(ca.certPem, (cert, issuer) => {
+    checks++;
+    return cert.verify(issuer.publicKey);
+  });
+  const cert = await ca.issue(["*.peer.test"]);
+  const peer = await S2sPeer.connect(b.ports.s2s, "a.peer.test", "b.test", { cert });
+  try {
+    const before = checks;
+    for (let i = 0; i < 20; i++) {
+      peer.send(`<db:result from='d${i}.peer.test' to='b.test'>${"0".repeat(64)}</db:result>`);
+      const r = await peer.element((e) => e.name === "result" && e.attrs.to === `d${i}.peer.test`);
+      assert.equal(r.attrs.type, "valid");
+    }
+    assert.ok(checks - before <= 1, `${checks - before} signature checks for 20 domains`);
   } finally {
     peer.close();
     await b.stop();
