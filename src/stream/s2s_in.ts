@@ -314,7 +314,8 @@ class S2sInStream extends StreamCore {
       );
     }
     if (this.#tlsRequired()) return features;
-    if (this.#saslDomain === undefined && this.#certFor(this.#peer).ok) {
+    const ours = this.#peer !== undefined && this.services.isLocalDomain(this.#peer);
+    if (this.#saslDomain === undefined && !ours && this.#certFor(this.#peer).ok) {
       features.append(
         el("mechanisms", { xmlns: NS.sasl }, el("mechanism", {}, "EXTERNAL")),
       );
@@ -427,6 +428,11 @@ class S2sInStream extends StreamCore {
     const authzid = text === "" || text === "=" ? this.#peer : decodeBase64Text(text);
     const domain = authzid === undefined ? undefined : prepDomain(authzid);
     if (domain === undefined) return fail("invalid-authzid", "no domain given");
+    // Ours (hosted or a component's): no other server speaks for it, whatever certificate
+    // it holds (a wildcard shared across machines would otherwise let it pose as our users).
+    if (this.services.isLocalDomain(domain)) {
+      return fail("not-authorized", `${domain} is one of our own domains`);
+    }
     if (this.#peer !== undefined && domain !== this.#peer) {
       return fail("invalid-authzid", `${domain} is not the stream's ${this.#peer}`);
     }

@@ -190,3 +190,32 @@ Deno.test("s2s in: the peer's certificate path is searched once per stream, not 
     await b.stop();
   }
 });
+
+Deno.test("s2s in: SASL EXTERNAL for one of our own domains is refused, even with a certificate valid for it", async () => {
+  const b = await startTestServer({ hosts: ["b.test"] });
+  const bob = await TestClient.login({
+    port: b.ports.c2s,
+    domain: "b.test",
+    user: "bob",
+    password: "builder",
+    resource: "r",
+  });
+  // Another server holding a certificate for our domain (a wildcard shared across
+  // machines, say) must not speak for our own users.
+  const ca = await createTestCa();
+  (b.s2s!.manager as { anchors: TrustAnchors }).anchors = new TrustAnchors(ca.certPem);
+  const cert = await ca.issue(["b.test"]);
+  const peer = await S2sPeer.connect(b.ports.s2s, "b.test", "b.test", { cert });
+  try {
+    peer.send(`<auth xmlns='${NS.sasl}' mechanism='EXTERNAL'>=</auth>`);
+    const answer = await peer.element((e) => e.name === "failure" || e.name === "success");
+    assert.equal(answer.name, "failure");
+    peer.send(`<message from='admin@b.test' to='bob@b.test/r' id='own'><body>hi</body></message>`);
+    await peer.streamError();
+    await bob.nothing((e) => e.attrs.id === "own", 200);
+  } finally {
+    peer.close();
+    bob.close();
+    await b.stop();
+  }
+});
