@@ -219,3 +219,44 @@ Deno.test("s2s in: SASL EXTERNAL for one of our own domains is refused, even wit
     await b.stop();
   }
 });
+
+Deno.test("s2s: outgoing streams are bounded (s2s.maxOutgoingStreams): past it a stanza gets resource-constraint and a dialback check a wait error", async () => {
+  const b = await startTestServer({ hosts: ["b.test"], s2s: { maxOutgoingStreams: 2 } });
+  // Accepts TCP and never answers: each stream to it stays connecting.
+  const silent = await FakeS2sServer.start(() => {});
+  for (const d of ["s1.test", "s2.test", "s3.test", "s4.test"]) {
+    b.config.s2s.hosts[d] = silent.route;
+  }
+  const bob = await TestClient.login({
+    port: b.ports.c2s,
+    domain: "b.test",
+    user: "bob",
+    password: "builder",
+    resource: "r",
+  });
+  // A peer naming ever new domains would otherwise have this server open a stream to each.
+  const peer = await S2sPeer.connect(b.ports.s2s, "s4.test", "b.test");
+  try {
+    bob.send(`<message to='x@s1.test' id='q1'><body>1</body></message>`);
+    bob.send(`<message to='x@s2.test' id='q2'><body>2</body></message>`);
+    await silent.until(() => silent.sockets.length >= 2);
+    bob.send(`<message to='x@s3.test' id='q3'><body>3</body></message>`);
+    const bounce = await bob.stanza((e) => e.attrs.id === "q3");
+    assert.equal(bounce.attrs.type, "error");
+    assert.ok(bounce.getChild("error")?.getChild("resource-constraint", NS.stanzas));
+    // The first two still wait for their streams.
+    await bob.nothing((e) => e.attrs.id === "q1" || e.attrs.id === "q2", 200);
+    const answer = await peer.dialbackResult(() => "0".repeat(64));
+    assert.equal(answer.attrs.type, "error");
+    assert.ok(
+      answer.findChild("error")?.findChild("resource-constraint"),
+      answer.toString(),
+    );
+    assert.equal(b.s2s!.manager.outgoingStreams, 2);
+  } finally {
+    peer.close();
+    bob.close();
+    await b.stop();
+    await silent.close();
+  }
+});
