@@ -24,6 +24,7 @@ import { deleteAccount } from "./core/accounts.ts";
 import { type C2sServices, handleC2sConnection } from "./stream/c2s.ts";
 import { MODULES } from "./modules/index.ts";
 import { ComponentRegistry } from "./core/components.ts";
+import { FailureThrottle } from "./auth/throttle.ts";
 import { handleComponentConnection, NS_COMPONENT } from "./stream/component.ts";
 import { listenerCaps } from "./stream/limits.ts";
 import { type S2sService, startS2s } from "./s2s/start.ts";
@@ -183,12 +184,16 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     }
     // External components (XEP-0114): only when the config names one.
     if (components.size > 0 && config.listeners.component.enabled) {
+      // One budget per address for wrong secrets, over all components.
+      const { maxFailures, windowSeconds } = config.component.failedHandshakesPerIp;
+      const handshakeThrottle = new FailureThrottle(maxFailures, windowSeconds);
       await open("component", {
         name: "component",
         ...config.listeners.component,
         limiter: new ConnectionLimiter(listenerCaps(config.component)),
         streamNamespace: NS_COMPONENT,
-        onConnection: (conn) => handleComponentConnection(conn, { config, router, components }),
+        onConnection: (conn) =>
+          handleComponentConnection(conn, { config, router, components, handshakeThrottle }),
       });
     }
     // ---- federation (s2s): manager and listeners -----------------------

@@ -538,6 +538,13 @@ export const configSchema = z.strictObject({
     /** Incoming s2s connections at once, over both s2s listeners. */
     maxConnections: z.number().int().min(1).default(1000),
     /**
+     * Outgoing s2s streams at once (connecting or up). Past it a stanza for a
+     * domain with no stream is bounced (resource-constraint), and a peer's
+     * dialback check that needs a new stream gets a wait error: a peer naming
+     * ever new domains would otherwise have this server open a stream to each.
+     */
+    maxOutgoingStreams: z.number().int().min(1).default(1000),
+    /**
      * Per-connection limits (incoming and outgoing): maxConnectionsPerIp,
      * maxUnauthenticatedPerIp, maxStanzaSize, maxStanzaDepth,
      * authTimeoutSeconds (an incoming stream used only for db:verify stays
@@ -567,6 +574,11 @@ export const configSchema = z.strictObject({
     maxConnections: z.number().int().min(1).default(10000),
     /** The handshake counts as authentication; see relayLimits for each. */
     ...relayLimits,
+    /**
+     * Wrong handshakes (secrets) from one address (an IPv6 /64) within the
+     * window; past it every handshake from there is refused, right or wrong.
+     */
+    failedHandshakesPerIp: throttle.default({ maxFailures: 10, windowSeconds: 60 }),
   }).prefault({}),
   /** The HTTP server (`listeners.http`, `listeners.https`) and what it offers. */
   http: z.strictObject({

@@ -81,22 +81,42 @@ export class TrustAnchors {
 
   /** Verify `chain` (DER, leaf first, then whatever else the peer sent) for `domain`. */
   verify(chain: Uint8Array[] | undefined, domain: string, now = new Date()): CertVerdict {
-    if (!chain || chain.length === 0) return { ok: false, reason: "no certificate" };
+    return this.verifier(chain, now)(domain);
+  }
+
+  /**
+   * `verify` for one chain and any number of domains: the leaf is parsed
+   * and the path to an anchor searched once, on the first domain the leaf
+   * names; each domain then costs only its name check. A peer names as
+   * many domains as it likes (db:result, SASL retries), and a chain it
+   * crafted can make each search cost many signature checks.
+   */
+  verifier(chain: Uint8Array[] | undefined, now = new Date()): (domain: string) => CertVerdict {
+    if (!chain || chain.length === 0) return () => ({ ok: false, reason: "no certificate" });
     let leaf: X509Certificate;
     try {
       leaf = new X509Certificate(chain[0]);
     } catch {
-      return { ok: false, reason: "unparsable certificate" };
+      return () => ({ ok: false, reason: "unparsable certificate" });
     }
     // The leaf is on every path, so its dates and name are checked first.
-    if (!within(leaf, now)) return outside(leaf);
-    let named: boolean;
-    try {
-      named = identifiesDomain(chain[0], domain);
-    } catch {
-      named = false;
-    }
-    if (!named) return { ok: false, reason: `certificate is not valid for ${domain}` };
+    if (!within(leaf, now)) return () => outside(leaf);
+    let path: CertVerdict | undefined;
+    return (domain) => {
+      let named: boolean;
+      try {
+        named = identifiesDomain(chain[0], domain);
+      } catch {
+        named = false;
+      }
+      if (!named) return { ok: false, reason: `certificate is not valid for ${domain}` };
+      path ??= this.#searchPath(leaf, chain, now);
+      return path;
+    };
+  }
+
+  /** The path from `leaf` through the rest of `chain` to an anchor, as a verdict. */
+  #searchPath(leaf: X509Certificate, chain: Uint8Array[], now: Date): CertVerdict {
     // An extra certificate that does not parse cannot be on the path: skip it.
     const sent: X509Certificate[] = [];
     for (const der of chain.slice(1, MAX_SENT)) {

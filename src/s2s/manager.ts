@@ -8,7 +8,9 @@
  * our stanzas for the pairs it authenticated, so no second connection is
  * opened for them. Likewise a hosted domain with no stream of its own to a
  * remote joins a live one another hosted domain has there (piggybacking,
- * XEP-0220 §2.4): both pairs then map to that stream.
+ * XEP-0220 §2.4): both pairs then map to that stream. Outgoing streams are
+ * bounded (s2s.maxOutgoingStreams): a peer's dialback checks name the
+ * domains they connect to.
  */
 import type { Config } from "../config/schema.ts";
 import type { Host } from "../core/host.ts";
@@ -23,6 +25,7 @@ import type { DialbackVerdict } from "./common.ts";
 import type { TrustAnchors } from "./cert_verify.ts";
 import { DialbackKeys } from "./dialback_key.ts";
 import { logger } from "../log.ts";
+import { OncePerWindow } from "../util/once_per_window.ts";
 
 const log = logger("s2s");
 
@@ -52,6 +55,8 @@ export class S2sManager implements S2sInServices {
   readonly queued = { bytes: 0 };
   /** Dialback checks in flight for incoming streams (s2s.maxPendingDialbackChecks). */
   #dialbackChecks = 0;
+  /** "Too many streams" warnings, at most one line per window. */
+  readonly #fullLog = new OncePerWindow();
   /** Set by `abandonPending`: shutting down, no new outgoing streams. */
   #closing = false;
 
@@ -82,7 +87,9 @@ export class S2sManager implements S2sInServices {
         return shared.sendAs(local, stanza);
       }
     }
-    this.#stream(local, remote).sendAs(local, stanza);
+    const stream = this.#stream(local, remote);
+    if (!stream) return this.#tooManyStreams(local, remote, [stanza]);
+    stream.sendAs(local, stanza);
   }
 
   /** A live authenticated stream to `remote` that `local` may join, if any. */
@@ -123,6 +130,8 @@ export class S2sManager implements S2sInServices {
     // Each check may cost a DNS lookup and a connection to a domain a peer chose: the
     // per-stream cap alone would let many streams multiply them.
     if (this.#dialbackChecks >= this.config.s2s.maxPendingDialbackChecks) return undefined;
+    // A peer names the domain: each new one would cost a stream (s2s.maxOutgoingStreams).
+    if (!this.#live(receiving, originating) && !this.#roomForStream()) return undefined;
     this.#dialbackChecks++;
     return this.#verifyOnce(receiving, originating, streamId, key, true)
       .finally(() => this.#dialbackChecks--);
@@ -142,6 +151,7 @@ export class S2sManager implements S2sInServices {
     retry: boolean,
   ): Promise<DialbackVerdict> {
     const stream = this.#stream(receiving, originating);
+    if (!stream) return "error"; // the retry found no room for a new stream
     const verdict = await stream.verify(streamId, key, receiving);
     if (verdict !== "error" || !retry || !stream.closed || this.#closing) return verdict;
     log.debug("{local} → {remote}: stream ended before the db:verify answer; asking again", {
@@ -191,10 +201,40 @@ export class S2sManager implements S2sInServices {
     for (const stream of [...this.incoming]) stream.close(error);
   }
 
-  #stream(local: string, remote: string): S2sOutStream {
+  /** The pair's live outgoing stream, if any. */
+  #live(local: string, remote: string): S2sOutStream | undefined {
+    const stream = this.#out.get(local + " " + remote);
+    return stream && !stream.closed ? stream : undefined;
+  }
+
+  #roomForStream(): boolean {
+    return this.outgoingStreams < this.config.s2s.maxOutgoingStreams;
+  }
+
+  /** No stream for the pair and no room for one: its stanzas wait for nothing. */
+  #tooManyStreams(local: string, remote: string, stanzas: Element[]): void {
+    const silent = this.#fullLog.note("full");
+    if (silent !== undefined) {
+      log.warn(
+        "{local} → {remote}: s2s.maxOutgoingStreams ({max}) streams are open; bouncing its " +
+          "stanzas with resource-constraint ({silent} more such bounces since the last line)",
+        { local, remote, max: this.config.s2s.maxOutgoingStreams, silent },
+      );
+    }
+    const error = new StanzaError(
+      "wait",
+      "resource-constraint",
+      "Too many server-to-server streams",
+    );
+    this.#bounceWith(local, stanzas, error);
+  }
+
+  /** The pair's live stream, else a new one if there is room (s2s.maxOutgoingStreams). */
+  #stream(local: string, remote: string): S2sOutStream | undefined {
     const id = local + " " + remote;
-    let stream = this.#out.get(id);
-    if (stream && !stream.closed) return stream;
+    let stream = this.#live(local, remote);
+    if (stream) return stream;
+    if (!this.#roomForStream()) return undefined;
     const created: S2sOutStream = new S2sOutStream(local, remote, this, {
       onFail: (queued, kind, reason) => this.#bounce(local, queued, kind, reason),
       // Written, never read by the peer: bounced like a stream that timed out.
@@ -221,6 +261,7 @@ export class S2sManager implements S2sInServices {
         if (refused) this.#ownStream.add(pair);
         if (queued.length === 0) return;
         const own = this.#stream(other, remote);
+        if (!own) return this.#tooManyStreams(other, remote, queued);
         for (const stanza of queued) own.sendAs(other, stanza);
       },
     });

@@ -11,11 +11,14 @@
  *   with `conflict` after its handshake checks out; the live one stays, so
  *   a restarting component cannot be cut off by a stale twin.
  * - A stanza without `from` is stamped with the component's domain; a
- *   `from` outside the component's domain (or unparseable) is a
- *   spoofing attempt: `invalid-from` ends the stream.
+ *   `from` outside the component's domain (or unparseable, or in a
+ *   subdomain another component or a hosted domain owns) is a spoofing
+ *   attempt: `invalid-from` ends the stream.
  * - A stanza without `to` (or with a malformed one) is bounced to the
  *   component (`bad-request` / `jid-malformed`); the stream stays.
  * - No handshake within component.authTimeoutSeconds: `connection-timeout`.
+ * - Wrong secrets: past component.failedHandshakesPerIp from one address,
+ *   every handshake from it is refused (`not-authorized`) for the window.
  * - Its limits (stanza size and depth, read rate, output) are `component.*`.
  */
 import { InFlight, MAX_STANZAS_IN_FLIGHT } from "./in_flight.ts";
@@ -33,6 +36,8 @@ import { errorReply, StanzaError, StreamError } from "../core/errors.ts";
 import type { Router } from "../core/router.ts";
 import type { ComponentLink, ComponentRegistry } from "../core/components.ts";
 import { OncePerWindow } from "../util/once_per_window.ts";
+import type { FailureThrottle } from "../auth/throttle.ts";
+import { addressKey } from "../auth/login_throttle.ts";
 import { logger } from "../log.ts";
 import { randomId } from "../util/random.ts";
 import { BrokenStreamLog } from "./broken_streams.ts";
@@ -51,6 +56,8 @@ export interface ComponentServices {
   config: Config;
   router: Router;
   components: ComponentRegistry;
+  /** Wrong handshakes per address (component.failedHandshakesPerIp). */
+  handshakeThrottle: FailureThrottle;
 }
 
 export function handleComponentConnection(conn: Connection, services: ComponentServices): void {
@@ -120,10 +127,20 @@ class ComponentStream extends StreamCore implements ComponentLink {
   }
 
   #onHandshake(element: Element): void {
+    const { handshakeThrottle } = this.services;
+    const address = addressKey(this.transport.remoteAddress);
+    // Each connection gets one guess, but connections are cheap: an address past its
+    // budget of wrong secrets is refused whatever it sends, with the answer a wrong
+    // secret gets, so that the refusal tells a guesser nothing.
+    if (handshakeThrottle.isBlocked(address)) {
+      this.#logRefusal("handshake refused (too many wrong secrets from this address)");
+      throw new StreamError("not-authorized", "Wrong handshake");
+    }
     const secret = this.services.components.secretOf(this.domain)!;
     const expected = new TextEncoder().encode(handshakeDigest(this.#id, secret));
     const given = new TextEncoder().encode(element.text().trim().toLowerCase());
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      handshakeThrottle.fail(address);
       this.#logRefusal("handshake failed");
       throw new StreamError("not-authorized", "Wrong handshake");
     }
@@ -192,8 +209,14 @@ class ComponentStream extends StreamCore implements ComponentLink {
     if (!accepted) router.route(stanza);
   }
 
+  /**
+   * Its domain and subdomains, except those owned elsewhere: a nested
+   * component's (the longest configured match owns an address) and any
+   * domain this server hosts. Either would let it speak for someone else.
+   */
   #serves(domain: string): boolean {
-    return domain === this.domain || domain.endsWith("." + this.domain);
+    const { components, router } = this.services;
+    return components.owner(domain) === this.domain && !router.hosts.has(domain);
   }
 
   /** An error for a stanza of ours goes straight back (never an error to an error). */

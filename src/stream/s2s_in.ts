@@ -46,6 +46,8 @@ import { BrokenStreamLog } from "./broken_streams.ts";
 import { DialbackReceiver } from "../s2s/in/dialback.ts";
 
 const log = logger("s2s");
+/** RFC 6120 §6.4.5: failed SASL attempts on one stream before it is closed (as c2s). */
+const MAX_SASL_ATTEMPTS = 5;
 const brokenStreams = new BrokenStreamLog(log);
 
 export interface S2sInServices {
@@ -113,6 +115,16 @@ class S2sInStream extends StreamCore {
   #dialback: DialbackReceiver;
   /** The peer sent `<bidi/>` (XEP-0288): it takes our stanzas on this stream too. */
   #bidi = false;
+  /** The peer's certificate chain with its verifier (see #certFor). */
+  #chainCheck:
+    | {
+      chain: Uint8Array[] | undefined;
+      anchors: TrustAnchors;
+      verify: (domain: string) => { ok: boolean; reason?: string };
+    }
+    | undefined;
+  /** SASL attempts refused so far (MAX_SASL_ATTEMPTS). */
+  #saslFailures = 0;
 
   /** The remote domains this stream has authenticated so far (status page). */
   get remoteDomains(): string[] {
@@ -137,6 +149,7 @@ class S2sInStream extends StreamCore {
     });
     this.#dialback = new DialbackReceiver({
       write: (data) => transport.send(data),
+      peerName: () => this.who(),
       streamId: () => this.#streamId,
       closed: () => this.closed,
       pairs: this.#pairs,
@@ -274,7 +287,14 @@ class S2sInStream extends StreamCore {
     const tls = this.transport.tls;
     if (!tls) return { ok: false, reason: "no TLS" };
     if (domain === undefined) return { ok: false, reason: "the stream header names no domain" };
-    return this.services.anchors.verify(tls.peerChain, domain);
+    // The chain is the TLS session's: its path is searched once, whatever the peer asks.
+    const { anchors } = this.services;
+    let check = this.#chainCheck;
+    if (check === undefined || check.chain !== tls.peerChain || check.anchors !== anchors) {
+      check = { chain: tls.peerChain, anchors, verify: anchors.verifier(tls.peerChain) };
+      this.#chainCheck = check;
+    }
+    return check.verify(domain);
   }
 
   #tlsRequired(): boolean {
@@ -294,7 +314,8 @@ class S2sInStream extends StreamCore {
       );
     }
     if (this.#tlsRequired()) return features;
-    if (this.#saslDomain === undefined && this.#certFor(this.#peer).ok) {
+    const ours = this.#peer !== undefined && this.services.isLocalDomain(this.#peer);
+    if (this.#saslDomain === undefined && !ours && this.#certFor(this.#peer).ok) {
       features.append(
         el("mechanisms", { xmlns: NS.sasl }, el("mechanism", {}, "EXTERNAL")),
       );
@@ -372,6 +393,11 @@ class S2sInStream extends StreamCore {
       return this.close();
     }
     this.#open = false;
+    // RFC 6120 §5.4.3.3: what the cleartext stream said is forgotten; anyone on the path
+    // could have written it. A `<bidi/>` from it would send our stanzas back on this
+    // stream to a peer that may never have asked; the new header names the peer again.
+    this.#bidi = false;
+    this.#peer = undefined;
     try {
       await this.startTls(serialize(el("proceed", { xmlns: NS.tls })), {
         ...this.services.tls.serverOptions([]),
@@ -388,6 +414,11 @@ class S2sInStream extends StreamCore {
   #onSaslAuth(auth: Element): void {
     const fail = (condition: string, why: string) => {
       log.info("{peer}: SASL EXTERNAL refused: {why}", { peer: this.who(), why });
+      // RFC 6120 §6.4.5: a few retries, then the stream ends; each attempt may cost a
+      // certificate path search, which a peer could otherwise ask for without end.
+      if (++this.#saslFailures >= MAX_SASL_ATTEMPTS) {
+        throw new StreamError("policy-violation", "Too many failed authentication attempts");
+      }
       this.send(el("failure", { xmlns: NS.sasl }, el(condition)));
     };
     if (!this.transport.tls) return fail("encryption-required", "no TLS");
@@ -397,6 +428,11 @@ class S2sInStream extends StreamCore {
     const authzid = text === "" || text === "=" ? this.#peer : decodeBase64Text(text);
     const domain = authzid === undefined ? undefined : prepDomain(authzid);
     if (domain === undefined) return fail("invalid-authzid", "no domain given");
+    // Ours (hosted or a component's): no other server speaks for it, whatever certificate
+    // it holds (a wildcard shared across machines would otherwise let it pose as our users).
+    if (this.services.isLocalDomain(domain)) {
+      return fail("not-authorized", `${domain} is one of our own domains`);
+    }
     if (this.#peer !== undefined && domain !== this.#peer) {
       return fail("invalid-authzid", `${domain} is not the stream's ${this.#peer}`);
     }

@@ -34,6 +34,7 @@ import { StreamError } from "../core/errors.ts";
 import { parseJid } from "../jid.ts";
 import { el, type Element, serialize } from "../xml/element.ts";
 import { UnsentTracker } from "../net/unsent_tracker.ts";
+import { InFlight, MAX_STANZAS_IN_FLIGHT } from "./in_flight.ts";
 import { S2sOutLink } from "../s2s/out/link.ts";
 import {
   attemptAddress,
@@ -117,6 +118,8 @@ export class S2sOutStream {
   #pendingAnswer: ((err?: Error) => void) | undefined;
   /** Hosted domains besides `local` that asked to send on this stream. */
   #extra = new JoinedDomains();
+  /** The peer's stanzas in the works (XEP-0288), as on an incoming stream. */
+  #inFlight = new InFlight(4 * MAX_STANZAS_IN_FLIGHT);
 
   constructor(
     readonly local: string,
@@ -409,7 +412,7 @@ export class S2sOutStream {
    * XEP-0288 §2.2: once authenticated, the peer may send from its domain to
    * ours on this stream, and only that (the pair this stream proved).
    */
-  #onPeerStanza(stanza: Element): void {
+  #onPeerStanza(stanza: Element): void | Promise<void> {
     if (!this.#negotiation.bidi || !this.#ready) {
       // Without XEP-0288 the peer's stanzas belong on its own outgoing stream.
       log.debug("{local} → {remote}: ignoring <{name}/> on an outgoing stream", {
@@ -427,7 +430,9 @@ export class S2sOutStream {
       return this.close(new StreamError("improper-addressing", `Only ${this.local} here`));
     }
     this.#link!.touch();
-    this.services.router.fromPeer(stanza);
+    const accepted = this.services.router.fromPeer(stanza);
+    // Bounded like an incoming stream's: past the limit the link stops reading.
+    if (typeof accepted !== "boolean") return this.#inFlight.track(accepted);
   }
 
   #names() {

@@ -10,6 +10,9 @@ import { TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { connectComponent } from "../helpers/component.ts";
 import { MAX_STANZAS_IN_FLIGHT } from "../../src/stream/in_flight.ts";
+import { fakeHeader, FakeS2sServer } from "../helpers/s2s_peer.ts";
+import { NS_BIDI_FEATURE, NS_DIALBACK_FEATURE } from "../../src/s2s/common.ts";
+import { el } from "../../src/xml/element.ts";
 
 const NS_SLOW = "urn:example:slow";
 const COMPONENT = "bots.localhost";
@@ -96,6 +99,49 @@ Deno.test("component: a component's stanzas waiting on slow handlers are bounded
     assert.equal(await answered(c, "c"), SENT);
     c.close();
   } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("s2s out: a peer's stanzas over our bidirectional stream (XEP-0288) waiting on slow handlers are bounded too", async () => {
+  const server = await startTestServer({ s2s: { requireEncryption: false } });
+  const slow = installSlowHandler(server);
+  let burst = "";
+  for (let i = 0; i < SENT; i++) {
+    burst +=
+      `<iq type='set' id='b${i}' from='u${i}@far.test' to='localhost'><q xmlns='${NS_SLOW}'/></iq>`;
+  }
+  // far.test offers bidi and dialback in the clear, says valid, then floods its iqs back
+  // over the stream we opened.
+  const fake = await FakeS2sServer.start((text, s) => {
+    if (text.includes("<stream:stream")) {
+      s.write(
+        fakeHeader("far.test", "f1") +
+          `<stream:features><dialback xmlns='${NS_DIALBACK_FEATURE}'><errors/></dialback>` +
+          `<bidi xmlns='${NS_BIDI_FEATURE}'/></stream:features>`,
+      );
+    }
+    if (text.includes("<db:result")) {
+      s.write(`<db:result from='far.test' to='localhost' type='valid'/>` + burst);
+    }
+  });
+  server.config.s2s.hosts["far.test"] = fake.route;
+  try {
+    server.s2s!.manager.send(
+      "localhost",
+      "far.test",
+      el("presence", { from: "localhost", to: "far.test" }),
+    );
+    await fake.until((r) => r.includes("<presence"));
+    await settle(slow);
+    assert.ok(
+      slow.started <= 4 * MAX_STANZAS_IN_FLIGHT,
+      `${slow.started} stanzas in the works at once`,
+    );
+    slow.release();
+    await fake.until((r) => (r.match(/<iq /g) ?? []).length === SENT);
+  } finally {
+    await fake.close();
     await server.stop();
   }
 });

@@ -12,6 +12,7 @@ Deno.test("dialback: one stream authenticates at most MAX_PAIRS_PER_STREAM domai
     verifyDialback: () => Promise.resolve("valid"),
     keys: new DialbackKeys(),
     write: (d) => void written.push(d),
+    peerName: () => "peer.test",
     streamId: () => "s1",
     closed: () => false,
     pairs,

@@ -35,6 +35,8 @@ export const MAX_PAIRS_PER_STREAM = 256;
 export interface DialbackHost
   extends Pick<S2sInServices, "isLocalDomain" | "verifyDialback" | "keys"> {
   write(data: string): void;
+  /** Who the peer is, for the log (its claimed domain, else its address). */
+  peerName(): string;
   /** The stream id our header gave (dialback keys are bound to it). */
   streamId(): string;
   closed(): boolean;
@@ -82,6 +84,16 @@ export class DialbackReceiver {
     }
     if (host.tlsRequired()) {
       throw new StreamError("policy-violation", "Encryption is required: use STARTTLS first");
+    }
+    // One of our own domains: this server is its authoritative server and never sends a
+    // key for it to anyone (we do not connect to ourselves), so the key is not ours. Asking
+    // "its" server would have this server connect to itself at a peer's word.
+    if (host.isLocalDomain(from)) {
+      log.warn("{peer}: db:result claims our own domain {domain}; refused", {
+        peer: host.peerName(),
+        domain: from,
+      });
+      return reply("invalid");
     }
     const pair = from + " " + to;
     // Every request gets an answer (XEP-0220 §2.1.2), a repeated one the known result.

@@ -72,6 +72,9 @@ export class VerifyRequests {
 
   /** The peer's `<db:verify type=…/>` answer. */
   answer(id: string, verdict: DialbackVerdict): void {
+    // Nothing was sent yet (held until STARTTLS and the policy checks): an "answer" now is
+    // a guess by whoever is on the path, and taken it would prove a domain for them.
+    if (!this.#allowed) return;
     const waiter = this.#waiting.get(id);
     this.#waiting.delete(id);
     waiter?.(verdict);

@@ -43,8 +43,8 @@ export interface NegotiationHost {
   verifyAnswered(id: string, verdict: "valid" | "invalid" | "error"): void;
   /** A db:result answer for a domain that joined the stream: true if it was one. */
   joinedResult(result: Element): boolean;
-  /** A stanza from the peer (XEP-0288, when `bidi`). */
-  peerStanza(stanza: Element): void;
+  /** A stanza from the peer (XEP-0288, when `bidi`); a promise: wait before the next one. */
+  peerStanza(stanza: Element): void | Promise<void>;
   /** The peer closed the stream after negotiation. */
   close(): void;
 }
@@ -116,6 +116,12 @@ export class OutNegotiator {
     if (xmlns === NS.tls && e.name === "proceed") return this.#onProceed();
     if (xmlns === NS.tls && e.name === "failure") {
       throw new NegotiationError("tls", "the remote server refused STARTTLS (<failure/>)");
+    }
+    // An answer to a request we never made: only a broken peer or someone on the path sends
+    // one, and taken as given it would skip STARTTLS and the policy checks, which come
+    // before every request of ours.
+    if (xmlns === NS.sasl && (e.name === "success" || e.name === "failure")) {
+      if (!this.#externalTried || this.#saslDone) throw unasked(`SASL <${e.name}/>`);
     }
     if (xmlns === NS.sasl && e.name === "success") {
       this.#saslDone = true;
@@ -214,10 +220,16 @@ export class OutNegotiator {
     if (result.attrs.from !== this.host.remote) return;
     if (this.host.joinedResult(result)) return;
     if (result.attrs.to !== this.host.local || this.host.ready()) return;
+    if (!this.#dialbackSent) throw unasked("dialback verdict");
     if (result.attrs.type === "valid") {
       log.info("{local} → {remote}: authenticated by dialback", this.#names());
       return this.host.becomeReady();
     }
     throw dialbackRefused(result);
   }
+}
+
+/** The peer answered something we never asked (see onElement). */
+function unasked(what: string): NegotiationError {
+  return new NegotiationError("closed", `the remote server sent a ${what} we never asked for`);
 }
