@@ -82,6 +82,12 @@ export interface PublishRequest {
   options?: FormValues;
   /** Create the node when missing (PEP's auto-create, §12.? and XEP-0163 §3). */
   autoCreate?: boolean;
+  /**
+   * Whether the request carried an `<item/>`: given for a client's publish,
+   * whose shape must match the node's event type (§7.1.3.6); the server's
+   * own publishes (compat layers) leave it out.
+   */
+  hasItem?: boolean;
 }
 
 export interface PublishResult {
@@ -90,6 +96,23 @@ export interface PublishResult {
   created: boolean;
   /** Older items dropped by max_items. */
   evicted: string[];
+}
+
+/**
+ * XEP-0060 §7.1.3.6: a persistent node needs an item (MUST), a node that
+ * delivers payloads a payload (SHOULD), and a transient notification-only
+ * node takes no item (MUST).
+ */
+function checkEventType(config: NodeConfig, hasItem: boolean, hasPayload: boolean): void {
+  if (config.persist_items && !hasItem) {
+    throw pubsubError("modify", "bad-request", "item-required");
+  }
+  if (config.deliver_payloads && !hasPayload) {
+    throw pubsubError("modify", "bad-request", "payload-required");
+  }
+  if (!config.persist_items && !config.deliver_payloads && hasItem) {
+    throw pubsubError("modify", "bad-request", "item-forbidden");
+  }
 }
 
 export class PubsubEngine {
@@ -282,6 +305,7 @@ export class PubsubEngine {
         if (!mayPublish(node, req.publisher)) throw pubsubError("auth", "forbidden");
         if (req.options) checkPreconditions(node.config, req.options, this.limits);
       }
+      if (req.hasItem !== undefined) checkEventType(node.config, req.hasItem, !!req.payload);
       if (req.id !== undefined && (req.id === "" || req.id.length > 256)) {
         throw pubsubError("modify", "bad-request", "item-forbidden", "Invalid item id");
       }

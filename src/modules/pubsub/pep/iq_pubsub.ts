@@ -83,16 +83,6 @@ export function installPubsubIq(api: ModuleApi, pep: PepService): void {
     switch (op.name) {
       case "publish": {
         const { node: name, item, payloads, options } = publishRequest(pubsub, op);
-        // XEP-0060 §7.1.3.6: a persistent or payload-delivering node needs
-        // an item, and a payload when it delivers payloads.
-        const config = (await pep.engine.getNode(user, name))?.config ??
-          pep.engine.options.defaults;
-        if (!item && (config.persist_items || config.deliver_payloads)) {
-          throw pubsubError("modify", "bad-request", "item-required");
-        }
-        if (payloads.length === 0 && config.deliver_payloads) {
-          throw pubsubError("modify", "bad-request", "payload-required");
-        }
         const { item: stored } = await pep.publish(user, {
           node: name,
           id: item?.attrs.id,
@@ -100,6 +90,8 @@ export function installPubsubIq(api: ModuleApi, pep: PepService): void {
           publisher: own,
           options,
           autoCreate: true,
+          // XEP-0060 §7.1.3.6: checked against the node's (or new node's) event type.
+          hasItem: item !== undefined,
         });
         return el(
           "pubsub",

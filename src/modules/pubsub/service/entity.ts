@@ -104,6 +104,7 @@ export class EntityRequests {
         publisher,
         options,
         autoCreate: svc.mayCreate(publisher),
+        hasItem: item !== undefined,
       });
       let extras: NodeExtras;
       if (r.created) {

@@ -1,0 +1,58 @@
+/**
+ * XEP-0060 conformance of the pubsub service found missing in review:
+ * each test names the rule it holds the service to.
+ */
+import assert from "node:assert/strict";
+import { errorCondition } from "../helpers/client.ts";
+import {
+  appCondition,
+  createWithConfig,
+  itemIds,
+  login,
+  nextEvent,
+  ps,
+  startPubsubServer,
+} from "../helpers/pubsub.ts";
+
+const entry = (text: string) => `<entry xmlns='urn:test'>${text}</entry>`;
+
+Deno.test("pubsub service: a publish must match the node's event type (XEP-0060 §7.1.3.6)", async () => {
+  const server = await startPubsubServer();
+  const alice = await login(server, "alice");
+  try {
+    await ps(alice, "set", `<create node='persistent'/>`);
+    // Persistent: an item is required (MUST), and a payload when payloads are delivered.
+    const noItem = await ps(alice, "set", `<publish node='persistent'/>`);
+    assert.equal(errorCondition(noItem), "bad-request", noItem.toString());
+    assert.equal(appCondition(noItem), "item-required");
+    const noPayload = await ps(alice, "set", `<publish node='persistent'><item id='x'/></publish>`);
+    assert.equal(errorCondition(noPayload), "bad-request", noPayload.toString());
+    assert.equal(appCondition(noPayload), "payload-required");
+    const none = await ps(alice, "get", `<items node='persistent'/>`);
+    assert.deepEqual(itemIds(none), []);
+
+    // Transient and notification-only: an item is forbidden (MUST).
+    const created = await ps(
+      alice,
+      "set",
+      createWithConfig("transient", {
+        "pubsub#persist_items": "0",
+        "pubsub#deliver_payloads": "0",
+      }),
+    );
+    assert.equal(created.attrs.type, "result", created.toString());
+    const withItem = await ps(
+      alice,
+      "set",
+      `<publish node='transient'><item id='y'>${entry("y")}</item></publish>`,
+    );
+    assert.equal(errorCondition(withItem), "bad-request", withItem.toString());
+    assert.equal(appCondition(withItem), "item-forbidden");
+    await ps(alice, "set", `<subscribe node='transient' jid='alice@localhost/r'/>`);
+    const bare = await ps(alice, "set", `<publish node='transient'/>`);
+    assert.equal(bare.attrs.type, "result", bare.toString());
+    await nextEvent(alice, (e) => e.getChild("items")?.attrs.node === "transient");
+  } finally {
+    await server.stop();
+  }
+});
