@@ -56,3 +56,30 @@ Deno.test("pubsub service: a publish must match the node's event type (XEP-0060 
     await server.stop();
   }
 });
+
+Deno.test("pubsub service: under publish_model subscribers, a subscriber by full JID may publish (XEP-0060 §16.4.4)", async () => {
+  const server = await startPubsubServer();
+  const alice = await login(server, "alice");
+  const bob = await login(server, "bob");
+  const carol = await login(server, "carol");
+  try {
+    await ps(alice, "set", createWithConfig("club", { "pubsub#publish_model": "subscribers" }));
+    const sub = await ps(bob, "set", `<subscribe node='club' jid='bob@localhost/r'/>`);
+    assert.equal(sub.attrs.type, "result", sub.toString());
+    const pub = await ps(
+      bob,
+      "set",
+      `<publish node='club'><item id='b'>${entry("b")}</item></publish>`,
+    );
+    assert.equal(pub.attrs.type, "result", pub.toString());
+    // Not subscribed: still refused.
+    const other = await ps(
+      carol,
+      "set",
+      `<publish node='club'><item id='c'>${entry("c")}</item></publish>`,
+    );
+    assert.equal(errorCondition(other), "forbidden", other.toString());
+  } finally {
+    await server.stop();
+  }
+});
