@@ -10,6 +10,7 @@ import {
   itemIds,
   login,
   nextEvent,
+  NS_OWNER,
   ps,
   startPubsubServer,
 } from "../helpers/pubsub.ts";
@@ -79,6 +80,33 @@ Deno.test("pubsub service: under publish_model subscribers, a subscriber by full
       `<publish node='club'><item id='c'>${entry("c")}</item></publish>`,
     );
     assert.equal(errorCondition(other), "forbidden", other.toString());
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("pubsub service: an outcast may not retract, not even its own earlier item (XEP-0060 §4.1)", async () => {
+  const server = await startPubsubServer();
+  const alice = await login(server, "alice");
+  const bob = await login(server, "bob");
+  try {
+    await ps(alice, "set", createWithConfig("open", { "pubsub#publish_model": "open" }));
+    const pub = await ps(
+      bob,
+      "set",
+      `<publish node='open'><item id='b'>${entry("b")}</item></publish>`,
+    );
+    assert.equal(pub.attrs.type, "result", pub.toString());
+    const banned = await ps(
+      alice,
+      "set",
+      `<affiliations node='open'><affiliation jid='bob@localhost' affiliation='outcast'/></affiliations>`,
+      NS_OWNER,
+    );
+    assert.equal(banned.attrs.type, "result", banned.toString());
+    const r = await ps(bob, "set", `<retract node='open'><item id='b'/></retract>`);
+    assert.equal(errorCondition(r), "forbidden", r.toString());
+    assert.deepEqual(itemIds(await ps(alice, "get", `<items node='open'/>`)), ["b"]);
   } finally {
     await server.stop();
   }

@@ -349,7 +349,9 @@ export class PubsubEngine {
       const at = node.items.indexOf(id);
       if (!item || at < 0) throw pubsubError("cancel", "item-not-found");
       const aff = node.affiliations[requester];
-      if (aff !== "owner" && aff !== "publisher" && item.publisher !== requester) {
+      // §4.1: an outcast deletes nothing, its own earlier items included.
+      const own = item.publisher === requester && aff !== "outcast";
+      if (aff !== "owner" && aff !== "publisher" && !own) {
         throw pubsubError("auth", "forbidden");
       }
       removeItemAt(node, at);
