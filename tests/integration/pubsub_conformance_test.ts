@@ -11,6 +11,7 @@ import {
   login,
   nextEvent,
   NS_OWNER,
+  NS_PUBSUB,
   ps,
   startPubsubServer,
 } from "../helpers/pubsub.ts";
@@ -107,6 +108,36 @@ Deno.test("pubsub service: an outcast may not retract, not even its own earlier 
     const r = await ps(bob, "set", `<retract node='open'><item id='b'/></retract>`);
     assert.equal(errorCondition(r), "forbidden", r.toString());
     assert.deepEqual(itemIds(await ps(alice, "get", `<items node='open'/>`)), ["b"]);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("pubsub service: a node name with a line break cannot reach another node's items", async () => {
+  const server = await startPubsubServer();
+  const alice = await login(server, "alice");
+  const bob = await login(server, "bob");
+  try {
+    await ps(alice, "set", `<create node='notes'/>`);
+    const mine = await ps(
+      alice,
+      "set",
+      `<publish node='notes'><item id='a&#10;b'>${entry("alice's")}</item></publish>`,
+    );
+    assert.equal(mine.attrs.type, "result", mine.toString());
+    // Items are stored under "<node>\n<id>": bob's node "notes\na", item "b",
+    // would be stored where alice's item "a\nb" of "notes" is.
+    const created = await ps(bob, "set", `<create node='notes&#10;a'/>`);
+    assert.equal(created.attrs.type, "error", created.toString());
+    const auto = await ps(
+      bob,
+      "set",
+      `<publish node='notes&#10;a'><item id='b'>${entry("bob's")}</item></publish>`,
+    );
+    assert.equal(auto.attrs.type, "error", auto.toString());
+    const items = await ps(alice, "get", `<items node='notes'/>`);
+    const item = items.getChild("pubsub", NS_PUBSUB)!.getChild("items")!.getChild("item")!;
+    assert.equal(item.getChild("entry", "urn:test")?.text(), "alice's");
   } finally {
     await server.stop();
   }

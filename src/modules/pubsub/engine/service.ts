@@ -99,6 +99,18 @@ export interface PublishResult {
 }
 
 /**
+ * A name a new node may have: not empty, at most 1024 characters, and
+ * without a line feed. Items are stored under "<node>\n<id>"
+ * (storage.ts), so a node "a\nb" with item "c" would be stored where
+ * item "b\nc" of node "a" is, someone else's node in the pubsub service.
+ */
+function checkNodeName(name: string): void {
+  if (name === "" || name.length > 1024 || name.includes("\n")) {
+    throw pubsubError("modify", "not-acceptable", undefined, "Invalid node name");
+  }
+}
+
+/**
  * XEP-0060 §7.1.3.6: a persistent node needs an item (MUST), a node that
  * delivers payloads a payload (SHOULD), and a transient notification-only
  * node takes no item (MUST).
@@ -227,7 +239,7 @@ export class PubsubEngine {
     form?: FormValues,
   ): Promise<StoredNode> {
     return this.#run(scope, async () => {
-      if (name === "" || name.length > 1024) throw pubsubError("modify", "not-acceptable");
+      checkNodeName(name);
       if (await this.getNode(scope, name)) throw pubsubError("cancel", "conflict");
       await this.#checkRoom(scope, owner);
       const config = form
@@ -292,9 +304,7 @@ export class PubsubEngine {
       let created = false;
       if (!node) {
         if (!req.autoCreate) throw pubsubError("cancel", "item-not-found");
-        if (req.node === "" || req.node.length > 1024) {
-          throw pubsubError("modify", "not-acceptable");
-        }
+        checkNodeName(req.node);
         await this.#checkRoom(scope, req.publisher);
         const config = req.options
           ? this.#applyForm(this.options.defaults, req.options)
