@@ -1,0 +1,53 @@
+/**
+ * PEP (XEP-0163) and its compatibility layers, held to rules found
+ * missing in review: each test names the rule.
+ */
+import assert from "node:assert/strict";
+import { iq } from "../helpers/client.ts";
+import { startTestServer } from "../helpers/server.ts";
+import { capsLogin, event, NS_PUBSUB, publishXml, seedRoster } from "../helpers/pep.ts";
+
+const B2 = "urn:xmpp:bookmarks:1";
+
+Deno.test("bookmarks#compat-pep: private bookmarks 2 are not copied into a storage:bookmarks node contacts may read", async () => {
+  const server = await startTestServer({}, { alice: "a", bob: "b" });
+  try {
+    await seedRoster(server, "alice", [{ jid: "bob@localhost", subscription: "both" }]);
+    await seedRoster(server, "bob", [{ jid: "alice@localhost", subscription: "both" }]);
+    const { client: old } = await capsLogin(server, "alice", "a", "old", [
+      "storage:bookmarks+notify",
+    ]);
+    const { client: modern } = await capsLogin(server, "alice", "a", "modern", [B2 + "+notify"]);
+    // An old client's XEP-0048 node without publish-options: PEP's default, presence access.
+    const empty = `<storage xmlns='storage:bookmarks'/>`;
+    const p1 = await iq(old, "p1", publishXml("p1", "storage:bookmarks", "current", empty));
+    assert.equal(p1.attrs.type, "result", p1.toString());
+    await event(old, "alice@localhost", "storage:bookmarks");
+
+    // A XEP-0402 client keeps its bookmarks private (whitelist), password and all.
+    const conf = `<conference xmlns='${B2}' name='S' autojoin='true'><password>secret</password>` +
+      `</conference>`;
+    const options = { "pubsub#access_model": "whitelist", "pubsub#persist_items": "true" };
+    const p2 = await iq(
+      modern,
+      "p2",
+      publishXml("p2", B2, "s@conference.localhost", conf, options),
+    );
+    assert.equal(p2.attrs.type, "result", p2.toString());
+    await event(modern, "alice@localhost", B2);
+
+    // Bob, a contact, reads alice's XEP-0048 node: the private bookmark is not there.
+    const { client: bob } = await capsLogin(server, "bob", "b", "b", []);
+    const r = await iq(
+      bob,
+      "x",
+      `<iq type='get' id='x' to='alice@localhost'><pubsub xmlns='${NS_PUBSUB}'>` +
+        `<items node='storage:bookmarks'/></pubsub></iq>`,
+    );
+    assert.equal(r.attrs.type, "result", r.toString());
+    assert.ok(!r.toString().includes("secret"), r.toString());
+    assert.ok(!r.toString().includes("s@conference.localhost"), r.toString());
+  } finally {
+    await server.stop();
+  }
+});
