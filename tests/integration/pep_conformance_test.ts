@@ -3,7 +3,7 @@
  * missing in review: each test names the rule.
  */
 import assert from "node:assert/strict";
-import { iq } from "../helpers/client.ts";
+import { errorCondition, iq } from "../helpers/client.ts";
 import { startTestServer } from "../helpers/server.ts";
 import { capsLogin, event, NS_PUBSUB, publishXml, seedRoster } from "../helpers/pep.ts";
 
@@ -47,6 +47,34 @@ Deno.test("bookmarks#compat-pep: private bookmarks 2 are not copied into a stora
     assert.equal(r.attrs.type, "result", r.toString());
     assert.ok(!r.toString().includes("secret"), r.toString());
     assert.ok(!r.toString().includes("s@conference.localhost"), r.toString());
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("pep: unsubscribing someone else's JID is forbidden (XEP-0060 §6.2.3.3)", async () => {
+  const server = await startTestServer({}, { alice: "a", bob: "b", carol: "c" });
+  try {
+    const { client: alice } = await capsLogin(server, "alice", "a", "a", []);
+    const open = { "pubsub#access_model": "open" };
+    const p = await iq(alice, "p", publishXml("p", "ex:open", "1", "<v xmlns='ex'/>", open));
+    assert.equal(p.attrs.type, "result", p.toString());
+    const { client: carol } = await capsLogin(server, "carol", "c", "c", []);
+    const sub = await iq(
+      carol,
+      "s",
+      `<iq type='set' id='s' to='alice@localhost'><pubsub xmlns='${NS_PUBSUB}'>` +
+        `<subscribe node='ex:open' jid='carol@localhost'/></pubsub></iq>`,
+    );
+    assert.equal(sub.attrs.type, "result", sub.toString());
+    const { client: bob } = await capsLogin(server, "bob", "b", "b", []);
+    const r = await iq(
+      bob,
+      "u",
+      `<iq type='set' id='u' to='alice@localhost'><pubsub xmlns='${NS_PUBSUB}'>` +
+        `<unsubscribe node='ex:open' jid='carol@localhost'/></pubsub></iq>`,
+    );
+    assert.equal(errorCondition(r), "forbidden", r.toString());
   } finally {
     await server.stop();
   }

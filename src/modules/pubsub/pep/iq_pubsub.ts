@@ -204,11 +204,16 @@ export function installPubsubIq(api: ModuleApi, pep: PepService): void {
   const subscription = async (user: string, requester: string, op: Element) => {
     const name = nodeAttr(op);
     const jid = parseJid(op.attrs.jid ?? "");
-    if (!jid || jid.bare !== parseJid(requester)?.bare) {
-      throw pubsubError("modify", "bad-request", "invalid-jid");
+    const on = op.name === "subscribe";
+    if (!jid) throw pubsubError("modify", "bad-request", "invalid-jid");
+    if (jid.bare !== parseJid(requester)?.bare) {
+      // §6.1.3.1 and §6.2.3.3: a subscribe names a JID not the requester's,
+      // an unsubscribe one it may not act for.
+      throw on
+        ? pubsubError("modify", "bad-request", "invalid-jid")
+        : pubsubError("auth", "forbidden");
     }
     const node = await pep.engine.requireNode(user, name);
-    const on = op.name === "subscribe";
     if (on) {
       const denied = await pep.accessError(user, node, jid.bare);
       if (denied) throw denied;
