@@ -142,3 +142,36 @@ Deno.test("pubsub service: a node name with a line break cannot reach another no
     await server.stop();
   }
 });
+
+Deno.test("pubsub service: subscribe-and-configure options naming a node or JID are refused (XEP-0060 §6.3.7)", async () => {
+  const server = await startPubsubServer();
+  const alice = await login(server, "alice");
+  const bob = await login(server, "bob");
+  try {
+    await ps(alice, "set", `<create node='n'/>`);
+    const form = `<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'>` +
+      `<value>${NS_PUBSUB}#subscribe_options</value></field>` +
+      `<field var='pubsub#deliver'><value>1</value></field></x>`;
+    for (const attrs of [`node='other'`, `jid='alice@localhost'`]) {
+      const r = await ps(
+        bob,
+        "set",
+        `<subscribe node='n' jid='bob@localhost'/><options ${attrs}>${form}</options>`,
+      );
+      assert.equal(errorCondition(r), "bad-request", r.toString());
+    }
+    const subs = await ps(alice, "get", `<subscriptions node='n'/>`, NS_OWNER);
+    assert.equal(
+      subs.getChild("pubsub", NS_OWNER)!.getChild("subscriptions")!.getChildren().length,
+      0,
+    );
+    const ok = await ps(
+      bob,
+      "set",
+      `<subscribe node='n' jid='bob@localhost'/><options>${form}</options>`,
+    );
+    assert.equal(ok.attrs.type, "result", ok.toString());
+  } finally {
+    await server.stop();
+  }
+});

@@ -146,6 +146,10 @@ export class EntityRequests {
     const jid = jidOf(op);
     if (jid.bare !== requester.bare) throw pubsubError("modify", "bad-request", "invalid-jid");
     const optionsEl = req.getChild("options");
+    // §6.3.7: the subscribe names node and JID; options beside it name neither (MUST).
+    if (optionsEl && (optionsEl.attrs.node !== undefined || optionsEl.attrs.jid !== undefined)) {
+      throw pubsubError("modify", "bad-request");
+    }
     const deliver = optionsEl ? parseSubscribeOptions(optionsEl).deliver : undefined;
     const { node, subid, fresh } = await svc.serial(async () => {
       const node = await svc.engine.requireNode(SCOPE, name);
