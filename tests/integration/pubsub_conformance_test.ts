@@ -201,3 +201,45 @@ Deno.test("pubsub service: an item id with a line break or tab comes back as it 
     await server.stop();
   }
 });
+
+Deno.test("pubsub service: an unknown publish-option fails the same whether or not the node exists yet", async () => {
+  const server = await startPubsubServer();
+  const alice = await login(server, "alice");
+  try {
+    const options = `<publish-options><x xmlns='jabber:x:data' type='submit'>` +
+      `<field var='FORM_TYPE' type='hidden'><value>${NS_PUBSUB}#publish-options</value></field>` +
+      `<field var='pubsub#nonsense'><value>1</value></field></x></publish-options>`;
+    const publish = `<publish node='auto'><item id='1'>${entry("1")}</item></publish>`;
+    // Auto-created ignoring it, the node would then refuse every publish
+    // with the same options (it has no such field to match).
+    const first = await ps(alice, "set", publish + options);
+    assert.equal(errorCondition(first), "conflict", first.toString());
+    assert.equal(appCondition(first), "precondition-not-met");
+    const items = await ps(alice, "get", `<items node='auto'/>`);
+    assert.equal(errorCondition(items), "item-not-found", items.toString());
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("pubsub service: pubsub#itemreply as a publish-option holds for the next publish too", async () => {
+  const server = await startPubsubServer();
+  const alice = await login(server, "alice");
+  try {
+    const options = (v: string) =>
+      `<publish-options><x xmlns='jabber:x:data' type='submit'>` +
+      `<field var='FORM_TYPE' type='hidden'><value>${NS_PUBSUB}#publish-options</value></field>` +
+      `<field var='pubsub#itemreply'><value>${v}</value></field></x></publish-options>`;
+    const publish = (id: string) =>
+      `<publish node='r'><item id='${id}'>${entry(id)}</item></publish>`;
+    const first = await ps(alice, "set", publish("1") + options("publisher"));
+    assert.equal(first.attrs.type, "result", first.toString());
+    const again = await ps(alice, "set", publish("2") + options("publisher"));
+    assert.equal(again.attrs.type, "result", again.toString());
+    const other = await ps(alice, "set", publish("3") + options("owner"));
+    assert.equal(errorCondition(other), "conflict", other.toString());
+    assert.equal(appCondition(other), "precondition-not-met");
+  } finally {
+    await server.stop();
+  }
+});

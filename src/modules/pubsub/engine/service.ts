@@ -16,7 +16,12 @@ import type {
   StoredItem,
   StoredNode,
 } from "./types.ts";
-import { applyConfigForm, checkPreconditions, effectiveMaxItems } from "./config.ts";
+import {
+  applyConfigForm,
+  checkOptionsKnown,
+  checkPreconditions,
+  effectiveMaxItems,
+} from "./config.ts";
 import { applySubscriptionChanges } from "./subscription_changes.ts";
 import { pubsubError } from "./errors.ts";
 import type { PubsubStorage } from "./storage.ts";
@@ -305,6 +310,7 @@ export class PubsubEngine {
       if (!node) {
         if (!req.autoCreate) throw pubsubError("cancel", "item-not-found");
         checkNodeName(req.node);
+        if (req.options) checkOptionsKnown(req.options);
         await this.#checkRoom(scope, req.publisher);
         const config = req.options
           ? this.#applyForm(this.options.defaults, req.options)

@@ -10,7 +10,7 @@ import { parseForm } from "../../../util/dataforms.ts";
 import { randomId } from "../../../util/random.ts";
 import { nextTurn } from "../../../util/next_turn.ts";
 import { el, type Element } from "../../../xml/element.ts";
-import { eventItems, eventRetract, NS_PUBSUB, pubsubError } from "../engine/index.ts";
+import { eventItems, eventRetract, mayPublish, NS_PUBSUB, pubsubError } from "../engine/index.ts";
 import { type NodeExtras, type PubsubService, SCOPE } from "./service.ts";
 import { publishRequest } from "../engine/request.ts";
 import {
@@ -94,21 +94,32 @@ export class EntityRequests {
     const svc = this.svc;
     const publisher = requesterOf(ev).bare;
     const { node: name, item, payloads, options } = publishRequest(req, op);
+    // pubsub#itemreply is the service's own option, kept beside the engine's config.
+    const itemreply = itemReplyOf(options);
+    const engineOptions = options && new Map(options);
+    engineOptions?.delete("pubsub#itemreply");
     const { node, item: stored, extras } = await svc.serial(async () => {
+      const existing = await svc.engine.getNode(SCOPE, name);
       // Options that would create a node must name what the service offers.
-      if (!(await svc.engine.getNode(SCOPE, name))) checkAccessModel(options);
+      if (!existing) checkAccessModel(options);
+      else if (
+        itemreply !== undefined && mayPublish(existing, publisher) &&
+        itemreply !== (await svc.extras(name)).itemreply
+      ) {
+        throw pubsubError("cancel", "conflict", "precondition-not-met");
+      }
       const r = await svc.engine.publish(SCOPE, {
         node: name,
         id: item?.attrs.id,
         payload: payloads[0],
         publisher,
-        options,
+        options: engineOptions,
         autoCreate: svc.mayCreate(publisher),
         hasItem: item !== undefined,
       });
       let extras: NodeExtras;
       if (r.created) {
-        extras = { itemreply: itemReplyOf(options) ?? "owner", subs: {} };
+        extras = { itemreply: itemreply ?? "owner", subs: {} };
         await svc.setExtras(name, extras);
       } else extras = await svc.extras(name);
       return { ...r, extras };
