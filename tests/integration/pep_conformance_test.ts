@@ -79,3 +79,29 @@ Deno.test("pep: unsubscribing someone else's JID is forbidden (XEP-0060 §6.2.3.
     await server.stop();
   }
 });
+
+Deno.test("pep: an item replaced on a node that no longer persists leaves nothing stored (the quota counts only listed items)", async () => {
+  const server = await startTestServer({}, { alice: "a" });
+  try {
+    const { client: alice } = await capsLogin(server, "alice", "a", "a", []);
+    const p1 = await iq(alice, "p1", publishXml("p1", "ex:t", "a", "<v xmlns='ex'>old</v>"));
+    assert.equal(p1.attrs.type, "result", p1.toString());
+    const c = await iq(
+      alice,
+      "c",
+      `<iq type='set' id='c'><pubsub xmlns='${NS_PUBSUB}#owner'><configure node='ex:t'>` +
+        `<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'>` +
+        `<value>${NS_PUBSUB}#node_config</value></field>` +
+        `<field var='pubsub#persist_items'><value>0</value></field></x></configure></pubsub></iq>`,
+    );
+    assert.equal(c.attrs.type, "result", c.toString());
+    const p2 = await iq(alice, "p2", publishXml("p2", "ex:t", "a", "<v xmlns='ex'>new</v>"));
+    assert.equal(p2.attrs.type, "result", p2.toString());
+    // The node lists no item "a" now (not persisted): its old payload must
+    // not stay behind uncounted, or toggling persistence grows storage past the quota.
+    const stored = await server.storage.map("localhost", "pep_items").get("alice", "ex:t\na");
+    assert.equal(stored, undefined);
+  } finally {
+    await server.stop();
+  }
+});

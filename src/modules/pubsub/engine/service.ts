@@ -348,9 +348,12 @@ export class PubsubEngine {
       const evicted = await this.#trim(scope, node);
       if (node.config.persist_items) await storage.setItem(scope, node.name, id, item);
       else {
-        // Not persisted: only the notification carries it.
+        // Not persisted: only the notification carries it. An item of that
+        // id stored while the node persisted goes too: left behind it would
+        // be stored but no longer counted against the quota.
         const at = node.items.indexOf(id);
         if (at >= 0) removeItemAt(node, at);
+        if (replaced >= 0) await storage.setItem(scope, node.name, id, undefined);
       }
       await storage.setNode(scope, node.name, node);
       return { node, item, created, evicted };
