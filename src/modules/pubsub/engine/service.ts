@@ -278,11 +278,36 @@ export class PubsubEngine {
     return evicted;
   }
 
-  /** Payload bytes of the scope's items, `node` (maybe not stored yet) as it is now. */
-  async #scopeBytes(scope: string, node: StoredNode): Promise<number> {
-    let total = nodeBytes(node);
+  /**
+   * The scope's storage quota (`maxBytesPerScope`) for a publish of `bytes`
+   * to `node` that replaces its item at `replaced` (-1: none). Counted as
+   * the node will be after it: the replaced item out, and the oldest
+   * pushed out by max_items, so a publish that does not grow what is
+   * stored always goes (at the quota, an avatar can still be changed).
+   */
+  async #checkQuota(
+    scope: string,
+    node: EditableNode,
+    replaced: number,
+    bytes: number,
+  ): Promise<void> {
+    const quota = this.limits.maxBytesPerScope;
+    if (quota === undefined) return;
+    const kept = node.bytes.filter((_, i) => i !== replaced);
+    kept.push(bytes);
+    const over = kept.length - effectiveMaxItems(node.config, this.limits);
+    let total = 0;
+    for (let i = Math.max(0, over); i < kept.length; i++) total += kept[i];
+    if (total <= nodeBytes(node)) return;
     for (const n of await this.listNodes(scope)) if (n.name !== node.name) total += nodeBytes(n);
-    return total;
+    if (total > quota) {
+      throw pubsubError(
+        "wait",
+        "resource-constraint",
+        undefined,
+        `Items take at most ${quota} bytes`,
+      );
+    }
   }
 
   /** XEP-0060 §7.1: publish one item (auto-creating the node when asked). */
@@ -328,20 +353,8 @@ export class PubsubEngine {
       const id = req.id ?? randomId(16);
       const item: StoredItem = { id, payload, publisher: req.publisher, when: Date.now() };
       const bytes = payloadBytes;
-      const quota = this.limits.maxBytesPerScope;
       const replaced = node.items.indexOf(id);
-      if (quota !== undefined && node.config.persist_items) {
-        const before = replaced >= 0 ? node.bytes[replaced] : 0;
-        const after = (await this.#scopeBytes(scope, node)) - before + bytes;
-        if (after > quota) {
-          throw pubsubError(
-            "wait",
-            "resource-constraint",
-            undefined,
-            `Items take at most ${quota} bytes`,
-          );
-        }
-      }
+      if (node.config.persist_items) await this.#checkQuota(scope, node, replaced, bytes);
       // A republished id becomes the newest (§7.1.2 "overwrite").
       if (replaced >= 0) removeItemAt(node, replaced);
       pushItem(node, id, bytes);
