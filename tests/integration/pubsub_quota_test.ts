@@ -40,3 +40,33 @@ Deno.test("pubsub service: all nodes together keep at most maxBytes of items", a
     await server.stop();
   }
 });
+
+Deno.test("pubsub service: an items answer holds at most 16 × maxItemBytes of payloads, the newest", async () => {
+  // One small request must not make the server read and send a node's
+  // every item: 1000 × 256 KiB, a quarter of a gigabyte.
+  const server = await startPubsubServer({ pubsub: { maxItemBytes: 1024 } });
+  const alice = await login(server, "alice");
+  try {
+    await ps(alice, "set", createWithConfig("n", { "pubsub#max_items": "40" }));
+    const ids = Array.from({ length: 30 }, (_, i) => String(i));
+    for (const id of ids) {
+      const r = await ps(
+        alice,
+        "set",
+        `<publish node='n'><item id='${id}'><blob xmlns='urn:test'>${"x".repeat(900)}</blob>` +
+          `</item></publish>`,
+      );
+      assert.equal(r.attrs.type, "result", r.toString());
+    }
+    const got = itemIds(await ps(alice, "get", `<items node='n'/>`));
+    assert.ok(got.length >= 16 && got.length < 30, String(got.length));
+    assert.deepEqual(got, ids.toReversed().slice(0, got.length));
+    assert.deepEqual(itemIds(await ps(alice, "get", `<items node='n' max_items='3'/>`)), [
+      "29",
+      "28",
+      "27",
+    ]);
+  } finally {
+    await server.stop();
+  }
+});

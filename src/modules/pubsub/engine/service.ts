@@ -55,6 +55,17 @@ function pushItem(node: EditableNode, id: string, bytes: number): void {
   node.bytes.push(bytes);
 }
 
+/** The first of `ids` (items of `node`) whose payloads fit in `budget` bytes; at least one. */
+function withinBytes(node: StoredNode, ids: string[], budget: number): string[] {
+  const sizes = new Map(node.items.map((id, i) => [id, node.bytes?.[i] ?? 0]));
+  let used = 0;
+  for (let i = 0; i < ids.length; i++) {
+    used += sizes.get(ids[i]) ?? 0;
+    if (used > budget && i > 0) return ids.slice(0, i);
+  }
+  return ids;
+}
+
 /** The payload bytes of the node's items. */
 function nodeBytes(node: StoredNode): number {
   let sum = 0;
@@ -417,19 +428,23 @@ export class PubsubEngine {
 
   /**
    * XEP-0060 §6.5: items, newest first: those named by `ids` (unknown ones
-   * skipped), else the newest `max` (all when absent).
+   * skipped), else the newest `max` (all when absent). With `maxBytes`, no
+   * more than the first items whose payloads fit in it (at least one): a
+   * subset, as §6.5.4 allows, so one small request cannot make the server
+   * read and send hundreds of megabytes.
    */
   async items(
     scope: string,
     node: StoredNode,
-    query: { ids?: string[]; max?: number } = {},
+    query: { ids?: string[]; max?: number; maxBytes?: number } = {},
   ): Promise<StoredItem[]> {
     // Named ids each at most once: a request repeating one id thousands of
     // times must not get (and load) that item thousands of times.
     const held = query.ids ? new Set(node.items) : undefined;
-    const wanted = query.ids
+    let wanted = query.ids
       ? [...new Set(query.ids)].filter((id) => held!.has(id))
       : [...node.items].reverse().slice(0, query.max ?? node.items.length);
+    if (query.maxBytes !== undefined) wanted = withinBytes(node, wanted, query.maxBytes);
     const out: StoredItem[] = [];
     for (const id of wanted) {
       const item = await this.#storage.item(scope, node.name, id);

@@ -26,6 +26,9 @@ import { optionsGet, optionsSet, parseSubscribeOptions } from "./subscribe_optio
 /** Nodes listed in "my subscriptions" (a storage read each) between two turns of the event loop. */
 const LISTING_STEP = 128;
 
+/** Items of the largest size one items answer may hold (their bytes bound it). */
+const ITEMS_ANSWER_ITEMS = 16;
+
 const truthy = (v: string | undefined) => v === "true" || v === "1";
 const pubsub = (...children: Element[]) => el("pubsub", { xmlns: NS_PUBSUB }, ...children);
 
@@ -225,7 +228,13 @@ export class EntityRequests {
       if (!/^\d{1,9}$/.test(maxAttr)) throw pubsubError("modify", "bad-request");
       max = Number(maxAttr);
     }
-    const found = await svc.engine.items(SCOPE, node, ids.length > 0 ? { ids } : { max });
+    // A subset at most 16 items of the largest size (§6.5.4): a node may hold 1000.
+    const maxBytes = ITEMS_ANSWER_ITEMS * svc.settings.maxItemBytes;
+    const found = await svc.engine.items(
+      SCOPE,
+      node,
+      ids.length > 0 ? { ids, maxBytes } : { max, maxBytes },
+    );
     if (ids.length > 0 && found.length === 0) throw pubsubError("cancel", "item-not-found");
     const extras = await svc.extras(name);
     return pubsub(
