@@ -105,3 +105,37 @@ Deno.test("pep: an item replaced on a node that no longer persists leaves nothin
     await server.stop();
   }
 });
+
+Deno.test("bookmarks#compat: private-storage bookmarks are not copied into a bookmarks 2 node contacts may read", async () => {
+  const server = await startTestServer({}, { alice: "a", bob: "b" });
+  try {
+    await seedRoster(server, "alice", [{ jid: "bob@localhost", subscription: "both" }]);
+    await seedRoster(server, "bob", [{ jid: "alice@localhost", subscription: "both" }]);
+    const { client: modern } = await capsLogin(server, "alice", "a", "modern", [B2 + "+notify"]);
+    // A XEP-0402 client that forgot its publish-options: PEP's default, presence access.
+    const open = `<conference xmlns='${B2}' name='O' autojoin='false'/>`;
+    const p1 = await iq(modern, "p1", publishXml("p1", B2, "o@conference.localhost", open));
+    assert.equal(p1.attrs.type, "result", p1.toString());
+    await event(modern, "alice@localhost", B2);
+    // A XEP-0049 client stores a room with its password, privately.
+    const { client: legacy } = await capsLogin(server, "alice", "a", "legacy", []);
+    const set = await iq(
+      legacy,
+      "s",
+      `<iq type='set' id='s'><query xmlns='jabber:iq:private'><storage xmlns='storage:bookmarks'>` +
+        `<conference jid='s@conference.localhost' name='S'><password>secret</password></conference>` +
+        `</storage></query></iq>`,
+    );
+    assert.equal(set.attrs.type, "result", set.toString());
+    const { client: bob } = await capsLogin(server, "bob", "b", "b", []);
+    const r = await iq(
+      bob,
+      "x",
+      `<iq type='get' id='x' to='alice@localhost'><pubsub xmlns='${NS_PUBSUB}'>` +
+        `<items node='${B2}'/></pubsub></iq>`,
+    );
+    assert.ok(!r.toString().includes("secret"), r.toString());
+  } finally {
+    await server.stop();
+  }
+});

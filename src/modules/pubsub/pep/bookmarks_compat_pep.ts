@@ -67,7 +67,8 @@ export function installBookmarksCompatPep(api: ModuleApi, pep: PepService): void
     if (node === NS_BOOKMARKS2) return void await republish(username);
     if (node !== NS_BOOKMARKS_LEGACY) return;
     if (payload?.name !== "storage" || payload.attrs.xmlns !== NS_BOOKMARKS_LEGACY) return;
-    await guarded(username, () => syncFromLegacy(pep, username, payload));
+    const access = (await pep.engine.getNode(username, NS_BOOKMARKS_LEGACY))?.config.access_model;
+    await guarded(username, () => syncFromLegacy(pep, username, payload, access));
   });
 
   api.hook<PepRemovedEvent>("pep-removed", async ({ username, node }) => {
