@@ -139,3 +139,29 @@ Deno.test("bookmarks#compat: private-storage bookmarks are not copied into a boo
     await server.stop();
   }
 });
+
+Deno.test("pep: a subscription by a JID of hundreds of characters is refused (node records stay small)", async () => {
+  // Each subscription is kept in the node's record, written whole on every
+  // publish: 10000 JIDs of 3 KB were 30 MB, from strangers, on an open node.
+  const server = await startTestServer({}, { alice: "a", bob: "b" });
+  try {
+    const { client: alice } = await capsLogin(server, "alice", "a", "a", []);
+    const open = { "pubsub#access_model": "open" };
+    const p = await iq(alice, "p", publishXml("p", "ex:open", "1", "<v xmlns='ex'/>", open));
+    assert.equal(p.attrs.type, "result", p.toString());
+    const { client: bob } = await capsLogin(server, "bob", "b", "b", []);
+    const subscribe = (jid: string) =>
+      iq(
+        bob,
+        "s",
+        `<iq type='set' id='s' to='alice@localhost'><pubsub xmlns='${NS_PUBSUB}'>` +
+          `<subscribe node='ex:open' jid='${jid}'/></pubsub></iq>`,
+      );
+    const long = await subscribe("bob@localhost/" + "r".repeat(600));
+    assert.equal(errorCondition(long), "not-acceptable", long.toString());
+    const fine = await subscribe("bob@localhost/" + "r".repeat(100));
+    assert.equal(fine.attrs.type, "result", fine.toString());
+  } finally {
+    await server.stop();
+  }
+});
