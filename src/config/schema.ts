@@ -659,6 +659,8 @@ export const configSchema = z.strictObject({
     maxItemBytes: z.number().int().min(1024).default(262144),
     /** Subscriptions one node may have; more are refused. */
     maxSubscriptionsPerNode: z.number().int().min(1).max(10000).default(10000),
+    /** Bytes the items of all nodes may take together (a quota on storage); more are refused. */
+    maxBytes: z.number().int().min(1024).default(1073741824),
   }).prefault({}),
   /**
    * HTTP file upload (XEP-0363) on a service host per hosted domain: slots

@@ -152,15 +152,20 @@ export function el(
 
 // Separate non-global patterns for the test: a /g regex's test() keeps state.
 const TEXT_NEEDS = /[&<>]/;
-const ATTR_NEEDS = /[&<>"']/;
+// Line breaks and tabs too: a parser turns them into spaces in an attribute
+// (XML 1.0 §3.3.3), so an id holding one would come back changed.
+const ATTR_NEEDS = /[&<>"'\n\r\t]/;
 const TEXT_ESCAPE = /[&<>]/g;
-const ATTR_ESCAPE = /[&<>"']/g;
+const ATTR_ESCAPE = /[&<>"'\n\r\t]/g;
 const ESCAPES: Record<string, string> = {
   "&": "&amp;",
   "<": "&lt;",
   ">": "&gt;",
   '"': "&quot;",
   "'": "&apos;",
+  "\n": "&#10;",
+  "\r": "&#13;",
+  "\t": "&#9;",
 };
 const escapeChar = (c: string) => ESCAPES[c];
 

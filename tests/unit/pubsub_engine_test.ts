@@ -11,6 +11,7 @@ import {
 import { StanzaError } from "../../src/core/errors.ts";
 import type { Json } from "../../src/storage/types.ts";
 import { el } from "../../src/xml/element.ts";
+import { PEP_SUBSCRIPTION_LIMITS } from "../../src/modules/pubsub/pep/service.ts";
 
 function engine(maxItemsPerNode = 10, maxNodes = 3) {
   const db = new MemoryStorage();
@@ -417,4 +418,24 @@ Deno.test("engine: nodes stored with sizes by item id are read as bytes, counted
   assert.equal((await e.getNode("a", "old"))!.bytes!.length, 1);
   await e.purge("a", "old");
   assert.deepEqual((await e.getNode("a", "old"))!.bytes, []);
+});
+
+Deno.test("engine: PEP's explicit subscriptions per node capped at 1000 (node records stay small)", async () => {
+  const db = new MemoryStorage();
+  const e = new PubsubEngine({
+    storage: mapStorage(db.map("h", "n"), db.map("h", "i")),
+    limits: { maxNodes: 3, maxItemsPerNode: 10, maxItemBytes: 200, ...PEP_SUBSCRIPTION_LIMITS },
+    defaults: { ...DEFAULT_CONFIG, access_model: "open" },
+  });
+  await e.createNode("alice", "n", ALICE);
+  const changes: [string, boolean][] = [];
+  for (let u = 0; u < 100; u++) {
+    for (let r = 0; r < 10; r++) changes.push([`u${u}@remote.example/${r}`, true]);
+  }
+  await e.setSubscriptions("alice", "n", changes);
+  await rejects(
+    e.setSubscription("alice", "n", "late@remote.example/r", true),
+    "policy-violation",
+    "too-many-subscriptions",
+  );
 });

@@ -54,5 +54,12 @@ export function mayPublish(node: StoredNode, bare: string): boolean {
   if (aff === "owner" || aff === "publisher" || aff === "publish-only") return true;
   if (aff === "outcast") return false;
   if (node.config.publish_model === "open") return true;
-  return node.config.publish_model === "subscribers" && bare in node.subscriptions;
+  return node.config.publish_model === "subscribers" && subscribed(node, bare);
+}
+
+/** True when `bare` or one of its resources holds a subscription (they are kept by full JID too). */
+function subscribed(node: StoredNode, bare: string): boolean {
+  if (bare in node.subscriptions) return true;
+  const prefix = bare + "/";
+  return Object.keys(node.subscriptions).some((jid) => jid.startsWith(prefix));
 }

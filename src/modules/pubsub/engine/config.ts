@@ -176,6 +176,20 @@ export function checkPreconditions(
   }
 }
 
+/**
+ * Publish-options creating a node (XEP-0060 §7.1.5 auto-create): a field
+ * the node has no option for fails as it would against an existing node
+ * (`checkPreconditions`), rather than creating a node that then refuses
+ * every publish with the same options.
+ */
+export function checkOptionsKnown(options: FormValues): void {
+  for (const name of options.keys()) {
+    if (name === "FORM_TYPE") continue;
+    const field = name.startsWith("pubsub#") ? name.slice(7) : "";
+    if (!Object.hasOwn(DEFAULT_CONFIG, field)) throw preconditionNotMet(name);
+  }
+}
+
 const parseMax = (v: string): number | "max" => v === "max" ? "max" : Number(v);
 
 function preconditionNotMet(field: string) {

@@ -16,7 +16,12 @@ import type {
   StoredItem,
   StoredNode,
 } from "./types.ts";
-import { applyConfigForm, checkPreconditions, effectiveMaxItems } from "./config.ts";
+import {
+  applyConfigForm,
+  checkOptionsKnown,
+  checkPreconditions,
+  effectiveMaxItems,
+} from "./config.ts";
 import { applySubscriptionChanges } from "./subscription_changes.ts";
 import { pubsubError } from "./errors.ts";
 import type { PubsubStorage } from "./storage.ts";
@@ -48,6 +53,17 @@ function removeItemAt(node: EditableNode, at: number): void {
 function pushItem(node: EditableNode, id: string, bytes: number): void {
   node.items.push(id);
   node.bytes.push(bytes);
+}
+
+/** The first of `ids` (items of `node`) whose payloads fit in `budget` bytes; at least one. */
+function withinBytes(node: StoredNode, ids: string[], budget: number): string[] {
+  const sizes = new Map(node.items.map((id, i) => [id, node.bytes?.[i] ?? 0]));
+  let used = 0;
+  for (let i = 0; i < ids.length; i++) {
+    used += sizes.get(ids[i]) ?? 0;
+    if (used > budget && i > 0) return ids.slice(0, i);
+  }
+  return ids;
 }
 
 /** The payload bytes of the node's items. */
@@ -82,6 +98,12 @@ export interface PublishRequest {
   options?: FormValues;
   /** Create the node when missing (PEP's auto-create, §12.? and XEP-0163 §3). */
   autoCreate?: boolean;
+  /**
+   * Whether the request carried an `<item/>`: given for a client's publish,
+   * whose shape must match the node's event type (§7.1.3.6); the server's
+   * own publishes (compat layers) leave it out.
+   */
+  hasItem?: boolean;
 }
 
 export interface PublishResult {
@@ -90,6 +112,35 @@ export interface PublishResult {
   created: boolean;
   /** Older items dropped by max_items. */
   evicted: string[];
+}
+
+/**
+ * A name a new node may have: not empty, at most 1024 characters, and
+ * without a line feed. Items are stored under "<node>\n<id>"
+ * (storage.ts), so a node "a\nb" with item "c" would be stored where
+ * item "b\nc" of node "a" is, someone else's node in the pubsub service.
+ */
+function checkNodeName(name: string): void {
+  if (name === "" || name.length > 1024 || name.includes("\n")) {
+    throw pubsubError("modify", "not-acceptable", undefined, "Invalid node name");
+  }
+}
+
+/**
+ * XEP-0060 §7.1.3.6: a persistent node needs an item (MUST), a node that
+ * delivers payloads a payload (SHOULD), and a transient notification-only
+ * node takes no item (MUST).
+ */
+function checkEventType(config: NodeConfig, hasItem: boolean, hasPayload: boolean): void {
+  if (config.persist_items && !hasItem) {
+    throw pubsubError("modify", "bad-request", "item-required");
+  }
+  if (config.deliver_payloads && !hasPayload) {
+    throw pubsubError("modify", "bad-request", "payload-required");
+  }
+  if (!config.persist_items && !config.deliver_payloads && hasItem) {
+    throw pubsubError("modify", "bad-request", "item-forbidden");
+  }
 }
 
 export class PubsubEngine {
@@ -204,7 +255,7 @@ export class PubsubEngine {
     form?: FormValues,
   ): Promise<StoredNode> {
     return this.#run(scope, async () => {
-      if (name === "" || name.length > 1024) throw pubsubError("modify", "not-acceptable");
+      checkNodeName(name);
       if (await this.getNode(scope, name)) throw pubsubError("cancel", "conflict");
       await this.#checkRoom(scope, owner);
       const config = form
@@ -238,11 +289,36 @@ export class PubsubEngine {
     return evicted;
   }
 
-  /** Payload bytes of the scope's items, `node` (maybe not stored yet) as it is now. */
-  async #scopeBytes(scope: string, node: StoredNode): Promise<number> {
-    let total = nodeBytes(node);
+  /**
+   * The scope's storage quota (`maxBytesPerScope`) for a publish of `bytes`
+   * to `node` that replaces its item at `replaced` (-1: none). Counted as
+   * the node will be after it: the replaced item out, and the oldest
+   * pushed out by max_items, so a publish that does not grow what is
+   * stored always goes (at the quota, an avatar can still be changed).
+   */
+  async #checkQuota(
+    scope: string,
+    node: EditableNode,
+    replaced: number,
+    bytes: number,
+  ): Promise<void> {
+    const quota = this.limits.maxBytesPerScope;
+    if (quota === undefined) return;
+    const kept = node.bytes.filter((_, i) => i !== replaced);
+    kept.push(bytes);
+    const over = kept.length - effectiveMaxItems(node.config, this.limits);
+    let total = 0;
+    for (let i = Math.max(0, over); i < kept.length; i++) total += kept[i];
+    if (total <= nodeBytes(node)) return;
     for (const n of await this.listNodes(scope)) if (n.name !== node.name) total += nodeBytes(n);
-    return total;
+    if (total > quota) {
+      throw pubsubError(
+        "wait",
+        "resource-constraint",
+        undefined,
+        `Items take at most ${quota} bytes`,
+      );
+    }
   }
 
   /** XEP-0060 §7.1: publish one item (auto-creating the node when asked). */
@@ -269,9 +345,8 @@ export class PubsubEngine {
       let created = false;
       if (!node) {
         if (!req.autoCreate) throw pubsubError("cancel", "item-not-found");
-        if (req.node === "" || req.node.length > 1024) {
-          throw pubsubError("modify", "not-acceptable");
-        }
+        checkNodeName(req.node);
+        if (req.options) checkOptionsKnown(req.options);
         await this.#checkRoom(scope, req.publisher);
         const config = req.options
           ? this.#applyForm(this.options.defaults, req.options)
@@ -282,35 +357,27 @@ export class PubsubEngine {
         if (!mayPublish(node, req.publisher)) throw pubsubError("auth", "forbidden");
         if (req.options) checkPreconditions(node.config, req.options, this.limits);
       }
+      if (req.hasItem !== undefined) checkEventType(node.config, req.hasItem, !!req.payload);
       if (req.id !== undefined && (req.id === "" || req.id.length > 256)) {
         throw pubsubError("modify", "bad-request", "item-forbidden", "Invalid item id");
       }
       const id = req.id ?? randomId(16);
       const item: StoredItem = { id, payload, publisher: req.publisher, when: Date.now() };
       const bytes = payloadBytes;
-      const quota = this.limits.maxBytesPerScope;
       const replaced = node.items.indexOf(id);
-      if (quota !== undefined && node.config.persist_items) {
-        const before = replaced >= 0 ? node.bytes[replaced] : 0;
-        const after = (await this.#scopeBytes(scope, node)) - before + bytes;
-        if (after > quota) {
-          throw pubsubError(
-            "wait",
-            "resource-constraint",
-            undefined,
-            `Items take at most ${quota} bytes`,
-          );
-        }
-      }
+      if (node.config.persist_items) await this.#checkQuota(scope, node, replaced, bytes);
       // A republished id becomes the newest (§7.1.2 "overwrite").
       if (replaced >= 0) removeItemAt(node, replaced);
       pushItem(node, id, bytes);
       const evicted = await this.#trim(scope, node);
       if (node.config.persist_items) await storage.setItem(scope, node.name, id, item);
       else {
-        // Not persisted: only the notification carries it.
+        // Not persisted: only the notification carries it. An item of that
+        // id stored while the node persisted goes too: left behind it would
+        // be stored but no longer counted against the quota.
         const at = node.items.indexOf(id);
         if (at >= 0) removeItemAt(node, at);
+        if (replaced >= 0) await storage.setItem(scope, node.name, id, undefined);
       }
       await storage.setNode(scope, node.name, node);
       return { node, item, created, evicted };
@@ -325,7 +392,9 @@ export class PubsubEngine {
       const at = node.items.indexOf(id);
       if (!item || at < 0) throw pubsubError("cancel", "item-not-found");
       const aff = node.affiliations[requester];
-      if (aff !== "owner" && aff !== "publisher" && item.publisher !== requester) {
+      // §4.1: an outcast deletes nothing, its own earlier items included.
+      const own = item.publisher === requester && aff !== "outcast";
+      if (aff !== "owner" && aff !== "publisher" && !own) {
         throw pubsubError("auth", "forbidden");
       }
       removeItemAt(node, at);
@@ -359,19 +428,23 @@ export class PubsubEngine {
 
   /**
    * XEP-0060 §6.5: items, newest first: those named by `ids` (unknown ones
-   * skipped), else the newest `max` (all when absent).
+   * skipped), else the newest `max` (all when absent). With `maxBytes`, no
+   * more than the first items whose payloads fit in it (at least one): a
+   * subset, as §6.5.4 allows, so one small request cannot make the server
+   * read and send hundreds of megabytes.
    */
   async items(
     scope: string,
     node: StoredNode,
-    query: { ids?: string[]; max?: number } = {},
+    query: { ids?: string[]; max?: number; maxBytes?: number } = {},
   ): Promise<StoredItem[]> {
     // Named ids each at most once: a request repeating one id thousands of
     // times must not get (and load) that item thousands of times.
     const held = query.ids ? new Set(node.items) : undefined;
-    const wanted = query.ids
+    let wanted = query.ids
       ? [...new Set(query.ids)].filter((id) => held!.has(id))
       : [...node.items].reverse().slice(0, query.max ?? node.items.length);
+    if (query.maxBytes !== undefined) wanted = withinBytes(node, wanted, query.maxBytes);
     const out: StoredItem[] = [];
     for (const id of wanted) {
       const item = await this.#storage.item(scope, node.name, id);

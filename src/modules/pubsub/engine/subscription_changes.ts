@@ -16,6 +16,14 @@ import type { StanzaError } from "../../../core/errors.ts";
 /** Subscriptions a node may have whatever the configuration says. */
 export const MAX_SUBSCRIPTIONS_PER_NODE = 10000;
 
+/**
+ * Longest JID a subscription may be for. Subscriptions live in the node's
+ * record, written whole on every change to the node (each publish): JIDs
+ * of up to 3071 characters (RFC 7622) made 10000 of them 30 MB, which
+ * strangers could do to an open node. Real JIDs are far shorter.
+ */
+export const MAX_SUBSCRIPTION_JID = 512;
+
 /** The bare part of a JID string (no parsing: subscriptions hold valid JIDs). */
 export const bareOf = (jid: string) => jid.split("/", 1)[0];
 
@@ -43,6 +51,9 @@ export function applySubscriptionChanges(
     if (on === has) continue;
     const bare = bareOf(jid);
     if (on) {
+      if (jid.length > MAX_SUBSCRIPTION_JID) {
+        return stop(pubsubError("modify", "not-acceptable", undefined, "JID too long"));
+      }
       const perNode = limits.maxSubscriptionsPerNode;
       if (perNode !== undefined && count >= perNode) {
         return stop(pubsubError("cancel", "policy-violation", "too-many-subscriptions"));

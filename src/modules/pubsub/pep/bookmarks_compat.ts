@@ -14,7 +14,7 @@ import { el, type Element } from "../../../xml/element.ts";
 import { parseElement, serializedBytes } from "../../../util/xml_fragment.ts";
 import { NS_PRIVATE } from "../../private.ts";
 import { KeyedQueue } from "../../../util/keyed_queue.ts";
-import { NS_PUBSUB } from "../engine/index.ts";
+import { type AccessModel, NS_PUBSUB } from "../engine/index.ts";
 import type { PepService } from "./service.ts";
 
 export const NS_BOOKMARKS2 = "urn:xmpp:bookmarks:1";
@@ -131,11 +131,14 @@ export function installBookmarksCompat(api: ModuleApi, pep: PepService): void {
  * Make the bookmarks 2 node say what a XEP-0048 `<storage/>` says:
  * retract what it lacks, publish what is new or changed (creating the
  * node with the XEP-0402 configuration when there is something to keep).
+ * `sourceAccess`: who may read where `storage` was kept (private storage:
+ * nobody else); a node more readable than that is left alone.
  */
 export async function syncFromLegacy(
   pep: PepService,
   user: string,
   storage: Element,
+  sourceAccess: AccessModel = "whitelist",
 ): Promise<void> {
   const own = pep.bareOf(user);
   const wanted = new Map<string, Element>();
@@ -152,6 +155,11 @@ export async function syncFromLegacy(
     node = await pep.engine.createNode(user, NS_BOOKMARKS2, own, NODE_CONFIG);
   }
   if (!node) return;
+  // Bookmarks (room passwords too) go no wider than where they were kept
+  // (private storage: the account alone): not into a bookmarks 2 node a
+  // client left readable by contacts.
+  const access = node.config.access_model;
+  if (access !== "whitelist" && access !== sourceAccess) return;
   const existing = new Map<string, string>();
   for (const item of await pep.engine.items(user, node)) existing.set(item.id, item.payload);
   for (const id of existing.keys()) {

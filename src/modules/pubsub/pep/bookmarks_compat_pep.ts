@@ -7,6 +7,8 @@
  * - a change of bookmarks 2 republishes `storage:bookmarks` (item
  *   `current`) when the account has that node, so older clients with its
  *   `+notify` see it.
+ * The second direction only into a `storage:bookmarks` node no more
+ * readable than bookmarks 2 (whitelist, or the same access model).
  * While one direction runs for an account the other is not triggered, so
  * the two never echo each other.
  */
@@ -37,6 +39,13 @@ export function installBookmarksCompatPep(api: ModuleApi, pep: PepService): void
   const republish = async (user: string) => {
     const legacy = await pep.engine.getNode(user, NS_BOOKMARKS_LEGACY);
     if (!legacy) return;
+    // Bookmarks (room passwords too) go no wider than their own node lets
+    // them: an old client may have made the XEP-0048 node readable by
+    // contacts (PEP's default, presence), never meant for what a XEP-0402
+    // client stored privately.
+    const modern = await pep.engine.getNode(user, NS_BOOKMARKS2);
+    const access = legacy.config.access_model;
+    if (access !== "whitelist" && access !== modern?.config.access_model) return;
     const payload = await legacyFromNode(pep, user);
     // `<url/>` bookmarks have no place in bookmarks 2: the old item's stay.
     const last = await pep.engine.lastItem(user, legacy);
@@ -58,7 +67,8 @@ export function installBookmarksCompatPep(api: ModuleApi, pep: PepService): void
     if (node === NS_BOOKMARKS2) return void await republish(username);
     if (node !== NS_BOOKMARKS_LEGACY) return;
     if (payload?.name !== "storage" || payload.attrs.xmlns !== NS_BOOKMARKS_LEGACY) return;
-    await guarded(username, () => syncFromLegacy(pep, username, payload));
+    const access = (await pep.engine.getNode(username, NS_BOOKMARKS_LEGACY))?.config.access_model;
+    await guarded(username, () => syncFromLegacy(pep, username, payload, access));
   });
 
   api.hook<PepRemovedEvent>("pep-removed", async ({ username, node }) => {

@@ -83,16 +83,6 @@ export function installPubsubIq(api: ModuleApi, pep: PepService): void {
     switch (op.name) {
       case "publish": {
         const { node: name, item, payloads, options } = publishRequest(pubsub, op);
-        // XEP-0060 §7.1.3.6: a persistent or payload-delivering node needs
-        // an item, and a payload when it delivers payloads.
-        const config = (await pep.engine.getNode(user, name))?.config ??
-          pep.engine.options.defaults;
-        if (!item && (config.persist_items || config.deliver_payloads)) {
-          throw pubsubError("modify", "bad-request", "item-required");
-        }
-        if (payloads.length === 0 && config.deliver_payloads) {
-          throw pubsubError("modify", "bad-request", "payload-required");
-        }
         const { item: stored } = await pep.publish(user, {
           node: name,
           id: item?.attrs.id,
@@ -100,6 +90,8 @@ export function installPubsubIq(api: ModuleApi, pep: PepService): void {
           publisher: own,
           options,
           autoCreate: true,
+          // XEP-0060 §7.1.3.6: checked against the node's (or new node's) event type.
+          hasItem: item !== undefined,
         });
         return el(
           "pubsub",
@@ -212,11 +204,16 @@ export function installPubsubIq(api: ModuleApi, pep: PepService): void {
   const subscription = async (user: string, requester: string, op: Element) => {
     const name = nodeAttr(op);
     const jid = parseJid(op.attrs.jid ?? "");
-    if (!jid || jid.bare !== parseJid(requester)?.bare) {
-      throw pubsubError("modify", "bad-request", "invalid-jid");
+    const on = op.name === "subscribe";
+    if (!jid) throw pubsubError("modify", "bad-request", "invalid-jid");
+    if (jid.bare !== parseJid(requester)?.bare) {
+      // §6.1.3.1 and §6.2.3.3: a subscribe names a JID not the requester's,
+      // an unsubscribe one it may not act for.
+      throw on
+        ? pubsubError("modify", "bad-request", "invalid-jid")
+        : pubsubError("auth", "forbidden");
     }
     const node = await pep.engine.requireNode(user, name);
-    const on = op.name === "subscribe";
     if (on) {
       const denied = await pep.accessError(user, node, jid.bare);
       if (denied) throw denied;

@@ -48,6 +48,17 @@ export interface PepRemovedEvent {
   ids?: string[];
 }
 
+/**
+ * Explicit subscriptions are rare in PEP (caps do the work): a few
+ * resources per contact, not thousands of notifications per publish; and
+ * no more per node than a node record (written whole on each publish)
+ * should carry, as anyone may subscribe to an open node.
+ */
+export const PEP_SUBSCRIPTION_LIMITS = {
+  maxSubscriptionsPerJid: 10,
+  maxSubscriptionsPerNode: 1000,
+} as const;
+
 export class PepService {
   readonly engine: PubsubEngine;
   readonly interest = new Interest();
@@ -61,9 +72,7 @@ export class PepService {
         maxItemsPerNode,
         maxItemBytes,
         maxBytesPerScope: maxBytesPerAccount,
-        // Explicit subscriptions are rare in PEP (caps do the work): a few
-        // resources per contact, not thousands of notifications per publish.
-        maxSubscriptionsPerJid: 10,
+        ...PEP_SUBSCRIPTION_LIMITS,
       },
       // XEP-0163 §4.3: presence access by default, the last item sent on presence.
       defaults: { ...DEFAULT_CONFIG, access_model: "presence" },

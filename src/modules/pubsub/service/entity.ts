@@ -10,7 +10,7 @@ import { parseForm } from "../../../util/dataforms.ts";
 import { randomId } from "../../../util/random.ts";
 import { nextTurn } from "../../../util/next_turn.ts";
 import { el, type Element } from "../../../xml/element.ts";
-import { eventItems, eventRetract, NS_PUBSUB, pubsubError } from "../engine/index.ts";
+import { eventItems, eventRetract, mayPublish, NS_PUBSUB, pubsubError } from "../engine/index.ts";
 import { type NodeExtras, type PubsubService, SCOPE } from "./service.ts";
 import { publishRequest } from "../engine/request.ts";
 import {
@@ -25,6 +25,9 @@ import { optionsGet, optionsSet, parseSubscribeOptions } from "./subscribe_optio
 
 /** Nodes listed in "my subscriptions" (a storage read each) between two turns of the event loop. */
 const LISTING_STEP = 128;
+
+/** Items of the largest size one items answer may hold (their bytes bound it). */
+const ITEMS_ANSWER_ITEMS = 16;
 
 const truthy = (v: string | undefined) => v === "true" || v === "1";
 const pubsub = (...children: Element[]) => el("pubsub", { xmlns: NS_PUBSUB }, ...children);
@@ -94,20 +97,32 @@ export class EntityRequests {
     const svc = this.svc;
     const publisher = requesterOf(ev).bare;
     const { node: name, item, payloads, options } = publishRequest(req, op);
+    // pubsub#itemreply is the service's own option, kept beside the engine's config.
+    const itemreply = itemReplyOf(options);
+    const engineOptions = options && new Map(options);
+    engineOptions?.delete("pubsub#itemreply");
     const { node, item: stored, extras } = await svc.serial(async () => {
+      const existing = await svc.engine.getNode(SCOPE, name);
       // Options that would create a node must name what the service offers.
-      if (!(await svc.engine.getNode(SCOPE, name))) checkAccessModel(options);
+      if (!existing) checkAccessModel(options);
+      else if (
+        itemreply !== undefined && mayPublish(existing, publisher) &&
+        itemreply !== (await svc.extras(name)).itemreply
+      ) {
+        throw pubsubError("cancel", "conflict", "precondition-not-met");
+      }
       const r = await svc.engine.publish(SCOPE, {
         node: name,
         id: item?.attrs.id,
         payload: payloads[0],
         publisher,
-        options,
+        options: engineOptions,
         autoCreate: svc.mayCreate(publisher),
+        hasItem: item !== undefined,
       });
       let extras: NodeExtras;
       if (r.created) {
-        extras = { itemreply: itemReplyOf(options) ?? "owner", subs: {} };
+        extras = { itemreply: itemreply ?? "owner", subs: {} };
         await svc.setExtras(name, extras);
       } else extras = await svc.extras(name);
       return { ...r, extras };
@@ -145,6 +160,10 @@ export class EntityRequests {
     const jid = jidOf(op);
     if (jid.bare !== requester.bare) throw pubsubError("modify", "bad-request", "invalid-jid");
     const optionsEl = req.getChild("options");
+    // §6.3.7: the subscribe names node and JID; options beside it name neither (MUST).
+    if (optionsEl && (optionsEl.attrs.node !== undefined || optionsEl.attrs.jid !== undefined)) {
+      throw pubsubError("modify", "bad-request");
+    }
     const deliver = optionsEl ? parseSubscribeOptions(optionsEl).deliver : undefined;
     const { node, subid, fresh } = await svc.serial(async () => {
       const node = await svc.engine.requireNode(SCOPE, name);
@@ -209,7 +228,13 @@ export class EntityRequests {
       if (!/^\d{1,9}$/.test(maxAttr)) throw pubsubError("modify", "bad-request");
       max = Number(maxAttr);
     }
-    const found = await svc.engine.items(SCOPE, node, ids.length > 0 ? { ids } : { max });
+    // A subset at most 16 items of the largest size (§6.5.4): a node may hold 1000.
+    const maxBytes = ITEMS_ANSWER_ITEMS * svc.settings.maxItemBytes;
+    const found = await svc.engine.items(
+      SCOPE,
+      node,
+      ids.length > 0 ? { ids, maxBytes } : { max, maxBytes },
+    );
     if (ids.length > 0 && found.length === 0) throw pubsubError("cancel", "item-not-found");
     const extras = await svc.extras(name);
     return pubsub(

@@ -74,13 +74,16 @@ export class PubsubService {
 
   constructor(readonly api: ModuleApi) {
     this.settings = api.config.pubsub;
-    const { maxNodes, maxItemsPerNode, maxItemBytes, maxSubscriptionsPerNode } = this.settings;
+    const { maxNodes, maxItemsPerNode, maxItemBytes, maxSubscriptionsPerNode, maxBytes } =
+      this.settings;
     this.engine = new PubsubEngine({
       storage: mapStorage(api.map("pubsub_nodes"), api.map("pubsub_items")),
       limits: {
         maxNodes,
         maxItemsPerNode,
         maxItemBytes,
+        // Without it, 1000 nodes per owner × 1000 items × maxItemBytes: a disk.
+        maxBytesPerScope: maxBytes,
         // A subscriber names any full JID of its own: without a cap one user
         // fills a node's `maxSubscriptionsPerNode` with made-up resources and
         // turns each publish into that many notifications.
