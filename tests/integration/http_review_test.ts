@@ -1,6 +1,7 @@
 /** Review of the HTTP transports: hostile WebSocket and BOSH clients over real sockets. */
 import assert from "node:assert/strict";
-import { startTestServer } from "../helpers/server.ts";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { loginCookie, statusData, statusUrl } from "../helpers/status.ts";
 import { TestClient } from "../helpers/client.ts";
 import { RawWebSocket } from "../helpers/raw_websocket.ts";
 import { WEBSOCKET_PATH } from "../../src/http/host_meta.ts";
@@ -78,3 +79,67 @@ Deno.test("websocket: a client that never reads is cut off; its connection ends 
     await server.stop();
   }
 });
+
+Deno.test("status: a host's own admin sees that host's users only; a global admin sees all", async () => {
+  const server = await startTestServer({
+    hosts: [
+      { domain: "a.test", admins: ["alice@a.test"] },
+      { domain: "b.test", admins: ["bob@b.test"] },
+    ],
+    admins: ["root@a.test"],
+  }, { alice: "wonderland", bob: "builder", root: "toor" });
+  const clients: TestClient[] = [];
+  try {
+    for (
+      const [user, password, domain] of [["alice", "wonderland", "a.test"], [
+        "bob",
+        "builder",
+        "b.test",
+      ]]
+    ) {
+      clients.push(
+        await TestClient.login({ port: server.ports.c2s, user, password, domain, resource: "r" }),
+      );
+    }
+    const jids = async (jid: string, password: string) => {
+      const cookie = await loginCookie(server, jid, password);
+      const { body } = await statusData(server, cookie);
+      const live = await statusEvent(server, cookie);
+      return {
+        data: body.users.map((u: { jid: string }) => u.jid).sort(),
+        events: live.users.map((u: { jid: string }) => u.jid).sort(),
+        totals: body.totals,
+      };
+    };
+    const alice = await jids("alice@a.test", "wonderland");
+    assert.deepEqual(alice.data, ["alice@a.test"], "a.test's admin was shown b.test's users");
+    assert.deepEqual(alice.events, ["alice@a.test"]);
+    assert.equal(alice.totals.users, 1);
+    assert.equal(alice.totals.resources, 1);
+    const bob = await jids("bob@b.test", "builder");
+    assert.deepEqual(bob.data, ["bob@b.test"]);
+    const root = await jids("root@a.test", "toor");
+    assert.deepEqual(root.data, ["alice@a.test", "bob@b.test"]);
+    assert.deepEqual(root.events, ["alice@a.test", "bob@b.test"]);
+  } finally {
+    for (const c of clients) c.close();
+    await server.stop();
+  }
+});
+
+/** The first `status` event of /status/events, parsed. */
+// deno-lint-ignore no-explicit-any
+async function statusEvent(server: TestServer, cookie: string): Promise<any> {
+  const res = await fetch(statusUrl(server, "/status/events"), { headers: { cookie } });
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const marker = "event: status\ndata: ";
+  for (let i = 0; i < 20 && !/event: status\ndata: .*\n\n/.test(text); i++) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  await reader.cancel();
+  const start = text.indexOf(marker) + marker.length;
+  return JSON.parse(text.slice(start, text.indexOf("\n\n", start)));
+}
