@@ -578,6 +578,11 @@ export const configSchema = z.strictObject({
     maxRequests: z.number().int().min(1).default(10000),
     /** Requests in progress at once from one client address (after X-Forwarded-For). */
     maxRequestsPerIp: z.number().int().min(1).default(100),
+    /**
+     * Longest a request body may take to arrive, seconds; later, 408 and the
+     * request no longer counts (uploads have their own, size-derived bound).
+     */
+    bodyTimeoutSeconds: z.number().int().min(1).default(60),
     /** Serve XMPP over WebSocket (RFC 7395) at /xmpp-websocket and advertise it (XEP-0156). */
     websocket: z.boolean().default(true),
     /** Serve BOSH (XEP-0206) at /http-bind and advertise it (XEP-0156). */

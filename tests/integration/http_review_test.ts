@@ -143,3 +143,54 @@ async function statusEvent(server: TestServer, cookie: string): Promise<any> {
   const start = text.indexOf(marker) + marker.length;
   return JSON.parse(text.slice(start, text.indexOf("\n\n", start)));
 }
+
+/** A POST whose body never arrives whole: headers and the start of the body, then nothing. */
+async function stalledPost(
+  port: number,
+  path: string,
+  chunked: boolean,
+  type = "text/xml",
+): Promise<Deno.TcpConn> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const head = `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: ${type}\r\n` +
+    `Origin: http://127.0.0.1:${port}\r\n` +
+    (chunked
+      ? "Transfer-Encoding: chunked\r\n\r\n5\r\n<body\r\n"
+      : "Content-Length: 100\r\n\r\n<body");
+  await conn.write(new TextEncoder().encode(head));
+  return conn;
+}
+
+/** The status line of the answer on `conn`, or undefined when none came within `ms`. */
+async function statusLine(conn: Deno.TcpConn, ms: number): Promise<string | undefined> {
+  const buf = new Uint8Array(4096);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const n = await Promise.race([
+    conn.read(buf).catch(() => null),
+    new Promise<null>((r) => timer = setTimeout(() => r(null), ms)),
+  ]);
+  clearTimeout(timer);
+  return n ? new TextDecoder().decode(buf.subarray(0, n)).split("\r\n")[0] : undefined;
+}
+
+Deno.test("http: a request body that never arrives whole gets 408 and stops counting against the limits", async () => {
+  const server = await startTestServer({ http: { maxRequestsPerIp: 3, bodyTimeoutSeconds: 1 } });
+  const port = server.ports.http;
+  const conns: Deno.TcpConn[] = [];
+  try {
+    conns.push(await stalledPost(port, "/http-bind", false));
+    conns.push(await stalledPost(port, "/http-bind", true));
+    conns.push(
+      await stalledPost(port, "/status/login", false, "application/x-www-form-urlencoded"),
+    );
+    for (const conn of conns) {
+      assert.equal(await statusLine(conn, 15_000), "HTTP/1.1 408 Request Timeout");
+    }
+    const res = await fetch(`http://127.0.0.1:${port}/.well-known/host-meta`);
+    await res.body?.cancel();
+    assert.equal(res.status, 200, "the stalled requests still count as in progress");
+  } finally {
+    for (const conn of conns) conn.close();
+    await server.stop();
+  }
+});
