@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { loginCookie, statusData, statusUrl } from "../helpers/status.ts";
 import { TestClient } from "../helpers/client.ts";
+import { dropConnection, failedCondition, resume, sessionOf, smLogin } from "../helpers/sm.ts";
 import { RawWebSocket } from "../helpers/raw_websocket.ts";
 import { WEBSOCKET_PATH } from "../../src/http/host_meta.ts";
 
@@ -191,6 +192,25 @@ Deno.test("http: a request body that never arrives whole gets 408 and stops coun
     assert.equal(res.status, 200, "the stalled requests still count as in progress");
   } finally {
     for (const conn of conns) conn.close();
+    await server.stop();
+  }
+});
+
+Deno.test("sm: a hibernating session of a deleted account is gone; an account made again under the name cannot resume it", async () => {
+  const server = await startTestServer({});
+  let again: TestClient | undefined;
+  try {
+    const { c, id } = await smLogin(server, "bob", "builder", "phone");
+    await dropConnection(server, c);
+    assert.ok(await server.deleteAccount("localhost", "bob"));
+    assert.equal(sessionOf(server, "bob@localhost/phone"), undefined);
+    // An operator gives the name out again (past the tombstone): a new owner.
+    await server.auth.createUser("localhost", "bob", "other");
+    const attempt = await resume(server, "bob", "other", id, 0);
+    again = attempt.c;
+    assert.equal(failedCondition(attempt.answer), "item-not-found");
+  } finally {
+    again?.close();
     await server.stop();
   }
 });
