@@ -8,6 +8,7 @@
 import type { Config } from "../config/schema.ts";
 import type { CertStore } from "../tls/certs.ts";
 import { OncePerWindow } from "../util/once_per_window.ts";
+import { addressKey } from "../auth/login_throttle.ts";
 import { logger } from "../log.ts";
 import { clientOrigin, TrustedProxies } from "./client_address.ts";
 import { BodyTimedOut, BodyTooLarge, limitBody } from "./limits.ts";
@@ -65,7 +66,9 @@ export function startHttp(
     const url = requestUrl(request);
     if (!url) return text(400, "Bad Request: invalid Host header", { connection: "close" });
     const origin = clientOrigin(peer, secureSocket, request.headers, trusted);
-    const slot = requests.acquire(origin.address);
+    // Per client, as the login throttle counts: an IPv6 /64 is one (any of its addresses is the
+    // subscriber's to pick, so per address the cap would never bind).
+    const slot = requests.acquire(addressKey(origin.address));
     if (typeof slot === "string") {
       noteRefusal(
         origin.address,

@@ -4,6 +4,7 @@ import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { loginCookie, statusData, statusUrl } from "../helpers/status.ts";
 import { TestClient } from "../helpers/client.ts";
 import { dropConnection, failedCondition, resume, sessionOf, smLogin } from "../helpers/sm.ts";
+import { BoshClient, withBosh } from "../helpers/bosh_client.ts";
 import { RawWebSocket } from "../helpers/raw_websocket.ts";
 import { WEBSOCKET_PATH } from "../../src/http/host_meta.ts";
 
@@ -213,4 +214,50 @@ Deno.test("sm: a hibernating session of a deleted account is gone; an account ma
     again?.close();
     await server.stop();
   }
+});
+
+Deno.test("http: an IPv6 /64 is one client for the per-address caps on BOSH sessions and requests", async () => {
+  await withBosh({
+    http: { trustedProxies: ["127.0.0.1"], maxRequestsPerIp: 2 },
+    bosh: { maxSessionsPerIp: 3, maxWaitSeconds: 5 },
+  }, async (s) => {
+    // Addresses a single subscriber picks at will from its /64.
+    const ip = (i: number) => `2001:db8:1:2::${(i + 1).toString(16)}`;
+    const create = async (from: string) => {
+      const c = new BoshClient(s.url);
+      c.headers["x-forwarded-for"] = from;
+      const reply = await c.create();
+      return reply.attrs.sid ? "ok" : reply.attrs.condition;
+    };
+    const sessions: string[] = [];
+    for (let i = 0; i < 5; i++) sessions.push(await create(ip(i)));
+    assert.deepEqual(sessions, ["ok", "ok", "ok", "policy-violation", "policy-violation"]);
+    // Another /64 is another client.
+    assert.equal(await create("2001:db8:1:3::1"), "ok");
+
+    // Requests in progress: BOSH polls held by the server, each from another address of the /64.
+    const held: Promise<Response>[] = [];
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const c = new BoshClient(s.url);
+      c.headers["x-forwarded-for"] = "2001:db8:9:9::1";
+      await c.create();
+      const poll = fetch(s.url, {
+        method: "POST",
+        headers: {
+          "content-type": "text/xml",
+          "x-forwarded-for": ip(100 + i).replace("1:2", "7:7"),
+        },
+        body: c.body(),
+      });
+      held.push(poll);
+    }
+    // Two are held; whichever comes last finds the /64's two slots taken.
+    for (const p of held) {
+      const res = await p;
+      statuses.push(res.status);
+      await res.body?.cancel();
+    }
+    assert.deepEqual(statuses.sort(), [200, 200, 429]);
+  });
 });
