@@ -261,3 +261,21 @@ Deno.test("http: an IPv6 /64 is one client for the per-address caps on BOSH sess
     assert.deepEqual(statuses.sort(), [200, 200, 429]);
   });
 });
+
+Deno.test("websocket: a client that never answers the closing handshake is dropped and frees its slot", async () => {
+  const server = await startTestServer({ c2s: { maxConnectionsPerIp: 1 } });
+  const port = server.ports.http;
+  let ws: RawWebSocket | undefined;
+  try {
+    ws = await RawWebSocket.connect(port, WEBSOCKET_PATH);
+    await ws.send(OPEN);
+    await ws.send(`<close xmlns='${FRAMING}'/>`);
+    // It reads everything, our <close/> and the WebSocket close frame, and never answers.
+    assert.ok(await ws.drainUntilEnd(15_000), "the server never let go of the connection");
+    const again = await RawWebSocket.connect(port, WEBSOCKET_PATH);
+    again.close();
+  } finally {
+    ws?.close();
+    await server.stop();
+  }
+});
