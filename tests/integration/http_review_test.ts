@@ -279,3 +279,36 @@ Deno.test("websocket: a client that never answers the closing handshake is dropp
     await server.stop();
   }
 });
+
+Deno.test("status: the SCRAM exchanges one client may hold count an IPv6 /64 as one client", async () => {
+  const server = await startTestServer({
+    admins: ["alice@localhost"],
+    http: { trustedProxies: ["127.0.0.1"] },
+  });
+  try {
+    const first = (from: string) =>
+      fetch(statusUrl(server, "/status/scram"), {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "x-forwarded-for": from,
+          "x-forwarded-proto": "https",
+          origin: `https://127.0.0.1:${server.ports.http}`,
+        },
+        body: JSON.stringify({
+          mechanism: "SCRAM-SHA-256",
+          jid: "alice@localhost",
+          data: btoa(`n,,n=alice,r=${crypto.randomUUID()}`),
+        }),
+      }).then(async (res) => {
+        await res.body?.cancel();
+        return res.status;
+      });
+    const statuses = [];
+    for (let i = 1; i <= 6; i++) statuses.push(await first(`2001:db8:5:5::${i}`));
+    assert.deepEqual(statuses, [200, 200, 200, 200, 503, 503]);
+    assert.equal(await first("2001:db8:5:6::1"), 200, "another /64 is another client");
+  } finally {
+    await server.stop();
+  }
+});
