@@ -15,9 +15,10 @@ export class BodyTimedOut extends Error {
  * Content-Length already says so. A body without a Content-Length
  * (chunked) is counted as it streams: past the limit the handler's read
  * fails with BodyTooLarge. With `deadlineMs`, a read still waiting for
- * the body that long after this call fails with BodyTimedOut: a client
- * that sends the start of a body and then nothing would otherwise keep
- * its request in progress (and counted against the limits) for ever.
+ * the body that long after the handler began reading it fails with
+ * BodyTimedOut: a client that sends the start of a body and then nothing
+ * would otherwise keep its request in progress (and counted against the
+ * limits) for ever.
  * A request without a body is returned as is, so `Deno.upgradeWebSocket`
  * still accepts it.
  */
@@ -63,16 +64,18 @@ function guardedBody(
     else controller.close();
   };
   return new ReadableStream<Uint8Array>({
-    start(controller) {
-      if (deadlineMs === undefined) return;
-      // Not cancelled on the engine: cancelling while a read is under way
-      // leaves it holding the body (measured, Deno 2.9); the handler answers.
-      timer = setTimeout(
-        () => finish(controller, new BodyTimedOut(`request body not received in ${deadlineMs} ms`)),
-        deadlineMs,
-      );
-    },
     async pull(controller) {
+      // The clock starts at the first read: a handler that never reads the
+      // body (404, a refusal) leaves no timer behind for the deadline.
+      if (deadlineMs !== undefined && timer === undefined && !over) {
+        // Not cancelled on the engine: cancelling while a read is under way
+        // leaves it holding the body (measured, Deno 2.9); the handler answers.
+        timer = setTimeout(
+          () =>
+            finish(controller, new BodyTimedOut(`request body not received in ${deadlineMs} ms`)),
+          deadlineMs,
+        );
+      }
       let chunk: ReadableStreamReadResult<Uint8Array>;
       try {
         chunk = await reader.read();
