@@ -217,8 +217,10 @@ export class WebSocketTransport implements StreamTransport {
   /** The closing handshake never finished (a peer not reading): the connection goes now. */
   #abort(): void {
     if (this.#gone) return;
-    // Without the hook the connection is Deno's to keep; the session and its slot end anyway.
-    if (!abortWebSocket(this.socket)) this.#onGone();
+    // Without the hook the connection is Deno's to keep. Gone for us now either
+    // way: the session and its slot end without waiting for a close event.
+    abortWebSocket(this.socket);
+    this.#onGone();
   }
 
   #onGone(): void {
