@@ -591,8 +591,13 @@ export const configSchema = z.strictObject({
     maxBodyBytes: z.number().int().min(1024).default(1024 * 1024),
     /** Requests in progress at once over both listeners (BOSH long polls count while they wait, upload downloads until their body is sent or cut off, and an upload answered before its body arrived until the client sends on or leaves). */
     maxRequests: z.number().int().min(1).default(10000),
-    /** Requests in progress at once from one client address (after X-Forwarded-For). */
+    /** Requests in progress at once from one client address (after X-Forwarded-For; an IPv6 /64 is one). */
     maxRequestsPerIp: z.number().int().min(1).default(100),
+    /**
+     * Longest a request body may take to arrive, seconds; later, 408 and the
+     * request no longer counts (uploads have their own, size-derived bound).
+     */
+    bodyTimeoutSeconds: z.number().int().min(1).default(60),
     /** Serve XMPP over WebSocket (RFC 7395) at /xmpp-websocket and advertise it (XEP-0156). */
     websocket: z.boolean().default(true),
     /** Serve BOSH (XEP-0206) at /http-bind and advertise it (XEP-0156). */
@@ -622,7 +627,7 @@ export const configSchema = z.strictObject({
     corsOrigins: z.array(z.string()).default([]),
     /** BOSH sessions at once over all clients. */
     maxSessions: z.number().int().min(1).default(10000),
-    /** BOSH sessions at once from one IP address (high: users behind NAT share one). */
+    /** BOSH sessions at once from one IP address, an IPv6 /64 being one (high: users behind NAT share one). */
     maxSessionsPerIp: z.number().int().min(1).default(100),
     /** Largest request body, bytes; each stanza in it is also bound by c2s.maxStanzaSize. */
     maxBodyBytes: z.number().int().min(4096).default(1048576),

@@ -38,12 +38,18 @@ export interface RouteOptions {
    * slowly or never.
    */
   countWhileStreaming?: boolean;
+  /**
+   * The handler bounds how long its body may take to arrive (uploads, by
+   * size); otherwise the server gives every body `http.bodyTimeoutSeconds`.
+   */
+  ownBodyDeadline?: boolean;
 }
 
 export class HttpRoutes {
   #exact = new Map<string, HttpHandler>();
   #bodyLimits = new Map<string, number>();
   #streaming = new Set<string>();
+  #ownDeadline = new Set<string>();
   /** Prefix routes, longest first. */
   #prefixes: { prefix: string; handler: HttpHandler }[] = [];
 
@@ -61,6 +67,19 @@ export class HttpRoutes {
     }
     if (options.maxBodyBytes !== undefined) this.#bodyLimits.set(path, options.maxBodyBytes);
     if (options.countWhileStreaming) this.#streaming.add(path);
+    if (options.ownBodyDeadline) this.#ownDeadline.add(path);
+  }
+
+  /** Whether the route `pathname` goes to bounds its body's arrival itself. */
+  ownsBodyDeadline(pathname: string): boolean {
+    if (this.#ownDeadline.size === 0) return false;
+    return this.#ownDeadline.has(this.#route(pathname) ?? "");
+  }
+
+  /** The path a route was registered under that `pathname` goes to. */
+  #route(pathname: string): string | undefined {
+    if (this.#exact.has(pathname)) return pathname;
+    return this.#prefixes.find((p) => pathname.startsWith(p.prefix))?.prefix;
   }
 
   /** Whether the route `pathname` goes to counts its requests until their bodies end. */

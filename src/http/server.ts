@@ -8,9 +8,10 @@
 import type { Config } from "../config/schema.ts";
 import type { CertStore } from "../tls/certs.ts";
 import { OncePerWindow } from "../util/once_per_window.ts";
+import { addressKey } from "../auth/login_throttle.ts";
 import { logger } from "../log.ts";
 import { clientOrigin, TrustedProxies } from "./client_address.ts";
-import { BodyTooLarge, limitBody } from "./limits.ts";
+import { BodyTimedOut, BodyTooLarge, limitBody } from "./limits.ts";
 import { onBodyEnd } from "./body_end.ts";
 import { ConnectionLimiter } from "../net/connection_limiter.ts";
 import type { HttpRoutes } from "./routes.ts";
@@ -65,7 +66,9 @@ export function startHttp(
     const url = requestUrl(request);
     if (!url) return text(400, "Bad Request: invalid Host header", { connection: "close" });
     const origin = clientOrigin(peer, secureSocket, request.headers, trusted);
-    const slot = requests.acquire(origin.address);
+    // Per client, as the login throttle counts: an IPv6 /64 is one (any of its addresses is the
+    // subscriber's to pick, so per address the cap would never bind).
+    const slot = requests.acquire(addressKey(origin.address));
     if (typeof slot === "string") {
       noteRefusal(
         origin.address,
@@ -78,7 +81,10 @@ export function startHttp(
     let held = false;
     try {
       const maxBody = routes.bodyLimit(url.pathname) ?? limits.maxBodyBytes;
-      const limited = limitBody(request, maxBody);
+      const deadline = routes.ownsBodyDeadline(url.pathname)
+        ? undefined
+        : limits.bodyTimeoutSeconds * 1000;
+      const limited = limitBody(request, maxBody, deadline);
       if (limited === "too-large") return text(413, "Content Too Large", { connection: "close" });
       const handler = routes.find(url.pathname);
       if (!handler) return text(404, "Not Found");
@@ -102,6 +108,7 @@ export function startHttp(
       if (err instanceof BodyTooLarge) {
         return text(413, "Content Too Large", { connection: "close" });
       }
+      if (err instanceof BodyTimedOut) return bodyTimedOut();
       const silent = errorLog.note(url.pathname);
       if (silent !== undefined) {
         log.error("HTTP handler for {path} failed: {err}; {silent} more since the last such line", {
@@ -164,6 +171,11 @@ export function startHttp(
       return closing;
     },
   };
+}
+
+/** 408 to a request whose body did not arrive in time (http.bodyTimeoutSeconds). */
+function bodyTimedOut(): Response {
+  return text(408, "Request Timeout: the body did not arrive in time", { connection: "close" });
 }
 
 function text(status: number, body: string, headers: Record<string, string> = {}): Response {

@@ -6,7 +6,7 @@
 import type { Config } from "../../config/schema.ts";
 import type { C2sServices } from "../../stream/c2s.ts";
 import { logger } from "../../log.ts";
-import { BodyTooLarge, limitBody } from "../limits.ts";
+import { BodyTimedOut, BodyTooLarge, limitBody } from "../limits.ts";
 import { parseBody, parseRid } from "./body.ts";
 import { CorsPolicy } from "./cors.ts";
 import { terminateXml } from "./response.ts";
@@ -68,6 +68,8 @@ export function boshHandler(services: C2sServices, config: Config = services.con
       });
     }
     const text = await readBody(req, config.bosh.maxBodyBytes);
+    // The server's deadline (http.bodyTimeoutSeconds): thrown on to its 408.
+    if (text === "timed-out") throw new BodyTimedOut("BOSH request body not received in time");
     if (text === "too-large") {
       return new Response("Request body too large\n", {
         status: 413,
@@ -94,13 +96,14 @@ export function boshHandler(services: C2sServices, config: Config = services.con
 async function readBody(
   req: Request,
   max: number,
-): Promise<string | "too-large" | "bad-encoding"> {
+): Promise<string | "too-large" | "timed-out" | "bad-encoding"> {
   const limited = limitBody(req, max);
   if (limited === "too-large") return "too-large";
   let bytes: ArrayBuffer;
   try {
     bytes = await limited.arrayBuffer();
   } catch (err) {
+    if (err instanceof BodyTimedOut) return "timed-out";
     return err instanceof BodyTooLarge ? "too-large" : "bad-encoding";
   }
   try {

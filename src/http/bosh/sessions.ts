@@ -8,6 +8,7 @@ import { type C2sServices, C2sStream } from "../../stream/c2s.ts";
 import { ConnectionLimiter } from "../../net/connection_limiter.ts";
 import { logger } from "../../log.ts";
 import { randomId } from "../../util/random.ts";
+import { addressKey } from "../../auth/login_throttle.ts";
 import type { BoshBody } from "./body.ts";
 import { BoshSession } from "./session.ts";
 import type { TerminalCondition } from "./response.ts";
@@ -48,7 +49,8 @@ export class BoshSessions {
   create(body: BoshBody, rid: number, peer: PeerInfo): BoshSession | TerminalCondition {
     const { bosh } = this.config;
     const ip = peer.remoteAddress;
-    const slot = this.#limiter.acquire(ip);
+    // An IPv6 /64 is one client, as for the HTTP request caps (server.ts).
+    const slot = this.#limiter.acquire(addressKey(ip));
     if (typeof slot === "string") {
       log.info("{ip}: BOSH session refused: too many sessions", { ip });
       return "policy-violation";

@@ -26,8 +26,15 @@ export function isAdmin(hosts: ReadonlyMap<string, Host>, bareJid: string): bool
   const jid = parseJid(bareJid);
   if (!jid?.local || jid.resource !== undefined) return false;
   const host = hosts.get(jid.domain);
-  if (!host || host.kind !== "user") return false;
-  return host.config.admins.some((a) => parseJid(a)?.bare === jid.bare);
+  return host !== undefined && host.kind === "user" && administers(host, jid.bare);
+}
+
+/**
+ * Whether `bareJid` is an admin of `host` (a global admin is one of every
+ * host): whose users the status page shows it.
+ */
+export function administers(host: Host, bareJid: string): boolean {
+  return host.config.admins.some((a) => parseJid(a)?.bare === bareJid);
 }
 
 export async function checkAdminLogin(

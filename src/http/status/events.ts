@@ -15,6 +15,8 @@ interface View {
   controller: ReadableStreamDefaultController<Uint8Array>;
   endsAt: number;
   expiresAt: number;
+  /** The admin logged in: what the snapshot may show depends on it. */
+  viewer: string;
 }
 
 export class EventStreams {
@@ -22,22 +24,27 @@ export class EventStreams {
   #timer: ReturnType<typeof setInterval> | undefined;
   #encoder = new TextEncoder();
 
-  constructor(readonly refreshSeconds: number, readonly snapshot: () => unknown) {}
+  constructor(readonly refreshSeconds: number, readonly snapshot: (viewer: string) => unknown) {}
 
   get size(): number {
     return this.#views.size;
   }
 
   /** A new view's body, or undefined past the cap. */
-  open(loginExpiresAt: number): ReadableStream<Uint8Array> | undefined {
+  open(loginExpiresAt: number, viewer = ""): ReadableStream<Uint8Array> | undefined {
     if (this.#views.size >= MAX_STREAMS) return undefined;
     let view: View;
     return new ReadableStream<Uint8Array>({
       start: (controller) => {
-        view = { controller, endsAt: Date.now() + MAX_STREAM_MS, expiresAt: loginExpiresAt };
+        view = {
+          controller,
+          endsAt: Date.now() + MAX_STREAM_MS,
+          expiresAt: loginExpiresAt,
+          viewer,
+        };
         this.#views.add(view);
         controller.enqueue(this.#encoder.encode(`retry: ${this.refreshSeconds * 1000}\n\n`));
-        this.#send(view, this.#event("status", this.snapshot()));
+        this.#send(view, this.#event("status", this.snapshot(viewer)));
         this.#timer ??= setInterval(() => this.#tick(), this.refreshSeconds * 1000);
       },
       cancel: () => this.#drop(view),
@@ -50,13 +57,20 @@ export class EventStreams {
 
   #tick(): void {
     const now = Date.now();
-    let data: Uint8Array | undefined;
+    // One snapshot per admin per tick, however many views it has open.
+    const data = new Map<string, Uint8Array>();
     for (const view of [...this.#views]) {
       if (now >= view.expiresAt) {
         this.#send(view, this.#event("expired", {}));
         this.#end(view);
       } else if (now >= view.endsAt) this.#end(view);
-      else this.#send(view, data ??= this.#event("status", this.snapshot()));
+      else {
+        let event = data.get(view.viewer);
+        if (!event) {
+          data.set(view.viewer, event = this.#event("status", this.snapshot(view.viewer)));
+        }
+        this.#send(view, event);
+      }
     }
   }
 

@@ -74,7 +74,10 @@ export function addStatusRoutes(routes: HttpRoutes, deps: StatusDeps): StatusRou
     throttle: deps.throttle,
     scramIterations: deps.config.auth.scramIterations,
   });
-  const streams = new EventStreams(settings.refreshSeconds, () => statusSnapshot(deps));
+  const streams = new EventStreams(
+    settings.refreshSeconds,
+    (viewer) => statusSnapshot(deps, viewer),
+  );
 
   /** The request's valid admin login, if it carries one. */
   const loginOf = async (req: Request): Promise<StatusLogin | undefined> => {
@@ -183,8 +186,9 @@ export function addStatusRoutes(routes: HttpRoutes, deps: StatusDeps): StatusRou
     "/status/data",
     guarded(async (req) => {
       if (req.method !== "GET") return methodNotAllowed("GET");
-      if (!await loginOf(req)) return json(401, { error: "login required" });
-      return json(200, statusSnapshot(deps));
+      const login = await loginOf(req);
+      if (!login) return json(401, { error: "login required" });
+      return json(200, statusSnapshot(deps, login.jid));
     }),
   );
 
@@ -194,7 +198,7 @@ export function addStatusRoutes(routes: HttpRoutes, deps: StatusDeps): StatusRou
       if (req.method !== "GET") return methodNotAllowed("GET");
       const login = await loginOf(req);
       if (!login) return json(401, { error: "login required" });
-      const body = streams.open(login.exp);
+      const body = streams.open(login.exp, login.jid);
       if (!body) return text(503, "Too many live views; reload later.", { "retry-after": "10" });
       return new Response(body, {
         headers: {

@@ -17,13 +17,16 @@ import { randomBytes } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { ScramExchange } from "../../auth/scram.ts";
 import type { AuthProvider, SaslStep, ScramHash } from "../../auth/types.ts";
-import type { LoginThrottle } from "../../auth/login_throttle.ts";
+import { addressKey, type LoginThrottle } from "../../auth/login_throttle.ts";
 import type { Host } from "../../core/host.ts";
 import { parseJid } from "../../jid.ts";
 import { isAdmin, type LoginVerdict } from "./admin_login.ts";
 
 const MAX_PENDING = 256;
-/** Of those, per client address: one address cannot hold them all (and lock the admins out). */
+/**
+ * Of those, per client (an address, or an IPv6 /64 whose addresses one
+ * subscriber picks at will): one cannot hold them all (and lock the admins out).
+ */
 const MAX_PENDING_PER_IP = 4;
 const PENDING_MS = 30_000;
 const HASHES: Record<string, ScramHash> = { "SCRAM-SHA-256": "SHA-256", "SCRAM-SHA-1": "SHA-1" };
@@ -39,6 +42,8 @@ interface Pending {
   exchange: ScramExchange;
   host: string;
   ip: string;
+  /** The client `ip` belongs to (an IPv6 /64 is one), for MAX_PENDING_PER_IP. */
+  client: string;
   expires: number;
 }
 
@@ -72,7 +77,9 @@ export class ScramLogins {
     if (this.deps.throttle.ipBlocked(ip)) {
       return { kind: "done", verdict: { ok: false, reason: "throttled" } };
     }
-    if (this.#pending.size >= MAX_PENDING || this.#pendingFrom(ip) >= MAX_PENDING_PER_IP) {
+    if (
+      this.#pending.size >= MAX_PENDING || this.#pendingFrom(addressKey(ip)) >= MAX_PENDING_PER_IP
+    ) {
       return { kind: "busy" };
     }
     const exchange = new ScramExchange(hash, false, {
@@ -83,7 +90,13 @@ export class ScramLogins {
     const first = await exchange.step(bytes);
     if (first.kind !== "challenge") return this.#verdict(first, host.domain, ip);
     const key = randomBytes(18).toString("base64url");
-    this.#pending.set(key, { exchange, host: host.domain, ip, expires: Date.now() + PENDING_MS });
+    this.#pending.set(key, {
+      exchange,
+      host: host.domain,
+      ip,
+      client: addressKey(ip),
+      expires: Date.now() + PENDING_MS,
+    });
     return { kind: "challenge", id: key, data: Buffer.from(first.data).toString("base64") };
   }
 
@@ -114,9 +127,9 @@ export class ScramLogins {
     return { kind: "done", verdict: { ok: true, jid: account }, data };
   }
 
-  #pendingFrom(ip: string): number {
+  #pendingFrom(client: string): number {
     let n = 0;
-    for (const p of this.#pending.values()) if (p.ip === ip) n++;
+    for (const p of this.#pending.values()) if (p.client === client) n++;
     return n;
   }
 

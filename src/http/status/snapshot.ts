@@ -12,6 +12,7 @@ import type { ComponentRegistry } from "../../core/components.ts";
 import type { S2sManager, S2sOutLinkInfo } from "../../s2s/manager.ts";
 import { smState } from "../../modules/stream_management/state.ts";
 import { VERSION } from "../../version.ts";
+import { administers } from "./admin_login.ts";
 
 /** Most resources listed; the rest are counted only. */
 export const MAX_LISTED_RESOURCES = 500;
@@ -100,7 +101,16 @@ export function resourceStatus(session: Session, now: number): ResourceStatus {
   };
 }
 
-export function statusSnapshot(src: StatusSources, now = Date.now()): StatusSnapshot {
+/**
+ * The snapshot `viewer` (an admin's bare JID) may see: the users of the
+ * hosts it administers only — a host's own admin is not shown another
+ * host's users and their addresses; a global admin administers them all.
+ */
+export function statusSnapshot(
+  src: StatusSources,
+  viewer: string,
+  now = Date.now(),
+): StatusSnapshot {
   const hosts = [...src.hosts.values()].map((h) => ({
     domain: h.domain,
     kind: h.kind,
@@ -117,7 +127,7 @@ export function statusSnapshot(src: StatusSources, now = Date.now()): StatusSnap
   let resources = 0;
   let listed = 0;
   for (const host of src.hosts.values()) {
-    if (host.kind !== "user") continue;
+    if (host.kind !== "user" || !administers(host, viewer)) continue;
     for (const session of src.sessions.bound(host.domain)) {
       resources++;
       if (listed >= MAX_LISTED_RESOURCES) continue;

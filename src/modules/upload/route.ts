@@ -38,5 +38,10 @@ export function addUploadRoute(
       });
     }
     return handler.handle(request, info, segments.slice(1));
-  }, { maxBodyBytes: config.upload.maxFileBytes, countWhileStreaming: true });
+  }, {
+    maxBodyBytes: config.upload.maxFileBytes,
+    countWhileStreaming: true,
+    // A deadline derived from the size (transfer_deadline.ts), and the body stays Deno's own.
+    ownBodyDeadline: true,
+  });
 }

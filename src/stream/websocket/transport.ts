@@ -27,12 +27,19 @@ import type {
 } from "../transport.ts";
 import { CLOSE_ELEMENT, NS_FRAMING, openElement, qualify } from "./framing.ts";
 import { WsInput } from "./input.ts";
+import { abortWebSocket } from "../../http/deno_internals.ts";
 
 /**
  * After our `<close/>`, how long the peer has to answer with its own
  * before the WebSocket is closed anyway (RFC 7395 §3.6).
  */
 const CLOSE_GRACE_MS = 2000;
+/**
+ * After we close the WebSocket, how long its closing handshake may take
+ * before the connection is dropped: a peer that stops reading never
+ * completes it (see abortWebSocket).
+ */
+const ABORT_AFTER_MS = 5000;
 /** How often writable() looks at bufferedAmount while someone waits on it. */
 const WRITABLE_POLL_MS = 25;
 /** RFC 6455 §7.4.1: normal closure. */
@@ -67,6 +74,8 @@ export class WebSocketTransport implements StreamTransport {
   /** The peer sent `<close/>`: our answer ends the WebSocket at once. */
   #peerClosed = false;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set once we closed the WebSocket: drops it if the close event does not come. */
+  #abortTimer: ReturnType<typeof setTimeout> | undefined;
   #waiters: (() => void)[] = [];
   #poll: ReturnType<typeof setInterval> | undefined;
 
@@ -202,12 +211,23 @@ export class WebSocketTransport implements StreamTransport {
     } catch {
       // Still connecting or already closing: the close event comes either way.
     }
+    this.#abortTimer ??= setTimeout(() => this.#abort(), ABORT_AFTER_MS);
+  }
+
+  /** The closing handshake never finished (a peer not reading): the connection goes now. */
+  #abort(): void {
+    if (this.#gone) return;
+    // Without the hook the connection is Deno's to keep. Gone for us now either
+    // way: the session and its slot end without waiting for a close event.
+    abortWebSocket(this.socket);
+    this.#onGone();
   }
 
   #onGone(): void {
     if (this.#gone) return;
     this.#gone = true;
     clearTimeout(this.#closeTimer);
+    clearTimeout(this.#abortTimer);
     this.#input?.stop();
     this.#wakeWaiters();
     this.options.onClosed?.();
