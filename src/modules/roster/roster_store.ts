@@ -136,6 +136,12 @@ export class Roster {
 
   static fromJson(value: Json | undefined): Roster {
     const r = new Roster();
+    // A roster never stored (a new account, or one re-created under a
+    // deleted account's name) starts its versions at the time, not at 0: a
+    // client still holding the old account's cached `ver` must not find it
+    // again in the new roster's first versions and keep the old items
+    // (µs scale: a thousand changes a millisecond before two could meet).
+    if (value === undefined) r.version = Date.now() * 1000;
     if (!value || typeof value !== "object" || Array.isArray(value)) return r;
     if (typeof value.version === "number") r.version = value.version;
     if (Array.isArray(value.items)) {
