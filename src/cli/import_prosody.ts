@@ -85,11 +85,11 @@ export async function run(args: string[]): Promise<number> {
     apply ? `Imported from ${dir}:` : `Dry run (nothing written; add --apply to import) of ${dir}:`,
   );
   for (const line of tally.summary(apply)) console.log("  " + line);
-  if (tally.skipped.length > 0) {
-    console.log(`Skipped (${tally.skipped.length}):`);
+  if (tally.skippedCount > 0) {
+    console.log(`Skipped (${tally.skippedCount}):`);
     for (const line of tally.skipped.slice(0, MAX_SKIPPED_SHOWN)) console.log("  " + line);
-    if (tally.skipped.length > MAX_SKIPPED_SHOWN) {
-      console.log(`  … and ${tally.skipped.length - MAX_SKIPPED_SHOWN} more`);
+    if (tally.skippedCount > MAX_SKIPPED_SHOWN) {
+      console.log(`  … and ${tally.skippedCount - MAX_SKIPPED_SHOWN} more`);
     }
   }
   return EXIT_OK;

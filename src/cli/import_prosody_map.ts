@@ -15,6 +15,8 @@ import { parseJid } from "../jid.ts";
 import type { Json } from "../storage/types.ts";
 import { DEFAULT_CONFIG } from "../modules/pubsub/engine/config.ts";
 import type { NodeConfig, StoredItem, StoredNode } from "../modules/pubsub/engine/types.ts";
+import { MAX_SUBSCRIPTION_JID } from "../modules/pubsub/engine/subscription_changes.ts";
+import { PEP_SUBSCRIPTION_LIMITS } from "../modules/pubsub/pep/service.ts";
 
 /** Deepest stanza nesting converted (the Lua reader already bounds depth at 64). */
 const MAX_ELEMENT_DEPTH = 64;
@@ -226,7 +228,7 @@ export function pepNodeFromLua(
   name: string,
   v: LuaValue,
   items: ArchivedStanza[],
-): { node: StoredNode; items: StoredItem[] } {
+): { node: StoredNode; items: StoredItem[]; droppedSubscriptions: number } {
   const t = table(v);
   const config = nodeConfigFromLua(t?.get("config"));
   const affiliations: StoredNode["affiliations"] = {};
@@ -238,10 +240,25 @@ export function pepNodeFromLua(
     }
   }
   affiliations[owner] = "owner";
+  // Within what the server lets a PEP node have (its record is written
+  // whole on each publish): the rest are counted, for the report.
   const subscriptions: StoredNode["subscriptions"] = {};
+  let subscribed = 0;
+  let droppedSubscriptions = 0;
   for (const [k, on] of table(t?.get("subscribers"))?.stringEntries() ?? []) {
     const jid = parseJid(utf8Text(k) ?? "");
-    if (jid && on) subscriptions[jid.toString()] = "subscribed";
+    if (!jid || !on) continue;
+    const key = jid.toString();
+    if (subscriptions[key]) continue;
+    if (
+      key.length > MAX_SUBSCRIPTION_JID ||
+      subscribed >= PEP_SUBSCRIPTION_LIMITS.maxSubscriptionsPerNode
+    ) {
+      droppedSubscriptions++;
+      continue;
+    }
+    subscriptions[key] = "subscribed";
+    subscribed++;
   }
   // Prosody keeps one item per id (a republish replaces it): the latest wins, in order.
   const byId = new Map<string, StoredItem>();
@@ -268,5 +285,6 @@ export function pepNodeFromLua(
       created: kept[0]?.when ?? Date.now(),
     },
     items: kept,
+    droppedSubscriptions,
   };
 }
