@@ -21,6 +21,7 @@ import { INVITES_STORE, InviteStore } from "../../src/modules/invites/store.ts";
 import { DEFAULT_MODULES } from "../../src/config/schema.ts";
 import { SqliteStorage } from "../../src/storage/sqlite.ts";
 import type { StorageDriver } from "../../src/storage/types.ts";
+import { dropConnection, smLogin, until } from "../helpers/sm.ts";
 import { runParley } from "../helpers/parley_process.ts";
 
 const MAIN = join(import.meta.dirname!, "..", "..", "main.ts");
@@ -205,5 +206,33 @@ Deno.test("parley deluser offline leaves nothing of the account, and ends its su
   } finally {
     if (!stopped) await server.close();
     await Deno.remove(server.dataDir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("messages a removed account's sessions never acknowledged do not outlive it offline", async () => {
+  const server = await startTestServer({}, USERS);
+  try {
+    // One session hibernated, one live, both with unacknowledged messages.
+    const asleep = await smLogin(server, "alice", USERS.alice, "asleep");
+    const awake = await smLogin(server, "alice", USERS.alice, "awake");
+    const bob = await login(server, "bob");
+    for (let i = 0; i < 3; i++) {
+      bob.send(`<message to='alice@localhost' type='chat' id='u${i}'><body>${i}</body></message>`);
+    }
+    for (const c of [asleep.c, awake.c]) {
+      await c.stanza((e) => e.name === "message" && e.attrs.id === "u2");
+    }
+    await dropConnection(server, asleep.c);
+    awake.c.send(
+      `<iq type='set' id='rm'><query xmlns='jabber:iq:register'><remove/></query></iq>`,
+    );
+    assert.equal(await awake.c.streamError(), "not-authorized");
+    await until(() => server.sessions.resources("localhost", "alice").length === 0, "sessions");
+    // Whatever the sessions' ends still write lands before this read.
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await server.storage.archive("localhost", "offline").count("alice"), 0);
+    bob.close();
+  } finally {
+    await server.stop();
   }
 });
