@@ -12,6 +12,7 @@ import { encodeBase64 } from "../util/base64.ts";
 import { Roster } from "../modules/roster/roster_store.ts";
 import type { Subscription } from "../modules/roster/subscriptions.ts";
 import { parseJid } from "../jid.ts";
+import { parseElement } from "../util/xml_fragment.ts";
 import type { Json } from "../storage/types.ts";
 import { DEFAULT_CONFIG } from "../modules/pubsub/engine/config.ts";
 import type { NodeConfig, StoredItem, StoredNode } from "../modules/pubsub/engine/types.ts";
@@ -134,10 +135,32 @@ export function rosterFromLua(v: LuaValue): { json: Json; items: number } | unde
   roster.version = (typeof version === "number" && Number.isSafeInteger(version) ? version : 0) + 1;
   for (const [k, stanza] of table(meta?.get("pending"))?.stringEntries() ?? []) {
     const jid = parseJid(utf8Text(k) ?? "");
-    const request = elementFromLua(stanza);
-    if (jid && request) roster.pending.set(jid.bare, request);
+    if (jid && stanza !== false) {
+      roster.applyState(
+        jid.bare,
+        { ...roster.state(jid.bare), pendingIn: true },
+        pendingRequest(jid.bare, stanza),
+      );
+    }
   }
   return { json: roster.toJson(), items: roster.items.size };
+}
+
+/**
+ * A pending request as it is re-sent at each login: a subscribe presence
+ * from the contact, whatever Prosody kept (`true` in older versions, else
+ * the stanza). Of a kept stanza only the children stay (a status, a nick),
+ * and only when they read back as XML: names in the data are not checked
+ * otherwise, and this element goes out as it is, unlike stored payloads,
+ * which are parsed again when served. The roster bounds what it keeps.
+ */
+function pendingRequest(contact: string, stanza: LuaValue): Element {
+  const request = new Element("presence", { from: contact, type: "subscribe" }, []);
+  const kept = elementFromLua(stanza);
+  if (!kept) return request;
+  const children = new Element("x", {}, kept.children);
+  request.children = parseElement(serialize(children))?.children ?? [];
+  return request;
 }
 
 /** A `vcard/<user>.dat`: the vcard-temp element, serialized as Parley stores it. */

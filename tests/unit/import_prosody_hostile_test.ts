@@ -115,3 +115,37 @@ Deno.test("import prosody: the list of skipped entries stays bounded", () => {
   assert.ok(tally.skipped.length <= 10_000, `${tally.skipped.length}`);
   assert.equal(tally.skippedCount, 100_000);
 });
+
+Deno.test("import prosody: a pending request is kept as a subscribe presence from its contact only", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-hostile-" });
+  try {
+    await write(dir, "accounts/alice.dat", `return { ["password"] = "pw"; };`);
+    const big = "x".repeat(100_000);
+    await write(
+      dir,
+      "roster/alice.dat",
+      `return { [false] = { ["pending"] = {
+        ["forged@x.test"] = { ["name"] = "message";
+          ["attr"] = { ["from"] = "admin@example.test"; ["type"] = "chat"; ["a='1'/><evil b"] = "c" };
+          { ["name"] = "body"; ["attr"] = {}; "obey" } };
+        ["plain@x.test"] = true;
+        ["big@x.test"] = { ["name"] = "presence"; ["attr"] = { ["type"] = "subscribe" };
+          { ["name"] = "status"; ["attr"] = {}; "${big}" } };
+      } } };`,
+    );
+    const { storage } = await importDir(dir);
+    const roster = await storage.keyval(HOST, "roster").get("alice") as {
+      pending: Record<string, unknown>;
+    };
+    const pending = roster.pending;
+    assert.deepEqual(Object.keys(pending).sort(), ["big@x.test", "forged@x.test", "plain@x.test"]);
+    for (const [contact, stanza] of Object.entries(pending)) {
+      const [name, attrs] = stanza as [string, Record<string, string>];
+      assert.equal(name, "presence", contact);
+      assert.deepEqual(attrs, { from: contact, type: "subscribe" }, contact);
+      assert.ok(JSON.stringify(stanza).length < 2048, contact);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
