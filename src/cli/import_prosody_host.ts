@@ -104,7 +104,13 @@ export async function importHost(
         continue;
       }
       const p = await parsed(file, where, tally);
-      if (p) await importUserStore(host, store, file.user, p, target, tally, where);
+      if (!p) continue;
+      try {
+        await importUserStore(host, store, file.user, p, target, tally, where);
+      } catch (e) {
+        // One user's store (what of it was written stays); the import goes on.
+        tally.skip(where, `not written: ${e instanceof Error ? e.message : e}`);
+      }
     }
   }
 }

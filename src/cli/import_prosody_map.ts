@@ -205,10 +205,13 @@ export function archiveItemFromLua(v: LuaValue): ArchivedStanza | undefined {
   const t = table(v);
   const element = elementFromLua(v, ARCHIVE_ATTRS);
   if (!t || !element) return undefined;
+  // Seconds since the epoch; a time the archive cannot hold (negative, or
+  // past a safe integer of milliseconds) counts as missing: now.
   const when = t.get("when");
+  const ms = typeof when === "number" ? Math.round(when * 1000) : NaN;
   return {
     id: text(t.get("key")),
-    when: typeof when === "number" && Number.isFinite(when) ? Math.round(when * 1000) : Date.now(),
+    when: Number.isSafeInteger(ms) && ms >= 0 ? ms : Date.now(),
     element,
   };
 }

@@ -149,3 +149,25 @@ Deno.test("import prosody: a pending request is kept as a subscribe presence fro
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("import prosody: items with times out of range are imported at a sane time, the import goes on", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-hostile-" });
+  try {
+    await write(dir, "accounts/alice.dat", `return { ["password"] = "pw"; };`);
+    await write(dir, "accounts/bob.dat", `return { ["password"] = "pw"; };`);
+    const message = (when: string) =>
+      `item({ ["when"] = ${when}; ["key"] = "k${when.length}"; ["name"] = "message"; ` +
+      `["attr"] = { ["type"] = "chat"; ["from"] = "x@y" }; { ["name"] = "body"; ["attr"] = {}; "hi" } });\n`;
+    await write(dir, "offline/alice.list", message("1e300") + message("-1e300") + message("1.5"));
+    await write(dir, "offline/bob.list", message("1700000000"));
+    await write(dir, "pep/alice.dat", `return { ["n"] = {}; };`);
+    await write(dir, "pep_n/alice.list", message("1e300"));
+    const { storage } = await importDir(dir);
+    const items = await storage.archive(HOST, "offline").find("alice");
+    assert.equal(items.length, 3);
+    for (const item of items) assert.ok(Number.isSafeInteger(item.when) && item.when >= 0);
+    assert.equal(await storage.archive(HOST, "offline").count("bob"), 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
