@@ -121,17 +121,30 @@ export class InternalAuthProvider implements AuthProvider {
     const expected = decodeBase64(stored?.storedKey ?? "") ?? new Uint8Array();
     const actual = decodeBase64(derived.storedKey)!;
     const ok = constantTimeEqual(actual, expected) && stored !== undefined;
-    if (ok && hash === "SHA-1") await this.#addSha256(host, username, password);
+    if (ok && hash === "SHA-1") await this.#addSha256(host, username, password, stored);
     return ok;
   }
 
-  /** An imported account's first PLAIN login: the password is known, so SHA-256 keys are added. */
-  async #addSha256(host: string, username: string, password: string): Promise<void> {
+  /**
+   * An imported account's first PLAIN login: the password is known, so
+   * SHA-256 keys are added — to the record the password was checked
+   * against only. Another process (`parley passwd` while the server runs)
+   * may change the record while the keys are derived, so it is read again
+   * after that, right before the write: writing the stale record back
+   * would restore the old password.
+   */
+  async #addSha256(
+    host: string,
+    username: string,
+    password: string,
+    checked: ScramCredentials,
+  ): Promise<void> {
     try {
       await this.#exclusive(host, username, async () => {
+        const sha256 = await deriveScramCredentials(password, "SHA-256", this.iterations);
         const record = await this.#read(host, username);
         if (!record || record["SCRAM-SHA-256"]) return;
-        const sha256 = await deriveScramCredentials(password, "SHA-256", this.iterations);
+        if (record["SCRAM-SHA-1"].storedKey !== checked.storedKey) return;
         await this.#store(host).set(username, {
           ...record,
           "SCRAM-SHA-256": { ...sha256 },

@@ -3,6 +3,7 @@ import { CONFIG_HELP } from "./args.ts";
 import { runAccountCommand } from "./account.ts";
 import { removeAccountData } from "../core/accounts.ts";
 import { removeUserUploadsOffline } from "../modules/upload/account_files.ts";
+import { endLocalSubscriptionsOffline, removeUserInvitesOffline } from "./deluser_offline.ts";
 import { EXIT_CODES_HELP, EXIT_FAILURE, EXIT_OK } from "./exit.ts";
 import { adminRequest, AdminUnreachable } from "../reload/admin_client.ts";
 import { adminSocketPath } from "../reload/admin_socket.ts";
@@ -35,11 +36,16 @@ export function run(args: string[]): Promise<number> {
       console.error(`parley deluser: ${account.jid} does not exist`);
       return EXIT_FAILURE;
     }
-    // Uploads, tombstone, data, then credentials: if this is interrupted, the
-    // account still exists and running deluser again finishes the job. The
-    // uploads are files beside the storage that only the upload module
-    // knows, and no modules run here.
+    // Uploads, invites, contacts' subscriptions, tombstone, data, then
+    // credentials: if this is interrupted, the account still exists and
+    // running deluser again finishes the job. No modules run here, so what
+    // theirs do when an account goes is done here (deluser_offline.ts);
+    // the uploads are files beside the storage that only the upload
+    // module knows.
     await removeUserUploadsOffline(account.config, account.host, account.user);
+    const { config, storage, host, user } = account;
+    await removeUserInvitesOffline(storage, host, user);
+    await endLocalSubscriptionsOffline(config, storage, host, user);
     await removeAccountData(account.stores, account.host, account.user);
     console.log(`Deleted ${account.jid} and all of its data.`);
     return EXIT_OK;

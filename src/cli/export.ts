@@ -81,9 +81,17 @@ export async function run(args: string[]): Promise<number> {
     // Written beside the target and renamed at the end: an interrupted
     // export never leaves a file that looks complete.
     const partial = file === undefined ? undefined : file + ".partial";
+    // A FILE.partial already there (an earlier run's, or a link planted
+    // beside the target) is removed, not opened: opening would keep its
+    // mode (the 0600 applies to a new file only) or write through the link.
+    if (partial !== undefined) {
+      await Deno.remove(partial).catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      });
+    }
     const sink = partial === undefined
       ? Deno.stdout
-      : await Deno.open(partial, { write: true, create: true, truncate: true, mode: 0o600 });
+      : await Deno.open(partial, { write: true, createNew: true, mode: 0o600 });
     const summaries: string[] = [];
     try {
       const out = bufferedWriter(sink);

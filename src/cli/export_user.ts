@@ -221,6 +221,15 @@ function asClientStanza(stanza: Element): Element {
 /**
  * Every item of `user` in `archive`, oldest first, a page at a time
  * (bounded memory); returns how many `each` accepted.
+ *
+ * A page starts after the previous page's last item. The server may run
+ * meanwhile and remove that item (a retraction, retention, an offline
+ * message delivered at a login): an `after` id that is gone matches
+ * nothing, which would end the export there, silently. So an empty page
+ * whose `after` item is gone goes on from that item's time instead,
+ * leaving out the items of that time the previous page had. (Only more
+ * than a page of items in one millisecond, with such a removal, could then
+ * write an item twice.)
  */
 async function eachPage(
   archive: ArchiveStore,
@@ -228,13 +237,23 @@ async function eachPage(
   each: (item: ArchiveItem) => Promise<boolean>,
 ): Promise<number> {
   let n = 0;
-  let after: string | undefined;
-  // Every page moves `after` forward, and a short page ends it: the loop ends.
+  let last: ArchiveItem[] = [];
+  // Every page moves forward (past `after`, or past the items of the
+  // previous page's last time), and a short page ends it: the loop ends.
   while (true) {
-    const page = await archive.find(user, { after, limit: ARCHIVE_PAGE });
+    const end = last[last.length - 1];
+    let page = await archive.find(user, { after: end?.id, limit: ARCHIVE_PAGE });
+    let full = page.length === ARCHIVE_PAGE;
+    if (page.length === 0 && end && await archive.count(user, { ids: [end.id] }) === 0) {
+      const seen = new Set(last.filter((i) => i.when === end.when).map((i) => i.id));
+      const limit = ARCHIVE_PAGE + seen.size;
+      const from = await archive.find(user, { start: end.when, limit });
+      full = from.length === limit;
+      page = from.filter((i) => !seen.has(i.id));
+    }
     for (const item of page) if (await each(item)) n++;
-    if (page.length < ARCHIVE_PAGE) return n;
-    after = page[page.length - 1].id;
+    if (!full) return n;
+    last = page;
   }
 }
 

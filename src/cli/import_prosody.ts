@@ -7,6 +7,7 @@ import { configureLogging } from "../log.ts";
 import { openStores } from "./stores.ts";
 import { scanProsodyDir } from "./import_prosody_read.ts";
 import { importHost, ImportTally, type ImportTarget } from "./import_prosody_host.ts";
+import { adminSocketPath } from "../reload/admin_socket.ts";
 
 export const HELP = `Usage: parley import prosody DIR [options]
 
@@ -19,7 +20,8 @@ exists here is left alone, with all its data.
 
 Nothing is written unless --apply is given: without it, the command reports
 what it would import and what it would skip. Stop Parley before --apply
-(it caches rosters and block lists of online users, and PEP nodes).
+(it caches rosters and block lists of online users, and PEP nodes): --apply
+refuses to run while the server answers on its admin socket.
 
 Prosody keeps SCRAM-SHA-1 keys only: an imported account logs in with
 SCRAM-SHA-1 and PLAIN; its SCRAM-SHA-256 keys are added at its first PLAIN
@@ -59,6 +61,13 @@ export async function run(args: string[]): Promise<number> {
   } catch (e) {
     throw new CommandFailure(`${dir}: ${e instanceof Error ? e.message : e}`);
   }
+  if (apply && await serverAnswers(adminSocketPath(config.dataDir))) {
+    throw new CommandFailure(
+      `the server is running (it answers on ${adminSocketPath(config.dataDir)}): stop it ` +
+        `before --apply, or it overwrites imported rosters, block lists and PEP nodes of ` +
+        `online users with the copies it caches`,
+    );
+  }
   await configureLogging({ level: "warning", format: config.log.format });
   const hosts = await scanProsodyDir(dir);
   if (hosts.length === 0) throw new CommandFailure(`${dir}: no Prosody host directories found`);
@@ -85,12 +94,22 @@ export async function run(args: string[]): Promise<number> {
     apply ? `Imported from ${dir}:` : `Dry run (nothing written; add --apply to import) of ${dir}:`,
   );
   for (const line of tally.summary(apply)) console.log("  " + line);
-  if (tally.skipped.length > 0) {
-    console.log(`Skipped (${tally.skipped.length}):`);
+  if (tally.skippedCount > 0) {
+    console.log(`Skipped (${tally.skippedCount}):`);
     for (const line of tally.skipped.slice(0, MAX_SKIPPED_SHOWN)) console.log("  " + line);
-    if (tally.skipped.length > MAX_SKIPPED_SHOWN) {
-      console.log(`  … and ${tally.skipped.length - MAX_SKIPPED_SHOWN} more`);
+    if (tally.skippedCount > MAX_SKIPPED_SHOWN) {
+      console.log(`  … and ${tally.skippedCount - MAX_SKIPPED_SHOWN} more`);
     }
   }
   return EXIT_OK;
+}
+
+/** Whether a server listens on its admin socket (a leftover socket file refuses). */
+async function serverAnswers(path: string): Promise<boolean> {
+  try {
+    (await Deno.connect({ transport: "unix", path })).close();
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -38,10 +38,16 @@ export interface ImportTarget {
   apply: boolean;
 }
 
+/** Skipped entries kept for the report, in the order met. */
+export const MAX_SKIPPED_KEPT = 1000;
+
 /** What was imported (counts per host and kind) and what was skipped, with why. */
 export class ImportTally {
   readonly counts = new Map<string, number>();
+  /** The first MAX_SKIPPED_KEPT skipped entries (a malformed file may hold millions). */
   readonly skipped: string[] = [];
+  /** Every skipped entry, kept or not. */
+  skippedCount = 0;
 
   add(host: string, kind: string, n = 1): void {
     const key = `${host}\0${kind}`;
@@ -49,7 +55,7 @@ export class ImportTally {
   }
 
   skip(where: string, why: string): void {
-    this.skipped.push(`${where}: ${why}`);
+    if (++this.skippedCount <= MAX_SKIPPED_KEPT) this.skipped.push(`${where}: ${why}`);
   }
 
   summary(applied: boolean): string[] {
@@ -98,7 +104,13 @@ export async function importHost(
         continue;
       }
       const p = await parsed(file, where, tally);
-      if (p) await importUserStore(host, store, file.user, p, target, tally, where);
+      if (!p) continue;
+      try {
+        await importUserStore(host, store, file.user, p, target, tally, where);
+      } catch (e) {
+        // One user's store (what of it was written stays); the import goes on.
+        tally.skip(where, `not written: ${e instanceof Error ? e.message : e}`);
+      }
     }
   }
 }
@@ -245,7 +257,13 @@ async function importPep(
         if (item) items.push(item);
       }
     }
-    const { node, items: kept } = pepNodeFromLua(owner, name, raw, items);
+    const { node, items: kept, droppedSubscriptions } = pepNodeFromLua(owner, name, raw, items);
+    if (droppedSubscriptions > 0) {
+      tally.skip(
+        `${where} node ${name}`,
+        `${droppedSubscriptions} subscriptions over the server's limits (too many, or JIDs too long)`,
+      );
+    }
     if (target.apply) {
       // The stores and keys of PEP (src/modules/pubsub/pep/service.ts).
       const pep = mapStorage(

@@ -12,9 +12,12 @@ import { encodeBase64 } from "../util/base64.ts";
 import { Roster } from "../modules/roster/roster_store.ts";
 import type { Subscription } from "../modules/roster/subscriptions.ts";
 import { parseJid } from "../jid.ts";
+import { parseElement } from "../util/xml_fragment.ts";
 import type { Json } from "../storage/types.ts";
 import { DEFAULT_CONFIG } from "../modules/pubsub/engine/config.ts";
 import type { NodeConfig, StoredItem, StoredNode } from "../modules/pubsub/engine/types.ts";
+import { MAX_SUBSCRIPTION_JID } from "../modules/pubsub/engine/subscription_changes.ts";
+import { PEP_SUBSCRIPTION_LIMITS } from "../modules/pubsub/pep/service.ts";
 
 /** Deepest stanza nesting converted (the Lua reader already bounds depth at 64). */
 const MAX_ELEMENT_DEPTH = 64;
@@ -132,10 +135,32 @@ export function rosterFromLua(v: LuaValue): { json: Json; items: number } | unde
   roster.version = (typeof version === "number" && Number.isSafeInteger(version) ? version : 0) + 1;
   for (const [k, stanza] of table(meta?.get("pending"))?.stringEntries() ?? []) {
     const jid = parseJid(utf8Text(k) ?? "");
-    const request = elementFromLua(stanza);
-    if (jid && request) roster.pending.set(jid.bare, request);
+    if (jid && stanza !== false) {
+      roster.applyState(
+        jid.bare,
+        { ...roster.state(jid.bare), pendingIn: true },
+        pendingRequest(jid.bare, stanza),
+      );
+    }
   }
   return { json: roster.toJson(), items: roster.items.size };
+}
+
+/**
+ * A pending request as it is re-sent at each login: a subscribe presence
+ * from the contact, whatever Prosody kept (`true` in older versions, else
+ * the stanza). Of a kept stanza only the children stay (a status, a nick),
+ * and only when they read back as XML: names in the data are not checked
+ * otherwise, and this element goes out as it is, unlike stored payloads,
+ * which are parsed again when served. The roster bounds what it keeps.
+ */
+function pendingRequest(contact: string, stanza: LuaValue): Element {
+  const request = new Element("presence", { from: contact, type: "subscribe" }, []);
+  const kept = elementFromLua(stanza);
+  if (!kept) return request;
+  const children = new Element("x", {}, kept.children);
+  request.children = parseElement(serialize(children))?.children ?? [];
+  return request;
 }
 
 /** A `vcard/<user>.dat`: the vcard-temp element, serialized as Parley stores it. */
@@ -180,10 +205,13 @@ export function archiveItemFromLua(v: LuaValue): ArchivedStanza | undefined {
   const t = table(v);
   const element = elementFromLua(v, ARCHIVE_ATTRS);
   if (!t || !element) return undefined;
+  // Seconds since the epoch; a time the archive cannot hold (negative, or
+  // past a safe integer of milliseconds) counts as missing: now.
   const when = t.get("when");
+  const ms = typeof when === "number" ? Math.round(when * 1000) : NaN;
   return {
     id: text(t.get("key")),
-    when: typeof when === "number" && Number.isFinite(when) ? Math.round(when * 1000) : Date.now(),
+    when: Number.isSafeInteger(ms) && ms >= 0 ? ms : Date.now(),
     element,
   };
 }
@@ -226,7 +254,7 @@ export function pepNodeFromLua(
   name: string,
   v: LuaValue,
   items: ArchivedStanza[],
-): { node: StoredNode; items: StoredItem[] } {
+): { node: StoredNode; items: StoredItem[]; droppedSubscriptions: number } {
   const t = table(v);
   const config = nodeConfigFromLua(t?.get("config"));
   const affiliations: StoredNode["affiliations"] = {};
@@ -238,10 +266,25 @@ export function pepNodeFromLua(
     }
   }
   affiliations[owner] = "owner";
+  // Within what the server lets a PEP node have (its record is written
+  // whole on each publish): the rest are counted, for the report.
   const subscriptions: StoredNode["subscriptions"] = {};
+  let subscribed = 0;
+  let droppedSubscriptions = 0;
   for (const [k, on] of table(t?.get("subscribers"))?.stringEntries() ?? []) {
     const jid = parseJid(utf8Text(k) ?? "");
-    if (jid && on) subscriptions[jid.toString()] = "subscribed";
+    if (!jid || !on) continue;
+    const key = jid.toString();
+    if (subscriptions[key]) continue;
+    if (
+      key.length > MAX_SUBSCRIPTION_JID ||
+      subscribed >= PEP_SUBSCRIPTION_LIMITS.maxSubscriptionsPerNode
+    ) {
+      droppedSubscriptions++;
+      continue;
+    }
+    subscriptions[key] = "subscribed";
+    subscribed++;
   }
   // Prosody keeps one item per id (a republish replaces it): the latest wins, in order.
   const byId = new Map<string, StoredItem>();
@@ -268,5 +311,6 @@ export function pepNodeFromLua(
       created: kept[0]?.when ?? Date.now(),
     },
     items: kept,
+    droppedSubscriptions,
   };
 }

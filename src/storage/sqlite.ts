@@ -164,7 +164,9 @@ export class SqliteStorage implements StorageDriver {
         });
       }
     } catch (e) {
-      db.exec("ROLLBACK");
+      // SQLITE_FULL or an I/O error has already rolled it back: a ROLLBACK
+      // then throws "no transaction is active" and would hide the cause.
+      if (db.isTransaction) db.exec("ROLLBACK");
       throw e;
     }
   }

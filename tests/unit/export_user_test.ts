@@ -73,3 +73,61 @@ Deno.test("exportUser: the archive in bounded pages, in order, escaped", async (
   assert.equal(user.getChild("scram-credentials", "urn:xmpp:pie:0#scram"), undefined);
   assert.deepEqual(user.getChild("offline-messages")!.getChildren(), []);
 });
+
+Deno.test("exportUser: an item removed by the running server between two pages does not end the export", async () => {
+  const storage = new MemoryStorage();
+  const auth = new InternalAuthProvider(storage, { iterations: 1 });
+  await auth.createUser("example.org", "alice", "pw");
+  const total = ARCHIVE_PAGE * 2 + 7;
+  for (const store of ["archive", "offline"]) {
+    const archive = storage.archive("example.org", store);
+    for (let i = 0; i < total; i++) {
+      await archive.append("alice", {
+        // Two items per millisecond: a page may end inside one.
+        when: 1_000_000 + Math.floor(i / 2),
+        value: store === "archive"
+          ? `<message type='chat'><body>${i}</body></message>`
+          : { stanza: `<message type='chat'><body>${i}</body></message>` },
+      });
+    }
+  }
+  // Whenever a page has been written, the server removes its last item
+  // (a retraction, an offline message delivered at a login).
+  const removed: string[] = [];
+  const watched = (name: string): ArchiveStore => {
+    const archive = storage.archive("example.org", name);
+    return {
+      ...archive,
+      find: async (user: string, q?: ArchiveQuery) => {
+        const page = await archive.find(user, q);
+        if (page.length === ARCHIVE_PAGE && q?.ids === undefined) {
+          const last = page[page.length - 1].id;
+          await archive.delete(user, { ids: [last] });
+          removed.push(last);
+        }
+        return page;
+      },
+    };
+  };
+  const source = {
+    storage: {
+      ...storage,
+      keyval: storage.keyval.bind(storage),
+      map: storage.map.bind(storage),
+      archive: (_host: string, name: string) => watched(name),
+    } as unknown as MemoryStorage,
+    auth,
+  };
+  let text = "";
+  const counts = await exportUser(source, "example.org", "alice", (t) => {
+    text += t;
+    return Promise.resolve();
+  });
+  // Every item is written once (the removed ones were read before they went).
+  assert.equal(counts.archived, total);
+  assert.equal(counts.offlineMessages, total);
+  for (let i = 0; i < total; i++) {
+    assert.equal(text.split(`<body>${i}</body>`).length - 1, 2, `item ${i}`);
+  }
+  assert.equal(removed.length, 2);
+});
