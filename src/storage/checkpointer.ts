@@ -15,6 +15,7 @@
  * to start, it logs once and the safety net takes over.
  */
 import { logger } from "../log.ts";
+import { OncePerWindow } from "../util/once_per_window.ts";
 import { checkpointWorkerUrl } from "./checkpoint_worker.ts";
 
 const log = logger("storage");
@@ -29,6 +30,7 @@ export class Checkpointer {
   #worker: Worker;
   #closed: Promise<void>;
   #onClosed!: () => void;
+  readonly #failureLog = new OncePerWindow();
 
   constructor(path: string) {
     this.#closed = new Promise((r) => this.#onClosed = r);
@@ -37,7 +39,17 @@ export class Checkpointer {
     });
     this.#worker.onmessage = (e: MessageEvent<"closed" | { error: string }>) => {
       if (e.data === "closed") this.#onClosed();
-      else log.warning("WAL checkpoint failed: {error}", { error: e.data.error });
+      else {
+        // A checkpoint that keeps failing (a full disk) fails every interval:
+        // a line a minute says so, with how many went unlogged.
+        const silent = this.#failureLog.note("checkpoint");
+        if (silent !== undefined) {
+          log.warning("WAL checkpoint failed: {error} ({silent} more since)", {
+            error: e.data.error,
+            silent,
+          });
+        }
+      }
     };
     this.#worker.onerror = (e) => {
       e.preventDefault();

@@ -108,9 +108,11 @@ export class SqliteStorage implements StorageDriver {
       // WAL: readers never block the writer; NORMAL: fsync at checkpoints,
       // not per commit (safe against corruption, may lose the last commits
       // on power loss). No foreign keys: the schema has none.
+      // busy_timeout first: switching to WAL needs a lock that another
+      // process (the server, a CLI command) may hold for a moment.
+      this.#db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       this.#db.exec("PRAGMA journal_mode = WAL");
       this.#db.exec("PRAGMA synchronous = NORMAL");
-      this.#db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       // 64 MiB of page cache instead of SQLite's 2 MiB: an archive append
       // touches three b-trees at a place per user, and with the default the
       // pages of a hundred busy users no longer fit (measured 14.7 against
