@@ -394,6 +394,10 @@ export class XmlFrameParser {
   };
 
   #onXmlDecl = (decl: XMLDecl): void => {
+    // XMPP is XML 1.0 (RFC 6120 §11.4). saxes would switch to XML 1.1's
+    // rules, which admit control characters as references (&#1;): passed
+    // on raw, they end every XML 1.0 stream they reach.
+    if (decl.version !== "1.0") this.#abort("unsupported-version", "XML 1.0 only");
     const enc = decl.encoding;
     if (enc !== undefined && enc.toLowerCase() !== "utf-8") {
       this.#abort("unsupported-encoding", "streams must be UTF-8");
