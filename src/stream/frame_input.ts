@@ -207,6 +207,8 @@ export class FrameInput {
     this.#queue.length = 0;
     this.#pending = "";
     this.#offset = 0;
+    this.#slice = "";
+    this.#sliceStart = 0;
     // A partial (or invalid) UTF-8 sequence injected in plaintext must not
     // be glued onto the first decrypted bytes.
     this.#decoder = new TextDecoder("utf-8", { fatal: true });
