@@ -43,3 +43,15 @@ Deno.test("an XML declaration for another version than 1.0 is refused (RFC 6120 
   ]);
   assert.deepEqual(kinds(parse(HEADER + "<message/>")), ["open", "stanza"]);
 });
+
+Deno.test("a carriage return in text survives a round trip (XML 1.0 §2.11 turns a raw one into a newline)", () => {
+  const first = parse(HEADER + "<message><body>a&#13;b&#xD;&#10;c</body></message>");
+  const stanza = first[1];
+  assert.equal(stanza.kind, "stanza");
+  if (stanza.kind !== "stanza") return;
+  assert.equal(stanza.element.getChildText("body"), "a\rb\r\nc");
+  // What the next hop's parser reads back.
+  const again = parse(HEADER + stanza.element.toString());
+  const back = again[1];
+  assert.equal(back.kind === "stanza" ? back.element.getChildText("body") : back.kind, "a\rb\r\nc");
+});
