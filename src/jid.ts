@@ -15,6 +15,24 @@ const RESOURCE_FORBIDDEN = /[\p{Cc}\u2028\u2029]/u;
 const NON_ASCII_SPACE = /[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/gu;
 /** UsernameCaseMapped applies width mapping to fullwidth/halfwidth forms. */
 const WIDE = /[\uff01-\uffef]/gu;
+/**
+ * PRECIS disallows default-ignorable code points and noncharacters in
+ * every class (RFC 8264 §9.13): invisible, or changing how the text
+ * around them displays (a right-to-left override), they let one address
+ * pass for another. Refused in localparts, except ZWNJ and ZWJ, which
+ * words in Persian and Indic scripts need (PRECIS allows them in context).
+ */
+const IGNORABLE_IN_LOCAL =
+  /(?![\u200c\u200d])[\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}]/u;
+/**
+ * In resourceparts only what changes the direction of the text around it
+ * (bidi marks, embeddings, overrides, isolates) and noncharacters: the
+ * invisible ones that stringprep maps to nothing (soft hyphen, zero-width
+ * space, variation selectors of emoji) are kept, and room nicks, where
+ * look-alikes matter, map them on top (modules/muc/nick.ts).
+ */
+const IGNORABLE_IN_RESOURCE =
+  /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\p{Noncharacter_Code_Point}]/u;
 /** IDNA treats these as label separators. */
 const IDEO_DOTS = /[\u3002\uff0e\uff61]/g;
 /** ASCII in a domain label is letters, digits, hyphen; underscore is tolerated (SRV-like names). */
@@ -31,11 +49,17 @@ const widthMap = (c: string) => c.normalize("NFKC");
 /** Localpart (UsernameCaseMapped, approximately); undefined when invalid. */
 export function prepLocal(s: string): string | undefined {
   if (s.length === 0) return undefined;
-  const out = NON_ASCII.test(s)
-    ? s.replace(WIDE, widthMap).toLowerCase().normalize("NFC")
-    : s.toLowerCase();
-  if (LOCAL_FORBIDDEN.test(out) || !fitsBytes(out)) return undefined;
-  return out;
+  if (!NON_ASCII.test(s)) {
+    const out = s.toLowerCase();
+    return LOCAL_FORBIDDEN.test(out) || !fitsBytes(out) ? undefined : out;
+  }
+  const out = s.replace(WIDE, widthMap).toLowerCase().normalize("NFC");
+  if (LOCAL_FORBIDDEN.test(out) || !fitsBytes(out) || IGNORABLE_IN_LOCAL.test(out)) {
+    return undefined;
+  }
+  // IdentifierClass disallows compatibility characters (RFC 8264 §9.17,
+  // HasCompat) once width is mapped: "\ufb01" would pass for "fi".
+  return out === out.normalize("NFKC") ? out : undefined;
 }
 
 /** Domainpart: lowercased, one trailing dot removed, labels checked; no IDNA conversion. */
@@ -43,7 +67,9 @@ export function prepDomain(s: string): string | undefined {
   if (s.length === 0) return undefined;
   if (s.charCodeAt(0) === 0x5b) return prepIpv6(s);
   let d = s;
-  if (NON_ASCII.test(d)) d = d.replace(IDEO_DOTS, ".").normalize("NFC");
+  // Width mapping (RFC 7622 §3.2.1 via RFC 5895): fullwidth letters and
+  // digits are their ASCII selves, and the fullwidth stop a separator.
+  if (NON_ASCII.test(d)) d = d.replace(WIDE, widthMap).replace(IDEO_DOTS, ".").normalize("NFC");
   d = d.toLowerCase();
   if (d.endsWith(".")) d = d.slice(0, -1);
   if (d.length === 0 || !fitsBytes(d) || DOMAIN_ASCII_BAD.test(d)) return undefined;
@@ -73,7 +99,10 @@ function prepIpv6(s: string): string | undefined {
 export function prepResource(s: string): string | undefined {
   if (s.length === 0) return undefined;
   let out = s;
-  if (NON_ASCII.test(s)) out = s.replace(NON_ASCII_SPACE, " ").normalize("NFC");
+  if (NON_ASCII.test(s)) {
+    out = s.replace(NON_ASCII_SPACE, " ").normalize("NFC");
+    if (IGNORABLE_IN_RESOURCE.test(out)) return undefined;
+  }
   if (RESOURCE_FORBIDDEN.test(out) || !fitsBytes(out)) return undefined;
   return out;
 }

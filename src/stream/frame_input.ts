@@ -94,6 +94,17 @@ export class FrameInput {
   #touched = false;
   /** Most text (UTF-16 units) that may wait unparsed (WAITING_STANZAS). */
   #maxWaiting: number;
+  /**
+   * The text last written to the parser and where it starts in the
+   * parser's offsets (see `reset`); frames are handled in order, and none
+   * is written while one waits, so a frame being handled came from it.
+   */
+  #slice = "";
+  #sliceStart = 0;
+  /** Inside the parser's write: frames handled now come straight from it. */
+  #inWrite = false;
+  /** The frame handed to the handler last (the one a restart comes from). */
+  #current: Frame | undefined;
 
   constructor(
     handle: FrameHandler,
@@ -115,7 +126,10 @@ export class FrameInput {
     // After the stream's last frame (its close or an error) nothing more
     // is parsed: kept, it could only pile up while that frame waits for a
     // later turn, and end in a second, bogus, policy-violation frame.
-    if (this.#stopped || this.#undecodable || this.#ended) return;
+    // Unless that frame waits behind one still being handled, which may
+    // restart the stream (see reset): what follows is then the new one's.
+    if (this.#stopped || this.#undecodable) return;
+    if (this.#ended && !this.#runner.busy) return;
     if (!this.#touched) {
       this.#touched = true;
       idle.wake(this);
@@ -156,10 +170,30 @@ export class FrameInput {
     this.stop();
   }
 
-  /** Stream restart: what follows is parsed as a new document. */
+  /**
+   * Stream restart: what follows the frame being handled is parsed as a
+   * new document. Called from inside the parser's write, the parser hands
+   * the rest of its input on itself. Called once the write is over (the
+   * handler waited for SASL hashing, or its frame had queued), the old
+   * stream's parser has parsed on to the end of the text written: a
+   * client that sent its new header and bind request right behind its
+   * SASL response had them swallowed. That text is parsed again, and the
+   * frames parsed from it are dropped.
+   */
   reset(): void {
     this.#parser.reset();
     this.#ended = false;
+    if (this.#inWrite) return;
+    const f = this.#current;
+    const from = (f?.kind === "stanza" && f.end !== undefined ? f.end : -1) - this.#sliceStart;
+    const slice = this.#slice;
+    this.#slice = "";
+    this.#sliceStart = 0;
+    if (from < 0 || from > slice.length) return;
+    this.#queue.length = 0;
+    const rest = slice.slice(from);
+    this.#pending = rest + this.#pending.slice(this.#offset);
+    this.#offset = 0;
   }
 
   /**
@@ -173,6 +207,8 @@ export class FrameInput {
     this.#queue.length = 0;
     this.#pending = "";
     this.#offset = 0;
+    this.#slice = "";
+    this.#sliceStart = 0;
     // A partial (or invalid) UTF-8 sequence injected in plaintext must not
     // be glued onto the first decrypted bytes.
     this.#decoder = new TextDecoder("utf-8", { fatal: true });
@@ -230,7 +266,15 @@ export class FrameInput {
           this.#offset = 0;
         }
         // Frames come back through #onFrame, run at once while time is left.
-        this.#parser.write(piece);
+        this.#inWrite = true;
+        try {
+          this.#parser.write(piece);
+        } finally {
+          this.#inWrite = false;
+        }
+        this.#slice = piece;
+        // A restart inside the write starts the count again within the piece.
+        this.#sliceStart = this.#parser.offset - piece.length;
       } else if (this.#undecodable && !this.#undecodableReported && !this.#ended) {
         this.#undecodableReported = true;
         this.#run({ kind: "error", condition: "unsupported-encoding", text: "Invalid UTF-8" });
@@ -275,7 +319,9 @@ export class FrameInput {
   };
 
   #run(frame: Frame): void {
-    if (!this.#stopped) this.#runner.run(frame);
+    if (this.#stopped) return;
+    this.#current = frame;
+    this.#runner.run(frame);
   }
 
   /**

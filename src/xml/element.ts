@@ -151,11 +151,13 @@ export function el(
 }
 
 // Separate non-global patterns for the test: a /g regex's test() keeps state.
-const TEXT_NEEDS = /[&<>]/;
+// A carriage return in text came from a reference (&#13;): written raw, the
+// next parser would read it as a line feed (XML 1.0 §2.11).
+const TEXT_NEEDS = /[&<>\r]/;
 // Line breaks and tabs too: a parser turns them into spaces in an attribute
 // (XML 1.0 §3.3.3), so an id holding one would come back changed.
 const ATTR_NEEDS = /[&<>"'\n\r\t]/;
-const TEXT_ESCAPE = /[&<>]/g;
+const TEXT_ESCAPE = /[&<>\r]/g;
 const ATTR_ESCAPE = /[&<>"'\n\r\t]/g;
 const ESCAPES: Record<string, string> = {
   "&": "&amp;",

@@ -13,7 +13,16 @@ import type { StreamErrorCondition } from "../core/errors.ts";
 
 export type Frame =
   | { kind: "open"; name: string; ns: string; attrs: Record<string, string> }
-  | { kind: "stanza"; element: Element; size: number }
+  | {
+    kind: "stanza";
+    element: Element;
+    size: number;
+    /**
+     * Source offset just after it (characters since the stream started;
+     * see `XmlFrameParser.offset`); set by this parser only.
+     */
+    end?: number;
+  }
   | { kind: "close" }
   | { kind: "error"; condition: StreamErrorCondition; text: string };
 
@@ -198,6 +207,16 @@ export class XmlFrameParser {
     return true;
   }
 
+  /**
+   * Source characters written since the stream (re)started, whitespace
+   * dropped between stanzas and input after an error included (but not
+   * slices of a chunk write() no longer feeds once stopped): what a
+   * stanza frame's `end` counts.
+   */
+  get offset(): number {
+    return this.#total;
+  }
+
   get isCompact(): boolean {
     return this.#sax === undefined;
   }
@@ -297,6 +316,7 @@ export class XmlFrameParser {
         return;
       }
       if (piece.charCodeAt(s) !== LT) {
+        this.#total += n;
         this.#fail("not-well-formed", "text directly inside the stream element");
         return;
       }
@@ -330,7 +350,7 @@ export class XmlFrameParser {
       if (this.#resetPending) {
         this.#writing = false;
         this.#init();
-      }
+      } else this.#total += piece.length; // `offset` counts what was written, parsed or not
       return;
     } finally {
       this.#writing = false;
@@ -394,6 +414,10 @@ export class XmlFrameParser {
   };
 
   #onXmlDecl = (decl: XMLDecl): void => {
+    // XMPP is XML 1.0 (RFC 6120 §11.4). saxes would switch to XML 1.1's
+    // rules, which admit control characters as references (&#1;): passed
+    // on raw, they end every XML 1.0 stream they reach.
+    if (decl.version !== "1.0") this.#abort("unsupported-version", "XML 1.0 only");
     const enc = decl.encoding;
     if (enc !== undefined && enc.toLowerCase() !== "utf-8") {
       this.#abort("unsupported-encoding", "streams must be UTF-8");
@@ -496,7 +520,7 @@ export class XmlFrameParser {
     const size = end - this.#stanzaStart;
     if (size > this.#max) this.#abort("policy-violation", "stanza too large");
     this.#mark = this.#segStart = end;
-    this.#emit({ kind: "stanza", element: e, size });
+    this.#emit({ kind: "stanza", element: e, size, end });
   };
 
   #onText = (text: string): void => {

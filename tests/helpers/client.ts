@@ -82,6 +82,15 @@ export class TestClient {
    */
   tap: ((f: Frame) => boolean) | undefined;
 
+  /**
+   * Parse what follows as the server's next stream: from `tap`, on the
+   * frame after which the server restarts (its new header may follow in
+   * the same read).
+   */
+  restartParser(): void {
+    this.#parser.reset();
+  }
+
   #push(f: Frame): void {
     if (this.tap?.(f)) return;
     this.frames.push(f);

@@ -17,8 +17,8 @@ const POLLING_SECONDS = 2;
 /**
  * `data` (one serialized top-level element) as it must appear inside a
  * `<body/>`: an unprefixed element without an xmlns gets jabber:client,
- * as in a WebSocket message. `stream:` elements are left alone: they use
- * the `xmlns:stream` the body declares.
+ * as in a WebSocket message. `stream:` elements (at the top or deeper)
+ * are left alone: they use the `xmlns:stream` the body declares.
  */
 export function qualify(data: string): string {
   return data.startsWith("<stream:") ? data : standalone(data, NS.client);
@@ -30,7 +30,9 @@ export function bodyXml(
   payload: readonly string[] = [],
 ): string {
   const all: Record<string, string | undefined> = { xmlns: NS_HTTPBIND, ...attrs };
-  if (payload.some((p) => p.startsWith("<stream:"))) all["xmlns:stream"] = NS.stream;
+  // Also for one deep inside a stanza (a peer put it there): `<` appears
+  // in serialized XML only to start markup.
+  if (payload.some((p) => p.includes("<stream:"))) all["xmlns:stream"] = NS.stream;
   if (attrs["xmpp:version"] !== undefined || attrs["xmpp:restartlogic"] !== undefined) {
     all["xmlns:xmpp"] = NS_XBOSH;
   }

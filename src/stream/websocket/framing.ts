@@ -132,10 +132,19 @@ export function qualify(data: string, contentNs: string): string {
   const name = data.slice(1, i);
   const prefixed = name.startsWith("stream:");
   if (!prefixed && name.includes(":")) return data;
-  const wanted = prefixed ? "xmlns:stream" : "xmlns";
-  if (declares(data, i, wanted)) return data;
-  const decl = prefixed ? ` xmlns:stream='${NS.stream}'` : ` xmlns='${escapeAttr(contentNs)}'`;
-  return data.slice(0, i) + decl + data.slice(i);
+  if (prefixed) {
+    return declares(data, i, "xmlns:stream")
+      ? data
+      : data.slice(0, i) + ` xmlns:stream='${NS.stream}'` + data.slice(i);
+  }
+  let decl = declares(data, i, "xmlns") ? "" : ` xmlns='${escapeAttr(contentNs)}'`;
+  // An element in the streams namespace deep inside (a peer put it in its
+  // stanza) is written with the prefix a TCP stream's header declares;
+  // here nothing does. `<` appears in serialized XML only to start markup.
+  if (data.includes("<stream:", i) && !declares(data, i, "xmlns:stream")) {
+    decl += ` xmlns:stream='${NS.stream}'`;
+  }
+  return decl === "" ? data : data.slice(0, i) + decl + data.slice(i);
 }
 
 function isNameEnd(c: number): boolean {
