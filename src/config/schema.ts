@@ -74,9 +74,9 @@ function listener(defaults: ListenerSettings) {
  * it would tear down the link for every user behind it.
  */
 const relayLimits = {
-  /** Connections from one IP address, authenticated or not. */
+  /** Connections from one IP address (IPv6: one /64), authenticated or not. */
   maxConnectionsPerIp: z.number().int().min(1).default(1000),
-  /** Connections from one IP address that have not authenticated yet. */
+  /** Connections from one IP address (IPv6: one /64) that have not authenticated yet. */
   maxUnauthenticatedPerIp: z.number().int().min(1).default(10),
   /** Largest stanza accepted, in characters as decoded (as c2s.maxStanzaSize). */
   maxStanzaSize: z.number().int().min(1024).default(262144),
@@ -186,11 +186,11 @@ export const configSchema = z.strictObject({
     /** Client connections at once, over both client listeners. */
     maxConnections: z.number().int().min(1).default(10000),
     /**
-     * Concurrent connections from one IP address, authenticated or not
+     * Concurrent connections from one IP address (IPv6: one /64), authenticated or not
      * (high: many users may share one address behind NAT).
      */
     maxConnectionsPerIp: z.number().int().min(1).default(1000),
-    /** Client connections from one IP address that have not authenticated yet. */
+    /** Client connections from one IP address (IPv6: one /64) that have not authenticated yet. */
     maxUnauthenticatedPerIp: z.number().int().min(1).default(10),
     /** Sustained read rate per connection, bytes per second (0 = unlimited). */
     readRateBytesPerSecond: z.number().int().min(0).default(256 * 1024),

@@ -8,7 +8,7 @@
 import type { Config } from "../config/schema.ts";
 import type { CertStore } from "../tls/certs.ts";
 import { OncePerWindow } from "../util/once_per_window.ts";
-import { addressKey } from "../auth/login_throttle.ts";
+import { addressKey } from "../net/address_key.ts";
 import { logger } from "../log.ts";
 import { clientOrigin, TrustedProxies } from "./client_address.ts";
 import { BodyTimedOut, BodyTooLarge, limitBody } from "./limits.ts";

@@ -10,6 +10,8 @@
  * peer can hold. An unauthenticated connection costs nothing to open, so
  * that is what one address may not pile up.
  */
+import { addressKey } from "./address_key.ts";
+
 export interface LimiterSettings {
   /** Connections at once over the family's listeners. */
   maxTotal: number;
@@ -24,6 +26,7 @@ export type Refusal = "total" | "per-ip" | "unauthenticated";
 
 /** One admitted connection's place in the counts. */
 export interface Slot {
+  /** The client it is counted for (addressKey). */
   readonly ip: string;
   authenticated: boolean;
   released: boolean;
@@ -40,10 +43,14 @@ export class ConnectionLimiter {
 
   constructor(readonly settings: LimiterSettings) {}
 
-  /** A slot for a new connection from `ip`, or why there is none. */
-  acquire(ip: string): Slot | Refusal {
+  /**
+   * A slot for a new connection from `address`, or why there is none.
+   * Counted per client (addressKey: an IPv6 /64 is one subscriber's).
+   */
+  acquire(address: string): Slot | Refusal {
     const { maxTotal, maxPerIp, maxUnauthenticatedPerIp } = this.settings;
     if (this.#total >= maxTotal) return "total";
+    const ip = addressKey(address);
     const count = this.#perIp.get(ip) ?? { all: 0, unauthenticated: 0 };
     if (count.all >= maxPerIp) return "per-ip";
     if (count.unauthenticated >= maxUnauthenticatedPerIp) return "unauthenticated";
@@ -73,9 +80,9 @@ export class ConnectionLimiter {
     if (count.all <= 0) this.#perIp.delete(slot.ip);
   }
 
-  /** Open connections from `ip` (all, or only those not authenticated yet). */
-  count(ip: string, unauthenticatedOnly = false): number {
-    const count = this.#perIp.get(ip);
+  /** Open connections from `address`'s client (all, or only those not authenticated yet). */
+  count(address: string, unauthenticatedOnly = false): number {
+    const count = this.#perIp.get(addressKey(address));
     return (unauthenticatedOnly ? count?.unauthenticated : count?.all) ?? 0;
   }
 

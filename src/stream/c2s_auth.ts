@@ -13,7 +13,8 @@ import {
   startExchange,
   unavailableMechanismCondition,
 } from "../auth/mechanisms.ts";
-import { accountKey, addressKey, type ThrottleRefusal } from "../auth/login_throttle.ts";
+import { accountKey, type ThrottleRefusal } from "../auth/login_throttle.ts";
+import { addressKey } from "../net/address_key.ts";
 import { OncePerWindow } from "../util/once_per_window.ts";
 import { el, type Element } from "../xml/element.ts";
 import { NS } from "../xml/namespaces.ts";

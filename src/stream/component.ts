@@ -37,7 +37,7 @@ import type { Router } from "../core/router.ts";
 import type { ComponentLink, ComponentRegistry } from "../core/components.ts";
 import { OncePerWindow } from "../util/once_per_window.ts";
 import type { FailureThrottle } from "../auth/throttle.ts";
-import { addressKey } from "../auth/login_throttle.ts";
+import { addressKey } from "../net/address_key.ts";
 import { logger } from "../log.ts";
 import { randomId } from "../util/random.ts";
 import { BrokenStreamLog } from "./broken_streams.ts";

@@ -49,3 +49,19 @@ Deno.test("refusalStream: a header in the stream's namespace, then the stream er
   assert.match(text, /<\/stream:error><\/stream:stream>$/);
   assert.match(refusalStream("jabber:client", "unauthenticated"), /<policy-violation /);
 });
+
+Deno.test("ConnectionLimiter: an IPv6 /64 is one client; IPv4 addresses each their own", () => {
+  const limiter = new ConnectionLimiter({ maxTotal: 100, maxPerIp: 2, maxUnauthenticatedPerIp: 2 });
+  const a = limiter.acquire("2001:db8:1:2::1");
+  assert.equal(typeof a, "object");
+  assert.equal(typeof limiter.acquire("2001:db8:1:2:ffff::9"), "object");
+  // A third address of the same /64: its subscriber already holds two.
+  assert.equal(limiter.acquire("2001:db8:1:2:abcd::3"), "per-ip");
+  assert.equal(limiter.count("2001:db8:1:2::77"), 2);
+  assert.equal(typeof limiter.acquire("2001:db8:1:3::1"), "object");
+  limiter.release(a as Slot);
+  assert.equal(limiter.count("2001:db8:1:2::1"), 1);
+  for (const ip of ["192.0.2.1", "192.0.2.2", "192.0.2.3"]) {
+    assert.equal(typeof limiter.acquire(ip), "object", ip);
+  }
+});

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { accountKey, addressKey, LoginThrottle } from "../../src/auth/login_throttle.ts";
+import { accountKey, LoginThrottle } from "../../src/auth/login_throttle.ts";
+import { addressKey } from "../../src/net/address_key.ts";
 
 function clock() {
   let t = 1_000_000;

@@ -8,7 +8,7 @@ import { type C2sServices, C2sStream } from "../../stream/c2s.ts";
 import { ConnectionLimiter } from "../../net/connection_limiter.ts";
 import { logger } from "../../log.ts";
 import { randomId } from "../../util/random.ts";
-import { addressKey } from "../../auth/login_throttle.ts";
+import { addressKey } from "../../net/address_key.ts";
 import type { BoshBody } from "./body.ts";
 import { BoshSession } from "./session.ts";
 import type { TerminalCondition } from "./response.ts";

@@ -11,7 +11,7 @@ import { StanzaError } from "../../core/errors.ts";
 import type { ModuleApi } from "../../core/module_api.ts";
 import type { Session } from "../../core/session.ts";
 import { FailureThrottle } from "../../auth/throttle.ts";
-import { addressKey } from "../../auth/login_throttle.ts";
+import { addressKey } from "../../net/address_key.ts";
 import { replyUnbound } from "../register/unbound_reply.ts";
 import {
   checkPassword,

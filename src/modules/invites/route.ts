@@ -19,7 +19,7 @@ import {
   text,
 } from "../../http/status/responses.ts";
 import { FailureThrottle } from "../../auth/throttle.ts";
-import { addressKey } from "../../auth/login_throttle.ts";
+import { addressKey } from "../../net/address_key.ts";
 import {
   invalidPage,
   INVITE_CSS,
