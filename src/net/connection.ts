@@ -118,6 +118,9 @@ export interface SocketConnectionOptions {
 const HELD_BY_OWNER = 1;
 const HELD_BY_RATE = 2;
 
+/** Idle time before the kernel's keepalive probes start on a connection. */
+const KEEPALIVE_IDLE_MS = 60_000;
+
 /** A `Connection` over a `node:net` or `node:tls` socket. */
 export class SocketConnection implements Connection {
   #socket: Socket;
@@ -161,6 +164,11 @@ export class SocketConnection implements Connection {
     this.remotePort = socket.remotePort ?? 0;
     this.localPort = socket.localPort ?? 0;
     socket.setNoDelay(true);
+    // A peer that vanished without a FIN (a NAT dropping its state, a
+    // crashed host) is noticed by the kernel within minutes, not the
+    // system's default two hours: a component or server whose old
+    // connection stays half open is refused as a conflict until then.
+    socket.setKeepAlive(true, KEEPALIVE_IDLE_MS);
   }
 
   get tls(): TlsState | undefined {
