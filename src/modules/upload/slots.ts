@@ -72,6 +72,15 @@ export function slotRequestHandler(ctx: SlotContext) {
     }
     const owner = from.bare;
     const now = Date.now();
+    // 132 random bits, URL-safe: the file's name on disk and in its URL.
+    const id = randomId(ID_LENGTH);
+    const expires = Math.floor(now / 1000) + limits.slotSeconds;
+    const path = `${api.domain}/${id}/${name}`;
+    // Signed before the quota checks: from them to store.reserve there is
+    // no await, so requests in flight together (several sessions of one
+    // user, or many users) each see the others' reservations and cannot
+    // all pass a check that only one of them fits.
+    const sig = await signer.sign({ path, size, contentType: type, expires });
     if (
       store.reservationsOf(owner, now) >= MAX_SLOTS_PER_USER || store.reservationCount >= MAX_SLOTS
     ) {
@@ -92,11 +101,6 @@ export function slotRequestHandler(ctx: SlotContext) {
     if (store.committedBytes(now) + size > limits.globalQuotaBytes) {
       throw new StanzaError("wait", "resource-constraint", "The upload service is full");
     }
-    // 132 random bits, URL-safe: the file's name on disk and in its URL.
-    const id = randomId(ID_LENGTH);
-    const expires = Math.floor(now / 1000) + limits.slotSeconds;
-    const path = `${api.domain}/${id}/${name}`;
-    const sig = await signer.sign({ path, size, contentType: type, expires });
     store.reserve({ id, name, owner, size, type, expires, granted: now });
     const getUrl = `${ctx.baseUrl()}/${api.domain}/${id}/${encodeURIComponent(name)}`;
     const putUrl = `${getUrl}?expires=${expires}&sig=${sig}`;

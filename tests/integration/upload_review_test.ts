@@ -1,0 +1,58 @@
+/**
+ * HTTP file upload under hostile use (a security review): quotas that
+ * hold against requests in flight together, file names that cannot
+ * disguise themselves, and uploads that end with their owner's account.
+ */
+import assert from "node:assert/strict";
+import type { TestServer } from "../helpers/server.ts";
+import type { TestClient } from "../helpers/client.ts";
+import { login, NS_UPLOAD, UPLOAD, uploadServer } from "../helpers/upload.ts";
+
+async function withServer(
+  overrides: Record<string, unknown>,
+  fn: (server: TestServer) => Promise<void>,
+): Promise<void> {
+  const server = await uploadServer(overrides);
+  try {
+    await fn(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Send `count` slot requests at once from `c`, then collect the `count` replies. */
+async function burst(c: TestClient, tag: string, count: number, size: number) {
+  let xml = "";
+  for (let i = 0; i < count; i++) {
+    xml += `<iq type='get' id='${tag}-${i}' to='${UPLOAD}'>` +
+      `<request xmlns='${NS_UPLOAD}' filename='${tag}-${i}.bin' size='${size}'/></iq>`;
+  }
+  c.send(xml);
+  const replies = [];
+  for (let i = 0; i < count; i++) {
+    replies.push(await c.stanza((e) => e.attrs.id === `${tag}-${i}`));
+  }
+  return replies;
+}
+
+Deno.test("upload review: slot requests in flight together cannot overrun the daily quota", async () => {
+  await withServer({ upload: { userQuotaBytesPerDay: 100 } }, async (server) => {
+    const a = await login(server);
+    const b = await secondSession(server);
+    const [ra, rb] = await Promise.all([burst(a, "a", 4, 60), burst(b, "b", 4, 60)]);
+    const granted = [...ra, ...rb].filter((r) => r.attrs.type === "result").length;
+    assert.equal(granted, 1, "one 60-byte slot fits a 100-byte daily quota");
+    a.close();
+    b.close();
+  });
+});
+
+async function secondSession(server: TestServer): Promise<TestClient> {
+  const { TestClient } = await import("../helpers/client.ts");
+  return await TestClient.login({
+    port: server.ports.c2s,
+    user: "alice",
+    password: "wonderland",
+    resource: "second",
+  });
+}
