@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type { TestServer } from "../helpers/server.ts";
 import type { TestClient } from "../helpers/client.ts";
-import { login, NS_UPLOAD, UPLOAD, uploadServer } from "../helpers/upload.ts";
+import { local, login, NS_UPLOAD, put, slotOf, UPLOAD, uploadServer } from "../helpers/upload.ts";
 
 async function withServer(
   overrides: Record<string, unknown>,
@@ -56,3 +56,25 @@ async function secondSession(server: TestServer): Promise<TestClient> {
     resource: "second",
   });
 }
+
+Deno.test("upload review: bidi and C1 controls leave a file name (no 'evil\u202Egnp.exe')", async () => {
+  await withServer({}, async (server) => {
+    const alice = await login(server);
+    const name = "evil&#x202E;gnp.exe&#x2066;&#x200F;&#x85;&#x2028;";
+    alice.send(
+      `<iq type='get' id='rtl' to='${UPLOAD}'>` +
+        `<request xmlns='${NS_UPLOAD}' filename='${name}' size='3'/></iq>`,
+    );
+    const reply = await alice.stanza((e) => e.attrs.id === "rtl");
+    const slot = slotOf(reply);
+    assert.equal(decodeURIComponent(new URL(slot.get).pathname.split("/").pop()!), "evilgnp.exe");
+    assert.equal((await put(server, slot.put, "abc")).status, 201);
+    const got = await fetch(local(server, slot.get));
+    await got.body?.cancel();
+    assert.equal(
+      got.headers.get("content-disposition"),
+      `attachment; filename="evilgnp.exe"; filename*=UTF-8''evilgnp.exe`,
+    );
+    alice.close();
+  });
+});

@@ -115,12 +115,21 @@ export function slotRequestHandler(ctx: SlotContext) {
 }
 
 /**
- * The last path segment of what the client sent, without control
- * characters, at most MAX_NAME_LENGTH long; undefined when nothing is left.
+ * Characters a file name must not keep: C0 and C1 controls, and the
+ * Unicode bidi controls (marks, embeddings, overrides, isolates), with
+ * which a name shown by a client or a browser's save dialog reads other
+ * than it is ("evil\u202Egnp.exe" shows as "evilexe.png"); and the line
+ * and paragraph separators.
+ */
+// deno-lint-ignore no-control-regex
+const UNSAFE_IN_NAME = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/**
+ * The last path segment of what the client sent, without the characters
+ * above, at most MAX_NAME_LENGTH long; undefined when nothing is left.
  */
 export function sanitizeName(raw: string): string | undefined {
-  // deno-lint-ignore no-control-regex
-  const base = raw.split(/[/\\]/).pop()!.replace(/[\u0000-\u001f\u007f]/g, "").trim();
+  const base = raw.split(/[/\\]/).pop()!.replace(UNSAFE_IN_NAME, "").trim();
   const name = [...base].slice(0, MAX_NAME_LENGTH).join("");
   if (name === "" || name === "." || name === "..") return undefined;
   return name;
