@@ -4,9 +4,18 @@
  * disguise themselves, and uploads that end with their owner's account.
  */
 import assert from "node:assert/strict";
-import type { TestServer } from "../helpers/server.ts";
+import { removeAccount, type TestServer } from "../helpers/server.ts";
 import type { TestClient } from "../helpers/client.ts";
-import { local, login, NS_UPLOAD, put, slotOf, UPLOAD, uploadServer } from "../helpers/upload.ts";
+import {
+  local,
+  login,
+  NS_UPLOAD,
+  put,
+  requestSlot,
+  slotOf,
+  UPLOAD,
+  uploadServer,
+} from "../helpers/upload.ts";
 
 async function withServer(
   overrides: Record<string, unknown>,
@@ -76,5 +85,52 @@ Deno.test("upload review: bidi and C1 controls leave a file name (no 'evil\u202E
       `attachment; filename="evilgnp.exe"; filename*=UTF-8''evilgnp.exe`,
     );
     alice.close();
+  });
+});
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+}
+
+async function readAll(conn: Deno.Conn): Promise<string> {
+  const parts: Uint8Array[] = [];
+  for await (const chunk of conn.readable) parts.push(chunk);
+  return new TextDecoder().decode(await new Blob(parts as BlobPart[]).arrayBuffer());
+}
+
+Deno.test("upload review: a PUT under way when its owner's account goes keeps nothing", async () => {
+  await withServer({}, async (server) => {
+    const alice = await login(server);
+    const size = 256 * 1024;
+    const data = new Uint8Array(size);
+    const slot = slotOf(await requestSlot(alice, { filename: "late.bin", size }));
+    alice.close();
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.ports.http });
+    const path = new URL(slot.put).pathname + new URL(slot.put).search;
+    const head = `PUT ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${size}\r\n` +
+      `Connection: close\r\n\r\n`;
+    await writeAll(conn, new TextEncoder().encode(head));
+    await writeAll(conn, data.subarray(0, size / 2));
+    const dir = `${server.dataDir}/uploads/${UPLOAD}`;
+    const names = async () => {
+      const out: string[] = [];
+      for await (const e of Deno.readDir(dir)) out.push(e.name);
+      return out;
+    };
+    // Bounded wait until the PUT is being written on the server.
+    let part = false;
+    for (let i = 0; i < 500 && !part; i++) {
+      part = (await names()).some((n) => n.endsWith(".part"));
+      if (!part) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.ok(part, "the PUT is under way");
+    await removeAccount(server, "alice");
+    await writeAll(conn, data.subarray(size / 2));
+    const answer = await readAll(conn);
+    assert.doesNotMatch(answer, /^HTTP\/1.1 2/);
+    assert.deepEqual(await names(), [], "no bytes or metadata of a removed account");
+    const got = await fetch(local(server, slot.get));
+    assert.equal(got.status, 404);
+    await got.body?.cancel();
   });
 });

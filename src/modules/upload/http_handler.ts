@@ -119,6 +119,7 @@ export function uploadHttpHandler(deps: UploadHttpDeps): UploadHttpProvider {
       timed?.stop();
     }
     if (outcome === "taken") return text(409, "This slot was used already", cors);
+    if (outcome === "withdrawn") return text(403, "The upload slot was withdrawn", cors);
     if (outcome !== "ok") {
       return text(
         400,
