@@ -134,3 +134,17 @@ Deno.test("upload review: a PUT under way when its owner's account goes keeps no
     await got.body?.cancel();
   });
 });
+
+Deno.test("upload review: a shared cache may not keep a file past its removal (Cache-Control private)", async () => {
+  await withServer({}, async (server) => {
+    const alice = await login(server);
+    const slot = slotOf(await requestSlot(alice, { filename: "a.txt", size: 3 }));
+    assert.equal((await put(server, slot.put, "abc")).status, 201);
+    const got = await fetch(local(server, slot.get));
+    await got.body?.cancel();
+    const cc = got.headers.get("cache-control")!;
+    assert.match(cc, /\bprivate\b/);
+    assert.doesNotMatch(cc, /\bpublic\b/);
+    alice.close();
+  });
+});
