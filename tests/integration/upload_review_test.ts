@@ -66,7 +66,7 @@ async function secondSession(server: TestServer): Promise<TestClient> {
   });
 }
 
-Deno.test("upload review: bidi and C1 controls leave a file name (no 'evil\u202Egnp.exe')", async () => {
+Deno.test("upload review: bidi and C1 controls leave a file name (no 'evil<RLO>gnp.exe')", async () => {
   await withServer({}, async (server) => {
     const alice = await login(server);
     const name = "evil&#x202E;gnp.exe&#x2066;&#x200F;&#x85;&#x2028;";
