@@ -119,6 +119,7 @@ export function uploadHttpHandler(deps: UploadHttpDeps): UploadHttpProvider {
       timed?.stop();
     }
     if (outcome === "taken") return text(409, "This slot was used already", cors);
+    if (outcome === "withdrawn") return text(403, "The upload slot was withdrawn", cors);
     if (outcome !== "ok") {
       return text(
         400,
@@ -149,7 +150,9 @@ export function uploadHttpHandler(deps: UploadHttpDeps): UploadHttpProvider {
       etag,
       "last-modified": new Date(meta.time).toUTCString(),
       // Immutable: a URL always names the same bytes (a new upload gets a new id).
-      "cache-control": "public, max-age=31536000, immutable",
+      // Private: a shared cache (a reverse proxy, a CDN) would go on serving a
+      // file after it expired or went with its owner's account.
+      "cache-control": "private, max-age=31536000, immutable",
     };
     const inm = request.headers.get("if-none-match");
     if (inm !== null && inm.split(",").some((t) => t.trim() === etag || t.trim() === "*")) {

@@ -72,6 +72,15 @@ export function slotRequestHandler(ctx: SlotContext) {
     }
     const owner = from.bare;
     const now = Date.now();
+    // 132 random bits, URL-safe: the file's name on disk and in its URL.
+    const id = randomId(ID_LENGTH);
+    const expires = Math.floor(now / 1000) + limits.slotSeconds;
+    const path = `${api.domain}/${id}/${name}`;
+    // Signed before the quota checks: from them to store.reserve there is
+    // no await, so requests in flight together (several sessions of one
+    // user, or many users) each see the others' reservations and cannot
+    // all pass a check that only one of them fits.
+    const sig = await signer.sign({ path, size, contentType: type, expires });
     if (
       store.reservationsOf(owner, now) >= MAX_SLOTS_PER_USER || store.reservationCount >= MAX_SLOTS
     ) {
@@ -92,11 +101,6 @@ export function slotRequestHandler(ctx: SlotContext) {
     if (store.committedBytes(now) + size > limits.globalQuotaBytes) {
       throw new StanzaError("wait", "resource-constraint", "The upload service is full");
     }
-    // 132 random bits, URL-safe: the file's name on disk and in its URL.
-    const id = randomId(ID_LENGTH);
-    const expires = Math.floor(now / 1000) + limits.slotSeconds;
-    const path = `${api.domain}/${id}/${name}`;
-    const sig = await signer.sign({ path, size, contentType: type, expires });
     store.reserve({ id, name, owner, size, type, expires, granted: now });
     const getUrl = `${ctx.baseUrl()}/${api.domain}/${id}/${encodeURIComponent(name)}`;
     const putUrl = `${getUrl}?expires=${expires}&sig=${sig}`;
@@ -111,12 +115,21 @@ export function slotRequestHandler(ctx: SlotContext) {
 }
 
 /**
- * The last path segment of what the client sent, without control
- * characters, at most MAX_NAME_LENGTH long; undefined when nothing is left.
+ * Characters a file name must not keep: C0 and C1 controls, and the
+ * Unicode bidi controls (marks, embeddings, overrides, isolates), with
+ * which a name shown by a client or a browser's save dialog reads other
+ * than it is ("evil\u202Egnp.exe" shows as "evilexe.png"); and the line
+ * and paragraph separators.
+ */
+// deno-lint-ignore no-control-regex
+const UNSAFE_IN_NAME = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/**
+ * The last path segment of what the client sent, without the characters
+ * above, at most MAX_NAME_LENGTH long; undefined when nothing is left.
  */
 export function sanitizeName(raw: string): string | undefined {
-  // deno-lint-ignore no-control-regex
-  const base = raw.split(/[/\\]/).pop()!.replace(/[\u0000-\u001f\u007f]/g, "").trim();
+  const base = raw.split(/[/\\]/).pop()!.replace(UNSAFE_IN_NAME, "").trim();
   const name = [...base].slice(0, MAX_NAME_LENGTH).join("");
   if (name === "" || name === "." || name === "..") return undefined;
   return name;

@@ -36,8 +36,11 @@ export interface Reservation {
   granted: number;
 }
 
-/** "taken": another PUT of the slot is under way or done. */
-export type WriteOutcome = "ok" | "short" | "long" | "taken";
+/**
+ * "taken": another PUT of the slot is under way or done; "withdrawn": the
+ * slot went while its PUT was under way (its owner's account was removed).
+ */
+export type WriteOutcome = "ok" | "short" | "long" | "taken" | "withdrawn";
 
 const DAY_MS = 86_400_000;
 /** Largest metadata file read at start; anything bigger is not ours. */
@@ -197,6 +200,14 @@ export class FileStore {
       // without .data, which the next start removes.
       await writeAtomically(join(this.dir, `${r.id}.json`), JSON.stringify(meta));
       await Deno.rename(part, this.dataPath(r.id));
+      // removeOwner drops the reservation of a PUT under way: what it wrote
+      // meanwhile must not outlive the account (nor count for a new one of
+      // the same name). Checked with no await before #add.
+      if (this.#reserved.get(r.id) !== r) {
+        await removeQuietly(this.dataPath(r.id));
+        await removeQuietly(join(this.dir, `${r.id}.json`));
+        return "withdrawn";
+      }
       this.#reserved.delete(r.id);
       this.#add(meta);
       done = true;
