@@ -100,3 +100,34 @@ Deno.test("adhoc review: an admin removed by a config reload can no longer run a
     await server.stop();
   }
 });
+
+Deno.test("adhoc review: MUC service admins follow a config reload too (no room creation, no owner rights left)", async () => {
+  const overrides = { muc: { create: "admins" }, admins: ["boss@localhost"] };
+  const server = await startTestServer(overrides, USERS);
+  try {
+    const boss = await TestClient.login({
+      port: server.ports.c2s,
+      user: "boss",
+      password: USERS.boss,
+      resource: "r",
+    });
+    const join = async (room: string) => {
+      boss.send(
+        `<presence to='${room}@conference.localhost/boss'>` +
+          `<x xmlns='http://jabber.org/protocol/muc'/></presence>`,
+      );
+      return await boss.stanza((e) =>
+        e.name === "presence" && e.attrs.from?.startsWith(`${room}@`) === true
+      );
+    };
+    assert.equal((await join("before")).attrs.type, undefined, "an admin creates rooms");
+    const report = await reloadWith(server, { ...overrides, admins: [] });
+    assert.equal(report.ok, true, report.error);
+    const after = await join("after");
+    assert.equal(after.attrs.type, "error");
+    assert.equal(condition(after), "not-allowed");
+    boss.close();
+  } finally {
+    await server.stop();
+  }
+});
