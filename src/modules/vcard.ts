@@ -41,9 +41,11 @@ export const vcardModule: ParleyModule = {
       const user = ev.origin!.username!;
       const vcard = ev.stanza.firstElement()!;
       if (vcard.getChildren().length === 0) {
-        // An empty vCard clears it: nothing is left worth storing.
+        // An empty vCard clears it: nothing is left worth storing. Still an
+        // update: it has no PHOTO, so the PEP avatar goes too (XEP-0398).
         await store.set(user, undefined);
         api.replyResult(ev);
+        api.emit("vcard-updated", { username: user, vcard });
         return true;
       }
       const { text, bytes } = serializedBytes(vcard);

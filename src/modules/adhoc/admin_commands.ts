@@ -13,17 +13,15 @@ import type { ModuleApi } from "../../core/module_api.ts";
 import type { Session } from "../../core/session.ts";
 import { form, type FormField, formValue, type FormValues } from "../../util/dataforms.ts";
 import type { AdhocCommand, CommandContext, Stage } from "./types.ts";
+import { isHostAdmin } from "./admins.ts";
 
 const NS_ADMIN = "http://jabber.org/protocol/admin";
 
 export function adminCommands(api: ModuleApi): AdhocCommand[] {
-  const admins = new Set<string>();
   for (const a of api.host.config.admins) {
-    const jid = parseJid(a);
-    if (jid) admins.add(jid.bare);
-    else api.log.warn("ignoring admin {jid}: not a valid JID", { jid: a });
+    if (!parseJid(a)) api.log.warn("ignoring admin {jid}: not a valid JID", { jid: a });
   }
-  const allowed = (ctx: CommandContext) => admins.has(ctx.requester.bare);
+  const allowed = (ctx: CommandContext) => isHostAdmin(api, ctx.requester);
 
   /** One form to fill, then done: every command here is that shape but one. */
   const oneForm = (

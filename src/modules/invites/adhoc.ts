@@ -5,10 +5,10 @@
  * invite, optionally for one username, optionally linking the admin's
  * roster). Both answer with the URI, the landing page and the expiry.
  */
-import { parseJid } from "../../jid.ts";
 import { StanzaError } from "../../core/errors.ts";
 import type { ModuleApi } from "../../core/module_api.ts";
 import type { AdhocCommand, CommandContext, Stage } from "../adhoc/types.ts";
+import { isHostAdmin } from "../adhoc/admins.ts";
 import { form, formBoolean, formValue } from "../../util/dataforms.ts";
 import { checkUsername } from "../register/fields.ts";
 import type { Invite, InviteStore } from "./store.ts";
@@ -24,10 +24,7 @@ export const MAX_USER_INVITES = 50;
 
 export function inviteCommands(api: ModuleApi, store: InviteStore): AdhocCommand[] {
   const settings = api.config.invites;
-  const admins = new Set(
-    api.host.config.admins.map((a) => parseJid(a)?.bare).filter((j) => j !== undefined),
-  );
-  const isAdmin = (ctx: CommandContext) => admins.has(ctx.requester.bare);
+  const isAdmin = (ctx: CommandContext) => isHostAdmin(api, ctx.requester);
   const isLocalUser = (ctx: CommandContext) =>
     ctx.requester.domain === api.domain && ctx.requester.local !== undefined;
 

@@ -33,7 +33,6 @@ const MAX_DEPARTED = 1000;
 
 export class MucService {
   readonly rooms = new Map<string, Room>();
-  readonly admins = new Set<string>();
   /** The user domain this service belongs to (local users may create rooms). */
   readonly parent: string;
 
@@ -47,14 +46,19 @@ export class MucService {
     const domain = api.domain;
     const parent = (api.host as unknown as { parent?: string }).parent;
     this.parent = parent ?? domain.slice(domain.indexOf(".") + 1);
-    for (const a of api.host.config.admins ?? []) {
-      const jid = parseJid(a);
-      if (jid) this.admins.add(jid.bare);
-    }
   }
 
   get domain(): string {
     return this.api.domain;
+  }
+
+  /**
+   * A service admin (`admins`, `hosts[].admins` of the parent)? Read from
+   * the host's config each time: a reload replaces it while the module
+   * stays loaded, and a removed admin must not keep owner rights.
+   */
+  isAdmin(bareJid: string): boolean {
+    return this.api.host.config.admins.some((a) => parseJid(a)?.bare === bareJid);
   }
 
   newRoomConfig() {
@@ -63,7 +67,7 @@ export class MucService {
 
   /** May this user create rooms (config `muc.create`)? */
   mayCreate(bareJid: string): boolean {
-    if (this.admins.has(bareJid)) return true;
+    if (this.isAdmin(bareJid)) return true;
     switch (this.limits.create) {
       case "anyone":
         return true;
@@ -80,7 +84,7 @@ export class MucService {
     }
     const perUser = this.limits.maxRoomsPerUser;
     if (
-      perUser > 0 && !this.admins.has(creator) && this.roomsOwnedBy(creator, perUser) >= perUser
+      perUser > 0 && !this.isAdmin(creator) && this.roomsOwnedBy(creator, perUser) >= perUser
     ) {
       throw new StanzaError("wait", "resource-constraint", "You own too many rooms");
     }
@@ -117,7 +121,7 @@ export class MucService {
 
   /** Service admins act as owners of every room. */
   effectiveAffiliation(room: Room, bareJid: string) {
-    return this.admins.has(bareJid) ? "owner" : room.affiliation(bareJid);
+    return this.isAdmin(bareJid) ? "owner" : room.affiliation(bareJid);
   }
 
   /** XEP-0421: stable per real bare JID and room, not reversible. */

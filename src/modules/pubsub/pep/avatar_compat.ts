@@ -15,7 +15,7 @@ import type { StanzaEvent } from "../../../core/router.ts";
 import type { SessionEvent } from "../../../core/sessions.ts";
 import type { UserDeletedEvent } from "../../../core/accounts.ts";
 import { el, type Element } from "../../../xml/element.ts";
-import { parseElement } from "../../../util/xml_fragment.ts";
+import { parseElement, serializedBytes } from "../../../util/xml_fragment.ts";
 import { decodeBase64 } from "../../../util/base64.ts";
 import type { PepPublishedEvent, PepRemovedEvent, PepService } from "./service.ts";
 import { NS_VCARD } from "../../../xml/namespaces.ts";
@@ -36,6 +36,7 @@ const REMOVED = "-";
 
 export function installAvatarCompat(api: ModuleApi, pep: PepService): void {
   const vcards = api.keyval("vcard");
+  const maxVcardBytes = api.config.vcard.maxBytes;
   /** username → avatar hash ("" for none, REMOVED), for the accounts online. */
   const hashes = new Map<string, string>();
 
@@ -63,13 +64,29 @@ export function installAvatarCompat(api: ModuleApi, pep: PepService): void {
     return hash;
   };
 
-  /** Write (or with `photo` undefined remove) the vCard's PHOTO. */
+  /**
+   * Write (or with `photo` undefined remove) the vCard's PHOTO. The vCard
+   * store's limit holds whoever writes: a PEP item may be far bigger
+   * (pep.maxItemBytes), and every vCard read would carry it. A photo over
+   * the limit is left out, and the old one with it: it is stale.
+   */
   const writePhoto = async (user: string, photo: Element | undefined) => {
     const vcard = (await loadVcard(user)) ?? el("vCard", { xmlns: NS_VCARD });
     vcard.children = vcard.children.filter((c) => typeof c === "string" || c.name !== "PHOTO");
-    if (photo) vcard.append(photo);
-    const empty = vcard.getChildren().length === 0;
-    await vcards.set(user, empty ? undefined : vcard.toString());
+    let text = vcard.getChildren().length === 0 ? undefined : serializedBytes(vcard).text;
+    if (photo) {
+      vcard.append(photo);
+      const withPhoto = serializedBytes(vcard);
+      if (withPhoto.bytes <= maxVcardBytes) text = withPhoto.text;
+      else {
+        api.log.info("avatar of {user} not copied into the vCard: {bytes} bytes, over {max}", {
+          user,
+          bytes: withPhoto.bytes,
+          max: maxVcardBytes,
+        });
+      }
+    }
+    await vcards.set(user, text);
   };
 
   // PEP → vCard.
