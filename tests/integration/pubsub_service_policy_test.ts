@@ -250,6 +250,20 @@ Deno.test("pubsub service: who may create nodes", async () => {
   }
 });
 
+Deno.test("pubsub service: an admin written unprepared in the config is still the admin", async () => {
+  const server = await startPubsubServer({
+    admins: ["Carol@LocalHost"],
+    pubsub: { create: "admins" },
+  });
+  try {
+    const carol = await login(server, "carol");
+    assert.equal((await ps(carol, "set", `<create node='a'/>`)).attrs.type, "result");
+    carol.close();
+  } finally {
+    await server.stop();
+  }
+});
+
 Deno.test("pubsub service: limits", async () => {
   const server = await startPubsubServer({
     pubsub: { maxNodes: 2, maxItemsPerNode: 4, maxItemBytes: 1024, maxSubscriptionsPerNode: 1 },

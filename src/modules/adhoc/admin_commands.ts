@@ -13,7 +13,7 @@ import type { ModuleApi } from "../../core/module_api.ts";
 import type { Session } from "../../core/session.ts";
 import { form, type FormField, formValue, type FormValues } from "../../util/dataforms.ts";
 import type { AdhocCommand, CommandContext, Stage } from "./types.ts";
-import { isHostAdmin } from "./admins.ts";
+import { isHostAdmin } from "../../core/host_admins.ts";
 
 const NS_ADMIN = "http://jabber.org/protocol/admin";
 
@@ -21,7 +21,7 @@ export function adminCommands(api: ModuleApi): AdhocCommand[] {
   for (const a of api.host.config.admins) {
     if (!parseJid(a)) api.log.warn("ignoring admin {jid}: not a valid JID", { jid: a });
   }
-  const allowed = (ctx: CommandContext) => isHostAdmin(api, ctx.requester);
+  const allowed = (ctx: CommandContext) => isHostAdmin(api, ctx.requester.bare);
 
   /** One form to fill, then done: every command here is that shape but one. */
   const oneForm = (

@@ -8,7 +8,7 @@
 import { StanzaError } from "../../core/errors.ts";
 import type { ModuleApi } from "../../core/module_api.ts";
 import type { AdhocCommand, CommandContext, Stage } from "../adhoc/types.ts";
-import { isHostAdmin } from "../adhoc/admins.ts";
+import { isHostAdmin } from "../../core/host_admins.ts";
 import { form, formBoolean, formValue } from "../../util/dataforms.ts";
 import { checkUsername } from "../register/fields.ts";
 import type { Invite, InviteStore } from "./store.ts";
@@ -24,7 +24,7 @@ export const MAX_USER_INVITES = 50;
 
 export function inviteCommands(api: ModuleApi, store: InviteStore): AdhocCommand[] {
   const settings = api.config.invites;
-  const isAdmin = (ctx: CommandContext) => isHostAdmin(api, ctx.requester);
+  const isAdmin = (ctx: CommandContext) => isHostAdmin(api, ctx.requester.bare);
   const isLocalUser = (ctx: CommandContext) =>
     ctx.requester.domain === api.domain && ctx.requester.local !== undefined;
 

@@ -4,6 +4,7 @@
  * messages, sending, occupant ids). Handlers live in their own files
  * and take this as their context.
  */
+import { isHostAdmin } from "../../core/host_admins.ts";
 import { createHmac } from "node:crypto";
 import { el, type Element } from "../../xml/element.ts";
 import { parseJid } from "../../jid.ts";
@@ -58,7 +59,7 @@ export class MucService {
    * stays loaded, and a removed admin must not keep owner rights.
    */
   isAdmin(bareJid: string): boolean {
-    return this.api.host.config.admins.some((a) => parseJid(a)?.bare === bareJid);
+    return isHostAdmin(this.api, bareJid);
   }
 
   newRoomConfig() {

@@ -7,6 +7,7 @@
  * store of its own. It decides who may create nodes (`pubsub.create`)
  * and sends the notifications, as headline messages from the service.
  */
+import { isHostAdmin } from "../../../core/host_admins.ts";
 import type { ModuleApi } from "../../../core/module_api.ts";
 import type { Config } from "../../../config/schema.ts";
 import { parseJid } from "../../../jid.ts";
@@ -121,7 +122,7 @@ export class PubsubService {
 
   /** The service's admins (the parent host's): they may create anything and own every node. */
   isAdmin(bare: string): boolean {
-    return this.api.host.config.admins.includes(bare);
+    return isHostAdmin(this.api, bare);
   }
 
   /** `pubsub.create`: whether `bare` may create nodes here. */
