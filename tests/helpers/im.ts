@@ -29,3 +29,18 @@ export async function imLogin(
   }
   return c;
 }
+
+/** Offline messages stored for `user` on localhost. */
+export const stored = (server: TestServer, user: string) =>
+  server.storage.archive("localhost", "offline").count(user);
+
+/** Poll storage (bounded) until `user` has `n` offline messages. */
+export async function untilStored(server: TestServer, user: string, n: number): Promise<void> {
+  const deadline = Date.now() + 3000;
+  while (await stored(server, user) !== n) {
+    if (Date.now() > deadline) {
+      throw new Error(`expected ${n} stored, have ${await stored(server, user)}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -98,3 +98,16 @@ export async function removeAccount(
     user,
   );
 }
+
+/** A test server for the length of `fn`, stopped afterwards whatever `fn` did. */
+export async function withTestServer(
+  overrides: Record<string, unknown>,
+  fn: (server: TestServer) => Promise<void>,
+): Promise<void> {
+  const server = await startTestServer(overrides);
+  try {
+    await fn(server);
+  } finally {
+    await server.stop();
+  }
+}

@@ -3,46 +3,18 @@
  * an admin command is the host's admins *now*, not at module load (a
  * config reload that removes an admin keeps the adhoc module loaded).
  */
+import { command, NS_COMMANDS } from "../helpers/adhoc.ts";
 import assert from "node:assert/strict";
 import { TestClient } from "../helpers/client.ts";
-import { merge, startTestServer, type TestServer } from "../helpers/server.ts";
-import { configSchema } from "../../src/config/schema.ts";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { configFor } from "../helpers/reload.ts";
 import type { Element } from "../../src/xml/element.ts";
 import { INVITE_MODULES } from "../helpers/invites.ts";
 
-const NS_COMMANDS = "http://jabber.org/protocol/commands";
 const ADMIN = "http://jabber.org/protocol/admin";
 const USERS = { alice: "wonderland", boss: "sekrit" };
-const LOCAL = { interfaces: ["127.0.0.1"], port: 0 };
-const BASE = {
-  listeners: {
-    c2s: LOCAL,
-    c2sDirectTls: LOCAL,
-    s2s: LOCAL,
-    s2sDirectTls: LOCAL,
-    component: LOCAL,
-    http: LOCAL,
-    https: LOCAL,
-  },
-  storage: { driver: "memory" },
-  log: { level: Deno.env.get("PARLEY_TEST_LOG") ?? "fatal" },
-};
-
 function reloadWith(server: TestServer, overrides: Record<string, unknown>) {
-  return server.reload(
-    configSchema.parse(merge({ ...BASE, dataDir: server.dataDir }, overrides)),
-  );
-}
-
-let counter = 0;
-async function command(c: TestClient, attrs: Record<string, string>, inner = ""): Promise<Element> {
-  const id = "c" + ++counter;
-  const a = Object.entries(attrs).map(([k, v]) => ` ${k}='${v}'`).join("");
-  c.send(
-    `<iq type='set' to='localhost' id='${id}'><command xmlns='${NS_COMMANDS}'${a}>` +
-      `${inner}</command></iq>`,
-  );
-  return await c.stanza((e) => e.name === "iq" && e.attrs.id === id);
+  return server.reload(configFor(server, overrides));
 }
 
 function submit(formType: string, fields: Record<string, string>): string {

@@ -1,3 +1,4 @@
+import { command, NS_COMMANDS } from "../helpers/adhoc.ts";
 import assert from "node:assert/strict";
 import { TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
@@ -5,7 +6,6 @@ import type { Element } from "../../src/xml/element.ts";
 import { NS } from "../../src/xml/namespaces.ts";
 import { parseForm } from "../../src/util/dataforms.ts";
 
-const NS_COMMANDS = "http://jabber.org/protocol/commands";
 const ADMIN = "http://jabber.org/protocol/admin";
 const USERS = { alice: "wonderland", bob: "builder", boss: "sekrit" };
 
@@ -21,23 +21,6 @@ function login(server: TestServer, user: keyof typeof USERS, resource = "r", pre
     resource,
     presence,
   });
-}
-
-let counter = 0;
-
-/** Send a `<command/>` to the host and wait for the reply. */
-async function command(
-  c: TestClient,
-  attrs: Record<string, string>,
-  inner = "",
-): Promise<Element> {
-  const id = "c" + ++counter;
-  const a = Object.entries(attrs).map(([k, v]) => ` ${k}='${v}'`).join("");
-  c.send(
-    `<iq type='set' to='localhost' id='${id}'><command xmlns='${NS_COMMANDS}'${a}>` +
-      `${inner}</command></iq>`,
-  );
-  return await c.stanza((e) => e.name === "iq" && e.attrs.id === id);
 }
 
 function submit(fields: Record<string, string | string[]>): string {
@@ -63,8 +46,10 @@ function condition(reply: Element): string[] {
   ) ?? [];
 }
 
+let discoCounter = 0;
+
 async function disco(c: TestClient, kind: "info" | "items", node?: string): Promise<Element> {
-  const id = "d" + ++counter;
+  const id = "d" + ++discoCounter;
   const n = node ? ` node='${node}'` : "";
   c.send(
     `<iq type='get' to='localhost' id='${id}'><query xmlns='http://jabber.org/protocol/disco#${kind}'${n}/></iq>`,

@@ -4,19 +4,9 @@ import * as https from "node:https";
 import * as tls from "node:tls";
 import { join } from "node:path";
 import { generateSelfSigned } from "../../src/tls/selfsigned.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { startTestServer, type TestServer, withTestServer } from "../helpers/server.ts";
 
-async function withServer(
-  overrides: Record<string, unknown>,
-  fn: (server: TestServer) => Promise<void>,
-): Promise<void> {
-  const server = await startTestServer(overrides);
-  try {
-    await fn(server);
-  } finally {
-    await server.stop();
-  }
-}
+const withServer = withTestServer;
 
 /** A route that reports what the server believes about the request. */
 function addEcho(server: TestServer): void {

@@ -5,27 +5,13 @@
 import assert from "node:assert/strict";
 import { errorCondition } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { imLogin } from "../helpers/im.ts";
+import { imLogin, untilStored } from "../helpers/im.ts";
 import type { Element } from "../../src/xml/element.ts";
 
 const PASSWORDS: Record<string, string> = { alice: "wonderland", bob: "builder", carol: "c" };
 
 const login = (server: TestServer, user: string, resource: string, presence?: string | false) =>
   imLogin(server, user, PASSWORDS[user], resource, presence);
-
-const stored = (server: TestServer, user: string) =>
-  server.storage.archive("localhost", "offline").count(user);
-
-/** Poll storage (bounded) until `user` has `n` offline messages. */
-async function untilStored(server: TestServer, user: string, n: number): Promise<void> {
-  const deadline = Date.now() + 3000;
-  while (await stored(server, user) !== n) {
-    if (Date.now() > deadline) {
-      throw new Error(`expected ${n} stored, have ${await stored(server, user)}`);
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function presence(from: string, type?: string) {
   return (e: Element) => e.name === "presence" && e.attrs.from === from && e.attrs.type === type;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { stored, untilStored } from "../helpers/im.ts";
 import { errorCondition as condition, hostFeatures, TestClient } from "../helpers/client.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { NS } from "../../src/xml/namespaces.ts";
@@ -8,20 +9,6 @@ import { failingArchive } from "../helpers/failing_storage.ts";
 function login(server: TestServer, user: string, resource: string, presence?: string | false) {
   const password = user === "alice" ? "wonderland" : "builder";
   return TestClient.login({ port: server.ports.c2s, user, password, resource, presence });
-}
-
-const stored = (server: TestServer, user: string) =>
-  server.storage.archive("localhost", "offline").count(user);
-
-/** Poll storage (bounded) until `user` has `n` offline messages. */
-async function untilStored(server: TestServer, user: string, n: number): Promise<void> {
-  const deadline = Date.now() + 3000;
-  while (await stored(server, user) !== n) {
-    if (Date.now() > deadline) {
-      throw new Error(`expected ${n} stored, have ${await stored(server, user)}`);
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 const isMsg = (e: Element) => e.name === "message";

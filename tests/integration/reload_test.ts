@@ -3,37 +3,16 @@
  * while a client stays connected; a broken config is refused; renewed
  * certificate files are picked up without a reload.
  */
+import { configFor, RELOAD_BASE } from "../helpers/reload.ts";
 import assert from "node:assert/strict";
 import * as tls from "node:tls";
 import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { errorCondition, hostFeatures, TestClient } from "../helpers/client.ts";
-import { merge, startTestServer, type TestServer } from "../helpers/server.ts";
-import { type Config, configSchema } from "../../src/config/schema.ts";
+import { startTestServer } from "../helpers/server.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { generateSelfSigned } from "../../src/tls/selfsigned.ts";
 import { NS } from "../../src/xml/namespaces.ts";
-
-const LOCAL = { interfaces: ["127.0.0.1"], port: 0 };
-/** What startTestServer starts with: the reloaded configs must name the same. */
-const BASE = {
-  listeners: {
-    c2s: LOCAL,
-    c2sDirectTls: LOCAL,
-    s2s: LOCAL,
-    s2sDirectTls: LOCAL,
-    component: LOCAL,
-    http: LOCAL,
-    https: LOCAL,
-  },
-  storage: { driver: "memory" },
-  log: { level: Deno.env.get("PARLEY_TEST_LOG") ?? "fatal" },
-};
-
-/** The config startTestServer would run for `overrides`, for reload(next). */
-function configFor(server: TestServer, overrides: Record<string, unknown>): Config {
-  return configSchema.parse(merge({ ...BASE, dataDir: server.dataDir }, overrides));
-}
 
 async function writePair(dir: string, name: string, domains: string[]) {
   const pair = await generateSelfSigned(domains);
@@ -159,7 +138,7 @@ Deno.test("a broken config is refused with the start-up report; the old one keep
   const dir = await Deno.makeTempDir({ prefix: "parley-reload-" });
   const file = join(dir, "config.json");
   const dataDir = join(dir, "data");
-  const good = { ...BASE, hosts: ["localhost"], dataDir };
+  const good = { ...RELOAD_BASE, hosts: ["localhost"], dataDir };
   await Deno.writeTextFile(file, JSON.stringify(good));
   const server = await startTestServer(good, undefined, { configPath: file });
   try {

@@ -4,30 +4,11 @@
  * disguise themselves, and uploads that end with their owner's account.
  */
 import assert from "node:assert/strict";
-import { removeAccount, type TestServer } from "../helpers/server.ts";
+import { removeAccount, type TestServer, withTestServer } from "../helpers/server.ts";
 import type { TestClient } from "../helpers/client.ts";
-import {
-  local,
-  login,
-  NS_UPLOAD,
-  put,
-  requestSlot,
-  slotOf,
-  UPLOAD,
-  uploadServer,
-} from "../helpers/upload.ts";
+import { local, login, NS_UPLOAD, put, requestSlot, slotOf, UPLOAD } from "../helpers/upload.ts";
 
-async function withServer(
-  overrides: Record<string, unknown>,
-  fn: (server: TestServer) => Promise<void>,
-): Promise<void> {
-  const server = await uploadServer(overrides);
-  try {
-    await fn(server);
-  } finally {
-    await server.stop();
-  }
-}
+const withServer = withTestServer;
 
 /** Send `count` slot requests at once from `c`, then collect the `count` replies. */
 async function burst(c: TestClient, tag: string, count: number, size: number) {

@@ -8,29 +8,10 @@ import assert from "node:assert/strict";
 import * as https from "node:https";
 import { errorCondition } from "../helpers/client.ts";
 import { scrape, value } from "../helpers/metrics.ts";
-import { removeAccount, type TestServer } from "../helpers/server.ts";
-import {
-  local,
-  login,
-  NS_UPLOAD,
-  put,
-  requestSlot,
-  slotOf,
-  UPLOAD,
-  uploadServer,
-} from "../helpers/upload.ts";
+import { removeAccount, withTestServer } from "../helpers/server.ts";
+import { local, login, NS_UPLOAD, put, requestSlot, slotOf, UPLOAD } from "../helpers/upload.ts";
 
-async function withServer(
-  overrides: Record<string, unknown>,
-  fn: (server: TestServer) => Promise<void>,
-): Promise<void> {
-  const server = await uploadServer(overrides);
-  try {
-    await fn(server);
-  } finally {
-    await server.stop();
-  }
-}
+const withServer = withTestServer;
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
