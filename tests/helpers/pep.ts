@@ -153,3 +153,17 @@ export async function until(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
   if (!cond()) throw new Error("condition not reached");
 }
+
+/**
+ * Alice and bob, subscribed both ways, logged in with caps; bob's ask for
+ * avatar metadata notifications (+notify), alice's for none.
+ */
+export async function avatarContacts(server: TestServer) {
+  await seedRoster(server, "alice", [{ jid: "bob@localhost", subscription: "both" }]);
+  await seedRoster(server, "bob", [{ jid: "alice@localhost", subscription: "both" }]);
+  const { client: alice } = await capsLogin(server, "alice", "wonderland", "a", []);
+  const { client: bob } = await capsLogin(server, "bob", "builder", "b", [
+    "urn:xmpp:avatar:metadata+notify",
+  ]);
+  return { alice, bob };
+}

@@ -96,3 +96,19 @@ export async function scramLogin(server: TestServer, jid: string, password: stri
   const got = final.body.data ? Buffer.from(final.body.data, "base64").toString() : "";
   return { ...final, serverVerified: got === expected };
 }
+
+/** A SCRAM-SHA-256 client-first for alice to /status/scram with `headers`: the HTTP status. */
+export function scramFirst(server: TestServer, headers: Record<string, string>): Promise<number> {
+  return fetch(statusUrl(server, "/status/scram"), {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify({
+      mechanism: "SCRAM-SHA-256",
+      jid: "alice@localhost",
+      data: btoa(`n,,n=alice,r=${crypto.randomUUID()}`),
+    }),
+  }).then(async (res) => {
+    await res.body?.cancel();
+    return res.status;
+  });
+}

@@ -70,3 +70,26 @@ export async function put(
 ): Promise<Response> {
   return await fetch(local(server, url), { method: "PUT", body, headers });
 }
+
+export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+}
+
+/**
+ * A PUT of `size` bytes to `url` over a raw socket with only `first`
+ * written yet: the open connection, for the test to finish or drop.
+ */
+export async function startRawPut(
+  server: TestServer,
+  url: string,
+  size: number,
+  first: Uint8Array,
+): Promise<Deno.Conn> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.ports.http });
+  const path = new URL(url).pathname + new URL(url).search;
+  const head = `PUT ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${size}\r\n` +
+    `Connection: close\r\n\r\n`;
+  await writeAll(conn, new TextEncoder().encode(head));
+  await writeAll(conn, first);
+  return conn;
+}

@@ -1,7 +1,7 @@
 /** Review of the HTTP transports: hostile WebSocket and BOSH clients over real sockets. */
 import assert from "node:assert/strict";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { loginCookie, statusData, statusUrl } from "../helpers/status.ts";
+import { loginCookie, scramFirst, statusData, statusUrl } from "../helpers/status.ts";
 import { TestClient } from "../helpers/client.ts";
 import { dropConnection, failedCondition, resume, sessionOf, smLogin } from "../helpers/sm.ts";
 import { BoshClient, withBosh } from "../helpers/bosh_client.ts";
@@ -287,22 +287,10 @@ Deno.test("status: the SCRAM exchanges one client may hold count an IPv6 /64 as 
   });
   try {
     const first = (from: string) =>
-      fetch(statusUrl(server, "/status/scram"), {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "x-forwarded-for": from,
-          "x-forwarded-proto": "https",
-          origin: `https://127.0.0.1:${server.ports.http}`,
-        },
-        body: JSON.stringify({
-          mechanism: "SCRAM-SHA-256",
-          jid: "alice@localhost",
-          data: btoa(`n,,n=alice,r=${crypto.randomUUID()}`),
-        }),
-      }).then(async (res) => {
-        await res.body?.cancel();
-        return res.status;
+      scramFirst(server, {
+        "x-forwarded-for": from,
+        "x-forwarded-proto": "https",
+        origin: `https://127.0.0.1:${server.ports.http}`,
       });
     const statuses = [];
     for (let i = 1; i <= 6; i++) statuses.push(await first(`2001:db8:5:5::${i}`));

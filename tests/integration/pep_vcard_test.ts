@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { iq, type TestClient } from "../helpers/client.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { startTestServer } from "../helpers/server.ts";
 import type { Element } from "../../src/xml/element.ts";
-import { capsLogin, event, NS_PUBSUB, publishXml, seedRoster } from "../helpers/pep.ts";
+import { avatarContacts, capsLogin, event, NS_PUBSUB, publishXml } from "../helpers/pep.ts";
 
 const META = "urn:xmpp:avatar:metadata";
 const DATA = "urn:xmpp:avatar:data";
@@ -14,14 +14,6 @@ async function sha1Hex(bytes: Uint8Array): Promise<string> {
 }
 
 /** Alice and bob on each other's roster, logged in; bob wants alice's avatar metadata. */
-async function contacts(server: TestServer) {
-  await seedRoster(server, "alice", [{ jid: "bob@localhost", subscription: "both" }]);
-  await seedRoster(server, "bob", [{ jid: "alice@localhost", subscription: "both" }]);
-  const { client: alice } = await capsLogin(server, "alice", "wonderland", "a", []);
-  const { client: bob } = await capsLogin(server, "bob", "builder", "b", [META + "+notify"]);
-  return { alice, bob };
-}
-
 /** Alice publishes avatar metadata (`info` elements) as item `id`; the iq reply. */
 function publishMetadata(alice: TestClient, id: string, info: string): Promise<Element> {
   return iq(alice, "m", publishXml("m", META, id, `<metadata xmlns='${META}'>${info}</metadata>`));
@@ -30,7 +22,7 @@ function publishMetadata(alice: TestClient, id: string, info: string): Promise<E
 Deno.test("XEP-0398: a vCard PHOTO set by an old client becomes the PEP avatar", async () => {
   const server = await startTestServer();
   try {
-    const { alice, bob } = await contacts(server);
+    const { alice, bob } = await avatarContacts(server);
     const bytes = new TextEncoder().encode("old-client-photo");
     const b64 = btoa("old-client-photo");
     const hash = await sha1Hex(bytes);
@@ -88,7 +80,7 @@ Deno.test("XEP-0398: a vCard PHOTO set by an old client becomes the PEP avatar",
 Deno.test("XEP-0398: a vCard set without PHOTO removes the PEP avatar (empty metadata)", async () => {
   const server = await startTestServer();
   try {
-    const { alice, bob } = await contacts(server);
+    const { alice, bob } = await avatarContacts(server);
     const set = await iq(
       alice,
       "v1",
@@ -116,7 +108,7 @@ Deno.test("XEP-0398: a vCard set without PHOTO removes the PEP avatar (empty met
 Deno.test("XEP-0153: after the avatar is removed, presence says so with an empty <photo/>", async () => {
   const server = await startTestServer();
   try {
-    const { alice, bob } = await contacts(server);
+    const { alice, bob } = await avatarContacts(server);
     const png = btoa("p");
     const info = `<info id='${await sha1Hex(new TextEncoder().encode("p"))}' type='image/png' ` +
       `bytes='1'/>`;

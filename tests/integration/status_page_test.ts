@@ -16,6 +16,7 @@ import type { TestClient } from "../helpers/client.ts";
 import {
   loginCookie,
   postLogin,
+  scramFirst,
   scramLogin,
   scramStep,
   statusData,
@@ -154,19 +155,7 @@ Deno.test("status: SCRAM-SHA-256 login over JSON; wrong password and non-admin r
 
 Deno.test("status: one address cannot hold every SCRAM exchange in progress", () =>
   withServer(async (server) => {
-    const first = (headers: Record<string, string>) =>
-      fetch(statusUrl(server, "/status/scram"), {
-        method: "POST",
-        headers: { "content-type": "application/json", ...headers },
-        body: JSON.stringify({
-          mechanism: "SCRAM-SHA-256",
-          jid: "alice@localhost",
-          data: btoa(`n,,n=alice,r=${crypto.randomUUID()}`),
-        }),
-      }).then(async (res) => {
-        await res.body?.cancel();
-        return res.status;
-      });
+    const first = (headers: Record<string, string>) => scramFirst(server, headers);
     const near = { origin: `http://127.0.0.1:${server.ports.http}` };
     // Client-firsts never followed by their client-final: no failure to throttle.
     const statuses = [];

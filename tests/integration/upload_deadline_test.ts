@@ -7,11 +7,16 @@
  */
 import assert from "node:assert/strict";
 import type { TestServer } from "../helpers/server.ts";
-import { local, login, put, requestSlot, slotOf, UPLOAD, uploadServer } from "../helpers/upload.ts";
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
-}
+import {
+  local,
+  login,
+  put,
+  requestSlot,
+  slotOf,
+  UPLOAD,
+  uploadServer,
+  writeAll,
+} from "../helpers/upload.ts";
 
 /** Everything up to the end of the connection; "open" when it has not ended within `ms`. */
 async function readToEnd(conn: Deno.Conn, ms: number): Promise<Uint8Array | "open"> {

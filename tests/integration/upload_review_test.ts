@@ -6,7 +6,17 @@
 import assert from "node:assert/strict";
 import { removeAccount, type TestServer, withTestServer } from "../helpers/server.ts";
 import type { TestClient } from "../helpers/client.ts";
-import { local, login, NS_UPLOAD, put, requestSlot, slotOf, UPLOAD } from "../helpers/upload.ts";
+import {
+  local,
+  login,
+  NS_UPLOAD,
+  put,
+  requestSlot,
+  slotOf,
+  startRawPut,
+  UPLOAD,
+  writeAll,
+} from "../helpers/upload.ts";
 
 const withServer = withTestServer;
 
@@ -69,10 +79,6 @@ Deno.test("upload review: bidi and C1 controls leave a file name (no 'evil<RLO>g
   });
 });
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
-}
-
 async function readAll(conn: Deno.Conn): Promise<string> {
   const parts: Uint8Array[] = [];
   for await (const chunk of conn.readable) parts.push(chunk);
@@ -86,12 +92,7 @@ Deno.test("upload review: a PUT under way when its owner's account goes keeps no
     const data = new Uint8Array(size);
     const slot = slotOf(await requestSlot(alice, { filename: "late.bin", size }));
     alice.close();
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.ports.http });
-    const path = new URL(slot.put).pathname + new URL(slot.put).search;
-    const head = `PUT ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${size}\r\n` +
-      `Connection: close\r\n\r\n`;
-    await writeAll(conn, new TextEncoder().encode(head));
-    await writeAll(conn, data.subarray(0, size / 2));
+    const conn = await startRawPut(server, slot.put, size, data.subarray(0, size / 2));
     const dir = `${server.dataDir}/uploads/${UPLOAD}`;
     const names = async () => {
       const out: string[] = [];

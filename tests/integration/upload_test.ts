@@ -9,13 +9,19 @@ import * as https from "node:https";
 import { errorCondition } from "../helpers/client.ts";
 import { scrape, value } from "../helpers/metrics.ts";
 import { removeAccount, withTestServer } from "../helpers/server.ts";
-import { local, login, NS_UPLOAD, put, requestSlot, slotOf, UPLOAD } from "../helpers/upload.ts";
+import {
+  local,
+  login,
+  NS_UPLOAD,
+  put,
+  requestSlot,
+  slotOf,
+  startRawPut,
+  UPLOAD,
+  writeAll,
+} from "../helpers/upload.ts";
 
 const withServer = withTestServer;
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
-}
 
 async function readAll(conn: Deno.Conn): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
@@ -382,12 +388,7 @@ Deno.test("upload: a file larger than http.maxBodyBytes streams through; concurr
     for (let i = 0; i < size; i += 4096) data[i] = i / 4096 & 0xff;
     const slot = slotOf(await requestSlot(alice, { filename: "big.bin", size }));
     // The first PUT over a raw socket, stopped halfway: a second PUT meanwhile is a conflict.
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.ports.http });
-    const path = new URL(slot.put).pathname + new URL(slot.put).search;
-    const head = `PUT ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${size}\r\n` +
-      `Connection: close\r\n\r\n`;
-    await writeAll(conn, new TextEncoder().encode(head));
-    await writeAll(conn, data.subarray(0, size / 2));
+    const conn = await startRawPut(server, slot.put, size, data.subarray(0, size / 2));
     // Bounded wait until the first PUT is being written on the server.
     const dir = `${server.dataDir}/uploads/${UPLOAD}`;
     let part = false;

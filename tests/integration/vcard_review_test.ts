@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { iq } from "../helpers/client.ts";
 import { startTestServer } from "../helpers/server.ts";
-import { capsLogin, event, publishXml, seedRoster } from "../helpers/pep.ts";
+import { avatarContacts, capsLogin, event, publishXml } from "../helpers/pep.ts";
 
 const META = "urn:xmpp:avatar:metadata";
 const DATA = "urn:xmpp:avatar:data";
@@ -16,10 +16,7 @@ const DATA = "urn:xmpp:avatar:data";
 Deno.test("vcard review: an emptied vCard removes the PEP avatar (empty metadata), as one without PHOTO does", async () => {
   const server = await startTestServer();
   try {
-    await seedRoster(server, "alice", [{ jid: "bob@localhost", subscription: "both" }]);
-    await seedRoster(server, "bob", [{ jid: "alice@localhost", subscription: "both" }]);
-    const { client: alice } = await capsLogin(server, "alice", "wonderland", "a", []);
-    const { client: bob } = await capsLogin(server, "bob", "builder", "b", [META + "+notify"]);
+    const { alice, bob } = await avatarContacts(server);
     const set = await iq(
       alice,
       "v1",
