@@ -77,33 +77,37 @@ Deno.test("XEP-0398: a vCard PHOTO set by an old client becomes the PEP avatar",
   }
 });
 
-Deno.test("XEP-0398: a vCard set without PHOTO removes the PEP avatar (empty metadata)", async () => {
-  const server = await startTestServer();
-  try {
-    const { alice, bob } = await avatarContacts(server);
-    const set = await iq(
-      alice,
-      "v1",
-      `<iq type='set' id='v1'><vCard xmlns='vcard-temp'><PHOTO><TYPE>image/png</TYPE>` +
-        `<BINVAL>${btoa("photo")}</BINVAL></PHOTO></vCard></iq>`,
-    );
-    assert.equal(set.attrs.type, "result");
-    const first = await event(bob, "alice@localhost", META);
-    assert.ok(first.getChild("item")!.getChild("metadata", META)!.getChild("info"));
+// A vCard without PHOTO, and an emptied one: both take the PEP avatar away.
+for (
+  const [what, vcard] of [
+    ["a vCard set without PHOTO", `<vCard xmlns='vcard-temp'><FN>Alice</FN></vCard>`],
+    ["an emptied vCard", `<vCard xmlns='vcard-temp'/>`],
+  ]
+) {
+  Deno.test(`XEP-0398: ${what} removes the PEP avatar (empty metadata)`, async () => {
+    const server = await startTestServer();
+    try {
+      const { alice, bob } = await avatarContacts(server);
+      const set = await iq(
+        alice,
+        "v1",
+        `<iq type='set' id='v1'><vCard xmlns='vcard-temp'><PHOTO><TYPE>image/png</TYPE>` +
+          `<BINVAL>${btoa("photo")}</BINVAL></PHOTO></vCard></iq>`,
+      );
+      assert.equal(set.attrs.type, "result");
+      const first = await event(bob, "alice@localhost", META);
+      assert.ok(first.getChild("item")!.getChild("metadata", META)!.getChild("info"));
 
-    const cleared = await iq(
-      alice,
-      "v2",
-      `<iq type='set' id='v2'><vCard xmlns='vcard-temp'><FN>Alice</FN></vCard></iq>`,
-    );
-    assert.equal(cleared.attrs.type, "result");
-    const second = await event(bob, "alice@localhost", META);
-    const meta = second.getChild("item")!.getChild("metadata", META)!;
-    assert.equal(meta.getChildren().length, 0, second.toString());
-  } finally {
-    await server.stop();
-  }
-});
+      const cleared = await iq(alice, "v2", `<iq type='set' id='v2'>${vcard}</iq>`);
+      assert.equal(cleared.attrs.type, "result");
+      const second = await event(bob, "alice@localhost", META);
+      const meta = second.getChild("item")!.getChild("metadata", META)!;
+      assert.equal(meta.getChildren().length, 0, second.toString());
+    } finally {
+      await server.stop();
+    }
+  });
+}
 
 Deno.test("XEP-0153: after the avatar is removed, presence says so with an empty <photo/>", async () => {
   const server = await startTestServer();
