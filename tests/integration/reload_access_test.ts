@@ -1,0 +1,97 @@
+/**
+ * A reload that closes a door closes it at once: the settings that
+ * restrict access (registration, /metrics, trusted proxies…) are applied
+ * by a reload and read where they are used, not captured at start-up.
+ */
+import assert from "node:assert/strict";
+import { errorCondition, TestClient } from "../helpers/client.ts";
+import { merge, startTestServer, type TestServer } from "../helpers/server.ts";
+import { fetchPath } from "../helpers/metrics.ts";
+import { type Config, configSchema } from "../../src/config/schema.ts";
+import type { Element } from "../../src/xml/element.ts";
+
+const LOCAL = { interfaces: ["127.0.0.1"], port: 0 };
+/** What startTestServer starts with: the reloaded configs must name the same. */
+const BASE = {
+  listeners: {
+    c2s: LOCAL,
+    c2sDirectTls: LOCAL,
+    s2s: LOCAL,
+    s2sDirectTls: LOCAL,
+    component: LOCAL,
+    http: LOCAL,
+    https: LOCAL,
+  },
+  storage: { driver: "memory" },
+  log: { level: Deno.env.get("PARLEY_TEST_LOG") ?? "fatal" },
+};
+
+function configFor(server: TestServer, overrides: Record<string, unknown>): Config {
+  return configSchema.parse(merge({ ...BASE, dataDir: server.dataDir }, overrides));
+}
+
+async function registerGet(server: TestServer): Promise<Element> {
+  const c = await TestClient.connect({ port: server.ports.c2s });
+  try {
+    await c.open();
+    await c.starttls();
+    await c.open();
+    c.send("<iq type='get' id='g'><query xmlns='jabber:iq:register'/></iq>");
+    return await c.stanza((e) => e.name === "iq" && e.attrs.id === "g");
+  } finally {
+    c.close();
+  }
+}
+
+Deno.test("reload: registration.enabled turned off refuses new registrations at once, and back on", async () => {
+  const server = await startTestServer({ registration: { enabled: true } });
+  try {
+    assert.equal((await registerGet(server)).attrs.type, "result");
+    const off = await server.reload(configFor(server, { registration: { enabled: false } }));
+    assert.equal(off.ok, true, off.error);
+    assert.deepEqual(off.needsRestart, []);
+    assert.equal(errorCondition(await registerGet(server)), "service-unavailable");
+    const on = await server.reload(configFor(server, { registration: { enabled: true } }));
+    assert.deepEqual(on.needsRestart, []);
+    assert.equal((await registerGet(server)).attrs.type, "result");
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("reload: metrics.allowFrom, metrics.token and http.trustedProxies apply at once", async () => {
+  const token = "old-token-for-scrapers";
+  const start = {
+    metrics: { allowFrom: ["10.0.0.0/8"], token },
+    http: { trustedProxies: ["127.0.0.1"] },
+  };
+  const server = await startTestServer(start);
+  const status = async (headers: Record<string, string>) => {
+    const res = await fetchPath(server, "/metrics", headers);
+    await res.body?.cancel();
+    return res.status;
+  };
+  try {
+    assert.equal(await status({ "x-forwarded-for": "10.1.2.3" }), 200);
+    assert.equal(await status({ authorization: `Bearer ${token}` }), 200);
+    const report = await server.reload(configFor(server, {
+      metrics: { allowFrom: ["192.168.0.0/16"], token: "new-token-for-scrapers" },
+      http: { trustedProxies: ["127.0.0.1"] },
+    }));
+    assert.equal(report.ok, true, report.error);
+    assert.deepEqual(report.needsRestart, []);
+    assert.equal(await status({ "x-forwarded-for": "10.1.2.3" }), 403);
+    assert.equal(await status({ authorization: `Bearer ${token}` }), 403);
+    assert.equal(await status({ authorization: "Bearer new-token-for-scrapers" }), 200);
+    assert.equal(await status({ "x-forwarded-for": "192.168.1.1" }), 200);
+    // The proxy no longer trusted: its X-Forwarded-For counts for nothing.
+    const untrusted = await server.reload(configFor(server, {
+      metrics: { allowFrom: ["192.168.0.0/16"], token: "new-token-for-scrapers" },
+      http: { trustedProxies: [] },
+    }));
+    assert.deepEqual(untrusted.needsRestart, []);
+    assert.equal(await status({ "x-forwarded-for": "192.168.1.1" }), 403);
+  } finally {
+    await server.stop();
+  }
+});
