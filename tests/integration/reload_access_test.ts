@@ -7,6 +7,11 @@ import assert from "node:assert/strict";
 import { errorCondition, TestClient } from "../helpers/client.ts";
 import { merge, startTestServer, type TestServer } from "../helpers/server.ts";
 import { fetchPath } from "../helpers/metrics.ts";
+import { INVITE_MODULES } from "../helpers/invites.ts";
+import { S2sPeer } from "../helpers/s2s_peer.ts";
+import { NS } from "../../src/xml/namespaces.ts";
+import { join, MUC, mucConfig, startMucWith, statusCodes } from "../helpers/muc.ts";
+import { login as pubsubLogin, ps, startPubsubServer } from "../helpers/pubsub.ts";
 import { type Config, configSchema } from "../../src/config/schema.ts";
 import type { Element } from "../../src/xml/element.ts";
 
@@ -91,6 +96,96 @@ Deno.test("reload: metrics.allowFrom, metrics.token and http.trustedProxies appl
     }));
     assert.deepEqual(untrusted.needsRestart, []);
     assert.equal(await status({ "x-forwarded-for": "192.168.1.1" }), 403);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("reload: muc.create narrowed to admins refuses a user's new room at once", async () => {
+  const start = mucConfig({ muc: { create: "local" } });
+  const { server, bob } = await startMucWith(["bob"], start);
+  try {
+    const first = await join(bob, `first@${MUC}`, "Bob");
+    assert.ok(statusCodes(first.self).includes("201"));
+    const report = await server.reload(configFor(server, mucConfig({ muc: { create: "admins" } })));
+    assert.equal(report.ok, true, report.error);
+    assert.deepEqual(report.needsRestart, []);
+    const denied = await join(bob, `second@${MUC}`, "Bob");
+    assert.equal(errorCondition(denied.self), "not-allowed");
+    bob.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("reload: pubsub.create narrowed to admins refuses a user's new node at once", async () => {
+  const server = await startPubsubServer({ pubsub: { create: "local" } });
+  try {
+    const alice = await pubsubLogin(server, "alice");
+    assert.equal((await ps(alice, "set", `<create node='a'/>`)).attrs.type, "result");
+    const report = await server.reload(
+      configFor(server, { muc: { enabled: false }, pubsub: { create: "admins" } }),
+    );
+    assert.equal(report.ok, true, report.error);
+    assert.deepEqual(report.needsRestart, []);
+    assert.equal(errorCondition(await ps(alice, "set", `<create node='b'/>`)), "forbidden");
+    alice.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("reload: invites.allowUsers turned off stops a user's invite command at once", async () => {
+  const invites = (allowUsers: boolean) => ({
+    modules: INVITE_MODULES,
+    admins: ["alice@localhost"],
+    invites: { allowUsers },
+  });
+  const server = await startTestServer(invites(true));
+  const bob = await TestClient.login({
+    port: server.ports.c2s,
+    user: "bob",
+    password: "builder",
+    resource: "r",
+  });
+  const execute = async (id: string) => {
+    bob.send(
+      `<iq type='set' to='localhost' id='${id}'><command xmlns='http://jabber.org/protocol/commands' node='urn:xmpp:invite#invite' action='execute'/></iq>`,
+    );
+    return await bob.stanza((e) => e.name === "iq" && e.attrs.id === id);
+  };
+  try {
+    assert.equal((await execute("c1")).attrs.type, "result");
+    const report = await server.reload(configFor(server, invites(false)));
+    assert.equal(report.ok, true, report.error);
+    assert.deepEqual(report.needsRestart, []);
+    assert.equal(errorCondition(await execute("c2")), "forbidden");
+  } finally {
+    bob.close();
+    await server.stop();
+  }
+});
+
+Deno.test("reload: s2s.requireEncryption turned on requires STARTTLS of the next peer", async () => {
+  const s2s = (requireEncryption: boolean) => ({ hosts: ["b.test"], s2s: { requireEncryption } });
+  const server = await startTestServer(s2s(false));
+  const starttlsRequired = async () => {
+    const peer = await S2sPeer.connect(server.ports.s2s, "a.test", "b.test", {
+      openAfterTls: false,
+    });
+    try {
+      return (await peer.features()).getChild("starttls", NS.tls)?.getChild("required") !==
+        undefined;
+    } finally {
+      peer.close();
+    }
+  };
+  try {
+    assert.equal(await starttlsRequired(), false);
+    const report = await server.reload(configFor(server, s2s(true)));
+    assert.equal(report.ok, true, report.error);
+    assert.deepEqual(report.needsRestart, []);
+    assert.equal(await starttlsRequired(), true);
   } finally {
     await server.stop();
   }
