@@ -9,6 +9,7 @@ import { merge, startTestServer, type TestServer } from "../helpers/server.ts";
 import { fetchPath } from "../helpers/metrics.ts";
 import { INVITE_MODULES } from "../helpers/invites.ts";
 import { S2sPeer } from "../helpers/s2s_peer.ts";
+import { login as uploadLogin, put, requestSlot, slotOf, UPLOAD } from "../helpers/upload.ts";
 import { NS } from "../../src/xml/namespaces.ts";
 import { join, MUC, mucConfig, startMucWith, statusCodes } from "../helpers/muc.ts";
 import { login as pubsubLogin, ps, startPubsubServer } from "../helpers/pubsub.ts";
@@ -186,6 +187,39 @@ Deno.test("reload: s2s.requireEncryption turned on requires STARTTLS of the next
     assert.equal(report.ok, true, report.error);
     assert.deepEqual(report.needsRestart, []);
     assert.equal(await starttlsRequired(), true);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("reload: upload turned on, or a new host's upload service, hands out slots that work", async () => {
+  const server = await startTestServer({ upload: { enabled: false } });
+  try {
+    const report = await server.reload(configFor(server, { hosts: ["localhost", "b.example"] }));
+    assert.equal(report.ok, true, report.error);
+    assert.deepEqual(report.needsRestart, []);
+    assert.ok(report.hostsAdded.includes(UPLOAD));
+    await server.auth.createUser("b.example", "dora", "explorer");
+    const alice = await uploadLogin(server);
+    const dora = await TestClient.login({
+      port: server.ports.c2s,
+      domain: "b.example",
+      user: "dora",
+      password: "explorer",
+      resource: "r",
+    });
+    try {
+      for (const [c, to] of [[alice, UPLOAD], [dora, "upload.b.example"]] as const) {
+        const slot = slotOf(await requestSlot(c, { filename: "a.txt", size: 5 }, to));
+        assert.equal(new URL(slot.put).port, String(server.ports.https), slot.put);
+        const res = await put(server, slot.put, "hello");
+        await res.body?.cancel();
+        assert.equal(res.status, 201, to);
+      }
+    } finally {
+      alice.close();
+      dora.close();
+    }
   } finally {
     await server.stop();
   }
