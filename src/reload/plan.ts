@@ -30,7 +30,13 @@ export const ACCESS_APPLIED = [
   ["metrics", "token"],
 ] as const;
 /** Keys whose changes are listed one level down (`listeners.c2s`), as operators name them. */
-const LISTED_BY_CHILD = new Set(["listeners", "storage", ...Object.keys(SERVICE_MODULES)]);
+const LISTED_BY_CHILD = new Set<string>([
+  "listeners",
+  "storage",
+  ...Object.keys(SERVICE_MODULES),
+  // A section a reload partly applies: "registration" alone would read as all of it waiting.
+  ...ACCESS_APPLIED.map(([section]) => section),
+]);
 
 export interface ReloadPlan {
   /** The config the server runs after the reload. */
