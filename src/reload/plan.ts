@@ -25,6 +25,7 @@ export const ACCESS_APPLIED = [
   ["s2s", "requireValidCertificates"],
   ["muc", "create"],
   ["pubsub", "create"],
+  ["upload", "allowedTypes"],
   ["http", "trustedProxies"],
   ["metrics", "allowFrom"],
   ["metrics", "token"],

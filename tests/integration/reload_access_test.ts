@@ -224,3 +224,25 @@ Deno.test("reload: upload turned on, or a new host's upload service, hands out s
     await server.stop();
   }
 });
+
+Deno.test("reload: upload.allowedTypes narrowed refuses a slot for another type at once", async () => {
+  const server = await startTestServer({});
+  try {
+    const alice = await uploadLogin(server);
+    try {
+      const before = await requestSlot(alice, { filename: "a.txt", size: 5, type: "text/plain" });
+      assert.equal(before.attrs.type, "result");
+      const report = await server.reload(
+        configFor(server, { upload: { allowedTypes: ["image/*"] } }),
+      );
+      assert.equal(report.ok, true, report.error);
+      assert.deepEqual(report.needsRestart, []);
+      const after = await requestSlot(alice, { filename: "b.txt", size: 5, type: "text/plain" });
+      assert.equal(errorCondition(after), "not-acceptable");
+    } finally {
+      alice.close();
+    }
+  } finally {
+    await server.stop();
+  }
+});
