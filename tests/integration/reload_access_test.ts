@@ -9,6 +9,7 @@ import { merge, startTestServer, type TestServer } from "../helpers/server.ts";
 import { fetchPath } from "../helpers/metrics.ts";
 import { INVITE_MODULES } from "../helpers/invites.ts";
 import { S2sPeer } from "../helpers/s2s_peer.ts";
+import { loginCookie, statusData, statusUrl } from "../helpers/status.ts";
 import { login as uploadLogin, put, requestSlot, slotOf, UPLOAD } from "../helpers/upload.ts";
 import { NS } from "../../src/xml/namespaces.ts";
 import { join, MUC, mucConfig, startMucWith, statusCodes } from "../helpers/muc.ts";
@@ -242,6 +243,37 @@ Deno.test("reload: upload.allowedTypes narrowed refuses a slot for another type 
     } finally {
       alice.close();
     }
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("reload: an admin removed from the config loses the status page's live view at once", async () => {
+  const admins = (list: string[]) => ({ admins: list, status: { refreshSeconds: 1 } });
+  const server = await startTestServer(admins(["alice@localhost"]));
+  try {
+    const cookie = await loginCookie(server, "alice@localhost", "wonderland");
+    const res = await fetch(statusUrl(server, "/status/events"), { headers: { cookie } });
+    assert.equal(res.status, 200);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    const readUntil = async (done: (t: string) => boolean, reads = 20) => {
+      for (let i = 0; i < reads && !done(text); i++) {
+        const chunk = await reader.read();
+        if (chunk.done) return;
+        text += chunk.value;
+      }
+    };
+    await readUntil((t) => t.includes("event: status\n"));
+    const report = await server.reload(configFor(server, admins([])));
+    assert.equal(report.ok, true, report.error);
+    assert.deepEqual(report.needsRestart, []);
+    text = "";
+    // The next tick ends the view (the page then asks for a login, refused).
+    await readUntil((t) => t.includes("event: expired\n"), 5);
+    await reader.cancel();
+    assert.match(text, /event: expired\n/);
+    assert.equal((await statusData(server, cookie)).status, 401);
   } finally {
     await server.stop();
   }
