@@ -278,3 +278,39 @@ Deno.test("reload: an admin removed from the config loses the status page's live
     await server.stop();
   }
 });
+
+Deno.test("reload: a host added by a reload is one of ours for the offline box's per-domain share", async () => {
+  const offline = { maxMessages: 10, maxMessagesPerSender: 2, maxPercentPerOtherDomain: 10 };
+  const server = await startTestServer({ offline }, { alice: "wonderland", bob: "builder" });
+  try {
+    const report = await server.reload(
+      configFor(server, { hosts: ["localhost", "b.example"], offline }),
+    );
+    assert.equal(report.ok, true, report.error);
+    assert.deepEqual(report.needsRestart, []);
+    // A stranger domain would get one message (10 % of 10); b.example is served here now.
+    const stored = () => server.storage.archive("localhost", "offline").count("bob");
+    for (const [i, user] of ["dora", "erin"].entries()) {
+      await server.auth.createUser("b.example", user, "explorer");
+      const c = await TestClient.login({
+        port: server.ports.c2s,
+        domain: "b.example",
+        user,
+        password: "explorer",
+        resource: "r",
+      });
+      try {
+        c.send(`<message to='bob@localhost' type='chat' id='m'><body>hi</body></message>`);
+        // Bounded wait for it to be stored (a refusal would leave the count short).
+        for (let tries = 0; tries < 500 && await stored() !== i + 1; tries++) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        assert.equal(await stored(), i + 1, `${user}'s message stored`);
+      } finally {
+        c.close();
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+});
