@@ -37,12 +37,15 @@ function configFor(server: TestServer, overrides: Record<string, unknown>): Conf
   return configSchema.parse(merge({ ...BASE, dataDir: server.dataDir }, overrides));
 }
 
-async function registerGet(server: TestServer): Promise<Element> {
+/** The answer to a register get before login; `offered`: whether the stream listed the feature. */
+async function registerGet(server: TestServer, offered: boolean): Promise<Element> {
   const c = await TestClient.connect({ port: server.ports.c2s });
   try {
     await c.open();
     await c.starttls();
     await c.open();
+    const feature = c.features?.getChild("register", "http://jabber.org/features/iq-register");
+    assert.equal(feature !== undefined, offered, "the register stream feature");
     c.send("<iq type='get' id='g'><query xmlns='jabber:iq:register'/></iq>");
     return await c.stanza((e) => e.name === "iq" && e.attrs.id === "g");
   } finally {
@@ -53,14 +56,14 @@ async function registerGet(server: TestServer): Promise<Element> {
 Deno.test("reload: registration.enabled turned off refuses new registrations at once, and back on", async () => {
   const server = await startTestServer({ registration: { enabled: true } });
   try {
-    assert.equal((await registerGet(server)).attrs.type, "result");
+    assert.equal((await registerGet(server, true)).attrs.type, "result");
     const off = await server.reload(configFor(server, { registration: { enabled: false } }));
     assert.equal(off.ok, true, off.error);
     assert.deepEqual(off.needsRestart, []);
-    assert.equal(errorCondition(await registerGet(server)), "service-unavailable");
+    assert.equal(errorCondition(await registerGet(server, false)), "service-unavailable");
     const on = await server.reload(configFor(server, { registration: { enabled: true } }));
     assert.deepEqual(on.needsRestart, []);
-    assert.equal((await registerGet(server)).attrs.type, "result");
+    assert.equal((await registerGet(server, true)).attrs.type, "result");
   } finally {
     await server.stop();
   }
