@@ -37,7 +37,7 @@ import { addMetricsRoutes } from "./metrics/http.ts";
 import { addStatusRoutes } from "./http/status/routes.ts";
 import { addInviteRoute } from "./modules/invites/route.ts";
 import { logger } from "./log.ts";
-import { addUploadRoute } from "./modules/upload/route.ts";
+import { addUploadRoute, provideHttpPorts } from "./modules/upload/route.ts";
 import { type HostSetup, loadHostModules, registerHost, servedServices } from "./server_hosts.ts";
 import { Reloader, type ReloadReport } from "./reload/reloader.ts";
 
@@ -115,7 +115,15 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     dispatch: (session, stanza) => router.fromClient(session, stanza),
   });
   const parts: ServerParts = { config, router, sessions, storage, auth, components };
-  const hostSetup: HostSetup = { parts, modules, hosts, userHosts };
+  // Filled as the listeners bind; upload service hosts (now or added by a reload) read it.
+  const ports: Record<string, number> = {};
+  const hostSetup: HostSetup = {
+    parts,
+    modules,
+    hosts,
+    userHosts,
+    prepare: (host) => provideHttpPorts(host, ports),
+  };
   const hostConfigList = [
     ...hostConfigs(config),
     ...servedServices(config, modules, opts.serviceModules),
@@ -142,7 +150,6 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const clientStreams = { limiter, refusalLog, streamNamespace: NS.client };
   const listeners: Listener[] = [];
   let s2s: S2sService | undefined;
-  const ports: Record<string, number> = {};
   const httpRoutes = new HttpRoutes();
   addHostMetaRoutes(httpRoutes, config);
   const xmppRoutes = addXmppRoutes(httpRoutes, config, c2s);
@@ -159,7 +166,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     s2s: () => s2s?.manager,
     throttle: c2s.loginThrottle,
   });
-  addUploadRoute(httpRoutes, hosts, ports, config);
+  addUploadRoute(httpRoutes, hosts, config);
   addInviteRoute(httpRoutes, hosts, config);
   let http: HttpService | undefined;
   const onConnection = (conn: Parameters<typeof handleC2sConnection>[0]) =>

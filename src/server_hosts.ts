@@ -24,6 +24,12 @@ export interface HostSetup {
   /** All hosts (router, s2s) and the user hosts alone (c2s logins). */
   hosts: Map<string, Host>;
   userHosts: Map<string, Host>;
+  /**
+   * Called as a host is registered, before its modules load, at start-up
+   * and on a reload alike: what the server gives a host besides its config
+   * (the upload service's HTTP ports).
+   */
+  prepare?: (host: Host) => void;
 }
 
 /** The modules a host runs: a user host's core modules first, then its configured ones. */
@@ -46,6 +52,7 @@ export function hostModuleNames(host: Host, config: Config): string[] {
 export function registerHost(host: Host, setup: HostSetup): void {
   const { parts, hosts, userHosts } = setup;
   hosts.set(host.domain, host);
+  setup.prepare?.(host);
   if (host.kind === "user") {
     userHosts.set(host.domain, host);
     parts.sessions.addHost(host.domain, host.events);

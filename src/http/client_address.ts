@@ -37,6 +37,24 @@ export class TrustedProxies {
   }
 }
 
+/**
+ * The ranges of a list the config may replace (a reload): parsed again
+ * only when the list itself is a new one, so every request reads the
+ * current list at the cost of one comparison.
+ */
+export function liveTrustedProxies(read: () => readonly string[]): () => TrustedProxies {
+  let entries = read();
+  let ranges = new TrustedProxies(entries);
+  return () => {
+    const now = read();
+    if (now !== entries) {
+      ranges = new TrustedProxies(now);
+      entries = now;
+    }
+    return ranges;
+  };
+}
+
 /** Why a `trustedProxies` entry is unusable, for config checks; undefined when it is fine. */
 export function rangeProblem(entry: string): string | undefined {
   return parseRange(entry)

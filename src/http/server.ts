@@ -10,7 +10,7 @@ import type { CertStore } from "../tls/certs.ts";
 import { OncePerWindow } from "../util/once_per_window.ts";
 import { addressKey } from "../net/address_key.ts";
 import { logger } from "../log.ts";
-import { clientOrigin, TrustedProxies } from "./client_address.ts";
+import { clientOrigin, liveTrustedProxies } from "./client_address.ts";
 import { BodyTimedOut, BodyTooLarge, limitBody } from "./limits.ts";
 import { onBodyEnd } from "./body_end.ts";
 import { ConnectionLimiter } from "../net/connection_limiter.ts";
@@ -39,7 +39,8 @@ export function startHttp(
   if (!http.enabled && !https.enabled) return { ports, close: () => Promise.resolve() };
   checkDenoInternals();
   const limits = config.http;
-  const trusted = new TrustedProxies(limits.trustedProxies);
+  // Read per request: a reload may change whom the server trusts.
+  const trusted = liveTrustedProxies(() => config.http.trustedProxies);
   // Requests in progress, counted as connections are (every request is "unauthenticated").
   const requests = new ConnectionLimiter({
     maxTotal: limits.maxRequests,
@@ -65,7 +66,7 @@ export function startHttp(
     // Before anything is counted: a request we cannot read a URL from is refused here.
     const url = requestUrl(request);
     if (!url) return text(400, "Bad Request: invalid Host header", { connection: "close" });
-    const origin = clientOrigin(peer, secureSocket, request.headers, trusted);
+    const origin = clientOrigin(peer, secureSocket, request.headers, trusted());
     // Per client, as the login throttle counts: an IPv6 /64 is one (any of its addresses is the
     // subscriber's to pick, so per address the cap would never bind).
     const slot = requests.acquire(addressKey(origin.address));

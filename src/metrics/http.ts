@@ -12,7 +12,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Config } from "../config/schema.ts";
 import type { HttpHandler, HttpRoutes } from "../http/routes.ts";
-import { TrustedProxies } from "../http/client_address.ts";
+import { liveTrustedProxies } from "../http/client_address.ts";
 import type { StorageDriver } from "../storage/types.ts";
 import { CONTENT_TYPES, type Format } from "./registry.ts";
 import type { ServerMetrics } from "./server_metrics.ts";
@@ -41,10 +41,17 @@ export function addMetricsRoutes(
 }
 
 export function metricsHandler(config: Config, metrics: ServerMetrics): HttpHandler {
-  const allowed = new TrustedProxies(config.metrics.allowFrom);
-  const token = config.metrics.token === undefined ? undefined : digest(config.metrics.token);
+  // Both read per request: a reload that revokes a scraper's access revokes it at once.
+  const allowed = liveTrustedProxies(() => config.metrics.allowFrom);
+  let token: { text: string; digest: Uint8Array } | undefined;
+  const expected = () => {
+    const text = config.metrics.token;
+    if (text === undefined) return undefined;
+    if (token?.text !== text) token = { text, digest: digest(text) };
+    return token.digest;
+  };
   return onlyGet((request, info) => {
-    if (!allowed.has(info.remoteAddress) && !bearerMatches(request, token)) {
+    if (!allowed().has(info.remoteAddress) && !bearerMatches(request, expected())) {
       return plain(403, "Forbidden");
     }
     const format = negotiate(request.headers.get("accept"));

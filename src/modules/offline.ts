@@ -118,9 +118,20 @@ export const offlineModule: ParleyModule = {
     const maxPerDomain = Math.floor(max * percent / 100);
     const maxBytesPerDomain = Math.floor(maxBytes * percent / 100);
     // Service hosts (conference.<domain>…) are this server's too: their rooms are no stranger.
-    const ownDomains = new Set(
-      [...hostConfigs(api.config), ...serviceHostConfigs(api.config)].map((h) => h.domain),
-    );
+    // Worked out again after a reload (it replaces `hosts`): a host added there is ours, a
+    // removed one is a stranger again.
+    let own: { hosts: unknown; domains: Set<string> } | undefined;
+    const ownDomains = () => {
+      if (own?.hosts !== api.config.hosts) {
+        own = {
+          hosts: api.config.hosts,
+          domains: new Set(
+            [...hostConfigs(api.config), ...serviceHostConfigs(api.config)].map((h) => h.domain),
+          ),
+        };
+      }
+      return own.domains;
+    };
     // Per-user totals (messages and bytes, per sender and per domain), kept as
     // messages come and go instead of read from storage for each new message.
     const usage = new OfflineUsage(archive);
@@ -194,7 +205,7 @@ export const offlineModule: ParleyModule = {
         const domain = domainOf(from);
         const others = tallyOf(before.byDomain, domain);
         if (
-          !ownDomains.has(domain) &&
+          !ownDomains().has(domain) &&
           (others.count >= maxPerDomain || others.bytes + bytes > maxBytesPerDomain)
         ) {
           return full();

@@ -12,8 +12,32 @@ import { type Config, SERVICE_MODULES } from "../config/schema.ts";
 const APPLIED = ["hosts", "modules", "admins", "tls", "log"] as const;
 /** In a service's section (`muc`, `pubsub`…): whether it runs, and on which domain. */
 const SERVICE_APPLIED = ["enabled", "domain"] as const;
+/**
+ * Settings that restrict access, applied by a reload (`section.key`): a
+ * door the operator closes must close at once, not at the next restart.
+ * Their users read them from the running config where they decide, never
+ * once at start-up (the reloader updates that config's sections in place).
+ */
+export const ACCESS_APPLIED = [
+  ["registration", "enabled"],
+  ["invites", "allowUsers"],
+  ["s2s", "requireEncryption"],
+  ["s2s", "requireValidCertificates"],
+  ["muc", "create"],
+  ["pubsub", "create"],
+  ["upload", "allowedTypes"],
+  ["http", "trustedProxies"],
+  ["metrics", "allowFrom"],
+  ["metrics", "token"],
+] as const;
 /** Keys whose changes are listed one level down (`listeners.c2s`), as operators name them. */
-const LISTED_BY_CHILD = new Set(["listeners", "storage", ...Object.keys(SERVICE_MODULES)]);
+const LISTED_BY_CHILD = new Set<string>([
+  "listeners",
+  "storage",
+  ...Object.keys(SERVICE_MODULES),
+  // A section a reload partly applies: "registration" alone would read as all of it waiting.
+  ...ACCESS_APPLIED.map(([section]) => section),
+]);
 
 export interface ReloadPlan {
   /** The config the server runs after the reload. */
@@ -29,6 +53,11 @@ export function planReload(running: Config, next: Config): ReloadPlan {
   for (const key of Object.keys(SERVICE_MODULES) as (keyof typeof SERVICE_MODULES)[]) {
     const section = { ...running[key] } as Record<string, unknown>;
     for (const sub of SERVICE_APPLIED) section[sub] = next[key][sub];
+    target[key] = section;
+  }
+  for (const [key, sub] of ACCESS_APPLIED) {
+    const section = { ...(target[key] as Record<string, unknown>) };
+    section[sub] = (next[key] as Record<string, unknown>)[sub];
     target[key] = section;
   }
   return { effective, needsRestart: differences(effective, next) };

@@ -115,13 +115,14 @@ export class Reloader {
     } catch (err) {
       return refused(report, `certificates: ${(err as Error).message ?? err}`);
     }
-    await this.#applyHosts(effective, report);
-    if (JSON.stringify(this.#config.log) !== JSON.stringify(effective.log)) {
-      await configureLogging(effective.log);
+    const logChanged = JSON.stringify(this.#config.log) !== JSON.stringify(effective.log);
+    adopt(this.#config, effective);
+    await this.#applyHosts(this.#config, report);
+    if (logChanged) {
+      await configureLogging(this.#config.log);
       report.logChanged = true;
     }
-    this.#config = effective;
-    await this.#watcher?.update(certificateFiles(effective));
+    await this.#watcher?.update(certificateFiles(this.#config));
     log.info("config reloaded: {summary}", { summary: summarizeReport(report) });
     return report;
   }
@@ -215,6 +216,28 @@ export class Reloader {
       }
     }
   }
+}
+
+/**
+ * Make `running` say what `effective` says, in place: modules, listeners
+ * and routes hold the running config (and its sections, like
+ * `config.registration`) from start-up, so the applied settings reach
+ * them only through the same objects.
+ */
+function adopt(running: Config, effective: Config): void {
+  const target = running as Record<string, unknown>;
+  for (const [key, value] of Object.entries(effective)) {
+    const current = target[key];
+    if (isSection(current) && isSection(value)) {
+      // An optional key the new file leaves out (say `metrics.token`) goes too.
+      for (const old of Object.keys(current)) if (!(old in value)) delete current[old];
+      Object.assign(current, value);
+    } else target[key] = value;
+  }
+}
+
+function isSection(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** Every certificate and key file the config uses (including the generated pair). */

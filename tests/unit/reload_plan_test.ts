@@ -31,3 +31,24 @@ Deno.test("reload plan: hosts, modules, tls and log apply; listeners, storage an
   ]);
   assert.deepEqual(planReload(running, running).needsRestart, []);
 });
+
+Deno.test("reload plan: access settings apply; their sections' other keys are named one by one as waiting", () => {
+  const running = configSchema.parse({ hosts: ["a.example"] });
+  const next = configSchema.parse({
+    hosts: ["a.example"],
+    registration: { enabled: true, maxPerIp: 2 },
+    metrics: { allowFrom: ["10.0.0.0/8"], token: "abcdefghijklmnop" },
+    http: { trustedProxies: ["127.0.0.1"] },
+    s2s: { requireValidCertificates: true },
+    muc: { create: "admins" },
+  });
+  const { effective, needsRestart } = planReload(running, next);
+  assert.equal(effective.registration.enabled, true);
+  assert.equal(effective.registration.maxPerIp, running.registration.maxPerIp);
+  assert.deepEqual(effective.metrics.allowFrom, ["10.0.0.0/8"]);
+  assert.equal(effective.metrics.token, "abcdefghijklmnop");
+  assert.deepEqual(effective.http.trustedProxies, ["127.0.0.1"]);
+  assert.equal(effective.s2s.requireValidCertificates, true);
+  assert.equal(effective.muc.create, "admins");
+  assert.deepEqual(needsRestart, ["registration.maxPerIp"]);
+});

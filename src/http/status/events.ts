@@ -2,7 +2,8 @@
  * The status page's server-sent events: each open view gets the snapshot
  * every `refreshSeconds` from one shared timer (which runs only while a
  * view is open). A stream ends when its login expires (an `expired`
- * event, then the page logs in again), after MAX_STREAM_MS (the browser
+ * event, then the page logs in again) or its viewer is no longer an admin
+ * (a config reload removed them: checked every tick), after MAX_STREAM_MS (the browser
  * reconnects, with its cookie checked again), or at shutdown. Views are
  * capped: each one costs a snapshot per tick.
  */
@@ -24,7 +25,12 @@ export class EventStreams {
   #timer: ReturnType<typeof setInterval> | undefined;
   #encoder = new TextEncoder();
 
-  constructor(readonly refreshSeconds: number, readonly snapshot: (viewer: string) => unknown) {}
+  constructor(
+    readonly refreshSeconds: number,
+    readonly snapshot: (viewer: string) => unknown,
+    /** Whether `viewer` may still watch (the same check a request's login gets). */
+    readonly allowed: (viewer: string) => boolean = () => true,
+  ) {}
 
   get size(): number {
     return this.#views.size;
@@ -60,7 +66,7 @@ export class EventStreams {
     // One snapshot per admin per tick, however many views it has open.
     const data = new Map<string, Uint8Array>();
     for (const view of [...this.#views]) {
-      if (now >= view.expiresAt) {
+      if (now >= view.expiresAt || !this.allowed(view.viewer)) {
         this.#send(view, this.#event("expired", {}));
         this.#end(view);
       } else if (now >= view.endsAt) this.#end(view);

@@ -77,6 +77,8 @@ export function addStatusRoutes(routes: HttpRoutes, deps: StatusDeps): StatusRou
   const streams = new EventStreams(
     settings.refreshSeconds,
     (viewer) => statusSnapshot(deps, viewer),
+    // An admin removed by a reload stops watching at the next tick, not when the login expires.
+    (viewer) => isAdmin(deps.hosts, viewer),
   );
 
   /** The request's valid admin login, if it carries one. */

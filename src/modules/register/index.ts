@@ -13,12 +13,13 @@ export const registerModule: ParleyModule = {
   name: "register",
   setup(api) {
     api.addFeature(NS_REGISTER);
-    if (api.config.registration.enabled) {
-      // The c2s handler lists features only once TLS is up when TLS is required.
-      api.addStreamFeature((session) =>
-        session.type === "c2s_unauthed" ? el("register", { xmlns: NS_REGISTER_FEATURE }) : undefined
-      );
-    }
+    // Asked per stream, not at load: a reload may open or close registration.
+    // The c2s handler lists features only once TLS is up when TLS is required.
+    api.addStreamFeature((session) =>
+      session.type === "c2s_unauthed" && api.config.registration.enabled
+        ? el("register", { xmlns: NS_REGISTER_FEATURE })
+        : undefined
+    );
     setupNewAccounts(api);
     setupOwnAccount(api);
   },

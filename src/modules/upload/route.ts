@@ -17,16 +17,20 @@ export const UPLOAD_HTTP = "upload-http";
 /** Provider kind: the bound HTTP ports ("http", "https"), filled once listening. */
 export const HTTP_PORTS = "http-ports";
 
+/** Give an upload service host the server's bound HTTP ports (for its slot URLs). */
+export function provideHttpPorts(host: Host, ports: Readonly<Record<string, number>>): void {
+  if (host.config.service === "upload") host.providers.provide(HTTP_PORTS, ports);
+}
+
+/**
+ * The `/upload/` route, whether or not upload is on at start: a reload may
+ * turn it on, and a domain without an upload service answers 404.
+ */
 export function addUploadRoute(
   routes: HttpRoutes,
   hosts: ReadonlyMap<string, Host>,
-  ports: Readonly<Record<string, number>>,
   config: Config,
 ): void {
-  if (!config.upload.enabled) return;
-  for (const host of hosts.values()) {
-    if (host.config.service === "upload") host.providers.provide(HTTP_PORTS, ports);
-  }
   routes.add(UPLOAD_PATH, (request, info) => {
     const segments = new URL(request.url).pathname.slice(UPLOAD_PATH.length).split("/");
     const host = hosts.get(segments[0].toLowerCase());
