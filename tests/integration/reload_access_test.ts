@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { errorCondition, TestClient } from "../helpers/client.ts";
-import { merge, startTestServer, type TestServer } from "../helpers/server.ts";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { fetchPath } from "../helpers/metrics.ts";
 import { INVITE_MODULES } from "../helpers/invites.ts";
 import { S2sPeer } from "../helpers/s2s_peer.ts";
@@ -14,28 +14,8 @@ import { login as uploadLogin, put, requestSlot, slotOf, UPLOAD } from "../helpe
 import { NS } from "../../src/xml/namespaces.ts";
 import { join, MUC, mucConfig, startMucWith, statusCodes } from "../helpers/muc.ts";
 import { login as pubsubLogin, ps, startPubsubServer } from "../helpers/pubsub.ts";
-import { type Config, configSchema } from "../../src/config/schema.ts";
+import { configFor } from "../helpers/reload.ts";
 import type { Element } from "../../src/xml/element.ts";
-
-const LOCAL = { interfaces: ["127.0.0.1"], port: 0 };
-/** What startTestServer starts with: the reloaded configs must name the same. */
-const BASE = {
-  listeners: {
-    c2s: LOCAL,
-    c2sDirectTls: LOCAL,
-    s2s: LOCAL,
-    s2sDirectTls: LOCAL,
-    component: LOCAL,
-    http: LOCAL,
-    https: LOCAL,
-  },
-  storage: { driver: "memory" },
-  log: { level: Deno.env.get("PARLEY_TEST_LOG") ?? "fatal" },
-};
-
-function configFor(server: TestServer, overrides: Record<string, unknown>): Config {
-  return configSchema.parse(merge({ ...BASE, dataDir: server.dataDir }, overrides));
-}
 
 /** The answer to a register get before login; `offered`: whether the stream listed the feature. */
 async function registerGet(server: TestServer, offered: boolean): Promise<Element> {
