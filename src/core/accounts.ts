@@ -84,7 +84,13 @@ export async function deleteAccount(
   host: Host,
   username: string,
 ): Promise<void> {
-  for (const session of parts.sessions.resources(host.domain, username)) {
+  // Bound resources, and streams that authenticated but have not bound
+  // yet: left open, they would bind a resource of an account that is gone.
+  const sessions = new Set(parts.sessions.resources(host.domain, username));
+  for (const session of parts.sessions.live) {
+    if (session.host === host.domain && session.username === username) sessions.add(session);
+  }
+  for (const session of sessions) {
     parts.sessions.destroySession(session, new StreamError("not-authorized", "Account removed"));
   }
   // Modules that must still read the account's data (the roster, to end

@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { errorCondition as condition } from "../helpers/client.ts";
 import { BoshClient, withBosh } from "../helpers/bosh_client.ts";
+import { TestClient } from "../helpers/client.ts";
+import { startTestServer } from "../helpers/server.ts";
 
 const NS_REGISTER = "jabber:iq:register";
 
@@ -35,4 +37,22 @@ Deno.test("register review: the per-IP account limit counts an IPv6 /64 as one a
     // Another /64 is another client.
     assert.equal(await registerFrom(url, "2001:db8:1:3::1", "other1"), "ok");
   });
+});
+
+Deno.test("register review: <remove/> also ends the account's streams that authenticated but have not bound yet", async () => {
+  const server = await startTestServer({ registration: { enabled: true } });
+  try {
+    await server.auth.createUser("localhost", "gina", "pw-gina");
+    const opts = { port: server.ports.c2s, user: "gina", password: "pw-gina" };
+    const unbound = await TestClient.authenticate(opts);
+    const bound = await TestClient.login({ ...opts, resource: "main" });
+    bound.send(`<iq type='set' id='rm'><query xmlns='${NS_REGISTER}'><remove/></query></iq>`);
+    assert.equal(await bound.streamError(), "not-authorized");
+    // The stream of a removed account must not live on to bind a resource.
+    assert.equal(await unbound.streamError(), "not-authorized");
+    unbound.close();
+    bound.close();
+  } finally {
+    await server.stop();
+  }
 });
