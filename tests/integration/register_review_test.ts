@@ -1,8 +1,7 @@
 /** Adversarial review of in-band registration (XEP-0077). */
 import assert from "node:assert/strict";
-import { errorCondition as condition } from "../helpers/client.ts";
 import { BoshClient, withBosh } from "../helpers/bosh_client.ts";
-import { TestClient } from "../helpers/client.ts";
+import { errorCondition as condition, TestClient } from "../helpers/client.ts";
 import { startTestServer } from "../helpers/server.ts";
 
 const NS_REGISTER = "jabber:iq:register";
@@ -52,6 +51,44 @@ Deno.test("register review: <remove/> also ends the account's streams that authe
     assert.equal(await unbound.streamError(), "not-authorized");
     unbound.close();
     bound.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+/** Register `user` on a fresh pre-auth stream; "ok" or the error condition. */
+async function registerName(port: number, user: string): Promise<string> {
+  const c = await TestClient.connect({ port });
+  try {
+    await c.open();
+    await c.starttls();
+    await c.open();
+    c.send(
+      `<iq type='set' id='n'><query xmlns='${NS_REGISTER}'><username>${user}</username>` +
+        `<password>pw-name</password></query></iq>`,
+    );
+    const reply = await c.stanza((e) => e.name === "iq" && e.attrs.id === "n");
+    return reply.attrs.type === "result" ? "ok" : condition(reply) ?? "?";
+  } finally {
+    c.close();
+  }
+}
+
+Deno.test("register review: a joiner (ZWJ/ZWNJ) outside the context PRECIS allows it in is refused", async () => {
+  const server = await startTestServer({ registration: { enabled: true, maxPerIp: 10 } });
+  try {
+    const port = server.ports.c2s;
+    // Invisible in Latin text: "a\u200db" would pass for "ab" (RFC 5892 A.1, A.2).
+    assert.equal(await registerName(port, "a\u200db"), "jid-malformed");
+    assert.equal(await registerName(port, "a\u200cb"), "jid-malformed");
+    assert.equal(await registerName(port, "\u200dab"), "jid-malformed");
+    assert.equal(await server.auth.userExists("localhost", "a\u200db"), false);
+    // Where scripts need them: ZWNJ between Persian letters, ZWJ after a Devanagari virama.
+    assert.equal(
+      await registerName(port, "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"),
+      "ok",
+    );
+    assert.equal(await registerName(port, "\u0915\u094d\u200d\u0937"), "ok");
   } finally {
     await server.stop();
   }
