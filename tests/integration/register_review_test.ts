@@ -93,3 +93,44 @@ Deno.test("register review: a joiner (ZWJ/ZWNJ) outside the context PRECIS allow
     await server.stop();
   }
 });
+
+Deno.test("register review: a new username holds letters and digits only (PRECIS IdentifierClass)", async () => {
+  const server = await startTestServer({ registration: { enabled: true, maxPerIp: 20 } });
+  try {
+    const port = server.ports.c2s;
+    // Symbols, non-ASCII punctuation, unassigned code points: FREE_PVAL or
+    // UNASSIGNED, disallowed in IdentifierClass (RFC 8264 §9.11-9.14, §9.16).
+    for (
+      const name of [
+        "alice\u{1f600}",
+        "\u2603",
+        "a\u20acb",
+        "a\u2014b",
+        "a\u00abb",
+        "x\u0378",
+        "a\u00a1b",
+      ]
+    ) {
+      assert.equal(await registerName(port, name), "jid-malformed", JSON.stringify(name));
+    }
+    // RFC 5892 exceptions: the tatweel is disallowed; the middle dot only in Catalan "l·l".
+    assert.equal(await registerName(port, "\u0628\u0640\u0628"), "jid-malformed");
+    assert.equal(await registerName(port, "a\u00b7b"), "jid-malformed");
+    // Letters and digits of any script, marks, the ASCII printables, and the exceptions PRECIS keeps.
+    for (
+      const name of [
+        "col\u00b7legi",
+        "stra\u00dfe",
+        "\u00e9l\u00e8ve",
+        "\u0434\u0435\u0434",
+        "\u5f20\u4e09",
+        "x_y.z-1+2",
+        "\u03c3\u03bf\u03c6\u03bf\u03c2",
+      ]
+    ) {
+      assert.equal(await registerName(port, name), "ok", JSON.stringify(name));
+    }
+  } finally {
+    await server.stop();
+  }
+});
