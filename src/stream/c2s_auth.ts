@@ -324,6 +324,18 @@ export class C2sAuth {
         username: step.username,
       };
     }
+    // A multi-step exchange checked the proof against the credentials read
+    // at its first step: an account removed since then must not log in
+    // (it would bind a resource of an account that is gone).
+    if (step.kind === "success" && !(await services.auth.userExists(host, step.username))) {
+      if (stream.closed) return;
+      step = {
+        kind: "failure",
+        condition: "not-authorized",
+        text: "No such account",
+        username: step.username,
+      };
+    }
     switch (step.kind) {
       case "challenge":
         stream.send(

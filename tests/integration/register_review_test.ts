@@ -134,3 +134,42 @@ Deno.test("register review: a new username holds letters and digits only (PRECIS
     await server.stop();
   }
 });
+
+Deno.test("register review: a SCRAM exchange begun before the account was removed does not log in after", async () => {
+  const server = await startTestServer({ registration: { enabled: true } });
+  try {
+    await server.auth.createUser("localhost", "jill", "pw-jill");
+    const c = await TestClient.connect({ port: server.ports.c2s });
+    await c.open();
+    await c.starttls();
+    await c.open();
+    // Hold the client's final SCRAM message until the account is gone.
+    const send = c.send.bind(c);
+    let held = "";
+    let release!: () => void;
+    const proofReady = new Promise<void>((r) => release = r);
+    c.send = (data: string) => {
+      if (data.startsWith("<response")) {
+        held = data;
+        release();
+      } else send(data);
+    };
+    const result = c.auth("SCRAM-SHA-256", "jill", "pw-jill");
+    await proofReady;
+    const owner = await TestClient.login({
+      port: server.ports.c2s,
+      user: "jill",
+      password: "pw-jill",
+      resource: "main",
+    });
+    owner.send(`<iq type='set' id='rm'><query xmlns='${NS_REGISTER}'><remove/></query></iq>`);
+    assert.equal(await owner.streamError(), "not-authorized");
+    owner.close();
+    assert.equal(await server.auth.userExists("localhost", "jill"), false);
+    send(held);
+    assert.equal((await result).name, "failure");
+    c.close();
+  } finally {
+    await server.stop();
+  }
+});
