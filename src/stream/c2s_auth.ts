@@ -325,9 +325,15 @@ export class C2sAuth {
       };
     }
     // A multi-step exchange checked the proof against the credentials read
-    // at its first step: an account removed since then must not log in
-    // (it would bind a resource of an account that is gone).
-    if (step.kind === "success" && !(await services.auth.userExists(host, step.username))) {
+    // at its first step: an account removed since then, or being removed
+    // (its credentials go last), must not log in: it would bind a resource
+    // of an account that is gone. Checked after the await, in the same
+    // turn as the session takes the username that removal looks for.
+    if (
+      step.kind === "success" &&
+      (!(await services.auth.userExists(host, step.username)) ||
+        services.sessions.isBeingRemoved(host, step.username))
+    ) {
       if (stream.closed) return;
       step = {
         kind: "failure",

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { BoshClient, withBosh } from "../helpers/bosh_client.ts";
 import { errorCondition as condition, TestClient } from "../helpers/client.ts";
 import { startTestServer } from "../helpers/server.ts";
+import { MemoryStorage } from "../../src/storage/memory.ts";
 
 const NS_REGISTER = "jabber:iq:register";
 
@@ -170,6 +171,42 @@ Deno.test("register review: a SCRAM exchange begun before the account was remove
     assert.equal((await result).name, "failure");
     c.close();
   } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("register review: a login while the account's data is being removed is refused", async () => {
+  // Storage whose removal of a user's data waits for the test's go.
+  let entered!: () => void;
+  const removing = new Promise<void>((r) => entered = r);
+  let go!: () => void;
+  const gate = new Promise<void>((r) => go = r);
+  const storage = new class extends MemoryStorage {
+    override async deleteUser(host: string, username: string): Promise<void> {
+      entered();
+      await gate;
+      return await super.deleteUser(host, username);
+    }
+  }();
+  const server = await startTestServer({ registration: { enabled: true } }, undefined, { storage });
+  try {
+    await server.auth.createUser("localhost", "kim", "pw-kim");
+    const opts = { port: server.ports.c2s, user: "kim", password: "pw-kim" };
+    const owner = await TestClient.login({ ...opts, resource: "main" });
+    owner.send(`<iq type='set' id='rm'><query xmlns='${NS_REGISTER}'><remove/></query></iq>`);
+    assert.equal(await owner.streamError(), "not-authorized");
+    owner.close();
+    await removing;
+    // The credentials are still there, but the account is on its way out.
+    await assert.rejects(TestClient.login({ ...opts, resource: "late" }), /auth failed/);
+    go();
+    // The removal finishes on its own now; bounded wait for it.
+    for (let i = 0; i < 100 && await server.auth.userExists("localhost", "kim"); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(await server.auth.userExists("localhost", "kim"), false);
+  } finally {
+    go();
     await server.stop();
   }
 });
