@@ -482,7 +482,7 @@ export const configSchema = z.strictObject({
   registration: z.strictObject({
     /** In-band registration (XEP-0077) of new accounts; off by default. */
     enabled: z.boolean().default(false),
-    /** Accounts one IP address may register per window. */
+    /** Accounts one IP address (an IPv6 /64 counts as one) may register per window. */
     maxPerIp: z.number().int().min(1).default(3),
     windowSeconds: z.number().positive().default(3600),
   }).prefault({}),

@@ -84,16 +84,34 @@ export async function deleteAccount(
   host: Host,
   username: string,
 ): Promise<void> {
-  for (const session of parts.sessions.resources(host.domain, username)) {
-    parts.sessions.destroySession(session, new StreamError("not-authorized", "Account removed"));
+  // The credentials go last: until then no login may succeed (c2s_auth).
+  parts.sessions.beginRemoval(host.domain, username);
+  try {
+    endSessions(parts, host, username);
+    // Modules that must still read the account's data (the roster, to end
+    // its subscriptions) act before it is gone.
+    await host.events.fire<UserDeletedEvent>("user-deleting", { username });
+    await removeAccountData(accountStores(parts), host.domain, username);
+  } finally {
+    parts.sessions.endRemoval(host.domain, username);
   }
-  // Modules that must still read the account's data (the roster, to end
-  // its subscriptions) act before it is gone.
-  await host.events.fire<UserDeletedEvent>("user-deleting", { username });
-  await removeAccountData(accountStores(parts), host.domain, username);
   await host.events.fire<UserDeletedEvent>("user-deleted", { username });
   // Service hosts keep data of the parent's users too (upload: their files).
   for (const service of host.services) {
     await service.events.fire<UserDeletedEvent>("user-deleted", { username });
+  }
+}
+
+/**
+ * Bound resources, and streams that authenticated but have not bound
+ * yet: left open, they would bind a resource of an account that is gone.
+ */
+function endSessions(parts: ServerParts, host: Host, username: string): void {
+  const sessions = new Set(parts.sessions.resources(host.domain, username));
+  for (const session of parts.sessions.live) {
+    if (session.host === host.domain && session.username === username) sessions.add(session);
+  }
+  for (const session of sessions) {
+    parts.sessions.destroySession(session, new StreamError("not-authorized", "Account removed"));
   }
 }

@@ -233,6 +233,25 @@ export class SessionRegistry implements SessionLookup {
     session.close(error);
   }
 
+  /**
+   * Accounts being removed (core/accounts.ts deleteAccount): their
+   * credentials go last, so until then a login would still succeed and
+   * outlive the removal; the SASL success checks this.
+   */
+  #removing = new Set<string>();
+
+  beginRemoval(host: string, username: string): void {
+    this.#removing.add(host + "\0" + username);
+  }
+
+  endRemoval(host: string, username: string): void {
+    this.#removing.delete(host + "\0" + username);
+  }
+
+  isBeingRemoved(host: string, username: string): boolean {
+    return this.#removing.has(host + "\0" + username);
+  }
+
   setRoster(host: string, username: string, roster: unknown): void {
     const bare = this.#hosts.get(host)?.bareSessions.get(username);
     if (!bare) return;

@@ -324,6 +324,24 @@ export class C2sAuth {
         username: step.username,
       };
     }
+    // A multi-step exchange checked the proof against the credentials read
+    // at its first step: an account removed since then, or being removed
+    // (its credentials go last), must not log in: it would bind a resource
+    // of an account that is gone. Checked after the await, in the same
+    // turn as the session takes the username that removal looks for.
+    if (
+      step.kind === "success" &&
+      (!(await services.auth.userExists(host, step.username)) ||
+        services.sessions.isBeingRemoved(host, step.username))
+    ) {
+      if (stream.closed) return;
+      step = {
+        kind: "failure",
+        condition: "not-authorized",
+        text: "No such account",
+        username: step.username,
+      };
+    }
     switch (step.kind) {
       case "challenge":
         stream.send(

@@ -6,6 +6,7 @@
 import { el, type Element } from "../../xml/element.ts";
 import { prepLocal } from "../../jid.ts";
 import { saslPrep } from "../../auth/scram.ts";
+import { isIdentifierClass } from "../../auth/identifier_class.ts";
 import { StanzaError } from "../../core/errors.ts";
 import { form, formValue, parseForm } from "../../util/dataforms.ts";
 import { NS_REGISTER } from "../../xml/namespaces.ts";
@@ -35,7 +36,7 @@ export function checkUsername(raw: string | undefined): string | StanzaError {
   const trimmed = raw?.trim();
   if (!trimmed) return new StanzaError("modify", "not-acceptable", "A username is required");
   const local = prepLocal(trimmed);
-  if (local === undefined) {
+  if (local === undefined || !isIdentifierClass(local)) {
     return new StanzaError("modify", "jid-malformed", "That username is not a valid JID localpart");
   }
   return local;

@@ -10,6 +10,7 @@ import { StanzaError } from "../../core/errors.ts";
 import type { ModuleApi } from "../../core/module_api.ts";
 import type { Session } from "../../core/session.ts";
 import { FailureThrottle } from "../../auth/throttle.ts";
+import { addressKey } from "../../net/address_key.ts";
 import { replyUnbound } from "./unbound_reply.ts";
 import {
   checkPassword,
@@ -62,7 +63,9 @@ export function setupNewAccounts(api: ModuleApi): void {
     const password = checkPassword(fields.password);
     if (password instanceof StanzaError) return replyUnbound(session, iq, password);
     const ip = session.transport?.remoteAddress ?? "";
-    if (perIp.isBlocked(ip)) {
+    // An IPv6 client picks any address of its /64: counted as one, as logins are.
+    const client = addressKey(ip);
+    if (perIp.isBlocked(client)) {
       api.log.warn("{ip}: registration refused: {max} accounts in the window", {
         ip,
         max: settings.maxPerIp,
@@ -76,7 +79,7 @@ export function setupNewAccounts(api: ModuleApi): void {
     }
     // Counted before the await, so parallel connections cannot all pass the
     // check above; taken back when no account was made.
-    perIp.fail(ip);
+    perIp.fail(client);
     let created = false;
     let reserved = false;
     try {
@@ -84,7 +87,7 @@ export function setupNewAccounts(api: ModuleApi): void {
       created = result.created;
       reserved = !result.created && result.reason === "reserved";
     } finally {
-      if (!created) perIp.undo(ip);
+      if (!created) perIp.undo(client);
     }
     if (session.destroyed) return;
     if (reserved) {
