@@ -8,7 +8,6 @@
 import type { Config } from "../config/schema.ts";
 import type { CertStore } from "../tls/certs.ts";
 import { OncePerWindow } from "../util/once_per_window.ts";
-import { addressKey } from "../net/address_key.ts";
 import { logger } from "../log.ts";
 import { clientOrigin, liveTrustedProxies } from "./client_address.ts";
 import { BodyTimedOut, BodyTooLarge, limitBody } from "./limits.ts";
@@ -67,9 +66,8 @@ export function startHttp(
     const url = requestUrl(request);
     if (!url) return text(400, "Bad Request: invalid Host header", { connection: "close" });
     const origin = clientOrigin(peer, secureSocket, request.headers, trusted());
-    // Per client, as the login throttle counts: an IPv6 /64 is one (any of its addresses is the
-    // subscriber's to pick, so per address the cap would never bind).
-    const slot = requests.acquire(addressKey(origin.address));
+    // Per client (the limiter keys by addressKey: an IPv6 /64 is one subscriber's).
+    const slot = requests.acquire(origin.address);
     if (typeof slot === "string") {
       noteRefusal(
         origin.address,
