@@ -7,7 +7,7 @@ import { configureLogging } from "../log.ts";
 import { openStores } from "./stores.ts";
 import { scanProsodyDir } from "./import_prosody_read.ts";
 import { importHost, ImportTally, type ImportTarget } from "./import_prosody_host.ts";
-import { adminSocketPath } from "../reload/admin_socket.ts";
+import { adminSocketPath, serverAnswers } from "../reload/admin_socket.ts";
 
 export const HELP = `Usage: parley import prosody DIR [options]
 
@@ -102,14 +102,4 @@ export async function run(args: string[]): Promise<number> {
     }
   }
   return EXIT_OK;
-}
-
-/** Whether a server listens on its admin socket (a leftover socket file refuses). */
-async function serverAnswers(path: string): Promise<boolean> {
-  try {
-    (await Deno.connect({ transport: "unix", path })).close();
-    return true;
-  } catch {
-    return false;
-  }
 }

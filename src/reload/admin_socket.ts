@@ -109,15 +109,22 @@ async function clearStale(path: string): Promise<boolean> {
     log.error("{path} exists and is not a socket; leaving it: no admin socket", { path });
     return false;
   }
-  try {
-    const conn = await Deno.connect({ transport: "unix", path });
-    conn.close();
+  if (await serverAnswers(path)) {
     log.error("another server answers on {path}; no admin socket for this one", { path });
     return false;
-  } catch {
-    // Nobody listens: left by a server that ended without closing it.
-    await Deno.remove(path).catch(() => {});
+  }
+  // Nobody listens: left by a server that ended without closing it.
+  await Deno.remove(path).catch(() => {});
+  return true;
+}
+
+/** Whether a server listens on the admin socket `path` (a leftover socket file refuses). */
+export async function serverAnswers(path: string): Promise<boolean> {
+  try {
+    (await Deno.connect({ transport: "unix", path })).close();
     return true;
+  } catch {
+    return false;
   }
 }
 
