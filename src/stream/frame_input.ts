@@ -103,8 +103,12 @@ export class FrameInput {
   #sliceStart = 0;
   /** Inside the parser's write: frames handled now come straight from it. */
   #inWrite = false;
-  /** The frame handed to the handler last (the one a restart comes from). */
-  #current: Frame | undefined;
+  /**
+   * Where the stanza handed to the handler last ends in the parser's
+   * offsets (a restart comes from it), or -1: only the position is kept,
+   * not the frame, so an idle connection holds no stanza tree.
+   */
+  #currentEnd = -1;
 
   constructor(
     handle: FrameHandler,
@@ -184,8 +188,7 @@ export class FrameInput {
     this.#parser.reset();
     this.#ended = false;
     if (this.#inWrite) return;
-    const f = this.#current;
-    const from = (f?.kind === "stanza" && f.end !== undefined ? f.end : -1) - this.#sliceStart;
+    const from = this.#currentEnd < 0 ? -1 : this.#currentEnd - this.#sliceStart;
     const slice = this.#slice;
     this.#slice = "";
     this.#sliceStart = 0;
@@ -320,7 +323,7 @@ export class FrameInput {
 
   #run(frame: Frame): void {
     if (this.#stopped) return;
-    this.#current = frame;
+    this.#currentEnd = frame.kind === "stanza" && frame.end !== undefined ? frame.end : -1;
     this.#runner.run(frame);
   }
 
