@@ -17,6 +17,16 @@ function reloadWith(server: TestServer, overrides: Record<string, unknown>) {
   return server.reload(configFor(server, overrides));
 }
 
+/** The admin (until a reload says otherwise) every test here acts as. */
+function loginBoss(server: TestServer): Promise<TestClient> {
+  return TestClient.login({
+    port: server.ports.c2s,
+    user: "boss",
+    password: USERS.boss,
+    resource: "r",
+  });
+}
+
 function submit(formType: string, fields: Record<string, string>): string {
   const f = Object.entries(fields).map(([k, v]) => `<field var='${k}'><value>${v}</value></field>`)
     .join("");
@@ -34,12 +44,7 @@ Deno.test("adhoc review: an admin removed by a config reload can no longer run a
     USERS,
   );
   try {
-    const boss = await TestClient.login({
-      port: server.ports.c2s,
-      user: "boss",
-      password: USERS.boss,
-      resource: "r",
-    });
+    const boss = await loginBoss(server);
     // A session opened while still an admin…
     const node = `${ADMIN}#change-user-password`;
     const started = await command(boss, { node, action: "execute" });
@@ -77,12 +82,7 @@ Deno.test("adhoc review: MUC service admins follow a config reload too (no room 
   const overrides = { muc: { create: "admins" }, admins: ["boss@localhost"] };
   const server = await startTestServer(overrides, USERS);
   try {
-    const boss = await TestClient.login({
-      port: server.ports.c2s,
-      user: "boss",
-      password: USERS.boss,
-      resource: "r",
-    });
+    const boss = await loginBoss(server);
     const join = async (room: string) => {
       boss.send(
         `<presence to='${room}@conference.localhost/boss'>` +

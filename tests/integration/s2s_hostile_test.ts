@@ -5,12 +5,11 @@
 import assert from "node:assert/strict";
 import { startTestServer } from "../helpers/server.ts";
 import { fakeHeader, FakeS2sServer, S2sPeer } from "../helpers/s2s_peer.ts";
-import { TestClient } from "../helpers/client.ts";
 import { createTestCa } from "../helpers/test_ca.ts";
 import { TrustAnchors } from "../../src/s2s/cert_verify.ts";
 import { NS } from "../../src/xml/namespaces.ts";
 import { NS_BIDI, NS_BIDI_FEATURE } from "../../src/s2s/common.ts";
-import { serverPair as pair } from "../helpers/federation.ts";
+import { loginAt, serverPair as pair } from "../helpers/federation.ts";
 
 Deno.test("s2s in: a db:result claiming one of our own domains is refused without connecting to ourselves", async () => {
   const b = await startTestServer({ hosts: ["b.test", "other.test"] });
@@ -41,13 +40,7 @@ Deno.test("s2s out: a dialback 'valid' or SASL success we never asked for skips 
     `<db:result from='mitm.test' to='a.test' type='valid'/>`,
     `<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>`,
   ];
-  const alice = await TestClient.login({
-    port: a.ports.c2s,
-    domain: "a.test",
-    user: "alice",
-    password: "wonderland",
-    resource: "r",
-  });
+  const alice = await loginAt(a, "alice", "wonderland", "a.test");
   try {
     for (const [i, verdict] of verdicts.entries()) {
       const fake = await FakeS2sServer.start((text, s) => {
@@ -193,13 +186,7 @@ Deno.test("s2s in: the peer's certificate path is searched once per stream, not 
 
 Deno.test("s2s in: SASL EXTERNAL for one of our own domains is refused, even with a certificate valid for it", async () => {
   const b = await startTestServer({ hosts: ["b.test"] });
-  const bob = await TestClient.login({
-    port: b.ports.c2s,
-    domain: "b.test",
-    user: "bob",
-    password: "builder",
-    resource: "r",
-  });
+  const bob = await loginAt(b, "bob", "builder", "b.test");
   // Another server holding a certificate for our domain (a wildcard shared across
   // machines, say) must not speak for our own users.
   const ca = await createTestCa();
@@ -211,7 +198,8 @@ Deno.test("s2s in: SASL EXTERNAL for one of our own domains is refused, even wit
     const answer = await peer.element((e) => e.name === "failure" || e.name === "success");
     assert.equal(answer.name, "failure");
     peer.send(`<message from='admin@b.test' to='bob@b.test/r' id='own'><body>hi</body></message>`);
-    await peer.streamError();
+    // A stanza on a stream that never authenticated ends it (RFC 6120 §4.9.3.12).
+    assert.equal(await peer.streamError(), "not-authorized");
     await bob.nothing((e) => e.attrs.id === "own", 200);
   } finally {
     peer.close();
@@ -227,13 +215,7 @@ Deno.test("s2s: outgoing streams are bounded (s2s.maxOutgoingStreams): past it a
   for (const d of ["s1.test", "s2.test", "s3.test", "s4.test"]) {
     b.config.s2s.hosts[d] = silent.route;
   }
-  const bob = await TestClient.login({
-    port: b.ports.c2s,
-    domain: "b.test",
-    user: "bob",
-    password: "builder",
-    resource: "r",
-  });
+  const bob = await loginAt(b, "bob", "builder", "b.test");
   // A peer naming ever new domains would otherwise have this server open a stream to each.
   const peer = await S2sPeer.connect(b.ports.s2s, "s4.test", "b.test");
   try {

@@ -47,6 +47,32 @@ Deno.test("vcard review: a PEP avatar too big for vcard.maxBytes is not copied i
     assert.equal(card.getChildText("FN"), "Alice");
     assert.equal(card.getChild("PHOTO"), undefined, "over the limit: the vCard is left as it was");
     assert.ok(new TextEncoder().encode(card.toString()).length <= 2048);
+    // The copy itself works here: an avatar under the limit does reach the vCard, so the
+    // PHOTO missing above is the limit's doing, not a copy that never runs.
+    const small = image.slice(0, 64);
+    const smallB64 = btoa(String.fromCharCode(...small));
+    const smallId = createHash("sha1").update(small).digest("hex");
+    const d2 = await iq(
+      alice,
+      "d2",
+      publishXml("d2", DATA, smallId, `<data xmlns='${DATA}'>${smallB64}</data>`),
+    );
+    assert.equal(d2.attrs.type, "result", d2.toString());
+    const m2 = await iq(
+      alice,
+      "m2",
+      publishXml(
+        "m2",
+        META,
+        smallId,
+        `<metadata xmlns='${META}'><info id='${smallId}' type='image/png' bytes='64'/></metadata>`,
+      ),
+    );
+    assert.equal(m2.attrs.type, "result", m2.toString());
+    const vc2 = await iq(alice, "vc2", `<iq type='get' id='vc2'><vCard xmlns='vcard-temp'/></iq>`);
+    const card2 = vc2.getChild("vCard", "vcard-temp")!;
+    assert.equal(card2.getChild("PHOTO")?.getChildText("BINVAL"), smallB64, card2.toString());
+    assert.equal(card2.getChildText("FN"), "Alice");
   } finally {
     await server.stop();
   }
