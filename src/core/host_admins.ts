@@ -9,6 +9,23 @@
 import { parseJid } from "../jid.ts";
 import type { ModuleApi } from "./module_api.ts";
 
+/**
+ * Prepared admin JIDs per config list. A reload builds new lists (never
+ * edits one), so a list's prepared set stays right while it is in use;
+ * MUC asks on every message, and preparing each entry each time is waste.
+ */
+const prepared = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+/** Whether `bare` is named in an `admins` list of the config. */
+export function inAdminList(admins: readonly string[], bare: string): boolean {
+  let set = prepared.get(admins);
+  if (!set) {
+    set = new Set(admins.map((a) => parseJid(a)?.bare).filter((j) => j !== undefined));
+    prepared.set(admins, set);
+  }
+  return set.has(bare);
+}
+
 export function isHostAdmin(api: ModuleApi, bare: string): boolean {
-  return api.host.config.admins.some((a) => parseJid(a)?.bare === bare);
+  return inAdminList(api.host.config.admins, bare);
 }

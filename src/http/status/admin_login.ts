@@ -9,6 +9,7 @@ import type { AuthProvider } from "../../auth/types.ts";
 import type { LoginThrottle } from "../../auth/login_throttle.ts";
 import { saslPrep } from "../../auth/scram.ts";
 import type { Host } from "../../core/host.ts";
+import { inAdminList } from "../../core/host_admins.ts";
 import { parseJid } from "../../jid.ts";
 
 export type LoginVerdict =
@@ -34,7 +35,7 @@ export function isAdmin(hosts: ReadonlyMap<string, Host>, bareJid: string): bool
  * host): whose users the status page shows it.
  */
 export function administers(host: Host, bareJid: string): boolean {
-  return host.config.admins.some((a) => parseJid(a)?.bare === bareJid);
+  return inAdminList(host.config.admins, bareJid);
 }
 
 export async function checkAdminLogin(

@@ -10,6 +10,7 @@
  * show itself reversed or hide characters. A nick of spaces only is no
  * nick (XEP-0045 1.21: "roomnicks must not consist only of spaces").
  */
+import { prepResource } from "../../jid.ts";
 
 /** Table B.1: commonly mapped to nothing. */
 const MAPPED_TO_NOTHING =
@@ -24,9 +25,16 @@ const MAPPED_TO_NOTHING =
 const PROHIBITED =
   /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\u0340\u0341\u2028\u2029\u2ff0-\u2ffb\ufdd0-\ufdef\ufff9-\ufffd\u{1fffe}\u{1ffff}\u{2fffe}\u{2ffff}\u{efffe}\u{effff}\u{ffffe}\u{fffff}\u{10fffe}\u{10ffff}\ufffe\uffff]/u;
 
-/** The prepared form of a nick, or undefined when it cannot be one. */
+/**
+ * The prepared form of a nick, or undefined when it cannot be one. The
+ * resourcepart first, here, so a nick from a room JID (prepared already:
+ * it does nothing again), from a registration form, an admin item or
+ * storage is prepared one way.
+ */
 export function prepNick(raw: string): string | undefined {
-  const nick = raw.replace(MAPPED_TO_NOTHING, "").normalize("NFKC");
+  const resource = prepResource(raw);
+  if (resource === undefined) return undefined;
+  const nick = resource.replace(MAPPED_TO_NOTHING, "").normalize("NFKC");
   if (nick.length === 0 || nick.trim().length === 0 || PROHIBITED.test(nick)) return undefined;
   return nick;
 }

@@ -10,7 +10,6 @@
  */
 import { el, type Element } from "../../xml/element.ts";
 import { parseJid } from "../../jid.ts";
-import { prepResource } from "../../jid.ts";
 import { prepNick } from "./nick.ts";
 import { StanzaError } from "../../core/errors.ts";
 import type { StanzaEvent } from "../../core/router.ts";
@@ -69,8 +68,7 @@ export class RegisterHandler {
     const raw = values
       ? formValue(values, "muc#register_roomnick")
       : query.getChildText("username");
-    const resource = raw === undefined ? undefined : prepResource(raw.trim());
-    const nick = resource === undefined ? undefined : prepNick(resource);
+    const nick = raw === undefined ? undefined : prepNick(raw.trim());
     if (nick === undefined || [...nick].length > svc.limits.maxNickLength) {
       throw new StanzaError("modify", "not-acceptable", "A valid nick is required");
     }

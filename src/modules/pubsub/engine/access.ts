@@ -59,7 +59,12 @@ export function mayPublish(node: StoredNode, bare: string): boolean {
 
 /** True when `bare` or one of its resources holds a subscription (they are kept by full JID too). */
 function subscribed(node: StoredNode, bare: string): boolean {
-  if (bare in node.subscriptions) return true;
+  // Own keys only: a JID may be called "constructor".
+  return Object.hasOwn(node.subscriptions, bare) || subscriptionsHeldBy(node, bare).length > 0;
+}
+
+/** The JIDs of `node`'s subscriptions held by `bare`: itself and its resources. */
+export function subscriptionsHeldBy(node: StoredNode, bare: string): string[] {
   const prefix = bare + "/";
-  return Object.keys(node.subscriptions).some((jid) => jid.startsWith(prefix));
+  return Object.keys(node.subscriptions).filter((jid) => jid === bare || jid.startsWith(prefix));
 }

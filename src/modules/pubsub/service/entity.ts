@@ -10,7 +10,14 @@ import { parseForm } from "../../../util/dataforms.ts";
 import { randomId } from "../../../util/random.ts";
 import { nextTurn } from "../../../util/next_turn.ts";
 import { el, type Element } from "../../../xml/element.ts";
-import { eventItems, eventRetract, mayPublish, NS_PUBSUB, pubsubError } from "../engine/index.ts";
+import {
+  eventItems,
+  eventRetract,
+  mayPublish,
+  NS_PUBSUB,
+  pubsubError,
+  subscriptionsHeldBy,
+} from "../engine/index.ts";
 import { type NodeExtras, type PubsubService, SCOPE } from "./service.ts";
 import { publishRequest } from "../engine/request.ts";
 import {
@@ -249,9 +256,7 @@ export class EntityRequests {
     const out = el("subscriptions", { node: op.attrs.node });
     let listed = 0;
     for (const node of await this.#nodes(op)) {
-      const mine = Object.keys(node.subscriptions).filter((jid) =>
-        jid === bare || jid.startsWith(bare + "/")
-      );
+      const mine = subscriptionsHeldBy(node, bare);
       // Extras (for the subids) only of the nodes listed: reading them for
       // every node of the service was a storage read per node per request.
       if (mine.length === 0) continue;
